@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_CLI_H
+#define STS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "sts_api.h"
+#include "sts_diag.h"
+
+/* Exit codes: docs/exit-codes.md. Stable; append only. */
+enum cli_exit {
+	EXIT_OK = 0,      /* success: valid, matches, nothing failed */
+	EXIT_FAIL = 1,    /* a negative result: invalid input, failed check, failed domain */
+	EXIT_USAGE = 2,   /* usage error, or input/output that cannot be read or written */
+	EXIT_LOCKED = 3,  /* the state lock is held by another stsctl */
+	EXIT_STALE = 4,   /* a saved plan no longer matches the published state */
+	EXIT_INTERNAL = 70, /* internal error (EX_SOFTWARE): a bug, please report */
+};
+
+/* Setup flags applied by run_cmd() in main.c. */
+#define CMD_NO_HELP_SCAN (1u << 0) /* the command parses -h itself */
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	unsigned flags;
+	const char *summary;
+	const char *const *usage; /* NULL-terminated; first line(s) = synopsis */
+};
+
+/* Global options (main.c). */
+extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+
+/* Logging: lowercase messages, no trailing period, quote the subject. */
+void sts_log_err(const char *fmt, ...) STS_PRINTF(1, 2);
+void sts_log_errno(int err, const char *fmt, ...) STS_PRINTF(2, 3); /* appends ": strerror" */
+void sts_log_warn(const char *fmt, ...) STS_PRINTF(1, 2);
+void sts_log_info(const char *fmt, ...) STS_PRINTF(1, 2);
+void sts_log_debug(const char *fmt, ...) STS_PRINTF(1, 2);
+
+/* Print every diag to stderr ("FILE:LINE:COL: error: PATH: message"). */
+void cli_print_diags(const struct sts_diags *d);
+
+/* Usage of the current command to f. */
+void cli_usage(FILE *f, const char *const *usage);
+/* "usage error" helper: prints the message and the synopsis, returns EXIT_USAGE. */
+int cli_usage_error(const char *const *usage, const char *fmt, ...) STS_PRINTF(2, 3);
+
+/* Dump a JSON document to stdout (2-space indent, key order kept) and a newline.
+ * Steals the reference. Returns 0 or -1 on write error (logged). */
+int cli_json_print(json_t *doc);
+
+/* Is stderr a terminal (progress bars)? */
+bool cli_stderr_tty(void);
+
+/* Exit code for a libsts error from reading input (I/O -> EXIT_USAGE, ...). */
+int cli_exit_for(int err);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_CLI_COMMANDS_H
+#define STS_CLI_COMMANDS_H
+
+/*
+ * Adding a command (git builtin.h checklist):
+ *  1. cli/cmd_<name>.c with <name>_usage[] and cmd_<name>(); options in a
+ *     getopt_long table, no strcmp chains; it only parses options, calls
+ *     core/ and maps the result to an exit code.
+ *  2. Declare both here and add the file to cli/meson.build.
+ *  3. Add a row to cmds[] in cli/main.c.
+ *  4. Write docs/stsctl-<name>.md whose Synopsis block equals --help
+ *     (tests/cli/help_docs.py checks it) and list it in README.md.
+ *  5. Tests for the new behaviour, and its exit codes in docs/exit-codes.md.
+ */
+
+extern const char *const lint_usage[];
+int cmd_lint(int argc, char **argv);
+
+extern const char *const validate_usage[];
+int cmd_validate(int argc, char **argv);
+
+extern const char *const render_usage[];
+int cmd_render(int argc, char **argv);
+
+#endif

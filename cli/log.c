@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sts_buf.h"
+#include "sts_err.h"
+
+int cli_verbosity = 1;
+
+static void vlog(const char *level, int err, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "stsctl: %s", level);
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", sts_strerror(err));
+	fputc('\n', stderr);
+}
+
+void sts_log_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("error: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+void sts_log_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("error: ", err ? err : -1, fmt, ap);
+	va_end(ap);
+}
+
+void sts_log_warn(const char *fmt, ...)
+{
+	if (cli_verbosity < 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("warning: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+void sts_log_info(const char *fmt, ...)
+{
+	if (cli_verbosity < 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", 0, fmt, ap);
+	va_end(ap);
+}
+
+void sts_log_debug(const char *fmt, ...)
+{
+	if (cli_verbosity < 2)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("debug: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+void cli_print_diags(const struct sts_diags *d)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, 1u << 20);
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].severity != STS_SEV_ERROR && cli_verbosity < 1)
+			continue;
+		sts_buf_reset(&b);
+		if (sts_diag_format(&d->v[i], &b) == 0)
+			fprintf(stderr, "%s\n", sts_buf_str(&b));
+	}
+	if (d->dropped)
+		fprintf(stderr, "stsctl: %zu more diagnostics not shown\n", d->dropped);
+	sts_buf_release(&b);
+}
+
+void cli_usage(FILE *f, const char *const *usage)
+{
+	for (size_t i = 0; usage[i]; i++)
+		fprintf(f, "%s\n", usage[i]);
+}
+
+int cli_usage_error(const char *const *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("error: ", 0, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "usage: %s\n", usage[0]);
+	for (size_t i = 1; usage[i] && usage[i][0] != '\0'; i++)
+		fprintf(stderr, "   or: %s\n", usage[i]);
+	fprintf(stderr, "(see '%s --help')\n", "stsctl help");
+	return EXIT_USAGE;
+}
+
+int cli_json_print(json_t *doc)
+{
+	if (!doc) {
+		sts_log_err("out of memory");
+		return -1;
+	}
+	int r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+	json_decref(doc);
+	if (r < 0 || fputc('\n', stdout) == EOF) {
+		sts_log_err("cannot write to standard output");
+		return -1;
+	}
+	return 0;
+}
+
+bool cli_stderr_tty(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case STS_OK: return EXIT_OK;
+	case STS_EINVALID:
+	case STS_EPARSE:
+	case STS_EVERIFY:
+	case STS_EPROVIDER:
+	case STS_ECONFLICT:
+	case STS_EREFUSED:
+		return EXIT_FAIL;
+	case STS_ELOCKED: return EXIT_LOCKED;
+	case STS_ESTALE: return EXIT_STALE;
+	case STS_ENOMEM: return EXIT_INTERNAL;
+	default: return EXIT_USAGE;
+	}
+}

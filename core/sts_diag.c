@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sts_diag.h"
+#include "sts_err.h"
+
+STS_API void sts_diags_init(struct sts_diags *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+static void diag_release(struct sts_diag *x)
+{
+	free(x->rule);
+	free(x->file);
+	free(x->path);
+	free(x->message);
+}
+
+STS_API void sts_diags_release(struct sts_diags *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		diag_release(&d->v[i]);
+	free(d->v);
+	sts_diags_init(d);
+}
+
+static char *dup_or_null(const char *s, int *fail)
+{
+	if (!s)
+		return NULL;
+	char *p = strdup(s);
+	if (!p)
+		*fail = 1;
+	return p;
+}
+
+static int vadd(struct sts_diags *d, enum sts_severity sev, const char *rule, const char *file,
+		unsigned line, unsigned col, const char *path, const char *fmt, va_list ap)
+{
+	if (sev == STS_SEV_ERROR)
+		d->n_errors++;
+	else if (sev == STS_SEV_WARNING)
+		d->n_warnings++;
+	size_t max = d->max ? d->max : 100000;
+	if (d->n >= max) {
+		d->dropped++;
+		return STS_OK;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct sts_diag *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return STS_ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	struct sts_buf msg;
+	sts_buf_init(&msg, 64 * 1024);
+	int r = sts_buf_vprintf(&msg, fmt, ap);
+	if (r < 0) {
+		sts_buf_release(&msg);
+		return r;
+	}
+	int fail = 0;
+	struct sts_diag x = {
+		.severity = sev,
+		.rule = dup_or_null(rule, &fail),
+		.file = dup_or_null(file, &fail),
+		.line = line,
+		.col = col,
+		.path = dup_or_null(path, &fail),
+		.message = sts_buf_steal(&msg),
+	};
+	if (fail || !x.message) {
+		diag_release(&x);
+		return STS_ENOMEM;
+	}
+	d->v[d->n++] = x;
+	return STS_OK;
+}
+
+STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char *rule,
+			  const char *file, unsigned line, unsigned col, const char *path,
+			  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vadd(d, sev, rule, file, line, col, path, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+STS_API int sts_diags_error(struct sts_diags *d, const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vadd(d, STS_SEV_ERROR, rule, NULL, 0, 0, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+STS_API int sts_diags_warn(struct sts_diags *d, const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vadd(d, STS_SEV_WARNING, rule, NULL, 0, 0, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+STS_API const char *sts_severity_name(enum sts_severity s)
+{
+	switch (s) {
+	case STS_SEV_ERROR: return "error";
+	case STS_SEV_WARNING: return "warning";
+	case STS_SEV_INFO: return "info";
+	}
+	return "unknown";
+}
+
+STS_API int sts_diag_format(const struct sts_diag *d, struct sts_buf *out)
+{
+	int r = 0;
+	if (d->file) {
+		r = sts_buf_puts(out, d->file);
+		if (r == 0 && d->line)
+			r = sts_buf_printf(out, ":%u:%u", d->line, d->col);
+		if (r == 0)
+			r = sts_buf_puts(out, ": ");
+	} else if (d->line) {
+		r = sts_buf_printf(out, "%u:%u: ", d->line, d->col);
+	}
+	if (r == 0)
+		r = sts_buf_printf(out, "%s: ", sts_severity_name(d->severity));
+	if (r == 0 && d->path)
+		r = sts_buf_printf(out, "%s: ", d->path);
+	if (r == 0 && d->rule)
+		r = sts_buf_printf(out, "[%s] ", d->rule);
+	if (r == 0)
+		r = sts_buf_puts(out, d->message);
+	return r;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct sts_diag *x = a, *y = b;
+	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+	if (c)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return 0;
+}
+
+STS_API void sts_diags_sort(struct sts_diags *d)
+{
+	/* insertion sort keeps equal positions in order (stable); n is small
+	 * in practice, fall back to qsort for big lists */
+	if (d->n > 4096) {
+		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
+		return;
+	}
+	for (size_t i = 1; i < d->n; i++) {
+		struct sts_diag t = d->v[i];
+		size_t j = i;
+		while (j > 0 && diag_cmp(&d->v[j - 1], &t) > 0) {
+			d->v[j] = d->v[j - 1];
+			j--;
+		}
+		d->v[j] = t;
+	}
+}

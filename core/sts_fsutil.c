@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sts_err.h"
+#include "sts_fsutil.h"
+
+STS_API int sts_mkdir_p(const char *path, mode_t mode)
+{
+	size_t n = strlen(path);
+	if (n == 0)
+		return STS_EINVAL;
+	char *p = strdup(path);
+	if (!p)
+		return STS_ENOMEM;
+	int r = STS_OK;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return r;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return STS_OK;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+STS_API int sts_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			     bool do_fsync)
+{
+	int r;
+	int fd = -1;
+	char *dir = dir_of(path);
+	char *tmp = NULL;
+	if (!dir)
+		return STS_ENOMEM;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
+		tmp = NULL;
+		r = STS_ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		r = sts_mkdir_p(dir, 0755);
+		if (r < 0)
+			goto out;
+		fd = mkostemp(tmp, O_CLOEXEC);
+	}
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto out_unlink;
+	if (do_fsync && fsync(fd) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	if (do_fsync) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			if (fsync(dfd) < 0)
+				r = -errno;
+			close(dfd);
+		}
+	}
+	goto out;
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(tmp);
+out:
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+STS_API bool sts_file_equals(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool eq = false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+		char buf[8192];
+		size_t off = 0;
+		eq = true;
+		while (off < len) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+			if (n <= 0 || (size_t)n > len - off || memcmp(buf, (const char *)data + off, (size_t)n)) {
+				eq = false;
+				break;
+			}
+			off += (size_t)n;
+		}
+	}
+	close(fd);
+	return eq;
+}
+
+STS_API int sts_syncfs_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = syncfs(fd) < 0 ? -errno : STS_OK;
+	close(fd);
+	return r;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_FSUTIL_H
+#define STS_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sts_api.h"
+
+/*
+ * Atomic file replacement: write DIR/.NAME.XXXXXX, optionally fsync, rename
+ * over PATH, and (with do_fsync) fsync the directory. A crash at any point
+ * leaves either the old or the new file, never a partial one.
+ * Missing parent directories are created with mode 0755.
+ */
+STS_API int sts_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			     bool do_fsync);
+
+/* mkdir -p with mode for each created component. */
+STS_API int sts_mkdir_p(const char *path, mode_t mode);
+
+/* Is the file at path byte-identical to data? (false when it does not exist) */
+STS_API bool sts_file_equals(const char *path, const void *data, size_t len);
+
+/* syncfs() on the filesystem holding path. */
+STS_API int sts_syncfs_path(const char *path);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_POLICY_H
+#define STS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sts_api.h"
+#include "sts_diag.h"
+
+/*
+ * Strict parsers for the three MTA-STS / TLS-RPT texts, exactly per the
+ * ABNF quoted in RFC.md, and the MX pattern matcher of RFC 8461 §4.1.
+ * Findings name the RFC.md rule id (T*, B*, R*, M*).
+ */
+
+enum sts_mode {
+	STS_MODE_NONE,
+	STS_MODE_TESTING,
+	STS_MODE_ENFORCE,
+	_STS_MODE_MAX,
+	STS_MODE_INVALID = -1,
+};
+
+#define STS_MAX_AGE_MAX 31557600LL /* RFC 8461 §3.2 */
+#define STS_MAX_AGE_RECOMMENDED_MIN 86400LL
+#define STS_ID_MAX 32
+
+STS_API const char *sts_mode_name(enum sts_mode m); /* "none".."enforce", NULL if invalid */
+STS_API enum sts_mode sts_mode_from_string(const char *s); /* exact, case-sensitive */
+
+struct sts_kv {
+	char *key;
+	char *value;
+};
+
+struct sts_policy {
+	char *version;     /* NULL when absent */
+	enum sts_mode mode; /* STS_MODE_INVALID when absent or invalid */
+	long long max_age; /* -1 when absent or invalid */
+	char **mx;         /* patterns in file order */
+	size_t n_mx;
+	struct sts_kv *ext; /* extension fields in file order */
+	size_t n_ext;
+};
+
+STS_API void sts_policy_init(struct sts_policy *p);
+STS_API void sts_policy_release(struct sts_policy *p);
+
+/*
+ * Parse a policy body (RFC 8461 §3.2). LF and CRLF both accepted.
+ * Returns STS_OK when valid, STS_EINVALID when not (errors in diags),
+ * STS_ETOOLARGE above STS_CAP_POLICY, STS_ENOMEM. ret is filled with what
+ * could be parsed in both the valid and invalid case (for lint --json);
+ * release it either way. diags may be NULL.
+ */
+STS_API int sts_policy_parse(const char *text, size_t len, struct sts_policy *ret,
+			     struct sts_diags *diags);
+
+/* _mta-sts TXT record (RFC 8461 §3.1), character-strings already concatenated. */
+struct sts_sts_record {
+	char *id; /* NULL when absent or invalid */
+	struct sts_kv *ext;
+	size_t n_ext;
+};
+
+STS_API void sts_sts_record_init(struct sts_sts_record *r);
+STS_API void sts_sts_record_release(struct sts_sts_record *r);
+STS_API int sts_sts_record_parse(const char *text, size_t len, struct sts_sts_record *ret,
+				 struct sts_diags *diags);
+
+/* _smtp._tls TXT record (RFC 8460 §3). */
+struct sts_tlsrpt_record {
+	char **rua;
+	size_t n_rua;
+	struct sts_kv *ext;
+	size_t n_ext;
+};
+
+STS_API void sts_tlsrpt_record_init(struct sts_tlsrpt_record *r);
+STS_API void sts_tlsrpt_record_release(struct sts_tlsrpt_record *r);
+STS_API int sts_tlsrpt_record_parse(const char *text, size_t len, struct sts_tlsrpt_record *ret,
+				    struct sts_diags *diags);
+
+/*
+ * One rua URI as stsctl will publish it: mailto: or https:, no unencoded
+ * ',' ';' '!' (RFC 8460 §3), no spaces or CTLs. Returns STS_OK or
+ * STS_EINVALID with a message in *reterr (static string).
+ */
+STS_API int sts_rua_check(const char *uri, const char **reterr);
+
+/*
+ * RFC 8461 §4.1: does PATTERN ("mail.example.com" or "*.example.com") cover
+ * HOSTNAME? '*' matches exactly one left-most label; case-insensitive;
+ * a trailing dot on either side is ignored.
+ */
+STS_API bool sts_mx_match(const char *pattern, const char *hostname);
+
+/*
+ * Is PATTERN a valid policy mx value (`["*."] Domain`, RFC 5321 Domain,
+ * A-labels)? IP addresses, '*' anywhere but a whole left-most label, empty
+ * labels, labels over 63 octets and names over 253 are refused.
+ * Returns STS_OK or STS_EINVALID with a static message in *reterr.
+ */
+STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr);
+
+/* 1..32 ASCII letters or digits (RFC 8461 §3.1 sts-id). */
+STS_API bool sts_id_valid(const char *id);
+
+#endif

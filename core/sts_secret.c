@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sts_buf.h"
+#include "sts_err.h"
+#include "sts_secret.h"
+
+#define SECRET_MAX (64u * 1024u)
+
+struct sts_secret {
+	char *value;
+	size_t len;
+};
+
+STS_API bool sts_secret_is_ref(const char *s)
+{
+	return s && (strncmp(s, "${env:", 6) == 0 || strncmp(s, "${file:", 7) == 0);
+}
+
+STS_API int sts_secret_check(const char *ref, const char **reterr)
+{
+	size_t n = strlen(ref);
+	size_t pre;
+	if (strncmp(ref, "${env:", 6) == 0)
+		pre = 6;
+	else if (strncmp(ref, "${file:", 7) == 0)
+		pre = 7;
+	else {
+		*reterr = "not a secret reference: write ${env:NAME} or ${file:PATH}";
+		return STS_EINVALID;
+	}
+	if (n <= pre + 1 || ref[n - 1] != '}') {
+		*reterr = "secret reference must end with '}' and name a variable or file";
+		return STS_EINVALID;
+	}
+	for (size_t i = pre; i < n - 1; i++) {
+		unsigned char c = (unsigned char)ref[i];
+		if (c == '}' || c < 0x20) {
+			*reterr = "invalid character in secret reference";
+			return STS_EINVALID;
+		}
+		if (pre == 6 && !(c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+				  (c >= 'a' && c <= 'z'))) {
+			*reterr = "environment variable names are letters, digits and '_'";
+			return STS_EINVALID;
+		}
+	}
+	return STS_OK;
+}
+
+static int make(const char *v, size_t len, struct sts_secret **ret)
+{
+	struct sts_secret *s = calloc(1, sizeof(*s));
+	if (!s)
+		return STS_ENOMEM;
+	s->value = malloc(len + 1);
+	if (!s->value) {
+		free(s);
+		return STS_ENOMEM;
+	}
+	memcpy(s->value, v, len);
+	s->value[len] = '\0';
+	s->len = len;
+	*ret = s;
+	return STS_OK;
+}
+
+STS_API int sts_secret_resolve(const char *ref, const char *basedir, struct sts_secret **ret,
+			       const char **reterr)
+{
+	int r = sts_secret_check(ref, reterr);
+	if (r < 0)
+		return STS_ESECRET;
+	size_t n = strlen(ref);
+	if (ref[2] == 'e') {
+		char *name = strndup(ref + 6, n - 7);
+		if (!name)
+			return STS_ENOMEM;
+		const char *v = getenv(name);
+		free(name);
+		if (!v) {
+			*reterr = "environment variable is not set";
+			return STS_ESECRET;
+		}
+		if (strlen(v) > SECRET_MAX) {
+			*reterr = "secret is larger than 64 KiB";
+			return STS_ESECRET;
+		}
+		return make(v, strlen(v), ret);
+	}
+	char *rel = strndup(ref + 7, n - 8);
+	char *path = NULL;
+	if (!rel)
+		return STS_ENOMEM;
+	if (rel[0] == '/' || !basedir) {
+		path = rel;
+		rel = NULL;
+	} else if (asprintf(&path, "%s/%s", basedir, rel) < 0) {
+		free(rel);
+		return STS_ENOMEM;
+	}
+	free(rel);
+	struct sts_buf b;
+	sts_buf_init(&b, SECRET_MAX);
+	r = sts_buf_read_file(&b, path);
+	free(path);
+	if (r < 0) {
+		if (b.data)
+			explicit_bzero(b.data, b.cap);
+		sts_buf_release(&b);
+		*reterr = r == STS_ETOOLARGE ? "secret file is larger than 64 KiB"
+					     : "secret file cannot be read";
+		return STS_ESECRET;
+	}
+	size_t len = b.len;
+	while (len && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
+		len--;
+	r = make(b.data, len, ret);
+	explicit_bzero(b.data, b.cap);
+	sts_buf_release(&b);
+	return r;
+}
+
+STS_API const char *sts_secret_value(const struct sts_secret *s)
+{
+	return s->value;
+}
+
+STS_API size_t sts_secret_len(const struct sts_secret *s)
+{
+	return s->len;
+}
+
+STS_API void sts_secret_free(struct sts_secret *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s->value, s->len);
+	free(s->value);
+	free(s);
+}
