@@ -23,4 +23,13 @@ int cmd_validate(int argc, char **argv);
 extern const char *const render_usage[];
 int cmd_render(int argc, char **argv);
 
+extern const char *const plugins_usage[];
+int cmd_plugins(int argc, char **argv);
+
+extern const char *const plan_usage[];
+int cmd_plan(int argc, char **argv);
+
+extern const char *const apply_usage[];
+int cmd_apply(int argc, char **argv);
+
 #endif

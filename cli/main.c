@@ -19,8 +19,11 @@ static const char *const help_usage[] = {
 
 /* One dispatch table; see commands.h for the checklist. */
 static const struct cli_cmd cmds[] = {
+	{"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
 	{"help", cmd_help, 0, "show help for a command", help_usage},
 	{"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
+	{"plan", cmd_plan, 0, "show what apply would change", plan_usage},
+	{"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
 	{"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
 	{"validate", cmd_validate, 0, "validate an inventory", validate_usage},
 };
