@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_HTTP_H
+#define STS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "sts_api.h"
+#include "sts_buf.h"
+
+/*
+ * HTTP client on one reusable libcurl easy handle (keep-alive). Used by the
+ * plugin host (sts_plugin_http) and by anything in core/ that talks HTTP.
+ *
+ * Rules that no request can switch off: TLS peer and host verification
+ * always on; protocols http and https only; every response body capped.
+ * Retries: on 429, 502, 503, 504 (and any 5xx for idempotent methods) and
+ * on connection failures, with exponential backoff plus jitter, honouring
+ * Retry-After (seconds or HTTP-date), bounded by max_attempts and by
+ * max_total_ms over all attempts. A Retry-After beyond the remaining
+ * budget ends the retries at once. Requests with a body that are not
+ * idempotent (POST, PATCH) are retried only on 429 and 503 and on
+ * connection failures before anything was sent.
+ *
+ * The request/response types are part of the plugin ABI (sts/plugin.h):
+ * fields are only appended.
+ */
+
+struct sts_http_header {
+	char *name;  /* as received */
+	char *value; /* leading/trailing blanks removed */
+};
+
+struct sts_http_req {
+	const char *method; /* NULL = "GET" (or "POST" when body is set) */
+	const char *url;
+	const char *const *headers; /* "Name: value", NULL-terminated; NULL = none */
+	const void *body;	    /* NULL = no body */
+	size_t body_len;
+	long timeout_ms;       /* per attempt; 0 = client default */
+	size_t max_response;   /* body cap; 0 = client default */
+	unsigned max_attempts; /* 0 = client default; 1 = no retry */
+	bool follow_redirects; /* default off; at most 3, never to another protocol */
+};
+
+struct sts_http_resp {
+	long status; /* final HTTP status; 0 when none */
+	struct sts_buf body;
+	struct sts_http_header *headers; /* of the final response */
+	size_t n_headers;
+	unsigned attempts; /* how many requests were sent */
+	char *effective_url;
+};
+
+struct sts_http_opts {
+	const char *ca_file;	 /* NULL = the system store */
+	const char *user_agent;	 /* NULL = "stsctl/VERSION" */
+	long connect_timeout_ms; /* 0 = 10000 */
+	long timeout_ms;	 /* 0 = 30000, per attempt */
+	size_t max_response;	 /* 0 = 1 MiB */
+	unsigned max_attempts;	 /* 0 = 4 */
+	long max_total_ms;	 /* 0 = 120000, all attempts and waits */
+	long backoff_base_ms;	 /* 0 = 500: wait base * 2^(n-1) + jitter */
+	long backoff_max_ms;	 /* 0 = 30000: cap of one wait (not of Retry-After) */
+	long retry_after_max_ms; /* 0 = 60000: longer Retry-After ends the retries */
+};
+
+struct sts_http;
+
+/* o may be NULL (defaults). Copies what it keeps. */
+STS_API int sts_http_new(const struct sts_http_opts *o, struct sts_http **ret);
+STS_API void sts_http_free(struct sts_http *h);
+
+/*
+ * Send req, retrying as described above. Returns STS_OK when a response
+ * was received (any status; after exhausted retries the last one), or
+ * STS_EINVAL (bad request/URL/protocol), STS_ENET, STS_ETIMEOUT, STS_ETLS,
+ * STS_ETOOLARGE (body over the cap), STS_ENOMEM. ret is initialised
+ * either way; release it with sts_http_resp_release().
+ */
+STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
+			struct sts_http_resp *ret);
+STS_API void sts_http_resp_release(struct sts_http_resp *r);
+
+/* Value of the first header called name (case-insensitive), or NULL. */
+STS_API const char *sts_http_resp_header(const struct sts_http_resp *r, const char *name);
+
+/* Retry-After value -> milliseconds from now; -1 when unparsable. */
+STS_API long sts_http_retry_after_ms(const char *value, time_t now);
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_PLUGIN_H
+#define STS_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "sts/plugin.h"
+#include "sts_api.h"
+#include "sts_diag.h"
+#include "sts_http.h"
+#include "sts_inventory.h"
+
+/*
+ * Host side of the plugin ABI (sts/plugin.h): finding and loading plugin
+ * files, validating provider settings, opening one handle per provider
+ * instance, and calling the operations.
+ *
+ * Search order for <name>.so: the build directory (STS_BUILD_PLUGIN_DIR,
+ * only when it exists), each directory of $STSCTL_PLUGIN_PATH
+ * (colon-separated), then STS_PLUGIN_DIR (the installed libdir). The first
+ * file found wins. A file is refused, with a clear reason, when it or its
+ * directory is writable by others (world-writable; or group-writable
+ * and owned by neither root nor the current user), when it lacks the
+ * sts_plugin_api symbol, when abi_version differs, when struct_size is too
+ * small, or when the descriptor's name differs from the file name.
+ *
+ * core/ never prints: plugin log lines go to the sink set with
+ * sts_plugin_host_set_log() (dropped when none is set).
+ */
+
+struct sts_plugin_host;
+
+/* Log sink: prefix is "dns:zonefile" (kind:name); msg has no newline. */
+typedef void (*sts_plugin_log_fn)(void *userdata, enum sts_plugin_log_level level,
+				  const char *prefix, const char *msg);
+
+STS_API int sts_plugin_host_new(struct sts_plugin_host **ret);
+/* Unloads every module; close every handle opened from h first. NULL is fine. */
+STS_API void sts_plugin_host_free(struct sts_plugin_host *h);
+
+STS_API void sts_plugin_host_set_log(struct sts_plugin_host *h, sts_plugin_log_fn fn,
+				     void *userdata);
+/* Replace the search path with dirs (copied); NULL/0 restores the default. */
+STS_API int sts_plugin_host_set_path(struct sts_plugin_host *h, const char *const *dirs, size_t n);
+/* The effective search path, in order (valid until the next set_path). */
+STS_API const char *const *sts_plugin_host_path(const struct sts_plugin_host *h, size_t *ret_n);
+/* Options for the HTTP client of every handle opened afterwards (copied). */
+STS_API int sts_plugin_host_set_http(struct sts_plugin_host *h, const struct sts_http_opts *o);
+/* Directory relative paths in settings are resolved against (copied). */
+STS_API int sts_plugin_host_set_basedir(struct sts_plugin_host *h, const char *dir);
+
+/* ---- discovery (stsctl plugins) ---- */
+
+struct sts_plugin_info {
+	char *name; /* from the file name */
+	char *path;
+	int err;       /* STS_OK, or why the file was refused */
+	char *reason;  /* NULL when usable; else "abi version 2, expected 1", ... */
+	bool shadowed; /* a file of the same name earlier in the path wins */
+	/* valid only when err == STS_OK (point into the loaded module): */
+	const struct sts_plugin_api *api;
+};
+
+/*
+ * Every *.so in every search directory, in search order. Usable modules
+ * stay loaded until the host is freed. Free the list with
+ * sts_plugin_infos_free(). Only STS_ENOMEM is an error.
+ */
+STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **ret, size_t *ret_n);
+STS_API void sts_plugin_infos_free(struct sts_plugin_info *v, size_t n);
+
+/*
+ * Find and load the plugin module called name (cached). Errors:
+ * STS_EPLUGIN (not found, not loadable, refused: permissions),
+ * STS_EABI (version, size or name mismatch), each with a diag.
+ */
+STS_API int sts_plugin_find(struct sts_plugin_host *h, const char *name,
+			    const struct sts_plugin_api **ret, struct sts_diags *diags);
+/* Load one file directly (no search); same checks, reported the same way. */
+STS_API int sts_plugin_load_file(struct sts_plugin_host *h, const char *path,
+				 const struct sts_plugin_api **ret, struct sts_diags *diags);
+
+/* Text for a setting type: "string", "integer", "bool", "path", "secret", ... */
+STS_API const char *sts_setting_type_name(enum sts_setting_type t);
+STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k); /* "dns", "web" */
+
+/*
+ * Validate a provider section against api's schema and check(): unknown
+ * keys, missing required keys, wrong types, secrets in clear text. Every
+ * problem is one error diag with path "providers.NAME.key" (and the
+ * file/line/col of the provider when known through prov_line/col).
+ * On success *ret is a new object: defaults filled in, PATH values made
+ * absolute against basedir ("{...}" templates kept), without "plugin".
+ * Returns STS_OK or STS_EINVALID (diags) or STS_ENOMEM.
+ */
+STS_API int sts_plugin_validate(const struct sts_plugin_api *api, const char *instance,
+				const json_t *settings, const char *basedir, json_t **ret,
+				struct sts_diags *diags);
+
+/* ---- instances ---- */
+
+/*
+ * Find the plugin named by settings' "plugin" key, validate the settings,
+ * create the handle (and its HTTP client) and call load(). instance is
+ * the provider name. Errors: STS_EPLUGIN, STS_EABI, STS_EINVALID (diags),
+ * or load()'s error (diag with its sts_plugin_error() detail).
+ */
+STS_API int sts_plugin_open(struct sts_plugin_host *h, const char *instance, const json_t *settings,
+			    struct sts_plugin **ret, struct sts_diags *diags);
+/* The same for an inventory provider (basedir = inventory directory). */
+STS_API int sts_plugin_open_provider(struct sts_plugin_host *h, const struct sts_inventory *inv,
+				     const struct sts_provider *prov, struct sts_plugin **ret,
+				     struct sts_diags *diags);
+/* unload() and free; NULL is fine. */
+STS_API void sts_plugin_close(struct sts_plugin *p);
+
+STS_API const struct sts_plugin_api *sts_plugin_api_of(const struct sts_plugin *p);
+STS_API const char *sts_plugin_name(const struct sts_plugin *p); /* plugin name */
+STS_API const char *sts_plugin_instance_name(const struct sts_plugin *p);
+STS_API enum sts_plugin_kind sts_plugin_kind(const struct sts_plugin *p);
+/* Detail set by the plugin for the last failed op via sts_plugin_error(), or NULL. */
+STS_API const char *sts_plugin_last_error(const struct sts_plugin *p);
+
+/* ---- operations (check kind and op presence: STS_EUNSUPPORTED) ---- */
+
+STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const char *const *names,
+				size_t n, struct sts_rrsets *ret);
+STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,
+				 const struct sts_rrset_change *changes, size_t n);
+/* Defaults when the plugin has no caps(): no batch, concurrency 1, no limit. */
+STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret);
+
+/* ret must be initialised by the caller (its cap is honoured). */
+STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret);
+STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data,
+			       size_t len);
+STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host);
+/* Defaults when the plugin has no caps(): verify_https true, concurrency 1. */
+STS_API void sts_plugin_web_caps(struct sts_plugin *p, struct sts_web_caps *ret);
+
+/* ---- rrset lists (the host half of sts_plugin_rrset_add) ---- */
+
+STS_API void sts_rrsets_init(struct sts_rrsets *l);
+STS_API void sts_rrsets_release(struct sts_rrsets *l);
+STS_API void sts_rrset_release(struct sts_rrset *rr);
+/* Append an empty rrset (name/type copied; name lower-cased); NULL on ENOMEM. */
+STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name, const char *type,
+					 uint32_t ttl);
+STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t len);
+/* First rrset at (name, type), names compared case-insensitively; NULL if none. */
+STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
+						const char *type);
+STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value);
+
+#endif
