@@ -1,4 +1,815 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-#include "sts_api.h"
-typedef int sts_placeholder_;
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "sts_db.h"
+#include "sts_err.h"
+
+struct sts_db {
+	sqlite3 *h;
+	char *path;
+	struct sts_clock clock;
+	pthread_mutex_t mu; /* recursive: held from begin to commit */
+	char err[256];
+	bool readonly;
+};
+
+/* The core schema; docs/state.md describes it. Append only. */
+static const struct sts_db_migration core_migrations[] = {
+    {1, "CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" command TEXT NOT NULL,"
+	" started INTEGER NOT NULL,"
+	" finished INTEGER,"
+	" status TEXT NOT NULL DEFAULT 'running',"
+	" n_ok INTEGER, n_failed INTEGER);"
+	"CREATE TABLE journal ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" time INTEGER NOT NULL,"
+	" domain TEXT NOT NULL,"
+	" step TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" detail TEXT);"
+	"CREATE INDEX journal_domain ON journal(domain, id);"
+	"CREATE TABLE served_policies ("
+	" domain TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" policy_id TEXT NOT NULL,"
+	" text TEXT NOT NULL,"
+	" mode TEXT NOT NULL,"
+	" max_age INTEGER NOT NULL,"
+	" first_served INTEGER NOT NULL,"
+	" last_served INTEGER NOT NULL,"
+	" current INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (domain, sha256));"
+	"CREATE TABLE managed_domains ("
+	" domain TEXT PRIMARY KEY,"
+	" first_seen INTEGER NOT NULL,"
+	" last_applied INTEGER,"
+	" removal_started INTEGER,"
+	" spec TEXT);"},
+};
+
+STS_API time_t sts_clock_now(const struct sts_clock *c)
+{
+	if (c && c->now)
+		return c->now(c->ud);
+	return time(NULL);
+}
+
+static void lock(struct sts_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+}
+
+static void unlock(struct sts_db *db)
+{
+	pthread_mutex_unlock(&db->mu);
+}
+
+static int fail(struct sts_db *db, const char *what)
+{
+	snprintf(db->err, sizeof(db->err), "%s: %s", what, sqlite3_errmsg(db->h));
+	return STS_EDB;
+}
+
+static int exec(struct sts_db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(db->err, sizeof(db->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return STS_EDB;
+	}
+	return STS_OK;
+}
+
+static int prepare(struct sts_db *db, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	return STS_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(struct sts_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	int r = rc == SQLITE_DONE ? STS_OK : fail(db, "step");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static int schema_version_locked(struct sts_db *db, const char *component, int *ret)
+{
+	sqlite3_stmt *st;
+	int r = prepare(db, "SELECT version FROM schema_version WHERE component = ?", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, component);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int(st, 0);
+	else if (rc == SQLITE_DONE)
+		*ret = 0;
+	else
+		r = fail(db, "read schema version");
+	sqlite3_finalize(st);
+	return r;
+}
+
+STS_API int sts_db_schema_version(struct sts_db *db, const char *component, int *ret)
+{
+	lock(db);
+	int r = schema_version_locked(db, component, ret);
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_migrate(struct sts_db *db, const char *component,
+			   const struct sts_db_migration *m, size_t n)
+{
+	int cur = 0;
+	int r;
+	lock(db);
+	r = schema_version_locked(db, component, &cur);
+	if (r < 0)
+		goto out;
+	int last = n ? m[n - 1].version : 0;
+	if (cur > last) {
+		snprintf(db->err, sizeof(db->err),
+			 "schema '%s' is at version %d, newer than this stsctl (%d)", component,
+			 cur, last);
+		r = STS_EDB;
+		goto out;
+	}
+	if (cur < last && db->readonly) {
+		snprintf(
+		    db->err, sizeof(db->err),
+		    "schema '%s' is at version %d and needs migrating to %d: run 'stsctl apply'",
+		    component, cur, last);
+		r = STS_EDB;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].version <= cur)
+			continue;
+		r = exec(db, "BEGIN IMMEDIATE");
+		if (r < 0)
+			goto out;
+		r = exec(db, m[i].sql);
+		if (r == STS_OK) {
+			sqlite3_stmt *st;
+			r = prepare(
+			    db,
+			    "INSERT INTO schema_version (component, version) VALUES (?, ?)"
+			    " ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+			    &st);
+			if (r == STS_OK) {
+				bind_text(st, 1, component);
+				sqlite3_bind_int(st, 2, m[i].version);
+				r = step_done(db, st);
+			}
+		}
+		if (r < 0) {
+			exec(db, "ROLLBACK");
+			goto out;
+		}
+		r = exec(db, "COMMIT");
+		if (r < 0)
+			goto out;
+		cur = m[i].version;
+	}
+	r = STS_OK;
+out:
+	unlock(db);
+	return r;
+}
+
+static int set_err(char **reterr, const char *fmt, const char *a, const char *b)
+{
+	if (reterr && asprintf(reterr, fmt, a, b) < 0)
+		*reterr = NULL;
+	return STS_EDB;
+}
+
+STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
+			struct sts_db **ret, char **reterr)
+{
+	int r;
+	if (reterr)
+		*reterr = NULL;
+	struct sts_db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return STS_ENOMEM;
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&db->mu, &a);
+	pthread_mutexattr_destroy(&a);
+	if (clock)
+		db->clock = *clock;
+	db->path = strdup(path);
+	if (!db->path) {
+		r = STS_ENOMEM;
+		goto fail;
+	}
+	const char *open_path = path;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	bool memory = strcmp(path, ":memory:") == 0;
+	if (flags & STS_DB_READONLY) {
+		if (!memory && access(path, F_OK) != 0) {
+			open_path = ":memory:"; /* nothing recorded yet: an empty state */
+			memory = true;
+		} else if (!memory) {
+			oflags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+			db->readonly = true;
+		}
+	}
+	if (sqlite3_open_v2(open_path, &db->h, oflags, NULL) != SQLITE_OK) {
+		r = set_err(reterr, "cannot open state database '%s': %s", path,
+			    db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 1);
+	/* WAL: readers (plan, check) never block the writer; FULL: a served
+	 * policy is on disk before its TXT id is published. */
+	if (!db->readonly && !memory &&
+	    (exec(db, "PRAGMA journal_mode = WAL") < 0 ||
+	     exec(db, "PRAGMA synchronous = FULL") < 0))
+		goto fail_db;
+	if (exec(db, "PRAGMA foreign_keys = ON") < 0)
+		goto fail_db;
+	if (!db->readonly && exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
+				      " component TEXT PRIMARY KEY, version INTEGER NOT NULL)") < 0)
+		goto fail_db;
+	r = sts_db_migrate(db, "core", core_migrations,
+			   sizeof(core_migrations) / sizeof(core_migrations[0]));
+	if (r < 0)
+		goto fail_db;
+	*ret = db;
+	return STS_OK;
+fail_db:
+	r = set_err(reterr, "state database '%s': %s", path, db->err);
+fail:
+	sts_db_close(db);
+	return r;
+}
+
+STS_API void sts_db_close(struct sts_db *db)
+{
+	if (!db)
+		return;
+	if (db->h)
+		sqlite3_close(db->h);
+	pthread_mutex_destroy(&db->mu);
+	free(db->path);
+	free(db);
+}
+
+STS_API const char *sts_db_errmsg(const struct sts_db *db)
+{
+	return db->err;
+}
+
+STS_API time_t sts_db_now(const struct sts_db *db)
+{
+	return sts_clock_now(&db->clock);
+}
+
+STS_API const char *sts_db_path(const struct sts_db *db)
+{
+	return db->path;
+}
+
+STS_API int sts_db_begin(struct sts_db *db)
+{
+	lock(db);
+	int r = exec(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		unlock(db);
+	return r;
+}
+
+STS_API int sts_db_commit(struct sts_db *db)
+{
+	int r = exec(db, "COMMIT");
+	if (r < 0)
+		exec(db, "ROLLBACK");
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_rollback(struct sts_db *db)
+{
+	int r = exec(db, "ROLLBACK");
+	unlock(db);
+	return r;
+}
+
+/* ---- journal ---- */
+
+STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *ret_run)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db, "INSERT INTO runs (command, started) VALUES (?, ?)", &st);
+	if (r == STS_OK) {
+		bind_text(st, 1, command);
+		sqlite3_bind_int64(st, 2, sts_db_now(db));
+		r = step_done(db, st);
+		if (r == STS_OK)
+			*ret_run = sqlite3_last_insert_rowid(db->h);
+	}
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_run_end(struct sts_db *db, int64_t run, const char *status, size_t n_ok,
+			   size_t n_failed)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db,
+			"UPDATE runs SET finished = ?, status = ?, n_ok = ?, n_failed = ?"
+			" WHERE id = ?",
+			&st);
+	if (r == STS_OK) {
+		sqlite3_bind_int64(st, 1, sts_db_now(db));
+		bind_text(st, 2, status);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)n_ok);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)n_failed);
+		sqlite3_bind_int64(st, 5, run);
+		r = step_done(db, st);
+	}
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_journal_add(struct sts_db *db, int64_t run, const char *domain, const char *step,
+			       const char *status, const char *detail)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db,
+			"INSERT INTO journal (run_id, time, domain, step, status, detail)"
+			" VALUES (?, ?, ?, ?, ?, ?)",
+			&st);
+	if (r == STS_OK) {
+		sqlite3_bind_int64(st, 1, run);
+		sqlite3_bind_int64(st, 2, sts_db_now(db));
+		bind_text(st, 3, domain);
+		bind_text(st, 4, step);
+		bind_text(st, 5, status);
+		bind_text(st, 6, detail);
+		r = step_done(db, st);
+	}
+	unlock(db);
+	return r;
+}
+
+/* ---- served policies ---- */
+
+static int sha256_hex(const char *text, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (!EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL))
+		return STS_ENOMEM;
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return STS_OK;
+}
+
+static int record_policy(struct sts_db *db, const char *domain, const char *policy_id,
+			 const char *text, const char *mode, long long max_age, bool current)
+{
+	char hash[65];
+	sqlite3_stmt *st;
+	int r = sha256_hex(text, hash);
+	if (r < 0)
+		return r;
+	int64_t now = sts_db_now(db);
+	lock(db);
+	r = exec(db, "SAVEPOINT policy");
+	if (r < 0)
+		goto out;
+	if (current) {
+		r = prepare(db,
+			    "UPDATE served_policies SET current = 0, last_served = ?"
+			    " WHERE domain = ? AND current = 1 AND sha256 <> ?",
+			    &st);
+		if (r < 0)
+			goto undo;
+		sqlite3_bind_int64(st, 1, now);
+		bind_text(st, 2, domain);
+		bind_text(st, 3, hash);
+		r = step_done(db, st);
+		if (r < 0)
+			goto undo;
+	}
+	r = prepare(
+	    db,
+	    "INSERT INTO served_policies (domain, sha256, policy_id, text, mode, max_age,"
+	    " first_served, last_served, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (domain, sha256) DO UPDATE SET last_served = excluded.last_served,"
+	    " current = max(current, excluded.current)",
+	    &st);
+	if (r < 0)
+		goto undo;
+	bind_text(st, 1, domain);
+	bind_text(st, 2, hash);
+	bind_text(st, 3, policy_id);
+	bind_text(st, 4, text);
+	bind_text(st, 5, mode);
+	sqlite3_bind_int64(st, 6, max_age);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_int(st, 9, current ? 1 : 0);
+	r = step_done(db, st);
+	if (r < 0)
+		goto undo;
+	r = exec(db, "RELEASE policy");
+	goto out;
+undo:
+	exec(db, "ROLLBACK TO policy");
+	exec(db, "RELEASE policy");
+out:
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_policy_served(struct sts_db *db, const char *domain, const char *policy_id,
+				 const char *text, const char *mode, long long max_age)
+{
+	return record_policy(db, domain, policy_id, text, mode, max_age, true);
+}
+
+STS_API int sts_db_policy_seen(struct sts_db *db, const char *domain, const char *policy_id,
+			       const char *text, const char *mode, long long max_age)
+{
+	return record_policy(db, domain, policy_id, text, mode, max_age, false);
+}
+
+STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long long *ret,
+				  bool *ret_found)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db, "SELECT max(max_age) FROM served_policies WHERE domain = ?", &st);
+	if (r == STS_OK) {
+		bind_text(st, 1, domain);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			bool found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+			*ret_found = found;
+			*ret = found ? sqlite3_column_int64(st, 0) : 0;
+		} else {
+			r = fail(db, "read served policies");
+		}
+		sqlite3_finalize(st);
+	}
+	unlock(db);
+	return r;
+}
+
+STS_API void sts_db_policies_free(struct sts_db_policy *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].domain);
+		free(v[i].policy_id);
+		free(v[i].sha256);
+		free(v[i].text);
+		free(v[i].mode);
+	}
+	free(v);
+}
+
+STS_API int sts_db_policy_history(struct sts_db *db, const char *domain, struct sts_db_policy **ret,
+				  size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct sts_db_policy *v = NULL;
+	size_t n = 0, cap = 0;
+	lock(db);
+	int r = prepare(db,
+			"SELECT domain, policy_id, sha256, text, mode, max_age, first_served,"
+			" last_served, current FROM served_policies WHERE domain = ?"
+			" ORDER BY first_served, rowid",
+			&st);
+	if (r < 0)
+		goto out;
+	bind_text(st, 1, domain);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct sts_db_policy *nv = realloc(v, nc * sizeof(*v));
+			if (!nv) {
+				r = STS_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		struct sts_db_policy *p = &v[n++];
+		p->domain = col_dup(st, 0);
+		p->policy_id = col_dup(st, 1);
+		p->sha256 = col_dup(st, 2);
+		p->text = col_dup(st, 3);
+		p->mode = col_dup(st, 4);
+		p->max_age = sqlite3_column_int64(st, 5);
+		p->first_served = sqlite3_column_int64(st, 6);
+		p->last_served = sqlite3_column_int64(st, 7);
+		p->current = sqlite3_column_int(st, 8) != 0;
+		if (!p->domain || !p->policy_id || !p->sha256 || !p->text || !p->mode)
+			r = STS_ENOMEM;
+	}
+	if (r == STS_OK && rc != SQLITE_DONE)
+		r = fail(db, "read served policies");
+	sqlite3_finalize(st);
+out:
+	unlock(db);
+	if (r < 0) {
+		sts_db_policies_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+/* ---- managed domains ---- */
+
+static int domain_update(struct sts_db *db, const char *sql, const char *domain, bool with_now)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db, sql, &st);
+	if (r == STS_OK) {
+		int i = 1;
+		if (with_now)
+			sqlite3_bind_int64(st, i++, sts_db_now(db));
+		bind_text(st, i, domain);
+		r = step_done(db, st);
+	}
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_domain_upsert(struct sts_db *db, const char *domain, const char *spec)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db,
+			"INSERT INTO managed_domains (domain, first_seen, spec) VALUES (?, ?, ?)"
+			" ON CONFLICT (domain) DO UPDATE SET spec = coalesce(excluded.spec, spec)",
+			&st);
+	if (r == STS_OK) {
+		bind_text(st, 1, domain);
+		sqlite3_bind_int64(st, 2, sts_db_now(db));
+		bind_text(st, 3, spec);
+		r = step_done(db, st);
+	}
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_domain_applied(struct sts_db *db, const char *domain)
+{
+	return domain_update(db, "UPDATE managed_domains SET last_applied = ? WHERE domain = ?",
+			     domain, true);
+}
+
+STS_API int sts_db_domain_removal_start(struct sts_db *db, const char *domain)
+{
+	return domain_update(db,
+			     "UPDATE managed_domains SET removal_started = ?"
+			     " WHERE domain = ? AND removal_started IS NULL",
+			     domain, true);
+}
+
+STS_API int sts_db_domain_removal_cancel(struct sts_db *db, const char *domain)
+{
+	return domain_update(db,
+			     "UPDATE managed_domains SET removal_started = NULL WHERE domain = ?",
+			     domain, false);
+}
+
+STS_API int sts_db_domain_forget(struct sts_db *db, const char *domain)
+{
+	return domain_update(db, "DELETE FROM managed_domains WHERE domain = ?", domain, false);
+}
+
+STS_API void sts_db_domain_release(struct sts_db_domain *d)
+{
+	if (!d)
+		return;
+	free(d->domain);
+	free(d->spec);
+	d->domain = NULL;
+	d->spec = NULL;
+}
+
+STS_API void sts_db_domains_free(struct sts_db_domain *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sts_db_domain_release(&v[i]);
+	free(v);
+}
+
+static const char domain_cols[] =
+    "SELECT domain, first_seen, coalesce(last_applied, 0), coalesce(removal_started, 0),"
+    " spec FROM managed_domains";
+
+static int domain_row(sqlite3_stmt *st, struct sts_db_domain *d)
+{
+	d->domain = col_dup(st, 0);
+	d->first_seen = sqlite3_column_int64(st, 1);
+	d->last_applied = sqlite3_column_int64(st, 2);
+	d->removal_started = sqlite3_column_int64(st, 3);
+	d->spec = col_dup(st, 4);
+	if (!d->domain || (!d->spec && sqlite3_column_type(st, 4) != SQLITE_NULL))
+		return STS_ENOMEM;
+	return STS_OK;
+}
+
+STS_API int sts_db_domains_list(struct sts_db *db, struct sts_db_domain **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct sts_db_domain *v = NULL;
+	size_t n = 0, cap = 0;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "%s ORDER BY domain", domain_cols);
+	lock(db);
+	int r = prepare(db, sql, &st);
+	if (r < 0)
+		goto out;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct sts_db_domain *nv = realloc(v, nc * sizeof(*v));
+			if (!nv) {
+				r = STS_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		r = domain_row(st, &v[n++]);
+		if (r < 0)
+			break;
+	}
+	if (r == STS_OK && rc != SQLITE_DONE)
+		r = fail(db, "read managed domains");
+	sqlite3_finalize(st);
+out:
+	unlock(db);
+	if (r < 0) {
+		sts_db_domains_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_db_domain *ret,
+			      bool *ret_found)
+{
+	sqlite3_stmt *st;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "%s WHERE domain = ?", domain_cols);
+	lock(db);
+	int r = prepare(db, sql, &st);
+	if (r < 0)
+		goto out;
+	bind_text(st, 1, domain);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct sts_db_domain d = {0};
+		r = domain_row(st, &d);
+		if (r < 0) {
+			sts_db_domain_release(&d);
+		} else {
+			*ret = d;
+			*ret_found = true;
+		}
+	} else if (rc == SQLITE_DONE) {
+		*ret_found = false;
+	} else {
+		r = fail(db, "read managed domain");
+	}
+	sqlite3_finalize(st);
+out:
+	unlock(db);
+	return r;
+}
+
+STS_API int sts_db_removal_deadline(struct sts_db *db, const char *domain, int64_t *ret)
+{
+	struct sts_db_domain d;
+	bool found = false;
+	int r = sts_db_domain_get(db, domain, &d, &found);
+	if (r < 0)
+		return r;
+	if (!found)
+		return STS_ENOENT;
+	int64_t started = d.removal_started;
+	sts_db_domain_release(&d);
+	if (started == 0)
+		return STS_ENOENT;
+	long long max_age = 0;
+	bool have = false;
+	r = sts_db_policy_max_age(db, domain, &max_age, &have);
+	if (r < 0)
+		return r;
+	*ret = started + (have ? max_age : STS_DB_NO_HISTORY_WAIT);
+	return STS_OK;
+}
+
+/* ---- the lock ---- */
+
+struct sts_lock {
+	int fd;
+};
+
+STS_API char *sts_lock_path_for(const char *db_path)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s.lock", db_path) < 0)
+		return NULL;
+	return p;
+}
+
+STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
+{
+	char *path = sts_lock_path_for(db_path);
+	if (!path)
+		return STS_ENOMEM;
+	int r;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? STS_ELOCKED : -errno;
+		close(fd);
+		goto out;
+	}
+	struct sts_lock *l = malloc(sizeof(*l));
+	if (!l) {
+		close(fd);
+		r = STS_ENOMEM;
+		goto out;
+	}
+	/* informational: who holds it */
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
+		(void)0;
+	l->fd = fd;
+	*ret = l;
+	r = STS_OK;
+out:
+	free(path);
+	return r;
+}
+
+STS_API void sts_lock_release(struct sts_lock *l)
+{
+	if (!l)
+		return;
+	close(l->fd); /* closing drops the flock; the file stays (unlinking races) */
+	free(l);
+}

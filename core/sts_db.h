@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_DB_H
+#define STS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sts_api.h"
+
+/*
+ * The state DB (SQLite, docs/state.md): apply journal, every policy ever
+ * served per domain, the managed domains and their removal lifecycle.
+ * Schema versioned per component with ordered migrations; other modules
+ * (reports, rollout) register their own with sts_db_migrate().
+ *
+ * Every write is a transaction; a crash leaves the DB consistent. One
+ * struct sts_db may be shared by threads: calls are serialised, and a
+ * transaction opened with sts_db_begin() holds the DB for the calling
+ * thread until sts_db_commit()/sts_db_rollback().
+ */
+
+/* Injectable clock: tests simulate the removal wait. NULL now = time(). */
+struct sts_clock {
+	time_t (*now)(void *ud);
+	void *ud;
+};
+
+/* c may be NULL (wall clock). */
+STS_API time_t sts_clock_now(const struct sts_clock *c);
+
+#define STS_DB_DEFAULT_PATH "stsctl.db"
+/* RFC 8461 §3.2 upper bound: the removal wait without any history. */
+#define STS_DB_NO_HISTORY_WAIT 31557600LL
+
+struct sts_db;
+
+enum sts_db_flags {
+	STS_DB_READONLY = 1u << 0, /* never create or migrate; a missing file is an
+				      empty in-memory DB (plan on a fresh checkout) */
+};
+
+/*
+ * Open (creating it when missing) and migrate the core schema. path ":memory:"
+ * gives a private in-memory DB. clock is copied (NULL: wall clock).
+ * Returns STS_OK, STS_EDB (sts_db_errmsg() of *ret is not available then:
+ * reterr, when not NULL, gets a malloc'd message to free()), STS_ENOMEM.
+ */
+STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
+			struct sts_db **ret, char **reterr);
+STS_API void sts_db_close(struct sts_db *db);
+
+/* The last SQLite error text of this DB ("" if none); valid until the next call. */
+STS_API const char *sts_db_errmsg(const struct sts_db *db);
+STS_API time_t sts_db_now(const struct sts_db *db);
+STS_API const char *sts_db_path(const struct sts_db *db);
+
+/* One schema step of a component: applied once, in version order. */
+struct sts_db_migration {
+	int version; /* 1, 2, 3 ... strictly increasing */
+	const char *sql;
+};
+
+/*
+ * Bring component's schema to the last version in m[0..n-1], each step in
+ * its own transaction. A DB newer than the code is refused (STS_EDB).
+ */
+STS_API int sts_db_migrate(struct sts_db *db, const char *component,
+			   const struct sts_db_migration *m, size_t n);
+/* 0 when the component has no schema yet. */
+STS_API int sts_db_schema_version(struct sts_db *db, const char *component, int *ret);
+#define STS_DB_CORE_VERSION 1
+
+/* Explicit transactions (nesting is not supported). */
+STS_API int sts_db_begin(struct sts_db *db);
+STS_API int sts_db_commit(struct sts_db *db);
+STS_API int sts_db_rollback(struct sts_db *db);
+
+/* ---- apply journal ---- */
+STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *ret_run);
+/* status: "ok", "failed", "refused", "aborted" */
+STS_API int sts_db_run_end(struct sts_db *db, int64_t run, const char *status, size_t n_ok,
+			   size_t n_failed);
+/* step: "policy-put", "policy-verify", "dns", ...; status: "ok", "failed", "skipped" */
+STS_API int sts_db_journal_add(struct sts_db *db, int64_t run, const char *domain, const char *step,
+			       const char *status, const char *detail);
+
+/* ---- served policies ---- */
+struct sts_db_policy {
+	char *domain;
+	char *policy_id;
+	char *sha256; /* hex of the text */
+	char *text;
+	char *mode;
+	long long max_age;
+	int64_t first_served;
+	int64_t last_served;
+	bool current;
+};
+
+/*
+ * Record that text (id, mode, max_age) is now the policy served for domain:
+ * the previous current policy gets last_served = now, this one becomes
+ * current (first_served kept when it was served before).
+ */
+STS_API int sts_db_policy_served(struct sts_db *db, const char *domain, const char *policy_id,
+				 const char *text, const char *mode, long long max_age);
+/*
+ * Record a policy seen published before stsctl replaced it (adopted
+ * domains): history only, never becomes current.
+ */
+STS_API int sts_db_policy_seen(struct sts_db *db, const char *domain, const char *policy_id,
+			       const char *text, const char *mode, long long max_age);
+/* Largest max_age ever served for domain; *ret_found false with no history. */
+STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long long *ret,
+				  bool *ret_found);
+/* Oldest first. */
+STS_API int sts_db_policy_history(struct sts_db *db, const char *domain, struct sts_db_policy **ret,
+				  size_t *ret_n);
+STS_API void sts_db_policies_free(struct sts_db_policy *v, size_t n);
+
+/* ---- managed domains ---- */
+struct sts_db_domain {
+	char *domain;
+	int64_t first_seen;
+	int64_t last_applied;	 /* 0: never */
+	int64_t removal_started; /* 0: not being removed */
+	char *spec;		 /* JSON written by plan/apply (providers, zone, mx...), or NULL */
+};
+
+/* Insert or refresh (first_seen kept); spec replaces the stored one when not NULL. */
+STS_API int sts_db_domain_upsert(struct sts_db *db, const char *domain, const char *spec);
+STS_API int sts_db_domain_applied(struct sts_db *db, const char *domain);
+/* Sets removal_started = now unless already set. */
+STS_API int sts_db_domain_removal_start(struct sts_db *db, const char *domain);
+/* The domain is wanted again: clear removal_started. */
+STS_API int sts_db_domain_removal_cancel(struct sts_db *db, const char *domain);
+/* Records and policy removed: drop it from the managed list (history kept). */
+STS_API int sts_db_domain_forget(struct sts_db *db, const char *domain);
+/* Sorted by name. */
+STS_API int sts_db_domains_list(struct sts_db *db, struct sts_db_domain **ret, size_t *ret_n);
+STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_db_domain *ret,
+			      bool *ret_found);
+STS_API void sts_db_domain_release(struct sts_db_domain *d);
+STS_API void sts_db_domains_free(struct sts_db_domain *v, size_t n);
+
+/*
+ * RFC 8461 §8.3: when may the records of a domain being removed go?
+ * removal_started + the largest max_age ever served (STS_DB_NO_HISTORY_WAIT
+ * without history). STS_ENOENT when the domain is not being removed.
+ */
+STS_API int sts_db_removal_deadline(struct sts_db *db, const char *domain, int64_t *ret);
+
+/* ---- the state lock: one "<db>.lock" file, flock(LOCK_EX|LOCK_NB) ---- */
+struct sts_lock;
+
+/* malloc'd "<db_path>.lock". */
+STS_API char *sts_lock_path_for(const char *db_path);
+/* STS_ELOCKED when another process holds it. */
+STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret);
+STS_API void sts_lock_release(struct sts_lock *l);
+
+#endif
