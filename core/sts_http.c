@@ -1,4 +1,431 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-#include "sts_api.h"
-typedef int sts_placeholder_;
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "sts_config.h"
+#include "sts_err.h"
+#include "sts_http.h"
+
+#define HDR_MAX_COUNT 128
+#define HDR_MAX_BYTES (64u * 1024u)
+#define REDIRECTS_MAX 3L
+
+struct sts_http {
+	CURL *curl;
+	struct sts_http_opts o;
+	char *ca_file;
+	char *user_agent;
+	uint64_t rnd; /* xorshift state for jitter */
+};
+
+/* Per-attempt receive state handed to the curl callbacks. */
+struct recv_state {
+	struct sts_http_resp *resp;
+	size_t hdr_bytes;
+	bool too_large;
+	int err;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+static uint64_t next_rand(struct sts_http *h)
+{
+	uint64_t x = h->rnd;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	h->rnd = x;
+	return x;
+}
+
+STS_API int sts_http_new(const struct sts_http_opts *o, struct sts_http **ret)
+{
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return STS_ENOMEM;
+	struct sts_http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return STS_ENOMEM;
+	if (o)
+		h->o = *o;
+	if (h->o.connect_timeout_ms <= 0)
+		h->o.connect_timeout_ms = 10000;
+	if (h->o.timeout_ms <= 0)
+		h->o.timeout_ms = 30000;
+	if (h->o.max_response == 0)
+		h->o.max_response = 1024u * 1024u;
+	if (h->o.max_attempts == 0)
+		h->o.max_attempts = 4;
+	if (h->o.max_total_ms <= 0)
+		h->o.max_total_ms = 120000;
+	if (h->o.backoff_base_ms <= 0)
+		h->o.backoff_base_ms = 500;
+	if (h->o.backoff_max_ms <= 0)
+		h->o.backoff_max_ms = 30000;
+	if (h->o.retry_after_max_ms <= 0)
+		h->o.retry_after_max_ms = 60000;
+	h->ca_file = o && o->ca_file ? strdup(o->ca_file) : NULL;
+	h->user_agent = strdup(o && o->user_agent ? o->user_agent : "stsctl/" STS_VERSION);
+	h->curl = curl_easy_init();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->rnd = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+	if (!h->rnd)
+		h->rnd = 0x9e3779b97f4a7c15ull;
+	if (!h->curl || !h->user_agent || (o && o->ca_file && !h->ca_file)) {
+		sts_http_free(h);
+		return STS_ENOMEM;
+	}
+	h->o.ca_file = h->ca_file;
+	h->o.user_agent = h->user_agent;
+	*ret = h;
+	return STS_OK;
+}
+
+STS_API void sts_http_free(struct sts_http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	free(h->ca_file);
+	free(h->user_agent);
+	free(h);
+}
+
+static void headers_clear(struct sts_http_resp *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->n_headers = 0;
+}
+
+STS_API void sts_http_resp_release(struct sts_http_resp *r)
+{
+	if (!r)
+		return;
+	sts_buf_release(&r->body);
+	headers_clear(r);
+	free(r->effective_url);
+	r->effective_url = NULL;
+	r->status = 0;
+}
+
+STS_API const char *sts_http_resp_header(const struct sts_http_resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+STS_API long sts_http_retry_after_ms(const char *value, time_t now)
+{
+	if (!value)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value >= '0' && *value <= '9') {
+		long long s = 0;
+		const char *p = value;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			s = s * 10 + (*p - '0');
+			if (s > 86400LL * 365)
+				return -1;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		return *p ? -1 : (long)(s * 1000);
+	}
+	time_t t = curl_getdate(value, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	return t <= now ? 0 : (long)((t - now) * 1000);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct recv_state *st = ud;
+	size_t n = size * nmemb;
+	int r = sts_buf_append(&st->resp->body, ptr, n);
+	if (r < 0) {
+		st->too_large = r == STS_ETOOLARGE;
+		st->err = r;
+		return 0; /* abort the transfer */
+	}
+	return n;
+}
+
+static char *trimmed(const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	return strndup(s, n);
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct recv_state *st = ud;
+	struct sts_http_resp *r = st->resp;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		/* a new response (redirect, 100 Continue): keep only the last one */
+		headers_clear(r);
+		st->hdr_bytes = 0;
+		return n;
+	}
+	st->hdr_bytes += n;
+	if (st->hdr_bytes > HDR_MAX_BYTES || r->n_headers >= HDR_MAX_COUNT) {
+		st->err = STS_ETOOLARGE;
+		st->too_large = true;
+		return 0;
+	}
+	const char *colon = memchr(ptr, ':', n);
+	if (!colon)
+		return n; /* the blank line or a folded line: ignored */
+	struct sts_http_header *v = realloc(r->headers, (r->n_headers + 1) * sizeof(*v));
+	if (!v) {
+		st->err = STS_ENOMEM;
+		return 0;
+	}
+	r->headers = v;
+	char *name = trimmed(ptr, (size_t)(colon - ptr));
+	char *value = trimmed(colon + 1, n - (size_t)(colon - ptr) - 1);
+	if (!name || !value) {
+		free(name);
+		free(value);
+		st->err = STS_ENOMEM;
+		return 0;
+	}
+	v[r->n_headers].name = name;
+	v[r->n_headers].value = value;
+	r->n_headers++;
+	return n;
+}
+
+static void resp_init(struct sts_http_resp *r, size_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	sts_buf_init(&r->body, cap);
+}
+
+static bool method_idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+	       strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static bool status_retryable(long status, bool idempotent)
+{
+	if (status == 429 || status == 503)
+		return true;
+	if (status == 502 || status == 504)
+		return idempotent;
+	return idempotent && status >= 500 && status <= 599;
+}
+
+/* Map a curl failure; *retry tells whether another attempt may help. */
+static int map_curl(CURLcode c, bool idempotent, bool *retry)
+{
+	*retry = false;
+	switch (c) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return STS_EINVAL;
+	case CURLE_OUT_OF_MEMORY:
+		return STS_ENOMEM;
+	case CURLE_FILESIZE_EXCEEDED:
+		return STS_ETOOLARGE;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		*retry = true; /* nothing was sent */
+		return STS_ENET;
+	case CURLE_OPERATION_TIMEDOUT:
+		*retry = idempotent;
+		return STS_ETIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		return STS_ETLS;
+	default:
+		*retry = idempotent;
+		return STS_ENET;
+	}
+}
+
+static int setup(struct sts_http *h, const struct sts_http_req *req, const char *method,
+		 struct curl_slist *hdrs, long timeout_ms, struct recv_state *st)
+{
+	CURL *c = h->curl;
+	curl_easy_reset(c);
+	bool ok = true;
+#define SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+	SET(CURLOPT_MAXREDIRS, REDIRECTS_MAX);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->ca_file)
+		SET(CURLOPT_CAINFO, h->ca_file);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_USERAGENT, h->user_agent);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, st);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, st);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)st->resp->body.max);
+	if (hdrs)
+		SET(CURLOPT_HTTPHEADER, hdrs);
+	if (strcmp(method, "HEAD") == 0)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0 || req->body)
+		SET(CURLOPT_CUSTOMREQUEST, method);
+	if (req->body) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		SET(CURLOPT_POSTFIELDS, req->body);
+	}
+#undef SET
+	return ok ? STS_OK : STS_EINVAL;
+}
+
+/* Wait before attempt n+1 (n >= 1 attempts done); -1 = do not retry. */
+static long retry_wait(struct sts_http *h, const struct sts_http_resp *resp, unsigned n,
+		       long remaining)
+{
+	long wait;
+	const char *ra = resp ? sts_http_resp_header(resp, "Retry-After") : NULL;
+	long ra_ms = ra ? sts_http_retry_after_ms(ra, time(NULL)) : -1;
+	if (ra_ms >= 0) {
+		if (ra_ms > h->o.retry_after_max_ms)
+			return -1;
+		wait = ra_ms;
+	} else {
+		long d = h->o.backoff_base_ms;
+		for (unsigned i = 1; i < n && d < h->o.backoff_max_ms; i++)
+			d *= 2;
+		if (d > h->o.backoff_max_ms)
+			d = h->o.backoff_max_ms;
+		/* "equal jitter": half fixed, half random */
+		wait = d / 2 + (long)(next_rand(h) % (uint64_t)(d / 2 + 1));
+	}
+	return wait > remaining ? -1 : wait;
+}
+
+STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
+			struct sts_http_resp *ret)
+{
+	size_t cap = req->max_response ? req->max_response : h->o.max_response;
+	resp_init(ret, cap);
+	if (!req->url)
+		return STS_EINVAL;
+	const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
+	bool idem = method_idempotent(method);
+	unsigned max_attempts = req->max_attempts ? req->max_attempts : h->o.max_attempts;
+	long per_attempt = req->timeout_ms > 0 ? req->timeout_ms : h->o.timeout_ms;
+	long start = now_ms();
+	struct curl_slist *hdrs = NULL;
+	int r = STS_OK;
+	for (const char *const *hp = req->headers; hp && *hp; hp++) {
+		struct curl_slist *n = curl_slist_append(hdrs, *hp);
+		if (!n) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		hdrs = n;
+	}
+	for (unsigned attempt = 1;; attempt++) {
+		long remaining = h->o.max_total_ms - (now_ms() - start);
+		if (remaining <= 0) {
+			r = STS_ETIMEOUT;
+			goto out;
+		}
+		sts_http_resp_release(ret);
+		resp_init(ret, cap);
+		struct recv_state st = {.resp = ret};
+		r = setup(h, req, method, hdrs, per_attempt < remaining ? per_attempt : remaining,
+			  &st);
+		if (r < 0)
+			goto out;
+		CURLcode cc = curl_easy_perform(h->curl);
+		ret->attempts = attempt;
+		bool retry = false;
+		if (cc == CURLE_OK) {
+			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &ret->status);
+			char *eff = NULL;
+			if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK &&
+			    eff) {
+				ret->effective_url = strdup(eff);
+				if (!ret->effective_url) {
+					r = STS_ENOMEM;
+					goto out;
+				}
+			}
+			r = STS_OK;
+			retry = status_retryable(ret->status, idem);
+		} else if (st.err < 0) {
+			r = st.err; /* body cap, header cap or ENOMEM: final */
+			goto out;
+		} else {
+			r = map_curl(cc, idem, &retry);
+		}
+		if (!retry || attempt >= max_attempts)
+			goto out;
+		long wait = retry_wait(h, cc == CURLE_OK ? ret : NULL, attempt,
+				       h->o.max_total_ms - (now_ms() - start));
+		if (wait < 0)
+			goto out;
+		if (wait > 0)
+			sleep_ms(wait);
+	}
+out:
+	curl_slist_free_all(hdrs);
+	return r;
+}

@@ -1,4 +1,1174 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-#include "sts_api.h"
-typedef int sts_placeholder_;
+#include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sts_config.h"
+#include "sts_err.h"
+#include "sts_fsutil.h"
+#include "sts_plugin.h"
+#include "sts_secret.h"
+
+#define LOG_LINE_MAX  4096u
+#define ERROR_MAX     1024u
+#define PATH_DIRS_MAX 64u
+
+/* Size of the v1 descriptor: any plugin must provide at least this much. */
+#define API_V1_SIZE	(offsetof(struct sts_plugin_api, web) + sizeof(void *))
+#define DNS_OPS_V1_SIZE (offsetof(struct sts_dns_ops, apply) + sizeof(void *))
+#define WEB_OPS_V1_SIZE (offsetof(struct sts_web_ops, del) + sizeof(void *))
+
+/* One dlopen()ed plugin file, usable (api != NULL) and kept until host_free. */
+struct module {
+	char *path;
+	void *dl;
+	const struct sts_plugin_api *api;
+};
+
+struct sts_plugin_host {
+	char **path;
+	size_t n_path;
+	sts_plugin_log_fn log_fn;
+	void *log_ud;
+	struct sts_http_opts http_opts;
+	char *ca_file;
+	char *basedir;
+	struct module *mods;
+	size_t n_mods;
+};
+
+struct http_pool {
+	pthread_mutex_t lock;
+	struct sts_http **idle;
+	size_t n_idle;
+};
+
+struct sts_plugin {
+	struct sts_plugin_head head; /* must stay first: sts/plugin.h reads it */
+	struct sts_plugin_host *host;
+	const struct sts_plugin_api *api;
+	char *instance;
+	char *prefix; /* "dns:zonefile" */
+	char *basedir;
+	void *ctx;
+	bool loaded;
+	pthread_mutex_t err_lock;
+	char *last_error;
+	struct http_pool http;
+};
+
+/* ------------------------------------------------------------------ */
+/* rrset lists                                                        */
+/* ------------------------------------------------------------------ */
+
+STS_API void sts_rrsets_init(struct sts_rrsets *l)
+{
+	l->v = NULL;
+	l->n = 0;
+	l->cap = 0;
+}
+
+STS_API void sts_rrset_release(struct sts_rrset *rr)
+{
+	if (!rr)
+		return;
+	free(rr->name);
+	free(rr->type);
+	for (size_t i = 0; i < rr->n_values; i++)
+		free(rr->values[i]);
+	free(rr->values);
+	memset(rr, 0, sizeof(*rr));
+}
+
+STS_API void sts_rrsets_release(struct sts_rrsets *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		sts_rrset_release(&l->v[i]);
+	free(l->v);
+	sts_rrsets_init(l);
+}
+
+STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name, const char *type,
+					 uint32_t ttl)
+{
+	if (!name || !type)
+		return NULL;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct sts_rrset *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct sts_rrset *rr = &l->v[l->n];
+	memset(rr, 0, sizeof(*rr));
+	rr->name = strdup(name);
+	rr->type = strdup(type);
+	if (!rr->name || !rr->type) {
+		sts_rrset_release(rr);
+		return NULL;
+	}
+	for (char *s = rr->name; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	for (char *s = rr->type; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+	rr->ttl = ttl;
+	l->n++;
+	return rr;
+}
+
+STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t len)
+{
+	char **v = realloc(rr->values, (rr->n_values + 1) * sizeof(*v));
+	if (!v)
+		return STS_ENOMEM;
+	rr->values = v;
+	v[rr->n_values] = strndup(value, len);
+	if (!v[rr->n_values])
+		return STS_ENOMEM;
+	rr->n_values++;
+	return STS_OK;
+}
+
+/* Names compare case-insensitively, with or without the trailing dot. */
+static bool name_eq(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nb && b[nb - 1] == '.')
+		nb--;
+	return na == nb && strncasecmp(a, b, na) == 0;
+}
+
+STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
+						const char *type)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (name_eq(l->v[i].name, name) && strcasecmp(l->v[i].type, type) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value)
+{
+	for (size_t i = 0; i < rr->n_values; i++)
+		if (strcmp(rr->values[i], value) == 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* host                                                               */
+/* ------------------------------------------------------------------ */
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int default_path(char ***ret, size_t *ret_n)
+{
+	char **v = calloc(PATH_DIRS_MAX + 2, sizeof(*v));
+	size_t n = 0;
+	int r = STS_ENOMEM;
+	if (!v)
+		return STS_ENOMEM;
+	struct stat st;
+	if (stat(STS_BUILD_PLUGIN_DIR, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (!(v[n++] = strdup(STS_BUILD_PLUGIN_DIR)))
+			goto fail;
+	}
+	const char *env = getenv("STSCTL_PLUGIN_PATH");
+	if (env) {
+		char *copy = strdup(env);
+		if (!copy)
+			goto fail;
+		char *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d && n < PATH_DIRS_MAX;
+		     d = strtok_r(NULL, ":", &save)) {
+			if (!(v[n++] = strdup(d))) {
+				free(copy);
+				goto fail;
+			}
+		}
+		free(copy);
+	}
+	if (!(v[n++] = strdup(STS_PLUGIN_DIR)))
+		goto fail;
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+fail:
+	free_strv(v, n);
+	return r;
+}
+
+STS_API int sts_plugin_host_new(struct sts_plugin_host **ret)
+{
+	struct sts_plugin_host *h = calloc(1, sizeof(*h));
+	if (!h)
+		return STS_ENOMEM;
+	int r = default_path(&h->path, &h->n_path);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	*ret = h;
+	return STS_OK;
+}
+
+STS_API void sts_plugin_host_free(struct sts_plugin_host *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_mods; i++) {
+		if (h->mods[i].dl)
+			dlclose(h->mods[i].dl);
+		free(h->mods[i].path);
+	}
+	free(h->mods);
+	free_strv(h->path, h->n_path);
+	free(h->ca_file);
+	free(h->basedir);
+	free(h);
+}
+
+STS_API void sts_plugin_host_set_log(struct sts_plugin_host *h, sts_plugin_log_fn fn,
+				     void *userdata)
+{
+	h->log_fn = fn;
+	h->log_ud = userdata;
+}
+
+STS_API int sts_plugin_host_set_path(struct sts_plugin_host *h, const char *const *dirs, size_t n)
+{
+	char **v = NULL;
+	size_t nv = 0;
+	if (!dirs || n == 0) {
+		int r = default_path(&v, &nv);
+		if (r < 0)
+			return r;
+	} else {
+		v = calloc(n, sizeof(*v));
+		if (!v)
+			return STS_ENOMEM;
+		for (; nv < n; nv++) {
+			if (!(v[nv] = strdup(dirs[nv]))) {
+				free_strv(v, nv);
+				return STS_ENOMEM;
+			}
+		}
+	}
+	free_strv(h->path, h->n_path);
+	h->path = v;
+	h->n_path = nv;
+	return STS_OK;
+}
+
+STS_API const char *const *sts_plugin_host_path(const struct sts_plugin_host *h, size_t *ret_n)
+{
+	*ret_n = h->n_path;
+	return (const char *const *)h->path;
+}
+
+STS_API int sts_plugin_host_set_http(struct sts_plugin_host *h, const struct sts_http_opts *o)
+{
+	char *ca = o && o->ca_file ? strdup(o->ca_file) : NULL;
+	if (o && o->ca_file && !ca)
+		return STS_ENOMEM;
+	free(h->ca_file);
+	h->ca_file = ca;
+	memset(&h->http_opts, 0, sizeof(h->http_opts));
+	if (o)
+		h->http_opts = *o;
+	h->http_opts.ca_file = ca;
+	return STS_OK;
+}
+
+STS_API int sts_plugin_host_set_basedir(struct sts_plugin_host *h, const char *dir)
+{
+	char *d = dir ? strdup(dir) : NULL;
+	if (dir && !d)
+		return STS_ENOMEM;
+	free(h->basedir);
+	h->basedir = d;
+	return STS_OK;
+}
+
+STS_API const char *sts_setting_type_name(enum sts_setting_type t)
+{
+	switch (t) {
+	case STS_SETTING_STRING:
+		return "string";
+	case STS_SETTING_INTEGER:
+		return "integer";
+	case STS_SETTING_BOOL:
+		return "bool";
+	case STS_SETTING_PATH:
+		return "path";
+	case STS_SETTING_SECRET:
+		return "secret";
+	case STS_SETTING_STRING_LIST:
+		return "string-list";
+	case STS_SETTING_OBJECT:
+		return "object";
+	}
+	return "unknown";
+}
+
+STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k)
+{
+	switch (k) {
+	case STS_PLUGIN_DNS:
+		return "dns";
+	case STS_PLUGIN_WEB:
+		return "web";
+	}
+	return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* loading one file                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Writable only by root or us: owner root or the effective user, not
+ * world-writable, and group-writable only for group root or our group.
+ */
+static const char *perm_problem(const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "owned by another user";
+	if (st->st_mode & S_IWOTH)
+		return "world-writable";
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && st->st_gid != getegid())
+		return "writable by a foreign group";
+	return NULL;
+}
+
+static char *name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 3 && strcmp(base + n - 3, ".so") == 0)
+		n -= 3;
+	return strndup(base, n);
+}
+
+static int reasonf(char **ret, const char *fmt, ...) STS_PRINTF(2, 3);
+static int reasonf(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(ret, fmt, ap) < 0)
+		*ret = NULL;
+	va_end(ap);
+	return *ret ? STS_OK : STS_ENOMEM;
+}
+
+/* Checks of a descriptor; NULL when fine, else the reason (static or in *buf). */
+static int check_api(const struct sts_plugin_api *api, const char *want, char **reason)
+{
+	if (api->abi_version != STS_PLUGIN_ABI_VERSION) {
+		reasonf(reason, "abi version %u, expected %u", api->abi_version,
+			STS_PLUGIN_ABI_VERSION);
+		return STS_EABI;
+	}
+	if (api->struct_size < API_V1_SIZE) {
+		reasonf(reason, "descriptor size %u, expected at least %zu", api->struct_size,
+			(size_t)API_V1_SIZE);
+		return STS_EABI;
+	}
+	if (!api->name || strcmp(api->name, want) != 0) {
+		reasonf(reason, "descriptor name '%s' does not match the file name '%s'",
+			api->name ? api->name : "", want);
+		return STS_EABI;
+	}
+	if (api->kind == STS_PLUGIN_DNS) {
+		const struct sts_dns_ops *d = api->dns;
+		if (!d || d->struct_size < DNS_OPS_V1_SIZE || !d->read || !d->apply) {
+			reasonf(reason, "dns plugin without complete dns operations");
+			return STS_EABI;
+		}
+	} else if (api->kind == STS_PLUGIN_WEB) {
+		const struct sts_web_ops *w = api->web;
+		if (!w || w->struct_size < WEB_OPS_V1_SIZE || !w->get || !w->put || !w->del) {
+			reasonf(reason, "web plugin without complete web operations");
+			return STS_EABI;
+		}
+	} else {
+		reasonf(reason, "unknown plugin kind %d", (int)api->kind);
+		return STS_EABI;
+	}
+	if (!api->load) {
+		reasonf(reason, "no load operation");
+		return STS_EABI;
+	}
+	return STS_OK;
+}
+
+static int dir_of_path(const char *path, char **ret)
+{
+	const char *slash = strrchr(path, '/');
+	*ret = !slash	       ? strdup(".")
+	       : slash == path ? strdup("/")
+			       : strndup(path, (size_t)(slash - path));
+	return *ret ? STS_OK : STS_ENOMEM;
+}
+
+/* Load path (or find it in the cache). On refusal *reason explains why. */
+static int load_module(struct sts_plugin_host *h, const char *path,
+		       const struct sts_plugin_api **ret, char **reason)
+{
+	*reason = NULL;
+	for (size_t i = 0; i < h->n_mods; i++) {
+		if (strcmp(h->mods[i].path, path) == 0) {
+			*ret = h->mods[i].api;
+			return STS_OK;
+		}
+	}
+	int r;
+	char *dir = NULL, *want = NULL;
+	void *dl = NULL;
+	struct stat st;
+	if ((r = dir_of_path(path, &dir)) < 0 || !(want = name_from_path(path))) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	const char *why;
+	if (stat(dir, &st) < 0) {
+		r = STS_EPLUGIN;
+		reasonf(reason, "cannot stat directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((why = perm_problem(&st))) {
+		r = STS_EPLUGIN;
+		reasonf(reason, "directory '%s' is %s", dir, why);
+		goto out;
+	}
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = STS_EPLUGIN;
+		reasonf(reason, "not a regular file");
+		goto out;
+	}
+	if ((why = perm_problem(&st))) {
+		r = STS_EPLUGIN;
+		reasonf(reason, "file is %s", why);
+		goto out;
+	}
+	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		const char *e = dlerror();
+		r = STS_EPLUGIN;
+		reasonf(reason, "cannot load: %s", e ? e : "unknown error");
+		goto out;
+	}
+	const struct sts_plugin_api *api = dlsym(dl, STS_PLUGIN_SYMBOL);
+	if (!api) {
+		r = STS_EPLUGIN;
+		reasonf(reason, "no '%s' symbol", STS_PLUGIN_SYMBOL);
+		goto out;
+	}
+	if ((r = check_api(api, want, reason)) < 0)
+		goto out;
+	struct module *m = realloc(h->mods, (h->n_mods + 1) * sizeof(*m));
+	if (!m) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	h->mods = m;
+	m[h->n_mods].path = strdup(path);
+	if (!m[h->n_mods].path) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	m[h->n_mods].dl = dl;
+	m[h->n_mods].api = api;
+	h->n_mods++;
+	dl = NULL;
+	*ret = api;
+	r = STS_OK;
+out:
+	if (r == STS_ENOMEM) {
+		free(*reason);
+		*reason = NULL;
+	}
+	if (dl)
+		dlclose(dl);
+	free(dir);
+	free(want);
+	return r;
+}
+
+STS_API int sts_plugin_load_file(struct sts_plugin_host *h, const char *path,
+				 const struct sts_plugin_api **ret, struct sts_diags *diags)
+{
+	char *reason = NULL;
+	int r = load_module(h, path, ret, &reason);
+	if (r < 0 && r != STS_ENOMEM)
+		sts_diags_add(diags, STS_SEV_ERROR, NULL, NULL, 0, 0, NULL,
+			      "plugin '%s' refused: %s", path, reason ? reason : sts_strerror(r));
+	free(reason);
+	return r;
+}
+
+STS_API int sts_plugin_find(struct sts_plugin_host *h, const char *name,
+			    const struct sts_plugin_api **ret, struct sts_diags *diags)
+{
+	if (!name || !*name || strchr(name, '/') || name[0] == '.') {
+		sts_diags_error(diags, NULL, "invalid plugin name '%s'", name ? name : "");
+		return STS_EPLUGIN;
+	}
+	for (size_t i = 0; i < h->n_path; i++) {
+		char *p = NULL;
+		if (asprintf(&p, "%s/%s.so", h->path[i], name) < 0)
+			return STS_ENOMEM;
+		if (access(p, F_OK) == 0) {
+			/* the first file found is the one: never fall back past a refusal */
+			int r = sts_plugin_load_file(h, p, ret, diags);
+			free(p);
+			return r;
+		}
+		free(p);
+	}
+	sts_diags_error(diags, NULL, "plugin '%s' not found (searched %zu directories)", name,
+			h->n_path);
+	return STS_EPLUGIN;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted *.so file names in dir; a missing dir is an empty list. */
+static int list_dir(const char *dir, char ***ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return STS_OK;
+	char **v = NULL;
+	size_t n = 0;
+	int r = STS_OK;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len <= 3 || e->d_name[0] == '.' || strcmp(e->d_name + len - 3, ".so") != 0)
+			continue;
+		char **nv = realloc(v, (n + 1) * sizeof(*nv));
+		if (!nv || !(nv[n] = strdup(e->d_name))) {
+			v = nv ? nv : v;
+			r = STS_ENOMEM;
+			break;
+		}
+		v = nv;
+		n++;
+	}
+	closedir(d);
+	if (r < 0) {
+		free_strv(v, n);
+		return r;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+STS_API void sts_plugin_infos_free(struct sts_plugin_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].path);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **ret, size_t *ret_n)
+{
+	struct sts_plugin_info *v = NULL;
+	size_t n = 0;
+	int r = STS_OK;
+	for (size_t i = 0; i < h->n_path && r == STS_OK; i++) {
+		char **files;
+		size_t nf;
+		r = list_dir(h->path[i], &files, &nf);
+		for (size_t j = 0; j < nf && r == STS_OK; j++) {
+			struct sts_plugin_info *nv = realloc(v, (n + 1) * sizeof(*nv));
+			if (!nv) {
+				r = STS_ENOMEM;
+				break;
+			}
+			v = nv;
+			struct sts_plugin_info *in = &v[n];
+			memset(in, 0, sizeof(*in));
+			n++;
+			if (asprintf(&in->path, "%s/%s", h->path[i], files[j]) < 0) {
+				in->path = NULL;
+				r = STS_ENOMEM;
+				break;
+			}
+			if (!(in->name = name_from_path(files[j]))) {
+				r = STS_ENOMEM;
+				break;
+			}
+			for (size_t k = 0; k + 1 < n; k++)
+				if (strcmp(v[k].name, in->name) == 0)
+					in->shadowed = true;
+			in->err = load_module(h, in->path, &in->api, &in->reason);
+			if (in->err == STS_ENOMEM)
+				r = STS_ENOMEM;
+			if (in->err < 0)
+				in->api = NULL;
+		}
+		free_strv(files, nf);
+	}
+	if (r < 0) {
+		sts_plugin_infos_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* settings validation                                                */
+/* ------------------------------------------------------------------ */
+
+struct vctx {
+	const char *instance;
+	const char *file;
+	unsigned line, col;
+	struct sts_diags *diags;
+	int r;
+};
+
+static void verr(struct vctx *v, const char *key, const char *fmt, ...) STS_PRINTF(3, 4);
+static void verr(struct vctx *v, const char *key, const char *fmt, ...)
+{
+	char *path = NULL, *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int ok = vasprintf(&msg, fmt, ap) >= 0;
+	va_end(ap);
+	if (ok && asprintf(&path, key ? "providers.%s.%s" : "providers.%s", v->instance,
+			   key ? key : "") < 0)
+		path = NULL;
+	if (!ok || !path) {
+		if (ok)
+			free(msg);
+		v->r = STS_ENOMEM;
+		return;
+	}
+	if (sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, v->line, v->col, path, "%s",
+			  msg) < 0)
+		v->r = STS_ENOMEM;
+	else if (v->r == STS_OK)
+		v->r = STS_EINVALID;
+	free(path);
+	free(msg);
+}
+
+static const struct sts_plugin_setting *schema_find(const struct sts_plugin_setting *s,
+						    const char *key)
+{
+	for (; s && s->key; s++)
+		if (strcmp(s->key, key) == 0)
+			return s;
+	return NULL;
+}
+
+/* The default of s as JSON, or NULL (ENOMEM or unparsable). */
+static json_t *default_value(const struct sts_plugin_setting *s)
+{
+	switch (s->type) {
+	case STS_SETTING_STRING:
+	case STS_SETTING_PATH:
+	case STS_SETTING_SECRET:
+		return json_string(s->def);
+	case STS_SETTING_INTEGER:
+		return json_integer(strtoll(s->def, NULL, 10));
+	case STS_SETTING_BOOL:
+		return json_boolean(strcmp(s->def, "true") == 0);
+	case STS_SETTING_STRING_LIST:
+	case STS_SETTING_OBJECT:
+		return json_loads(s->def, JSON_DECODE_ANY, NULL);
+	}
+	return NULL;
+}
+
+static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json_t *val,
+			const char *basedir, json_t *out)
+{
+	const char *tn = sts_setting_type_name(s->type);
+	switch (s->type) {
+	case STS_SETTING_STRING:
+	case STS_SETTING_PATH:
+	case STS_SETTING_SECRET:
+		if (!json_is_string(val) || json_string_length(val) == 0) {
+			verr(v, s->key, "setting '%s' must be a non-empty %s", s->key, tn);
+			return;
+		}
+		break;
+	case STS_SETTING_INTEGER:
+		if (!json_is_integer(val)) {
+			verr(v, s->key, "setting '%s' must be an integer", s->key);
+			return;
+		}
+		break;
+	case STS_SETTING_BOOL:
+		if (!json_is_boolean(val)) {
+			verr(v, s->key, "setting '%s' must be true or false", s->key);
+			return;
+		}
+		break;
+	case STS_SETTING_STRING_LIST: {
+		size_t i;
+		json_t *e;
+		if (!json_is_array(val)) {
+			verr(v, s->key, "setting '%s' must be a list of strings", s->key);
+			return;
+		}
+		json_array_foreach(val, i, e)
+		{
+			if (!json_is_string(e)) {
+				verr(v, s->key, "setting '%s' must be a list of strings", s->key);
+				return;
+			}
+		}
+		break;
+	}
+	case STS_SETTING_OBJECT:
+		if (!json_is_object(val)) {
+			verr(v, s->key, "setting '%s' must be an object", s->key);
+			return;
+		}
+		break;
+	}
+	const char *str = json_is_string(val) ? json_string_value(val) : NULL;
+	if (s->type == STS_SETTING_SECRET) {
+		const char *why = NULL;
+		if (sts_secret_check(str, &why) < 0) {
+			verr(v, s->key, "setting '%s': %s", s->key, why);
+			return;
+		}
+	}
+	if (s->type == STS_SETTING_PATH && str[0] != '/' && basedir) {
+		char *abs = NULL;
+		if (asprintf(&abs, "%s/%s", basedir, str) < 0) {
+			v->r = STS_ENOMEM;
+			return;
+		}
+		if (json_object_set_new(out, s->key, json_string(abs)) < 0)
+			v->r = STS_ENOMEM;
+		free(abs);
+		return;
+	}
+	if (json_object_set(out, s->key, val) < 0)
+		v->r = STS_ENOMEM;
+}
+
+static int validate(const struct sts_plugin_api *api, struct vctx *v, const json_t *settings,
+		    const char *basedir, json_t **ret)
+{
+	json_t *out = json_object();
+	const char *key;
+	json_t *val;
+	if (!out)
+		return STS_ENOMEM;
+	if (!json_is_object(settings)) {
+		verr(v, NULL, "provider '%s' must be an object", v->instance);
+		goto out;
+	}
+	json_object_foreach((json_t *)settings, key, val)
+	{
+		if (strcmp(key, "plugin") == 0)
+			continue;
+		if (!schema_find(api->schema, key))
+			verr(v, key, "unknown setting '%s' for plugin '%s'", key, api->name);
+	}
+	for (const struct sts_plugin_setting *s = api->schema; s && s->key; s++) {
+		val = json_object_get(settings, s->key);
+		if (!val || json_is_null(val)) {
+			if (s->required) {
+				verr(v, NULL, "missing required setting '%s' for plugin '%s'",
+				     s->key, api->name);
+				continue;
+			}
+			if (!s->def)
+				continue;
+			json_t *d = default_value(s);
+			if (!d) {
+				verr(v, s->key, "plugin '%s' has an invalid default for '%s'",
+				     api->name, s->key);
+				continue;
+			}
+			check_value(v, s, d, basedir, out);
+			json_decref(d);
+			continue;
+		}
+		check_value(v, s, val, basedir, out);
+	}
+	if (v->r == STS_OK && api->check) {
+		struct sts_plugin_check args = {0};
+		if (api->check(out, &args) < 0)
+			verr(v, args.key, "%s",
+			     args.err_str ? args.err_str : "settings rejected by the plugin");
+	}
+out:
+	if (v->r < 0) {
+		json_decref(out);
+		return v->r;
+	}
+	*ret = out;
+	return STS_OK;
+}
+
+STS_API int sts_plugin_validate(const struct sts_plugin_api *api, const char *instance,
+				const json_t *settings, const char *basedir, json_t **ret,
+				struct sts_diags *diags)
+{
+	struct vctx v = {.instance = instance, .diags = diags};
+	return validate(api, &v, settings, basedir, ret);
+}
+
+/* ------------------------------------------------------------------ */
+/* host services handed to plugins                                    */
+/* ------------------------------------------------------------------ */
+
+static void host_vlog(struct sts_plugin *p, enum sts_plugin_log_level level, const char *fmt,
+		      va_list ap)
+{
+	if (!p->host->log_fn)
+		return;
+	struct sts_buf b;
+	sts_buf_init(&b, LOG_LINE_MAX);
+	int r = sts_buf_vprintf(&b, fmt, ap);
+	if (r == STS_ETOOLARGE)
+		r = STS_OK; /* truncated below is better than nothing: print the prefix */
+	if (r == STS_OK) {
+		while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+			b.data[--b.len] = '\0';
+		p->host->log_fn(p->host->log_ud, level, p->prefix, sts_buf_str(&b));
+	}
+	sts_buf_release(&b);
+}
+
+static void host_verror(struct sts_plugin *p, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (msg && strlen(msg) > ERROR_MAX)
+		msg[ERROR_MAX] = '\0';
+	pthread_mutex_lock(&p->err_lock);
+	free(p->last_error);
+	p->last_error = msg;
+	pthread_mutex_unlock(&p->err_lock);
+}
+
+static void *host_ctx_get(const struct sts_plugin *p)
+{
+	return p->ctx;
+}
+
+static void host_ctx_set(struct sts_plugin *p, void *ctx)
+{
+	p->ctx = ctx;
+}
+
+static const char *host_basedir(const struct sts_plugin *p)
+{
+	return p->basedir ? p->basedir : ".";
+}
+
+static const char *host_instance(const struct sts_plugin *p)
+{
+	return p->instance;
+}
+
+static int host_http(struct sts_plugin *p, const struct sts_http_req *req,
+		     struct sts_http_resp *ret)
+{
+	struct sts_http *c = NULL;
+	pthread_mutex_lock(&p->http.lock);
+	if (p->http.n_idle)
+		c = p->http.idle[--p->http.n_idle];
+	pthread_mutex_unlock(&p->http.lock);
+	if (!c) {
+		int r = sts_http_new(&p->host->http_opts, &c);
+		if (r < 0) {
+			memset(ret, 0, sizeof(*ret));
+			return r;
+		}
+	}
+	int r = sts_http_do(c, req, ret);
+	pthread_mutex_lock(&p->http.lock);
+	struct sts_http **v = realloc(p->http.idle, (p->http.n_idle + 1) * sizeof(*v));
+	if (v) {
+		p->http.idle = v;
+		v[p->http.n_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&p->http.lock);
+	sts_http_free(c);
+	return r;
+}
+
+static int host_secret(struct sts_plugin *p, const char *ref, struct sts_secret **ret)
+{
+	const char *why = NULL;
+	int r = sts_secret_resolve(ref, host_basedir(p), ret, &why);
+	if (r < 0) {
+		pthread_mutex_lock(&p->err_lock);
+		free(p->last_error);
+		if (asprintf(&p->last_error, "cannot resolve secret: %s",
+			     why ? why : sts_strerror(r)) < 0)
+			p->last_error = NULL;
+		pthread_mutex_unlock(&p->err_lock);
+	}
+	return r;
+}
+
+static int host_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	return sts_write_atomic(path, data, len, (mode_t)mode, true);
+}
+
+static const struct sts_host_api host_api = {
+    .abi_version = STS_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(struct sts_host_api),
+    .vlog = host_vlog,
+    .verror = host_verror,
+    .ctx_get = host_ctx_get,
+    .ctx_set = host_ctx_set,
+    .basedir = host_basedir,
+    .instance = host_instance,
+    .http = host_http,
+    .http_release = sts_http_resp_release,
+    .secret = host_secret,
+    .secret_value = sts_secret_value,
+    .secret_len = sts_secret_len,
+    .secret_free = sts_secret_free,
+    .rrset_add = sts_rrsets_add,
+    .rrset_add_value = sts_rrset_add_value,
+    .buf_append = sts_buf_append,
+    .write_atomic = host_write_atomic,
+};
+
+/* ------------------------------------------------------------------ */
+/* instances                                                          */
+/* ------------------------------------------------------------------ */
+
+static int open_with(struct sts_plugin_host *h, const char *instance, const json_t *settings,
+		     const char *basedir, struct vctx *v, struct sts_plugin **ret)
+{
+	const struct sts_plugin_api *api = NULL;
+	json_t *eff = NULL;
+	struct sts_plugin *p = NULL;
+	const json_t *pj = json_is_object(settings) ? json_object_get(settings, "plugin") : NULL;
+	int r;
+	if (!json_is_string(pj)) {
+		verr(v, "plugin", "provider '%s' does not name its plugin", instance);
+		return v->r;
+	}
+	r = sts_plugin_find(h, json_string_value(pj), &api, v->diags);
+	if (r < 0)
+		return r;
+	r = validate(api, v, settings, basedir, &eff);
+	if (r < 0)
+		return r;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	p->head.host = &host_api;
+	p->host = h;
+	p->api = api;
+	pthread_mutex_init(&p->err_lock, NULL);
+	pthread_mutex_init(&p->http.lock, NULL);
+	p->instance = strdup(instance);
+	p->basedir = basedir ? strdup(basedir) : NULL;
+	if (asprintf(&p->prefix, "%s:%s", sts_plugin_kind_name(api->kind), api->name) < 0)
+		p->prefix = NULL;
+	if (!p->instance || !p->prefix || (basedir && !p->basedir)) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	r = api->load(p, eff);
+	if (r < 0) {
+		const char *detail = sts_plugin_last_error(p);
+		sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, v->line, v->col, NULL,
+			      "provider '%s': plugin '%s' failed to load: %s", instance, api->name,
+			      detail ? detail : sts_strerror(r));
+		goto out;
+	}
+	p->loaded = true;
+	*ret = p;
+	p = NULL;
+out:
+	sts_plugin_close(p);
+	json_decref(eff);
+	return r;
+}
+
+STS_API int sts_plugin_open(struct sts_plugin_host *h, const char *instance, const json_t *settings,
+			    struct sts_plugin **ret, struct sts_diags *diags)
+{
+	struct vctx v = {.instance = instance, .diags = diags};
+	return open_with(h, instance, settings, h->basedir, &v, ret);
+}
+
+STS_API int sts_plugin_open_provider(struct sts_plugin_host *h, const struct sts_inventory *inv,
+				     const struct sts_provider *prov, struct sts_plugin **ret,
+				     struct sts_diags *diags)
+{
+	struct vctx v = {.instance = prov->name,
+			 .file = inv ? inv->path : NULL,
+			 .line = prov->line,
+			 .col = prov->col,
+			 .diags = diags};
+	const char *base = inv && inv->dir ? inv->dir : h->basedir;
+	return open_with(h, prov->name, prov->settings, base, &v, ret);
+}
+
+STS_API void sts_plugin_close(struct sts_plugin *p)
+{
+	if (!p)
+		return;
+	if (p->loaded && p->api->unload)
+		p->api->unload(p);
+	for (size_t i = 0; i < p->http.n_idle; i++)
+		sts_http_free(p->http.idle[i]);
+	free(p->http.idle);
+	pthread_mutex_destroy(&p->http.lock);
+	pthread_mutex_destroy(&p->err_lock);
+	free(p->last_error);
+	free(p->instance);
+	free(p->prefix);
+	free(p->basedir);
+	free(p);
+}
+
+STS_API const struct sts_plugin_api *sts_plugin_api_of(const struct sts_plugin *p)
+{
+	return p->api;
+}
+
+STS_API const char *sts_plugin_name(const struct sts_plugin *p)
+{
+	return p->api->name;
+}
+
+STS_API const char *sts_plugin_instance_name(const struct sts_plugin *p)
+{
+	return p->instance;
+}
+
+STS_API enum sts_plugin_kind sts_plugin_kind(const struct sts_plugin *p)
+{
+	return p->api->kind;
+}
+
+STS_API const char *sts_plugin_last_error(const struct sts_plugin *p)
+{
+	return p->last_error;
+}
+
+static void clear_error(struct sts_plugin *p)
+{
+	pthread_mutex_lock(&p->err_lock);
+	free(p->last_error);
+	p->last_error = NULL;
+	pthread_mutex_unlock(&p->err_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* operations                                                         */
+/* ------------------------------------------------------------------ */
+
+static const struct sts_dns_ops *dns_ops(struct sts_plugin *p)
+{
+	clear_error(p);
+	return p->api->kind == STS_PLUGIN_DNS ? p->api->dns : NULL;
+}
+
+static const struct sts_web_ops *web_ops(struct sts_plugin *p)
+{
+	clear_error(p);
+	return p->api->kind == STS_PLUGIN_WEB ? p->api->web : NULL;
+}
+
+STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const char *const *names,
+				size_t n, struct sts_rrsets *ret)
+{
+	const struct sts_dns_ops *o = dns_ops(p);
+	return o ? o->read(p, zone, names, n, ret) : STS_EUNSUPPORTED;
+}
+
+STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,
+				 const struct sts_rrset_change *changes, size_t n)
+{
+	const struct sts_dns_ops *o = dns_ops(p);
+	return o ? o->apply(p, zone, changes, n) : STS_EUNSUPPORTED;
+}
+
+STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	const struct sts_dns_ops *o = dns_ops(p);
+	memset(ret, 0, sizeof(*ret));
+	if (o && o->struct_size >= offsetof(struct sts_dns_ops, caps) + sizeof(void *) && o->caps)
+		o->caps(p, ret);
+	if (ret->max_concurrency == 0)
+		ret->max_concurrency = 1;
+}
+
+STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	return o ? o->get(p, host, ret) : STS_EUNSUPPORTED;
+}
+
+STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data, size_t len)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	return o ? o->put(p, host, data, len) : STS_EUNSUPPORTED;
+}
+
+STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	return o ? o->del(p, host) : STS_EUNSUPPORTED;
+}
+
+STS_API void sts_plugin_web_caps(struct sts_plugin *p, struct sts_web_caps *ret)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	memset(ret, 0, sizeof(*ret));
+	ret->verify_https = true;
+	if (o && o->struct_size >= offsetof(struct sts_web_ops, caps) + sizeof(void *) && o->caps)
+		o->caps(p, ret);
+	if (ret->max_concurrency == 0)
+		ret->max_concurrency = 1;
+}
