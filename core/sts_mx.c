@@ -1,4 +1,158 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-#include "sts_api.h"
-typedef int sts_placeholder_;
+/*
+ * MX patterns of an MTA-STS policy (RFC 8461 §3.2 sts-policy-mx-value,
+ * §4.1 matching; RFC.md B7, M2).
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sts_err.h"
+#include "sts_policy.h"
+
+#define NAME_MAX_LEN  253
+#define LABEL_MAX_LEN 63
+
+static bool is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length without one trailing root dot. */
+static size_t strip_dot(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	return n;
+}
+
+STS_API bool sts_mx_match(const char *pattern, const char *hostname)
+{
+	if (!pattern || !hostname)
+		return false;
+	size_t pn = strip_dot(pattern);
+	size_t hn = strip_dot(hostname);
+	if (pn == 0 || hn == 0)
+		return false;
+	if (pn >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+		/* '*' covers exactly one non-empty left-most label */
+		const char *dot = memchr(hostname, '.', hn);
+		if (!dot || dot == hostname)
+			return false;
+		size_t rest = hn - (size_t)(dot + 1 - hostname);
+		return rest == pn - 2 && strncasecmp(dot + 1, pattern + 2, rest) == 0;
+	}
+	return pn == hn && strncasecmp(pattern, hostname, pn) == 0;
+}
+
+/* Looks like an address: inet_pton accepts it, or every label is numeric. */
+static bool looks_like_ip(const char *s)
+{
+	unsigned char tmp[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1)
+		return true;
+	if (strchr(s, ':'))
+		return true;
+	bool digits = false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.')
+			continue;
+		if (!is_digit((unsigned char)*p))
+			return false;
+		digits = true;
+	}
+	return digits;
+}
+
+/* RFC 5321 Domain: sub-domain *("." sub-domain), LDH labels. */
+static int check_domain(const char *s, const char **reterr)
+{
+	size_t label = 0;
+	const char *start = s;
+	for (const char *p = s;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.' || c == '\0') {
+			if (label == 0) {
+				*reterr = c == '\0' && p > s
+					      ? "trailing dot is not allowed in a policy mx"
+					      : "empty label";
+				return STS_EINVALID;
+			}
+			if (label > LABEL_MAX_LEN) {
+				*reterr = "label longer than 63 octets";
+				return STS_EINVALID;
+			}
+			if (start[0] == '-' || p[-1] == '-') {
+				*reterr = "label starts or ends with '-'";
+				return STS_EINVALID;
+			}
+			if (c == '\0')
+				return STS_OK;
+			label = 0;
+			start = p + 1;
+			continue;
+		}
+		if (c == '_') {
+			*reterr = "'_' is not allowed in a host name";
+			return STS_EINVALID;
+		}
+		if (c == '*') {
+			*reterr =
+			    "'*' is allowed only as the whole left-most label ('*.example.com')";
+			return STS_EINVALID;
+		}
+		if (!is_alnum(c) && c != '-') {
+			*reterr =
+			    "invalid character in host name (letters, digits, '-' and '.' only)";
+			return STS_EINVALID;
+		}
+		label++;
+	}
+}
+
+STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr)
+{
+	const char *dummy;
+	if (!reterr)
+		reterr = &dummy;
+	if (!pattern || !*pattern) {
+		*reterr = "empty mx pattern";
+		return STS_EINVALID;
+	}
+	for (const char *p = pattern; *p; p++) {
+		if ((unsigned char)*p >= 0x80) {
+			*reterr = "non-ASCII name: use the A-label (xn--...)";
+			return STS_EINVALID;
+		}
+	}
+	if (pattern[0] == '[') {
+		*reterr = "address literals are not allowed: mx needs a host name";
+		return STS_EINVALID;
+	}
+	if (looks_like_ip(pattern)) {
+		*reterr = "IP addresses are not allowed: mx needs a host name";
+		return STS_EINVALID;
+	}
+	if (strlen(pattern) > NAME_MAX_LEN) {
+		*reterr = "name longer than 253 octets";
+		return STS_EINVALID;
+	}
+	const char *domain = pattern;
+	if (pattern[0] == '*') {
+		if (pattern[1] != '.' || pattern[2] == '\0') {
+			*reterr =
+			    "'*' is allowed only as the whole left-most label ('*.example.com')";
+			return STS_EINVALID;
+		}
+		domain = pattern + 2;
+	}
+	*reterr = NULL;
+	return check_domain(domain, reterr);
+}

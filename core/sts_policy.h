@@ -107,4 +107,34 @@ STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr);
 /* 1..32 ASCII letters or digits (RFC 8461 §3.1 sts-id). */
 STS_API bool sts_id_valid(const char *id);
 
+/* Extension field name (RFC 8461 §3.1/§3.2, RFC 8460 §3):
+ * (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."). */
+STS_API bool sts_ext_name_valid(const char *name, size_t len);
+
+/*
+ * Internal to libsts: shared by sts_policy.c, sts_record.c and sts_mx.c.
+ * Not exported (no STS_API); do not use outside core/.
+ */
+struct sts_lint {
+	struct sts_diags *diags; /* may be NULL */
+	size_t n_errors;
+	int err; /* first allocation failure (STS_ENOMEM) or STS_OK */
+};
+
+void sts_lint_init(struct sts_lint *l, struct sts_diags *diags);
+/* Record a finding; counts errors even when diags is NULL. */
+void sts_lint_add(struct sts_lint *l, enum sts_severity sev, const char *rule, unsigned line,
+		  unsigned col, const char *fmt, ...) STS_PRINTF(6, 7);
+/* Printable, truncated copy of p[0..n) for messages: bytes outside
+ * 0x20-0x7e become \xHH; at most outsz-1 bytes, "..." when cut. */
+void sts_lint_quote(char *out, size_t outsz, const char *p, size_t n);
+#define STS_LINT_QUOTE_MAX 80
+/* Append a copy of key/value to *v (n entries); STS_OK or STS_ENOMEM. */
+int sts_kv_push(struct sts_kv **v, size_t *n, const char *key, size_t klen, const char *val,
+		size_t vlen);
+void sts_kv_free(struct sts_kv *v, size_t n);
+/* Append a copy of p[0..len) to the string array *v. */
+int sts_strv_push(char ***v, size_t *n, const char *p, size_t len);
+void sts_strv_free(char **v, size_t n);
+
 #endif
