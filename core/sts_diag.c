@@ -130,11 +130,17 @@ STS_API int sts_diag_format(const struct sts_diag *d, struct sts_buf *out)
 	if (d->file) {
 		r = sts_buf_puts(out, d->file);
 		if (r == 0 && d->line)
-			r = sts_buf_printf(out, ":%u:%u", d->line, d->col);
+			r = sts_buf_printf(out, ":%u", d->line);
+		if (r == 0 && d->line && d->col) /* 0 = unknown: left out */
+			r = sts_buf_printf(out, ":%u", d->col);
 		if (r == 0)
 			r = sts_buf_puts(out, ": ");
 	} else if (d->line) {
-		r = sts_buf_printf(out, "%u:%u: ", d->line, d->col);
+		r = sts_buf_printf(out, "%u", d->line);
+		if (r == 0 && d->col)
+			r = sts_buf_printf(out, ":%u", d->col);
+		if (r == 0)
+			r = sts_buf_puts(out, ": ");
 	}
 	if (r == 0)
 		r = sts_buf_printf(out, "%s: ", sts_severity_name(d->severity));
