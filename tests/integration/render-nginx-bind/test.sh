@@ -2,15 +2,16 @@
 # render -o, then publish the output on real servers and read it back as a sender would:
 #  (a) each zone fragment, wrapped in a zone with SOA/NS, passes named-checkzone,
 #      loads into the running BIND, and dig returns the _mta-sts and _smtp._tls TXT;
-#  (b) nginx serves each rendered policy file at https://mta-sts.<domain>/.well-known/mta-sts.txt
-#      (testbed CA, SNI), byte for byte, as text/plain, and `stsctl lint policy` accepts it.
+#  (b) nginx, configured with the rendered server blocks, serves each rendered policy file at
+#      https://mta-sts.<domain>/.well-known/mta-sts.txt (testbed CA, SNI) byte for byte as
+#      text/plain, and `stsctl lint policy` accepts what is served.
 # Fixtures: inventory.json (input), case.json (the A-label domains and the expected TLS-RPT record).
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
 C=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/stsctl-rnb.XXXXXX)
 chmod 755 "$W" # nginx workers read the policy files
 cleanup() {
-	rm -f "$STS_TB_NGINX_SITES/render-nginx-bind.conf"
+	[ -e "$STS_TB_NGINX_SITES/render-nginx-bind.conf" ] && tb_nginx_site_rm render-nginx-bind
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -19,7 +20,7 @@ mapfile -t DOMAINS < <(python3 -c 'import json,sys; print("\n".join(json.load(op
 TLSRPT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tlsrpt"])' "$C/case.json")
 OUT=$W/out
 
-"$STSCTL" render "$C/inventory.json" -o "$OUT" >"$W/render.out" 2>"$W/render.err"
+"$STSCTL" render "$C/inventory.json" -o "$OUT" --web-root "$OUT" --cert-dir "$W/certs" >"$W/render.out" 2>"$W/render.err"
 rc=$?
 if [ "$rc" != 0 ]; then
 	tb_fail "stsctl render -o exits 0" "exit $rc: $(head -c 2000 "$W/render.err")"
@@ -27,6 +28,18 @@ if [ "$rc" != 0 ]; then
 	exit
 fi
 tb_ok "stsctl render -o exits 0"
+
+# the same inventory as JSON: the policy id of each domain, to compare with DNS
+declare -A JSON_ID
+if "$STSCTL" render "$C/inventory.json" --json >"$W/render.json" 2>"$W/render-json.err"; then
+	tb_ok "stsctl render --json exits 0"
+	while read -r d id; do JSON_ID[$d]=$id; done < <(python3 -c '
+import json, sys
+for d in json.load(open(sys.argv[1]))["domains"]:
+    print(d["domain"], (d.get("policy") or {}).get("id", ""))' "$W/render.json")
+else
+	tb_fail "stsctl render --json exits 0" "$(head -c 2000 "$W/render-json.err")"
+fi
 
 # ---------- (a) zone fragments -> named-checkzone -> BIND -> dig ----------
 serial=$(date +%s)
@@ -55,36 +68,40 @@ for f in "$OUT"/zones/*.zone; do
 done
 tb_expect_eq "one zone per domain" "$(printf '%s\n' "${DOMAINS[@]}" | sort)" "$(printf '%s\n' "${zones[@]}" | sort)"
 
-declare -A TXT_ID
 for d in "${DOMAINS[@]}"; do
 	sts=$(tb_dig_bind "_mta-sts.$d" TXT)
 	if [[ "$sts" =~ ^\"v=STSv1\;\ id=([A-Za-z0-9]{1,32})\;\"$ ]]; then
-		TXT_ID[$d]=${BASH_REMATCH[1]}
 		tb_ok "dig _mta-sts.$d TXT: $sts"
+		tb_expect_eq "the id in DNS for '$d' is the one of render --json" "${JSON_ID[$d]:-}" "${BASH_REMATCH[1]}"
 	else
 		tb_fail "dig _mta-sts.$d TXT" "got '$sts'"
 	fi
 	tb_expect_eq "dig _smtp._tls.$d TXT" "\"$TLSRPT\"" "$(tb_dig_bind "_smtp._tls.$d" TXT)"
 done
 
-# ---------- (b) nginx serves the rendered policy files ----------
-tb_mkcert render-nginx-bind "${DOMAINS[@]/#/mta-sts.}"
+# ---------- (b) nginx, with the rendered server blocks, serves the rendered policy files ----------
+# render wrote them for --web-root "$OUT" and --cert-dir "$W/certs"; only the
+# listen address changes, to the testbed's loopback port.
 for d in "${DOMAINS[@]}"; do
-	cat <<EOF
-server {
-    listen 127.0.0.1:$STS_TB_HTTPS_PORT ssl;
-    server_name mta-sts.$d;
-    ssl_certificate     $STS_TB_PKI/render-nginx-bind.chain.pem;
-    ssl_certificate_key $STS_TB_PKI/render-nginx-bind.key;
-    location = /.well-known/mta-sts.txt { default_type text/plain; alias $OUT/mta-sts.$d/.well-known/mta-sts.txt; }
-    location / { return 404; }
-}
-EOF
+	tb_mkcert "rnb-$d" "mta-sts.$d"
+	mkdir -p "$W/certs/mta-sts.$d"
+	cp "$STS_TB_PKI/rnb-$d.chain.pem" "$W/certs/mta-sts.$d/fullchain.pem"
+	cp "$STS_TB_PKI/rnb-$d.key" "$W/certs/mta-sts.$d/privkey.pem"
+done
+for d in "${DOMAINS[@]}"; do
+	conf=$OUT/nginx/mta-sts.$d.conf
+	if [ -s "$conf" ]; then
+		sed "s/^\([[:space:]]*listen\)[[:space:]]\+443[[:space:]]/\1 127.0.0.1:$STS_TB_HTTPS_PORT /" "$conf"
+	else
+		echo "# missing: $conf"
+	fi
 done >"$W/site.conf"
-if tb_nginx_site render-nginx-bind "$W/site.conf"; then
-	tb_ok "nginx loads the server blocks for the rendered policies"
+tb_expect_eq "a rendered nginx server block per policy host, listening on 443" "${#DOMAINS[@]}" \
+	"$(grep -c "listen 127.0.0.1:$STS_TB_HTTPS_PORT ssl;" "$W/site.conf")"
+if err=$(tb_nginx_site render-nginx-bind "$W/site.conf" 2>&1); then
+	tb_ok "nginx loads the rendered server blocks"
 else
-	tb_fail "nginx loads the server blocks for the rendered policies"
+	tb_fail "nginx loads the rendered server blocks" "$err"
 fi
 
 for d in "${DOMAINS[@]}"; do

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Benchmark (not a test): validate, render --json and render -o of a generated
+# N-domain inventory, next to the baseline `tar -x` of the same output tree +
+# `sync`, all in one run. Prints a table of wall time and peak RSS (median of
+# REPEAT runs, max RSS) and the verdict against the goals in docs/performance.md.
+#
+#   tests/bench/bench-render.sh                 # N=100000, REPEAT=3, build/cli/stsctl
+#   N=1000 STSCTL=build-x/cli/stsctl tests/bench/bench-render.sh
+#
+# Work files go to $BENCH_DIR (default /tmp/stsctl-bench), which is removed
+# at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed, 3 a goal missed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N=${N:-100000}
+REPEAT=${REPEAT:-3}
+STSCTL=${STSCTL:-$ROOT/build/cli/stsctl}
+W=${BENCH_DIR:-/tmp/stsctl-bench}
+export LC_ALL=C
+
+[ -x "$STSCTL" ] || { echo "bench: no stsctl at '$STSCTL' (build first, or set STSCTL)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+rm -rf "$W"
+mkdir -p "$W"
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
+INV=$W/inventory.json
+
+python3 "$ROOT/tests/bench/gen-inventory.py" "$N" "$INV"
+
+# measure NAME CMD...: one timed run; appends "NAME WALL_S MAXRSS_KB" to $W/results
+measure() {
+	local name=$1
+	shift
+	sync
+	if ! /usr/bin/time -f '%e %M' -o "$W/time.out" "$@"; then
+		echo "bench: '$name' failed: $*" >&2
+		exit 1
+	fi
+	echo "$name $(tail -1 "$W/time.out")" >>"$W/results"
+}
+
+render_o() { # a fresh, empty output directory each time
+	rm -rf "$W/out" && sync && mkdir "$W/out"
+	measure "render -o" "$STSCTL" render "$INV" -o "$W/out"
+}
+tar_x() {
+	rm -rf "$W/x" && sync && mkdir "$W/x"
+	measure "tar -x + sync" sh -c 'tar -xf "$1" -C "$2" && sync' _ "$W/out.tar" "$W/x"
+}
+
+: >"$W/results"
+for _ in $(seq "$REPEAT"); do
+	measure "validate" sh -c '"$1" validate "$2" >/dev/null' _ "$STSCTL" "$INV"
+	measure "render --json" sh -c '"$1" render "$2" --json >/dev/null' _ "$STSCTL" "$INV"
+	render_o
+	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out" .
+	tar_x
+done
+
+files=$(find "$W/out" -type f | wc -l)
+bytes=$(du -sb "$W/out" | cut -f1)
+inv_bytes=$(stat -c %s "$INV")
+fs=$(df -T "$W" | awk 'NR == 2 { print $2 }')
+
+python3 - "$W/results" "$N" "$REPEAT" "$files" "$bytes" "$inv_bytes" "$fs" <<'PY'
+import statistics, sys
+res, n, rep, files, size, inv, fs = sys.argv[1:8]
+runs = {}
+for line in open(res):
+    *name, wall, rss = line.split()
+    runs.setdefault(" ".join(name), []).append((float(wall), int(rss)))
+med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+rss = {k: max(r for _, r in v) for k, v in runs.items()}
+print(f"inventory: {int(n):,} domains, {int(inv) / 1e6:.1f} MB; render -o tree: {int(files):,} files, "
+      f"{int(size) / 1e6:.1f} MB on {fs}; median of {rep} runs, peak RSS = max")
+print()
+print(f"| {'step':<14} | {'wall s':>7} | {'peak RSS MB':>11} | goal | verdict |")
+print(f"|{'-' * 16}|{'-' * 9}|{'-' * 13}|---|---|")
+ok = True
+ratio = med["render -o"] / med["tar -x + sync"] if med["tar -x + sync"] > 0 else float("inf")
+goals = {
+    "validate": ("≤ 1 s, ≤ 256 MB", med["validate"] <= 1.0 and rss["validate"] <= 256 * 1024),
+    "render --json": ("≤ 1 s, ≤ 256 MB", med["render --json"] <= 1.0 and rss["render --json"] <= 256 * 1024),
+    "render -o": (f"≤ 1.5 × tar (is {ratio:.2f} ×)", ratio <= 1.5),
+    "tar -x + sync": ("baseline", None),
+}
+for k in ["validate", "render --json", "render -o", "tar -x + sync"]:
+    goal, good = goals[k]
+    if good is False:
+        ok = False
+    verdict = "-" if good is None else ("met" if good else "MISSED")
+    print(f"| {k:<14} | {med[k]:>7.2f} | {rss[k] / 1024:>11.1f} | {goal} | {verdict} |")
+print()
+print("all goals met" if ok else "goal missed")
+sys.exit(0 if ok else 3)
+PY
