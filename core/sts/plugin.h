@@ -11,11 +11,13 @@
  * abi_version, struct_size and name before calling anything, validates the
  * provider's settings against the schema, and only then calls load().
  *
- * Plugins link nothing from libsts. Every host service (logging, HTTP,
- * secrets, record lists, buffers) is reached through the opaque handle
- * struct sts_plugin with the static inline wrappers at the end of this
- * file, which call through the host's function table. Plugins never print,
- * log to stdio or exit.
+ * Plugins link nothing from libsts (the headers included below are for
+ * types and error codes only; calling a libsts function makes dlopen fail
+ * with an undefined symbol). Every host service (logging, HTTP, secrets,
+ * record lists, buffers) is reached through the opaque handle struct
+ * sts_plugin with the static inline wrappers at the end of this file,
+ * which call through the host's function table. Plugins never print, log
+ * to stdio or exit.
  *
  * Compatibility rules: fields of every struct in this file are only ever
  * appended; each struct that can grow carries struct_size so either side
@@ -382,6 +384,13 @@ static inline int sts_plugin_buf_append(struct sts_plugin *p, struct sts_buf *b,
 					size_t len)
 {
 	return sts_plugin_host(p)->buf_append(b, data, len);
+}
+
+/* The text of a host buffer ("" when empty). Plugins must not call the
+ * sts_buf_*() functions of libsts: they are not exported to plugins. */
+static inline const char *sts_plugin_buf_str(const struct sts_buf *b)
+{
+	return b->data ? b->data : "";
 }
 
 /* Temp file + fsync + rename + fsync(dir); missing parents made 0755. */
