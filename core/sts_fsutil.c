@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,28 +12,58 @@
 #include "sts_err.h"
 #include "sts_fsutil.h"
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir that counts an existing directory as success. */
+static int mkdir_one(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0)
+		return STS_OK;
+	if (errno == EEXIST)
+		return is_dir(path) ? STS_OK : -ENOTDIR;
+	return -errno;
+}
+
+/*
+ * Try the whole path first and walk up only on ENOENT: creating a file's
+ * directory in an existing tree costs one mkdir(), not one per component.
+ */
+static int mkdir_p(char *p, size_t n, mode_t mode)
+{
+	int r = mkdir_one(p, mode);
+	if (r != -ENOENT)
+		return r;
+	size_t k = n;
+	while (k > 0 && p[k - 1] != '/')
+		k--;
+	while (k > 1 && p[k - 1] == '/')
+		k--;
+	if (k <= 1) /* no parent to create ("a" or "/a") */
+		return r;
+	char c = p[k];
+	p[k] = '\0';
+	r = mkdir_p(p, k, mode);
+	p[k] = c;
+	if (r < 0)
+		return r;
+	return mkdir_one(p, mode);
+}
+
 STS_API int sts_mkdir_p(const char *path, mode_t mode)
 {
 	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
 	if (n == 0)
 		return STS_EINVAL;
-	char *p = strdup(path);
+	char *p = strndup(path, n);
 	if (!p)
 		return STS_ENOMEM;
-	int r = STS_OK;
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				r = -errno;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
+	int r = mkdir_p(p, n, mode);
 	free(p);
 	return r;
 }
@@ -83,6 +114,8 @@ STS_API int sts_write_atomic(const char *path, const void *data, size_t len, mod
 		r = sts_mkdir_p(dir, 0755);
 		if (r < 0)
 			goto out;
+		/* a failed mkostemp() leaves its guess in place of the XXXXXX */
+		memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
 		fd = mkostemp(tmp, O_CLOEXEC);
 	}
 	if (fd < 0) {
@@ -143,7 +176,8 @@ STS_API bool sts_file_equals(const char *path, const void *data, size_t len)
 		eq = true;
 		while (off < len) {
 			ssize_t n = read(fd, buf, sizeof(buf));
-			if (n <= 0 || (size_t)n > len - off || memcmp(buf, (const char *)data + off, (size_t)n)) {
+			if (n <= 0 || (size_t)n > len - off ||
+			    memcmp(buf, (const char *)data + off, (size_t)n)) {
 				eq = false;
 				break;
 			}
