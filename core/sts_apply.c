@@ -1,4 +1,761 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-#include "sts_api.h"
-typedef int sts_placeholder_;
+/* Apply: run a plan in the safe order, zone by zone, journaling every step. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "sts_apply.h"
+#include "sts_err.h"
+#include "sts_plugin.h"
+#include "sts_policy.h"
+
+struct jrec {
+	const char *step;
+	const char *status;
+	char *detail;
+};
+
+struct dstate {
+	const struct sts_plan_domain *d;
+	bool failed;
+	const char *fail_step;
+	int err;
+	char *msg;
+	bool verified; /* the desired policy was read back (and fetched) in place */
+	bool policy_written;
+	size_t n_done; /* changes applied */
+	struct jrec *j;
+	size_t nj;
+};
+
+struct group {
+	size_t first, n; /* into order[] */
+};
+
+struct run {
+	const struct sts_plan *plan;
+	struct sts_db *db;
+	const struct sts_io *io;
+	const struct sts_apply_opts *o;
+	int64_t run;
+	struct dstate *ds; /* parallel to plan->domains */
+	size_t *order;	   /* domains with work, sorted by (dns, zone, name) */
+	size_t n_order;
+	struct group *groups;
+	size_t n_groups;
+	struct sts_limits *lim;
+	pthread_mutex_t mu;
+	size_t done, total;
+	int fatal; /* STS_EDB / STS_ENOMEM: stop publishing */
+};
+
+static const struct sts_apply_opts no_opts;
+
+/* ---- bookkeeping helpers ---- */
+
+static void journal(struct dstate *s, const char *step, const char *status, const char *detail)
+{
+	struct jrec *v = realloc(s->j, (s->nj + 1) * sizeof(*v));
+	if (!v)
+		return; /* the journal is best effort; the DB state is not */
+	s->j = v;
+	v[s->nj++] = (struct jrec){step, status, detail ? strdup(detail) : NULL};
+}
+
+static void fail(struct dstate *s, const char *step, int err, const char *fmt, ...)
+    STS_PRINTF(4, 5);
+static void fail(struct dstate *s, const char *step, int err, const char *fmt, ...)
+{
+	if (s->failed)
+		return;
+	s->failed = true;
+	s->fail_step = step;
+	s->err = err;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s->msg, fmt, ap) < 0)
+		s->msg = NULL;
+	va_end(ap);
+	journal(s, step, "failed", s->msg);
+}
+
+static void hook(struct run *R, const char *step, const char *domain)
+{
+	if (R->o->step_hook)
+		R->o->step_hook(R->o->ud, step, domain);
+}
+
+static bool fatal(struct run *R)
+{
+	pthread_mutex_lock(&R->mu);
+	bool f = R->fatal < 0;
+	pthread_mutex_unlock(&R->mu);
+	return f;
+}
+
+static void set_fatal(struct run *R, int err)
+{
+	pthread_mutex_lock(&R->mu);
+	if (R->fatal == STS_OK)
+		R->fatal = err;
+	pthread_mutex_unlock(&R->mu);
+}
+
+static bool is_host_change(const struct sts_plan_domain *d, const struct sts_change *c)
+{
+	return c->type && strncasecmp(c->name, "mta-sts.", 8) == 0 &&
+	       d->phase != STS_PHASE_REMOVE_DELETE;
+}
+
+static const struct sts_change *policy_change(const struct sts_plan_domain *d)
+{
+	for (size_t i = 0; i < d->n_changes; i++)
+		if (d->changes[i].object == STS_OBJ_POLICY)
+			return &d->changes[i];
+	return NULL;
+}
+
+/* Will this run publish an _mta-sts TXT (which needs the policy verified in place)? */
+static bool publishes_id(const struct sts_plan_domain *d)
+{
+	for (size_t i = 0; i < d->n_changes; i++)
+		if (d->changes[i].object == STS_OBJ_STS_RECORD &&
+		    d->changes[i].action != STS_ACTION_DELETE)
+			return true;
+	return false;
+}
+
+static bool has_work(const struct sts_plan_domain *d)
+{
+	return d->err == STS_OK && d->n_changes > 0;
+}
+
+/* ---- DNS ---- */
+
+struct batch {
+	struct sts_rrset_change *c;
+	size_t *owner; /* dstate index per change */
+	size_t n;
+};
+
+static bool dns_selected(struct dstate *s, const struct sts_change *c, bool pre)
+{
+	const struct sts_plan_domain *d = s->d;
+	if (!c->type || is_host_change(d, c) != pre)
+		return false;
+	/* the invariant: no id for a policy that did not verify in place */
+	if (c->object == STS_OBJ_STS_RECORD && c->action != STS_ACTION_DELETE && d->policy_text &&
+	    !s->verified) {
+		fail(s, "dns", STS_EVERIFY, "not publishing the id of an unverified policy");
+		return false;
+	}
+	return true;
+}
+
+static int apply_dns(struct run *R, const char *dns, const char *zone, struct batch *b, size_t from,
+		     size_t to, char **err)
+{
+	sts_limits_acquire(R->lim, dns);
+	int r = R->io->ops->dns_apply(R->io->ud, dns, zone, b->c + from, to - from, err);
+	sts_limits_release(R->lim, dns);
+	return r;
+}
+
+static void dns_done(struct run *R, struct batch *b, size_t from, size_t to, int r, const char *err,
+		     const char *step)
+{
+	for (size_t i = from; i < to; i++) {
+		struct dstate *s = &R->ds[b->owner[i]];
+		if (r < 0) {
+			fail(s, step, r, "cannot update zone '%s': %s", s->d->zone,
+			     err ? err : sts_strerror(r));
+			continue;
+		}
+		s->n_done++;
+		if (i + 1 == to || b->owner[i + 1] != b->owner[i])
+			journal(s, step, "ok", NULL);
+	}
+}
+
+/* One DNS apply per zone (chunked by max_batch); on failure, domain by domain. */
+static void dns_step(struct run *R, const struct group *g, bool pre, const char *step)
+{
+	struct batch b = {0};
+	size_t cap = 0;
+	const struct sts_plan_domain *d0 = R->ds[R->order[g->first]].d;
+	for (size_t k = 0; k < g->n; k++) {
+		size_t di = R->order[g->first + k];
+		struct dstate *s = &R->ds[di];
+		for (size_t i = 0; i < s->d->n_changes && !s->failed; i++) {
+			const struct sts_change *c = &s->d->changes[i];
+			if (!dns_selected(s, c, pre))
+				continue;
+			if (b.n == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct sts_rrset_change *nc = realloc(b.c, cap * sizeof(*nc));
+				size_t *no = realloc(b.owner, cap * sizeof(*no));
+				if (nc)
+					b.c = nc;
+				if (no)
+					b.owner = no;
+				if (!nc || !no) {
+					set_fatal(R, STS_ENOMEM);
+					goto out;
+				}
+			}
+			b.c[b.n] = c->rc;
+			b.owner[b.n++] = di;
+		}
+	}
+	/* drop changes of domains that failed while collecting */
+	size_t w = 0;
+	for (size_t i = 0; i < b.n; i++)
+		if (!R->ds[b.owner[i]].failed) {
+			b.c[w] = b.c[i];
+			b.owner[w++] = b.owner[i];
+		}
+	b.n = w;
+	if (b.n == 0)
+		goto out;
+	struct sts_dns_caps caps = {0};
+	if (R->io->ops->dns_caps)
+		R->io->ops->dns_caps(R->io->ud, d0->dns, &caps);
+	size_t max = caps.batch ? (caps.max_batch ? caps.max_batch : b.n) : b.n;
+	for (size_t from = 0; from < b.n;) {
+		size_t to = from + max < b.n ? from + max : b.n;
+		while (to < b.n && to > from + 1 && b.owner[to] == b.owner[to - 1])
+			to--; /* keep a domain's changes in one call */
+		char *err = NULL;
+		int r = apply_dns(R, d0->dns, d0->zone, &b, from, to, &err);
+		if (r < 0 && b.owner[from] != b.owner[to - 1]) {
+			/* isolate the failing domain(s): one call per domain */
+			for (size_t i = from; i < to;) {
+				size_t j = i + 1;
+				while (j < to && b.owner[j] == b.owner[i])
+					j++;
+				char *e2 = NULL;
+				int r2 = apply_dns(R, d0->dns, d0->zone, &b, i, j, &e2);
+				dns_done(R, &b, i, j, r2, e2, step);
+				free(e2);
+				i = j;
+			}
+		} else {
+			dns_done(R, &b, from, to, r, err, step);
+		}
+		free(err);
+		from = to;
+	}
+	hook(R, step, NULL);
+out:
+	free(b.c);
+	free(b.owner);
+}
+
+/* ---- policy ---- */
+
+static int default_fetch(const struct sts_plan_domain *d, struct sts_buf *out, char **err)
+{
+	char host[300];
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	return sts_https_fetch_policy(host, d->ca_file, d->resolve, out, err);
+}
+
+static void verify_policy(struct run *R, struct dstate *s, const char *host)
+{
+	const struct sts_plan_domain *d = s->d;
+	struct sts_buf buf;
+	char *err = NULL;
+	sts_buf_init(&buf, STS_CAP_POLICY);
+	sts_limits_acquire(R->lim, d->web);
+	int r = R->io->ops->web_get(R->io->ud, d->web, host, &buf, &err);
+	sts_limits_release(R->lim, d->web);
+	if (r < 0) {
+		fail(s, "policy-verify", r, "cannot read back the policy of '%s': %s", host,
+		     err ? err : sts_strerror(r));
+		goto out;
+	}
+	if (strcmp(sts_buf_str(&buf), d->policy_text) != 0) {
+		fail(s, "policy-verify", STS_EVERIFY,
+		     "the policy read back from '%s' differs from the one written", host);
+		goto out;
+	}
+	if (d->verify_https) {
+		sts_buf_reset(&buf);
+		free(err);
+		err = NULL;
+		r = R->o->https_fetch ? R->o->https_fetch(R->o->ud, d, &buf, &err)
+				      : default_fetch(d, &buf, &err);
+		if (r < 0) {
+			fail(s, "policy-verify", r, "https://%s/.well-known/mta-sts.txt: %s", host,
+			     err ? err : sts_strerror(r));
+			goto out;
+		}
+		if (strcmp(sts_buf_str(&buf), d->policy_text) != 0) {
+			fail(s, "policy-verify", STS_EVERIFY,
+			     "https://%s/.well-known/mta-sts.txt serves another policy", host);
+			goto out;
+		}
+	}
+	s->verified = true;
+	journal(s, "policy-verify", "ok", d->verify_https ? "https" : "web");
+	hook(R, "policy-verify", d->name);
+out:
+	free(err);
+	sts_buf_release(&buf);
+}
+
+static void policy_step(struct run *R, struct dstate *s)
+{
+	const struct sts_plan_domain *d = s->d;
+	const struct sts_change *pc = policy_change(d);
+	bool put = pc && pc->action != STS_ACTION_DELETE;
+	if (s->failed || !d->policy_text || (!put && !publishes_id(d)))
+		return;
+	char host[300];
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	if (put) {
+		char *err = NULL;
+		sts_limits_acquire(R->lim, d->web);
+		int r = R->io->ops->web_put(R->io->ud, d->web, host, d->policy_text,
+					    strlen(d->policy_text), &err);
+		sts_limits_release(R->lim, d->web);
+		if (r < 0) {
+			fail(s, "policy-put", r, "cannot write the policy of '%s': %s", host,
+			     err ? err : sts_strerror(r));
+			free(err);
+			return;
+		}
+		free(err);
+		s->policy_written = true;
+		s->n_done++;
+		journal(s, "policy-put", "ok", d->id);
+		hook(R, "policy-put", d->name);
+	}
+	verify_policy(R, s, host);
+}
+
+static void policy_delete_step(struct run *R, struct dstate *s)
+{
+	const struct sts_plan_domain *d = s->d;
+	const struct sts_change *pc = policy_change(d);
+	if (s->failed || !pc || pc->action != STS_ACTION_DELETE)
+		return;
+	char host[300];
+	char *err = NULL;
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	sts_limits_acquire(R->lim, d->web);
+	int r = R->io->ops->web_del(R->io->ud, d->web, host, &err);
+	sts_limits_release(R->lim, d->web);
+	if (r < 0 && r != STS_ENOENT) {
+		fail(s, "policy-delete", r, "cannot delete the policy of '%s': %s", host,
+		     err ? err : sts_strerror(r));
+	} else {
+		s->n_done++;
+		journal(s, "policy-delete", "ok", NULL);
+		hook(R, "policy-delete", d->name);
+	}
+	free(err);
+}
+
+/* ---- state DB ---- */
+
+/* The policy stsctl replaces, when it did not publish it: history for the removal wait. */
+static int record_adopted(struct run *R, const struct sts_plan_domain *d)
+{
+	if (!d->actual.have_policy || d->managed)
+		return STS_OK;
+	struct sts_policy pol;
+	sts_policy_init(&pol);
+	int r = STS_OK;
+	if (sts_policy_parse(d->actual.policy, strlen(d->actual.policy), &pol, NULL) !=
+		STS_ENOMEM &&
+	    pol.max_age > 0) {
+		const char *mode = sts_mode_name(pol.mode);
+		r = sts_db_policy_seen(R->db, d->name, "adopted", d->actual.policy,
+				       mode ? mode : "unknown", pol.max_age);
+	}
+	sts_policy_release(&pol);
+	return r;
+}
+
+/* Served policies of the verified domains, committed before any TXT is published. */
+static void record_step(struct run *R, const struct group *g)
+{
+	if (!R->db)
+		return;
+	bool any = false;
+	for (size_t k = 0; k < g->n; k++) {
+		struct dstate *s = &R->ds[R->order[g->first + k]];
+		any = any || (s->verified && !s->failed);
+	}
+	if (!any)
+		return;
+	int r = sts_db_begin(R->db);
+	for (size_t k = 0; k < g->n && r == STS_OK; k++) {
+		struct dstate *s = &R->ds[R->order[g->first + k]];
+		const struct sts_plan_domain *d = s->d;
+		if (!s->verified || s->failed)
+			continue;
+		if (s->policy_written)
+			r = record_adopted(R, d);
+		if (r == STS_OK)
+			r = sts_db_policy_served(R->db, d->name, d->id, d->policy_text,
+						 sts_mode_name(d->mode), d->max_age);
+	}
+	r = r == STS_OK ? sts_db_commit(R->db) : (sts_db_rollback(R->db), r);
+	if (r < 0) {
+		set_fatal(R, STS_EDB);
+		for (size_t k = 0; k < g->n; k++)
+			fail(&R->ds[R->order[g->first + k]], "db-record", STS_EDB,
+			     "cannot record the served policy: %s", sts_db_errmsg(R->db));
+		return;
+	}
+	hook(R, "db-record", NULL);
+}
+
+/* Managed-domain state and journal of one domain (inside a transaction). */
+static int book(struct run *R, struct dstate *s)
+{
+	const struct sts_plan_domain *d = s->d;
+	int r = STS_OK;
+	for (size_t i = 0; i < s->nj && r == STS_OK; i++)
+		r = sts_db_journal_add(R->db, R->run, d->name, s->j[i].step, s->j[i].status,
+				       s->j[i].detail);
+	if (r < 0 || d->err < 0 || d->phase == STS_PHASE_GONE)
+		return r;
+	if (d->spec || !d->managed)
+		r = sts_db_domain_upsert(R->db, d->name, d->spec);
+	if (r < 0 || s->failed)
+		return r;
+	switch (d->phase) {
+	case STS_PHASE_PRESENT:
+		if (d->removal_started)
+			r = sts_db_domain_removal_cancel(R->db, d->name);
+		if (r == STS_OK && d->n_changes)
+			r = sts_db_domain_applied(R->db, d->name);
+		break;
+	case STS_PHASE_REMOVE_START:
+		r = sts_db_domain_removal_start(R->db, d->name);
+		break;
+	case STS_PHASE_REMOVE_WAIT:
+		break;
+	case STS_PHASE_REMOVE_DELETE:
+		r = sts_db_domain_forget(R->db, d->name);
+		break;
+	case STS_PHASE_GONE:
+		break;
+	}
+	return r;
+}
+
+static void book_step(struct run *R, const size_t *idx, size_t n, bool via_order)
+{
+	if (!R->db || n == 0)
+		return;
+	int r = sts_db_begin(R->db);
+	for (size_t k = 0; k < n && r == STS_OK; k++)
+		r = book(R, &R->ds[via_order ? R->order[idx[0] + k] : idx[k]]);
+	r = r == STS_OK ? sts_db_commit(R->db) : (sts_db_rollback(R->db), r);
+	if (r < 0)
+		set_fatal(R, STS_EDB);
+	else
+		hook(R, "db-commit", NULL);
+}
+
+/* ---- one zone ---- */
+
+static void run_group(void *ud, size_t gi)
+{
+	struct run *R = ud;
+	const struct group *g = &R->groups[gi];
+	if (!fatal(R))
+		dns_step(R, g, true, "dns-host");
+	for (size_t k = 0; k < g->n && !fatal(R); k++)
+		policy_step(R, &R->ds[R->order[g->first + k]]);
+	if (!fatal(R))
+		record_step(R, g);
+	if (!fatal(R))
+		dns_step(R, g, false, "dns");
+	for (size_t k = 0; k < g->n && !fatal(R); k++)
+		policy_delete_step(R, &R->ds[R->order[g->first + k]]);
+	if (fatal(R)) {
+		for (size_t k = 0; k < g->n; k++)
+			fail(&R->ds[R->order[g->first + k]], "aborted", R->fatal,
+			     "the run stopped: %s", sts_strerror(R->fatal));
+	}
+	size_t first = g->first;
+	book_step(R, &first, g->n, true);
+	pthread_mutex_lock(&R->mu);
+	R->done += g->n;
+	if (R->o->progress)
+		R->o->progress(R->o->ud, R->done, R->total);
+	pthread_mutex_unlock(&R->mu);
+}
+
+static int order_cmp(const void *x, const void *y, void *base)
+{
+	const struct sts_plan_domain *v = base;
+	const struct sts_plan_domain *a = &v[*(const size_t *)x], *b = &v[*(const size_t *)y];
+	int c = strcmp(a->dns ? a->dns : "", b->dns ? b->dns : "");
+	if (c == 0)
+		c = strcmp(a->zone ? a->zone : "", b->zone ? b->zone : "");
+	return c ? c : strcmp(a->name, b->name);
+}
+
+STS_API void sts_apply_result_release(struct sts_apply_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_failures; i++) {
+		free(r->failures[i].domain);
+		free(r->failures[i].step);
+		free(r->failures[i].message);
+	}
+	free(r->failures);
+	memset(r, 0, sizeof(*r));
+}
+
+static int add_failure(struct sts_apply_result *res, const char *domain, const char *step, int err,
+		       const char *msg)
+{
+	struct sts_apply_failure *v = realloc(res->failures, (res->n_failures + 1) * sizeof(*v));
+	if (!v)
+		return STS_ENOMEM;
+	res->failures = v;
+	struct sts_apply_failure *f = &v[res->n_failures++];
+	f->domain = strdup(domain);
+	f->step = strdup(step);
+	f->err = err;
+	f->message = msg ? strdup(msg) : NULL;
+	return STS_OK;
+}
+
+static int prepare(struct run *R)
+{
+	const struct sts_plan *p = R->plan;
+	int r = sts_limits_new(&R->lim);
+	if (r < 0)
+		return r;
+	R->ds = calloc(p->n_domains + 1, sizeof(*R->ds));
+	R->order = calloc(p->n_domains + 1, sizeof(*R->order));
+	R->groups = calloc(p->n_domains + 1, sizeof(*R->groups));
+	if (!R->ds || !R->order || !R->groups)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < p->n_domains; i++) {
+		R->ds[i].d = &p->domains[i];
+		if (has_work(&p->domains[i]))
+			R->order[R->n_order++] = i;
+	}
+	qsort_r(R->order, R->n_order, sizeof(*R->order), order_cmp, p->domains);
+	for (size_t i = 0; i < R->n_order;) {
+		const struct sts_plan_domain *d = &p->domains[R->order[i]];
+		size_t j = i + 1;
+		while (j < R->n_order && strcmp(p->domains[R->order[j]].dns, d->dns) == 0 &&
+		       strcmp(p->domains[R->order[j]].zone, d->zone) == 0)
+			j++;
+		R->groups[R->n_groups++] = (struct group){i, j - i};
+		struct sts_dns_caps dc = {0};
+		struct sts_web_caps wc = {0};
+		if (R->io->ops->dns_caps)
+			R->io->ops->dns_caps(R->io->ud, d->dns, &dc);
+		if ((r = sts_limits_set(R->lim, d->dns, dc.max_concurrency)) < 0)
+			return r;
+		for (size_t k = i; k < j; k++) {
+			const char *web = p->domains[R->order[k]].web;
+			if (!web)
+				continue;
+			if (R->io->ops->web_caps)
+				R->io->ops->web_caps(R->io->ud, web, &wc);
+			if ((r = sts_limits_set(R->lim, web, wc.max_concurrency)) < 0)
+				return r;
+		}
+		i = j;
+	}
+	R->total = R->n_order;
+	return STS_OK;
+}
+
+STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const struct sts_io *io,
+			  const struct sts_apply_opts *opts, struct sts_apply_result *ret)
+{
+	struct run R = {.plan = plan, .db = db, .io = io, .o = opts ? opts : &no_opts};
+	int r;
+	memset(ret, 0, sizeof(*ret));
+	ret->n_domains = plan->n_domains;
+	if (sts_plan_removal_excessive(plan) && !R.o->allow_removal)
+		return STS_EREFUSED;
+	pthread_mutex_init(&R.mu, NULL);
+	if ((r = prepare(&R)) < 0)
+		goto out;
+	bool https = false;
+	for (size_t i = 0; i < R.n_order; i++)
+		https = https || plan->domains[R.order[i]].verify_https;
+	if (https && !R.o->https_fetch)
+		curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
+	if (db && (r = sts_db_run_begin(db, "apply", &R.run)) < 0)
+		goto out;
+	ret->run = R.run;
+	r = sts_pool_run(R.n_groups, R.o->concurrency ? R.o->concurrency : 4, run_group, &R);
+	if (r < 0)
+		goto out;
+	/* domains without published changes: only the state DB moves */
+	size_t *rest = calloc(plan->n_domains + 1, sizeof(*rest));
+	size_t n_rest = 0;
+	if (!rest) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < plan->n_domains; i++)
+		if (!has_work(&plan->domains[i]))
+			rest[n_rest++] = i;
+	if (!fatal(&R))
+		book_step(&R, rest, n_rest, false);
+	free(rest);
+	for (size_t i = 0; i < plan->n_domains && r == STS_OK; i++) {
+		const struct sts_plan_domain *d = &plan->domains[i];
+		struct dstate *s = &R.ds[i];
+		if (d->err < 0) {
+			ret->n_failed++;
+			r = add_failure(ret, d->name, "plan", d->err, d->errmsg);
+		} else if (s->failed) {
+			ret->n_failed++;
+			r = add_failure(ret, d->name, s->fail_step, s->err, s->msg);
+		} else if (d->n_changes) {
+			ret->n_changed++;
+		} else {
+			ret->n_unchanged++;
+		}
+		ret->n_changes += s->n_done;
+	}
+	if (r == STS_OK && db)
+		r = sts_db_run_end(db, R.run, ret->n_failed ? "failed" : "ok", ret->n_changed,
+				   ret->n_failed);
+	if (r == STS_OK && R.fatal < 0)
+		r = R.fatal;
+out:
+	for (size_t i = 0; R.ds && i < plan->n_domains; i++) {
+		free(R.ds[i].msg);
+		for (size_t k = 0; k < R.ds[i].nj; k++)
+			free(R.ds[i].j[k].detail);
+		free(R.ds[i].j);
+	}
+	free(R.ds);
+	free(R.order);
+	free(R.groups);
+	sts_limits_free(R.lim);
+	pthread_mutex_destroy(&R.mu);
+	if (r < 0 && r != STS_EDB)
+		sts_apply_result_release(ret);
+	return r;
+}
+
+/* ---- HTTPS fetch as a sender would ---- */
+
+struct sink {
+	struct sts_buf *b;
+	bool too_large;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct sink *k = ud;
+	if (sts_buf_append(k->b, p, size * n) < 0) {
+		k->too_large = true;
+		return 0;
+	}
+	return size * n;
+}
+
+static int https_err(char **reterr, int r, const char *fmt, const char *a)
+{
+	if (reterr && asprintf(reterr, fmt, a) < 0)
+		*reterr = NULL;
+	return r;
+}
+
+STS_API int sts_https_fetch_policy(const char *host, const char *ca_file, const char *resolve,
+				   struct sts_buf *ret, char **reterr)
+{
+	char url[400], connect_to[400], errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *ct = NULL;
+	struct sink k = {ret, false};
+	int r = STS_OK;
+	snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", host);
+	CURL *c = curl_easy_init();
+	if (!c)
+		return STS_ENOMEM;
+	if (resolve) {
+		/* "IP" / "IP:PORT" / "[v6]:PORT" / bare IPv6 */
+		const char *colon = strrchr(resolve, ':');
+		bool bare6 = colon && strchr(resolve, ':') != colon && resolve[0] != '[';
+		if (!colon || bare6)
+			snprintf(connect_to, sizeof(connect_to), "%s:443:%s%s%s:443", host,
+				 bare6 ? "[" : "", resolve, bare6 ? "]" : "");
+		else
+			snprintf(connect_to, sizeof(connect_to), "%s:443:%s", host, resolve);
+		ct = curl_slist_append(NULL, connect_to);
+		if (!ct) {
+			curl_easy_cleanup(c);
+			return STS_ENOMEM;
+		}
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, ct);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "stsctl (policy verification)");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode cc = curl_easy_perform(c);
+	if (k.too_large) {
+		r = https_err(reterr, STS_ETOOLARGE, "%s", "policy larger than 64 KiB");
+	} else if (cc != CURLE_OK) {
+		switch (cc) {
+		case CURLE_OPERATION_TIMEDOUT:
+			r = STS_ETIMEOUT;
+			break;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+			r = STS_ETLS;
+			break;
+		case CURLE_OUT_OF_MEMORY:
+			r = STS_ENOMEM;
+			break;
+		default:
+			r = STS_ENET;
+			break;
+		}
+		r = https_err(reterr, r, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	} else {
+		long status = 0;
+		char *type = NULL;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+		char st[32];
+		snprintf(st, sizeof(st), "%ld", status);
+		if (status != 200)
+			r = https_err(reterr, STS_EVERIFY, "HTTP status %s, expected 200", st);
+		else if (!type || strncasecmp(type, "text/plain", 10) != 0 ||
+			 (type[10] != '\0' && type[10] != ';' && type[10] != ' '))
+			r = https_err(reterr, STS_EVERIFY, "Content-Type '%s', expected text/plain",
+				      type ? type : "");
+	}
+	curl_slist_free_all(ct);
+	curl_easy_cleanup(c);
+	return r;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_APPLY_H
+#define STS_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sts_api.h"
+#include "sts_buf.h"
+#include "sts_db.h"
+#include "sts_plan.h"
+
+/*
+ * Apply a plan in the safe order (docs/stsctl-apply.md), per domain:
+ *   policy host records (A/AAAA/CNAME of mta-sts.<domain>, when managed)
+ *   -> put the policy file -> read it back through the web plugin (and over
+ *   HTTPS as a sender would, when verify.https is on) and compare
+ *   -> record the served policy in the state DB (committed)
+ *   -> the _mta-sts TXT with the new id -> the _smtp._tls TXT -> CNAMEs.
+ * A TXT id is never published for a policy that did not verify in place.
+ * Removal (RFC 8461 §8.3): mode none with a new id first; once the largest
+ * max_age ever served has passed, the records go, then the policy file.
+ *
+ * Domains of one zone share one DNS apply call per step (the plugin
+ * batches them when it can); zones run in parallel within each provider's
+ * declared concurrency. A failed domain does not stop the others.
+ */
+
+struct sts_apply_opts {
+	unsigned concurrency; /* zones in flight; 0 = 4 */
+	bool allow_removal;   /* lift the STS_PLAN_REMOVAL_SHARE rule */
+	/*
+	 * Called after each step with its name ("dns-host", "policy-put",
+	 * "policy-verify", "db-record", "dns", "policy-delete", "db-commit")
+	 * and the domain (NULL for a whole zone). Test builds use it to abort
+	 * the process at a chosen point (STSCTL_TEST_CRASH_AFTER).
+	 */
+	void (*step_hook)(void *ud, const char *step, const char *domain);
+	/* Progress: domains done of total; called under a lock. */
+	void (*progress)(void *ud, size_t done, size_t total);
+	void *ud;
+	/* HTTPS fetch for verify.https; NULL: sts_https_fetch_policy(). */
+	int (*https_fetch)(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret,
+			   char **reterr);
+};
+
+struct sts_apply_failure {
+	char *domain;
+	char *step;    /* where it failed ("plan" for domains the plan could not handle) */
+	int err;       /* sts_err */
+	char *message; /* lowercase, or NULL */
+};
+
+struct sts_apply_result {
+	int64_t run;	    /* journal run id; 0 without a DB */
+	size_t n_domains;   /* domains in the plan */
+	size_t n_changed;   /* domains whose changes were all applied */
+	size_t n_unchanged; /* nothing to do */
+	size_t n_failed;
+	size_t n_changes;		    /* changes applied */
+	struct sts_apply_failure *failures; /* sorted by domain */
+	size_t n_failures;
+};
+
+STS_API void sts_apply_result_release(struct sts_apply_result *r);
+
+/*
+ * Run plan. db may be NULL only in tests (no journal, no history: a
+ * policy is then never considered recorded, and removal is not tracked).
+ * Returns STS_OK when the run completed (per-domain failures are in ret),
+ * STS_EREFUSED when the plan starts removing too many domains without
+ * opts->allow_removal (nothing done), STS_EDB when the state DB failed
+ * (the run stops: nothing further is published), STS_ENOMEM.
+ */
+STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const struct sts_io *io,
+			  const struct sts_apply_opts *opts, struct sts_apply_result *ret);
+
+/*
+ * Fetch https://HOST/.well-known/mta-sts.txt as a sender would: no
+ * redirects, TLS verified (ca_file, or the system store), SNI HOST; only a
+ * 200 with Content-Type text/plain counts; the body is capped at 64 KiB.
+ * resolve ("IP", "IP:PORT", "[IPv6]:PORT") connects there instead of
+ * resolving HOST. Errors: STS_ENET, STS_ETLS, STS_ETIMEOUT, STS_ETOOLARGE,
+ * STS_EVERIFY (wrong status or type), each with a message in *reterr.
+ */
+STS_API int sts_https_fetch_policy(const char *host, const char *ca_file, const char *resolve,
+				   struct sts_buf *ret, char **reterr);
+
+#endif

@@ -1,0 +1,830 @@
+/* SPDX-License-Identifier: MIT */
+/* Building the plan: desired state per domain, reads of the actual state, fingerprints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "sts_err.h"
+#include "sts_plan.h"
+#include "sts_plugin.h"
+#include "sts_render.h"
+
+#define STS_PREFIX "v=STSv1"
+
+/* ------------------------------------------------------------------ */
+/* building the plan                                                  */
+/* ------------------------------------------------------------------ */
+
+struct work {
+	const struct sts_domain *dom; /* inventory domain, or &tmp */
+	struct sts_domain tmp;	      /* rebuilt from the DB spec (removed domains) */
+	json_t *prev;		      /* spec stored by the last apply, or NULL */
+	const struct sts_db_domain *db;
+	struct sts_rrsets want;
+	bool read_web;
+};
+
+struct task {
+	bool web;     /* web get of one domain, or DNS read of one zone group */
+	size_t first; /* index into order[] (DNS) or domains[] (web) */
+	size_t n;
+};
+
+struct builder {
+	const struct sts_inventory *inv;
+	struct sts_db *db;
+	const struct sts_io *io;
+	struct sts_plan *p;
+	struct work *w;
+	size_t *order; /* domain indexes sorted by (dns, zone, name) */
+	struct task *tasks;
+	size_t n_tasks;
+	struct sts_limits *lim;
+};
+
+static int str_cmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a ? 1 : b ? -1 : 0;
+	return strcmp(a, b);
+}
+
+static int order_cmp(const void *x, const void *y, void *base)
+{
+	const struct sts_plan_domain *a =
+	    &((const struct sts_plan_domain *)base)[*(const size_t *)x];
+	const struct sts_plan_domain *b =
+	    &((const struct sts_plan_domain *)base)[*(const size_t *)y];
+	int c = str_cmp_null(a->dns, b->dns);
+	if (c == 0)
+		c = str_cmp_null(a->zone, b->zone);
+	if (c == 0)
+		c = strcmp(a->name, b->name);
+	return c;
+}
+
+static int json_str_set(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, v ? json_string(v) : json_null());
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* What the DB keeps per domain so a removed domain can still be taken down. */
+static char *spec_json(const struct sts_domain *dom, const struct sts_plan_domain *d,
+		       const struct sts_rrsets *want)
+{
+	json_t *o = json_object();
+	json_t *recs = json_array();
+	json_t *verify = json_object();
+	char *s = NULL;
+	if (!o || !recs || !verify)
+		goto out;
+	for (size_t i = 0; i < want->n; i++)
+		json_array_append_new(recs, json_pack("[ss]", want->v[i].name, want->v[i].type));
+	json_object_set_new(verify, "https", json_boolean(d->verify_https));
+	json_str_set(verify, "ca_file", d->ca_file);
+	json_str_set(verify, "resolve", d->resolve);
+	if (json_object_set_new(o, "v", json_integer(1)) < 0 ||
+	    json_str_set(o, "zone", d->zone) < 0 || json_str_set(o, "dns", d->dns) < 0 ||
+	    json_str_set(o, "web", d->web) < 0 || json_str_set(o, "tenant", dom->tenant) < 0 ||
+	    json_str_set(o, "hosting",
+			 dom->hosting == STS_HOSTING_DELEGATED ? "delegated" : "self") < 0 ||
+	    json_str_set(o, "delegate_sts", dom->delegate_sts) < 0 ||
+	    json_str_set(o, "delegate_policy", dom->delegate_policy) < 0 ||
+	    json_object_set_new(o, "mx", strv_json(dom->mx, dom->n_mx)) < 0 ||
+	    json_object_set_new(o, "rua", strv_json(dom->rua, dom->n_rua)) < 0 ||
+	    json_str_set(o, "mode", sts_mode_name(dom->mode)) < 0 ||
+	    json_object_set_new(o, "max_age", json_integer(dom->max_age)) < 0 ||
+	    json_object_set_new(o, "ttl", json_integer(dom->ttl)) < 0 ||
+	    json_object_set(o, "verify", verify) < 0 || json_object_set(o, "records", recs) < 0)
+		goto out;
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+out:
+	json_decref(o);
+	json_decref(recs);
+	json_decref(verify);
+	return s;
+}
+
+static char **json_strv(const json_t *a, size_t *ret_n)
+{
+	size_t n = json_array_size(a);
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		if (s)
+			v[k++] = (char *)s; /* borrowed from the spec */
+	}
+	*ret_n = k;
+	return v;
+}
+
+/* A removed domain as the last apply knew it (strings borrowed from w->prev). */
+static int domain_from_spec(struct work *w, const char *name)
+{
+	struct sts_domain *t = &w->tmp;
+	const json_t *o = w->prev;
+	memset(t, 0, sizeof(*t));
+	t->name = (char *)name;
+	t->zone = (char *)json_string_value(json_object_get(o, "zone"));
+	t->dns = (char *)json_string_value(json_object_get(o, "dns"));
+	t->web = (char *)json_string_value(json_object_get(o, "web"));
+	t->tenant = (char *)json_string_value(json_object_get(o, "tenant"));
+	const char *h = json_string_value(json_object_get(o, "hosting"));
+	t->hosting = h && strcmp(h, "delegated") == 0 ? STS_HOSTING_DELEGATED : STS_HOSTING_SELF;
+	t->delegate_sts = (char *)json_string_value(json_object_get(o, "delegate_sts"));
+	t->delegate_policy = (char *)json_string_value(json_object_get(o, "delegate_policy"));
+	t->mx = json_strv(json_object_get(o, "mx"), &t->n_mx);
+	t->rua = json_strv(json_object_get(o, "rua"), &t->n_rua);
+	if (!t->mx || !t->rua)
+		return STS_ENOMEM;
+	t->mode = STS_MODE_NONE;
+	t->max_age = json_integer_value(json_object_get(o, "max_age"));
+	if (t->max_age <= 0)
+		t->max_age = STS_DEFAULT_MAX_AGE;
+	json_int_t ttl = json_integer_value(json_object_get(o, "ttl"));
+	t->ttl = ttl > 0 ? (uint32_t)ttl : STS_DEFAULT_TTL;
+	if (!t->zone)
+		t->zone = t->name;
+	t->state = STS_STATE_ABSENT;
+	t->verify = json_object_get(o, "verify");
+	w->dom = t;
+	return STS_OK;
+}
+
+/* verify.https / ca_file / resolve: domain (-> tenant -> defaults), then the web provider. */
+static int verify_conf(struct builder *b, struct sts_plan_domain *d, const struct sts_domain *dom)
+{
+	const json_t *chain[2] = {dom->verify, NULL};
+	const struct sts_provider *prov = d->web ? sts_inventory_provider(b->inv, d->web) : NULL;
+	if (prov && prov->settings)
+		chain[1] = json_object_get(prov->settings, "verify");
+	struct sts_web_caps caps = {.verify_https = true};
+	if (d->web && b->io->ops->web_caps)
+		b->io->ops->web_caps(b->io->ud, d->web, &caps);
+	d->verify_https = caps.verify_https;
+	bool https_set = false;
+	const char *ca = NULL, *res = NULL;
+	for (int i = 0; i < 2; i++) {
+		const json_t *v = chain[i];
+		if (!json_is_object(v))
+			continue;
+		const json_t *x = json_object_get(v, "https");
+		if (!https_set && json_is_boolean(x)) {
+			d->verify_https = json_is_true(x);
+			https_set = true;
+		}
+		if (!ca)
+			ca = json_string_value(json_object_get(v, "ca_file"));
+		if (!res)
+			res = json_string_value(json_object_get(v, "resolve"));
+	}
+	if (ca && ca[0] != '/' && b->inv->dir) {
+		if (asprintf(&d->ca_file, "%s/%s", b->inv->dir, ca) < 0)
+			return STS_ENOMEM;
+	} else if (ca && !(d->ca_file = strdup(ca))) {
+		return STS_ENOMEM;
+	}
+	if (res && !(d->resolve = strdup(res)))
+		return STS_ENOMEM;
+	return STS_OK;
+}
+
+/* Policy host records named by the web provider: "address" (IPs) and/or "cname". */
+static int host_records(struct builder *b, const struct sts_domain *dom, struct sts_rrsets *want)
+{
+	const struct sts_provider *prov =
+	    dom->web ? sts_inventory_provider(b->inv, dom->web) : NULL;
+	if (!prov || !json_is_object(prov->settings) || dom->hosting != STS_HOSTING_SELF)
+		return STS_OK;
+	char name[300];
+	snprintf(name, sizeof(name), "mta-sts.%s.", dom->name);
+	const json_t *addr = json_object_get(prov->settings, "address");
+	const char *cname = json_string_value(json_object_get(prov->settings, "cname"));
+	json_t *one = NULL;
+	if (json_is_string(addr))
+		addr = one = json_pack("[O]", addr);
+	size_t i;
+	const json_t *e;
+	json_array_foreach(addr, i, e)
+	{
+		const char *ip = json_string_value(e);
+		if (!ip)
+			continue;
+		const char *type = strchr(ip, ':') ? "AAAA" : "A";
+		struct sts_rrset *rr = (struct sts_rrset *)sts_rrsets_find(want, name, type);
+		if (!rr)
+			rr = sts_rrsets_add(want, name, type, dom->ttl);
+		if (!rr || sts_rrset_add_value(rr, ip, strlen(ip)) < 0) {
+			json_decref(one);
+			return STS_ENOMEM;
+		}
+	}
+	json_decref(one);
+	if (cname && !json_array_size(addr)) {
+		size_t n = strlen(cname);
+		struct sts_rrset *rr = sts_rrsets_add(want, name, "CNAME", dom->ttl);
+		char *v = NULL;
+		if (!rr || asprintf(&v, "%s%s", cname, n && cname[n - 1] == '.' ? "" : ".") < 0)
+			return STS_ENOMEM;
+		int r = sts_rrset_add_value(rr, v, strlen(v));
+		free(v);
+		return r;
+	}
+	return STS_OK;
+}
+
+/* Render the domain and fill the desired policy and want. */
+static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
+{
+	struct sts_rendered rd;
+	const char *why = NULL;
+	enum sts_mode ov = d->phase == STS_PHASE_PRESENT ? STS_MODE_INVALID : STS_MODE_NONE;
+	memset(&rd, 0, sizeof(rd));
+	int r = sts_render_domain_why(w->dom, ov, &rd, &why);
+	if (r == STS_ENOMEM)
+		return r;
+	if (r < 0) {
+		sts_plan_domain_fail(d, STS_EINVALID, "cannot render '%s': %s", d->name,
+				     why ? why : sts_strerror(r));
+		return STS_OK;
+	}
+	if (rd.policy_text && w->dom->hosting == STS_HOSTING_SELF) {
+		if (!(d->policy_text = strdup(rd.policy_text))) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		memcpy(d->id, rd.id, sizeof(d->id));
+		d->mode = rd.mode;
+		d->max_age = rd.max_age;
+	}
+	for (size_t i = 0; i < rd.n_records; i++) {
+		const struct sts_record *rec = &rd.records[i];
+		struct sts_rrset *rr =
+		    (struct sts_rrset *)sts_rrsets_find(&w->want, rec->name, rec->type);
+		if (!rr)
+			rr = sts_rrsets_add(&w->want, rec->name, rec->type, rec->ttl);
+		if (!rr || sts_rrset_add_value(rr, rec->value, strlen(rec->value)) < 0) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+	}
+	if (d->phase == STS_PHASE_PRESENT)
+		r = host_records(b, w->dom, &w->want);
+out:
+	sts_rendered_release(&rd);
+	return r;
+}
+
+static void lower(char *s)
+{
+	for (; s && *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Normalised targets: lower case, no trailing dot. */
+static int norm_targets(const struct sts_plan_opts *o, char ***ret)
+{
+	size_t n = o ? o->n_targets : 0;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(o->targets[i]);
+		if (!v[i])
+			return STS_ENOMEM; /* caller frees v */
+		lower(v[i]);
+		size_t k = strlen(v[i]);
+		if (k > 1 && v[i][k - 1] == '.')
+			v[i][k - 1] = '\0';
+	}
+	*ret = v;
+	return STS_OK;
+}
+
+static bool targeted(char *const *t, size_t n, const char *name)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int db_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct sts_db_domain *)elem)->domain);
+}
+
+static int add_domain(struct builder *b, const struct sts_domain *dom,
+		      const struct sts_db_domain *dbd, const char *name)
+{
+	struct sts_plan *p = b->p;
+	struct sts_plan_domain *d = &p->domains[p->n_domains];
+	struct work *w = &b->w[p->n_domains];
+	p->n_domains++;
+	sts_rrsets_init(&d->actual.rr);
+	sts_rrsets_init(&w->want);
+	w->db = dbd;
+	d->mode = STS_MODE_INVALID;
+	if (!(d->name = strdup(name)))
+		return STS_ENOMEM;
+	if (dbd && dbd->spec) {
+		w->prev = json_loads(dbd->spec, 0, NULL);
+		if (!w->prev)
+			sts_plan_domain_fail(d, STS_EDB,
+					     "state of '%s' in the DB is not valid JSON", name);
+	}
+	d->managed = dbd != NULL;
+	d->removal_started = dbd ? dbd->removal_started : 0;
+	d->in_inventory = dom != NULL;
+	if (dom) {
+		w->dom = dom;
+	} else if (w->prev) {
+		int r = domain_from_spec(w, d->name);
+		if (r < 0)
+			return r;
+	} else {
+		sts_plan_domain_fail(
+		    d, STS_EDB, "'%s' is managed but the DB has no record of its providers", name);
+		return STS_OK;
+	}
+	dom = w->dom;
+	d->hosting = dom->hosting;
+	if (!(d->zone = strdup(dom->zone ? dom->zone : dom->name)) ||
+	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
+	    (dom->web && !(d->web = strdup(dom->web))))
+		return STS_ENOMEM;
+
+	/* the phase (RFC 8461 §8.3 for everything not wanted any more) */
+	if (dom->state == STS_STATE_PRESENT && d->in_inventory) {
+		d->phase = STS_PHASE_PRESENT;
+	} else if (dom->hosting == STS_HOSTING_DELEGATED) {
+		d->phase = STS_PHASE_REMOVE_DELETE; /* the provider serves the policy */
+	} else if (!d->removal_started) {
+		d->phase = STS_PHASE_REMOVE_START;
+	} else {
+		int64_t dl = 0;
+		int r = b->db ? sts_db_removal_deadline(b->db, name, &dl) : STS_ENOENT;
+		if (r == STS_ENOMEM)
+			return r;
+		if (r < 0)
+			dl = d->removal_started + STS_DB_NO_HISTORY_WAIT;
+		d->removal_deadline = dl;
+		d->phase = p->now < dl ? STS_PHASE_REMOVE_WAIT : STS_PHASE_REMOVE_DELETE;
+	}
+	if (d->dns == NULL)
+		sts_plan_domain_fail(d, STS_EINVALID, "'%s' has no dns provider", name);
+	if (dom->hosting == STS_HOSTING_SELF && d->web == NULL)
+		sts_plan_domain_fail(d, STS_EINVALID, "'%s' has no web provider", name);
+	int r = verify_conf(b, d, dom);
+	if (r < 0)
+		return r;
+	w->read_web = d->web && dom->hosting == STS_HOSTING_SELF;
+	if (d->phase != STS_PHASE_REMOVE_DELETE) {
+		r = desire(b, d, w);
+		if (r < 0)
+			return r;
+	}
+	/* present domains refresh their spec; others keep the last one */
+	if ((d->phase == STS_PHASE_PRESENT || (d->in_inventory && !w->prev)) &&
+	    !(d->spec = spec_json(dom, d, &w->want)))
+		return STS_ENOMEM;
+	return STS_OK;
+}
+
+/* ---- reading the actual state ---- */
+
+static int copy_rrset(struct sts_rrsets *dst, const struct sts_rrset *src)
+{
+	struct sts_rrset *rr = sts_rrsets_add(dst, src->name, src->type, src->ttl);
+	if (!rr)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < src->n_values; i++)
+		if (sts_rrset_add_value(rr, src->values[i], strlen(src->values[i])) < 0)
+			return STS_ENOMEM;
+	return STS_OK;
+}
+
+/* The domain of the group [first, first+n) owning name, or NULL. */
+static struct sts_plan_domain *owner_of(struct builder *b, size_t first, size_t n, const char *name)
+{
+	static const char *const pre[] = {"_mta-sts.", "_smtp._tls.", "mta-sts."};
+	for (size_t k = 0; k < 3; k++) {
+		size_t pl = strlen(pre[k]);
+		if (strncasecmp(name, pre[k], pl) != 0)
+			continue;
+		char key[300];
+		snprintf(key, sizeof(key), "%s", name + pl);
+		size_t kl = strlen(key);
+		if (kl && key[kl - 1] == '.')
+			key[kl - 1] = '\0';
+		lower(key);
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			struct sts_plan_domain *d = &b->p->domains[b->order[first + mid]];
+			int c = strcmp(key, d->name);
+			if (c == 0)
+				return d;
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	return NULL;
+}
+
+static void read_zone(struct builder *b, const struct task *t)
+{
+	struct sts_plan_domain *d0 = &b->p->domains[b->order[t->first]];
+	const char **names = calloc(t->n * 3 + 1, sizeof(*names));
+	char *buf = calloc(t->n * 3, 300);
+	struct sts_rrsets got;
+	char *err = NULL;
+	int r = STS_ENOMEM;
+	sts_rrsets_init(&got);
+	if (!names || !buf)
+		goto out;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *nm = b->p->domains[b->order[t->first + i]].name;
+		static const char *const pre[] = {"_mta-sts.", "_smtp._tls.", "mta-sts."};
+		for (size_t k = 0; k < 3; k++) {
+			char *s = buf + (i * 3 + k) * 300;
+			snprintf(s, 300, "%s%s.", pre[k], nm);
+			names[i * 3 + k] = s;
+		}
+	}
+	sts_limits_acquire(b->lim, d0->dns);
+	r = b->io->ops->dns_read(b->io->ud, d0->dns, d0->zone, names, t->n * 3, &got, &err);
+	sts_limits_release(b->lim, d0->dns);
+	if (r == STS_ENOENT)
+		r = STS_OK; /* no zone yet: nothing published */
+	for (size_t i = 0; r == STS_OK && i < got.n; i++) {
+		struct sts_plan_domain *d = owner_of(b, t->first, t->n, got.v[i].name);
+		if (d)
+			r = copy_rrset(&d->actual.rr, &got.v[i]);
+	}
+out:
+	if (r < 0) {
+		for (size_t i = 0; i < t->n; i++) {
+			struct sts_plan_domain *d = &b->p->domains[b->order[t->first + i]];
+			if (r == STS_ENOMEM)
+				sts_plan_domain_fail(d, r, "out of memory reading zone '%s'",
+						     d->zone);
+			else
+				sts_plan_domain_fail(d, r, "cannot read zone '%s': %s", d->zone,
+						     err ? err : sts_strerror(r));
+		}
+	}
+	free(err);
+	sts_rrsets_release(&got);
+	free(names);
+	free(buf);
+}
+
+static void read_web(struct builder *b, struct sts_plan_domain *d)
+{
+	char host[300];
+	char *err = NULL;
+	struct sts_buf buf;
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	sts_buf_init(&buf, STS_CAP_POLICY);
+	sts_limits_acquire(b->lim, d->web);
+	int r = b->io->ops->web_get(b->io->ud, d->web, host, &buf, &err);
+	sts_limits_release(b->lim, d->web);
+	if (r == STS_OK) {
+		d->actual.have_policy = true;
+		d->actual.policy = sts_buf_steal(&buf);
+		if (!d->actual.policy && !(d->actual.policy = strdup("")))
+			r = STS_ENOMEM;
+	} else if (r == STS_ENOENT) {
+		r = STS_OK;
+	}
+	if (r < 0)
+		sts_plan_domain_fail(d, r, "cannot read the policy of '%s': %s", host,
+				     err ? err : sts_strerror(r));
+	free(err);
+	sts_buf_release(&buf);
+}
+
+static void run_task(void *ud, size_t i)
+{
+	struct builder *b = ud;
+	const struct task *t = &b->tasks[i];
+	if (t->web)
+		read_web(b, &b->p->domains[t->first]);
+	else
+		read_zone(b, t);
+}
+
+static int read_actual(struct builder *b, unsigned threads)
+{
+	struct sts_plan *p = b->p;
+	int r = sts_limits_new(&b->lim);
+	if (r < 0)
+		return r;
+	b->order = calloc(p->n_domains + 1, sizeof(*b->order));
+	b->tasks = calloc(2 * p->n_domains + 1, sizeof(*b->tasks));
+	if (!b->order || !b->tasks)
+		return STS_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_domains; i++)
+		if (p->domains[i].err == STS_OK && p->domains[i].dns)
+			b->order[n++] = i;
+	qsort_r(b->order, n, sizeof(*b->order), order_cmp, p->domains);
+	for (size_t i = 0; i < n;) {
+		const struct sts_plan_domain *d = &p->domains[b->order[i]];
+		size_t j = i + 1;
+		while (j < n && strcmp(p->domains[b->order[j]].dns, d->dns) == 0 &&
+		       strcmp(p->domains[b->order[j]].zone, d->zone) == 0)
+			j++;
+		b->tasks[b->n_tasks++] = (struct task){false, i, j - i};
+		struct sts_dns_caps caps = {0};
+		if (b->io->ops->dns_caps)
+			b->io->ops->dns_caps(b->io->ud, d->dns, &caps);
+		if ((r = sts_limits_set(b->lim, d->dns, caps.max_concurrency)) < 0)
+			return r;
+		i = j;
+	}
+	for (size_t i = 0; i < p->n_domains; i++) {
+		struct sts_plan_domain *d = &p->domains[i];
+		if (d->err < 0 || !b->w[i].read_web)
+			continue;
+		b->tasks[b->n_tasks++] = (struct task){true, i, 1};
+		struct sts_web_caps caps = {0};
+		if (b->io->ops->web_caps)
+			b->io->ops->web_caps(b->io->ud, d->web, &caps);
+		if ((r = sts_limits_set(b->lim, d->web, caps.max_concurrency)) < 0)
+			return r;
+	}
+	return sts_pool_run(b->n_tasks, threads, run_task, b);
+}
+
+/* ---- fingerprints ---- */
+
+static int rr_cmp(const void *x, const void *y)
+{
+	const struct sts_rrset *a = *(const struct sts_rrset *const *)x;
+	const struct sts_rrset *b = *(const struct sts_rrset *const *)y;
+	int c = strcasecmp(a->name, b->name);
+	return c ? c : strcmp(a->type, b->type);
+}
+
+static int str_pcmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void hash_str(EVP_MD_CTX *c, const char *s)
+{
+	if (s)
+		EVP_DigestUpdate(c, s, strlen(s) + 1); /* with the NUL as separator */
+	else
+		EVP_DigestUpdate(c, "\x01", 2);
+}
+
+static void hash_hex(EVP_MD_CTX *c, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(c, md, &n);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int fingerprint_domain(struct sts_plan_domain *d)
+{
+	const struct sts_rrset **v = calloc(d->actual.rr.n + 1, sizeof(*v));
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int r = STS_ENOMEM;
+	if (!v || !c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+		goto out;
+	hash_str(c, d->actual.have_policy ? d->actual.policy : NULL);
+	for (size_t i = 0; i < d->actual.rr.n; i++)
+		v[i] = &d->actual.rr.v[i];
+	qsort(v, d->actual.rr.n, sizeof(*v), rr_cmp);
+	for (size_t i = 0; i < d->actual.rr.n; i++) {
+		char ttl[16];
+		snprintf(ttl, sizeof(ttl), "%u", v[i]->ttl);
+		hash_str(c, v[i]->name);
+		hash_str(c, v[i]->type);
+		hash_str(c, ttl);
+		char **vals = calloc(v[i]->n_values + 1, sizeof(*vals));
+		if (!vals)
+			goto out;
+		memcpy(vals, v[i]->values, v[i]->n_values * sizeof(*vals));
+		qsort(vals, v[i]->n_values, sizeof(*vals), str_pcmp);
+		for (size_t k = 0; k < v[i]->n_values; k++)
+			hash_str(c, vals[k]);
+		free(vals);
+	}
+	hash_hex(c, d->fingerprint);
+	r = STS_OK;
+out:
+	EVP_MD_CTX_free(c);
+	free(v);
+	return r;
+}
+
+static int fingerprint_plan(struct sts_plan *p)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(c);
+		return STS_ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_domains; i++) {
+		const struct sts_plan_domain *d = &p->domains[i];
+		hash_str(c, d->name);
+		hash_str(c, d->fingerprint);
+		hash_str(c, sts_phase_name(d->phase));
+		hash_str(c, d->errmsg);
+		for (size_t k = 0; k < d->n_changes; k++) {
+			const struct sts_change *ch = &d->changes[k];
+			char ttl[16];
+			snprintf(ttl, sizeof(ttl), "%u", ch->ttl_after);
+			hash_str(c, sts_object_name(ch->object));
+			hash_str(c, sts_action_name(ch->action));
+			hash_str(c, ch->name);
+			hash_str(c, ch->type);
+			hash_str(c, ch->after);
+			hash_str(c, ttl);
+		}
+	}
+	hash_hex(c, p->fingerprint);
+	EVP_MD_CTX_free(c);
+	return STS_OK;
+}
+
+/* Is anything of stsctl's published for d (an absent domain nobody manages)? */
+static bool anything_published(const struct sts_plan_domain *d)
+{
+	if (d->actual.have_policy)
+		return true;
+	for (size_t i = 0; i < d->actual.rr.n; i++) {
+		const struct sts_rrset *rr = &d->actual.rr.v[i];
+		if (strcmp(rr->type, "TXT") != 0 || strncasecmp(rr->name, "_mta-sts.", 9) != 0)
+			continue;
+		for (size_t k = 0; k < rr->n_values; k++)
+			if (sts_txt_has_prefix(rr->values[k], STS_PREFIX))
+				return true;
+	}
+	return false;
+}
+
+STS_API void sts_plan_free(struct sts_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_domains; i++)
+		sts_plan_domain_release(&p->domains[i]);
+	free(p->domains);
+	free(p->inventory_path);
+	free(p);
+}
+
+STS_API bool sts_plan_removal_excessive(const struct sts_plan *p)
+{
+	return p->n_removal_starts > 0 &&
+	       p->n_removal_starts * 100 > p->n_managed * STS_PLAN_REMOVAL_SHARE;
+}
+
+static int dom_name_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct sts_plan_domain *)x)->name,
+		      ((const struct sts_plan_domain *)y)->name);
+}
+
+STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
+			   const struct sts_io *io, const struct sts_plan_opts *opts,
+			   struct sts_plan **ret, struct sts_diags *diags)
+{
+	struct builder b = {.inv = inv, .db = db, .io = io};
+	struct sts_db_domain *mv = NULL;
+	size_t n_mv = 0;
+	char **targets = NULL;
+	size_t n_targets = opts ? opts->n_targets : 0;
+	int r;
+	struct sts_plan *p = calloc(1, sizeof(*p));
+	if (!p)
+		return STS_ENOMEM;
+	b.p = p;
+	p->version = STS_PLAN_FORMAT;
+	p->now = db ? sts_db_now(db) : sts_clock_now(NULL);
+	if (!(p->inventory_path = strdup(inv->path ? inv->path : "-"))) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	if (inv->path && strcmp(inv->path, "-") != 0)
+		sts_file_sha256(inv->path, p->inventory_hash);
+	if (db && (r = sts_db_domains_list(db, &mv, &n_mv)) < 0) {
+		sts_diags_error(diags, NULL, "cannot read the state DB: %s", sts_db_errmsg(db));
+		goto out;
+	}
+	p->n_managed = n_mv;
+	if ((r = norm_targets(opts, &targets)) < 0)
+		goto out;
+	for (size_t i = 0; i < n_targets; i++) {
+		if (!sts_inventory_find(inv, targets[i]) &&
+		    !bsearch(targets[i], mv, n_mv, sizeof(*mv), db_cmp)) {
+			sts_diags_error(diags, NULL,
+					"unknown domain '%s': not in the inventory "
+					"nor in the state DB",
+					targets[i]);
+			r = STS_ENOENT;
+		}
+	}
+	if (r < 0)
+		goto out;
+	p->domains = calloc(inv->n_domains + n_mv + 1, sizeof(*p->domains));
+	b.w = calloc(inv->n_domains + n_mv + 1, sizeof(*b.w));
+	if (!p->domains || !b.w) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < inv->n_domains; i++) {
+		const struct sts_domain *dom = &inv->domains[i];
+		if (!targeted(targets, n_targets, dom->name))
+			continue;
+		const struct sts_db_domain *dbd = bsearch(dom->name, mv, n_mv, sizeof(*mv), db_cmp);
+		if ((r = add_domain(&b, dom, dbd, dom->name)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n_mv; i++) {
+		if (!targeted(targets, n_targets, mv[i].domain) ||
+		    sts_inventory_find(inv, mv[i].domain))
+			continue;
+		if ((r = add_domain(&b, NULL, &mv[i], mv[i].domain)) < 0)
+			goto out;
+	}
+	r = read_actual(&b, opts && opts->concurrency ? opts->concurrency : 8);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < p->n_domains; i++) {
+		struct sts_plan_domain *d = &p->domains[i];
+		if ((r = fingerprint_domain(d)) < 0)
+			goto out;
+		if (!d->managed && d->phase == STS_PHASE_REMOVE_START && !anything_published(d))
+			d->phase = STS_PHASE_GONE;
+		if (d->err == STS_OK &&
+		    (r = sts_plan_diff_domain(d, &b.w[i].want, b.w[i].prev)) < 0)
+			goto out;
+		if (!d->managed && d->phase == STS_PHASE_REMOVE_DELETE && d->n_changes == 0)
+			d->phase = STS_PHASE_GONE;
+		p->n_changes += d->n_changes;
+		if (d->err < 0)
+			p->n_errors++;
+		if (d->managed && d->phase == STS_PHASE_REMOVE_START)
+			p->n_removal_starts++;
+	}
+	/* the work array is parallel to domains: sort only now */
+	for (size_t i = 0; i < p->n_domains; i++) {
+		json_decref(b.w[i].prev);
+		b.w[i].prev = NULL;
+	}
+	qsort(p->domains, p->n_domains, sizeof(*p->domains), dom_name_cmp);
+	r = fingerprint_plan(p);
+out:
+	if (b.w) {
+		for (size_t i = 0; i < p->n_domains; i++) {
+			json_decref(b.w[i].prev);
+			sts_rrsets_release(&b.w[i].want);
+			free(b.w[i].tmp.mx);
+			free(b.w[i].tmp.rua);
+		}
+	}
+	free(b.w);
+	free(b.order);
+	free(b.tasks);
+	sts_limits_free(b.lim);
+	for (size_t i = 0; targets && i < n_targets; i++)
+		free(targets[i]);
+	free(targets);
+	sts_db_domains_free(mv, n_mv);
+	if (r < 0) {
+		sts_plan_free(p);
+		return r;
+	}
+	*ret = p;
+	return STS_OK;
+}

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/* Provider access for plan/apply: the plugin-backed struct sts_io, a small
+ * worker pool and per-provider concurrency limits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "sts_err.h"
+#include "sts_plan.h"
+#include "sts_plugin.h"
+
+/* ---- worker pool ---- */
+
+struct pool {
+	pthread_mutex_t mu;
+	size_t next, n;
+	void (*fn)(void *ud, size_t i);
+	void *ud;
+};
+
+static void *pool_main(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		size_t i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			return NULL;
+		p->fn(p->ud, i);
+	}
+}
+
+STS_API int sts_pool_run(size_t n, unsigned threads, void (*fn)(void *ud, size_t i), void *ud)
+{
+	struct pool p = {.next = 0, .n = n, .fn = fn, .ud = ud};
+	if (threads == 0)
+		threads = 1;
+	if (threads > n)
+		threads = (unsigned)n;
+	if (threads <= 1) {
+		for (size_t i = 0; i < n; i++)
+			fn(ud, i);
+		return STS_OK;
+	}
+	pthread_t *t = calloc(threads, sizeof(*t));
+	if (!t)
+		return STS_ENOMEM;
+	pthread_mutex_init(&p.mu, NULL);
+	unsigned started = 0;
+	for (; started < threads; started++)
+		if (pthread_create(&t[started], NULL, pool_main, &p) != 0)
+			break;
+	if (started == 0)
+		pool_main(&p); /* no thread could start: do it here */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	free(t);
+	return STS_OK;
+}
+
+/* ---- per-provider limits ---- */
+
+struct limit {
+	char *name;
+	unsigned limit, held;
+};
+
+struct sts_limits {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct limit *v;
+	size_t n;
+};
+
+STS_API int sts_limits_new(struct sts_limits **ret)
+{
+	struct sts_limits *l = calloc(1, sizeof(*l));
+	if (!l)
+		return STS_ENOMEM;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	*ret = l;
+	return STS_OK;
+}
+
+STS_API void sts_limits_free(struct sts_limits *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+static struct limit *limit_find(struct sts_limits *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+STS_API int sts_limits_set(struct sts_limits *l, const char *name, unsigned limit)
+{
+	int r = STS_OK;
+	pthread_mutex_lock(&l->mu);
+	if (!limit_find(l, name)) {
+		struct limit *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+		char *s = strdup(name);
+		if (v)
+			l->v = v;
+		if (!v || !s) {
+			free(s);
+			r = STS_ENOMEM;
+		} else {
+			l->v[l->n++] = (struct limit){s, limit ? limit : 1, 0};
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+STS_API void sts_limits_acquire(struct sts_limits *l, const char *name)
+{
+	pthread_mutex_lock(&l->mu);
+	struct limit *x = limit_find(l, name);
+	while (x && x->held >= x->limit) {
+		pthread_cond_wait(&l->cv, &l->mu);
+		x = limit_find(l, name); /* v may have moved */
+	}
+	if (x)
+		x->held++;
+	pthread_mutex_unlock(&l->mu);
+}
+
+STS_API void sts_limits_release(struct sts_limits *l, const char *name)
+{
+	pthread_mutex_lock(&l->mu);
+	struct limit *x = limit_find(l, name);
+	if (x && x->held)
+		x->held--;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- sha256 of a file ---- */
+
+STS_API int sts_file_sha256(const char *path, char ret[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = STS_OK;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(c, buf, (size_t)n);
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdn = 0;
+	EVP_DigestFinal_ex(c, md, &mdn);
+	for (unsigned i = 0; i < 32 && i < mdn; i++)
+		snprintf(ret + 2 * i, 3, "%02x", md[i]);
+out:
+	EVP_MD_CTX_free(c);
+	close(fd);
+	return r;
+}
+
+/* ---- the plugin-backed io ---- */
+
+struct prov {
+	const struct sts_provider *p;
+	struct sts_plugin *h;
+	int err;
+	char *errmsg;
+	bool tried;
+};
+
+struct plugin_io {
+	struct sts_io io;
+	struct sts_plugin_host *host;
+	const struct sts_inventory *inv;
+	pthread_mutex_t mu;
+	struct prov *provs;
+	size_t n;
+};
+
+static char *dupmsg(const char *fmt, const char *a, const char *b)
+{
+	char *s = NULL;
+	if (asprintf(&s, fmt, a, b ? b : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* The open plugin for provider name; opened once, errors remembered. */
+static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin **ret,
+		      char **reterr)
+{
+	struct prov *pv = NULL;
+	for (size_t i = 0; i < io->n; i++)
+		if (strcmp(io->provs[i].p->name, name) == 0)
+			pv = &io->provs[i];
+	if (!pv) {
+		if (reterr)
+			*reterr =
+			    dupmsg("provider '%s' is not defined in the inventory", name, NULL);
+		return STS_EPLUGIN;
+	}
+	pthread_mutex_lock(&io->mu);
+	if (!pv->tried) {
+		struct sts_diags d;
+		sts_diags_init(&d);
+		pv->tried = true;
+		pv->err = sts_plugin_open_provider(io->host, io->inv, pv->p, &pv->h, &d);
+		if (pv->err < 0) {
+			struct sts_buf b;
+			sts_buf_init(&b, 4096);
+			for (size_t i = 0; i < d.n; i++) {
+				if (i)
+					sts_buf_puts(&b, "; ");
+				sts_buf_puts(&b, d.v[i].message);
+			}
+			pv->errmsg = dupmsg("cannot open provider '%s': %s", name,
+					    b.len ? sts_buf_str(&b) : sts_strerror(pv->err));
+			sts_buf_release(&b);
+		}
+		sts_diags_release(&d);
+	}
+	pthread_mutex_unlock(&io->mu);
+	if (pv->err < 0) {
+		if (reterr && pv->errmsg)
+			*reterr = strdup(pv->errmsg);
+		return pv->err;
+	}
+	*ret = pv->h;
+	return STS_OK;
+}
+
+static void plugin_err(struct sts_plugin *p, int r, char **reterr)
+{
+	if (r < 0 && reterr) {
+		const char *m = sts_plugin_last_error(p);
+		*reterr = m ? strdup(m) : NULL;
+	}
+}
+
+static int io_dns_read(void *ud, const char *provider, const char *zone, const char *const *names,
+		       size_t n, struct sts_rrsets *ret, char **reterr)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	r = sts_plugin_dns_read(p, zone, names, n, ret);
+	plugin_err(p, r, reterr);
+	return r;
+}
+
+static int io_dns_apply(void *ud, const char *provider, const char *zone,
+			const struct sts_rrset_change *changes, size_t n, char **reterr)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	r = sts_plugin_dns_apply(p, zone, changes, n);
+	plugin_err(p, r, reterr);
+	return r;
+}
+
+static int io_dns_caps(void *ud, const char *provider, struct sts_dns_caps *ret)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, NULL);
+	if (r < 0)
+		return r;
+	sts_plugin_dns_caps(p, ret);
+	return STS_OK;
+}
+
+static int io_web_get(void *ud, const char *provider, const char *host, struct sts_buf *ret,
+		      char **reterr)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	r = sts_plugin_web_get(p, host, ret);
+	if (r != STS_ENOENT)
+		plugin_err(p, r, reterr);
+	return r;
+}
+
+static int io_web_put(void *ud, const char *provider, const char *host, const void *data,
+		      size_t len, char **reterr)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	r = sts_plugin_web_put(p, host, data, len);
+	plugin_err(p, r, reterr);
+	return r;
+}
+
+static int io_web_del(void *ud, const char *provider, const char *host, char **reterr)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	r = sts_plugin_web_del(p, host);
+	if (r != STS_ENOENT)
+		plugin_err(p, r, reterr);
+	return r;
+}
+
+static int io_web_caps(void *ud, const char *provider, struct sts_web_caps *ret)
+{
+	struct sts_plugin *p;
+	int r = get_plugin(ud, provider, &p, NULL);
+	if (r < 0)
+		return r;
+	sts_plugin_web_caps(p, ret);
+	return STS_OK;
+}
+
+static const struct sts_io_ops plugin_ops = {
+    .dns_read = io_dns_read,
+    .dns_apply = io_dns_apply,
+    .dns_caps = io_dns_caps,
+    .web_get = io_web_get,
+    .web_put = io_web_put,
+    .web_del = io_web_del,
+    .web_caps = io_web_caps,
+};
+
+STS_API int sts_io_plugins_new(struct sts_plugin_host *host, const struct sts_inventory *inv,
+			       struct sts_io **ret)
+{
+	struct plugin_io *io = calloc(1, sizeof(*io));
+	if (!io)
+		return STS_ENOMEM;
+	io->provs = calloc(inv->n_providers ? inv->n_providers : 1, sizeof(*io->provs));
+	if (!io->provs) {
+		free(io);
+		return STS_ENOMEM;
+	}
+	for (size_t i = 0; i < inv->n_providers; i++)
+		io->provs[i].p = &inv->providers[i];
+	io->n = inv->n_providers;
+	io->host = host;
+	io->inv = inv;
+	pthread_mutex_init(&io->mu, NULL);
+	io->io.ops = &plugin_ops;
+	io->io.ud = io;
+	*ret = &io->io;
+	return STS_OK;
+}
+
+STS_API void sts_io_plugins_free(struct sts_io *x)
+{
+	if (!x)
+		return;
+	struct plugin_io *io = x->ud;
+	for (size_t i = 0; i < io->n; i++) {
+		sts_plugin_close(io->provs[i].h);
+		free(io->provs[i].errmsg);
+	}
+	free(io->provs);
+	pthread_mutex_destroy(&io->mu);
+	free(io);
+}

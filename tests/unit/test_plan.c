@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/* The diff (ownership, conflicts, ordering), plan output and plan files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sts_err.h"
+#include "sts_plan.h"
+#include "sts_plugin.h"
+
+#define POL_A "version: STSv1\r\nmode: testing\r\nmx: mx.a.example\r\nmax_age: 604800\r\n"
+#define POL_B "version: STSv1\r\nmode: enforce\r\nmx: mx.a.example\r\nmax_age: 604800\r\n"
+#define TXT_A "v=STSv1; id=aaa;"
+#define TXT_B "v=STSv1; id=bbb;"
+#define RPT   "v=TLSRPTv1; rua=mailto:tlsrpt@a.example"
+
+static void add_rr(struct sts_rrsets *l, const char *name, const char *type, uint32_t ttl, ...)
+{
+	struct sts_rrset *rr = sts_rrsets_add(l, name, type, ttl);
+	assert_non_null(rr);
+	va_list ap;
+	va_start(ap, ttl);
+	for (const char *v; (v = va_arg(ap, const char *));)
+		assert_int_equal(sts_rrset_add_value(rr, v, strlen(v)), STS_OK);
+	va_end(ap);
+}
+
+static void dom_init(struct sts_plan_domain *d, const char *name, enum sts_phase ph,
+		     const char *policy)
+{
+	memset(d, 0, sizeof(*d));
+	d->name = strdup(name);
+	d->zone = strdup(name);
+	d->dns = strdup("dns");
+	d->web = strdup("web");
+	d->phase = ph;
+	d->policy_text = policy ? strdup(policy) : NULL;
+	sts_rrsets_init(&d->actual.rr);
+}
+
+static void have_policy(struct sts_plan_domain *d, const char *text)
+{
+	d->actual.have_policy = true;
+	d->actual.policy = strdup(text);
+}
+
+/* the desired records of a.example (self hosting) */
+static void want_std(struct sts_rrsets *w, const char *txt)
+{
+	sts_rrsets_init(w);
+	add_rr(w, "_mta-sts.a.example.", "TXT", 3600, txt, NULL);
+	add_rr(w, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+}
+
+static void check_change(const struct sts_change *c, enum sts_object o, enum sts_action a,
+			 const char *before, const char *after)
+{
+	assert_int_equal(c->object, o);
+	assert_int_equal(c->action, a);
+	if (before)
+		assert_string_equal(c->before, before);
+	else
+		assert_null(c->before);
+	if (after)
+		assert_string_equal(c->after, after);
+	else
+		assert_null(c->after);
+}
+
+static void test_fresh(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	want_std(&w, TXT_A);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_OK);
+	assert_int_equal(d.n_changes, 3);
+	/* the policy first, then the id naming it, then TLS-RPT */
+	check_change(&d.changes[0], STS_OBJ_POLICY, STS_ACTION_CREATE, NULL, POL_A);
+	assert_string_equal(d.changes[0].name, "mta-sts.a.example");
+	assert_null(d.changes[0].type);
+	check_change(&d.changes[1], STS_OBJ_STS_RECORD, STS_ACTION_CREATE, NULL, TXT_A);
+	assert_int_equal(d.changes[1].rc.action, STS_CHANGE_CREATE);
+	assert_null(d.changes[1].rc.old);
+	assert_string_equal(d.changes[1].rc.rrset.name, "_mta-sts.a.example.");
+	assert_int_equal(d.changes[1].rc.rrset.n_values, 1);
+	assert_int_equal(d.changes[1].rc.rrset.ttl, 3600);
+	check_change(&d.changes[2], STS_OBJ_TLSRPT_RECORD, STS_ACTION_CREATE, NULL, RPT);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+static void test_unchanged(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	add_rr(&d.actual.rr, "a.example.", "MX", 3600, "10 mx.a.example.", NULL);
+	want_std(&w, TXT_A);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_OK);
+	assert_int_equal(d.n_changes, 0);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+/* mode change: new policy and new id; foreign TXT values beside ours are kept */
+static void test_update_keeps_foreign(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_B);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, "site-verification=xyz", TXT_A,
+	       NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	want_std(&w, TXT_B);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 2);
+	check_change(&d.changes[0], STS_OBJ_POLICY, STS_ACTION_UPDATE, POL_A, POL_B);
+	const struct sts_change *c = &d.changes[1];
+	check_change(c, STS_OBJ_STS_RECORD, STS_ACTION_UPDATE, TXT_A, TXT_B);
+	assert_int_equal(c->rc.action, STS_CHANGE_REPLACE);
+	assert_non_null(c->rc.old);
+	assert_int_equal(c->rc.old->n_values, 2);
+	/* the complete new content: the foreign value and ours */
+	assert_int_equal(c->rc.rrset.n_values, 2);
+	assert_string_equal(c->rc.rrset.values[0], "site-verification=xyz");
+	assert_string_equal(c->rc.rrset.values[1], TXT_B);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+/* only a foreign TXT at the name: ours is created, the rrset replaced with both */
+static void test_create_beside_foreign(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 300, "hello", NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	want_std(&w, TXT_A);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 1);
+	check_change(&d.changes[0], STS_OBJ_STS_RECORD, STS_ACTION_CREATE, NULL, TXT_A);
+	assert_int_equal(d.changes[0].rc.action, STS_CHANGE_REPLACE);
+	assert_int_equal(d.changes[0].rc.rrset.n_values, 2);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+/* two v=STSv1 records (senders ignore both) become exactly one; a TTL change alone is an update */
+static void test_duplicates_and_ttl(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, TXT_B, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 60, RPT, NULL);
+	want_std(&w, TXT_A);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 2);
+	check_change(&d.changes[0], STS_OBJ_STS_RECORD, STS_ACTION_UPDATE, TXT_A ", " TXT_B, TXT_A);
+	assert_int_equal(d.changes[0].rc.rrset.n_values, 1);
+	check_change(&d.changes[1], STS_OBJ_TLSRPT_RECORD, STS_ACTION_UPDATE, RPT, RPT);
+	assert_int_equal(d.changes[1].ttl_before, 60);
+	assert_int_equal(d.changes[1].ttl_after, 3600);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+static void test_conflict_cname(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "CNAME", 3600, "elsewhere.example.", NULL);
+	want_std(&w, TXT_A);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_ECONFLICT);
+	assert_non_null(strstr(d.errmsg, "'_mta-sts.a.example.'"));
+	assert_non_null(strstr(d.errmsg, "CNAME"));
+	assert_int_equal(d.n_changes, 0); /* nothing of a conflicting domain is touched */
+	sts_plan_domain_release(&d);
+
+	/* the same CNAME published by stsctl before (delegated then): replaced */
+	json_t *prev = json_loads("{\"records\":[[\"_mta-sts.a.example.\",\"CNAME\"]]}", 0, NULL);
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "CNAME", 3600, "elsewhere.example.", NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, prev), STS_OK);
+	assert_int_equal(d.err, STS_OK);
+	assert_int_equal(d.n_changes, 2);
+	check_change(&d.changes[0], STS_OBJ_CNAME, STS_ACTION_DELETE, "elsewhere.example.", NULL);
+	assert_int_equal(d.changes[0].rc.action, STS_CHANGE_DELETE);
+	check_change(&d.changes[1], STS_OBJ_STS_RECORD, STS_ACTION_CREATE, NULL, TXT_A);
+	json_decref(prev);
+	sts_rrsets_release(&w);
+	sts_plan_domain_release(&d);
+}
+
+static void test_delegated(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	sts_rrsets_init(&w);
+	add_rr(&w, "mta-sts.a.example.", "CNAME", 3600, "mta-sts.provider.example.", NULL);
+	add_rr(&w, "_mta-sts.a.example.", "CNAME", 3600, "_mta-sts.provider.example.", NULL);
+	/* our old TXT is in the way: deleted first */
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, NULL);
+	d.hosting = STS_HOSTING_DELEGATED;
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_OK);
+	assert_int_equal(d.n_changes, 3);
+	check_change(&d.changes[0], STS_OBJ_CNAME, STS_ACTION_CREATE, NULL,
+		     "mta-sts.provider.example.");
+	check_change(&d.changes[1], STS_OBJ_STS_RECORD, STS_ACTION_DELETE, TXT_A, NULL);
+	check_change(&d.changes[2], STS_OBJ_CNAME, STS_ACTION_CREATE, NULL,
+		     "_mta-sts.provider.example.");
+	sts_plan_domain_release(&d);
+
+	/* a foreign TXT cannot stay beside a CNAME: conflict */
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, NULL);
+	d.hosting = STS_HOSTING_DELEGATED;
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, "other", NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_ECONFLICT);
+	assert_int_equal(d.n_changes, 0);
+	sts_plan_domain_release(&d);
+	sts_rrsets_release(&w);
+}
+
+/* TLS-RPT no longer configured: deleted only when stsctl published it */
+static void test_tlsrpt_ownership(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	sts_rrsets_init(&w);
+	add_rr(&w, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 0);
+	json_t *prev = json_loads("{\"records\":[[\"_smtp._tls.a.example.\",\"TXT\"]]}", 0, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, prev), STS_OK);
+	assert_int_equal(d.n_changes, 1);
+	check_change(&d.changes[0], STS_OBJ_TLSRPT_RECORD, STS_ACTION_DELETE, RPT, NULL);
+	assert_int_equal(d.changes[0].rc.action, STS_CHANGE_DELETE);
+	json_decref(prev);
+	sts_plan_domain_release(&d);
+	sts_rrsets_release(&w);
+}
+
+/* removal: mode none with a new id first; after the wait records first, the policy last */
+static void test_removal(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	const char *none = "version: STSv1\r\nmode: none\r\nmx: mx.a.example\r\nmax_age: 86400\r\n";
+	want_std(&w, TXT_B);
+	dom_init(&d, "a.example", STS_PHASE_REMOVE_START, none);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, "v=TLSRPTv1; rua=mailto:x@y",
+	       NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 2); /* TLS-RPT is left alone until the end */
+	check_change(&d.changes[0], STS_OBJ_POLICY, STS_ACTION_UPDATE, POL_A, none);
+	check_change(&d.changes[1], STS_OBJ_STS_RECORD, STS_ACTION_UPDATE, TXT_A, TXT_B);
+	sts_plan_domain_release(&d);
+
+	json_t *prev = json_loads("{\"records\":[[\"mta-sts.a.example.\",\"A\"]]}", 0, NULL);
+	dom_init(&d, "a.example", STS_PHASE_REMOVE_DELETE, NULL);
+	have_policy(&d, none);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, "keep-me", TXT_B, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	add_rr(&d.actual.rr, "mta-sts.a.example.", "A", 3600, "192.0.2.1", NULL);
+	add_rr(&d.actual.rr, "mta-sts.a.example.", "TXT", 3600, "not ours", NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, prev), STS_OK);
+	assert_int_equal(d.err, STS_OK);
+	assert_int_equal(d.n_changes, 4);
+	check_change(&d.changes[0], STS_OBJ_STS_RECORD, STS_ACTION_DELETE, TXT_B, NULL);
+	/* the foreign value stays: the rrset is replaced by it alone */
+	assert_int_equal(d.changes[0].rc.action, STS_CHANGE_REPLACE);
+	assert_int_equal(d.changes[0].rc.rrset.n_values, 1);
+	assert_string_equal(d.changes[0].rc.rrset.values[0], "keep-me");
+	check_change(&d.changes[1], STS_OBJ_TLSRPT_RECORD, STS_ACTION_DELETE, RPT, NULL);
+	assert_int_equal(d.changes[1].rc.action, STS_CHANGE_DELETE);
+	check_change(&d.changes[2], STS_OBJ_ADDRESS, STS_ACTION_DELETE, "192.0.2.1", NULL);
+	check_change(&d.changes[3], STS_OBJ_POLICY, STS_ACTION_DELETE, none, NULL);
+	json_decref(prev);
+	sts_plan_domain_release(&d);
+
+	/* waiting: the none policy stays as it is */
+	dom_init(&d, "a.example", STS_PHASE_REMOVE_WAIT, none);
+	have_policy(&d, none);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_B, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 0);
+	sts_plan_domain_release(&d);
+	sts_rrsets_release(&w);
+}
+
+/* the policy host's address: published before the policy so HTTPS verification can reach it */
+static void test_policy_host(void **state)
+{
+	(void)state;
+	struct sts_plan_domain d;
+	struct sts_rrsets w;
+	want_std(&w, TXT_A);
+	add_rr(&w, "mta-sts.a.example.", "A", 3600, "192.0.2.7", NULL);
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	add_rr(&d.actual.rr, "mta-sts.a.example.", "A", 3600, "192.0.2.1", "192.0.2.2", NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 4);
+	check_change(&d.changes[0], STS_OBJ_ADDRESS, STS_ACTION_UPDATE, "192.0.2.1, 192.0.2.2",
+		     "192.0.2.7");
+	assert_string_equal(d.changes[0].type, "A");
+	assert_int_equal(d.changes[1].object, STS_OBJ_POLICY);
+	assert_int_equal(d.changes[2].object, STS_OBJ_STS_RECORD);
+	assert_int_equal(d.changes[3].object, STS_OBJ_TLSRPT_RECORD);
+	sts_plan_domain_release(&d);
+
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	add_rr(&d.actual.rr, "mta-sts.a.example.", "CNAME", 3600, "cdn.example.", NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.err, STS_ECONFLICT);
+	assert_non_null(strstr(d.errmsg, "mta-sts.a.example."));
+	sts_plan_domain_release(&d);
+	sts_rrsets_release(&w);
+}
+
+/* ---- output ---- */
+
+static struct sts_plan *sample_plan(void)
+{
+	struct sts_plan *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->version = STS_PLAN_FORMAT;
+	p->inventory_path = strdup("inv.json");
+	strcpy(p->inventory_hash, "00ff");
+	p->now = 1700000000;
+	p->domains = calloc(3, sizeof(*p->domains));
+	p->n_domains = 3;
+	struct sts_rrsets w;
+	want_std(&w, TXT_B);
+	dom_init(&p->domains[0], "a.example", STS_PHASE_PRESENT, POL_B);
+	have_policy(&p->domains[0], POL_A);
+	add_rr(&p->domains[0].actual.rr, "_mta-sts.a.example.", "TXT", 3600, TXT_A, NULL);
+	assert_int_equal(sts_plan_diff_domain(&p->domains[0], &w, NULL), STS_OK);
+	strcpy(p->domains[0].fingerprint, "f0");
+	dom_init(&p->domains[1], "b.example", STS_PHASE_REMOVE_WAIT, NULL);
+	p->domains[1].removal_started = 1700000000 - 3600;
+	p->domains[1].removal_deadline = 1700000000 + 2 * 86400 + 3 * 3600;
+	strcpy(p->domains[1].fingerprint, "f1");
+	dom_init(&p->domains[2], "c.example", STS_PHASE_PRESENT, POL_A);
+	sts_plan_domain_fail(&p->domains[2], STS_ECONFLICT, "'%s' holds a CNAME",
+			     "_mta-sts.c.example.");
+	strcpy(p->domains[2].fingerprint, "f2");
+	p->n_changes = p->domains[0].n_changes;
+	p->n_errors = 1;
+	sts_rrsets_release(&w);
+	strcpy(p->fingerprint, "abc");
+	return p;
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	struct sts_plan *p = sample_plan();
+	json_t *j = sts_plan_to_json(p);
+	assert_non_null(j);
+	json_t *ch = json_object_get(j, "changes");
+	assert_int_equal(json_array_size(ch), 3);
+	json_t *c0 = json_array_get(ch, 0);
+	assert_string_equal(json_string_value(json_object_get(c0, "domain")), "a.example");
+	assert_string_equal(json_string_value(json_object_get(c0, "object")), "policy");
+	assert_string_equal(json_string_value(json_object_get(c0, "action")), "update");
+	assert_string_equal(json_string_value(json_object_get(c0, "before")), POL_A);
+	assert_string_equal(json_string_value(json_object_get(c0, "after")), POL_B);
+	json_t *c1 = json_array_get(ch, 1);
+	assert_string_equal(json_string_value(json_object_get(c1, "object")), "sts-record");
+	assert_string_equal(json_string_value(json_object_get(c1, "after")), TXT_B);
+	json_t *c2 = json_array_get(ch, 2);
+	assert_string_equal(json_string_value(json_object_get(c2, "object")), "tlsrpt-record");
+	assert_string_equal(json_string_value(json_object_get(c2, "action")), "create");
+	assert_true(json_is_null(json_object_get(c2, "before")));
+	json_t *pend = json_object_get(j, "pending");
+	assert_int_equal(json_array_size(pend), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(pend, 0), "seconds_left")),
+	    2 * 86400 + 3 * 3600);
+	json_t *err = json_object_get(j, "errors");
+	assert_int_equal(json_array_size(err), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(err, 0), "domain")),
+			    "c.example");
+	json_decref(j);
+	sts_plan_free(p);
+}
+
+static void test_human(void **state)
+{
+	(void)state;
+	struct sts_plan *p = sample_plan();
+	struct sts_buf b;
+	sts_buf_init(&b, 1 << 20);
+	assert_int_equal(sts_plan_format(p, &b), STS_OK);
+	const char *s = sts_buf_str(&b);
+	assert_non_null(strstr(s, "a.example\n  ~ policy https://mta-sts.a.example/.well-known/"
+				  "mta-sts.txt\n      - mode: testing\n      + mode: enforce\n"));
+	assert_non_null(
+	    strstr(s, "  ~ sts-record _mta-sts.a.example. TXT \"" TXT_A "\" -> \"" TXT_B "\"\n"));
+	assert_non_null(strstr(s, "  + tlsrpt-record _smtp._tls.a.example. TXT \"" RPT "\"\n"));
+	assert_non_null(strstr(s, "b.example (removal-wait)\n  ! removal waits 2d 3h 0m more"));
+	assert_non_null(strstr(s, "c.example\n  ! error: '_mta-sts.c.example.' holds a CNAME\n"));
+	assert_non_null(strstr(s, "Plan: 1 to create, 2 to update, 0 to delete in 1 of 3 domains; "
+				  "1 waiting for removal; 1 with errors\n"));
+	sts_buf_release(&b);
+	sts_plan_free(p);
+}
+
+static void test_removal_share(void **state)
+{
+	(void)state;
+	struct sts_plan p = {0};
+	p.n_managed = 100;
+	p.n_removal_starts = 10;
+	assert_false(sts_plan_removal_excessive(&p));
+	p.n_removal_starts = 11;
+	assert_true(sts_plan_removal_excessive(&p));
+	p.n_managed = 0;
+	p.n_removal_starts = 0;
+	assert_false(sts_plan_removal_excessive(&p));
+	p.n_managed = 3;
+	p.n_removal_starts = 1;
+	assert_true(sts_plan_removal_excessive(&p));
+}
+
+static void test_plan_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_plan.XXXXXX", path[64], other[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/plan.json", dir);
+	snprintf(other, sizeof(other), "%s/inv.json", dir);
+	struct sts_plan *p = sample_plan();
+	assert_int_equal(sts_plan_save(p, path), STS_OK);
+	assert_true(sts_plan_file_detect(path));
+	FILE *f = fopen(other, "w");
+	assert_non_null(f);
+	fputs("{\"version\":1,\"domains\":[]}\n", f);
+	fclose(f);
+	assert_false(sts_plan_file_detect(other));
+
+	struct sts_plan_file *pf = NULL;
+	char *err = NULL;
+	assert_int_equal(sts_plan_file_load(other, &pf, &err), STS_EPARSE);
+	assert_non_null(strstr(err, "not a plan file"));
+	free(err);
+	assert_int_equal(sts_plan_file_load(path, &pf, &err), STS_OK);
+	assert_string_equal(pf->inventory_path, "inv.json");
+	assert_string_equal(pf->fingerprint, "abc");
+	assert_int_equal(pf->n_targets, 3);
+	assert_string_equal(pf->targets[2], "c.example");
+	assert_int_equal(sts_plan_file_check(pf, p, &err), STS_OK);
+	assert_null(err);
+	/* the published state of one domain moved */
+	strcpy(p->fingerprint, "abd");
+	strcpy(p->domains[1].fingerprint, "changed");
+	assert_int_equal(sts_plan_file_check(pf, p, &err), STS_ESTALE);
+	assert_non_null(strstr(err, "'b.example'"));
+	free(err);
+	/* the inventory moved */
+	strcpy(p->inventory_hash, "11");
+	assert_int_equal(sts_plan_file_check(pf, p, &err), STS_ESTALE);
+	assert_non_null(strstr(err, "inventory"));
+	free(err);
+	sts_plan_file_free(pf);
+	sts_plan_free(p);
+	unlink(path);
+	unlink(other);
+	rmdir(dir);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(sts_object_name(STS_OBJ_STS_RECORD), "sts-record");
+	assert_string_equal(sts_object_name(STS_OBJ_TLSRPT_RECORD), "tlsrpt-record");
+	assert_string_equal(sts_object_name(STS_OBJ_CNAME), "cname");
+	assert_string_equal(sts_action_name(STS_ACTION_DELETE), "delete");
+	assert_true(sts_txt_has_prefix("v=STSv1; id=1;", "v=STSv1"));
+	assert_true(sts_txt_has_prefix("v=STSv1", "v=STSv1"));
+	assert_false(sts_txt_has_prefix("v=STSv10; id=1;", "v=STSv1"));
+	assert_false(sts_txt_has_prefix("x v=STSv1;", "v=STSv1"));
+	assert_true(sts_name_eq("A.Example.", "a.example"));
+	assert_false(sts_name_eq("a.example", "aa.example"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fresh),
+	    cmocka_unit_test(test_unchanged),
+	    cmocka_unit_test(test_update_keeps_foreign),
+	    cmocka_unit_test(test_create_beside_foreign),
+	    cmocka_unit_test(test_duplicates_and_ttl),
+	    cmocka_unit_test(test_conflict_cname),
+	    cmocka_unit_test(test_delegated),
+	    cmocka_unit_test(test_tlsrpt_ownership),
+	    cmocka_unit_test(test_removal),
+	    cmocka_unit_test(test_policy_host),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_human),
+	    cmocka_unit_test(test_removal_share),
+	    cmocka_unit_test(test_plan_file),
+	    cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
