@@ -13,12 +13,19 @@
 #include "sts_policy.h"
 
 /*
- * Inventory v1 (docs/inventory.md). Loading parses the JSON with jansson,
+ * Inventory v1 (docs/inventory.md). Loading parses the JSON (sts_jsonpos.h:
+ * a position-keeping parser, jansson is too slow for 100,000 domains),
  * validates every section, resolves inheritance domain -> tenant -> defaults
  * and converts U-label domain names to A-labels (libidn2). Every problem is
  * reported in one run, each diag with file, line, column of the offending
  * value and its JSON path. Secrets (${env:..}, ${file:..}) stay unresolved
  * strings here: see sts_secret.h.
+ *
+ * Ownership: every string and array reachable from the inventory is owned
+ * by it (freed by sts_inventory_free) and may be shared between domains
+ * (an mx list inherited from a tenant is one array): treat them as read-only.
+ * json_t members are borrowed from inv->root or from values the inventory
+ * holds; never decref them.
  */
 
 enum sts_hosting {
@@ -32,6 +39,8 @@ enum sts_domain_state {
 };
 
 /* A named provider instance: "providers": {"NAME": {"plugin": ..., ...}} */
+struct sts_inventory_priv;
+
 struct sts_provider {
 	char *name;
 	char *plugin;
@@ -47,10 +56,10 @@ struct sts_tenant {
 
 /* One domain with every value resolved (domain -> tenant -> defaults). */
 struct sts_domain {
-	char *name;       /* A-label, lower case, no trailing dot */
+	char *name;	  /* A-label, lower case, no trailing dot */
 	char *name_input; /* as written when it differed (U-label, upper case), else NULL */
-	char *tenant;     /* NULL when none */
-	char **mx;        /* patterns, A-labels, lower case */
+	char *tenant;	  /* NULL when none */
+	char **mx;	  /* patterns, A-labels, lower case */
 	size_t n_mx;
 	enum sts_mode mode;
 	long long max_age;
@@ -64,15 +73,29 @@ struct sts_domain {
 	uint32_t ttl;
 	char *zone; /* zone apex holding the records; defaults to name */
 	enum sts_domain_state state;
-	json_t *json; /* the domain's own object, borrowed */
+	/*
+	 * Always NULL: building a jansson object per domain costs about half
+	 * a second per 100,000 domains. The sections later modules read from a
+	 * domain are resolved below (verify, rollout).
+	 */
+	json_t *json;
 	unsigned line, col; /* position of the domain's object */
+	/* appended fields */
+	json_t *verify;	 /* "verify" object (domain -> tenant -> defaults), borrowed, or NULL */
+	json_t *rollout; /* "rollout" object (reserved), borrowed, or NULL */
+	unsigned name_line, name_col; /* position of the "name" value */
 };
 
 struct sts_inventory {
 	char *path; /* as given */
 	char *dir;  /* directory of path, for relative paths in settings */
 	int version;
-	json_t *root; /* owned; sections other modules read (reports, watch) live here */
+	/*
+	 * owned; every top-level section except "domains" (defaults, providers,
+	 * tenants, reports, watch: the sections other modules read) as jansson
+	 * values. The domains are in domains[] below.
+	 */
+	json_t *root;
 	json_t *defaults; /* borrowed, may be NULL */
 	struct sts_provider *providers;
 	size_t n_providers;
@@ -80,14 +103,18 @@ struct sts_inventory {
 	size_t n_tenants;
 	struct sts_domain *domains; /* in file order */
 	size_t n_domains;
+	/* appended fields */
+	struct sts_inventory_priv *priv; /* lookup tables and storage */
 };
 
 /*
  * Load and validate an inventory. On success (no errors; warnings allowed)
  * *ret is set and STS_OK returned. On validation errors returns
- * STS_EINVALID (diags hold every problem) and *ret is untouched. I/O errors
- * return -errno. diags must not be NULL. name_for_diags is the file name
- * printed in diagnostics (NULL: path).
+ * STS_EINVALID (diags hold every problem) and *ret is untouched; text that
+ * is not JSON returns STS_EPARSE (one diag). I/O errors return -errno,
+ * STS_ETOOLARGE past STS_CAP_INVENTORY. diags must not be NULL. path is
+ * the file name printed in diagnostics ("-" reads standard input for load).
+ * ret may be NULL to only validate.
  */
 STS_API int sts_inventory_load(const char *path, struct sts_inventory **ret,
 			       struct sts_diags *diags);
@@ -95,13 +122,26 @@ STS_API int sts_inventory_parse(const char *text, size_t len, const char *path,
 				struct sts_inventory **ret, struct sts_diags *diags);
 STS_API void sts_inventory_free(struct sts_inventory *inv);
 
+/*
+ * sts_inventory_load without keeping the result (stsctl validate):
+ * *ret_n_domains (may be NULL) is set to the number of entries in
+ * "domains" whenever the text is JSON, valid or not.
+ */
+STS_API int sts_inventory_validate(const char *path, size_t *ret_n_domains,
+				   struct sts_diags *diags);
+STS_API int sts_inventory_validate_text(const char *text, size_t len, const char *path,
+					size_t *ret_n_domains, struct sts_diags *diags);
+
 STS_API const struct sts_domain *sts_inventory_find(const struct sts_inventory *inv,
 						    const char *name);
 STS_API const struct sts_provider *sts_inventory_provider(const struct sts_inventory *inv,
 							  const char *name);
 
 /* Defaults applied when neither domain, tenant nor defaults set a value. */
-#define STS_DEFAULT_TTL 3600u
-#define STS_DEFAULT_MAX_AGE 604800LL
+#define STS_DEFAULT_TTL	      3600u
+#define STS_DEFAULT_MAX_AGE   604800LL
+#define STS_DEFAULT_MODE      STS_MODE_TESTING
+#define STS_TTL_MAX	      2147483647u /* RFC 2181 §8 */
+#define STS_INVENTORY_VERSION 1
 
 #endif

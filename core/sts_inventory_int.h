@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_INVENTORY_INT_H
+#define STS_INVENTORY_INT_H
+
+/*
+ * Internal to core/sts_inventory*.c: sts_inventory.c walks the sections
+ * (providers, tenants, domains, inheritance), sts_inventory_fields.c checks
+ * the values and reports. Not exported; do not use elsewhere.
+ */
+#include <stdarg.h>
+
+#include "sts_inventory.h"
+#include "sts_jsonpos.h"
+
+#define BIT(f)	     (1u << (f))
+#define NAME_MAX_LEN 64 /* provider, tenant and plugin names */
+#define QUOTE_MAX    80 /* a value shown in a message */
+#define N_OF(a)	     (sizeof(a) / sizeof((a)[0]))
+
+/* ---- string map (open addressing): names -> index ---- */
+
+struct strmap_slot {
+	const char *key;
+	uint32_t idx;
+};
+
+struct strmap {
+	struct strmap_slot *v;
+	size_t mask;
+};
+
+int sts_inv_strmap_init(struct strmap *m, size_t n);
+/* Index of key, or -1; with put, inserts idx when absent. */
+long sts_inv_strmap_find(struct strmap *m, const char *key, bool put, uint32_t idx);
+
+/* Inheritable fields first (defaults and tenants accept exactly these). */
+enum field {
+	F_MX,
+	F_MODE,
+	F_MAX_AGE,
+	F_TLSRPT,
+	F_DNS,
+	F_WEB,
+	F_HOSTING,
+	F_TTL,
+	F_ZONE,
+	F_VERIFY,
+	F_ROLLOUT,
+	N_FIELDS,
+	F_NAME = N_FIELDS,
+	F_TENANT,
+	F_STATE,
+	N_DOMAIN_KEYS,
+};
+
+extern const char *const sts_inv_domain_keys[N_DOMAIN_KEYS];
+
+/* One level of settings: a domain's own, its tenant's or the defaults. */
+struct layer {
+	unsigned set; /* BIT(field): given at this level */
+	unsigned bad; /* given but invalid (already reported): do not cascade */
+	char **mx;
+	size_t n_mx;
+	enum sts_mode mode;
+	long long max_age;
+	char **rua;
+	size_t n_rua;
+	const char *dns, *web;
+	enum sts_hosting hosting;
+	char *delegate_sts, *delegate_policy;
+	uint32_t ttl;
+	char *zone;
+	uint32_t zone_off;
+	json_t *verify, *rollout;
+};
+
+struct sts_inventory_priv {
+	struct sts_arena arena; /* every string and array of the inventory */
+	struct strmap domains, tenants, providers;
+	struct layer defaults;
+	struct layer *tenant_layers; /* parallel to inv->tenants */
+	json_t *owned;		     /* verify/rollout values parsed per domain or tenant */
+};
+
+/* The JSON path of a value, built only when a diagnostic needs it. */
+struct pctx {
+	const struct pctx *up; /* NULL: the root */
+	const char *key;       /* NULL: an array element */
+	size_t idx;
+};
+
+struct vctx {
+	const char *text;
+	size_t len;
+	const char *file;
+	struct sts_diags *diags;
+	struct sts_jlines lines;
+	struct sts_inventory *inv;
+	struct sts_inventory_priv *priv;
+	const struct sts_jval *providers_j, *tenants_j;
+	size_t n_errors;
+	int err; /* STS_ENOMEM once anything failed to allocate */
+};
+
+extern const struct pctx sts_inv_root;
+
+void sts_inv_oom(struct vctx *c, int r);
+void sts_inv_diag(struct vctx *c, enum sts_severity sev, const char *rule, const struct pctx *p,
+		  uint32_t off, const char *fmt, ...) STS_PRINTF(6, 7);
+/* an error at a path already formatted */
+void sts_inv_diag_raw(struct vctx *c, const char *path, uint32_t off, const char *fmt, ...)
+    STS_PRINTF(4, 5);
+#define ERR(c, p, off, ...) sts_inv_diag((c), STS_SEV_ERROR, NULL, (p), (off), __VA_ARGS__)
+
+const char *sts_inv_quote(char out[QUOTE_MAX + 4], const char *s);
+const char *sts_inv_suggest_keys(const char *word, const struct sts_jval *obj);
+void sts_inv_unknown_key(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
+			 const char *const *known, size_t n);
+int sts_inv_key_index(const char *key, const char *const *keys, size_t n);
+bool sts_inv_want(struct vctx *c, const struct pctx *p, const struct sts_jval *v, enum sts_jtype t);
+bool sts_inv_parse_enum(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			const char *what, const char *const *names, size_t n, int *ret);
+
+const char *sts_inv_host_normalize(struct vctx *c, const char *in, char **ret, bool *converted);
+const char *sts_inv_name_problem(const char *s, bool underscore);
+bool sts_inv_ident_ok(const char *s, bool plugin);
+
+void sts_inv_parse_field(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			 enum field f, struct layer *L);
+/* defaults or one tenant: the inheritable keys only */
+void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			 struct layer *L, const char *where);
+
+#endif
