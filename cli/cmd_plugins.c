@@ -1,15 +1,180 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/*
+ * stsctl plugins: list every provider plugin in the search path (name,
+ * kind, ABI, path, settings) and every file that was refused, with why.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "sts_err.h"
+#include "sts_plugin.h"
 
 const char *const plugins_usage[] = {
-	"stsctl plugins ...",
-	NULL,
+    "stsctl plugins [--json]",
+    "",
+    "List the provider plugins found in the search path: the build directory,",
+    "each directory of $STSCTL_PLUGIN_PATH (colon-separated), then the",
+    "installed plugin directory. For each: name, kind (dns or web), ABI",
+    "version, file, and the settings it takes in the inventory's 'providers'",
+    "section. Files that were refused are listed with the reason.",
+    "",
+    "    --json      print the result as one JSON object on standard output",
+    "    -h, --help  show this help",
+    "",
+    "Exit status: 0 every plugin file is usable, 1 a file was refused (ABI",
+    "version, name, permissions, not loadable), 2 usage error.",
+    NULL,
 };
+
+static json_t *settings_json(const struct sts_plugin_setting *s)
+{
+	json_t *a = json_array();
+	for (; a && s && s->key; s++) {
+		json_t *o = json_pack("{s:s,s:s,s:b,s:s?,s:s?}", "key", s->key, "type",
+				      sts_setting_type_name(s->type), "required", s->required,
+				      "default", s->def, "description", s->description);
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *plugin_json(const struct sts_plugin_info *in)
+{
+	const struct sts_plugin_api *api = in->api;
+	return json_pack("{s:s,s:s,s:I,s:s,s:s?,s:b,s:o*}", "name", in->name, "kind",
+			 sts_plugin_kind_name(api->kind), "abi", (json_int_t)api->abi_version,
+			 "path", in->path, "description", api->description, "shadowed",
+			 in->shadowed, "settings", settings_json(api->schema));
+}
+
+static int print_json(const char *const *path, size_t n_path, const struct sts_plugin_info *v,
+		      size_t n)
+{
+	json_t *dirs = json_array(), *ok = json_array(), *bad = json_array();
+	int failed = !dirs || !ok || !bad;
+	for (size_t i = 0; !failed && i < n_path; i++)
+		failed = json_array_append_new(dirs, json_string(path[i])) < 0;
+	for (size_t i = 0; !failed && i < n; i++) {
+		json_t *o =
+		    v[i].api ? plugin_json(&v[i])
+			     : json_pack("{s:s,s:s,s:s,s:s?}", "name", v[i].name, "path", v[i].path,
+					 "error", sts_strerror(v[i].err), "reason", v[i].reason);
+		failed = !o || json_array_append_new(v[i].api ? ok : bad, o) < 0;
+	}
+	if (failed) {
+		json_decref(dirs);
+		json_decref(ok);
+		json_decref(bad);
+		return cli_json_print(NULL);
+	}
+	return cli_json_print(
+	    json_pack("{s:o,s:o,s:o}", "search_path", dirs, "plugins", ok, "refused", bad));
+}
+
+static void print_settings(const struct sts_plugin_setting *s)
+{
+	if (!s || !s->key) {
+		printf("    (no settings)\n");
+		return;
+	}
+	for (; s->key; s++) {
+		printf("    %-12s %s", s->key, sts_setting_type_name(s->type));
+		if (s->required)
+			printf(", required");
+		else if (s->def)
+			printf(", default \"%s\"", s->def);
+		printf("\n");
+		if (s->description)
+			printf("        %s\n", s->description);
+	}
+}
+
+static void print_text(const char *const *path, size_t n_path, const struct sts_plugin_info *v,
+		       size_t n, size_t n_refused)
+{
+	size_t n_ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sts_plugin_info *in = &v[i];
+		if (!in->api)
+			continue;
+		if (n_ok++)
+			printf("\n");
+		printf("%s  %s  abi %u  %s%s\n", in->name, sts_plugin_kind_name(in->api->kind),
+		       in->api->abi_version, in->path,
+		       in->shadowed ? "  (shadowed by an earlier file of that name)" : "");
+		if (in->api->description)
+			printf("    %s\n", in->api->description);
+		print_settings(in->api->schema);
+	}
+	if (n_refused) {
+		printf("%srefused:\n", n_ok ? "\n" : "");
+		for (size_t i = 0; i < n; i++)
+			if (!v[i].api)
+				printf("    %s: %s\n", v[i].path,
+				       v[i].reason ? v[i].reason : sts_strerror(v[i].err));
+	}
+	if (n == 0) {
+		sts_log_warn("no plugins found; searched:");
+		for (size_t i = 0; i < n_path; i++)
+			sts_log_warn("  %s", path[i]);
+	}
+}
 
 int cmd_plugins(int argc, char **argv)
 {
-	sts_log_err("'plugins' is not implemented yet");
-	return EXIT_INTERNAL;
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			cli_usage(stdout, plugins_usage);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(plugins_usage, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(plugins_usage, "too many arguments");
+
+	struct sts_plugin_host *h = NULL;
+	struct sts_plugin_info *v = NULL;
+	size_t n = 0, n_path = 0, n_refused = 0;
+	int r = sts_plugin_host_new(&h);
+	if (r == STS_OK)
+		r = sts_plugin_scan(h, &v, &n);
+	if (r < 0) {
+		sts_log_errno(r, "cannot list plugins");
+		sts_plugin_host_free(h);
+		return EXIT_INTERNAL;
+	}
+	const char *const *path = sts_plugin_host_path(h, &n_path);
+	for (size_t i = 0; i < n; i++)
+		n_refused += v[i].api == NULL;
+	int rc = n_refused ? EXIT_FAIL : EXIT_OK;
+	if (json) {
+		if (print_json(path, n_path, v, n) < 0)
+			rc = EXIT_USAGE;
+	} else {
+		print_text(path, n_path, v, n, n_refused);
+	}
+	/* the descriptors live in the modules: free the list before the host */
+	sts_plugin_infos_free(v, n);
+	sts_plugin_host_free(h);
+	return rc;
 }
