@@ -731,7 +731,10 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 	b.p = p;
 	p->version = STS_PLAN_FORMAT;
 	p->now = db ? sts_db_now(db) : sts_clock_now(NULL);
-	if (!(p->inventory_path = strdup(inv->path ? inv->path : "-"))) {
+	/* absolute, so 'apply PLANFILE' finds it from another directory */
+	p->inventory_path =
+	    inv->path && strcmp(inv->path, "-") != 0 ? realpath(inv->path, NULL) : NULL;
+	if (!p->inventory_path && !(p->inventory_path = strdup(inv->path ? inv->path : "-"))) {
 		r = STS_ENOMEM;
 		goto out;
 	}

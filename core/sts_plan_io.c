@@ -246,8 +246,11 @@ static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin 
 					sts_buf_puts(&b, "; ");
 				sts_buf_puts(&b, d.v[i].message);
 			}
-			pv->errmsg = dupmsg("cannot open provider '%s': %s", name,
-					    b.len ? sts_buf_str(&b) : sts_strerror(pv->err));
+			if (b.len)
+				pv->errmsg = strdup(sts_buf_str(&b)); /* names the provider */
+			else
+				pv->errmsg = dupmsg("cannot open provider '%s': %s", name,
+						    sts_strerror(pv->err));
 			sts_buf_release(&b);
 		}
 		sts_diags_release(&d);
@@ -256,7 +259,8 @@ static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin 
 	if (pv->err < 0) {
 		if (reterr && pv->errmsg)
 			*reterr = strdup(pv->errmsg);
-		return pv->err;
+		/* never STS_ENOENT here: that would read as "nothing published" */
+		return pv->err == STS_ENOMEM || pv->err == STS_EABI ? pv->err : STS_EPLUGIN;
 	}
 	*ret = pv->h;
 	return STS_OK;
