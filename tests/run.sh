@@ -30,7 +30,7 @@ B=${STS_BUILD:-build}
 BA=${STS_BUILD_ASAN:-$B-asan}
 LOG_MAIN=$B/meson-logs/testlog.json
 LOG_ASAN=$BA/meson-logs/testlog.json
-LOG_VG=$B/meson-logs/testlog-valgrind.json
+LOG_VG=$B/meson-logs/testlog-vg-valgrind.json # meson appends the wrapper's name
 export LC_ALL=C.UTF-8
 broken=() # steps that could not run: each counts as one failed test
 
@@ -73,6 +73,7 @@ if build "$B" -Dtests=enabled; then
 	export STS_TB_LOCKED=1
 	trap 'STS_TB_QUIET=1 "$H/down.sh"' EXIT
 	meson test -C "$B" --no-rebuild --print-errorlogs
+	[ -f "$LOG_MAIN" ] || broken+=("meson test -C $B (no $LOG_MAIN)")
 	"$H/down.sh"
 	trap - EXIT
 	exec 9>&-
@@ -87,6 +88,7 @@ if build "$BA" -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false; 
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 		meson test -C "$BA" --no-rebuild --print-errorlogs --suite unit --suite fuzz
+	[ -f "$LOG_ASAN" ] || broken+=("meson test -C $BA (no $LOG_ASAN)")
 else
 	broken+=("build $BA")
 fi
@@ -94,22 +96,23 @@ fi
 # 4. valgrind: unit
 step "run the unit suite of $B under valgrind"
 if [ -f "$B/build.ninja" ] && [ -f "$LOG_MAIN" ]; then
-	meson test -C "$B" --no-rebuild --print-errorlogs --suite unit --logbase testlog-valgrind \
+	meson test -C "$B" --no-rebuild --print-errorlogs --suite unit --logbase testlog-vg \
 		--timeout-multiplier 5 \
 		--wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet'
+	[ -f "$LOG_VG" ] || broken+=("valgrind run (no $LOG_VG)")
 else
 	broken+=("valgrind (no build)")
 fi
 
 # 5. one closing line
 step "summary"
-python3 - "$LOG_MAIN" "$LOG_ASAN" "$LOG_VG" "${broken[@]}" <<'PY'
+python3 - "$B=$LOG_MAIN" "$BA=$LOG_ASAN" "$B valgrind=$LOG_VG" "${broken[@]}" <<'PY'
 import json, os, sys
-logs, broken = sys.argv[1:4], sys.argv[4:]
+logs, broken = [a.split("=", 1) for a in sys.argv[1:4]], sys.argv[4:]
 good = {"OK", "EXPECTEDFAIL"}
 passed = failed = 0
 bad = []
-for log in logs:
+for phase, log in logs:
     if not os.path.exists(log):
         continue
     with open(log, encoding="utf-8") as f:
@@ -121,7 +124,7 @@ for log in logs:
                 passed += 1
             else:
                 failed += 1
-                bad.append(f"{t['result']:<8} {os.path.dirname(os.path.dirname(log))}: {t['name']}")
+                bad.append(f"{t['result']:<8} {phase}: {t['name']}")
 for b in broken:
     failed += 1
     bad.append(f"NOTRUN   {b}")

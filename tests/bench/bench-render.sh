@@ -33,6 +33,7 @@ measure() {
 	sync
 	if ! /usr/bin/time -f '%e %M' -o "$W/time.out" "$@"; then
 		echo "bench: '$name' failed: $*" >&2
+		tail -5 "$W/stderr.log" >&2
 		exit 1
 	fi
 	echo "$name $(tail -1 "$W/time.out")" >>"$W/results"
@@ -40,7 +41,7 @@ measure() {
 
 render_o() { # a fresh, empty output directory each time
 	rm -rf "$W/out" && sync && mkdir "$W/out"
-	measure "render -o" "$STSCTL" render "$INV" -o "$W/out"
+	measure "render -o" sh -c '"$1" -q render "$2" -o "$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/out" "$W/stderr.log"
 }
 tar_x() {
 	rm -rf "$W/x" && sync && mkdir "$W/x"
@@ -49,8 +50,8 @@ tar_x() {
 
 : >"$W/results"
 for _ in $(seq "$REPEAT"); do
-	measure "validate" sh -c '"$1" validate "$2" >/dev/null' _ "$STSCTL" "$INV"
-	measure "render --json" sh -c '"$1" render "$2" --json >/dev/null' _ "$STSCTL" "$INV"
+	measure "validate" sh -c '"$1" -q validate "$2" >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
+	measure "render --json" sh -c '"$1" -q render "$2" --json >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
 	render_o
 	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out" .
 	tar_x
