@@ -251,7 +251,11 @@ static void domain_name(struct vctx *c, struct dom *x, const struct sts_jval *v,
 	if (first < 0)
 		return;
 	const struct sts_domain *f = &c->inv->domains[first];
-	if (conv)
+	if (f->name_input)
+		ERR(c, &np, v->off, "duplicate domain '%s' (also at domains[%ld] as '%s', line %u)",
+		    sts_inv_quote(q, v->u.s.p), first, sts_inv_quote(q2, f->name_input),
+		    f->name_line);
+	else if (conv)
 		ERR(c, &np, v->off, "duplicate domain '%s' ('%s', also at domains[%ld], line %u)",
 		    sts_inv_quote(q, v->u.s.p), sts_inv_quote(q2, d->name), first, f->name_line);
 	else

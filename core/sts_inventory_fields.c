@@ -256,21 +256,23 @@ bool sts_inv_want(struct vctx *c, const struct pctx *p, const struct sts_jval *v
 
 /* Check the members of a small fixed-schema object; returns false on a
  * wrong type. Unknown keys are reported. */
-static bool want_object(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
-			const char *const *keys, size_t n)
+/* A small fixed-schema object: -1 when not an object, else the number of
+ * unknown keys (each reported); the caller goes on with the known ones. */
+static int object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+		       const char *const *keys, size_t n)
 {
 	if (!sts_inv_want(c, p, v, STS_JOBJECT))
-		return false;
-	bool ok = true;
-	for (uint32_t i = 0; keys && i < v->u.o.n; i++) {
+		return -1;
+	int unknown = 0;
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		if (sts_inv_key_index(m->key, keys, n) < 0) {
 			struct pctx mp = {p, m->key, 0};
 			sts_inv_unknown_key(c, &mp, m, keys, n);
-			ok = false;
+			unknown++;
 		}
 	}
-	return ok;
+	return unknown;
 }
 
 static bool int_in_range(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
@@ -561,7 +563,8 @@ static char *rua_elem(struct vctx *c, const struct pctx *p, const struct sts_jva
 static bool parse_tlsrpt(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			 struct layer *L)
 {
-	if (!want_object(c, p, v, tlsrpt_keys, N_OF(tlsrpt_keys)))
+	int unknown = object_keys(c, p, v, tlsrpt_keys, N_OF(tlsrpt_keys));
+	if (unknown < 0)
 		return false;
 	const struct sts_jval *rua = sts_jobj_get(v, "rua");
 	if (!rua) {
@@ -569,7 +572,7 @@ static bool parse_tlsrpt(struct vctx *c, const struct pctx *p, const struct sts_
 		return false;
 	}
 	struct pctx rp = {p, "rua", 0};
-	return str_list(c, &rp, rua, rua_elem, &L->rua, &L->n_rua);
+	return str_list(c, &rp, rua, rua_elem, &L->rua, &L->n_rua) && unknown == 0;
 }
 
 static bool parse_provider_ref(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
@@ -608,15 +611,16 @@ static bool parse_hosting(struct vctx *c, const struct pctx *p, const struct sts
 		    v->type == STS_JSTRING ? "'" : "");
 		return false;
 	}
-	if (!want_object(c, p, v, hosting_keys, N_OF(hosting_keys)))
-		return false;
+	int unknown = object_keys(c, p, v, hosting_keys, N_OF(hosting_keys));
 	const struct sts_jval *d = sts_jobj_get(v, "delegate");
 	if (!d) {
-		ERR(c, p, v->off, "missing 'delegate'");
+		if (!unknown)
+			ERR(c, p, v->off, "missing 'delegate'");
 		return false;
 	}
 	struct pctx dp = {p, "delegate", 0};
-	if (!want_object(c, &dp, d, delegate_keys, N_OF(delegate_keys)))
+	int u2 = object_keys(c, &dp, d, delegate_keys, N_OF(delegate_keys));
+	if (u2 < 0)
 		return false;
 	const struct sts_jval *sts = sts_jobj_get(d, "sts");
 	const struct sts_jval *ph = sts_jobj_get(d, "policy_host");
@@ -629,7 +633,7 @@ static bool parse_hosting(struct vctx *c, const struct pctx *p, const struct sts
 	L->delegate_sts = host_value(c, &sp, sts, true, "CNAME target");
 	L->delegate_policy = ph ? host_value(c, &pp, ph, false, "policy host") : NULL;
 	L->hosting = STS_HOSTING_DELEGATED;
-	return L->delegate_sts && (!ph || L->delegate_policy);
+	return L->delegate_sts && (!ph || L->delegate_policy) && unknown + u2 == 0;
 }
 
 /* A reserved object (verify, rollout) kept as jansson for later modules. */
@@ -649,14 +653,16 @@ static json_t *reserved_json(struct vctx *c, const struct pctx *p, const struct 
 static bool parse_verify(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			 struct layer *L)
 {
-	if (!want_object(c, p, v, verify_keys, N_OF(verify_keys)))
+	int unknown = object_keys(c, p, v, verify_keys, N_OF(verify_keys));
+	if (unknown < 0)
 		return false;
-	bool ok = true;
+	bool ok = unknown == 0;
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {p, m->key, 0};
-		ok &= sts_inv_want(c, &mp, &m->val,
-				   strcmp(m->key, "https") == 0 ? STS_JTRUE : STS_JSTRING);
+		if (sts_inv_key_index(m->key, verify_keys, N_OF(verify_keys)) >= 0)
+			ok &= sts_inv_want(c, &mp, &m->val,
+					   strcmp(m->key, "https") == 0 ? STS_JTRUE : STS_JSTRING);
 	}
 	return ok && (L->verify = reserved_json(c, p, v)) != NULL;
 }
