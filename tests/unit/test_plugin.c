@@ -887,6 +887,83 @@ static void test_zonefile_conflict(void **state)
 	zf_close(&f);
 }
 
+static void test_zonefile_in_place(void **state)
+{
+	(void)state;
+	struct zf_fixture f;
+	zf_open(&f, "increment");
+	const char *text = "$TTL 300\n"
+			   "@ IN SOA ns1 hostmaster ( 41 7200 3600 1209600 300 )\n"
+			   "  IN NS ns1\n"
+			   "ns1 IN A 192.0.2.1\n"
+			   "_mta-sts IN TXT ( \"v=STSv1; \" ; split over lines\n"
+			   "                  \"id=a1;\" )\n"
+			   "         IN TXT \"foreign\\032one\"\n"
+			   "mta-sts IN A 192.0.2.9\n";
+	zf_write(&f, "example.com", text);
+	struct sts_rrsets l;
+	sts_rrsets_init(&l);
+	const char *names[] = {"_mta-sts.example.com."};
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 1, &l), STS_OK);
+	const struct sts_rrset *rr = sts_rrsets_find(&l, names[0], "TXT");
+	assert_non_null(rr);
+	assert_int_equal(rr->n_values, 2);
+	assert_string_equal(rr->values[0], "v=STSv1; id=a1;");
+	assert_string_equal(rr->values[1], "foreign one");
+
+	/* the multi-line owned record is rewritten where it was, owner kept */
+	struct sts_rrset_change ch = {
+	    .action = STS_CHANGE_REPLACE,
+	    .rrset = {.name = "_mta-sts.example.com.",
+		      .type = "TXT",
+		      .ttl = 300,
+		      .values = (char *[]){"foreign one", "v=STSv1; id=b2;"},
+		      .n_values = 2},
+	    .old = rr};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	char *got = zf_read(&f, "example.com");
+	assert_string_equal(got, "$TTL 300\n"
+				 "@ IN SOA ns1 hostmaster ( 42 7200 3600 1209600 300 )\n"
+				 "  IN NS ns1\n"
+				 "ns1 IN A 192.0.2.1\n"
+				 "_mta-sts\t300\tIN\tTXT\t\"v=STSv1; id=b2;\"\n"
+				 "         IN TXT \"foreign\\032one\"\n"
+				 "mta-sts IN A 192.0.2.9\n");
+	free(got);
+	assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
+
+	/* a TTL change of the rrset rewrites every line of it */
+	struct sts_rrset old = {.name = "_mta-sts.example.com.", .type = "TXT", .ttl = 300};
+	ch.old = &old;
+	ch.rrset.ttl = 600;
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	got = zf_read(&f, "example.com");
+	assert_non_null(strstr(got, "_mta-sts\t600\tIN\tTXT\t\"v=STSv1; id=b2;\"\n"
+				    "\t600\tIN\tTXT\t\"foreign one\"\n"));
+	assert_non_null(strstr(got, "( 43 7200"));
+	free(got);
+	assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
+
+	/* the policy host: A replaced by a CNAME in one batch */
+	struct sts_rrset_change two[2] = {
+	    {.action = STS_CHANGE_DELETE, .rrset = {.name = "mta-sts.example.com.", .type = "A"}},
+	    {.action = STS_CHANGE_CREATE,
+	     .rrset = {.name = "mta-sts.example.com.",
+		       .type = "CNAME",
+		       .ttl = 300,
+		       .values = (char *[]){"sts.hoster.example."},
+		       .n_values = 1}},
+	};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", two, 2), STS_OK);
+	got = zf_read(&f, "example.com");
+	assert_null(strstr(got, "192.0.2.9"));
+	assert_non_null(strstr(got, "mta-sts.example.com.\t300\tIN\tCNAME\tsts.hoster.example.\n"));
+	free(got);
+	assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
+	sts_rrsets_release(&l);
+	zf_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -904,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(test_zonefile_multiline_soa_origin),
 	    cmocka_unit_test(test_zonefile_fragment),
 	    cmocka_unit_test(test_zonefile_conflict),
+	    cmocka_unit_test(test_zonefile_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
