@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_secret.h"
 
@@ -23,6 +23,10 @@ STS_API bool sts_secret_is_ref(const char *s)
 
 STS_API int sts_secret_check(const char *ref, const char **reterr)
 {
+	if (!ref) {
+		*reterr = "not a secret reference: write ${env:NAME} or ${file:PATH}";
+		return STS_EINVALID;
+	}
 	size_t n = strlen(ref);
 	size_t pre;
 	if (strncmp(ref, "${env:", 6) == 0)
@@ -69,6 +73,30 @@ static int make(const char *v, size_t len, struct sts_secret **ret)
 	return STS_OK;
 }
 
+/* At most SECRET_MAX bytes of path into buf (SECRET_MAX + 1 bytes). */
+static int read_file(const char *path, char *buf, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	int r = STS_OK;
+	while (r == STS_OK) {
+		ssize_t k = read(fd, buf + len, SECRET_MAX + 1 - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			r = -errno;
+		else if (k == 0)
+			break;
+		else if ((len += (size_t)k) > SECRET_MAX)
+			r = STS_ETOOLARGE;
+	}
+	close(fd);
+	*ret_len = len;
+	return r;
+}
+
 STS_API int sts_secret_resolve(const char *ref, const char *basedir, struct sts_secret **ret,
 			       const char **reterr)
 {
@@ -104,24 +132,31 @@ STS_API int sts_secret_resolve(const char *ref, const char *basedir, struct sts_
 		return STS_ENOMEM;
 	}
 	free(rel);
-	struct sts_buf b;
-	sts_buf_init(&b, SECRET_MAX);
-	r = sts_buf_read_file(&b, path);
+	/* one buffer that never moves: growing one by realloc would leave
+	 * copies of the secret in freed memory */
+	char *buf = malloc(SECRET_MAX + 1);
+	size_t len = 0;
+	if (!buf) {
+		free(path);
+		return STS_ENOMEM;
+	}
+	r = read_file(path, buf, &len);
 	free(path);
 	if (r < 0) {
-		if (b.data)
-			explicit_bzero(b.data, b.cap);
-		sts_buf_release(&b);
 		*reterr = r == STS_ETOOLARGE ? "secret file is larger than 64 KiB"
 					     : "secret file cannot be read";
-		return STS_ESECRET;
+		r = STS_ESECRET;
+	} else {
+		/* one trailing newline (LF or CRLF) is dropped */
+		if (len && buf[len - 1] == '\n') {
+			len--;
+			if (len && buf[len - 1] == '\r')
+				len--;
+		}
+		r = make(buf, len, ret);
 	}
-	size_t len = b.len;
-	while (len && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
-		len--;
-	r = make(b.data, len, ret);
-	explicit_bzero(b.data, b.cap);
-	sts_buf_release(&b);
+	explicit_bzero(buf, SECRET_MAX + 1);
+	free(buf);
 	return r;
 }
 
