@@ -356,7 +356,7 @@ static long retry_wait(struct sts_http *h, const struct sts_http_resp *resp, uns
 		/* "equal jitter": half fixed, half random */
 		wait = d / 2 + (long)(next_rand(h) % (uint64_t)(d / 2 + 1));
 	}
-	return wait > remaining ? -1 : wait;
+	return wait >= remaining ? -1 : wait; /* leave time for the attempt itself */
 }
 
 STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
