@@ -78,11 +78,12 @@ static int zonefile_load(struct sts_plugin *p, const json_t *settings)
 		zonefile_unload(p);
 		return STS_ENOMEM;
 	}
+	/* a missing directory is made by the first apply (mode 0755) */
 	struct stat st;
-	if (stat(zf->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		sts_plugin_error(p, "directory '%s' does not exist", zf->dir);
+	if (stat(zf->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		sts_plugin_error(p, "'%s' is not a directory", zf->dir);
 		zonefile_unload(p);
-		return STS_ENOENT;
+		return STS_EINVAL;
 	}
 	return STS_OK;
 }

@@ -621,7 +621,36 @@ static void test_zonefile_read(void **state)
 	assert_int_equal(cn->ttl, 3600);
 	sts_rrsets_release(&l);
 
-	/* a missing file is an empty zone */
+	/* a missing directory or file is an empty zone; apply creates both */
+	struct sts_diags d;
+	sts_diags_init(&d);
+	char *sub = NULL;
+	assert_true(asprintf(&sub, "%s/new/zones", f.dir) > 0);
+	json_t *s = json_pack("{s:s, s:s}", "plugin", "zonefile", "directory", sub);
+	struct sts_plugin *p2 = NULL;
+	assert_int_equal(sts_plugin_open(f.h, "dns2", s, &p2, &d), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l), STS_OK);
+	assert_int_equal(l.n, 0);
+	struct sts_rrset_change c = {.action = STS_CHANGE_CREATE,
+				     .rrset = {.name = "_mta-sts.example.com.",
+					       .type = "TXT",
+					       .ttl = 60,
+					       .values = (char *[]){"v=STSv1; id=1;"},
+					       .n_values = 1}};
+	assert_int_equal(sts_plugin_dns_apply(p2, "example.com", &c, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l), STS_OK);
+	assert_int_equal(l.n, 1);
+	sts_rrsets_release(&l);
+	sts_plugin_close(p2);
+	json_decref(s);
+	/* a directory that is a file is refused at load */
+	s = json_pack("{s:s, s:s}", "plugin", "zonefile", "directory", "/dev/null");
+	assert_int_equal(sts_plugin_open(f.h, "dns3", s, &p2, &d), STS_EINVAL);
+	assert_true(diags_have(&d, "'/dev/null' is not a directory", NULL));
+	json_decref(s);
+	free(sub);
+	sts_diags_release(&d);
+
 	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 3, &l), STS_OK);
 	assert_int_equal(l.n, 0);
 	/* syntax errors name file and line */
