@@ -25,8 +25,9 @@
  * message without any report part. docs/tlsrpt-parsing.md has the details.
  */
 
-#define STS_CAP_MAIL	     (20u * 1024u * 1024u) /* one e-mail message */
-#define STS_MIME_MAX_REPORTS 64			   /* report parts kept per message */
+#define STS_CAP_MAIL		(20u * 1024u * 1024u) /* one e-mail message */
+#define STS_MIME_MAX_REPORTS	64		      /* report parts kept per message */
+#define STS_MIME_MAX_MULTIPARTS 16 /* multipart parts (each nesting level costs CPU) */
 
 struct sts_mime_blob {
 	char *media_type;    /* lower case: "application/tlsrpt+gzip" */
@@ -64,8 +65,9 @@ struct sts_mime_reports {
  * Extract every report attachment from one RFC 5322 message (len bytes,
  * CRLF or LF). On success *ret is new (sts_mime_reports_free()) and holds at
  * least one blob; on failure *ret is untouched and diags has the reason.
- * Returns STS_OK, STS_ETOOLARGE (message over STS_CAP_MAIL, a decoded part
- * over STS_CAP_REPORT_COMPRESSED), STS_EPARSE (not a MIME message),
+ * Returns STS_OK, STS_ETOOLARGE (message over STS_CAP_MAIL, more than
+ * STS_MIME_MAX_MULTIPARTS multiparts, a decoded part over
+ * STS_CAP_REPORT_COMPRESSED), STS_EPARSE (not a MIME message),
  * STS_EINVALID (no report part, report-type not tlsrpt) or STS_ENOMEM.
  */
 STS_API int sts_mime_extract_reports(const void *msg, size_t len, struct sts_mime_reports **ret,
