@@ -389,14 +389,17 @@ static int slot_set(struct sts_plan_domain *d, const struct slot *s, const struc
 				return r;
 			}
 			struct sts_rrset ours = {.values = sp.ours, .n_values = sp.n_ours};
-			bool same = a && same_values(&ours, w) && a->ttl == w->ttl;
+			/* an rrset shared with foreign values keeps its TTL: no TTL fight */
+			bool same =
+			    a && same_values(&ours, w) && (a->ttl == w->ttl || sp.n_foreign > 0);
 			if (!same) {
 				char *before =
 				    a ? join_values(a->values, a->n_values, s->prefix, true) : NULL;
 				char *after = join_values(w->values, w->n_values, NULL, false);
+				uint32_t ttl = a && sp.n_foreign ? a->ttl : w->ttl;
 				r = dns_change(d, o, before ? STS_ACTION_UPDATE : STS_ACTION_CREATE,
 					       s->name, "TXT", a, w, sp.foreign, sp.n_foreign, NULL,
-					       w->ttl, before, after);
+					       ttl, before, after);
 				if (r == STS_OK && !before && a && sp.n_ours == 0)
 					d->changes[d->n_changes - 1].ttl_before = 0;
 			}

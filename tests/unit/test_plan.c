@@ -161,6 +161,17 @@ static void test_create_beside_foreign(void **state)
 	check_change(&d.changes[0], STS_OBJ_STS_RECORD, STS_ACTION_CREATE, NULL, TXT_A);
 	assert_int_equal(d.changes[0].rc.action, STS_CHANGE_REPLACE);
 	assert_int_equal(d.changes[0].rc.rrset.n_values, 2);
+	/* the rrset is shared: it keeps its TTL, so the foreign record stays as it is */
+	assert_int_equal(d.changes[0].rc.rrset.ttl, 300);
+	sts_plan_domain_release(&d);
+
+	/* and once ours is there, a TTL that differs from ours is no reason to change */
+	dom_init(&d, "a.example", STS_PHASE_PRESENT, POL_A);
+	have_policy(&d, POL_A);
+	add_rr(&d.actual.rr, "_mta-sts.a.example.", "TXT", 300, "hello", TXT_A, NULL);
+	add_rr(&d.actual.rr, "_smtp._tls.a.example.", "TXT", 3600, RPT, NULL);
+	assert_int_equal(sts_plan_diff_domain(&d, &w, NULL), STS_OK);
+	assert_int_equal(d.n_changes, 0);
 	sts_rrsets_release(&w);
 	sts_plan_domain_release(&d);
 }
