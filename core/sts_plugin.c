@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -64,110 +63,6 @@ struct sts_plugin {
 	char *last_error;
 	struct http_pool http;
 };
-
-/* ------------------------------------------------------------------ */
-/* rrset lists                                                        */
-/* ------------------------------------------------------------------ */
-
-STS_API void sts_rrsets_init(struct sts_rrsets *l)
-{
-	l->v = NULL;
-	l->n = 0;
-	l->cap = 0;
-}
-
-STS_API void sts_rrset_release(struct sts_rrset *rr)
-{
-	if (!rr)
-		return;
-	free(rr->name);
-	free(rr->type);
-	for (size_t i = 0; i < rr->n_values; i++)
-		free(rr->values[i]);
-	free(rr->values);
-	memset(rr, 0, sizeof(*rr));
-}
-
-STS_API void sts_rrsets_release(struct sts_rrsets *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->n; i++)
-		sts_rrset_release(&l->v[i]);
-	free(l->v);
-	sts_rrsets_init(l);
-}
-
-STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name, const char *type,
-					 uint32_t ttl)
-{
-	if (!name || !type)
-		return NULL;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct sts_rrset *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		l->v = v;
-		l->cap = cap;
-	}
-	struct sts_rrset *rr = &l->v[l->n];
-	memset(rr, 0, sizeof(*rr));
-	rr->name = strdup(name);
-	rr->type = strdup(type);
-	if (!rr->name || !rr->type) {
-		sts_rrset_release(rr);
-		return NULL;
-	}
-	for (char *s = rr->name; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-	for (char *s = rr->type; *s; s++)
-		*s = (char)toupper((unsigned char)*s);
-	rr->ttl = ttl;
-	l->n++;
-	return rr;
-}
-
-STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t len)
-{
-	char **v = realloc(rr->values, (rr->n_values + 1) * sizeof(*v));
-	if (!v)
-		return STS_ENOMEM;
-	rr->values = v;
-	v[rr->n_values] = strndup(value, len);
-	if (!v[rr->n_values])
-		return STS_ENOMEM;
-	rr->n_values++;
-	return STS_OK;
-}
-
-/* Names compare case-insensitively, with or without the trailing dot. */
-static bool name_eq(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	return na == nb && strncasecmp(a, b, na) == 0;
-}
-
-STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
-						const char *type)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (name_eq(l->v[i].name, name) && strcasecmp(l->v[i].type, type) == 0)
-			return &l->v[i];
-	return NULL;
-}
-
-STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value)
-{
-	for (size_t i = 0; i < rr->n_values; i++)
-		if (strcmp(rr->values[i], value) == 0)
-			return true;
-	return false;
-}
 
 /* ------------------------------------------------------------------ */
 /* host                                                               */
@@ -307,27 +202,6 @@ STS_API int sts_plugin_host_set_basedir(struct sts_plugin_host *h, const char *d
 	free(h->basedir);
 	h->basedir = d;
 	return STS_OK;
-}
-
-STS_API const char *sts_setting_type_name(enum sts_setting_type t)
-{
-	switch (t) {
-	case STS_SETTING_STRING:
-		return "string";
-	case STS_SETTING_INTEGER:
-		return "integer";
-	case STS_SETTING_BOOL:
-		return "bool";
-	case STS_SETTING_PATH:
-		return "path";
-	case STS_SETTING_SECRET:
-		return "secret";
-	case STS_SETTING_STRING_LIST:
-		return "string-list";
-	case STS_SETTING_OBJECT:
-		return "object";
-	}
-	return "unknown";
 }
 
 STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k)
@@ -652,207 +526,6 @@ STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **
 }
 
 /* ------------------------------------------------------------------ */
-/* settings validation                                                */
-/* ------------------------------------------------------------------ */
-
-struct vctx {
-	const char *instance;
-	const char *file;
-	unsigned line, col;
-	struct sts_diags *diags;
-	int r;
-};
-
-static void verr(struct vctx *v, const char *key, const char *fmt, ...) STS_PRINTF(3, 4);
-static void verr(struct vctx *v, const char *key, const char *fmt, ...)
-{
-	char *path = NULL, *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int ok = vasprintf(&msg, fmt, ap) >= 0;
-	va_end(ap);
-	if (ok && asprintf(&path, key ? "providers.%s.%s" : "providers.%s", v->instance,
-			   key ? key : "") < 0)
-		path = NULL;
-	if (!ok || !path) {
-		if (ok)
-			free(msg);
-		v->r = STS_ENOMEM;
-		return;
-	}
-	if (sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, v->line, v->col, path, "%s",
-			  msg) < 0)
-		v->r = STS_ENOMEM;
-	else if (v->r == STS_OK)
-		v->r = STS_EINVALID;
-	free(path);
-	free(msg);
-}
-
-static const struct sts_plugin_setting *schema_find(const struct sts_plugin_setting *s,
-						    const char *key)
-{
-	for (; s && s->key; s++)
-		if (strcmp(s->key, key) == 0)
-			return s;
-	return NULL;
-}
-
-/* The default of s as JSON, or NULL (ENOMEM or unparsable). */
-static json_t *default_value(const struct sts_plugin_setting *s)
-{
-	switch (s->type) {
-	case STS_SETTING_STRING:
-	case STS_SETTING_PATH:
-	case STS_SETTING_SECRET:
-		return json_string(s->def);
-	case STS_SETTING_INTEGER:
-		return json_integer(strtoll(s->def, NULL, 10));
-	case STS_SETTING_BOOL:
-		return json_boolean(strcmp(s->def, "true") == 0);
-	case STS_SETTING_STRING_LIST:
-	case STS_SETTING_OBJECT:
-		return json_loads(s->def, JSON_DECODE_ANY, NULL);
-	}
-	return NULL;
-}
-
-static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json_t *val,
-			const char *basedir, json_t *out)
-{
-	const char *tn = sts_setting_type_name(s->type);
-	switch (s->type) {
-	case STS_SETTING_STRING:
-	case STS_SETTING_PATH:
-	case STS_SETTING_SECRET:
-		if (!json_is_string(val) || json_string_length(val) == 0) {
-			verr(v, s->key, "setting '%s' must be a non-empty %s", s->key, tn);
-			return;
-		}
-		break;
-	case STS_SETTING_INTEGER:
-		if (!json_is_integer(val)) {
-			verr(v, s->key, "setting '%s' must be an integer", s->key);
-			return;
-		}
-		break;
-	case STS_SETTING_BOOL:
-		if (!json_is_boolean(val)) {
-			verr(v, s->key, "setting '%s' must be true or false", s->key);
-			return;
-		}
-		break;
-	case STS_SETTING_STRING_LIST: {
-		size_t i;
-		json_t *e;
-		if (!json_is_array(val)) {
-			verr(v, s->key, "setting '%s' must be a list of strings", s->key);
-			return;
-		}
-		json_array_foreach(val, i, e)
-		{
-			if (!json_is_string(e)) {
-				verr(v, s->key, "setting '%s' must be a list of strings", s->key);
-				return;
-			}
-		}
-		break;
-	}
-	case STS_SETTING_OBJECT:
-		if (!json_is_object(val)) {
-			verr(v, s->key, "setting '%s' must be an object", s->key);
-			return;
-		}
-		break;
-	}
-	const char *str = json_is_string(val) ? json_string_value(val) : NULL;
-	if (s->type == STS_SETTING_SECRET) {
-		const char *why = NULL;
-		if (sts_secret_check(str, &why) < 0) {
-			verr(v, s->key, "setting '%s': %s", s->key, why);
-			return;
-		}
-	}
-	if (s->type == STS_SETTING_PATH && str[0] != '/' && basedir) {
-		char *abs = NULL;
-		if (asprintf(&abs, "%s/%s", basedir, str) < 0) {
-			v->r = STS_ENOMEM;
-			return;
-		}
-		if (json_object_set_new(out, s->key, json_string(abs)) < 0)
-			v->r = STS_ENOMEM;
-		free(abs);
-		return;
-	}
-	if (json_object_set(out, s->key, val) < 0)
-		v->r = STS_ENOMEM;
-}
-
-static int validate(const struct sts_plugin_api *api, struct vctx *v, const json_t *settings,
-		    const char *basedir, json_t **ret)
-{
-	json_t *out = json_object();
-	const char *key;
-	json_t *val;
-	if (!out)
-		return STS_ENOMEM;
-	if (!json_is_object(settings)) {
-		verr(v, NULL, "provider '%s' must be an object", v->instance);
-		goto out;
-	}
-	json_object_foreach((json_t *)settings, key, val)
-	{
-		if (strcmp(key, "plugin") == 0)
-			continue;
-		if (!schema_find(api->schema, key))
-			verr(v, key, "unknown setting '%s' for plugin '%s'", key, api->name);
-	}
-	for (const struct sts_plugin_setting *s = api->schema; s && s->key; s++) {
-		val = json_object_get(settings, s->key);
-		if (!val || json_is_null(val)) {
-			if (s->required) {
-				verr(v, NULL, "missing required setting '%s' for plugin '%s'",
-				     s->key, api->name);
-				continue;
-			}
-			if (!s->def)
-				continue;
-			json_t *d = default_value(s);
-			if (!d) {
-				verr(v, s->key, "plugin '%s' has an invalid default for '%s'",
-				     api->name, s->key);
-				continue;
-			}
-			check_value(v, s, d, basedir, out);
-			json_decref(d);
-			continue;
-		}
-		check_value(v, s, val, basedir, out);
-	}
-	if (v->r == STS_OK && api->check) {
-		struct sts_plugin_check args = {0};
-		if (api->check(out, &args) < 0)
-			verr(v, args.key, "%s",
-			     args.err_str ? args.err_str : "settings rejected by the plugin");
-	}
-out:
-	if (v->r < 0) {
-		json_decref(out);
-		return v->r;
-	}
-	*ret = out;
-	return STS_OK;
-}
-
-STS_API int sts_plugin_validate(const struct sts_plugin_api *api, const char *instance,
-				const json_t *settings, const char *basedir, json_t **ret,
-				struct sts_diags *diags)
-{
-	struct vctx v = {.instance = instance, .diags = diags};
-	return validate(api, &v, settings, basedir, ret);
-}
-
-/* ------------------------------------------------------------------ */
 /* host services handed to plugins                                    */
 /* ------------------------------------------------------------------ */
 
@@ -981,7 +654,8 @@ static const struct sts_host_api host_api = {
 /* ------------------------------------------------------------------ */
 
 static int open_with(struct sts_plugin_host *h, const char *instance, const json_t *settings,
-		     const char *basedir, struct vctx *v, struct sts_plugin **ret)
+		     const char *basedir, const char *file, unsigned line, unsigned col,
+		     struct sts_plugin **ret, struct sts_diags *diags)
 {
 	const struct sts_plugin_api *api = NULL;
 	json_t *eff = NULL;
@@ -989,13 +663,18 @@ static int open_with(struct sts_plugin_host *h, const char *instance, const json
 	const json_t *pj = json_is_object(settings) ? json_object_get(settings, "plugin") : NULL;
 	int r;
 	if (!json_is_string(pj)) {
-		verr(v, "plugin", "provider '%s' does not name its plugin", instance);
-		return v->r;
+		char *path = NULL;
+		if (asprintf(&path, "providers.%s.plugin", instance) < 0)
+			return STS_ENOMEM;
+		r = sts_diags_add(diags, STS_SEV_ERROR, NULL, file, line, col, path,
+				  "provider '%s' does not name its plugin", instance);
+		free(path);
+		return r < 0 ? r : STS_EINVALID;
 	}
-	r = sts_plugin_find(h, json_string_value(pj), &api, v->diags);
+	r = sts_plugin_find(h, json_string_value(pj), &api, diags);
 	if (r < 0)
 		return r;
-	r = validate(api, v, settings, basedir, &eff);
+	r = sts_plugin_validate_at(api, instance, settings, basedir, file, line, col, &eff, diags);
 	if (r < 0)
 		return r;
 	p = calloc(1, sizeof(*p));
@@ -1019,7 +698,7 @@ static int open_with(struct sts_plugin_host *h, const char *instance, const json
 	r = api->load(p, eff);
 	if (r < 0) {
 		const char *detail = sts_plugin_last_error(p);
-		sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, v->line, v->col, NULL,
+		sts_diags_add(diags, STS_SEV_ERROR, NULL, file, line, col, NULL,
 			      "provider '%s': plugin '%s' failed to load: %s", instance, api->name,
 			      detail ? detail : sts_strerror(r));
 		goto out;
@@ -1036,21 +715,16 @@ out:
 STS_API int sts_plugin_open(struct sts_plugin_host *h, const char *instance, const json_t *settings,
 			    struct sts_plugin **ret, struct sts_diags *diags)
 {
-	struct vctx v = {.instance = instance, .diags = diags};
-	return open_with(h, instance, settings, h->basedir, &v, ret);
+	return open_with(h, instance, settings, h->basedir, NULL, 0, 0, ret, diags);
 }
 
 STS_API int sts_plugin_open_provider(struct sts_plugin_host *h, const struct sts_inventory *inv,
 				     const struct sts_provider *prov, struct sts_plugin **ret,
 				     struct sts_diags *diags)
 {
-	struct vctx v = {.instance = prov->name,
-			 .file = inv ? inv->path : NULL,
-			 .line = prov->line,
-			 .col = prov->col,
-			 .diags = diags};
 	const char *base = inv && inv->dir ? inv->dir : h->basedir;
-	return open_with(h, prov->name, prov->settings, base, &v, ret);
+	return open_with(h, prov->name, prov->settings, base, inv ? inv->path : NULL, prov->line,
+			 prov->col, ret, diags);
 }
 
 STS_API void sts_plugin_close(struct sts_plugin *p)

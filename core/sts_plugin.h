@@ -100,6 +100,12 @@ STS_API int sts_plugin_validate(const struct sts_plugin_api *api, const char *in
 				const json_t *settings, const char *basedir, json_t **ret,
 				struct sts_diags *diags);
 
+/* The same, with the file and position of the provider for the diags. */
+STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char *instance,
+				   const json_t *settings, const char *basedir, const char *file,
+				   unsigned line, unsigned col, json_t **ret,
+				   struct sts_diags *diags);
+
 /* ---- instances ---- */
 
 /*

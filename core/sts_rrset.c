@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* rrset lists: the DNS data model shared by plugins and the plan engine. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sts_err.h"
+#include "sts_plugin.h"
+
+STS_API void sts_rrsets_init(struct sts_rrsets *l)
+{
+	l->v = NULL;
+	l->n = 0;
+	l->cap = 0;
+}
+
+STS_API void sts_rrset_release(struct sts_rrset *rr)
+{
+	if (!rr)
+		return;
+	free(rr->name);
+	free(rr->type);
+	for (size_t i = 0; i < rr->n_values; i++)
+		free(rr->values[i]);
+	free(rr->values);
+	memset(rr, 0, sizeof(*rr));
+}
+
+STS_API void sts_rrsets_release(struct sts_rrsets *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		sts_rrset_release(&l->v[i]);
+	free(l->v);
+	sts_rrsets_init(l);
+}
+
+STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name, const char *type,
+					 uint32_t ttl)
+{
+	if (!name || !type)
+		return NULL;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct sts_rrset *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct sts_rrset *rr = &l->v[l->n];
+	memset(rr, 0, sizeof(*rr));
+	rr->name = strdup(name);
+	rr->type = strdup(type);
+	if (!rr->name || !rr->type) {
+		sts_rrset_release(rr);
+		return NULL;
+	}
+	for (char *s = rr->name; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	for (char *s = rr->type; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+	rr->ttl = ttl;
+	l->n++;
+	return rr;
+}
+
+STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t len)
+{
+	char **v = realloc(rr->values, (rr->n_values + 1) * sizeof(*v));
+	if (!v)
+		return STS_ENOMEM;
+	rr->values = v;
+	v[rr->n_values] = strndup(value, len);
+	if (!v[rr->n_values])
+		return STS_ENOMEM;
+	rr->n_values++;
+	return STS_OK;
+}
+
+/* Names compare case-insensitively, with or without the trailing dot. */
+static bool name_eq(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nb && b[nb - 1] == '.')
+		nb--;
+	return na == nb && strncasecmp(a, b, na) == 0;
+}
+
+STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
+						const char *type)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (name_eq(l->v[i].name, name) && strcasecmp(l->v[i].type, type) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value)
+{
+	for (size_t i = 0; i < rr->n_values; i++)
+		if (strcmp(rr->values[i], value) == 0)
+			return true;
+	return false;
+}
