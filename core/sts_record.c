@@ -223,7 +223,7 @@ static void field_ext(struct rparse *rp, size_t a, size_t b)
 	size_t bad = ext_value_bad(rp->s + vs, b - vs);
 	if (bad != (size_t)-1) {
 		char qb[STS_LINT_QUOTE_MAX];
-		sts_lint_quote(qb, sizeof(qb), rp->s + vs + bad, 1);
+		sts_lint_quote(qb, sizeof(qb), rp->s + vs + bad, vs < b ? 1 : 0);
 		if (vs == b)
 			RERR(rp, sp->rule_ext, col_of(vs), "field '%s' has an empty value; %s", q,
 			     sp->fate);

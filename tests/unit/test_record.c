@@ -436,6 +436,32 @@ static void test_rpt_extensions(void **state)
 	sts_tlsrpt_record_release(&r);
 }
 
+/* Found by fuzzing: an empty extension value at the very end of an
+ * unterminated buffer was read one byte past the end (ASan/valgrind). */
+static void test_empty_value_at_end(void **state)
+{
+	const char *t[] = {"v=TLSRPTv1;rua=mailto:a@x.example;foo=", "v=STSv1;id=x;foo="};
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(t[i]);
+		char *exact = malloc(n);
+		assert_non_null(exact);
+		memcpy(exact, t[i], n);
+		sts_diags_release(&D);
+		if (i == 0) {
+			struct sts_tlsrpt_record r;
+			assert_int_equal(sts_tlsrpt_record_parse(exact, n, &r, &D), STS_EINVALID);
+			sts_tlsrpt_record_release(&r);
+			assert_error("R6", "empty value");
+		} else {
+			struct sts_sts_record r;
+			assert_int_equal(sts_sts_record_parse(exact, n, &r, &D), STS_EINVALID);
+			sts_sts_record_release(&r);
+			assert_error("T7", "empty value");
+		}
+		free(exact);
+	}
+}
+
 static void test_rua_check(void **state)
 {
 	const char *why;
@@ -497,6 +523,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_rpt_version, teardown),
 	    cmocka_unit_test_teardown(test_rpt_duplicate_rua, teardown),
 	    cmocka_unit_test_teardown(test_rpt_extensions, teardown),
+	    cmocka_unit_test_teardown(test_empty_value_at_end, teardown),
 	    cmocka_unit_test_teardown(test_rua_check, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
