@@ -31,6 +31,25 @@ const char *const lint_usage[] = {
 
 static bool opt_json;
 
+/* JSON string of a command-line argument or message; bytes that are not valid UTF-8
+ * (json_string refuses them) are written as \xHH. */
+static json_t *json_arg(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_TEXT);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int r = *p < 0x80 ? sts_buf_putc(&b, (char)*p) : sts_buf_printf(&b, "\\x%02x", *p);
+		if (r < 0)
+			break;
+	}
+	j = json_string(sts_buf_str(&b));
+	sts_buf_release(&b);
+	return j;
+}
+
 /* {"rule","message","line","column"} for every finding of one severity. */
 static json_t *diags_json(const struct sts_diags *d, enum sts_severity sev)
 {
@@ -39,8 +58,9 @@ static json_t *diags_json(const struct sts_diags *d, enum sts_severity sev)
 		const struct sts_diag *x = &d->v[i];
 		if (x->severity != sev)
 			continue;
-		json_t *o = json_pack("{s:s?,s:s,s:I,s:I}", "rule", x->rule, "message", x->message,
-				      "line", (json_int_t)x->line, "column", (json_int_t)x->col);
+		json_t *o = json_pack("{s:s?,s:o,s:I,s:I}", "rule", x->rule, "message",
+				      json_arg(x->message), "line", (json_int_t)x->line, "column",
+				      (json_int_t)x->col);
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;
@@ -222,8 +242,8 @@ static int lint_mx_match(char **args)
 		goto out;
 	}
 	if (opt_json) {
-		json_t *doc = json_pack("{s:b,s:s,s:s}", "match", match, "pattern", pattern,
-					"hostname", host);
+		json_t *doc = json_pack("{s:b,s:o,s:o}", "match", match, "pattern",
+					json_arg(pattern), "hostname", json_arg(host));
 		if (doc && !valid &&
 		    (json_object_set_new(doc, "valid", json_false()) < 0 ||
 		     json_object_set_new(doc, "errors", diags_json(&d, STS_SEV_ERROR)) < 0)) {
