@@ -96,7 +96,10 @@ int cli_usage_error(const char *const *usage, const char *fmt, ...)
 	fprintf(stderr, "usage: %s\n", usage[0]);
 	for (size_t i = 1; usage[i] && usage[i][0] != '\0'; i++)
 		fprintf(stderr, "   or: %s\n", usage[i]);
-	fprintf(stderr, "(see '%s --help')\n", "stsctl help");
+	/* usage[0] starts "stsctl CMD ...": point at that command's help */
+	const char *sp = strchr(usage[0], ' ');
+	size_t n = sp ? strcspn(sp + 1, " ") + (size_t)(sp + 1 - usage[0]) : strlen(usage[0]);
+	fprintf(stderr, "(see '%.*s --help')\n", (int)n, usage[0]);
 	return EXIT_USAGE;
 }
 
