@@ -5,10 +5,12 @@
  * environment, no I/O. The tree writer and the JSON stream are in
  * sts_render_tree() further down.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <idn2.h>
 #include <openssl/evp.h>
@@ -20,30 +22,71 @@
 
 #define DNS_NAME_MAX 253 /* presentation form, no trailing dot */
 
-static bool ldh(char c)
+/*
+ * Output helpers. render --json of 100,000 domains must take well under a
+ * second, so the hot paths append whole runs and format numbers by hand
+ * instead of going through vsnprintf() for every field.
+ */
+#define PUT_LIT(b, lit) sts_buf_append((b), (lit), sizeof(lit) - 1)
+
+static int put_str(struct sts_buf *b, const char *s)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
+	return sts_buf_append(b, s, strlen(s));
+}
+
+static int put_ll(struct sts_buf *b, long long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	return sts_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* malloc'd a + b + c (c may be NULL) */
+static char *cat3(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = c ? strlen(c) : 0;
+	char *s = malloc(na + nb + nc + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, a, na);
+	memcpy(s + na, b, nb);
+	memcpy(s + na + nb, c ? c : "", nc + 1);
+	return s;
+}
+
+static bool ldh(unsigned char c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '-' ||
+	       c == '_';
 }
 
 /* Host name made of non-empty labels of [A-Za-z0-9_-] up to 63, at most 253. */
 static bool name_ok(const char *s)
 {
-	if (!s || !*s || strlen(s) > DNS_NAME_MAX)
+	if (!s)
 		return false;
+	const char *start = s;
 	size_t label = 0;
-	for (; *s; s++) {
-		if (*s == '.') {
+	for (;; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '.' || c == '\0') {
 			if (label == 0)
 				return false;
+			if (c == '\0')
+				break;
 			label = 0;
-		} else if (ldh(*s) && ++label <= 63) {
-			continue;
-		} else {
+		} else if (!ldh(c) || ++label > 63) {
 			return false;
 		}
 	}
-	return label > 0;
+	return (size_t)(s - start) <= DNS_NAME_MAX;
 }
 
 static bool mx_ok(const char *p)
@@ -75,21 +118,60 @@ STS_API int sts_render_policy_text(enum sts_mode mode, long long max_age, char *
 		if (!mx_ok(mx[i]))
 			return STS_EINVAL;
 	/* Order: version (first, RFC.md B10), mode, mx in inventory order, max_age. */
-	int r = sts_buf_printf(out, "version: STSv1\r\nmode: %s\r\n", m);
-	for (size_t i = 0; i < n_mx && r >= 0; i++)
-		r = sts_buf_printf(out, "mx: %s\r\n", mx[i]);
+	int r = PUT_LIT(out, "version: STSv1\r\nmode: ");
 	if (r >= 0)
-		r = sts_buf_printf(out, "max_age: %lld\r\n", max_age);
-	return r;
+		r = put_str(out, m);
+	for (size_t i = 0; i < n_mx && r >= 0; i++) {
+		r = PUT_LIT(out, "\r\nmx: ");
+		if (r >= 0)
+			r = put_str(out, mx[i]);
+	}
+	if (r >= 0)
+		r = PUT_LIT(out, "\r\nmax_age: ");
+	if (r >= 0)
+		r = put_ll(out, max_age);
+	return r < 0 ? r : PUT_LIT(out, "\r\n");
+}
+
+/*
+ * SHA-256 fetched once for a whole run: in OpenSSL 3 every EVP_Digest() or
+ * SHA256() call fetches the algorithm again, which costs more than hashing
+ * a policy does. Both members NULL: use the one-shot call.
+ */
+struct hasher {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+static void hasher_release(struct hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	h->ctx = NULL;
+	h->md = NULL;
+}
+
+static void hasher_init(struct hasher *h)
+{
+	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->md || !h->ctx)
+		hasher_release(h);
 }
 
 /* The first 128 bits of SHA-256(text) in lower-case hex: 32 characters. */
-STS_API int sts_policy_id(const char *text, size_t len, char ret[STS_ID_MAX + 1])
+static int policy_id(struct hasher *h, const char *text, size_t len, char ret[STS_ID_MAX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	if (!EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) || n < STS_ID_MAX / 2)
+	int ok;
+	if (h && h->ctx)
+		ok = EVP_DigestInit_ex2(h->ctx, h->md, NULL) &&
+		     EVP_DigestUpdate(h->ctx, text, len) && EVP_DigestFinal_ex(h->ctx, md, &n);
+	else
+		ok = EVP_Digest(text, len, md, &n, EVP_sha256(), NULL);
+	if (!ok || n < STS_ID_MAX / 2)
 		return STS_ENOMEM;
 	for (size_t i = 0; i < STS_ID_MAX / 2; i++) {
 		ret[2 * i] = hex[md[i] >> 4];
@@ -99,28 +181,42 @@ STS_API int sts_policy_id(const char *text, size_t len, char ret[STS_ID_MAX + 1]
 	return STS_OK;
 }
 
+STS_API int sts_policy_id(const char *text, size_t len, char ret[STS_ID_MAX + 1])
+{
+	return policy_id(NULL, text, len, ret);
+}
+
 STS_API int sts_txt_presentation(const char *value, struct sts_buf *out)
 {
-	size_t n = strlen(value);
-	size_t i = 0;
+	size_t n = strlen(value), i = 0;
 	int r = STS_OK;
 	do {
-		size_t end = n - i > 255 ? i + 255 : n;
+		size_t end = n - i > 255 ? i + 255 : n, run = i;
 		if (i > 0)
-			r = sts_buf_putc(out, ' ');
+			r = PUT_LIT(out, " ");
 		if (r >= 0)
-			r = sts_buf_putc(out, '"');
+			r = PUT_LIT(out, "\"");
 		for (; i < end && r >= 0; i++) {
 			unsigned char c = (unsigned char)value[i];
-			if (c == '"' || c == '\\')
-				r = sts_buf_printf(out, "\\%c", c);
-			else if (c < 0x20 || c >= 0x7f)
-				r = sts_buf_printf(out, "\\%03u", c);
-			else
-				r = sts_buf_putc(out, (char)c);
+			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+				continue;
+			char esc[4] = {'\\', (char)c};
+			size_t k = 2;
+			if (c < 0x20 || c >= 0x7f) {
+				esc[1] = (char)('0' + c / 100);
+				esc[2] = (char)('0' + c / 10 % 10);
+				esc[3] = (char)('0' + c % 10);
+				k = 4;
+			}
+			r = sts_buf_append(out, value + run, i - run);
+			if (r >= 0)
+				r = sts_buf_append(out, esc, k);
+			run = i + 1;
 		}
 		if (r >= 0)
-			r = sts_buf_putc(out, '"');
+			r = sts_buf_append(out, value + run, i - run);
+		if (r >= 0)
+			r = PUT_LIT(out, "\"");
 	} while (i < n && r >= 0);
 	return r;
 }
@@ -158,16 +254,14 @@ static int add_record(struct sts_rendered *x, const char *prefix, const char *ty
 		return STS_EINVAL;
 	}
 	*rec = (struct sts_record){.type = strdup(type), .ttl = ttl, .value = value};
-	if (asprintf(&rec->name, "%s%s.", prefix, x->domain) < 0)
-		rec->name = NULL;
+	rec->name = cat3(prefix, x->domain, ".");
 	x->n_records++;
 	return rec->name && rec->type ? STS_OK : STS_ENOMEM;
 }
 
 static char *absolute(const char *name)
 {
-	char *s = NULL;
-	return asprintf(&s, "%s.", name) < 0 ? NULL : s;
+	return cat3(name, ".", NULL);
 }
 
 static char *tlsrpt_value(const struct sts_domain *d)
@@ -203,9 +297,7 @@ static const char *check_domain(const struct sts_domain *d, enum sts_mode mode)
 		return "max_age outside 0..31557600";
 	if (d->ttl > 2147483647u)
 		return "ttl above 2147483647";
-	for (size_t i = 0; i < d->n_mx; i++)
-		if (!mx_ok(d->mx[i]))
-			return "invalid mx pattern (RFC 8461 section 3.2)";
+	/* mx patterns: checked once, by sts_render_policy_text() (render_policy) */
 	for (size_t i = 0; i < d->n_rua; i++)
 		if (!rua_ok(d->rua[i]))
 			return "invalid rua URI (RFC 8460 section 3)";
@@ -233,13 +325,16 @@ static int copy_mx(const struct sts_domain *d, struct sts_rendered *x)
 	return STS_OK;
 }
 
-static int render_policy(const struct sts_domain *d, struct sts_rendered *x)
+static int render_policy(const struct sts_domain *d, struct sts_rendered *x, struct hasher *h,
+			 const char **why)
 {
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
 	int r = sts_render_policy_text(x->mode, x->max_age, d->mx, d->n_mx, &b);
+	if (r == STS_EINVAL) /* mode, max_age and the mx count passed check_domain() */
+		*why = "invalid mx pattern (RFC 8461 section 3.2)";
 	if (r >= 0)
-		r = sts_policy_id(b.data, b.len, x->id);
+		r = policy_id(h, b.data, b.len, x->id);
 	if (r < 0) {
 		sts_buf_release(&b);
 		return r;
@@ -248,8 +343,8 @@ static int render_policy(const struct sts_domain *d, struct sts_rendered *x)
 	return x->policy_text ? STS_OK : STS_ENOMEM;
 }
 
-STS_API int sts_render_domain_why(const struct sts_domain *d, enum sts_mode mode_override,
-				  struct sts_rendered *ret, const char **reterr)
+static int render_domain(const struct sts_domain *d, enum sts_mode mode_override,
+			 struct sts_rendered *ret, const char **reterr, struct hasher *h)
 {
 	const char *why_dummy;
 	const char **why = reterr ? reterr : &why_dummy;
@@ -266,8 +361,8 @@ STS_API int sts_render_domain_why(const struct sts_domain *d, enum sts_mode mode
 	x.domain = strdup(d->name);
 	x.zone = strdup(d->zone ? d->zone : d->name);
 	x.records = calloc(3, sizeof(*x.records));
-	if (!x.domain || !x.zone || !x.records ||
-	    asprintf(&x.policy_host, "mta-sts.%s", d->name) < 0)
+	x.policy_host = cat3("mta-sts.", d->name, NULL);
+	if (!x.domain || !x.zone || !x.records || !x.policy_host)
 		goto out;
 	r = copy_mx(d, &x);
 	if (r < 0)
@@ -275,12 +370,10 @@ STS_API int sts_render_domain_why(const struct sts_domain *d, enum sts_mode mode
 	if (d->hosting == STS_HOSTING_DELEGATED) {
 		r = add_record(&x, "_mta-sts.", "CNAME", ttl, absolute(d->delegate_sts), why);
 	} else {
-		r = render_policy(d, &x);
-		char *txt = NULL;
-		if (r >= 0 && asprintf(&txt, "v=STSv1; id=%s;", x.id) < 0)
-			r = STS_ENOMEM;
+		r = render_policy(d, &x, h, why);
 		if (r >= 0)
-			r = add_record(&x, "_mta-sts.", "TXT", ttl, txt, why);
+			r = add_record(&x, "_mta-sts.", "TXT", ttl, cat3("v=STSv1; id=", x.id, ";"),
+				       why);
 	}
 	if (r >= 0 && d->n_rua > 0)
 		r = add_record(&x, "_smtp._tls.", "TXT", ttl, tlsrpt_value(d), why);
@@ -293,6 +386,12 @@ STS_API int sts_render_domain_why(const struct sts_domain *d, enum sts_mode mode
 out:
 	sts_rendered_release(&x);
 	return r;
+}
+
+STS_API int sts_render_domain_why(const struct sts_domain *d, enum sts_mode mode_override,
+				  struct sts_rendered *ret, const char **reterr)
+{
+	return render_domain(d, mode_override, ret, reterr, NULL);
 }
 
 STS_API int sts_render_domain(const struct sts_domain *d, enum sts_mode mode_override,
@@ -456,153 +555,178 @@ STS_API int sts_render_nginx(const struct sts_rendered *x, struct sts_buf *out)
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static int json_str(struct sts_buf *b, const char *s)
+/*
+ * A JSON writer with a sticky error: after the first failure every call
+ * does nothing and w.r keeps the error, so the layout code reads straight.
+ */
+struct jw {
+	struct sts_buf *b;
+	int r;
+};
+
+#define JW_MAX_INDENT  64
+#define JW_LIT(w, lit) jw_put((w), (lit), sizeof(lit) - 1)
+
+static inline __attribute__((always_inline)) void jw_put(struct jw *w, const char *s, size_t n)
 {
-	int r = sts_buf_putc(b, '"');
-	for (; *s && r >= 0; s++) {
+	struct sts_buf *b = w->b;
+	if (w->r < 0)
+		return;
+	/* room left (cap counts the NUL, sts_buf.h): copy in place, skip the call */
+	if (b->data && n < b->cap - b->len) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	w->r = sts_buf_append(b, s, n);
+}
+
+/* Newline, then indent spaces (indent <= JW_MAX_INDENT, checked by the caller). */
+static void jw_nl(struct jw *w, unsigned indent)
+{
+	static const char sp[JW_MAX_INDENT + 2] =
+	    "\n                                                                ";
+	jw_put(w, sp, indent + 1);
+}
+
+/* 1: the byte needs an escape in a JSON string (CTLs, '"', '\\', DEL) */
+static const unsigned char json_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static void jw_str(struct jw *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	JW_LIT(w, "\"");
+	const char *run = s;
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '"':
-			r = sts_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			r = sts_buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			r = sts_buf_puts(b, "\\n");
-			break;
-		case '\r':
-			r = sts_buf_puts(b, "\\r");
-			break;
-		case '\t':
-			r = sts_buf_puts(b, "\\t");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				r = sts_buf_printf(b, "\\u%04x", c);
-			else
-				r = sts_buf_putc(b, (char)c);
+		if (!json_esc[c])
+			continue;
+		jw_put(w, run, (size_t)(s - run));
+		run = s + 1;
+		char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+		size_t n = 2;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			n = 6;
 		}
+		jw_put(w, esc, n);
 	}
-	return r < 0 ? r : sts_buf_putc(b, '"');
+	jw_put(w, run, (size_t)(s - run));
+	JW_LIT(w, "\"");
 }
 
-/* Newline, then indent spaces. */
-static int nl(struct sts_buf *b, unsigned indent)
+static void jw_int(struct jw *w, long long v)
 {
-	static const char sp[] = "\n                                ";
-	if (indent + 1 > sizeof(sp) - 1)
-		return STS_EINVAL;
-	return sts_buf_append(b, sp, indent + 1);
+	if (w->r >= 0)
+		w->r = put_ll(w->b, v);
 }
 
-/* "key": "value" on a new line */
-static int kv_str(struct sts_buf *b, unsigned ind, const char *key, const char *val, bool last)
+/* newline, indent, then the quoted key with ": " (qkey includes both) */
+static void jw_key(struct jw *w, unsigned ind, const char *qkey)
 {
-	int r = nl(b, ind);
-	if (r >= 0)
-		r = sts_buf_printf(b, "\"%s\": ", key);
-	if (r >= 0)
-		r = json_str(b, val);
-	if (r >= 0 && !last)
-		r = sts_buf_putc(b, ',');
-	return r;
+	jw_nl(w, ind);
+	jw_put(w, qkey, strlen(qkey));
 }
 
-static int json_policy(const struct sts_rendered *x, unsigned ind, struct sts_buf *b)
+static void json_policy(struct jw *w, const struct sts_rendered *x, unsigned ind)
 {
-	int r = sts_buf_puts(b, "{");
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "id", x->id, false);
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "mode", sts_mode_name(x->mode), false);
-	if (r >= 0)
-		r = nl(b, ind + 2);
-	if (r >= 0)
-		r = sts_buf_printf(b, "\"max_age\": %lld,", x->max_age);
-	if (r >= 0)
-		r = nl(b, ind + 2);
-	if (r >= 0)
-		r = sts_buf_puts(b, x->n_mx ? "\"mx\": [" : "\"mx\": [],");
-	for (size_t i = 0; i < x->n_mx && r >= 0; i++) {
-		r = nl(b, ind + 4);
-		if (r >= 0)
-			r = json_str(b, x->mx[i]);
-		if (r >= 0 && i + 1 < x->n_mx)
-			r = sts_buf_putc(b, ',');
+	JW_LIT(w, "{");
+	jw_key(w, ind + 2, "\"id\": ");
+	jw_str(w, x->id);
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"mode\": ");
+	jw_str(w, sts_mode_name(x->mode));
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"max_age\": ");
+	jw_int(w, x->max_age);
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"mx\": [");
+	for (size_t i = 0; i < x->n_mx; i++) {
+		jw_nl(w, ind + 4);
+		jw_str(w, x->mx[i]);
+		if (i + 1 < x->n_mx)
+			JW_LIT(w, ",");
 	}
-	if (r >= 0 && x->n_mx) {
-		r = nl(b, ind + 2);
-		if (r >= 0)
-			r = sts_buf_puts(b, "],");
-	}
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "text", x->policy_text, true);
-	if (r >= 0)
-		r = nl(b, ind);
-	return r < 0 ? r : sts_buf_putc(b, '}');
+	if (x->n_mx)
+		jw_nl(w, ind + 2);
+	JW_LIT(w, "],");
+	jw_key(w, ind + 2, "\"text\": ");
+	jw_str(w, x->policy_text);
+	jw_nl(w, ind);
+	JW_LIT(w, "}");
 }
 
-static int json_record(const struct sts_record *rec, unsigned ind, struct sts_buf *b)
+static void json_record(struct jw *w, const struct sts_record *rec, unsigned ind)
 {
-	int r = sts_buf_putc(b, '{');
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "name", rec->name, false);
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "type", rec->type, false);
-	if (r >= 0)
-		r = nl(b, ind + 2);
-	if (r >= 0)
-		r = sts_buf_printf(b, "\"ttl\": %u,", (unsigned)rec->ttl);
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "value", rec->value, true);
-	if (r >= 0)
-		r = nl(b, ind);
-	return r < 0 ? r : sts_buf_putc(b, '}');
+	JW_LIT(w, "{");
+	jw_key(w, ind + 2, "\"name\": ");
+	jw_str(w, rec->name);
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"type\": ");
+	jw_str(w, rec->type);
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"ttl\": ");
+	jw_int(w, rec->ttl);
+	JW_LIT(w, ",");
+	jw_key(w, ind + 2, "\"value\": ");
+	jw_str(w, rec->value);
+	jw_nl(w, ind);
+	JW_LIT(w, "}");
 }
 
 STS_API int sts_render_domain_json(const struct sts_rendered *x, unsigned ind, struct sts_buf *b)
 {
+	struct jw w = {.b = b, .r = STS_OK};
 	bool delegated = x->policy_text == NULL;
-	int r = sts_buf_putc(b, '{');
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "domain", x->domain, false);
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "zone", x->zone, false);
-	if (r >= 0)
-		r = kv_str(b, ind + 2, "hosting", delegated ? "delegated" : "self", false);
-	if (r >= 0)
-		r = nl(b, ind + 2);
-	if (r >= 0)
-		r = sts_buf_puts(b, "\"policy\": ");
-	if (r >= 0)
-		r = delegated ? sts_buf_puts(b, "null") : json_policy(x, ind + 2, b);
-	if (r >= 0)
-		r = sts_buf_putc(b, ',');
-	if (r >= 0)
-		r = nl(b, ind + 2);
-	if (r >= 0)
-		r = sts_buf_puts(b, x->n_records ? "\"records\": [" : "\"records\": []");
-	for (size_t i = 0; i < x->n_records && r >= 0; i++) {
-		r = nl(b, ind + 4);
-		if (r >= 0)
-			r = json_record(&x->records[i], ind + 4, b);
-		if (r >= 0 && i + 1 < x->n_records)
-			r = sts_buf_putc(b, ',');
+	if (ind > JW_MAX_INDENT - 6)
+		return STS_EINVAL;
+	JW_LIT(&w, "{");
+	jw_key(&w, ind + 2, "\"domain\": ");
+	jw_str(&w, x->domain);
+	JW_LIT(&w, ",");
+	jw_key(&w, ind + 2, "\"zone\": ");
+	jw_str(&w, x->zone);
+	JW_LIT(&w, ",");
+	jw_key(&w, ind + 2, "\"hosting\": ");
+	jw_str(&w, delegated ? "delegated" : "self");
+	JW_LIT(&w, ",");
+	jw_key(&w, ind + 2, "\"policy\": ");
+	if (delegated)
+		JW_LIT(&w, "null");
+	else
+		json_policy(&w, x, ind + 2);
+	JW_LIT(&w, ",");
+	jw_key(&w, ind + 2, "\"records\": [");
+	for (size_t i = 0; i < x->n_records; i++) {
+		jw_nl(&w, ind + 4);
+		json_record(&w, &x->records[i], ind + 4);
+		if (i + 1 < x->n_records)
+			JW_LIT(&w, ",");
 	}
-	if (r >= 0 && x->n_records) {
-		r = nl(b, ind + 2);
-		if (r >= 0)
-			r = sts_buf_putc(b, ']');
-	}
-	if (r >= 0)
-		r = nl(b, ind);
-	return r < 0 ? r : sts_buf_putc(b, '}');
+	if (x->n_records)
+		jw_nl(&w, ind + 2);
+	JW_LIT(&w, "]");
+	jw_nl(&w, ind);
+	JW_LIT(&w, "}");
+	return w.r;
 }
 
 /* ---- tree and stream ---------------------------------------------------- */
 
-#define JSON_CHUNK    (64u * 1024u)
 #define CAP_ZONE_FILE (1024u * 1024u * 1024u)
 
 static const char *zone_of(const struct sts_domain *d)
@@ -728,6 +852,7 @@ struct tree {
 	struct sts_diags *diags;
 	struct sts_tmpl *zone_t, *nginx_t;
 	struct sts_buf path, data, tmp;
+	struct hasher h;
 	bool failed; /* some domain could not be rendered */
 };
 
@@ -779,9 +904,9 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 	bool complete = vars != NULL;
 	int r = vars || !name_ok(zone) ? STS_OK : STS_ENOMEM;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct sts_rendered x;
+		struct sts_rendered x = {0};
 		const char *why = NULL;
-		r = sts_render_domain_why(v[i], STS_MODE_INVALID, &x, &why);
+		r = render_domain(v[i], STS_MODE_INVALID, &x, &why, &t->h);
 		if (r == STS_EINVAL) {
 			t->failed = true;
 			complete = false;
@@ -816,6 +941,7 @@ STS_API int sts_render_tree_opts(const struct sts_inventory *inv, const char *ou
 	static const struct sts_render_opts none;
 	struct tree t = {.inv = inv, .o = opts ? opts : &none, .outdir = outdir, .diags = diags};
 	struct selection sel;
+	hasher_init(&t.h);
 	sts_buf_init(&t.path, 4096);
 	sts_buf_init(&t.data, CAP_ZONE_FILE);
 	sts_buf_init(&t.tmp, STS_CAP_TEXT);
@@ -847,6 +973,7 @@ STS_API int sts_render_tree_opts(const struct sts_inventory *inv, const char *ou
 	sts_buf_release(&t.path);
 	sts_buf_release(&t.data);
 	sts_buf_release(&t.tmp);
+	hasher_release(&t.h);
 	return r;
 }
 
@@ -856,44 +983,195 @@ STS_API int sts_render_tree(const struct sts_inventory *inv, const char *outdir,
 	return sts_render_tree_opts(inv, outdir, NULL, NULL, diags);
 }
 
+/*
+ * render --json in blocks of JSON_BLOCK domains. With more than one CPU the
+ * blocks are rendered by several threads (block k by thread k % nthreads,
+ * the calling thread being thread 0), each into one of 2 * nthreads slots;
+ * the calling thread writes the blocks strictly in order, so the output
+ * is the same byte for byte, and memory stays at a few blocks.
+ */
+#define JSON_BLOCK	 256
+#define JSON_MAX_THREADS 4
+
+struct jbad {
+	size_t i; /* index into sel.v */
+	const char *why;
+};
+
+struct jslot {
+	size_t k; /* block held when done */
+	bool done;
+	int r;
+	struct sts_buf out; /* each entry starts with ",\n    " */
+	struct jbad bad[JSON_BLOCK];
+	size_t n_bad;
+};
+
+struct jstream {
+	const struct selection *sel;
+	const size_t *idx; /* the selected entries of sel.v */
+	size_t n, nblocks;
+	unsigned nthreads; /* block stride, fixed before any thread starts */
+	unsigned started;  /* threads running (0 is the caller); main thread only */
+	struct jslot *slots;
+	size_t nslots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t written; /* blocks written so far */
+	bool stop;
+};
+
+static void render_block(struct jstream *js, struct jslot *sl, size_t k, struct hasher *h)
+{
+	size_t end = (k + 1) * JSON_BLOCK < js->n ? (k + 1) * JSON_BLOCK : js->n;
+	int r = STS_OK;
+	sts_buf_reset(&sl->out);
+	sl->n_bad = 0;
+	for (size_t i = k * JSON_BLOCK; i < end && r >= 0; i++) {
+		struct sts_rendered x = {0};
+		const char *why = NULL;
+		r = render_domain(js->sel->v[js->idx[i]], STS_MODE_INVALID, &x, &why, h);
+		if (r == STS_EINVAL) {
+			sl->bad[sl->n_bad++] = (struct jbad){.i = js->idx[i], .why = why};
+			r = STS_OK;
+			continue;
+		}
+		if (r >= 0)
+			r = PUT_LIT(&sl->out, ",\n    ");
+		if (r >= 0)
+			r = sts_render_domain_json(&x, 4, &sl->out);
+		sts_rendered_release(&x);
+	}
+	sl->r = r;
+}
+
+static void *json_worker(void *arg)
+{
+	struct jstream *js = ((void **)arg)[0];
+	unsigned t = (unsigned)(uintptr_t)((void **)arg)[1];
+	struct hasher h;
+	hasher_init(&h);
+	for (size_t k = t; k < js->nblocks; k += js->nthreads) {
+		struct jslot *sl = &js->slots[k % js->nslots];
+		pthread_mutex_lock(&js->mu);
+		while (!js->stop &&
+		       k >= js->written + js->nslots) /* slot still holds block k - nslots */
+			pthread_cond_wait(&js->cv, &js->mu);
+		bool stop = js->stop;
+		pthread_mutex_unlock(&js->mu);
+		if (stop)
+			break;
+		render_block(js, sl, k, &h);
+		pthread_mutex_lock(&js->mu);
+		sl->k = k;
+		sl->done = true;
+		pthread_cond_broadcast(&js->cv);
+		pthread_mutex_unlock(&js->mu);
+	}
+	hasher_release(&h);
+	return NULL;
+}
+
+static unsigned json_threads(size_t nblocks)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned t = cpus > 1 ? (unsigned)cpus : 1;
+	t = t > JSON_MAX_THREADS ? JSON_MAX_THREADS : t;
+	return nblocks < t ? (unsigned)(nblocks ? nblocks : 1) : t;
+}
+
+/* Runs in the calling thread: renders its blocks, writes all of them in order. */
+static int json_blocks(struct jstream *js, const struct sts_inventory *inv,
+		       int (*write)(const char *p, size_t n, void *ud), void *ud,
+		       struct sts_diags *diags, bool *first, bool *failed)
+{
+	struct hasher h;
+	int r = STS_OK;
+	hasher_init(&h);
+	for (size_t k = 0; k < js->nblocks && r >= 0; k++) {
+		struct jslot *sl = &js->slots[k % js->nslots];
+		/* block k belongs to thread k % nthreads; the caller does those of
+		 * threads that could not be started */
+		if (k % js->nthreads == 0 || k % js->nthreads >= js->started) {
+			render_block(js, sl, k, &h);
+		} else {
+			pthread_mutex_lock(&js->mu);
+			while (!(sl->done && sl->k == k))
+				pthread_cond_wait(&js->cv, &js->mu);
+			pthread_mutex_unlock(&js->mu);
+		}
+		r = sl->r;
+		for (size_t i = 0; i < sl->n_bad && r >= 0; i++) {
+			*failed = true;
+			r = diag_domain(diags, inv, js->sel->v[sl->bad[i].i], sl->bad[i].why);
+		}
+		if (r >= 0 && sl->out.len > 0) {
+			size_t skip = *first; /* the first entry has no ',' */
+			r = write(sl->out.data + skip, sl->out.len - skip, ud);
+			*first = false;
+		}
+		pthread_mutex_lock(&js->mu);
+		sl->done = false;
+		js->written = k + 1;
+		js->stop = r < 0;
+		pthread_cond_broadcast(&js->cv);
+		pthread_mutex_unlock(&js->mu);
+	}
+	hasher_release(&h);
+	return r;
+}
+
 STS_API int sts_render_json(const struct sts_inventory *inv, const struct sts_render_opts *opts,
 			    int (*write)(const char *p, size_t n, void *ud), void *ud,
 			    struct sts_diags *diags)
 {
 	struct selection sel;
-	struct sts_buf b;
+	struct jstream js = {.sel = &sel};
+	pthread_t tids[JSON_MAX_THREADS];
+	void *args[JSON_MAX_THREADS][2];
 	bool first = true, failed = false;
-	sts_buf_init(&b, STS_CAP_TEXT);
 	int r = selection_init(&sel, inv, opts, false, diags);
+	size_t *idx = calloc(sel.n ? sel.n : 1, sizeof(*idx));
+	if (r >= 0 && !idx)
+		r = STS_ENOMEM;
+	for (size_t i = 0; i < sel.n && r >= 0; i++)
+		if (sel.want[i])
+			idx[js.n++] = i;
+	js.idx = idx;
+	js.nblocks = (js.n + JSON_BLOCK - 1) / JSON_BLOCK;
+	js.nthreads = json_threads(js.nblocks);
+	js.nslots = 2 * (size_t)js.nthreads;
+	js.slots = calloc(js.nslots, sizeof(*js.slots));
+	if (r >= 0 && !js.slots)
+		r = STS_ENOMEM;
+	for (size_t i = 0; js.slots && i < js.nslots; i++)
+		sts_buf_init(&js.slots[i].out, STS_CAP_TEXT);
+	pthread_mutex_init(&js.mu, NULL);
+	pthread_cond_init(&js.cv, NULL);
 	if (r >= 0)
-		r = sts_buf_puts(&b, "{\n  \"domains\": [");
-	for (size_t i = 0; i < sel.n && r >= 0; i++) {
-		if (!sel.want[i])
-			continue;
-		struct sts_rendered x;
-		const char *why = NULL;
-		r = sts_render_domain_why(sel.v[i], STS_MODE_INVALID, &x, &why);
-		if (r == STS_EINVAL) {
-			failed = true;
-			r = diag_domain(diags, inv, sel.v[i], why);
-			continue;
-		}
-		if (r >= 0)
-			r = sts_buf_puts(&b, first ? "\n    " : ",\n    ");
-		if (r >= 0)
-			r = sts_render_domain_json(&x, 4, &b);
-		sts_rendered_release(&x);
-		first = false;
-		if (r >= 0 && b.len >= JSON_CHUNK) {
-			r = write(b.data, b.len, ud);
-			sts_buf_reset(&b);
-		}
+		r = write("{\n  \"domains\": [", 16, ud);
+	for (js.started = 1; r >= 0 && js.started < js.nthreads; js.started++) {
+		args[js.started][0] = &js;
+		args[js.started][1] = (void *)(uintptr_t)js.started;
+		if (pthread_create(&tids[js.started], NULL, json_worker, args[js.started]) != 0)
+			break;
 	}
 	if (r >= 0)
-		r = sts_buf_puts(&b, first ? "]\n}\n" : "\n  ]\n}\n");
+		r = json_blocks(&js, inv, write, ud, diags, &first, &failed);
+	pthread_mutex_lock(&js.mu);
+	js.stop = true;
+	pthread_cond_broadcast(&js.cv);
+	pthread_mutex_unlock(&js.mu);
+	for (unsigned t = 1; t < js.started; t++)
+		pthread_join(tids[t], NULL);
 	if (r >= 0)
-		r = write(b.data, b.len, ud);
+		r = first ? write("]\n}\n", 4, ud) : write("\n  ]\n}\n", 7, ud);
+	for (size_t i = 0; js.slots && i < js.nslots; i++)
+		sts_buf_release(&js.slots[i].out);
+	pthread_cond_destroy(&js.cv);
+	pthread_mutex_destroy(&js.mu);
+	free(js.slots);
+	free(idx);
 	selection_release(&sel);
-	sts_buf_release(&b);
 	return r >= 0 && failed ? STS_EINVALID : r;
 }

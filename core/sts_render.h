@@ -142,11 +142,13 @@ STS_API int sts_render_tree_opts(const struct sts_inventory *inv, const char *ou
 				 struct sts_render_stats *ret_stats, struct sts_diags *diags);
 
 /*
- * Stream {"domains":[...]} for the inventory, domains sorted by name, in
- * chunks through write (which returns 0, or a negative sts_err that stops
- * the render and is returned). Memory stays bounded by one domain plus a
- * 64 KiB chunk. Errors as for sts_render_tree_opts; a domain that cannot
- * be rendered is left out of the document.
+ * Stream {"domains":[...]} for the inventory, domains sorted by name,
+ * through write (which returns 0, or a negative sts_err that stops the
+ * render and is returned), one block of domains at a time. With several
+ * CPUs, blocks are rendered by up to 4 threads and still written in
+ * order: the output is the same byte for byte. Memory stays at a few
+ * blocks. Errors as for sts_render_tree_opts; a domain that cannot be
+ * rendered is left out of the document, which stays valid JSON.
  */
 STS_API int sts_render_json(const struct sts_inventory *inv, const struct sts_render_opts *opts,
 			    int (*write)(const char *p, size_t n, void *ud), void *ud,

@@ -840,7 +840,8 @@ static void test_json_selection_and_errors(void **state)
 	sts_buf_release(&out);
 	/* a U-label in any case finds the A-label */
 	d[0].name = "xn--bcher-kva.example";
-	d[0].name_input = "b\xc3\xbc" "cher.example";
+	d[0].name_input = "b\xc3\xbc"
+			  "cher.example";
 	const char *ulabel[] = {"B\xc3\x9c"
 				"CHER.Example."};
 	o = (struct sts_render_opts){.only = ulabel, .n_only = 1};
@@ -895,7 +896,7 @@ static void test_json_streams_in_chunks(void **state)
 	struct sts_inventory inv = {.path = "inv.json", .domains = d, .n_domains = N};
 	size_t writes = 0;
 	assert_int_equal(sts_render_json(&inv, NULL, count_writes, &writes, NULL), STS_OK);
-	assert_true(writes > 10);
+	assert_true(writes >= (N + 255) / 256 + 2); /* written block by block */
 	struct sts_buf out;
 	json_t *doc = render_json(&inv, NULL, STS_OK, &out, NULL);
 	json_t *doms = json_object_get(doc, "domains");
