@@ -424,10 +424,11 @@ static void parse_line(struct pparse *pp, const char *s, size_t n, unsigned line
 	}
 	if (!sts_ext_name_valid(s, kn)) {
 		sts_lint_quote(q, sizeof(q), s, kn);
+		bool bom = line == 1 && kn >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
 		PERR(pp, "B8", line, 1,
 		     "invalid field name '%s': letters, digits, '_', '-', '.', at most 32, "
-		     "starting with a letter or digit",
-		     q);
+		     "starting with a letter or digit%s; senders reject the policy",
+		     q, bom ? " (the file starts with a UTF-8 byte order mark: remove it)" : "");
 		return;
 	}
 	size_t vs = kn + 1;

@@ -57,7 +57,12 @@ STS_API void sts_policy_release(struct sts_policy *p);
 STS_API int sts_policy_parse(const char *text, size_t len, struct sts_policy *ret,
 			     struct sts_diags *diags);
 
-/* _mta-sts TXT record (RFC 8461 §3.1), character-strings already concatenated. */
+/*
+ * _mta-sts TXT record (RFC 8461 §3.1), character-strings already concatenated.
+ * The record parsers return like sts_policy_parse: STS_OK, STS_EINVALID
+ * (errors in diags), STS_ETOOLARGE above STS_CAP_POLICY bytes, STS_ENOMEM;
+ * ret holds what could be parsed either way (release it); diags may be NULL.
+ */
 struct sts_sts_record {
 	char *id; /* NULL when absent or invalid */
 	struct sts_kv *ext;
@@ -69,7 +74,7 @@ STS_API void sts_sts_record_release(struct sts_sts_record *r);
 STS_API int sts_sts_record_parse(const char *text, size_t len, struct sts_sts_record *ret,
 				 struct sts_diags *diags);
 
-/* _smtp._tls TXT record (RFC 8460 §3). */
+/* _smtp._tls TXT record (RFC 8460 §3). A repeated rua= adds to rua[]. */
 struct sts_tlsrpt_record {
 	char **rua;
 	size_t n_rua;

@@ -440,6 +440,13 @@ static void test_extensions(void **state)
 		done(&x);
 	}
 
+	/* a byte order mark makes the first key unknown */
+	parse(&x, "\xef\xbb\xbfversion: STSv1\nmode: none\nmax_age: 86400\n");
+	assert_int_equal(x.r, STS_EINVALID);
+	assert_error(&x, "B8", "byte order mark");
+	assert_error(&x, "B4", "missing");
+	done(&x);
+
 	/* NUL byte in a value */
 	const char nul[] = HEAD "max_age: 1\nx: a\0b\n";
 	parse_n(&x, nul, sizeof(nul) - 1);
