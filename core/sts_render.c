@@ -642,15 +642,19 @@ static void jw_key(struct jw *w, unsigned ind, const char *qkey)
 	jw_put(w, qkey, strlen(qkey));
 }
 
+/* a string member followed by a comma */
+static void jw_field(struct jw *w, unsigned ind, const char *qkey, const char *val)
+{
+	jw_key(w, ind, qkey);
+	jw_str(w, val);
+	JW_LIT(w, ",");
+}
+
 static void json_policy(struct jw *w, const struct sts_rendered *x, unsigned ind)
 {
 	JW_LIT(w, "{");
-	jw_key(w, ind + 2, "\"id\": ");
-	jw_str(w, x->id);
-	JW_LIT(w, ",");
-	jw_key(w, ind + 2, "\"mode\": ");
-	jw_str(w, sts_mode_name(x->mode));
-	JW_LIT(w, ",");
+	jw_field(w, ind + 2, "\"id\": ", x->id);
+	jw_field(w, ind + 2, "\"mode\": ", sts_mode_name(x->mode));
 	jw_key(w, ind + 2, "\"max_age\": ");
 	jw_int(w, x->max_age);
 	JW_LIT(w, ",");
@@ -673,12 +677,8 @@ static void json_policy(struct jw *w, const struct sts_rendered *x, unsigned ind
 static void json_record(struct jw *w, const struct sts_record *rec, unsigned ind)
 {
 	JW_LIT(w, "{");
-	jw_key(w, ind + 2, "\"name\": ");
-	jw_str(w, rec->name);
-	JW_LIT(w, ",");
-	jw_key(w, ind + 2, "\"type\": ");
-	jw_str(w, rec->type);
-	JW_LIT(w, ",");
+	jw_field(w, ind + 2, "\"name\": ", rec->name);
+	jw_field(w, ind + 2, "\"type\": ", rec->type);
 	jw_key(w, ind + 2, "\"ttl\": ");
 	jw_int(w, rec->ttl);
 	JW_LIT(w, ",");
@@ -695,15 +695,9 @@ STS_API int sts_render_domain_json(const struct sts_rendered *x, unsigned ind, s
 	if (ind > JW_MAX_INDENT - 6)
 		return STS_EINVAL;
 	JW_LIT(&w, "{");
-	jw_key(&w, ind + 2, "\"domain\": ");
-	jw_str(&w, x->domain);
-	JW_LIT(&w, ",");
-	jw_key(&w, ind + 2, "\"zone\": ");
-	jw_str(&w, x->zone);
-	JW_LIT(&w, ",");
-	jw_key(&w, ind + 2, "\"hosting\": ");
-	jw_str(&w, delegated ? "delegated" : "self");
-	JW_LIT(&w, ",");
+	jw_field(&w, ind + 2, "\"domain\": ", x->domain);
+	jw_field(&w, ind + 2, "\"zone\": ", x->zone);
+	jw_field(&w, ind + 2, "\"hosting\": ", delegated ? "delegated" : "self");
 	jw_key(&w, ind + 2, "\"policy\": ");
 	if (delegated)
 		JW_LIT(&w, "null");
