@@ -30,6 +30,11 @@
 #define STS_TLSRPT_MAX_DEPTH	64	    /* JSON nesting; the schema needs 4 */
 #define STS_TLSRPT_MAX_COUNT	(1LL << 53) /* I-JSON: integers exact in a double */
 #define STS_TLSRPT_MAX_WARNINGS 1000	    /* kept per report; more are only counted */
+/* jansson needs ~200 bytes per object or array and ~40 per value: a 10 MiB
+ * "[{},{},...]" would take ~760 MB. A real 10 MiB report has ~40k failure
+ * details, ~50k containers and ~400k values. */
+#define STS_TLSRPT_MAX_CONTAINERS 200000
+#define STS_TLSRPT_MAX_VALUES	  1000000
 
 enum sts_tlsrpt_policy_type {
 	STS_TLSRPT_POLICY_UNKNOWN = 0,
@@ -100,7 +105,9 @@ struct sts_tlsrpt_report {
  * *ret is untouched and diags holds one error with the reason.
  * Returns STS_OK, STS_EPARSE (not JSON, invalid UTF-8, duplicate member),
  * STS_EINVALID (valid JSON, unusable report), STS_ETOOLARGE (over
- * STS_CAP_REPORT, nesting over STS_TLSRPT_MAX_DEPTH) or STS_ENOMEM.
+ * STS_CAP_REPORT, nesting over STS_TLSRPT_MAX_DEPTH, more than
+ * STS_TLSRPT_MAX_CONTAINERS objects and arrays or STS_TLSRPT_MAX_VALUES
+ * values) or STS_ENOMEM.
  */
 STS_API int sts_tlsrpt_parse_json(const char *text, size_t len, struct sts_tlsrpt_report **ret,
 				  struct sts_diags *diags);

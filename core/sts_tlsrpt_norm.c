@@ -394,17 +394,28 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+static int scan_fail(struct sts_tlsrpt_ctx *c, int err, unsigned line, unsigned col,
+		     const char *what, size_t n)
+{
+	if (c->diags &&
+	    sts_diags_add(c->diags, STS_SEV_ERROR, "J1", NULL, line, col, NULL, what, n) < 0)
+		return STS_ENOMEM;
+	return err;
+}
+
 int sts_tlsrpt_prescan(struct sts_tlsrpt_ctx *c, const unsigned char *s, size_t len)
 {
 	unsigned line = 1, col = 1;
 	int depth = 0, in_str = 0, esc = 0;
+	size_t containers = 0, commas = 0;
 
 	for (size_t i = 0; i < len; col++) {
 		size_t n = utf8_len(s + i, len - i);
 		if (!n) {
-			if (c->diags)
-				sts_diags_add(c->diags, STS_SEV_ERROR, "J1", NULL, line, col, NULL,
-					      "invalid UTF-8 byte 0x%02x at offset %zu", s[i], i);
+			if (c->diags &&
+			    sts_diags_add(c->diags, STS_SEV_ERROR, "J1", NULL, line, col, NULL,
+					  "invalid UTF-8 byte 0x%02x at offset %zu", s[i], i) < 0)
+				return STS_ENOMEM;
 			return STS_EPARSE;
 		}
 		unsigned char ch = s[i];
@@ -421,16 +432,21 @@ int sts_tlsrpt_prescan(struct sts_tlsrpt_ctx *c, const unsigned char *s, size_t 
 		if (ch == '"') {
 			in_str = 1;
 		} else if (ch == '{' || ch == '[') {
-			if (++depth > STS_TLSRPT_MAX_DEPTH) {
-				if (c->diags)
-					sts_diags_add(c->diags, STS_SEV_ERROR, "J1", NULL, line,
-						      col, NULL,
-						      "JSON nesting deeper than %d levels",
-						      STS_TLSRPT_MAX_DEPTH);
-				return STS_ETOOLARGE;
-			}
+			if (++depth > STS_TLSRPT_MAX_DEPTH)
+				return scan_fail(c, STS_ETOOLARGE, line, col,
+						 "JSON nesting deeper than %zu levels",
+						 (size_t)STS_TLSRPT_MAX_DEPTH);
+			if (++containers > STS_TLSRPT_MAX_CONTAINERS)
+				return scan_fail(c, STS_ETOOLARGE, line, col,
+						 "more than %zu JSON objects and arrays",
+						 (size_t)STS_TLSRPT_MAX_CONTAINERS);
 		} else if (ch == '}' || ch == ']') {
 			depth--;
+		} else if (ch == ',') {
+			if (++commas >= STS_TLSRPT_MAX_VALUES)
+				return scan_fail(c, STS_ETOOLARGE, line, col,
+						 "more than %zu JSON values",
+						 (size_t)STS_TLSRPT_MAX_VALUES);
 		} else if (ch == '\n') {
 			line++;
 			col = 0;

@@ -899,6 +899,38 @@ static void test_reject_depth(void **state)
 	sts_buf_release(&b);
 }
 
+/* jansson's memory per object/value: counted before it parses */
+static void test_reject_amplification(void **state)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_REPORT);
+	sts_buf_puts(&b, "{\"policies\":[],\"x\":[");
+	for (int i = 0; i < STS_TLSRPT_MAX_CONTAINERS; i++) /* + the report object */
+		sts_buf_puts(&b, i ? ",{}" : "{}");
+	sts_buf_puts(&b, "]}");
+	expect_reject(sts_buf_str(&b), STS_ETOOLARGE, "more than 200000 JSON objects and arrays");
+
+	sts_buf_reset(&b);
+	sts_buf_puts(&b, "{\"policies\":[],\"x\":[0");
+	for (int i = 0; i < STS_TLSRPT_MAX_VALUES; i++)
+		sts_buf_puts(&b, ",0");
+	sts_buf_puts(&b, "]}");
+	expect_reject(sts_buf_str(&b), STS_ETOOLARGE, "more than 1000000 JSON values");
+
+	/* commas inside strings do not count */
+	sts_buf_reset(&b);
+	sts_buf_puts(&b, HEAD "\"policies\":[],\"x\":\"");
+	for (int i = 0; i < STS_TLSRPT_MAX_VALUES + 10; i++)
+		sts_buf_putc(&b, ',');
+	sts_buf_puts(&b, "\"}");
+	struct sts_diags d;
+	sts_diags_init(&d);
+	struct sts_tlsrpt_report *rep = parse_ok(sts_buf_str(&b), &d);
+	sts_tlsrpt_report_free(rep);
+	sts_diags_release(&d);
+	sts_buf_release(&b);
+}
+
 static void test_reject_size(void **state)
 {
 	/* just over the cap in memory: refused before it is scanned */
@@ -1015,14 +1047,23 @@ static void test_warning_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_samples),	     cmocka_unit_test(test_samples_gzip),
-	    cmocka_unit_test(test_sample_details),   cmocka_unit_test(test_lines_equal),
-	    cmocka_unit_test(test_categories),	     cmocka_unit_test(test_failed_sessions),
-	    cmocka_unit_test(test_tolerated),	     cmocka_unit_test(test_duplicate_entries),
-	    cmocka_unit_test(test_reject_structure), cmocka_unit_test(test_reject_counts),
-	    cmocka_unit_test(test_reject_dates),     cmocka_unit_test(test_reject_utf8),
-	    cmocka_unit_test(test_reject_depth),     cmocka_unit_test(test_reject_size),
-	    cmocka_unit_test(test_reject_stream),    cmocka_unit_test(test_blob),
+	    cmocka_unit_test(test_samples),
+	    cmocka_unit_test(test_samples_gzip),
+	    cmocka_unit_test(test_sample_details),
+	    cmocka_unit_test(test_lines_equal),
+	    cmocka_unit_test(test_categories),
+	    cmocka_unit_test(test_failed_sessions),
+	    cmocka_unit_test(test_tolerated),
+	    cmocka_unit_test(test_duplicate_entries),
+	    cmocka_unit_test(test_reject_structure),
+	    cmocka_unit_test(test_reject_counts),
+	    cmocka_unit_test(test_reject_dates),
+	    cmocka_unit_test(test_reject_utf8),
+	    cmocka_unit_test(test_reject_depth),
+	    cmocka_unit_test(test_reject_amplification),
+	    cmocka_unit_test(test_reject_size),
+	    cmocka_unit_test(test_reject_stream),
+	    cmocka_unit_test(test_blob),
 	    cmocka_unit_test(test_warning_cap),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
