@@ -582,7 +582,7 @@ static int close_container(struct parser *p)
 {
 	struct frame *f = &p->frames[p->depth - 1];
 	size_t n = p->n - f->start;
-	struct sts_jmember *m = p->scratch + f->start;
+	struct sts_jmember *m = p->scratch ? p->scratch + f->start : NULL;
 	struct sts_jval v = {.type = f->type, .off = f->off, .end = (uint32_t)p->pos + 1};
 	struct sts_arena *a = &p->doc->arena;
 	if (f->type == STS_JOBJECT) {
