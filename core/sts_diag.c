@@ -166,14 +166,35 @@ static int diag_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static void merge_sort(struct sts_diag *v, struct sts_diag *tmp, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	merge_sort(v, tmp, h);
+	merge_sort(v + h, tmp, n - h);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = diag_cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
 STS_API void sts_diags_sort(struct sts_diags *d)
 {
-	/* insertion sort keeps equal positions in order (stable); n is small
-	 * in practice, fall back to qsort for big lists */
-	if (d->n > 4096) {
-		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
+	/* stable: findings at the same position keep their order */
+	if (d->n < 2)
+		return;
+	struct sts_diag *tmp = malloc(d->n * sizeof(*tmp));
+	if (tmp) {
+		merge_sort(d->v, tmp, d->n);
+		free(tmp);
 		return;
 	}
+	/* no memory for the merge buffer: insertion sort, also stable */
 	for (size_t i = 1; i < d->n; i++) {
 		struct sts_diag t = d->v[i];
 		size_t j = i;

@@ -60,7 +60,8 @@ STS_API const char *sts_severity_name(enum sts_severity s);
  */
 STS_API int sts_diag_format(const struct sts_diag *d, struct sts_buf *out);
 
-/* Sort by file, line, column (stable) so output follows the input. */
+/* Sort by file, line, column (stable) so output follows the input; findings
+ * about a whole file (line 0) come first. */
 STS_API void sts_diags_sort(struct sts_diags *d);
 
 #endif
