@@ -187,7 +187,7 @@ static int run(const struct apply_args *a)
 	}
 	rc = plan_ctx_open(&c, inventory, a->state, true);
 	if (rc == EXIT_OK)
-		rc = plan_ctx_build(&c, targets, n_targets, a->conc ? a->conc * 2 : 0, &p);
+		rc = plan_ctx_build(&c, targets, n_targets, a->conc ? a->conc * 2 : 0, true, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (pf && (r = sts_plan_file_check(pf, p, &err)) < 0) {

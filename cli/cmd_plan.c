@@ -143,11 +143,13 @@ void plan_ctx_close(struct plan_ctx *c)
 }
 
 int plan_ctx_build(struct plan_ctx *c, const char *const *targets, size_t n_targets,
-		   unsigned concurrency, struct sts_plan **ret)
+		   unsigned concurrency, bool for_apply, struct sts_plan **ret)
 {
 	struct sts_diags diags;
-	struct sts_plan_opts po = {
-	    .targets = targets, .n_targets = n_targets, .concurrency = concurrency};
+	struct sts_plan_opts po = {.targets = targets,
+				   .n_targets = n_targets,
+				   .concurrency = concurrency,
+				   .for_apply = for_apply};
 	sts_diags_init(&diags);
 	int r = sts_plan_build(c->inv, c->db, c->io, &po, ret, &diags);
 	cli_print_diags(&diags);
@@ -183,7 +185,7 @@ static int run(const char *inventory, const char *state, const char *const *targ
 	struct sts_plan *p = NULL;
 	int rc = plan_ctx_open(&c, inventory, state, false);
 	if (rc == EXIT_OK)
-		rc = plan_ctx_build(&c, targets, n_targets, conc, &p);
+		rc = plan_ctx_build(&c, targets, n_targets, conc, false, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (json ? cli_json_print(sts_plan_to_json(p)) < 0 : plan_print(p) < 0) {

@@ -33,7 +33,7 @@ void plan_ctx_close(struct plan_ctx *c);
 
 /* Build the plan (diags logged); EXIT_OK or an exit code. */
 int plan_ctx_build(struct plan_ctx *c, const char *const *targets, size_t n_targets,
-		   unsigned concurrency, struct sts_plan **ret);
+		   unsigned concurrency, bool for_apply, struct sts_plan **ret);
 
 /* Print the human plan to stdout; -1 on a write error (logged). */
 int plan_print(const struct sts_plan *p);

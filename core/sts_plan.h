@@ -166,6 +166,7 @@ struct sts_plan_opts {
 	const char *const *targets; /* only these domains; NULL: all */
 	size_t n_targets;
 	unsigned concurrency; /* reads in flight; 0 = 8 */
+	bool for_apply;	      /* also build each domain's spec for the state DB */
 	/* rollout stage per domain later; STS_MODE_INVALID = inventory's mode */
 };
 

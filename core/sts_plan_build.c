@@ -335,7 +335,7 @@ static int db_cmp(const void *key, const void *elem)
 }
 
 static int add_domain(struct builder *b, const struct sts_domain *dom,
-		      const struct sts_db_domain *dbd, const char *name)
+		      const struct sts_db_domain *dbd, const char *name, bool for_apply)
 {
 	struct sts_plan *p = b->p;
 	struct sts_plan_domain *d = &p->domains[p->n_domains];
@@ -347,12 +347,10 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	d->mode = STS_MODE_INVALID;
 	if (!(d->name = strdup(name)))
 		return STS_ENOMEM;
-	if (dbd && dbd->spec) {
-		w->prev = json_loads(dbd->spec, 0, NULL);
-		if (!w->prev)
-			sts_plan_domain_fail(d, STS_EDB,
-					     "state of '%s' in the DB is not valid JSON", name);
-	}
+	/* the last apply's spec: parsed now only when the domain is not in the
+	 * inventory; otherwise later, only when the diff needs it (prev_needed) */
+	if (dbd && dbd->spec && !dom && !(w->prev = json_loads(dbd->spec, 0, NULL)))
+		sts_plan_domain_fail(d, STS_EDB, "state of '%s' in the DB is not valid JSON", name);
 	d->managed = dbd != NULL;
 	d->removal_started = dbd ? dbd->removal_started : 0;
 	d->in_inventory = dom != NULL;
@@ -405,7 +403,8 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 			return r;
 	}
 	/* present domains refresh their spec; others keep the last one */
-	if ((d->phase == STS_PHASE_PRESENT || (d->in_inventory && !w->prev)) &&
+	if (for_apply &&
+	    (d->phase == STS_PHASE_PRESENT || (d->in_inventory && !(dbd && dbd->spec))) &&
 	    !(d->spec = spec_json(dom, d, &w->want)))
 		return STS_ENOMEM;
 	return STS_OK;
@@ -676,6 +675,25 @@ static int fingerprint_plan(struct sts_plan *p)
 	return STS_OK;
 }
 
+/*
+ * Does the diff need the last apply's spec? Only to tell whether a CNAME, A
+ * or AAAA rrset that is not wanted, or a TLS-RPT TXT that is not wanted any
+ * more, was published by stsctl.
+ */
+static bool prev_needed(const struct sts_plan_domain *d, const struct sts_rrsets *want)
+{
+	if (d->phase != STS_PHASE_PRESENT)
+		return true;
+	for (size_t i = 0; i < d->actual.rr.n; i++) {
+		const struct sts_rrset *a = &d->actual.rr.v[i];
+		if (sts_rrsets_find(want, a->name, a->type))
+			continue;
+		if (strcmp(a->type, "TXT") != 0 || strncasecmp(a->name, "_smtp._tls.", 11) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Is anything of stsctl's published for d (an absent domain nobody manages)? */
 static bool anything_published(const struct sts_plan_domain *d)
 {
@@ -709,10 +727,10 @@ STS_API bool sts_plan_removal_excessive(const struct sts_plan *p)
 	       p->n_removal_starts * 100 > p->n_managed * STS_PLAN_REMOVAL_SHARE;
 }
 
-static int dom_name_cmp(const void *x, const void *y)
+static int inv_name_cmp(const void *x, const void *y)
 {
-	return strcmp(((const struct sts_plan_domain *)x)->name,
-		      ((const struct sts_plan_domain *)y)->name);
+	return strcmp((*(const struct sts_domain *const *)x)->name,
+		      (*(const struct sts_domain *const *)y)->name);
 }
 
 STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
@@ -765,21 +783,30 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		r = STS_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < inv->n_domains; i++) {
-		const struct sts_domain *dom = &inv->domains[i];
-		if (!targeted(targets, n_targets, dom->name))
-			continue;
-		const struct sts_db_domain *dbd = bsearch(dom->name, mv, n_mv, sizeof(*mv), db_cmp);
-		if ((r = add_domain(&b, dom, dbd, dom->name)) < 0)
-			goto out;
+	/* in name order from the start: the inventory sorted, merged with the DB's list */
+	const struct sts_domain **iv = calloc(inv->n_domains + 1, sizeof(*iv));
+	if (!iv) {
+		r = STS_ENOMEM;
+		goto out;
 	}
-	for (size_t i = 0; i < n_mv; i++) {
-		if (!targeted(targets, n_targets, mv[i].domain) ||
-		    sts_inventory_find(inv, mv[i].domain))
-			continue;
-		if ((r = add_domain(&b, NULL, &mv[i], mv[i].domain)) < 0)
-			goto out;
+	for (size_t i = 0; i < inv->n_domains; i++)
+		iv[i] = &inv->domains[i];
+	qsort(iv, inv->n_domains, sizeof(*iv), inv_name_cmp);
+	for (size_t i = 0, k = 0; r == STS_OK && (i < inv->n_domains || k < n_mv);) {
+		int c = i == inv->n_domains ? 1
+			: k == n_mv	    ? -1
+					    : strcmp(iv[i]->name, mv[k].domain);
+		const struct sts_domain *dom = c <= 0 ? iv[i] : NULL;
+		const struct sts_db_domain *dbd = c >= 0 ? &mv[k] : NULL;
+		const char *name = dom ? dom->name : dbd->domain;
+		i += c <= 0;
+		k += c >= 0;
+		if (targeted(targets, n_targets, name))
+			r = add_domain(&b, dom, dbd, name, opts && opts->for_apply);
 	}
+	free(iv);
+	if (r < 0)
+		goto out;
 	r = read_actual(&b, opts && opts->concurrency ? opts->concurrency : 8);
 	if (r < 0)
 		goto out;
@@ -789,8 +816,12 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 			goto out;
 		if (!d->managed && d->phase == STS_PHASE_REMOVE_START && !anything_published(d))
 			d->phase = STS_PHASE_GONE;
-		if (d->err == STS_OK &&
-		    (r = sts_plan_diff_domain(d, &b.w[i].want, b.w[i].prev)) < 0)
+		struct work *w = &b.w[i];
+		if (!w->prev && w->db && w->db->spec && prev_needed(d, &w->want) &&
+		    !(w->prev = json_loads(w->db->spec, 0, NULL)))
+			sts_plan_domain_fail(d, STS_EDB,
+					     "state of '%s' in the DB is not valid JSON", d->name);
+		if (d->err == STS_OK && (r = sts_plan_diff_domain(d, &w->want, w->prev)) < 0)
 			goto out;
 		if (!d->managed && d->phase == STS_PHASE_REMOVE_DELETE && d->n_changes == 0)
 			d->phase = STS_PHASE_GONE;
@@ -800,12 +831,6 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		if (d->managed && d->phase == STS_PHASE_REMOVE_START)
 			p->n_removal_starts++;
 	}
-	/* the work array is parallel to domains: sort only now */
-	for (size_t i = 0; i < p->n_domains; i++) {
-		json_decref(b.w[i].prev);
-		b.w[i].prev = NULL;
-	}
-	qsort(p->domains, p->n_domains, sizeof(*p->domains), dom_name_cmp);
 	r = fingerprint_plan(p);
 out:
 	if (b.w) {
