@@ -38,14 +38,15 @@ long sts_inv_strmap_find(struct strmap *m, const char *key, bool put, uint32_t i
 {
 	if (!m->v)
 		return -1;
-	size_t k = str_hash(key) & m->mask;
+	uint32_t h = str_hash(key);
+	size_t k = h & m->mask;
 	while (m->v[k].key) {
-		if (strcmp(m->v[k].key, key) == 0)
+		if (m->v[k].hash == h && strcmp(m->v[k].key, key) == 0)
 			return m->v[k].idx;
 		k = (k + 1) & m->mask;
 	}
 	if (put)
-		m->v[k] = (struct strmap_slot){key, idx};
+		m->v[k] = (struct strmap_slot){key, h, idx};
 	return -1;
 }
 
@@ -238,7 +239,7 @@ void sts_inv_unknown_key(struct vctx *c, const struct pctx *p, const struct sts_
 int sts_inv_key_index(const char *key, const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(key, keys[i]) == 0)
+		if (key[0] == keys[i][0] && strcmp(key, keys[i]) == 0)
 			return (int)i;
 	return -1;
 }

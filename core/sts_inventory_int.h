@@ -21,6 +21,7 @@
 
 struct strmap_slot {
 	const char *key;
+	uint32_t hash; /* compared before the key: fewer cache misses */
 	uint32_t idx;
 };
 

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sts_err.h"
 #include "sts_jsonpos.h"
@@ -19,10 +20,55 @@ struct sts_arena_chunk {
 	struct sts_arena_chunk *next;
 	size_t used;
 	size_t cap;
+	bool mapped; /* a 2 MiB mapping, else malloc'd */
 	_Alignas(8) unsigned char data[];
 };
 
 #define ARENA_CHUNK (256u * 1024u)
+#define ARENA_HUGE  (2u * 1024u * 1024u)
+
+/*
+ * Past the first megabyte chunks are 2 MiB mappings aligned to 2 MiB and
+ * advised MADV_HUGEPAGE: the kernel can back each with one transparent huge
+ * page, one page fault instead of 512 (a quarter of the time to load
+ * 100,000 domains went to page faults). Falls back to malloc.
+ */
+static struct sts_arena_chunk *chunk_huge(void)
+{
+	unsigned char *m =
+	    mmap(NULL, 2 * ARENA_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	uintptr_t at = ((uintptr_t)m + ARENA_HUGE - 1) & ~(uintptr_t)(ARENA_HUGE - 1);
+	size_t head = at - (uintptr_t)m;
+	if (head)
+		munmap(m, head);
+	if (ARENA_HUGE - head)
+		munmap((unsigned char *)at + ARENA_HUGE, ARENA_HUGE - head);
+	madvise((void *)at, ARENA_HUGE, MADV_HUGEPAGE);
+	struct sts_arena_chunk *c = (struct sts_arena_chunk *)at;
+	c->cap = ARENA_HUGE - sizeof(*c);
+	c->mapped = true;
+	return c;
+}
+
+static struct sts_arena_chunk *chunk_new(const struct sts_arena *a, size_t n)
+{
+	struct sts_arena_chunk *c = NULL;
+	if (a->total >= 4 * ARENA_CHUNK && n <= ARENA_HUGE / 4)
+		c = chunk_huge();
+	if (!c) {
+		/* big requests get a chunk of their own */
+		size_t cap = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->mapped = false;
+	}
+	c->used = 0;
+	return c;
+}
 
 STS_API void sts_arena_init(struct sts_arena *a)
 {
@@ -35,7 +81,10 @@ STS_API void sts_arena_release(struct sts_arena *a)
 	struct sts_arena_chunk *c = a->head;
 	while (c) {
 		struct sts_arena_chunk *next = c->next;
-		free(c);
+		if (c->mapped)
+			munmap(c, ARENA_HUGE);
+		else
+			free(c);
 		c = next;
 	}
 	sts_arena_init(a);
@@ -50,14 +99,11 @@ STS_API void *sts_arena_alloc(struct sts_arena *a, size_t n)
 	if (!c || c->cap - c->used < n) {
 		if (n > SIZE_MAX / 2)
 			return NULL;
-		/* big requests get a chunk of their own behind the current one */
-		size_t cap = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-		struct sts_arena_chunk *nc = malloc(sizeof(*nc) + cap);
+		struct sts_arena_chunk *nc = chunk_new(a, n);
 		if (!nc)
 			return NULL;
-		nc->used = 0;
-		nc->cap = cap;
-		if (c && cap == n) {
+		if (c && nc->cap == n && !nc->mapped) {
+			/* a chunk of its own: keep filling the current one */
 			nc->next = c->next;
 			c->next = nc;
 		} else {
@@ -277,6 +323,12 @@ static int decode_escapes(struct parser *p, size_t a, size_t b, char *out, uint3
 	return STS_OK;
 }
 
+/* Bytes a string scan can pass over: printable ASCII but '"' and '\\'. */
+static inline bool plain(unsigned char c)
+{
+	return (unsigned char)(c - 0x20) < 0x5f && c != '"' && c != '\\';
+}
+
 /* p->pos is at the opening quote; on success it is past the closing one. */
 static int parse_string(struct parser *p, bool is_key, const char **ret, uint32_t *ret_len)
 {
@@ -284,6 +336,8 @@ static int parse_string(struct parser *p, bool is_key, const char **ret, uint32_
 	size_t start = p->pos + 1, i = start;
 	bool esc = false;
 	for (;;) {
+		while (i < p->len && plain(t[i]))
+			i++; /* the common case: printable ASCII */
 		if (i >= p->len)
 			return fail(p, p->len, "unterminated string");
 		unsigned char c = t[i];
