@@ -766,8 +766,18 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 	if ((r = norm_targets(opts, &targets)) < 0)
 		goto out;
 	for (size_t i = 0; i < n_targets; i++) {
-		if (!sts_inventory_find(inv, targets[i]) &&
-		    !bsearch(targets[i], mv, n_mv, sizeof(*mv), db_cmp)) {
+		/* a name as written in the inventory (a U-label) selects its A-label */
+		const struct sts_domain *td = sts_inventory_find(inv, targets[i]);
+		if (td && strcmp(td->name, targets[i]) != 0) {
+			char *a = strdup(td->name);
+			if (!a) {
+				r = STS_ENOMEM;
+				goto out;
+			}
+			free(targets[i]);
+			targets[i] = a;
+		}
+		if (!td && !(n_mv && bsearch(targets[i], mv, n_mv, sizeof(*mv), db_cmp))) {
 			sts_diags_error(diags, NULL,
 					"unknown domain '%s': not in the inventory "
 					"nor in the state DB",

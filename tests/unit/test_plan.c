@@ -11,7 +11,9 @@
 
 #include <cmocka.h>
 
+#include "sts_db.h"
 #include "sts_err.h"
+#include "sts_inventory.h"
 #include "sts_plan.h"
 #include "sts_plugin.h"
 
@@ -534,6 +536,152 @@ static void test_names(void **state)
 	assert_false(sts_name_eq("a.example", "aa.example"));
 }
 
+/* ---- sts_plan_build with a parsed inventory, a state DB and a fake provider ---- */
+
+struct pfake {
+	struct sts_rrsets dns;
+	const char *policy_host; /* the one policy published, or NULL */
+	const char *policy;
+	int dns_reads, web_gets;
+};
+
+static int pf_dns_read(void *ud, const char *prov, const char *zone, const char *const *names,
+		       size_t n, struct sts_rrsets *ret, char **err)
+{
+	struct pfake *f = ud;
+	f->dns_reads++;
+	for (size_t i = 0; i < f->dns.n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (sts_name_eq(f->dns.v[i].name, names[k])) {
+				struct sts_rrset *rr = sts_rrsets_add(
+				    ret, f->dns.v[i].name, f->dns.v[i].type, f->dns.v[i].ttl);
+				for (size_t j = 0; j < f->dns.v[i].n_values; j++)
+					sts_rrset_add_value(rr, f->dns.v[i].values[j],
+							    strlen(f->dns.v[i].values[j]));
+			}
+	return STS_OK;
+}
+
+static int pf_web_get(void *ud, const char *prov, const char *host, struct sts_buf *ret, char **err)
+{
+	struct pfake *f = ud;
+	f->web_gets++;
+	if (f->policy_host && strcmp(host, f->policy_host) == 0)
+		return sts_buf_puts(ret, f->policy);
+	return STS_ENOENT;
+}
+
+static const struct sts_io_ops pf_ops = {.dns_read = pf_dns_read, .web_get = pf_web_get};
+
+static const char INV[] =
+    "{\"version\": 1,\n"
+    " \"defaults\": {\"dns\": \"d\", \"web\": \"w\", \"mode\": \"enforce\", \"max_age\": 86400},\n"
+    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"
+    "               \"w\": {\"plugin\": \"local\", \"root\": \"r\"}},\n"
+    " \"domains\": [{\"name\": \"b.example\", \"mx\": [\"mx.b.example\"]},\n"
+    "             {\"name\": \"a.example\", \"mx\": [\"mx.a.example\"],\n"
+    "              \"tlsrpt\": {\"rua\": [\"mailto:r@a.example\"]}}]}\n";
+
+static time_t pf_now(void *ud)
+{
+	return *(time_t *)ud;
+}
+
+static void test_build(void **state)
+{
+	(void)state;
+	struct sts_inventory *inv = NULL;
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(INV, strlen(INV), "inv.json", &inv, &dg), STS_OK);
+	time_t now = 1700000000;
+	struct sts_clock clk = {pf_now, &now};
+	struct sts_db *db = NULL;
+	assert_int_equal(sts_db_open(":memory:", 0, &clk, &db, NULL), STS_OK);
+	struct pfake f = {0};
+	sts_rrsets_init(&f.dns);
+	struct sts_io io = {&pf_ops, &f};
+	struct sts_plan *p = NULL;
+
+	/* fresh: everything to create, domains sorted by name, one read per zone */
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(p->n_domains, 2);
+	assert_string_equal(p->domains[0].name, "a.example");
+	assert_int_equal(p->domains[0].n_changes, 3);
+	assert_int_equal(p->domains[1].n_changes, 2); /* no rua: no TLS-RPT record */
+	assert_int_equal(p->n_changes, 5);
+	assert_int_equal(f.dns_reads, 2);
+	assert_int_equal(f.web_gets, 2);
+	assert_null(p->domains[0].spec); /* only built for apply */
+	assert_int_equal(strlen(p->fingerprint), 64);
+	char fp[65];
+	memcpy(fp, p->fingerprint, sizeof(fp));
+	sts_plan_free(p);
+
+	/* the same state gives the same fingerprint; a target narrows it */
+	const char *t[] = {"B.Example."};
+	struct sts_plan_opts o = {.targets = t, .n_targets = 1, .for_apply = true};
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_string_equal(p->fingerprint, fp);
+	sts_plan_free(p);
+	assert_int_equal(sts_plan_build(inv, db, &io, &o, &p, &dg), STS_OK);
+	assert_int_equal(p->n_domains, 1);
+	assert_string_equal(p->domains[0].name, "b.example");
+	assert_non_null(p->domains[0].spec);
+	assert_non_null(strstr(p->domains[0].spec, "\"mx\":[\"mx.b.example\"]"));
+	sts_plan_free(p);
+	const char *bad[] = {"nope.example"};
+	o.targets = bad;
+	assert_int_equal(sts_plan_build(inv, db, &io, &o, &p, &dg), STS_ENOENT);
+	assert_true(dg.n_errors > 0);
+
+	/* a managed domain that left the inventory: removal starts, and counts for the 10% rule */
+	assert_int_equal(
+	    sts_db_domain_upsert(db, "gone.example",
+				 "{\"zone\":\"gone.example\",\"dns\":\"d\",\"web\":\"w\","
+				 "\"hosting\":\"self\",\"mx\":[\"mx.gone.example\"],"
+				 "\"max_age\":604800,\"ttl\":300,\"records\":[]}"),
+	    STS_OK);
+	f.policy_host = "mta-sts.gone.example";
+	f.policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.gone.example\r\nmax_age: 604800\r\n";
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(p->n_domains, 3);
+	struct sts_plan_domain *g = &p->domains[2];
+	assert_string_equal(g->name, "gone.example");
+	assert_int_equal(g->phase, STS_PHASE_REMOVE_START);
+	assert_false(g->in_inventory);
+	assert_non_null(strstr(g->policy_text, "mode: none\r\nmx: mx.gone.example\r\n"));
+	assert_int_equal(g->changes[0].object, STS_OBJ_POLICY);
+	assert_int_equal(g->changes[0].action, STS_ACTION_UPDATE);
+	assert_int_equal(g->changes[1].object, STS_OBJ_STS_RECORD);
+	assert_int_equal(p->n_managed, 1);
+	assert_int_equal(p->n_removal_starts, 1);
+	assert_true(sts_plan_removal_excessive(p));
+	sts_plan_free(p);
+
+	/* removal started: waiting until the largest max_age has passed, then deleting */
+	assert_int_equal(sts_db_domain_removal_start(db, "gone.example"), STS_OK);
+	assert_int_equal(sts_db_policy_served(db, "gone.example", "x", f.policy, "enforce", 604800),
+			 STS_OK);
+	now += 604799;
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(p->domains[2].phase, STS_PHASE_REMOVE_WAIT);
+	assert_int_equal(p->domains[2].removal_deadline, 1700000000 + 604800);
+	sts_plan_free(p);
+	now += 1;
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(p->domains[2].phase, STS_PHASE_REMOVE_DELETE);
+	assert_int_equal(p->domains[2].n_changes, 1);
+	assert_int_equal(p->domains[2].changes[0].action, STS_ACTION_DELETE);
+	assert_int_equal(p->domains[2].changes[0].object, STS_OBJ_POLICY);
+	sts_plan_free(p);
+
+	sts_rrsets_release(&f.dns);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+	sts_diags_release(&dg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +700,7 @@ int main(void)
 	    cmocka_unit_test(test_removal_share),
 	    cmocka_unit_test(test_plan_file),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
