@@ -65,16 +65,20 @@ static void parse_providers(struct vctx *c, const struct sts_jval *v)
 			    "invalid provider name '%s' (letters, digits, '_', '-', '.'; at most "
 			    "64)",
 			    sts_inv_quote(q, m->key));
-		if (!sts_inv_want(c, &mp, &m->val, STS_JOBJECT))
-			continue;
-		const struct sts_jval *plugin = sts_jobj_get(&m->val, "plugin");
-		if (!plugin)
-			ERR(c, &mp, m->val.off, "missing 'plugin' (the plugin this provider uses)");
-		else if (sts_inv_want(c, &pp, plugin, STS_JSTRING) &&
-			 !sts_inv_ident_ok(plugin->u.s.p, true))
-			ERR(c, &pp, plugin->off,
-			    "invalid plugin name '%s' (lower-case letters, digits, '_' and '-')",
-			    sts_inv_quote(q, plugin->u.s.p));
+		/* registered even when broken: references to it are not "undefined" */
+		const struct sts_jval *plugin = NULL;
+		if (sts_inv_want(c, &mp, &m->val, STS_JOBJECT)) {
+			plugin = sts_jobj_get(&m->val, "plugin");
+			if (!plugin)
+				ERR(c, &mp, m->val.off,
+				    "missing 'plugin' (the plugin this provider uses)");
+			else if (sts_inv_want(c, &pp, plugin, STS_JSTRING) &&
+				 !sts_inv_ident_ok(plugin->u.s.p, true))
+				ERR(c, &pp, plugin->off,
+				    "invalid plugin name '%s' (lower-case letters, digits, '_' and "
+				    "'-')",
+				    sts_inv_quote(q, plugin->u.s.p));
+		}
 		check_secrets(c, &mp, &m->val);
 		struct sts_provider *pr = &inv->providers[inv->n_providers];
 		pr->name = sts_arena_strndup(&c->priv->arena, m->key, m->key_len);
@@ -415,18 +419,21 @@ static int set_paths(struct sts_inventory *inv, const char *path)
 static int inventory_parse(const char *text, size_t len, const char *path,
 			   struct sts_inventory **ret, size_t *ret_n, struct sts_diags *diags)
 {
+	if (!text)
+		text = "";
 	struct vctx c = {.text = text, .len = len, .file = path, .diags = diags};
 	struct sts_jdoc doc;
 	struct sts_jerr jerr;
 	sts_jlines_init(&c.lines, text, len);
-	c.inv = calloc(1, sizeof(*c.inv));
-	c.priv = calloc(1, sizeof(*c.priv));
 	int r = sts_jdoc_parse(text, len, &doc, &jerr);
 	if (ret_n)
 		*ret_n = 0;
-	if (!c.inv || !(c.inv->priv = c.priv) || !(c.priv->owned = json_array()) ||
-	    set_paths(c.inv, path) < 0) {
-		free(c.priv);
+	c.inv = calloc(1, sizeof(*c.inv));
+	if (c.inv)
+		c.inv->priv = c.priv = calloc(1, sizeof(*c.priv));
+	if (!c.priv || !(c.priv->owned = json_array()) || set_paths(c.inv, path) < 0) {
+		if (r == STS_EPARSE)
+			free(jerr.path);
 		r = STS_ENOMEM;
 		goto out;
 	}

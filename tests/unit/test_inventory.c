@@ -686,6 +686,18 @@ static void test_zone_inherited(void **state)
 	free(t);
 }
 
+static void test_broken_provider_is_defined(void **state)
+{
+	/* a provider that is not an object is one error, not one per reference too */
+	char *t = J("{'version': 1, 'providers': {'d': 'zonefile'},\n"
+		    "'domains': [{'name': 'a.example', 'mx': ['m.example'], 'dns': 'd'}]}");
+	static const struct expect e[] = {
+	    {"'d': ", "'zonefile'", 0, "error: providers.d: expected an object, got a string"},
+	};
+	check_diags(t, "t.json", e, 1, STS_EINVALID, 1);
+	free(t);
+}
+
 /* ---- examples/ validate cleanly ---- */
 
 static void test_examples(void **state)
@@ -748,6 +760,7 @@ int main(void)
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_suggestions),
 	    cmocka_unit_test(test_zone_inherited),
+	    cmocka_unit_test(test_broken_provider_is_defined),
 	    cmocka_unit_test(test_examples),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
