@@ -7,8 +7,8 @@
 #   tests/bench/bench-render.sh                 # N=100000, REPEAT=3, build/cli/stsctl
 #   N=1000 STSCTL=build-x/cli/stsctl tests/bench/bench-render.sh
 #
-# Work files go to $BENCH_DIR (default /tmp/stsctl-bench), which is removed
-# at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed, 3 a goal missed.
+# Work files go to $BENCH_DIR (default /tmp/stsctl-bench, about 2 GB per run at
+# N=100000), removed at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed, 3 a goal missed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-100000}
@@ -37,28 +37,31 @@ measure() {
 		exit 1
 	fi
 	echo "$name $(tail -1 "$W/time.out")" >>"$W/results"
+	echo "bench: $name: $(tail -1 "$W/time.out" | awk '{ printf "%s s, %.1f MB", $1, $2 / 1024 }')" >&2
 }
 
-render_o() { # a fresh, empty output directory each time
-	rm -rf "$W/out" && sync && mkdir "$W/out"
-	measure "render -o" sh -c '"$1" -q render "$2" -o "$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/out" "$W/stderr.log"
+# Every run writes into its own new directory: deleting a 400,000-entry tree
+# takes minutes on a slow disk, so that happens once, after the last run.
+render_o() { # render_o RUN
+	mkdir "$W/out.$1"
+	measure "render -o" sh -c '"$1" -q render "$2" -o "$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/out.$1" "$W/stderr.log"
 }
-tar_x() {
-	rm -rf "$W/x" && sync && mkdir "$W/x"
-	measure "tar -x + sync" sh -c 'tar -xf "$1" -C "$2" && sync' _ "$W/out.tar" "$W/x"
+tar_x() { # tar_x RUN
+	mkdir "$W/x.$1"
+	measure "tar -x + sync" sh -c 'tar -xf "$1" -C "$2" && sync' _ "$W/out.tar" "$W/x.$1"
 }
 
 : >"$W/results"
-for _ in $(seq "$REPEAT"); do
+for run in $(seq "$REPEAT"); do
 	measure "validate" sh -c '"$1" -q validate "$2" >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
 	measure "render --json" sh -c '"$1" -q render "$2" --json >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
-	render_o
-	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out" .
-	tar_x
+	render_o "$run"
+	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out.1" .
+	tar_x "$run"
 done
 
-files=$(find "$W/out" -type f | wc -l)
-bytes=$(du -sb "$W/out" | cut -f1)
+files=$(find "$W/out.1" -type f | wc -l)
+bytes=$(du -sb "$W/out.1" | cut -f1)
 inv_bytes=$(stat -c %s "$INV")
 fs=$(df -T "$W" | awk 'NR == 2 { print $2 }')
 
