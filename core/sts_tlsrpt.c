@@ -101,6 +101,9 @@ static char *child(struct sts_tlsrpt_ctx *c, const char *parent, const char *key
 		c->enomem = 1;
 		return NULL;
 	}
+	for (size_t i = 0; i < b.len; i++) /* keys come from the input */
+		if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+			b.data[i] = '?';
 	return sts_buf_steal(&b);
 }
 
@@ -351,7 +354,7 @@ static int parse_policy_domain(struct sts_tlsrpt_ctx *c, json_t *v, const char *
 		int rc = idn2_to_ascii_8z(raw, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 		if (rc == IDN2_OK) {
 			sts_tlsrpt_warn(c, "policy-domain-u-label", "J9", path,
-					"'%s' converted to '%s'", raw, a);
+					"'%.255s' converted to '%.255s'", raw, a);
 			free(raw);
 			raw = strdup(a);
 			idn2_free(a);
