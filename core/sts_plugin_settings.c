@@ -188,6 +188,11 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 	{
 		if (strcmp(key, "plugin") == 0)
 			continue;
+		/* read by plan/apply, not by the plugin (docs/stsctl-apply.md): how
+		 * to verify a web provider's policies, and the policy host's records */
+		if (strcmp(key, "verify") == 0 || strcmp(key, "address") == 0 ||
+		    strcmp(key, "cname") == 0)
+			continue;
 		if (!schema_find(api->schema, key))
 			verr(v, key, "unknown setting '%s' for plugin '%s'", key, api->name);
 	}
