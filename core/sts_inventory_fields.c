@@ -538,11 +538,10 @@ static bool parse_max_age(struct vctx *c, const struct pctx *p, const struct sts
 	if (!int_in_range(c, p, v, 1, STS_MAX_AGE_MAX, "max_age"))
 		return false;
 	if (v->u.i < STS_MAX_AGE_RECOMMENDED_MIN)
-		sts_inv_diag(
-		    c, STS_SEV_WARNING, NULL, p, v->off,
-		    "max_age %lld is below 86400 (one day): senders keep a policy only that "
-		    "long, use days or weeks (RFC.md section 10)",
-		    v->u.i);
+		sts_inv_diag(c, STS_SEV_WARNING, NULL, p, v->off,
+			     "max_age %lld is below 86400 (one day): a policy that expires so soon "
+			     "protects little, use days or weeks",
+			     v->u.i);
 	L->max_age = v->u.i;
 	return true;
 }

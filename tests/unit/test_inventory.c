@@ -89,8 +89,8 @@ static const struct expect broken[] = {
     {"{", "\"name\": \"x.example\"", 0,
      "error: defaults.name: 'name' is not allowed in defaults: it belongs in a domain"},
     {"\"max_age\": ", "3600", 0,
-     "warning: defaults.max_age: max_age 3600 is below 86400 (one day): senders keep a policy "
-     "only that long, use days or weeks (RFC.md section 10)"},
+     "warning: defaults.max_age: max_age 3600 is below 86400 (one day): a policy that "
+     "expires so soon protects little, use days or weeks"},
     {"\"token\": ", "\"${env:BAD-NAME}\"", 0,
      "error: providers.web.token: invalid secret reference: environment variable names are "
      "letters, digits and '_'"},
@@ -529,8 +529,8 @@ static void test_bad_names(void **state)
 static const struct expect values[] = {
     {"", "'ruf'", 0, "error: defaults.tlsrpt.ruf: unknown key 'ruf': did you mean 'rua'?"},
     {"'max_age': ", "86399", 0,
-     "warning: domains[0].max_age: max_age 86399 is below 86400 (one day): senders keep a "
-     "policy only that long, use days or weeks (RFC.md section 10)"},
+     "warning: domains[0].max_age: max_age 86399 is below 86400 (one day): a policy that "
+     "expires so soon protects little, use days or weeks"},
     {"'m.example', ", "'M.example'", 0,
      "warning: domains[0].mx[1]: duplicate mx pattern 'm.example'"},
     {"'ttl': ", "2147483648", 0,
