@@ -565,6 +565,7 @@ static int prepare(struct run *R)
 			R->io->ops->dns_caps(R->io->ud, d->dns, &dc);
 		if ((r = sts_limits_set(R->lim, d->dns, dc.max_concurrency)) < 0)
 			return r;
+		sts_limits_set_rate(R->lim, d->dns, dc.rate_per_sec);
 		for (size_t k = i; k < j; k++) {
 			const char *web = p->domains[R->order[k]].web;
 			if (!web)

@@ -228,6 +228,9 @@ STS_API int sts_limits_new(struct sts_limits **ret);
 STS_API void sts_limits_free(struct sts_limits *l);
 /* Registers name with limit (first call wins; 0 = 1). */
 STS_API int sts_limits_set(struct sts_limits *l, const char *name, unsigned limit);
+/* At most per_sec calls start per second (0: unlimited); after sts_limits_set. */
+STS_API int sts_limits_set_rate(struct sts_limits *l, const char *name, unsigned per_sec);
+/* Waits for a free slot (and the rate), then holds it until sts_limits_release. */
 STS_API void sts_limits_acquire(struct sts_limits *l, const char *name);
 STS_API void sts_limits_release(struct sts_limits *l, const char *name);
 

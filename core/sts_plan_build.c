@@ -563,6 +563,7 @@ static int read_actual(struct builder *b, unsigned threads)
 			b->io->ops->dns_caps(b->io->ud, d->dns, &caps);
 		if ((r = sts_limits_set(b->lim, d->dns, caps.max_concurrency)) < 0)
 			return r;
+		sts_limits_set_rate(b->lim, d->dns, caps.rate_per_sec);
 		i = j;
 	}
 	for (size_t i = 0; i < p->n_domains; i++) {
@@ -838,7 +839,9 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		p->n_changes += d->n_changes;
 		if (d->err < 0)
 			p->n_errors++;
-		if (d->managed && d->phase == STS_PHASE_REMOVE_START)
+		/* removals this plan starts (delegated domains go straight to delete) */
+		if (d->managed && !d->removal_started &&
+		    (d->phase == STS_PHASE_REMOVE_START || d->phase == STS_PHASE_REMOVE_DELETE))
 			p->n_removal_starts++;
 	}
 	r = fingerprint_plan(p);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -71,6 +72,8 @@ STS_API int sts_pool_run(size_t n, unsigned threads, void (*fn)(void *ud, size_t
 struct limit {
 	char *name;
 	unsigned limit, held;
+	unsigned rate;	      /* calls per second; 0 = unlimited */
+	struct timespec next; /* earliest start of the next call */
 };
 
 struct sts_limits {
@@ -124,24 +127,64 @@ STS_API int sts_limits_set(struct sts_limits *l, const char *name, unsigned limi
 			free(s);
 			r = STS_ENOMEM;
 		} else {
-			l->v[l->n++] = (struct limit){s, limit ? limit : 1, 0};
+			l->v[l->n++] = (struct limit){.name = s, .limit = limit ? limit : 1};
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }
 
+STS_API int sts_limits_set_rate(struct sts_limits *l, const char *name, unsigned per_sec)
+{
+	pthread_mutex_lock(&l->mu);
+	struct limit *x = limit_find(l, name);
+	if (x)
+		x->rate = per_sec;
+	pthread_mutex_unlock(&l->mu);
+	return x ? STS_OK : STS_ENOENT;
+}
+
+static void ts_add_ns(struct timespec *t, long ns)
+{
+	t->tv_nsec += ns;
+	while (t->tv_nsec >= 1000000000L) {
+		t->tv_nsec -= 1000000000L;
+		t->tv_sec++;
+	}
+}
+
 STS_API void sts_limits_acquire(struct sts_limits *l, const char *name)
 {
+	struct timespec wait = {0, 0};
 	pthread_mutex_lock(&l->mu);
 	struct limit *x = limit_find(l, name);
 	while (x && x->held >= x->limit) {
 		pthread_cond_wait(&l->cv, &l->mu);
 		x = limit_find(l, name); /* v may have moved */
 	}
-	if (x)
+	if (x) {
 		x->held++;
+		if (x->rate) {
+			/* calls start at least 1/rate s apart: reserve the next slot */
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (x->next.tv_sec > now.tv_sec ||
+			    (x->next.tv_sec == now.tv_sec && x->next.tv_nsec > now.tv_nsec)) {
+				wait.tv_sec = x->next.tv_sec - now.tv_sec;
+				wait.tv_nsec = x->next.tv_nsec - now.tv_nsec;
+				if (wait.tv_nsec < 0) {
+					wait.tv_nsec += 1000000000L;
+					wait.tv_sec--;
+				}
+				now = x->next;
+			}
+			x->next = now;
+			ts_add_ns(&x->next, 1000000000L / (long)x->rate);
+		}
+	}
 	pthread_mutex_unlock(&l->mu);
+	if (wait.tv_sec || wait.tv_nsec)
+		nanosleep(&wait, NULL);
 }
 
 STS_API void sts_limits_release(struct sts_limits *l, const char *name)

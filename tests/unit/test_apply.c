@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -702,14 +703,41 @@ static void test_https_fetch_errors(void **state)
 	sts_buf_release(&b);
 }
 
+static void test_limits(void **state)
+{
+	(void)state;
+	struct sts_limits *l = NULL;
+	assert_int_equal(sts_limits_new(&l), STS_OK);
+	assert_int_equal(sts_limits_set(l, "p", 2), STS_OK);
+	assert_int_equal(sts_limits_set_rate(l, "p", 20), STS_OK);
+	assert_int_equal(sts_limits_set_rate(l, "nope", 20), STS_ENOENT);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 5; i++) {
+		sts_limits_acquire(l, "p");
+		sts_limits_release(l, "p");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	/* 5 calls at 20/s: the 5th starts 4 x 50 ms after the first */
+	assert_true(s >= 0.19 && s < 2.0);
+	sts_limits_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fresh_order),	      cmocka_unit_test(test_verify_failure),
-	    cmocka_unit_test(test_dns_isolation),     cmocka_unit_test(test_https_verify),
-	    cmocka_unit_test(test_rerun_after_crash), cmocka_unit_test(test_removal_bookkeeping),
-	    cmocka_unit_test(test_removal_refused),   cmocka_unit_test(test_plan_errors),
-	    cmocka_unit_test(test_parallel_zones),    cmocka_unit_test(test_https_fetch_errors),
+	    cmocka_unit_test(test_fresh_order),
+	    cmocka_unit_test(test_verify_failure),
+	    cmocka_unit_test(test_dns_isolation),
+	    cmocka_unit_test(test_https_verify),
+	    cmocka_unit_test(test_rerun_after_crash),
+	    cmocka_unit_test(test_removal_bookkeeping),
+	    cmocka_unit_test(test_removal_refused),
+	    cmocka_unit_test(test_plan_errors),
+	    cmocka_unit_test(test_parallel_zones),
+	    cmocka_unit_test(test_https_fetch_errors),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
