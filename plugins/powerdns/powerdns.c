@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * powerdns: the PowerDNS Authoritative HTTP API.
+ *   read   GET   {url}/api/v1/servers/{server_id}/zones/{zone}.   (one per zone)
+ *   apply  PATCH the same URL with every change of the zone in one body:
+ *          changetype REPLACE with the complete rrset, DELETE when it empties
+ * The API key (a secret) goes in X-API-Key and is never logged. Requests go
+ * through the host's HTTP client (keep-alive, TLS verified, retries with
+ * backoff honouring Retry-After on 429/503). A PATCH whose outcome is
+ * unknown (500/502/504, a reset or a timeout after it was sent) is sent
+ * again up to `retries` times: REPLACE and DELETE set the final state, so a
+ * repeat cannot duplicate anything. After three failed operations in a row
+ * the provider counts as down and every later operation fails at once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "pdns.h"
+
+#define ZONE_MAX_BYTES (256u * 1024u * 1024u) /* a GET of a whole zone */
+#define DOWN_AFTER     3u		      /* failed operations in a row */
+#define BACKOFF_MS     250L
+#define BACKOFF_MAX_MS 4000L
+
+struct pdns {
+	char *url;     /* as configured, without trailing '/' (for messages) */
+	char *base;    /* url + /api/v1/servers/{server_id}/zones/ */
+	char *server;  /* server_id */
+	char *key_hdr; /* "X-API-Key: ...": wiped at unload */
+	size_t key_hdr_len;
+	long timeout_ms;
+	unsigned retries;
+	unsigned concurrency;
+	pthread_mutex_t mu; /* zones, fails, down */
+	struct pdns_zone **zones;
+	size_t n_zones;
+	unsigned fails;
+	char *down; /* why the provider counts as down */
+};
+
+static const struct sts_plugin_setting pdns_schema[] = {
+    {"url", STS_SETTING_STRING, true, NULL,
+     "base URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081 (/api/v1 is added)"},
+    {"api_key", STS_SETTING_SECRET, true, NULL, "the API key (X-API-Key)"},
+    {"server_id", STS_SETTING_STRING, false, "localhost", "the server id in the API path"},
+    {"timeout", STS_SETTING_INTEGER, false, "30", "seconds per HTTP request"},
+    {"retries", STS_SETTING_INTEGER, false, "2",
+     "extra attempts of a PATCH whose outcome is unknown (500/502/504, reset, timeout)"},
+    {"max_concurrency", STS_SETTING_INTEGER, false, "2", "zones updated at once"},
+    {NULL, 0, false, NULL, NULL},
+};
+
+static bool id_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+static int pdns_check(const json_t *settings, struct sts_plugin_check *args)
+{
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	const char *server = json_string_value(json_object_get(settings, "server_id"));
+	json_int_t timeout = json_integer_value(json_object_get(settings, "timeout"));
+	json_int_t retries = json_integer_value(json_object_get(settings, "retries"));
+	json_int_t conc = json_integer_value(json_object_get(settings, "max_concurrency"));
+	if (url && ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+		    strpbrk(url, "?# \t"))) {
+		args->key = "url";
+		args->err_str = "url must be an http:// or https:// base URL without query";
+		return STS_EINVALID;
+	}
+	if (server && !id_ok(server)) {
+		args->key = "server_id";
+		args->err_str = "server_id may hold letters, digits, '.', '-' and '_' only";
+		return STS_EINVALID;
+	}
+	if (timeout < 1 || timeout > 600) {
+		args->key = "timeout";
+		args->err_str = "timeout must be 1 to 600 seconds";
+		return STS_EINVALID;
+	}
+	if (retries < 0 || retries > 10) {
+		args->key = "retries";
+		args->err_str = "retries must be 0 to 10";
+		return STS_EINVALID;
+	}
+	if (conc < 1 || conc > 64) {
+		args->key = "max_concurrency";
+		args->err_str = "max_concurrency must be 1 to 64";
+		return STS_EINVALID;
+	}
+	return STS_OK;
+}
+
+static void pdns_unload(struct sts_plugin *p)
+{
+	struct pdns *c = sts_plugin_ctx_get(p);
+	if (!c)
+		return;
+	if (c->key_hdr) {
+		explicit_bzero(c->key_hdr, c->key_hdr_len);
+		free(c->key_hdr);
+	}
+	for (size_t i = 0; i < c->n_zones; i++)
+		pdns_zone_free(c->zones[i]);
+	free(c->zones);
+	free(c->url);
+	free(c->base);
+	free(c->server);
+	free(c->down);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	sts_plugin_ctx_set(p, NULL);
+}
+
+static int pdns_load(struct sts_plugin *p, const json_t *settings)
+{
+	struct pdns *c = calloc(1, sizeof(*c));
+	if (!c)
+		return STS_ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	sts_plugin_ctx_set(p, c);
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	const char *server = json_string_value(json_object_get(settings, "server_id"));
+	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	c->retries = (unsigned)json_integer_value(json_object_get(settings, "retries"));
+	c->concurrency = (unsigned)json_integer_value(json_object_get(settings, "max_concurrency"));
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	c->url = strndup(url, n);
+	c->server = strdup(server);
+	if (!c->url || !c->server ||
+	    asprintf(&c->base, "%s/api/v1/servers/%s/zones/", c->url, server) < 0) {
+		c->base = NULL;
+		pdns_unload(p);
+		return STS_ENOMEM;
+	}
+	struct sts_secret *key = NULL;
+	int r = sts_plugin_secret(p, json_string_value(json_object_get(settings, "api_key")), &key);
+	if (r < 0) {
+		pdns_unload(p); /* the host recorded why */
+		return r;
+	}
+	const char *kv = sts_plugin_secret_value(p, key);
+	size_t kl = sts_plugin_secret_len(p, key);
+	if (kl == 0 || memchr(kv, '\n', kl) || memchr(kv, '\r', kl) || strlen(kv) != kl) {
+		sts_plugin_secret_free(p, key);
+		sts_plugin_error(p, "the API key of 'api_key' is empty or holds a line break");
+		pdns_unload(p);
+		return STS_ESECRET;
+	}
+	c->key_hdr_len = kl + 12;
+	c->key_hdr = malloc(c->key_hdr_len);
+	if (c->key_hdr) {
+		memcpy(c->key_hdr, "X-API-Key: ", 11);
+		memcpy(c->key_hdr + 11, kv, kl);
+		c->key_hdr[11 + kl] = '\0';
+	}
+	sts_plugin_secret_free(p, key);
+	if (!c->key_hdr) {
+		pdns_unload(p);
+		return STS_ENOMEM;
+	}
+	return STS_OK;
+}
+
+/* ---- HTTP ---- */
+
+static const char *err_text(int r)
+{
+	switch (r) {
+	case STS_ETIMEOUT:
+		return "timed out";
+	case STS_ETLS:
+		return "TLS handshake or certificate failure";
+	case STS_ETOOLARGE:
+		return "response too large";
+	case STS_ENOMEM:
+		return "out of memory";
+	case STS_EINVAL:
+		return "invalid URL";
+	default:
+		return "network error";
+	}
+}
+
+/* PowerDNS's own error text: the JSON "error" member, else the body (trimmed, printable). */
+static void api_error(const struct sts_http_resp *resp, char *out, size_t size)
+{
+	const char *body = sts_plugin_buf_str(&resp->body);
+	json_t *j = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	size_t k = 0;
+	for (const char *s = e ? e : body; *s && k + 1 < size && k < 300; s++)
+		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+			out[k++] = *s;
+	while (k && out[k - 1] == ' ')
+		k--;
+	out[k] = '\0';
+	json_decref(j);
+}
+
+static bool unavailable(int r, long status)
+{
+	return r == STS_ENET || r == STS_ETIMEOUT || r == STS_ETLS ||
+	       (r == STS_OK && (status == 429 || status >= 500));
+}
+
+/* Count consecutive failures; after DOWN_AFTER the provider is down. */
+static void note(struct pdns *c, bool failed, const char *why)
+{
+	pthread_mutex_lock(&c->mu);
+	if (!failed) {
+		c->fails = 0;
+	} else if (++c->fails >= DOWN_AFTER && !c->down) {
+		c->down = strdup(why);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int check_down(struct sts_plugin *p, struct pdns *c)
+{
+	int r = STS_OK;
+	pthread_mutex_lock(&c->mu);
+	if (c->down) {
+		sts_plugin_error(
+		    p,
+		    "PowerDNS at '%s' is down (%u failures in a row, last: %s), not trying again",
+		    c->url, c->fails, c->down);
+		r = STS_EPROVIDER;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * One API call. GET relies on the host's retries; a PATCH is repeated here
+ * while its outcome is unknown (see the top of the file). On an HTTP status
+ * other than 2xx or a transport failure the error is mapped and recorded
+ * with sts_plugin_error(). resp is released by the caller either way.
+ */
+static int call(struct sts_plugin *p, const char *method, const char *zone_dot, const char *body,
+		size_t len, struct sts_http_resp *resp)
+{
+	struct pdns *c = sts_plugin_ctx_get(p);
+	char *url = NULL;
+	int r = check_down(p, c);
+	if (r < 0) {
+		memset(resp, 0, sizeof(*resp));
+		return r;
+	}
+	if (asprintf(&url, "%s%s", c->base, zone_dot) < 0) {
+		memset(resp, 0, sizeof(*resp));
+		return STS_ENOMEM;
+	}
+	const char *hdrs[] = {c->key_hdr, "Accept: application/json",
+			      body ? "Content-Type: application/json" : NULL, NULL};
+	struct sts_http_req req = {
+	    .method = method,
+	    .url = url,
+	    .headers = hdrs,
+	    .body = body,
+	    .body_len = len,
+	    .timeout_ms = c->timeout_ms,
+	    .max_response = body ? 1u << 20 : ZONE_MAX_BYTES,
+	};
+	bool repeat = body != NULL;
+	long start = now_ms(), backoff = BACKOFF_MS;
+	unsigned sent = 0;
+	for (unsigned extra = 0;; extra++) {
+		r = sts_plugin_http(p, &req, resp);
+		sent += resp->attempts;
+		bool unknown = r == STS_ETIMEOUT || (r == STS_ENET && resp->attempts) ||
+			       (r == STS_OK && (resp->status == 500 || resp->status == 502 ||
+						resp->status == 504));
+		if (!repeat || !unknown || extra >= c->retries ||
+		    now_ms() - start + backoff > 2 * c->timeout_ms * (long)(c->retries + 1))
+			break;
+		sts_plugin_log(p, STS_PLOG_DEBUG, "%s zone '%s': %s, sending it again", method,
+			       zone_dot, r < 0 ? err_text(r) : "HTTP 5xx");
+		sts_plugin_http_release(p, resp);
+		sleep_ms(backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	char why[400];
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s", err_text(r));
+		sts_plugin_error(p, "cannot reach PowerDNS at '%s': %s (%u attempts)", c->url, why,
+				 sent);
+		note(c, unavailable(r, 0), why);
+		goto out;
+	}
+	long st = resp->status;
+	snprintf(why, sizeof(why), "HTTP %ld", st);
+	note(c, unavailable(r, st), why);
+	if (st >= 200 && st < 300)
+		goto out;
+	api_error(resp, why, sizeof(why));
+	if (st == 401 || st == 403) {
+		sts_plugin_error(
+		    p, "PowerDNS at '%s' rejected the API key (HTTP %ld): check 'api_key'", c->url,
+		    st);
+		r = STS_EAUTH;
+	} else if (st == 404) {
+		sts_plugin_error(p,
+				 "zone '%s' not found on PowerDNS server '%s' at '%s' (HTTP 404)",
+				 zone_dot, c->server, c->url);
+		r = STS_ENOENT;
+	} else if (st == 422 || st == 400) {
+		sts_plugin_error(p, "PowerDNS refused the change to zone '%s' (HTTP %ld): %s",
+				 zone_dot, st, why[0] ? why : "no reason given");
+		r = strstr(why, "onflicts with") ? STS_ECONFLICT : STS_EPROVIDER;
+	} else {
+		sts_plugin_error(
+		    p, "PowerDNS at '%s' answered HTTP %ld to %s zone '%s' after %u attempts%s%s",
+		    c->url, st, method, zone_dot, sent, why[0] ? ": " : "", why);
+		r = STS_EPROVIDER;
+	}
+out:
+	free(url);
+	return r;
+}
+
+/* ---- zones ---- */
+
+static int zone_dot_of(struct sts_plugin *p, const char *zone, char **ret)
+{
+	if (!pdns_zone_ok(zone)) {
+		sts_plugin_error(p, "invalid zone name '%s'", zone);
+		return STS_EINVAL;
+	}
+	size_t n = strlen(zone);
+	if (asprintf(ret, "%s%s", zone, n && zone[n - 1] == '.' ? "" : ".") < 0)
+		return STS_ENOMEM;
+	for (char *s = *ret; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+	return STS_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * GET the zone; the rrsets at the names go into a new cache entry (all of
+ * them, disabled records included). names == NULL: every rrset.
+ */
+static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *names, size_t n,
+		 struct pdns_zone **ret)
+{
+	struct sts_http_resp resp;
+	struct pdns_zone *z = NULL;
+	const char **sorted = NULL;
+	json_t *root = NULL;
+	int r = call(p, "GET", zone_dot, NULL, 0, &resp);
+	if (r < 0)
+		goto out;
+	json_error_t je;
+	root = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &je);
+	json_t *rrsets = json_object_get(root, "rrsets");
+	if (!json_is_array(rrsets)) {
+		sts_plugin_error(p, "zone '%s': PowerDNS sent no rrsets (%s)", zone_dot,
+				 root ? "no 'rrsets' array" : je.text);
+		r = STS_EPROVIDER;
+		goto out;
+	}
+	if (n) {
+		sorted = malloc(n * sizeof(*sorted));
+		if (!sorted) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		memcpy(sorted, names, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), name_cmp);
+	}
+	if (!(z = pdns_zone_new(zone_dot))) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	size_t i;
+	json_t *rs;
+	json_array_foreach(rrsets, i, rs)
+	{
+		const char *name = json_string_value(json_object_get(rs, "name"));
+		const char *type = json_string_value(json_object_get(rs, "type"));
+		json_t *recs = json_object_get(rs, "records");
+		if (!name || !type || !json_is_array(recs))
+			continue;
+		if (names && (!n || !bsearch(&name, sorted, n, sizeof(*sorted), name_cmp)))
+			continue;
+		json_int_t ttl = json_integer_value(json_object_get(rs, "ttl"));
+		struct pdns_rrset *s =
+		    pdns_zone_add(z, name, type, ttl < 0 || ttl > UINT32_MAX ? 0 : (uint32_t)ttl);
+		if (!s) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		size_t k;
+		json_t *rec;
+		json_array_foreach(recs, k, rec)
+		{
+			const char *content = json_string_value(json_object_get(rec, "content"));
+			if (!content)
+				continue;
+			char *v = NULL;
+			size_t vl = 0;
+			int rv = pdns_value_of(type, content, &v, &vl);
+			if (rv == STS_EPARSE) /* kept verbatim: apply() sends it back as read */
+				rv = pdns_value_of("", content, &v, &vl);
+			if (rv == STS_OK)
+				rv = pdns_rrset_add(s, content, v, vl,
+						    json_is_true(json_object_get(rec, "disabled")));
+			free(v);
+			if (rv < 0) {
+				r = rv;
+				goto out;
+			}
+		}
+	}
+	pdns_zone_sort(z);
+	*ret = z;
+	z = NULL;
+out:
+	pdns_zone_free(z);
+	free(sorted);
+	json_decref(root);
+	sts_plugin_http_release(p, &resp);
+	return r;
+}
+
+/* Replace the cached zone (takes z). */
+static int cache_set(struct pdns *c, struct pdns_zone *z)
+{
+	int r = STS_OK;
+	pthread_mutex_lock(&c->mu);
+	size_t i = 0;
+	while (i < c->n_zones && strcmp(c->zones[i]->name, z->name) != 0)
+		i++;
+	if (i < c->n_zones) {
+		pdns_zone_free(c->zones[i]);
+		c->zones[i] = z;
+	} else {
+		struct pdns_zone **v = realloc(c->zones, (c->n_zones + 1) * sizeof(*v));
+		if (v) {
+			c->zones = v;
+			c->zones[c->n_zones++] = z;
+		} else {
+			pdns_zone_free(z);
+			r = STS_ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+/* The cached zone, or NULL. One thread works on a zone at a time (the engine's groups). */
+static struct pdns_zone *cache_get(struct pdns *c, const char *zone_dot)
+{
+	struct pdns_zone *z = NULL;
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n_zones && !z; i++)
+		if (strcmp(c->zones[i]->name, zone_dot) == 0)
+			z = c->zones[i];
+	pthread_mutex_unlock(&c->mu);
+	return z;
+}
+
+static int pdns_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
+		     struct sts_rrsets *ret)
+{
+	struct pdns *c = sts_plugin_ctx_get(p);
+	char *zone_dot = NULL;
+	struct pdns_zone *z = NULL;
+	int r = zone_dot_of(p, zone, &zone_dot);
+	if (r < 0)
+		return r;
+	if ((r = fetch(p, zone_dot, names, n, &z)) < 0)
+		goto out;
+	size_t found = 0;
+	for (size_t i = 0; i < z->n && r == STS_OK; i++) {
+		const struct pdns_rrset *s = &z->v[i];
+		struct sts_rrset *rr = NULL;
+		for (size_t k = 0; k < s->n && r == STS_OK; k++) {
+			if (s->v[k].disabled)
+				continue; /* not served: not part of the published state */
+			if (!rr && !(rr = sts_plugin_rrset_add(p, ret, s->name, s->type, s->ttl)))
+				r = STS_ENOMEM;
+			else
+				r = sts_plugin_rrset_add_value(p, rr, s->v[k].value, s->v[k].vlen);
+		}
+		found += rr != NULL;
+	}
+	if (r < 0)
+		goto out;
+	sts_plugin_log(p, STS_PLOG_DEBUG, "zone '%s': %zu rrsets at %zu names", zone_dot, found, n);
+	r = cache_set(c, z);
+	z = NULL;
+out:
+	pdns_zone_free(z);
+	free(zone_dot);
+	return r;
+}
+
+/* ---- apply ---- */
+
+static json_t *record(const char *content, bool disabled)
+{
+	return json_pack("{s:s, s:b}", "content", content, "disabled", disabled);
+}
+
+/*
+ * The rrset entry of one change, and into *ret_new what the zone holds at
+ * (name, type) afterwards (for the cache). Values already there keep their
+ * content byte for byte; disabled records are kept.
+ */
+static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct sts_rrset_change *ch,
+		       json_t *rrsets, struct pdns_rrset *ret_new)
+{
+	const struct sts_rrset *rs = &ch->rrset;
+	struct pdns_rrset *cur = pdns_zone_find(z, rs->name, rs->type);
+	size_t n_values = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values;
+	json_t *recs = json_array();
+	int r = recs ? STS_OK : STS_ENOMEM;
+	ret_new->ttl = rs->ttl;
+	for (size_t i = 0; i < n_values && r == STS_OK; i++) {
+		const char *v = rs->values[i];
+		const struct pdns_rec *same = NULL;
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = strcmp(rs->values[k], v) == 0;
+		for (size_t k = 0; cur && k < cur->n && !same; k++)
+			if (!cur->v[k].disabled && strcmp(cur->v[k].value, v) == 0)
+				same = &cur->v[k];
+		if (dup)
+			continue;
+		char *content = NULL;
+		if (same)
+			content = strdup(same->content);
+		else if ((r = pdns_content_of(rs->type, v, &content)) < 0)
+			break;
+		if (!content)
+			r = STS_ENOMEM;
+		if (r == STS_OK && json_array_append_new(recs, record(content, false)) < 0)
+			r = STS_ENOMEM;
+		if (r == STS_OK)
+			r = pdns_rrset_add(ret_new, content, v, strlen(v), false);
+		free(content);
+	}
+	for (size_t k = 0; cur && k < cur->n && r == STS_OK; k++) {
+		if (!cur->v[k].disabled)
+			continue;
+		if (json_array_append_new(recs, record(cur->v[k].content, true)) < 0)
+			r = STS_ENOMEM;
+		else
+			r = pdns_rrset_add(ret_new, cur->v[k].content, cur->v[k].value,
+					   cur->v[k].vlen, true);
+		if (n_values == 0)
+			ret_new->ttl = cur->ttl;
+	}
+	if (r < 0) {
+		json_decref(recs);
+		return r;
+	}
+	json_t *e;
+	if (json_array_size(recs) == 0) {
+		json_decref(recs);
+		e = json_pack("{s:s, s:s, s:s}", "name", rs->name, "type", rs->type, "changetype",
+			      "DELETE");
+	} else {
+		e = json_pack("{s:s, s:s, s:I, s:s, s:o}", "name", rs->name, "type", rs->type,
+			      "ttl", (json_int_t)ret_new->ttl, "changetype", "REPLACE", "records",
+			      recs);
+	}
+	if (!e || json_array_append_new(rrsets, e) < 0)
+		return STS_ENOMEM;
+	(void)p;
+	return STS_OK;
+}
+
+static int pdns_apply(struct sts_plugin *p, const char *zone,
+		      const struct sts_rrset_change *changes, size_t n)
+{
+	struct pdns *c = sts_plugin_ctx_get(p);
+	char *zone_dot = NULL, *body = NULL;
+	struct pdns_rrset *after = NULL;
+	json_t *rrsets = NULL;
+	struct sts_http_resp resp = {0};
+	bool sent = false;
+	int r = zone_dot_of(p, zone, &zone_dot);
+	if (r < 0)
+		return r;
+	if (n == 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct sts_rrset *rs = &changes[i].rrset;
+		if (!rs->name || !rs->type || !pdns_in_zone(rs->name, zone_dot) ||
+		    rs->name[strlen(rs->name) - 1] != '.') {
+			sts_plugin_error(p, "'%s' is not an absolute name in zone '%s'",
+					 rs->name ? rs->name : "", zone_dot);
+			r = STS_EINVAL;
+			goto out;
+		}
+	}
+	struct pdns_zone *z = cache_get(c, zone_dot);
+	if (!z) { /* apply without a read in this process: learn the records first */
+		const char **names = malloc(n * sizeof(*names));
+		if (!names) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			names[i] = changes[i].rrset.name;
+		struct pdns_zone *nz = NULL;
+		r = fetch(p, zone_dot, names, n, &nz);
+		free(names);
+		if (r < 0 || (r = cache_set(c, nz)) < 0)
+			goto out;
+		z = cache_get(c, zone_dot);
+	}
+	rrsets = json_array();
+	after = calloc(n, sizeof(*after));
+	if (!rrsets || !after) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == STS_OK; i++)
+		r = change_json(p, z, &changes[i], rrsets, &after[i]);
+	json_t *doc = r == STS_OK ? json_pack("{s:O}", "rrsets", rrsets) : NULL;
+	if (r == STS_OK && !doc)
+		r = STS_ENOMEM;
+	if (r == STS_OK && !(body = json_dumps(doc, JSON_COMPACT)))
+		r = STS_ENOMEM;
+	json_decref(doc);
+	if (r < 0)
+		goto out;
+	r = call(p, "PATCH", zone_dot, body, strlen(body), &resp);
+	sent = true;
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n && r == STS_OK; i++)
+		r = pdns_zone_put(z, changes[i].rrset.name, changes[i].rrset.type, &after[i]);
+	sts_plugin_log(p, STS_PLOG_DEBUG, "zone '%s': %zu rrsets in one PATCH", zone_dot, n);
+out:
+	if (sent)
+		sts_plugin_http_release(p, &resp);
+	for (size_t i = 0; after && i < n; i++)
+		pdns_rrset_release(&after[i]);
+	free(after);
+	free(body);
+	json_decref(rrsets);
+	free(zone_dot);
+	return r;
+}
+
+static void pdns_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	const struct pdns *c = sts_plugin_ctx_get(p);
+	ret->batch = true; /* one PATCH per zone: each PATCH costs O(zone size) */
+	ret->max_concurrency = c ? c->concurrency : 1;
+}
+
+static const struct sts_dns_ops pdns_ops = {
+    .struct_size = sizeof(struct sts_dns_ops),
+    .read = pdns_read,
+    .apply = pdns_apply,
+    .caps = pdns_caps,
+};
+
+STS_PLUGIN_API(powerdns, STS_PLUGIN_DNS, .description = "PowerDNS Authoritative HTTP API",
+	       .schema = pdns_schema, .check = pdns_check, .load = pdns_load, .unload = pdns_unload,
+	       .dns = &pdns_ops);
