@@ -386,6 +386,26 @@ apply "$K" plan inv.json --state state.db --detailed-exitcode
 tb_expect_eq "kill -9: then nothing is left to do" 0 "$?"
 if err=$(zones_ok "$K"); then tb_ok "kill -9: named-checkzone accepts every zone"; else tb_fail "kill -9: named-checkzone accepts every zone" "$err"; fi
 
+# ---------- the policy host's address, named by the web provider ----------
+H=$W/host
+mkdir -p "$H/zones" "$H/www"
+cp "$C/inventory.json" "$H/inv.json"
+set_inv "$H" 'inv["providers"]["www"]["address"] = ["192.0.2.10", "2001:db8::10"]'
+(cd "$H" && "$S" -v apply inv.json --yes --state state.db >out 2>err)
+tb_expect_eq "address: apply exits 0" 0 "$?"
+norm() { canon "$1" "$2" | awk '{ $1 = $1; print }'; }
+tb_expect "address: A record of the policy host" "mta-sts.example.net. 3600 IN A 192.0.2.10" "$(norm "$H" example.net)"
+tb_expect "address: AAAA record of the policy host" "mta-sts.example.net. 3600 IN AAAA 2001:db8::10" "$(norm "$H" example.net)"
+tb_expect "address: the hand-written A of example.com's policy host is replaced" "mta-sts.example.com. 3600 IN A 192.0.2.10" "$(norm "$H" example.com)"
+order=$(awk '/\[dns:zonefile\] .*example.net.zone/ { z++; if (z == 1) first = NR; if (z == 2) second = NR } /\[web:local\] wrote .*mta-sts.example.net/ { w = NR } END { print (first && w && second && first < w && w < second) ? "host-policy-txt" : first " " w " " second }' "$H/err")
+tb_expect_eq "address: policy host records, then the policy, then the TXT" host-policy-txt "$order"
+set_inv "$H" 'inv["providers"]["www"]["address"] = ["192.0.2.11"]'
+apply "$H" apply inv.json --yes --state state.db
+tb_expect_eq "address: changing the address exits 0" 0 "$?"
+got=$(canon "$H" example.net | awk '$1 == "mta-sts.example.net." { print $4, $5 }' | tr '\n' ' ')
+tb_expect_eq "address: the old AAAA (published by stsctl) is gone, the A updated" "A 192.0.2.11 " "$got"
+if err=$(zones_ok "$H"); then tb_ok "address: named-checkzone accepts every zone"; else tb_fail "address: named-checkzone accepts every zone" "$err"; fi
+
 # ---------- a plugin with the wrong ABI is refused ----------
 P=$W/abi
 mkdir -p "$P/plugins" "$P/zones" "$P/www"
