@@ -269,13 +269,8 @@ int cmd_apply(int argc, char **argv)
 			a.allow_removal = true;
 			break;
 		case OPT_CONCURRENCY:
-			if (!parse_concurrency(optarg, &a.conc)) {
-				rc = cli_usage_error(apply_usage,
-						     "--concurrency needs a number from 1 to 256, "
-						     "not '%s'",
-						     optarg);
+			if ((rc = parse_concurrency(apply_usage, optarg, &a.conc)) != EXIT_OK)
 				goto out;
-			}
 			break;
 		case 'h':
 			cli_usage(stdout, apply_usage);

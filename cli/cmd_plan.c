@@ -42,14 +42,15 @@ enum {
 	OPT_CONCURRENCY,
 };
 
-bool parse_concurrency(const char *s, unsigned *ret)
+int parse_concurrency(const char *const *usage, const char *s, unsigned *ret)
 {
 	char *end = NULL;
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || v < 1 || v > 256)
-		return false;
+		return cli_usage_error(usage,
+				       "--concurrency needs a number from 1 to 256, not '%s'", s);
 	*ret = (unsigned)v;
-	return true;
+	return EXIT_OK;
 }
 
 static time_t test_clock(void *ud)
@@ -263,13 +264,8 @@ int cmd_plan(int argc, char **argv)
 			state = optarg;
 			break;
 		case OPT_CONCURRENCY:
-			if (!parse_concurrency(optarg, &conc)) {
-				rc = cli_usage_error(plan_usage,
-						     "--concurrency needs a number from 1 to 256, "
-						     "not '%s'",
-						     optarg);
+			if ((rc = parse_concurrency(plan_usage, optarg, &conc)) != EXIT_OK)
 				goto out;
-			}
 			break;
 		case 'h':
 			cli_usage(stdout, plan_usage);

@@ -38,7 +38,7 @@ int plan_ctx_build(struct plan_ctx *c, const char *const *targets, size_t n_targ
 /* Print the human plan to stdout; -1 on a write error (logged). */
 int plan_print(const struct sts_plan *p);
 
-/* "--concurrency N": 1..256 */
-bool parse_concurrency(const char *s, unsigned *ret);
+/* "--concurrency N": 1..256; EXIT_OK, or the usage error (printed). */
+int parse_concurrency(const char *const *usage, const char *s, unsigned *ret);
 
 #endif
