@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Fault-injecting HTTP proxy for the dns-faults case (python3 stdlib only).
+
+    faultproxy.py UPSTREAM SCRIPT LOG PORTFILE
+
+Listens on 127.0.0.1 (an ephemeral port, written to PORTFILE once it
+listens) and forwards every request to UPSTREAM (http://127.0.0.1:PORT),
+except where the fault script says otherwise. SCRIPT is re-read before
+each request, so a test can change it between runs. One rule per line:
+
+    METHOD ACTION [ARG] [forever]
+
+METHOD is GET, PATCH, ... or * (any). Each request takes the first rule
+not used yet whose METHOD matches and uses it up (a rule marked `forever`
+is never used up); with no such rule the request is forwarded. ACTION:
+
+    pass            forward the request
+    status CODE [retry-after=N]
+                    answer CODE with a PowerDNS-style JSON error, without
+                    forwarding (a Retry-After header when given)
+    reset           read the request, then reset the connection (RST)
+    slow SECONDS    forward the request, then hold the reply SECONDS
+                    (the upstream has applied it: the outcome is unknown
+                    to a client that times out first)
+    stall SECONDS   hold the request SECONDS without forwarding, then reset
+
+Every request is logged to LOG as one line: "METHOD PATH ACTION".
+Binds only 127.0.0.1.
+"""
+import http.client
+import http.server
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+UPSTREAM, SCRIPT, LOG, PORTFILE = sys.argv[1:5]
+up = urllib.parse.urlsplit(UPSTREAM)
+lock = threading.Lock()
+used = set()  # (line number, text) of the rules used up
+
+
+def next_rule(method):
+    with lock:
+        try:
+            lines = open(SCRIPT).read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for i, line in enumerate(lines):
+            f = line.split("#")[0].split()
+            if not f or (f[0] != "*" and f[0] != method):
+                continue
+            forever = f[-1] == "forever"
+            if not forever and (i, line) in used:
+                continue
+            if not forever:
+                used.add((i, line))
+            return [x for x in f[1:] if x != "forever"]
+        return ["pass"]
+
+
+def log(line):
+    with lock:
+        with open(LOG, "a") as f:
+            f.write(line + "\n")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reset(self):
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def reply(self, code, headers, body):
+        self.send_response_only(code)
+        for k, v in headers:
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def forward(self, body):
+        c = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        c.request(self.command, self.path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, r.getheaders(), data
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        rule = next_rule(self.command)
+        action = rule[0]
+        log(f"{self.command} {self.path} {' '.join(rule)}")
+        if action == "status":
+            code = int(rule[1])
+            hdrs = [("Content-Type", "application/json")]
+            for a in rule[2:]:
+                if a.startswith("retry-after="):
+                    hdrs.append(("Retry-After", a.split("=", 1)[1]))
+            self.reply(code, hdrs, b'{"error": "injected fault %d"}' % code)
+        elif action == "reset":
+            self.reset()
+        elif action == "stall":
+            time.sleep(float(rule[1]))
+            self.reset()
+        elif action == "slow":
+            res = self.forward(body)
+            time.sleep(float(rule[1]))
+            try:
+                self.reply(*res)
+            except OSError:
+                self.close_connection = True
+        else:
+            self.reply(*self.forward(body))
+
+    do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+with open(PORTFILE + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+import os  # noqa: E402
+
+os.rename(PORTFILE + ".tmp", PORTFILE)
+srv.serve_forever()
