@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "sts_config.h"
 #include "sts_err.h"
@@ -297,15 +299,53 @@ static int map_curl(CURLcode c, bool idempotent, bool *retry)
 	}
 }
 
+/* sts_http_xreq.ret_peer: the chain check, run by OpenSSL in the handshake. */
+static int peer_verify(X509_STORE_CTX *xs, void *arg)
+{
+	const struct sts_http_xreq *x = arg;
+	struct sts_http_peer *p = x->ret_peer;
+	int ok = X509_verify_cert(xs);
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	memset(p, 0, sizeof(*p));
+	if (ssl)
+		snprintf(p->tls_version, sizeof(p->tls_version), "%s", SSL_get_version(ssl));
+	if (leaf) {
+		struct tm tm;
+		p->have_cert = true;
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1)
+			p->not_after = (long long)timegm(&tm);
+		p->name_ok = x->peer_name &&
+			     X509_check_host(leaf, x->peer_name, strlen(x->peer_name),
+					     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+						 X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+					     NULL) == 1;
+	}
+	p->chain_ok = ok == 1;
+	p->verify_error = ok == 1 ? 0 : X509_STORE_CTX_get_error(xs);
+	if (p->verify_error)
+		snprintf(p->verify_msg, sizeof(p->verify_msg), "%s",
+			 X509_verify_cert_error_string(p->verify_error));
+	return ok;
+}
+
+static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
+{
+	(void)c;
+	SSL_CTX_set_cert_verify_callback(ssl_ctx, peer_verify, arg);
+	return CURLE_OK;
+}
+
 static int setup(struct sts_http *h, const struct sts_http_req *req, const char *method,
-		 struct curl_slist *hdrs, long timeout_ms, struct recv_state *st)
+		 struct curl_slist *hdrs, long timeout_ms, struct recv_state *st,
+		 const struct sts_http_xreq *x, struct curl_slist *resolve)
 {
 	CURL *c = h->curl;
 	curl_easy_reset(c);
 	bool ok = true;
 #define SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
 	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_PROTOCOLS_STR, x && x->https_only ? "https" : "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, REDIRECTS_MAX);
@@ -331,6 +371,18 @@ static int setup(struct sts_http *h, const struct sts_http_req *req, const char 
 	if (req->body) {
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		SET(CURLOPT_POSTFIELDS, req->body);
+	}
+	if (resolve)
+		SET(CURLOPT_RESOLVE, resolve);
+	if (x && x->fresh) {
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+		SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	}
+	if (x && x->ret_peer) {
+		memset(x->ret_peer, 0, sizeof(*x->ret_peer));
+		SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+		SET(CURLOPT_SSL_CTX_DATA, (void *)x);
 	}
 #undef SET
 	return ok ? STS_OK : STS_EINVAL;
@@ -362,6 +414,12 @@ static long retry_wait(struct sts_http *h, const struct sts_http_resp *resp, uns
 STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 			struct sts_http_resp *ret)
 {
+	return sts_http_do_ex(h, req, NULL, ret);
+}
+
+STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
+			   const struct sts_http_xreq *x, struct sts_http_resp *ret)
+{
 	size_t cap = req->max_response ? req->max_response : h->o.max_response;
 	resp_init(ret, cap);
 	if (!req->url)
@@ -371,7 +429,7 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 	unsigned max_attempts = req->max_attempts ? req->max_attempts : h->o.max_attempts;
 	long per_attempt = req->timeout_ms > 0 ? req->timeout_ms : h->o.timeout_ms;
 	long start = now_ms();
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *resolve = NULL;
 	int r = STS_OK;
 	for (const char *const *hp = req->headers; hp && *hp; hp++) {
 		struct curl_slist *n = curl_slist_append(hdrs, *hp);
@@ -380,6 +438,14 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 			goto out;
 		}
 		hdrs = n;
+	}
+	for (const char *const *rp = x ? x->resolve : NULL; rp && *rp; rp++) {
+		struct curl_slist *n = curl_slist_append(resolve, *rp);
+		if (!n) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		resolve = n;
 	}
 	for (unsigned attempt = 1;; attempt++) {
 		long remaining = h->o.max_total_ms - (now_ms() - start);
@@ -391,7 +457,7 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 		resp_init(ret, cap);
 		struct recv_state st = {.resp = ret};
 		r = setup(h, req, method, hdrs, per_attempt < remaining ? per_attempt : remaining,
-			  &st);
+			  &st, x, resolve);
 		if (r < 0)
 			goto out;
 		CURLcode cc = curl_easy_perform(h->curl);
@@ -427,5 +493,6 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 	}
 out:
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(resolve);
 	return r;
 }

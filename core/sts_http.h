@@ -83,6 +83,32 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 			struct sts_http_resp *ret);
 STS_API void sts_http_resp_release(struct sts_http_resp *r);
 
+/*
+ * Knobs of one request beyond struct sts_http_req, which is part of the
+ * plugin ABI (stsctl check's policy fetch uses them). Zero-initialise.
+ */
+struct sts_http_peer {
+	bool have_cert;	      /* the server sent a certificate */
+	bool chain_ok;	      /* it chains to the trust store, dates included */
+	int verify_error;     /* X509_V_ERR_* of the chain check, 0 when chain_ok */
+	char verify_msg[96];  /* its text */
+	bool name_ok;	      /* a SAN dNSName matches peer_name (RFC 6125, no CN fallback) */
+	long long not_after;  /* of the leaf, Unix time; 0 unknown */
+	char tls_version[16]; /* "TLSv1.3"; "" unknown */
+};
+
+struct sts_http_xreq {
+	const char *const *resolve; /* "HOST:PORT:ADDR[,ADDR]" (CURLOPT_RESOLVE), NULL-terminated */
+	bool https_only;	    /* refuse any other scheme */
+	bool fresh;		    /* new connection, no TLS session reuse, closed afterwards */
+	const char *peer_name;	    /* with ret_peer: the DNS-ID the certificate must carry */
+	struct sts_http_peer *ret_peer; /* the server's certificate as seen in the handshake */
+};
+
+/* sts_http_do with the knobs above; x may be NULL (= sts_http_do). */
+STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
+			   const struct sts_http_xreq *x, struct sts_http_resp *ret);
+
 /* Value of the first header called name (case-insensitive), or NULL. */
 STS_API const char *sts_http_resp_header(const struct sts_http_resp *r, const char *name);
 
