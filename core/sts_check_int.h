@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_CHECK_INT_H
+#define STS_CHECK_INT_H
+
+/* Internal to sts_check*.c: the run, its workers and the MX probe cache. */
+
+#include <pthread.h>
+
+#include "sts_check.h"
+#include "sts_http.h"
+#include "sts_resolve.h"
+#include "sts_starttls.h"
+
+/* One MX host, resolved and probed once per run. */
+struct check_mx_probe {
+	struct check_mx_probe *next; /* hash chain */
+	char *host;
+	bool done;
+	enum sts_dns_status dns_status; /* of the address lookup */
+	char **addrs;
+	size_t n_addrs;
+	bool probed;
+	struct sts_starttls_result res;
+};
+
+#define CHECK_MX_BUCKETS 4096u
+
+struct check_run {
+	const struct sts_check_opts *o;
+	long long now;
+	struct sts_starttls *tls;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *const *names;
+	struct sts_check_report *report;
+	size_t next, done;
+	int err;
+	struct check_mx_probe *mx[CHECK_MX_BUCKETS];
+};
+
+struct check_worker {
+	struct check_run *run;
+	struct sts_resolver *res;
+	struct sts_http *http;
+};
+
+/* The audit of one domain in progress. */
+struct check_audit {
+	struct check_worker *w;
+	const struct sts_check_opts *o;
+	long long now;
+	struct sts_check_domain *d;
+	int err; /* STS_ENOMEM once an allocation failed */
+};
+
+/* Add a finding (message formatted like printf). */
+void check_add(struct check_audit *a, enum sts_severity sev, const char *rule, const char *fmt, ...)
+    STS_PRINTF(4, 5);
+
+/* What a sender does with an MX that fails, under the domain's view. */
+const char *check_consequence(enum sts_view v);
+
+/* The MX records and their probes; the _smtp._tls record; drift. */
+void check_mx(struct check_audit *a, const struct sts_dns_query *q);
+void check_tlsrpt(struct check_audit *a, const struct sts_dns_query *q);
+void check_drift(struct check_audit *a);
+
+/* The probe of host, made by this worker or waited for; NULL: no memory. */
+const struct check_mx_probe *check_mx_probe(struct check_worker *w, const char *host);
+
+/* Audit one domain into d (zeroed by the caller). STS_OK or STS_ENOMEM. */
+int check_domain(struct check_worker *w, const char *name, struct sts_check_domain *d);
+
+/* Certificates expiring within this many days draw a warning. */
+int check_warn_days(const struct sts_check_opts *o);
+
+/* Days from now until t (floor; negative in the past). */
+long check_days_left(long long t, long long now);
+
+#endif

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stsctl check: every MX record of a domain against the policy's patterns
+ * (RFC 8461 §4.1) and each MX host's STARTTLS (§4.2, §7): rules M1-M6.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sts_check_int.h"
+#include "sts_err.h"
+
+const char *check_consequence(enum sts_view v)
+{
+	switch (v) {
+	case STS_VIEW_ENFORCE:
+		return "senders will not deliver to it";
+	case STS_VIEW_TESTING:
+		return "senders deliver to it and report a failure; under enforce they would not";
+	case STS_VIEW_NONE:
+		return "no effect in mode none; under enforce senders would not deliver to it";
+	case STS_VIEW_NO_POLICY:
+		break;
+	}
+	return "no effect without a usable policy; under enforce senders would not deliver to it";
+}
+
+/* MX problems weigh as errors when senders apply a policy, else as warnings. */
+static enum sts_severity mx_sev(const struct sts_check_domain *d)
+{
+	return d->view == STS_VIEW_ENFORCE || d->view == STS_VIEW_TESTING ? STS_SEV_ERROR
+									  : STS_SEV_WARNING;
+}
+
+static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
+			   const struct check_mx_probe *p)
+{
+	struct sts_check_domain *d = a->d;
+	enum sts_severity sev = mx_sev(d);
+	const char *then = check_consequence(d->view);
+	const struct sts_starttls_result *res = &p->res;
+	if (!p->n_addrs) {
+		check_add(a, sev, "M1",
+			  "MX host %s has no address (%s): no sender can deliver to it", m->host,
+			  sts_dns_status_name(p->dns_status));
+		return;
+	}
+	if (!p->probed)
+		return;
+	if (res->address[0] && !(m->address = strdup(res->address)))
+		a->err = STS_ENOMEM;
+	if (res->stage != STS_STARTTLS_DONE && !(m->error = strdup(res->error)))
+		a->err = STS_ENOMEM;
+	switch (res->stage) {
+	case STS_STARTTLS_CONNECT:
+	case STS_STARTTLS_BANNER:
+	case STS_STARTTLS_EHLO:
+		check_add(a, STS_SEV_WARNING, "M1",
+			  "SMTP with MX host %s failed: %s (port 25 blocked from here?)", m->host,
+			  res->error);
+		return;
+	case STS_STARTTLS_NOTLS:
+		check_add(a, sev, "M1", "MX host %s: %s: %s", m->host, res->error, then);
+		return;
+	case STS_STARTTLS_HANDSHAKE:
+		check_add(a, sev, "M1", "MX host %s: %s: %s", m->host, res->error, then);
+		return;
+	case STS_STARTTLS_DONE:
+		break;
+	}
+	m->starttls = true;
+	memcpy(m->tls_version, res->tls_version, sizeof(m->tls_version));
+	if (!sts_tls_version_ok(res->tls_version))
+		check_add(a, sev, "M6",
+			  "MX host %s negotiated %s; RFC 8461 §7.2 requires TLS 1.2 or newer: "
+			  "senders that do not offer older versions cannot use TLS with it, %s",
+			  m->host, res->tls_version, then);
+	if (!res->have_cert) {
+		check_add(a, sev, "M3", "MX host %s sent no certificate: %s", m->host, then);
+		return;
+	}
+	if (res->not_after) {
+		m->have_days = true;
+		m->cert_days_left = check_days_left(res->not_after, a->now);
+	}
+	m->cert_valid = res->chain_ok && res->name_ok;
+	if (res->not_after && res->not_after < a->now)
+		check_add(a, sev, "M3", "certificate of MX host %s expired %ld days ago: %s",
+			  m->host, -m->cert_days_left, then);
+	else if (res->not_before > a->now)
+		check_add(a, sev, "M3", "certificate of MX host %s is not valid yet: %s", m->host,
+			  then);
+	else if (!res->chain_ok)
+		check_add(a, sev, "M3", "certificate of MX host %s is not trusted (%s): %s",
+			  m->host, res->verify_msg, then);
+	if (!res->name_ok)
+		check_add(
+		    a, sev, "M3",
+		    "certificate of MX host %s has no subjectAltName DNS name matching it: %s",
+		    m->host, then);
+	int warn = check_warn_days(a->o);
+	if (m->cert_valid && m->have_days && m->cert_days_left < warn)
+		check_add(a, STS_SEV_WARNING, "M3", "certificate of MX host %s expires in %ld days",
+			  m->host, m->cert_days_left);
+}
+
+static bool policy_covers(const struct sts_policy *p, const char *host)
+{
+	for (size_t i = 0; i < p->n_mx; i++)
+		if (sts_mx_match(p->mx[i], host))
+			return true;
+	return false;
+}
+
+void check_mx(struct check_audit *a, const struct sts_dns_query *q)
+{
+	struct sts_check_domain *d = a->d;
+	d->mx_status = q->status;
+	switch (q->status) {
+	case STS_DNS_OK:
+		break;
+	case STS_DNS_NODATA:
+		check_add(a, STS_SEV_WARNING, "M1",
+			  "%s has no MX records: senders deliver to its own address records "
+			  "(implicit MX), which the policy must then cover",
+			  d->domain);
+		return;
+	case STS_DNS_NXDOMAIN:
+		check_add(a, STS_SEV_ERROR, "M1", "%s does not exist (NXDOMAIN)", d->domain);
+		return;
+	default:
+		check_add(a, STS_SEV_ERROR, "M1", "lookup of %s MX failed (%s)", d->domain,
+			  sts_dns_status_name(q->status));
+		return;
+	}
+	if (q->n_mx == 1 && !q->mx[0].host[0]) {
+		check_add(a, STS_SEV_INFO, "M1",
+			  "%s has a null MX (RFC 7505): it accepts no mail, MTA-STS does not apply",
+			  d->domain);
+		return;
+	}
+	if (!(d->mx = calloc(q->n_mx, sizeof(*d->mx)))) {
+		a->err = STS_ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < q->n_mx && a->err == STS_OK; i++) {
+		const char *host = q->mx[i].host;
+		bool seen = false;
+		for (size_t j = 0; j < d->n_mx; j++)
+			seen = seen || strcmp(d->mx[j].host, host) == 0;
+		if (seen || !host[0])
+			continue;
+		struct sts_check_mx *m = &d->mx[d->n_mx];
+		if (!(m->host = strdup(host))) {
+			a->err = STS_ENOMEM;
+			return;
+		}
+		d->n_mx++;
+		m->pref = q->mx[i].pref;
+		m->matches_policy = d->policy_valid && policy_covers(&d->policy, host);
+		if (d->policy_valid && !m->matches_policy)
+			check_add(a, d->policy.mode == STS_MODE_NONE ? STS_SEV_WARNING : mx_sev(d),
+				  "M2", "MX host %s is not covered by the policy's mx patterns: %s",
+				  host, check_consequence(d->view));
+		if (a->o->no_smtp)
+			continue;
+		const struct check_mx_probe *p = check_mx_probe(a->w, host);
+		if (!p) {
+			a->err = STS_ENOMEM;
+			return;
+		}
+		m->probed = p->probed;
+		probe_findings(a, m, p);
+	}
+}
