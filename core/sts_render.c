@@ -5,11 +5,13 @@
  * environment, no I/O. The tree writer and the JSON stream are in
  * sts_render_tree() further down.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <idn2.h>
@@ -847,28 +849,63 @@ struct tree {
 	struct sts_tmpl *zone_t, *nginx_t;
 	struct sts_buf path, data, tmp;
 	struct hasher h;
-	bool failed; /* some domain could not be rendered */
+	bool failed;	  /* some domain could not be rendered */
+	bool fresh_nginx; /* nginx/ and zones/ were created by this run */
+	bool fresh_zones;
 };
 
-static int put_file(struct tree *t, const char *a, const char *b, const char *c)
+static int set_path(struct tree *t, const char *a, const char *b, const char *c)
 {
 	sts_buf_reset(&t->path);
-	int r = sts_buf_printf(&t->path, "%s/%s%s%s", t->outdir, a, b, c);
+	int r = put_str(&t->path, t->outdir);
+	if (r >= 0)
+		r = PUT_LIT(&t->path, "/");
+	if (r >= 0)
+		r = put_str(&t->path, a);
+	if (r >= 0)
+		r = put_str(&t->path, b);
+	return r < 0 ? r : put_str(&t->path, c);
+}
+
+static int write_error(struct tree *t, int r)
+{
+	if (t->diags)
+		sts_diags_add(t->diags, STS_SEV_ERROR, NULL, NULL, 0, 0, NULL,
+			      "cannot write '%s': %s", sts_buf_str(&t->path), sts_strerror(r));
+	return r;
+}
+
+/* mkdir for the tree: *fresh when created now; an existing directory is fine */
+static int mkdir_fresh(struct tree *t, bool *fresh)
+{
+	const char *p = sts_buf_str(&t->path);
+	*fresh = mkdir(p, 0755) == 0;
+	if (*fresh)
+		return STS_OK;
+	/* EEXIST: sts_mkdir_p says whether it is a directory (else -ENOTDIR) */
+	int r = errno == EEXIST ? sts_mkdir_p(p, 0755) : -errno;
+	return r < 0 ? write_error(t, r) : STS_OK;
+}
+
+/*
+ * Write t->data to outdir/a b c unless the file already holds it. In a
+ * directory this run created (fresh) no file can predate the run and each
+ * is written once, so the comparison is skipped.
+ */
+static int put_file(struct tree *t, const char *a, const char *b, const char *c, bool fresh)
+{
+	int r = set_path(t, a, b, c);
 	if (r < 0)
 		return r;
 	const char *p = sts_buf_str(&t->path);
 	const char *d = sts_buf_str(&t->data);
-	if (sts_file_equals(p, d, t->data.len)) {
+	if (!fresh && sts_file_equals(p, d, t->data.len)) {
 		t->st.unchanged++;
 		return STS_OK;
 	}
 	r = sts_write_atomic(p, d, t->data.len, 0644, false);
-	if (r < 0) {
-		if (t->diags)
-			sts_diags_add(t->diags, STS_SEV_ERROR, NULL, NULL, 0, 0, NULL,
-				      "cannot write '%s': %s", p, sts_strerror(r));
-		return r;
-	}
+	if (r < 0)
+		return write_error(t, r);
 	t->st.written++;
 	return STS_OK;
 }
@@ -879,15 +916,25 @@ static int tree_domain(struct tree *t, const struct sts_rendered *x)
 	t->st.domains++;
 	if (!x->policy_text)
 		return STS_OK;
-	sts_buf_reset(&t->data);
-	int r = sts_buf_puts(&t->data, x->policy_text);
+	/* outdir/<host>/.well-known: two mkdir() calls, no failed lookups */
+	bool fresh, fresh_wk;
+	int r = set_path(t, x->policy_host, "", "");
 	if (r >= 0)
-		r = put_file(t, x->policy_host, "/.well-known/mta-sts.txt", "");
+		r = mkdir_fresh(t, &fresh);
+	if (r >= 0)
+		r = set_path(t, x->policy_host, "/.well-known", "");
+	if (r >= 0)
+		r = mkdir_fresh(t, &fresh_wk);
+	sts_buf_reset(&t->data);
+	if (r >= 0)
+		r = sts_buf_puts(&t->data, x->policy_text);
+	if (r >= 0)
+		r = put_file(t, x->policy_host, "/.well-known/mta-sts.txt", "", fresh || fresh_wk);
 	if (r < 0)
 		return r;
 	sts_buf_reset(&t->data);
 	r = nginx_tmpl(t->nginx_t, x, t->o->web_root, t->o->cert_dir, &t->data);
-	return r < 0 ? r : put_file(t, "nginx/", x->policy_host, ".conf");
+	return r < 0 ? r : put_file(t, "nginx/", x->policy_host, ".conf", t->fresh_nginx);
 }
 
 /* The domains v[0..n) of one zone: their files, then the zone file. */
@@ -920,7 +967,7 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 		sts_buf_reset(&t->data);
 		r = sts_tmpl_render(t->zone_t, vars, &t->data, NULL);
 		if (r >= 0)
-			r = put_file(t, "zones/", zone, ".zone");
+			r = put_file(t, "zones/", zone, ".zone", t->fresh_zones);
 		if (r >= 0)
 			t->st.zones++;
 	}
@@ -948,6 +995,14 @@ STS_API int sts_render_tree_opts(const struct sts_inventory *inv, const char *ou
 		r = sts_tmpl_load_builtin("nginx-policy-host.conf.tmpl", &t.nginx_t, diags);
 	if (r >= 0)
 		r = sts_mkdir_p(outdir, 0755);
+	if (r >= 0)
+		r = set_path(&t, "nginx", "", "");
+	if (r >= 0)
+		r = mkdir_fresh(&t, &t.fresh_nginx);
+	if (r >= 0)
+		r = set_path(&t, "zones", "", "");
+	if (r >= 0)
+		r = mkdir_fresh(&t, &t.fresh_zones);
 	for (size_t a = 0, b; a < sel.n && r >= 0; a = b) {
 		bool any = false;
 		for (b = a; b < sel.n && strcmp(zone_of(sel.v[a]), zone_of(sel.v[b])) == 0; b++)

@@ -1039,9 +1039,18 @@ static void test_tree_errors(void **state)
 	snprintf(out, sizeof(out), "%s/out", dir);
 	assert_int_equal(sts_write_atomic(pathf("%s/zones", out), "x", 1, 0644, false), STS_OK);
 	render_tree(&inv, out, NULL, -ENOTDIR, &st, &diags);
-	assert_true(diags.n_errors >= 1);
-	assert_non_null(strstr(diags.v[diags.n - 1].message, "cannot write '"));
-	assert_non_null(strstr(diags.v[diags.n - 1].message, "/zones/example.com.zone'"));
+	assert_int_equal(diags.n_errors, 1);
+	assert_non_null(strstr(diags.v[0].message, "cannot write '"));
+	assert_non_null(strstr(diags.v[0].message, "/out/zones': Not a directory"));
+	assert_int_equal(st.written, 0); /* found before anything was written */
+	sts_diags_release(&diags);
+	/* ... and a file where a policy host directory should be */
+	snprintf(out, sizeof(out), "%s/out1", dir);
+	assert_int_equal(
+	    sts_write_atomic(pathf("%s/mta-sts.example.com", out), "x", 1, 0644, false), STS_OK);
+	render_tree(&inv, out, NULL, -ENOTDIR, &st, &diags);
+	assert_int_equal(diags.n_errors, 1);
+	assert_non_null(strstr(diags.v[0].message, "/out1/mta-sts.example.com': Not a directory"));
 	sts_diags_release(&diags);
 	/* a domain that cannot be rendered: reported, its zone file not written
 	 * (it would lose the domain's records), everything else written */
