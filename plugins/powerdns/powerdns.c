@@ -50,7 +50,8 @@ static const struct sts_plugin_setting pdns_schema[] = {
     {"timeout", STS_SETTING_INTEGER, false, "30", "seconds per HTTP request"},
     {"retries", STS_SETTING_INTEGER, false, "2",
      "extra attempts of a PATCH whose outcome is unknown (500/502/504, reset, timeout)"},
-    {"max_concurrency", STS_SETTING_INTEGER, false, "2", "zones updated at once"},
+    {"max_concurrency", STS_SETTING_INTEGER, false, "1",
+     "zones updated at once (keep 1 with the gsqlite3 backend)"},
     {NULL, 0, false, NULL, NULL},
 };
 
