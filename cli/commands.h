@@ -32,4 +32,10 @@ int cmd_plan(int argc, char **argv);
 extern const char *const apply_usage[];
 int cmd_apply(int argc, char **argv);
 
+extern const char *const check_usage[];
+int cmd_check(int argc, char **argv);
+
+extern const char *const onboard_usage[];
+int cmd_onboard(int argc, char **argv);
+
 #endif

@@ -20,8 +20,10 @@ static const char *const help_usage[] = {
 /* One dispatch table; see commands.h for the checklist. */
 static const struct cli_cmd cmds[] = {
 	{"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
+	{"check", cmd_check, 0, "audit live MTA-STS and TLS-RPT deployments", check_usage},
 	{"help", cmd_help, 0, "show help for a command", help_usage},
 	{"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
+	{"onboard", cmd_onboard, 0, "propose inventory entries from live DNS", onboard_usage},
 	{"plan", cmd_plan, 0, "show what apply would change", plan_usage},
 	{"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
 	{"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},

@@ -346,6 +346,7 @@ static void mx_release(struct sts_check_mx *m)
 	free(m->host);
 	free(m->address);
 	free(m->error);
+	free(m->cert_error);
 }
 
 static void domain_release(struct sts_check_domain *d)

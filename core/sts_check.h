@@ -90,6 +90,7 @@ struct sts_check_mx {
 	bool have_days;
 	long cert_days_left; /* negative once expired */
 	char *error;	     /* why the probe stopped short, or NULL */
+	char *cert_error;    /* why the certificate is not valid, or NULL */
 };
 
 struct sts_check_domain {

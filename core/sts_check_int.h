@@ -74,6 +74,10 @@ int check_domain(struct check_worker *w, const char *name, struct sts_check_doma
 /* Certificates expiring within this many days draw a warning. */
 int check_warn_days(const struct sts_check_opts *o);
 
+/* JSON string of s (bytes that are not UTF-8 as \xHH; null for NULL), array of strings. */
+json_t *check_json_str(const char *s);
+json_t *check_json_strv(char *const *v, size_t n);
+
 /* Days from now until t (floor; negative in the past). */
 long check_days_left(long long t, long long now);
 

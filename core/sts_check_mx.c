@@ -3,6 +3,7 @@
  * stsctl check: every MX record of a domain against the policy's patterns
  * (RFC 8461 §4.1) and each MX host's STARTTLS (§4.2, §7): rules M1-M6.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,20 +84,25 @@ static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
 		m->cert_days_left = check_days_left(res->not_after, a->now);
 	}
 	m->cert_valid = res->chain_ok && res->name_ok;
+	char why[160] = "";
 	if (res->not_after && res->not_after < a->now)
-		check_add(a, sev, "M3", "certificate of MX host %s expired %ld days ago: %s",
-			  m->host, -m->cert_days_left, then);
+		snprintf(why, sizeof(why), "expired %ld days ago", -m->cert_days_left);
 	else if (res->not_before > a->now)
-		check_add(a, sev, "M3", "certificate of MX host %s is not valid yet: %s", m->host,
-			  then);
+		snprintf(why, sizeof(why), "not valid yet");
 	else if (!res->chain_ok)
-		check_add(a, sev, "M3", "certificate of MX host %s is not trusted (%s): %s",
-			  m->host, res->verify_msg, then);
-	if (!res->name_ok)
+		snprintf(why, sizeof(why), "not trusted (%s)", res->verify_msg);
+	if (why[0])
+		check_add(a, sev, "M3", "certificate of MX host %s is %s: %s", m->host, why, then);
+	if (!res->name_ok) {
 		check_add(
 		    a, sev, "M3",
 		    "certificate of MX host %s has no subjectAltName DNS name matching it: %s",
 		    m->host, then);
+		if (!why[0])
+			snprintf(why, sizeof(why), "not valid for the name %s", m->host);
+	}
+	if (why[0] && !(m->cert_error = strdup(why)))
+		a->err = STS_ENOMEM;
 	int warn = check_warn_days(a->o);
 	if (m->cert_valid && m->have_days && m->cert_days_left < warn)
 		check_add(a, STS_SEV_WARNING, "M3", "certificate of MX host %s expires in %ld days",

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sts_check.h"
+#include "sts_check_int.h"
 #include "sts_err.h"
 
 /* A JSON string of s; bytes that are not UTF-8 become \xHH; null for NULL. */
-static json_t *jstr(const char *s)
+json_t *check_json_str(const char *s)
 {
 	if (!s)
 		return json_null();
@@ -28,11 +28,11 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
-static json_t *jstrv(char *const *v, size_t n)
+json_t *check_json_strv(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, jstr(v[i])) < 0) {
+		if (json_array_append_new(a, check_json_str(v[i])) < 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -53,27 +53,29 @@ static json_t *policy_json(const struct sts_check_domain *d)
 {
 	const struct sts_policy *p = &d->policy;
 	bool parsed = d->policy_text != NULL;
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "txt", jstr(d->txt), "id",
-			 jstr(d->id), "http_status", jint_or_null(d->fetched, d->http_status),
-			 "content_type", jstr(d->content_type), "location", jstr(d->location),
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "txt",
+			 check_json_str(d->txt), "id", check_json_str(d->id), "http_status",
+			 jint_or_null(d->fetched, d->http_status), "content_type",
+			 check_json_str(d->content_type), "location", check_json_str(d->location),
 			 "valid", d->policy_valid, "usable", d->policy_usable, "version",
-			 jstr(parsed ? p->version : NULL), "mode",
-			 jstr(parsed ? sts_mode_name(p->mode) : NULL), "max_age",
+			 check_json_str(parsed ? p->version : NULL), "mode",
+			 check_json_str(parsed ? sts_mode_name(p->mode) : NULL), "max_age",
 			 jint_or_null(parsed && p->max_age >= 0, p->max_age), "mx",
-			 parsed ? jstrv(p->mx, p->n_mx) : json_array());
+			 parsed ? check_json_strv(p->mx, p->n_mx) : json_array());
 }
 
 static json_t *mx_json(const struct sts_check_domain *d, const struct sts_check_mx *m)
 {
 	bool tls = m->starttls;
-	return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "host", jstr(m->host),
-			 "preference", (json_int_t)m->pref, "matches_policy",
-			 jbool_or_null(d->policy_valid, m->matches_policy), "starttls",
-			 jbool_or_null(m->probed, m->starttls), "tls_version",
-			 jstr(tls ? m->tls_version : NULL), "cert_valid",
+	return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "host",
+			 check_json_str(m->host), "preference", (json_int_t)m->pref,
+			 "matches_policy", jbool_or_null(d->policy_valid, m->matches_policy),
+			 "starttls", jbool_or_null(m->probed, m->starttls), "tls_version",
+			 check_json_str(tls ? m->tls_version : NULL), "cert_valid",
 			 jbool_or_null(tls, m->cert_valid), "cert_days_left",
 			 jint_or_null(tls && m->have_days, m->cert_days_left), "address",
-			 jstr(m->address), "error", jstr(m->error));
+			 check_json_str(m->address), "error", check_json_str(m->error),
+			 "cert_error", check_json_str(m->cert_error));
 }
 
 static json_t *findings_json(const struct sts_diags *f)
@@ -81,8 +83,9 @@ static json_t *findings_json(const struct sts_diags *f)
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < f->n; i++) {
 		const struct sts_diag *x = &f->v[i];
-		json_t *o = json_pack("{s:o,s:s,s:o}", "rule", jstr(x->rule), "severity",
-				      sts_severity_name(x->severity), "message", jstr(x->message));
+		json_t *o = json_pack("{s:o,s:s,s:o}", "rule", check_json_str(x->rule), "severity",
+				      sts_severity_name(x->severity), "message",
+				      check_json_str(x->message));
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;
@@ -100,11 +103,12 @@ static json_t *domain_json(const struct sts_check_domain *d)
 			mx = NULL;
 		}
 	return json_pack("{s:o,s:s,s:s,s:o*,s:{s:o,s:o},s:o*,s:{s:o,s:o*},s:o*}", "domain",
-			 jstr(d->domain), "verdict", sts_verdict_name(d->verdict), "sender_view",
-			 sts_view_name(d->view), "policy", policy_json(d), "policy_host",
-			 "cert_valid", jbool_or_null(d->ph_have_cert, d->ph_cert_valid),
-			 "cert_days_left", jint_or_null(d->ph_have_days, d->ph_days_left), "mx", mx,
-			 "tlsrpt", "txt", jstr(d->tlsrpt), "rua", jstrv(d->rua, d->n_rua),
+			 check_json_str(d->domain), "verdict", sts_verdict_name(d->verdict),
+			 "sender_view", sts_view_name(d->view), "policy", policy_json(d),
+			 "policy_host", "cert_valid",
+			 jbool_or_null(d->ph_have_cert, d->ph_cert_valid), "cert_days_left",
+			 jint_or_null(d->ph_have_days, d->ph_days_left), "mx", mx, "tlsrpt", "txt",
+			 check_json_str(d->tlsrpt), "rua", check_json_strv(d->rua, d->n_rua),
 			 "findings", findings_json(&d->findings));
 }
 

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stsctl onboard: propose inventory entries for domains from what live DNS,
+ * HTTPS and SMTP show (core/sts_onboard.h), print them as a new inventory
+ * or merge them into one. Flagged domains are reported on stderr.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cmd_check.h"
+#include "commands.h"
+#include "sts_buf.h"
+#include "sts_err.h"
+#include "sts_fsutil.h"
+#include "sts_onboard.h"
+
+const char *const onboard_usage[] = {
+    "stsctl onboard [OPTIONS] DOMAIN...",
+    "stsctl onboard [OPTIONS] --csv FILE [DOMAIN...]",
+    "stsctl onboard [OPTIONS] --inventory FILE [--dry-run] [DOMAIN...]",
+    "",
+    "Propose inventory entries from what live DNS, HTTPS and SMTP show: mx",
+    "patterns covering the MX hosts found, mode testing unless a policy is",
+    "already served, TLS-RPT rua from the tenant. A domain whose MX hosts fail",
+    "STARTTLS or certificate checks is flagged on standard error, not added.",
+    "Without --inventory the entries are printed as a new inventory.",
+    "",
+    "    --tenant T             tenant of the domains (and of CSV rows without one)",
+    "    --csv FILE             read domain[,tenant] rows from FILE ('-': stdin)",
+    "    --inventory FILE       merge the entries into FILE (rewritten atomically);",
+    "                           its tenants and defaults give the TLS-RPT rua",
+    "    -n, --dry-run          with --inventory: print the merged inventory, do",
+    "                           not write it",
+    "    --concurrency N        check N domains at a time (default 10, at most 512)",
+    "    --resolver IP[:PORT]   send DNS queries to this server, not resolv.conf's",
+    "    --ca-file FILE         trust anchors for the policy and MX certificates",
+    "    --smtp-port PORT       probe MX hosts on PORT instead of 25",
+    "    --https-port PORT      fetch policies from PORT instead of 443",
+    "    --timeout SECONDS      per connection (default 15)",
+    "    --dns-timeout SECONDS  per DNS lookup (default 5)",
+    "    --helo NAME            EHLO name of the probes (default localhost)",
+    "    --progress, --no-progress",
+    "                           progress bar on standard error (default: when it",
+    "                           is a terminal)",
+    "    -h, --help             show this help",
+    "",
+    "Exit status: 0 every domain proposed (or already present), 1 a domain was",
+    "flagged, 2 usage or I/O error.",
+    NULL,
+};
+
+struct inputs {
+	struct namelist names;
+	char **tenants; /* parallel to names.v; NULL entries: none */
+	size_t cap;
+};
+
+/* Letters, digits, '_', '-', '.'; a letter or digit first; at most 64 bytes. */
+static bool tenant_name_ok(const char *t)
+{
+	size_t n = strlen(t);
+	if (!n || n > 64 || !isalnum((unsigned char)t[0]))
+		return false;
+	for (const char *p = t; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_-.", *p))
+			return false;
+	return true;
+}
+
+/* Add one domain (skipping repeats) with its tenant; 0 or an exit code. */
+static int input_add(struct inputs *in, const char *name, const char *tenant)
+{
+	if (tenant && !tenant_name_ok(tenant))
+		return cli_usage_error(onboard_usage, "invalid tenant '%s'", tenant);
+	size_t before = in->names.n;
+	int rc = namelist_add(&in->names, name, onboard_usage);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < before; i++) {
+		if (strcmp(in->names.v[i], in->names.v[before]) == 0) {
+			sts_log_warn("'%s' given twice, skipping", name);
+			free(in->names.v[--in->names.n]);
+			return 0;
+		}
+	}
+	if (in->names.n > in->cap) {
+		size_t cap = in->names.cap;
+		char **v = realloc(in->tenants, cap * sizeof(*v));
+		if (!v)
+			goto nomem;
+		in->tenants = v;
+		in->cap = cap;
+	}
+	in->tenants[before] = tenant ? strdup(tenant) : NULL;
+	if (tenant && !in->tenants[before])
+		goto nomem;
+	return 0;
+nomem:
+	sts_log_err("out of memory");
+	return EXIT_INTERNAL;
+}
+
+static void inputs_release(struct inputs *in)
+{
+	for (size_t i = 0; i < in->names.n; i++)
+		free(in->tenants[i]);
+	free(in->tenants);
+	namelist_release(&in->names);
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '"')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '"' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* domain[,tenant] rows; blank lines, '#' comments and a "domain" header skipped. */
+static int read_csv(struct inputs *in, const char *path, const char *tenant)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_TEXT);
+	int r = sts_buf_read_file(&b, path);
+	if (r < 0) {
+		sts_log_errno(r, "cannot read CSV '%s'", path);
+		sts_buf_release(&b);
+		return cli_exit_for(r);
+	}
+	int rc = 0;
+	unsigned line = 0;
+	char *save = NULL;
+	for (char *row = strtok_r(b.data ? b.data : (char *)"", "\n", &save); row && !rc;
+	     row = strtok_r(NULL, "\n", &save)) {
+		line++;
+		char *comma = strchr(row, ',');
+		if (comma)
+			*comma = '\0';
+		char *dom = trim(row), *ten = comma ? trim(comma + 1) : NULL;
+		if (!*dom || *dom == '#' || (line == 1 && strcasecmp(dom, "domain") == 0))
+			continue;
+		if (ten && strchr(ten, ',')) {
+			rc = cli_usage_error(onboard_usage, "'%s' line %u: more than two columns",
+					     path, line);
+			break;
+		}
+		rc = input_add(in, dom, ten && *ten ? ten : tenant);
+	}
+	sts_buf_release(&b);
+	return rc;
+}
+
+static void report_entries(const struct sts_onboard *ob)
+{
+	for (size_t i = 0; i < ob->n; i++) {
+		const struct sts_onboard_entry *e = &ob->v[i];
+		if (e->status == STS_ONBOARD_PRESENT)
+			sts_log_info("'%s' is already in the inventory, skipping", e->name);
+		for (size_t j = 0; e->status == STS_ONBOARD_FLAGGED && j < e->n_reasons; j++)
+			sts_log_warn("'%s' not added: %s", e->name, e->reasons[j]);
+		if (e->status == STS_ONBOARD_PROPOSED)
+			sts_log_debug("'%s': senders now see %s, proposed mode %s", e->name,
+				      sts_view_name(e->found), sts_mode_name(e->mode));
+	}
+	sts_log_info("%zu proposed, %zu flagged, %zu already present", ob->n_proposed,
+		     ob->n_flagged, ob->n_present);
+}
+
+/* The result must be an inventory that validate accepts. */
+static int validate_text(const struct sts_buf *b, const char *name)
+{
+	struct sts_diags d;
+	sts_diags_init(&d);
+	int r = sts_inventory_validate_text(sts_buf_str(b), b->len, name, NULL, &d);
+	if (r < 0) {
+		cli_print_diags(&d);
+		sts_log_err("the onboarded inventory does not validate, nothing written");
+	}
+	sts_diags_release(&d);
+	return r < 0 ? (r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_FAIL) : 0;
+}
+
+static int check_tenants(const struct sts_inventory *inv, const struct inputs *in, const char *path)
+{
+	for (size_t i = 0; i < in->names.n; i++) {
+		const char *t = in->tenants[i];
+		bool found = !t;
+		for (size_t j = 0; !found && j < inv->n_tenants; j++)
+			found = strcmp(inv->tenants[j].name, t) == 0;
+		if (!found) {
+			sts_log_err("tenant '%s' is not defined in '%s'", t, path);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int merge_into(const char *path, const struct sts_onboard *ob, bool dry_run)
+{
+	struct sts_buf text, out;
+	const char *why = NULL;
+	struct stat st;
+	int rc = 0;
+	sts_buf_init(&text, STS_CAP_INVENTORY);
+	sts_buf_init(&out, STS_CAP_INVENTORY);
+	int r = sts_buf_read_file(&text, path);
+	if (r == STS_OK)
+		r = sts_onboard_merge(sts_buf_str(&text), text.len, ob, &out, &why);
+	if (r < 0) {
+		if (why)
+			sts_log_err("cannot merge into '%s': %s", path, why);
+		else
+			sts_log_errno(r, "cannot merge into '%s'", path);
+		rc = cli_exit_for(r);
+		goto out;
+	}
+	if ((rc = validate_text(&out, path)))
+		goto out;
+	if (dry_run) {
+		fwrite(sts_buf_str(&out), 1, out.len, stdout);
+		goto out;
+	}
+	if (!ob->n_proposed)
+		goto out;
+	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+	r = sts_write_atomic(path, sts_buf_str(&out), out.len, mode, true);
+	if (r < 0) {
+		sts_log_errno(r, "cannot write '%s'", path);
+		rc = cli_exit_for(r);
+		goto out;
+	}
+	sts_log_info("'%s': %zu %s added", path, ob->n_proposed,
+		     ob->n_proposed == 1 ? "domain" : "domains");
+out:
+	sts_buf_release(&text);
+	sts_buf_release(&out);
+	return rc;
+}
+
+static int print_document(const struct sts_onboard *ob)
+{
+	struct sts_buf out;
+	sts_buf_init(&out, STS_CAP_INVENTORY);
+	int rc = 0;
+	int r = sts_onboard_document(ob, &out);
+	if (r < 0) {
+		sts_log_errno(r, "cannot write the entries");
+		rc = cli_exit_for(r);
+	} else if (!(rc = validate_text(&out, "<onboard>"))) {
+		fwrite(sts_buf_str(&out), 1, out.len, stdout);
+	}
+	sts_buf_release(&out);
+	return rc;
+}
+
+enum {
+	OPT_TENANT = 0x200,
+	OPT_CSV,
+	OPT_INVENTORY,
+};
+
+int cmd_onboard(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"tenant", required_argument, NULL, OPT_TENANT},
+	    {"csv", required_argument, NULL, OPT_CSV},
+	    {"inventory", required_argument, NULL, OPT_INVENTORY},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    NETOPT_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct netopts net;
+	struct inputs in = {0};
+	struct sts_inventory *inv = NULL;
+	struct sts_onboard ob = {0};
+	struct sts_onboard_input *req = NULL;
+	const char *tenant = NULL, *csv = NULL, *inv_path = NULL;
+	bool dry_run = false;
+	int c, rc = EXIT_OK;
+	netopts_init(&net);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
+		int k = netopts_parse(&net, c, optarg, onboard_usage);
+		if (k < 0) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (k > 0)
+			continue;
+		switch (c) {
+		case OPT_TENANT:
+			tenant = optarg;
+			break;
+		case OPT_CSV:
+			csv = optarg;
+			break;
+		case OPT_INVENTORY:
+			inv_path = optarg;
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'h':
+			cli_usage(stdout, onboard_usage);
+			goto out;
+		default:
+			rc =
+			    cli_usage_error(onboard_usage, "unknown option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (dry_run && !inv_path) {
+		rc = cli_usage_error(onboard_usage, "--dry-run needs --inventory");
+		goto out;
+	}
+	for (int i = optind; i < argc; i++)
+		if ((rc = input_add(&in, argv[i], tenant)))
+			goto out;
+	if (csv && (rc = read_csv(&in, csv, tenant)))
+		goto out;
+	if (in.names.n == 0) {
+		rc = cli_usage_error(onboard_usage, "no domain to onboard");
+		goto out;
+	}
+	if (inv_path &&
+	    ((rc = cli_inventory_load(inv_path, &inv)) || (rc = check_tenants(inv, &in, inv_path))))
+		goto out;
+	if (!(req = calloc(in.names.n, sizeof(*req)))) {
+		sts_log_err("out of memory");
+		rc = EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < in.names.n; i++)
+		req[i] = (struct sts_onboard_input){in.names.v[i], in.tenants[i]};
+	netopts_progress(&net);
+	const char *why = NULL;
+	int r = sts_onboard_run(req, in.names.n, &net.check, inv, &ob, &why);
+	netopts_progress_done(&net);
+	if (r < 0) {
+		rc = netopts_fail(r, why, "onboard");
+		goto out;
+	}
+	report_entries(&ob);
+	rc = inv_path ? merge_into(inv_path, &ob, dry_run) : print_document(&ob);
+	if (rc == EXIT_OK && ob.n_flagged)
+		rc = EXIT_FAIL;
+out:
+	sts_onboard_release(&ob);
+	free(req);
+	sts_inventory_free(inv);
+	inputs_release(&in);
+	return rc;
+}
