@@ -14,6 +14,7 @@
 #                   tb_ns_pdns_patch JSON        PATCH rrsets into zone of the srv PowerDNS
 #                   tb_ns_nginx_site NAME CONF   server block for the srv nginx
 #                   tb_mailauth DOMAIN...        mailauth getPolicy from the client namespace
+#   inventories     tb_inv_edit FILE PYTHON      edit FILE in place: PYTHON sees `inv` and dom(name)
 # Needs: STS_SOURCE_ROOT (source tree) and STSCTL (the built binary) from meson.
 set -uo pipefail
 _TB_H=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -151,4 +152,21 @@ tb_ns_nginx_site() {
 tb_mailauth() {
 	tb_ns_cli env NODE_EXTRA_CA_CERTS="$STS_TB_CA" NODE_PATH="$STS_TB_NODE_PATH" \
 		node "$STS_TB_MAILAUTH" "$@"
+}
+
+# tb_inv_edit FILE PYTHON: edit a JSON inventory in place, e.g.
+#   tb_inv_edit "$W/inv.json" 'dom("a.test")["mode"] = "enforce"'
+tb_inv_edit() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+with open(path, encoding="utf-8") as f:
+    inv = json.load(f)
+def dom(name):
+    return next(d for d in inv["domains"] if d["name"] == name)
+exec(code)
+with open(path, "w", encoding="utf-8") as f:
+    json.dump(inv, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+PY
 }
