@@ -359,7 +359,8 @@ int cmd_check(int argc, char **argv)
 	if (inv_path) {
 		if ((rc = cli_inventory_load(inv_path, &inv)))
 			goto out;
-		for (size_t i = 0; names.n == 0 && i < inv->n_domains; i++)
+		size_t given = names.n;
+		for (size_t i = 0; !given && i < inv->n_domains; i++)
 			if ((rc = namelist_add(&names, inv->domains[i].name, check_usage)))
 				goto out;
 		net.check.inventory = inv;
