@@ -186,7 +186,7 @@ tb_expect_eq "a key the zone does not grant: apply exits 1" 1 "$?"
 tb_expect "a key the zone does not grant: REFUSED, said clearly" "refused the update of zone '$Z.' (REFUSED)" "$(cat "$A/out")"
 set_inv "$A" 'inv["providers"]["bind"]["key_name"] = "k'$SFX'-sha256"'
 cp "$W/good.b64" "$A/key.b64"
-(cd "$A" && faketime -f '-1h' "$S" apply inv.json --yes --state state.db >out 2>&1)
+(cd "$A" && ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 faketime -f '-1h' "$S" apply inv.json --yes --state state.db >out 2>&1)
 tb_expect_eq "clock an hour off: apply exits 1" 1 "$?"
 tb_expect "clock an hour off: BADTIME, said clearly" "rejected the TSIG time (NOTAUTH/BADTIME)" "$(cat "$A/out")"
 tb_expect_eq "none of these changed the TXT (dig)" "$before" "$(sts_id "_mta-sts.$Z")"
