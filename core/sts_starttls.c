@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +404,16 @@ STS_API int sts_starttls_probe(struct sts_starttls *s, const char *host, const c
 	struct conn *c = malloc(sizeof(*c));
 	if (!c)
 		return STS_ENOMEM;
+	/*
+	 * OpenSSL writes to the socket with write(): a server that has closed
+	 * would kill the process with SIGPIPE. Block it in this thread and
+	 * consume the one our writes raised (as libpq does); process-wide
+	 * signal settings stay untouched.
+	 */
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	c->len = 0;
 	c->deadline = now_ms() + s->timeout_ms;
 	c->fd = connect_any(s, addrs, n, c->deadline, ret);
@@ -412,5 +424,11 @@ STS_API int sts_starttls_probe(struct sts_starttls *s, const char *host, const c
 		close(c->fd);
 	}
 	free(c);
+	if (!sigismember(&old, SIGPIPE)) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
