@@ -408,9 +408,10 @@ static void process_once(struct sts_resolver *r)
 	nfds_t n = 0;
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 		short ev = 0;
-		if (ARES_GETSOCK_READABLE(bits, i))
+		/* ARES_GETSOCK_WRITABLE shifts a signed 1 by up to 31: not defined */
+		if (((unsigned)bits >> i) & 1u)
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= POLLOUT;
 		if (!ev)
 			continue;
