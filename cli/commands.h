@@ -38,4 +38,16 @@ int cmd_check(int argc, char **argv);
 extern const char *const onboard_usage[];
 int cmd_onboard(int argc, char **argv);
 
+extern const char *const ingest_usage[];
+int cmd_ingest(int argc, char **argv);
+
+extern const char *const receive_usage[];
+int cmd_receive(int argc, char **argv);
+
+extern const char *const report_usage[];
+int cmd_report(int argc, char **argv);
+
+extern const char *const prune_usage[];
+int cmd_prune(int argc, char **argv);
+
 #endif

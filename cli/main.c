@@ -22,11 +22,15 @@ static const struct cli_cmd cmds[] = {
 	{"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
 	{"check", cmd_check, 0, "audit live MTA-STS and TLS-RPT deployments", check_usage},
 	{"help", cmd_help, 0, "show help for a command", help_usage},
+	{"ingest", cmd_ingest, 0, "read TLS reports into the state database", ingest_usage},
 	{"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
 	{"onboard", cmd_onboard, 0, "propose inventory entries from live DNS", onboard_usage},
 	{"plan", cmd_plan, 0, "show what apply would change", plan_usage},
 	{"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
+	{"prune", cmd_prune, 0, "drop TLS reports past their retention", prune_usage},
+	{"receive", cmd_receive, 0, "run the HTTPS receiver for TLS reports", receive_usage},
 	{"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
+	{"report", cmd_report, 0, "summarise the stored TLS reports", report_usage},
 	{"validate", cmd_validate, 0, "validate an inventory", validate_usage},
 };
 

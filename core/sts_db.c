@@ -307,6 +307,26 @@ STS_API const char *sts_db_path(const struct sts_db *db)
 	return db->path;
 }
 
+STS_API struct sqlite3 *sts_db_handle(struct sts_db *db)
+{
+	return db->h;
+}
+
+STS_API void sts_db_hold(struct sts_db *db)
+{
+	lock(db);
+}
+
+STS_API void sts_db_unhold(struct sts_db *db)
+{
+	unlock(db);
+}
+
+STS_API bool sts_db_is_readonly(const struct sts_db *db)
+{
+	return db->readonly;
+}
+
 STS_API int sts_db_begin(struct sts_db *db)
 {
 	lock(db);

@@ -152,6 +152,19 @@ STS_API void sts_db_domains_free(struct sts_db_domain *v, size_t n);
  */
 STS_API int sts_db_removal_deadline(struct sts_db *db, const char *domain, int64_t *ret);
 
+/*
+ * For components with their own tables (reports, rollout): the SQLite
+ * handle. Use it only between sts_db_hold() and sts_db_unhold(), or inside
+ * sts_db_begin() ... sts_db_commit(), which serialise it with every other
+ * call on this struct sts_db (holds nest).
+ */
+struct sqlite3;
+STS_API struct sqlite3 *sts_db_handle(struct sts_db *db);
+STS_API void sts_db_hold(struct sts_db *db);
+STS_API void sts_db_unhold(struct sts_db *db);
+/* true when opened with STS_DB_READONLY on an existing file */
+STS_API bool sts_db_is_readonly(const struct sts_db *db);
+
 /* ---- the state lock: one "<db>.lock" file, flock(LOCK_EX|LOCK_NB) ---- */
 struct sts_lock;
 

@@ -397,7 +397,9 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 		parse_tenants(c, sec[S_TENANTS]);
 	for (int k = S_REPORTS; k <= S_WATCH; k++) {
 		struct pctx sp = {&sts_inv_root, root_keys[k], 0};
-		if (sec[k])
+		if (sec[k] && k == S_REPORTS)
+			sts_inv_parse_reports(c, &sp, sec[k]); /* core/sts_inventory_reports.c */
+		else if (sec[k])
 			sts_inv_want(c, &sp, sec[k],
 				     STS_JOBJECT); /* contents: validated by their modules */
 	}

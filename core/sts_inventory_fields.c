@@ -276,6 +276,13 @@ static int object_keys(struct vctx *c, const struct pctx *p, const struct sts_jv
 	return unknown;
 }
 
+/* object_keys() for core/sts_inventory_reports.c */
+int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			const char *const *keys, size_t n)
+{
+	return object_keys(c, p, v, keys, n);
+}
+
 static bool int_in_range(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			 long long lo, long long hi, const char *what)
 {

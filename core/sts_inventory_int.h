@@ -132,4 +132,11 @@ void sts_inv_parse_field(struct vctx *c, const struct pctx *p, const struct sts_
 void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			 struct layer *L, const char *where);
 
+/* a small fixed-schema object: -1 when not an object, else the number of
+ * unknown keys (each reported) */
+int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			const char *const *keys, size_t n);
+/* the top-level "reports" section (core/sts_inventory_reports.c) */
+void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
+
 #endif

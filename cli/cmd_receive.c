@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* stsctl receive: the HTTPS receiver for RFC 8460 §5.4 POSTs, until a signal. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_ingest.h"
+#include "commands.h"
+#include "sts_buf.h"
+#include "sts_err.h"
+#include "sts_receiver.h"
+#include "sts_secret.h"
+
+/* docs/stsctl-receive.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
+const char *const receive_usage[] = {
+    "stsctl receive --inventory FILE [--state PATH] [--listen ADDR:PORT]",
+    "",
+    "Run the HTTPS receiver for TLS reports POSTed to an https: rua (RFC 8460",
+    "section 5.4) with the inventory's reports.https settings (certificate, key,",
+    "path, body limit, trusted), until SIGTERM or SIGINT. It answers 201 for a",
+    "new report, 200 for a duplicate, 400 for an unusable one (quarantined), 405,",
+    "413 or 415 for a wrong method, size or media type, and 503 while the state",
+    "is locked; the lock PATH.lock is taken for each write.",
+    "",
+    "  -i, --inventory FILE  the inventory with reports.https (required)",
+    "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
+    "      --listen ADDR:PORT  listen there instead of reports.https.listen (port 0:",
+    "                        any free port); the address is printed on start",
+    "  -h, --help            show this help",
+    "",
+    "Exit status: 0 stopped by a signal; 1 the inventory is invalid or has no",
+    "reports.https; 2 usage error, or the receiver cannot start; 3 the state is",
+    "locked by another stsctl at start.",
+    NULL,
+};
+
+enum {
+	OPT_STATE = 1000,
+	OPT_LISTEN,
+};
+
+static void on_access(void *ud, const char *peer, const char *method, const char *path,
+		      unsigned status, const char *message)
+{
+	(void)ud;
+	sts_log_info("receive: %s %s from %s: %u %s", method, path, peer, status, message);
+}
+
+static void on_event(void *ud, const struct sts_ingest_event *ev)
+{
+	(void)ud;
+	if (ev->outcome == STS_INGEST_QUARANTINED)
+		sts_log_warn("quarantined '%s': %s", ev->source, ev->reason ? ev->reason : "");
+	else
+		sts_log_debug("%s '%s': %s %s", sts_ingest_outcome_name(ev->outcome), ev->source,
+			      ev->organization ? ev->organization : "(no organization)",
+			      ev->report_id ? ev->report_id : "(no report-id)");
+}
+
+/* a PEM file, or for the key also a secret reference to the PEM text */
+static char *read_pem(const char *what, const char *ref, const char *basedir)
+{
+	if (!ref) {
+		sts_log_err("reports.https has no '%s'", what);
+		return NULL;
+	}
+	if (sts_secret_is_ref(ref)) {
+		struct sts_secret *s = NULL;
+		const char *why = NULL;
+		if (sts_secret_resolve(ref, basedir, &s, &why) < 0) {
+			sts_log_err("reports.https.%s: %s", what, why);
+			return NULL;
+		}
+		char *v = strdup(sts_secret_value(s));
+		sts_secret_free(s);
+		return v;
+	}
+	struct sts_buf b;
+	sts_buf_init(&b, 1u << 20);
+	int r = sts_buf_read_file(&b, ref);
+	if (r < 0) {
+		sts_log_errno(r, "cannot read reports.https.%s '%s'", what, ref);
+		sts_buf_release(&b);
+		return NULL;
+	}
+	return sts_buf_steal(&b);
+}
+
+static int serve(struct report_ctx *c, const char *listen)
+{
+	const struct sts_ingest_https *h = &c->conf->https;
+	struct sts_ingest *ing = NULL;
+	struct sts_receiver *rv = NULL;
+	struct sts_receiver_store store;
+	char *cert = NULL, *key = NULL, *err = NULL;
+	int rc = EXIT_USAGE;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* before any thread starts: they all inherit the mask, only sigwait sees them */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	struct sts_ingest_opts o = {.conf = c->conf, .on_event = on_event, .batch = 1};
+	int r = sts_ingest_new(c->db, &o, &ing);
+	/* the schema is there: from now on the lock is taken for each write */
+	sts_lock_release(c->lock);
+	c->lock = NULL;
+	if (r < 0) {
+		sts_log_err("state database '%s': %s", c->state_path,
+			    r == STS_EDB ? sts_db_errmsg(c->db) : sts_strerror(r));
+		return EXIT_FAIL;
+	}
+	sts_receiver_store_init(&store, ing, h->trusted, c->state_path);
+	if (!(cert = read_pem("cert", h->cert, c->conf->basedir)) ||
+	    !(key = read_pem("key", h->key, c->conf->basedir)))
+		goto out;
+	struct sts_receiver_opts ro = {
+	    .listen = listen ? listen : h->listen,
+	    .path = h->path,
+	    .cert_pem = cert,
+	    .key_pem = key,
+	    .max_body = h->max_body,
+	    .max_connections = h->max_connections,
+	    .timeout_s = h->timeout_s,
+	    .handler = sts_receiver_store_handler,
+	    .ud = &store,
+	    .on_access = on_access,
+	};
+	r = sts_receiver_start(&ro, &rv, &err);
+	explicit_bzero(key, strlen(key));
+	if (r < 0) {
+		sts_log_err("%s", err ? err : sts_strerror(r));
+		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+		goto out;
+	}
+	char host[128];
+	const char *colon = strrchr(ro.listen, ':');
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - ro.listen), ro.listen);
+	printf("listening on https://%s:%u%s\n", host[0] ? host : "0.0.0.0", sts_receiver_port(rv),
+	       ro.path);
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	sts_log_info("receive: %s, stopping", strsignal(sig));
+	sts_receiver_stop(rv);
+	rc = EXIT_OK;
+out:
+	sts_receiver_store_release(&store);
+	sts_ingest_free(ing);
+	free(cert);
+	free(key);
+	free(err);
+	return rc;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"inventory", required_argument, NULL, 'i'},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *inventory = NULL, *state = NULL, *listen = NULL;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			inventory = optarg;
+			break;
+		case OPT_STATE:
+			state = optarg;
+			break;
+		case OPT_LISTEN:
+			listen = optarg;
+			break;
+		case 'h':
+			cli_usage(stdout, receive_usage);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error(receive_usage, "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			return cli_usage_error(receive_usage, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(receive_usage, "too many arguments");
+	if (!inventory)
+		return cli_usage_error(receive_usage, "missing --inventory FILE");
+	struct report_ctx ctx = {0};
+	int rc = report_ctx_open(&ctx, inventory, state, RCTX_WRITER | RCTX_LOCK);
+	if (rc == EXIT_OK && !ctx.conf->https.present) {
+		sts_log_err("inventory '%s' has no reports.https section", inventory);
+		rc = EXIT_FAIL;
+	}
+	if (rc == EXIT_OK && !listen && !ctx.conf->https.listen) {
+		sts_log_err("reports.https has no 'listen'");
+		rc = EXIT_FAIL;
+	}
+	if (rc == EXIT_OK)
+		rc = serve(&ctx, listen);
+	report_ctx_close(&ctx);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_INGEST_INT_H
+#define STS_INGEST_INT_H
+
+/*
+ * Internal to core/sts_ingest*.c. An input goes through two steps:
+ *  - prepare (sts_ingest.c): read, parse, authenticate, compress; pure, no
+ *    DB, safe in worker threads; gives a struct ing_prep;
+ *  - store (sts_ingest_store.c): dedup, insert, aggregate, quarantine, in
+ *    the batch transaction of the one writer.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "sts_ingest.h"
+#include "sts_mime.h"
+
+/* raw input kept with a quarantined item, compressed (a bigger one: only the reason) */
+#define ING_QUARANTINE_KEEP (1u << 20)
+#define ING_DEFAULT_BATCH   2000
+#define ING_MAX_JOBS	    8
+#define ING_DIR_DEPTH	    16
+#define ING_MSG_CAP	    STS_CAP_MAIL
+
+/* one report part of an input, or its quarantine */
+struct ing_part {
+	struct sts_tlsrpt_report *rep; /* NULL: quarantined */
+	unsigned char *gz;	       /* the report as gzip (stored raw) */
+	size_t gz_len;
+	char *warnings; /* codes, space-separated */
+	size_t n_warnings;
+	char *qreason;	      /* quarantine: why */
+	unsigned char *qdata; /* quarantine: the bytes kept (see qformat), or NULL */
+	size_t qlen;
+	size_t qsize;	     /* size of the input */
+	const char *qformat; /* "received" (were gzip already) or "gzip" */
+	char qkey[80];	     /* sha256 hex of the input, or "oversize:..." */
+};
+
+struct ing_prep {
+	enum sts_ingest_channel ch;
+	char *source;
+	char *domain_hint; /* TLS-Report-Domain or the file name's policy domain */
+	bool authenticated;
+	char *auth_reason;
+	struct ing_part *parts;
+	size_t n_parts;
+	char *skip_reason; /* skipped: not a report (by name) */
+	char *done_from;   /* Maildir: rename after the commit */
+	char *done_to;
+	int err; /* STS_ENOMEM while preparing */
+};
+
+void ing_prep_release(struct ing_prep *p);
+
+/* batch deltas of the aggregates, keyed by their dimensions */
+struct agg_entry {
+	char *key; /* dimensions joined by '\x1f' */
+	uint64_t hash;
+	int64_t reports, a, b; /* daily: successful, failed; failures: sessions, - */
+};
+
+struct agg_map {
+	struct agg_entry *v;
+	size_t cap, n;
+	bool negative; /* a delta went down: clean up empty rows after the flush */
+};
+
+struct sts_ingest {
+	struct sts_db *db;
+	sqlite3 *h;
+	struct sts_ingest_opts o;
+	struct sts_ingest_conf *own_conf; /* defaults when o.conf was NULL */
+	const struct sts_ingest_conf *conf;
+	struct sts_dkim *dkim;
+	struct sts_ingest_stats st;
+	bool in_tx;
+	bool src_trusted; /* the configured source being read has "trusted": true */
+	size_t batch_n, batch_max;
+	sqlite3_stmt *ins_report, *ins_raw, *sel_dup, *upd_auth, *ins_quar, *sel_quar;
+	sqlite3_stmt *up_daily, *up_fail;
+	struct agg_map daily, fail;
+	char **ren_from, **ren_to; /* Maildir renames waiting for the commit */
+	size_t n_ren, cap_ren;
+	char err[512];
+	char *last_reason;
+};
+
+/* ---- sts_ingest.c: prepare ---- */
+
+int ing_prep_blob(const struct sts_ingest *ing, const void *data, size_t len,
+		  enum sts_ingest_channel ch, const char *source, bool authenticated,
+		  const char *auth_reason, const char *domain_hint, struct ing_prep *p);
+int ing_prep_message(const struct sts_ingest *ing, const void *msg, size_t len,
+		     enum sts_ingest_channel ch, const char *source, struct ing_prep *p);
+/* a file: by its name (.json, .json.gz, .gz, .eml) or, named explicitly, its content */
+int ing_prep_file(const struct sts_ingest *ing, const char *path, enum sts_ingest_channel ch,
+		  bool explicit_name, struct ing_prep *p);
+/* an input not read because it is over a cap: quarantined with the reason */
+int ing_prep_oversize(enum sts_ingest_channel ch, const char *source, size_t size,
+		      const char *reason, struct ing_prep *p);
+/* the first error text of diags, or what */
+const char *ing_diag_reason(const struct sts_diags *d, const char *what);
+int ing_gzip(const void *in, size_t len, unsigned char **ret, size_t *ret_len);
+void ing_set_err(struct sts_ingest *ing, const char *fmt, ...) STS_PRINTF(2, 3);
+void ing_source_error(struct sts_ingest *ing, const char *source, int err, const char *fmt, ...)
+    STS_PRINTF(4, 5);
+
+/* ---- sts_ingest_store.c ---- */
+
+/* Store a prepared input (events emitted, stats counted); worst outcome in *ret. */
+int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcome *ret);
+int ing_commit(struct sts_ingest *ing);
+void ing_rollback(struct sts_ingest *ing);
+/* a Maildir rename to do once the batch is committed (takes both strings) */
+int ing_after_commit(struct sts_ingest *ing, char *from, char *to);
+int ing_stmts_prepare(struct sts_ingest *ing);
+void ing_stmts_finalize(struct sts_ingest *ing);
+void ing_agg_release(struct agg_map *m);
+
+/* ---- sts_ingest_src.c ---- */
+
+/* A worker pool over a list of files: prepare in parallel, store in order. */
+int ing_run_files(struct sts_ingest *ing, char **paths, size_t n, enum sts_ingest_channel ch,
+		  const char *const *done_to);
+
+#endif

@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS-RPT ingestion, the "store" half (sts_ingest_int.h): the report
+ * tables, deduplication, the compressed raw reports, the per-domain and
+ * per-day aggregates (summed per batch in memory, then upserted), the
+ * quarantine and retention. docs/stsctl-ingest.md describes the schema.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "sts_buf.h"
+#include "sts_err.h"
+#include "sts_ingest_int.h"
+
+/* Append only: each step runs once, in order (sts_db_migrate). */
+static const struct sts_db_migration migrations[] = {
+    {1, "CREATE TABLE tlsrpt_reports ("
+	" id INTEGER PRIMARY KEY,"
+	" dedup_key TEXT NOT NULL UNIQUE,"
+	" organization TEXT, report_id TEXT, contact_info TEXT,"
+	" start INTEGER NOT NULL, end INTEGER NOT NULL, day TEXT NOT NULL,"
+	" domains TEXT NOT NULL,"
+	" received INTEGER NOT NULL, channel TEXT NOT NULL, source TEXT NOT NULL,"
+	" authenticated INTEGER NOT NULL, auth_reason TEXT NOT NULL,"
+	" successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" warnings TEXT NOT NULL, raw_size INTEGER NOT NULL);"
+	"CREATE INDEX tlsrpt_reports_end ON tlsrpt_reports(end);"
+	"CREATE TABLE tlsrpt_raw ("
+	" report INTEGER PRIMARY KEY REFERENCES tlsrpt_reports(id) ON DELETE CASCADE,"
+	" gz BLOB NOT NULL);"
+	"CREATE TABLE tlsrpt_daily ("
+	" domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT NULL,"
+	" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL,"
+	" authenticated INTEGER NOT NULL,"
+	" reports INTEGER NOT NULL, successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tlsrpt_daily_day ON tlsrpt_daily(day);"
+	"CREATE TABLE tlsrpt_failures ("
+	" domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT NULL,"
+	" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL,"
+	" authenticated INTEGER NOT NULL,"
+	" result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL,"
+	" reports INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated,"
+	"  result_type, sending_ip, receiving_mx)) WITHOUT ROWID;"
+	"CREATE INDEX tlsrpt_failures_day ON tlsrpt_failures(day);"
+	"CREATE TABLE tlsrpt_quarantine ("
+	" id INTEGER PRIMARY KEY, qkey TEXT NOT NULL UNIQUE,"
+	" received INTEGER NOT NULL, last_seen INTEGER NOT NULL, times INTEGER NOT NULL,"
+	" channel TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL,"
+	" size INTEGER NOT NULL, format TEXT, data BLOB);"
+	"CREATE INDEX tlsrpt_quarantine_received ON tlsrpt_quarantine(received);"},
+};
+
+STS_API int sts_ingest_schema(struct sts_db *db)
+{
+	return sts_db_migrate(db, STS_INGEST_COMPONENT, migrations,
+			      sizeof(migrations) / sizeof(migrations[0]));
+}
+
+static int db_fail(struct sts_ingest *ing, const char *what)
+{
+	ing_set_err(ing, "%s: %s", what, sqlite3_errmsg(ing->h));
+	return STS_EDB;
+}
+
+int ing_stmts_prepare(struct sts_ingest *ing)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} s[] = {
+	    {offsetof(struct sts_ingest, ins_report),
+	     "INSERT INTO tlsrpt_reports (dedup_key, organization, report_id, contact_info,"
+	     " start, end, day, domains, received, channel, source, authenticated, auth_reason,"
+	     " successful, failed, warnings, raw_size)"
+	     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (dedup_key) DO NOTHING"},
+	    {offsetof(struct sts_ingest, ins_raw),
+	     "INSERT INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
+	    {offsetof(struct sts_ingest, sel_dup),
+	     "SELECT id, authenticated FROM tlsrpt_reports WHERE dedup_key = ?"},
+	    {offsetof(struct sts_ingest, upd_auth),
+	     "UPDATE tlsrpt_reports SET authenticated = 1, auth_reason = ?, channel = ?,"
+	     " source = ? WHERE id = ?"},
+	    {offsetof(struct sts_ingest, ins_quar),
+	     "INSERT INTO tlsrpt_quarantine (qkey, received, last_seen, times, channel, source,"
+	     " reason, size, format, data) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"
+	     " ON CONFLICT (qkey) DO UPDATE SET last_seen = excluded.last_seen,"
+	     " times = times + 1 RETURNING id"},
+	    {offsetof(struct sts_ingest, up_daily),
+	     "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+	     " reports = reports + excluded.reports,"
+	     " successful = successful + excluded.successful,"
+	     " failed = failed + excluded.failed"},
+	    {offsetof(struct sts_ingest, up_fail),
+	     "INSERT INTO tlsrpt_failures VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE"
+	     " SET reports = reports + excluded.reports, sessions = sessions + excluded.sessions"},
+	};
+	sts_db_hold(ing->db);
+	int r = STS_OK;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]) && r == STS_OK; i++) {
+		sqlite3_stmt **st = (sqlite3_stmt **)((char *)ing + s[i].off);
+		if (sqlite3_prepare_v3(ing->h, s[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+		    SQLITE_OK)
+			r = db_fail(ing, "prepare");
+	}
+	sts_db_unhold(ing->db);
+	return r;
+}
+
+void ing_stmts_finalize(struct sts_ingest *ing)
+{
+	sqlite3_stmt *v[] = {ing->ins_report, ing->ins_raw,  ing->sel_dup, ing->upd_auth,
+			     ing->ins_quar,   ing->up_daily, ing->up_fail};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		sqlite3_finalize(v[i]);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* ---- policy digest ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+STS_API void sts_ingest_policy_digest(char *const *lines, size_t n, char out[17])
+{
+	out[0] = '\0';
+	if (!n)
+		return;
+	char **v = malloc(n * sizeof(*v));
+	size_t k = 0;
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *l = lines[i] ? lines[i] : "";
+		size_t len = strlen(l);
+		while (len && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t'))
+			len--;
+		if (len && !(v[k++] = strndup(l, len)))
+			k--;
+	}
+	qsort(v, k, sizeof(*v), cmp_str);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	for (size_t i = 0; ok && i < k; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			ok =
+			    EVP_DigestUpdate(c, v[i], strlen(v[i])) && EVP_DigestUpdate(c, "\n", 1);
+	if (ok && k && EVP_DigestFinal_ex(c, md, &mdlen) && mdlen >= 8)
+		for (int i = 0; i < 8; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(c);
+	for (size_t i = 0; i < k; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- the batch aggregates ---- */
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+void ing_agg_release(struct agg_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->v[i].key);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+static int agg_grow(struct agg_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	struct agg_entry *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->v[i].key)
+			continue;
+		size_t j = m->v[i].hash & (cap - 1);
+		while (v[j].key)
+			j = (j + 1) & (cap - 1);
+		v[j] = m->v[i];
+	}
+	free(m->v);
+	m->v = v;
+	m->cap = cap;
+	return STS_OK;
+}
+
+static int agg_add(struct agg_map *m, const struct sts_buf *key, int64_t reports, int64_t a,
+		   int64_t b)
+{
+	if ((m->n + 1) * 2 > m->cap && agg_grow(m) < 0)
+		return STS_ENOMEM;
+	uint64_t h = fnv1a(key->data, key->len);
+	size_t j = h & (m->cap - 1);
+	while (m->v[j].key && (m->v[j].hash != h || strcmp(m->v[j].key, key->data) != 0))
+		j = (j + 1) & (m->cap - 1);
+	struct agg_entry *e = &m->v[j];
+	if (!e->key) {
+		if (!(e->key = strdup(key->data)))
+			return STS_ENOMEM;
+		e->hash = h;
+		m->n++;
+	}
+	e->reports += reports;
+	e->a += a;
+	e->b += b;
+	if (reports < 0)
+		m->negative = true;
+	return STS_OK;
+}
+
+/* one dimension of a key: the separator cannot occur inside it */
+static int put_dim(struct sts_buf *k, const char *s, bool first)
+{
+	int r = first ? STS_OK : sts_buf_putc(k, '\x1f');
+	for (; r == STS_OK && s && *s; s++)
+		r = sts_buf_putc(k, *s == '\x1f' ? '?' : *s);
+	return r;
+}
+
+/* Add (sign +1) or take back (-1) the aggregates of one report. */
+static int agg_report(struct sts_ingest *ing, const struct sts_tlsrpt_report *rep, const char *day,
+		      const char *hint, bool auth, int sign)
+{
+	struct sts_buf k;
+	int r = STS_OK;
+	const char *org = rep->organization ? rep->organization : "";
+	sts_buf_init(&k, 4096);
+	for (size_t i = 0; i < rep->n_policies && r == STS_OK; i++) {
+		const struct sts_tlsrpt_policy *p = &rep->policies[i];
+		const char *dom = p->policy_domain ? p->policy_domain : hint ? hint : "";
+		/* "reports" counts a report once per domain: on its first entry */
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++) {
+			const char *d = rep->policies[j].policy_domain;
+			first = strcmp(d ? d : hint ? hint : "", dom) != 0;
+		}
+		const char *type = p->type == STS_TLSRPT_POLICY_UNKNOWN && p->type_raw
+				       ? p->type_raw
+				       : sts_tlsrpt_policy_type_name(p->type);
+		char digest[17];
+		sts_ingest_policy_digest(p->policy_string, p->n_policy_string, digest);
+		sts_buf_reset(&k);
+		if (put_dim(&k, dom, true) < 0 || put_dim(&k, day, false) < 0 ||
+		    put_dim(&k, org, false) < 0 || put_dim(&k, type, false) < 0 ||
+		    put_dim(&k, digest, false) < 0 || put_dim(&k, auth ? "1" : "0", false) < 0) {
+			r = STS_ENOMEM;
+			break;
+		}
+		size_t base = k.len;
+		r = agg_add(&ing->daily, &k, first ? sign : 0, sign * p->success_count,
+			    sign * sts_tlsrpt_policy_failed_sessions(p));
+		if (sign < 0)
+			ing->daily.negative = true;
+		for (size_t j = 0; j < p->n_failures && r == STS_OK; j++) {
+			const struct sts_tlsrpt_failure *f = &p->failures[j];
+			k.len = base;
+			k.data[base] = '\0';
+			if (put_dim(&k, f->result_type, false) < 0 ||
+			    put_dim(&k, f->sending_mta_ip, false) < 0 ||
+			    put_dim(&k, f->receiving_mx_hostname, false) < 0)
+				r = STS_ENOMEM;
+			else
+				r = agg_add(&ing->fail, &k, sign, sign * f->failed_session_count,
+					    0);
+		}
+	}
+	sts_buf_release(&k);
+	return r;
+}
+
+/* split a key at '\x1f' in place */
+static size_t split_key(char *key, char **f, size_t max)
+{
+	size_t n = 0;
+	f[n++] = key;
+	for (char *p = key; *p && n < max; p++)
+		if (*p == '\x1f') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	return n;
+}
+
+static int agg_flush(struct sts_ingest *ing, struct agg_map *m, sqlite3_stmt *st, size_t nf,
+		     const char *cleanup)
+{
+	int r = STS_OK;
+	for (size_t i = 0; i < m->cap && r == STS_OK; i++) {
+		struct agg_entry *e = &m->v[i];
+		if (!e->key)
+			continue;
+		char *f[9];
+		if (split_key(e->key, f, nf) != nf)
+			continue;
+		sqlite3_reset(st);
+		for (size_t j = 0; j < nf; j++)
+			if (j == 5)
+				sqlite3_bind_int(st, 6, f[5][0] == '1');
+			else
+				bind_text(st, (int)j + 1, f[j]);
+		sqlite3_bind_int64(st, (int)nf + 1, e->reports);
+		sqlite3_bind_int64(st, (int)nf + 2, e->a);
+		if (nf == 6)
+			sqlite3_bind_int64(st, (int)nf + 3, e->b);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_fail(ing, "aggregate");
+		sqlite3_reset(st);
+	}
+	if (r == STS_OK && m->negative &&
+	    sqlite3_exec(ing->h, cleanup, NULL, NULL, NULL) != SQLITE_OK)
+		r = db_fail(ing, "aggregate cleanup");
+	ing_agg_release(m);
+	return r;
+}
+
+/* ---- transactions ---- */
+
+static int begin(struct sts_ingest *ing)
+{
+	if (ing->in_tx)
+		return STS_OK;
+	if (sts_db_begin(ing->db) < 0) {
+		ing_set_err(ing, "begin: %s", sts_db_errmsg(ing->db));
+		return STS_EDB;
+	}
+	ing->in_tx = true;
+	ing->batch_n = 0;
+	return STS_OK;
+}
+
+void ing_rollback(struct sts_ingest *ing)
+{
+	if (ing->in_tx)
+		sts_db_rollback(ing->db);
+	ing->in_tx = false;
+	ing_agg_release(&ing->daily);
+	ing_agg_release(&ing->fail);
+	for (size_t i = 0; i < ing->n_ren; i++) {
+		free(ing->ren_from[i]);
+		free(ing->ren_to[i]);
+	}
+	ing->n_ren = 0;
+}
+
+int ing_after_commit(struct sts_ingest *ing, char *from, char *to)
+{
+	if (ing->n_ren == ing->cap_ren) {
+		size_t cap = ing->cap_ren ? ing->cap_ren * 2 : 64;
+		char **a = realloc(ing->ren_from, cap * sizeof(*a));
+		if (a)
+			ing->ren_from = a;
+		char **b = a ? realloc(ing->ren_to, cap * sizeof(*b)) : NULL;
+		if (b)
+			ing->ren_to = b;
+		if (!a || !b) {
+			free(from);
+			free(to);
+			return STS_ENOMEM;
+		}
+		ing->cap_ren = cap;
+	}
+	ing->ren_from[ing->n_ren] = from;
+	ing->ren_to[ing->n_ren++] = to;
+	return STS_OK;
+}
+
+int ing_commit(struct sts_ingest *ing)
+{
+	if (!ing->in_tx)
+		return STS_OK;
+	int r = agg_flush(ing, &ing->daily, ing->up_daily, 6,
+			  "DELETE FROM tlsrpt_daily"
+			  " WHERE reports <= 0 AND successful <= 0 AND failed <= 0");
+	if (r == STS_OK)
+		r = agg_flush(ing, &ing->fail, ing->up_fail, 9,
+			      "DELETE FROM tlsrpt_failures WHERE reports <= 0");
+	if (r < 0) {
+		ing_rollback(ing);
+		return r;
+	}
+	ing->in_tx = false;
+	if (sts_db_commit(ing->db) < 0) {
+		ing_set_err(ing, "commit: %s", sts_db_errmsg(ing->db));
+		ing_rollback(ing);
+		return STS_EDB;
+	}
+	/* Maildir: the messages are marked processed only once they are stored */
+	for (size_t i = 0; i < ing->n_ren; i++) {
+		if (rename(ing->ren_from[i], ing->ren_to[i]) < 0)
+			ing_source_error(ing, ing->ren_from[i], -errno,
+					 "cannot mark '%s' as processed: %s", ing->ren_from[i],
+					 strerror(errno));
+		free(ing->ren_from[i]);
+		free(ing->ren_to[i]);
+	}
+	ing->n_ren = 0;
+	return STS_OK;
+}
+
+/* ---- one input ---- */
+
+static void emit(struct sts_ingest *ing, const struct ing_prep *p, const struct ing_part *pt,
+		 enum sts_ingest_outcome oc, int64_t row)
+{
+	if (!ing->o.on_event)
+		return;
+	struct sts_ingest_event ev = {
+	    .outcome = oc,
+	    .channel = p->ch,
+	    .source = p->source,
+	    .organization = pt && pt->rep ? pt->rep->organization : NULL,
+	    .report_id = pt && pt->rep ? pt->rep->report_id : NULL,
+	    .authenticated = p->authenticated,
+	    .auth_reason = p->auth_reason,
+	    .reason = pt ? pt->qreason : p->skip_reason,
+	    .n_warnings = pt ? pt->n_warnings : 0,
+	    .warnings = pt && pt->warnings ? pt->warnings : "",
+	    .row = row,
+	};
+	ing->o.on_event(ing->o.ud, &ev);
+}
+
+static int store_quarantine(struct sts_ingest *ing, const struct ing_prep *p,
+			    const struct ing_part *pt, int64_t *ret_row)
+{
+	sqlite3_stmt *st = ing->ins_quar;
+	int64_t now = sts_db_now(ing->db);
+	sqlite3_reset(st);
+	bind_text(st, 1, pt->qkey);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, now);
+	bind_text(st, 4, sts_ingest_channel_name(p->ch));
+	bind_text(st, 5, p->source);
+	bind_text(st, 6, pt->qreason);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)pt->qsize);
+	bind_text(st, 8, pt->qdata ? pt->qformat : NULL);
+	if (pt->qdata)
+		sqlite3_bind_blob(st, 9, pt->qdata, (int)pt->qlen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_row = sqlite3_column_int64(st, 0);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STS_OK : db_fail(ing, "quarantine");
+}
+
+static int dedup_key(const struct sts_tlsrpt_report *rep, struct sts_buf *k)
+{
+	const char *org = rep->organization ? rep->organization : "";
+	int r = sts_buf_puts(k, rep->report_id ? "id\n" : "range\n");
+	for (const char *c = org; r == STS_OK && *c; c++)
+		r = sts_buf_putc(k, (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c));
+	if (r < 0)
+		return r;
+	if (rep->report_id)
+		return sts_buf_printf(k, "\n%s", rep->report_id);
+	r = sts_buf_printf(k, "\n%lld\n%lld", (long long)rep->start, (long long)rep->end);
+	/* policy domains, sorted and unique */
+	const char **d = calloc(rep->n_policies + 1, sizeof(*d));
+	size_t n = 0;
+	if (!d)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < rep->n_policies; i++)
+		d[n++] = rep->policies[i].policy_domain ? rep->policies[i].policy_domain : "";
+	qsort(d, n, sizeof(*d), cmp_str);
+	for (size_t i = 0; r == STS_OK && i < n; i++)
+		if (i == 0 || strcmp(d[i], d[i - 1]) != 0)
+			r = sts_buf_printf(k, "\n%s", d[i]);
+	free(d);
+	return r;
+}
+
+/* the policy domains of a report, space-separated, in report order, unique */
+static int domains_text(const struct sts_tlsrpt_report *rep, const char *hint, struct sts_buf *b)
+{
+	int r = sts_buf_puts(b, "");
+	for (size_t i = 0; r == STS_OK && i < rep->n_policies; i++) {
+		const char *d = rep->policies[i].policy_domain;
+		if (!d)
+			d = hint ? hint : "";
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++) {
+			const char *e = rep->policies[j].policy_domain;
+			seen = strcmp(e ? e : hint ? hint : "", d) == 0;
+		}
+		if (!seen && *d)
+			r = sts_buf_printf(b, "%s%s", b->len ? " " : "", d);
+	}
+	return r;
+}
+
+static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const struct ing_part *pt,
+			enum sts_ingest_outcome *oc, int64_t *ret_row)
+{
+	const struct sts_tlsrpt_report *rep = pt->rep;
+	struct sts_buf key, doms;
+	char day[16];
+	struct tm tm;
+	time_t start = rep->start;
+	int64_t succ = 0, failed = 0;
+	int r;
+	sts_buf_init(&key, 64 * 1024);
+	sts_buf_init(&doms, 64 * 1024);
+	gmtime_r(&start, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	for (size_t i = 0; i < rep->n_policies; i++) {
+		succ += rep->policies[i].success_count;
+		failed += sts_tlsrpt_policy_failed_sessions(&rep->policies[i]);
+	}
+	if ((r = dedup_key(rep, &key)) < 0 || (r = domains_text(rep, p->domain_hint, &doms)) < 0)
+		goto out;
+	sqlite3_stmt *st = ing->ins_report;
+	sqlite3_reset(st);
+	bind_text(st, 1, key.data);
+	bind_text(st, 2, rep->organization);
+	bind_text(st, 3, rep->report_id);
+	bind_text(st, 4, rep->contact_info);
+	sqlite3_bind_int64(st, 5, rep->start);
+	sqlite3_bind_int64(st, 6, rep->end);
+	bind_text(st, 7, day);
+	bind_text(st, 8, sts_buf_str(&doms));
+	sqlite3_bind_int64(st, 9, sts_db_now(ing->db));
+	bind_text(st, 10, sts_ingest_channel_name(p->ch));
+	bind_text(st, 11, p->source);
+	sqlite3_bind_int(st, 12, p->authenticated);
+	bind_text(st, 13, p->auth_reason);
+	sqlite3_bind_int64(st, 14, succ);
+	sqlite3_bind_int64(st, 15, failed);
+	bind_text(st, 16, pt->warnings ? pt->warnings : "");
+	sqlite3_bind_int64(st, 17, (sqlite3_int64)pt->gz_len);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(ing, "store report");
+		goto out;
+	}
+	sqlite3_reset(st);
+	if (sqlite3_changes(ing->h) == 1) {
+		*ret_row = sqlite3_last_insert_rowid(ing->h);
+		*oc = STS_INGEST_STORED;
+		st = ing->ins_raw;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, *ret_row);
+		sqlite3_bind_blob(st, 2, pt->gz, (int)pt->gz_len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_fail(ing, "store raw report");
+		sqlite3_reset(st);
+		if (r == STS_OK)
+			r = agg_report(ing, rep, day, p->domain_hint, p->authenticated, 1);
+		goto out;
+	}
+	/* seen before: count it once; an authenticated copy upgrades it */
+	st = ing->sel_dup;
+	sqlite3_reset(st);
+	bind_text(st, 1, key.data);
+	bool was_auth = true;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_row = sqlite3_column_int64(st, 0);
+		was_auth = sqlite3_column_int(st, 1) != 0;
+	}
+	sqlite3_reset(st);
+	*oc = STS_INGEST_DUPLICATE;
+	if (was_auth || !p->authenticated)
+		goto out;
+	st = ing->upd_auth;
+	sqlite3_reset(st);
+	bind_text(st, 1, p->auth_reason);
+	bind_text(st, 2, sts_ingest_channel_name(p->ch));
+	bind_text(st, 3, p->source);
+	sqlite3_bind_int64(st, 4, *ret_row);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(ing, "upgrade report");
+	sqlite3_reset(st);
+	if (r == STS_OK)
+		r = agg_report(ing, rep, day, p->domain_hint, false, -1);
+	if (r == STS_OK)
+		r = agg_report(ing, rep, day, p->domain_hint, true, 1);
+	*oc = STS_INGEST_UPGRADED;
+out:
+	sts_buf_release(&key);
+	sts_buf_release(&doms);
+	return r;
+}
+
+static int rank(enum sts_ingest_outcome o)
+{
+	switch (o) {
+	case STS_INGEST_QUARANTINED:
+		return 4;
+	case STS_INGEST_SKIPPED:
+		return 3;
+	case STS_INGEST_DUPLICATE:
+		return 2;
+	case STS_INGEST_UPGRADED:
+		return 1;
+	case STS_INGEST_STORED:
+		break;
+	}
+	return 0;
+}
+
+int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcome *ret)
+{
+	enum sts_ingest_outcome worst = STS_INGEST_STORED;
+	int r = STS_OK;
+	if (p->skip_reason) {
+		ing->st.skipped++;
+		emit(ing, p, NULL, STS_INGEST_SKIPPED, 0);
+		*ret = STS_INGEST_SKIPPED;
+		return STS_OK;
+	}
+	if ((r = begin(ing)) < 0)
+		return r;
+	for (size_t i = 0; i < p->n_parts && r == STS_OK; i++) {
+		struct ing_part *pt = &p->parts[i];
+		enum sts_ingest_outcome oc = STS_INGEST_QUARANTINED;
+		int64_t row = 0;
+		r = pt->rep ? store_report(ing, p, pt, &oc, &row)
+			    : store_quarantine(ing, p, pt, &row);
+		if (r < 0)
+			break;
+		ing->batch_n++;
+		switch (oc) {
+		case STS_INGEST_STORED:
+			ing->st.stored++;
+			break;
+		case STS_INGEST_DUPLICATE:
+			ing->st.duplicates++;
+			break;
+		case STS_INGEST_UPGRADED:
+			ing->st.upgraded++;
+			break;
+		default:
+			ing->st.quarantined++;
+		}
+		if (rank(oc) > rank(worst))
+			worst = oc;
+		emit(ing, p, pt, oc, row);
+	}
+	if (r == STS_OK && p->done_from && p->done_to) {
+		r = ing_after_commit(ing, p->done_from, p->done_to);
+		p->done_from = p->done_to = NULL;
+	}
+	if (r == STS_OK && ing->batch_n >= ing->batch_max)
+		r = ing_commit(ing);
+	if (r < 0) {
+		ing_rollback(ing);
+		return r;
+	}
+	*ret = worst;
+	return STS_OK;
+}
+
+/* ---- retention ---- */
+
+static int count_or_delete(struct sts_db *db, const char *count_sql, const char *del_sql,
+			   int64_t arg_i, const char *arg_s, bool dry_run, size_t *ret)
+{
+	sqlite3 *h = sts_db_handle(db);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(h, dry_run ? count_sql : del_sql, -1, &st, NULL) != SQLITE_OK)
+		return STS_EDB;
+	if (arg_s)
+		sqlite3_bind_text(st, 1, arg_s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, arg_i);
+	int rc = sqlite3_step(st);
+	if (dry_run && rc == SQLITE_ROW)
+		*ret = (size_t)sqlite3_column_int64(st, 0);
+	else if (!dry_run && rc == SQLITE_DONE)
+		*ret = (size_t)sqlite3_changes(h);
+	else
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ERROR ? STS_EDB : STS_OK;
+}
+
+STS_API int sts_ingest_prune(struct sts_db *db, const struct sts_ingest_retention *keep,
+			     bool dry_run, struct sts_ingest_pruned *ret)
+{
+	struct sts_ingest_pruned res = {0};
+	int64_t now = sts_db_now(db);
+	int r = sts_ingest_schema(db);
+	if (r < 0)
+		return r;
+	if ((r = sts_db_begin(db)) < 0)
+		return r;
+	/* raw reports go with the shorter period (report rows take theirs along) */
+	unsigned raw_days = keep->raw_days;
+	if (keep->report_days && (!raw_days || keep->report_days < raw_days))
+		raw_days = keep->report_days;
+	if (raw_days)
+		r = count_or_delete(db,
+				    "SELECT count(*) FROM tlsrpt_raw WHERE report IN"
+				    " (SELECT id FROM tlsrpt_reports WHERE end < ?)",
+				    "DELETE FROM tlsrpt_raw WHERE report IN"
+				    " (SELECT id FROM tlsrpt_reports WHERE end < ?)",
+				    now - (int64_t)raw_days * 86400, NULL, dry_run, &res.raw);
+	if (r == STS_OK && keep->report_days) {
+		int64_t cut = now - (int64_t)keep->report_days * 86400;
+		char day[16];
+		time_t t = (time_t)cut;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		r = count_or_delete(db, "SELECT count(*) FROM tlsrpt_reports WHERE end < ?",
+				    "DELETE FROM tlsrpt_reports WHERE end < ?", cut, NULL, dry_run,
+				    &res.reports);
+		if (r == STS_OK)
+			r = count_or_delete(db, "SELECT count(*) FROM tlsrpt_daily WHERE day < ?",
+					    "DELETE FROM tlsrpt_daily WHERE day < ?", 0, day,
+					    dry_run, &res.daily);
+		if (r == STS_OK)
+			r = count_or_delete(db,
+					    "SELECT count(*) FROM tlsrpt_failures WHERE day < ?",
+					    "DELETE FROM tlsrpt_failures WHERE day < ?", 0, day,
+					    dry_run, &res.failures);
+	}
+	if (r == STS_OK && keep->quarantine_days)
+		r = count_or_delete(
+		    db, "SELECT count(*) FROM tlsrpt_quarantine WHERE last_seen < ?",
+		    "DELETE FROM tlsrpt_quarantine WHERE last_seen < ?",
+		    now - (int64_t)keep->quarantine_days * 86400, NULL, dry_run, &res.quarantine);
+	if (r < 0 || dry_run) {
+		sts_db_rollback(db);
+		if (r == STS_OK)
+			*ret = res;
+		return r;
+	}
+	if ((r = sts_db_commit(db)) == STS_OK)
+		*ret = res;
+	return r;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inventory's top-level "reports" section (TLS-RPT ingestion,
+ * docs/inventory.md): validated here with positions like every other
+ * section; core/sts_ingest_conf.c reads the validated values.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sts_err.h"
+#include "sts_gzip.h"
+#include "sts_inventory_int.h"
+#include "sts_secret.h"
+
+static const char *const reports_keys[] = {"sources",	   "https",    "dkim",
+					   "trusted_mtas", "evidence", "retention"};
+static const char *const source_keys[] = {"source",    "user",	  "password", "ca_file",
+					  "processed", "move_to", "trusted",  "max_messages"};
+static const char *const https_keys[] = {
+    "listen", "path", "cert", "key", "max_body", "trusted", "max_connections", "timeout"};
+static const char *const dkim_keys[] = {"keys", "dns", "resolver", "timeout"};
+static const char *const retention_keys[] = {"raw_days", "report_days", "quarantine_days"};
+static const char *const evidence_names[] = {"authenticated", "all"};
+static const char *const processed_names[] = {"seen", "move"};
+
+static void want_int(struct vctx *c, const struct pctx *p, const struct sts_jval *v, long long lo,
+		     long long hi)
+{
+	if (v->type != STS_JINT)
+		ERR(c, p, v->off, "expected an integer, got %s", sts_jtype_name(v->type));
+	else if (v->u.i < lo || v->u.i > hi)
+		ERR(c, p, v->off, "%lld is out of range %lld..%lld", v->u.i, lo, hi);
+}
+
+static bool want_text(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (!sts_inv_want(c, p, v, STS_JSTRING))
+		return false;
+	if (v->u.s.len == 0) {
+		ERR(c, p, v->off, "must not be empty");
+		return false;
+	}
+	return true;
+}
+
+/* a secret reference is checked, never resolved; clear text gets a warning */
+static void secret_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			 bool path_ok)
+{
+	const char *why;
+	if (!want_text(c, p, v))
+		return;
+	if (sts_secret_is_ref(v->u.s.p) || strncmp(v->u.s.p, "${", 2) == 0) {
+		if (sts_secret_check(v->u.s.p, &why) != STS_OK)
+			ERR(c, p, v->off, "invalid secret reference: %s", why);
+	} else if (!path_ok) {
+		sts_inv_diag(c, STS_SEV_WARNING, NULL, p, v->off,
+			     "a password in clear text: write ${env:NAME} or ${file:PATH}");
+	}
+}
+
+static bool is_imap(const char *s)
+{
+	return strncmp(s, "imap://", 7) == 0 || strncmp(s, "imaps://", 8) == 0;
+}
+
+/* imap://user:pass@host/...: userinfo with a ':' before the '@' of the authority */
+static bool url_has_password(const char *s)
+{
+	const char *a = strstr(s, "://") + 3;
+	size_t n = strcspn(a, "/?#");
+	const char *at = memchr(a, '@', n);
+	return at && memchr(a, ':', (size_t)(at - a));
+}
+
+static void source_spec(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (!want_text(c, p, v))
+		return;
+	const char *s = v->u.s.p;
+	if (strncmp(s, "maildir:", 8) == 0 && !s[8])
+		ERR(c, p, v->off, "'maildir:' needs a path: maildir:/var/mail/tlsrpt");
+	else if (is_imap(s) && url_has_password(s))
+		sts_inv_diag(c, STS_SEV_WARNING, NULL, p, v->off,
+			     "a password in the URL: use \"user\" and \"password\" with a secret");
+	else if (strstr(s, "://") && !is_imap(s))
+		ERR(c, p, v->off, "unsupported source: a path, maildir:PATH, imap:// or imaps://");
+}
+
+static void source_object(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (sts_inv_object_keys(c, p, v, source_keys, N_OF(source_keys)) < 0)
+		return;
+	const struct sts_jval *spec = sts_jobj_get(v, "source");
+	const struct sts_jval *pr = sts_jobj_get(v, "processed");
+	bool imap = spec && spec->type == STS_JSTRING && is_imap(spec->u.s.p);
+	int processed = 0;
+	if (!spec)
+		ERR(c, p, v->off, "missing 'source' (a path, maildir:PATH, imap:// or imaps://)");
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
+		const struct sts_jmember *m = &v->u.o.m[i];
+		struct pctx mp = {p, m->key, 0};
+		const char *k = m->key;
+		bool imap_only = strcmp(k, "user") == 0 || strcmp(k, "password") == 0 ||
+				 strcmp(k, "ca_file") == 0 || strcmp(k, "processed") == 0 ||
+				 strcmp(k, "move_to") == 0 || strcmp(k, "max_messages") == 0;
+		if (imap_only && spec && !imap)
+			ERR(c, &mp, m->key_off, "'%s' is only for imap:// and imaps:// sources", k);
+		else if (strcmp(k, "source") == 0)
+			source_spec(c, &mp, &m->val);
+		else if (strcmp(k, "password") == 0)
+			secret_value(c, &mp, &m->val, false);
+		else if (strcmp(k, "user") == 0 || strcmp(k, "ca_file") == 0 ||
+			 strcmp(k, "move_to") == 0)
+			want_text(c, &mp, &m->val);
+		else if (strcmp(k, "processed") == 0)
+			sts_inv_parse_enum(c, &mp, &m->val, "processed", processed_names,
+					   N_OF(processed_names), &processed);
+		else if (strcmp(k, "trusted") == 0)
+			sts_inv_want(c, &mp, &m->val, STS_JTRUE);
+		else if (strcmp(k, "max_messages") == 0)
+			want_int(c, &mp, &m->val, 1, 1000000);
+	}
+	if (imap && pr && processed == 1 && !sts_jobj_get(v, "move_to"))
+		ERR(c, p, pr->off, "\"processed\": \"move\" needs \"move_to\" (a mailbox)");
+}
+
+static void parse_sources(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (!sts_inv_want(c, p, v, STS_JARRAY))
+		return;
+	for (uint32_t i = 0; i < v->u.a.n; i++) {
+		struct pctx ep = {p, NULL, i};
+		const struct sts_jval *e = &v->u.a.v[i];
+		if (e->type == STS_JSTRING)
+			source_spec(c, &ep, e);
+		else if (e->type == STS_JOBJECT)
+			source_object(c, &ep, e);
+		else
+			ERR(c, &ep, e->off, "expected a string or an object, got %s",
+			    sts_jtype_name(e->type));
+	}
+}
+
+/* "ADDR:PORT", "[IPv6]:PORT" or ":PORT" */
+static void listen_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (!want_text(c, p, v))
+		return;
+	const char *s = v->u.s.p, *colon = strrchr(s, ':');
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	bool v6 = s[0] == '[';
+	if (!colon || !end || *end || port < 1 || port > 65535 || colon[1] == '\0' ||
+	    (v6 && (colon == s || colon[-1] != ']')))
+		ERR(c, p, v->off, "expected ADDR:PORT, [ADDR]:PORT or :PORT (port 1..65535)");
+}
+
+static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (sts_inv_object_keys(c, p, v, https_keys, N_OF(https_keys)) < 0)
+		return;
+	static const char *const required[] = {"listen", "cert", "key"};
+	for (size_t i = 0; i < N_OF(required); i++)
+		if (!sts_jobj_get(v, required[i]))
+			ERR(c, p, v->off, "missing '%s'", required[i]);
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
+		const struct sts_jmember *m = &v->u.o.m[i];
+		struct pctx mp = {p, m->key, 0};
+		const char *k = m->key;
+		if (strcmp(k, "listen") == 0)
+			listen_value(c, &mp, &m->val);
+		else if (strcmp(k, "path") == 0 && want_text(c, &mp, &m->val) &&
+			 m->val.u.s.p[0] != '/')
+			ERR(c, &mp, m->val.off, "a path starts with '/'");
+		else if (strcmp(k, "cert") == 0)
+			want_text(c, &mp, &m->val);
+		else if (strcmp(k, "key") == 0)
+			secret_value(c, &mp, &m->val, true);
+		else if (strcmp(k, "max_body") == 0)
+			want_int(c, &mp, &m->val, 1, STS_CAP_REPORT_COMPRESSED);
+		else if (strcmp(k, "trusted") == 0)
+			sts_inv_want(c, &mp, &m->val, STS_JTRUE);
+		else if (strcmp(k, "max_connections") == 0)
+			want_int(c, &mp, &m->val, 1, 100000);
+		else if (strcmp(k, "timeout") == 0)
+			want_int(c, &mp, &m->val, 1, 86400);
+	}
+}
+
+static void parse_dkim(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (sts_inv_object_keys(c, p, v, dkim_keys, N_OF(dkim_keys)) < 0)
+		return;
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
+		const struct sts_jmember *m = &v->u.o.m[i];
+		struct pctx mp = {p, m->key, 0};
+		if (strcmp(m->key, "dns") == 0)
+			sts_inv_want(c, &mp, &m->val, STS_JTRUE);
+		else if (strcmp(m->key, "resolver") == 0)
+			want_text(c, &mp, &m->val);
+		else if (strcmp(m->key, "timeout") == 0)
+			want_int(c, &mp, &m->val, 1, 600);
+		else if (strcmp(m->key, "keys") == 0 && sts_inv_want(c, &mp, &m->val, STS_JOBJECT))
+			for (uint32_t j = 0; j < m->val.u.o.n; j++) {
+				const struct sts_jmember *k = &m->val.u.o.m[j];
+				struct pctx kp = {&mp, k->key, 0};
+				if (!strstr(k->key, "._domainkey."))
+					ERR(c, &kp, k->key_off,
+					    "expected SELECTOR._domainkey.DOMAIN as the name");
+				if (want_text(c, &kp, &k->val) && !strstr(k->val.u.s.p, "p="))
+					ERR(c, &kp, k->val.off,
+					    "expected a DKIM key record (\"v=DKIM1; k=rsa; "
+					    "p=...\")");
+			}
+	}
+}
+
+void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	int e;
+	if (sts_inv_object_keys(c, p, v, reports_keys, N_OF(reports_keys)) < 0)
+		return;
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
+		const struct sts_jmember *m = &v->u.o.m[i];
+		struct pctx mp = {p, m->key, 0};
+		const char *k = m->key;
+		if (strcmp(k, "sources") == 0) {
+			parse_sources(c, &mp, &m->val);
+		} else if (strcmp(k, "https") == 0) {
+			parse_https(c, &mp, &m->val);
+		} else if (strcmp(k, "dkim") == 0) {
+			parse_dkim(c, &mp, &m->val);
+		} else if (strcmp(k, "evidence") == 0) {
+			sts_inv_parse_enum(c, &mp, &m->val, "evidence", evidence_names,
+					   N_OF(evidence_names), &e);
+		} else if (strcmp(k, "trusted_mtas") == 0 &&
+			   sts_inv_want(c, &mp, &m->val, STS_JARRAY)) {
+			for (uint32_t j = 0; j < m->val.u.a.n; j++) {
+				struct pctx ep = {&mp, NULL, j};
+				want_text(c, &ep, &m->val.u.a.v[j]);
+			}
+		} else if (strcmp(k, "retention") == 0 &&
+			   sts_inv_object_keys(c, &mp, &m->val, retention_keys,
+					       N_OF(retention_keys)) >= 0) {
+			for (uint32_t j = 0; j < m->val.u.o.n; j++) {
+				const struct sts_jmember *r = &m->val.u.o.m[j];
+				struct pctx rp = {&mp, r->key, 0};
+				if (sts_inv_key_index(r->key, retention_keys,
+						      N_OF(retention_keys)) >= 0)
+					want_int(c, &rp, &r->val, 0, 100000);
+			}
+		}
+	}
+}
