@@ -287,6 +287,7 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	    flags, 0, NULL, NULL, on_request, rv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rv,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, rv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_CERT, rv->cert, MHD_OPTION_HTTPS_MEM_KEY, rv->key,
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
 	    MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 64u,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections ? o->per_ip_connections : 16u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
