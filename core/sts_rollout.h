@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_ROLLOUT_H
+#define STS_ROLLOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "sts_api.h"
+#include "sts_db.h"
+#include "sts_policy.h"
+
+/*
+ * The rollout engine (docs/rollout.md): one explicit state machine per
+ * domain, none -> testing -> enforce (and back to testing on a failure
+ * spike or a failed MX check), driven by TLS-RPT evidence over a window
+ * and by live checks. Evaluation is pure: settings, the current stage,
+ * the time, the evidence and a (possibly recorded) check result in, a
+ * decision with its reason and every blocking gate out. Transitions are
+ * persisted in the state DB (component "rollout") with time, reason and
+ * evidence, in two steps so that a crash between them resumes: the
+ * pending stage is written first, the caller applies it, then the
+ * transition is completed.
+ */
+
+enum sts_stage {
+	STS_STAGE_NONE,
+	STS_STAGE_TESTING,
+	STS_STAGE_ENFORCE,
+	STS_STAGE_REMOVED, /* out of the inventory or state absent: plan/apply take it down */
+	_STS_STAGE_MAX,
+	STS_STAGE_INVALID = -1,
+};
+
+STS_API const char *sts_stage_name(enum sts_stage s); /* "none", ..., "removed"; NULL if invalid */
+STS_API enum sts_stage sts_stage_from_string(const char *s);
+/* The policy mode a stage publishes (removed: none). */
+STS_API enum sts_mode sts_stage_mode(enum sts_stage s);
+
+/* ---- settings: "rollout" of the domain -> tenant -> defaults ---- */
+
+#define STS_ROLLOUT_MAX_TYPES 32
+
+struct sts_rollout_ftype {
+	char type[48]; /* a TLS-RPT result-type */
+	double max_ratio;
+};
+
+struct sts_rollout_settings {
+	enum sts_stage target;					/* default enforce */
+	int min_days_in_testing;				/* 14 */
+	int window_days;					/* 14 */
+	double min_success_ratio;				/* 0.99 */
+	long long min_sessions;					/* 100 */
+	int min_reporting_orgs;					/* 2 */
+	struct sts_rollout_ftype ftypes[STS_ROLLOUT_MAX_TYPES]; /* explicit ratios */
+	size_t n_ftypes;
+	double other_max_failure_ratio; /* every other result type ("*"): 0 */
+	int cert_min_days_left;		/* 14 */
+	bool auto_demote;		/* true */
+	int demote_window_days;		/* 2: the spike window while in enforce */
+};
+
+#define STS_ROLLOUT_DEFAULT_WINDOW_DAYS	    14
+#define STS_ROLLOUT_DEFAULT_MIN_DAYS	    14
+#define STS_ROLLOUT_DEFAULT_SUCCESS_RATIO   0.99
+#define STS_ROLLOUT_DEFAULT_MIN_SESSIONS    100
+#define STS_ROLLOUT_DEFAULT_MIN_ORGS	    2
+#define STS_ROLLOUT_DEFAULT_FETCH_ERR_RATIO 0.01
+#define STS_ROLLOUT_DEFAULT_CERT_DAYS	    14
+#define STS_ROLLOUT_DEFAULT_DEMOTE_WINDOW   2
+
+STS_API void sts_rollout_settings_default(struct sts_rollout_settings *s);
+/*
+ * Settings from a "rollout" object (NULL: the defaults); keys not given
+ * keep their defaults. STS_OK or STS_EINVALID with *reterr (static text
+ * naming the key).
+ */
+STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_settings *ret,
+					   const char **reterr);
+/* The threshold for one result type. */
+STS_API double sts_rollout_max_ratio(const struct sts_rollout_settings *s, const char *type);
+
+/* ---- evidence: the report figures of one domain over one window ---- */
+
+struct sts_rollout_ftcount {
+	char type[48];
+	long long sessions;
+};
+
+struct sts_rollout_evidence {
+	int window_days;
+	long long reports;   /* report entries counted */
+	long long successes; /* successful sessions */
+	long long failures;  /* failed sessions */
+	size_t reporting_orgs;
+	struct sts_rollout_ftcount by_type[STS_ROLLOUT_MAX_TYPES]; /* failed sessions per type */
+	size_t n_types;
+};
+
+/* Add n failed sessions of type (merged with an existing entry). */
+STS_API int sts_rollout_evidence_add_failure(struct sts_rollout_evidence *e, const char *type,
+					     long long n);
+STS_API json_t *sts_rollout_evidence_json(const struct sts_rollout_evidence *e);
+
+/* ---- a live check result, as the gates need it ---- */
+
+struct sts_rollout_check {
+	bool ran;
+	int64_t at;
+	bool policy_ok; /* the policy is served correctly (TXT, HTTPS, body) */
+	bool txt_ok;
+	bool tlsrpt_ok;
+	bool ph_cert_ok;       /* the policy host's certificate is valid */
+	long ph_days_left;     /* of the policy host's certificate; LONG_MAX unknown */
+	bool mx_ok;	       /* every MX: STARTTLS and a valid certificate */
+	long mx_min_days_left; /* the soonest MX certificate expiry; LONG_MAX unknown */
+	char problem[320];     /* the first problem found, "" when none */
+};
+
+STS_API void sts_rollout_check_init(struct sts_rollout_check *c);
+STS_API json_t *sts_rollout_check_json(const struct sts_rollout_check *c);
+
+/* ---- evaluation ---- */
+
+#define STS_ROLLOUT_MAX_BLOCKING 16
+
+struct sts_rollout_block {
+	char gate[32]; /* "reports", "sessions", "success-ratio", "reporting-orgs",
+			  "failures", "min-days", "live-check", "target" */
+	char message[200];
+};
+
+struct sts_rollout_decision {
+	enum sts_stage from, to; /* equal: held */
+	char reason[400];
+	struct sts_rollout_block blocking[STS_ROLLOUT_MAX_BLOCKING];
+	size_t n_blocking;
+	bool needs_check;	   /* the decision depends on a live check not given */
+	int64_t next_promotion_at; /* earliest possible promotion; 0 none (target reached) */
+};
+
+/*
+ * Decide for one domain at time now, in stage since `since`. ev: the
+ * figures over s->window_days (testing) or s->demote_window_days
+ * (enforce); check: a live check result or NULL/!ran. Without a check,
+ * a promotion whose other gates pass returns needs_check (run one and
+ * evaluate again); a demotion needs the evidence only.
+ */
+STS_API void sts_rollout_evaluate(const struct sts_rollout_settings *s, enum sts_stage stage,
+				  int64_t since, int64_t now, const struct sts_rollout_evidence *ev,
+				  const struct sts_rollout_check *check,
+				  struct sts_rollout_decision *ret);
+
+/* ---- persisted state (component "rollout", docs/rollout.md) ---- */
+
+#define STS_ROLLOUT_COMPONENT "rollout"
+STS_API int sts_rollout_schema(struct sts_db *db);
+
+struct sts_rollout_state {
+	char domain[256];
+	enum sts_stage stage;
+	int64_t since;
+	enum sts_stage pending; /* STS_STAGE_INVALID when no transition is in flight */
+	int64_t last_check;	/* 0: never */
+};
+
+/* *ret_found false when the domain is not under rollout yet. */
+STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_rollout_state *ret,
+			    bool *ret_found);
+/* Put a domain under rollout at stage (recorded as a transition from ""). */
+STS_API int sts_rollout_start(struct sts_db *db, const char *domain, enum sts_stage stage,
+			      const char *reason);
+/*
+ * Step 1 of a transition: remember to, reason and evidence (JSON text)
+ * as pending. Render/plan/apply publish the pending stage from then on.
+ */
+STS_API int sts_rollout_begin(struct sts_db *db, const char *domain, enum sts_stage to,
+			      const char *reason, const char *evidence);
+/* Step 2, after the apply succeeded: stage = pending, since = now, history row. */
+STS_API int sts_rollout_complete(struct sts_db *db, const char *domain);
+/* The apply failed: drop the pending stage (nothing is recorded as done). */
+STS_API int sts_rollout_abort(struct sts_db *db, const char *domain);
+STS_API int sts_rollout_checked(struct sts_db *db, const char *domain, int64_t at);
+
+struct sts_rollout_transition {
+	int64_t time;
+	char from[16], to[16];
+	char *reason;
+	char *evidence; /* JSON text */
+};
+/* Every domain under rollout, sorted (malloc'd strings in a malloc'd array). */
+STS_API int sts_rollout_domains(struct sts_db *db, char ***ret, size_t *ret_n);
+
+/* Oldest first. */
+STS_API int sts_rollout_history(struct sts_db *db, const char *domain,
+				struct sts_rollout_transition **ret, size_t *ret_n);
+STS_API void sts_rollout_history_free(struct sts_rollout_transition *v, size_t n);
+
+/*
+ * The mode each domain under rollout publishes (its pending stage while a
+ * transition is in flight, else its stage), for render, plan and apply.
+ * A DB without the rollout schema gives an empty map.
+ */
+struct sts_rollout_modes;
+STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes **ret);
+/* STS_MODE_INVALID when the domain is not under rollout (m may be NULL). */
+STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, const char *domain);
+STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m);
+
+/*
+ * Fill ev from the report aggregates of the state DB (sts_ingest.h
+ * tables): the `window_days` days up to now's day, only "sts" entries
+ * whose policy-string matches a policy the domain served, authenticated
+ * reports only unless all_reports. A DB without the report tables gives
+ * empty evidence.
+ */
+STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int window_days,
+				      int64_t now, bool all_reports,
+				      struct sts_rollout_evidence *ret);
+
+#endif

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rollout state in the state DB (docs/rollout.md): the stage of each
+ * domain, the transition in flight, the history with reason and
+ * evidence, and the evidence read from the report aggregates.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sts_err.h"
+#include "sts_ingest.h"
+#include "sts_rollout.h"
+
+static const struct sts_db_migration migrations[] = {
+    {1, "CREATE TABLE rollout_state ("
+	" domain TEXT PRIMARY KEY, stage TEXT NOT NULL, since INTEGER NOT NULL,"
+	" pending TEXT, pending_reason TEXT, pending_evidence TEXT, pending_at INTEGER,"
+	" last_check INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE rollout_transitions ("
+	" id INTEGER PRIMARY KEY, domain TEXT NOT NULL, time INTEGER NOT NULL,"
+	" from_stage TEXT NOT NULL, to_stage TEXT NOT NULL,"
+	" reason TEXT NOT NULL, evidence TEXT NOT NULL);"
+	"CREATE INDEX rollout_transitions_domain ON rollout_transitions(domain, id);"},
+};
+
+STS_API int sts_rollout_schema(struct sts_db *db)
+{
+	return sts_db_migrate(db, STS_ROLLOUT_COMPONENT, migrations,
+			      sizeof(migrations) / sizeof(migrations[0]));
+}
+
+/* Run one statement with text/int64 binds given as a format: 't' text, 'i' int64. */
+static int exec(struct sts_db *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int r = STS_OK;
+
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK) {
+		r = STS_EDB;
+		goto out;
+	}
+	va_start(ap, fmt);
+	for (int i = 0; fmt[i]; i++) {
+		if (fmt[i] == 't')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	return r;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	snprintf(out, n, "%s", s ? s : "");
+}
+
+STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_rollout_state *ret,
+			    bool *ret_found)
+{
+	sqlite3_stmt *st = NULL;
+	int r = STS_OK, rc;
+
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db),
+			       "SELECT stage, since, pending, last_check FROM rollout_state"
+			       " WHERE domain = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = STS_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*ret_found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW) {
+		memset(ret, 0, sizeof(*ret));
+		snprintf(ret->domain, sizeof(ret->domain), "%s", domain);
+		ret->stage = sts_stage_from_string((const char *)sqlite3_column_text(st, 0));
+		ret->since = sqlite3_column_int64(st, 1);
+		ret->pending = sts_stage_from_string((const char *)sqlite3_column_text(st, 2));
+		ret->last_check = sqlite3_column_int64(st, 3);
+	} else if (rc != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	return r;
+}
+
+STS_API int sts_rollout_start(struct sts_db *db, const char *domain, enum sts_stage stage,
+			      const char *reason)
+{
+	int64_t now = sts_db_now(db);
+	int r = sts_db_begin(db);
+	if (r < 0)
+		return r;
+	r = exec(db, "INSERT OR IGNORE INTO rollout_state (domain, stage, since) VALUES (?, ?, ?)",
+		 "tti", domain, sts_stage_name(stage), now);
+	if (r == STS_OK)
+		r = exec(db,
+			 "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage,"
+			 " reason, evidence) VALUES (?, ?, '', ?, ?, 'null')",
+			 "titt", domain, now, sts_stage_name(stage), reason);
+	if (r == STS_OK)
+		return sts_db_commit(db);
+	sts_db_rollback(db);
+	return r;
+}
+
+STS_API int sts_rollout_begin(struct sts_db *db, const char *domain, enum sts_stage to,
+			      const char *reason, const char *evidence)
+{
+	return exec(
+	    db,
+	    "UPDATE rollout_state SET pending = ?, pending_reason = ?, pending_evidence = ?,"
+	    " pending_at = ? WHERE domain = ?",
+	    "tttit", sts_stage_name(to), reason, evidence ? evidence : "null",
+	    (int64_t)sts_db_now(db), domain);
+}
+
+STS_API int sts_rollout_complete(struct sts_db *db, const char *domain)
+{
+	int64_t now = sts_db_now(db);
+	int r = sts_db_begin(db);
+	if (r < 0)
+		return r;
+	r = exec(db,
+		 "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage, reason,"
+		 " evidence) SELECT domain, ?, stage, pending, pending_reason, pending_evidence"
+		 " FROM rollout_state WHERE domain = ? AND pending IS NOT NULL",
+		 "it", now, domain);
+	if (r == STS_OK)
+		r = exec(db,
+			 "UPDATE rollout_state SET stage = pending, since = ?, pending = NULL,"
+			 " pending_reason = NULL, pending_evidence = NULL, pending_at = NULL"
+			 " WHERE domain = ? AND pending IS NOT NULL",
+			 "it", now, domain);
+	if (r == STS_OK)
+		return sts_db_commit(db);
+	sts_db_rollback(db);
+	return r;
+}
+
+STS_API int sts_rollout_abort(struct sts_db *db, const char *domain)
+{
+	return exec(db,
+		    "UPDATE rollout_state SET pending = NULL, pending_reason = NULL,"
+		    " pending_evidence = NULL, pending_at = NULL WHERE domain = ?",
+		    "t", domain);
+}
+
+STS_API int sts_rollout_checked(struct sts_db *db, const char *domain, int64_t at)
+{
+	return exec(db, "UPDATE rollout_state SET last_check = ? WHERE domain = ?", "it", at,
+		    domain);
+}
+
+STS_API int sts_rollout_domains(struct sts_db *db, char ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int r = STS_OK, rc;
+
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db),
+			       "SELECT domain FROM rollout_state ORDER BY domain", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out; /* no schema: nobody */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		v = nv;
+		if (!(v[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	if (r < 0) {
+		while (n)
+			free(v[--n]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+STS_API int sts_rollout_history(struct sts_db *db, const char *domain,
+				struct sts_rollout_transition **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	struct sts_rollout_transition *v = NULL;
+	size_t n = 0;
+	int r = STS_OK, rc;
+
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db),
+			       "SELECT time, from_stage, to_stage, reason, evidence"
+			       " FROM rollout_transitions WHERE domain = ? ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = STS_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sts_rollout_transition *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		v = nv;
+		struct sts_rollout_transition *t = &v[n++];
+		memset(t, 0, sizeof(*t));
+		t->time = sqlite3_column_int64(st, 0);
+		col_text(st, 1, t->from, sizeof(t->from));
+		col_text(st, 2, t->to, sizeof(t->to));
+		t->reason = strdup((const char *)sqlite3_column_text(st, 3));
+		t->evidence = strdup((const char *)sqlite3_column_text(st, 4));
+		if (!t->reason || !t->evidence) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	if (r < 0) {
+		sts_rollout_history_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+STS_API void sts_rollout_history_free(struct sts_rollout_transition *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].reason);
+		free(v[i].evidence);
+	}
+	free(v);
+}
+
+/* ---- modes for render, plan and apply ---- */
+
+struct mode_entry {
+	char *domain;
+	enum sts_mode mode;
+};
+
+struct sts_rollout_modes {
+	struct mode_entry *v;
+	size_t n;
+};
+
+STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes **ret)
+{
+	struct sts_rollout_modes *m = calloc(1, sizeof(*m));
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int r = STS_OK, rc;
+
+	if (!m)
+		return STS_ENOMEM;
+	sts_db_hold(db);
+	/* no rollout schema: nobody is under rollout */
+	if (sqlite3_prepare_v2(sts_db_handle(db),
+			       "SELECT domain, coalesce(pending, stage) FROM rollout_state"
+			       " ORDER BY domain",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (m->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct mode_entry *nv = realloc(m->v, cap * sizeof(*nv));
+			if (!nv) {
+				r = STS_ENOMEM;
+				goto out;
+			}
+			m->v = nv;
+		}
+		m->v[m->n].mode =
+		    sts_stage_mode(sts_stage_from_string((const char *)sqlite3_column_text(st, 1)));
+		if (!(m->v[m->n].domain = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			r = STS_ENOMEM;
+			goto out;
+		}
+		m->n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	if (r < 0) {
+		sts_rollout_modes_free(m);
+		return r;
+	}
+	*ret = m;
+	return STS_OK;
+}
+
+static int mode_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct mode_entry *)e)->domain);
+}
+
+STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, const char *domain)
+{
+	if (!m || !m->n)
+		return STS_MODE_INVALID;
+	const struct mode_entry *e = bsearch(domain, m->v, m->n, sizeof(*m->v), mode_cmp);
+	return e ? e->mode : STS_MODE_INVALID;
+}
+
+STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].domain);
+	free(m->v);
+	free(m);
+}
+
+/* ---- evidence from the report aggregates ---- */
+
+/* The digests of every policy the domain served, as the aggregates key them. */
+static int served_digests(struct sts_db *db, const char *domain, char (**ret)[17], size_t *ret_n)
+{
+	struct sts_db_policy *p = NULL;
+	size_t n = 0;
+	int r = sts_db_policy_history(db, domain, &p, &n);
+	if (r < 0)
+		return r;
+	char(*d)[17] = calloc(n ? n : 1, sizeof(*d));
+	if (!d) {
+		sts_db_policies_free(p, n);
+		return STS_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *lines[64], *save = NULL, *text = strdup(p[i].text ? p[i].text : "");
+		size_t k = 0;
+		if (!text) {
+			r = STS_ENOMEM;
+			break;
+		}
+		for (char *l = strtok_r(text, "\r\n", &save); l && k < 64;
+		     l = strtok_r(NULL, "\r\n", &save))
+			lines[k++] = l;
+		sts_ingest_policy_digest(lines, k, d[i]);
+		free(text);
+	}
+	sts_db_policies_free(p, n);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	*ret = d;
+	*ret_n = n;
+	return STS_OK;
+}
+
+static bool digest_in(char (*d)[17], size_t n, const char *x)
+{
+	for (size_t i = 0; x && *x && i < n; i++)
+		if (strcmp(d[i], x) == 0)
+			return true;
+	return false;
+}
+
+STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int window_days,
+				      int64_t now, bool all_reports,
+				      struct sts_rollout_evidence *ret)
+{
+	char(*dig)[17] = NULL, first[11], orgs_seen[64][128];
+	size_t n_dig = 0, n_orgs = 0;
+	sqlite3_stmt *st = NULL;
+	time_t t = (time_t)(now - (int64_t)window_days * 86400);
+	struct tm tm;
+	int r, rc;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->window_days = window_days;
+	gmtime_r(&t, &tm);
+	strftime(first, sizeof(first), "%Y-%m-%d", &tm);
+	if ((r = served_digests(db, domain, &dig, &n_dig)) < 0)
+		return r;
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db),
+			       "SELECT organization, policy_digest, sum(reports), sum(successful),"
+			       " sum(failed) FROM tlsrpt_daily WHERE domain = ?1 AND day >= ?2"
+			       " AND policy_type = 'sts' AND (authenticated = 1 OR ?3)"
+			       " GROUP BY organization, policy_digest",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out; /* no report tables: no evidence */
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, all_reports);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *org = (const char *)sqlite3_column_text(st, 0);
+		if (!digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+			continue;
+		ret->reports += sqlite3_column_int64(st, 2);
+		ret->successes += sqlite3_column_int64(st, 3);
+		ret->failures += sqlite3_column_int64(st, 4);
+		bool seen = false;
+		for (size_t i = 0; i < n_orgs && !seen; i++)
+			seen = strcmp(orgs_seen[i], org ? org : "") == 0;
+		if (!seen && org && *org && n_orgs < 64)
+			snprintf(orgs_seen[n_orgs++], sizeof(orgs_seen[0]), "%s", org);
+		else if (!seen && org && *org)
+			ret->reporting_orgs++; /* past 64: count, no longer distinct-checked */
+	}
+	ret->reporting_orgs += n_orgs;
+	if (rc != SQLITE_DONE) {
+		r = STS_EDB;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(
+		sts_db_handle(db),
+		"SELECT result_type, policy_digest, sum(sessions) FROM tlsrpt_failures"
+		" WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
+		" AND (authenticated = 1 OR ?3) GROUP BY result_type, policy_digest",
+		-1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, all_reports);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+			sts_rollout_evidence_add_failure(ret,
+							 (const char *)sqlite3_column_text(st, 0),
+							 sqlite3_column_int64(st, 2));
+	if (rc != SQLITE_DONE)
+		r = STS_EDB;
+out:
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	free(dig);
+	return r;
+}

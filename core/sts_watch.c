@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The watcher cycle and the status view (docs/stsctl-watch.md,
+ * docs/stsctl-status.md) over the rollout engine (sts_rollout.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sts_err.h"
+#include "sts_watch.h"
+
+STS_API void sts_watch_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+STS_API void sts_watch_result_release(struct sts_watch_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->decisions[i].domain);
+		free(r->decisions[i].reason);
+		free(r->decisions[i].error);
+	}
+	free(r->decisions);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct sts_watch_decision *add(struct sts_watch_result *r, const char *domain,
+				      enum sts_stage from, enum sts_stage to, const char *reason)
+{
+	struct sts_watch_decision *v = realloc(r->decisions, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	r->decisions = v;
+	struct sts_watch_decision *d = &v[r->n];
+	memset(d, 0, sizeof(*d));
+	d->from = from;
+	d->to = to;
+	d->changed = from != to;
+	if (!(d->domain = strdup(domain)) || !(d->reason = strdup(reason))) {
+		free(d->domain);
+		free(d->reason);
+		return NULL;
+	}
+	r->n++;
+	return d;
+}
+
+static enum sts_stage start_stage(const struct sts_domain *d)
+{
+	if (d->state == STS_STATE_ABSENT)
+		return STS_STAGE_REMOVED;
+	switch (d->mode) {
+	case STS_MODE_TESTING:
+		return STS_STAGE_TESTING;
+	case STS_MODE_ENFORCE:
+		return STS_STAGE_ENFORCE;
+	default:
+		return STS_STAGE_NONE;
+	}
+}
+
+static void hook(const struct sts_watch_opts *o, const char *step, const char *domain)
+{
+	if (o->ops && o->ops->step_hook)
+		o->ops->step_hook(o->ops->ud, step, domain);
+}
+
+/* Apply the pending stage and complete the transition; on failure abort it. */
+static int carry_out(struct sts_db *db, const struct sts_domain *dom, enum sts_stage to,
+		     const struct sts_watch_opts *o, struct sts_watch_decision *d)
+{
+	char *msg = NULL;
+	int r = STS_OK;
+	if (to != STS_STAGE_REMOVED && o->ops && o->ops->apply)
+		r = o->ops->apply(o->ops->ud, dom, sts_stage_mode(to), &msg);
+	hook(o, "apply", dom->name);
+	if (r == STS_ENOMEM || r == STS_EDB) {
+		free(msg);
+		return r;
+	}
+	if (r < 0) {
+		d->err = r;
+		d->error = msg ? msg : strdup(sts_strerror(r));
+		d->to = d->from;
+		return sts_rollout_abort(db, dom->name);
+	}
+	free(msg);
+	r = sts_rollout_complete(db, dom->name);
+	hook(o, "complete", dom->name);
+	return r;
+}
+
+static json_t *evidence_doc(const struct sts_rollout_evidence *ev,
+			    const struct sts_rollout_check *c)
+{
+	return json_pack("{s:o,s:o}", "reports", sts_rollout_evidence_json(ev), "check",
+			 sts_rollout_check_json(c));
+}
+
+static int one_domain(const struct sts_domain *dom, struct sts_db *db,
+		      const struct sts_watch_opts *o, int64_t now, struct sts_watch_result *res)
+{
+	struct sts_rollout_settings s;
+	struct sts_rollout_state st;
+	struct sts_rollout_evidence ev;
+	struct sts_rollout_check chk;
+	struct sts_rollout_decision dec;
+	struct sts_watch_decision *d;
+	const char *why = NULL;
+	bool found = false;
+	int r;
+
+	if (sts_rollout_settings_from_json(dom->rollout, &s, &why) < 0) {
+		if (!(d = add(res, dom->name, STS_STAGE_INVALID, STS_STAGE_INVALID, why)))
+			return STS_ENOMEM;
+		d->err = STS_EINVALID;
+		d->error = strdup(why);
+		res->n_failed++;
+		return STS_OK;
+	}
+	if ((r = sts_rollout_get(db, dom->name, &st, &found)) < 0 && !o->dry_run)
+		return r;
+	if (!found) {
+		memset(&st, 0, sizeof(st));
+		st.stage = start_stage(dom);
+		st.since = now;
+		st.pending = STS_STAGE_INVALID;
+		if (!o->dry_run &&
+		    (r = sts_rollout_start(db, dom->name, st.stage,
+					   "rollout started at the inventory's mode")) < 0)
+			return r;
+	}
+	if (st.stage == STS_STAGE_REMOVED && dom->state != STS_STATE_ABSENT) {
+		/* back in the inventory: starts again from its mode */
+		enum sts_stage to = start_stage(dom);
+		if (!(d = add(res, dom->name, st.stage, to, "back in the inventory")))
+			return STS_ENOMEM;
+		if (!o->dry_run &&
+		    (r = sts_rollout_begin(db, dom->name, to, d->reason, "null")) == 0)
+			r = carry_out(db, dom, to, o, d);
+		res->n_changed += d->to != d->from;
+		res->n_failed += d->err != 0;
+		return r < 0 ? r : STS_OK;
+	}
+	if (st.pending != STS_STAGE_INVALID) {
+		/* a crash left this transition in flight: finish it */
+		if (!(d = add(res, dom->name, st.stage, st.pending,
+			      "resumed the transition a previous cycle left in flight")))
+			return STS_ENOMEM;
+		if (!o->dry_run && (r = carry_out(db, dom, st.pending, o, d)) < 0)
+			return r;
+		res->n_changed += d->to != d->from;
+		res->n_failed += d->err != 0;
+		return STS_OK;
+	}
+	if (dom->state == STS_STATE_ABSENT) {
+		if (st.stage == STS_STAGE_REMOVED)
+			return add(res, dom->name, st.stage, st.stage, "removed") ? STS_OK
+										  : STS_ENOMEM;
+		if (!(d = add(res, dom->name, st.stage, STS_STAGE_REMOVED, "state absent")))
+			return STS_ENOMEM;
+		if (!o->dry_run && (r = sts_rollout_begin(db, dom->name, STS_STAGE_REMOVED,
+							  d->reason, "null")) == 0)
+			r = carry_out(db, dom, STS_STAGE_REMOVED, o, d);
+		res->n_changed++;
+		return r < 0 ? r : STS_OK;
+	}
+
+	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
+	if ((r = sts_rollout_evidence_read(db, dom->name, window, now, o->all_reports, &ev)) < 0)
+		return r;
+	sts_rollout_check_init(&chk);
+	sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
+	int64_t every = o->check_every > 0 ? o->check_every : 86400;
+	bool due = now - st.last_check >= every;
+	bool want = st.stage == STS_STAGE_TESTING
+			? dec.needs_check
+			: (dec.needs_check || st.stage == STS_STAGE_ENFORCE) && due;
+	if (dec.to == dec.from && want && !o->no_check && o->ops && o->ops->check) {
+		if ((r = o->ops->check(o->ops->ud, dom, &chk)) == STS_ENOMEM)
+			return r;
+		chk.ran = chk.ran || r == STS_OK;
+		chk.at = now;
+		res->n_checks++;
+		if (!o->dry_run && (r = sts_rollout_checked(db, dom->name, now)) < 0)
+			return r;
+		sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, &chk, &dec);
+	}
+	if (!(d = add(res, dom->name, dec.from, dec.to, dec.reason)))
+		return STS_ENOMEM;
+	if (dec.to == dec.from || o->dry_run) {
+		res->n_changed += dec.to != dec.from;
+		return STS_OK;
+	}
+	json_t *evj = evidence_doc(&ev, &chk);
+	char *evs = evj ? json_dumps(evj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(evj);
+	if (!evs)
+		return STS_ENOMEM;
+	r = sts_rollout_begin(db, dom->name, dec.to, dec.reason, evs);
+	free(evs);
+	if (r < 0)
+		return r;
+	hook(o, "begin", dom->name);
+	if ((r = carry_out(db, dom, dec.to, o, d)) < 0)
+		return r;
+	res->n_changed += d->to != d->from;
+	res->n_failed += d->err != 0;
+	return STS_OK;
+}
+
+/* Domains under rollout that left the inventory. */
+static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
+			const struct sts_watch_opts *o, struct sts_watch_result *res)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r = sts_rollout_domains(db, &names, &n);
+	for (size_t i = 0; r == STS_OK && i < n; i++) {
+		struct sts_rollout_state st;
+		bool found = false;
+		if (sts_inventory_find(inv, names[i]))
+			continue;
+		if ((r = sts_rollout_get(db, names[i], &st, &found)) < 0 || !found ||
+		    st.stage == STS_STAGE_REMOVED)
+			continue;
+		struct sts_watch_decision *d =
+		    add(res, names[i], st.stage, STS_STAGE_REMOVED, "no longer in the inventory");
+		if (!d) {
+			r = STS_ENOMEM;
+			break;
+		}
+		res->n_changed++;
+		if (!o->dry_run && (r = sts_rollout_begin(db, names[i], STS_STAGE_REMOVED,
+							  d->reason, "null")) == 0)
+			r = sts_rollout_complete(db, names[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
+			    const struct sts_watch_opts *o, struct sts_watch_result *ret)
+{
+	int64_t now = sts_db_now(db);
+	int r = STS_OK;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!sts_db_is_readonly(db) && (r = sts_rollout_schema(db)) < 0)
+		return r;
+	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
+		r = one_domain(&inv->domains[i], db, o, now, ret);
+	if (r == STS_OK)
+		r = removed_ones(inv, db, o, ret);
+	if (r < 0)
+		sts_watch_result_release(ret);
+	return r;
+}
+
+STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < r->n; i++) {
+		const struct sts_watch_decision *d = &r->decisions[i];
+		json_t *o = json_pack("{s:s,s:s?,s:s?,s:s}", "domain", d->domain, "from",
+				      sts_stage_name(d->from), "to", sts_stage_name(d->to),
+				      "reason", d->reason);
+		if (o && d->error)
+			json_object_set_new(o, "error", json_string(d->error));
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a ? json_pack("{s:o}", "decisions", a) : NULL;
+}
+
+/* ---- status ---- */
+
+static json_t *health_json(const struct sts_rollout_evidence *ev)
+{
+	json_t *ft = json_object();
+	long long sessions = ev->successes + ev->failures;
+	for (size_t i = 0; ft && i < ev->n_types; i++)
+		json_object_set_new(ft, ev->by_type[i].type, json_integer(ev->by_type[i].sessions));
+	return json_pack("{s:i,s:I,s:f,s:I,s:o*}", "window_days", ev->window_days, "sessions",
+			 (json_int_t)sessions, "success_ratio",
+			 sessions ? (double)ev->successes / (double)sessions : 0.0,
+			 "reporting_orgs", (json_int_t)ev->reporting_orgs, "failures_by_type", ft);
+}
+
+static json_t *status_one(const struct sts_domain *dom, struct sts_db *db, bool all, int64_t now)
+{
+	struct sts_rollout_settings s;
+	struct sts_rollout_state st;
+	struct sts_rollout_evidence ev;
+	struct sts_rollout_decision dec;
+	const char *why = NULL;
+	bool found = false;
+	char since[32], next[32];
+
+	if (sts_rollout_settings_from_json(dom->rollout, &s, &why) < 0)
+		return json_pack("{s:s,s:s}", "domain", dom->name, "error", why);
+	if (sts_rollout_get(db, dom->name, &st, &found) < 0 || !found) {
+		memset(&st, 0, sizeof(st));
+		st.stage = start_stage(dom);
+		st.since = now;
+	}
+	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
+	if (sts_rollout_evidence_read(db, dom->name, window, now, all, &ev) < 0)
+		memset(&ev, 0, sizeof(ev));
+	/* testing: the promotion gates are about the full window */
+	sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
+	json_t *bl = json_array();
+	for (size_t i = 0; bl && i < dec.n_blocking; i++) {
+		const struct sts_rollout_block *b = &dec.blocking[i];
+		bool only_check = strcmp(b->gate, "live-check") == 0 && dec.needs_check;
+		json_array_append_new(
+		    bl, json_pack("{s:s,s:s}", "gate", b->gate, "message",
+				  only_check ? "a live check runs at the next cycle" : b->message));
+	}
+	sts_watch_time(st.since, since);
+	bool reports_block = false;
+	for (size_t i = 0; i < dec.n_blocking; i++)
+		reports_block = reports_block || (strcmp(dec.blocking[i].gate, "min-days") != 0 &&
+						  strcmp(dec.blocking[i].gate, "live-check") != 0);
+	json_t *np = json_null();
+	if (dec.next_promotion_at && !reports_block) {
+		sts_watch_time(dec.next_promotion_at, next);
+		np = json_string(next);
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "domain", dom->name, "stage",
+			 sts_stage_name(st.stage), "since", since, "target",
+			 sts_stage_name(s.target), "health", health_json(&ev), "blocking",
+			 bl ? bl : json_array(), "next_promotion_at", np);
+}
+
+STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db, bool all_reports,
+			     json_t **ret)
+{
+	int64_t now = sts_db_now(db);
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < inv->n_domains; i++) {
+		json_t *o = status_one(&inv->domains[i], db, all_reports, now);
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return STS_ENOMEM;
+		}
+	}
+	if (!a || !(*ret = json_pack("{s:o}", "domains", a)))
+		return STS_ENOMEM;
+	return STS_OK;
+}

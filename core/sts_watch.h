@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_WATCH_H
+#define STS_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sts_api.h"
+#include "sts_db.h"
+#include "sts_inventory.h"
+#include "sts_rollout.h"
+
+/*
+ * One watcher cycle (stsctl watch, docs/stsctl-watch.md): for every
+ * inventory domain, resume a transition a crash left in flight, read the
+ * evidence, evaluate the gates (running a live check when one is due or a
+ * promotion needs it), and carry out the decision through the apply path:
+ * the pending stage is recorded, applied (policy verified before the id
+ * bump), then the transition is completed. Domains the DB has under
+ * rollout that left the inventory (or are "state": "absent") are recorded
+ * as removed; plan/apply take them down.
+ */
+
+struct sts_watch_ops {
+	/* Live check of one domain (the same trust settings as apply's verify). */
+	int (*check)(void *ud, const struct sts_domain *d, struct sts_rollout_check *ret);
+	/* Publish d at mode through plan/apply; *reterr: malloc'd message. */
+	int (*apply)(void *ud, const struct sts_domain *d, enum sts_mode mode, char **reterr);
+	/* Called after "begin" (pending recorded), "apply" and "complete" (tests crash here). */
+	void (*step_hook)(void *ud, const char *step, const char *domain);
+	void *ud;
+};
+
+struct sts_watch_opts {
+	bool dry_run;	     /* evaluate and report, change nothing (no checks recorded) */
+	bool all_reports;    /* unauthenticated reports count too ("evidence": "all") */
+	bool no_check;	     /* evaluation only: never run a live check */
+	int64_t check_every; /* seconds between checks of a domain; 0 = 86400 */
+	const struct sts_watch_ops *ops;
+};
+
+struct sts_watch_decision {
+	char *domain;
+	enum sts_stage from, to;
+	char *reason;
+	bool changed; /* a transition was carried out (or would be, with dry_run) */
+	int err;      /* STS_OK, or why the transition failed (the stage is kept) */
+	char *error;  /* message, or NULL */
+};
+
+struct sts_watch_result {
+	struct sts_watch_decision *decisions; /* in inventory order, then removed ones */
+	size_t n;
+	size_t n_changed, n_failed, n_checks;
+};
+
+STS_API void sts_watch_result_release(struct sts_watch_result *r);
+
+/*
+ * Run one cycle at the DB's clock. Migrates the rollout schema unless
+ * dry_run. Returns STS_OK (per-domain failures in ret), STS_EDB, STS_ENOMEM.
+ */
+STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
+			    const struct sts_watch_opts *o, struct sts_watch_result *ret);
+
+/* {"decisions":[{"domain","from","to","reason"}, ...]} (+ "error" when failed) */
+STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r);
+
+/*
+ * stsctl status: {"domains":[{"domain","stage","since","target","health":
+ * {...},"blocking":[{"gate","message"}],"next_promotion_at"}]} at the DB's
+ * clock, without live checks or changes.
+ */
+STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db, bool all_reports,
+			     json_t **ret);
+
+/* RFC 3339 UTC ("2026-11-29T06:00:00Z") of t. */
+STS_API void sts_watch_time(int64_t t, char out[32]);
+
+#endif
