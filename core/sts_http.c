@@ -21,6 +21,12 @@
 
 struct sts_http {
 	CURL *curl;
+	/*
+	 * Trust anchors for sts_http_do_ex, loaded once: libcurl 7.88 parses
+	 * its CA file again for every new connection, which costs more CPU
+	 * than the handshake when many hosts are fetched once each.
+	 */
+	X509_STORE *store;
 	struct sts_http_opts o;
 	char *ca_file;
 	char *user_agent;
@@ -117,6 +123,7 @@ STS_API void sts_http_free(struct sts_http *h)
 		return;
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
+	X509_STORE_free(h->store);
 	free(h->ca_file);
 	free(h->user_agent);
 	free(h);
@@ -299,10 +306,16 @@ static int map_curl(CURLcode c, bool idempotent, bool *retry)
 	}
 }
 
+/* What the SSL_CTX callback of sts_http_do_ex needs. */
+struct xctx {
+	const struct sts_http_xreq *x;
+	X509_STORE *store;
+};
+
 /* sts_http_xreq.ret_peer: the chain check, run by OpenSSL in the handshake. */
 static int peer_verify(X509_STORE_CTX *xs, void *arg)
 {
-	const struct sts_http_xreq *x = arg;
+	const struct sts_http_xreq *x = ((const struct xctx *)arg)->x;
 	struct sts_http_peer *p = x->ret_peer;
 	int ok = X509_verify_cert(xs);
 	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
@@ -315,11 +328,11 @@ static int peer_verify(X509_STORE_CTX *xs, void *arg)
 		p->have_cert = true;
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1)
 			p->not_after = (long long)timegm(&tm);
-		p->name_ok = x->peer_name &&
-			     X509_check_host(leaf, x->peer_name, strlen(x->peer_name),
-					     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-						 X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
-					     NULL) == 1;
+		p->name_ok =
+		    x->peer_name && X509_check_host(leaf, x->peer_name, strlen(x->peer_name),
+						    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+							X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+						    NULL) == 1;
 	}
 	p->chain_ok = ok == 1;
 	p->verify_error = ok == 1 ? 0 : X509_STORE_CTX_get_error(xs);
@@ -331,17 +344,38 @@ static int peer_verify(X509_STORE_CTX *xs, void *arg)
 
 static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
 {
+	struct xctx *xc = arg;
 	(void)c;
-	SSL_CTX_set_cert_verify_callback(ssl_ctx, peer_verify, arg);
+	if (!X509_STORE_up_ref(xc->store))
+		return CURLE_OUT_OF_MEMORY;
+	SSL_CTX_set_cert_store(ssl_ctx, xc->store); /* takes the reference */
+	if (xc->x->ret_peer)
+		SSL_CTX_set_cert_verify_callback(ssl_ctx, peer_verify, arg);
 	return CURLE_OK;
+}
+
+/* The handle's trust anchors: its CA file, else OpenSSL's default file and directory. */
+static X509_STORE *handle_store(struct sts_http *h)
+{
+	if (h->store)
+		return h->store;
+	X509_STORE *st = X509_STORE_new();
+	int ok = st && (h->ca_file ? X509_STORE_load_file(st, h->ca_file)
+				   : X509_STORE_set_default_paths(st));
+	if (!ok) {
+		X509_STORE_free(st);
+		return NULL;
+	}
+	return h->store = st;
 }
 
 static int setup(struct sts_http *h, const struct sts_http_req *req, const char *method,
 		 struct curl_slist *hdrs, long timeout_ms, struct recv_state *st,
-		 const struct sts_http_xreq *x, struct curl_slist *resolve)
+		 struct xctx *x_ctx, struct curl_slist *resolve)
 {
 	CURL *c = h->curl;
 	curl_easy_reset(c);
+	const struct sts_http_xreq *x = x_ctx ? x_ctx->x : NULL;
 	bool ok = true;
 #define SET(opt, val) ok = ok && curl_easy_setopt(c, opt, val) == CURLE_OK
 	SET(CURLOPT_URL, req->url);
@@ -351,8 +385,14 @@ static int setup(struct sts_http *h, const struct sts_http_req *req, const char 
 	SET(CURLOPT_MAXREDIRS, REDIRECTS_MAX);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file)
+	if (x_ctx) { /* the store comes from handle_store() through on_ssl_ctx() */
+		SET(CURLOPT_CAINFO, NULL);
+		SET(CURLOPT_CAPATH, NULL);
+		SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+		SET(CURLOPT_SSL_CTX_DATA, x_ctx);
+	} else if (h->ca_file) {
 		SET(CURLOPT_CAINFO, h->ca_file);
+	}
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -379,11 +419,8 @@ static int setup(struct sts_http *h, const struct sts_http_req *req, const char 
 		SET(CURLOPT_FORBID_REUSE, 1L);
 		SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	}
-	if (x && x->ret_peer) {
+	if (x && x->ret_peer)
 		memset(x->ret_peer, 0, sizeof(*x->ret_peer));
-		SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-		SET(CURLOPT_SSL_CTX_DATA, (void *)x);
-	}
 #undef SET
 	return ok ? STS_OK : STS_EINVAL;
 }
@@ -430,7 +467,10 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 	long per_attempt = req->timeout_ms > 0 ? req->timeout_ms : h->o.timeout_ms;
 	long start = now_ms();
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
+	struct xctx xc = {.x = x};
 	int r = STS_OK;
+	if (x && !(xc.store = handle_store(h)))
+		return h->ca_file ? STS_EIO : STS_ENOMEM;
 	for (const char *const *hp = req->headers; hp && *hp; hp++) {
 		struct curl_slist *n = curl_slist_append(hdrs, *hp);
 		if (!n) {
@@ -457,7 +497,7 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 		resp_init(ret, cap);
 		struct recv_state st = {.resp = ret};
 		r = setup(h, req, method, hdrs, per_attempt < remaining ? per_attempt : remaining,
-			  &st, x, resolve);
+			  &st, x ? &xc : NULL, resolve);
 		if (r < 0)
 			goto out;
 		CURLcode cc = curl_easy_perform(h->curl);

@@ -1,0 +1,148 @@
+#!/bin/bash
+# Benchmark (not a test): stsctl check of N domains (default 1000) served by
+# the namespace testbed, against looping postfix-mta-sts-resolver's
+# mta-sts-query over a subset of the same domains (extrapolated to N).
+#
+# Every domain is a working deployment: a _mta-sts TXT record, a policy host
+# (an nginx server block with its own certificate), a TLS-RPT record and MX records pointing at a real Postfix with
+# STARTTLS, all in the server namespace; check and mta-sts-query run in the
+# client namespace. MX=shared gives the domains MXS distinct MX host names
+# (default 50: how MSP customers share MX hosts), MX=distinct one MX host
+# name per domain (every domain's MX is probed). The goals (docs/performance.md):
+#   check >= 200 domains/s at concurrency 50;  >= 20x faster than mta-sts-query.
+#
+#   tests/bench/bench-check.sh                       # N=1000, build/cli/stsctl
+#   N=300 MX=distinct STSCTL=build-x/cli/stsctl tests/bench/bench-check.sh
+#
+# Needs root and the testbed (harness/tb.sh starts it when it is not up, and
+# it stops again when this script ends). Exit: 0 goals met, 1 a command
+# failed, 3 a goal missed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N=${N:-1000}
+MX=${MX:-shared}
+MXS=${MXS:-50}
+CONC=${CONC:-50}
+SUBSET=${SUBSET:-40}
+REPEAT=${REPEAT:-3}
+STSCTL=$(realpath "${STSCTL:-$ROOT/build/cli/stsctl}")
+export STS_SOURCE_ROOT=$ROOT STSCTL
+[ -x "$STSCTL" ] || { echo "bench: no stsctl at '$STSCTL' (build first, or set STSCTL)" >&2; exit 1; }
+. "$ROOT/tests/integration/harness/tb.sh" >/dev/null
+. "$ROOT/tests/integration/check-lib/lib.sh"
+Z=bench-check.test
+W=$STS_TB_RUN/chk-bench
+rm -rf "$W"
+mkdir -p "$W"
+chmod 755 "$W"
+trap 'chk_postfix_stop chk-bench' EXIT
+say() { echo "bench: $*" >&2; }
+
+[ "$MX" = distinct ] && MXS=$N
+say "deploying $N domains ($MXS MX host names) in the server namespace"
+printf 'version: STSv1\r\nmode: enforce\r\nmx: *.%s\r\nmax_age: 604800\r\n' "$Z" >"$W/policy.txt"
+chmod a+r "$W/policy.txt"
+# one certificate per policy host, as in real life (nginx picks it by SNI)
+mkdir -p "$W/certs"
+"$CHK_PY" - "$STS_TB_PKI" "$W/certs" "$N" "$Z" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+pki, out, n, z = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ca = x509.load_pem_x509_certificate(open(f"{pki}/ca.pem", "rb").read())
+ca_key = serialization.load_pem_private_key(open(f"{pki}/ca.key", "rb").read(), None)
+ca_pem = open(f"{pki}/ca.pem", "rb").read()
+key = ec.generate_private_key(ec.SECP256R1())  # one key for all: signing is what costs
+key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+now = datetime.datetime.utcnow()
+for i in range(n):
+    host = f"mta-sts.d{i}.{z}"
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    open(f"{out}/{host}.chain.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
+    open(f"{out}/{host}.key", "wb").write(key_pem)
+PY
+mx=()
+for i in $(seq 0 $((MXS - 1))); do mx+=("mx$i.$Z"); done
+tb_mkcert chk-bench-mx "${mx[@]}"
+# one server block per policy host: nginx loads every certificate once
+for i in $(seq 0 $((N - 1))); do
+	h=mta-sts.d$i.$Z
+	printf 'server { listen %s:443 ssl; server_name %s; ssl_certificate %s; ssl_certificate_key %s;\n' \
+		"$STS_TB_NS_SRV_ADDR" "$h" "$W/certs/$h.chain.pem" "$W/certs/$h.key"
+	printf '  location = /.well-known/mta-sts.txt { default_type text/plain; alias %s; } }\n' "$W/policy.txt"
+done >"$W/site.conf"
+"$CHK_PY" - "$N" "$MXS" "$Z" "$STS_TB_NS_SRV_ADDR" >"$W/rr.txt" <<'PY'
+import sys
+n, mxs, z, srv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+for i in range(mxs):
+    print(f"mx{i}.{z} A 10.231.1.40")
+for i in range(n):
+    d = f"d{i}.{z}"
+    print(f'_mta-sts.{d} TXT "v=STSv1; id=bench1;"')
+    print(f"mta-sts.{d} A {srv}")
+    print(f"{d} MX 10 mx{i % mxs}.{z}.")
+    print(f'_smtp._tls.{d} TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{z}"')
+PY
+chk_rrsets "$W/rr.txt" >"$W/patch.json"
+tb_ns_pdns_zone "$Z" && tb_ns_pdns_patch "$Z" "$W/patch.json" && chk_site chk-bench "$W/site.conf" &&
+	chk_postfix chk-bench 10.231.1.40 tls chk-bench-mx || { say "deployment failed"; exit 1; }
+for i in $(seq 0 $((N - 1))); do echo "d$i.$Z"; done >"$W/domains.txt"
+
+# one timed run: wall, user, sys, max RSS; the report in $W/check.json
+run_check() {
+	tb_ns_cli /usr/bin/time -f '%e %U %S %M' -o "$W/time.out" "$STSCTL" -q check --json --no-progress \
+		--concurrency "$CONC" --ca-file "$STS_TB_CA" --timeout 10 --file "$W/domains.txt" \
+		>"$W/check.json" 2>"$W/check.err"
+	local rc=$?
+	[ $rc -le 1 ] || { say "check failed ($rc): $(tail -3 "$W/check.err")"; exit 1; }
+	cat "$W/time.out"
+}
+say "stsctl check, concurrency $CONC, $REPEAT runs"
+: >"$W/runs"
+for _ in $(seq "$REPEAT"); do run_check >>"$W/runs"; done
+verdicts=$("$CHK_PY" -c '
+import collections, json, sys
+c = collections.Counter(d["verdict"] for d in json.load(open(sys.argv[1]))["domains"])
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))' "$W/check.json")
+probes=$(grep -c . "$STS_TB_RUN/chk-postfix/chk-bench/postfix.log" 2>/dev/null || echo 0)
+
+say "mta-sts-query over $SUBSET of the domains, one process each"
+t0=$(date +%s.%N)
+ok=0
+for i in $(seq 0 $((SUBSET - 1))); do
+	out=$(tb_ns_cli env SSL_CERT_FILE="$STS_TB_CA" timeout 30 mta-sts-query "d$i.$Z" 2>&1 | tail -1)
+	[[ "$out" == *STSFetchResult.VALID* ]] && ok=$((ok + 1))
+done
+t1=$(date +%s.%N)
+
+"$CHK_PY" - "$W/runs" "$N" "$CONC" "$SUBSET" "$ok" "$t0" "$t1" "$verdicts" "$MX" "$MXS" <<'PY'
+import statistics, sys
+runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+n, conc, subset, ok = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+t0, t1, verdicts, mx, mxs = float(sys.argv[6]), float(sys.argv[7]), sys.argv[8], sys.argv[9], sys.argv[10]
+wall = statistics.median(r[0] for r in runs)
+rate = n / wall
+per_query = (t1 - t0) / subset
+loop = per_query * n
+print(f"domains: {n} ({mx} MX: {mxs} MX host names), concurrency {conc}; verdicts: {verdicts}")
+print(f"stsctl check: wall {' / '.join(f'{r[0]:.2f}' for r in runs)} s (median {wall:.2f} s) "
+      f"= {rate:.0f} domains/s; user {runs[-1][1]:.2f} s, sys {runs[-1][2]:.2f} s, "
+      f"max RSS {runs[-1][3] / 1024:.1f} MiB")
+print(f"mta-sts-query loop: {subset} domains in {t1 - t0:.1f} s ({per_query:.2f} s each, "
+      f"{ok}/{subset} VALID) -> {loop:.0f} s for {n} = {n / loop:.1f} domains/s")
+print(f"speed-up: {loop / wall:.0f}x")
+goal_rate, goal_x = rate >= 200, loop / wall >= 20
+print(f"goals: >= 200 domains/s {'met' if goal_rate else 'MISSED'}; >= 20x {'met' if goal_x else 'MISSED'}")
+sys.exit(0 if goal_rate and goal_x and ok == subset else 3)
+PY
