@@ -35,7 +35,13 @@ W=$STS_TB_RUN/chk-bench
 rm -rf "$W"
 mkdir -p "$W"
 chmod 755 "$W"
-trap 'chk_postfix_stop chk-bench' EXIT
+cleanup() {
+	chk_postfix_stop chk-bench
+	# 1000 server names make every later nginx reload warn: take them away
+	rm -f "$STS_TB_NS_SITES/chk-bench.conf"
+	_tb_nginx_reload "$(dirname "$STS_TB_NS_SITES")" "$STS_TB_NS_SRV" || true
+}
+trap cleanup EXIT
 say() { echo "bench: $*" >&2; }
 
 [ "$MX" = distinct ] && MXS=$N
