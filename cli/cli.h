@@ -33,6 +33,8 @@ struct cli_cmd {
 
 /* Global options (main.c). */
 extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+/* stderr is the journal: each line starts with its syslog priority ("<6>", sd-daemon(3)) */
+extern bool cli_log_journal;
 
 /* Logging: lowercase messages, no trailing period, quote the subject. */
 void sts_log_err(const char *fmt, ...) STS_PRINTF(1, 2);

@@ -50,4 +50,10 @@ int cmd_report(int argc, char **argv);
 extern const char *const prune_usage[];
 int cmd_prune(int argc, char **argv);
 
+extern const char *const status_usage[];
+int cmd_status(int argc, char **argv);
+
+extern const char *const watch_usage[];
+int cmd_watch(int argc, char **argv);
+
 #endif

@@ -9,9 +9,16 @@
 #include "sts_err.h"
 
 int cli_verbosity = 1;
+bool cli_log_journal;
 
 static void vlog(const char *level, int err, const char *fmt, va_list ap)
 {
+	if (cli_log_journal) /* error 3, warning 4, info 6, debug 7 */
+		fprintf(stderr, "<%c>",
+			level[0] == 'e'	  ? '3'
+			: level[0] == 'w' ? '4'
+			: level[0] == 'd' ? '7'
+					  : '6');
 	fprintf(stderr, "stsctl: %s", level);
 	vfprintf(stderr, fmt, ap);
 	if (err)

@@ -31,7 +31,11 @@ static const struct cli_cmd cmds[] = {
 	{"receive", cmd_receive, 0, "run the HTTPS receiver for TLS reports", receive_usage},
 	{"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
 	{"report", cmd_report, 0, "summarise the stored TLS reports", report_usage},
+	{"status", cmd_status, 0, "show rollout stages, health and what blocks promotion",
+	 status_usage},
 	{"validate", cmd_validate, 0, "validate an inventory", validate_usage},
+	{"watch", cmd_watch, 0, "walk domains none -> testing -> enforce on evidence",
+	 watch_usage},
 };
 
 static const char *const main_usage[] = {

@@ -142,6 +142,9 @@ struct sts_plan_domain {
 
 	int err;      /* STS_OK, or why this domain cannot be planned */
 	char *errmsg; /* lowercase message, or NULL */
+	/* appended: under rollout (sts_rollout.h), mode is the stage's */
+	bool under_rollout;
+	enum sts_mode inventory_mode; /* the inventory's mode (the starting stage) */
 };
 
 struct sts_plan {

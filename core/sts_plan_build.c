@@ -9,6 +9,7 @@
 
 #include "sts_err.h"
 #include "sts_plan.h"
+#include "sts_rollout.h"
 #include "sts_plugin.h"
 #include "sts_render.h"
 
@@ -43,6 +44,7 @@ struct builder {
 	struct task *tasks;
 	size_t n_tasks;
 	struct sts_limits *lim;
+	struct sts_rollout_modes *modes; /* stages of the domains under rollout */
 };
 
 static int str_cmp_null(const char *a, const char *b)
@@ -256,6 +258,9 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 	struct sts_rendered rd;
 	const char *why = NULL;
 	enum sts_mode ov = d->phase == STS_PHASE_PRESENT ? STS_MODE_INVALID : STS_MODE_NONE;
+	d->inventory_mode = w->dom->mode;
+	if (ov == STS_MODE_INVALID && (ov = sts_rollout_modes_get(b->modes, d->name)) >= 0)
+		d->under_rollout = true;
 	memset(&rd, 0, sizeof(rd));
 	int r = sts_render_domain_why(w->dom, ov, &rd, &why);
 	if (r == STS_ENOMEM)
@@ -764,6 +769,10 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		goto out;
 	}
 	p->n_managed = n_mv;
+	if (db && (r = sts_rollout_modes_load(db, &b.modes)) < 0) {
+		sts_diags_error(diags, NULL, "cannot read the rollout stages: %s", sts_db_errmsg(db));
+		goto out;
+	}
 	if ((r = norm_targets(opts, &targets)) < 0)
 		goto out;
 	for (size_t i = 0; i < n_targets; i++) {
@@ -855,6 +864,7 @@ out:
 		}
 	}
 	free(b.w);
+	sts_rollout_modes_free(b.modes);
 	free(b.order);
 	free(b.tasks);
 	sts_limits_free(b.lim);

@@ -83,6 +83,20 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 				    "needs_allow_removal", sts_plan_removal_excessive(p));
 	if (!removal || json_object_set_new(doc, "removal", removal) < 0)
 		goto fail;
+	/* domains under rollout: the stage published and the inventory's mode */
+	json_t *ro = NULL;
+	for (size_t i = 0; i < p->n_domains; i++) {
+		const struct sts_plan_domain *d = &p->domains[i];
+		if (!d->under_rollout || !sts_mode_name(d->mode))
+			continue;
+		if (!ro && (!(ro = json_array()) || json_object_set_new(doc, "rollout", ro) < 0))
+			goto fail;
+		if (json_array_append_new(ro, json_pack("{s:s, s:s, s:s?}", "domain", d->name,
+							"stage", sts_mode_name(d->mode),
+							"inventory_mode",
+							sts_mode_name(d->inventory_mode))) < 0)
+			goto fail;
+	}
 	return doc;
 fail:
 	json_decref(changes);
@@ -183,6 +197,10 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			r = sts_buf_printf(o, " (%s)", sts_phase_name(d->phase));
 		if (r == STS_OK)
 			r = sts_buf_puts(o, "\n");
+		if (r == STS_OK && d->under_rollout && d->mode != d->inventory_mode &&
+		    sts_mode_name(d->mode))
+			r = sts_buf_printf(o, "  rollout stage: %s (inventory mode: %s)\n",
+					   sts_mode_name(d->mode), sts_mode_name(d->inventory_mode));
 		if (r == STS_OK && d->err < 0)
 			r = sts_buf_printf(o, "  ! error: %s\n",
 					   d->errmsg ? d->errmsg : sts_strerror(d->err));

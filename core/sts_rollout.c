@@ -372,7 +372,8 @@ static int eval_testing(const struct sts_rollout_settings *s, int64_t since, int
 
 	d->next_promotion_at = ready > now ? ready : now;
 	if (ev->reports == 0 || sessions == 0)
-		block(d, "reports", "no reports in the last %d days: held, never promoted",
+		block(d, "reports",
+		      "no reports in the last %d days: never promoted without evidence",
 		      ev->window_days);
 	else {
 		if (sessions < s->min_sessions)

@@ -77,6 +77,38 @@ STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r);
 STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db, bool all_reports,
 			     json_t **ret);
 
+/* ---- the inventory's "watch" section (sts_watch_ops.c) ---- */
+
+#define STS_WATCH_DEFAULT_INTERVAL	 3600  /* seconds between cycles */
+#define STS_WATCH_DEFAULT_CHECK_INTERVAL 86400 /* seconds between checks of a domain */
+
+struct sts_watch_conf {
+	int64_t interval;
+	int64_t check_interval;
+	const char *webhook;	     /* borrowed from the JSON, or NULL */
+	const char *webhook_ca_file; /* borrowed, or NULL (system store) */
+};
+
+/* o NULL: the defaults. STS_OK or STS_EINVALID (*reterr: static text). */
+STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret,
+				     const char **reterr);
+
+struct sts_check_domain;
+struct sts_check_opts;
+/* The gates' view of one check result. */
+STS_API void sts_watch_check_convert(const struct sts_check_domain *cd, int64_t at,
+				     struct sts_rollout_check *ret);
+/*
+ * Check d live (sts_check_run) with base's resolver and ports, and the CA
+ * file of base, else of d's verify block (apply's trust settings).
+ */
+STS_API int sts_watch_check_domain(const struct sts_domain *d, const struct sts_check_opts *base,
+				   int64_t now, struct sts_rollout_check *ret);
+
+/* POST doc as JSON to url. STS_EPROVIDER on a non-2xx answer (*reterr malloc'd). */
+STS_API int sts_watch_notify(const char *url, const char *ca_file, const json_t *doc,
+			     char **reterr);
+
 /* RFC 3339 UTC ("2026-11-29T06:00:00Z") of t. */
 STS_API void sts_watch_time(int64_t t, char out[32]);
 

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* stsctl status: each domain's rollout stage, health and blocking gates (core/sts_watch.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_watch.h"
+#include "commands.h"
+#include "sts_err.h"
+#include "sts_watch.h"
+
+/* docs/stsctl-status.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
+const char *const status_usage[] = {
+    "stsctl status INVENTORY [--json] [--now RFC3339] [--state PATH]",
+    "",
+    "Show each domain's rollout stage and since when, its report health over the",
+    "window, what blocks its promotion, and the earliest possible promotion",
+    "(docs/rollout.md). Reads the state database only: no live check, no change.",
+    "",
+    "      --json            print {\"domains\":[...]} as JSON",
+    "      --now RFC3339     as if at this time",
+    "      --state PATH      state database (default ./stsctl.db)",
+    "  -h, --help            show this help",
+    "",
+    "Exit status: 0 shown; 1 the inventory is invalid; 2 usage or I/O error.",
+    NULL,
+};
+
+enum {
+	OPT_JSON = 1000,
+	OPT_NOW,
+	OPT_STATE,
+};
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static int print_text(json_t *doc)
+{
+	json_t *d, *b;
+	size_t i, j;
+	json_array_foreach(json_object_get(doc, "domains"), i, d)
+	{
+		json_t *h = json_object_get(d, "health");
+		if (json_object_get(d, "error")) {
+			printf("%s: error: %s\n", str(d, "domain"), str(d, "error"));
+			continue;
+		}
+		printf("%s: %s since %s (target %s)\n", str(d, "domain"), str(d, "stage"),
+		       str(d, "since"), str(d, "target"));
+		printf("  health: %lld sessions in %lld days, success ratio %.4f, %lld "
+		       "reporting organisations\n",
+		       (long long)json_integer_value(json_object_get(h, "sessions")),
+		       (long long)json_integer_value(json_object_get(h, "window_days")),
+		       json_real_value(json_object_get(h, "success_ratio")),
+		       (long long)json_integer_value(json_object_get(h, "reporting_orgs")));
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(h, "failures_by_type"), k, v)
+		    printf("  failures: %s %lld\n", k, (long long)json_integer_value(v));
+		json_array_foreach(json_object_get(d, "blocking"), j, b)
+		    printf("  blocked by %s: %s\n", str(b, "gate"), str(b, "message"));
+		if (json_is_string(json_object_get(d, "next_promotion_at")))
+			printf("  next promotion: %s at the earliest\n",
+			       str(d, "next_promotion_at"));
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"now", required_argument, NULL, OPT_NOW},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct plan_ctx pc;
+	const char *state = NULL;
+	bool json = false, fixed = false;
+	time_t now = 0;
+	json_t *doc = NULL;
+	int c, rc;
+
+	memset(&pc, 0, sizeof(pc));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_NOW:
+			if (watch_parse_time(optarg, &now) < 0)
+				return cli_usage_error(
+				    status_usage, "--now: '%s' is not an RFC 3339 time", optarg);
+			fixed = true;
+			break;
+		case OPT_STATE:
+			state = optarg;
+			break;
+		case 'h':
+			cli_usage(stdout, status_usage);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error(status_usage, "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			return cli_usage_error(status_usage, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(status_usage,
+				       argc - optind ? "too many arguments" : "missing INVENTORY");
+	if (fixed)
+		watch_set_clock(&pc, &now);
+	rc = plan_ctx_open(&pc, argv[optind], state, false);
+	if (rc != EXIT_OK)
+		goto out;
+	int r = sts_watch_status(pc.inv, pc.db, watch_all_reports(pc.inv), &doc);
+	if (r < 0) {
+		sts_log_errno(r, "cannot compute the status");
+		rc = EXIT_INTERNAL;
+		goto out;
+	}
+	if (json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0) {
+		sts_log_err("cannot write the status");
+		rc = EXIT_USAGE;
+	}
+out:
+	json_decref(doc);
+	plan_ctx_close(&pc);
+	return rc;
+}
