@@ -23,6 +23,7 @@
 #include "sts_apply.h"
 #include "sts_check.h"
 #include "sts_err.h"
+#include "sts_ingest.h"
 #include "sts_watch.h"
 
 /* docs/stsctl-watch.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
@@ -209,6 +210,47 @@ static void notify(const struct sts_watch_conf *wc, const struct sts_watch_resul
 	json_decref(doc);
 }
 
+/* Read the configured report sources (reports.sources) into the state DB. */
+static int ingest(struct watch_ctx *w)
+{
+	struct sts_ingest_conf *conf = NULL;
+	struct sts_ingest *ing = NULL;
+	char *err = NULL;
+	int r = sts_ingest_conf_from_json(json_object_get(w->pc.inv->root, "reports"),
+					  w->pc.inv->dir, &conf, &err);
+	if (r < 0) {
+		sts_log_err("inventory '%s': %s", w->pc.inv->path, err ? err : sts_strerror(r));
+		free(err);
+		return r;
+	}
+	if (!conf->n_sources)
+		goto out;
+	struct sts_ingest_opts o = {.conf = conf};
+	if ((r = sts_ingest_new(w->pc.db, &o, &ing)) < 0)
+		goto out;
+	for (size_t i = 0; i < conf->n_sources; i++) {
+		r = sts_ingest_source(ing, conf->sources[i].spec);
+		if (r == STS_EDB || r == STS_ENOMEM)
+			goto out;
+		if (r < 0)
+			sts_log_warn(
+			    "cannot read report source '%s': %s, skipping", conf->sources[i].spec,
+			    *sts_ingest_errmsg(ing) ? sts_ingest_errmsg(ing) : sts_strerror(r));
+	}
+	if ((r = sts_ingest_finish(ing)) == STS_OK) {
+		const struct sts_ingest_stats *st = sts_ingest_get_stats(ing);
+		if (st->stored || st->quarantined)
+			sts_log_info("ingested %zu new reports (%zu duplicates, %zu quarantined)",
+				     st->stored, st->duplicates, st->quarantined);
+	}
+out:
+	if (r == STS_EDB)
+		sts_log_err("ingest: %s", ing ? sts_ingest_errmsg(ing) : sts_db_errmsg(w->pc.db));
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	return r == STS_EDB || r == STS_ENOMEM ? r : STS_OK;
+}
+
 static int cycle(struct watch_ctx *w, bool dry_run, bool json)
 {
 	struct sts_watch_conf wc;
@@ -218,6 +260,8 @@ static int cycle(struct watch_ctx *w, bool dry_run, bool json)
 		sts_log_err("inventory '%s': %s", w->pc.inv->path, why);
 		return EXIT_FAIL;
 	}
+	if (!dry_run && ingest(w) < 0)
+		return EXIT_FAIL;
 	const struct sts_watch_ops ops = {.check = op_check, .apply = op_apply, .ud = w};
 	const struct sts_watch_opts o = {.dry_run = dry_run,
 					 .all_reports = watch_all_reports(w->pc.inv),
@@ -301,13 +345,26 @@ static int daemon_loop(struct watch_ctx *w)
 		if (sts_watch_conf_from_json(json_object_get(w->pc.inv->root, "watch"), &wc, &why) <
 		    0)
 			wc.interval = STS_WATCH_DEFAULT_INTERVAL;
-		rc = cycle(w, false, false);
-		if (rc != EXIT_OK && rc != EXIT_FAIL)
-			break; /* the state DB failed: systemd restarts us */
+		int64_t wait = wc.interval;
+		int r = sts_lock_acquire(w->pc.state_path, &w->pc.lock);
+		if (r == STS_ELOCKED) {
+			sts_log_warn("state is locked by another stsctl: cycle postponed by 60s");
+			wait = 60;
+		} else if (r < 0) {
+			sts_log_errno(r, "cannot lock the state '%s'", w->pc.state_path);
+			rc = cli_exit_for(r);
+			break;
+		} else {
+			rc = cycle(w, false, false);
+			sts_lock_release(w->pc.lock);
+			w->pc.lock = NULL;
+			if (rc != EXIT_OK && rc != EXIT_FAIL)
+				break; /* the state DB failed: systemd restarts us */
+		}
 		sd_notifyf(0, "STATUS=last cycle at %ld, next in %llds", (long)time(NULL),
-			   (long long)wc.interval);
+			   (long long)wait);
 		/* sleep in steps so signals and the watchdog are served */
-		time_t until = time(NULL) + (time_t)wc.interval;
+		time_t until = time(NULL) + (time_t)wait;
 		while (!got_stop && !got_hup && time(NULL) < until) {
 			if (watchdog)
 				sd_notify(0, "WATCHDOG=1");
@@ -390,9 +447,33 @@ int cmd_watch(int argc, char **argv)
 		cli_log_journal = true;
 	if (w.fixed_now)
 		watch_set_clock(&w.pc, &w.now);
+	/*
+	 * The daemon: one watcher per state (PATH.watch.lock, for its life);
+	 * the state lock PATH.lock only during each cycle, so that apply,
+	 * ingest and the receiver can write between cycles.
+	 */
+	struct sts_lock *instance = NULL;
+	if (!once) {
+		char *ip = NULL;
+		const char *sp = state ? state : STS_DB_DEFAULT_PATH;
+		int r = asprintf(&ip, "%s.watch", sp) < 0 ? STS_ENOMEM
+							  : sts_lock_acquire(ip, &instance);
+		if (r == STS_ELOCKED)
+			sts_log_err("another stsctl watch runs on this state: '%s.lock'", ip);
+		else if (r < 0)
+			sts_log_errno(r, "cannot lock '%s.lock'", ip ? ip : sp);
+		free(ip);
+		if (r < 0)
+			return cli_exit_for(r);
+	}
 	rc = plan_ctx_open(&w.pc, argv[optind], state, !dry_run);
+	if (rc == EXIT_OK && !once) {
+		sts_lock_release(w.pc.lock);
+		w.pc.lock = NULL;
+	}
 	if (rc == EXIT_OK)
 		rc = once ? cycle(&w, dry_run, json) : daemon_loop(&w);
 	plan_ctx_close(&w.pc);
+	sts_lock_release(instance);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "sts_err.h"
 #include "sts_inventory_int.h"
 #include "sts_secret.h"
+#include "sts_watch.h"
 
 static const char *const root_keys[] = {"version", "defaults", "providers", "tenants",
 					"domains", "reports",  "watch"};
@@ -399,7 +400,14 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 		struct pctx sp = {&sts_inv_root, root_keys[k], 0};
 		if (sec[k] && k == S_REPORTS)
 			sts_inv_parse_reports(c, &sp, sec[k]); /* core/sts_inventory_reports.c */
-		else if (sec[k])
+		else if (sec[k] && k == S_WATCH && sts_inv_want(c, &sp, sec[k], STS_JOBJECT)) {
+			struct sts_watch_conf wc; /* docs/stsctl-watch.md */
+			const char *why = NULL;
+			if (sts_watch_conf_from_json(json_object_get(c->inv->root, "watch"), &wc,
+						     &why) < 0)
+				ERR(c, &sp, sec[k]->off, "%s",
+				    strncmp(why, "watch.", 6) ? why : why + 6);
+		} else if (sec[k])
 			sts_inv_want(c, &sp, sec[k],
 				     STS_JOBJECT); /* contents: validated by their modules */
 	}

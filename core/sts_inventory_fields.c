@@ -14,6 +14,7 @@
 
 #include "sts_err.h"
 #include "sts_inventory_int.h"
+#include "sts_rollout.h"
 
 static uint32_t str_hash(const char *s)
 {
@@ -718,7 +719,17 @@ void sts_inv_parse_field(struct vctx *c, const struct pctx *p, const struct sts_
 		break;
 	case F_ROLLOUT:
 		ok = sts_inv_want(c, p, v, STS_JOBJECT) &&
+		     object_keys(c, p, v, sts_rollout_keys, STS_ROLLOUT_N_KEYS) == 0 &&
 		     (L->rollout = reserved_json(c, p, v)) != NULL;
+		if (ok) { /* docs/rollout.md */
+			struct sts_rollout_settings rs;
+			const char *why = NULL;
+			if (sts_rollout_settings_from_json(L->rollout, &rs, &why) < 0) {
+				ERR(c, p, v->off, "%s",
+				    strncmp(why, "rollout.", 8) ? why : why + 8);
+				ok = false;
+			}
+		}
 		break;
 	default:
 		break;

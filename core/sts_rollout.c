@@ -99,19 +99,14 @@ static int set_ftype(struct sts_rollout_settings *s, const char *type, double v)
 	return STS_OK;
 }
 
+STS_API const char *const sts_rollout_keys[STS_ROLLOUT_N_KEYS] = {
+    "target",		   "min_days_in_testing", "window_days", "min_success_ratio",
+    "min_sessions",	   "min_reporting_orgs",  "max_failure_ratio_by_type",
+    "cert_min_days_left", "auto_demote",	  "demote_window_days"};
+
 STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_settings *ret,
 					   const char **reterr)
 {
-	static const char *const keys[] = {"target",
-					   "min_days_in_testing",
-					   "window_days",
-					   "min_success_ratio",
-					   "min_sessions",
-					   "min_reporting_orgs",
-					   "max_failure_ratio_by_type",
-					   "cert_min_days_left",
-					   "auto_demote",
-					   "demote_window_days"};
 	struct sts_rollout_settings s;
 	long long v;
 	const char *k;
@@ -125,8 +120,8 @@ STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_s
 	json_object_foreach((json_t *)o, k, x)
 	{
 		bool known = false;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			known = known || strcmp(k, keys[i]) == 0;
+		for (size_t i = 0; i < STS_ROLLOUT_N_KEYS; i++)
+			known = known || strcmp(k, sts_rollout_keys[i]) == 0;
 		if (!known)
 			return *reterr = "rollout: unknown key", STS_EINVALID;
 	}

@@ -74,6 +74,9 @@ struct sts_rollout_settings {
 #define STS_ROLLOUT_DEFAULT_DEMOTE_WINDOW   2
 
 STS_API void sts_rollout_settings_default(struct sts_rollout_settings *s);
+/* The keys of a "rollout" object. */
+#define STS_ROLLOUT_N_KEYS 10
+STS_API extern const char *const sts_rollout_keys[STS_ROLLOUT_N_KEYS];
 /*
  * Settings from a "rollout" object (NULL: the defaults); keys not given
  * keep their defaults. STS_OK or STS_EINVALID with *reterr (static text

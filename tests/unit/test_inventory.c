@@ -320,7 +320,7 @@ static void test_inheritance(void **state)
 	assert_string_equal(a->dns, "dns2");
 	assert_string_equal(a->web, "web");
 	assert_int_equal(a->max_age, 1209600);
-	assert_string_equal(json_string_value(json_object_get(a->rollout, "after")), "14d");
+	assert_int_equal(json_integer_value(json_object_get(a->rollout, "window_days")), 7);
 
 	/* domain over tenant */
 	const struct sts_domain *s = &inv->domains[2];
