@@ -4,6 +4,7 @@
  * (core/sts_check.h does the work). The report goes to stdout (text or
  * --json); usage and I/O errors to stderr; a progress bar on a terminal.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +82,47 @@ static int parse_uint(const char *arg, unsigned long min, unsigned long max, uns
 	return 0;
 }
 
+/* IPv4[:PORT], IPv6, or [IPv6]:PORT */
+static bool resolver_ok(const char *arg)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned char buf[16];
+	unsigned long v;
+	const char *colon = strchr(arg, ':');
+	if (arg[0] == '[') {
+		const char *end = strchr(arg, ']');
+		if (!end || (size_t)(end - arg - 1) >= sizeof(host) || end[1] != ':')
+			return false;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - arg - 1), arg + 1);
+		port = end + 2;
+	} else if (colon && colon == strrchr(arg, ':')) {
+		if ((size_t)(colon - arg) >= sizeof(host))
+			return false;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+		port = colon + 1;
+	} else if (strlen(arg) < sizeof(host)) {
+		snprintf(host, sizeof(host), "%s", arg);
+	} else {
+		return false;
+	}
+	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+		return false;
+	return !port || parse_uint(port, 1, 65535, &v) == 0;
+}
+
 int netopts_parse(struct netopts *n, int c, const char *arg, const char *const *usage)
 {
 	struct sts_check_opts *o = &n->check;
 	unsigned long v;
 	switch (c) {
 	case NETOPT_RESOLVER:
+		if (!resolver_ok(arg)) {
+			cli_usage_error(
+			    usage, "invalid resolver '%s': not an IP address with an optional port",
+			    arg);
+			return -1;
+		}
 		o->resolver = arg;
 		return 1;
 	case NETOPT_CA_FILE:
