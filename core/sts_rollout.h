@@ -225,4 +225,18 @@ STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int
 				      int64_t now, bool all_reports,
 				      struct sts_rollout_evidence *ret);
 
+/*
+ * The same reads with statements prepared once (a cycle over many
+ * domains): sts_rollout_get and sts_rollout_evidence_read through r.
+ * Tables missing when r was made stay missing for r.
+ */
+struct sts_rollout_reader;
+STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader **ret);
+STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r);
+STS_API int sts_rollout_reader_state(struct sts_rollout_reader *r, const char *domain,
+				     struct sts_rollout_state *ret, bool *ret_found);
+STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *r, const char *domain,
+					int window_days, int64_t now, bool all_reports,
+					struct sts_rollout_evidence *ret);
+
 #endif

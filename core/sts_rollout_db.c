@@ -68,20 +68,68 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
 	snprintf(out, n, "%s", s ? s : "");
 }
 
-STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_rollout_state *ret,
-			    bool *ret_found)
+/* ---- the reader: statements prepared once per cycle ---- */
+
+struct sts_rollout_reader {
+	struct sts_db *db;
+	sqlite3_stmt *state, *policies, *daily, *failures; /* NULL: table missing */
+};
+
+static sqlite3_stmt *prep(struct sts_db *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(sts_db_handle(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader **ret)
+{
+	struct sts_rollout_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return STS_ENOMEM;
+	r->db = db;
+	sts_db_hold(db);
+	r->state = prep(db, "SELECT stage, since, pending, last_check FROM rollout_state"
+			    " WHERE domain = ?");
+	r->policies = prep(db, "SELECT text FROM served_policies WHERE domain = ?");
+	r->daily = prep(db, "SELECT organization, policy_digest, sum(reports), sum(successful),"
+			    " sum(failed) FROM tlsrpt_daily WHERE domain = ?1 AND day >= ?2"
+			    " AND policy_type = 'sts' AND (authenticated = 1 OR ?3)"
+			    " GROUP BY organization, policy_digest");
+	r->failures =
+	    prep(db, "SELECT result_type, policy_digest, sum(sessions) FROM tlsrpt_failures"
+		     " WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
+		     " AND (authenticated = 1 OR ?3) GROUP BY result_type, policy_digest");
+	sts_db_unhold(db);
+	*ret = r;
+	return STS_OK;
+}
+
+STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->state);
+	sqlite3_finalize(r->policies);
+	sqlite3_finalize(r->daily);
+	sqlite3_finalize(r->failures);
+	free(r);
+}
+
+STS_API int sts_rollout_reader_state(struct sts_rollout_reader *rd, const char *domain,
+				     struct sts_rollout_state *ret, bool *ret_found)
+{
+	sqlite3_stmt *st = rd->state;
 	int r = STS_OK, rc;
 
-	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db),
-			       "SELECT stage, since, pending, last_check FROM rollout_state"
-			       " WHERE domain = ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		r = STS_EDB;
-		goto out;
-	}
+	*ret_found = false;
+	if (!st)
+		return STS_EDB; /* no rollout schema */
+	sts_db_hold(rd->db);
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*ret_found = rc == SQLITE_ROW;
@@ -94,9 +142,20 @@ STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_ro
 		ret->last_check = sqlite3_column_int64(st, 3);
 	} else if (rc != SQLITE_DONE)
 		r = STS_EDB;
-out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sts_db_unhold(rd->db);
+	return r;
+}
+
+STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_rollout_state *ret,
+			    bool *ret_found)
+{
+	struct sts_rollout_reader *rd = NULL;
+	int r = sts_rollout_reader_new(db, &rd);
+	if (r == STS_OK)
+		r = sts_rollout_reader_state(rd, domain, ret, ret_found);
+	sts_rollout_reader_free(rd);
 	return r;
 }
 
@@ -352,40 +411,36 @@ STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m)
 
 /* ---- evidence from the report aggregates ---- */
 
+#define MAX_SERVED 256 /* policies of one domain considered (newest kept) */
+
 /* The digests of every policy the domain served, as the aggregates key them. */
-static int served_digests(struct sts_db *db, const char *domain, char (**ret)[17], size_t *ret_n)
+static int served_digests(struct sts_rollout_reader *rd, const char *domain, char (*d)[17],
+			  size_t *ret_n)
 {
-	struct sts_db_policy *p = NULL;
+	sqlite3_stmt *st = rd->policies;
 	size_t n = 0;
-	int r = sts_db_policy_history(db, domain, &p, &n);
-	if (r < 0)
-		return r;
-	char(*d)[17] = calloc(n ? n : 1, sizeof(*d));
-	if (!d) {
-		sts_db_policies_free(p, n);
-		return STS_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *lines[64], *save = NULL, *text = strdup(p[i].text ? p[i].text : "");
+	int rc;
+	if (!st)
+		return STS_EDB;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		char *lines[64], *save = NULL, *text = strdup(t ? t : "");
 		size_t k = 0;
 		if (!text) {
-			r = STS_ENOMEM;
-			break;
+			sqlite3_reset(st);
+			return STS_ENOMEM;
 		}
 		for (char *l = strtok_r(text, "\r\n", &save); l && k < 64;
 		     l = strtok_r(NULL, "\r\n", &save))
 			lines[k++] = l;
-		sts_ingest_policy_digest(lines, k, d[i]);
+		sts_ingest_policy_digest(lines, k, d[n < MAX_SERVED ? n : MAX_SERVED - 1]);
+		n += n < MAX_SERVED;
 		free(text);
 	}
-	sts_db_policies_free(p, n);
-	if (r < 0) {
-		free(d);
-		return r;
-	}
-	*ret = d;
+	sqlite3_reset(st);
 	*ret_n = n;
-	return STS_OK;
+	return rc == SQLITE_DONE ? STS_OK : STS_EDB;
 }
 
 static bool digest_in(char (*d)[17], size_t n, const char *x)
@@ -396,31 +451,27 @@ static bool digest_in(char (*d)[17], size_t n, const char *x)
 	return false;
 }
 
-STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int window_days,
-				      int64_t now, bool all_reports,
-				      struct sts_rollout_evidence *ret)
+STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const char *domain,
+					int window_days, int64_t now, bool all_reports,
+					struct sts_rollout_evidence *ret)
 {
-	char(*dig)[17] = NULL, first[11], orgs_seen[64][128];
+	char dig[MAX_SERVED][17], first[11], orgs_seen[64][128];
 	size_t n_dig = 0, n_orgs = 0;
-	sqlite3_stmt *st = NULL;
 	time_t t = (time_t)(now - (int64_t)window_days * 86400);
 	struct tm tm;
-	int r, rc;
+	sqlite3_stmt *st;
+	int r = STS_OK, rc;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->window_days = window_days;
 	gmtime_r(&t, &tm);
 	strftime(first, sizeof(first), "%Y-%m-%d", &tm);
-	if ((r = served_digests(db, domain, &dig, &n_dig)) < 0)
-		return r;
-	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db),
-			       "SELECT organization, policy_digest, sum(reports), sum(successful),"
-			       " sum(failed) FROM tlsrpt_daily WHERE domain = ?1 AND day >= ?2"
-			       " AND policy_type = 'sts' AND (authenticated = 1 OR ?3)"
-			       " GROUP BY organization, policy_digest",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out; /* no report tables: no evidence */
+	if (!rd->daily || !rd->failures || !rd->policies)
+		return STS_OK; /* no report tables: no evidence */
+	sts_db_hold(rd->db);
+	if ((r = served_digests(rd, domain, dig, &n_dig)) < 0 || !n_dig)
+		goto out;
+	st = rd->daily;
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, all_reports);
@@ -437,22 +488,15 @@ STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int
 		if (!seen && org && *org && n_orgs < 64)
 			snprintf(orgs_seen[n_orgs++], sizeof(orgs_seen[0]), "%s", org);
 		else if (!seen && org && *org)
-			ret->reporting_orgs++; /* past 64: count, no longer distinct-checked */
+			ret->reporting_orgs++; /* past 64: counted, no longer told apart */
 	}
 	ret->reporting_orgs += n_orgs;
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		r = STS_EDB;
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(
-		sts_db_handle(db),
-		"SELECT result_type, policy_digest, sum(sessions) FROM tlsrpt_failures"
-		" WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
-		" AND (authenticated = 1 OR ?3) GROUP BY result_type, policy_digest",
-		-1, &st, NULL) != SQLITE_OK)
-		goto out;
+	st = rd->failures;
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, all_reports);
@@ -461,11 +505,22 @@ STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int
 			sts_rollout_evidence_add_failure(ret,
 							 (const char *)sqlite3_column_text(st, 0),
 							 sqlite3_column_int64(st, 2));
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		r = STS_EDB;
 out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
-	free(dig);
+	sts_db_unhold(rd->db);
+	return r;
+}
+
+STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int window_days,
+				      int64_t now, bool all_reports,
+				      struct sts_rollout_evidence *ret)
+{
+	struct sts_rollout_reader *rd = NULL;
+	int r = sts_rollout_reader_new(db, &rd);
+	if (r == STS_OK)
+		r = sts_rollout_reader_evidence(rd, domain, window_days, now, all_reports, ret);
+	sts_rollout_reader_free(rd);
 	return r;
 }

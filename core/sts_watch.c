@@ -106,7 +106,8 @@ static json_t *evidence_doc(const struct sts_rollout_evidence *ev,
 }
 
 static int one_domain(const struct sts_domain *dom, struct sts_db *db,
-		      const struct sts_watch_opts *o, int64_t now, struct sts_watch_result *res)
+		      struct sts_rollout_reader *rd, const struct sts_watch_opts *o, int64_t now,
+		      struct sts_watch_result *res)
 {
 	struct sts_rollout_settings s;
 	struct sts_rollout_state st;
@@ -126,7 +127,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		res->n_failed++;
 		return STS_OK;
 	}
-	if ((r = sts_rollout_get(db, dom->name, &st, &found)) < 0 && !o->dry_run)
+	if ((r = sts_rollout_reader_state(rd, dom->name, &st, &found)) < 0 && !o->dry_run)
 		return r;
 	if (!found) {
 		memset(&st, 0, sizeof(st));
@@ -175,7 +176,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 	}
 
 	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
-	if ((r = sts_rollout_evidence_read(db, dom->name, window, now, o->all_reports, &ev)) < 0)
+	if ((r = sts_rollout_reader_evidence(rd, dom->name, window, now, o->all_reports, &ev)) < 0)
 		return r;
 	sts_rollout_check_init(&chk);
 	sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
@@ -219,7 +220,8 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 
 /* Domains under rollout that left the inventory. */
 static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
-			const struct sts_watch_opts *o, struct sts_watch_result *res)
+			struct sts_rollout_reader *rd, const struct sts_watch_opts *o,
+			struct sts_watch_result *res)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -229,7 +231,7 @@ static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
 		bool found = false;
 		if (sts_inventory_find(inv, names[i]))
 			continue;
-		if ((r = sts_rollout_get(db, names[i], &st, &found)) < 0 || !found ||
+		if ((r = sts_rollout_reader_state(rd, names[i], &st, &found)) < 0 || !found ||
 		    st.stage == STS_STAGE_REMOVED)
 			continue;
 		struct sts_watch_decision *d =
@@ -258,10 +260,14 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	memset(ret, 0, sizeof(*ret));
 	if (!sts_db_is_readonly(db) && (r = sts_rollout_schema(db)) < 0)
 		return r;
+	struct sts_rollout_reader *rd = NULL;
+	if ((r = sts_rollout_reader_new(db, &rd)) < 0)
+		return r;
 	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
-		r = one_domain(&inv->domains[i], db, o, now, ret);
+		r = one_domain(&inv->domains[i], db, rd, o, now, ret);
 	if (r == STS_OK)
-		r = removed_ones(inv, db, o, ret);
+		r = removed_ones(inv, db, rd, o, ret);
+	sts_rollout_reader_free(rd);
 	if (r < 0)
 		sts_watch_result_release(ret);
 	return r;
@@ -299,7 +305,8 @@ static json_t *health_json(const struct sts_rollout_evidence *ev)
 			 "reporting_orgs", (json_int_t)ev->reporting_orgs, "failures_by_type", ft);
 }
 
-static json_t *status_one(const struct sts_domain *dom, struct sts_db *db, bool all, int64_t now)
+static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reader *rd, bool all,
+			  int64_t now)
 {
 	struct sts_rollout_settings s;
 	struct sts_rollout_state st;
@@ -311,13 +318,13 @@ static json_t *status_one(const struct sts_domain *dom, struct sts_db *db, bool 
 
 	if (sts_rollout_settings_from_json(dom->rollout, &s, &why) < 0)
 		return json_pack("{s:s,s:s}", "domain", dom->name, "error", why);
-	if (sts_rollout_get(db, dom->name, &st, &found) < 0 || !found) {
+	if (sts_rollout_reader_state(rd, dom->name, &st, &found) < 0 || !found) {
 		memset(&st, 0, sizeof(st));
 		st.stage = start_stage(dom);
 		st.since = now;
 	}
 	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
-	if (sts_rollout_evidence_read(db, dom->name, window, now, all, &ev) < 0)
+	if (sts_rollout_reader_evidence(rd, dom->name, window, now, all, &ev) < 0)
 		memset(&ev, 0, sizeof(ev));
 	/* testing: the promotion gates are about the full window */
 	sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
@@ -349,14 +356,20 @@ STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db,
 			     json_t **ret)
 {
 	int64_t now = sts_db_now(db);
+	struct sts_rollout_reader *rd = NULL;
+	if (sts_rollout_reader_new(db, &rd) < 0)
+		return STS_ENOMEM;
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < inv->n_domains; i++) {
-		json_t *o = status_one(&inv->domains[i], db, all_reports, now);
+		json_t *o = status_one(&inv->domains[i], rd, all_reports, now);
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
-			return STS_ENOMEM;
+			a = NULL;
 		}
 	}
+	sts_rollout_reader_free(rd);
+	if (!a)
+		return STS_ENOMEM;
 	if (!a || !(*ret = json_pack("{s:o}", "domains", a)))
 		return STS_ENOMEM;
 	return STS_OK;
