@@ -577,13 +577,19 @@ static int store_now(struct sts_ingest *ing, struct ing_prep *p,
 		return r;
 	free(ing->last_reason);
 	ing->last_reason = NULL;
-	for (size_t i = 0; i < p->n_parts && !ing->last_reason; i++)
-		if (p->parts[i].qreason && !(ing->last_reason = strdup(p->parts[i].qreason)))
-			return STS_ENOMEM;
+	/* the quarantine reason, else why it is (not) authenticated */
+	const char *why = p->auth_reason;
+	for (size_t i = 0; i < p->n_parts; i++)
+		if (p->parts[i].qreason) {
+			why = p->parts[i].qreason;
+			break;
+		}
+	if (why && !(ing->last_reason = strdup(why)))
+		return STS_ENOMEM;
 	if (ret_outcome)
 		*ret_outcome = oc;
 	if (ret_reason)
-		*ret_reason = ing->last_reason ? ing->last_reason : p->auth_reason;
+		*ret_reason = ing->last_reason;
 	return STS_OK;
 }
 

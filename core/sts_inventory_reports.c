@@ -121,8 +121,10 @@ static void source_object(struct vctx *c, const struct pctx *p, const struct sts
 		else if (strcmp(k, "max_messages") == 0)
 			want_int(c, &mp, &m->val, 1, 1000000);
 	}
-	if (imap && pr && processed == 1 && !sts_jobj_get(v, "move_to"))
-		ERR(c, p, pr->off, "\"processed\": \"move\" needs \"move_to\" (a mailbox)");
+	if (imap && pr && processed == 1 && !sts_jobj_get(v, "move_to")) {
+		struct pctx pp = {p, "processed", 0};
+		ERR(c, &pp, pr->off, "\"processed\": \"move\" needs \"move_to\" (a mailbox)");
+	}
 }
 
 static void parse_sources(struct vctx *c, const struct pctx *p, const struct sts_jval *v)

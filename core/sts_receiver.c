@@ -87,7 +87,7 @@ static enum MHD_Result respond(struct sts_receiver *rv, struct MHD_Connection *c
 	if (rv->o.on_access) {
 		char peer[INET6_ADDRSTRLEN + 1];
 		peer_of(c, peer, sizeof(peer));
-		rv->o.on_access(rv->o.ud, peer, method, url, status, msg);
+		rv->o.on_access(rv->o.access_ud, peer, method, url, status, msg);
 	}
 	return ok;
 }

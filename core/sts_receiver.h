@@ -58,6 +58,7 @@ struct sts_receiver_opts {
 	/* every answered request, for an access log (from the receiver's threads) */
 	void (*on_access)(void *ud, const char *peer, const char *method, const char *path,
 			  unsigned status, const char *message);
+	void *access_ud; /* on_access's ud */
 };
 
 struct sts_receiver;

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DKIM of report e-mails (core/sts_dkim.c): messages signed here with
+ * libopendkim and a fresh RSA key, verified with the key configured or
+ * served by a fake DNS server on 127.0.0.1; tampering, alignment, l=,
+ * missing keys, trusted Authentication-Results; the real samples, whose
+ * keys are not reachable offline, never pass; and the effect on ingestion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <opendkim/dkim.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "fake_net.h"
+#include "sts_buf.h"
+#include "sts_db.h"
+#include "sts_dkim.h"
+#include "sts_err.h"
+#include "sts_ingest.h"
+#include "sts_mime.h"
+
+static char *priv_pem; /* the signing key */
+static char *key_rec;  /* "v=DKIM1; k=rsa; p=..." */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	EVP_PKEY *pk = EVP_RSA_gen(2048);
+	if (!pk)
+		return -1;
+	BIO *b = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL);
+	char *p;
+	long n = BIO_get_mem_data(b, &p);
+	priv_pem = strndup(p, (size_t)n);
+	BIO_free(b);
+	unsigned char *der = NULL;
+	int dl = i2d_PUBKEY(pk, &der);
+	char *b64 = malloc((size_t)dl * 2 + 4);
+	int bl = EVP_EncodeBlock((unsigned char *)b64, der, dl);
+	b64[bl] = '\0';
+	if (asprintf(&key_rec, "v=DKIM1; k=rsa; p=%s", b64) < 0)
+		return -1;
+	free(b64);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	free(priv_pem);
+	free(key_rec);
+	return 0;
+}
+
+static const char report_json[] =
+    "{\"organization-name\":\"Reporter Example\",\"date-range\":{\"start-datetime\":"
+    "\"2026-03-01T00:00:00Z\",\"end-datetime\":\"2026-03-01T23:59:59Z\"},\"contact-info\":"
+    "\"tls@reporter.example\",\"report-id\":\"r-1@reporter.example\",\"policies\":[{\"policy\":"
+    "{\"policy-type\":\"sts\",\"policy-string\":[\"version: STSv1\",\"mode: testing\","
+    "\"mx: mx.example.net\",\"max_age: 86400\"],\"policy-domain\":\"example.net\"},"
+    "\"summary\":{\"total-successful-session-count\":70,\"total-failure-session-count\":2},"
+    "\"failure-details\":[{\"result-type\":\"certificate-expired\",\"sending-mta-ip\":"
+    "\"192.0.2.1\",\"receiving-mx-hostname\":\"mx.example.net\",\"failed-session-count\":2}]}]}";
+
+/* a report message from submitter, its header and body */
+static void message(const char *submitter, const char *extra_header, struct sts_buf *hdr,
+		    struct sts_buf *body)
+{
+	sts_buf_init(hdr, 1 << 20);
+	sts_buf_init(body, 1 << 20);
+	assert_int_equal(
+	    sts_buf_printf(hdr,
+			   "%sFrom: noreply@%s\r\nTo: tlsrpt@example.net\r\n"
+			   "Subject: Report Domain: example.net Submitter: %s Report-ID: "
+			   "<r-1@reporter.example>\r\nDate: Mon, 02 Mar 2026 01:00:00 +0000\r\n"
+			   "TLS-Report-Domain: example.net\r\nTLS-Report-Submitter: %s\r\n"
+			   "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+			   "report-type=tlsrpt;\r\n boundary=\"b1\"\r\n",
+			   extra_header ? extra_header : "", submitter, submitter, submitter),
+	    STS_OK);
+	assert_int_equal(
+	    sts_buf_printf(body,
+			   "--b1\r\nContent-Type: text/plain\r\n\r\nThis is a TLS "
+			   "report.\r\n--b1\r\nContent-Type: application/tlsrpt+json\r\n"
+			   "Content-Disposition: attachment;\r\n filename=\"%s!example."
+			   "net!1772323200!1772409599.json\"\r\n\r\n%s\r\n--b1--\r\n",
+			   submitter, report_json),
+	    STS_OK);
+}
+
+/* DKIM-Signature for hdr+body by d=domain s=sel; blen >= 0 adds l= */
+static char *sign(const char *domain, const struct sts_buf *hdr, const struct sts_buf *body,
+		  ssize_t blen)
+{
+	DKIM_LIB *lib = dkim_init(NULL, NULL);
+	DKIM_STAT st;
+	DKIM *d = dkim_sign(lib, (const u_char *)"test", NULL, (dkim_sigkey_t)priv_pem,
+			    (const u_char *)"sel", (const u_char *)domain, DKIM_CANON_RELAXED,
+			    DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, blen, &st);
+	assert_non_null(d);
+	const char *p = hdr->data, *end = hdr->data + hdr->len;
+	while (p < end) {
+		const char *q = p;
+		for (;;) { /* a field with its continuation lines */
+			const char *nl = strstr(q, "\r\n");
+			if (nl + 2 < end && (nl[2] == ' ' || nl[2] == '\t')) {
+				q = nl + 2;
+				continue;
+			}
+			assert_int_equal(dkim_header(d, (u_char *)(uintptr_t)p, (size_t)(nl - p)),
+					 DKIM_STAT_OK);
+			p = nl + 2;
+			break;
+		}
+	}
+	assert_int_equal(dkim_eoh(d), DKIM_STAT_OK);
+	assert_int_equal(dkim_body(d, (u_char *)body->data, body->len), DKIM_STAT_OK);
+	assert_int_equal(dkim_eom(d, NULL), DKIM_STAT_OK);
+	u_char *sig = NULL;
+	size_t sl = 0;
+	assert_int_equal(dkim_getsighdr_d(d, strlen("DKIM-Signature: "), &sig, &sl), DKIM_STAT_OK);
+	char *out = NULL;
+	assert_true(asprintf(&out, "DKIM-Signature: %s\r\n", sig) > 0);
+	dkim_free(d);
+	dkim_close(lib);
+	return out;
+}
+
+struct msg {
+	char *headers; /* with the signature on top */
+	size_t hlen;
+	char *body;
+	size_t blen;
+};
+
+static void msg_free(struct msg *m)
+{
+	free(m->headers);
+	free(m->body);
+}
+
+static struct msg signed_msg(const char *signer, const char *submitter, ssize_t l,
+			     const char *extra_header)
+{
+	struct sts_buf h, b;
+	message(submitter, extra_header, &h, &b);
+	struct msg m = {0};
+	char *sig = signer ? sign(signer, &h, &b, l == -2 ? (ssize_t)b.len : -1) : NULL;
+	assert_true(asprintf(&m.headers, "%s%s", sig ? sig : "", h.data) > 0);
+	m.hlen = strlen(m.headers);
+	m.blen = b.len;
+	m.body = sts_buf_steal(&b);
+	sts_buf_release(&h);
+	free(sig);
+	return m;
+}
+
+static struct sts_dkim *dkim_with(bool key, bool dns, const char *resolver,
+				  const char *const *trusted, size_t nt)
+{
+	char *names[] = {"sel._domainkey.reporter.example"};
+	char *values[] = {key_rec};
+	struct sts_dkim_conf c = {
+	    .key_names = names,
+	    .key_values = values,
+	    .n_keys = key ? 1 : 0,
+	    .dns = dns,
+	    .resolver = resolver,
+	    .timeout_ms = 2000,
+	    .trusted_mtas = (char *const *)trusted,
+	    .n_trusted_mtas = nt,
+	};
+	struct sts_dkim *d = NULL;
+	assert_int_equal(sts_dkim_new(&c, &d), STS_OK);
+	return d;
+}
+
+static struct sts_dkim_result check(struct sts_dkim *d, const struct msg *m, const char *rep)
+{
+	struct sts_dkim_result r = {0};
+	assert_int_equal(sts_dkim_check(d, m->headers, m->hlen, m->body, m->blen, rep, &r), STS_OK);
+	assert_non_null(r.reason);
+	return r;
+}
+
+static void expect(struct sts_dkim *d, const struct msg *m, const char *rep, bool pass,
+		   const char *reason)
+{
+	struct sts_dkim_result r = check(d, m, rep);
+	if (r.pass != pass || !strstr(r.reason, reason))
+		fail_msg("want %s with '%s', got %s: '%s'", pass ? "pass" : "no pass", reason,
+			 r.pass ? "pass" : "no pass", r.reason);
+	sts_dkim_result_release(&r);
+}
+
+static void test_pass_with_configured_key(void **state)
+{
+	(void)state;
+	struct sts_dkim *d = dkim_with(true, false, NULL, NULL, 0);
+	struct msg m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	struct sts_dkim_result r = check(d, &m, "reporter.example");
+	assert_true(r.pass);
+	assert_string_equal(r.domain, "reporter.example");
+	assert_string_equal(r.reason, "dkim pass d=reporter.example s=sel");
+	sts_dkim_result_release(&r);
+	/* a subdomain of the signer as the reporting domain is aligned */
+	expect(d, &m, "mail.reporter.example", true, "dkim pass");
+	/* another reporting domain is not */
+	expect(d, &m, "other.example", false, "not the reporting domain 'other.example'");
+	/* no reporting domain at all */
+	expect(d, &m, NULL, false, "no reporting domain");
+	msg_free(&m);
+	sts_dkim_free(d);
+}
+
+static void test_tampered(void **state)
+{
+	(void)state;
+	struct sts_dkim *d = dkim_with(true, false, NULL, NULL, 0);
+	struct msg m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	char *p = strstr(m.body, "\"total-successful-session-count\":70");
+	assert_non_null(p);
+	p[strlen("\"total-successful-session-count\":")] = '9'; /* 70 -> 90 */
+	expect(d, &m, "reporter.example", false, "body hash mismatch");
+	p[strlen("\"total-successful-session-count\":")] = '7';
+	expect(d, &m, "reporter.example", true, "dkim pass");
+	/* a signed header changed */
+	char *s = strstr(m.headers, "Subject: Report Domain: example.net");
+	assert_non_null(s);
+	s[strlen("Subject: Report Domain: ")] = 'E';
+	expect(d, &m, "reporter.example", false, "dkim fail d=reporter.example");
+	msg_free(&m);
+	sts_dkim_free(d);
+}
+
+static void test_length_tag_refused(void **state)
+{
+	(void)state;
+	struct sts_dkim *d = dkim_with(true, false, NULL, NULL, 0);
+	struct msg m = signed_msg("reporter.example", "reporter.example", -2, NULL);
+	assert_non_null(strstr(m.headers, "l="));
+	expect(d, &m, "reporter.example", false, "l=");
+	msg_free(&m);
+	sts_dkim_free(d);
+}
+
+static void test_no_signature_no_key(void **state)
+{
+	(void)state;
+	struct sts_dkim *d = dkim_with(false, false, NULL, NULL, 0);
+	struct msg m = signed_msg(NULL, "reporter.example", -1, NULL);
+	expect(d, &m, "reporter.example", false, "no dkim signature");
+	msg_free(&m);
+	m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	expect(d, &m, "reporter.example", false,
+	       "no key configured for 'sel._domainkey.reporter.example' and DNS lookups are off");
+	msg_free(&m);
+	sts_dkim_free(d);
+}
+
+static void test_key_from_dns(void **state)
+{
+	(void)state;
+	/* the key record as TXT character-strings of at most 255 bytes */
+	struct sts_buf rr;
+	sts_buf_init(&rr, 1 << 16);
+	sts_buf_puts(&rr, "sel._domainkey.reporter.example. 60 IN TXT");
+	for (size_t i = 0; i < strlen(key_rec); i += 200)
+		sts_buf_printf(&rr, " \"%.200s\"", key_rec + i);
+	const char *zone[] = {rr.data, "example. 60 IN TXT \"x\"", NULL};
+	struct fake_dns *dns = fake_dns_start(zone);
+	char server[32];
+	snprintf(server, sizeof(server), "127.0.0.1:%d", dns->port);
+	struct sts_dkim *d = dkim_with(false, true, server, NULL, 0);
+	struct msg m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	expect(d, &m, "reporter.example", true, "dkim pass d=reporter.example");
+	assert_true(dns->queries >= 1);
+	msg_free(&m);
+	/* a signer whose key is not published */
+	m = signed_msg("nokey.example", "nokey.example", -1, NULL);
+	expect(d, &m, "nokey.example", false, "'sel._domainkey.nokey.example': NXDOMAIN");
+	msg_free(&m);
+	sts_dkim_free(d);
+	fake_dns_stop(dns);
+	sts_buf_release(&rr);
+}
+
+static void test_trusted_authentication_results(void **state)
+{
+	(void)state;
+	const char *trusted[] = {"mx.example.net"};
+	struct sts_dkim *d = dkim_with(false, false, NULL, trusted, 1);
+	struct msg m = signed_msg(
+	    NULL, "reporter.example", -1,
+	    "Authentication-Results: mx.example.net (Postfix 3.7);\r\n dkim=pass (2048-bit key)"
+	    " header.d=reporter.example header.s=sel header.b=abcd;\r\n spf=pass\r\n");
+	expect(d, &m, "reporter.example", true,
+	       "authentication-results of trusted 'mx.example.net': dkim=pass "
+	       "header.d=reporter.example");
+	msg_free(&m);
+	/* not a trusted authserv-id */
+	m = signed_msg(
+	    NULL, "reporter.example", -1,
+	    "Authentication-Results: evil.example; dkim=pass header.d=reporter.example\r\n");
+	expect(d, &m, "reporter.example", false, "no dkim signature");
+	msg_free(&m);
+	/* the first trusted field decides: a later forged pass does not count */
+	m = signed_msg(
+	    NULL, "reporter.example", -1,
+	    "Authentication-Results: mx.example.net; dkim=fail header.d=reporter.example\r\n"
+	    "Authentication-Results: mx.example.net; dkim=pass "
+	    "header.d=reporter.example\r\n");
+	expect(d, &m, "reporter.example", false, "no dkim signature");
+	msg_free(&m);
+	/* a pass for another domain; header.i works */
+	char *dom = NULL, *id = NULL;
+	static const char h1[] =
+	    "Authentication-Results: mx.example.net; dkim=pass header.d=other.example\r\n";
+	assert_int_equal(sts_dkim_trusted_ar(h1, sizeof(h1) - 1, (char *const *)trusted, 1,
+					     "reporter.example", &dom, &id),
+			 0);
+	static const char h2[] = "Authentication-Results: MX.example.net 1; dkim=pass "
+				 "header.i=@Reporter.Example (\"comment; with ;\")\r\n";
+	assert_int_equal(sts_dkim_trusted_ar(h2, sizeof(h2) - 1, (char *const *)trusted, 1,
+					     "reporter.example", &dom, &id),
+			 1);
+	assert_string_equal(dom, "Reporter.Example");
+	assert_string_equal(id, "MX.example.net");
+	free(dom);
+	free(id);
+	/* a trusted pass also covers a message whose own signature fails */
+	m = signed_msg("reporter.example", "reporter.example", -1,
+		       "Authentication-Results: mx.example.net; dkim=pass "
+		       "header.d=reporter.example\r\n");
+	expect(d, &m, "reporter.example", true, "trusted 'mx.example.net'");
+	msg_free(&m);
+	sts_dkim_free(d);
+}
+
+static void test_aligned(void **state)
+{
+	(void)state;
+	assert_int_equal(sts_dkim_aligned("google.com", "google.com"), 1);
+	assert_int_equal(sts_dkim_aligned("GOOGLE.com.", "google.COM"), 1);
+	assert_int_equal(sts_dkim_aligned("corp.mail.ru", "mail.ru"), 1);
+	assert_int_equal(sts_dkim_aligned("mail.ru", "corp.mail.ru"), 1);
+	assert_int_equal(sts_dkim_aligned("com", "google.com"), 0);
+	assert_int_equal(sts_dkim_aligned("evil.com", "google.com"), 0);
+	assert_int_equal(sts_dkim_aligned("oogle.com", "google.com"), 0);
+	assert_int_equal(sts_dkim_aligned("google.com", "xgoogle.com"), 0);
+	assert_int_equal(sts_dkim_aligned(NULL, "google.com"), 0);
+	assert_int_equal(sts_dkim_aligned("google.com", NULL), 0);
+	assert_int_equal(sts_dkim_aligned("", ""), 0);
+}
+
+/* The samples are signed by google.com, microsoft.com and mail.ru: their
+ * keys are out of reach offline, so none may pass. */
+static void test_real_samples_never_pass(void **state)
+{
+	(void)state;
+	static const char *const eml[] = {
+	    "02-google-2022-sts-enforce.eml", "03-microsoft-2023-datetime-without-timezone.eml",
+	    "04-google-2024-no-policy-found.eml", "06-mailru-2023-sts-fetch-timeout.eml",
+	    "07-microsoft-2024-sts-and-tlsa.eml"};
+	struct sts_dkim *d = dkim_with(true, false, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof(eml) / sizeof(eml[0]); i++) {
+		char *path = NULL;
+		const char *dd = getenv("STS_TEST_DATA");
+		assert_true(
+		    asprintf(&path, "%s/tlsrpt/samples/%s", dd ? dd : "tests/data", eml[i]) > 0);
+		struct sts_buf b;
+		sts_buf_init(&b, STS_CAP_MAIL);
+		assert_int_equal(sts_buf_read_file(&b, path), STS_OK);
+		struct sts_mime_reports *m = NULL;
+		assert_int_equal(sts_mime_extract_reports(b.data, b.len, &m, NULL), STS_OK);
+		struct sts_dkim_result r = {0};
+		assert_int_equal(sts_dkim_check(d, m->raw_headers, m->raw_headers_len,
+						b.data + m->body_offset, b.len - m->body_offset,
+						m->report_submitter, &r),
+				 STS_OK);
+		assert_false(r.pass);
+		assert_true(strncmp(r.reason, "dkim", 4) == 0);
+		sts_dkim_result_release(&r);
+		sts_mime_reports_free(m);
+		sts_buf_release(&b);
+		free(path);
+	}
+	sts_dkim_free(d);
+}
+
+/* A signed message through ingestion: stored authenticated, counted as evidence. */
+static void test_ingest_authenticated(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_dkim.XXXXXX", db_path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db_path, sizeof(db_path), "%s/s.db", dir);
+	struct sts_db *db = NULL;
+	assert_int_equal(sts_db_open(db_path, 0, NULL, &db, NULL), STS_OK);
+	json_t *j = json_pack("{s:{s:b,s:{s:s}}}", "dkim", "dns", 0, "keys",
+			      "sel._domainkey.reporter.example", key_rec);
+	struct sts_ingest_conf *conf = NULL;
+	assert_int_equal(sts_ingest_conf_from_json(j, dir, &conf, NULL), STS_OK);
+	json_decref(j);
+	struct sts_ingest *ing = NULL;
+	struct sts_ingest_opts o = {.conf = conf};
+	assert_int_equal(sts_ingest_new(db, &o, &ing), STS_OK);
+	struct msg m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	char *whole = NULL;
+	assert_true(asprintf(&whole, "%s\r\n%s", m.headers, m.body) > 0);
+	enum sts_ingest_outcome oc;
+	const char *why = NULL;
+	assert_int_equal(
+	    sts_ingest_message(ing, whole, strlen(whole), STS_CH_IMAP, "imap test", &oc, &why),
+	    STS_OK);
+	assert_int_equal(oc, STS_INGEST_STORED);
+	assert_string_equal(why, "dkim pass d=reporter.example s=sel");
+	/* the same message tampered with: a duplicate, no upgrade, no change */
+	char *p = strstr(whole, "\"total-successful-session-count\":70");
+	p[strlen("\"total-successful-session-count\":")] = '9';
+	assert_int_equal(
+	    sts_ingest_message(ing, whole, strlen(whole), STS_CH_IMAP, "imap test", &oc, &why),
+	    STS_OK);
+	assert_int_equal(oc, STS_INGEST_DUPLICATE);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(db),
+					    "SELECT authenticated, sum(successful), sum(failed)"
+					    " FROM tlsrpt_daily WHERE domain = 'example.net'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int64(st, 1), 70);
+	assert_int_equal(sqlite3_column_int64(st, 2), 2);
+	sqlite3_finalize(st);
+	free(whole);
+	msg_free(&m);
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	sts_db_close(db);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pass_with_configured_key),
+	    cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_length_tag_refused),
+	    cmocka_unit_test(test_no_signature_no_key),
+	    cmocka_unit_test(test_key_from_dns),
+	    cmocka_unit_test(test_trusted_authentication_results),
+	    cmocka_unit_test(test_aligned),
+	    cmocka_unit_test(test_real_samples_never_pass),
+	    cmocka_unit_test(test_ingest_authenticated),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
