@@ -265,6 +265,45 @@ static int default_fetch(const struct sts_plan_domain *d, struct sts_buf *out, c
 	return sts_https_fetch_policy(host, d->ca_file, d->resolve, out, err);
 }
 
+/*
+ * Is got exactly the policy text (byte for byte, length included: a body
+ * with a NUL or trailing bytes is another policy)? If not, say where they
+ * part: "line 2 is 'mode: testing', expected 'mode: enforce'".
+ */
+static bool same_policy(const struct sts_buf *got, const char *want, char *why, size_t n)
+{
+	const char *g = sts_buf_str(got);
+	size_t wl = strlen(want), i = 0, line = 1, bol = 0;
+	if (got->len == wl && memcmp(g, want, wl) == 0)
+		return true;
+	while (i < got->len && i < wl && g[i] == want[i]) {
+		if (want[i] == '\n') {
+			line++;
+			bol = i + 1;
+		}
+		i++;
+	}
+	size_t ge = bol, we = bol;
+	while (ge < got->len && g[ge] != '\n' && g[ge] != '\r' && ge - bol < 60)
+		ge++;
+	while (we < wl && want[we] != '\n' && want[we] != '\r' && we - bol < 60)
+		we++;
+	char gl[80], wln[80];
+	snprintf(gl, sizeof(gl), "%.*s", (int)(ge - bol), g + bol);
+	snprintf(wln, sizeof(wln), "%.*s", (int)(we - bol), want + bol);
+	for (char *c = gl; *c; c++)
+		if ((unsigned char)*c < ' ')
+			*c = '?';
+	if (i >= got->len)
+		snprintf(why, n, "%zu bytes, expected %zu: it ends in line %zu", got->len, wl,
+			 line);
+	else if (i >= wl)
+		snprintf(why, n, "%zu bytes, expected %zu: more after the policy", got->len, wl);
+	else
+		snprintf(why, n, "line %zu is '%s', expected '%s'", line, gl, wln);
+	return false;
+}
+
 static void verify_policy(struct run *R, struct dstate *s, const char *host)
 {
 	const struct sts_plan_domain *d = s->d;
@@ -279,9 +318,10 @@ static void verify_policy(struct run *R, struct dstate *s, const char *host)
 		     err ? err : sts_strerror(r));
 		goto out;
 	}
-	if (strcmp(sts_buf_str(&buf), d->policy_text) != 0) {
+	char why[256];
+	if (!same_policy(&buf, d->policy_text, why, sizeof(why))) {
 		fail(s, "policy-verify", STS_EVERIFY,
-		     "the policy read back from '%s' differs from the one written", host);
+		     "the policy read back from '%s' differs from the one written: %s", host, why);
 		goto out;
 	}
 	if (d->verify_https) {
@@ -295,9 +335,10 @@ static void verify_policy(struct run *R, struct dstate *s, const char *host)
 			     err ? err : sts_strerror(r));
 			goto out;
 		}
-		if (strcmp(sts_buf_str(&buf), d->policy_text) != 0) {
+		if (!same_policy(&buf, d->policy_text, why, sizeof(why))) {
 			fail(s, "policy-verify", STS_EVERIFY,
-			     "https://%s/.well-known/mta-sts.txt serves another policy", host);
+			     "https://%s/.well-known/mta-sts.txt serves another policy: %s", host,
+			     why);
 			goto out;
 		}
 	}
@@ -708,6 +749,8 @@ STS_API int sts_https_fetch_policy(const char *host, const char *ca_file, const 
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* a sender connects directly: no *_proxy env */
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);

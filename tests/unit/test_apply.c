@@ -521,6 +521,48 @@ static void test_https_verify(void **state)
 	fake_free(f);
 }
 
+/* what a misconfigured web server sends: trailing bytes after a NUL, or a stale policy */
+static int fetch_wrong(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret, char **err)
+{
+	(void)ud;
+	(void)err;
+	if (strcmp(d->name, "nul.example") == 0)
+		return sts_buf_append(ret, POL("enforce") "\0junk",
+				      sizeof(POL("enforce") "\0junk") - 1);
+	return sts_buf_puts(ret, POL("testing"));
+}
+
+static void test_https_verify_exact(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	struct sts_plan *p = plan_new(2);
+	plan_domain(&p->domains[p->n_domains++], f, "nul.example", "nul.example", STS_PHASE_PRESENT,
+		    POL("enforce"), "x1");
+	plan_domain(&p->domains[p->n_domains++], f, "stale.example", "stale.example",
+		    STS_PHASE_PRESENT, POL("enforce"), "x2");
+	p->domains[0].verify_https = true;
+	p->domains[1].verify_https = true;
+	struct sts_io io = fake_io(f);
+	struct sts_apply_opts o = {.https_fetch = fetch_wrong, .concurrency = 1};
+	struct sts_apply_result res;
+	assert_int_equal(sts_apply_run(p, NULL, &io, &o, &res), STS_OK);
+	assert_int_equal(res.n_failed, 2);
+	assert_string_equal(res.failures[0].domain, "nul.example");
+	assert_int_equal(res.failures[0].err, STS_EVERIFY);
+	assert_non_null(strstr(res.failures[0].message, "serves another policy: 69 bytes, "
+							"expected 64: more after the policy"));
+	assert_string_equal(res.failures[1].domain, "stale.example");
+	assert_non_null(strstr(res.failures[1].message,
+			       "serves another policy: line 2 is 'mode: testing', expected 'mode: "
+			       "enforce'"));
+	assert_int_equal(dnspos(f, "nul.example"), -1);
+	assert_int_equal(dnspos(f, "stale.example"), -1);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	fake_free(f);
+}
+
 /* the id changes while the policy already matches (a crash after the put): verify first */
 static void test_rerun_after_crash(void **state)
 {
@@ -727,17 +769,12 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fresh_order),
-	    cmocka_unit_test(test_verify_failure),
-	    cmocka_unit_test(test_dns_isolation),
-	    cmocka_unit_test(test_https_verify),
-	    cmocka_unit_test(test_rerun_after_crash),
-	    cmocka_unit_test(test_removal_bookkeeping),
-	    cmocka_unit_test(test_removal_refused),
-	    cmocka_unit_test(test_plan_errors),
-	    cmocka_unit_test(test_parallel_zones),
-	    cmocka_unit_test(test_https_fetch_errors),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_fresh_order),		cmocka_unit_test(test_verify_failure),
+	    cmocka_unit_test(test_dns_isolation),	cmocka_unit_test(test_https_verify),
+	    cmocka_unit_test(test_https_verify_exact),	cmocka_unit_test(test_rerun_after_crash),
+	    cmocka_unit_test(test_removal_bookkeeping), cmocka_unit_test(test_removal_refused),
+	    cmocka_unit_test(test_plan_errors),		cmocka_unit_test(test_parallel_zones),
+	    cmocka_unit_test(test_https_fetch_errors),	cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
