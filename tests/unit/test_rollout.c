@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "sts_check.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_ingest.h"
@@ -754,6 +755,76 @@ static void test_dry_run_and_removal(void **state)
 	sim_close(&sm);
 }
 
+static void test_watch_conf(void **state)
+{
+	(void)state;
+	struct sts_watch_conf c;
+	const char *why = NULL;
+	json_error_t e;
+	assert_int_equal(sts_watch_conf_from_json(NULL, &c, &why), STS_OK);
+	assert_int_equal(c.interval, 3600);
+	assert_int_equal(c.check_interval, 86400);
+	assert_null(c.webhook);
+	json_t *o = json_loads("{\"interval\": 600, \"webhook\": \"https://h.example/x\"}", 0, &e);
+	assert_int_equal(sts_watch_conf_from_json(o, &c, &why), STS_OK);
+	assert_int_equal(c.interval, 600);
+	assert_string_equal(c.webhook, "https://h.example/x");
+	json_decref(o);
+	static const char *const bad[] = {"{\"interval\": 5}", "{\"webhook\": \"ftp://x\"}",
+					  "{\"schedule\": 1}", "{\"check_interval\": \"1d\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = json_loads(bad[i], 0, &e);
+		why = NULL;
+		assert_int_equal(sts_watch_conf_from_json(o, &c, &why), STS_EINVALID);
+		assert_non_null(why);
+		json_decref(o);
+	}
+}
+
+/* What the gates see of a check result. */
+static void test_check_convert(void **state)
+{
+	(void)state;
+	struct sts_check_mx mx[2];
+	struct sts_check_domain cd;
+	struct sts_rollout_check c;
+	memset(&cd, 0, sizeof(cd));
+	memset(mx, 0, sizeof(mx));
+	cd.domain = "a.example";
+	cd.txt_valid = cd.policy_usable = cd.tlsrpt_valid = cd.ph_cert_valid = true;
+	cd.ph_have_days = true;
+	cd.ph_days_left = 50;
+	mx[0].host = "mx1.a.example";
+	mx[1].host = "mx2.a.example";
+	for (int i = 0; i < 2; i++) {
+		mx[i].probed = mx[i].starttls = mx[i].cert_valid = mx[i].matches_policy = true;
+		mx[i].have_days = true;
+		mx[i].cert_days_left = 40 - 30 * i;
+	}
+	cd.mx = mx;
+	cd.n_mx = 2;
+	sts_watch_check_convert(&cd, 123, &c);
+	assert_true(c.ran && c.mx_ok && c.policy_ok);
+	assert_int_equal(c.at, 123);
+	assert_int_equal(c.mx_min_days_left, 10);
+	assert_int_equal(c.ph_days_left, 50);
+
+	mx[1].cert_valid = false;
+	mx[1].cert_error = "certificate has expired";
+	sts_watch_check_convert(&cd, 123, &c);
+	assert_false(c.mx_ok);
+	assert_string_equal(c.problem, "MX 'mx2.a.example': certificate has expired");
+	mx[1].cert_valid = true;
+	mx[0].starttls = false;
+	sts_watch_check_convert(&cd, 123, &c);
+	assert_false(c.mx_ok);
+	assert_string_equal(c.problem, "MX 'mx1.a.example': no STARTTLS");
+	cd.n_mx = 0;
+	sts_watch_check_convert(&cd, 123, &c);
+	assert_false(c.mx_ok);
+	assert_string_equal(c.problem, "no MX record");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +835,8 @@ int main(void)
 	    cmocka_unit_test(test_crash_after_apply),
 	    cmocka_unit_test(test_crash_after_complete),
 	    cmocka_unit_test(test_dry_run_and_removal),
+	    cmocka_unit_test(test_watch_conf),
+	    cmocka_unit_test(test_check_convert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
