@@ -89,10 +89,10 @@ static bool fs_full(struct sftp *s, const char *dir, size_t need)
  * look for a full disk on a bare SSH_FX_FAILURE (OpenSSH sends that for
  * ENOSPC, without a reason), or NULL.
  */
-static int fail_op(struct sts_plugin *p, struct sftp *s, int rc, enum sftp_fail *how,
-		   const char *verb, const char *path, const char *dir, size_t need)
+static int fail_code(struct sts_plugin *p, struct sftp *s, int rc, unsigned long code,
+		     enum sftp_fail *how, const char *verb, const char *path, const char *dir,
+		     size_t need)
 {
-	unsigned long code = fx_code(s, rc);
 	if (code == 0) {
 		char *m = NULL;
 		libssh2_session_last_error(s->k.ss, &m, NULL, 0);
@@ -137,6 +137,12 @@ static int fail_op(struct sts_plugin *p, struct sftp *s, int rc, enum sftp_fail 
 	}
 }
 
+static int fail_op(struct sts_plugin *p, struct sftp *s, int rc, enum sftp_fail *how,
+		   const char *verb, const char *path, const char *dir, size_t need)
+{
+	return fail_code(p, s, rc, fx_code(s, rc), how, verb, path, dir, need);
+}
+
 /* 1: a directory, 0: missing, <0: stat failed (rc in *rc) */
 static int is_dir(struct sftp *s, const char *path, int *rc)
 {
@@ -159,10 +165,12 @@ static int make_dir(struct sts_plugin *p, struct sftp *s, const char *path, enum
 	int rc = libssh2_sftp_mkdir_ex(s->k.sftp, path, (unsigned)strlen(path), 0755);
 	if (rc != 0) {
 		int src;
+		unsigned long code = fx_code(s, rc); /* before the stat below replaces it */
 		/* OpenSSH answers a plain "failure" when it exists: a racing mkdir is fine */
-		if (fx_code(s, rc) != 0 && is_dir(s, path, &src) == 1)
+		if ((code == LIBSSH2_FX_FAILURE || code == LIBSSH2_FX_FILE_ALREADY_EXISTS) &&
+		    is_dir(s, path, &src) == 1)
 			return STS_OK;
-		return fail_op(p, s, rc, how, "creating the directory", path, path, 0);
+		return fail_code(p, s, rc, code, how, "creating the directory", path, path, 0);
 	}
 	/* the server's umask may have taken bits away: the web server must read it */
 	LIBSSH2_SFTP_ATTRIBUTES a = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS, .permissions = 0755};

@@ -6,7 +6,8 @@
 #   PowerDNS (gsqlite3 + REST API), BIND (TSIG dynamic zone, rndc for zones of
 #   the test cases), sshd (key-only, internal-sftp), nginx (https, throwaway
 #   CA), Dovecot (IMAP STARTTLS), Postfix (STARTTLS), and two network
-#   namespaces <prefix>-srv (PowerDNS :53 + nginx :443) <-veth-> <prefix>-cli.
+#   namespaces <prefix>-srv (PowerDNS :53 + nginx :443 + sshd :22) <-veth->
+#   <prefix>-cli.
 # Writes $STS_TB_RUN/env.sh, which the tests source (tb.sh does it for them).
 #
 # The lock is kept, after up.sh exits, by a small watcher process: down.sh
@@ -38,11 +39,12 @@ PDNS_PORT=$((P + 53)) PDNS_API_PORT=$((P + 81)) BIND_PORT=$((P + 54)) RNDC_PORT=
 SSH_PORT=$((P + 22)) HTTPS_PORT=$((P + 43)) IMAP_PORT=$((P + 143)) SMTP_PORT=$((P + 25))
 NS_SRV=$STS_TB_NETNS-srv NS_CLI=$STS_TB_NETNS-cli
 NS_SRV_ADDR=10.231.1.2 NS_CLI_ADDR=10.231.1.3
+SSH_UNPRIV_USER=${STS_TB_SSH_UNPRIV_USER:-stsctl-tb-sftp}
 API_KEY=stsctl-testbed-secret
 T=$STS_TB_RUN
 
-rm -rf "$T"/{pki,pdns,bind,ssh,nginx,ns,dovecot,postfix,pids,watcher.log}
-mkdir -p "$T"/{pki,pdns,bind/zones,ssh/upload,ssh/client,nginx/sites,nginx/logs,nginx/tmp,ns/pdns,ns/sites,ns/logs,ns/tmp,dovecot,postfix/conf,pids}
+rm -rf "$T"/{pki,pdns,bind,ssh,ssh-unpriv,nginx,ns,dovecot,postfix,pids,watcher.log}
+mkdir -p "$T"/{pki,pdns,bind/zones,ssh/upload,ssh/client,nginx/sites,nginx/logs,nginx/tmp,ns/pdns,ns/sites,ns/logs,ns/tmp,ns/ssh,ns/www,dovecot,postfix/conf,pids}
 chmod 755 "$STS_TB" "$T"
 
 wait_port() { # wait_port [netns] proto addr:port
@@ -162,6 +164,8 @@ HostKey $T/ssh/host_ed25519_key
 PidFile $T/ssh/sshd.pid
 AuthorizedKeysFile $T/ssh/authorized_keys
 AllowUsers root
+# the sftp case creates this unprivileged user for its permission-denied test
+AllowUsers $SSH_UNPRIV_USER
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -173,7 +177,14 @@ X11Forwarding no
 AllowTcpForwarding no
 PermitTTY no
 Subsystem sftp internal-sftp -d $T/ssh/upload
+# sshd reads authorized_keys as the user: the unprivileged one gets its own copy
+Match User $SSH_UNPRIV_USER
+    AuthorizedKeysFile $T/ssh-unpriv/authorized_keys
 EOF
+mkdir -p "$T/ssh-unpriv"
+cp authorized_keys "$T/ssh-unpriv/authorized_keys"
+chmod 755 "$T/ssh-unpriv"
+chmod 644 "$T/ssh-unpriv/authorized_keys"
 mkdir -p /run/sshd
 /usr/sbin/sshd -t -f "$T/ssh/sshd_config"
 start sshd "$T/ssh/sshd.log" /usr/sbin/sshd -D -e -f "$T/ssh/sshd_config"
@@ -260,6 +271,17 @@ EOF
 ip netns exec "$NS_SRV" nginx -q -t -p "$T/ns" -e "$T/ns/logs/error.log" -c "$T/ns/nginx.conf"
 start ns-nginx "$T/ns/logs/stdout.log" ip netns exec "$NS_SRV" nginx -p "$T/ns" -e "$T/ns/logs/error.log" -c "$T/ns/nginx.conf"
 wait_port "$NS_SRV" tcp "$NS_SRV_ADDR:443"
+
+# sshd inside <prefix>-srv on :22 (key-only, internal-sftp), the same host and
+# client keys as the loopback one; its sftp root ns/www is what a case serves
+# with the srv nginx (the end-to-end case publishes there with the sftp plugin)
+chmod 755 "$T/ns" "$T/ns/www"
+echo "$NS_SRV_ADDR $(cut -d' ' -f1,2 "$T/ssh/host_ed25519_key.pub")" >"$T/ssh/client/ns_known_hosts"
+sed -e "s|^ListenAddress .*|ListenAddress $NS_SRV_ADDR:22|" -e "s|^PidFile .*|PidFile $T/ns/ssh/sshd.pid|" \
+	-e "s|^Subsystem sftp .*|Subsystem sftp internal-sftp -d $T/ns/www|" "$T/ssh/sshd_config" >"$T/ns/ssh/sshd_config"
+ip netns exec "$NS_SRV" /usr/sbin/sshd -t -f "$T/ns/ssh/sshd_config"
+start ns-sshd "$T/ns/ssh/sshd.log" ip netns exec "$NS_SRV" /usr/sbin/sshd -D -e -f "$T/ns/ssh/sshd_config"
+wait_port "$NS_SRV" tcp "$NS_SRV_ADDR:22"
 
 # ---------- Dovecot IMAP (STARTTLS) ----------
 cd "$T/dovecot"
@@ -355,6 +377,7 @@ STS_TB_SSH_USER=root
 STS_TB_SSH_KEY=$T/ssh/client/id_ed25519
 STS_TB_SSH_KNOWN_HOSTS=$T/ssh/client/known_hosts
 STS_TB_SSH_UPLOAD=$T/ssh/upload
+STS_TB_SSH_UNPRIV_USER=$SSH_UNPRIV_USER
 STS_TB_HTTPS_PORT=$HTTPS_PORT
 STS_TB_NGINX_SITES=$T/nginx/sites
 STS_TB_IMAP_PORT=$IMAP_PORT
@@ -367,6 +390,8 @@ STS_TB_NS_SRV_ADDR=$NS_SRV_ADDR
 STS_TB_NS_CLI_ADDR=$NS_CLI_ADDR
 STS_TB_NS_API=http://127.0.0.1:$PDNS_API_PORT/api/v1/servers/localhost
 STS_TB_NS_SITES=$T/ns/sites
+STS_TB_NS_SSH_KNOWN_HOSTS=$T/ssh/client/ns_known_hosts
+STS_TB_NS_WWW=$T/ns/www
 STS_TB_MAILAUTH=$H/mta-sts-check.js
 STS_TB_NODE_PATH=$STS_TB_NODE/node_modules
 EOF
