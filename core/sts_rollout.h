@@ -233,6 +233,11 @@ STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int
 struct sts_rollout_reader;
 STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader **ret);
 STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r);
+/*
+ * The reads of r share one read transaction until this (or free): call it
+ * before any write to the DB, and before anything slow (a live check).
+ */
+STS_API void sts_rollout_reader_pause(struct sts_rollout_reader *r);
 STS_API int sts_rollout_reader_state(struct sts_rollout_reader *r, const char *domain,
 				     struct sts_rollout_state *ret, bool *ret_found);
 STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *r, const char *domain,

@@ -73,7 +73,27 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
 struct sts_rollout_reader {
 	struct sts_db *db;
 	sqlite3_stmt *state, *policies, *daily, *failures; /* NULL: table missing */
+	bool in_txn; /* one read transaction over many domains (no lock per statement) */
 };
+
+/* Under sts_db_hold: open the read transaction unless one is open. */
+static void reader_txn(struct sts_rollout_reader *rd)
+{
+	sqlite3 *h = sts_db_handle(rd->db);
+	if (!rd->in_txn && sqlite3_get_autocommit(h) &&
+	    sqlite3_exec(h, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK)
+		rd->in_txn = true;
+}
+
+STS_API void sts_rollout_reader_pause(struct sts_rollout_reader *rd)
+{
+	if (!rd || !rd->in_txn)
+		return;
+	sts_db_hold(rd->db);
+	sqlite3_exec(sts_db_handle(rd->db), "COMMIT", NULL, NULL, NULL);
+	rd->in_txn = false;
+	sts_db_unhold(rd->db);
+}
 
 static sqlite3_stmt *prep(struct sts_db *db, const char *sql)
 {
@@ -113,6 +133,7 @@ STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
 {
 	if (!r)
 		return;
+	sts_rollout_reader_pause(r);
 	sqlite3_finalize(r->state);
 	sqlite3_finalize(r->policies);
 	sqlite3_finalize(r->daily);
@@ -130,6 +151,7 @@ STS_API int sts_rollout_reader_state(struct sts_rollout_reader *rd, const char *
 	if (!st)
 		return STS_EDB; /* no rollout schema */
 	sts_db_hold(rd->db);
+	reader_txn(rd);
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*ret_found = rc == SQLITE_ROW;
@@ -469,6 +491,7 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 	if (!rd->daily || !rd->failures || !rd->policies)
 		return STS_OK; /* no report tables: no evidence */
 	sts_db_hold(rd->db);
+	reader_txn(rd);
 	if ((r = served_digests(rd, domain, dig, &n_dig)) < 0 || !n_dig)
 		goto out;
 	st = rd->daily;

@@ -129,6 +129,10 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 	}
 	if ((r = sts_rollout_reader_state(rd, dom->name, &st, &found)) < 0 && !o->dry_run)
 		return r;
+	bool quiet = found && st.pending == STS_STAGE_INVALID && st.stage != STS_STAGE_REMOVED &&
+		     dom->state != STS_STATE_ABSENT;
+	if (!quiet) /* writes follow */
+		sts_rollout_reader_pause(rd);
 	if (!found) {
 		memset(&st, 0, sizeof(st));
 		st.stage = start_stage(dom);
@@ -186,6 +190,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 			? dec.needs_check
 			: (dec.needs_check || st.stage == STS_STAGE_ENFORCE) && due;
 	if (dec.to == dec.from && want && !o->no_check && o->ops && o->ops->check) {
+		sts_rollout_reader_pause(rd);
 		if ((r = o->ops->check(o->ops->ud, dom, &chk)) == STS_ENOMEM)
 			return r;
 		chk.ran = chk.ran || r == STS_OK;
@@ -201,6 +206,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		res->n_changed += dec.to != dec.from;
 		return STS_OK;
 	}
+	sts_rollout_reader_pause(rd);
 	json_t *evj = evidence_doc(&ev, &chk);
 	char *evs = evj ? json_dumps(evj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(evj);
@@ -241,6 +247,7 @@ static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
 			break;
 		}
 		res->n_changed++;
+		sts_rollout_reader_pause(rd);
 		if (!o->dry_run && (r = sts_rollout_begin(db, names[i], STS_STAGE_REMOVED,
 							  d->reason, "null")) == 0)
 			r = sts_rollout_complete(db, names[i]);
