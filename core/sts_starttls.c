@@ -246,8 +246,9 @@ static int connect_any(const struct sts_starttls *s, const char *const *addrs, s
 			snprintf(ret->address, sizeof(ret->address), "%s", addrs[i]);
 			return fd;
 		}
+		char ebuf[128];
 		snprintf(ret->error, sizeof(ret->error), "cannot connect to %s port %u: %s",
-			 addrs[i], s->port, strerror(err));
+			 addrs[i], s->port, strerror_r(err, ebuf, sizeof(ebuf)));
 		if (fd >= 0)
 			close(fd);
 		if (now_ms() >= deadline)

@@ -49,12 +49,12 @@ struct fake_dns {
 	int fd;
 	int port;
 	pthread_t thr;
-	volatile int stop;
+	int stop; /* __atomic */
 	ldns_rr_list *zone;
 	char drop[256];	    /* never answered (lower case, no trailing dot) */
 	char servfail[256]; /* answered with SERVFAIL */
 	bool chase;	    /* follow CNAMEs inside the zone, as PowerDNS does */
-	volatile int queries;
+	int queries;	    /* __atomic */
 };
 
 FAKE_FN bool fake_owner_is(const ldns_rr *rr, const ldns_rdf *name)
@@ -113,7 +113,7 @@ FAKE_FN void fake_dns_answer(struct fake_dns *s, const uint8_t *buf, size_t n,
 		for (char *p = qs; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	s->queries++;
+	__atomic_add_fetch(&s->queries, 1, __ATOMIC_SEQ_CST);
 	if (!qs || strcmp(qs, s->drop) == 0) {
 		free(qs);
 		ldns_pkt_free(q);
@@ -143,7 +143,7 @@ FAKE_FN void *fake_dns_main(void *arg)
 {
 	struct fake_dns *s = arg;
 	uint8_t buf[4096];
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		if (poll(&p, 1, 50) <= 0)
 			continue;
@@ -170,12 +170,19 @@ FAKE_FN int fake_bind(int type, int *ret_port)
 	return fd;
 }
 
-/* zone: NULL-terminated RR lines ("name. 60 IN TXT \"...\""). */
-FAKE_FN struct fake_dns *fake_dns_start(const char *const *zone)
+/*
+ * zone: NULL-terminated RR lines ("name. 60 IN TXT \"...\""); chase: follow
+ * CNAMEs inside the zone; drop, servfail: names never answered, or answered
+ * with SERVFAIL ("" for none).
+ */
+FAKE_FN struct fake_dns *fake_dns_start_opts(const char *const *zone, bool chase, const char *drop,
+					     const char *servfail)
 {
 	struct fake_dns *s = calloc(1, sizeof(*s));
 	s->zone = ldns_rr_list_new();
-	s->chase = true;
+	s->chase = chase;
+	snprintf(s->drop, sizeof(s->drop), "%s", drop);
+	snprintf(s->servfail, sizeof(s->servfail), "%s", servfail);
 	for (size_t i = 0; zone[i]; i++) {
 		ldns_rr *rr = NULL;
 		if (ldns_rr_new_frm_str(&rr, zone[i], 60, NULL, NULL) != LDNS_STATUS_OK) {
@@ -189,9 +196,14 @@ FAKE_FN struct fake_dns *fake_dns_start(const char *const *zone)
 	return s;
 }
 
+FAKE_FN struct fake_dns *fake_dns_start(const char *const *zone)
+{
+	return fake_dns_start_opts(zone, true, "", "");
+}
+
 FAKE_FN void fake_dns_stop(struct fake_dns *s)
 {
-	s->stop = 1;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(s->thr, NULL);
 	close(s->fd);
 	ldns_rr_list_deep_free(s->zone);
@@ -275,10 +287,10 @@ struct fake_srv {
 	int fd;
 	int port;
 	pthread_t thr;
-	volatile int stop;
+	int stop; /* __atomic */
 	enum fake_mode mode;
 	SSL_CTX *ctx;
-	volatile int connections;
+	int connections; /* __atomic */
 	/* FAKE_HTTPS */
 	int status;
 	const char *ctype;
@@ -338,7 +350,7 @@ FAKE_FN void fake_serve(struct fake_srv *s, int c)
 		fake_write(c, "554 no service\r\n");
 		return;
 	case FAKE_SMTP_SILENT:
-		for (int i = 0; i < 40 && !s->stop; i++)
+		for (int i = 0; i < 40 && !__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST); i++)
 			usleep(50000);
 		return;
 	case FAKE_SMTP_TLS:
@@ -369,14 +381,14 @@ FAKE_FN void *fake_srv_main(void *arg)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		int c = accept(s->fd, NULL, NULL);
 		if (c < 0)
 			continue;
-		s->connections++;
+		__atomic_add_fetch(&s->connections, 1, __ATOMIC_SEQ_CST);
 		fake_serve(s, c);
 		close(c);
 	}
@@ -415,7 +427,7 @@ FAKE_FN struct fake_srv *fake_srv_start(enum fake_mode mode, const struct fake_c
 
 FAKE_FN void fake_srv_stop(struct fake_srv *s)
 {
-	s->stop = 1;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(s->thr, NULL);
 	close(s->fd);
 	SSL_CTX_free(s->ctx);

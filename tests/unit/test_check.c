@@ -95,7 +95,7 @@ static void test_pass(void **state)
 	assert_true(has(b, "P1", STS_SEV_INFO));
 	assert_true(b->mx[0].starttls);
 	/* the MX host both domains share was probed once */
-	assert_int_equal(w->smtp->connections, 1);
+	assert_int_equal(__atomic_load_n(&w->smtp->connections, __ATOMIC_SEQ_CST), 1);
 	assert_int_equal(w->rep.n_pass, 1);
 	assert_int_equal(w->rep.n_warn, 1);
 	assert_int_equal(w->rep.n_fail, 0);
@@ -172,7 +172,7 @@ static void test_policy_failures(void **state)
 	assert_int_equal(d->n_sts_txt, 2);
 	assert_true(has(d, "T11", STS_SEV_ERROR));
 	assert_true(has(d, "P1", STS_SEV_ERROR));
-	assert_int_equal(w->https->connections, 0);
+	assert_int_equal(__atomic_load_n(&w->https->connections, __ATOMIC_SEQ_CST), 0);
 	world_free(w);
 	/* a policy host certificate for another name (C2), then no trust (C1) */
 	w = world_new(base_zone, 200, "text/plain", GOOD_POLICY, "DNS:www.a.test", "DNS:mx.a.test",
@@ -210,9 +210,9 @@ static void test_mx_findings(void **state)
 	assert_false(has(d, "M3", STS_SEV_WARNING));
 	/* --no-smtp: nothing probed, coverage still judged */
 	w->o.no_smtp = true;
-	int before = w->smtp->connections;
+	int before = __atomic_load_n(&w->smtp->connections, __ATOMIC_SEQ_CST);
 	d = run1(w, "d.test");
-	assert_int_equal(w->smtp->connections, before);
+	assert_int_equal(__atomic_load_n(&w->smtp->connections, __ATOMIC_SEQ_CST), before);
 	assert_false(d->mx[0].probed);
 	assert_true(has(d, "M2", STS_SEV_ERROR));
 	world_free(w);

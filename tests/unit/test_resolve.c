@@ -201,10 +201,8 @@ static void test_resolver_live(void **state)
 	    "_smtp._tls.a.test. IN TXT \"v=TLSRPTv1; \" \"rua=mailto:r@a.test\"",
 	    NULL,
 	};
-	struct fake_dns *s = fake_dns_start(zone);
-	s->chase = false; /* every CNAME link is the client's job */
-	snprintf(s->drop, sizeof(s->drop), "dropped.a.test");
-	snprintf(s->servfail, sizeof(s->servfail), "broken.a.test");
+	/* no chasing: every CNAME link is the client's job */
+	struct fake_dns *s = fake_dns_start_opts(zone, false, "dropped.a.test", "broken.a.test");
 	struct sts_resolver *r = resolver_for(s, 600);
 	struct sts_dns_query q[7];
 	sts_dns_query_init(&q[0], "_mta-sts.a.test", STS_DNS_TXT);
