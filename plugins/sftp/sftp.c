@@ -262,6 +262,10 @@ static int run(struct sts_plugin *p, struct sftp *s, const struct op *o)
 				sts_plugin_log(p, STS_PLOG_DEBUG, "keepalive to '%s' failed",
 					       s->name);
 				sftp_conn_close(s, false);
+			} else {
+				sts_plugin_log(p, STS_PLOG_DEBUG,
+					       "keepalive to '%s' after %lld s idle", s->name,
+					       (long long)(now - s->k.last_use));
 			}
 		}
 		if (!s->k.ss) {

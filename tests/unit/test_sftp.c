@@ -458,6 +458,27 @@ static void test_many_hosts_one_connection(void **state)
 	close_fx(&f);
 }
 
+/* An idle connection gets a keepalive before it is used again, and stays the one connection. */
+static void test_keepalive(void **state)
+{
+	(void)state;
+	NEED_SSHD();
+	struct fx f;
+	open_ok(&f, "\"keepalive\": 1");
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.ka.example", pol1, strlen(pol1)), STS_OK);
+	assert_null(strstr(logbuf, "keepalive to"));
+	sleep(2);
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_POLICY);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.ka.example", &b), STS_OK);
+	assert_string_equal(sts_buf_str(&b), pol1);
+	assert_non_null(strstr(logbuf, "keepalive to '127.0.0.1:"));
+	assert_null(strstr(logbuf, "failed"));
+	assert_int_equal(n_connects, 1);
+	sts_buf_release(&b);
+	close_fx(&f);
+}
+
 /* The server drops the connection (its per-connection process is killed): one reconnect. */
 static void test_reconnect(void **state)
 {
@@ -758,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_put_get_del),
 	    cmocka_unit_test(test_many_hosts_one_connection),
+	    cmocka_unit_test(test_keepalive),
 	    cmocka_unit_test(test_reconnect),
 	    cmocka_unit_test(test_relative_root_and_append_host),
 	    cmocka_unit_test(test_fallback_rename),
