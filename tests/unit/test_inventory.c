@@ -347,9 +347,9 @@ static void test_inheritance(void **state)
 
 	/* sections other modules read */
 	assert_null(json_object_get(inv->root, "domains"));
-	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(inv->root, "reports"), "maildir")),
-	    "/var/mail/tlsrpt");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_object_get(inv->root, "reports"), "sources"), 0)),
+			    "maildir:/var/mail/tlsrpt");
 	assert_ptr_equal(inv->defaults, json_object_get(inv->root, "defaults"));
 	const struct sts_provider *pr = sts_inventory_provider(inv, "dns2");
 	assert_non_null(pr);
