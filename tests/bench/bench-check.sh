@@ -116,7 +116,9 @@ prio() {
 		$(cat "$STS_TB_RUN/pids/ns-pdns.pid")
 		$(pgrep -f "pdns_server --config-dir=$STS_TB_RUN/ns/pdns")
 		$(pgrep -f "chk-postfix/chk-bench/conf"))
-	renice -n "$1" -p "${servers[@]}" >/dev/null 2>&1
+	local tids=() p
+	for p in "${servers[@]}"; do tids+=($(ls "/proc/$p/task" 2>/dev/null)); done # every thread
+	renice -n "$1" -p "${tids[@]}" >/dev/null 2>&1
 	NICE=(nice -n "$1")
 }
 
