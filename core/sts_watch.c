@@ -127,6 +127,13 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		res->n_failed++;
 		return STS_OK;
 	}
+	if (dom->hosting == STS_HOSTING_DELEGATED && dom->state != STS_STATE_ABSENT) {
+		/* the provider serves the policy: its mode is not ours to move */
+		enum sts_stage at = start_stage(dom);
+		return add(res, dom->name, at, at, "not under rollout: delegated hosting")
+			   ? STS_OK
+			   : STS_ENOMEM;
+	}
 	if ((r = sts_rollout_reader_state(rd, dom->name, &st, &found)) < 0 && !o->dry_run)
 		return r;
 	bool quiet = found && st.pending == STS_STAGE_INVALID && st.stage != STS_STAGE_REMOVED &&
@@ -333,8 +340,14 @@ static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reade
 	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
 	if (sts_rollout_reader_evidence(rd, dom->name, window, now, all, &ev) < 0)
 		memset(&ev, 0, sizeof(ev));
-	/* testing: the promotion gates are about the full window */
-	sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
+	if (dom->hosting == STS_HOSTING_DELEGATED) {
+		sts_rollout_evaluate(&s, STS_STAGE_REMOVED, now, now, &ev, NULL, &dec);
+		dec.n_blocking = 1;
+		snprintf(dec.blocking[0].gate, sizeof(dec.blocking[0].gate), "hosting");
+		snprintf(dec.blocking[0].message, sizeof(dec.blocking[0].message),
+			 "delegated hosting: not under rollout");
+	} else
+		sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, NULL, &dec);
 	json_t *bl = json_array();
 	for (size_t i = 0; bl && i < dec.n_blocking; i++) {
 		const struct sts_rollout_block *b = &dec.blocking[i];

@@ -825,6 +825,44 @@ static void test_check_convert(void **state)
 	assert_string_equal(c.problem, "no MX record");
 }
 
+/* Delegated hosting: the provider picks the mode, nothing is under rollout. */
+static void test_delegated(void **state)
+{
+	(void)state;
+	static const char inv_text[] =
+	    "{\"version\": 1, \"domains\": [{\"name\": \"d.example\", \"mx\": [\"mx.d.example\"],"
+	    " \"hosting\": {\"delegate\": {\"sts\": \"_mta-sts.p.example.\"}}}]}";
+	struct sts_inventory *inv = NULL;
+	struct sts_diags dg;
+	struct sts_db *db = NULL;
+	struct sts_watch_result res;
+	json_t *st = NULL;
+	char *err = NULL;
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
+			 STS_OK);
+	sts_diags_release(&dg);
+	assert_int_equal(sts_db_open(":memory:", 0, &clock_sim, &db, &err), STS_OK);
+	const struct sts_watch_ops ops = {sim_check, NULL, NULL, NULL};
+	const struct sts_watch_opts o = {.ops = &ops};
+	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(res.n_checks, 0);
+	assert_int_equal(res.decisions[0].from, res.decisions[0].to);
+	assert_non_null(strstr(res.decisions[0].reason, "delegated"));
+	sts_watch_result_release(&res);
+	assert_int_equal(sts_watch_status(inv, db, false, &st), STS_OK);
+	assert_true(blocked_at(st, "d.example", "hosting"));
+	json_decref(st);
+	char **names_db = NULL;
+	size_t n = 0;
+	assert_int_equal(sts_rollout_domains(db, &names_db, &n), STS_OK);
+	assert_int_equal(n, 0);
+	free(names_db);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -837,6 +875,7 @@ int main(void)
 	    cmocka_unit_test(test_dry_run_and_removal),
 	    cmocka_unit_test(test_watch_conf),
 	    cmocka_unit_test(test_check_convert),
+	    cmocka_unit_test(test_delegated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
