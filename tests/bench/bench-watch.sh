@@ -84,7 +84,7 @@ t1=$(date +%s.%N)
 echo "generated in $(echo "$t1 - $t0" | bc) s; DB $(du -h "$DB" | cut -f1)"
 
 walls=() cpus=() rss_max=0
-for r in $(seq "$REPEAT"); do
+for _ in $(seq "$REPEAT"); do
 	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$STSCTL" --quiet watch "$INV" --once --dry-run \
 		--json --state "$DB" --now 2026-01-01T12:00:00Z >"$W/out.json"
 	read -r e u s m <"$W/time"

@@ -63,7 +63,9 @@ EOF2
 export PDNS_KEY=$STS_TB_PDNS_API_KEY
 cd "$W" || exit 1
 out=$(SRV env PDNS_KEY="$PDNS_KEY" "$S" apply --yes inv.json 2>&1)
-tb_expect_eq "apply publishes mode none through powerdns and local" 0 $? || echo "$out" | sed 's/^/# /'
+rc=$?
+tb_expect_eq "apply publishes mode none through powerdns and local" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 txt=$(SRV dig +short @"$STS_TB_NS_SRV_ADDR" TXT "_mta-sts.$D")
 tb_expect "the _mta-sts TXT is served" "v=STSv1; id=" "$txt"
 
@@ -111,8 +113,11 @@ served=$(SRV curl -s --cacert "$STS_TB_CA" "https://mta-sts.$D/.well-known/mta-s
 	--resolve "mta-sts.$D:443:$STS_TB_NS_SRV_ADDR")
 tb_expect "nginx serves the enforce policy" "mode: enforce" "$served"
 txt2=$(SRV dig +short @"$STS_TB_NS_SRV_ADDR" TXT "_mta-sts.$D")
-[ -n "$txt2" ] && [ "$txt2" != "$txt" ] && tb_ok "the TXT id changed after the policy" ||
+if [ -n "$txt2" ] && [ "$txt2" != "$txt" ]; then
+	tb_ok "the TXT id changed after the policy"
+else
 	tb_fail "the TXT id changed after the policy" "before $txt after $txt2"
+fi
 hist=$(sqlite3 stsctl.db "select group_concat(from_stage || '>' || to_stage, ' ') from rollout_transitions where domain='$D'")
 tb_expect_eq "history" ">none none>testing testing>enforce" "$hist"
 tb_done
