@@ -132,10 +132,20 @@ run_check() {
 	cat "$W/time.out"
 }
 say "stsctl check, concurrency $CONC, a warm-up and $REPEAT runs"
+# CPU seconds (user + system) so far of the namespace's nginx workers and PowerDNS
+server_cpu() {
+	local pids p t=0
+	pids=$(pgrep -P "$(cat "$(dirname "$STS_TB_NS_SITES")/logs/nginx.pid")")
+	for p in $pids; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo "$t $(awk '{print $14 + $15}' "/proc/$(cat "$STS_TB_RUN/pids/ns-pdns.pid")/stat")" \
+		"$(getconf CLK_TCK)"
+}
 : >"$W/runs"
 prio -10
 run_check >/dev/null # warm-up, not counted: PowerDNS and nginx read their files once
+cpu0=$(server_cpu)
 for _ in $(seq "$REPEAT"); do run_check >>"$W/runs"; done
+cpu1=$(server_cpu)
 prio 0
 verdicts=$("$CHK_PY" -c '
 import collections, json, sys
@@ -152,12 +162,15 @@ for i in $(seq 0 $((SUBSET - 1))); do
 done
 t1=$(date +%s.%N)
 
-"$CHK_PY" - "$W/runs" "$N" "$CONC" "$SUBSET" "$ok" "$t0" "$t1" "$verdicts" "$MX" "$MXS" "${PRIO:-0}" <<'PY'
+"$CHK_PY" - "$W/runs" "$N" "$CONC" "$SUBSET" "$ok" "$t0" "$t1" "$verdicts" "$MX" "$MXS" "${PRIO:-0}" \
+	"$cpu0" "$cpu1" <<'PY'
 import os, statistics, sys
 runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 n, conc, subset, ok = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 t0, t1, verdicts, mx, mxs = float(sys.argv[6]), float(sys.argv[7]), sys.argv[8], sys.argv[9], sys.argv[10]
 prio = sys.argv[11] == "1"
+c0, c1 = [list(map(int, a.split())) for a in sys.argv[12:14]]
+ng, pd = ((c1[0] - c0[0]) / c1[2] / len(runs), (c1[1] - c0[1]) / c1[2] / len(runs))
 wall = statistics.median(r[0] for r in runs)
 rate = n / wall
 per_query = (t1 - t0) / subset
@@ -168,6 +181,7 @@ print(f"domains: {n} ({mx} MX: {mxs} MX host names), concurrency {conc}; verdict
 print(f"stsctl check: wall {' / '.join(f'{r[0]:.2f}' for r in runs)} s (median {wall:.2f} s) "
       f"= {rate:.0f} domains/s; user {runs[-1][1]:.2f} s, sys {runs[-1][2]:.2f} s, "
       f"max RSS {runs[-1][3] / 1024:.1f} MiB")
+print(f"servers per run: nginx {ng:.2f} s CPU, PowerDNS {pd:.2f} s CPU")
 print(f"mta-sts-query loop: {subset} domains in {t1 - t0:.1f} s ({per_query:.2f} s each, "
       f"{ok}/{subset} VALID) -> {loop:.0f} s for {n} = {n / loop:.1f} domains/s")
 print(f"speed-up: {loop / wall:.0f}x")
