@@ -127,11 +127,14 @@ struct watch_ctx {
 	struct sts_check_opts check;
 	time_t now;
 	bool fixed_now;
+	bool watchdog; /* daemon under a systemd watchdog: ping around slow steps */
 };
 
 static int op_check(void *ud, const struct sts_domain *d, struct sts_rollout_check *ret)
 {
 	struct watch_ctx *w = ud;
+	if (w->watchdog)
+		sd_notify(0, "WATCHDOG=1");
 	int r = sts_watch_check_domain(d, &w->check, sts_db_now(w->pc.db), ret);
 	if (r < 0)
 		sts_log_warn("%s: live check failed to run: %s", d->name, sts_strerror(r));
@@ -145,6 +148,8 @@ static int op_apply(void *ud, const struct sts_domain *d, enum sts_mode mode, ch
 	struct sts_apply_result res = {0};
 	const char *target = d->name;
 	(void)mode; /* the plan takes it from the pending stage in the DB */
+	if (w->watchdog)
+		sd_notify(0, "WATCHDOG=1");
 	int rc = plan_ctx_build(&w->pc, &target, 1, 0, true, &p);
 	if (rc != EXIT_OK) {
 		sts_plan_free(p);
@@ -336,6 +341,7 @@ static int daemon_loop(struct watch_ctx *w)
 
 	uint64_t wd_usec = 0;
 	bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+	w->watchdog = watchdog;
 	sd_notifyf(0, "READY=1\nSTATUS=watching %zu domains", w->pc.inv->n_domains);
 	sts_log_info("watching %zu domains of '%s'", w->pc.inv->n_domains, w->pc.inv->path);
 	int rc = EXIT_OK;
