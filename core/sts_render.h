@@ -121,6 +121,14 @@ struct sts_render_opts {
 	const char *web_root; /* nginx: NULL = STS_RENDER_WEB_ROOT */
 	const char *cert_dir; /* nginx: NULL = STS_RENDER_CERT_DIR */
 	bool no_sync;	      /* skip the final syncfs() (tests) */
+	/*
+	 * The mode a domain publishes instead of its inventory mode (the
+	 * rollout stage from the state DB), or STS_MODE_INVALID to keep it.
+	 * NULL: every domain keeps its inventory mode. Called from several
+	 * threads at once: it must only read.
+	 */
+	enum sts_mode (*mode_of)(const char *domain, void *ud);
+	void *mode_ud;
 };
 
 struct sts_render_stats {

@@ -302,6 +302,12 @@ static bool paths_ok(const struct sts_render_opts *o, struct sts_diags *diags)
 	return true;
 }
 
+/* The rollout stage's mode when the caller supplies one (sts_render_opts.mode_of). */
+static enum sts_mode mode_for(const struct sts_render_opts *o, const struct sts_domain *d)
+{
+	return o && o->mode_of ? o->mode_of(d->name, o->mode_ud) : STS_MODE_INVALID;
+}
+
 struct tree {
 	const struct sts_inventory *inv;
 	const struct sts_render_opts *o;
@@ -411,7 +417,7 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct sts_rendered x = {0};
 		const char *why = NULL;
-		r = sts_render_domain_h(v[i], STS_MODE_INVALID, &x, &why, &t->h);
+		r = sts_render_domain_h(v[i], mode_for(t->o, v[i]), &x, &why, &t->h);
 		if (r == STS_EINVAL) {
 			t->failed = true;
 			complete = false;
@@ -521,6 +527,7 @@ struct jslot {
 };
 
 struct jstream {
+	const struct sts_render_opts *opts;
 	const struct selection *sel;
 	const size_t *idx; /* the selected entries of sel.v */
 	size_t n, nblocks;
@@ -543,7 +550,8 @@ static void render_block(struct jstream *js, struct jslot *sl, size_t k, struct 
 	for (size_t i = k * JSON_BLOCK; i < end && r >= 0; i++) {
 		struct sts_rendered x = {0};
 		const char *why = NULL;
-		r = sts_render_domain_h(js->sel->v[js->idx[i]], STS_MODE_INVALID, &x, &why, h);
+		const struct sts_domain *d = js->sel->v[js->idx[i]];
+		r = sts_render_domain_h(d, mode_for(js->opts, d), &x, &why, h);
 		if (r == STS_EINVAL) {
 			sl->bad[sl->n_bad++] = (struct jbad){.i = js->idx[i], .why = why};
 			r = STS_OK;
@@ -639,7 +647,7 @@ STS_API int sts_render_json(const struct sts_inventory *inv, const struct sts_re
 			    struct sts_diags *diags)
 {
 	struct selection sel;
-	struct jstream js = {.sel = &sel};
+	struct jstream js = {.opts = opts, .sel = &sel};
 	pthread_t tids[JSON_MAX_THREADS];
 	void *args[JSON_MAX_THREADS][2];
 	bool first = true, failed = false;

@@ -128,6 +128,39 @@ static void test_json(void **state)
 	sts_diags_release(&diags);
 }
 
+/* The rollout stage replaces the inventory mode, in JSON and in the tree alike. */
+static enum sts_mode stage_of(const char *domain, void *ud)
+{
+	(void)ud;
+	return strcmp(domain, "zeta.example") == 0 ? STS_MODE_TESTING : STS_MODE_INVALID;
+}
+
+static void test_mode_of_stage(void **state)
+{
+	struct sts_domain d[4];
+	struct sts_inventory inv = four_domains(d);
+	struct sts_render_opts o = {.mode_of = stage_of};
+	struct sts_buf out;
+	json_t *doc = render_json(&inv, &o, STS_OK, &out, NULL);
+	json_t *doms = json_object_get(doc, "domains");
+	/* zeta.example is enforce in the inventory, testing by its stage */
+	json_t *zeta = json_object_get(json_array_get(doms, 3), "policy");
+	assert_string_equal(json_string_value(json_object_get(zeta, "mode")), "testing");
+	/* the others keep their inventory mode */
+	json_t *ex = json_object_get(json_array_get(doms, 0), "policy");
+	assert_string_equal(json_string_value(json_object_get(ex, "mode")), "testing");
+	json_t *lists = json_object_get(json_array_get(doms, 1), "policy");
+	assert_string_equal(json_string_value(json_object_get(lists, "mode")), "none");
+	/* the id follows the text actually rendered */
+	struct sts_rendered r = {0};
+	assert_int_equal(sts_render_domain(&d[0], STS_MODE_TESTING, &r), STS_OK);
+	assert_string_equal(json_string_value(json_object_get(zeta, "id")), r.id);
+	assert_string_equal(json_string_value(json_object_get(zeta, "text")), r.policy_text);
+	sts_rendered_release(&r);
+	json_decref(doc);
+	sts_buf_release(&out);
+}
+
 static void test_json_selection_and_errors(void **state)
 {
 	struct sts_domain d[4];
@@ -386,6 +419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_mode_of_stage),
 	    cmocka_unit_test(test_json_selection_and_errors),
 	    cmocka_unit_test(test_json_streams_in_chunks),
 	    cmocka_unit_test(test_tree),
