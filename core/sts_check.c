@@ -204,6 +204,7 @@ static int worker_init(struct check_worker *w, struct check_run *run, const char
 	long t = o->timeout_ms > 0 ? o->timeout_ms : 15000;
 	struct sts_http_opts ho = {
 	    .ca_file = o->ca_file,
+	    .trust_store = run->store,
 	    .connect_timeout_ms = t,
 	    .timeout_ms = t,
 	    .max_response = STS_CAP_POLICY,
@@ -296,11 +297,14 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 	struct check_worker *w = calloc(nw, sizeof(*w));
 	pthread_t *thr = calloc(nw, sizeof(*thr));
 	size_t started = 0, ready = 0;
+	int r = w && thr ? sts_trust_store_new(o->ca_file, &run->store) : STS_ENOMEM;
 	struct sts_starttls_opts so = {.port = o->smtp_port,
 				       .timeout_ms = o->timeout_ms,
 				       .ca_file = o->ca_file,
-				       .helo = o->helo};
-	int r = w && thr ? sts_starttls_new(&so, &run->tls) : STS_ENOMEM;
+				       .helo = o->helo,
+				       .trust_store = run->store};
+	if (r == STS_OK)
+		r = sts_starttls_new(&so, &run->tls);
 	if (r < 0) {
 		if (r == STS_EIO)
 			*reterr = "cannot load the CA file";
@@ -334,6 +338,7 @@ out:
 	free(w);
 	free(thr);
 	sts_starttls_free(run->tls);
+	sts_trust_store_free(run->store);
 	cache_free(run);
 	pthread_cond_destroy(&run->cv);
 	pthread_mutex_destroy(&run->mu);

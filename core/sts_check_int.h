@@ -29,6 +29,7 @@ struct check_run {
 	const struct sts_check_opts *o;
 	long long now;
 	struct sts_starttls *tls;
+	void *store; /* the trust anchors, loaded once for every worker and probe */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const char *const *names;

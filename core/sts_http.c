@@ -113,6 +113,9 @@ STS_API int sts_http_new(const struct sts_http_opts *o, struct sts_http **ret)
 	}
 	h->o.ca_file = h->ca_file;
 	h->o.user_agent = h->user_agent;
+	h->o.trust_store = NULL;
+	if (o && o->trust_store && X509_STORE_up_ref(o->trust_store))
+		h->store = o->trust_store;
 	*ret = h;
 	return STS_OK;
 }

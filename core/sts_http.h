@@ -64,6 +64,10 @@ struct sts_http_opts {
 	long backoff_base_ms;	 /* 0 = 500: wait base * 2^(n-1) + jitter */
 	long backoff_max_ms;	 /* 0 = 30000: cap of one wait (not of Retry-After) */
 	long retry_after_max_ms; /* 0 = 60000: longer Retry-After ends the retries */
+	/* appended: an OpenSSL X509_STORE * that sts_http_do_ex verifies against
+	 * instead of loading ca_file (shared by many handles: each takes a
+	 * reference); NULL = load ca_file (or the system store) once per handle */
+	void *trust_store;
 };
 
 struct sts_http;

@@ -97,8 +97,12 @@ STS_API int sts_starttls_new(const struct sts_starttls_opts *o, struct sts_start
 	}
 	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL); /* checked after the handshake */
 	SSL_CTX_set_session_cache_mode(s->ctx, SSL_SESS_CACHE_OFF);
-	int ok = o && o->ca_file ? SSL_CTX_load_verify_locations(s->ctx, o->ca_file, NULL)
-				 : SSL_CTX_set_default_verify_paths(s->ctx);
+	int ok = 1;
+	if (o && o->trust_store)
+		SSL_CTX_set1_cert_store(s->ctx, o->trust_store);
+	else
+		ok = o && o->ca_file ? SSL_CTX_load_verify_locations(s->ctx, o->ca_file, NULL)
+				     : SSL_CTX_set_default_verify_paths(s->ctx);
 	if (ok != 1)
 		r = STS_EIO;
 out:
@@ -108,6 +112,26 @@ out:
 	}
 	*ret = s;
 	return STS_OK;
+}
+
+STS_API int sts_trust_store_new(const char *ca_file, void **ret)
+{
+	X509_STORE *st = X509_STORE_new();
+	if (!st)
+		return STS_ENOMEM;
+	int ok = ca_file ? X509_STORE_load_file(st, ca_file) : X509_STORE_set_default_paths(st);
+	ERR_clear_error();
+	if (!ok) {
+		X509_STORE_free(st);
+		return STS_EIO;
+	}
+	*ret = st;
+	return STS_OK;
+}
+
+STS_API void sts_trust_store_free(void *store)
+{
+	X509_STORE_free(store);
 }
 
 STS_API void sts_starttls_free(struct sts_starttls *s)

@@ -26,6 +26,7 @@ struct sts_starttls_opts {
 	long timeout_ms;     /* per connection: connect, dialogue and handshake; 0 = 15000 */
 	const char *ca_file; /* trust anchors; NULL = the system store */
 	const char *helo;    /* EHLO name; NULL = "localhost" */
+	void *trust_store;   /* an X509_STORE * to use instead of ca_file (referenced), or NULL */
 };
 
 /* How far the probe got. */
@@ -67,6 +68,15 @@ STS_API void sts_starttls_free(struct sts_starttls *s);
  */
 STS_API int sts_starttls_probe(struct sts_starttls *s, const char *host, const char *const *addrs,
 			       size_t n, struct sts_starttls_result *ret);
+
+/*
+ * Trust anchors loaded once, to share between threads and handles (an
+ * OpenSSL X509_STORE *): ca_file, or NULL for OpenSSL's default file and
+ * directory. STS_OK, STS_EIO (unreadable), STS_ENOMEM. Free with
+ * sts_trust_store_free(), which drops one reference (NULL is fine).
+ */
+STS_API int sts_trust_store_new(const char *ca_file, void **ret);
+STS_API void sts_trust_store_free(void *store);
 
 /* Is the negotiated version TLS 1.2 or newer (RFC 8461 §7.2)? */
 STS_API bool sts_tls_version_ok(const char *version);
