@@ -22,7 +22,7 @@ if [ -z "${STS_TB_NS_SSH_KNOWN_HOSTS:-}" ] || ! tb_ns_srv ss -Hltn "src $STS_TB_
 	exit 1
 fi
 ZA=e2e-a.test ZB=e2e-b.test SRV=$STS_TB_NS_SRV_ADDR
-W=$STS_TB_RUN/e2e-senders # stays for debugging; removed by the next up.sh
+W=$STS_TB_RUN/e2e-senders # stays for debugging; the next run starts afresh
 rm -rf "$W"
 mkdir -p "$W"
 chmod 755 "$W"

@@ -21,7 +21,7 @@ BASE=${API%/api/v1/servers/*}
 export PDNS_KEY=$STS_TB_PDNS_API_KEY
 Z=sftp-case.test
 U=$STS_TB_SSH_UNPRIV_USER
-# fixtures stay with the testbed (removed by the next up.sh) for debugging;
+# fixtures stay with the testbed for debugging (the next run starts afresh);
 # the sshd writes below $W/www, the loopback nginx serves it
 W=$STS_TB_RUN/sftp-case
 mounted=0 made_user=0
