@@ -14,6 +14,7 @@
 #   tests/bench/bench-check.sh                       # N=1000, build/cli/stsctl
 #   N=300 MX=distinct STSCTL=build-x/cli/stsctl tests/bench/bench-check.sh
 #   PRIO=1 tests/bench/bench-check.sh                # on a busy machine (see prio())
+#   KEEP=1 ...                                       # leave the deployment and its Postfix up
 #
 # Needs root and the testbed (harness/tb.sh starts it when it is not up, and
 # it stops again when this script ends). Exit: 0 goals met, 1 a command
@@ -42,7 +43,7 @@ cleanup() {
 	rm -f "$STS_TB_NS_SITES/chk-bench.conf"
 	_tb_nginx_reload "$(dirname "$STS_TB_NS_SITES")" "$STS_TB_NS_SRV" || true
 }
-trap 'prio 0; cleanup' EXIT
+trap 'prio 0; [ "${KEEP:-0}" = 1 ] || cleanup' EXIT
 say() { echo "bench: $*" >&2; }
 
 [ "$MX" = distinct ] && MXS=$N
