@@ -72,15 +72,17 @@ static void check_txt(struct check_audit *a, const struct sts_dns_query *q)
 	d->txt_cname = dup_or_fail(a, q->cname);
 	if (q->canonical)
 		check_add(a, STS_SEV_INFO, "T15",
-			  "_mta-sts.%s is a CNAME to %s (%u link%s followed, to %s)", d->domain,
-			  q->cname, q->n_cname, q->n_cname == 1 ? "" : "s", q->canonical);
+			  "'_mta-sts.%s' is a CNAME to '%s' (%u link%s followed, to '%s')",
+			  d->domain, q->cname, q->n_cname, q->n_cname == 1 ? "" : "s",
+			  q->canonical);
 	if (q->status == STS_DNS_SERVFAIL || q->status == STS_DNS_TIMEOUT ||
 	    q->status == STS_DNS_ERROR) {
-		check_add(a, STS_SEV_ERROR, "T1",
-			  "lookup of _mta-sts.%s TXT failed (%s%s%s): senders cannot discover the "
-			  "policy and keep a cached one or have none",
-			  d->domain, sts_dns_status_name(q->status), q->error ? ": " : "",
-			  q->error ? q->error : "");
+		check_add(
+		    a, STS_SEV_ERROR, "T1",
+		    "lookup of '_mta-sts.%s' TXT failed (%s%s%s): senders cannot discover the "
+		    "policy and keep a cached one or have none",
+		    d->domain, sts_dns_status_name(q->status), q->error ? ": " : "",
+		    q->error ? q->error : "");
 		return;
 	}
 	const struct sts_dns_txt *rec = NULL;
@@ -93,13 +95,13 @@ static void check_txt(struct check_audit *a, const struct sts_dns_query *q)
 	if (d->n_sts_txt == 0) {
 		check_add(
 		    a, STS_SEV_WARNING, "T1",
-		    "no v=STSv1 TXT record at _mta-sts.%s: MTA-STS is not deployed, " NO_POLICY,
+		    "no v=STSv1 TXT record at '_mta-sts.%s': MTA-STS is not deployed, " NO_POLICY,
 		    d->domain);
 		return;
 	}
 	if (d->n_sts_txt > 1) {
 		check_add(a, STS_SEV_ERROR, "T11",
-			  "%zu v=STSv1 TXT records at _mta-sts.%s instead of one: " NO_POLICY,
+			  "%zu v=STSv1 TXT records at '_mta-sts.%s' instead of one: " NO_POLICY,
 			  d->n_sts_txt, d->domain);
 		return;
 	}
@@ -159,15 +161,15 @@ static void policy_host_cert(struct check_audit *a, const struct sts_http_peer *
 		  "and will treat this domain as having no policy"
 		: "";
 	if (!p->chain_ok)
-		check_add(a, sev, "C1", "certificate of %s is not valid: %s%s", d->policy_host,
+		check_add(a, sev, "C1", "certificate of '%s' is not valid: %s%s", d->policy_host,
 			  p->verify_msg, after);
 	if (!p->name_ok)
 		check_add(a, sev, "C2",
-			  "certificate of %s has no subjectAltName DNS name matching it%s",
+			  "certificate of '%s' has no subjectAltName DNS name matching it%s",
 			  d->policy_host, after);
 	int warn = check_warn_days(a->o);
 	if (d->ph_cert_valid && d->ph_have_days && d->ph_days_left < warn)
-		check_add(a, STS_SEV_WARNING, "C1", "certificate of %s expires in %ld days",
+		check_add(a, STS_SEV_WARNING, "C1", "certificate of '%s' expires in %ld days",
 			  d->policy_host, d->ph_days_left);
 }
 
@@ -233,7 +235,7 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 	d->n_policy_addr = q4->n_addr + q6->n_addr;
 	if (!d->n_policy_addr) {
 		enum sts_dns_status st = q4->status == STS_DNS_NODATA ? q6->status : q4->status;
-		check_add(a, sev, "P1", "policy host %s has no address (%s)%s", d->policy_host,
+		check_add(a, sev, "P1", "policy host '%s' has no address (%s)%s", d->policy_host,
 			  sts_dns_status_name(st), sev == STS_SEV_ERROR ? ": " NO_POLICY : "");
 		return;
 	}
@@ -277,11 +279,11 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 		break;
 	case STS_ETLS:
 		if (!peer.have_cert || (peer.chain_ok && peer.name_ok))
-			check_add(a, sev, "P8", "TLS handshake with %s failed%s", d->policy_host,
+			check_add(a, sev, "P8", "TLS handshake with '%s' failed%s", d->policy_host,
 				  after);
 		break;
 	case STS_ETIMEOUT:
-		check_add(a, sev, "P6", "fetching the policy from %s timed out%s", d->policy_host,
+		check_add(a, sev, "P6", "fetching the policy from '%s' timed out%s", d->policy_host,
 			  after);
 		break;
 	case STS_ETOOLARGE:
@@ -292,7 +294,7 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 		a->err = r;
 		break;
 	default:
-		check_add(a, sev, "P1", "cannot fetch https://%s/.well-known/mta-sts.txt: %s%s",
+		check_add(a, sev, "P1", "cannot fetch 'https://%s/.well-known/mta-sts.txt': %s%s",
 			  d->policy_host, sts_strerror(r), after);
 		break;
 	}
@@ -310,10 +312,11 @@ static void decide_view(struct check_audit *a)
 	if (!d->policy_usable) {
 		d->view = STS_VIEW_NO_POLICY;
 		if (d->policy_valid && !d->n_sts_txt)
-			check_add(a, STS_SEV_WARNING, "T1",
-				  "a valid policy is served at %s but there is no _mta-sts record: "
-				  "senders never fetch it",
-				  d->policy_host);
+			check_add(
+			    a, STS_SEV_WARNING, "T1",
+			    "a valid policy is served at '%s' but there is no _mta-sts record: "
+			    "senders never fetch it",
+			    d->policy_host);
 		return;
 	}
 	switch (d->policy.mode) {

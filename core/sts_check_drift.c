@@ -25,7 +25,7 @@ void check_tlsrpt(struct check_audit *a, const struct sts_dns_query *q)
 	d->tlsrpt_status = q->status;
 	if (q->status == STS_DNS_SERVFAIL || q->status == STS_DNS_TIMEOUT ||
 	    q->status == STS_DNS_ERROR) {
-		check_add(a, STS_SEV_WARNING, "R1", "lookup of _smtp._tls.%s TXT failed (%s)",
+		check_add(a, STS_SEV_WARNING, "R1", "lookup of '_smtp._tls.%s' TXT failed (%s)",
 			  d->domain, sts_dns_status_name(q->status));
 		return;
 	}
@@ -37,17 +37,18 @@ void check_tlsrpt(struct check_audit *a, const struct sts_dns_query *q)
 		}
 	}
 	if (!d->n_tlsrpt_txt) {
-		check_add(a, STS_SEV_WARNING, "R1",
-			  "no v=TLSRPTv1 TXT record at _smtp._tls.%s: senders will not report TLS "
-			  "failures%s",
-			  d->domain,
-			  d->view == STS_VIEW_TESTING ? ", so mode testing reports nothing" : "");
+		check_add(
+		    a, STS_SEV_WARNING, "R1",
+		    "no v=TLSRPTv1 TXT record at '_smtp._tls.%s': senders will not report TLS "
+		    "failures%s",
+		    d->domain,
+		    d->view == STS_VIEW_TESTING ? ", so mode testing reports nothing" : "");
 		return;
 	}
 	if (d->n_tlsrpt_txt > 1) {
 		check_add(
 		    a, STS_SEV_ERROR, "R7",
-		    "%zu v=TLSRPTv1 TXT records at _smtp._tls.%s instead of one: senders will "
+		    "%zu v=TLSRPTv1 TXT records at '_smtp._tls.%s' instead of one: senders will "
 		    "assume the domain does not implement TLS-RPT",
 		    d->n_tlsrpt_txt, d->domain);
 		return;
@@ -143,7 +144,7 @@ void check_drift(struct check_audit *a)
 	struct sts_check_domain *d = a->d;
 	const struct sts_domain *want = sts_inventory_find(a->o->inventory, d->domain);
 	if (!want) {
-		check_add(a, STS_SEV_INFO, "drift", "%s is not in the inventory", d->domain);
+		check_add(a, STS_SEV_INFO, "drift", "'%s' is not in the inventory", d->domain);
 		return;
 	}
 	struct sts_rendered rd;
@@ -163,7 +164,7 @@ void check_drift(struct check_audit *a)
 		const char *target = want->delegate_sts;
 		if (!d->txt_cname || strcmp(d->txt_cname, target) != 0)
 			check_add(a, STS_SEV_ERROR, "drift-cname",
-				  "_mta-sts.%s should be a CNAME to '%s' (delegated hosting), it "
+				  "'_mta-sts.%s' should be a CNAME to '%s' (delegated hosting), it "
 				  "%s%s%s: " DRIFT_HINT,
 				  d->domain, target,
 				  d->txt_cname ? "points to '" : "is not a CNAME",

@@ -41,7 +41,7 @@ static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
 	const struct sts_starttls_result *res = &p->res;
 	if (!p->n_addrs) {
 		check_add(a, sev, "M1",
-			  "MX host %s has no address (%s): no sender can deliver to it", m->host,
+			  "MX host '%s' has no address (%s): no sender can deliver to it", m->host,
 			  sts_dns_status_name(p->dns_status));
 		return;
 	}
@@ -56,14 +56,14 @@ static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
 	case STS_STARTTLS_BANNER:
 	case STS_STARTTLS_EHLO:
 		check_add(a, STS_SEV_WARNING, "M1",
-			  "SMTP with MX host %s failed: %s (port 25 blocked from here?)", m->host,
+			  "SMTP with MX host '%s' failed: %s (port 25 blocked from here?)", m->host,
 			  res->error);
 		return;
 	case STS_STARTTLS_NOTLS:
-		check_add(a, sev, "M1", "MX host %s: %s: %s", m->host, res->error, then);
+		check_add(a, sev, "M1", "MX host '%s': %s: %s", m->host, res->error, then);
 		return;
 	case STS_STARTTLS_HANDSHAKE:
-		check_add(a, sev, "M1", "MX host %s: %s: %s", m->host, res->error, then);
+		check_add(a, sev, "M1", "MX host '%s': %s: %s", m->host, res->error, then);
 		return;
 	case STS_STARTTLS_DONE:
 		break;
@@ -72,11 +72,11 @@ static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
 	memcpy(m->tls_version, res->tls_version, sizeof(m->tls_version));
 	if (!sts_tls_version_ok(res->tls_version))
 		check_add(a, sev, "M6",
-			  "MX host %s negotiated %s; RFC 8461 §7.2 requires TLS 1.2 or newer: "
+			  "MX host '%s' negotiated %s; RFC 8461 §7.2 requires TLS 1.2 or newer: "
 			  "senders that do not offer older versions cannot use TLS with it, %s",
 			  m->host, res->tls_version, then);
 	if (!res->have_cert) {
-		check_add(a, sev, "M3", "MX host %s sent no certificate: %s", m->host, then);
+		check_add(a, sev, "M3", "MX host '%s' sent no certificate: %s", m->host, then);
 		return;
 	}
 	if (res->not_after) {
@@ -92,21 +92,23 @@ static void probe_findings(struct check_audit *a, struct sts_check_mx *m,
 	else if (!res->chain_ok)
 		snprintf(why, sizeof(why), "not trusted (%s)", res->verify_msg);
 	if (why[0])
-		check_add(a, sev, "M3", "certificate of MX host %s is %s: %s", m->host, why, then);
+		check_add(a, sev, "M3", "certificate of MX host '%s' is %s: %s", m->host, why,
+			  then);
 	if (!res->name_ok) {
 		check_add(
 		    a, sev, "M3",
-		    "certificate of MX host %s has no subjectAltName DNS name matching it: %s",
+		    "certificate of MX host '%s' has no subjectAltName DNS name matching it: %s",
 		    m->host, then);
 		if (!why[0])
-			snprintf(why, sizeof(why), "not valid for the name %s", m->host);
+			snprintf(why, sizeof(why), "not valid for the name '%s'", m->host);
 	}
 	if (why[0] && !(m->cert_error = strdup(why)))
 		a->err = STS_ENOMEM;
 	int warn = check_warn_days(a->o);
 	if (m->cert_valid && m->have_days && m->cert_days_left < warn)
-		check_add(a, STS_SEV_WARNING, "M3", "certificate of MX host %s expires in %ld days",
-			  m->host, m->cert_days_left);
+		check_add(a, STS_SEV_WARNING, "M3",
+			  "certificate of MX host '%s' expires in %ld days", m->host,
+			  m->cert_days_left);
 }
 
 static bool policy_covers(const struct sts_policy *p, const char *host)
@@ -126,22 +128,23 @@ void check_mx(struct check_audit *a, const struct sts_dns_query *q)
 		break;
 	case STS_DNS_NODATA:
 		check_add(a, STS_SEV_WARNING, "M1",
-			  "%s has no MX records: senders deliver to its own address records "
+			  "'%s' has no MX records: senders deliver to its own address records "
 			  "(implicit MX), which the policy must then cover",
 			  d->domain);
 		return;
 	case STS_DNS_NXDOMAIN:
-		check_add(a, STS_SEV_ERROR, "M1", "%s does not exist (NXDOMAIN)", d->domain);
+		check_add(a, STS_SEV_ERROR, "M1", "'%s' does not exist (NXDOMAIN)", d->domain);
 		return;
 	default:
-		check_add(a, STS_SEV_ERROR, "M1", "lookup of %s MX failed (%s)", d->domain,
+		check_add(a, STS_SEV_ERROR, "M1", "lookup of '%s' MX failed (%s)", d->domain,
 			  sts_dns_status_name(q->status));
 		return;
 	}
 	if (q->n_mx == 1 && !q->mx[0].host[0]) {
-		check_add(a, STS_SEV_INFO, "M1",
-			  "%s has a null MX (RFC 7505): it accepts no mail, MTA-STS does not apply",
-			  d->domain);
+		check_add(
+		    a, STS_SEV_INFO, "M1",
+		    "'%s' has a null MX (RFC 7505): it accepts no mail, MTA-STS does not apply",
+		    d->domain);
 		return;
 	}
 	if (!(d->mx = calloc(q->n_mx, sizeof(*d->mx)))) {
@@ -165,7 +168,8 @@ void check_mx(struct check_audit *a, const struct sts_dns_query *q)
 		m->matches_policy = d->policy_valid && policy_covers(&d->policy, host);
 		if (d->policy_valid && !m->matches_policy)
 			check_add(a, d->policy.mode == STS_MODE_NONE ? STS_SEV_WARNING : mx_sev(d),
-				  "M2", "MX host %s is not covered by the policy's mx patterns: %s",
+				  "M2",
+				  "MX host '%s' is not covered by the policy's mx patterns: %s",
 				  host, check_consequence(d->view));
 		if (a->o->no_smtp)
 			continue;

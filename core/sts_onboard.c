@@ -50,14 +50,14 @@ static int flag_reasons(struct sts_onboard_entry *e, const struct sts_check_doma
 	for (size_t i = 0; r == STS_OK && i < d->n_mx; i++) {
 		const struct sts_check_mx *m = &d->mx[i];
 		if (!m->probed)
-			r = reason(e, "MX host %s has no address", m->host);
+			r = reason(e, "MX host '%s' has no address", m->host);
 		else if (!m->starttls)
-			r = reason(e, "MX host %s: %s", m->host, m->error ? m->error : "no TLS");
+			r = reason(e, "MX host '%s': %s", m->host, m->error ? m->error : "no TLS");
 		else if (!sts_tls_version_ok(m->tls_version))
-			r = reason(e, "MX host %s negotiated %s; TLS 1.2 or newer is required",
+			r = reason(e, "MX host '%s' negotiated %s; TLS 1.2 or newer is required",
 				   m->host, m->tls_version);
 		else if (!m->cert_valid)
-			r = reason(e, "MX host %s: certificate %s", m->host,
+			r = reason(e, "MX host '%s': certificate %s", m->host,
 				   m->cert_error ? m->cert_error : "not valid");
 	}
 	return r;

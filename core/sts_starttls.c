@@ -271,7 +271,7 @@ static int connect_any(const struct sts_starttls *s, const char *const *addrs, s
 			return fd;
 		}
 		char ebuf[128];
-		snprintf(ret->error, sizeof(ret->error), "cannot connect to %s port %u: %s",
+		snprintf(ret->error, sizeof(ret->error), "cannot connect to '%s' port %u: %s",
 			 addrs[i], s->port, strerror_r(err, ebuf, sizeof(ebuf)));
 		if (fd >= 0)
 			close(fd);

@@ -114,7 +114,7 @@ with tempfile.TemporaryDirectory() as tmp:
                "check: findings name rules and severities", repr(d["findings"]))
     rc, out, err = run("check", *net, "b.test")
     report(rc == 1 and out.startswith("b.test: fail, senders see no-policy\n")
-           and "  error: [T1] lookup of _mta-sts.b.test TXT failed" in out,
+           and "  error: [T1] lookup of '_mta-sts.b.test' TXT failed" in out,
            "check: the text report", f"rc={rc} out={out!r}")
     rc, out, err = run("onboard", *net[:-1], "b.test")
     report(rc == 1 and "'b.test' not added: MX lookup" in err and json.loads(out)["domains"] == [],

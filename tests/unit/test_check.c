@@ -222,7 +222,7 @@ static void test_mx_findings(void **state)
 	d = run1(w, "a.test");
 	assert_true(has(d, "M3", STS_SEV_ERROR));
 	assert_false(d->mx[0].cert_valid);
-	assert_string_equal(d->mx[0].cert_error, "not valid for the name mx.a.test");
+	assert_string_equal(d->mx[0].cert_error, "not valid for the name 'mx.a.test'");
 	world_free(w);
 }
 

@@ -89,7 +89,7 @@ static void test_run(void **state)
 	assert_int_equal(e->n_rua, 0);
 	/* flagged */
 	assert_int_equal(ob.v[2].status, STS_ONBOARD_FLAGGED);
-	assert_string_equal(ob.v[2].reasons[0], "MX host gone.noaddr.test has no address");
+	assert_string_equal(ob.v[2].reasons[0], "MX host 'gone.noaddr.test' has no address");
 	assert_int_equal(ob.v[3].status, STS_ONBOARD_FLAGGED);
 	assert_string_equal(ob.v[3].reasons[0], "MX lookup: no MX records");
 	assert_int_equal(ob.v[4].status, STS_ONBOARD_PRESENT);

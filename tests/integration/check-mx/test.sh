@@ -145,7 +145,7 @@ tb_expect "mxexpired: the finding says expired" "expired" "$(q "mxexpired.$Z" 'm
 
 tb_expect_eq "mxwrongname: fail on M3" "fail ['M3']" "$(q "mxwrongname.$Z" 'd["verdict"]+" "+str(rules)')"
 tb_expect_eq "mxwrongname: chain fine, name not" "False" "$(q "mxwrongname.$Z" 'mx("wrongname.'$Z'")["cert_valid"]')"
-tb_expect "mxwrongname: the finding names the host" "not valid for the name wrongname.$Z" \
+tb_expect "mxwrongname: the finding names the host" "not valid for the name 'wrongname.$Z'" \
 	"$(q "mxwrongname.$Z" 'mx("wrongname.'$Z'")["cert_error"]')"
 
 tb_expect_eq "mxnotls: fail on M1" "fail ['M1']" "$(q "mxnotls.$Z" 'd["verdict"]+" "+str(rules)')"
@@ -174,7 +174,7 @@ tb_expect "mailauth strict: good covered, uncovered not" '"mxOk":true,"otherMxOk
 # text report
 out=$(tb_ns_cli "$STSCTL" check --ca-file "$STS_TB_CA" "mxtls10.$Z" 2>&1)
 tb_expect "text: the TLS 1.0 MX line" "mx 10 tls10.$Z: covered by the policy, STARTTLS TLSv1, certificate valid" "$out"
-tb_expect "text: M6 finding" "error: [M6] MX host tls10.$Z negotiated TLSv1" "$out"
+tb_expect "text: M6 finding" "error: [M6] MX host 'tls10.$Z' negotiated TLSv1" "$out"
 
 # ---- the overrides: --resolver IP:PORT, --https-port, --smtp-port ----
 # the good Postfix also listens on 2525 (CHK_SMTP_EXTRA_PORT below); the

@@ -76,7 +76,7 @@ tb_expect_eq "twomx: both MX hosts in preference order" \
 tb_expect_eq "broken: not added" none "$(entry "$W/new.json" "broken.$Z")"
 tb_expect_eq "nomx: not added" none "$(entry "$W/new.json" "nomx.$Z")"
 tb_expect "broken: flagged with the reason" \
-	"'broken.$Z' not added: MX host notls.$Z: STARTTLS is not offered" "$(cat "$W/new.err")"
+	"'broken.$Z' not added: MX host 'notls.$Z': STARTTLS is not offered" "$(cat "$W/new.err")"
 tb_expect "nomx: flagged with the reason" "'nomx.$Z' not added: MX lookup: no MX records" "$(cat "$W/new.err")"
 tb_expect "the tenant is defined in the printed inventory" '"acme": {}' "$(cat "$W/new.json")"
 
