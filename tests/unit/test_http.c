@@ -50,7 +50,8 @@ struct server {
 	volatile int stop;
 	struct reply script[SCRIPT_MAX];
 	int n_script;
-	int n_requests; /* requests answered */
+	_Atomic int n_requests; /* requests answered (counted before the reply is sent,
+				  so the client never sees a reply not yet counted) */
 	char last_method[16];
 	SSL_CTX *tls; /* NULL: plain HTTP */
 };
@@ -99,9 +100,9 @@ static void serve_tls(struct server *s, int c)
 		}
 		const char *resp =
 		    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+		s->n_requests++;
 		SSL_write(ssl, resp, (int)strlen(resp));
 		SSL_shutdown(ssl);
-		s->n_requests++;
 	}
 	SSL_free(ssl);
 }
@@ -122,7 +123,8 @@ static void *serve(void *arg)
 			continue;
 		}
 		read_request(c, s);
-		int i = s->n_requests < s->n_script ? s->n_requests : s->n_script - 1;
+		int nth = s->n_requests++;
+		int i = nth < s->n_script ? nth : s->n_script - 1;
 		const struct reply *r = &s->script[i];
 		if (r->delay_ms) {
 			struct timespec ts = {r->delay_ms / 1000, (r->delay_ms % 1000) * 1000000L};
@@ -139,7 +141,6 @@ static void *serve(void *arg)
 		for (size_t off = 0; w >= 0 && off < r->body_len; off += (size_t)w)
 			w = send(c, body + off, r->body_len - off, MSG_NOSIGNAL);
 		free(body);
-		s->n_requests++;
 		close(c);
 	}
 	return NULL;
