@@ -67,6 +67,13 @@ struct sts_check_opts {
 	unsigned concurrency; /* domains at a time; 0 = 10, at most STS_CHECK_CONCURRENCY_MAX */
 	const char *helo;     /* EHLO name; NULL: "localhost" */
 	bool no_smtp;	      /* skip the STARTTLS probes */
+	/*
+	 * Connect the policy fetch to this IP address instead of the policy
+	 * host's DNS addresses (apply's verify.resolve, curl's --resolve); the
+	 * lookup still runs and a policy host without an address is still a
+	 * finding, since senders need DNS. NULL: the DNS addresses.
+	 */
+	const char *policy_address;
 	int warn_days;	      /* certificates expiring sooner draw a warning; 0 = 14, < 0 never */
 	long long now;	      /* Unix time for days left; 0 = now */
 	/* desired state for drift; NULL = none. Borrowed for the run. */

@@ -250,7 +250,10 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 		r = sts_buf_puts(&url, "/.well-known/mta-sts.txt");
 	if (r == STS_OK)
 		r = sts_buf_printf(&res, "%s:%u:", d->policy_host, port);
-	for (size_t i = 0; r == STS_OK && i < d->n_policy_addr; i++) {
+	if (r == STS_OK && a->o->policy_address)
+		r = sts_buf_printf(&res, strchr(a->o->policy_address, ':') ? "[%s]" : "%s",
+				   a->o->policy_address);
+	for (size_t i = 0; r == STS_OK && !a->o->policy_address && i < d->n_policy_addr; i++) {
 		const char *ip = i < q4->n_addr ? q4->addr[i] : q6->addr[i - q4->n_addr];
 		r = sts_buf_printf(&res, i < q4->n_addr ? "%s%s" : "%s[%s]", i ? "," : "", ip);
 	}

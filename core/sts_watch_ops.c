@@ -122,8 +122,13 @@ STS_API int sts_watch_check_domain(const struct sts_domain *d, const struct sts_
 	const char *why = NULL, *name = d->name;
 	const json_t *ca = json_object_get(d->verify, "ca_file");
 
+	const json_t *addr = json_object_get(d->verify, "resolve");
+
+	/* the trust settings of apply's verification (the verify block) */
 	if (!o.ca_file && json_is_string(ca))
 		o.ca_file = json_string_value(ca);
+	if (!o.policy_address && json_is_string(addr))
+		o.policy_address = json_string_value(addr);
 	o.now = now;
 	o.concurrency = 1;
 	o.inventory = NULL;

@@ -226,6 +226,31 @@ static void test_mx_findings(void **state)
 	world_free(w);
 }
 
+/* policy_address (apply's verify.resolve) decides where the fetch connects */
+static void test_policy_address(void **state)
+{
+	(void)state;
+	static const char *const zone[] = {
+	    "_mta-sts.e.test. IN TXT \"v=STSv1; id=1;\"",
+	    "mta-sts.e.test. IN A 127.0.0.2", /* nothing listens there */
+	    "e.test. IN MX 10 mx.a.test.",
+	    "mx.a.test. IN A 127.0.0.1",
+	    "_smtp._tls.e.test. IN TXT \"v=TLSRPTv1; rua=mailto:r@e.test\"",
+	    NULL,
+	};
+	struct world *w = world_new(zone, 200, "text/plain", GOOD_POLICY, "DNS:mta-sts.e.test",
+				    "DNS:mx.a.test", 40);
+	const struct sts_check_domain *e = run1(w, "e.test");
+	assert_false(e->policy_usable);
+	assert_int_equal(e->verdict, STS_VERDICT_FAIL);
+	w->o.policy_address = "127.0.0.1";
+	e = run1(w, "e.test");
+	assert_true(e->policy_usable);
+	assert_int_equal(e->http_status, 200);
+	assert_int_equal(e->verdict, STS_VERDICT_PASS);
+	world_free(w);
+}
+
 static void test_drift(void **state)
 {
 	(void)state;
@@ -304,11 +329,9 @@ static void test_names_and_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pass),
-	    cmocka_unit_test(test_policy_failures),
-	    cmocka_unit_test(test_mx_findings),
-	    cmocka_unit_test(test_drift),
-	    cmocka_unit_test(test_names_and_options),
+	    cmocka_unit_test(test_pass),	cmocka_unit_test(test_policy_failures),
+	    cmocka_unit_test(test_mx_findings), cmocka_unit_test(test_policy_address),
+	    cmocka_unit_test(test_drift),	cmocka_unit_test(test_names_and_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
