@@ -97,6 +97,46 @@ static const char *configured_key(const struct sts_dkim *d, const char *name)
 	return NULL;
 }
 
+/*
+ * RFC 8460 §3: the key record SHOULD carry s=tlsrpt, a service type RFC 6376
+ * libraries do not know: libopendkim refuses such a key ("not an e-mail
+ * key"). Verifying TLS reports is exactly what that service type is for, so
+ * "email" is added to an s= list that names tlsrpt but neither email nor *.
+ */
+static void tlsrpt_service(u_char *buf, size_t buflen)
+{
+	char *rec = (char *)buf, *tag = rec;
+	while (tag && *tag) {
+		char *semi = strchr(tag, ';');
+		char *t = tag + strspn(tag, " \t\r\n");
+		if (t[0] == 's' && t[1 + strspn(t + 1, " \t\r\n")] == '=') {
+			char *v = strchr(t, '=') + 1;
+			size_t vlen = semi ? (size_t)(semi - v) : strlen(v);
+			char list[256];
+			if (vlen >= sizeof(list))
+				return;
+			memcpy(list, v, vlen);
+			list[vlen] = '\0';
+			bool tlsrpt = false, email = false;
+			for (char *save = NULL, *e = strtok_r(list, ":", &save); e;
+			     e = strtok_r(NULL, ":", &save)) {
+				e += strspn(e, " \t\r\n");
+				size_t n = strcspn(e, " \t\r\n");
+				tlsrpt |= n == 6 && strncasecmp(e, "tlsrpt", 6) == 0;
+				email |= (n == 5 && strncasecmp(e, "email", 5) == 0) ||
+					 (n == 1 && e[0] == '*');
+			}
+			size_t len = strlen(rec);
+			if (tlsrpt && !email && len + 6 < buflen) {
+				memmove(v + 6, v, len - (size_t)(v - rec) + 1);
+				memcpy(v, "email:", 6);
+			}
+			return;
+		}
+		tag = semi ? semi + 1 : NULL;
+	}
+}
+
 static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
 	struct check_ctx *c = dkim_get_user_context(dkim);
@@ -111,6 +151,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		if (strlen(v) >= buflen)
 			return DKIM_CBSTAT_ERROR;
 		memcpy(buf, v, strlen(v) + 1);
+		tlsrpt_service(buf, buflen);
 		return DKIM_CBSTAT_CONTINUE;
 	}
 	if (!c->d->dns) {
@@ -143,6 +184,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 			}
 		if (q.txt[pick].len < buflen && !memchr(q.txt[pick].data, '\0', q.txt[pick].len)) {
 			memcpy(buf, q.txt[pick].data, q.txt[pick].len + 1);
+			tlsrpt_service(buf, buflen);
 			rc = DKIM_CBSTAT_CONTINUE;
 		} else {
 			rc = DKIM_CBSTAT_ERROR;

@@ -457,6 +457,7 @@ int ing_prep_file(const struct sts_ingest *ing, const char *path, enum sts_inges
 	}
 	r = sts_buf_read_fd(&b, fd);
 	close(fd);
+	p->cost = b.len * 4 + 4096; /* the bytes, their parse, the compressed copy */
 	if (r == STS_OK && t == F_NONE)
 		t = type_by_content((const unsigned char *)b.data, b.len);
 	if (t == F_REPORT && b.len > STS_CAP_REPORT_COMPRESSED)
@@ -527,6 +528,11 @@ STS_API int sts_ingest_new(struct sts_db *db, const struct sts_ingest_opts *o,
 	}
 	if ((r = ing_stmts_prepare(ing)) < 0)
 		goto fail;
+	/* the dedup index and the aggregates grow with every report: keep their
+	 * pages in memory while ingesting */
+	sts_db_hold(db);
+	sqlite3_exec(ing->h, "PRAGMA cache_size = -" ING_CACHE_KIB, NULL, NULL, NULL);
+	sts_db_unhold(db);
 	*ret = ing;
 	return STS_OK;
 fail:

@@ -21,6 +21,7 @@
 #define ING_MAX_JOBS	    8
 #define ING_DIR_DEPTH	    16
 #define ING_MSG_CAP	    STS_CAP_MAIL
+#define ING_CACHE_KIB	    "65536" /* SQLite page cache while ingesting */
 
 /* one report part of an input, or its quarantine */
 struct ing_part {
@@ -48,7 +49,8 @@ struct ing_prep {
 	char *skip_reason; /* skipped: not a report (by name) */
 	char *done_from;   /* Maildir: rename after the commit */
 	char *done_to;
-	int err; /* STS_ENOMEM while preparing */
+	size_t cost; /* memory it holds until stored (about) */
+	int err;     /* STS_ENOMEM while preparing */
 };
 
 void ing_prep_release(struct ing_prep *p);

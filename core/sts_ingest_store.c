@@ -6,6 +6,7 @@
  * quarantine and retention. docs/stsctl-ingest.md describes the schema.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,6 @@ static const struct sts_db_migration migrations[] = {
 	" authenticated INTEGER NOT NULL, auth_reason TEXT NOT NULL,"
 	" successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
 	" warnings TEXT NOT NULL, raw_size INTEGER NOT NULL);"
-	"CREATE INDEX tlsrpt_reports_end ON tlsrpt_reports(end);"
 	"CREATE TABLE tlsrpt_raw ("
 	" report INTEGER PRIMARY KEY REFERENCES tlsrpt_reports(id) ON DELETE CASCADE,"
 	" gz BLOB NOT NULL);"
@@ -41,7 +41,6 @@ static const struct sts_db_migration migrations[] = {
 	" reports INTEGER NOT NULL, successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
 	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX tlsrpt_daily_day ON tlsrpt_daily(day);"
 	"CREATE TABLE tlsrpt_failures ("
 	" domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT NULL,"
 	" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL,"
@@ -50,7 +49,6 @@ static const struct sts_db_migration migrations[] = {
 	" reports INTEGER NOT NULL, sessions INTEGER NOT NULL,"
 	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated,"
 	"  result_type, sending_ip, receiving_mx)) WITHOUT ROWID;"
-	"CREATE INDEX tlsrpt_failures_day ON tlsrpt_failures(day);"
 	"CREATE TABLE tlsrpt_quarantine ("
 	" id INTEGER PRIMARY KEY, qkey TEXT NOT NULL UNIQUE,"
 	" received INTEGER NOT NULL, last_seen INTEGER NOT NULL, times INTEGER NOT NULL,"
@@ -138,39 +136,56 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct line {
+	const char *p;
+	size_t n;
+};
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* once: fetching is the costly part */
+}
+
 STS_API void sts_ingest_policy_digest(char *const *lines, size_t n, char out[17])
 {
-	out[0] = '\0';
-	if (!n)
-		return;
-	char **v = malloc(n * sizeof(*v));
+	struct line stack[32], *v = n <= 32 ? stack : malloc(n * sizeof(*v));
 	size_t k = 0;
-	if (!v)
+	out[0] = '\0';
+	if (!n || !v)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const char *l = lines[i] ? lines[i] : "";
 		size_t len = strlen(l);
 		while (len && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t'))
 			len--;
-		if (len && !(v[k++] = strndup(l, len)))
-			k--;
+		if (len)
+			v[k++] = (struct line){l, len};
 	}
-	qsort(v, k, sizeof(*v), cmp_str);
+	qsort(v, k, sizeof(*v), cmp_line);
+	pthread_once(&sha256_once, sha256_fetch);
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	bool ok = c && sha256_md && EVP_DigestInit_ex(c, sha256_md, NULL);
 	for (size_t i = 0; ok && i < k; i++)
-		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
-			ok =
-			    EVP_DigestUpdate(c, v[i], strlen(v[i])) && EVP_DigestUpdate(c, "\n", 1);
+		if (i == 0 || cmp_line(&v[i], &v[i - 1]) != 0)
+			ok = EVP_DigestUpdate(c, v[i].p, v[i].n) && EVP_DigestUpdate(c, "\n", 1);
 	if (ok && k && EVP_DigestFinal_ex(c, md, &mdlen) && mdlen >= 8)
 		for (int i = 0; i < 8; i++)
 			snprintf(out + 2 * i, 3, "%02x", md[i]);
 	EVP_MD_CTX_free(c);
-	for (size_t i = 0; i < k; i++)
-		free(v[i]);
-	free(v);
+	if (v != stack)
+		free(v);
 }
 
 /* ---- the batch aggregates ---- */
@@ -238,9 +253,13 @@ static int agg_add(struct agg_map *m, const struct sts_buf *key, int64_t reports
 /* one dimension of a key: the separator cannot occur inside it */
 static int put_dim(struct sts_buf *k, const char *s, bool first)
 {
-	int r = first ? STS_OK : sts_buf_putc(k, '\x1f');
-	for (; r == STS_OK && s && *s; s++)
-		r = sts_buf_putc(k, *s == '\x1f' ? '?' : *s);
+	int r = first ? STS_OK : sts_buf_append(k, "\x1f", 1);
+	size_t at = k->len, n = s ? strlen(s) : 0;
+	if (r == STS_OK && n)
+		r = sts_buf_append(k, s, n);
+	for (char *p = k->data ? k->data + at : NULL; r == STS_OK && p && *p; p++)
+		if (*p == '\x1f')
+			*p = '?';
 	return r;
 }
 
@@ -482,8 +501,10 @@ static int dedup_key(const struct sts_tlsrpt_report *rep, struct sts_buf *k)
 		r = sts_buf_putc(k, (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c));
 	if (r < 0)
 		return r;
-	if (rep->report_id)
-		return sts_buf_printf(k, "\n%s", rep->report_id);
+	if (rep->report_id) {
+		r = sts_buf_putc(k, '\n');
+		return r ? r : sts_buf_puts(k, rep->report_id);
+	}
 	r = sts_buf_printf(k, "\n%lld\n%lld", (long long)rep->start, (long long)rep->end);
 	/* policy domains, sorted and unique */
 	const char **d = calloc(rep->n_policies + 1, sizeof(*d));
@@ -494,8 +515,8 @@ static int dedup_key(const struct sts_tlsrpt_report *rep, struct sts_buf *k)
 		d[n++] = rep->policies[i].policy_domain ? rep->policies[i].policy_domain : "";
 	qsort(d, n, sizeof(*d), cmp_str);
 	for (size_t i = 0; r == STS_OK && i < n; i++)
-		if (i == 0 || strcmp(d[i], d[i - 1]) != 0)
-			r = sts_buf_printf(k, "\n%s", d[i]);
+		if ((i == 0 || strcmp(d[i], d[i - 1]) != 0) && (r = sts_buf_putc(k, '\n')) == STS_OK)
+			r = sts_buf_puts(k, d[i]);
 	free(d);
 	return r;
 }
@@ -513,8 +534,8 @@ static int domains_text(const struct sts_tlsrpt_report *rep, const char *hint, s
 			const char *e = rep->policies[j].policy_domain;
 			seen = strcmp(e ? e : hint ? hint : "", d) == 0;
 		}
-		if (!seen && *d)
-			r = sts_buf_printf(b, "%s%s", b->len ? " " : "", d);
+		if (!seen && *d && (r = b->len ? sts_buf_putc(b, ' ') : STS_OK) == STS_OK)
+			r = sts_buf_puts(b, d);
 	}
 	return r;
 }

@@ -154,6 +154,13 @@ static int cmp_org(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* qsort() must not get NULL, even for nothing to sort */
+static void sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 static int cmp_domain(const void *a, const void *b)
 {
 	return strcmp(((const struct sts_report_domain *)a)->domain,
@@ -310,14 +317,13 @@ STS_API int sts_report_build(struct sts_db *db, const struct sts_report_query *q
 		sts_report_free(r);
 		return rc;
 	}
-	qsort(r->domains, r->n_domains, sizeof(*r->domains), cmp_domain);
+	sort(r->domains, r->n_domains, sizeof(*r->domains), cmp_domain);
 	for (size_t i = 0; i < r->n_domains; i++) {
 		struct sts_report_domain *d = &r->domains[i];
-		qsort(d->by_result_type, d->n_by_result_type, sizeof(*d->by_result_type),
-		      cmp_count);
-		qsort(d->by_mx, d->n_by_mx, sizeof(*d->by_mx), cmp_count);
-		qsort(d->by_ip, d->n_by_ip, sizeof(*d->by_ip), cmp_count);
-		qsort(d->by_org, d->n_by_org, sizeof(*d->by_org), cmp_org);
+		sort(d->by_result_type, d->n_by_result_type, sizeof(*d->by_result_type), cmp_count);
+		sort(d->by_mx, d->n_by_mx, sizeof(*d->by_mx), cmp_count);
+		sort(d->by_ip, d->n_by_ip, sizeof(*d->by_ip), cmp_count);
+		sort(d->by_org, d->n_by_org, sizeof(*d->by_org), cmp_org);
 	}
 	*ret = r;
 	return STS_OK;

@@ -5,6 +5,7 @@
  * the daily successful and failed sessions, and the failure breakdowns.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -93,17 +94,28 @@ static size_t chart_days(const struct sts_report_domain *d, struct point *pts, s
 	return n;
 }
 
+/* a round scale for 4 grid steps: 1, 2 or 5 times a power of ten */
+static int64_t scale_step(int64_t top)
+{
+	static const int64_t f[] = {1, 2, 5};
+	for (int64_t mag = 1;; mag *= 10)
+		for (int k = 0; k < 3; k++)
+			if (f[k] * mag * 4 >= top || mag > INT64_MAX / 1000)
+				return f[k] * mag;
+}
+
 static void chart(struct rpt_out *o, const struct sts_report_domain *d)
 {
 	struct point pts[MAX_FILL];
 	size_t n = chart_days(d, pts, MAX_FILL);
-	int64_t max = 1;
+	int64_t top = 1;
 	for (size_t i = 0; i < n; i++) {
-		if (pts[i].ok > max)
-			max = pts[i].ok;
-		if (pts[i].bad > max)
-			max = pts[i].bad;
+		if (pts[i].ok > top)
+			top = pts[i].ok;
+		if (pts[i].bad > top)
+			top = pts[i].bad;
 	}
+	const int64_t step = scale_step(top), max = step * 4;
 	const double pw = CHART_W - PAD_L - PAD_R, ph = CHART_H - PAD_T - PAD_B;
 	rpt_out(o,
 		"<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -124,7 +136,7 @@ static void chart(struct rpt_out *o, const struct sts_report_domain *d)
 			"<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%" PRId64
 			"</text>\n",
 			PAD_L, y, CHART_W - PAD_R, y, t ? "#e0e0e0" : "#424242", PAD_L - 6, y + 4,
-			(int64_t)((double)max * t / 4.0 + 0.5));
+			step * t);
 	}
 	rpt_out(o,
 		"<g class=\"legend\" font-size=\"12\"><rect x=\"%d\" y=\"8\" width=\"12\" "
@@ -160,8 +172,8 @@ static void chart(struct rpt_out *o, const struct sts_report_domain *d)
 		    PAD_T + ph - hbad, bw, hbad, pts[i].date, pts[i].bad);
 	}
 	/* at most 8 date labels */
-	size_t step = n <= 8 ? 1 : (n + 7) / 8;
-	for (size_t i = 0; i < n; i += step)
+	size_t every = n <= 8 ? 1 : (n + 7) / 8;
+	for (size_t i = 0; i < n; i += every)
 		rpt_out(
 		    o,
 		    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
@@ -216,8 +228,8 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 			d->successful, d->failed);
 		if (ratio >= 0)
 			rpt_out(o, ", success ratio %.2f%%", ratio * 100.0);
-		rpt_out(o, "; %" PRId64 " reports, %" PRId64 " authenticated</p>\n", d->reports,
-			d->auth_reports);
+		rpt_out(o, "; %" PRId64 " report%s, %" PRId64 " authenticated</p>\n", d->reports,
+			d->reports == 1 ? "" : "s", d->auth_reports);
 		chart(o, d);
 		table(o, "result type", d->by_result_type, d->n_by_result_type);
 		if (d->n_by_org) {

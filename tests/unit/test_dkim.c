@@ -226,6 +226,35 @@ static void test_pass_with_configured_key(void **state)
 	sts_dkim_free(d);
 }
 
+/* RFC 8460 §3: keys SHOULD say s=tlsrpt, which RFC 6376 libraries do not know */
+static void test_service_type(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool pass;
+	} v[] = {
+	    {"s=tlsrpt; ", true}, {"s = tlsrpt:other; ", true}, {"s=email:tlsrpt; ", true},
+	    {"s=*; ", true},	  {"s=other; ", false},
+	};
+	struct msg m = signed_msg("reporter.example", "reporter.example", -1, NULL);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char *rec = NULL;
+		assert_true(asprintf(&rec, "v=DKIM1; k=rsa; %s%s", v[i].s, strstr(key_rec, "p=")) >
+			    0);
+		char *names[] = {"sel._domainkey.reporter.example"};
+		char *values[] = {rec};
+		struct sts_dkim_conf c = {.key_names = names, .key_values = values, .n_keys = 1};
+		struct sts_dkim *d = NULL;
+		assert_int_equal(sts_dkim_new(&c, &d), STS_OK);
+		expect(d, &m, "reporter.example", v[i].pass,
+		       v[i].pass ? "dkim pass" : "not an e-mail key");
+		sts_dkim_free(d);
+		free(rec);
+	}
+	msg_free(&m);
+}
+
 static void test_tampered(void **state)
 {
 	(void)state;
@@ -460,6 +489,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pass_with_configured_key),
+	    cmocka_unit_test(test_service_type),
 	    cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_length_tag_refused),
 	    cmocka_unit_test(test_no_signature_no_key),
