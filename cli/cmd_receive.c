@@ -105,6 +105,7 @@ static int serve(struct report_ctx *c, const char *listen)
 	sigaddset(&set, SIGHUP);
 	/* before any thread starts: they all inherit the mask, only sigwait sees them */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a sender that hangs up must not stop the receiver */
 	struct sts_ingest_opts o = {.conf = c->conf, .on_event = on_event, .batch = 1};
 	int r = sts_ingest_new(c->db, &o, &ing);
 	/* the schema is there: from now on the lock is taken for each write */

@@ -310,6 +310,13 @@ STS_API int sts_report_build(struct sts_db *db, const struct sts_report_query *q
 				      " sum(sessions) FROM tlsrpt_failures",
 				      " GROUP BY domain, result_type, receiving_mx, sending_ip",
 				      failure_row, r);
+		sqlite3_stmt *st = NULL;
+		if (rc == STS_OK &&
+		    sqlite3_prepare_v2(h, "SELECT count(*) FROM tlsrpt_quarantine", -1, &st,
+				       NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			r->quarantined = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
 		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
 		sts_db_unhold(db);
 	}
@@ -405,7 +412,9 @@ STS_API json_t *sts_report_to_json(const struct sts_report *r)
 			return NULL;
 		}
 	}
-	return doms ? json_pack("{s:o}", "domains", doms) : NULL;
+	return doms ? json_pack("{s:o,s:I}", "domains", doms, "quarantined",
+				(json_int_t)r->quarantined)
+		    : NULL;
 }
 
 /* ---- text and CSV ---- */
@@ -443,10 +452,8 @@ static void text_counts(struct rpt_out *o, const char *title, const struct sts_r
 
 static void write_text(struct rpt_out *o, const struct sts_report *r)
 {
-	if (!r->n_domains) {
+	if (!r->n_domains)
 		rpt_out(o, "no TLS reports%s%s\n", r->since[0] ? " since " : "", r->since);
-		return;
-	}
 	for (size_t i = 0; i < r->n_domains; i++) {
 		const struct sts_report_domain *d = &r->domains[i];
 		double ratio = rpt_ratio(d->successful, d->failed);
@@ -477,6 +484,9 @@ static void write_text(struct rpt_out *o, const struct sts_report *r)
 			rpt_out(o, "    %s  %10" PRId64 " successful  %8" PRId64 " failed\n",
 				d->days[j].date, d->days[j].successful, d->days[j].failed);
 	}
+	if (r->quarantined)
+		rpt_out(o, "\n%" PRId64 " input%s in the quarantine (table tlsrpt_quarantine)\n",
+			r->quarantined, r->quarantined == 1 ? "" : "s");
 }
 
 static void csv_field(struct rpt_out *o, const char *s)

@@ -63,6 +63,7 @@ struct sts_report {
 	char since[11]; /* "" = from the start */
 	char until[11]; /* "" = up to now */
 	bool authenticated_only;
+	int64_t quarantined; /* inputs in the quarantine (any date) */
 };
 
 struct sts_report_query {

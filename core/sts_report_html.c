@@ -213,8 +213,12 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 	} else {
 		rpt_out(o, "all reports stored");
 	}
-	rpt_out(o, "%s; %zu domain%s</p>\n", r->authenticated_only ? ", authenticated only" : "",
+	rpt_out(o, "%s; %zu domain%s", r->authenticated_only ? ", authenticated only" : "",
 		r->n_domains, r->n_domains == 1 ? "" : "s");
+	if (r->quarantined)
+		rpt_out(o, "; <span class=\"fail\">%" PRId64 " input%s in the quarantine</span>",
+			r->quarantined, r->quarantined == 1 ? "" : "s");
+	rpt_out(o, "</p>\n");
 	for (size_t i = 0; i < r->n_domains; i++) {
 		const struct sts_report_domain *d = &r->domains[i];
 		double ratio = rpt_ratio(d->successful, d->failed);

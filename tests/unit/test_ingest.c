@@ -369,6 +369,39 @@ static void test_blob_channel(void **state)
 	sts_ingest_free(ing);
 }
 
+/* a report attachment in quoted-printable (E1) */
+static void test_quoted_printable(void **state)
+{
+	struct fx *f = *state;
+	struct sts_ingest *ing = new_ing(f, false);
+	static const char msg[] =
+	    "From: noreply@qp.example\r\nTo: r@example.net\r\nSubject: Report Domain: qp.example "
+	    "Submitter: qp.example Report-ID: <qp-1>\r\nTLS-Report-Domain: qp.example\r\n"
+	    "TLS-Report-Submitter: qp.example\r\nMIME-Version: 1.0\r\nContent-Type: "
+	    "multipart/report;"
+	    " report-type=tlsrpt; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+	    "report\r\n--b\r\nContent-Type: application/tlsrpt+json\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "{\"organization-name\":\"QP =3D "
+	    "Org\",\"date-range\":{\"start-datetime\":\"2026-04-0=\r\n"
+	    "1T00:00:00Z\",\"end-datetime\":\"2026-04-01T23:59:59Z\"},\"report-id\":\"qp-1\",\"po="
+	    "\r\n"
+	    "licies\":[{\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":\"qp.example\"},\"su="
+	    "\r\n"
+	    "mmary\":{\"total-successful-session-count\":41,\"total-failure-session-count\":0}}]}"
+	    "\r\n"
+	    "--b--\r\n";
+	enum sts_ingest_outcome oc;
+	assert_int_equal(
+	    sts_ingest_message(ing, msg, sizeof(msg) - 1, STS_CH_EML, "qp.eml", &oc, NULL), STS_OK);
+	assert_int_equal(oc, STS_INGEST_STORED);
+	check_domain(f, "qp.example", 41, 0);
+	char *org = q_text(f, "SELECT organization FROM tlsrpt_reports", NULL);
+	assert_string_equal(org, "QP = Org");
+	free(org);
+	sts_ingest_free(ing);
+}
+
 /* ---- duplicates and upgrades ---- */
 
 static void test_upgrade_to_authenticated(void **state)
@@ -762,6 +795,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_eml_each_sample, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_maildir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_channel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quoted_printable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_to_authenticated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_without_report_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),

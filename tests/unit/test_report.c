@@ -89,6 +89,7 @@ static void test_numbers(void **state)
 	struct sts_report *r = NULL;
 	assert_int_equal(sts_report_build(f->t.db, NULL, &r), STS_OK);
 	assert_int_equal(r->n_domains, 10);
+	assert_int_equal(r->quarantined, 0);
 	/* sorted by name; "" (sample 12, no policy domain) first */
 	assert_string_equal(r->domains[0].domain, "");
 	assert_string_equal(r->domains[1].domain, "cardinalhealth.ca");
@@ -258,6 +259,32 @@ static void test_text_csv_html(void **state)
 	free(empty.domains);
 }
 
+static void test_quarantine_count(void **state)
+{
+	struct fx *f = *state;
+	struct sts_ingest_conf *conf = offline_conf(f->t.dir);
+	struct sts_ingest *ing = NULL;
+	struct sts_ingest_opts o = {.conf = conf};
+	assert_int_equal(sts_ingest_new(f->t.db, &o, &ing), STS_OK);
+	assert_int_equal(sts_ingest_blob(ing, "junk", 4, STS_CH_HTTPS, "x", false, "t", NULL, NULL),
+			 STS_OK);
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	struct sts_report *r = NULL;
+	assert_int_equal(sts_report_build(f->t.db, NULL, &r), STS_OK);
+	assert_int_equal(r->quarantined, 1);
+	char *t = render(r, STS_REPORT_TEXT);
+	assert_non_null(strstr(t, "1 input in the quarantine"));
+	free(t);
+	char *j = render(r, STS_REPORT_JSON);
+	assert_non_null(strstr(j, "\"quarantined\": 1"));
+	free(j);
+	char *h = render(r, STS_REPORT_HTML);
+	assert_non_null(strstr(h, "1 input in the quarantine"));
+	free(h);
+	sts_report_free(r);
+}
+
 static void test_no_reports(void **state)
 {
 	struct fx *f = *state;
@@ -269,7 +296,7 @@ static void test_no_reports(void **state)
 	assert_string_equal(t, "no TLS reports\n");
 	free(t);
 	char *j = render(r, STS_REPORT_JSON);
-	assert_string_equal(j, "{\n  \"domains\": []\n}\n");
+	assert_string_equal(j, "{\n  \"domains\": [],\n  \"quarantined\": 0\n}\n");
 	free(j);
 	sts_report_free(r);
 }
@@ -320,6 +347,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_json_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_csv_html, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantine_count, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_reports, setup, teardown),
 	    cmocka_unit_test(test_dates_and_formats),
 	    cmocka_unit_test(test_write_error),
