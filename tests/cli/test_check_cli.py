@@ -4,7 +4,7 @@ usage errors (exit 2, the message, the synopsis), unreadable inputs, an
 invalid inventory (exit 1), and one run against a resolver on 127.0.0.1 that
 does not exist (every lookup fails: exit 1, the JSON layout of
 docs/stsctl-check.md, the text report). The live behaviour is tested in
-tests/integration/check-*. TAP on stdout. Usage: check_cli.py STSCTL
+tests/integration/check-*. TAP on stdout. Usage: test_check_cli.py STSCTL
 """
 import json
 import os

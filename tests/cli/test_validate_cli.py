@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """stsctl validate as a user runs it (docs/stsctl-validate.md): exit codes,
 the diagnostics on stderr and the summary on stdout, --json, standard input.
-TAP on stdout. Usage: validate_cli.py STSCTL SOURCE_ROOT
+TAP on stdout. Usage: test_validate_cli.py STSCTL SOURCE_ROOT
 """
 import json
 import os

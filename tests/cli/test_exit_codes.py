@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/exit-codes.md agrees with enum cli_exit in cli/cli.h: the same names
 with the same values, in both directions, and values never reused. TAP.
-Usage: exit_codes.py SOURCE_ROOT
+Usage: test_exit_codes.py SOURCE_ROOT
 """
 import os
 import re

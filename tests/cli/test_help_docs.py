@@ -6,7 +6,7 @@ exactly the fenced code block of the SYNOPSIS section of docs/stsctl-CMD.md,
 and `stsctl --help`'s usage lines (before the command list) the one of
 docs/stsctl.md, which must also link every command's page. A missing doc, a doc without
 that block, a difference, or a docs/stsctl-X.md for no command fails.
-TAP on stdout. Usage: help_docs.py STSCTL SOURCE_ROOT
+TAP on stdout. Usage: test_help_docs.py STSCTL SOURCE_ROOT
 """
 import difflib
 import os

@@ -2,7 +2,7 @@
 """Global behaviour of the stsctl command line and its documented exit codes
 (docs/exit-codes.md): --version, help, unknown commands and options, failed
 writes to standard output, error message style. TAP on stdout.
-Usage: global_cli.py STSCTL VERSION
+Usage: test_global_cli.py STSCTL VERSION
 """
 import re
 import subprocess
