@@ -145,7 +145,8 @@ struct sts_check_domain {
 	char **rua;
 	size_t n_rua;
 
-	struct sts_diags findings; /* in the order found; rule ids of RFC.md or drift-* */
+	/* in the order found; rule ids of docs/rfc-rules.md or drift-* */
+	struct sts_diags findings;
 };
 
 struct sts_check_report {

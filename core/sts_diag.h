@@ -19,7 +19,7 @@ enum sts_severity {
 
 struct sts_diag {
 	enum sts_severity severity;
-	char *rule;    /* RFC.md rule id ("B9", "T4") or NULL */
+	char *rule;    /* docs/rfc-rules.md rule id ("B9", "T4") or NULL */
 	char *file;    /* NULL: not from a file */
 	unsigned line; /* 1-based; 0 = unknown */
 	unsigned col;  /* 1-based, in bytes; 0 = unknown */

@@ -8,7 +8,7 @@
 #include "sts_api.h"
 
 /*
- * Is a TLS report e-mail really from its reporter? RFC 8460 §3 (RFC.md
+ * Is a TLS report e-mail really from its reporter? RFC 8460 §3 (docs/rfc-rules.md
  * E4): reports sent by SMTP MUST carry a valid DKIM signature by the
  * reporting domain and recipients MUST ignore the others; a signature
  * with l= does not count.

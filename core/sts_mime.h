@@ -9,7 +9,7 @@
 #include "sts_diag.h"
 
 /*
- * TLS-RPT report e-mail (RFC 8460 §5.3, RFC.md §8.2 E1-E6) taken apart with
+ * TLS-RPT report e-mail (RFC 8460 §5.3, docs/rfc-rules.md §8.2 E1-E6) taken apart with
  * GMime 3: the report attachments, decoded from base64 or quoted-printable
  * but still gzip when sent as application/tlsrpt+gzip (hand each one to
  * sts_tlsrpt_parse_blob()), plus the header fields the ingester checks.

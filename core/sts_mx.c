@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * MX patterns of an MTA-STS policy (RFC 8461 §3.2 sts-policy-mx-value,
- * §4.1 matching; RFC.md B7, M2).
+ * §4.1 matching; docs/rfc-rules.md B7, M2).
  */
 #include <arpa/inet.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Strict parser of the MTA-STS policy body (RFC 8461 §3.2; RFC.md §2.2-2.3,
+ * Strict parser of the MTA-STS policy body (RFC 8461 §3.2; docs/rfc-rules.md §2.2-2.3,
  * rules B1-B13), plus helpers shared with sts_record.c.
  */
 #include <stdarg.h>

@@ -10,8 +10,9 @@
 
 /*
  * Strict parsers for the three MTA-STS / TLS-RPT texts, exactly per the
- * ABNF quoted in RFC.md, and the MX pattern matcher of RFC 8461 §4.1.
- * Findings name the RFC.md rule id (T*, B*, R*, M*).
+ * ABNF of RFC 8461 §3.1/§3.2 and RFC 8460 §3 (docs/rfc-rules.md §1, §2, §6),
+ * and the MX pattern matcher of RFC 8461 §4.1.
+ * Findings name the docs/rfc-rules.md rule id (T*, B*, R*, M*).
  */
 
 enum sts_mode {

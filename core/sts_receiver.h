@@ -11,7 +11,7 @@
 
 /*
  * HTTPS receiver for TLS reports POSTed to an https: rua (RFC 8460 §5.4,
- * RFC.md H1-H4), on libmicrohttpd (which speaks TLS through GnuTLS: the
+ * docs/rfc-rules.md H1-H4), on libmicrohttpd (which speaks TLS through GnuTLS: the
  * certificate and key are handed over as PEM text).
  *
  * Only POST on the configured path is accepted: another method there is

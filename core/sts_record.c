@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Strict parsers of the two TXT records: _mta-sts (RFC 8461 §3.1, RFC.md
- * §1, T1-T17) and _smtp._tls (RFC 8460 §3, RFC.md §6, R1-R11).
+ * Strict parsers of the two TXT records: _mta-sts (RFC 8461 §3.1, docs/rfc-rules.md
+ * §1, T1-T17) and _smtp._tls (RFC 8460 §3, docs/rfc-rules.md §6, R1-R11).
  * Both share the shape `version 1*(delim field) [delim]` with
  * delim = *WSP ";" *WSP, so one scanner drives both.
  */

@@ -101,7 +101,7 @@ STS_API int sts_render_policy_text(enum sts_mode mode, long long max_age, char *
 	for (size_t i = 0; i < n_mx; i++)
 		if (!mx_ok(mx[i]))
 			return STS_EINVAL;
-	/* Order: version (first, RFC.md B10), mode, mx in inventory order, max_age. */
+	/* Order: version (first, docs/rfc-rules.md B10), mode, mx in inventory order, max_age. */
 	int r = STS_PUT_LIT(out, "version: STSv1\r\nmode: ");
 	if (r >= 0)
 		r = sts_buf_puts(out, m);

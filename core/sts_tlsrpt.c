@@ -408,7 +408,7 @@ static void parse_policy_type(struct sts_tlsrpt_ctx *c, json_t *v, const char *p
 			"'%.64s' is not sts, tlsa or no-policy-found", p->type_raw);
 }
 
-/* Microsoft's TLSA encoding (RFC.md §10): one element holding a JSON array. */
+/* Microsoft's TLSA encoding (docs/rfc-rules.md §10): one element holding a JSON array. */
 static int expand_json_array(struct sts_tlsrpt_ctx *c, const char *s, const char *path,
 			     struct sts_tlsrpt_policy *p)
 {

@@ -10,13 +10,13 @@
 #include "sts_diag.h"
 
 /*
- * TLS-RPT aggregate report (RFC 8460 §4, RFC.md §7) parsed into a model the
+ * TLS-RPT aggregate report (RFC 8460 §4, docs/rfc-rules.md §7) parsed into a model the
  * ingester and the rollout watcher can trust.
  *
- * The parser tolerates the deviations real reporters send (RFC.md §10 and
+ * The parser tolerates the deviations real reporters send (docs/rfc-rules.md §10 and
  * tests/data/tlsrpt/samples/SOURCES.md), normalises them and records one
  * warning per deviation, both in diags (human text, severity warning, rule =
- * RFC.md rule id, message "<code>: <detail>") and in report->warnings (the
+ * docs/rfc-rules.md rule id, message "<code>: <detail>") and in report->warnings (the
  * stable code and the JSON path). It rejects what is unusable with one error
  * in diags. docs/tlsrpt-parsing.md lists every code.
  *
@@ -43,7 +43,7 @@ enum sts_tlsrpt_policy_type {
 	STS_TLSRPT_POLICY_NO_POLICY_FOUND,
 };
 
-/* What a result-type speaks to (RFC.md §7.3). */
+/* What a result-type speaks to (docs/rfc-rules.md §7.3). */
 enum sts_tlsrpt_category {
 	STS_TLSRPT_CAT_UNKNOWN = 0, /* not in the IANA registry: still a failure */
 	STS_TLSRPT_CAT_STS_POLICY,  /* sts-policy-fetch-error, -invalid, sts-webpki-invalid */
@@ -128,7 +128,7 @@ STS_API void sts_tlsrpt_report_free(struct sts_tlsrpt_report *r);
 
 /*
  * Compare two policy-string line lists as SETS (Google reorders lines,
- * RFC.md §9/§10): a CR and trailing spaces/tabs of each line are ignored,
+ * docs/rfc-rules.md §9/§10): a CR and trailing spaces/tabs of each line are ignored,
  * empty lines are ignored, duplicates count once. Returns 1 if equal.
  */
 STS_API int sts_tlsrpt_policy_lines_equal(char *const *a, size_t na, char *const *b, size_t nb);

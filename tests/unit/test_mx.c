@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* MX pattern matcher and checker (RFC 8461 §4.1, RFC.md B7 and M2). */
+/* MX pattern matcher and checker (RFC 8461 §4.1, docs/rfc-rules.md B7 and M2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

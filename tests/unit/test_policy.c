@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Policy body parser (RFC 8461 §3.2, RFC.md B1-B13). */
+/* Policy body parser (RFC 8461 §3.2, docs/rfc-rules.md B1-B13). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

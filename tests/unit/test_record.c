@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* _mta-sts (RFC.md T1-T17) and _smtp._tls (R1-R11) TXT record parsers. */
+/* _mta-sts (docs/rfc-rules.md T1-T17) and _smtp._tls (R1-R11) TXT record parsers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -46,7 +46,7 @@ static void test_policy_text_golden(void **state)
 	render_policy(STS_MODE_TESTING, &b);
 	golden_buf("policy-testing.txt", &b);
 	sts_buf_release(&b);
-	/* RFC.md B12: mode none keeps its mx lines */
+	/* docs/rfc-rules.md B12: mode none keeps its mx lines */
 	render_policy(STS_MODE_NONE, &b);
 	assert_non_null(strstr(sts_buf_str(&b), "mode: none\r\nmx: mail.example.com\r\n"));
 	golden_buf("policy-none.txt", &b);
