@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
 
 const char *const lint_usage[] = {
@@ -212,38 +213,51 @@ static int lint_tlsrpt_record(char **args)
 }
 
 /*
- * The pattern is checked as a policy mx value; one trailing root dot is
- * ignored first, as the matcher ignores it.
+ * Both names are compared as A-labels: each is converted as the inventory
+ * converts names (sts_mx_name_alabel: one trailing dot dropped, lower case,
+ * U-labels to A-labels), and the pattern is then checked as a policy mx
+ * value. A name that libidn2 cannot convert makes the result invalid, with
+ * a finding that names the argument.
  */
 static int lint_mx_match(char **args)
 {
 	const char *pattern = args[0], *host = args[1];
 	struct sts_diags d;
 	const char *why = NULL;
-	int rc;
+	char *apat = NULL, *ahost = NULL;
+	bool valid = true;
+	int rc, r;
 	if (!*host)
 		return cli_usage_error(lint_usage, "empty hostname");
 	sts_diags_init(&d);
-	char *pat = strdup(pattern);
-	if (!pat) {
-		sts_log_err("out of memory");
-		return EXIT_INTERNAL;
+	r = sts_mx_name_alabel(pattern, &apat, &why);
+	if (r == STS_EINVALID) {
+		valid = false;
+		r = sts_diags_add(
+		    &d, STS_SEV_ERROR, "B7", NULL, 0, 0, NULL,
+		    "invalid mx pattern '%s' (PATTERN): not a valid IDNA2008 name: %s", pattern,
+		    why);
+	} else if (r == STS_OK && sts_mx_pattern_check(apat, &why) != STS_OK) {
+		valid = false;
+		r = sts_diags_add(&d, STS_SEV_ERROR, "B7", NULL, 0, 0, NULL,
+				  "invalid mx pattern '%s': %s", pattern, why);
 	}
-	size_t n = strlen(pat);
-	if (n > 1 && pat[n - 1] == '.')
-		pat[n - 1] = '\0';
-	bool valid = sts_mx_pattern_check(pat, &why) == STS_OK;
-	free(pat);
-	bool match = valid && sts_mx_match(pattern, host);
-	if (!valid && sts_diags_add(&d, STS_SEV_ERROR, "B7", NULL, 0, 0, NULL,
-				    "invalid mx pattern '%s': %s", pattern, why) < 0) {
+	if (r == STS_OK && sts_mx_name_alabel(host, &ahost, &why) == STS_EINVALID) {
+		valid = false;
+		r = sts_diags_add(
+		    &d, STS_SEV_ERROR, "M2", NULL, 0, 0, NULL,
+		    "invalid host name '%s' (HOSTNAME): not a valid IDNA2008 name: %s", host, why);
+	}
+	if (r != STS_OK) {
 		sts_log_err("out of memory");
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
+	bool match = valid && sts_mx_match(apat, ahost);
 	if (opt_json) {
-		json_t *doc = json_pack("{s:b,s:o,s:o}", "match", match, "pattern",
-					json_arg(pattern), "hostname", json_arg(host));
+		json_t *doc = json_pack("{s:b,s:o,s:o,s:s?,s:s?}", "match", match, "pattern",
+					json_arg(pattern), "hostname", json_arg(host),
+					"pattern_alabel", apat, "hostname_alabel", ahost);
 		if (doc && !valid &&
 		    (json_object_set_new(doc, "valid", json_false()) < 0 ||
 		     json_object_set_new(doc, "errors", diags_json(&d, STS_SEV_ERROR)) < 0)) {
@@ -260,6 +274,8 @@ static int lint_mx_match(char **args)
 		rc = match ? EXIT_OK : EXIT_FAIL;
 	}
 out:
+	free(apat);
+	free(ahost);
 	sts_diags_release(&d);
 	return rc;
 }

@@ -5,14 +5,17 @@
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "sts_err.h"
+#include "sts_inventory_int.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
 
-#define NAME_MAX_LEN  253
-#define LABEL_MAX_LEN 63
+#define MX_NAME_MAX  253
+#define MX_LABEL_MAX 63
 
 static bool is_alnum(unsigned char c)
 {
@@ -52,6 +55,39 @@ STS_API bool sts_mx_match(const char *pattern, const char *hostname)
 	return pn == hn && strncasecmp(pattern, hostname, pn) == 0;
 }
 
+/*
+ * The inventory's conversion, run on a throw-away context: only its arena
+ * and its allocation-failure flag are used.
+ */
+STS_API int sts_mx_name_alabel(const char *name, char **ret, const char **reterr)
+{
+	struct sts_inventory_priv priv = {0};
+	struct vctx c = {.priv = &priv, .err = STS_OK};
+	char *out = NULL;
+	bool converted;
+	int r = STS_OK;
+	if (!name) {
+		*reterr = "no name";
+		return STS_EINVALID;
+	}
+	sts_arena_init(&priv.arena);
+	const char *why = sts_inv_host_normalize(&c, name, &out, &converted);
+	if (c.err == STS_ENOMEM) {
+		r = STS_ENOMEM;
+	} else if (why) {
+		*reterr = why;
+		r = STS_EINVALID;
+	} else {
+		char *copy = strdup(out);
+		if (copy)
+			*ret = copy;
+		else
+			r = STS_ENOMEM;
+	}
+	sts_arena_release(&priv.arena);
+	return r;
+}
+
 /* Looks like an address: inet_pton accepts it, or every label is numeric. */
 static bool looks_like_ip(const char *s)
 {
@@ -85,7 +121,7 @@ static int check_domain(const char *s, const char **reterr)
 					      : "empty label";
 				return STS_EINVALID;
 			}
-			if (label > LABEL_MAX_LEN) {
+			if (label > MX_LABEL_MAX) {
 				*reterr = "label longer than 63 octets";
 				return STS_EINVALID;
 			}
@@ -140,7 +176,7 @@ STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr)
 		*reterr = "IP addresses are not allowed: mx needs a host name";
 		return STS_EINVALID;
 	}
-	if (strlen(pattern) > NAME_MAX_LEN) {
+	if (strlen(pattern) > MX_NAME_MAX) {
 		*reterr = "name longer than 253 octets";
 		return STS_EINVALID;
 	}

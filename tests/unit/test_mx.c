@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "sts_err.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
 
 static void test_match_exact(void **state)
@@ -192,6 +194,95 @@ static void test_pattern_non_ascii(void **state)
 	assert_pattern_bad("mail.\xff", "A-label");
 }
 
+static void assert_alabel(const char *in, const char *want)
+{
+	char *out = NULL;
+	const char *why = NULL;
+	int r = sts_mx_name_alabel(in, &out, &why);
+	if (r != STS_OK)
+		fail_msg("'%s': %d (%s)", in, r, why ? why : "");
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void assert_alabel_bad(const char *in)
+{
+	char *out = (char *)"untouched";
+	const char *why = NULL;
+	assert_int_equal(sts_mx_name_alabel(in, &out, &why), STS_EINVALID);
+	assert_non_null(why);
+	assert_string_equal(out, "untouched");
+}
+
+/* U-labels become A-labels as in the inventory; "*." is kept. */
+static void test_alabel_convert(void **state)
+{
+	assert_alabel("x.\xc3\xb1"
+		      "aca.com",
+		      "x.xn--aca-6ma.com");
+	assert_alabel("*.\xc3\xb1"
+		      "aca.com",
+		      "*.xn--aca-6ma.com");
+	assert_alabel("X.\xc3\x91"
+		      "ACA.COM.",
+		      "x.xn--aca-6ma.com"); /* upper case Ñ, trailing dot */
+	assert_alabel("b\xc3\xbc"
+		      "cher.example",
+		      "xn--bcher-kva.example");
+	/* ASCII: lower case and one trailing dot dropped, nothing else */
+	assert_alabel("X.XN--ACA-6MA.com.", "x.xn--aca-6ma.com");
+	assert_alabel("*.Example.COM", "*.example.com");
+	assert_alabel("mail.example.com..", "mail.example.com.");
+}
+
+static void test_alabel_invalid(void **state)
+{
+	assert_alabel_bad("x.-\xc3\xb1.com");	   /* hyphen at a label's edge */
+	assert_alabel_bad("mail.\xff.com");	   /* not UTF-8 */
+	assert_alabel_bad("\xe2\x98\x83.example"); /* U+2603 is disallowed in IDNA2008 */
+	assert_alabel_bad(NULL);
+}
+
+/* What lint mx-match does: convert both, then match the A-labels. */
+static bool match_u(const char *pattern, const char *host)
+{
+	char *p = NULL, *h = NULL;
+	const char *why;
+	assert_int_equal(sts_mx_name_alabel(pattern, &p, &why), STS_OK);
+	assert_int_equal(sts_mx_name_alabel(host, &h, &why), STS_OK);
+	assert_int_equal(sts_mx_pattern_check(p, &why), STS_OK);
+	bool m = sts_mx_match(p, h);
+	free(p);
+	free(h);
+	return m;
+}
+
+static void test_alabel_match(void **state)
+{
+	const char *u = "x.\xc3\xb1"
+			"aca.com";
+	assert_true(match_u("x.xn--aca-6ma.com", u));
+	assert_true(match_u(u, "x.xn--aca-6ma.com"));
+	assert_true(match_u(u, u));
+	assert_true(match_u("*.\xc3\xb1"
+			    "aca.com",
+			    "x.xn--aca-6ma.com"));
+	assert_true(match_u("*.xn--aca-6ma.com", u));
+	assert_true(match_u("*.\xc3\xb1"
+			    "aca.com",
+			    "mx.\xc3\xb1"
+			    "aca.com."));
+	assert_false(match_u("*.\xc3\xb1"
+			     "aca.com",
+			     "a.b.xn--aca-6ma.com"));
+	assert_false(match_u("*.\xc3\xb1"
+			     "aca.com",
+			     "xn--aca-6ma.com"));
+	assert_false(match_u("x.naca.com", u));
+	/* without the conversion the U-label never matches */
+	assert_false(sts_mx_match("x.xn--aca-6ma.com", u));
+}
+
 static void test_id_valid(void **state)
 {
 	assert_true(sts_id_valid("20160831085700Z"));
@@ -223,6 +314,9 @@ int main(void)
 	    cmocka_unit_test(test_pattern_ip),
 	    cmocka_unit_test(test_pattern_labels),
 	    cmocka_unit_test(test_pattern_non_ascii),
+	    cmocka_unit_test(test_alabel_convert),
+	    cmocka_unit_test(test_alabel_invalid),
+	    cmocka_unit_test(test_alabel_match),
 	    cmocka_unit_test(test_id_valid),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
