@@ -2,39 +2,69 @@
 # THE test command of stsctl (the README names it, .ci/run calls it). As root on
 # a fresh Debian 12 machine, from anywhere in the checkout:
 #
-#   tests/run.sh
+#   tests/run.sh           everything below
+#   tests/run.sh --local   only what needs no server: steps 1, 2 and 3 for the
+#                          unit, fuzz and cli suites (tests/fresh/run.sh runs
+#                          this inside a new Debian root)
 #
 #  1. installs every package the build and the tests need, and mailauth
 #     (tests/integration/harness/install.sh; idempotent)
-#  2. builds build/ with -Dtests=enabled and runs `meson test` (all suites:
-#     unit, fuzz, cli, integration); the integration servers are started once
-#     by the testbed-up fixture and stopped by testbed-down, and by this
-#     script's EXIT trap whatever happens
-#  3. builds build-asan/ (-Db_sanitize=address,undefined) and runs the unit
-#     and fuzz suites there
-#  4. runs the unit suite of build/ under valgrind
-#  5. prints one line "N passed, N failed" summing every testlog JSON written
-#     above: OK and EXPECTEDFAIL pass; FAIL, UNEXPECTEDPASS, TIMEOUT, ERROR and
-#     SKIP fail (a test that needs a server starts it instead of skipping),
-#     and so does a step that could not run (a build that failed). Exits 1
-#     when anything failed.
+#  2. builds build/ with -Dtests=enabled and runs `meson test`: the unit, fuzz,
+#     cli and integration suites. The integration servers are started by the
+#     testbed-up test and left up for step 3
+#  3. builds build-asan/ (-Db_sanitize=address,undefined) and runs the unit,
+#     fuzz and cli suites there, then once more, one test at a time, the cli
+#     suite and the integration cases that feed stsctl hostile or foreign
+#     input, with the ASan/UBSan stsctl and plugins: a sanitizer report
+#     (halt_on_error, log_path) fails the test it came from
+#  4. stops the servers (the testbed-down test fails when one survives)
+#  5. runs the unit suite of build/ under valgrind
+#  6. builds every fuzz target with libFuzzer and runs each for 10 s with a
+#     fixed seed (tests/fuzz/run-libfuzzer.sh)
+#  7. runs the fresh-machine check (suite fresh: tests/fresh/run.sh)
+#  8. prints one line per suite (test programs and TAP checks) and per phase
+#     (its time), the failures, and last "N passed, N failed" where N counts
+#     test programs (tests/summary.py): a test counts only when it is in the
+#     meson test list and its result is in a testlog; a registered test that
+#     did not run, a TAP "# SKIP", a sanitizer report, or a step that could
+#     not run (a failed build) counts as failed. Exits 1 when anything failed.
 #
 # Environment: STS_BUILD (build dir, default build), STS_BUILD_ASAN (default
-# $STS_BUILD-asan), STS_NO_INSTALL=1 skips step 1, STS_TB* (see
-# tests/integration/harness/lib.sh).
+# $STS_BUILD-asan), STS_NO_INSTALL=1 skips step 1, STS_FUZZ_SECONDS (step 6,
+# default 10), STS_TB* (see tests/integration/harness/lib.sh).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 H=$ROOT/tests/integration/harness
 B=${STS_BUILD:-build}
 BA=${STS_BUILD_ASAN:-$B-asan}
-LOG_MAIN=$B/meson-logs/testlog.json
-LOG_ASAN=$BA/meson-logs/testlog.json
-LOG_VG=$B/meson-logs/testlog-vg-valgrind.json # meson appends the wrapper's name
 export LC_ALL=C.UTF-8
-broken=() # steps that could not run: each counts as one failed test
 
-step() { printf '\n==== %s\n' "$*"; }
+local_only=0
+case ${1:-} in
+--local) local_only=1 ;;
+"") ;;
+*) echo "usage: tests/run.sh [--local]" >&2; exit 2 ;;
+esac
+
+# The integration cases that feed stsctl hostile or foreign input: run a
+# second time with the sanitized build (step 3).
+SAN_CASES="ingest-hostile ingest-channels check-policy check-mx dns-faults plan-apply"
+
+RESULTS=$(mktemp)
+case $BA in /*) SAN=$BA/meson-logs/sanitizer ;; *) SAN=$ROOT/$BA/meson-logs/sanitizer ;; esac
+trap 'rm -f "$RESULTS"' EXIT
+broken() { printf 'broken\t%s\n' "$*" >>"$RESULTS"; }
+# ran LABEL BUILD LOG SELECTION [SANITIZER_DIR]: what a run had to execute
+ran() { printf 'run\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$RESULTS"; }
+phase_t0=$SECONDS
+phase_name=
+phase() { # phase NAME: ends the phase before (its time is recorded), starts NAME
+	[ -z "$phase_name" ] || printf 'phase\t%s\t%s\n' "$phase_name" $((SECONDS - phase_t0)) >>"$RESULTS"
+	phase_name=$1
+	phase_t0=$SECONDS
+	[ -z "$1" ] || printf '\n==== %s\n' "$1"
+}
 
 # configure (or reconfigure) and build: build DIR OPTION...
 build() {
@@ -51,89 +81,137 @@ build() {
 	[ "$rc" = 0 ] && ninja -C "$dir"
 }
 
+# mtest DIR LOGBASE ARGS...: meson test, its testlog written as
+# DIR/meson-logs/LOGBASE.json; its exit status is recorded for the summary
+mtest() {
+	local dir=$1 base=$2 rc=0
+	shift 2
+	rm -f "$dir/meson-logs/$base"*.json
+	meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$base" "$@" || rc=$?
+	printf 'exit\t%s\t%s\n' "$dir/meson-logs/$base" "$rc" >>"$RESULTS"
+}
+
 # 1. dependencies
 if [ "${STS_NO_INSTALL:-0}" != 1 ]; then
-	step "install dependencies"
-	"$H/install.sh" || {
-		echo "tests/run.sh: installing the dependencies failed" >&2
-		broken+=("install")
-	}
+	phase "install dependencies"
+	"$H/install.sh" || broken "install (tests/integration/harness/install.sh failed)"
 fi
 . "$H/lib.sh"
 
-# 2. main build, every suite; the testbed lock is held while it runs
-step "build $B and run every suite"
-rm -f "$B"/meson-logs/testlog*.json "$BA"/meson-logs/testlog*.json
+# 2. main build
+phase "build $B and run the unit, fuzz, cli and integration suites"
+main_suites=unit,fuzz,cli
+[ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration
+have_lock=0
 if build "$B" -Dtests=enabled; then
-	exec 9>>"$STS_TB_LOCK"
-	if flock -n 9 || {
-		echo "tests/run.sh: waiting for another test run to release '$STS_TB_LOCK'"
-		flock -w "$STS_TB_LOCK_WAIT" 9
-	}; then
-		export STS_TB_LOCKED=1
-		trap 'STS_TB_QUIET=1 "$H/down.sh"' EXIT
-		meson test -C "$B" --no-rebuild --print-errorlogs
-		"$H/down.sh"
-		trap - EXIT
-		unset STS_TB_LOCKED
-	else # never start servers without the lock: another run owns the ports
-		broken+=("integration suite (testbed lock '$STS_TB_LOCK' busy)")
-		meson test -C "$B" --no-rebuild --print-errorlogs --no-suite integration
+	if [ "$local_only" = 1 ]; then
+		mtest "$B" testlog --suite unit --suite fuzz --suite cli
+	else
+		exec 9>>"$STS_TB_LOCK"
+		if flock -n 9 || {
+			echo "tests/run.sh: waiting for another test run to release '$STS_TB_LOCK'"
+			flock -w "$STS_TB_LOCK_WAIT" 9
+		}; then
+			have_lock=1
+			export STS_TB_LOCKED=1
+			trap 'rm -f "$RESULTS"; STS_TB_QUIET=1 "$H/down.sh"' EXIT
+			# testbed-down (suite teardown) runs in step 4, after the sanitized cases
+			mtest "$B" testlog --no-suite fresh --no-suite teardown
+		else # never start servers without the lock: another run owns the ports
+			broken "integration suite (testbed lock '$STS_TB_LOCK' busy)"
+			mtest "$B" testlog --suite unit --suite fuzz --suite cli
+		fi
 	fi
-	exec 9>&-
-	[ -f "$LOG_MAIN" ] || broken+=("meson test -C $B (no $LOG_MAIN)")
+	ran "$B" "$B" "$B/meson-logs/testlog.json" "suite:$main_suites"
 else
-	broken+=("build $B")
+	broken "build $B"
 fi
 
-# 3. sanitizers: unit + fuzz
-step "build $BA (ASan + UBSan) and run the unit and fuzz suites"
+# 3. sanitizers
+phase "build $BA (ASan + UBSan), run the unit and fuzz suites"
+san_opts() { # san_opts DIR: the sanitizer options of one sanitized test, reports under DIR
+	export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:log_path=$1/asan"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$1/ubsan"
+	export LSAN_OPTIONS="log_path=$1/lsan"
+}
 if build "$BA" -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false; then
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
-		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-		meson test -C "$BA" --no-rebuild --print-errorlogs --suite unit --suite fuzz
-	[ -f "$LOG_ASAN" ] || broken+=("meson test -C $BA (no $LOG_ASAN)")
+	rm -rf "$SAN"
+	mkdir -p "$SAN"
+	(
+		san_opts "$SAN/suites"
+		mtest "$BA" testlog --suite unit --suite fuzz
+	)
+	ran "$BA" "$BA" "$BA/meson-logs/testlog.json" "suite:unit,fuzz" "$SAN/suites"
+	phase "sanitized stsctl: the cli suite and the hostile-input integration cases"
+	# one test at a time, so that a sanitizer report names its test
+	sel=$(meson introspect "$BA" --tests | python3 -c '
+import json, sys
+print(" ".join(t["name"] for t in json.load(sys.stdin) if "stsctl:cli" in t["suite"]))')
+	if [ "$local_only" = 0 ]; then
+		if [ "$have_lock" = 1 ]; then
+			sel="$sel $SAN_CASES"
+		else
+			broken "sanitized integration cases (no testbed)"
+		fi
+	fi
+	for t in $sel; do
+		mkdir -p "$SAN/$t"
+		(
+			san_opts "$SAN/$t"
+			export STS_SANITIZED=1
+			mtest "$BA" "testlog-san-$t" "$t"
+		)
+		ran "$BA sanitized" "$BA" "$BA/meson-logs/testlog-san-$t.json" "name:$t" "$SAN/$t"
+	done
 else
-	broken+=("build $BA")
+	broken "build $BA"
 fi
 
-# 4. valgrind: unit
-step "run the unit suite of $B under valgrind"
-if [ -f "$B/build.ninja" ] && [ -f "$LOG_MAIN" ]; then
-	meson test -C "$B" --no-rebuild --print-errorlogs --suite unit --logbase testlog-vg \
-		--timeout-multiplier 5 \
-		--wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet'
-	[ -f "$LOG_VG" ] || broken+=("valgrind run (no $LOG_VG)")
-else
-	broken+=("valgrind (no build)")
+if [ "$local_only" = 0 ]; then
+	# 4. the servers stop, and really are gone
+	phase "stop the testbed"
+	if [ "$have_lock" = 1 ]; then
+		mtest "$B" testlog-down --suite teardown
+		ran "$B" "$B" "$B/meson-logs/testlog-down.json" "suite:teardown"
+		"$H/down.sh" # nothing left to do unless testbed-down could not run
+		trap 'rm -f "$RESULTS"' EXIT
+		unset STS_TB_LOCKED
+		exec 9>&-
+	fi
+
+	# 5. valgrind: unit
+	phase "run the unit suite of $B under valgrind"
+	if [ -f "$B/build.ninja" ]; then
+		mtest "$B" testlog-vg --suite unit --timeout-multiplier 5 \
+			--wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet'
+		# meson appends the wrapper's name to the log's
+		ran "$B valgrind" "$B" "$B/meson-logs/testlog-vg-valgrind.json" "suite:unit"
+	else
+		broken "valgrind (no build)"
+	fi
+
+	# 6. libFuzzer
+	phase "libFuzzer, ${STS_FUZZ_SECONDS:-10} s per target"
+	lf_log=$ROOT/$B/meson-logs/testlog-libfuzzer.json
+	rm -f "$lf_log"
+	if [ -x tests/fuzz/run-libfuzzer.sh ]; then
+		tests/fuzz/run-libfuzzer.sh --log "$lf_log" "${STS_FUZZ_SECONDS:-10}"
+	else
+		broken "tests/fuzz/run-libfuzzer.sh is missing"
+	fi
+	ran "libfuzzer" "$B" "$lf_log" "libfuzzer"
+
+	# 7. a fresh Debian 12 machine
+	phase "fresh Debian 12 root: README command 1, tests/run.sh --local"
+	if [ -f "$B/build.ninja" ]; then
+		mtest "$B" testlog-fresh --suite fresh
+		ran "$B" "$B" "$B/meson-logs/testlog-fresh.json" "suite:fresh"
+	else
+		broken "fresh (no build)"
+	fi
 fi
 
-# 5. one closing line
-step "summary"
-python3 - "$B=$LOG_MAIN" "$BA=$LOG_ASAN" "$B valgrind=$LOG_VG" "${broken[@]}" <<'PY'
-import json, os, sys
-logs, broken = [a.split("=", 1) for a in sys.argv[1:4]], sys.argv[4:]
-good = {"OK", "EXPECTEDFAIL"}
-passed = failed = 0
-bad = []
-for phase, log in logs:
-    if not os.path.exists(log):
-        continue
-    with open(log, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            t = json.loads(line)
-            if t["result"] in good:
-                passed += 1
-            else:
-                failed += 1
-                bad.append(f"{t['result']:<8} {phase}: {t['name']}")
-for b in broken:
-    failed += 1
-    bad.append(f"NOTRUN   {b}")
-for b in bad:
-    print(b)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
-PY
+# 8. the closing lines
+phase ""
+printf '\n==== summary\n'
+python3 "$ROOT/tests/summary.py" "$RESULTS"

@@ -27,6 +27,11 @@ fi
 
 rm -f "$T/env.sh" # tests see at once that the testbed is gone
 
+started=() # every recorded PID, to check at the end that none survived
+for f in "$T"/pids/*.pid; do
+	[ -e "$f" ] && started+=("$(basename "$f" .pid)=$(tr -d ' ' <"$f")")
+done
+
 for f in "$T"/pids/*.pid; do
 	[ -e "$f" ] || continue
 	case $f in */postfix.pid) continue ;; esac # the start-fg wrapper exits with master
@@ -63,4 +68,22 @@ if [ "${STS_TB_FROM_WATCHER:-0}" != 1 ] && [ -s "$T/watcher.pid" ]; then
 	kill -TERM -- "-$w" 2>/dev/null
 fi
 rm -f "$T/watcher.pid" "$T/owner.pid"
+
+# The servers are really gone: no recorded PID alive, no process that runs
+# from the testbed's directory, no namespace left. Otherwise the next run
+# would meet busy ports or stale state, so this is a failure.
+left=()
+for s in "${started[@]}"; do
+	kill -0 "${s#*=}" 2>/dev/null && left+=("$s")
+done
+for p in $(pgrep -f -- "$T/" 2>/dev/null); do
+	[ "$p" = $$ ] || left+=("$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)=$p")
+done
+for n in "$STS_TB_NETNS-srv" "$STS_TB_NETNS-cli"; do
+	ip netns list 2>/dev/null | grep -q "^$n\b" && left+=("namespace $n")
+done
+if [ "${#left[@]}" -gt 0 ]; then
+	for s in "${left[@]}"; do tb_log "still running after down.sh: $s"; done
+	exit 1
+fi
 exit 0
