@@ -1,29 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 
 int cli_verbosity = 1;
 bool cli_log_journal;
 
+/* at most this much of one message is shown (escaped, it may grow 6 times) */
+#define LOG_MSG_MAX (16u * 1024u)
+
+/*
+ * One line per message, written with one call under the stream lock (the
+ * receiver logs from libmicrohttpd's threads). Everything formatted into
+ * the message is escaped by sts_escape_append (core/sts_escape.h): a
+ * request path or report field with a newline, "<3>" or an ANSI sequence
+ * cannot start another journal entry, forge a priority or reach the
+ * terminal.
+ */
 static void vlog(const char *level, int err, const char *fmt, va_list ap)
 {
+	char *msg = NULL;
+	int n = vasprintf(&msg, fmt, ap);
+	struct sts_buf b;
+	sts_buf_init(&b, 8 * LOG_MSG_MAX);
 	if (cli_log_journal) /* error 3, warning 4, info 6, debug 7 */
-		fprintf(stderr, "<%c>",
-			level[0] == 'e'	  ? '3'
-			: level[0] == 'w' ? '4'
-			: level[0] == 'd' ? '7'
-					  : '6');
-	fprintf(stderr, "stsctl: %s", level);
-	vfprintf(stderr, fmt, ap);
+		sts_buf_printf(&b, "<%c>",
+			       level[0] == 'e'	 ? '3'
+			       : level[0] == 'w' ? '4'
+			       : level[0] == 'd' ? '7'
+						 : '6');
+	sts_buf_printf(&b, "stsctl: %s", level);
+	if (n < 0)
+		sts_buf_puts(&b, "(out of memory)");
+	else if (sts_escape_append(&b, msg, (size_t)n < LOG_MSG_MAX ? (size_t)n : LOG_MSG_MAX) ==
+		     STS_OK &&
+		 (size_t)n > LOG_MSG_MAX)
+		sts_buf_printf(&b, "... (%d bytes)", n);
 	if (err)
-		fprintf(stderr, ": %s", sts_strerror(err));
-	fputc('\n', stderr);
+		sts_buf_printf(&b, ": %s", sts_strerror(err));
+	sts_buf_putc(&b, '\n');
+	flockfile(stderr);
+	fwrite(sts_buf_str(&b), 1, b.len, stderr);
+	funlockfile(stderr);
+	sts_buf_release(&b);
+	free(msg);
 }
 
 void sts_log_err(const char *fmt, ...)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_ESCAPE_H
+#define STS_ESCAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sts_api.h"
+#include "sts_buf.h"
+
+/*
+ * The one escaping function for text that reaches a terminal or a log
+ * (log lines, `report --format text`): whatever a report, a request path
+ * or a header holds, the output is one line of valid UTF-8 that no
+ * terminal or journal interprets.
+ *
+ * - bytes below 0x20 and 0x7f (DEL)        -> \xHH ("\x1b", "\x0a")
+ * - C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F; a terminal may take
+ *   U+009B as CSI)                         -> \u00HH
+ * - a byte that does not start or continue valid UTF-8 (overlong forms,
+ *   surrogates and code points above U+10FFFF included) -> \xHH
+ *
+ * Everything else, the backslash included, is copied as it is.
+ */
+
+/* Would sts_escape_append() change these n bytes? */
+STS_API bool sts_escape_needed(const char *s, size_t n);
+/*
+ * Append s (n bytes, NULs included) escaped to b. STS_OK or STS_ETOOLARGE
+ * (b is left as it was) / STS_ENOMEM.
+ */
+STS_API int sts_escape_append(struct sts_buf *b, const char *s, size_t n);
+
+#endif
