@@ -42,6 +42,11 @@ const char *const check_usage[] = {
     "    --helo NAME            EHLO name of the probes (default localhost)",
     "    --warn-days N          warn about certificates expiring within N days",
     "                           (default 14)",
+    "    --max-mx N             probe at most N MX hosts per domain; more fail",
+    "                           the domain (default 32, at most 1000)",
+    "    --domain-timeout SECONDS",
+    "                           probe no MX host of a domain after this long;",
+    "                           the ones left fail it (default 120)",
     "    --progress, --no-progress",
     "                           progress bar on standard error (default: when it",
     "                           is a terminal)",
@@ -307,6 +312,8 @@ enum {
 	OPT_INVENTORY,
 	OPT_NO_SMTP,
 	OPT_WARN_DAYS,
+	OPT_MAX_MX,
+	OPT_DOMAIN_TIMEOUT,
 };
 
 static int print_report(const struct sts_check_report *rep, bool json)
@@ -337,6 +344,8 @@ int cmd_check(int argc, char **argv)
 	    {"file", required_argument, NULL, 'f'},
 	    {"no-smtp", no_argument, NULL, OPT_NO_SMTP},
 	    {"warn-days", required_argument, NULL, OPT_WARN_DAYS},
+	    {"max-mx", required_argument, NULL, OPT_MAX_MX},
+	    {"domain-timeout", required_argument, NULL, OPT_DOMAIN_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
 	    NETOPT_LONGOPTS,
 	    {NULL, 0, NULL, 0},
@@ -380,6 +389,21 @@ int cmd_check(int argc, char **argv)
 				goto out;
 			}
 			net.check.warn_days = v ? (int)v : -1;
+			break;
+		case OPT_MAX_MX:
+			if (parse_uint(optarg, 1, STS_CHECK_MAX_MX_MAX, &v) < 0) {
+				rc = cli_usage_error(check_usage, "invalid MX limit '%s' (1 to %d)",
+						     optarg, STS_CHECK_MAX_MX_MAX);
+				goto out;
+			}
+			net.check.max_mx = (unsigned)v;
+			break;
+		case OPT_DOMAIN_TIMEOUT:
+			if (parse_seconds(optarg, &net.check.domain_timeout_ms) < 0) {
+				rc = cli_usage_error(check_usage, "invalid number of seconds '%s'",
+						     optarg);
+				goto out;
+			}
 			break;
 		case 'h':
 			cli_usage(stdout, check_usage);

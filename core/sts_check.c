@@ -5,6 +5,7 @@
  * domain is in sts_check_domain.c, the output in sts_check_out.c.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,15 @@ out:
 	sts_dns_query_release(&q[1]);
 }
 
-const struct check_mx_probe *check_mx_probe(struct check_worker *w, const char *host)
+long check_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int check_mx_probe(struct check_worker *w, const char *host, long deadline,
+		   const struct check_mx_probe **ret)
 {
 	struct check_run *run = w->run;
 	unsigned b = bucket_of(host);
@@ -166,10 +175,26 @@ const struct check_mx_probe *check_mx_probe(struct check_worker *w, const char *
 	while (p && strcmp(p->host, host) != 0)
 		p = p->next;
 	if (p) {
-		while (!p->done)
-			pthread_cond_wait(&run->cv, &run->mu);
+		/* another domain's worker probes it: wait, but not past our deadline */
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		long left = deadline - check_now_ms();
+		left = left < 0 ? 0 : left;
+		until.tv_sec += left / 1000;
+		until.tv_nsec += (left % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		int k = 0;
+		while (!p->done && k != ETIMEDOUT)
+			k = pthread_cond_timedwait(&run->cv, &run->mu, &until);
+		bool done = p->done;
 		pthread_mutex_unlock(&run->mu);
-		return p;
+		if (!done)
+			return STS_ETIMEOUT;
+		*ret = p;
+		return STS_OK;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p && !(p->host = strdup(host))) {
@@ -183,13 +208,14 @@ const struct check_mx_probe *check_mx_probe(struct check_worker *w, const char *
 	}
 	pthread_mutex_unlock(&run->mu);
 	if (!p)
-		return NULL;
+		return STS_ENOMEM;
 	probe_host(w, p);
 	pthread_mutex_lock(&run->mu);
 	p->done = true;
 	pthread_cond_broadcast(&run->cv);
 	pthread_mutex_unlock(&run->mu);
-	return p;
+	*ret = p;
+	return STS_OK;
 }
 
 static int worker_init(struct check_worker *w, struct check_run *run, const char **reterr)
@@ -273,6 +299,11 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 		*reterr = "concurrency above 512";
 		return STS_EINVAL;
 	}
+	if (o->max_mx > STS_CHECK_MAX_MX_MAX || o->domain_timeout_ms < 0) {
+		*reterr =
+		    o->domain_timeout_ms < 0 ? "negative domain timeout" : "max_mx above 1000";
+		return STS_EINVAL;
+	}
 	if (n == 0)
 		return STS_OK;
 	ret->domains = calloc(n, sizeof(*ret->domains));
@@ -290,7 +321,11 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 	run->names = names;
 	run->report = ret;
 	pthread_mutex_init(&run->mu, NULL);
-	pthread_cond_init(&run->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the deadlines' clock */
+	pthread_cond_init(&run->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	size_t nw = o->concurrency ? o->concurrency : 10;
 	if (nw > n)
 		nw = n;

@@ -26,7 +26,8 @@
  *    text/plain (P2), 64 KiB at most (P6), every policy rule (B*);
  *  - every MX record, each against the policy's patterns (M1, M2) and each
  *    probed over STARTTLS on port 25: TLS 1.2 or newer (M6), certificate
- *    chain, name and days left (M3, M4);
+ *    chain, name and days left (M3, M4); at most max_mx hosts and within
+ *    the domain's deadline (limit-mx, limit-deadline: errors);
  *  - _smtp._tls TXT (R*);
  *  - with an inventory: drift between the rendered desired state and what
  *    is served (policy text, id, mode, TLS-RPT rua, delegation CNAME).
@@ -74,8 +75,19 @@ struct sts_check_opts {
 	 * finding, since senders need DNS. NULL: the DNS addresses.
 	 */
 	const char *policy_address;
-	int warn_days;	      /* certificates expiring sooner draw a warning; 0 = 14, < 0 never */
-	long long now;	      /* Unix time for days left; 0 = now */
+	int warn_days; /* certificates expiring sooner draw a warning; 0 = 14, < 0 never */
+	/*
+	 * Limits a hostile domain cannot stretch (fail closed: an MX host left
+	 * unprobed by either is an error finding, so the domain fails).
+	 * max_mx: MX hosts probed per domain, 0 = STS_CHECK_MAX_MX_DEFAULT;
+	 * the rest get rule limit-mx. domain_timeout_ms: per domain, from its
+	 * first lookup, 0 = STS_CHECK_DOMAIN_TIMEOUT_DEFAULT_MS; it is checked
+	 * before each MX host is resolved and probed (a probe under way ends
+	 * within timeout_ms), the MX hosts left get rule limit-deadline.
+	 */
+	unsigned max_mx;
+	long domain_timeout_ms;
+	long long now; /* Unix time for days left; 0 = now */
 	/* desired state for drift; NULL = none. Borrowed for the run. */
 	const struct sts_inventory *inventory;
 	/* called after each domain, from the worker threads, one call at a time */
@@ -83,13 +95,17 @@ struct sts_check_opts {
 	void *progress_ud;
 };
 
-#define STS_CHECK_CONCURRENCY_MAX 512
+#define STS_CHECK_CONCURRENCY_MAX	    512
+#define STS_CHECK_MAX_MX_DEFAULT	    32
+#define STS_CHECK_MAX_MX_MAX		    1000
+#define STS_CHECK_DOMAIN_TIMEOUT_DEFAULT_MS 120000L
 
 struct sts_check_mx {
 	char *host; /* lower case, no trailing dot */
 	unsigned pref;
 	bool matches_policy; /* meaningful when the domain has a valid policy */
 	bool probed;	     /* a STARTTLS probe ran */
+	bool skipped;	     /* left unprobed by max_mx or the domain deadline (error says which) */
 	char *address;	     /* the address probed, or NULL */
 	bool starttls;	     /* TLS established through STARTTLS */
 	char tls_version[16];

@@ -342,7 +342,11 @@ static void decide_view(struct check_audit *a)
 
 int check_domain(struct check_worker *w, const char *name, struct sts_check_domain *d)
 {
-	struct check_audit a = {.w = w, .o = w->run->o, .now = w->run->now, .d = d};
+	const struct sts_check_opts *o = w->run->o;
+	long budget =
+	    o->domain_timeout_ms > 0 ? o->domain_timeout_ms : STS_CHECK_DOMAIN_TIMEOUT_DEFAULT_MS;
+	struct check_audit a = {
+	    .w = w, .o = o, .now = w->run->now, .d = d, .deadline = check_now_ms() + budget};
 	sts_policy_init(&d->policy);
 	d->domain = strdup(name);
 	if (!d->domain)

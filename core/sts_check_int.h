@@ -51,8 +51,12 @@ struct check_audit {
 	const struct sts_check_opts *o;
 	long long now;
 	struct sts_check_domain *d;
-	int err; /* STS_ENOMEM once an allocation failed */
+	int err;       /* STS_ENOMEM once an allocation failed */
+	long deadline; /* CLOCK_MONOTONIC ms: no MX is resolved or probed after it */
 };
+
+/* CLOCK_MONOTONIC in ms. */
+long check_now_ms(void);
 
 /* Add a finding (message formatted like printf). */
 void check_add(struct check_audit *a, enum sts_severity sev, const char *rule, const char *fmt, ...)
@@ -66,8 +70,13 @@ void check_mx(struct check_audit *a, const struct sts_dns_query *q);
 void check_tlsrpt(struct check_audit *a, const struct sts_dns_query *q);
 void check_drift(struct check_audit *a);
 
-/* The probe of host, made by this worker or waited for; NULL: no memory. */
-const struct check_mx_probe *check_mx_probe(struct check_worker *w, const char *host);
+/*
+ * The probe of host, made by this worker or waited for until deadline
+ * (CLOCK_MONOTONIC ms). STS_OK (*ret set), STS_ETIMEOUT (another worker's
+ * probe of it is still running at the deadline), STS_ENOMEM.
+ */
+int check_mx_probe(struct check_worker *w, const char *host, long deadline,
+		   const struct check_mx_probe **ret);
 
 /* Audit one domain into d (zeroed by the caller). STS_OK or STS_ENOMEM. */
 int check_domain(struct check_worker *w, const char *name, struct sts_check_domain *d);

@@ -151,6 +151,8 @@ void check_mx(struct check_audit *a, const struct sts_dns_query *q)
 		a->err = STS_ENOMEM;
 		return;
 	}
+	size_t cap = a->o->max_mx ? a->o->max_mx : STS_CHECK_MAX_MX_DEFAULT;
+	size_t n_capped = 0, n_late = 0;
 	for (size_t i = 0; i < q->n_mx && a->err == STS_OK; i++) {
 		const char *host = q->mx[i].host;
 		bool seen = false;
@@ -173,12 +175,41 @@ void check_mx(struct check_audit *a, const struct sts_dns_query *q)
 				  host, check_consequence(d->view));
 		if (a->o->no_smtp)
 			continue;
-		const struct check_mx_probe *p = check_mx_probe(a->w, host);
-		if (!p) {
-			a->err = STS_ENOMEM;
+		/* fail closed: an MX host left unprobed is an error (limit-mx, limit-deadline) */
+		const struct check_mx_probe *p = NULL;
+		int r = STS_ETIMEOUT;
+		if (d->n_mx > cap)
+			n_capped++;
+		else if (check_now_ms() < a->deadline &&
+			 (r = check_mx_probe(a->w, host, a->deadline, &p)) == STS_ENOMEM) {
+			a->err = r;
 			return;
+		}
+		if (!p) {
+			n_late += d->n_mx <= cap;
+			m->skipped = true;
+			if (!(m->error =
+				  strdup(d->n_mx > cap ? "not probed: over the MX limit"
+						       : "not probed: domain deadline reached")))
+				a->err = STS_ENOMEM;
+			continue;
 		}
 		m->probed = p->probed;
 		probe_findings(a, m, p);
 	}
+	if (n_capped)
+		check_add(a, STS_SEV_ERROR, "limit-mx",
+			  "'%s' has %zu MX hosts; only the first %zu were probed, the other %zu "
+			  "count as failed",
+			  d->domain, d->n_mx, cap, n_capped);
+	if (n_late)
+		check_add(a, STS_SEV_ERROR, "limit-deadline",
+			  "the check of '%s' reached its deadline (%g s): %zu MX hosts were not "
+			  "probed and count as failed",
+			  d->domain,
+			  (double)(a->o->domain_timeout_ms > 0
+				       ? a->o->domain_timeout_ms
+				       : STS_CHECK_DOMAIN_TIMEOUT_DEFAULT_MS) /
+			      1000.0,
+			  n_late);
 }

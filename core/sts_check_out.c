@@ -153,7 +153,9 @@ static int mx_text(struct sts_buf *b, const struct sts_check_domain *d,
 			r = cert_text(b, m->cert_valid, m->have_days, m->cert_days_left);
 	} else if (r == STS_OK) {
 		r = sts_buf_printf(b, "%s %s", d->policy_valid ? "," : "",
-				   m->probed ? "no TLS" : "not probed");
+				   m->probed		    ? "no TLS"
+				   : m->skipped && m->error ? m->error
+							    : "not probed");
 	}
 	return r == STS_OK ? sts_buf_putc(b, '\n') : r;
 }

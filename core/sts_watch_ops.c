@@ -96,7 +96,7 @@ STS_API void sts_watch_check_convert(const struct sts_check_domain *cd, int64_t 
 		snprintf(ret->problem, sizeof(ret->problem), "no MX record");
 	for (size_t i = 0; i < cd->n_mx; i++) {
 		const struct sts_check_mx *m = &cd->mx[i];
-		const char *why = !m->probed	 ? "not probed"
+		const char *why = !m->probed	 ? (m->error ? m->error : "not probed")
 				  : !m->starttls ? (m->error ? m->error : "no STARTTLS")
 				  : !m->cert_valid
 				      ? (m->cert_error ? m->cert_error : "certificate not valid")

@@ -226,6 +226,96 @@ static void test_mx_findings(void **state)
 	world_free(w);
 }
 
+/* A zone where many.test has n MX hosts mx0..mx(n-1).many.test, all at 127.0.0.1. */
+static char **many_mx_zone(size_t n)
+{
+	char **z = calloc(n * 2 + 64, sizeof(char *)); /* base_zone has fewer than 60 */
+	size_t k = 0;
+	for (size_t i = 0; base_zone[i]; i++)
+		z[k++] = strdup(base_zone[i]);
+	z[k++] = strdup("_mta-sts.many.test. IN TXT \"v=STSv1; id=1;\"");
+	z[k++] = strdup("mta-sts.many.test. IN A 127.0.0.1");
+	for (size_t i = 0; i < n; i++) {
+		char buf[128];
+		snprintf(buf, sizeof(buf), "many.test. IN MX %zu mx%zu.many.test.", i + 1, i);
+		z[k++] = strdup(buf);
+		snprintf(buf, sizeof(buf), "mx%zu.many.test. IN A 127.0.0.1", i);
+		z[k++] = strdup(buf);
+	}
+	z[k] = NULL;
+	return z;
+}
+
+static void zone_free(char **z)
+{
+	for (size_t i = 0; z[i]; i++)
+		free(z[i]);
+	free(z);
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A hostile domain cannot stretch the check (issue 12 §4): 40 MX hosts, only
+ * max_mx (32) probed, the rest fail the domain (limit-mx); against silent MX
+ * hosts, the domain deadline stops the probes (limit-deadline). Fail closed:
+ * every MX host left unprobed says why and the verdict is fail.
+ */
+static void test_mx_limits(void **state)
+{
+	(void)state;
+	char **zone = many_mx_zone(40);
+	struct world *w =
+	    world_new((const char *const *)zone, 200, "text/plain",
+		      "version: STSv1\r\nmode: enforce\r\nmx: *.many.test\r\nmax_age: 86400\r\n",
+		      "DNS:mta-sts.many.test", "DNS:*.many.test", 40);
+	const struct sts_check_domain *d = run1(w, "many.test");
+	assert_int_equal(d->n_mx, 40);
+	assert_int_equal(__atomic_load_n(&w->smtp->connections, __ATOMIC_SEQ_CST), 32);
+	assert_true(has(d, "limit-mx", STS_SEV_ERROR));
+	assert_false(has(d, "limit-deadline", STS_SEV_ERROR));
+	assert_int_equal(d->verdict, STS_VERDICT_FAIL);
+	assert_true(d->mx[31].probed && d->mx[31].starttls);
+	assert_false(d->mx[32].probed);
+	assert_true(d->mx[39].skipped);
+	assert_string_equal(d->mx[39].error, "not probed: over the MX limit");
+	/* a lower limit from the options */
+	w->o.max_mx = 2;
+	d = run1(w, "many.test");
+	assert_int_equal(__atomic_load_n(&w->smtp->connections, __ATOMIC_SEQ_CST), 34);
+	assert_true(d->mx[38].skipped);
+	/* silent MX hosts (each probe waits --timeout): the deadline cuts the domain short */
+	fake_srv_stop(w->smtp);
+	w->smtp = fake_srv_start(FAKE_SMTP_SILENT, NULL, NULL, 0, 0, 0);
+	w->o.smtp_port = (unsigned)w->smtp->port;
+	w->o.max_mx = 0;
+	w->o.timeout_ms = 200;
+	w->o.domain_timeout_ms = 1000;
+	long t0 = mono_ms();
+	d = run1(w, "many.test");
+	long took = mono_ms() - t0;
+	/* without the deadline: 32 probes of 200 ms = 6.4 s */
+	assert_true(took < 2500);
+	assert_true(has(d, "limit-deadline", STS_SEV_ERROR));
+	assert_true(has(d, "limit-mx", STS_SEV_ERROR));
+	assert_int_equal(d->verdict, STS_VERDICT_FAIL);
+	assert_true(d->mx[0].probed);
+	assert_true(d->mx[20].skipped);
+	assert_string_equal(d->mx[20].error, "not probed: domain deadline reached");
+	/* out of range */
+	w->o.max_mx = STS_CHECK_MAX_MX_MAX + 1;
+	const char *names[] = {"many.test"};
+	sts_check_report_release(&w->rep);
+	assert_int_equal(sts_check_run(names, 1, &w->o, &w->rep, NULL), STS_EINVAL);
+	world_free(w);
+	zone_free(zone);
+}
+
 /* policy_address (apply's verify.resolve) decides where the fetch connects */
 static void test_policy_address(void **state)
 {
@@ -329,9 +419,13 @@ static void test_names_and_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pass),	cmocka_unit_test(test_policy_failures),
-	    cmocka_unit_test(test_mx_findings), cmocka_unit_test(test_policy_address),
-	    cmocka_unit_test(test_drift),	cmocka_unit_test(test_names_and_options),
+	    cmocka_unit_test(test_pass),
+	    cmocka_unit_test(test_policy_failures),
+	    cmocka_unit_test(test_mx_findings),
+	    cmocka_unit_test(test_policy_address),
+	    cmocka_unit_test(test_mx_limits),
+	    cmocka_unit_test(test_drift),
+	    cmocka_unit_test(test_names_and_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
