@@ -16,6 +16,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 #include "sts_ingest.h"
 #include "sts_report.h"
 #include "sts_report_int.h"
@@ -440,25 +441,41 @@ int rpt_flush(struct rpt_out *o)
 	return o->err;
 }
 
-static void text_counts(struct rpt_out *o, const char *title, const struct sts_report_count *v,
-			size_t n)
+/*
+ * A report-derived string as the text form shows it: control characters,
+ * escape sequences and invalid UTF-8 escaped (core/sts_escape.h), so a
+ * report cannot write to the terminal. Valid until the next call with tmp.
+ */
+static const char *shown(struct sts_buf *tmp, const char *s)
+{
+	size_t n = strlen(s);
+	if (!sts_escape_needed(s, n))
+		return s;
+	sts_buf_reset(tmp);
+	return sts_escape_append(tmp, s, n) == STS_OK ? sts_buf_str(tmp) : "(unprintable)";
+}
+
+static void text_counts(struct rpt_out *o, struct sts_buf *tmp, const char *title,
+			const struct sts_report_count *v, size_t n)
 {
 	if (!n)
 		return;
 	rpt_out(o, "  failures by %s:\n", title);
 	for (size_t i = 0; i < n; i++)
-		rpt_out(o, "    %-40s %" PRId64 "\n", v[i].key, v[i].sessions);
+		rpt_out(o, "    %-40s %" PRId64 "\n", shown(tmp, v[i].key), v[i].sessions);
 }
 
 static void write_text(struct rpt_out *o, const struct sts_report *r)
 {
+	struct sts_buf tmp;
+	sts_buf_init(&tmp, STS_CAP_TEXT);
 	if (!r->n_domains)
 		rpt_out(o, "no TLS reports%s%s\n", r->since[0] ? " since " : "", r->since);
 	for (size_t i = 0; i < r->n_domains; i++) {
 		const struct sts_report_domain *d = &r->domains[i];
 		double ratio = rpt_ratio(d->successful, d->failed);
 		rpt_out(o, "%s%s\n", i ? "\n" : "",
-			d->domain[0] ? d->domain : "(no policy domain)");
+			d->domain[0] ? shown(&tmp, d->domain) : "(no policy domain)");
 		rpt_out(o, "  sessions: %" PRId64 " successful, %" PRId64 " failed", d->successful,
 			d->failed);
 		if (ratio >= 0)
@@ -468,34 +485,43 @@ static void write_text(struct rpt_out *o, const struct sts_report *r)
 			" (%" PRId64 " successful, %" PRId64 " failed)\n",
 			d->reports, d->n_by_org, d->n_by_org == 1 ? "" : "s", d->auth_reports,
 			d->auth_successful, d->auth_failed);
-		text_counts(o, "result type", d->by_result_type, d->n_by_result_type);
+		text_counts(o, &tmp, "result type", d->by_result_type, d->n_by_result_type);
 		if (d->failed || d->n_by_result_type) {
 			rpt_out(o, "  failures by organization:\n");
 			for (size_t j = 0; j < d->n_by_org; j++)
 				rpt_out(o, "    %-40s %" PRId64 " of %" PRId64 " sessions\n",
-					d->by_org[j].name[0] ? d->by_org[j].name : "(unnamed)",
+					d->by_org[j].name[0] ? shown(&tmp, d->by_org[j].name)
+							     : "(unnamed)",
 					d->by_org[j].failed,
 					d->by_org[j].failed + d->by_org[j].successful);
 		}
-		text_counts(o, "receiving MX", d->by_mx, d->n_by_mx);
-		text_counts(o, "sending MTA IP", d->by_ip, d->n_by_ip);
+		text_counts(o, &tmp, "receiving MX", d->by_mx, d->n_by_mx);
+		text_counts(o, &tmp, "sending MTA IP", d->by_ip, d->n_by_ip);
 		rpt_out(o, "  by day:\n");
 		for (size_t j = 0; j < d->n_days; j++)
 			rpt_out(o, "    %s  %10" PRId64 " successful  %8" PRId64 " failed\n",
-				d->days[j].date, d->days[j].successful, d->days[j].failed);
+				shown(&tmp, d->days[j].date), d->days[j].successful,
+				d->days[j].failed);
 	}
 	if (r->quarantined)
 		rpt_out(o, "\n%" PRId64 " input%s in the quarantine (table tlsrpt_quarantine)\n",
 			r->quarantined, r->quarantined == 1 ? "" : "s");
+	sts_buf_release(&tmp);
 }
 
+/*
+ * One RFC 4180 cell. A cell that a spreadsheet would take for a formula
+ * (it starts with '=', '+', '-', '@', TAB or CR: OWASP "CSV injection")
+ * gets a leading "'", so a report cannot make a spreadsheet run anything.
+ */
 static void csv_field(struct rpt_out *o, const char *s)
 {
+	const char *lead = s[0] && strchr("=+-@\t\r", s[0]) ? "'" : "";
 	if (!strpbrk(s, ",\"\r\n")) {
-		rpt_out(o, "%s", s);
+		rpt_out(o, "%s%s", lead, s);
 		return;
 	}
-	rpt_out(o, "\"");
+	rpt_out(o, "\"%s", lead);
 	for (; *s; s++)
 		rpt_out(o, *s == '"' ? "\"\"" : "%c", *s);
 	rpt_out(o, "\"");

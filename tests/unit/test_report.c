@@ -259,6 +259,87 @@ static void test_text_csv_html(void **state)
 	free(empty.domains);
 }
 
+/*
+ * A report that tries to abuse the output: a terminal escape in the
+ * organization, spreadsheet formulas as result type, MTA IP and MX.
+ * CSV cells starting with = + - @ TAB CR get a leading "'" (OWASP CSV
+ * injection); the text form shows the escapes as \x1b, never raw; HTML
+ * escapes markup.
+ */
+static const char hostile_report[] =
+    "{\"organization-name\": \"\\u001b]0;pwned\\u0007Evil\\u001b[2J\\u009b31m\","
+    " \"date-range\": {\"start-datetime\": \"2024-01-01T00:00:00Z\","
+    "  \"end-datetime\": \"2024-01-01T23:59:59Z\"},"
+    " \"contact-info\": \"x@hostile.example\", \"report-id\": \"hostile-1\","
+    " \"policies\": [{\"policy\": {\"policy-type\": \"sts\","
+    "   \"policy-string\": [\"version: STSv1\", \"mode: enforce\", \"mx: mx.hostile.example\","
+    "    \"max_age: 86400\"], \"policy-domain\": \"hostile.example\"},"
+    "  \"summary\": {\"total-successful-session-count\": 1, \"total-failure-session-count\": 7},"
+    "  \"failure-details\": ["
+    "   {\"result-type\": \"=HYPERLINK(\\\"http://evil.example\\\",\\\"x\\\")\","
+    "    \"sending-mta-ip\": \"@SUM(1+1)\", \"receiving-mx-hostname\": \"-2+3+cmd|' /C calc'!A0\","
+    "    \"failed-session-count\": 3},"
+    "   {\"result-type\": \"+cmd\", \"sending-mta-ip\": \"\\tx\","
+    "    \"receiving-mx-hostname\": \"\\rmx\\u001b[1;1H.example\", \"failed-session-count\": "
+    "4}]}]}";
+
+static void test_hostile_output(void **state)
+{
+	struct fx *f = *state;
+	struct sts_ingest_conf *conf = offline_conf(f->t.dir);
+	struct sts_ingest *ing = NULL;
+	struct sts_ingest_opts o = {.conf = conf};
+	enum sts_ingest_outcome oc = STS_INGEST_QUARANTINED;
+	const char *why = NULL;
+	assert_int_equal(sts_ingest_new(f->t.db, &o, &ing), STS_OK);
+	assert_int_equal(sts_ingest_blob(ing, hostile_report, sizeof(hostile_report) - 1,
+					 STS_CH_HTTPS, "x", false, "t", &oc, &why),
+			 STS_OK);
+	if (oc != STS_INGEST_STORED)
+		fail_msg("not stored: %s", why ? why : "?");
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	struct sts_report *r = NULL;
+	assert_int_equal(sts_report_build(f->t.db, NULL, &r), STS_OK);
+
+	/* (receiving MX names are stored in lower case) */
+	char *c = render(r, STS_REPORT_CSV);
+	assert_non_null(
+	    strstr(c, "\r\nhostile.example,result_type,\"'=HYPERLINK(\"\"http://evil.example\"\","
+		      "\"\"x\"\")\",,3\r\n"));
+	assert_non_null(strstr(c, "\r\nhostile.example,result_type,'+cmd,,4\r\n"));
+	assert_non_null(strstr(c, "\r\nhostile.example,sending_ip,'@SUM(1+1),,3\r\n"));
+	assert_non_null(strstr(c, "\r\nhostile.example,sending_ip,'\tx,,4\r\n"));
+	assert_non_null(strstr(c, "\r\nhostile.example,mx,'-2+3+cmd|' /c calc'!a0,,3\r\n"));
+	assert_non_null(strstr(c, "\r\nhostile.example,mx,\"'\rmx\x1b[1;1h.example\",,4\r\n"));
+	/* no cell of any row starts a formula */
+	for (const char *p = c; (p = strstr(p, "\r\n")) && p[2]; p += 2)
+		for (const char *q = p + 2; *q && strncmp(q, "\r\n", 2) != 0; q++)
+			if (q == p + 2 || q[-1] == ',')
+				assert_null(strchr("=+-@\t", q[0] == '"' ? q[1] : q[0]));
+	free(c);
+
+	char *t = render(r, STS_REPORT_TEXT);
+	/* nothing below 0x20 but the newlines, no DEL, no C1 */
+	for (const char *p = t; *p; p++)
+		if (*p != '\n' &&
+		    ((unsigned char)*p < 0x20 || *p == 0x7f || (unsigned char)*p == 0xc2))
+			fail_msg("raw control byte 0x%02x in the text report at %td: %s",
+				 (unsigned char)*p, p - t, t);
+	assert_non_null(strstr(t, "\\x1b]0;pwned\\x07Evil\\x1b[2J\\u009b31m"));
+	assert_non_null(strstr(t, "\\x0dmx\\x1b[1;1h.example"));
+	assert_non_null(strstr(t, "\\x09x"));
+	free(t);
+
+	char *h = render(r, STS_REPORT_HTML);
+	assert_null(strstr(h, "\x1b"));
+	assert_null(strstr(h, "\"http://evil.example\""));
+	assert_non_null(strstr(h, "=HYPERLINK(&quot;http://evil.example&quot;,&quot;x&quot;)"));
+	assert_non_null(strstr(h, "-2+3+cmd|&#39; /c calc&#39;!a0"));
+	free(h);
+	sts_report_free(r);
+}
+
 static void test_quarantine_count(void **state)
 {
 	struct fx *f = *state;
@@ -347,6 +428,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_json_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_csv_html, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_output, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine_count, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_reports, setup, teardown),
 	    cmocka_unit_test(test_dates_and_formats),
