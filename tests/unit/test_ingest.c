@@ -20,6 +20,13 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#ifndef __has_include
+#define __has_include(x) 0
+#endif
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+
 #include "sts_buf.h"
 #include "sts_db.h"
 #include "sts_err.h"
@@ -29,6 +36,36 @@
 #include "tlsrpt_fixtures.h"
 
 /* ---- helpers ---- */
+
+/*
+ * Whether this process's peak RSS measures stsctl's own memory: not under a
+ * sanitizer (its shadow memory and quarantine add tens of MB: ASan peaks
+ * at 228 MB in test_hostile) and not under valgrind (ru_maxrss is then
+ * valgrind's). Where it does not, the RSS bound is not asserted at all.
+ */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) ||                        \
+    __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                   \
+    __has_feature(memory_sanitizer)
+#define STS_TEST_SANITIZED 1
+#else
+#define STS_TEST_SANITIZED 0
+#endif
+
+static bool rss_is_meaningful(void)
+{
+	if (STS_TEST_SANITIZED)
+		return false;
+#ifdef RUNNING_ON_VALGRIND
+	if (RUNNING_ON_VALGRIND)
+		return false;
+#endif
+	/* built without valgrind.h: valgrind preloads its vgpreload_*.so */
+	const char *pre = getenv("LD_PRELOAD");
+	return !(pre && strstr(pre, "vgpreload"));
+}
 
 struct fx {
 	struct tdb t;
@@ -603,10 +640,12 @@ static void test_hostile_input(void **state)
 			       " LIKE ?",
 			       "%/truncated.json.gz", NULL),
 			 1);
-	/* the bomb never bloated the process */
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	assert_true(ru.ru_maxrss < 200 * 1024);
+	/* the bomb never bloated the process (measured only where RSS is stsctl's own) */
+	if (rss_is_meaningful()) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		assert_true(ru.ru_maxrss < 200 * 1024);
+	}
 	/* again: quarantined once, seen twice */
 	ing = new_ing(f, false);
 	assert_int_equal(sts_ingest_source(ing, path), STS_OK);
