@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the sh -c scripts read their arguments as $1, $2...
 # Benchmark (not a test): apply from an empty state of N domains in Z zones on
 # the zonefile + local plugins, next to the bare cost of writing the same
 # policy files atomically (create, write, fsync, rename; a small loop in this
@@ -7,11 +8,20 @@
 # and peak RSS of each, and the verdict against the goals in docs/performance.md:
 #   apply from empty <= 2 x the bare atomic-write loop; plan with no changes <= 1 s.
 #
+# What is timed is checked, outside the clock: the baseline must have written N
+# policy files; after the first apply, www/ must hold exactly N policy files and
+# zones/ exactly Z zone files with 2N TXT records (the numbers come from the
+# inventory), and every policy file and record (with its id) must be the one
+# `stsctl render --json` gives (tests/bench/verify-tree.py); plan must then
+# find no change, and the second apply must leave every file as it was.
+# Any difference fails the benchmark (exit 1).
+#
 #   tests/bench/bench-apply.sh                  # N=10000 Z=100, build/cli/stsctl
 #   N=1000 Z=10 STSCTL=build-x/cli/stsctl tests/bench/bench-apply.sh
 #
 # Work files go to $BENCH_DIR (default /tmp/stsctl-bench-apply), removed at the
-# end unless KEEP=1. Exit: 0 goals met, 1 a command failed, 3 a goal missed.
+# end unless KEEP=1. Exit: 0 goals met, 1 a command failed or wrote something
+# else than expected, 3 a goal missed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000}
@@ -59,17 +69,28 @@ measure() {
 # the baseline: the same files, written the bare way, in the same run
 sync
 base=$(python3 "$ROOT/tests/bench/bench-apply-baseline.py" "$W/run/inv.json" "$W/baseline")
+base_files=$(find "$W/baseline" -type f -name mta-sts.txt | wc -l)
+[ "$base_files" = "$N" ] || { echo "bench: the baseline wrote $base_files policy files, expected $N" >&2; exit 1; }
 rm -rf "$W/baseline"
 echo "atomic-write-loop $base - - -" >>"$W/results"
 
 measure "apply (from empty)" sh -c '"$1" -q apply inv.json --yes --state state.db >/dev/null 2>>"$2"' _ "$STSCTL" "$W/stderr.log"
+# what apply wrote, against the inventory and render --json (every domain)
+(cd "$W/run" && "$STSCTL" -q render inv.json --json --state state.db >"$W/render.json") ||
+	{ echo "bench: render --json failed" >&2; exit 1; }
+checked=$(python3 "$ROOT/tests/bench/verify-tree.py" apply "$W/run/inv.json" "$W/render.json" "$W/run") ||
+	{ echo "bench: apply wrote something else than expected" >&2; exit 1; }
+# the second apply must change nothing: every file's content and mtime as before
+snapshot() { (cd "$W/run" && find www zones -type f -printf '%p %T@ %s\n' | sort | sha256sum); }
+before=$(snapshot)
 for _ in $(seq "$REPEAT"); do
 	measure "plan (no changes)" sh -c '"$1" -q plan inv.json --state state.db --detailed-exitcode >/dev/null 2>>"$2"' _ "$STSCTL" "$W/stderr.log"
 done
 measure "apply (nothing to do)" sh -c '"$1" -q apply inv.json --yes --state state.db >/dev/null 2>>"$2"' _ "$STSCTL" "$W/stderr.log"
+[ "$(snapshot)" = "$before" ] || { echo "bench: the apply with nothing to do rewrote files" >&2; exit 1; }
 
-files=$(find "$W/run/www" -name mta-sts.txt | wc -l)
-echo "N=$N domains in Z=$Z zones, $files policy files; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N domains in Z=$Z zones; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "checked: baseline $base_files policy files; apply $checked; plan found no change; the second apply rewrote nothing"
 printf '%-24s %9s %9s %9s %10s\n' step "wall s" "user s" "sys s" "max RSS"
 python3 - "$W/results" <<'PY'
 import statistics, sys

@@ -6,7 +6,7 @@ set -euo pipefail
 while IFS=$'\t' read -r zone name content; do
 	c=${content//\\/\\\\}
 	c=${c//\"/\\\"}
-	curl -fsS -o /dev/null -H "X-API-Key: $KEY" -H 'Content-Type: application/json' -X PATCH \
+	curl -fsS --max-time 30 -o /dev/null -H "X-API-Key: $KEY" -H 'Content-Type: application/json' -X PATCH \
 		--data "{\"rrsets\":[{\"name\":\"$name\",\"type\":\"TXT\",\"ttl\":3600,\"changetype\":\"REPLACE\",\"records\":[{\"content\":\"$c\",\"disabled\":false}]}]}" \
 		"$API/zones/$zone"
 done

@@ -7,13 +7,21 @@
 # Each run starts from empty zones. Prints wall times, rrsets/s, the ratios and the verdict
 # against docs/performance.md: stsctl >= 20x faster than (a), within 1.5x of (b).
 #
+# What is timed is checked, outside the clock, after each contender: the TXT records
+# of the bench zones, read back through the API, must be exactly the ones
+# `stsctl render --json` gives for the inventory (name and content, every one; for (a)
+# under A_LIMIT the first A_LIMIT of them), and plan must find nothing left to do
+# after stsctl's apply. (a) and (b) publish those same records. Any difference fails
+# the benchmark (exit 1).
+#
 #   tests/bench/bench-dns.sh                           # N=10000 Z=100, build/cli/stsctl
 #   N=1000 Z=10 STSCTL=build-x/cli/stsctl tests/bench/bench-dns.sh
 #   A_LIMIT=2000 tests/bench/bench-dns.sh              # (a) on the first 2000 rrsets only,
 #                                                      # extrapolated per rrset (printed as such)
 # Needs the testbed (tests/integration/harness/up.sh; its env.sh is read from
 # $STS_TB_RUN). Work files in $BENCH_DIR (default /tmp/stsctl-bench-dns), removed unless
-# KEEP=1. Exit: 0 goals met, 1 a step failed, 3 a goal missed.
+# KEEP=1. Exit: 0 goals met, 1 a step failed or published something else than
+# expected, 3 a goal missed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/harness/lib.sh"
@@ -53,36 +61,55 @@ ZONES=$(seq 0 $((Z - 1)) | sed 's/^/z/; s/$/.dnsbench.test/')
 empty_zones() {
 	local z
 	for z in $ZONES; do
-		curl -sS -o /dev/null -H "$K" -X DELETE "$API/zones/$z." || true
-		curl -fsS -o /dev/null -H "$K" -H 'Content-Type: application/json' -X POST "$API/zones" \
+		curl -sS --max-time 30 -o /dev/null -H "$K" -X DELETE "$API/zones/$z." || true
+		curl -fsS --max-time 30 -o /dev/null -H "$K" -H 'Content-Type: application/json' -X POST "$API/zones" \
 			-d "{\"name\":\"$z.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$z.\"]}"
 	done
 }
-# rrsets: how many TXT rrsets the bench zones hold (one GET per zone)
-rrsets() {
+# published: every TXT record of the bench zones, "ZONE<TAB>NAME<TAB>CONTENT", sorted
+# (one GET per zone)
+published() {
 	local z
-	for z in $ZONES; do curl -fsS -H "$K" "$API/zones/$z."; echo; done |
-		python3 -c 'import json, sys; print(sum(sum(r["type"] == "TXT" for r in json.loads(l)["rrsets"]) for l in sys.stdin if l.strip()))'
+	for z in $ZONES; do curl -fsS --max-time 30 -H "$K" "$API/zones/$z."; echo; done | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        z = json.loads(line)
+        for r in z["rrsets"]:
+            if r["type"] == "TXT":
+                for rec in r["records"]:
+                    print("%s\t%s\t%s" % (z["name"], r["name"], rec["content"]))
+' | sort
+}
+# expect WHO COUNT: the zones hold exactly the first COUNT lines of $W/records.tsv
+expect() {
+	published >"$W/published.tsv"
+	head -n "$2" "$W/records.tsv" | sort | cmp -s - "$W/published.tsv" || {
+		say "$1: published $(wc -l <"$W/published.tsv") TXT records, expected the $2 of render --json; differences:"
+		head -n "$2" "$W/records.tsv" | sort | diff - "$W/published.tsv" | head -5 >&2
+		exit 1
+	}
+	echo "$1: $2 TXT records, each as render --json gives it" >>"$W/checks"
 }
 RR=$((N * 2))
+
+# the records every contender must publish, from render --json (names and zones
+# absolute, contents quoted as PowerDNS stores them); its order is (a)'s
+(cd "$W/run" && "$STSCTL" -q render inv.json --json) | python3 -c '
+import json, sys
+out = open(sys.argv[1], "w")
+for d in json.load(sys.stdin)["domains"]:
+    for r in d["records"]:
+        if r["type"] == "TXT":
+            out.write("%s.\t%s\t\"%s\"\n" % (d["zone"].rstrip("."), r["name"], r["value"]))
+' "$W/records.tsv"
+[ "$(wc -l <"$W/records.tsv")" = "$RR" ] || { say "render --json gives $(wc -l <"$W/records.tsv") records, expected $RR"; exit 1; }
+: >"$W/checks"
 
 say "policy files and state in place (a first apply, not timed)"
 empty_zones
 (cd "$W/run" && "$STSCTL" apply inv.json --yes --state state.db >"$W/warm.out" 2>&1) || { tail -5 "$W/warm.out" >&2; exit 1; }
-# the records every contender publishes: exactly what stsctl published
-for z in $ZONES; do curl -fsS -H "$K" "$API/zones/$z."; echo; done | python3 -c '
-import json, sys
-out = open(sys.argv[1], "w")
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    z = json.loads(line)
-    for r in z["rrsets"]:
-        if r["type"] == "TXT":
-            for rec in r["records"]:
-                out.write("%s\t%s\t%s\n" % (z["name"], r["name"], rec["content"]))
-' "$W/records.tsv"
-[ "$(wc -l <"$W/records.tsv")" = "$RR" ] || { say "expected $RR records after the warm-up, got $(wc -l <"$W/records.tsv")"; exit 1; }
+expect "first apply (not timed)" "$RR"
 # (b)'s bodies, made before the clock starts: one file per zone
 python3 - "$W/records.tsv" "$W/b" <<'PY'
 import collections, json, sys
@@ -100,20 +127,19 @@ empty_zones
 t0=$(now)
 (cd "$W/run" && "$STSCTL" apply inv.json --yes --state state.db >"$W/apply.out" 2>&1) || { tail -5 "$W/apply.out" >&2; exit 1; }
 t1=$(now)
-got=$(rrsets)
-[ "$got" = "$RR" ] || { say "stsctl: $got rrsets published, expected $RR"; exit 1; }
+expect "stsctl apply" "$RR"
 (cd "$W/run" && "$STSCTL" plan inv.json --state state.db --detailed-exitcode >/dev/null 2>&1) || { say "stsctl: plan after apply is not empty"; exit 1; }
+echo "stsctl apply: plan then finds nothing to do" >>"$W/checks"
 S_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 
 say "(b) one batched curl PATCH per zone"
 empty_zones
 t0=$(now)
 for z in $ZONES; do
-	curl -fsS -o /dev/null -H "$K" -H 'Content-Type: application/json' -X PATCH --data @"$W/b/$z.json" "$API/zones/$z."
+	curl -fsS --max-time 60 -o /dev/null -H "$K" -H 'Content-Type: application/json' -X PATCH --data @"$W/b/$z.json" "$API/zones/$z."
 done
 t1=$(now)
-got=$(rrsets)
-[ "$got" = "$RR" ] || { say "(b): $got rrsets published, expected $RR"; exit 1; }
+expect "(b)" "$RR"
 B_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 
 A_N=$RR
@@ -123,10 +149,11 @@ empty_zones
 t0=$(now)
 head -n "$A_N" "$W/records.tsv" | API=$API KEY=$STS_TB_PDNS_API_KEY "$ROOT/tests/bench/bench-dns-curl.sh"
 t1=$(now)
-got=$(rrsets)
-[ "$got" = "$A_N" ] || { say "(a): $got rrsets published, expected $A_N"; exit 1; }
+expect "(a)" "$A_N"
 A_T=$(awk -v a="$t0" -v b="$t1" -v n="$A_N" -v all="$RR" 'BEGIN { print (b - a) * all / n }')
 empty_zones
+echo "checked (outside the clock):"
+sed 's/^/  /' "$W/checks"
 
 awk -v s="$S_T" -v a="$A_T" -v b="$B_T" -v rr="$RR" -v an="$A_N" -v n="$N" -v z="$Z" 'BEGIN {
 	printf "%d domains, %d TXT rrsets in %d zones, PowerDNS 127.0.0.1 (gsqlite3)\n", n, rr, z

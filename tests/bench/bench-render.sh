@@ -1,20 +1,33 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the sh -c scripts read their arguments as $1, $2...
 # Benchmark (not a test): validate, render --json and render -o of a generated
 # N-domain inventory, next to the baseline `tar -x` of the same output tree +
 # `sync`, all in one run. Prints a table of wall time and peak RSS (median of
 # REPEAT runs, max RSS) and the verdict against the goals in docs/performance.md;
 # render -o is compared with the tar -x of the same repeat (median of the ratios).
 #
+# What is timed is checked (tests/bench/verify-tree.py), after each repeat and
+# outside the clock: render --json writes $BENCH_DIR/render.json, which must
+# list exactly the inventory's domains and be byte-identical in every repeat;
+# every render -o tree and every tar -x tree must hold the number of files the
+# inventory gives (a policy and an nginx file per domain, a zone file per
+# zone), and SAMPLE domains (default 1000) of each tree are compared with
+# render --json: policy text, records and policy ids. Any difference fails
+# the benchmark (exit 1).
+#
 #   tests/bench/bench-render.sh                 # N=100000, REPEAT=3, build/cli/stsctl
 #   N=1000 STSCTL=build-x/cli/stsctl tests/bench/bench-render.sh
 #   SKIP_TREE=1 REPEAT=9 tests/bench/bench-render.sh   # validate and render --json only
+#   SAMPLE=0 ...                                       # compare every domain, not 1000
 #
 # Work files go to $BENCH_DIR (default /tmp/stsctl-bench, about 2 GB per run at
-# N=100000), removed at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed, 3 a goal missed.
+# N=100000), removed at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed
+# or its output was wrong, 3 a goal missed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-100000}
 REPEAT=${REPEAT:-3}
+SAMPLE=${SAMPLE:-1000}
 STSCTL=${STSCTL:-$ROOT/build/cli/stsctl}
 W=${BENCH_DIR:-/tmp/stsctl-bench}
 export LC_ALL=C
@@ -25,6 +38,7 @@ rm -rf "$W"
 mkdir -p "$W"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
 INV=$W/inventory.json
+VERIFY=$ROOT/tests/bench/verify-tree.py
 
 python3 "$ROOT/tests/bench/gen-inventory.py" "$N" "$INV"
 
@@ -42,6 +56,15 @@ measure() {
 	echo "bench: $name: $(tail -1 "$W/time.out" | awk '{ printf "%s s wall, %.2f s cpu, %.1f MB", $1, $3 + $4, $2 / 1024 }')" >&2
 }
 
+# verify WHAT ROOT: the tree ROOT (or "-": render.json alone) against the inventory
+verify() {
+	local out
+	out=$(python3 "$VERIFY" "$([ "$2" = - ] && echo json || echo render)" "$INV" "$W/render.json" "$2" "$SAMPLE") ||
+		{ echo "bench: $1 wrote something else than expected" >&2; exit 1; }
+	echo "bench: checked $1: $out" >&2
+	echo "$1: $out" >>"$W/checks"
+}
+
 # Every run writes into its own new directory: deleting a 400,000-entry tree
 # takes minutes on a slow disk, so that happens once, after the last run.
 render_o() { # render_o RUN
@@ -56,12 +79,23 @@ tar_x() { # tar_x RUN
 : >"$W/results"
 for run in $(seq "$REPEAT"); do
 	measure "validate" sh -c '"$1" -q validate "$2" >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
-	measure "render --json" sh -c '"$1" -q render "$2" --json >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
+	measure "render --json" sh -c '"$1" -q render "$2" --json >"$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/render.json" "$W/stderr.log"
+	sum=$(sha256sum <"$W/render.json")
+	if [ "$run" = 1 ]; then
+		json_sum=$sum
+		verify "render --json" -
+	elif [ "$sum" != "$json_sum" ]; then
+		echo "bench: render --json of repeat $run differs from repeat 1" >&2
+		exit 1
+	fi
 	[ "${SKIP_TREE:-0}" = 1 ] && continue
 	render_o "$run"
+	verify "render -o (repeat $run)" "$W/out.$run"
 	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out.1" .
 	tar_x "$run"
+	verify "tar -x (repeat $run)" "$W/x.$run"
 done
+echo "render --json: the same bytes in all $REPEAT repeats" >>"$W/checks"
 
 files=0 bytes=0
 if [ -d "$W/out.1" ]; then
@@ -71,6 +105,8 @@ fi
 inv_bytes=$(stat -c %s "$INV")
 fs=$(df -T "$W" | awk 'NR == 2 { print $2 }')
 
+echo "checked (outside the clock), all as expected:"
+sed 's/^/  /' "$W/checks"
 python3 - "$W/results" "$N" "$REPEAT" "$files" "$bytes" "$inv_bytes" "$fs" <<'PY'
 import statistics, sys
 res, n, rep, files, size, inv, fs = sys.argv[1:8]
