@@ -19,14 +19,18 @@ ALGS="md5 sha1 sha224 sha256 sha384 sha512"
 
 q() { dig @127.0.0.1 -p "$STS_TB_BIND_PORT" +short +norecurse +time=2 +tries=1 "$1" "${2:-TXT}"; }
 serial() { q "$1" SOA | awk '{print $3}'; }
-sts_id() {
+# what the two id helpers print when there is nothing: never an id, never each other
+NO_TXT="(no v=STSv1 TXT)" NO_POLICY="(no policy file)"
+sts_id() { # sts_id NAME: the id of the v=STSv1 TXT served at NAME, or $NO_TXT
 	local id
 	id=$(q "$1" | grep -o 'v=STSv1; id=[A-Za-z0-9]*' | sed 's/.*id=//')
-	echo "${id:--}"
+	echo "${id:-$NO_TXT}"
 }
-pol_id() {
-	local f=$2/www/mta-sts.$1/.well-known/mta-sts.txt
-	if [ -e "$f" ]; then sha256sum "$f" | cut -c1-32; else echo -; fi
+policy() { echo "$2/www/mta-sts.$1/.well-known/mta-sts.txt"; }
+pol_id() { # pol_id DOMAIN DIR: the id of the policy file in place, or $NO_POLICY
+	local f
+	f=$(policy "$1" "$2")
+	if [ -e "$f" ]; then sha256sum "$f" | cut -c1-32; else echo "$NO_POLICY"; fi
 }
 secret_of() { sed -n 's/.*secret "\(.*\)";.*/\1/p' "$1"; }
 set_inv() {
@@ -126,7 +130,7 @@ set_inv "$A" 'dom("'$Z'")["mode"] = "enforce"'
 run "$A" apply inv.json --yes --state state.db
 tb_expect_eq "mode change: apply exits 0" 0 "$?"
 new=$(sts_id "_mta-sts.$Z")
-[ "$new" != "$old" ] && [ "$new" != - ] && tb_ok "mode change: a new id" || tb_fail "mode change: a new id" "$old -> $new"
+[ "$new" != "$old" ] && [ "$new" != "$NO_TXT" ] && tb_ok "mode change: a new id" || tb_fail "mode change: a new id" "$old -> $new"
 tb_expect_eq "mode change: dig shows the id of the new policy" "$(pol_id "$Z" "$A")" "$new"
 tb_expect_eq "mode change: exactly two TXT at _mta-sts" 2 "$(q "_mta-sts.$Z" | wc -l)"
 tb_expect "mode change: the foreign TXT is still split as it was" '"keep" "me"' "$(q "_mta-sts.$Z")"
@@ -167,6 +171,7 @@ done
 # ---------- keys that do not work: clear errors, nothing changes ----------
 before=$(sts_id "_mta-sts.$Z")
 s0=$(serial "$Z")
+[ "$before" != "$NO_TXT" ] && tb_ok "before the failing keys: the TXT is served" || tb_fail "before the failing keys: the TXT is served"
 set_inv "$A" 'dom("'$Z'")["mode"] = "testing"'
 cp "$A/key.b64" "$W/good.b64"
 echo "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" >"$A/key.b64"
@@ -211,6 +216,7 @@ export STSCTL_TEST_NOW=$T
 set_inv "$A" 'inv["domains"] = [d for d in inv["domains"] if d["name"] != "shop.'$Z'"]'
 run "$A" apply inv.json --yes --state state.db --allow-removal
 tb_expect_eq "removal start: apply exits 0" 0 "$?"
+tb_expect "removal start: mode none is served" "mode: none" "$(cat "$(policy "shop.$Z" "$A")" 2>&1)"
 tb_expect_eq "removal start: dig shows the id of the none policy" "$(pol_id "shop.$Z" "$A")" "$(sts_id "_mta-sts.shop.$Z")"
 export STSCTL_TEST_NOW=$((T + 86400))
 run "$A" apply inv.json --yes --state state.db
