@@ -184,24 +184,79 @@ print(json.dumps({"rrsets": [
 PY
 }
 
-# What a sender applies, from each client's output: enforce, testing, none, no-policy.
+# What a sender applies, from each client's output: enforce, testing, none,
+# no-policy. A verdict counts only when the client ran and printed an answer
+# it gives (listed below); anything else (a crash, a timeout, no binary, no
+# line for the domain) prints "unrecognised <client> output: <the output>",
+# which matches no expected decision, and returns 1.
 chk_decision_check() { # JSON of stsctl check for one domain on stdin
 	"$CHK_PY" -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["sender_view"])'
 }
-chk_decision_resolver() { # mta-sts-query output on stdin
+# chk_decision_resolver [EXIT]: mta-sts-query's whole output (stdout and
+# stderr) on stdin, EXIT its exit status. postfix-mta-sts-resolver 1.1.2
+# prints one line, repr((STSFetchResult, payload)), after any log lines:
+#   (<STSFetchResult.VALID: 1>, ('ID', {'version': 'STSv1', 'mode': M, ...}))  -> M
+#   (<STSFetchResult.NONE: 0>, None)         no usable TXT record   -> no-policy
+#   (<STSFetchResult.FETCH_ERROR: 2>, None)  policy fetch/validation failed -> no-policy
+# (NOT_CHANGED only answers a known id, which the tests never pass.)
+chk_decision_resolver() {
 	"$CHK_PY" -c '
-import re, sys
+import ast, re, sys
 out = sys.stdin.read()
-m = re.search(r"STSFetchResult\.(\w+)", out)
-if m and m.group(1) == "VALID":
-    mode = re.search(r"'"'"'mode'"'"': '"'"'(\w+)'"'"'", out)
-    print(mode.group(1) if mode else "no-policy")
+rc = sys.argv[1] if len(sys.argv) > 1 else "0"
+def bad(why):
+    print("unrecognised mta-sts-query output (%s, exit %s): %r" % (why, rc, out))
+    sys.exit(1)
+if rc != "0":
+    bad("non-zero exit")
+lines = [l for l in out.splitlines() if l.strip()]
+if not lines:
+    bad("no output")
+m = re.fullmatch(r"\(<STSFetchResult\.(\w+): \d+>, (.*)\)", lines[-1])
+if not m:
+    bad("no result line")
+res, payload = m.groups()
+if res in ("NONE", "FETCH_ERROR") and payload == "None":
+    print("no-policy")
+elif res == "VALID":
+    try:
+        pid, pol = ast.literal_eval(payload)
+        mode = pol["mode"]
+    except Exception:
+        bad("VALID without a policy")
+    if mode not in ("enforce", "testing", "none"):
+        bad("VALID with mode %r" % mode)
+    print(mode)
 else:
-    print("no-policy")'
+    bad("result " + res)' "$@"
 }
-chk_decision_mailauth() { # one JSON line of mta-sts-check.js on stdin
+# chk_decision_mailauth: one JSON line of mta-sts-check.js on stdin. mailauth's
+# getPolicy (no cached policy) answers status "found" with the policy's mode,
+# "not_found" (no usable TXT record, or no policy host) or "errored" (lookup
+# or fetch failed: the sender goes on without a policy).
+chk_decision_mailauth() {
 	"$CHK_PY" -c '
 import json, sys
-j = json.loads(sys.stdin.read())
-print(j["mode"] if j["status"] == "found" else "no-policy")'
+out = sys.stdin.read()
+def bad(why):
+    print("unrecognised mailauth output (%s): %r" % (why, out))
+    sys.exit(1)
+lines = [l for l in out.splitlines() if l.strip()]
+if len(lines) != 1:
+    bad("%d lines, want 1" % len(lines))
+try:
+    j = json.loads(lines[0])
+except ValueError:
+    bad("not JSON")
+if not isinstance(j, dict):
+    bad("not an object")
+st = j.get("status")
+if st == "found":
+    if j.get("mode") not in ("enforce", "testing", "none"):
+        bad("found with mode %r" % j.get("mode"))
+    print(j["mode"])
+elif st in ("not_found", "errored"):
+    print("no-policy")
+else:
+    bad("status %r" % st)'
 }
