@@ -29,7 +29,7 @@
 /* docs/stsctl-watch.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 const char *const watch_usage[] = {
     "stsctl watch INVENTORY [--once] [--dry-run] [--json] [--now RFC3339] [--state PATH]",
-    "             [--resolver IP[:PORT]]",
+    "             [--resolver IP[:PORT]] [--concurrency N]",
     "",
     "Walk each domain from none to testing to enforce when the evidence says it",
     "is safe, and back to testing on a failure spike or a failed MX check",
@@ -45,6 +45,7 @@ const char *const watch_usage[] = {
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
     "      --resolver IP[:PORT]",
     "                        DNS server of the live checks, not resolv.conf's",
+    "      --concurrency N   run N live checks at a time (default 10, at most 512)",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 the cycle ran (or the daemon stopped on SIGTERM/SIGINT); 1 a",
@@ -60,6 +61,7 @@ enum {
 	OPT_NOW,
 	OPT_STATE,
 	OPT_RESOLVER,
+	OPT_CONCURRENCY,
 };
 
 /* ---- shared with status (cmd_watch.h) ---- */
@@ -127,8 +129,17 @@ struct watch_ctx {
 	struct sts_check_opts check;
 	time_t now;
 	bool fixed_now;
-	bool watchdog; /* daemon under a systemd watchdog: ping around slow steps */
+	bool watchdog;	      /* daemon under a systemd watchdog: ping around slow steps */
+	unsigned concurrency; /* live checks at a time; 0: the default */
 };
+
+/* While live checks run on other threads (about every second). */
+static void op_tick(void *ud)
+{
+	struct watch_ctx *w = ud;
+	if (w->watchdog)
+		sd_notify(0, "WATCHDOG=1");
+}
 
 static int op_check(void *ud, const struct sts_domain *d, struct sts_rollout_check *ret)
 {
@@ -267,10 +278,12 @@ static int cycle(struct watch_ctx *w, bool dry_run, bool json)
 	}
 	if (!dry_run && ingest(w) < 0)
 		return EXIT_FAIL;
-	const struct sts_watch_ops ops = {.check = op_check, .apply = op_apply, .ud = w};
+	const struct sts_watch_ops ops = {
+	    .check = op_check, .apply = op_apply, .tick = op_tick, .ud = w};
 	const struct sts_watch_opts o = {.dry_run = dry_run,
 					 .all_reports = watch_all_reports(w->pc.inv),
 					 .check_every = wc.check_interval,
+					 .concurrency = w->concurrency,
 					 .ops = &ops};
 	int r = sts_watch_cycle(w->pc.inv, w->pc.db, &o, &res);
 	if (r < 0) {
@@ -400,6 +413,7 @@ int cmd_watch(int argc, char **argv)
 	    {"now", required_argument, NULL, OPT_NOW},
 	    {"state", required_argument, NULL, OPT_STATE},
 	    {"resolver", required_argument, NULL, OPT_RESOLVER},
+	    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -433,6 +447,18 @@ int cmd_watch(int argc, char **argv)
 		case OPT_RESOLVER:
 			w.check.resolver = optarg;
 			break;
+		case OPT_CONCURRENCY: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
+			    v > STS_WATCH_CONCURRENCY_MAX)
+				return cli_usage_error(watch_usage,
+						       "invalid concurrency '%s' (1 to %d)", optarg,
+						       STS_WATCH_CONCURRENCY_MAX);
+			w.concurrency = (unsigned)v;
+			break;
+		}
 		case 'h':
 			cli_usage(stdout, watch_usage);
 			return EXIT_OK;

@@ -49,7 +49,9 @@ static int flag_reasons(struct sts_onboard_entry *e, const struct sts_check_doma
 		return reason(e, "null MX: the domain accepts no mail");
 	for (size_t i = 0; r == STS_OK && i < d->n_mx; i++) {
 		const struct sts_check_mx *m = &d->mx[i];
-		if (!m->probed)
+		if (m->skipped) /* fail closed: --max-mx or the domain deadline */
+			r = reason(e, "MX host '%s': %s", m->host, m->error);
+		else if (!m->probed)
 			r = reason(e, "MX host '%s' has no address", m->host);
 		else if (!m->starttls)
 			r = reason(e, "MX host '%s': %s", m->host, m->error ? m->error : "no TLS");

@@ -3,6 +3,8 @@
  * The watcher cycle and the status view (docs/stsctl-watch.md,
  * docs/stsctl-status.md) over the rollout engine (sts_rollout.h).
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +107,130 @@ static json_t *evidence_doc(const struct sts_rollout_evidence *ev,
 			 sts_rollout_check_json(c));
 }
 
+/*
+ * Live checks run concurrently: a domain that needs one is deferred (its
+ * decision keeps its place in the result), and each batch of deferred
+ * domains is checked on up to o->concurrency threads, then concluded in
+ * inventory order. A batch holds at most BATCH_PER_THREAD per thread.
+ */
+#define BATCH_PER_THREAD 4
+
+struct deferred {
+	const struct sts_domain *dom;
+	size_t at; /* its decision in the result */
+	struct sts_rollout_settings s;
+	struct sts_rollout_state st;
+	struct sts_rollout_evidence ev;
+	struct sts_rollout_check chk;
+	int r; /* of the check */
+};
+
+struct batch {
+	struct deferred *v;
+	size_t n, cap;
+	/* while the checks run */
+	const struct sts_watch_opts *o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next, done;
+};
+
+static size_t concurrency(const struct sts_watch_opts *o)
+{
+	return o->concurrency ? o->concurrency : STS_WATCH_DEFAULT_CONCURRENCY;
+}
+
+static void *check_worker(void *arg)
+{
+	struct batch *b = arg;
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		size_t i = b->next < b->n ? b->next++ : b->n;
+		pthread_mutex_unlock(&b->mu);
+		if (i == b->n)
+			return NULL;
+		struct deferred *d = &b->v[i];
+		d->r = b->o->ops->check(b->o->ops->ud, d->dom, &d->chk);
+		pthread_mutex_lock(&b->mu);
+		b->done++;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+	}
+}
+
+/* Run the batch's checks on up to concurrency threads; tick every second meanwhile. */
+static void run_checks(struct batch *b, const struct sts_watch_opts *o)
+{
+	size_t nt = concurrency(o), started = 0;
+	nt = nt < b->n ? nt : b->n;
+	pthread_t *thr = calloc(nt, sizeof(*thr));
+	b->o = o;
+	b->next = b->done = 0;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	for (; thr && started < nt; started++)
+		if (pthread_create(&thr[started], NULL, check_worker, b) != 0)
+			break;
+	if (started == 0) {
+		check_worker(b); /* no thread at all: one at a time, here */
+	} else {
+		pthread_mutex_lock(&b->mu);
+		while (b->done < b->n) {
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_sec += 1;
+			pthread_cond_timedwait(&b->cv, &b->mu, &t);
+			if (o->ops->tick) {
+				pthread_mutex_unlock(&b->mu);
+				o->ops->tick(o->ops->ud);
+				pthread_mutex_lock(&b->mu);
+			}
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(thr[i], NULL);
+	free(thr);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+}
+
+static int conclude(const struct sts_domain *dom, struct sts_db *db, struct sts_rollout_reader *rd,
+		    const struct sts_watch_opts *o, int64_t now, struct sts_watch_result *res,
+		    size_t at, const struct sts_rollout_decision *dec,
+		    const struct sts_rollout_evidence *ev, const struct sts_rollout_check *chk);
+
+/* Check the batch's domains, then conclude each one in order. */
+static int flush_batch(struct batch *b, struct sts_db *db, struct sts_rollout_reader *rd,
+		       const struct sts_watch_opts *o, int64_t now, struct sts_watch_result *res)
+{
+	int r = STS_OK;
+	if (!b->n)
+		return STS_OK;
+	sts_rollout_reader_pause(rd); /* no read transaction held while the checks run */
+	run_checks(b, o);
+	for (size_t i = 0; i < b->n && r == STS_OK; i++) {
+		struct deferred *d = &b->v[i];
+		struct sts_rollout_decision dec;
+		if (d->r == STS_ENOMEM) {
+			r = STS_ENOMEM;
+			break;
+		}
+		d->chk.ran = d->chk.ran || d->r == STS_OK;
+		d->chk.at = now;
+		res->n_checks++;
+		if (!o->dry_run && (r = sts_rollout_checked(db, d->dom->name, now)) < 0)
+			break;
+		sts_rollout_evaluate(&d->s, d->st.stage, d->st.since, now, &d->ev, &d->chk, &dec);
+		r = conclude(d->dom, db, rd, o, now, res, d->at, &dec, &d->ev, &d->chk);
+	}
+	b->n = 0;
+	return r;
+}
+
 static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		      struct sts_rollout_reader *rd, const struct sts_watch_opts *o, int64_t now,
-		      struct sts_watch_result *res)
+		      struct sts_watch_result *res, struct batch *b)
 {
 	struct sts_rollout_settings s;
 	struct sts_rollout_state st;
@@ -197,34 +320,69 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 			? dec.needs_check
 			: (dec.needs_check || st.stage == STS_STAGE_ENFORCE) && due;
 	if (dec.to == dec.from && want && !o->no_check && o->ops && o->ops->check) {
-		sts_rollout_reader_pause(rd);
-		if ((r = o->ops->check(o->ops->ud, dom, &chk)) == STS_ENOMEM)
-			return r;
-		chk.ran = chk.ran || r == STS_OK;
-		chk.at = now;
-		res->n_checks++;
-		if (!o->dry_run && (r = sts_rollout_checked(db, dom->name, now)) < 0)
-			return r;
-		sts_rollout_evaluate(&s, st.stage, st.since, now, &ev, &chk, &dec);
+		/* deferred: checked with others of its batch, concluded in order */
+		if (b->n == b->cap) {
+			size_t cap = concurrency(o) * BATCH_PER_THREAD;
+			struct deferred *v = b->v ? NULL : calloc(cap, sizeof(*v));
+			if (!v)
+				return STS_ENOMEM;
+			b->v = v;
+			b->cap = cap;
+		}
+		if (!add(res, dom->name, dec.from, dec.from, "live check pending"))
+			return STS_ENOMEM;
+		struct deferred *df = &b->v[b->n++];
+		df->dom = dom;
+		df->at = res->n - 1;
+		df->s = s;
+		df->st = st;
+		df->ev = ev;
+		df->r = STS_OK;
+		sts_rollout_check_init(&df->chk);
+		return b->n == b->cap ? flush_batch(b, db, rd, o, now, res) : STS_OK;
 	}
-	if (!(d = add(res, dom->name, dec.from, dec.to, dec.reason)))
-		return STS_ENOMEM;
-	if (dec.to == dec.from || o->dry_run) {
-		res->n_changed += dec.to != dec.from;
+	return conclude(dom, db, rd, o, now, res, SIZE_MAX, &dec, &ev, &chk);
+}
+
+/* Record the decision (at index at, or a new one) and carry out its transition. */
+static int conclude(const struct sts_domain *dom, struct sts_db *db, struct sts_rollout_reader *rd,
+		    const struct sts_watch_opts *o, int64_t now, struct sts_watch_result *res,
+		    size_t at, const struct sts_rollout_decision *dec,
+		    const struct sts_rollout_evidence *ev, const struct sts_rollout_check *chk)
+{
+	struct sts_watch_decision *d;
+	int r;
+	(void)now;
+	if (at == SIZE_MAX) {
+		if (!(d = add(res, dom->name, dec->from, dec->to, dec->reason)))
+			return STS_ENOMEM;
+	} else {
+		char *reason = strdup(dec->reason);
+		if (!reason)
+			return STS_ENOMEM;
+		d = &res->decisions[at];
+		free(d->reason);
+		d->reason = reason;
+		d->from = dec->from;
+		d->to = dec->to;
+		d->changed = dec->from != dec->to;
+	}
+	if (dec->to == dec->from || o->dry_run) {
+		res->n_changed += dec->to != dec->from;
 		return STS_OK;
 	}
 	sts_rollout_reader_pause(rd);
-	json_t *evj = evidence_doc(&ev, &chk);
+	json_t *evj = evidence_doc(ev, chk);
 	char *evs = evj ? json_dumps(evj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(evj);
 	if (!evs)
 		return STS_ENOMEM;
-	r = sts_rollout_begin(db, dom->name, dec.to, dec.reason, evs);
+	r = sts_rollout_begin(db, dom->name, dec->to, dec->reason, evs);
 	free(evs);
 	if (r < 0)
 		return r;
 	hook(o, "begin", dom->name);
-	if ((r = carry_out(db, dom, dec.to, o, d)) < 0)
+	if ((r = carry_out(db, dom, dec->to, o, d)) < 0)
 		return r;
 	res->n_changed += d->to != d->from;
 	res->n_failed += d->err != 0;
@@ -277,8 +435,12 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	struct sts_rollout_reader *rd = NULL;
 	if ((r = sts_rollout_reader_new(db, &rd)) < 0)
 		return r;
+	struct batch b = {0};
 	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
-		r = one_domain(&inv->domains[i], db, rd, o, now, ret);
+		r = one_domain(&inv->domains[i], db, rd, o, now, ret, &b);
+	if (r == STS_OK)
+		r = flush_batch(&b, db, rd, o, now, ret);
+	free(b.v);
 	if (r == STS_OK)
 		r = removed_ones(inv, db, rd, o, ret);
 	sts_rollout_reader_free(rd);

@@ -32,13 +32,20 @@ struct sts_watch_ops {
 	/* Called after "begin" (pending recorded), "apply" and "complete" (tests crash here). */
 	void (*step_hook)(void *ud, const char *step, const char *domain);
 	void *ud;
+	/*
+	 * Called about every second from the cycle's thread while live checks
+	 * run on others (the systemd watchdog); NULL: nothing. check is called
+	 * from up to sts_watch_opts.concurrency threads at once.
+	 */
+	void (*tick)(void *ud);
 };
 
 struct sts_watch_opts {
-	bool dry_run;	     /* evaluate and report, change nothing (no checks recorded) */
-	bool all_reports;    /* unauthenticated reports count too ("evidence": "all") */
-	bool no_check;	     /* evaluation only: never run a live check */
-	int64_t check_every; /* seconds between checks of a domain; 0 = 86400 */
+	bool dry_run;	      /* evaluate and report, change nothing (no checks recorded) */
+	bool all_reports;     /* unauthenticated reports count too ("evidence": "all") */
+	bool no_check;	      /* evaluation only: never run a live check */
+	int64_t check_every;  /* seconds between checks of a domain; 0 = 86400 */
+	unsigned concurrency; /* live checks at a time; 0 = STS_WATCH_DEFAULT_CONCURRENCY */
 	const struct sts_watch_ops *ops;
 };
 
@@ -81,6 +88,8 @@ STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db,
 
 #define STS_WATCH_DEFAULT_INTERVAL	 3600  /* seconds between cycles */
 #define STS_WATCH_DEFAULT_CHECK_INTERVAL 86400 /* seconds between checks of a domain */
+#define STS_WATCH_DEFAULT_CONCURRENCY	 10    /* live checks at a time */
+#define STS_WATCH_CONCURRENCY_MAX	 512
 
 struct sts_watch_conf {
 	int64_t interval;

@@ -5,6 +5,7 @@
  * and a crash in the middle of a transition.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,13 +334,18 @@ static void day_of(int64_t t, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+/* the reporter identity of the rows put_daily/put_failure write ("" for none) */
+static const char *row_reporter;
+
 static void put_daily(struct sts_db *db, const char *dom, const char *day, const char *org,
 		      const char *type, const char *digest, int auth, long long ok,
 		      long long failed)
 {
 	sqlite3_stmt *st;
+	/* the reporter is who signed; by default the test's organisation names are domains */
+	const char *reporter = row_reporter ? row_reporter : auth ? org : "";
 	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(db),
-					    "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,1,?,?)"
+					    "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?9,1,?7,?8)"
 					    " ON CONFLICT DO UPDATE SET reports = reports + 1,"
 					    " successful = successful + excluded.successful,"
 					    " failed = failed + excluded.failed",
@@ -352,6 +359,7 @@ static void put_daily(struct sts_db *db, const char *dom, const char *day, const
 	sqlite3_bind_int(st, 6, auth);
 	sqlite3_bind_int64(st, 7, ok);
 	sqlite3_bind_int64(st, 8, failed);
+	sqlite3_bind_text(st, 9, reporter, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
@@ -360,9 +368,10 @@ static void put_failure(struct sts_db *db, const char *dom, const char *day, con
 			const char *type, const char *digest, int auth, const char *rt, long long n)
 {
 	sqlite3_stmt *st;
+	const char *reporter = row_reporter ? row_reporter : auth ? org : "";
 	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(db),
 					    "INSERT INTO tlsrpt_failures VALUES"
-					    " (?,?,?,?,?,?,?,'192.0.2.1','mx',1,?)",
+					    " (?,?,?,?,?,?,?9,?7,'192.0.2.1','mx',1,?8)",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_text(st, 1, dom, -1, SQLITE_STATIC);
@@ -373,6 +382,7 @@ static void put_failure(struct sts_db *db, const char *dom, const char *day, con
 	sqlite3_bind_int(st, 6, auth);
 	sqlite3_bind_text(st, 7, rt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, n);
+	sqlite3_bind_text(st, 9, reporter, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
@@ -429,6 +439,11 @@ static void day_reports(struct sim *sm, int day)
 			/* none of these may count: forged, no policy, another policy */
 			report(sm->db, n, dstr, "forged.example", dig, 0, 0, "certificate-expired",
 			       500);
+			/* signed, but by an unlisted domain that calls itself Google */
+			row_reporter = "attacker.example";
+			report(sm->db, n, dstr, "Google Inc.", dig, 1, 0, "certificate-expired",
+			       500);
+			row_reporter = NULL;
 			put_daily(sm->db, n, dstr, "google.com", "no-policy-found", "", 1, 0, 40);
 			put_failure(sm->db, n, dstr, "google.com", "no-policy-found", "", 1,
 				    "validation-failure", 40);
@@ -445,6 +460,13 @@ static void day_reports(struct sim *sm, int day)
 			break;
 		case SINGLE:
 			report(sm->db, n, dstr, "google.com", dig, 1, 300, NULL, 0);
+			/* one reporter under another name is still one reporter, and an
+			 * unlisted signer is none */
+			row_reporter = "google.com";
+			report(sm->db, n, dstr, "Microsoft Corporation", dig, 1, 300, NULL, 0);
+			row_reporter = "invented.example";
+			report(sm->db, n, dstr, "Yahoo Inc.", dig, 1, 300, NULL, 0);
+			row_reporter = NULL;
 			break;
 		default: /* SILENT */
 			break;
@@ -501,7 +523,7 @@ static void sim_close(struct sim *sm)
 
 static void sim_cycle(struct sim *sm, struct sts_watch_result *res)
 {
-	const struct sts_watch_ops ops = {sim_check, sim_apply, sim_hook, sm};
+	const struct sts_watch_ops ops = {sim_check, sim_apply, sim_hook, sm, NULL};
 	const struct sts_watch_opts o = {.ops = &ops};
 	int rc_ = sts_watch_cycle(sm->inv, sm->db, &o, res);
 	if (rc_)
@@ -720,7 +742,7 @@ static void test_dry_run_and_removal(void **state)
 	struct sts_watch_result res;
 	sim_open(&sm, ":memory:");
 	sim_now = START + CYCLE_OFFSET;
-	const struct sts_watch_ops ops = {sim_check, sim_apply, NULL, &sm};
+	const struct sts_watch_ops ops = {sim_check, sim_apply, NULL, &sm, NULL};
 	struct sts_watch_opts o = {.ops = &ops, .dry_run = true};
 	assert_int_equal(sts_rollout_schema(sm.db), STS_OK);
 	assert_int_equal(sts_watch_cycle(sm.inv, sm.db, &o, &res), STS_OK);
@@ -843,7 +865,7 @@ static void test_delegated(void **state)
 			 STS_OK);
 	sts_diags_release(&dg);
 	assert_int_equal(sts_db_open(":memory:", 0, &clock_sim, &db, &err), STS_OK);
-	const struct sts_watch_ops ops = {sim_check, NULL, NULL, NULL};
+	const struct sts_watch_ops ops = {sim_check, NULL, NULL, NULL, NULL};
 	const struct sts_watch_opts o = {.ops = &ops};
 	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
 	assert_int_equal(res.n, 1);
@@ -863,6 +885,102 @@ static void test_delegated(void **state)
 	sts_inventory_free(inv);
 }
 
+/* ---- live checks run concurrently (issue 12 §4) ---- */
+
+struct slow {
+	pthread_mutex_t mu;
+	int running, max_running, calls, ticks;
+};
+
+/* A passing check that takes 300 ms and counts how many run at once. */
+static int slow_check(void *ud, const struct sts_domain *d, struct sts_rollout_check *c)
+{
+	struct slow *sl = ud;
+	(void)d;
+	pthread_mutex_lock(&sl->mu);
+	sl->calls++;
+	if (++sl->running > sl->max_running)
+		sl->max_running = sl->running;
+	pthread_mutex_unlock(&sl->mu);
+	usleep(300000);
+	sts_rollout_check_init(c);
+	c->ran = true;
+	c->policy_ok = c->txt_ok = c->tlsrpt_ok = c->ph_cert_ok = c->mx_ok = true;
+	c->ph_days_left = c->mx_min_days_left = 80;
+	pthread_mutex_lock(&sl->mu);
+	sl->running--;
+	pthread_mutex_unlock(&sl->mu);
+	return STS_OK;
+}
+
+static void slow_tick(void *ud)
+{
+	struct slow *sl = ud;
+	pthread_mutex_lock(&sl->mu);
+	sl->ticks++;
+	pthread_mutex_unlock(&sl->mu);
+}
+
+static void test_concurrent_checks(void **state)
+{
+	(void)state;
+	enum { N = 20 };
+	char inv_text[4096];
+	size_t off =
+	    (size_t)snprintf(inv_text, sizeof(inv_text), "{\"version\": 1, \"domains\": [");
+	for (int i = 0; i < N; i++)
+		off += (size_t)snprintf(inv_text + off, sizeof(inv_text) - off,
+					"%s{\"name\": \"d%02d.example\", \"mode\": \"none\", "
+					"\"mx\": [\"mx.d%02d.example\"]}",
+					i ? "," : "", i, i);
+	snprintf(inv_text + off, sizeof(inv_text) - off, "]}");
+	struct sts_inventory *inv = NULL;
+	struct sts_diags dg;
+	struct sts_db *db = NULL;
+	struct sts_watch_result res;
+	char *err = NULL;
+	struct slow sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
+			 STS_OK);
+	sts_diags_release(&dg);
+	assert_int_equal(sts_db_open(":memory:", 0, &clock_sim, &db, &err), STS_OK);
+	assert_int_equal(sts_ingest_schema(db), STS_OK);
+	sim_now = START;
+	const struct sts_watch_ops ops = {.check = slow_check, .tick = slow_tick, .ud = &sl};
+	const struct sts_watch_opts o = {.ops = &ops, .concurrency = 5};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	/* one at a time: 20 x 300 ms = 6 s; five at a time: 1.2 s */
+	assert_true(ms < 3000);
+	assert_int_equal(sl.calls, N);
+	assert_int_equal(sl.max_running, 5);
+	assert_true(sl.ticks >= 1);
+	assert_int_equal(res.n, N);
+	assert_int_equal(res.n_checks, N);
+	assert_int_equal(res.n_changed, N);
+	for (int i = 0; i < N; i++) { /* concluded in inventory order */
+		char name[32];
+		snprintf(name, sizeof(name), "d%02d.example", i);
+		assert_string_equal(res.decisions[i].domain, name);
+		assert_int_equal(res.decisions[i].from, STS_STAGE_NONE);
+		assert_int_equal(res.decisions[i].to, STS_STAGE_TESTING);
+		assert_non_null(strstr(res.decisions[i].reason, "live check passed"));
+	}
+	sts_watch_result_release(&res);
+	struct sts_rollout_state st;
+	bool found = false;
+	assert_int_equal(sts_rollout_get(db, "d19.example", &st, &found), STS_OK);
+	assert_true(found);
+	assert_int_equal(st.stage, STS_STAGE_TESTING);
+	assert_int_equal(st.last_check, START);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +994,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_conf),
 	    cmocka_unit_test(test_check_convert),
 	    cmocka_unit_test(test_delegated),
+	    cmocka_unit_test(test_concurrent_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
