@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,10 @@ struct mctx {
 	struct sts_mime_reports *rep;
 	struct sts_diags *diags;
 	int err;
+	/* the nesting guard, while GMime parses */
+	GMimeStream *stream;
+	size_t n_containers; /* multipart and message parts GMime has seen */
+	bool cut;	     /* too many: the stream was ended there */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -215,42 +220,33 @@ static void read_headers(struct mctx *c, GMimeMessage *m)
 /*
  * GMime compares every line with each open boundary, so nesting multiplies
  * the cost (1000 levels in 20 MiB: ~25 s of CPU). Real reports have one
- * multipart; count Content-Type lines naming one before GMime sees the text.
+ * multipart. The guard runs inside GMime's parse, on the Content-Type
+ * fields as GMime reads them and through GMime's own parser of the value,
+ * so no spelling GMime accepts (`multipart /mixed`, a folded `multipart\n
+ * /mixed`, comments) is missed: each multipart or message part counts, and
+ * past STS_MIME_MAX_MULTIPARTS the input stream is ended where the parser
+ * stands, so GMime stops reading.
  */
-/* 1 when line is the start of a Content-Type field ("Content-Type :" too) */
-static int is_content_type(const char *line, size_t ll)
+static void on_content_type(GMimeParser *parser, const char *header, const char *value,
+			    gint64 offset, gpointer ud)
 {
-	static const char ct[] = "content-type";
-	size_t k = sizeof(ct) - 1;
-	if (ll < k || strncasecmp(line, ct, k) != 0)
-		return 0;
-	while (k < ll && (line[k] == ' ' || line[k] == '\t'))
-		k++;
-	return k < ll && line[k] == ':';
-}
-
-static size_t count_multiparts(const char *msg, size_t len)
-{
-	size_t n = 0, i = 0;
-	int in_ct = 0;
-	while (i < len) {
-		const char *nl = memchr(msg + i, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - msg) : len;
-		const char *line = msg + i;
-		size_t ll = end - i;
-		if (is_content_type(line, ll))
-			in_ct = 1;
-		else if (!(ll && (line[0] == ' ' || line[0] == '\t')))
-			in_ct = 0;
-		for (size_t k = 0; in_ct && k + 10 <= ll; k++) {
-			if (strncasecmp(line + k, "multipart/", 10) == 0) {
-				n++;
-				in_ct = 0;
-			}
-		}
-		i = end + 1;
+	struct mctx *c = ud;
+	(void)parser;
+	(void)header;
+	(void)offset;
+	GMimeContentType *ct = g_mime_content_type_parse(NULL, value ? value : "");
+	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+	/* a value GMime cannot read counts too: better one too many than one missed */
+	if (!type || g_ascii_strcasecmp(type, "multipart") == 0 ||
+	    g_ascii_strcasecmp(type, "message") == 0)
+		c->n_containers++;
+	if (ct)
+		g_object_unref(ct);
+	if (c->n_containers > STS_MIME_MAX_MULTIPARTS && !c->cut) {
+		c->cut = true;
+		g_mime_stream_set_bounds(c->stream, c->stream->bound_start,
+					 g_mime_stream_tell(c->stream));
 	}
-	return n;
 }
 
 /* ---- report parts ----------------------------------------------------- */
@@ -413,15 +409,19 @@ STS_API int sts_mime_extract_reports(const void *msg, size_t len, struct sts_mim
 	split_headers(&c, msg, len);
 	if (c.err)
 		goto out;
-	if (count_multiparts(msg, len) > STS_MIME_MAX_MULTIPARTS) {
-		c.err = mfail(&c, STS_ETOOLARGE, NULL, "message has more than %d multipart parts",
-			      STS_MIME_MAX_MULTIPARTS);
-		goto out;
-	}
 	stream = g_mime_stream_mem_new_with_buffer(msg, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	c.stream = stream;
+	/* any field whose name holds content-type: a superset of what GMime uses */
+	g_mime_parser_set_header_regex(parser, "(?i)content-type", on_content_type, &c);
 	m = g_mime_parser_construct_message(parser, NULL);
+	if (c.cut) {
+		c.err = mfail(&c, STS_ETOOLARGE, NULL,
+			      "message has more than %d multipart or message parts",
+			      STS_MIME_MAX_MULTIPARTS);
+		goto out;
+	}
 	if (!m || !g_mime_message_get_mime_part(m)) {
 		c.err = mfail(&c, STS_EPARSE, NULL, "input is not a MIME message");
 		goto out;

@@ -27,7 +27,7 @@
 
 #define STS_CAP_MAIL		(20u * 1024u * 1024u) /* one e-mail message */
 #define STS_MIME_MAX_REPORTS	64		      /* report parts kept per message */
-#define STS_MIME_MAX_MULTIPARTS 16 /* multipart parts (each nesting level costs CPU) */
+#define STS_MIME_MAX_MULTIPARTS 16 /* multipart and message parts (nesting costs CPU) */
 
 struct sts_mime_blob {
 	char *media_type;    /* lower case: "application/tlsrpt+gzip" */
@@ -66,7 +66,7 @@ struct sts_mime_reports {
  * CRLF or LF). On success *ret is new (sts_mime_reports_free()) and holds at
  * least one blob; on failure *ret is untouched and diags has the reason.
  * Returns STS_OK, STS_ETOOLARGE (message over STS_CAP_MAIL, more than
- * STS_MIME_MAX_MULTIPARTS multiparts, a decoded part over
+ * STS_MIME_MAX_MULTIPARTS multipart and message parts, a decoded part over
  * STS_CAP_REPORT_COMPRESSED), STS_EPARSE (not a MIME message),
  * STS_EINVALID (no report part, report-type not tlsrpt) or STS_ENOMEM.
  */
