@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -797,9 +798,27 @@ STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
 	if (!path)
 		return STS_ENOMEM;
 	int r;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/*
+	 * A planted PATH.lock must not turn the PID write into a write
+	 * elsewhere: a symlink is not followed (ELOOP), a FIFO or device does
+	 * not block the open, and only a regular file of our own with one
+	 * link is used. Created 0600 whatever the umask.
+	 */
+	int fd =
+	    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		r = -errno;
+		goto out;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+		r = STS_EREFUSED;
+		close(fd);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -813,10 +832,10 @@ STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
 		r = STS_ENOMEM;
 		goto out;
 	}
-	/* informational: who holds it */
+	/* informational: who holds it, in a fixed-width field; never truncated */
 	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
+	int n = snprintf(pid, sizeof(pid), "%-20ld\n", (long)getpid());
+	if (pwrite(fd, pid, (size_t)n, 0) < 0)
 		(void)0;
 	l->fd = fd;
 	*ret = l;

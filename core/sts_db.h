@@ -170,7 +170,12 @@ struct sts_lock;
 
 /* malloc'd "<db_path>.lock". */
 STS_API char *sts_lock_path_for(const char *db_path);
-/* STS_ELOCKED when another process holds it. */
+/*
+ * STS_ELOCKED when another process holds it. The lock file is opened with
+ * O_NOFOLLOW (a symlink: -ELOOP) and created 0600; one that is not a
+ * regular file owned by the caller with one link is refused
+ * (STS_EREFUSED). It is never truncated.
+ */
 STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret);
 STS_API void sts_lock_release(struct sts_lock *l);
 

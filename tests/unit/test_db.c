@@ -3,11 +3,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,6 +382,75 @@ static void test_lock(void **state)
 	free(lp);
 }
 
+static char *slurp(const char *path)
+{
+	static char buf[256];
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * A planted PATH.lock (issue 12 §5): a symlink is not followed (its target
+ * keeps its bytes), a FIFO does not block and is refused, a hard link or
+ * another user's file is refused; the lock is created 0600 under umask 0 and
+ * an existing lock file is never truncated.
+ */
+static void test_lock_hostile(void **state)
+{
+	struct fixture *f = *state;
+	struct sts_lock *l = NULL;
+	char *lp = sts_lock_path_for(f->path), target[200];
+	snprintf(target, sizeof(target), "%s/precious", f->dir);
+	FILE *fp = fopen(target, "w");
+	fputs("precious data\n", fp);
+	fclose(fp);
+	assert_int_equal(symlink(target, lp), 0);
+	assert_int_equal(sts_lock_acquire(f->path, &l), -ELOOP);
+	assert_string_equal(slurp(target), "precious data\n");
+	unlink(lp);
+	assert_int_equal(link(target, lp), 0); /* two links */
+	assert_int_equal(sts_lock_acquire(f->path, &l), STS_EREFUSED);
+	assert_string_equal(slurp(target), "precious data\n");
+	unlink(lp);
+	assert_int_equal(mkfifo(lp, 0600), 0);
+	assert_int_equal(sts_lock_acquire(f->path, &l), STS_EREFUSED);
+	unlink(lp);
+	assert_int_equal(mkdir(lp, 0700), 0);
+	assert_true(sts_lock_acquire(f->path, &l) < 0);
+	rmdir(lp);
+	if (geteuid() == 0) { /* a file of another user */
+		int fd = open(lp, O_CREAT | O_WRONLY, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(fchown(fd, 65534, 65534), 0);
+		close(fd);
+		assert_int_equal(sts_lock_acquire(f->path, &l), STS_EREFUSED);
+		unlink(lp);
+	}
+	/* created 0600 whatever the umask */
+	mode_t old = umask(0);
+	assert_int_equal(sts_lock_acquire(f->path, &l), STS_OK);
+	umask(old);
+	struct stat st;
+	assert_int_equal(stat(lp, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	sts_lock_release(l);
+	/* never truncated: what follows the PID field stays */
+	fp = fopen(lp, "w");
+	fputs("0123456789012345678901234567890123456789 tail\n", fp);
+	fclose(fp);
+	assert_int_equal(sts_lock_acquire(f->path, &l), STS_OK);
+	const char *text = slurp(lp);
+	assert_int_equal(strlen(text), 46);
+	assert_int_equal(atol(text), (long)getpid());
+	assert_string_equal(text + 21, "1234567890123456789 tail\n");
+	sts_lock_release(l);
+	free(lp);
+}
+
 /* A process killed in the middle of a transaction leaves the DB consistent. */
 static void test_crash_mid_transaction(void **state)
 {
@@ -478,6 +550,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_domains_and_removal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_hostile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test(test_clock),
