@@ -141,6 +141,9 @@ tb_expect_eq "unchanged: mailauth renews all four from its cache (same ids)" 4 "
 
 # ---------- round 2: a mode change through stsctl ----------
 old_t=$(cli_id "testing.$ZA") old_b=$(cli_id "$ZB") old_a=$(cli_id "$ZA")
+# the comparisons below mean something only if all three were published
+[ -n "$old_t" ] && [ -n "$old_b" ] && [ -n "$old_a" ] && tb_ok "before the mode change: three ids resolve" ||
+	tb_fail "before the mode change: three ids resolve" "testing.$ZA '$old_t', $ZB '$old_b', $ZA '$old_a'"
 python3 - "$W/inv.json" "$ZA" "$ZB" <<'PY'
 import json, sys
 p, za, zb = sys.argv[1:]
@@ -157,8 +160,9 @@ DOMAINS=$(echo "$DOMAINS" | sed -e "s/^testing.$ZA |$ZA|testing|/testing.$ZA |$Z
 apply
 tb_expect_eq "mode change: apply exits 0" 0 "$?"
 tb_expect "mode change: two domains changed" "2 domains changed" "$(cat "$W/out")"
-[ "$(cli_id "testing.$ZA")" != "$old_t" ] && [ "$(cli_id "$ZB")" != "$old_b" ] && tb_ok "mode change: new ids for both" ||
-	tb_fail "mode change: new ids for both" "testing.$ZA $old_t -> $(cli_id "testing.$ZA"); $ZB $old_b -> $(cli_id "$ZB")"
+new_t=$(cli_id "testing.$ZA") new_b=$(cli_id "$ZB")
+[ -n "$new_t" ] && [ -n "$new_b" ] && [ "$new_t" != "$old_t" ] && [ "$new_b" != "$old_b" ] && tb_ok "mode change: new ids for both" ||
+	tb_fail "mode change: new ids for both" "testing.$ZA '$old_t' -> '$new_t'; $ZB '$old_b' -> '$new_b'"
 tb_expect_eq "mode change: the unchanged domain keeps its id" "$old_a" "$(cli_id "$ZA")"
 status_of() { case $1 in "testing.$ZA" | "$ZB") echo found ;; *) echo renewed ;; esac; }
 check "changed"
