@@ -4,9 +4,17 @@
  * Requests are judged from their headers first (path, method, media type,
  * Content-Length), so a refused body is never read; an accepted body is
  * collected in a capped buffer and handed to the handler once complete.
+ *
+ * Abuse limits: every connection is tracked from accept (libmicrohttpd's
+ * connection notifications) with its client's slot (per-client counters)
+ * and the start of its current request; a watchdog thread shuts down the
+ * socket of a request past its absolute deadline (libmicrohttpd only has
+ * an idle timeout, which one byte every few seconds defeats). Bodies
+ * reserve their size from a global memory budget before they are read.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,35 +25,85 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sqlite3.h>
 
 #include "sts_buf.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_receiver.h"
 
+/* one client: an IPv4 address, or the /64 of an IPv6 address */
+struct ip_slot {
+	char key[INET6_ADDRSTRLEN + 4]; /* "" = free */
+	unsigned conns;			/* open connections */
+	unsigned requests;		/* in the minute from window_ms */
+	long long window_ms;
+};
+
+/* one TCP connection, from accept to close (libmicrohttpd's socket context) */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	struct ip_slot *ip; /* NULL: no slot was free (not limited per client) */
+	long long start_ms; /* the current request's deadline counts from here */
+	bool busy;	    /* its body is complete: handled and answered, no deadline */
+	bool cut;	    /* shut down at its deadline */
+	char peer[INET6_ADDRSTRLEN + 1];
+};
+
 struct sts_receiver {
 	struct MHD_Daemon *d;
 	struct sts_receiver_opts o;
 	char *path, *cert, *key;
 	unsigned port;
-	char log[256]; /* last libmicrohttpd message, for start-up errors */
+	pthread_mutex_t log_mu; /* log[] and every on_access call */
+	char log[256];		/* last libmicrohttpd message, for start-up errors */
+	pthread_mutex_t mu;	/* everything below */
+	pthread_cond_t cv;	/* wakes the watchdog to stop */
+	struct conn *conns;
+	struct ip_slot *ips;
+	size_t n_ips;
+	size_t held; /* body bytes reserved by the requests in flight */
+	bool stopping, watchdog_on;
+	pthread_t watchdog;
 };
 
 struct request {
-	unsigned status; /* decided before the body: 404, 405, 413, 415 */
+	unsigned status; /* decided before the body: 404, 405, 413, 415, 429, 503 */
 	const char *why;
+	unsigned retry_after;
 	char ctype[32];
 	struct sts_buf body;
+	size_t reserved; /* of rv->held */
 	bool queued;
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct sts_receiver *r = cls;
+	pthread_mutex_lock(&r->log_mu);
 	vsnprintf(r->log, sizeof(r->log), fmt, ap);
 	size_t n = strlen(r->log);
 	while (n && (r->log[n - 1] == '\n' || r->log[n - 1] == '.'))
 		r->log[--n] = '\0';
+	pthread_mutex_unlock(&r->log_mu);
+}
+
+static void access_log(struct sts_receiver *rv, const char *peer, const char *method,
+		       const char *url, unsigned status, const char *msg)
+{
+	if (!rv->o.on_access)
+		return;
+	pthread_mutex_lock(&rv->log_mu);
+	rv->o.on_access(rv->o.access_ud, peer, method, url, status, msg);
+	pthread_mutex_unlock(&rv->log_mu);
 }
 
 static void peer_of(struct MHD_Connection *c, char *out, size_t n)
@@ -62,6 +120,197 @@ static void peer_of(struct MHD_Connection *c, char *out, size_t n)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 			  out, (socklen_t)n);
+}
+
+/* the per-client key: the IPv4 address (also when v4-mapped), or the IPv6 /64 */
+static void ip_key(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, n, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)n);
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	struct in6_addr a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		inet_ntop(AF_INET, &a.s6_addr[12], out, (socklen_t)n);
+		return;
+	}
+	memset(&a.s6_addr[8], 0, 8);
+	char buf[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &a, buf, sizeof(buf));
+	snprintf(out, n, "%s/64", buf);
+}
+
+/* rv->mu held: the slot of key, a free one, or the idle one seen longest ago */
+static struct ip_slot *ip_slot(struct sts_receiver *rv, const char *key, long long now)
+{
+	struct ip_slot *best = NULL;
+	for (size_t i = 0; i < rv->n_ips; i++) {
+		struct ip_slot *e = &rv->ips[i];
+		if (strcmp(e->key, key) == 0)
+			return e;
+		if (e->conns)
+			continue;
+		if (!e->key[0] || now - e->window_ms >= 60000)
+			best = best && !best->key[0] ? best : e;
+		else if (!best || (best->key[0] && e->window_ms < best->window_ms))
+			best = e;
+	}
+	if (best) {
+		memset(best, 0, sizeof(*best));
+		snprintf(best->key, sizeof(best->key), "%s", key);
+		best->window_ms = now;
+	}
+	return best;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct sts_receiver *rv = cls;
+	struct conn *k = *socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (!(k = calloc(1, sizeof(*k))))
+			return; /* not tracked: still served, with the idle timeout */
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = fi ? fi->connect_fd : -1;
+		char key[sizeof(k->ip->key)];
+		ip_key(c, key, sizeof(key));
+		peer_of(c, k->peer, sizeof(k->peer));
+		pthread_mutex_lock(&rv->mu);
+		k->start_ms = now_ms();
+		if ((k->ip = ip_slot(rv, key, k->start_ms)))
+			k->ip->conns++;
+		k->next = rv->conns;
+		if (rv->conns)
+			rv->conns->prev = k;
+		rv->conns = k;
+		pthread_mutex_unlock(&rv->mu);
+		*socket_context = k;
+		return;
+	}
+	if (!k)
+		return;
+	/* closed: libmicrohttpd closes the socket after this, so the watchdog never sees it reused
+	 */
+	pthread_mutex_lock(&rv->mu);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		rv->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	if (k->ip)
+		k->ip->conns--;
+	pthread_mutex_unlock(&rv->mu);
+	free(k);
+	*socket_context = NULL;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Cut off every request past its deadline; logged as 408. */
+static void *watchdog(void *arg)
+{
+	struct sts_receiver *rv = arg;
+	const long long limit = (long long)rv->o.request_timeout_s * 1000;
+	pthread_mutex_lock(&rv->mu);
+	while (!rv->stopping) {
+		long long now = now_ms();
+		char cut[8][INET6_ADDRSTRLEN + 1];
+		size_t n_cut = 0;
+		for (struct conn *k = rv->conns; k; k = k->next) {
+			if (k->busy || k->cut || now - k->start_ms < limit || k->fd < 0)
+				continue;
+			shutdown(k->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
+			k->cut = true;
+			if (n_cut < 8)
+				memcpy(cut[n_cut++], k->peer, sizeof(k->peer));
+		}
+		if (n_cut) {
+			pthread_mutex_unlock(&rv->mu);
+			char msg[96];
+			snprintf(msg, sizeof(msg),
+				 "request deadline of %u s exceeded, connection closed",
+				 rv->o.request_timeout_s);
+			for (size_t i = 0; i < n_cut; i++)
+				access_log(rv, cut[i], "-", "-", MHD_HTTP_REQUEST_TIMEOUT, msg);
+			pthread_mutex_lock(&rv->mu);
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&rv->cv, &rv->mu, &ts);
+	}
+	pthread_mutex_unlock(&rv->mu);
+	return NULL;
+}
+
+/* Reserve body memory up to total bytes for q; false: over the budget. */
+static bool reserve(struct sts_receiver *rv, struct request *q, size_t total)
+{
+	if (total <= q->reserved)
+		return true;
+	bool ok;
+	pthread_mutex_lock(&rv->mu);
+	size_t more = total - q->reserved;
+	ok = rv->held + more <= rv->o.body_memory;
+	if (ok) {
+		rv->held += more;
+		q->reserved = total;
+	}
+	pthread_mutex_unlock(&rv->mu);
+	return ok;
+}
+
+/* per-client limits, counted for every request; 0 or 429 with *retry_after and *why */
+static unsigned client_limits(struct sts_receiver *rv, struct conn *k, unsigned *retry_after,
+			      const char **why)
+{
+	unsigned status = 0;
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&rv->mu);
+	struct ip_slot *e = k->ip;
+	long long now = now_ms();
+	if (e) {
+		if (now - e->window_ms >= 60000) {
+			e->window_ms = now;
+			e->requests = 0;
+		}
+		e->requests++;
+		if (e->conns > rv->o.per_ip_connections) {
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
+			*retry_after = 10;
+			*why = "too many connections from your address";
+		} else if (e->requests > rv->o.per_ip_requests) {
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
+			*retry_after = (unsigned)((e->window_ms + 60000 - now + 999) / 1000);
+			if (!*retry_after)
+				*retry_after = 1;
+			*why = "too many requests from your address";
+		}
+	}
+	pthread_mutex_unlock(&rv->mu);
+	return status;
 }
 
 static enum MHD_Result respond(struct sts_receiver *rv, struct MHD_Connection *c,
@@ -87,7 +336,7 @@ static enum MHD_Result respond(struct sts_receiver *rv, struct MHD_Connection *c
 	if (rv->o.on_access) {
 		char peer[INET6_ADDRSTRLEN + 1];
 		peer_of(c, peer, sizeof(peer));
-		rv->o.on_access(rv->o.access_ud, peer, method, url, status, msg);
+		access_log(rv, peer, method, url, status, msg);
 	}
 	return ok;
 }
@@ -130,9 +379,14 @@ static void first_look(struct sts_receiver *rv, struct MHD_Connection *c, const 
 		return;
 	}
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	if (cl && strtoull(cl, NULL, 10) > rv->o.max_body) {
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	if (len > rv->o.max_body) {
 		q->status = MHD_HTTP_CONTENT_TOO_LARGE;
 		q->why = "report too large";
+	} else if (!reserve(rv, q, (size_t)len)) {
+		q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		q->why = "too many reports in transit, try again later";
+		q->retry_after = 30;
 	}
 }
 
@@ -148,15 +402,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		sts_buf_init(&q->body, rv->o.max_body);
 		*con_cls = q;
-		first_look(rv, c, url, method, q);
+		q->status = client_limits(rv, conn_of(c), &q->retry_after, &q->why);
+		if (!q->status)
+			first_look(rv, c, url, method, q);
 		if (q->status) { /* answer at once: the body is never read */
 			q->queued = true;
-			return respond(rv, c, method, url, q->status, q->why, 0);
+			return respond(rv, c, method, url, q->status, q->why, q->retry_after);
 		}
 		return MHD_YES;
 	}
 	if (*data_size) {
-		if (!q->status && sts_buf_append(&q->body, data, *data_size) < 0) {
+		if (!q->status && !reserve(rv, q, q->body.len + *data_size)) {
+			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			q->why = "too many reports in transit, try again later";
+			q->retry_after = 30;
+			sts_buf_release(&q->body);
+		} else if (!q->status && sts_buf_append(&q->body, data, *data_size) < 0) {
 			q->status = MHD_HTTP_CONTENT_TOO_LARGE;
 			q->why = "report too large";
 			sts_buf_release(&q->body);
@@ -167,8 +428,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->queued)
 		return MHD_YES;
 	q->queued = true;
+	struct conn *k = conn_of(c);
+	if (k) { /* complete: no deadline while it is stored and answered */
+		pthread_mutex_lock(&rv->mu);
+		k->busy = true;
+		pthread_mutex_unlock(&rv->mu);
+	}
 	if (q->status)
-		return respond(rv, c, method, url, q->status, q->why, 0);
+		return respond(rv, c, method, url, q->status, q->why, q->retry_after);
 	char peer[INET6_ADDRSTRLEN + 1];
 	peer_of(c, peer, sizeof(peer));
 	struct sts_receiver_request req = {
@@ -187,10 +454,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		    enum MHD_RequestTerminationCode toe)
 {
+	struct sts_receiver *rv = cls;
 	struct request *q = *con_cls;
-	(void)cls;
-	(void)c;
 	(void)toe;
+	struct conn *k = c ? conn_of(c) : NULL;
+	pthread_mutex_lock(&rv->mu);
+	if (q)
+		rv->held -= q->reserved;
+	if (k) { /* the next request on this connection has its own deadline */
+		k->start_ms = now_ms();
+		k->busy = false;
+	}
+	pthread_mutex_unlock(&rv->mu);
 	if (!q)
 		return;
 	sts_buf_release(&q->body);
@@ -269,6 +544,13 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	if (!rv)
 		return STS_ENOMEM;
 	rv->o = *o;
+	pthread_mutex_init(&rv->log_mu, NULL);
+	pthread_mutex_init(&rv->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rv->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	rv->path = strdup(o->path ? o->path : STS_RECEIVER_DEFAULT_PATH);
 	rv->cert = strdup(o->cert_pem);
 	rv->key = strdup(o->key_pem);
@@ -278,6 +560,23 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	}
 	if (!rv->o.max_body)
 		rv->o.max_body = STS_RECEIVER_MAX_BODY;
+	if (!rv->o.max_connections)
+		rv->o.max_connections = STS_RECEIVER_MAX_CONNECTIONS;
+	if (!rv->o.per_ip_connections)
+		rv->o.per_ip_connections = STS_RECEIVER_PER_IP_CONNS;
+	if (!rv->o.per_ip_requests)
+		rv->o.per_ip_requests = STS_RECEIVER_PER_IP_REQUESTS;
+	if (!rv->o.timeout_s)
+		rv->o.timeout_s = STS_RECEIVER_IDLE_TIMEOUT;
+	if (!rv->o.request_timeout_s)
+		rv->o.request_timeout_s = STS_RECEIVER_REQUEST_TIMEOUT;
+	if (!rv->o.body_memory)
+		rv->o.body_memory = STS_RECEIVER_BODY_MEMORY;
+	rv->n_ips = (size_t)rv->o.max_connections * 2 + 1024;
+	if (!(rv->ips = calloc(rv->n_ips, sizeof(*rv->ips)))) {
+		sts_receiver_stop(rv);
+		return STS_ENOMEM;
+	}
 	/* ITC: MHD_quiesce_daemon() needs it to stop accepting cleanly */
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -285,19 +584,26 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 		flags |= MHD_USE_IPv6;
 	rv->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, rv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rv,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, rv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, rv->cert, MHD_OPTION_HTTPS_MEM_KEY, rv->key,
-	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
-	    MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 64u,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections ? o->per_ip_connections : 16u,
-	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
-	    MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 2u, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, rv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+	    rv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT, rv->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, rv->key, MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1", MHD_OPTION_CONNECTION_LIMIT,
+	    rv->o.max_connections,
+	    /* a hard stop past twice the per-client limit; up to it, 429 */
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, rv->o.per_ip_connections * 2,
+	    MHD_OPTION_CONNECTION_TIMEOUT, rv->o.timeout_s, MHD_OPTION_THREAD_POOL_SIZE,
+	    o->threads ? o->threads : 2u, MHD_OPTION_END);
 	if (!rv->d) {
 		int r = fail(reterr, STS_EIO, "cannot start the receiver on '%s': %s", o->listen,
 			     rv->log[0] ? rv->log : "libmicrohttpd failed");
 		sts_receiver_stop(rv);
 		return r;
 	}
+	if (pthread_create(&rv->watchdog, NULL, watchdog, rv) != 0) {
+		sts_receiver_stop(rv);
+		return fail(reterr, STS_ENOMEM, "cannot start the receiver's watchdog thread");
+	}
+	rv->watchdog_on = true;
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(rv->d, MHD_DAEMON_INFO_BIND_PORT);
 	rv->port = di ? di->port : 0;
 	*ret = rv;
@@ -313,6 +619,13 @@ STS_API void sts_receiver_stop(struct sts_receiver *r)
 {
 	if (!r)
 		return;
+	if (r->watchdog_on) {
+		pthread_mutex_lock(&r->mu);
+		r->stopping = true;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->watchdog, NULL);
+	}
 	if (r->d) {
 		MHD_socket s = MHD_quiesce_daemon(r->d);
 		if (s != MHD_INVALID_SOCKET)
@@ -324,6 +637,10 @@ STS_API void sts_receiver_stop(struct sts_receiver *r)
 	free(r->key);
 	free(r->cert);
 	free(r->path);
+	free(r->ips);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->log_mu);
 	free(r);
 }
 
@@ -337,6 +654,15 @@ STS_API void sts_receiver_store_init(struct sts_receiver_store *s, struct sts_in
 	s->trusted = trusted;
 	s->db_path = db_path;
 	pthread_mutex_init(&s->mu, NULL);
+}
+
+STS_API void sts_receiver_store_quota(struct sts_receiver_store *s, struct sts_db *db,
+				      long long max_reports, long long max_bytes)
+{
+	s->db = db;
+	s->quota_reports = max_reports;
+	s->quota_bytes = max_bytes;
+	s->q_at = 0;
 }
 
 STS_API void sts_receiver_store_release(struct sts_receiver_store *s)
@@ -355,6 +681,55 @@ static int lock_wait(const char *db_path, long wait_ms, struct sts_lock **ret)
 	}
 }
 
+/*
+ * What the quota counts: unauthenticated reports that still hold their raw
+ * copy, and quarantined inputs (count, bytes). Counted again every 10 s;
+ * in between, what this receiver stored is added.
+ */
+#define QUOTA_RECOUNT_MS 10000
+
+static int quota_count(struct sts_receiver_store *s)
+{
+	static const char q[] =
+	    "SELECT (SELECT count(*) FROM tlsrpt_reports r JOIN tlsrpt_raw w ON w.report = r.id"
+	    "        WHERE r.authenticated = 0)"
+	    "     + (SELECT count(*) FROM tlsrpt_quarantine),"
+	    "       (SELECT total(length(w.gz)) FROM tlsrpt_reports r JOIN tlsrpt_raw w"
+	    "        ON w.report = r.id WHERE r.authenticated = 0)"
+	    "     + (SELECT total(size) FROM tlsrpt_quarantine)";
+	long long now = now_ms();
+	if (s->q_at && now - s->q_at < QUOTA_RECOUNT_MS)
+		return STS_OK;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = sts_db_handle(s->db);
+	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) != SQLITE_OK)
+		return STS_EDB;
+	int r = STS_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->q_reports = sqlite3_column_int64(st, 0);
+		s->q_bytes = (long long)sqlite3_column_double(st, 1);
+		s->q_at = now;
+		r = STS_OK;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* s->mu held: would storing len more unauthenticated bytes pass the quota? */
+static int quota_full(struct sts_receiver_store *s, size_t len, bool *ret_full)
+{
+	*ret_full = false;
+	if (s->trusted || !s->db)
+		return STS_OK;
+	int r = quota_count(s);
+	if (r < 0)
+		return r;
+	long long maxr = s->quota_reports > 0 ? s->quota_reports : STS_RECEIVER_QUOTA_REPORTS;
+	long long maxb = s->quota_bytes > 0 ? s->quota_bytes : STS_RECEIVER_QUOTA_BYTES;
+	*ret_full = s->q_reports >= maxr || s->q_bytes + (long long)len > maxb;
+	return STS_OK;
+}
+
 STS_API void sts_receiver_store_handler(void *ud, const struct sts_receiver_request *req,
 					struct sts_receiver_reply *reply)
 {
@@ -367,11 +742,27 @@ STS_API void sts_receiver_store_handler(void *ud, const struct sts_receiver_requ
 	pthread_mutex_lock(&s->mu);
 	int r = s->db_path ? lock_wait(s->db_path, s->lock_wait_ms ? s->lock_wait_ms : 5000, &lk)
 			   : STS_OK;
+	bool full = false;
+	if (r == STS_OK)
+		r = quota_full(s, req->len, &full);
+	if (r == STS_OK && full) {
+		sts_lock_release(lk);
+		reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		reply->retry_after = 3600;
+		snprintf(reply->message, sizeof(reply->message),
+			 "storage quota for unauthenticated reports is full, try again later");
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	if (r == STS_OK)
 		r = sts_ingest_blob(s->ing, req->body, req->len, STS_CH_HTTPS, source, s->trusted,
 				    s->trusted ? "https: receiver configured as trusted"
 					       : "https: posted reports carry no signature",
 				    &oc, &why);
+	if (r == STS_OK && (oc == STS_INGEST_STORED || oc == STS_INGEST_QUARANTINED)) {
+		s->q_reports++; /* counted as stored (gzip may make it smaller) */
+		s->q_bytes += (long long)req->len;
+	}
 	sts_lock_release(lk);
 	if (r == STS_ELOCKED || r == STS_EDB) {
 		reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;

@@ -4,7 +4,11 @@
  * every sample POSTed (gzip and JSON) with the aggregates asserted, the
  * status codes (201, 200, 400, 404, 405, 413 by Content-Length and
  * chunked, 415, 503 while the state is locked), trusted receivers, start
- * errors and stopping.
+ * errors and stopping; and the receiver under abuse: the absolute deadline
+ * per request (slow handshake, slow headers, slow body), per-client
+ * connection and request limits (429), the body memory budget and the
+ * storage quota for unauthenticated input (503), all with Retry-After, and
+ * one access-log call at a time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +39,8 @@ struct fx {
 	struct sts_receiver *rv;
 	char url[128];
 	unsigned accesses;
+	unsigned timeouts;	 /* 408: cut at the deadline */
+	int in_access, overlaps; /* on_access calls running at once */
 };
 
 static char *pem_of(X509 *x, EVP_PKEY *k)
@@ -55,32 +61,43 @@ static void on_access(void *ud, const char *peer, const char *method, const char
 		      unsigned status, const char *message)
 {
 	struct fx *f = ud;
-	(void)peer, (void)method, (void)path, (void)status, (void)message;
+	(void)peer, (void)method, (void)path, (void)message;
+	/* the receiver promises one call at a time: notice two running together */
+	if (__atomic_add_fetch(&f->in_access, 1, __ATOMIC_SEQ_CST) > 1)
+		__atomic_add_fetch(&f->overlaps, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&f->accesses, 1, __ATOMIC_SEQ_CST);
+	if (status == 408)
+		__atomic_add_fetch(&f->timeouts, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts = {0, 2 * 1000000L};
+	nanosleep(&ts, NULL);
+	__atomic_sub_fetch(&f->in_access, 1, __ATOMIC_SEQ_CST);
 }
 
-static void start(struct fx *f, bool trusted, size_t max_body)
+/* start with ro's limits (listen, PEMs, handler and access log filled in) */
+static void start_with(struct fx *f, bool trusted, struct sts_receiver_opts ro)
 {
 	struct sts_ingest_opts o = {.conf = f->conf};
 	assert_int_equal(sts_ingest_new(f->t.db, &o, &f->ing), STS_OK);
 	sts_receiver_store_init(&f->store, f->ing, trusted, f->t.db_path);
 	f->store.lock_wait_ms = 200;
-	struct sts_receiver_opts ro = {
-	    .listen = "127.0.0.1:0",
-	    .cert_pem = f->cert_pem,
-	    .key_pem = f->key_pem,
-	    .max_body = max_body,
-	    .handler = sts_receiver_store_handler,
-	    .ud = &f->store,
-	    .on_access = on_access,
-	    .access_ud = f,
-	};
+	ro.listen = "127.0.0.1:0";
+	ro.cert_pem = f->cert_pem;
+	ro.key_pem = f->key_pem;
+	ro.handler = sts_receiver_store_handler;
+	ro.ud = &f->store;
+	ro.on_access = on_access;
+	ro.access_ud = f;
 	char *err = NULL;
 	int r = sts_receiver_start(&ro, &f->rv, &err);
 	if (r != STS_OK)
 		fail_msg("receiver: %s", err ? err : "?");
 	assert_true(sts_receiver_port(f->rv) > 0);
 	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", sts_receiver_port(f->rv));
+}
+
+static void start(struct fx *f, bool trusted, size_t max_body)
+{
+	start_with(f, trusted, (struct sts_receiver_opts){.max_body = max_body});
 }
 
 static void stop(struct fx *f)
@@ -306,6 +323,275 @@ static void test_status_codes(void **state)
 	stop(f);
 }
 
+/* ---- the receiver under abuse ---- */
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* a raw client on 127.0.0.1, TCP only or TLS (no verification: it only talks) */
+struct raw {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static void raw_open(struct fx *f, struct raw *c, bool tls)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sts_receiver_port(f->rv))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	struct timeval tv = {5, 0}; /* every read and write is bounded */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (!tls)
+		return;
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	assert_int_equal(SSL_connect(c->ssl), 1);
+}
+
+static void raw_close(struct raw *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	close(c->fd);
+}
+
+/* has the server closed c? (readable: EOF, a reset or a close_notify) */
+static bool raw_closed(struct raw *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	char b[256];
+	if (c->ssl) {
+		int n = SSL_read(c->ssl, b, sizeof(b));
+		return n <= 0;
+	}
+	return recv(c->fd, b, sizeof(b), MSG_DONTWAIT) <= 0;
+}
+
+/*
+ * Send head, then one byte every 250 ms (none when drip is NULL) until the
+ * server closes the connection or max_ms pass; the milliseconds it took.
+ */
+static long long slow_client(struct fx *f, bool tls, const char *head, const char *drip,
+			     long long max_ms)
+{
+	struct raw c;
+	raw_open(f, &c, tls);
+	long long t0 = mono_ms();
+	if (head)
+		assert_int_equal(SSL_write(c.ssl, head, (int)strlen(head)), (int)strlen(head));
+	while (mono_ms() - t0 < max_ms) {
+		struct timespec ts = {0, 250 * 1000000L};
+		nanosleep(&ts, NULL);
+		if (raw_closed(&c))
+			break;
+		if (drip && SSL_write(c.ssl, drip, 1) <= 0)
+			break;
+	}
+	long long took = mono_ms() - t0;
+	raw_close(&c);
+	return took;
+}
+
+static void test_request_deadline(void **state)
+{
+	struct fx *f = *state;
+	/* a 30 s idle timeout never fires: only the 2 s deadline can stop them */
+	start_with(f, false, (struct sts_receiver_opts){.timeout_s = 30, .request_timeout_s = 2});
+	/* no TLS handshake at all */
+	long long took = slow_client(f, false, NULL, NULL, 8000);
+	if (took < 1500 || took > 4500)
+		fail_msg("a silent connection was closed after %lld ms, want about 2000", took);
+	/* headers, one byte every 250 ms */
+	took = slow_client(f, true, "POST /tlsrpt HTTP/1.1\r\nHost: x\r\nX-Slow: ", "a", 8000);
+	if (took < 1000 || took > 4500)
+		fail_msg("slow headers were cut after %lld ms, want about 2000", took);
+	/* a body, one byte every 250 ms */
+	took = slow_client(f, true,
+			   "POST /tlsrpt HTTP/1.1\r\nHost: x\r\n"
+			   "Content-Type: application/tlsrpt+json\r\nContent-Length: 1000\r\n\r\n",
+			   "{", 8000);
+	if (took < 1000 || took > 4500)
+		fail_msg("a slow body was cut after %lld ms, want about 2000", took);
+	assert_true(__atomic_load_n(&f->timeouts, __ATOMIC_SEQ_CST) >= 3);
+	/* a normal request still goes through */
+	size_t len;
+	unsigned char *b = sample(0, &len, true);
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+gzip", b, len, 0), 201, NULL);
+	free(b);
+	stop(f);
+}
+
+static void test_per_client_limits(void **state)
+{
+	struct fx *f = *state;
+	start_with(f, false,
+		   (struct sts_receiver_opts){.per_ip_requests = 5, .per_ip_connections = 2});
+	/* requests per minute: the 6th gets 429 with the rest of the minute */
+	for (int i = 0; i < 5; i++)
+		expect_status(f, http(f, NULL, "/other", "application/tlsrpt+json", "{}", 2, 0),
+			      404, NULL);
+	struct resp r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{}", 2, 0);
+	long ra = atol(r.retry_after);
+	if (ra < 1 || ra > 60)
+		fail_msg("Retry-After '%s'", r.retry_after);
+	expect_status(f, r, 429, "too many requests");
+	stop(f);
+
+	start_with(f, false, (struct sts_receiver_opts){.per_ip_connections = 2});
+	/* two connections open and idle: a third from the same address gets 429 */
+	struct raw c1, c2;
+	raw_open(f, &c1, true);
+	raw_open(f, &c2, true);
+	r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{}", 2, 0);
+	assert_string_equal(r.retry_after, "10");
+	expect_status(f, r, 429, "too many connections");
+	raw_close(&c1);
+	raw_close(&c2);
+	/* closed: served again (the close is seen within a moment) */
+	long status = 0;
+	for (int i = 0; i < 20 && status != 400; i++) {
+		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{}", 2, 0);
+		status = r.status;
+		sts_buf_release(&r.body);
+		if (status != 400) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	assert_int_equal(status, 400);
+	stop(f);
+}
+
+static void test_body_memory(void **state)
+{
+	struct fx *f = *state;
+	start_with(f, false, (struct sts_receiver_opts){.max_body = 4000, .body_memory = 1000});
+	char *big = calloc(1, 2000);
+	memset(big, ' ', 2000);
+	/* one body larger than the whole budget, by Content-Length and chunked */
+	struct resp r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", big, 2000, 0);
+	assert_string_equal(r.retry_after, "30");
+	expect_status(f, r, 503, "in transit");
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+json", NULL, 0, 1500), 503,
+		      "in transit");
+	/* a request holding 800 bytes of the budget: a 300-byte body waits */
+	struct raw c;
+	raw_open(f, &c, true);
+	const char *head = "POST /tlsrpt HTTP/1.1\r\nHost: x\r\n"
+			   "Content-Type: application/tlsrpt+json\r\nContent-Length: 800\r\n\r\n{";
+	assert_int_equal(SSL_write(c.ssl, head, (int)strlen(head)), (int)strlen(head));
+	struct timespec settle = {0, 300 * 1000000L}; /* the server reads head first */
+	nanosleep(&settle, NULL);
+	long status = 0;
+	for (int i = 0; i < 20 && status != 503; i++) {
+		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", big, 300, 0);
+		status = r.status;
+		sts_buf_release(&r.body);
+	}
+	assert_int_equal(status, 503);
+	raw_close(&c);
+	/* released: the same body is read (and rejected, it is no report) */
+	for (int i = 0; i < 20 && status != 400; i++) {
+		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", big, 300, 0);
+		status = r.status;
+		sts_buf_release(&r.body);
+		if (status != 400) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	assert_int_equal(status, 400);
+	free(big);
+	stop(f);
+}
+
+static void test_storage_quota(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	unsigned char *b = sample(0, &len, true);
+	start(f, false, 0);
+	sts_receiver_store_quota(&f->store, f->t.db, 2, 0);
+	/* two quarantined inputs fill a quota of 2 */
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{\"x\":", 5, 0), 400,
+		      NULL);
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "[1]", 3, 0), 400,
+		      NULL);
+	/* refused before anything is stored, with a time to come back */
+	struct resp r = http(f, NULL, "/tlsrpt", "application/tlsrpt+gzip", b, len, 0);
+	assert_string_equal(r.retry_after, "3600");
+	expect_status(f, r, 503, "quota");
+	assert_int_equal(q_int(f->t.db, "SELECT count(*) FROM tlsrpt_reports", NULL, NULL), 0);
+	assert_int_equal(q_int(f->t.db, "SELECT count(*) FROM tlsrpt_quarantine", NULL, NULL), 2);
+	stop(f);
+	/* the count survives a restart (it is counted in the database) */
+	start(f, false, 0);
+	sts_receiver_store_quota(&f->store, f->t.db, 2, 0);
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+gzip", b, len, 0), 503,
+		      "quota");
+	stop(f);
+	/* authenticated (a trusted receiver) is never refused for it */
+	start(f, true, 0);
+	sts_receiver_store_quota(&f->store, f->t.db, 2, 0);
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+gzip", b, len, 0), 201,
+		      "stored");
+	stop(f);
+	/* bytes: a quota smaller than the next body */
+	start(f, false, 0);
+	sts_receiver_store_quota(&f->store, f->t.db, 1000, 10);
+	unsigned char *b2 = sample(1, &len, true);
+	expect_status(f, http(f, NULL, "/tlsrpt", "application/tlsrpt+gzip", b2, len, 0), 503,
+		      "quota");
+	assert_int_equal(q_int(f->t.db, "SELECT count(*) FROM tlsrpt_reports", NULL, NULL), 1);
+	free(b2);
+	free(b);
+	stop(f);
+}
+
+struct flood {
+	struct fx *f;
+	int n;
+};
+
+static void *flood_thread(void *ud)
+{
+	struct flood *fl = ud;
+	for (int i = 0; i < fl->n; i++) {
+		struct resp r = http(fl->f, NULL, "/nowhere", NULL, "{}", 2, 0);
+		sts_buf_release(&r.body);
+	}
+	return NULL;
+}
+
+static void test_access_log_one_at_a_time(void **state)
+{
+	struct fx *f = *state;
+	start_with(f, false, (struct sts_receiver_opts){.threads = 4});
+	pthread_t t[4];
+	struct flood fl = {f, 8};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, flood_thread, &fl), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(f->accesses, 32);
+	assert_int_equal(f->overlaps, 0);
+	stop(f);
+}
+
 static void test_start_errors(void **state)
 {
 	struct fx *f = *state;
@@ -341,9 +627,15 @@ static void test_start_errors(void **state)
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN); /* a write to a connection the receiver cut */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_every_sample_posted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_codes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_per_client_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_memory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_storage_quota, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_access_log_one_at_a_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
