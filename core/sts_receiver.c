@@ -106,24 +106,12 @@ static void access_log(struct sts_receiver *rv, const char *peer, const char *me
 	pthread_mutex_unlock(&rv->log_mu);
 }
 
-static void peer_of(struct MHD_Connection *c, char *out, size_t n)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(out, n, "?");
-	if (!ci || !ci->client_addr)
-		return;
-	const struct sockaddr *sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-			  (socklen_t)n);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  out, (socklen_t)n);
-}
-
-/* the per-client key: the IPv4 address (also when v4-mapped), or the IPv6 /64 */
-static void ip_key(struct MHD_Connection *c, char *out, size_t n)
+/*
+ * The client's address as text into out: the whole address (peer), or the
+ * per-client key (per_client): the IPv4 address, also when v4-mapped, or
+ * the /64 of an IPv6 address.
+ */
+static void addr_text(struct MHD_Connection *c, bool per_client, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -139,14 +127,21 @@ static void ip_key(struct MHD_Connection *c, char *out, size_t n)
 	if (sa->sa_family != AF_INET6)
 		return;
 	struct in6_addr a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+	if (!per_client) {
+		inet_ntop(AF_INET6, &a, out, (socklen_t)n);
+	} else if (IN6_IS_ADDR_V4MAPPED(&a)) {
 		inet_ntop(AF_INET, &a.s6_addr[12], out, (socklen_t)n);
-		return;
+	} else {
+		memset(&a.s6_addr[8], 0, 8);
+		char buf[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &a, buf, sizeof(buf));
+		snprintf(out, n, "%s/64", buf);
 	}
-	memset(&a.s6_addr[8], 0, 8);
-	char buf[INET6_ADDRSTRLEN];
-	inet_ntop(AF_INET6, &a, buf, sizeof(buf));
-	snprintf(out, n, "%s/64", buf);
+}
+
+static void peer_of(struct MHD_Connection *c, char *out, size_t n)
+{
+	addr_text(c, false, out, n);
 }
 
 /* rv->mu held: the slot of key, a free one, or the idle one seen longest ago */
@@ -184,7 +179,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		k->fd = fi ? fi->connect_fd : -1;
 		char key[sizeof(k->ip->key)];
-		ip_key(c, key, sizeof(key));
+		addr_text(c, true, key, sizeof(key));
 		peer_of(c, k->peer, sizeof(k->peer));
 		pthread_mutex_lock(&rv->mu);
 		k->start_ms = now_ms();

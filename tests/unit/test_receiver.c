@@ -406,6 +406,22 @@ static long long slow_client(struct fx *f, bool tls, const char *head, const cha
 	return took;
 }
 
+/* POST body as JSON up to 20 times, 100 ms apart, until the status is want; the last status */
+static long post_until(struct fx *f, const void *body, size_t len, long want)
+{
+	long status = 0;
+	for (int i = 0; i < 20 && status != want; i++) {
+		if (i) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		struct resp r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", body, len, 0);
+		status = r.status;
+		sts_buf_release(&r.body);
+	}
+	return status;
+}
+
 static void test_request_deadline(void **state)
 {
 	struct fx *f = *state;
@@ -462,17 +478,7 @@ static void test_per_client_limits(void **state)
 	raw_close(&c1);
 	raw_close(&c2);
 	/* closed: served again (the close is seen within a moment) */
-	long status = 0;
-	for (int i = 0; i < 20 && status != 400; i++) {
-		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{}", 2, 0);
-		status = r.status;
-		sts_buf_release(&r.body);
-		if (status != 400) {
-			struct timespec ts = {0, 100 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-	}
-	assert_int_equal(status, 400);
+	assert_int_equal(post_until(f, "{}", 2, 400), 400);
 	stop(f);
 }
 
@@ -496,25 +502,10 @@ static void test_body_memory(void **state)
 	assert_int_equal(SSL_write(c.ssl, head, (int)strlen(head)), (int)strlen(head));
 	struct timespec settle = {0, 300 * 1000000L}; /* the server reads head first */
 	nanosleep(&settle, NULL);
-	long status = 0;
-	for (int i = 0; i < 20 && status != 503; i++) {
-		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", big, 300, 0);
-		status = r.status;
-		sts_buf_release(&r.body);
-	}
-	assert_int_equal(status, 503);
+	assert_int_equal(post_until(f, big, 300, 503), 503);
 	raw_close(&c);
 	/* released: the same body is read (and rejected, it is no report) */
-	for (int i = 0; i < 20 && status != 400; i++) {
-		r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", big, 300, 0);
-		status = r.status;
-		sts_buf_release(&r.body);
-		if (status != 400) {
-			struct timespec ts = {0, 100 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-	}
-	assert_int_equal(status, 400);
+	assert_int_equal(post_until(f, big, 300, 400), 400);
 	free(big);
 	stop(f);
 }
