@@ -5,6 +5,9 @@
 # over IMAP a 21 MB message. Each is rejected cleanly with its reason
 # (quarantine, 400, 413), the good reports among them are stored, nothing
 # crashes, and no process grows past 200 MB.
+# STS_SANITIZED=1 (tests/run.sh, rerunning this case with the ASan build of
+# stsctl): the RSS bound is not asserted, and no test line is printed for it
+# (shadow memory and quarantine make the peak RSS no measure of stsctl's own).
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
 . "$STS_SOURCE_ROOT/tests/integration/ingest-lib/lib.sh"
 W=$STS_TB_RUN/ingest-hostile
@@ -48,6 +51,16 @@ declare -A WHY=(
 	[noreport.eml]="has no application/tlsrpt+gzip or application/tlsrpt+json part"
 )
 why() { sqlite3 "$1" "SELECT reason FROM tlsrpt_quarantine WHERE source LIKE '%/$2'"; }
+# rss_below_200mb NAME KB: one test line, or none at all under a sanitizer
+rss_below_200mb() {
+	if [ "${STS_SANITIZED:-}" = 1 ]; then
+		echo "# $1: peak RSS $2 KB, not asserted (STS_SANITIZED=1)"
+	elif [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -lt 204800 ]; then
+		tb_ok "$1: peak RSS $2 KB < 200 MB"
+	else
+		tb_fail "$1: peak RSS < 200 MB" "peak RSS: '$2' KB"
+	fi
+}
 
 # ---- files ----
 /usr/bin/time -f '%M' -o "$W/rss" "$STSCTL" ingest --state "$W/file.db" "$W/in" >"$W/out" 2>"$W/err" && rc=0 || rc=$?
@@ -60,7 +73,7 @@ done
 tb_expect_eq "files: the good reports are counted" "company-y.example 5326 303
 example.com 0 3" "$(ing_totals "$W/file.db")"
 rss=$(tail -1 "$W/rss")
-[ "$rss" -lt 204800 ] && tb_ok "files: peak RSS ${rss} KB < 200 MB" || tb_fail "files: peak RSS < 200 MB" "$rss KB"
+rss_below_200mb files "$rss"
 tb_expect_eq "files: the 100 MB file is not kept, the small ones are" "huge.json|1" \
 	"$(sqlite3 "$W/file.db" "SELECT substr(source, length(source) - 8), data IS NULL FROM tlsrpt_quarantine WHERE data IS NULL")"
 "$STSCTL" ingest --state "$W/file.db" "$W/in" >/dev/null 2>&1
@@ -91,7 +104,7 @@ tb_expect "https: an e-mail is no report: 415" "415" "$(post "$W/in/noreport.eml
 tb_expect "https: the good ones: 201" "201: stored" "$(post "$W/in/good1.json.gz" application/tlsrpt+gzip)"
 tb_expect "https: and 201" "201: stored" "$(post "$W/in/good8.json" application/tlsrpt+json)"
 hwm=$(awk '/VmHWM/ {print $2}' /proc/"$RPID"/status)
-[ "$hwm" -lt 204800 ] && tb_ok "https: receiver peak RSS ${hwm} KB < 200 MB" || tb_fail "https: receiver peak RSS < 200 MB" "$hwm KB"
+rss_below_200mb "https: receiver" "$hwm"
 kill -TERM "$RPID"
 wait "$RPID" && rc=0 || rc=$?
 RPID=
@@ -139,6 +152,6 @@ tb_expect "imap: the bomb" "gzip bomb" "$(sqlite3 "$W/imap.db" "SELECT group_con
 tb_expect_eq "imap: the good report is counted" "company-y.example 5326 303" "$(ing_totals "$W/imap.db")"
 tb_expect_eq "imap: every message processed (\\Seen)" "* SEARCH" "$(ing_imap "$BOX" -X 'SEARCH UNSEEN' | tr -d '\r')"
 rss=$(tail -1 "$W/rss")
-[ "$rss" -lt 204800 ] && tb_ok "imap: peak RSS ${rss} KB < 200 MB" || tb_fail "imap: peak RSS < 200 MB" "$rss KB"
+rss_below_200mb imap "$rss"
 
 tb_done
