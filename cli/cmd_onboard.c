@@ -114,17 +114,7 @@ static void inputs_release(struct inputs *in)
 	namelist_release(&in->names);
 }
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '"')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '"' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* domain[,tenant] rows; blank lines, '#' comments and a "domain" header skipped. */
+/* domain[,tenant] rows (sts_onboard_csv); a row without a tenant gets tenant */
 static int read_csv(struct inputs *in, const char *path, const char *tenant)
 {
 	struct sts_buf b;
@@ -135,25 +125,21 @@ static int read_csv(struct inputs *in, const char *path, const char *tenant)
 		sts_buf_release(&b);
 		return cli_exit_for(r);
 	}
-	int rc = 0;
+	struct sts_onboard_row *rows = NULL;
+	size_t n = 0;
 	unsigned line = 0;
-	char *save = NULL;
-	for (char *row = strtok_r(b.data ? b.data : (char *)"", "\n", &save); row && !rc;
-	     row = strtok_r(NULL, "\n", &save)) {
-		line++;
-		char *comma = strchr(row, ',');
-		if (comma)
-			*comma = '\0';
-		char *dom = trim(row), *ten = comma ? trim(comma + 1) : NULL;
-		if (!*dom || *dom == '#' || (line == 1 && strcasecmp(dom, "domain") == 0))
-			continue;
-		if (ten && strchr(ten, ',')) {
-			rc = cli_usage_error(onboard_usage, "'%s' line %u: more than two columns",
-					     path, line);
-			break;
-		}
-		rc = input_add(in, dom, ten && *ten ? ten : tenant);
+	r = sts_onboard_csv(b.data ? b.data : "", b.len, &rows, &n, &line);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = input_add(in, rows[i].domain, rows[i].tenant ? rows[i].tenant : tenant);
+	if (!rc && r == STS_EPARSE)
+		rc = cli_usage_error(onboard_usage, "'%s' line %u: more than two columns", path,
+				     line);
+	else if (!rc && r < 0) {
+		sts_log_errno(r, "cannot read CSV '%s'", path);
+		rc = cli_exit_for(r);
 	}
+	sts_onboard_rows_free(rows, n);
 	sts_buf_release(&b);
 	return rc;
 }

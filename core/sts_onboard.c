@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -330,5 +331,83 @@ STS_API int sts_onboard_merge(const char *text, size_t len, const struct sts_onb
 out:
 	sts_buf_release(&ins);
 	sts_jdoc_release(&doc);
+	return r;
+}
+
+/* ---- --csv input ---- */
+
+/* s[0..*n) without blanks, tabs, quotes (and a CR at the end) around it */
+static const char *csv_trim(const char *s, size_t *n)
+{
+	while (*n && (*s == ' ' || *s == '\t' || *s == '"')) {
+		s++;
+		(*n)--;
+	}
+	while (*n && strchr(" \t\"\r", s[*n - 1]))
+		(*n)--;
+	return s;
+}
+
+STS_API void sts_onboard_rows_free(struct sts_onboard_row *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].domain);
+		free(v[i].tenant);
+	}
+	free(v);
+}
+
+STS_API int sts_onboard_csv(const char *text, size_t len, struct sts_onboard_row **ret,
+			    size_t *ret_n, unsigned *reterr_line)
+{
+	struct sts_onboard_row *v = NULL;
+	size_t n = 0, cap = 0;
+	unsigned line = 0;
+	bool first = true;
+	int r = STS_OK;
+	const char *nul = memchr(text, '\0', len);
+	const char *end = nul ? nul : text + len;
+	for (const char *p = text; p < end && r == STS_OK;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *row = p, *row_end = eol ? eol : end;
+		line++;
+		p = eol ? eol + 1 : end;
+		if (row == row_end)
+			continue; /* an empty line: not even the first row */
+		const char *comma = memchr(row, ',', (size_t)(row_end - row));
+		size_t dl = (size_t)((comma ? comma : row_end) - row), tl = 0;
+		const char *dom = csv_trim(row, &dl), *ten = NULL;
+		if (comma) {
+			tl = (size_t)(row_end - comma - 1);
+			ten = csv_trim(comma + 1, &tl);
+		}
+		bool header = first && dl == 6 && strncasecmp(dom, "domain", 6) == 0;
+		first = false;
+		if (!dl || *dom == '#' || header)
+			continue;
+		if (ten && memchr(ten, ',', tl)) {
+			*reterr_line = line;
+			r = STS_EPARSE;
+			break;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct sts_onboard_row *nv = realloc(v, nc * sizeof(*nv));
+			if (!nv) {
+				r = STS_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		struct sts_onboard_row *w = &v[n++];
+		w->line = line;
+		w->domain = strndup(dom, dl);
+		w->tenant = tl ? strndup(ten, tl) : NULL;
+		if (!w->domain || (tl && !w->tenant))
+			r = STS_ENOMEM;
+	}
+	*ret = v;
+	*ret_n = n;
 	return r;
 }

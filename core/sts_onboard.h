@@ -65,6 +65,25 @@ struct sts_onboard {
 	struct sts_check_report check; /* what the live check found */
 };
 
+/* One row of `stsctl onboard --csv` input. */
+struct sts_onboard_row {
+	char *domain; /* as written, blanks and quotes around it trimmed */
+	char *tenant; /* NULL: no second column, or an empty one */
+	unsigned line;
+};
+
+/*
+ * The "domain[,tenant]" rows of CSV text[0..len): blank lines, '#'
+ * comments and a "domain" header as the first row are skipped; blanks,
+ * tabs and '"' around each field are trimmed, and a NUL ends the text.
+ * STS_OK, STS_ENOMEM, or STS_EPARSE with *reterr_line when a row has more
+ * than two columns. *ret (the rows before the error on failure) is freed
+ * with sts_onboard_rows_free() either way.
+ */
+STS_API int sts_onboard_csv(const char *text, size_t len, struct sts_onboard_row **ret,
+			    size_t *ret_n, unsigned *reterr_line);
+STS_API void sts_onboard_rows_free(struct sts_onboard_row *v, size_t n);
+
 /*
  * Check in[0..n) with o (no drift: o->inventory is ignored) and propose
  * entries; inv (may be NULL) gives the tenants' inherited rua and the
