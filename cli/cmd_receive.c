@@ -43,6 +43,11 @@ enum {
 	OPT_LISTEN,
 };
 
+/*
+ * From the receiver's threads, one call at a time; sts_log_info escapes
+ * the path (a request for "/x%0a<3>..." is one line) and writes the line
+ * at once.
+ */
 static void on_access(void *ud, const char *peer, const char *method, const char *path,
 		      unsigned status, const char *message)
 {
@@ -117,6 +122,7 @@ static int serve(struct report_ctx *c, const char *listen)
 		return EXIT_FAIL;
 	}
 	sts_receiver_store_init(&store, ing, h->trusted, c->state_path);
+	sts_receiver_store_quota(&store, c->db, h->quota_reports, h->quota_bytes);
 	if (!(cert = read_pem("cert", h->cert, c->conf->basedir)) ||
 	    !(key = read_pem("key", h->key, c->conf->basedir)))
 		goto out;
@@ -127,7 +133,11 @@ static int serve(struct report_ctx *c, const char *listen)
 	    .key_pem = key,
 	    .max_body = h->max_body,
 	    .max_connections = h->max_connections,
+	    .per_ip_connections = h->per_ip_connections,
+	    .per_ip_requests = h->per_ip_requests,
 	    .timeout_s = h->timeout_s,
+	    .request_timeout_s = h->request_timeout_s,
+	    .body_memory = h->body_memory,
 	    .handler = sts_receiver_store_handler,
 	    .ud = &store,
 	    .on_access = on_access,

@@ -251,6 +251,18 @@ STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock
 			db->readonly = true;
 		}
 	}
+	/*
+	 * Created 0600 whatever the umask: it holds report contents and the
+	 * quarantine. SQLite gives -wal and -shm the mode of the database file.
+	 */
+	if (!memory && !db->readonly) {
+		int fd = open(open_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (fchmod(fd, 0600) < 0)
+				(void)0; /* 0600 & ~umask is 0600 or less: private either way */
+			close(fd);
+		}
+	}
 	if (sqlite3_open_v2(open_path, &db->h, oflags, NULL) != SQLITE_OK) {
 		r = set_err(reterr, "cannot open state database '%s': %s", path,
 			    db->h ? sqlite3_errmsg(db->h) : "out of memory");

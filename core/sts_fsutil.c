@@ -18,14 +18,28 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* mkdir that counts an existing directory as success. */
+STS_API int sts_mkdir_one(const char *path, mode_t mode, bool *ret_created)
+{
+	if (ret_created)
+		*ret_created = false;
+	if (mkdir(path, mode) < 0) {
+		if (errno == EEXIST)
+			return is_dir(path) ? STS_OK : -ENOTDIR;
+		return -errno;
+	}
+	/* the mode itself, not mode & ~umask: a web server must read what is published */
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 || fchmod(fd, mode) < 0 ? -errno : STS_OK;
+	if (fd >= 0)
+		close(fd);
+	if (r == STS_OK && ret_created)
+		*ret_created = true;
+	return r;
+}
+
 static int mkdir_one(const char *path, mode_t mode)
 {
-	if (mkdir(path, mode) == 0)
-		return STS_OK;
-	if (errno == EEXIST)
-		return is_dir(path) ? STS_OK : -ENOTDIR;
-	return -errno;
+	return sts_mkdir_one(path, mode, NULL);
 }
 
 /*

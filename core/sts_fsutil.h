@@ -12,12 +12,19 @@
  * Atomic file replacement: write DIR/.NAME.XXXXXX, optionally fsync, rename
  * over PATH, and (with do_fsync) fsync the directory. A crash at any point
  * leaves either the old or the new file, never a partial one.
- * Missing parent directories are created with mode 0755.
+ * The file gets exactly mode (fchmod, whatever the umask); missing parent
+ * directories are created with mode 0755, also set explicitly.
  */
 STS_API int sts_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			     bool do_fsync);
 
-/* mkdir -p with mode for each created component. */
+/*
+ * mkdir with exactly mode (set with fchmod, whatever the umask); an
+ * existing directory is fine (-ENOTDIR when path is something else).
+ * *ret_created (may be NULL): made now.
+ */
+STS_API int sts_mkdir_one(const char *path, mode_t mode, bool *ret_created);
+/* mkdir -p with exactly mode for each created component (sts_mkdir_one). */
 STS_API int sts_mkdir_p(const char *path, mode_t mode);
 
 /* Is the file at path byte-identical to data? (false when it does not exist) */

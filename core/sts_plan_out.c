@@ -91,10 +91,10 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 			continue;
 		if (!ro && (!(ro = json_array()) || json_object_set_new(doc, "rollout", ro) < 0))
 			goto fail;
-		if (json_array_append_new(ro, json_pack("{s:s, s:s, s:s?}", "domain", d->name,
-							"stage", sts_mode_name(d->mode),
-							"inventory_mode",
-							sts_mode_name(d->inventory_mode))) < 0)
+		if (json_array_append_new(ro,
+					  json_pack("{s:s, s:s, s:s?}", "domain", d->name, "stage",
+						    sts_mode_name(d->mode), "inventory_mode",
+						    sts_mode_name(d->inventory_mode))) < 0)
 			goto fail;
 	}
 	return doc;
@@ -200,7 +200,8 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 		if (r == STS_OK && d->under_rollout && d->mode != d->inventory_mode &&
 		    sts_mode_name(d->mode))
 			r = sts_buf_printf(o, "  rollout stage: %s (inventory mode: %s)\n",
-					   sts_mode_name(d->mode), sts_mode_name(d->inventory_mode));
+					   sts_mode_name(d->mode),
+					   sts_mode_name(d->inventory_mode));
 		if (r == STS_OK && d->err < 0)
 			r = sts_buf_printf(o, "  ! error: %s\n",
 					   d->errmsg ? d->errmsg : sts_strerror(d->err));
@@ -300,7 +301,7 @@ STS_API int sts_plan_save(const struct sts_plan *p, const char *path)
 	char *nl = NULL;
 	if (asprintf(&nl, "%s\n", text) < 0)
 		goto out;
-	r = sts_write_atomic(path, nl, strlen(nl), 0644, true);
+	r = sts_write_atomic(path, nl, strlen(nl), 0600, true); /* private whatever the umask */
 	free(nl);
 out:
 	free(text);

@@ -346,12 +346,8 @@ static int write_error(struct tree *t, int r)
 /* mkdir for the tree: *fresh when created now; an existing directory is fine */
 static int mkdir_fresh(struct tree *t, bool *fresh)
 {
-	const char *p = sts_buf_str(&t->path);
-	*fresh = mkdir(p, 0755) == 0;
-	if (*fresh)
-		return STS_OK;
-	/* EEXIST: sts_mkdir_p says whether it is a directory (else -ENOTDIR) */
-	int r = errno == EEXIST ? sts_mkdir_p(p, 0755) : -errno;
+	/* 0755 set explicitly: the web server reads it whatever our umask */
+	int r = sts_mkdir_one(sts_buf_str(&t->path), 0755, fresh);
 	return r < 0 ? write_error(t, r) : STS_OK;
 }
 

@@ -451,6 +451,29 @@ static void test_lock_hostile(void **state)
 	free(lp);
 }
 
+/* The state DB, -wal and -shm are 0600 under umask 0 (issue 12 §5). */
+static void test_db_modes(void **state)
+{
+	struct fixture *f = *state;
+	char p[200], q[220];
+	struct sts_db *db = NULL;
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/private.db", f->dir);
+	mode_t old = umask(0);
+	assert_int_equal(sts_db_open(p, 0, NULL, &db, NULL), STS_OK);
+	umask(old);
+	assert_int_equal(sts_db_begin(db), STS_OK);
+	assert_int_equal(sts_db_commit(db), STS_OK);
+	static const char *const ext[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(q, sizeof(q), "%s%s", p, ext[i]);
+		assert_int_equal(stat(q, &st), 0);
+		if ((st.st_mode & 07777) != 0600)
+			fail_msg("'%s' has mode %o", q, (unsigned)(st.st_mode & 07777));
+	}
+	sts_db_close(db);
+}
+
 /* A process killed in the middle of a transaction leaves the DB consistent. */
 static void test_crash_mid_transaction(void **state)
 {
@@ -551,6 +574,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_hostile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_db_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test(test_clock),

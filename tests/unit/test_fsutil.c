@@ -93,6 +93,37 @@ static void test_write_atomic_creates_parents(void **state)
 	assert_int_equal(count_entries(path(f, "a/b/c")), 1);
 }
 
+/* Modes are set, not left to the umask (issue 12 §5): a web server reads what is published. */
+static void test_modes_under_umask(void **state)
+{
+	struct fx *f = *state;
+	struct stat st;
+	bool created = false;
+	mode_t old = umask(077);
+	assert_int_equal(sts_write_atomic(path(f, "www/h/.well-known/p.txt"), "x", 1, 0644, false),
+			 STS_OK);
+	assert_int_equal(sts_mkdir_one(path(f, "one"), 0755, &created), STS_OK);
+	assert_true(created);
+	assert_int_equal(sts_mkdir_one(path(f, "one"), 0700, &created), STS_OK);
+	assert_false(created); /* an existing directory is left as it is */
+	assert_int_equal(sts_write_atomic(path(f, "private"), "x", 1, 0600, false), STS_OK);
+	umask(0);
+	assert_int_equal(sts_write_atomic(path(f, "private0"), "x", 1, 0600, false), STS_OK);
+	umask(old);
+	assert_int_equal(stat(path(f, "www/h/.well-known/p.txt"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	static const char *const dirs[] = {"www", "www/h", "www/h/.well-known", "one"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(stat(path(f, dirs[i]), &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0755);
+	}
+	assert_int_equal(stat(path(f, "private"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(path(f, "private0"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(sts_mkdir_one(path(f, "private"), 0755, &created), -ENOTDIR);
+}
+
 static void test_write_atomic_replaces(void **state)
 {
 	struct fx *f = *state;
@@ -203,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_write_atomic_creates_parents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_modes_under_umask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_atomic_replaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_atomic_fails_cleanly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),

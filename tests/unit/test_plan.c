@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -483,7 +484,12 @@ static void test_plan_file(void **state)
 	snprintf(path, sizeof(path), "%s/plan.json", dir);
 	snprintf(other, sizeof(other), "%s/inv.json", dir);
 	struct sts_plan *p = sample_plan();
+	mode_t um = umask(0);
 	assert_int_equal(sts_plan_save(p, path), STS_OK);
+	umask(um);
+	struct stat pst; /* private whatever the umask (issue 12 §5) */
+	assert_int_equal(stat(path, &pst), 0);
+	assert_int_equal(pst.st_mode & 07777, 0600);
 	assert_true(sts_plan_file_detect(path));
 	FILE *f = fopen(other, "w");
 	assert_non_null(f);
