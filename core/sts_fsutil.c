@@ -118,6 +118,13 @@ STS_API int sts_write_atomic(const char *path, const void *data, size_t len, mod
 		return STS_ENOMEM;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
+	/*
+	 * ".NAME.XXXXXX" is 8 bytes longer than NAME: for a name that long (a
+	 * 235-242 byte domain in "mta-sts.D.conf") a short ".sts-tmp.XXXXXX"
+	 * instead, so whatever name fits is written.
+	 */
+	if (strlen(base) + 8 > NAME_MAX)
+		base = "sts-tmp";
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
 		tmp = NULL;
 		r = STS_ENOMEM;

@@ -247,6 +247,14 @@ static void domain_name(struct vctx *c, struct dom *x, const struct sts_jval *v,
 	if (conv)
 		sts_inv_diag(c, STS_SEV_INFO, NULL, &np, v->off, "converted '%s' to A-label '%s'",
 			     sts_inv_quote(q, v->u.s.p), sts_inv_quote(q2, d->name));
+	/* the longest name stsctl writes is _smtp._tls.D, 11 octets more than D */
+	if (strlen(d->name) > 253 - 11)
+		sts_inv_diag(
+		    c, STS_SEV_WARNING, NULL, &np, v->off,
+		    "domain name '%s' is %zu octets: its record '_smtp._tls.' + name would "
+		    "be longer than 253, so it cannot be rendered or published (at most "
+		    "242 octets)",
+		    sts_inv_quote(q, d->name), strlen(d->name));
 	if (strcmp(v->u.s.p, d->name) != 0 &&
 	    !(d->name_input = sts_arena_strndup(&c->priv->arena, v->u.s.p, v->u.s.len))) {
 		sts_inv_oom(c, STS_ENOMEM);

@@ -398,6 +398,10 @@ static int tree_domain(struct tree *t, const struct sts_rendered *x)
 		return r;
 	sts_buf_reset(&t->data);
 	r = sts_render_nginx_tmpl(t->nginx_t, x, t->o->web_root, t->o->cert_dir, &t->data);
+	if (r < 0 && r != STS_ENOMEM && t->diags)
+		sts_diags_add(t->diags, STS_SEV_ERROR, NULL, NULL, 0, 0, NULL,
+			      "cannot render the nginx server block of '%s': %s", x->policy_host,
+			      sts_strerror(r));
 	return r < 0 ? r : put_file(t, "nginx/", x->policy_host, ".conf", t->fresh_nginx);
 }
 
@@ -427,6 +431,10 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 		if (r >= 0 && want[i])
 			r = tree_domain(t, &x);
 		sts_rendered_release(&x);
+		if (r < 0 && r != STS_ENOMEM) { /* said by write_error: this domain only */
+			t->failed = true;
+			r = STS_OK;
+		}
 	}
 	/* A zone file missing one of its domains would drop that domain's records. */
 	if (r >= 0 && complete) {
@@ -436,6 +444,10 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 			r = put_file(t, "zones/", zone, ".zone", t->fresh_zones);
 		if (r >= 0)
 			t->st.zones++;
+		else if (r != STS_ENOMEM) { /* said by write_error: this zone only */
+			t->failed = true;
+			r = STS_OK;
+		}
 	}
 	json_decref(vars);
 	return r;

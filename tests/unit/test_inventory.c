@@ -347,9 +347,10 @@ static void test_inheritance(void **state)
 
 	/* sections other modules read */
 	assert_null(json_object_get(inv->root, "domains"));
-	assert_string_equal(json_string_value(json_array_get(
-				json_object_get(json_object_get(inv->root, "reports"), "sources"), 0)),
-			    "maildir:/var/mail/tlsrpt");
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_object_get(json_object_get(inv->root, "reports"), "sources"), 0)),
+	    "maildir:/var/mail/tlsrpt");
 	assert_ptr_equal(inv->defaults, json_object_get(inv->root, "defaults"));
 	const struct sts_provider *pr = sts_inventory_provider(inv, "dns2");
 	assert_non_null(pr);
@@ -572,6 +573,37 @@ static const struct expect values[] = {
     {"'reports': ", "[]", 0, "error: reports: expected an object, got an array"},
 };
 
+/* Names of 243-253 octets are valid but cannot be published: a warning (issue 12 §5). */
+static void test_long_names(void **state)
+{
+	static const char l62[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij";
+	const size_t len[] = {242, 243, 253};
+	for (size_t k = 0; k < 3; k++) {
+		char name[300], text[700], msg[600];
+		struct sts_inventory *inv = NULL;
+		struct sts_diags d;
+		snprintf(name, sizeof(name), "%s.%s.%s.%.*s.test", l62, l62, l62,
+			 (int)(len[k] - 194), l62);
+		assert_int_equal(strlen(name), len[k]);
+		snprintf(text, sizeof(text),
+			 "{\"version\": 1, \"domains\": [{\"name\": \"%s\", \"mx\": "
+			 "[\"m.example\"]}]}",
+			 name);
+		assert_int_equal(parse_text(text, &inv, &d), STS_OK);
+		snprintf(msg, sizeof(msg),
+			 "domain name '%.80s...' is %zu octets: its record '_smtp._tls.' + name "
+			 "would be longer than 253, so it cannot be rendered or published (at "
+			 "most 242 octets)",
+			 name, len[k]);
+		assert_int_equal(d.n_warnings, k == 0 ? 0 : 1);
+		if (k && !has_diag(&d, STS_SEV_WARNING, "domains[0].name", msg))
+			fail_msg("%zu octets: no '%s' in\n%s", len[k], msg,
+				 d.n ? d.v[0].message : "");
+		sts_diags_release(&d);
+		sts_inventory_free(inv);
+	}
+}
+
 static void test_values(void **state)
 {
 	char *t =
@@ -756,6 +788,7 @@ int main(void)
 	    cmocka_unit_test(test_idn_and_case),
 	    cmocka_unit_test(test_duplicate_ulabel_alabel),
 	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_suggestions),

@@ -23,6 +23,8 @@
 
 #include "render_fixtures.h"
 
+#define LONG_LABEL "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk" /* 63 */
+
 /* ---- JSON stream ---------------------------------------------------------- */
 
 static int collect(const char *p, size_t n, void *ud)
@@ -363,6 +365,46 @@ static void test_tree(void **state)
 	rmtree(dir);
 }
 
+/*
+ * Domain names of 235-242 octets (issue 12 §5): ".mta-sts.D.conf.XXXXXX",
+ * the temporary name of the nginx file, is longer than NAME_MAX although
+ * the file's own name is not. Each is written, and so are the others.
+ */
+static void test_tree_long_names(void **state)
+{
+	char *dir = tempdir();
+	char names[3][320];
+	struct sts_domain d[4];
+	struct sts_inventory inv = four_domains(d);
+	const size_t len[3] = {235, 240, 242};
+	for (size_t k = 0; k < 3; k++) {
+		/* 62.62.62.x.test, x filling up to len */
+		size_t x = len[k] - 3 * 63 - 5;
+		snprintf(names[k], sizeof(names[k]), "%.62s.%.62s.%.62s.%.*s.test", LONG_LABEL,
+			 LONG_LABEL, LONG_LABEL, (int)x, LONG_LABEL);
+		assert_int_equal(strlen(names[k]), len[k]);
+	}
+	struct sts_render_stats st;
+	struct sts_diags diags;
+	sts_diags_init(&diags);
+	for (size_t k = 0; k < 3; k++) {
+		d[0] = domain(names[k], STS_MODE_ENFORCE);
+		char out[4096];
+		snprintf(out, sizeof(out), "%s/out%zu", dir, k);
+		render_tree(&inv, out, NULL, STS_OK, &st, &diags);
+		assert_int_equal(diags.n, 0);
+		assert_int_equal(st.domains, 4);
+		assert_true(exists(pathf("%s/nginx/mta-sts.%s.conf", out, names[k])));
+		assert_true(exists(pathf("%s/mta-sts.%s/.well-known/mta-sts.txt", out, names[k])));
+		assert_true(exists(pathf("%s/zones/%s.zone", out, names[k])));
+		assert_true(exists(pathf("%s/nginx/mta-sts.lists.example.com.conf", out)));
+		/* no temporary file left behind */
+		assert_int_equal(run_quiet("test -z \"$(ls -A %s/nginx | grep '^\\.')\"", out), 0);
+	}
+	sts_diags_release(&diags);
+	rmtree(dir);
+}
+
 static void test_tree_errors(void **state)
 {
 	char *dir = tempdir();
@@ -381,13 +423,18 @@ static void test_tree_errors(void **state)
 	assert_non_null(strstr(diags.v[0].message, "/out/zones': Not a directory"));
 	assert_int_equal(st.written, 0); /* found before anything was written */
 	sts_diags_release(&diags);
-	/* ... and a file where a policy host directory should be */
+	/* ... and a file where a policy host directory should be: that domain fails,
+	 * the others are written (issue 12 §5) */
 	snprintf(out, sizeof(out), "%s/out1", dir);
 	assert_int_equal(
 	    sts_write_atomic(pathf("%s/mta-sts.example.com", out), "x", 1, 0644, false), STS_OK);
-	render_tree(&inv, out, NULL, -ENOTDIR, &st, &diags);
+	render_tree(&inv, out, NULL, STS_EINVALID, &st, &diags);
 	assert_int_equal(diags.n_errors, 1);
 	assert_non_null(strstr(diags.v[0].message, "/out1/mta-sts.example.com': Not a directory"));
+	assert_true(exists(pathf("%s/mta-sts.zeta.example/.well-known/mta-sts.txt", out)));
+	assert_true(exists(pathf("%s/nginx/mta-sts.lists.example.com.conf", out)));
+	assert_true(exists(pathf("%s/zones/example.com.zone", out)));
+	assert_true(exists(pathf("%s/zones/zeta.example.zone", out)));
 	sts_diags_release(&diags);
 	/* a domain that cannot be rendered: reported, its zone file not written
 	 * (it would lose the domain's records), everything else written */
@@ -424,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_json_streams_in_chunks),
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_tree_errors),
+	    cmocka_unit_test(test_tree_long_names),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
