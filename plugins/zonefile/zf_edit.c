@@ -210,7 +210,13 @@ static int check_conflict(struct ectx *c, const struct sts_rrset_change *ch, siz
 	return STS_OK;
 }
 
-/* Give a blank-owner record the owner field of the deleted record before it. */
+/*
+ * Give a blank-owner record the owner field of the deleted record before it.
+ * Directives in between ($TTL, $ORIGIN, $INCLUDE, ...) do not end the
+ * inheritance (a blank owner is the previous record's owner, RFC 1035 §5.1,
+ * as zf_parse reads it), so they are looked past; the owner is then written
+ * absolute, since an $ORIGIN in between would change a relative one.
+ */
 static int fix_owners(struct ectx *c)
 {
 	const struct zf_zone *z = c->z;
@@ -218,11 +224,16 @@ static int fix_owners(struct ectx *c)
 		const struct zf_entry *d = &z->e[i];
 		if (d->kind != ZF_RECORD || c->state[i] != ST_DELETED || d->blank_owner)
 			continue;
+		bool directive = false;
 		for (size_t j = i + 1; j < z->n; j++) {
 			const struct zf_entry *e = &z->e[j];
 			if (e->kind == ZF_BLANK)
 				continue;
-			if (e->kind == ZF_DIRECTIVE || !e->blank_owner)
+			if (e->kind == ZF_DIRECTIVE) {
+				directive = true;
+				continue;
+			}
+			if (!e->blank_owner)
 				break;
 			if (c->state[j] == ST_DELETED)
 				continue;
@@ -233,16 +244,16 @@ static int fix_owners(struct ectx *c)
 					covered = true;
 			if (covered)
 				break;
-			const char *own = z->text + d->owner_off;
+			const char *own = directive ? d->owner : z->text + d->owner_off;
+			int own_len = directive ? (int)strlen(d->owner) : (int)d->owner_len;
 			if (c->state[j] == ST_REWRITTEN) {
 				char *t = NULL;
-				if (asprintf(&t, "%.*s%s", (int)d->owner_len, own, c->rewrite[j]) <
-				    0)
+				if (asprintf(&t, "%.*s%s", own_len, own, c->rewrite[j]) < 0)
 					return STS_ENOMEM;
 				free(c->rewrite[j]);
 				c->rewrite[j] = t;
 			} else {
-				char *t = strndup(own, d->owner_len);
+				char *t = strndup(own, (size_t)own_len);
 				int r = t ? insert(c, e->start, d->owner, t) : STS_ENOMEM;
 				if (r < 0)
 					return r;

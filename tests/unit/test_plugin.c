@@ -798,6 +798,83 @@ static void test_zonefile_multiline_soa_origin(void **state)
 	zf_close(&f);
 }
 
+/*
+ * A blank-owner record after $TTL, $ORIGIN or $INCLUDE still belongs to the
+ * record before the directive (issue 12 §5): when that record is deleted,
+ * the blank-owner record keeps its owner (written absolute), and reading the
+ * zone back finds each value at its name, nothing moved to 'ns1'.
+ */
+static void test_zonefile_blank_owner_after_directive(void **state)
+{
+	(void)state;
+	static const char *const directives[] = {"$TTL 300\n", "$ORIGIN sub.example.com.\n",
+						 "$INCLUDE extra.inc\n",
+						 "$TTL 300\n; comment\n\n$INCLUDE extra.inc\n"};
+	for (size_t k = 0; k < sizeof(directives) / sizeof(*directives); k++) {
+		struct zf_fixture f;
+		zf_open(&f, "increment");
+		char *inc = NULL;
+		assert_true(asprintf(&inc, "%s/extra.inc", f.dir) > 0);
+		write_text(inc, "extra IN A 192.0.2.9\n");
+		free(inc);
+		char zone[1024];
+		snprintf(zone, sizeof(zone),
+			 "$ORIGIN example.com.\n"
+			 "$TTL 3600\n"
+			 "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+			 "  IN NS ns1\n"
+			 "ns1 IN A 192.0.2.1\n"
+			 "_mta-sts IN TXT \"v=STSv1; id=old;\"\n"
+			 "%s"
+			 "  IN TXT \"site-verification=abc\"\n"
+			 "  IN TXT \"another foreign\"\n"
+			 "www IN A 192.0.2.2\n",
+			 directives[k]);
+		zf_write(&f, "example.com", zone);
+		assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
+		/* stsctl takes its value away and keeps the foreign ones */
+		struct sts_rrset_change ch = {
+		    .action = STS_CHANGE_REPLACE,
+		    .rrset = {.name = "_mta-sts.example.com.",
+			      .type = "TXT",
+			      .ttl = 3600,
+			      .values = (char *[]){"site-verification=abc", "another foreign"},
+			      .n_values = 2}};
+		assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+		char *got = zf_read(&f, "example.com");
+		if (checkzone(f.dir, "example.com", "example.com.zone") != 0)
+			fail_msg("case %zu: named-checkzone refuses:\n%s", k, got);
+		/* round trip: each value where it was */
+		struct sts_rrsets l;
+		sts_rrsets_init(&l);
+		const char *names[] = {"_mta-sts.example.com.", "ns1.example.com."};
+		assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 2, &l), STS_OK);
+		const struct sts_rrset *t = sts_rrsets_find(&l, "_mta-sts.example.com.", "TXT");
+		if (!t || t->n_values != 2)
+			fail_msg("case %zu: the foreign TXT values left '_mta-sts':\n%s", k, got);
+		assert_string_equal(t->values[0], "site-verification=abc");
+		assert_string_equal(t->values[1], "another foreign");
+		if (sts_rrsets_find(&l, "ns1.example.com.", "TXT"))
+			fail_msg("case %zu: TXT moved to 'ns1':\n%s", k, got);
+		assert_null(strstr(got, "v=STSv1"));
+		assert_non_null(strstr(got, directives[k]));
+		sts_rrsets_release(&l);
+		if (k == 0) /* the exact bytes: only the owner and the serial change */
+			assert_string_equal(
+			    got, "$ORIGIN example.com.\n"
+				 "$TTL 3600\n"
+				 "@ IN SOA ns1 hostmaster 2 7200 3600 1209600 300\n"
+				 "  IN NS ns1\n"
+				 "ns1 IN A 192.0.2.1\n"
+				 "$TTL 300\n"
+				 "_mta-sts.example.com.  IN TXT \"site-verification=abc\"\n"
+				 "  IN TXT \"another foreign\"\n"
+				 "www IN A 192.0.2.2\n");
+		free(got);
+		zf_close(&f);
+	}
+}
+
 static void test_zonefile_fragment(void **state)
 {
 	(void)state;
@@ -1009,6 +1086,7 @@ int main(void)
 	    cmocka_unit_test(test_zonefile_replace_keeps_bytes),
 	    cmocka_unit_test(test_zonefile_multiline_soa_origin),
 	    cmocka_unit_test(test_zonefile_fragment),
+	    cmocka_unit_test(test_zonefile_blank_owner_after_directive),
 	    cmocka_unit_test(test_zonefile_conflict),
 	    cmocka_unit_test(test_zonefile_in_place),
 	};
