@@ -174,7 +174,8 @@ static int setup(struct imap *m)
 }
 
 /* "* SEARCH 3 7 9" lines -> UIDs (ascending as the server sent them) */
-static int parse_search(const char *text, unsigned long **ret, size_t *ret_n, size_t max)
+STS_TESTABLE int sts_imap_parse_search(const char *text, unsigned long **ret, size_t *ret_n,
+				       size_t max)
 {
 	size_t n = 0, cap = 0;
 	unsigned long *v = NULL;
@@ -186,8 +187,11 @@ static int parse_search(const char *text, unsigned long **ret, size_t *ret_n, si
 				char *end;
 				while (*p == ' ')
 					p++;
+				/* digits only: strtoul would take a sign, or skip the line end */
+				if (*p < '0' || *p > '9')
+					break;
 				unsigned long uid = strtoul(p, &end, 10);
-				if (end == p)
+				if (uid == 0 || uid > 0xffffffffUL) /* nz-number (RFC 3501) */
 					break;
 				if (n == cap) {
 					cap = cap ? cap * 2 : 64;
@@ -330,7 +334,7 @@ STS_API int sts_ingest_imap(struct sts_ingest *ing, const struct sts_ingest_sour
 		goto out;
 	}
 	unsigned max = src->max_messages ? src->max_messages : IMAP_DEFAULT_MAX;
-	if ((r = parse_search(sts_buf_str(&m.body), &uids, &n, max)) < 0)
+	if ((r = sts_imap_parse_search(sts_buf_str(&m.body), &uids, &n, max)) < 0)
 		goto out;
 	for (size_t i = 0; i < n && r == STS_OK; i++)
 		r = one_message(&m, uids[i]);
