@@ -12,22 +12,25 @@
 
 /* docs/stsctl-ingest.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 const char *const ingest_usage[] = {
-    "stsctl ingest [SOURCE]... [--inventory FILE] [--state PATH] [--trusted] [--jobs N] "
+    "stsctl ingest [SOURCE]... [--inventory FILE] [--state PATH] [--trusted NAME] [--jobs N] "
     "[--json]",
     "",
     "Read TLS reports (RFC 8460) into the state database. A SOURCE is a file",
     "(.json, .json.gz, .eml), a directory (read recursively), maildir:PATH,",
     "imap://HOST/MAILBOX (STARTTLS required) or imaps://HOST/MAILBOX; without",
     "one, the inventory's reports.sources. Reports are deduplicated, kept",
-    "compressed and counted per domain and day; e-mailed reports count as",
-    "evidence only with a valid DKIM signature of the reporter; input that",
-    "cannot be used is quarantined with the reason.",
+    "compressed and counted per domain and day; a report counts as evidence",
+    "only when its reporter (the organisational domain of its verified DKIM",
+    "d=, or a trusted source's name) is in reports.reporters; input that",
+    "cannot be used is quarantined with the reason. Reports left pending by a",
+    "temporary DKIM key lookup failure are verified again first.",
     "",
     "  -i, --inventory FILE  reports settings: sources, IMAP credentials, DKIM keys,",
     "                        trusted MTAs",
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
-    "      --trusted         count reports read from files, directories and Maildir",
-    "                        as evidence (they have no signature of their own)",
+    "      --trusted NAME    vouch for the reports read from files, directories and",
+    "                        Maildir as reporter NAME (they count as evidence when",
+    "                        NAME is in reports.reporters)",
     "  -j, --jobs N          parser threads (default: one per CPU, at most 8)",
     "      --json            print the counts and every quarantined input as JSON",
     "  -h, --help            show this help",
@@ -192,7 +195,8 @@ struct ingest_args {
 	const char *inventory, *state;
 	char **sources;
 	size_t n_sources;
-	bool trusted, json;
+	const char *trusted;
+	bool json;
 	unsigned jobs;
 };
 
@@ -214,7 +218,8 @@ static int run(const struct ingest_args *a)
 	}
 	struct sts_ingest_opts o = {
 	    .conf = c.conf,
-	    .trusted_files = a->trusted,
+	    .trusted_files = a->trusted != NULL,
+	    .trusted_name = a->trusted,
 	    .jobs = a->jobs,
 	    .on_event = on_event,
 	    .on_source_error = on_source_error,
@@ -227,6 +232,17 @@ static int run(const struct ingest_args *a)
 		rc = r == STS_EDB ? EXIT_FAIL : EXIT_INTERNAL;
 		goto done;
 	}
+	/* reports a temporary DKIM failure left pending: verify them again first */
+	size_t still = 0;
+	if ((r = sts_ingest_recheck_pending(ing, &still)) < 0) {
+		sts_log_err("state database '%s': %s", c.state_path,
+			    r == STS_EDB ? sts_ingest_errmsg(ing) : sts_strerror(r));
+		rc = r == STS_EDB ? EXIT_FAIL : EXIT_INTERNAL;
+		goto done;
+	}
+	if (still)
+		sts_log_info("%zu report%s still pending: DKIM key lookups failed temporarily",
+			     still, still == 1 ? "" : "s");
 	size_t n = a->n_sources ? a->n_sources : c.conf->n_sources;
 	bool failed_source = false;
 	for (size_t i = 0; i < n; i++) {
@@ -270,7 +286,7 @@ int cmd_ingest(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"inventory", required_argument, NULL, 'i'},
 	    {"state", required_argument, NULL, OPT_STATE},
-	    {"trusted", no_argument, NULL, OPT_TRUSTED},
+	    {"trusted", required_argument, NULL, OPT_TRUSTED},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
@@ -288,7 +304,10 @@ int cmd_ingest(int argc, char **argv)
 			a.state = optarg;
 			break;
 		case OPT_TRUSTED:
-			a.trusted = true;
+			if (!*optarg)
+				return cli_usage_error(ingest_usage,
+						       "--trusted needs the reporter's NAME");
+			a.trusted = optarg;
 			break;
 		case 'j': {
 			char *end;

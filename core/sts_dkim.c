@@ -37,6 +37,7 @@ struct check_ctx {
 	struct sts_dkim *d;
 	struct sts_resolver *res;
 	char lookup_err[160];
+	bool temporary; /* a key lookup failed for now (SERVFAIL, timeout, no resolver) */
 };
 
 static char **dup_strv(char *const *v, size_t n, int *err)
@@ -166,6 +167,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		if (sts_resolver_new(&o, &c->res, &why) < 0) {
 			snprintf(c->lookup_err, sizeof(c->lookup_err), "resolver: %s",
 				 why ? why : "cannot start");
+			c->temporary = true;
 			return DKIM_CBSTAT_ERROR;
 		}
 	}
@@ -173,6 +175,8 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 	sts_dns_query_init(&q, name, STS_DNS_TXT);
 	DKIM_CBSTAT rc = DKIM_CBSTAT_NOTFOUND;
 	if (sts_resolver_run(c->res, &q, 1) < 0) {
+		snprintf(c->lookup_err, sizeof(c->lookup_err), "key '%.100s': lookup failed", name);
+		c->temporary = true;
 		rc = DKIM_CBSTAT_ERROR;
 	} else if (q.status == STS_DNS_OK && q.n_txt > 0) {
 		/* the first record that looks like a key; else the first one */
@@ -195,6 +199,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		rc = q.status == STS_DNS_TIMEOUT || q.status == STS_DNS_SERVFAIL
 			 ? DKIM_CBSTAT_TRYAGAIN
 			 : DKIM_CBSTAT_NOTFOUND;
+		c->temporary |= rc == DKIM_CBSTAT_TRYAGAIN;
 	}
 	sts_dns_query_release(&q);
 	return rc;
@@ -404,10 +409,12 @@ STS_API int sts_dkim_trusted_ar(const char *raw_headers, size_t headers_len, cha
 		char *s = v;
 		char *id = token(&s);
 		if (!id || !is_trusted(trusted, n, id)) {
+			/* only the topmost field is read: one further down may have
+			 * come with the message (RFC 8601 §5) */
 			free(v);
-			continue;
+			return 0;
 		}
-		/* the first field of a trusted MTA decides */
+		/* the topmost field, added by a trusted MTA, decides */
 		int verdict = 0;
 		for (char *ri = semi ? semi + 1 : NULL; ri && !verdict;) {
 			char *nx = strchr(ri, ';');
@@ -485,6 +492,7 @@ static int verify(struct sts_dkim *d, const char *hdr, size_t hlen, const void *
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
 	if (dkim_getsiglist(k, &sigs, &nsigs) != DKIM_STAT_OK || nsigs == 0) {
+		res->temporary = c.temporary;
 		r = set_reason(res, "dkim: %s",
 			       c.lookup_err[0] ? c.lookup_err : dkim_getresultstr(st));
 		goto out;
@@ -523,13 +531,16 @@ static int verify(struct sts_dkim *d, const char *hdr, size_t hlen, const void *
 	const char *dom = (const char *)dkim_sig_getdomain(why);
 	if (!dom)
 		dom = "";
+	/* no signature passed, and one could not be checked for now: not final */
+	res->temporary = c.temporary;
 	if (why_text && strcmp(why_text, "not the reporting domain") == 0)
 		r = set_reason(res, "dkim pass d=%s, but not the reporting domain '%s'", dom,
 			       reporting);
 	else if (why_text)
 		r = set_reason(res, "dkim d=%s: %s", dom, why_text);
 	else if (c.lookup_err[0])
-		r = set_reason(res, "dkim d=%s: %s", dom, c.lookup_err);
+		r = set_reason(res, "dkim d=%s: %s%s", dom, c.lookup_err,
+			       c.temporary ? " (temporary: verified again later)" : "");
 	else
 		r = set_reason(res, "dkim fail d=%s: %s", dom, sig_error(why));
 out:

@@ -16,8 +16,11 @@
  * Two ways to know, tried in this order:
  *  1. an Authentication-Results header field (RFC 8601) added by an MTA
  *     the configuration trusts (its authserv-id is in trusted_mtas) that
- *     says dkim=pass for the reporting domain; only the first such field
- *     is read (the trusted MTA adds its own on top);
+ *     says dkim=pass for the reporting domain; only the topmost
+ *     Authentication-Results field of the message is read, and only when
+ *     its authserv-id is trusted. Safe only when that MTA removes incoming
+ *     fields carrying its authserv-id (RFC 8601 §5): otherwise a sender
+ *     writes the verdict itself;
  *  2. our own verification with libopendkim. Public keys come from the
  *     configured keys (tests, pinning), then from DNS through c-ares
  *     (sts_resolve.h) unless dns is off; nothing else does a lookup.
@@ -47,10 +50,12 @@ STS_API int sts_dkim_new(const struct sts_dkim_conf *conf, struct sts_dkim **ret
 STS_API void sts_dkim_free(struct sts_dkim *d);
 
 struct sts_dkim_result {
-	bool pass;    /* authenticated: counts as evidence */
-	char *domain; /* the aligned d= (or header.d of the trusted result) when pass */
-	char *reason; /* always set on STS_OK: "dkim pass d=google.com s=20230601",
-			 "no dkim signature", "dkim fail d=x: body hash mismatch", ... */
+	bool pass;	/* authenticated (evidence when its identity is listed) */
+	bool temporary; /* not pass because a key lookup failed for now (SERVFAIL,
+			   timeout): verify again later */
+	char *domain;	/* the aligned d= (or header.d of the trusted result) when pass */
+	char *reason;	/* always set on STS_OK: "dkim pass d=google.com s=20230601",
+			   "no dkim signature", "dkim fail d=x: body hash mismatch", ... */
 };
 
 /*
@@ -73,9 +78,10 @@ STS_API void sts_dkim_result_release(struct sts_dkim_result *r);
 STS_API int sts_dkim_aligned(const char *d, const char *reporting_domain);
 
 /*
- * The verdict of the first Authentication-Results field whose authserv-id
- * is in trusted[0..n): 1 dkim=pass with an aligned header.d (or header.i
- * domain), 0 no such field or no aligned pass, and *ret_domain (malloc'd)
+ * The verdict of the topmost Authentication-Results field when its
+ * authserv-id is in trusted[0..n): 1 dkim=pass with an aligned header.d (or
+ * header.i domain), 0 no such field, a topmost field of another authserv-id,
+ * or no aligned pass, and *ret_domain (malloc'd)
  * names the passing domain. Exposed for tests.
  */
 STS_API int sts_dkim_trusted_ar(const char *raw_headers, size_t headers_len, char *const *trusted,

@@ -147,6 +147,8 @@ void ing_prep_release(struct ing_prep *p)
 	free(p->source);
 	free(p->domain_hint);
 	free(p->auth_reason);
+	free(p->identity);
+	free(p->msg_gz);
 	free(p->skip_reason);
 	free(p->done_from);
 	free(p->done_to);
@@ -177,6 +179,16 @@ static int set_auth(struct ing_prep *p, bool ok, const char *reason)
 	free(p->auth_reason);
 	p->auth_reason = strdup(reason ? reason : "");
 	return p->auth_reason ? STS_OK : STS_ENOMEM;
+}
+
+/* the reporter identity: a trusted source's name as it is */
+static int set_identity(struct ing_prep *p, const char *id)
+{
+	free(p->identity);
+	p->identity = NULL;
+	if (id && *id && !(p->identity = strdup(id)))
+		return STS_ENOMEM;
+	return STS_OK;
 }
 
 /*
@@ -297,10 +309,13 @@ int ing_prep_blob(const struct sts_ingest *ing, const void *data, size_t len,
 		  enum sts_ingest_channel ch, const char *source, bool authenticated,
 		  const char *auth_reason, const char *domain_hint, struct ing_prep *p)
 {
-	(void)ing;
 	int r = prep_init(p, ch, source);
 	if (r == STS_OK)
 		r = set_auth(p, authenticated, auth_reason);
+	/* a POST counts only from a receiver configured trusted, as its named reporter */
+	if (r == STS_OK && authenticated)
+		r = set_identity(p,
+				 ch == STS_CH_HTTPS ? ing->conf->https.name : ing->o.trusted_name);
 	if (r == STS_OK && domain_hint && !(p->domain_hint = strdup(domain_hint)))
 		r = STS_ENOMEM;
 	if (r == STS_OK)
@@ -314,13 +329,30 @@ static const char *domain_of(const char *addr)
 	return at && at[1] ? at + 1 : NULL;
 }
 
-static bool trusted_channel(const struct sts_ingest *ing, enum sts_ingest_channel ch)
+/* "ingest --trusted [NAME]" or "trusted source NAME": who vouches */
+static int trust_text(const struct sts_ingest *ing, const char *name, char **ret)
+{
+	int n = ing->src_trusted ? asprintf(ret, "trusted source %s", name ? name : "(no name)")
+		: name		 ? asprintf(ret, "ingest --trusted %s", name)
+				 : asprintf(ret, "ingest --trusted");
+	return n < 0 ? STS_ENOMEM : STS_OK;
+}
+
+/* *name: the reporter the trusted source stands for (NULL: none named) */
+static bool trusted_channel(const struct sts_ingest *ing, enum sts_ingest_channel ch,
+			    const char **name)
 {
 	/* --trusted vouches for files, directories and Maildir; a configured
 	 * source with "trusted": true also for its IMAP mailbox */
+	*name = NULL;
 	if (ch == STS_CH_HTTPS)
 		return false;
-	return ing->src_trusted || (ing->o.trusted_files && ch != STS_CH_IMAP);
+	if (ing->src_trusted) {
+		*name = ing->src_name;
+		return true;
+	}
+	*name = ing->o.trusted_name;
+	return ing->o.trusted_files && ch != STS_CH_IMAP;
 }
 
 /* decide authenticity of a message: DKIM / trusted Authentication-Results */
@@ -334,16 +366,36 @@ static int auth_message(const struct sts_ingest *ing, const struct sts_mime_repo
 			       reporting, &res);
 	if (r < 0)
 		return r;
-	if (!res.pass && trusted_channel(ing, p->ch)) {
-		char *why = NULL;
-		if (asprintf(&why, "ingest --trusted (%s)", res.reason) < 0)
+	const char *name = NULL;
+	if (!res.pass && trusted_channel(ing, p->ch, &name)) {
+		char *who = NULL, *why = NULL;
+		if (trust_text(ing, name, &who) < 0 ||
+		    asprintf(&why, "%s (%s)", who, res.reason) < 0)
 			r = STS_ENOMEM;
 		else
 			r = set_auth(p, true, why);
+		free(who);
 		free(why);
+		if (r == STS_OK)
+			r = set_identity(p, name);
+	} else if (res.pass) {
+		/* who signed, not what the report says: the organisational domain of d= */
+		char *org = NULL;
+		r = sts_reporters_orgdomain(res.domain, &org);
+		if (r == STS_ENOMEM)
+			goto out;
+		r = set_auth(p, true, res.reason);
+		free(p->identity);
+		p->identity = org; /* NULL when d= has no organisational domain */
 	} else {
-		r = set_auth(p, res.pass, res.reason);
+		r = set_auth(p, false, res.reason);
+		/* a temporary key lookup failure: keep the message to verify again */
+		if (r == STS_OK && res.temporary) {
+			p->pending = true;
+			r = ing_gzip(msg, len, &p->msg_gz, &p->msg_gz_len);
+		}
 	}
+out:
 	sts_dkim_result_release(&res);
 	return r;
 }
@@ -482,10 +534,17 @@ int ing_prep_file(const struct sts_ingest *ing, const char *path, enum sts_inges
 		free(src);
 		goto out;
 	}
-	bool trusted = trusted_channel(ing, ch);
-	r = set_auth(p, trusted,
-		     trusted ? "ingest --trusted"
-			     : "file: no authentication of its own (ingest --trusted counts it)");
+	const char *name = NULL;
+	char *who = NULL;
+	bool trusted = trusted_channel(ing, ch, &name);
+	if (trusted && (r = trust_text(ing, name, &who)) < 0)
+		goto out;
+	r = set_auth(
+	    p, trusted,
+	    trusted ? who : "file: no authentication of its own (ingest --trusted NAME vouches)");
+	free(who);
+	if (r == STS_OK && trusted)
+		r = set_identity(p, name);
 	if (r == STS_OK)
 		p->domain_hint = name_hint(path); /* a hint only: NULL is fine */
 	if (r == STS_OK)
@@ -624,4 +683,38 @@ STS_API int sts_ingest_message(struct sts_ingest *ing, const void *msg, size_t l
 		r = store_now(ing, &p, ret_outcome, ret_reason);
 	ing_prep_release(&p);
 	return r;
+}
+
+/* ---- evidence ---- */
+
+STS_API bool sts_ingest_evidence(const struct sts_reporters *l, bool evidence_all,
+				 bool authenticated, bool pending, const char *reporter,
+				 const char *auth_reason, char **ret_why)
+{
+	char *why = NULL;
+	int n = 0;
+	*ret_why = NULL;
+	if (evidence_all)
+		return true; /* the lab setting: everything counts */
+	if (pending)
+		n = asprintf(&why,
+			     "DKIM key lookup failed temporarily: verified again at the next "
+			     "ingest or watch cycle (%s)",
+			     auth_reason ? auth_reason : "");
+	else if (!authenticated)
+		n = asprintf(&why, "not authenticated: %s", auth_reason ? auth_reason : "");
+	else if (!reporter || !*reporter)
+		n = asprintf(&why,
+			     "authenticated, but no reporter identity (%s): a trusted source "
+			     "needs a name, and reports stored before identities were "
+			     "derived count only once their raw message is ingested again",
+			     auth_reason ? auth_reason : "");
+	else if (!sts_reporters_has(l, reporter))
+		n = asprintf(&why, "reporter %s is not in reports.reporters", reporter);
+	else
+		return true;
+	if (n < 0)
+		why = NULL;
+	*ret_why = why ? why : strdup("not evidence");
+	return false;
 }

@@ -12,6 +12,7 @@
 #include "sts_db.h"
 #include "sts_dkim.h"
 #include "sts_gzip.h"
+#include "sts_reporters.h"
 #include "sts_tlsrpt.h"
 
 /*
@@ -22,9 +23,14 @@
  * and counted into per-domain, per-day aggregates. Input that cannot be
  * used goes to a quarantine with the reason; nothing is dropped silently.
  *
- * Evidence: every report is stored with authenticated = 1 or 0 and the
- * reason. The rollout watcher counts authenticated reports only, unless
- * the inventory says "reports": {"evidence": "all"}.
+ * Evidence: every report is stored with authenticated = 1 or 0, the
+ * reason, and its reporter identity (sts_reporters.h: the organisational
+ * domain of the verified DKIM d=, or the name of the trusted source it came
+ * from). The rollout watcher counts authenticated reports of listed
+ * reporters only, unless the inventory says "reports": {"evidence": "all"}.
+ * A report whose DKIM key lookup failed for now (SERVFAIL, timeout) is
+ * stored "pending" with its message and verified again by
+ * sts_ingest_recheck_pending().
  */
 
 /* ---- configuration: the inventory's top-level "reports" section ---- */
@@ -42,6 +48,7 @@ struct sts_ingest_source {
 	enum sts_imap_processed processed;
 	char *move_to;	       /* STS_IMAP_MOVE: the mailbox */
 	bool trusted;	       /* files, directories, Maildir: count as evidence */
+	char *name;	       /* the reporter a trusted source stands for (required then) */
 	unsigned max_messages; /* IMAP: per run; 0 = 10000 */
 };
 
@@ -56,14 +63,9 @@ struct sts_ingest_https {
 	char *key;		  /* PEM file of the key, or a secret reference to the PEM text */
 	size_t max_body;	  /* bytes */
 	bool trusted;		  /* posted reports count as evidence (authenticating proxy) */
+	char *name;		  /* trusted: the reporter it stands for */
 	unsigned max_connections; /* 0 = 64 */
 	unsigned timeout_s;	  /* per connection; 0 = 30 */
-	/* abuse limits (sts_receiver.h; 0 = the defaults there) */
-	unsigned request_timeout_s;	      /* absolute, per request */
-	size_t body_memory;		      /* bytes of bodies in memory, all requests */
-	unsigned per_ip_connections;	      /* per client address (IPv6: /64) */
-	unsigned per_ip_requests;	      /* per client and minute */
-	long long quota_reports, quota_bytes; /* unauthenticated input stored */
 };
 
 struct sts_ingest_retention {
@@ -88,7 +90,8 @@ struct sts_ingest_conf {
 	long dkim_timeout_ms;
 	char **trusted_mtas;
 	size_t n_trusted_mtas;
-	bool evidence_all; /* "evidence": "all": unauthenticated reports count too */
+	bool evidence_all;		 /* "evidence": "all": unauthenticated reports count too */
+	struct sts_reporters *reporters; /* the effective reporter allow-list */
 	struct sts_ingest_retention retention;
 	char *basedir; /* relative paths and ${file:..} are relative to it */
 };
@@ -161,9 +164,10 @@ struct sts_ingest_stats {
 
 struct sts_ingest_opts {
 	const struct sts_ingest_conf *conf; /* NULL: defaults */
-	bool trusted_files; /* `ingest --trusted`: files, directories, Maildir are evidence */
-	unsigned jobs;	    /* parser threads for directories and Maildir; 0 = CPUs (max 8) */
-	unsigned batch;	    /* reports per transaction; 0 = 2000 */
+	bool trusted_files; /* `ingest --trusted`: files, directories, Maildir are authenticated */
+	const char *trusted_name; /* `ingest --trusted NAME`: the reporter they stand for */
+	unsigned jobs;		  /* parser threads for directories and Maildir; 0 = CPUs (max 8) */
+	unsigned batch;		  /* reports per transaction; 0 = 2000 */
 	void (*on_event)(void *ud, const struct sts_ingest_event *ev);
 	/* a source (directory, mailbox) failed: called once, ingestion goes on */
 	void (*on_source_error)(void *ud, const char *source, int err, const char *msg);
@@ -214,6 +218,33 @@ STS_API int sts_ingest_blob(struct sts_ingest *ing, const void *data, size_t len
 STS_API int sts_ingest_message(struct sts_ingest *ing, const void *msg, size_t len,
 			       enum sts_ingest_channel ch, const char *source,
 			       enum sts_ingest_outcome *ret_outcome, const char **ret_reason);
+
+/*
+ * Verify again the reports left pending by a temporary DKIM key lookup
+ * failure (their messages are kept): a pass makes them authenticated (the
+ * better copy replaces the stored one), a permanent failure makes them
+ * unauthenticated, another temporary failure leaves them pending.
+ * *ret_n (may be NULL): how many are still pending. STS_OK, STS_EDB,
+ * STS_ENOMEM.
+ */
+STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n);
+/*
+ * The same for the watcher: with the settings of an inventory's "reports"
+ * object (relative paths against basedir), on db (the caller holds the
+ * state lock). Nothing pending: returns at once.
+ */
+STS_API int sts_ingest_recheck_db(struct sts_db *db, const json_t *reports, const char *basedir,
+				  size_t *ret_n);
+
+/*
+ * Why a stored report is or is not evidence, for `report --json` and
+ * `status --json`: *ret_why is NULL when it counts, else a static or
+ * malloc'd (*ret_owned) text such as "reporter attacker.example is not in
+ * reports.reporters". evidence_all: "evidence": "all" (everything counts).
+ */
+STS_API bool sts_ingest_evidence(const struct sts_reporters *l, bool evidence_all,
+				 bool authenticated, bool pending, const char *reporter,
+				 const char *auth_reason, char **ret_why);
 
 /* ---- retention (stsctl prune, and the watcher) ---- */
 

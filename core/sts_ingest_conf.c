@@ -110,6 +110,7 @@ static void read_source(struct cctx *x, const json_t *v, size_t i)
 	if (s->processed == STS_IMAP_MOVE && !s->move_to)
 		fail(x, "reports.sources[%zu]: \"processed\": \"move\" needs \"move_to\"", i);
 	s->trusted = boolean(v, "trusted", false);
+	s->name = dup_or_oom(x, str(v, "name"));
 	long long mm = integer(v, "max_messages", 0);
 	s->max_messages = mm > 0 && mm < 10000000 ? (unsigned)mm : 0;
 }
@@ -149,22 +150,10 @@ static void read_https(struct cctx *x, const json_t *h)
 	if (mb > 0 && (unsigned long long)mb <= STS_RECEIVER_MAX_BODY)
 		o->max_body = (size_t)mb;
 	o->trusted = boolean(h, "trusted", false);
+	o->name = dup_or_oom(x, str(h, "name"));
 	long long mc = integer(h, "max_connections", 0), to = integer(h, "timeout", 0);
 	o->max_connections = mc > 0 && mc <= 100000 ? (unsigned)mc : 0;
 	o->timeout_s = to > 0 && to <= 86400 ? (unsigned)to : 0;
-	long long v;
-	if ((v = integer(h, "request_timeout", 0)) > 0 && v <= 3600)
-		o->request_timeout_s = (unsigned)v;
-	if ((v = integer(h, "max_body_memory", 0)) > 0 && v <= (1LL << 32))
-		o->body_memory = (size_t)v;
-	if ((v = integer(h, "per_ip_connections", 0)) > 0 && v <= 100000)
-		o->per_ip_connections = (unsigned)v;
-	if ((v = integer(h, "per_ip_requests", 0)) > 0 && v <= 1000000)
-		o->per_ip_requests = (unsigned)v;
-	if ((v = integer(h, "quota_reports", 0)) > 0)
-		o->quota_reports = v;
-	if ((v = integer(h, "quota_bytes", 0)) > 0)
-		o->quota_bytes = v;
 }
 
 static void read_dkim(struct cctx *x, const json_t *d)
@@ -235,6 +224,8 @@ STS_API int sts_ingest_conf_from_json(const json_t *reports, const char *basedir
 		    strv(&x, json_object_get(reports, "trusted_mtas"), &x.c->n_trusted_mtas);
 	const char *ev = str(reports, "evidence");
 	x.c->evidence_all = ev && strcmp(ev, "all") == 0;
+	if (x.r == STS_OK && sts_reporters_from_json(reports, &x.c->reporters) < 0)
+		x.r = STS_ENOMEM;
 	read_retention(&x, json_object_get(reports, "retention"));
 	if (x.r < 0) {
 		if (reterr)
@@ -266,12 +257,15 @@ STS_API void sts_ingest_conf_free(struct sts_ingest_conf *c)
 		free(s->password);
 		free(s->ca_file);
 		free(s->move_to);
+		free(s->name);
 	}
 	free(c->sources);
 	free(c->https.listen);
 	free(c->https.path);
 	free(c->https.cert);
 	free(c->https.key);
+	free(c->https.name);
+	sts_reporters_free(c->reporters);
 	free_strv(c->key_names, c->n_keys);
 	free_strv(c->key_values, c->n_keys);
 	free(c->dkim_resolver);

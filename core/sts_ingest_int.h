@@ -44,6 +44,10 @@ struct ing_prep {
 	char *domain_hint; /* TLS-Report-Domain or the file name's policy domain */
 	bool authenticated;
 	char *auth_reason;
+	char *identity; /* the reporter (sts_reporters.h): orgdomain of d=, or a trusted name */
+	bool pending;	/* a DKIM key lookup failed for now: verified again later */
+	unsigned char *msg_gz; /* pending: the message, gzip, to verify again */
+	size_t msg_gz_len;
 	struct ing_part *parts;
 	size_t n_parts;
 	char *skip_reason; /* skipped: not a report (by name) */
@@ -77,9 +81,11 @@ struct sts_ingest {
 	struct sts_dkim *dkim;
 	struct sts_ingest_stats st;
 	bool in_tx;
-	bool src_trusted; /* the configured source being read has "trusted": true */
+	bool src_trusted;     /* the configured source being read has "trusted": true */
+	const char *src_name; /* its name (the reporter it stands for) */
 	size_t batch_n, batch_max;
 	sqlite3_stmt *ins_report, *ins_raw, *sel_dup, *upd_auth, *ins_quar, *sel_quar;
+	sqlite3_stmt *upd_raw, *ins_pending, *del_pending;
 	sqlite3_stmt *up_daily, *up_fail;
 	struct agg_map daily, fail;
 	char **ren_from, **ren_to; /* Maildir renames waiting for the commit */
@@ -110,6 +116,9 @@ void ing_source_error(struct sts_ingest *ing, const char *source, int err, const
 
 /* ---- sts_ingest_store.c ---- */
 
+/* The reports schema's identity step (v2): re-derive each older report's reporter. */
+int ing_rederive(struct sts_db *db);
+
 /* Store a prepared input (events emitted, stats counted); worst outcome in *ret. */
 int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcome *ret);
 int ing_commit(struct sts_ingest *ing);
@@ -125,15 +134,5 @@ void ing_agg_release(struct agg_map *m);
 /* A worker pool over a list of files: prepare in parallel, store in order. */
 int ing_run_files(struct sts_ingest *ing, char **paths, size_t n, enum sts_ingest_channel ch,
 		  const char *const *done_to);
-
-#ifdef STS_UNIT_TESTS
-/*
- * Internal, for tests (sts_ingest_imap.c): the UIDs of the "* SEARCH" lines
- * of a UID SEARCH response text (NUL-terminated), at most max of them, in
- * the server's order; *ret is malloc'd (NULL when there are none).
- */
-STS_TESTABLE int sts_imap_parse_search(const char *text, unsigned long **ret, size_t *ret_n,
-				       size_t max);
-#endif
 
 #endif

@@ -486,6 +486,7 @@ STS_API int sts_ingest_source(struct sts_ingest *ing, const char *spec)
 	const struct sts_ingest_source *cs = sts_ingest_conf_source(ing->conf, spec);
 	int r;
 	ing->src_trusted = cs && cs->trusted;
+	ing->src_name = cs && cs->trusted ? cs->name : NULL;
 	if (strncmp(spec, "imap://", 7) == 0 || strncmp(spec, "imaps://", 8) == 0) {
 		struct sts_ingest_source dflt = {.spec = (char *)spec};
 		r = sts_ingest_imap(ing, cs ? cs : &dflt);
@@ -497,5 +498,6 @@ STS_API int sts_ingest_source(struct sts_ingest *ing, const char *spec)
 		r = sts_ingest_path(ing, spec);
 	}
 	ing->src_trusted = false;
+	ing->src_name = NULL;
 	return r;
 }

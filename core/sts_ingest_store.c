@@ -17,7 +17,9 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_gzip.h"
 #include "sts_ingest_int.h"
+#include "sts_reporters.h"
 
 /* Append only: each step runs once, in order (sts_db_migrate). */
 static const struct sts_db_migration migrations[] = {
@@ -55,12 +57,51 @@ static const struct sts_db_migration migrations[] = {
 	" channel TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL,"
 	" size INTEGER NOT NULL, format TEXT, data BLOB);"
 	"CREATE INDEX tlsrpt_quarantine_received ON tlsrpt_quarantine(received);"},
+    /* reporter identities (docs/rollout.md "Evidence"): who signed, per report
+     * and as a dimension of the aggregates; pending DKIM verifications keep
+     * their message. identity_v = 0 marks rows whose reporter ing_rederive()
+     * has not derived yet; the aggregates start unattributed (reporter ''). */
+    {2, "ALTER TABLE tlsrpt_reports ADD COLUMN reporter TEXT;"
+	"ALTER TABLE tlsrpt_reports ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tlsrpt_reports ADD COLUMN domain_hint TEXT;"
+	"ALTER TABLE tlsrpt_reports ADD COLUMN identity_v INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX tlsrpt_reports_identity_v ON tlsrpt_reports(identity_v);"
+	"CREATE TABLE tlsrpt_pending ("
+	" report INTEGER PRIMARY KEY REFERENCES tlsrpt_reports(id) ON DELETE CASCADE,"
+	" channel TEXT NOT NULL, source TEXT NOT NULL, msg BLOB NOT NULL);"
+	"CREATE TABLE tlsrpt_daily_v2 ("
+	" domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT NULL,"
+	" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL,"
+	" authenticated INTEGER NOT NULL, reporter TEXT NOT NULL,"
+	" reports INTEGER NOT NULL, successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated,"
+	"  reporter)) WITHOUT ROWID;"
+	"INSERT INTO tlsrpt_daily_v2 SELECT domain, day, organization, policy_type,"
+	" policy_digest, authenticated, '', reports, successful, failed FROM tlsrpt_daily;"
+	"DROP TABLE tlsrpt_daily;"
+	"ALTER TABLE tlsrpt_daily_v2 RENAME TO tlsrpt_daily;"
+	"CREATE TABLE tlsrpt_failures_v2 ("
+	" domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT NULL,"
+	" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL,"
+	" authenticated INTEGER NOT NULL, reporter TEXT NOT NULL,"
+	" result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL,"
+	" reports INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, authenticated,"
+	"  reporter, result_type, sending_ip, receiving_mx)) WITHOUT ROWID;"
+	"INSERT INTO tlsrpt_failures_v2 SELECT domain, day, organization, policy_type,"
+	" policy_digest, authenticated, '', result_type, sending_ip, receiving_mx, reports,"
+	" sessions FROM tlsrpt_failures;"
+	"DROP TABLE tlsrpt_failures;"
+	"ALTER TABLE tlsrpt_failures_v2 RENAME TO tlsrpt_failures;"},
 };
 
 STS_API int sts_ingest_schema(struct sts_db *db)
 {
-	return sts_db_migrate(db, STS_INGEST_COMPONENT, migrations,
-			      sizeof(migrations) / sizeof(migrations[0]));
+	int r = sts_db_migrate(db, STS_INGEST_COMPONENT, migrations,
+			       sizeof(migrations) / sizeof(migrations[0]));
+	if (r == STS_OK && !sts_db_is_readonly(db))
+		r = ing_rederive(db);
+	return r;
 }
 
 static int db_fail(struct sts_ingest *ing, const char *what)
@@ -78,27 +119,39 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 	    {offsetof(struct sts_ingest, ins_report),
 	     "INSERT INTO tlsrpt_reports (dedup_key, organization, report_id, contact_info,"
 	     " start, end, day, domains, received, channel, source, authenticated, auth_reason,"
-	     " successful, failed, warnings, raw_size)"
-	     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (dedup_key) DO NOTHING"},
+	     " successful, failed, warnings, raw_size, reporter, pending, domain_hint,"
+	     " identity_v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
+	     " ON CONFLICT (dedup_key) DO NOTHING"},
 	    {offsetof(struct sts_ingest, ins_raw),
 	     "INSERT INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
 	    {offsetof(struct sts_ingest, sel_dup),
-	     "SELECT id, authenticated FROM tlsrpt_reports WHERE dedup_key = ?"},
+	     "SELECT id, authenticated, pending, reporter, day, domain_hint, gz"
+	     " FROM tlsrpt_reports LEFT JOIN tlsrpt_raw ON report = id WHERE dedup_key = ?"},
 	    {offsetof(struct sts_ingest, upd_auth),
-	     "UPDATE tlsrpt_reports SET authenticated = 1, auth_reason = ?, channel = ?,"
-	     " source = ? WHERE id = ?"},
+	     "UPDATE tlsrpt_reports SET organization = ?2, report_id = ?3, contact_info = ?4,"
+	     " start = ?5, end = ?6, day = ?7, domains = ?8, channel = ?10, source = ?11,"
+	     " authenticated = ?12, auth_reason = ?13, successful = ?14, failed = ?15,"
+	     " warnings = ?16, raw_size = ?17, reporter = ?18, pending = ?19,"
+	     " domain_hint = ?20, identity_v = 1 WHERE id = ?1"},
+	    {offsetof(struct sts_ingest, upd_raw),
+	     "INSERT OR REPLACE INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
+	    {offsetof(struct sts_ingest, ins_pending),
+	     "INSERT OR REPLACE INTO tlsrpt_pending (report, channel, source, msg)"
+	     " VALUES (?, ?, ?, ?)"},
+	    {offsetof(struct sts_ingest, del_pending),
+	     "DELETE FROM tlsrpt_pending WHERE report = ?"},
 	    {offsetof(struct sts_ingest, ins_quar),
 	     "INSERT INTO tlsrpt_quarantine (qkey, received, last_seen, times, channel, source,"
 	     " reason, size, format, data) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"
 	     " ON CONFLICT (qkey) DO UPDATE SET last_seen = excluded.last_seen,"
 	     " times = times + 1 RETURNING id"},
 	    {offsetof(struct sts_ingest, up_daily),
-	     "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+	     "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
 	     " reports = reports + excluded.reports,"
 	     " successful = successful + excluded.successful,"
 	     " failed = failed + excluded.failed"},
 	    {offsetof(struct sts_ingest, up_fail),
-	     "INSERT INTO tlsrpt_failures VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE"
+	     "INSERT INTO tlsrpt_failures VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE"
 	     " SET reports = reports + excluded.reports, sessions = sessions + excluded.sessions"},
 	};
 	sts_db_hold(ing->db);
@@ -115,8 +168,9 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 
 void ing_stmts_finalize(struct sts_ingest *ing)
 {
-	sqlite3_stmt *v[] = {ing->ins_report, ing->ins_raw,  ing->sel_dup, ing->upd_auth,
-			     ing->ins_quar,   ing->up_daily, ing->up_fail};
+	sqlite3_stmt *v[] = {ing->ins_report,  ing->ins_raw,	ing->sel_dup, ing->upd_auth,
+			     ing->ins_quar,    ing->up_daily,	ing->up_fail, ing->upd_raw,
+			     ing->ins_pending, ing->del_pending};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		sqlite3_finalize(v[i]);
 }
@@ -265,7 +319,7 @@ static int put_dim(struct sts_buf *k, const char *s, bool first)
 
 /* Add (sign +1) or take back (-1) the aggregates of one report. */
 static int agg_report(struct sts_ingest *ing, const struct sts_tlsrpt_report *rep, const char *day,
-		      const char *hint, bool auth, int sign)
+		      const char *hint, bool auth, const char *reporter, int sign)
 {
 	struct sts_buf k;
 	int r = STS_OK;
@@ -288,7 +342,8 @@ static int agg_report(struct sts_ingest *ing, const struct sts_tlsrpt_report *re
 		sts_buf_reset(&k);
 		if (put_dim(&k, dom, true) < 0 || put_dim(&k, day, false) < 0 ||
 		    put_dim(&k, org, false) < 0 || put_dim(&k, type, false) < 0 ||
-		    put_dim(&k, digest, false) < 0 || put_dim(&k, auth ? "1" : "0", false) < 0) {
+		    put_dim(&k, digest, false) < 0 || put_dim(&k, auth ? "1" : "0", false) < 0 ||
+		    put_dim(&k, auth && reporter ? reporter : "", false) < 0) {
 			r = STS_ENOMEM;
 			break;
 		}
@@ -335,7 +390,7 @@ static int agg_flush(struct sts_ingest *ing, struct agg_map *m, sqlite3_stmt *st
 		struct agg_entry *e = &m->v[i];
 		if (!e->key)
 			continue;
-		char *f[9];
+		char *f[10];
 		if (split_key(e->key, f, nf) != nf)
 			continue;
 		sqlite3_reset(st);
@@ -346,7 +401,7 @@ static int agg_flush(struct sts_ingest *ing, struct agg_map *m, sqlite3_stmt *st
 				bind_text(st, (int)j + 1, f[j]);
 		sqlite3_bind_int64(st, (int)nf + 1, e->reports);
 		sqlite3_bind_int64(st, (int)nf + 2, e->a);
-		if (nf == 6)
+		if (nf == 7)
 			sqlite3_bind_int64(st, (int)nf + 3, e->b);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			r = db_fail(ing, "aggregate");
@@ -414,11 +469,11 @@ int ing_commit(struct sts_ingest *ing)
 {
 	if (!ing->in_tx)
 		return STS_OK;
-	int r = agg_flush(ing, &ing->daily, ing->up_daily, 6,
+	int r = agg_flush(ing, &ing->daily, ing->up_daily, 7,
 			  "DELETE FROM tlsrpt_daily"
 			  " WHERE reports <= 0 AND successful <= 0 AND failed <= 0");
 	if (r == STS_OK)
-		r = agg_flush(ing, &ing->fail, ing->up_fail, 9,
+		r = agg_flush(ing, &ing->fail, ing->up_fail, 10,
 			      "DELETE FROM tlsrpt_failures WHERE reports <= 0");
 	if (r < 0) {
 		ing_rollback(ing);
@@ -515,7 +570,8 @@ static int dedup_key(const struct sts_tlsrpt_report *rep, struct sts_buf *k)
 		d[n++] = rep->policies[i].policy_domain ? rep->policies[i].policy_domain : "";
 	qsort(d, n, sizeof(*d), cmp_str);
 	for (size_t i = 0; r == STS_OK && i < n; i++)
-		if ((i == 0 || strcmp(d[i], d[i - 1]) != 0) && (r = sts_buf_putc(k, '\n')) == STS_OK)
+		if ((i == 0 || strcmp(d[i], d[i - 1]) != 0) &&
+		    (r = sts_buf_putc(k, '\n')) == STS_OK)
 			r = sts_buf_puts(k, d[i]);
 	free(d);
 	return r;
@@ -540,11 +596,122 @@ static int domains_text(const struct sts_tlsrpt_report *rep, const char *hint, s
 	return r;
 }
 
+/* how good a copy is: listed reporter > other signer > pending > unauthenticated */
+static int copy_rank(const struct sts_ingest *ing, bool auth, bool pending, const char *reporter)
+{
+	if (auth)
+		return sts_reporters_has(ing->conf->reporters, reporter) ? 3 : 2;
+	return pending ? 1 : 0;
+}
+
+static void bind_report(sqlite3_stmt *st, struct sts_ingest *ing, const struct ing_prep *p,
+			const struct ing_part *pt, const char *key, const char *day,
+			const char *doms, int64_t succ, int64_t failed)
+{
+	const struct sts_tlsrpt_report *rep = pt->rep;
+	sqlite3_reset(st);
+	if (key)
+		bind_text(st, 1, key);
+	bind_text(st, 2, rep->organization);
+	bind_text(st, 3, rep->report_id);
+	bind_text(st, 4, rep->contact_info);
+	sqlite3_bind_int64(st, 5, rep->start);
+	sqlite3_bind_int64(st, 6, rep->end);
+	bind_text(st, 7, day);
+	bind_text(st, 8, doms);
+	sqlite3_bind_int64(st, 9, sts_db_now(ing->db));
+	bind_text(st, 10, sts_ingest_channel_name(p->ch));
+	bind_text(st, 11, p->source);
+	sqlite3_bind_int(st, 12, p->authenticated);
+	bind_text(st, 13, p->auth_reason);
+	sqlite3_bind_int64(st, 14, succ);
+	sqlite3_bind_int64(st, 15, failed);
+	bind_text(st, 16, pt->warnings ? pt->warnings : "");
+	sqlite3_bind_int64(st, 17, (sqlite3_int64)pt->gz_len);
+	bind_text(st, 18, p->authenticated ? p->identity : NULL);
+	sqlite3_bind_int(st, 19, p->pending);
+	bind_text(st, 20, p->domain_hint);
+}
+
+static int step_done(struct sts_ingest *ing, sqlite3_stmt *st, const char *what)
+{
+	int r = sqlite3_step(st) == SQLITE_DONE ? STS_OK : db_fail(ing, what);
+	sqlite3_reset(st);
+	return r;
+}
+
+/* the message of a pending report, kept to verify it again */
+static int keep_pending(struct sts_ingest *ing, const struct ing_prep *p, int64_t row)
+{
+	sqlite3_stmt *st = p->pending ? ing->ins_pending : ing->del_pending;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, row);
+	if (p->pending) {
+		bind_text(st, 2, sts_ingest_channel_name(p->ch));
+		bind_text(st, 3, p->source);
+		sqlite3_bind_blob(st, 4, p->msg_gz ? (const void *)p->msg_gz : "",
+				  (int)p->msg_gz_len, SQLITE_STATIC);
+	}
+	return step_done(ing, st, "pending report");
+}
+
+struct stored_copy {
+	int64_t row;
+	bool auth, pending;
+	char *reporter, *day, *hint;
+	struct sts_tlsrpt_report *rep; /* NULL when its raw report is gone (retention) */
+};
+
+static void stored_copy_release(struct stored_copy *c)
+{
+	free(c->reporter);
+	free(c->day);
+	free(c->hint);
+	sts_tlsrpt_report_free(c->rep);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i, int *r)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	char *s = t ? strdup(t) : NULL;
+	if (t && !s)
+		*r = STS_ENOMEM;
+	return s;
+}
+
+static int read_stored(struct sts_ingest *ing, const char *key, struct stored_copy *c)
+{
+	sqlite3_stmt *st = ing->sel_dup;
+	int r = STS_OK;
+	memset(c, 0, sizeof(*c));
+	sqlite3_reset(st);
+	bind_text(st, 1, key);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		c->row = sqlite3_column_int64(st, 0);
+		c->auth = sqlite3_column_int(st, 1) != 0;
+		c->pending = sqlite3_column_int(st, 2) != 0;
+		c->reporter = col_dup(st, 3, &r);
+		c->day = col_dup(st, 4, &r);
+		c->hint = col_dup(st, 5, &r);
+		const void *gz = sqlite3_column_blob(st, 6);
+		int n = sqlite3_column_bytes(st, 6);
+		if (gz && n > 0 &&
+		    sts_tlsrpt_parse_blob(gz, (size_t)n, &c->rep, NULL) == STS_ENOMEM)
+			r = STS_ENOMEM;
+	} else {
+		c->auth = true; /* not found (cannot happen): never replaced */
+		c->reporter = NULL;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
 static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const struct ing_part *pt,
 			enum sts_ingest_outcome *oc, int64_t *ret_row)
 {
 	const struct sts_tlsrpt_report *rep = pt->rep;
 	struct sts_buf key, doms;
+	struct stored_copy old = {0};
 	char day[16];
 	struct tm tm;
 	time_t start = rep->start;
@@ -560,25 +727,9 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	}
 	if ((r = dedup_key(rep, &key)) < 0 || (r = domains_text(rep, p->domain_hint, &doms)) < 0)
 		goto out;
+	const char *reporter = p->authenticated ? p->identity : NULL;
 	sqlite3_stmt *st = ing->ins_report;
-	sqlite3_reset(st);
-	bind_text(st, 1, key.data);
-	bind_text(st, 2, rep->organization);
-	bind_text(st, 3, rep->report_id);
-	bind_text(st, 4, rep->contact_info);
-	sqlite3_bind_int64(st, 5, rep->start);
-	sqlite3_bind_int64(st, 6, rep->end);
-	bind_text(st, 7, day);
-	bind_text(st, 8, sts_buf_str(&doms));
-	sqlite3_bind_int64(st, 9, sts_db_now(ing->db));
-	bind_text(st, 10, sts_ingest_channel_name(p->ch));
-	bind_text(st, 11, p->source);
-	sqlite3_bind_int(st, 12, p->authenticated);
-	bind_text(st, 13, p->auth_reason);
-	sqlite3_bind_int64(st, 14, succ);
-	sqlite3_bind_int64(st, 15, failed);
-	bind_text(st, 16, pt->warnings ? pt->warnings : "");
-	sqlite3_bind_int64(st, 17, (sqlite3_int64)pt->gz_len);
+	bind_report(st, ing, p, pt, key.data, day, sts_buf_str(&doms), succ, failed);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(ing, "store report");
 		goto out;
@@ -591,41 +742,49 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, *ret_row);
 		sqlite3_bind_blob(st, 2, pt->gz, (int)pt->gz_len, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			r = db_fail(ing, "store raw report");
-		sqlite3_reset(st);
+		r = step_done(ing, st, "store raw report");
+		if (r == STS_OK && p->pending)
+			r = keep_pending(ing, p, *ret_row);
 		if (r == STS_OK)
-			r = agg_report(ing, rep, day, p->domain_hint, p->authenticated, 1);
+			r = agg_report(ing, rep, day, p->domain_hint, p->authenticated, reporter,
+				       1);
 		goto out;
 	}
-	/* seen before: count it once; an authenticated copy upgrades it */
-	st = ing->sel_dup;
-	sqlite3_reset(st);
-	bind_text(st, 1, key.data);
-	bool was_auth = true;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*ret_row = sqlite3_column_int64(st, 0);
-		was_auth = sqlite3_column_int(st, 1) != 0;
-	}
-	sqlite3_reset(st);
+	/*
+	 * Seen before: counted once, and the better copy is kept. A copy of a
+	 * listed reporter replaces any other, a signed one an unsigned or
+	 * pending one; a worse or equal copy never changes the stored one.
+	 */
 	*oc = STS_INGEST_DUPLICATE;
-	if (was_auth || !p->authenticated)
+	if ((r = read_stored(ing, key.data, &old)) < 0)
+		goto out;
+	*ret_row = old.row;
+	if (copy_rank(ing, p->authenticated, p->pending, reporter) <=
+	    copy_rank(ing, old.auth, old.pending, old.reporter))
+		goto out;
+	if (!old.rep)
+		goto out; /* its raw report is gone: its counts cannot be taken back */
+	r = agg_report(ing, old.rep, old.day ? old.day : day, old.hint, old.auth, old.reporter, -1);
+	if (r < 0)
 		goto out;
 	st = ing->upd_auth;
+	bind_report(st, ing, p, pt, NULL, day, sts_buf_str(&doms), succ, failed);
+	sqlite3_bind_int64(st, 1, old.row);
+	if ((r = step_done(ing, st, "replace report")) < 0)
+		goto out;
+	st = ing->upd_raw;
 	sqlite3_reset(st);
-	bind_text(st, 1, p->auth_reason);
-	bind_text(st, 2, sts_ingest_channel_name(p->ch));
-	bind_text(st, 3, p->source);
-	sqlite3_bind_int64(st, 4, *ret_row);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(ing, "upgrade report");
-	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, old.row);
+	sqlite3_bind_blob(st, 2, pt->gz, (int)pt->gz_len, SQLITE_STATIC);
+	if ((r = step_done(ing, st, "replace raw report")) < 0)
+		goto out;
+	if (p->pending || old.pending)
+		r = keep_pending(ing, p, old.row);
 	if (r == STS_OK)
-		r = agg_report(ing, rep, day, p->domain_hint, false, -1);
-	if (r == STS_OK)
-		r = agg_report(ing, rep, day, p->domain_hint, true, 1);
+		r = agg_report(ing, rep, day, p->domain_hint, p->authenticated, reporter, 1);
 	*oc = STS_INGEST_UPGRADED;
 out:
+	stored_copy_release(&old);
 	sts_buf_release(&key);
 	sts_buf_release(&doms);
 	return r;
@@ -698,6 +857,275 @@ int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcom
 	}
 	*ret = worst;
 	return STS_OK;
+}
+
+/* ---- reporter identities of older reports, and pending verifications ---- */
+
+/* the signing domain a stored auth_reason names ("dkim pass d=X s=..",
+ * "authentication-results of trusted 'id': dkim=pass header.d=X"), or NULL */
+static char *signer_of(const char *reason)
+{
+	static const char *const pre[] = {"dkim pass d=", "dkim=pass header.d="};
+	for (size_t i = 0; reason && i < sizeof(pre) / sizeof(pre[0]); i++) {
+		const char *d = strstr(reason, pre[i]);
+		if (d && (i == 1 || d == reason)) {
+			d += strlen(pre[i]);
+			return strndup(d, strcspn(d, " ,;"));
+		}
+	}
+	return NULL;
+}
+
+/* the domain_hint of an older report: its domain that no policy entry names */
+static char *hint_of(const struct sts_tlsrpt_report *rep, const char *domains)
+{
+	bool unnamed = false;
+	for (size_t i = 0; i < rep->n_policies; i++)
+		unnamed |= !rep->policies[i].policy_domain;
+	if (!unnamed || !domains)
+		return NULL;
+	for (const char *t = domains; *t;) {
+		size_t n = strcspn(t, " ");
+		bool named = false;
+		for (size_t i = 0; i < rep->n_policies && !named; i++) {
+			const char *d = rep->policies[i].policy_domain;
+			named = d && strlen(d) == n && strncmp(d, t, n) == 0;
+		}
+		if (n && !named)
+			return strndup(t, n);
+		t += n + (t[n] == ' ');
+	}
+	return NULL;
+}
+
+static int ids_of(sqlite3 *h, const char *sql, int64_t **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int64_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return STS_EDB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			int64_t *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return rc == SQLITE_NOMEM ? STS_ENOMEM : STS_EDB;
+	}
+	*ret = v;
+	*ret_n = n;
+	return STS_OK;
+}
+
+/* one older report: its reporter from its signature result, its counts moved to it */
+static int rederive_one(struct sts_ingest *ing, sqlite3_stmt *sel, sqlite3_stmt *upd, int64_t id)
+{
+	int r = STS_OK;
+	char *signer = NULL, *reporter = NULL, *day = NULL, *hint = NULL;
+	struct sts_tlsrpt_report *rep = NULL;
+	sqlite3_reset(sel);
+	sqlite3_bind_int64(sel, 1, id);
+	if (sqlite3_step(sel) != SQLITE_ROW) {
+		sqlite3_reset(sel);
+		return STS_OK;
+	}
+	bool auth = sqlite3_column_int(sel, 0) != 0;
+	if (auth)
+		signer = signer_of((const char *)sqlite3_column_text(sel, 1));
+	day = col_dup(sel, 2, &r);
+	const void *gz = sqlite3_column_blob(sel, 4);
+	int n = sqlite3_column_bytes(sel, 4);
+	if (gz && n > 0 && sts_tlsrpt_parse_blob(gz, (size_t)n, &rep, NULL) == STS_ENOMEM)
+		r = STS_ENOMEM;
+	if (rep)
+		hint = hint_of(rep, (const char *)sqlite3_column_text(sel, 3));
+	sqlite3_reset(sel);
+	if (r == STS_OK && signer && rep && day)
+		r = sts_reporters_orgdomain(signer, &reporter) == STS_ENOMEM ? STS_ENOMEM : STS_OK;
+	/* attributed only when its counts can be moved: else it stops counting */
+	if (r == STS_OK && reporter) {
+		r = agg_report(ing, rep, day, hint, true, "", -1);
+		if (r == STS_OK)
+			r = agg_report(ing, rep, day, hint, true, reporter, 1);
+	}
+	if (r == STS_OK) {
+		sqlite3_reset(upd);
+		bind_text(upd, 1, reporter);
+		bind_text(upd, 2, hint);
+		sqlite3_bind_int64(upd, 3, id);
+		r = step_done(ing, upd, "re-derive reporter");
+	}
+	free(signer);
+	free(reporter);
+	free(day);
+	free(hint);
+	sts_tlsrpt_report_free(rep);
+	return r;
+}
+
+int ing_rederive(struct sts_db *db)
+{
+	struct sts_ingest ing;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	memset(&ing, 0, sizeof(ing));
+	ing.db = db;
+	ing.h = sts_db_handle(db);
+	sts_db_hold(db);
+	int r = ids_of(ing.h, "SELECT id FROM tlsrpt_reports WHERE identity_v = 0", &ids, &n);
+	sts_db_unhold(db);
+	if (r < 0 || n == 0)
+		goto out;
+	if ((r = ing_stmts_prepare(&ing)) < 0)
+		goto out;
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(
+		ing.h,
+		"SELECT authenticated, auth_reason, day, domains, gz FROM tlsrpt_reports"
+		" LEFT JOIN tlsrpt_raw ON report = id WHERE id = ?",
+		-1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ing.h,
+			       "UPDATE tlsrpt_reports SET reporter = ?, domain_hint = ?,"
+			       " identity_v = 1 WHERE id = ?",
+			       -1, &upd, NULL) != SQLITE_OK)
+		r = db_fail(&ing, "re-derive reporters");
+	sts_db_unhold(db);
+	if (r == STS_OK)
+		r = begin(&ing);
+	for (size_t i = 0; r == STS_OK && i < n; i++)
+		r = rederive_one(&ing, sel, upd, ids[i]);
+	if (r == STS_OK)
+		r = ing_commit(&ing);
+	else
+		ing_rollback(&ing);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	ing_stmts_finalize(&ing);
+	free(ids);
+	return r;
+}
+
+static enum sts_ingest_channel channel_of(const char *name)
+{
+	static const enum sts_ingest_channel v[] = {STS_CH_EML, STS_CH_MAILDIR, STS_CH_IMAP};
+	for (size_t i = 0; name && i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(name, sts_ingest_channel_name(v[i])) == 0)
+			return v[i];
+	return STS_CH_EML;
+}
+
+/* verify one pending report's message again; *still: it stays pending */
+static int recheck_one(struct sts_ingest *ing, sqlite3_stmt *sel, int64_t id, bool *still)
+{
+	struct ing_prep p;
+	char *msg = NULL, *source = NULL;
+	size_t len = 0;
+	int r = STS_OK;
+	bool pending = false;
+	enum sts_ingest_channel ch = STS_CH_EML;
+	*still = false;
+	memset(&p, 0, sizeof(p));
+	sqlite3_reset(sel);
+	sqlite3_bind_int64(sel, 1, id);
+	if (sqlite3_step(sel) == SQLITE_ROW) {
+		ch = channel_of((const char *)sqlite3_column_text(sel, 0));
+		source = col_dup(sel, 1, &r);
+		pending = sqlite3_column_int(sel, 3) != 0;
+		const void *gz = sqlite3_column_blob(sel, 2);
+		int n = sqlite3_column_bytes(sel, 2);
+		if (pending && gz && n > 0 &&
+		    sts_gzip_inflate(gz, (size_t)n, ING_MSG_CAP, &msg, &len, NULL) == STS_ENOMEM)
+			r = STS_ENOMEM;
+	}
+	sqlite3_reset(sel);
+	if (r == STS_OK && pending && msg)
+		r = ing_prep_message(ing, msg, len, ch, source, &p);
+	if (r < 0)
+		goto out;
+	if (pending && msg && p.pending) {
+		*still = true; /* the key lookup failed again for now */
+		goto out;
+	}
+	if ((r = begin(ing)) < 0)
+		goto out;
+	if (pending && msg && p.authenticated) {
+		enum sts_ingest_outcome oc;
+		r = ing_store(ing, &p, &oc); /* the better copy replaces the pending one */
+	}
+	/* a permanent verdict (or nothing left to verify): no longer pending */
+	sqlite3_stmt *st = NULL;
+	if (r == STS_OK &&
+	    sqlite3_prepare_v2(
+		ing->h,
+		"UPDATE tlsrpt_reports SET pending = 0,"
+		" auth_reason = coalesce(?, auth_reason) WHERE id = ? AND pending = 1",
+		-1, &st, NULL) == SQLITE_OK) {
+		bind_text(st, 1, p.authenticated ? NULL : p.auth_reason);
+		sqlite3_bind_int64(st, 2, id);
+		r = step_done(ing, st, "pending report");
+	} else if (r == STS_OK) {
+		r = db_fail(ing, "pending report");
+	}
+	sqlite3_finalize(st);
+	if (r == STS_OK) {
+		st = ing->del_pending;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		r = step_done(ing, st, "pending report");
+	}
+out:
+	ing_prep_release(&p);
+	free(msg);
+	free(source);
+	return r;
+}
+
+STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, still_n = 0;
+	sqlite3_stmt *sel = NULL;
+	sts_db_hold(ing->db);
+	int r = ids_of(ing->h, "SELECT report FROM tlsrpt_pending ORDER BY report", &ids, &n);
+	if (r == STS_OK && n &&
+	    sqlite3_prepare_v2(ing->h,
+			       "SELECT p.channel, p.source, p.msg, r.pending FROM tlsrpt_pending p"
+			       " JOIN tlsrpt_reports r ON r.id = p.report WHERE p.report = ?",
+			       -1, &sel, NULL) != SQLITE_OK)
+		r = db_fail(ing, "pending reports");
+	sts_db_unhold(ing->db);
+	/* DKIM alone decides: no source vouches for a message read back from the DB */
+	bool trusted_files = ing->o.trusted_files, src_trusted = ing->src_trusted;
+	ing->o.trusted_files = ing->src_trusted = false;
+	for (size_t i = 0; r == STS_OK && i < n; i++) {
+		bool still = false;
+		r = recheck_one(ing, sel, ids[i], &still);
+		still_n += still;
+	}
+	ing->o.trusted_files = trusted_files;
+	ing->src_trusted = src_trusted;
+	sqlite3_finalize(sel);
+	free(ids);
+	if (r == STS_OK)
+		r = ing_commit(ing);
+	else
+		ing_rollback(ing);
+	if (r == STS_OK && ret_n)
+		*ret_n = still_n;
+	return r;
 }
 
 /* ---- retention ---- */
@@ -778,5 +1206,35 @@ STS_API int sts_ingest_prune(struct sts_db *db, const struct sts_ingest_retentio
 	}
 	if ((r = sts_db_commit(db)) == STS_OK)
 		*ret = res;
+	return r;
+}
+
+STS_API int sts_ingest_recheck_db(struct sts_db *db, const json_t *reports, const char *basedir,
+				  size_t *ret_n)
+{
+	struct sts_ingest_conf *conf = NULL;
+	struct sts_ingest *ing = NULL;
+	char *err = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	/* nothing pending (the usual case): no DKIM library, no resolver */
+	sts_db_hold(db);
+	int r = ids_of(sts_db_handle(db), "SELECT report FROM tlsrpt_pending LIMIT 1", &ids, &n);
+	sts_db_unhold(db);
+	free(ids);
+	if (r < 0 || n == 0) {
+		if (ret_n)
+			*ret_n = 0;
+		return r == STS_EDB ? STS_OK : r; /* no report tables yet */
+	}
+	if ((r = sts_ingest_conf_from_json(reports, basedir, &conf, &err)) < 0)
+		goto out;
+	struct sts_ingest_opts o = {.conf = conf};
+	if ((r = sts_ingest_new(db, &o, &ing)) == STS_OK)
+		r = sts_ingest_recheck_pending(ing, ret_n);
+out:
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	free(err);
 	return r;
 }

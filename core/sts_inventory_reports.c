@@ -6,30 +6,22 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sts_err.h"
 #include "sts_gzip.h"
 #include "sts_inventory_int.h"
+#include "sts_reporters.h"
 #include "sts_secret.h"
 
-static const char *const reports_keys[] = {"sources",	   "https",    "dkim",
-					   "trusted_mtas", "evidence", "retention"};
-static const char *const source_keys[] = {"source",    "user",	  "password", "ca_file",
-					  "processed", "move_to", "trusted",  "max_messages"};
-static const char *const https_keys[] = {"listen",
-					 "path",
-					 "cert",
-					 "key",
-					 "max_body",
-					 "trusted",
-					 "max_connections",
-					 "timeout",
-					 "request_timeout",
-					 "max_body_memory",
-					 "per_ip_connections",
-					 "per_ip_requests",
-					 "quota_reports",
-					 "quota_bytes"};
+static const char *const reports_keys[] = {"sources",  "https",	    "dkim",	"trusted_mtas",
+					   "evidence", "retention", "reporters"};
+static const char *const source_keys[] = {"source",  "user",	     "password",
+					  "ca_file", "processed",    "move_to",
+					  "trusted", "max_messages", "name"};
+static const char *const https_keys[] = {
+    "listen", "path", "cert", "key", "max_body", "trusted", "max_connections", "timeout", "name"};
+static const char *const reporters_keys[] = {"add", "remove"};
 static const char *const dkim_keys[] = {"keys", "dns", "resolver", "timeout"};
 static const char *const retention_keys[] = {"raw_days", "report_days", "quarantine_days"};
 static const char *const evidence_names[] = {"authenticated", "all"};
@@ -68,6 +60,24 @@ static void secret_value(struct vctx *c, const struct pctx *p, const struct sts_
 	} else if (!path_ok) {
 		sts_inv_diag(c, STS_SEV_WARNING, NULL, p, v->off,
 			     "a password in clear text: write ${env:NAME} or ${file:PATH}");
+	}
+}
+
+/*
+ * A trusted source stands for one reporter: "name" is required with
+ * "trusted": true (docs/inventory.md#reports), and names it.
+ */
+static void trusted_name(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	const struct sts_jval *t = sts_jobj_get(v, "trusted");
+	const struct sts_jval *n = sts_jobj_get(v, "name");
+	if (t && t->type == STS_JTRUE && !n)
+		ERR(c, p, v->off,
+		    "a trusted source needs \"name\": the reporter its reports count as "
+		    "(reports.reporters)");
+	if (n) {
+		struct pctx np = {p, "name", 0};
+		want_text(c, &np, n);
 	}
 }
 
@@ -133,6 +143,7 @@ static void source_object(struct vctx *c, const struct pctx *p, const struct sts
 		else if (strcmp(k, "max_messages") == 0)
 			want_int(c, &mp, &m->val, 1, 1000000);
 	}
+	trusted_name(c, p, v);
 	if (imap && pr && processed == 1 && !sts_jobj_get(v, "move_to")) {
 		struct pctx pp = {p, "processed", 0};
 		ERR(c, &pp, pr->off, "\"processed\": \"move\" needs \"move_to\" (a mailbox)");
@@ -178,6 +189,7 @@ static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_j
 	for (size_t i = 0; i < N_OF(required); i++)
 		if (!sts_jobj_get(v, required[i]))
 			ERR(c, p, v->off, "missing '%s'", required[i]);
+	trusted_name(c, p, v);
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {p, m->key, 0};
@@ -199,18 +211,6 @@ static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_j
 			want_int(c, &mp, &m->val, 1, 100000);
 		else if (strcmp(k, "timeout") == 0)
 			want_int(c, &mp, &m->val, 1, 86400);
-		else if (strcmp(k, "request_timeout") == 0)
-			want_int(c, &mp, &m->val, 1, 3600);
-		else if (strcmp(k, "max_body_memory") == 0)
-			want_int(c, &mp, &m->val, 1024, 1LL << 32);
-		else if (strcmp(k, "per_ip_connections") == 0)
-			want_int(c, &mp, &m->val, 1, 100000);
-		else if (strcmp(k, "per_ip_requests") == 0)
-			want_int(c, &mp, &m->val, 1, 1000000);
-		else if (strcmp(k, "quota_reports") == 0)
-			want_int(c, &mp, &m->val, 1, 1000000000);
-		else if (strcmp(k, "quota_bytes") == 0)
-			want_int(c, &mp, &m->val, 1024, 1LL << 50);
 	}
 }
 
@@ -242,6 +242,53 @@ static void parse_dkim(struct vctx *c, const struct pctx *p, const struct sts_jv
 	}
 }
 
+static bool builtin_reporter(const char *s)
+{
+	for (const struct sts_reporter_builtin *b = sts_reporters_builtin(); b->domain; b++)
+		if (strcasecmp(b->domain, s) == 0)
+			return true;
+	return false;
+}
+
+/* "reporters": {"add": [ORGDOMAIN...], "remove": [ORGDOMAIN...]} */
+static void parse_reporters(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+{
+	if (sts_inv_object_keys(c, p, v, reporters_keys, N_OF(reporters_keys)) < 0)
+		return;
+	for (uint32_t i = 0; i < v->u.o.n; i++) {
+		const struct sts_jmember *m = &v->u.o.m[i];
+		struct pctx mp = {p, m->key, 0};
+		bool add = strcmp(m->key, "add") == 0;
+		if (!sts_inv_want(c, &mp, &m->val, STS_JARRAY))
+			continue;
+		for (uint32_t j = 0; j < m->val.u.a.n; j++) {
+			struct pctx ep = {&mp, NULL, j};
+			const struct sts_jval *e = &m->val.u.a.v[j];
+			char *org = NULL;
+			if (!want_text(c, &ep, e))
+				continue;
+			int r = sts_reporters_orgdomain(e->u.s.p, &org);
+			if (r == STS_ENOMEM)
+				sts_inv_oom(c, r);
+			else if (r < 0)
+				ERR(c, &ep, e->off,
+				    "'%s' is not a domain name under a public suffix (a reporter "
+				    "is the organisational domain of its DKIM d=)",
+				    e->u.s.p);
+			else if (strcasecmp(org, e->u.s.p) != 0)
+				ERR(c, &ep, e->off,
+				    "'%s' is not an organisational domain: reports signed by it "
+				    "count as '%s'",
+				    e->u.s.p, org);
+			else if (!add && !builtin_reporter(e->u.s.p))
+				sts_inv_diag(c, STS_SEV_WARNING, NULL, &ep, e->off,
+					     "'%s' is not a built-in reporter: nothing to remove",
+					     e->u.s.p);
+			free(org);
+		}
+	}
+}
+
 void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
 {
 	int e;
@@ -257,9 +304,17 @@ void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct st
 			parse_https(c, &mp, &m->val);
 		} else if (strcmp(k, "dkim") == 0) {
 			parse_dkim(c, &mp, &m->val);
+		} else if (strcmp(k, "reporters") == 0) {
+			parse_reporters(c, &mp, &m->val);
 		} else if (strcmp(k, "evidence") == 0) {
-			sts_inv_parse_enum(c, &mp, &m->val, "evidence", evidence_names,
-					   N_OF(evidence_names), &e);
+			if (sts_inv_parse_enum(c, &mp, &m->val, "evidence", evidence_names,
+					       N_OF(evidence_names), &e) &&
+			    e == 1)
+				sts_inv_diag(
+				    c, STS_SEV_WARNING, NULL, &mp, m->val.off,
+				    "\"evidence\": \"all\" lets unauthenticated reports and "
+				    "unlisted reporters promote and demote domains: a lab "
+				    "setting, never for production");
 		} else if (strcmp(k, "trusted_mtas") == 0 &&
 			   sts_inv_want(c, &mp, &m->val, STS_JARRAY)) {
 			for (uint32_t j = 0; j < m->val.u.a.n; j++) {

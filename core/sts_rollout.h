@@ -94,12 +94,22 @@ struct sts_rollout_ftcount {
 	long long sessions;
 };
 
+/* reports of the window that do not count, grouped by why (sts_ingest_evidence) */
+struct sts_rollout_ignored {
+	char why[160];
+	long long reports;
+};
+#define STS_ROLLOUT_MAX_IGNORED 8
+
 struct sts_rollout_evidence {
 	int window_days;
-	long long reports;   /* report entries counted */
-	long long successes; /* successful sessions */
-	long long failures;  /* failed sessions */
-	size_t reporting_orgs;
+	long long reports;     /* report entries counted */
+	long long successes;   /* successful sessions */
+	long long failures;    /* failed sessions */
+	size_t reporting_orgs; /* distinct reporter identities (sts_reporters.h), not names */
+	bool all;	       /* "evidence": "all": unauthenticated reports counted too */
+	struct sts_rollout_ignored ignored[STS_ROLLOUT_MAX_IGNORED]; /* the last one: "other" */
+	size_t n_ignored;
 	struct sts_rollout_ftcount by_type[STS_ROLLOUT_MAX_TYPES]; /* failed sessions per type */
 	size_t n_types;
 };
@@ -218,7 +228,8 @@ STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m);
  * Fill ev from the report aggregates of the state DB (sts_ingest.h
  * tables): the `window_days` days up to now's day, only "sts" entries
  * whose policy-string matches a policy the domain served, authenticated
- * reports only unless all_reports. A DB without the report tables gives
+ * reports of listed reporters (the built-in list here) only unless
+ * all_reports. A DB without the report tables gives
  * empty evidence.
  */
 STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int window_days,
@@ -232,6 +243,13 @@ STS_API int sts_rollout_evidence_read(struct sts_db *db, const char *domain, int
  */
 struct sts_rollout_reader;
 STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader **ret);
+/*
+ * The reporter allow-list the evidence is read with (borrowed; it must
+ * outlive r). Without one, the built-in list.
+ */
+struct sts_reporters;
+STS_API void sts_rollout_reader_set_reporters(struct sts_rollout_reader *r,
+					      const struct sts_reporters *l);
 STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r);
 /*
  * The reads of r share one read transaction until this (or free): call it

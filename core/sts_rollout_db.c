@@ -13,6 +13,7 @@
 
 #include "sts_err.h"
 #include "sts_ingest.h"
+#include "sts_reporters.h"
 #include "sts_rollout.h"
 
 static const struct sts_db_migration migrations[] = {
@@ -74,6 +75,8 @@ struct sts_rollout_reader {
 	struct sts_db *db;
 	sqlite3_stmt *state, *policies, *daily, *failures; /* NULL: table missing */
 	bool in_txn; /* one read transaction over many domains (no lock per statement) */
+	const struct sts_reporters *reporters; /* the allow-list; own_list by default */
+	struct sts_reporters *own_list;
 };
 
 /* Under sts_db_hold: open the read transaction unless one is open. */
@@ -112,18 +115,24 @@ STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader 
 	if (!r)
 		return STS_ENOMEM;
 	r->db = db;
+	if (sts_reporters_from_json(NULL, &r->own_list) < 0) {
+		free(r);
+		return STS_ENOMEM;
+	}
+	r->reporters = r->own_list;
 	sts_db_hold(db);
 	r->state = prep(db, "SELECT stage, since, pending, last_check FROM rollout_state"
 			    " WHERE domain = ?");
 	r->policies = prep(db, "SELECT text FROM served_policies WHERE domain = ?");
+	/* which rows count is decided per reporter (the allow-list is not in the DB) */
 	r->daily = prep(db, "SELECT organization, policy_digest, sum(reports), sum(successful),"
-			    " sum(failed) FROM tlsrpt_daily WHERE domain = ?1 AND day >= ?2"
-			    " AND policy_type = 'sts' AND (authenticated = 1 OR ?3)"
-			    " GROUP BY organization, policy_digest");
+			    " sum(failed), authenticated, reporter FROM tlsrpt_daily"
+			    " WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
+			    " GROUP BY organization, policy_digest, authenticated, reporter");
 	r->failures =
-	    prep(db, "SELECT result_type, policy_digest, sum(sessions) FROM tlsrpt_failures"
-		     " WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
-		     " AND (authenticated = 1 OR ?3) GROUP BY result_type, policy_digest");
+	    prep(db, "SELECT result_type, policy_digest, sum(sessions), authenticated, reporter"
+		     " FROM tlsrpt_failures WHERE domain = ?1 AND day >= ?2 AND policy_type = 'sts'"
+		     " GROUP BY result_type, policy_digest, authenticated, reporter");
 	sts_db_unhold(db);
 	*ret = r;
 	return STS_OK;
@@ -138,6 +147,7 @@ STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
 	sqlite3_finalize(r->policies);
 	sqlite3_finalize(r->daily);
 	sqlite3_finalize(r->failures);
+	sts_reporters_free(r->own_list);
 	free(r);
 }
 
@@ -473,11 +483,64 @@ static bool digest_in(char (*d)[17], size_t n, const char *x)
 	return false;
 }
 
+STS_API void sts_rollout_reader_set_reporters(struct sts_rollout_reader *r,
+					      const struct sts_reporters *l)
+{
+	if (r)
+		r->reporters = l ? l : r->own_list;
+}
+
+/* a row of the aggregates: does it count, and as which reporter? */
+static bool row_counts(const struct sts_rollout_reader *rd, bool all, bool auth,
+		       const char *reporter, const char *org, char *ident, size_t ident_size,
+		       char **ret_why)
+{
+	*ret_why = NULL;
+	if (all) {
+		/* the lab setting: a report without an identity counts by its name */
+		if (auth && reporter && *reporter)
+			snprintf(ident, ident_size, "%s", reporter);
+		else
+			snprintf(ident, ident_size, "org:%s", org ? org : "");
+		for (char *p = ident; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		return true;
+	}
+	snprintf(ident, ident_size, "%s", reporter ? reporter : "");
+	return sts_ingest_evidence(rd->reporters, false, auth, false, reporter,
+				   "unsigned, failed or pending DKIM, or an untrusted source",
+				   ret_why);
+}
+
+static void add_ignored(struct sts_rollout_evidence *e, char *why, long long reports)
+{
+	const char *w = why ? why : "not evidence";
+	size_t i = 0;
+	while (i < e->n_ignored && strcmp(e->ignored[i].why, w) != 0)
+		i++;
+	if (i == e->n_ignored) {
+		if (i < STS_ROLLOUT_MAX_IGNORED - 1) {
+			snprintf(e->ignored[i].why, sizeof(e->ignored[0].why), "%s", w);
+			e->n_ignored++;
+		} else {
+			/* the last slot gathers the rest */
+			i = STS_ROLLOUT_MAX_IGNORED - 1;
+			if (e->n_ignored < STS_ROLLOUT_MAX_IGNORED) {
+				snprintf(e->ignored[i].why, sizeof(e->ignored[0].why),
+					 "other reasons (stsctl report --json lists each report)");
+				e->n_ignored = STS_ROLLOUT_MAX_IGNORED;
+			}
+		}
+	}
+	e->ignored[i].reports += reports;
+	free(why);
+}
+
 STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const char *domain,
 					int window_days, int64_t now, bool all_reports,
 					struct sts_rollout_evidence *ret)
 {
-	char dig[MAX_SERVED][17], first[11], orgs_seen[64][128];
+	char dig[MAX_SERVED][17], first[11], orgs_seen[64][128], ident[128];
 	size_t n_dig = 0, n_orgs = 0;
 	time_t t = (time_t)(now - (int64_t)window_days * 86400);
 	struct tm tm;
@@ -486,6 +549,7 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 
 	memset(ret, 0, sizeof(*ret));
 	ret->window_days = window_days;
+	ret->all = all_reports;
 	gmtime_r(&t, &tm);
 	strftime(first, sizeof(first), "%Y-%m-%d", &tm);
 	if (!rd->daily || !rd->failures || !rd->policies)
@@ -497,20 +561,27 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 	st = rd->daily;
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, all_reports);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *org = (const char *)sqlite3_column_text(st, 0);
+		const char *rep = (const char *)sqlite3_column_text(st, 6);
+		char *why = NULL;
 		if (!digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
 			continue;
+		if (!row_counts(rd, all_reports, sqlite3_column_int(st, 5) != 0, rep, org, ident,
+				sizeof(ident), &why)) {
+			add_ignored(ret, why, sqlite3_column_int64(st, 2));
+			continue;
+		}
 		ret->reports += sqlite3_column_int64(st, 2);
 		ret->successes += sqlite3_column_int64(st, 3);
 		ret->failures += sqlite3_column_int64(st, 4);
+		/* distinct reporters: who signed (or the trusted source), never the name */
 		bool seen = false;
 		for (size_t i = 0; i < n_orgs && !seen; i++)
-			seen = strcmp(orgs_seen[i], org ? org : "") == 0;
-		if (!seen && org && *org && n_orgs < 64)
-			snprintf(orgs_seen[n_orgs++], sizeof(orgs_seen[0]), "%s", org);
-		else if (!seen && org && *org)
+			seen = strcmp(orgs_seen[i], ident) == 0;
+		if (!seen && *ident && n_orgs < 64)
+			snprintf(orgs_seen[n_orgs++], sizeof(orgs_seen[0]), "%s", ident);
+		else if (!seen && *ident)
 			ret->reporting_orgs++; /* past 64: counted, no longer told apart */
 	}
 	ret->reporting_orgs += n_orgs;
@@ -522,12 +593,19 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 	st = rd->failures;
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, all_reports);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *why = NULL;
+		if (!digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+			continue;
+		bool counts = row_counts(rd, all_reports, sqlite3_column_int(st, 3) != 0,
+					 (const char *)sqlite3_column_text(st, 4), NULL, ident,
+					 sizeof(ident), &why);
+		free(why);
+		if (counts)
 			sts_rollout_evidence_add_failure(ret,
 							 (const char *)sqlite3_column_text(st, 0),
 							 sqlite3_column_int64(st, 2));
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		r = STS_EDB;

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "sts_err.h"
+#include "sts_ingest.h"
+#include "sts_reporters.h"
 #include "sts_watch.h"
 
 STS_API void sts_watch_time(int64_t t, char out[32])
@@ -432,9 +434,22 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	memset(ret, 0, sizeof(*ret));
 	if (!sts_db_is_readonly(db) && (r = sts_rollout_schema(db)) < 0)
 		return r;
-	struct sts_rollout_reader *rd = NULL;
-	if ((r = sts_rollout_reader_new(db, &rd)) < 0)
+	/* reports stored by an older stsctl get their reporter identities first, and
+	 * reports a temporary DKIM failure left pending are verified again */
+	const json_t *reports = json_object_get(inv->root, "reports");
+	if (!sts_db_is_readonly(db) && !o->dry_run &&
+	    ((r = sts_ingest_schema(db)) < 0 ||
+	     (r = sts_ingest_recheck_db(db, reports, inv->dir, NULL)) < 0))
 		return r;
+	struct sts_reporters *list = NULL;
+	if ((r = sts_reporters_from_json(reports, &list)) < 0)
+		return r;
+	struct sts_rollout_reader *rd = NULL;
+	if ((r = sts_rollout_reader_new(db, &rd)) < 0) {
+		sts_reporters_free(list);
+		return r;
+	}
+	sts_rollout_reader_set_reporters(rd, list);
 	struct batch b = {0};
 	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
 		r = one_domain(&inv->domains[i], db, rd, o, now, ret, &b);
@@ -444,6 +459,7 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	if (r == STS_OK)
 		r = removed_ones(inv, db, rd, o, ret);
 	sts_rollout_reader_free(rd);
+	sts_reporters_free(list);
 	if (r < 0)
 		sts_watch_result_release(ret);
 	return r;
@@ -469,20 +485,33 @@ STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r)
 
 /* ---- status ---- */
 
+/* the reports of the window that do not count, grouped by why */
+static json_t *not_evidence_json(const struct sts_rollout_evidence *ev)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < ev->n_ignored; i++)
+		json_array_append_new(a, json_pack("{s:I,s:b,s:s}", "reports",
+						   (json_int_t)ev->ignored[i].reports, "evidence",
+						   0, "why", ev->ignored[i].why));
+	return a;
+}
+
 static json_t *health_json(const struct sts_rollout_evidence *ev)
 {
 	json_t *ft = json_object();
 	long long sessions = ev->successes + ev->failures;
 	for (size_t i = 0; ft && i < ev->n_types; i++)
 		json_object_set_new(ft, ev->by_type[i].type, json_integer(ev->by_type[i].sessions));
-	return json_pack("{s:i,s:I,s:f,s:I,s:o*}", "window_days", ev->window_days, "sessions",
+	return json_pack("{s:i,s:I,s:I,s:f,s:I,s:o*,s:o*}", "window_days", ev->window_days,
+			 "evidence_reports", (json_int_t)ev->reports, "sessions",
 			 (json_int_t)sessions, "success_ratio",
 			 sessions ? (double)ev->successes / (double)sessions : 0.0,
-			 "reporting_orgs", (json_int_t)ev->reporting_orgs, "failures_by_type", ft);
+			 "reporting_orgs", (json_int_t)ev->reporting_orgs, "failures_by_type", ft,
+			 "not_evidence", not_evidence_json(ev));
 }
 
-static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reader *rd, bool all,
-			  int64_t now)
+static json_t *status_fields(const struct sts_domain *dom, struct sts_rollout_reader *rd, bool all,
+			     int64_t now)
 {
 	struct sts_rollout_settings s;
 	struct sts_rollout_state st;
@@ -534,13 +563,32 @@ static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reade
 			 bl ? bl : json_array(), "next_promotion_at", np);
 }
 
+static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reader *rd, bool all,
+			  int64_t now)
+{
+	json_t *o = status_fields(dom, rd, all, now);
+	/* "evidence": "all" is a lab setting: every domain it affects says so */
+	if (o && all && !json_object_get(o, "error"))
+		json_object_set_new(
+		    o, "evidence_all",
+		    json_string("reports.evidence is \"all\": unauthenticated reports and "
+				"unlisted reporters count (a lab setting, never for production)"));
+	return o;
+}
+
 STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db, bool all_reports,
 			     json_t **ret)
 {
 	int64_t now = sts_db_now(db);
 	struct sts_rollout_reader *rd = NULL;
-	if (sts_rollout_reader_new(db, &rd) < 0)
+	struct sts_reporters *list = NULL;
+	if (sts_reporters_from_json(json_object_get(inv->root, "reports"), &list) < 0)
 		return STS_ENOMEM;
+	if (sts_rollout_reader_new(db, &rd) < 0) {
+		sts_reporters_free(list);
+		return STS_ENOMEM;
+	}
+	sts_rollout_reader_set_reporters(rd, list);
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < inv->n_domains; i++) {
 		json_t *o = status_one(&inv->domains[i], rd, all_reports, now);
@@ -550,6 +598,7 @@ STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db,
 		}
 	}
 	sts_rollout_reader_free(rd);
+	sts_reporters_free(list);
 	if (!a)
 		return STS_ENOMEM;
 	if (!a || !(*ret = json_pack("{s:o}", "domains", a)))

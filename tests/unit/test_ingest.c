@@ -764,7 +764,7 @@ static void test_inventory_reports(void **state)
 	    " \"user\": \"u\", \"password\": \"${env:PW}\", \"processed\": \"move\","
 	    " \"move_to\": \"Done\", \"max_messages\": 5}],"
 	    " \"https\": {\"listen\": \"127.0.0.1:8443\", \"cert\": \"c.pem\", \"key\": \"k.pem\","
-	    " \"trusted\": true, \"max_body\": 1000},"
+	    " \"trusted\": true, \"name\": \"proxy\", \"max_body\": 1000},"
 	    " \"dkim\": {\"dns\": false, \"keys\": {\"s._domainkey.r.example\": \"v=DKIM1; "
 	    "p=AB\"}},"
 	    " \"trusted_mtas\": [\"mx.example\"], \"evidence\": \"all\","
@@ -772,6 +772,8 @@ static void test_inventory_reports(void **state)
 	    &inv, &d);
 	assert_int_equal(r, STS_OK);
 	assert_int_equal(d.n_errors, 0);
+	/* "evidence": "all" is a lab setting: validation says so */
+	assert_true(has_diag(&d, NULL, "a lab setting, never for production"));
 	struct sts_ingest_conf *c = NULL;
 	char *err = NULL;
 	assert_int_equal(
@@ -785,6 +787,9 @@ static void test_inventory_reports(void **state)
 	assert_int_equal(c->sources[2].max_messages, 5);
 	assert_ptr_equal(sts_ingest_conf_source(c, "imaps://imap.example/R/"), &c->sources[2]);
 	assert_true(c->https.present && c->https.trusted);
+	assert_string_equal(c->https.name, "proxy");
+	assert_true(sts_reporters_has(c->reporters, "proxy")); /* a trusted source is listed */
+	assert_true(sts_reporters_has(c->reporters, "google.com"));
 	assert_string_equal(c->https.cert, "/etc/st/c.pem");
 	assert_string_equal(c->https.path, STS_RECEIVER_DEFAULT_PATH);
 	assert_int_equal(c->https.max_body, 1000);

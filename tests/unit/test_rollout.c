@@ -344,13 +344,14 @@ static void put_daily(struct sts_db *db, const char *dom, const char *day, const
 	sqlite3_stmt *st;
 	/* the reporter is who signed; by default the test's organisation names are domains */
 	const char *reporter = row_reporter ? row_reporter : auth ? org : "";
-	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(db),
-					    "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?9,1,?7,?8)"
-					    " ON CONFLICT DO UPDATE SET reports = reports + 1,"
-					    " successful = successful + excluded.successful,"
-					    " failed = failed + excluded.failed",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(sts_db_handle(db),
+			       "INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?9,1,?7,?8)"
+			       " ON CONFLICT DO UPDATE SET reports = reports + 1,"
+			       " successful = successful + excluded.successful,"
+			       " failed = failed + excluded.failed",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, dom, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, org, -1, SQLITE_STATIC);

@@ -53,7 +53,7 @@ tb_expect "gz directory: README skipped" '"skipped": 1' "$out"
 tb_expect_eq "gz directory: totals per domain" "$want_all" "$(ing_totals "$W/gz.db")"
 tb_expect_eq "gz directory: nothing authenticated without --trusted" "" \
 	"$(ing_totals "$W/gz.db" --authenticated)"
-run "gz directory --trusted" 0 "$STSCTL" ingest --state "$W/gz.db" --trusted "$W/gz"
+run "gz directory --trusted" 0 "$STSCTL" ingest --state "$W/gz.db" --trusted lab-archive "$W/gz"
 tb_expect "gz --trusted: upgraded, not counted again" "0 duplicates, 14 upgraded" "$err"
 tb_expect_eq "gz --trusted: all authenticated" "$want_all" "$(ing_totals "$W/gz.db" --authenticated)"
 

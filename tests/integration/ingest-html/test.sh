@@ -12,7 +12,7 @@ mkdir -p "$W"
 chmod 755 "$W"
 command -v chromium >/dev/null && tb_ok "chromium installed" || tb_fail "chromium installed" "apt-get install chromium"
 
-"$STSCTL" -q ingest --state "$W/s.db" --trusted "$ING_SAMPLES"/0[1-5]*.json
+"$STSCTL" -q ingest --state "$W/s.db" --trusted lab-archive "$ING_SAMPLES"/0[1-5]*.json
 "$STSCTL" -q ingest --state "$W/s.db" "$ING_SAMPLES"
 "$STSCTL" report --state "$W/s.db" --format html >"$W/report.html" && tb_ok "report --format html" ||
 	tb_fail "report --format html"
