@@ -66,6 +66,12 @@ struct sts_ingest_https {
 	char *name;		  /* trusted: the reporter it stands for */
 	unsigned max_connections; /* 0 = 64 */
 	unsigned timeout_s;	  /* per connection; 0 = 30 */
+	/* abuse limits (sts_receiver.h; 0 = the defaults there) */
+	unsigned request_timeout_s;	      /* absolute, per request */
+	size_t body_memory;		      /* bytes of bodies in memory, all requests */
+	unsigned per_ip_connections;	      /* per client address (IPv6: /64) */
+	unsigned per_ip_requests;	      /* per client and minute */
+	long long quota_reports, quota_bytes; /* unauthenticated input stored */
 };
 
 struct sts_ingest_retention {

@@ -154,6 +154,19 @@ static void read_https(struct cctx *x, const json_t *h)
 	long long mc = integer(h, "max_connections", 0), to = integer(h, "timeout", 0);
 	o->max_connections = mc > 0 && mc <= 100000 ? (unsigned)mc : 0;
 	o->timeout_s = to > 0 && to <= 86400 ? (unsigned)to : 0;
+	long long v;
+	if ((v = integer(h, "request_timeout", 0)) > 0 && v <= 3600)
+		o->request_timeout_s = (unsigned)v;
+	if ((v = integer(h, "max_body_memory", 0)) > 0 && v <= (1LL << 32))
+		o->body_memory = (size_t)v;
+	if ((v = integer(h, "per_ip_connections", 0)) > 0 && v <= 100000)
+		o->per_ip_connections = (unsigned)v;
+	if ((v = integer(h, "per_ip_requests", 0)) > 0 && v <= 1000000)
+		o->per_ip_requests = (unsigned)v;
+	if ((v = integer(h, "quota_reports", 0)) > 0)
+		o->quota_reports = v;
+	if ((v = integer(h, "quota_bytes", 0)) > 0)
+		o->quota_bytes = v;
 }
 
 static void read_dkim(struct cctx *x, const json_t *d)

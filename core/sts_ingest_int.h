@@ -135,4 +135,14 @@ void ing_agg_release(struct agg_map *m);
 int ing_run_files(struct sts_ingest *ing, char **paths, size_t n, enum sts_ingest_channel ch,
 		  const char *const *done_to);
 
+#ifdef STS_UNIT_TESTS
+/*
+ * Internal, for tests (sts_ingest_imap.c): the UIDs of the "* SEARCH" lines
+ * of a UID SEARCH response text (NUL-terminated), at most max of them, in
+ * the server's order; *ret is malloc'd (NULL when there are none).
+ */
+STS_TESTABLE int sts_imap_parse_search(const char *text, unsigned long **ret, size_t *ret_n,
+				       size_t max);
+#endif
+
 #endif

@@ -19,8 +19,21 @@ static const char *const reports_keys[] = {"sources",  "https",	    "dkim",	"tru
 static const char *const source_keys[] = {"source",  "user",	     "password",
 					  "ca_file", "processed",    "move_to",
 					  "trusted", "max_messages", "name"};
-static const char *const https_keys[] = {
-    "listen", "path", "cert", "key", "max_body", "trusted", "max_connections", "timeout", "name"};
+static const char *const https_keys[] = {"listen",
+					 "path",
+					 "cert",
+					 "key",
+					 "max_body",
+					 "trusted",
+					 "max_connections",
+					 "timeout",
+					 "name",
+					 "request_timeout",
+					 "max_body_memory",
+					 "per_ip_connections",
+					 "per_ip_requests",
+					 "quota_reports",
+					 "quota_bytes"};
 static const char *const reporters_keys[] = {"add", "remove"};
 static const char *const dkim_keys[] = {"keys", "dns", "resolver", "timeout"};
 static const char *const retention_keys[] = {"raw_days", "report_days", "quarantine_days"};
@@ -211,6 +224,18 @@ static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_j
 			want_int(c, &mp, &m->val, 1, 100000);
 		else if (strcmp(k, "timeout") == 0)
 			want_int(c, &mp, &m->val, 1, 86400);
+		else if (strcmp(k, "request_timeout") == 0)
+			want_int(c, &mp, &m->val, 1, 3600);
+		else if (strcmp(k, "max_body_memory") == 0)
+			want_int(c, &mp, &m->val, 1024, 1LL << 32);
+		else if (strcmp(k, "per_ip_connections") == 0)
+			want_int(c, &mp, &m->val, 1, 100000);
+		else if (strcmp(k, "per_ip_requests") == 0)
+			want_int(c, &mp, &m->val, 1, 1000000);
+		else if (strcmp(k, "quota_reports") == 0)
+			want_int(c, &mp, &m->val, 1, 1000000000);
+		else if (strcmp(k, "quota_bytes") == 0)
+			want_int(c, &mp, &m->val, 1024, 1LL << 50);
 	}
 }
 
