@@ -101,17 +101,22 @@ void sts_log_debug(const char *fmt, ...)
 
 void cli_print_diags(const struct sts_diags *d)
 {
-	struct sts_buf b;
+	struct sts_buf b, line; /* a diagnostic quotes input: escaped like a log line */
 	sts_buf_init(&b, 1u << 20);
+	sts_buf_init(&line, 4u << 20);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->v[i].severity != STS_SEV_ERROR && cli_verbosity < 1)
 			continue;
 		sts_buf_reset(&b);
-		if (sts_diag_format(&d->v[i], &b) == 0)
-			fprintf(stderr, "%s\n", sts_buf_str(&b));
+		sts_buf_reset(&line);
+		if (sts_diag_format(&d->v[i], &b) == 0 &&
+		    sts_escape_append(&line, sts_buf_str(&b), b.len) == 0 &&
+		    sts_buf_putc(&line, '\n') == 0)
+			fwrite(sts_buf_str(&line), 1, line.len, stderr);
 	}
 	if (d->dropped)
 		fprintf(stderr, "stsctl: %zu more diagnostics not shown\n", d->dropped);
+	sts_buf_release(&line);
 	sts_buf_release(&b);
 }
 

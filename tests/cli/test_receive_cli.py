@@ -81,11 +81,14 @@ def main():
         with open(bad, "w") as f:
             json.dump({"version": 1, "reports": {"https": {
                 "listen": "127.0.0.1:1", "cert": cert, "key": key, "request_timeout": 0,
-                "quota_bytes": 5}}}, f)
+                "quota_bytes": 5, "x\n<3>FORGED": 1}}}, f)
         v = subprocess.run([STSCTL, "validate", bad], capture_output=True, text=True, timeout=30)
         report(v.returncode == 1 and "request_timeout: 0 is out of range 1..3600" in v.stderr
                and "quota_bytes: 5 is out of range" in v.stderr,
                "validate: limits out of range", v.stderr)
+        report("x\\x0a<3>FORGED" in v.stderr
+               and not any(ln.startswith("<") for ln in v.stderr.splitlines()),
+               "validate: a diagnostic quoting a newline stays one line", v.stderr)
         db = os.path.join(d, "s.db")
         errf = open(os.path.join(d, "err"), "w+")
         p = subprocess.Popen([STSCTL, "receive", "--inventory", inv, "--state", db,
