@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef FUZZ_PLUGIN_HOST_H
+#define FUZZ_PLUGIN_HOST_H
+
+/*
+ * A fake plugin host for the fuzz targets that compile a provider plugin's
+ * sources in (fuzz_powerdns, fuzz_rfc2136): the host table of
+ * core/sts/plugin.h with the real libsts record lists, buffers and
+ * secrets, messages formatted and dropped, and HTTP answered by a
+ * callback of the target from its input instead of the network.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sts/plugin.h"
+
+struct fz_host {
+	struct sts_plugin_head head; /* first: what the plugin's wrappers read */
+	void *ctx;
+	/* the input, handed out in pieces by the target's callbacks */
+	const uint8_t *data;
+	size_t size, pos;
+	int (*http)(struct fz_host *h, const struct sts_http_req *req, struct sts_http_resp *ret);
+	unsigned n_errors; /* sts_plugin_error() calls */
+};
+
+void fz_host_init(struct fz_host *h, const uint8_t *data, size_t size);
+struct sts_plugin *fz_host_plugin(struct fz_host *h);
+
+/*
+ * Check (api->check) and load the plugin with settings (JSON text, every
+ * key given: there is no schema pass to fill in defaults). Environment
+ * variable STS_FUZZ_SECRET holds the secret the settings refer to.
+ */
+int fz_host_load(struct fz_host *h, const struct sts_plugin_api *api, const char *settings);
+void fz_host_unload(struct fz_host *h, const struct sts_plugin_api *api);
+
+/* Abort when an op failed (not ENOMEM) without a message since errors_before. */
+void fz_host_check_error(const struct fz_host *h, int r, unsigned errors_before);
+/* The same for read(), which on success must return only rrsets at names[0..n). */
+void fz_host_check_read(const struct fz_host *h, int r, const struct sts_rrsets *got,
+			const char *const *names, size_t n);
+
+#endif
