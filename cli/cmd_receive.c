@@ -87,6 +87,18 @@ static char *read_pem(const char *what, const char *ref, const char *basedir)
 		sts_secret_free(s);
 		return v;
 	}
+	if (strcmp(what, "key") == 0) {
+		/* a private key: read as a secret (one buffer, wiped), never by realloc */
+		struct sts_secret *s = NULL;
+		const char *why = NULL;
+		if (sts_secret_read_file(ref, &s, &why) < 0) {
+			sts_log_err("cannot read reports.https.key '%s': %s", ref, why);
+			return NULL;
+		}
+		char *v = strdup(sts_secret_value(s));
+		sts_secret_free(s);
+		return v;
+	}
 	struct sts_buf b;
 	sts_buf_init(&b, 1u << 20);
 	int r = sts_buf_read_file(&b, ref);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -538,4 +539,40 @@ out:
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
 	return r;
+}
+
+STS_API bool sts_http_url_cleartext_remote(const char *url)
+{
+	if (!url || strncasecmp(url, "http://", 7) != 0)
+		return false;
+	const char *h = url + 7, *end = h + strcspn(h, "/?#\\");
+	for (const char *p = h; p < end; p++) /* userinfo */
+		if (*p == '@')
+			h = p + 1;
+	char host[256];
+	size_t n;
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+		if (!close)
+			return true;
+		h++;
+		n = (size_t)(close - h);
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon ? colon : end) - h);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return true;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return false;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) != 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return !(IN6_IS_ADDR_LOOPBACK(&a6) ||
+			 (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	return true;
 }

@@ -116,6 +116,14 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 /* Value of the first header called name (case-insensitive), or NULL. */
 STS_API const char *sts_http_resp_header(const struct sts_http_resp *r, const char *name);
 
+/*
+ * Would url send in clear text off this machine: http:// (any case) to a
+ * host that is not loopback (127.0.0.0/8, ::1, localhost)? Provider
+ * settings and the watch webhook refuse such a URL unless "insecure_http"
+ * is true, so an API key never travels in clear by accident.
+ */
+STS_API bool sts_http_url_cleartext_remote(const char *url);
+
 /* Retry-After value -> milliseconds from now; -1 when unparsable. */
 STS_API long sts_http_retry_after_ms(const char *value, time_t now);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sts_err.h"
+#include "sts_http.h"
 #include "sts_plugin.h"
 #include "sts_secret.h"
 
@@ -193,8 +194,24 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 		if (strcmp(key, "verify") == 0 || strcmp(key, "address") == 0 ||
 		    strcmp(key, "cname") == 0)
 			continue;
+		if (strcmp(key, "insecure_http") == 0) {
+			if (!json_is_boolean(val))
+				verr(v, key, "'insecure_http' must be true or false");
+			continue;
+		}
 		if (!schema_find(api->schema, key))
 			verr(v, key, "unknown setting '%s' for plugin '%s'", key, api->name);
+	}
+	/* an API key never travels in clear by accident: http:// only to loopback */
+	bool insecure = json_is_true(json_object_get(settings, "insecure_http"));
+	json_object_foreach((json_t *)settings, key, val)
+	{
+		if (!insecure && json_is_string(val) &&
+		    sts_http_url_cleartext_remote(json_string_value(val)))
+			verr(v, key,
+			     "'%s' is plain http:// to a host that is not a loopback address: "
+			     "use https://, or set \"insecure_http\": true",
+			     json_string_value(val));
 	}
 	for (const struct sts_plugin_setting *s = api->schema; s && s->key; s++) {
 		val = json_object_get(settings, s->key);

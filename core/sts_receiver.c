@@ -588,6 +588,10 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, rv->o.per_ip_connections * 2,
 	    MHD_OPTION_CONNECTION_TIMEOUT, rv->o.timeout_s, MHD_OPTION_THREAD_POOL_SIZE,
 	    o->threads ? o->threads : 2u, MHD_OPTION_END);
+	/* the TLS library holds the key now: the PEM text is wiped at once */
+	explicit_bzero(rv->key, strlen(rv->key));
+	free(rv->key);
+	rv->key = NULL;
 	if (!rv->d) {
 		int r = fail(reterr, STS_EIO, "cannot start the receiver on '%s': %s", o->listen,
 			     rv->log[0] ? rv->log : "libmicrohttpd failed");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "sts_err.h"
@@ -56,8 +57,20 @@ STS_API int sts_secret_check(const char *ref, const char **reterr)
 	return STS_OK;
 }
 
+/*
+ * Once a secret is in memory the process refuses core dumps and ptrace by
+ * other processes of the same user (PR_SET_DUMPABLE 0), so it cannot end up
+ * in a core file.
+ */
+static void no_core_dumps(void)
+{
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 static int make(const char *v, size_t len, struct sts_secret **ret)
 {
+	no_core_dumps();
 	struct sts_secret *s = calloc(1, sizeof(*s));
 	if (!s)
 		return STS_ENOMEM;
@@ -97,6 +110,34 @@ static int read_file(const char *path, char *buf, size_t *ret_len)
 	return r;
 }
 
+/* The file at path as a secret; drop_nl: without one trailing newline. */
+static int secret_file(const char *path, bool drop_nl, struct sts_secret **ret, const char **reterr)
+{
+	/* one buffer that never moves: growing one by realloc would leave
+	 * copies of the secret in freed memory */
+	char *buf = malloc(SECRET_MAX + 1);
+	size_t len = 0;
+	if (!buf)
+		return STS_ENOMEM;
+	int r = read_file(path, buf, &len);
+	if (r < 0) {
+		*reterr = r == STS_ETOOLARGE ? "secret file is larger than 64 KiB"
+					     : "secret file cannot be read";
+		r = STS_ESECRET;
+	} else {
+		/* one trailing newline (LF or CRLF) is dropped */
+		if (drop_nl && len && buf[len - 1] == '\n') {
+			len--;
+			if (len && buf[len - 1] == '\r')
+				len--;
+		}
+		r = make(buf, len, ret);
+	}
+	explicit_bzero(buf, SECRET_MAX + 1);
+	free(buf);
+	return r;
+}
+
 STS_API int sts_secret_resolve(const char *ref, const char *basedir, struct sts_secret **ret,
 			       const char **reterr)
 {
@@ -132,32 +173,14 @@ STS_API int sts_secret_resolve(const char *ref, const char *basedir, struct sts_
 		return STS_ENOMEM;
 	}
 	free(rel);
-	/* one buffer that never moves: growing one by realloc would leave
-	 * copies of the secret in freed memory */
-	char *buf = malloc(SECRET_MAX + 1);
-	size_t len = 0;
-	if (!buf) {
-		free(path);
-		return STS_ENOMEM;
-	}
-	r = read_file(path, buf, &len);
+	r = secret_file(path, true, ret, reterr);
 	free(path);
-	if (r < 0) {
-		*reterr = r == STS_ETOOLARGE ? "secret file is larger than 64 KiB"
-					     : "secret file cannot be read";
-		r = STS_ESECRET;
-	} else {
-		/* one trailing newline (LF or CRLF) is dropped */
-		if (len && buf[len - 1] == '\n') {
-			len--;
-			if (len && buf[len - 1] == '\r')
-				len--;
-		}
-		r = make(buf, len, ret);
-	}
-	explicit_bzero(buf, SECRET_MAX + 1);
-	free(buf);
 	return r;
+}
+
+STS_API int sts_secret_read_file(const char *path, struct sts_secret **ret, const char **reterr)
+{
+	return secret_file(path, false, ret, reterr);
 }
 
 STS_API const char *sts_secret_value(const struct sts_secret *s)

@@ -30,7 +30,7 @@ STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret
 				     const char **reterr)
 {
 	static const char *const keys[] = {"interval", "check_interval", "webhook",
-					   "webhook_ca_file"};
+					   "webhook_ca_file", "insecure_http"};
 	struct sts_watch_conf c = {.interval = STS_WATCH_DEFAULT_INTERVAL,
 				   .check_interval = STS_WATCH_DEFAULT_CHECK_INTERVAL};
 	const char *k;
@@ -47,7 +47,7 @@ STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret
 			known = known || strcmp(k, keys[i]) == 0;
 		if (!known)
 			return *reterr = "watch: unknown key (interval, check_interval, webhook, "
-					 "webhook_ca_file)",
+					 "webhook_ca_file, insecure_http)",
 			       STS_EINVALID;
 	}
 	if (seconds_of(json_object_get(o, "interval"), 60, 7 * 86400, &c.interval) < 0)
@@ -60,6 +60,14 @@ STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret
 		const char *u = json_string_value(v);
 		if (!u || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
 			return *reterr = "watch.webhook: not an http:// or https:// URL",
+			       STS_EINVALID;
+		v = json_object_get(o, "insecure_http");
+		if (v && !json_is_boolean(v))
+			return *reterr = "watch.insecure_http: not true or false", STS_EINVALID;
+		if (!json_is_true(v) && sts_http_url_cleartext_remote(u))
+			return *reterr = "watch.webhook: plain http:// to a host that is not a "
+					 "loopback address: use https://, or set "
+					 "\"insecure_http\": true",
 			       STS_EINVALID;
 		c.webhook = u;
 	}

@@ -26,6 +26,8 @@
 #include "sts_config.h"
 #include "sts_diag.h"
 #include "sts_err.h"
+#include "sts_watch.h"
+#include "sts_http.h"
 #include "sts_plugin.h"
 
 #define BUILD_DIR   STS_BUILD_PLUGIN_DIR
@@ -276,6 +278,81 @@ static int validate_text(const char *json, json_t **ret, struct sts_diags *d)
 	json_decref(s);
 	sts_plugin_host_free(h);
 	return r;
+}
+
+/*
+ * http:// to anything but loopback is refused in provider settings unless
+ * "insecure_http": true, and so is the watch webhook (issue 12 §5): an API
+ * key never travels in clear by accident.
+ */
+static void test_cleartext_urls(void **state)
+{
+	(void)state;
+	static const char *const remote[] = {
+	    "http://192.0.2.1:8081",	      "HTTP://pdns.example.com/",
+	    "http://user@10.1.1.1/x",	      "http://128.0.0.1",
+	    "http://[2001:db8::1]:80/",	      "http://localhost.example.com",
+	    "http://127.0.0.1@evil.example/", "http:///x",
+	};
+	static const char *const fine[] = {
+	    "https://pdns.example.com",	      "http://127.0.0.1:8081", "http://127.9.9.9/",
+	    "http://localhost:8081/api",      "http://[::1]:8081",     "http://[::ffff:127.0.0.1]/",
+	    "http://evil.example@127.0.0.1/", "ftp://x.example",       "not a url",
+	};
+	for (size_t i = 0; i < sizeof(remote) / sizeof(*remote); i++)
+		if (!sts_http_url_cleartext_remote(remote[i]))
+			fail_msg("'%s' not seen as clear text off the machine", remote[i]);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(*fine); i++)
+		if (sts_http_url_cleartext_remote(fine[i]))
+			fail_msg("'%s' refused", fine[i]);
+	struct sts_diags d;
+	json_t *out = NULL;
+	sts_diags_init(&d);
+	assert_int_equal(validate_text("{\"plugin\":\"fakedns\",\"zone\":\"example.com\","
+				       "\"url\":\"http://192.0.2.1:8081/\"}",
+				       &out, &d),
+			 STS_EINVALID);
+	assert_true(diags_have(&d,
+			       "'http://192.0.2.1:8081/' is plain http:// to a host that is not a "
+			       "loopback address: use https://, or set \"insecure_http\": true",
+			       "providers.fd.url"));
+	sts_diags_release(&d);
+	sts_diags_init(&d);
+	assert_int_equal(validate_text("{\"plugin\":\"fakedns\",\"zone\":\"example.com\","
+				       "\"url\":\"http://192.0.2.1:8081/\",\"insecure_http\":true}",
+				       &out, &d),
+			 STS_OK);
+	assert_null(json_object_get(out, "insecure_http")); /* the host's, not the plugin's */
+	json_decref(out);
+	sts_diags_release(&d);
+	sts_diags_init(&d);
+	assert_int_equal(validate_text("{\"plugin\":\"fakedns\",\"zone\":\"example.com\","
+				       "\"url\":\"http://127.0.0.1:8081/\"}",
+				       &out, &d),
+			 STS_OK);
+	json_decref(out);
+	sts_diags_release(&d);
+	sts_diags_init(&d);
+	assert_int_equal(validate_text("{\"plugin\":\"fakedns\",\"zone\":\"example.com\","
+				       "\"insecure_http\":\"yes\"}",
+				       &out, &d),
+			 STS_EINVALID);
+	assert_true(
+	    diags_have(&d, "'insecure_http' must be true or false", "providers.fd.insecure_http"));
+	sts_diags_release(&d);
+	/* the watch webhook */
+	struct sts_watch_conf wc;
+	const char *why = NULL;
+	json_t *w = json_pack("{s:s}", "webhook", "http://hooks.example.com/x");
+	assert_int_equal(sts_watch_conf_from_json(w, &wc, &why), STS_EINVALID);
+	assert_string_equal(why, "watch.webhook: plain http:// to a host that is not a loopback "
+				 "address: use https://, or set \"insecure_http\": true");
+	json_object_set_new(w, "insecure_http", json_true());
+	assert_int_equal(sts_watch_conf_from_json(w, &wc, &why), STS_OK);
+	json_decref(w);
+	w = json_pack("{s:s}", "webhook", "http://127.0.0.1:9/hook");
+	assert_int_equal(sts_watch_conf_from_json(w, &wc, &why), STS_OK);
+	json_decref(w);
 }
 
 static void test_validate_errors(void **state)
@@ -1079,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test(test_search_path),
 	    cmocka_unit_test(test_scan),
 	    cmocka_unit_test(test_validate_errors),
+	    cmocka_unit_test(test_cleartext_urls),
 	    cmocka_unit_test(test_validate_defaults),
 	    cmocka_unit_test(test_host_services),
 	    cmocka_unit_test(test_local),

@@ -66,7 +66,8 @@ cat >"$W/inv.json" <<EOF
  "defaults": {"dns": "pdns", "web": "web", "max_age": 86400, "ttl": 60,
               "tlsrpt": {"rua": ["mailto:tlsrpt@$ZA"]}},
  "providers": {
-   "pdns": {"plugin": "powerdns", "url": "${STS_TB_NS_API%/api/v1/servers/*}/", "api_key": "\${env:PDNS_KEY}"},
+   "pdns": {"plugin": "powerdns", "url": "${STS_TB_NS_API%/api/v1/servers/*}/", "api_key": "\${env:PDNS_KEY}",
+            "insecure_http": true},
    "web": {"plugin": "sftp", "host": "$SRV", "user": "$STS_TB_SSH_USER", "key_file": "$STS_TB_SSH_KEY",
            "known_hosts": "$STS_TB_NS_SSH_KNOWN_HOSTS", "root": "$STS_TB_NS_WWW/{host}",
            "address": ["$SRV"], "verify": {"https": true, "ca_file": "$STS_TB_CA"}}},

@@ -52,7 +52,7 @@ cat >"$W/inv.json" <<EOF2
                "min_reporting_orgs": 2}},
  "providers": {
    "pdns": {"plugin": "powerdns", "url": "$NSBASE/", "api_key": "\${env:PDNS_KEY}",
-            "server_id": "localhost"},
+            "server_id": "localhost", "insecure_http": true},
    "www": {"plugin": "local", "root": "$W/www"}},
  "reports": {"https": {"listen": "127.0.0.1:$RPORT", "path": "/tlsrpt",
                        "cert": "$STS_TB_PKI/we2e-rcv.chain.pem", "key": "$STS_TB_PKI/we2e-rcv.key",
