@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "sts_err.h"
 #include "sts_report.h"
+#include "sts_report_evidence.h"
 
 /* docs/stsctl-report.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 const char *const report_usage[] = {
@@ -55,6 +56,31 @@ struct report_args {
 	bool auth;
 };
 
+/* the summary plus every report with whether it counts as evidence, and why not */
+static int write_json(const struct report_ctx *c, const struct sts_report_query *q,
+		      const struct sts_report *rep)
+{
+	json_t *reports = NULL, *doc = sts_report_to_json(rep);
+	bool truncated = false;
+	int r = doc ? sts_report_evidence_json(c->db, q, c->conf->reporters, c->conf->evidence_all,
+					       &reports, &truncated)
+		    : STS_ENOMEM;
+	if (r == STS_OK &&
+	    (json_object_set_new(doc, "reports", reports) < 0 ||
+	     (truncated && json_object_set_new(doc, "reports_truncated", json_true()) < 0)))
+		r = STS_ENOMEM;
+	char *s = r == STS_OK ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (r == STS_OK && !s)
+		r = STS_ENOMEM;
+	if (s && write_stdout(NULL, s, strlen(s)) != 0)
+		r = STS_EIO;
+	else if (s && write_stdout(NULL, "\n", 1) != 0)
+		r = STS_EIO;
+	free(s);
+	return r;
+}
+
 static int run(const struct report_args *a)
 {
 	struct report_ctx c = {0};
@@ -92,7 +118,9 @@ static int run(const struct report_args *a)
 		if (!a->domain || strcmp(a->domain, name) == 0)
 			r = sts_report_add_domain(rep, name);
 	}
-	if (r == STS_OK)
+	if (r == STS_OK && a->format == STS_REPORT_JSON)
+		r = write_json(&c, &q, rep);
+	else if (r == STS_OK)
 		r = sts_report_write(rep, a->format, write_stdout, NULL);
 	if (r < 0) {
 		sts_log_errno(r, "cannot write the report");

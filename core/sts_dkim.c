@@ -493,8 +493,9 @@ static int verify(struct sts_dkim *d, const char *hdr, size_t hlen, const void *
 	int nsigs = 0;
 	if (dkim_getsiglist(k, &sigs, &nsigs) != DKIM_STAT_OK || nsigs == 0) {
 		res->temporary = c.temporary;
-		r = set_reason(res, "dkim: %s",
-			       c.lookup_err[0] ? c.lookup_err : dkim_getresultstr(st));
+		r = set_reason(res, "dkim: %s%s",
+			       c.lookup_err[0] ? c.lookup_err : dkim_getresultstr(st),
+			       c.temporary ? " (temporary: verified again later)" : "");
 		goto out;
 	}
 	/* a passing aligned signature without l= wins; else explain the most

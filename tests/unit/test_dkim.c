@@ -28,6 +28,8 @@
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_mime.h"
+#include "sts_report_evidence.h"
+#include "sts_rollout.h"
 
 static char *priv_pem; /* the signing key */
 static char *key_rec;  /* "v=DKIM1; k=rsa; p=..." */
@@ -75,9 +77,9 @@ static const char report_json[] =
     "\"failure-details\":[{\"result-type\":\"certificate-expired\",\"sending-mta-ip\":"
     "\"192.0.2.1\",\"receiving-mx-hostname\":\"mx.example.net\",\"failed-session-count\":2}]}]}";
 
-/* a report message from submitter, its header and body */
-static void message(const char *submitter, const char *extra_header, struct sts_buf *hdr,
-		    struct sts_buf *body)
+/* a report message from submitter carrying json, its header and body */
+static void message_json(const char *submitter, const char *extra_header, const char *json,
+			 struct sts_buf *hdr, struct sts_buf *body)
 {
 	sts_buf_init(hdr, 1 << 20);
 	sts_buf_init(body, 1 << 20);
@@ -97,7 +99,7 @@ static void message(const char *submitter, const char *extra_header, struct sts_
 			   "report.\r\n--b1\r\nContent-Type: application/tlsrpt+json\r\n"
 			   "Content-Disposition: attachment;\r\n filename=\"%s!example."
 			   "net!1772323200!1772409599.json\"\r\n\r\n%s\r\n--b1--\r\n",
-			   submitter, report_json),
+			   submitter, json),
 	    STS_OK);
 }
 
@@ -152,11 +154,11 @@ static void msg_free(struct msg *m)
 	free(m->body);
 }
 
-static struct msg signed_msg(const char *signer, const char *submitter, ssize_t l,
-			     const char *extra_header)
+static struct msg signed_msg_json(const char *signer, const char *submitter, ssize_t l,
+				  const char *extra_header, const char *json)
 {
 	struct sts_buf h, b;
-	message(submitter, extra_header, &h, &b);
+	message_json(submitter, extra_header, json, &h, &b);
 	struct msg m = {0};
 	char *sig = signer ? sign(signer, &h, &b, l == -2 ? (ssize_t)b.len : -1) : NULL;
 	assert_true(asprintf(&m.headers, "%s%s", sig ? sig : "", h.data) > 0);
@@ -166,6 +168,12 @@ static struct msg signed_msg(const char *signer, const char *submitter, ssize_t 
 	sts_buf_release(&h);
 	free(sig);
 	return m;
+}
+
+static struct msg signed_msg(const char *signer, const char *submitter, ssize_t l,
+			     const char *extra_header)
+{
+	return signed_msg_json(signer, submitter, l, extra_header, report_json);
 }
 
 static struct sts_dkim *dkim_with(bool key, bool dns, const char *resolver,
@@ -354,6 +362,14 @@ static void test_trusted_authentication_results(void **state)
 	    "header.d=reporter.example\r\n");
 	expect(d, &m, "reporter.example", false, "no dkim signature");
 	msg_free(&m);
+	/* only the topmost field is read: a trusted verdict the sender wrote below
+	 * another MTA's field does not count (RFC 8601 §5) */
+	m = signed_msg(
+	    NULL, "reporter.example", -1,
+	    "Authentication-Results: relay.other.example; dkim=none\r\n"
+	    "Authentication-Results: mx.example.net; dkim=pass header.d=reporter.example\r\n");
+	expect(d, &m, "reporter.example", false, "no dkim signature");
+	msg_free(&m);
 	/* a pass for another domain; header.i works */
 	char *dom = NULL, *id = NULL;
 	static const char h1[] =
@@ -485,6 +501,352 @@ static void test_ingest_authenticated(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- evidence: who counts as a reporter (issue 12, section 1) ---- */
+
+#define EV_NOW 1772409600 /* 2026-03-02T00:00:00Z: the reports' day is in the window */
+
+/* the report with another organisation name, report id and counts */
+static char *report_as(const char *org, const char *rid, int ok, int failed)
+{
+	char *s = NULL;
+	assert_true(
+	    asprintf(
+		&s,
+		"{\"organization-name\":\"%s\",\"date-range\":{\"start-datetime\":"
+		"\"2026-03-01T00:00:00Z\",\"end-datetime\":\"2026-03-01T23:59:59Z\"},"
+		"\"contact-info\":\"tls@x.example\",\"report-id\":\"%s\",\"policies\":[{"
+		"\"policy\":{\"policy-type\":\"sts\",\"policy-string\":[\"version: STSv1\","
+		"\"mode: testing\",\"mx: mx.example.net\",\"max_age: 86400\"],"
+		"\"policy-domain\":\"example.net\"},\"summary\":{"
+		"\"total-successful-session-count\":%d,\"total-failure-session-count\":%d},"
+		"\"failure-details\":[{\"result-type\":\"certificate-expired\","
+		"\"sending-mta-ip\":\"192.0.2.1\",\"receiving-mx-hostname\":\"mx.example.net\","
+		"\"failed-session-count\":%d}]}]}",
+		org, rid, ok, failed, failed) > 0);
+	return s;
+}
+
+struct evdb {
+	char dir[64];
+	struct sts_db *db;
+	struct sts_ingest_conf *conf;
+	struct sts_ingest *ing;
+};
+
+/* (re)make the ingester: keys configured or not, DNS through resolver (NULL: off),
+ * reporter.example added to the built-in reporters */
+static void ev_ingester(struct evdb *e, bool keys, const char *resolver, bool trusted_files)
+{
+	sts_ingest_free(e->ing);
+	sts_ingest_conf_free(e->conf);
+	json_t *k = json_object();
+	static const char *const signers[] = {"reporter.example", "mail.reporter.example",
+					      "attacker.example"};
+	for (size_t i = 0; keys && i < 3; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "sel._domainkey.%s", signers[i]);
+		json_object_set_new(k, name, json_string(key_rec));
+	}
+	json_t *j = json_pack("{s:{s:b,s:s?,s:i,s:o},s:{s:[s]}}", "dkim", "dns", resolver != NULL,
+			      "resolver", resolver, "timeout", 2, "keys", k, "reporters", "add",
+			      "reporter.example");
+	assert_non_null(j);
+	assert_int_equal(sts_ingest_conf_from_json(j, e->dir, &e->conf, NULL), STS_OK);
+	json_decref(j);
+	struct sts_ingest_opts o = {.conf = e->conf, .trusted_files = trusted_files};
+	assert_int_equal(sts_ingest_new(e->db, &o, &e->ing), STS_OK);
+}
+
+static void ev_open(struct evdb *e, bool keys, const char *resolver)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/test_dkim_ev.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	char path[96];
+	snprintf(path, sizeof(path), "%s/s.db", e->dir);
+	assert_int_equal(sts_db_open(path, 0, NULL, &e->db, NULL), STS_OK);
+	assert_int_equal(sts_db_policy_served(e->db, "example.net", "p1",
+					      "version: STSv1\nmode: testing\nmx: "
+					      "mx.example.net\nmax_age: 86400\n",
+					      "testing", 86400),
+			 STS_OK);
+	ev_ingester(e, keys, resolver, false);
+}
+
+static void ev_close(struct evdb *e)
+{
+	sts_ingest_free(e->ing);
+	sts_ingest_conf_free(e->conf);
+	sts_db_close(e->db);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ingest a message signed by signer (NULL: unsigned) carrying json (freed) */
+static enum sts_ingest_outcome ev_mail(struct evdb *e, const char *signer, const char *submitter,
+				       const char *extra_header, char *json)
+{
+	struct msg m = signed_msg_json(signer, submitter, -1, extra_header, json);
+	char *whole = NULL;
+	assert_true(asprintf(&whole, "%s\r\n%s", m.headers, m.body) > 0);
+	enum sts_ingest_outcome oc = STS_INGEST_SKIPPED;
+	assert_int_equal(
+	    sts_ingest_message(e->ing, whole, strlen(whole), STS_CH_IMAP, "imap test", &oc, NULL),
+	    STS_OK);
+	free(whole);
+	msg_free(&m);
+	free(json);
+	return oc;
+}
+
+static long long ev_int(struct evdb *e, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(e->db), sql, -1, &st, NULL), SQLITE_OK);
+	long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *ev_text(struct evdb *e, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(sts_db_handle(e->db), sql, -1, &st, NULL), SQLITE_OK);
+	const char *t =
+	    sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	char *v = strdup(t ? t : "(null)");
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void ev_expect_text(struct evdb *e, const char *sql, const char *want)
+{
+	char *got = ev_text(e, sql);
+	if (!strstr(got, want))
+		fail_msg("%s: want '%s' in '%s'", sql, want, got);
+	free(got);
+}
+
+static void ev_read(struct evdb *e, bool all, struct sts_rollout_evidence *ev)
+{
+	struct sts_rollout_reader *rd = NULL;
+	assert_int_equal(sts_rollout_reader_new(e->db, &rd), STS_OK);
+	sts_rollout_reader_set_reporters(rd, e->conf->reporters);
+	assert_int_equal(sts_rollout_reader_evidence(rd, "example.net", 7, EV_NOW, all, ev),
+			 STS_OK);
+	sts_rollout_reader_free(rd);
+}
+
+static bool ev_ignored(const struct sts_rollout_evidence *ev, const char *why, long long n)
+{
+	for (size_t i = 0; i < ev->n_ignored; i++)
+		if (strstr(ev->ignored[i].why, why) && ev->ignored[i].reports == n)
+			return true;
+	return false;
+}
+
+/* A forger signs with its own domain and calls itself Google: stored, never evidence;
+ * a listed reporter counts once however many names it uses */
+static void test_evidence_identity(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	ev_open(&e, true, NULL);
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("Google Inc.", "forged-1", 0, 1)),
+			 STS_INGEST_STORED);
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'forged-1'",
+		       "attacker.example");
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 0);
+	assert_int_equal(ev.reporting_orgs, 0);
+	assert_int_equal(ev.n_types, 0); /* its certificate-expired does not count */
+	assert_true(ev_ignored(&ev, "reporter attacker.example is not in reports.reporters", 1));
+	/* d=mail.reporter.example: the organisational domain is the identity */
+	assert_int_equal(ev_mail(&e, "mail.reporter.example", "mail.reporter.example", NULL,
+				 report_as("Reporter Example", "r-a", 70, 0)),
+			 STS_INGEST_STORED);
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'r-a'",
+		       "reporter.example");
+	/* the same signer under another organisation name is the same reporter */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Microsoft Corporation", "r-b", 30, 0)),
+			 STS_INGEST_STORED);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 2);
+	assert_int_equal(ev.successes, 100);
+	assert_int_equal(ev.reporting_orgs, 1);
+	/* "evidence": "all" (a lab setting) counts the forger too */
+	ev_read(&e, true, &ev);
+	assert_true(ev.all);
+	assert_int_equal(ev.reports, 3);
+	assert_int_equal(ev.reporting_orgs, 2);
+	/* report --json: per report, evidence and why not */
+	struct sts_report_query q = {.domain = "example.net"};
+	json_t *a = NULL;
+	bool trunc = true;
+	assert_int_equal(sts_report_evidence_json(e.db, &q, e.conf->reporters, false, &a, &trunc),
+			 STS_OK);
+	assert_false(trunc);
+	assert_int_equal(json_array_size(a), 3);
+	size_t i;
+	json_t *o;
+	json_array_foreach(a, i, o)
+	{
+		const char *rid = json_string_value(json_object_get(o, "report_id"));
+		bool forged = strcmp(rid, "forged-1") == 0;
+		assert_int_equal(json_is_true(json_object_get(o, "evidence")), !forged);
+		if (forged)
+			assert_string_equal(
+			    json_string_value(json_object_get(o, "why")),
+			    "reporter attacker.example is not in reports.reporters");
+		else
+			assert_null(json_object_get(o, "why"));
+	}
+	json_decref(a);
+	ev_close(&e);
+}
+
+/* The better copy is kept: listed signer > other signer > unsigned; never the reverse */
+static void test_evidence_better_copy(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	enum sts_ingest_outcome oc;
+	ev_open(&e, true, NULL);
+	char *j = report_as("Reporter Example", "r-1", 70, 0);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	assert_int_equal(oc, STS_INGEST_STORED);
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("Reporter Example", "r-1", 70, 0)),
+			 STS_INGEST_UPGRADED);
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports", "attacker.example");
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "r-1", 70, 0)),
+			 STS_INGEST_UPGRADED);
+	/* worse copies change nothing */
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("reporter example", "r-1", 0, 500)),
+			 STS_INGEST_DUPLICATE);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	assert_int_equal(oc, STS_INGEST_DUPLICATE);
+	free(j);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 1);
+	ev_expect_text(&e, "SELECT reporter || ' ' || authenticated FROM tlsrpt_reports",
+		       "reporter.example 1");
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily"), 70);
+	assert_int_equal(ev_int(&e, "SELECT sum(failed) FROM tlsrpt_daily"), 0);
+	assert_int_equal(ev_int(&e, "SELECT sum(sessions) FROM tlsrpt_failures"), 0);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 1);
+	assert_int_equal(ev.successes, 70);
+	assert_int_equal(ev.reporting_orgs, 1);
+	ev_close(&e);
+}
+
+/* SERVFAIL on the key: pending, verified again later; a permanent failure ends it */
+static void test_evidence_pending(void **state)
+{
+	(void)state;
+	const char *zone[] = {"example. 60 IN TXT \"x\"", NULL};
+	struct fake_dns *dns =
+	    fake_dns_start_opts(zone, false, "", "sel._domainkey.reporter.example");
+	char server[32];
+	snprintf(server, sizeof(server), "127.0.0.1:%d", dns->port);
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	size_t still = 99;
+	ev_open(&e, false, server);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "p-1", 70, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_int(&e, "SELECT pending + 2 * authenticated FROM tlsrpt_reports"), 1);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 1);
+	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports", "server failure (temporary: verified again later)");
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 0);
+	/* still failing: still pending */
+	assert_int_equal(sts_ingest_recheck_pending(e.ing, &still), STS_OK);
+	assert_int_equal(still, 1);
+	/* the key can be had now: authenticated, the pending copy replaced */
+	ev_ingester(&e, true, NULL, false);
+	assert_int_equal(sts_ingest_recheck_pending(e.ing, &still), STS_OK);
+	assert_int_equal(still, 0);
+	ev_expect_text(&e, "SELECT reporter || ' ' || authenticated || pending FROM tlsrpt_reports",
+		       "reporter.example 10");
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 0);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 1);
+	assert_int_equal(ev.reporting_orgs, 1);
+	/* pending again, then a permanent failure (no key, DNS off): unauthenticated */
+	ev_ingester(&e, false, server, false);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "p-2", 5, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 1);
+	ev_ingester(&e, false, NULL, false);
+	assert_int_equal(sts_ingest_recheck_pending(e.ing, &still), STS_OK);
+	assert_int_equal(still, 0);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 0);
+	assert_int_equal(ev_int(&e, "SELECT pending + 2 * authenticated FROM tlsrpt_reports"
+				    " WHERE report_id = 'p-2'"),
+			 0);
+	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports WHERE report_id = 'p-2'",
+		       "DNS lookups are off");
+	ev_close(&e);
+	fake_dns_stop(dns);
+}
+
+/* Reports stored before identities: re-derived from the stored signature result */
+static void test_evidence_rederive(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	enum sts_ingest_outcome oc;
+	ev_open(&e, true, NULL);
+	assert_int_equal(ev_mail(&e, "mail.reporter.example", "mail.reporter.example", NULL,
+				 report_as("Reporter Example", "old-1", 70, 0)),
+			 STS_INGEST_STORED);
+	ev_ingester(&e, true, NULL, true); /* ingest --trusted without a name */
+	char *j = report_as("Google Inc.", "old-2", 40, 0);
+	assert_int_equal(sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", true,
+					 "ingest --trusted", &oc, NULL),
+			 STS_OK);
+	free(j);
+	/* as the v2 migration leaves an older state: no identities, unattributed counts */
+	assert_int_equal(sqlite3_exec(sts_db_handle(e.db),
+				      "UPDATE tlsrpt_reports SET reporter = NULL, identity_v = 0;"
+				      "UPDATE tlsrpt_daily SET reporter = '';"
+				      "UPDATE tlsrpt_failures SET reporter = '';",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 0);
+	assert_int_equal(sts_ingest_schema(e.db), STS_OK);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports WHERE identity_v = 0"), 0);
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'old-1'",
+		       "reporter.example");
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'old-2'",
+		       "(null)");
+	assert_int_equal(
+	    ev_int(&e,
+		   "SELECT sum(successful) FROM tlsrpt_daily WHERE reporter = 'reporter.example'"),
+	    70);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 1);
+	assert_int_equal(ev.successes, 70);
+	assert_true(ev_ignored(&ev, "no reporter identity", 1));
+	ev_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +860,10 @@ int main(void)
 	    cmocka_unit_test(test_aligned),
 	    cmocka_unit_test(test_real_samples_never_pass),
 	    cmocka_unit_test(test_ingest_authenticated),
+	    cmocka_unit_test(test_evidence_identity),
+	    cmocka_unit_test(test_evidence_better_copy),
+	    cmocka_unit_test(test_evidence_pending),
+	    cmocka_unit_test(test_evidence_rederive),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

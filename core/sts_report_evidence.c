@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per report: does it count as evidence, and why not (sts_report_evidence.h).
+ * The verdict is computed here from the stored flags and reporter identity
+ * with the allow-list of now, by sts_ingest_evidence(), as the rollout
+ * reader does for the aggregates.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sts_err.h"
+#include "sts_ingest.h"
+#include "sts_report_evidence.h"
+
+static json_t *text_or_null(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *one(sqlite3_stmt *st, const struct sts_reporters *l, bool all)
+{
+	bool auth = sqlite3_column_int(st, 6) != 0, pending = sqlite3_column_int(st, 7) != 0;
+	const char *reporter = (const char *)sqlite3_column_text(st, 3);
+	const char *reason = (const char *)sqlite3_column_text(st, 8);
+	char *why = NULL;
+	bool ev = sts_ingest_evidence(l, all, auth, pending, reporter, reason, &why);
+	json_t *o =
+	    json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b}", "id",
+		      (json_int_t)sqlite3_column_int64(st, 0), "organization", text_or_null(st, 1),
+		      "report_id", text_or_null(st, 2), "reporter", text_or_null(st, 3), "day",
+		      text_or_null(st, 4), "domains", text_or_null(st, 5), "channel",
+		      text_or_null(st, 9), "authenticated", auth, "pending", pending, "auth_reason",
+		      text_or_null(st, 8), "evidence", ev);
+	if (o && !ev && json_object_set_new(o, "why", json_string(why ? why : "")) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	free(why);
+	return o;
+}
+
+STS_API int sts_report_evidence_json(struct sts_db *db, const struct sts_report_query *q,
+				     const struct sts_reporters *l, bool evidence_all, json_t **ret,
+				     bool *ret_truncated)
+{
+	char sql[768];
+	sqlite3_stmt *st = NULL;
+	int r = STS_OK, rc;
+	size_t n = 0;
+	json_t *a = json_array();
+	if (!a)
+		return STS_ENOMEM;
+	*ret_truncated = false;
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, organization, report_id, reporter, day, domains, authenticated,"
+		 " pending, auth_reason, channel FROM tlsrpt_reports WHERE 1%s%s%s%s"
+		 " ORDER BY day, id LIMIT %d",
+		 q->domain ? " AND (' ' || domains || ' ') LIKE ('% ' || ?1 || ' %')" : "",
+		 q->since ? " AND day >= ?2" : "", q->until ? " AND day <= ?3" : "",
+		 q->authenticated_only ? " AND authenticated = 1" : "",
+		 STS_REPORT_EVIDENCE_MAX + 1);
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK) {
+		sts_db_unhold(db);
+		*ret = a; /* no report tables (or an older schema): nothing to list */
+		return STS_OK;
+	}
+	if (q->domain)
+		sqlite3_bind_text(st, 1, q->domain, -1, SQLITE_STATIC);
+	if (q->since)
+		sqlite3_bind_text(st, 2, q->since, -1, SQLITE_STATIC);
+	if (q->until)
+		sqlite3_bind_text(st, 3, q->until, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > STS_REPORT_EVIDENCE_MAX) {
+			*ret_truncated = true;
+			break;
+		}
+		json_t *o = one(st, l, evidence_all);
+		if (!o || json_array_append_new(a, o) < 0) {
+			r = STS_ENOMEM;
+			break;
+		}
+	}
+	if (r == STS_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = STS_EDB;
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return STS_OK;
+}
