@@ -681,27 +681,26 @@ static int lock_wait(const char *db_path, long wait_ms, struct sts_lock **ret)
 }
 
 /*
- * What the quota counts: unauthenticated reports that still hold their raw
- * copy, and quarantined inputs (count, bytes). Counted again every 10 s;
- * in between, what this receiver stored is added.
+ * What the quota counts: the unauthenticated reports stored (by the size
+ * of their raw report) and the quarantined inputs, in the state database.
+ * Counting scans both tables (0.2 s for 200000 reports and 50000
+ * quarantined inputs), so it is done at the first request, again every 10
+ * minutes (ingest and prune change the state too), and, when the quota
+ * looks full, at most once a minute (has prune made room?); in between,
+ * what this receiver stores is added.
  */
-#define QUOTA_RECOUNT_MS 10000
+#define QUOTA_RECOUNT_MS      (600 * 1000LL)
+#define QUOTA_FULL_RECOUNT_MS (60 * 1000LL)
 
-static int quota_count(struct sts_receiver_store *s)
+static int quota_count(struct sts_receiver_store *s, long long now)
 {
 	static const char q[] =
-	    "SELECT (SELECT count(*) FROM tlsrpt_reports r JOIN tlsrpt_raw w ON w.report = r.id"
-	    "        WHERE r.authenticated = 0)"
-	    "     + (SELECT count(*) FROM tlsrpt_quarantine),"
-	    "       (SELECT total(length(w.gz)) FROM tlsrpt_reports r JOIN tlsrpt_raw w"
-	    "        ON w.report = r.id WHERE r.authenticated = 0)"
-	    "     + (SELECT total(size) FROM tlsrpt_quarantine)";
-	long long now = now_ms();
-	if (s->q_at && now - s->q_at < QUOTA_RECOUNT_MS)
-		return STS_OK;
+	    "SELECT n + (SELECT count(*) FROM tlsrpt_quarantine),"
+	    "       b + (SELECT total(size) FROM tlsrpt_quarantine)"
+	    " FROM (SELECT count(*) AS n, total(raw_size) AS b FROM tlsrpt_reports"
+	    "       WHERE authenticated = 0)";
 	sqlite3_stmt *st = NULL;
-	sqlite3 *h = sts_db_handle(s->db);
-	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sts_db_handle(s->db), q, -1, &st, NULL) != SQLITE_OK)
 		return STS_EDB;
 	int r = STS_EDB;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -720,13 +719,19 @@ static int quota_full(struct sts_receiver_store *s, size_t len, bool *ret_full)
 	*ret_full = false;
 	if (s->trusted || !s->db)
 		return STS_OK;
-	int r = quota_count(s);
-	if (r < 0)
-		return r;
-	long long maxr = s->quota_reports > 0 ? s->quota_reports : STS_RECEIVER_QUOTA_REPORTS;
-	long long maxb = s->quota_bytes > 0 ? s->quota_bytes : STS_RECEIVER_QUOTA_BYTES;
-	*ret_full = s->q_reports >= maxr || s->q_bytes + (long long)len > maxb;
-	return STS_OK;
+	long long now = now_ms(), maxr, maxb;
+	int r = STS_OK;
+	if (!s->q_at || now - s->q_at >= QUOTA_RECOUNT_MS)
+		r = quota_count(s, now);
+	maxr = s->quota_reports > 0 ? s->quota_reports : STS_RECEIVER_QUOTA_REPORTS;
+	maxb = s->quota_bytes > 0 ? s->quota_bytes : STS_RECEIVER_QUOTA_BYTES;
+	bool full = s->q_reports >= maxr || s->q_bytes + (long long)len > maxb;
+	if (r == STS_OK && full && now - s->q_at >= QUOTA_FULL_RECOUNT_MS) {
+		r = quota_count(s, now);
+		full = s->q_reports >= maxr || s->q_bytes + (long long)len > maxb;
+	}
+	*ret_full = full;
+	return r;
 }
 
 STS_API void sts_receiver_store_handler(void *ud, const struct sts_receiver_request *req,

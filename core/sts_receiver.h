@@ -121,9 +121,8 @@ struct sts_receiver_store {
 	long lock_wait_ms;   /* how long to wait for the lock; 0 = 5000 */
 	/*
 	 * Storage quota for what nobody authenticated: unauthenticated reports
-	 * still holding their raw copy plus quarantined inputs, in count and
-	 * bytes (0 = STS_RECEIVER_QUOTA_REPORTS / _BYTES). Past it an
-	 * untrusted POST gets 503 with Retry-After before anything is stored;
+	 * stored plus quarantined inputs, in count and bytes (0 = STS_RECEIVER_QUOTA_REPORTS /
+	 * _BYTES). Past it an untrusted POST gets 503 with Retry-After before anything is stored;
 	 * a trusted receiver is never refused because of it.
 	 */
 	long long quota_reports, quota_bytes;
