@@ -326,6 +326,8 @@ static enum MHD_Result respond(struct sts_receiver *rv, struct MHD_Connection *c
 		snprintf(ra, sizeof(ra), "%u", retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS) /* refused: do not keep the connection */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	if (rv->o.on_access) {

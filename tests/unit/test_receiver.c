@@ -475,6 +475,22 @@ static void test_per_client_limits(void **state)
 	r = http(f, NULL, "/tlsrpt", "application/tlsrpt+json", "{}", 2, 0);
 	assert_string_equal(r.retry_after, "10");
 	expect_status(f, r, 429, "too many connections");
+	/* and the refused connection is closed after the answer, not kept alive */
+	struct raw c3;
+	raw_open(f, &c3, true);
+	const char *get = "GET /tlsrpt HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(SSL_write(c3.ssl, get, (int)strlen(get)), (int)strlen(get));
+	char buf[2048];
+	size_t got = 0;
+	int n;
+	while (got < sizeof(buf) - 1 &&
+	       (n = SSL_read(c3.ssl, buf + got, (int)(sizeof(buf) - 1 - got))) > 0)
+		got +=
+		    (size_t)n; /* ends when the server closes (or after the 5 s socket timeout) */
+	buf[got] = '\0';
+	assert_non_null(strstr(buf, "HTTP/1.1 429"));
+	assert_non_null(strstr(buf, "Connection: close"));
+	raw_close(&c3);
 	raw_close(&c1);
 	raw_close(&c2);
 	/* closed: served again (the close is seen within a moment) */
