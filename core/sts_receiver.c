@@ -555,20 +555,15 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 		sts_receiver_stop(rv);
 		return STS_ENOMEM;
 	}
-	if (!rv->o.max_body)
-		rv->o.max_body = STS_RECEIVER_MAX_BODY;
-	if (!rv->o.max_connections)
-		rv->o.max_connections = STS_RECEIVER_MAX_CONNECTIONS;
-	if (!rv->o.per_ip_connections)
-		rv->o.per_ip_connections = STS_RECEIVER_PER_IP_CONNS;
-	if (!rv->o.per_ip_requests)
-		rv->o.per_ip_requests = STS_RECEIVER_PER_IP_REQUESTS;
-	if (!rv->o.timeout_s)
-		rv->o.timeout_s = STS_RECEIVER_IDLE_TIMEOUT;
-	if (!rv->o.request_timeout_s)
-		rv->o.request_timeout_s = STS_RECEIVER_REQUEST_TIMEOUT;
-	if (!rv->o.body_memory)
-		rv->o.body_memory = STS_RECEIVER_BODY_MEMORY;
+#define OR_DEFAULT(v, d) ((v) = (v) ? (v) : (d)) /* 0 = the default */
+	OR_DEFAULT(rv->o.max_body, STS_RECEIVER_MAX_BODY);
+	OR_DEFAULT(rv->o.body_memory, STS_RECEIVER_BODY_MEMORY);
+	OR_DEFAULT(rv->o.max_connections, STS_RECEIVER_MAX_CONNECTIONS);
+	OR_DEFAULT(rv->o.per_ip_connections, STS_RECEIVER_PER_IP_CONNS);
+	OR_DEFAULT(rv->o.per_ip_requests, STS_RECEIVER_PER_IP_REQUESTS);
+	OR_DEFAULT(rv->o.timeout_s, STS_RECEIVER_IDLE_TIMEOUT);
+	OR_DEFAULT(rv->o.request_timeout_s, STS_RECEIVER_REQUEST_TIMEOUT);
+#undef OR_DEFAULT
 	rv->n_ips = (size_t)rv->o.max_connections * 2 + 1024;
 	if (!(rv->ips = calloc(rv->n_ips, sizeof(*rv->ips)))) {
 		sts_receiver_stop(rv);
