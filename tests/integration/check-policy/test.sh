@@ -154,7 +154,7 @@ mailauth_line() {
 	local l
 	l=$(grep -F "{\"domain\":\"$1\",\"strict\":$2," "$W/mailauth.jsonl")
 	[ -n "$l" ] && echo "$l" ||
-		echo "no line for $1 (strict $2); mailauth printed: $(cat "$W/mailauth.jsonl" "$W/mailauth.err" | tail -5)"
+		echo "no line for $1 (strict $2); mailauth's stderr: $({ grep -m1 Error "$W/mailauth.err" || head -3 "$W/mailauth.err"; } | tr '\n' ' ')"
 }
 
 while IFS= read -r line; do
