@@ -192,6 +192,9 @@ wait_port tcp "127.0.0.1:$SSH_PORT"
 
 # ---------- nginx https on 127.0.0.1 (server blocks of the cases in nginx/sites) ----------
 nginx_head() { # nginx_head prefix
+	# workers as www-data, as Debian's nginx runs them: what is published must
+	# be readable by another user (the permissions case of render-nginx-bind)
+	[ "$(id -u)" != 0 ] || echo "user www-data;"
 	cat <<EOF
 daemon off;
 master_process on;

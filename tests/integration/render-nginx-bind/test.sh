@@ -4,7 +4,10 @@
 #      loads into the running BIND, and dig returns the _mta-sts and _smtp._tls TXT;
 #  (b) nginx, configured with the rendered server blocks, serves each rendered policy file at
 #      https://mta-sts.<domain>/.well-known/mta-sts.txt (testbed CA, SNI) byte for byte as
-#      text/plain, and `stsctl lint policy` accepts what is served.
+#      text/plain, and `stsctl lint policy` accepts what is served;
+#  (c) under umask 077, render -o and apply (zonefile + local) still publish files 0644 in
+#      directories 0755, which nginx's www-data workers serve; the state DB, its -wal/-shm and
+#      its lock are 0600 (issue 12 section 5: modes are set, not left to the umask).
 # Fixtures: inventory.json (input), case.json (the A-label domains and the expected TLS-RPT record).
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
 C=$(cd "$(dirname "$0")" && pwd)
@@ -123,5 +126,68 @@ for d in "${DOMAINS[@]}"; do
 		tb_fail "stsctl lint policy accepts the policy served for '$d'" "$lint"
 	fi
 done
+
+# ---------- (c) umask 077: what is published stays readable by the web server ----------
+U=$W/u077
+mkdir -p "$U"
+python3 - "$C/inventory.json" "$U" >"$U/inventory.json" <<'EOF'
+import json, sys
+inv = json.load(open(sys.argv[1]))
+u = sys.argv[2]
+inv["providers"] = {"z": {"plugin": "zonefile", "directory": u + "/zones"},
+                    "w": {"plugin": "local", "root": u + "/www"}}
+inv["defaults"].update({"dns": "z", "web": "w"})
+print(json.dumps(inv, indent=2))
+EOF
+if out=$(umask 077 && "$STSCTL" render "$U/inventory.json" -o "$U/render" --web-root "$U/www" \
+	--cert-dir "$W/certs" 2>&1); then
+	tb_ok "umask 077: stsctl render -o exits 0"
+else
+	tb_fail "umask 077: stsctl render -o exits 0" "$out"
+fi
+if out=$(cd "$U" && umask 077 && "$STSCTL" apply "$U/inventory.json" --yes --state "$U/state.db" 2>&1); then
+	tb_ok "umask 077: stsctl apply (zonefile, local) exits 0"
+else
+	tb_fail "umask 077: stsctl apply (zonefile, local) exits 0" "$out"
+fi
+for tree in render www; do
+	bad=$(find "$U/$tree" \( -path "$U/render/zones" -o -path "$U/render/nginx" \) -prune -o \
+		\( -type d ! -perm 0755 -o -type f ! -perm 0644 \) -printf '%m %p\n')
+	tb_expect_eq "umask 077: $tree: directories 0755, policy files 0644" "" "$bad"
+done
+for d in "${DOMAINS[@]}"; do
+	conf=$U/render/nginx/mta-sts.$d.conf
+	[ ! -s "$conf" ] || sed "s/^\([[:space:]]*listen\)[[:space:]]\+443[[:space:]]/\1 127.0.0.1:$STS_TB_HTTPS_PORT /" "$conf"
+done >"$U/site.conf"
+# the same server names as (b): its site makes way
+if err=$(tb_nginx_site render-nginx-bind "$U/site.conf" 2>&1); then
+	tb_ok "umask 077: nginx loads the server blocks of the applied web root"
+else
+	tb_fail "umask 077: nginx loads the server blocks of the applied web root" "$err"
+fi
+master=$(cat "$(dirname "$STS_TB_NGINX_SITES")/logs/nginx.pid" 2>/dev/null)
+tb_expect_eq "nginx workers run as www-data" "www-data" \
+	"$(ps -o user= --ppid "${master:-1}" 2>/dev/null | sort -u | xargs)"
+for d in "${DOMAINS[@]}"; do
+	file=$U/www/mta-sts.$d/.well-known/mta-sts.txt
+	got=$(tb_curl_policy "$d" "$U/served-$d.txt" 2>&1)
+	tb_expect_eq "umask 077: GET https://mta-sts.$d/.well-known/mta-sts.txt from the applied web root" \
+		"200 text/plain" "$got"
+	if [ -s "$file" ] && cmp -s "$file" "$U/served-$d.txt"; then
+		tb_ok "umask 077: the policy served for '$d' is the applied file"
+	else
+		tb_fail "umask 077: the policy served for '$d' is the applied file" "$(head -c 300 "$U/served-$d.txt" 2>&1)"
+	fi
+done
+# private files are 0600 whatever the umask, even 000: the state (a fresh one), its lock, a plan
+if out=$(cd "$U" && umask 000 && "$STSCTL" apply "$U/inventory.json" --yes --state "$U/s0.db" 2>&1 &&
+	"$STSCTL" plan "$U/inventory.json" --state "$U/s0.db" --out "$U/plan.json" 2>&1); then
+	tb_ok "umask 000: stsctl apply and plan --out exit 0"
+else
+	tb_fail "umask 000: stsctl apply and plan --out exit 0" "$out"
+fi
+tb_expect_eq "umask 000: the state DB (and any -wal/-shm), its lock and the plan file are 0600" \
+	"$(for f in "$U"/s0.db* "$U/plan.json"; do echo "600 $f"; done)" \
+	"$(stat -c '%a %n' "$U"/s0.db* "$U/plan.json" 2>&1)"
 
 tb_done
