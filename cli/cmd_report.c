@@ -27,7 +27,7 @@ const char *const report_usage[] = {
     "      --until DATE      only reports up to DATE",
     "  -f, --format F        text (default), json, csv, or html: one self-contained",
     "                        page with an SVG chart of each domain's days",
-    "      --authenticated   only authenticated reports (what counts as evidence)",
+    "      --authenticated   only authenticated reports (signed or trusted source)",
     "  -i, --inventory FILE  also list the inventory's domains without reports",
     "      --state PATH      state database (default ./stsctl.db)",
     "  -h, --help            show this help",

@@ -63,6 +63,13 @@ static int print_text(json_t *doc)
 		json_t *v;
 		json_object_foreach(json_object_get(h, "failures_by_type"), k, v)
 		    printf("  failures: %s %lld\n", k, (long long)json_integer_value(v));
+		if (json_is_string(json_object_get(d, "evidence_all")))
+			printf("  LAB SETTING: %s\n", str(d, "evidence_all"));
+		json_array_foreach(json_object_get(h, "not_evidence"), j, b)
+		    printf("  not evidence: %lld report%s: %s\n",
+			   (long long)json_integer_value(json_object_get(b, "reports")),
+			   json_integer_value(json_object_get(b, "reports")) == 1 ? "" : "s",
+			   str(b, "why"));
 		json_array_foreach(json_object_get(d, "blocking"), j, b)
 		    printf("  blocked by %s: %s\n", str(b, "gate"), str(b, "message"));
 		if (json_is_string(json_object_get(d, "next_promotion_at")))

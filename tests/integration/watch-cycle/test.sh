@@ -18,7 +18,7 @@ S=$STSCTL
 T0=1767268800 # 2026-01-01T12:00:00Z
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 cd "$W" || exit 1
-mkdir -p reports z r
+mkdir -p reports/google reports/microsoft z r
 
 # the webhook: a python server on 127.0.0.1 that stores every POST body
 python3 - "$W/hook" >"$W/hook.port" <<'PY' &
@@ -46,7 +46,8 @@ cat >inv.json <<EOF2
    "rollout": {"min_days_in_testing": 7, "window_days": 7}},
  "providers": {"d": {"plugin": "zonefile", "directory": "z"},
                "w": {"plugin": "local", "root": "r"}},
- "reports": {"sources": [{"source": "reports", "trusted": true}]},
+ "reports": {"sources": [{"source": "reports/google", "trusted": true, "name": "google-archive"},
+                         {"source": "reports/microsoft", "trusted": true, "name": "microsoft-archive"}]},
  "watch": {"interval": 60, "check_interval": 3600,
            "webhook": "http://127.0.0.1:$HOOK_PORT/hook"},
  "domains": [{"name": "a.example", "mx": ["mx.a.example"]},
@@ -58,7 +59,8 @@ out=$(STSCTL_TEST_NOW=$T0 $S apply --yes inv.json 2>&1)
 tb_expect_eq "apply publishes the inventory's mode (testing)" 0 $?
 
 # reports about a.example's testing policy from two organisations for days 0..8,
-# policy-string lines reordered; one unauthenticated-looking foreign policy entry
+# policy-string lines reordered; each organisation's reports in a trusted
+# directory of its own (a trusted source is one reporter: its name)
 python3 - "$W/reports" "$T0" <<'PY'
 import json, sys, datetime
 out, t0 = sys.argv[1], int(sys.argv[2])
@@ -77,7 +79,7 @@ for day in range(9):
                                                   "sending-mta-ip": "192.0.2.1",
                                                   "receiving-mx-hostname": "mx.a.example",
                                                   "failed-session-count": fail}] if fail else []}]}
-        json.dump(rep, open(f"{out}/{org}-{d}.json", "w"))
+        json.dump(rep, open(f"{out}/{org.split('.')[0]}/{org}-{d}.json", "w"))
 PY
 
 # ---------- one cycle a day, as if at T0 + N days ----------
@@ -99,7 +101,7 @@ print(",".join(b["gate"] for b in d["blocking"]), d["next_promotion_at"], d["hea
 tb_expect_eq "status: only the live check blocks a.example on day 8" "live-check" "$gates"
 tb_expect_eq "status: next promotion possible now" "$(iso $((T0 + 8 * 86400)))" "$np"
 tb_expect_eq "status: 8 days x 151 matching sessions" "1208" "$sessions"
-tb_expect_eq "status: two reporting organisations" "2" "$orgs"
+tb_expect_eq "status: two reporters (the two trusted sources)" "2" "$orgs"
 c=$($S status inv.json --json --now "$(iso $((T0 + 8 * 86400)))" | python3 -c '
 import json,sys
 d={x["domain"]:x for x in json.load(sys.stdin)["domains"]}["c.example"]

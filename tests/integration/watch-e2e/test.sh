@@ -2,7 +2,8 @@
 # End to end in the namespace testbed: a real domain is published through the
 # real powerdns and local plugins (PowerDNS and nginx of the server namespace),
 # its MX is a real Postfix with STARTTLS, reports are POSTed over HTTPS to the
-# real receiver (configured as trusted), and stsctl watch walks it
+# real receiver (configured as trusted: one reporter, named lab-proxy, however
+# many organisations the reports name), and stsctl watch walks it
 # none -> testing -> enforce through the live checks; the enforce policy is then
 # served by nginx and seen by dig. Everything runs in the server namespace.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
@@ -49,14 +50,14 @@ cat >"$W/inv.json" <<EOF2
    "tlsrpt": {"rua": ["https://localhost:$RPORT/tlsrpt"]},
    "verify": {"https": true, "ca_file": "$STS_TB_CA", "resolve": "$STS_TB_NS_SRV_ADDR"},
    "rollout": {"min_days_in_testing": 0, "window_days": 1, "min_sessions": 100,
-               "min_reporting_orgs": 2}},
+               "min_reporting_orgs": 1}},
  "providers": {
    "pdns": {"plugin": "powerdns", "url": "$NSBASE/", "api_key": "\${env:PDNS_KEY}",
             "server_id": "localhost", "insecure_http": true},
    "www": {"plugin": "local", "root": "$W/www"}},
  "reports": {"https": {"listen": "127.0.0.1:$RPORT", "path": "/tlsrpt",
                        "cert": "$STS_TB_PKI/we2e-rcv.chain.pem", "key": "$STS_TB_PKI/we2e-rcv.key",
-                       "trusted": true}},
+                       "trusted": true, "name": "lab-proxy"}},
  "watch": {"check_interval": 60},
  "domains": [{"name": "$D", "mx": ["mx.$Z"], "zone": "$Z"}]}
 EOF2
@@ -104,7 +105,7 @@ st=$(SRV "$S" status inv.json --json | python3 -c '
 import json,sys
 d=json.load(sys.stdin)["domains"][0]
 print(d["stage"], d["health"]["sessions"], d["health"]["reporting_orgs"], ",".join(b["gate"] for b in d["blocking"]))')
-tb_expect_eq "status: testing, 240 sessions from 2 organisations, only the live check left" "testing 240 2 live-check" "$st"
+tb_expect_eq "status: testing, 240 sessions from one reporter (the trusted receiver), only the live check left" "testing 240 1 live-check" "$st"
 
 W2=$(SRV env PDNS_KEY="$PDNS_KEY" "$S" watch inv.json --once --json --resolver "$STS_TB_NS_SRV_ADDR" 2>"$W/w2.err")
 tb_expect "cycle 2: testing -> enforce" '"to": "enforce"' "$W2"
