@@ -193,9 +193,18 @@ int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, boo
 	}
 	ret->tsig_err = tsig_error(ret->pkt);
 	if (do_sign && ldns_pkt_tsig(ret->pkt) && ret->tsig_err == 0) {
+		ldns_rr *tsig = ldns_pkt_tsig(ret->pkt);
+		uint16_t reply_id = ldns_pkt_id(ret->pkt);
 		ret->tsig_ok = c->key.own_hmac ? r2136_tsig_verify(&c->key, wire, wlen, mac)
 					       : ldns_pkt_tsig_verify(ret->pkt, wire, wlen,
 								      c->key.name, c->key.b64, mac);
+		/* when it cannot compute the MAC (an algorithm it does not know),
+		 * ldns_pkt_tsig_verify returns without putting the TSIG RR and the
+		 * id back: the RR would leak */
+		if (!ldns_pkt_tsig(ret->pkt)) {
+			ldns_pkt_set_tsig(ret->pkt, tsig);
+			ldns_pkt_set_id(ret->pkt, reply_id);
+		}
 	}
 out:
 	free(wire);
