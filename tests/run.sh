@@ -99,9 +99,9 @@ fi
 . "$H/lib.sh"
 
 # 2. main build
-phase "build $B and run the unit, fuzz, cli and integration suites"
 main_suites=unit,fuzz,cli
 [ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration
+phase "build $B and run the ${main_suites//,/, } suites"
 have_lock=0
 if build "$B" -Dtests=enabled; then
 	if [ "$local_only" = 1 ]; then

@@ -154,9 +154,9 @@ def main():
         for name in sorted(set(got) - set(want)):
             bad.append(f"EXTRA    {label}: {name} ran but is not in the selection (not counted)")
     for (label, suite), (progs, checks) in suites.items():
-        print(f"suite {suite:<12} {label:<28} {progs:4d} test programs, {checks:6d} checks")
+        print(f"suite {suite:<12} {label:<24} {progs:4d} test programs, {checks:6d} checks")
     for name, secs in phases:
-        print(f"phase {name:<40} {secs // 60:3d} min {secs % 60:02d} s")
+        print(f"phase {secs // 60:3d} min {secs % 60:02d} s  {name}")
     for b in bad:
         print(b)
     print(f"{passed} passed, {failed} failed")
