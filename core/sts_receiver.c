@@ -655,10 +655,12 @@ STS_API void sts_receiver_store_init(struct sts_receiver_store *s, struct sts_in
 STS_API void sts_receiver_store_quota(struct sts_receiver_store *s, struct sts_db *db,
 				      long long max_reports, long long max_bytes)
 {
+	pthread_mutex_lock(&s->mu); /* may be called while the receiver runs */
 	s->db = db;
 	s->quota_reports = max_reports;
 	s->quota_bytes = max_bytes;
 	s->q_at = 0;
+	pthread_mutex_unlock(&s->mu);
 }
 
 STS_API void sts_receiver_store_release(struct sts_receiver_store *s)

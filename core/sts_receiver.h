@@ -136,7 +136,8 @@ STS_API void sts_receiver_store_init(struct sts_receiver_store *s, struct sts_in
 				     bool trusted, const char *db_path);
 /*
  * Count the quota in db (the database ing writes to); max_* 0 = the
- * defaults. Without this call there is no quota (the caller limits).
+ * defaults. Without this call there is no quota (the caller limits). May
+ * be called while the receiver runs (the count starts again).
  */
 STS_API void sts_receiver_store_quota(struct sts_receiver_store *s, struct sts_db *db,
 				      long long max_reports, long long max_bytes);
