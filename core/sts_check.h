@@ -161,7 +161,7 @@ struct sts_check_domain {
 	char **rua;
 	size_t n_rua;
 
-	/* in the order found; rule ids of docs/rfc-rules.md or drift-* */
+	/* in the order found; rule ids of docs/rfc-rules.md, drift-* or limit-* */
 	struct sts_diags findings;
 };
 
