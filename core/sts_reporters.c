@@ -4,6 +4,7 @@
  * inventory's reports.reporters adjustments, the names of trusted sources,
  * and the organisational domain of a signing domain through libpsl.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,18 @@ static const struct sts_reporter_builtin builtin[] = {
     {"comcast.net", "public reports of receivers naming Comcast among TLS-RPT senders (no sample)"},
     {NULL, NULL},
 };
+
+/* psl_latest: the newer of the system's list and the built-in one; loaded
+ * once, shared read-only by every thread (ingestion prepares in workers) */
+static const psl_ctx_t *psl;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void psl_load(void)
+{
+	psl = psl_latest(NULL);
+	if (!psl)
+		psl = psl_builtin();
+}
 
 STS_API const struct sts_reporter_builtin *sts_reporters_builtin(void)
 {
@@ -56,16 +69,7 @@ STS_API int sts_reporters_orgdomain(const char *name, char **ret)
 			   c == '.' || c == '_'))
 			return STS_EINVAL; /* A-labels only: d= is ASCII (RFC 6376 §3.5) */
 	}
-	/* psl_latest: the newer of the system's list and the built-in one */
-	static const psl_ctx_t *psl;
-	static int once;
-	if (!__atomic_load_n(&once, __ATOMIC_ACQUIRE)) {
-		const psl_ctx_t *p = psl_latest(NULL);
-		if (!p)
-			p = psl_builtin();
-		psl = p;
-		__atomic_store_n(&once, 1, __ATOMIC_RELEASE);
-	}
+	pthread_once(&psl_once, psl_load);
 	if (!psl)
 		return STS_EINVAL;
 	const char *reg = psl_registrable_domain(psl, buf);
