@@ -8,7 +8,9 @@
 #include "cli.h"
 #include "cmd_watch.h"
 #include "commands.h"
+#include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 #include "sts_watch.h"
 
 /* docs/stsctl-status.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
@@ -40,19 +42,28 @@ static const char *str(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+/*
+ * The text form. Domains, result types, reasons and messages may quote
+ * what reports said: each goes through sts_escape_str() (e1 and e2: the
+ * buffers for the two such values of one line), never raw to the terminal.
+ */
 static int print_text(json_t *doc)
 {
 	json_t *d, *b;
 	size_t i, j;
+	struct sts_buf e1, e2;
+	sts_buf_init(&e1, STS_CAP_TEXT);
+	sts_buf_init(&e2, STS_CAP_TEXT);
 	json_array_foreach(json_object_get(doc, "domains"), i, d)
 	{
 		json_t *h = json_object_get(d, "health");
+		const char *dom = sts_escape_str(&e1, str(d, "domain"));
 		if (json_object_get(d, "error")) {
-			printf("%s: error: %s\n", str(d, "domain"), str(d, "error"));
+			printf("%s: error: %s\n", dom, sts_escape_str(&e2, str(d, "error")));
 			continue;
 		}
-		printf("%s: %s since %s (target %s)\n", str(d, "domain"), str(d, "stage"),
-		       str(d, "since"), str(d, "target"));
+		printf("%s: %s since %s (target %s)\n", dom, str(d, "stage"), str(d, "since"),
+		       str(d, "target"));
 		printf("  health: %lld sessions in %lld days, success ratio %.4f, %lld "
 		       "reporting organisations\n",
 		       (long long)json_integer_value(json_object_get(h, "sessions")),
@@ -62,20 +73,24 @@ static int print_text(json_t *doc)
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(h, "failures_by_type"), k, v)
-		    printf("  failures: %s %lld\n", k, (long long)json_integer_value(v));
+		    printf("  failures: %s %lld\n", sts_escape_str(&e1, k),
+			   (long long)json_integer_value(v));
 		if (json_is_string(json_object_get(d, "evidence_all")))
-			printf("  LAB SETTING: %s\n", str(d, "evidence_all"));
+			printf("  LAB SETTING: %s\n", sts_escape_str(&e1, str(d, "evidence_all")));
 		json_array_foreach(json_object_get(h, "not_evidence"), j, b)
 		    printf("  not evidence: %lld report%s: %s\n",
 			   (long long)json_integer_value(json_object_get(b, "reports")),
 			   json_integer_value(json_object_get(b, "reports")) == 1 ? "" : "s",
-			   str(b, "why"));
+			   sts_escape_str(&e1, str(b, "why")));
 		json_array_foreach(json_object_get(d, "blocking"), j, b)
-		    printf("  blocked by %s: %s\n", str(b, "gate"), str(b, "message"));
+		    printf("  blocked by %s: %s\n", str(b, "gate"),
+			   sts_escape_str(&e1, str(b, "message")));
 		if (json_is_string(json_object_get(d, "next_promotion_at")))
 			printf("  next promotion: %s at the earliest\n",
 			       str(d, "next_promotion_at"));
 	}
+	sts_buf_release(&e1);
+	sts_buf_release(&e2);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 

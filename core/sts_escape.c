@@ -2,6 +2,7 @@
 /* Control characters made visible (sts_escape.h). */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sts_err.h"
 #include "sts_escape.h"
@@ -97,4 +98,13 @@ STS_API int sts_escape_append(struct sts_buf *b, const char *s, size_t n)
 			b->data[start] = '\0';
 	}
 	return r;
+}
+
+STS_API const char *sts_escape_str(struct sts_buf *tmp, const char *s)
+{
+	size_t n = strlen(s);
+	if (!sts_escape_needed(s, n))
+		return s;
+	sts_buf_reset(tmp);
+	return sts_escape_append(tmp, s, n) == STS_OK ? sts_buf_str(tmp) : "(unprintable)";
 }

@@ -30,5 +30,11 @@ STS_API bool sts_escape_needed(const char *s, size_t n);
  * (b is left as it was) / STS_ENOMEM.
  */
 STS_API int sts_escape_append(struct sts_buf *b, const char *s, size_t n);
+/*
+ * The string s as a terminal should show it: s itself when nothing needs
+ * escaping, else its escaped form in tmp (valid until tmp is used again),
+ * or "(unprintable)" past tmp's cap.
+ */
+STS_API const char *sts_escape_str(struct sts_buf *tmp, const char *s);
 
 #endif

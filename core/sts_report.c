@@ -441,20 +441,6 @@ int rpt_flush(struct rpt_out *o)
 	return o->err;
 }
 
-/*
- * A report-derived string as the text form shows it: control characters,
- * escape sequences and invalid UTF-8 escaped (core/sts_escape.h), so a
- * report cannot write to the terminal. Valid until the next call with tmp.
- */
-static const char *shown(struct sts_buf *tmp, const char *s)
-{
-	size_t n = strlen(s);
-	if (!sts_escape_needed(s, n))
-		return s;
-	sts_buf_reset(tmp);
-	return sts_escape_append(tmp, s, n) == STS_OK ? sts_buf_str(tmp) : "(unprintable)";
-}
-
 static void text_counts(struct rpt_out *o, struct sts_buf *tmp, const char *title,
 			const struct sts_report_count *v, size_t n)
 {
@@ -462,9 +448,13 @@ static void text_counts(struct rpt_out *o, struct sts_buf *tmp, const char *titl
 		return;
 	rpt_out(o, "  failures by %s:\n", title);
 	for (size_t i = 0; i < n; i++)
-		rpt_out(o, "    %-40s %" PRId64 "\n", shown(tmp, v[i].key), v[i].sessions);
+		rpt_out(o, "    %-40s %" PRId64 "\n", sts_escape_str(tmp, v[i].key), v[i].sessions);
 }
 
+/*
+ * Every report-derived string goes through sts_escape_str(): a report
+ * cannot send control characters or escape sequences to the terminal.
+ */
 static void write_text(struct rpt_out *o, const struct sts_report *r)
 {
 	struct sts_buf tmp;
@@ -475,7 +465,7 @@ static void write_text(struct rpt_out *o, const struct sts_report *r)
 		const struct sts_report_domain *d = &r->domains[i];
 		double ratio = rpt_ratio(d->successful, d->failed);
 		rpt_out(o, "%s%s\n", i ? "\n" : "",
-			d->domain[0] ? shown(&tmp, d->domain) : "(no policy domain)");
+			d->domain[0] ? sts_escape_str(&tmp, d->domain) : "(no policy domain)");
 		rpt_out(o, "  sessions: %" PRId64 " successful, %" PRId64 " failed", d->successful,
 			d->failed);
 		if (ratio >= 0)
@@ -490,8 +480,9 @@ static void write_text(struct rpt_out *o, const struct sts_report *r)
 			rpt_out(o, "  failures by organization:\n");
 			for (size_t j = 0; j < d->n_by_org; j++)
 				rpt_out(o, "    %-40s %" PRId64 " of %" PRId64 " sessions\n",
-					d->by_org[j].name[0] ? shown(&tmp, d->by_org[j].name)
-							     : "(unnamed)",
+					d->by_org[j].name[0]
+					    ? sts_escape_str(&tmp, d->by_org[j].name)
+					    : "(unnamed)",
 					d->by_org[j].failed,
 					d->by_org[j].failed + d->by_org[j].successful);
 		}
@@ -500,7 +491,7 @@ static void write_text(struct rpt_out *o, const struct sts_report *r)
 		rpt_out(o, "  by day:\n");
 		for (size_t j = 0; j < d->n_days; j++)
 			rpt_out(o, "    %s  %10" PRId64 " successful  %8" PRId64 " failed\n",
-				shown(&tmp, d->days[j].date), d->days[j].successful,
+				sts_escape_str(&tmp, d->days[j].date), d->days[j].successful,
 				d->days[j].failed);
 	}
 	if (r->quarantined)

@@ -88,13 +88,24 @@ static void test_cap_leaves_buffer(void **state)
 	sts_buf_release(&b);
 }
 
+static void test_escape_str(void **state)
+{
+	(void)state;
+	struct sts_buf tmp;
+	sts_buf_init(&tmp, 16);
+	const char *clean = "mx.example";
+	assert_ptr_equal(sts_escape_str(&tmp, clean), clean); /* no copy when clean */
+	assert_string_equal(sts_escape_str(&tmp, "a\x1b[2J"), "a\\x1b[2J");
+	assert_string_equal(sts_escape_str(&tmp, "\x01\x02\x03\x04\x05"), "(unprintable)");
+	sts_buf_release(&tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plain_text_unchanged),
-	    cmocka_unit_test(test_controls_escaped),
-	    cmocka_unit_test(test_invalid_utf8_escaped),
-	    cmocka_unit_test(test_cap_leaves_buffer),
+	    cmocka_unit_test(test_plain_text_unchanged), cmocka_unit_test(test_controls_escaped),
+	    cmocka_unit_test(test_invalid_utf8_escaped), cmocka_unit_test(test_cap_leaves_buffer),
+	    cmocka_unit_test(test_escape_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
