@@ -769,7 +769,8 @@ static void test_evidence_pending(void **state)
 			 STS_INGEST_STORED);
 	assert_int_equal(ev_int(&e, "SELECT pending + 2 * authenticated FROM tlsrpt_reports"), 1);
 	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 1);
-	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports", "server failure (temporary: verified again later)");
+	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports",
+		       "server failure (temporary: verified again later)");
 	ev_read(&e, false, &ev);
 	assert_int_equal(ev.reports, 0);
 	/* still failing: still pending */
@@ -802,6 +803,55 @@ static void test_evidence_pending(void **state)
 		       "DNS lookups are off");
 	ev_close(&e);
 	fake_dns_stop(dns);
+}
+
+/* A trusted source is one reporter, its name; a POST to an untrusted receiver never counts */
+static void test_evidence_trusted_name(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	enum sts_ingest_outcome oc;
+	ev_open(&e, true, NULL);
+	struct sts_ingest_opts o = {
+	    .conf = e.conf, .trusted_files = true, .trusted_name = "lab-mta"};
+	sts_ingest_free(e.ing);
+	assert_int_equal(sts_ingest_new(e.db, &o, &e.ing), STS_OK);
+	/* two organisation names through one trusted source: one reporter, not listed yet */
+	char *j1 = report_as("Google Inc.", "t-1", 60, 0), *j2 = report_as("Yahoo", "t-2", 60, 0);
+	char *j3 = report_as("Google Inc.", "posted", 900, 0);
+	assert_int_equal(sts_ingest_blob(e.ing, j1, strlen(j1), STS_CH_FILE, "t1.json", true,
+					 "ingest --trusted lab-mta", &oc, NULL),
+			 STS_OK);
+	assert_int_equal(sts_ingest_blob(e.ing, j2, strlen(j2), STS_CH_FILE, "t2.json", true,
+					 "ingest --trusted lab-mta", &oc, NULL),
+			 STS_OK);
+	assert_int_equal(sts_ingest_blob(e.ing, j3, strlen(j3), STS_CH_HTTPS, "https 192.0.2.9",
+					 false, "https: not authenticated", &oc, NULL),
+			 STS_OK);
+	free(j1);
+	free(j2);
+	free(j3);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 0);
+	assert_true(ev_ignored(&ev, "reporter lab-mta is not in reports.reporters", 2));
+	assert_true(ev_ignored(&ev, "not authenticated", 1));
+	/* listed: both count, as one reporter; the POST still does not */
+	json_t *r = json_pack("{s:{s:[s]}}", "reporters", "add", "lab-mta");
+	struct sts_reporters *l = NULL;
+	assert_int_equal(sts_reporters_from_json(r, &l), STS_OK);
+	json_decref(r);
+	struct sts_rollout_reader *rd = NULL;
+	assert_int_equal(sts_rollout_reader_new(e.db, &rd), STS_OK);
+	sts_rollout_reader_set_reporters(rd, l);
+	assert_int_equal(sts_rollout_reader_evidence(rd, "example.net", 7, EV_NOW, false, &ev),
+			 STS_OK);
+	sts_rollout_reader_free(rd);
+	sts_reporters_free(l);
+	assert_int_equal(ev.reports, 2);
+	assert_int_equal(ev.successes, 120);
+	assert_int_equal(ev.reporting_orgs, 1);
+	ev_close(&e);
 }
 
 /* Reports stored before identities: re-derived from the stored signature result */
@@ -863,6 +913,7 @@ int main(void)
 	    cmocka_unit_test(test_evidence_identity),
 	    cmocka_unit_test(test_evidence_better_copy),
 	    cmocka_unit_test(test_evidence_pending),
+	    cmocka_unit_test(test_evidence_trusted_name),
 	    cmocka_unit_test(test_evidence_rederive),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -616,6 +616,30 @@ static void test_simulation(void **state)
 	assert_int_equal(json_integer_value(json_object_get(hh, "reporting_orgs")), 2);
 	/* two days of 140 matching sessions; forged, no-policy and foreign ones not counted */
 	assert_int_equal(json_integer_value(json_object_get(hh, "sessions")), 3 * 140);
+	/* the forger's reports are named with why they do not count */
+	json_t *ne = json_array_get(json_object_get(hh, "not_evidence"), 0);
+	assert_false(json_is_true(json_object_get(ne, "evidence")));
+	assert_non_null(ne);
+	bool named = false;
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(hh, "not_evidence"), i, x)
+	{
+		const char *why = json_string_value(json_object_get(x, "why"));
+		named = named ||
+			strcmp(why, "reporter attacker.example is not in reports.reporters") == 0;
+	}
+	assert_true(named);
+	assert_null(json_object_get(h, "evidence_all"));
+	json_decref(st);
+	/* "evidence": "all" (a lab setting) marks every domain it affects */
+	assert_int_equal(sts_watch_status(sm.inv, sm.db, true, &st), STS_OK);
+	json_array_foreach(json_object_get(st, "domains"), i, x)
+	{
+		const char *lab = json_string_value(json_object_get(x, "evidence_all"));
+		assert_non_null(lab);
+		assert_non_null(strstr(lab, "lab setting"));
+	}
 	json_decref(st);
 
 	struct sts_rollout_modes *m = NULL;
