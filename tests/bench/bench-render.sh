@@ -19,15 +19,24 @@
 #   N=1000 STSCTL=build-x/cli/stsctl tests/bench/bench-render.sh
 #   SKIP_TREE=1 REPEAT=9 tests/bench/bench-render.sh   # validate and render --json only
 #   SAMPLE=0 ...                                       # compare every domain, not 1000
+#   TREE_N=10000 tests/bench/bench-render.sh           # render -o and tar -x of 10,000 domains
 #
-# Work files go to $BENCH_DIR (default /tmp/stsctl-bench, about 2 GB per run at
-# N=100000), removed at the end unless KEEP=1. Exit: 0 goals met, 1 a command failed
-# or its output was wrong, 3 a goal missed.
+# TREE_N (default N) is the size of the render -o / tar -x steps: they render the
+# first TREE_N domains of the same generator (an inventory of their own), while
+# validate and render --json keep N. Each repeat's two trees are deleted after
+# they are checked, outside the clock, followed by a sync (deleting is slow on a
+# disk mounted with `discard`: about 20 minutes per 500,000 entries here).
+#
+# Work files go to $BENCH_DIR (default /tmp/stsctl-bench, about 2.5 GB at
+# TREE_N=100000), removed at the end unless KEEP=1 (which also keeps every
+# repeat's trees). Exit: 0 goals met, 1 a command failed or its output was
+# wrong, 3 a goal missed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-100000}
 REPEAT=${REPEAT:-3}
 SAMPLE=${SAMPLE:-1000}
+TREE_N=${TREE_N:-$N}
 STSCTL=${STSCTL:-$ROOT/build/cli/stsctl}
 W=${BENCH_DIR:-/tmp/stsctl-bench}
 export LC_ALL=C
@@ -41,6 +50,12 @@ INV=$W/inventory.json
 VERIFY=$ROOT/tests/bench/verify-tree.py
 
 python3 "$ROOT/tests/bench/gen-inventory.py" "$N" "$INV"
+# the inventory of the render -o steps and its render --json (for the checks)
+TINV=$INV TJSON=$W/render.json
+if [ "$TREE_N" != "$N" ]; then
+	TINV=$W/tree-inventory.json TJSON=$W/tree-render.json
+	python3 "$ROOT/tests/bench/gen-inventory.py" "$TREE_N" "$TINV"
+fi
 
 # measure NAME CMD...: one timed run; appends "NAME WALL_S MAXRSS_KB USER_S SYS_S" to $W/results
 measure() {
@@ -56,20 +71,19 @@ measure() {
 	echo "bench: $name: $(tail -1 "$W/time.out" | awk '{ printf "%s s wall, %.2f s cpu, %.1f MB", $1, $3 + $4, $2 / 1024 }')" >&2
 }
 
-# verify WHAT ROOT: the tree ROOT (or "-": render.json alone) against the inventory
+# verify WHAT INVENTORY JSON ROOT: the tree ROOT (or "-": JSON alone) against INVENTORY
 verify() {
 	local out
-	out=$(python3 "$VERIFY" "$([ "$2" = - ] && echo json || echo render)" "$INV" "$W/render.json" "$2" "$SAMPLE") ||
+	out=$(python3 "$VERIFY" "$([ "$4" = - ] && echo json || echo render)" "$2" "$3" "$4" "$SAMPLE") ||
 		{ echo "bench: $1 wrote something else than expected" >&2; exit 1; }
 	echo "bench: checked $1: $out" >&2
 	echo "$1: $out" >>"$W/checks"
 }
 
-# Every run writes into its own new directory: deleting a 400,000-entry tree
-# takes minutes on a slow disk, so that happens once, after the last run.
+# Every run writes into its own new directory, deleted after the checks.
 render_o() { # render_o RUN
 	mkdir "$W/out.$1"
-	measure "render -o" sh -c '"$1" -q render "$2" -o "$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/out.$1" "$W/stderr.log"
+	measure "render -o" sh -c '"$1" -q render "$2" -o "$3" 2>>"$4"' _ "$STSCTL" "$TINV" "$W/out.$1" "$W/stderr.log"
 }
 tar_x() { # tar_x RUN
 	mkdir "$W/x.$1"
@@ -77,39 +91,47 @@ tar_x() { # tar_x RUN
 }
 
 : >"$W/results"
+files=0 bytes=0
 for run in $(seq "$REPEAT"); do
 	measure "validate" sh -c '"$1" -q validate "$2" >/dev/null 2>>"$3"' _ "$STSCTL" "$INV" "$W/stderr.log"
 	measure "render --json" sh -c '"$1" -q render "$2" --json >"$3" 2>>"$4"' _ "$STSCTL" "$INV" "$W/render.json" "$W/stderr.log"
 	sum=$(sha256sum <"$W/render.json")
 	if [ "$run" = 1 ]; then
 		json_sum=$sum
-		verify "render --json" -
+		verify "render --json" "$INV" "$W/render.json" -
 	elif [ "$sum" != "$json_sum" ]; then
 		echo "bench: render --json of repeat $run differs from repeat 1" >&2
 		exit 1
 	fi
 	[ "${SKIP_TREE:-0}" = 1 ] && continue
+	if [ "$run" = 1 ] && [ "$TREE_N" != "$N" ]; then
+		"$STSCTL" -q render "$TINV" --json >"$TJSON"
+		verify "render --json ($TREE_N domains, for the trees)" "$TINV" "$TJSON" -
+	fi
 	render_o "$run"
-	verify "render -o (repeat $run)" "$W/out.$run"
-	[ -e "$W/out.tar" ] || tar -cf "$W/out.tar" -C "$W/out.1" .
+	verify "render -o (repeat $run)" "$TINV" "$TJSON" "$W/out.$run"
+	if [ "$run" = 1 ]; then
+		tar -cf "$W/out.tar" -C "$W/out.1" .
+		files=$(find "$W/out.1" -type f | wc -l)
+		bytes=$(du -sb "$W/out.1" | cut -f1)
+	fi
 	tar_x "$run"
-	verify "tar -x (repeat $run)" "$W/x.$run"
+	verify "tar -x (repeat $run)" "$TINV" "$TJSON" "$W/x.$run"
+	if [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$W/out.$run" "$W/x.$run"
+		sync
+	fi
 done
 echo "render --json: the same bytes in all $REPEAT repeats" >>"$W/checks"
 
-files=0 bytes=0
-if [ -d "$W/out.1" ]; then
-	files=$(find "$W/out.1" -type f | wc -l)
-	bytes=$(du -sb "$W/out.1" | cut -f1)
-fi
 inv_bytes=$(stat -c %s "$INV")
 fs=$(df -T "$W" | awk 'NR == 2 { print $2 }')
 
 echo "checked (outside the clock), all as expected:"
 sed 's/^/  /' "$W/checks"
-python3 - "$W/results" "$N" "$REPEAT" "$files" "$bytes" "$inv_bytes" "$fs" <<'PY'
+python3 - "$W/results" "$N" "$REPEAT" "$files" "$bytes" "$inv_bytes" "$fs" "$TREE_N" <<'PY'
 import statistics, sys
-res, n, rep, files, size, inv, fs = sys.argv[1:8]
+res, n, rep, files, size, inv, fs, tree_n = sys.argv[1:9]
 runs = {}
 for line in open(res):
     *name, wall, rss, usr, sys_ = line.split()
@@ -117,7 +139,8 @@ for line in open(res):
 med = {k: statistics.median(x[0] for x in v) for k, v in runs.items()}
 rss = {k: max(x[1] for x in v) for k, v in runs.items()}
 cpu = {k: statistics.median(x[2] for x in v) for k, v in runs.items()}
-print(f"inventory: {int(n):,} domains, {int(inv) / 1e6:.1f} MB; render -o tree: {int(files):,} files, "
+print(f"inventory: {int(n):,} domains, {int(inv) / 1e6:.1f} MB; render -o tree: {int(tree_n):,} domains, "
+      f"{int(files):,} files, "
       f"{int(size) / 1e6:.1f} MB on {fs}; median of {rep} runs, peak RSS = max")
 print()
 print(f"| {'step':<14} | {'wall s':>7} | {'cpu s':>6} | {'peak RSS MB':>11} | goal | verdict |")
