@@ -897,6 +897,95 @@ static void test_evidence_rederive(void **state)
 	ev_close(&e);
 }
 
+/* A state of schema version 1 (before identities) migrates: the SQL step and the re-derivation */
+static void test_evidence_migrate_v1(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	enum sts_ingest_outcome oc;
+	ev_open(&e, true, NULL);
+	assert_int_equal(ev_mail(&e, "mail.reporter.example", "mail.reporter.example", NULL,
+				 report_as("Reporter Example", "v1-signed", 70, 2)),
+			 STS_INGEST_STORED);
+	char *j = report_as("Google Inc.", "v1-file", 500, 9);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	free(j);
+	sts_ingest_free(e.ing);
+	e.ing = NULL;
+	/* back to the version 1 tables, as an older stsctl left them */
+	assert_int_equal(
+	    sqlite3_exec(
+		sts_db_handle(e.db),
+		"DROP TABLE tlsrpt_pending;"
+		"DROP INDEX tlsrpt_reports_identity_v;"
+		"ALTER TABLE tlsrpt_reports DROP COLUMN reporter;"
+		"ALTER TABLE tlsrpt_reports DROP COLUMN pending;"
+		"ALTER TABLE tlsrpt_reports DROP COLUMN domain_hint;"
+		"ALTER TABLE tlsrpt_reports DROP COLUMN identity_v;"
+		"CREATE TABLE d1 (domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT "
+		"NULL,"
+		" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL, authenticated INTEGER "
+		"NOT NULL,"
+		" reports INTEGER NOT NULL, successful INTEGER NOT NULL, failed INTEGER NOT NULL,"
+		" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, "
+		"authenticated))"
+		" WITHOUT ROWID;"
+		"INSERT INTO d1 SELECT domain, day, organization, policy_type, policy_digest,"
+		" authenticated, sum(reports), sum(successful), sum(failed) FROM tlsrpt_daily"
+		" GROUP BY 1, 2, 3, 4, 5, 6;"
+		"DROP TABLE tlsrpt_daily; ALTER TABLE d1 RENAME TO tlsrpt_daily;"
+		"CREATE TABLE f1 (domain TEXT NOT NULL, day TEXT NOT NULL, organization TEXT NOT "
+		"NULL,"
+		" policy_type TEXT NOT NULL, policy_digest TEXT NOT NULL, authenticated INTEGER "
+		"NOT NULL,"
+		" result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL,"
+		" reports INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+		" PRIMARY KEY (domain, day, organization, policy_type, policy_digest, "
+		"authenticated,"
+		"  result_type, sending_ip, receiving_mx)) WITHOUT ROWID;"
+		"INSERT INTO f1 SELECT domain, day, organization, policy_type, policy_digest,"
+		" authenticated, result_type, sending_ip, receiving_mx, sum(reports), sum(sessions)"
+		" FROM tlsrpt_failures GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;"
+		"DROP TABLE tlsrpt_failures; ALTER TABLE f1 RENAME TO tlsrpt_failures;"
+		"UPDATE schema_version SET version = 1 WHERE component = 'reports';",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sts_ingest_schema(e.db), STS_OK);
+	assert_int_equal(
+	    ev_int(&e, "SELECT version FROM schema_version WHERE component = 'reports'"), 2);
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'v1-signed'",
+		       "reporter.example");
+	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'v1-file'",
+		       "(null)");
+	/* the counts: the signed report's moved to its reporter, nothing lost or doubled */
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily"), 570);
+	assert_int_equal(
+	    ev_int(&e,
+		   "SELECT sum(successful) FROM tlsrpt_daily WHERE reporter = 'reporter.example'"),
+	    70);
+	assert_int_equal(
+	    ev_int(&e,
+		   "SELECT sum(sessions) FROM tlsrpt_failures WHERE reporter = 'reporter.example'"),
+	    2);
+	assert_int_equal(ev_int(&e, "SELECT sum(sessions) FROM tlsrpt_failures"), 11);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 1);
+	assert_int_equal(ev.successes, 70);
+	assert_int_equal(ev.failures, 2);
+	assert_int_equal(ev.reporting_orgs, 1);
+	/* and the state takes new reports as before */
+	ev_ingester(&e, true, NULL, false);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "v2-signed", 30, 0)),
+			 STS_INGEST_STORED);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.successes, 100);
+	ev_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +1004,7 @@ int main(void)
 	    cmocka_unit_test(test_evidence_pending),
 	    cmocka_unit_test(test_evidence_trusted_name),
 	    cmocka_unit_test(test_evidence_rederive),
+	    cmocka_unit_test(test_evidence_migrate_v1),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
