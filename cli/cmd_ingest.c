@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_ingest.h"
@@ -304,9 +305,13 @@ int cmd_ingest(int argc, char **argv)
 			a.state = optarg;
 			break;
 		case OPT_TRUSTED:
-			if (!*optarg)
-				return cli_usage_error(ingest_usage,
-						       "--trusted needs the reporter's NAME");
+			/* `--trusted SOURCE...` of before would take a path for the name */
+			if (!*optarg || strchr(optarg, '/') || access(optarg, F_OK) == 0)
+				return cli_usage_error(
+				    ingest_usage,
+				    "--trusted takes the NAME of the reporter the files stand for, "
+				    "not a path: '%s'",
+				    optarg);
 			a.trusted = optarg;
 			break;
 		case 'j': {
