@@ -402,6 +402,14 @@ int zf_parse(const char *text, size_t len, const char *zone, struct zf_zone *ret
 	size_t n_tok = 0, cap_tok = 0, cap_e = 0, pos = 0;
 	unsigned line = 1;
 	int r = STS_OK;
+	const char *nul = memchr(text, '\0', len);
+	if (nul) { /* names are C strings: one would end there (\000 is the escape) */
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		*reterr_line = line;
+		*reterr = "NUL byte in the zone file";
+		return STS_EPARSE;
+	}
 	if (asprintf(&st.origin, "%s.", zone) < 0) {
 		st.origin = NULL;
 		return STS_ENOMEM;
