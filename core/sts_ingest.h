@@ -234,6 +234,10 @@ STS_API int sts_ingest_message(struct sts_ingest *ing, const void *msg, size_t l
  * STS_ENOMEM.
  */
 STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n);
+/* A signer controls its own DNS: pending is bounded (sts_ingest_recheck_pending). */
+#define STS_PENDING_MAX_DAYS 3	 /* then unauthenticated */
+#define STS_PENDING_PER_RUN  100 /* verified again per run, oldest first */
+#define STS_PENDING_BUDGET_S 60	 /* seconds per run */
 /*
  * The same for the watcher: with the settings of an inventory's "reports"
  * object (relative paths against basedir), on db (the caller holds the

@@ -1093,13 +1093,60 @@ out:
 	return r;
 }
 
+/*
+ * A signer controls its own DNS and can make its key lookups fail for ever:
+ * a pending report becomes unauthenticated after STS_PENDING_MAX_DAYS, and a
+ * run verifies at most STS_PENDING_PER_RUN of them within
+ * STS_PENDING_BUDGET_S seconds (the rest wait for the next run).
+ */
+static int expire_pending(struct sts_ingest *ing)
+{
+	sqlite3_stmt *st = NULL;
+	int r = begin(ing);
+	if (r == STS_OK &&
+	    sqlite3_prepare_v2(ing->h,
+			       "UPDATE tlsrpt_reports SET pending = 0, auth_reason = auth_reason ||"
+			       " '; still no key after ' || ?2 || ' days: not authenticated'"
+			       " WHERE pending = 1 AND received < ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		r = db_fail(ing, "expire pending reports");
+	if (r == STS_OK) {
+		sqlite3_bind_int64(st, 1, sts_db_now(ing->db) - STS_PENDING_MAX_DAYS * 86400LL);
+		sqlite3_bind_int(st, 2, STS_PENDING_MAX_DAYS);
+		r = step_done(ing, st, "expire pending reports");
+	}
+	sqlite3_finalize(st);
+	if (r == STS_OK && sqlite3_exec(ing->h,
+					"DELETE FROM tlsrpt_pending WHERE report IN"
+					" (SELECT id FROM tlsrpt_reports WHERE pending = 0)",
+					NULL, NULL, NULL) != SQLITE_OK)
+		r = db_fail(ing, "expire pending reports");
+	return r;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 {
 	int64_t *ids = NULL;
-	size_t n = 0, still_n = 0;
+	size_t n = 0;
 	sqlite3_stmt *sel = NULL;
+	double t0 = mono_s();
+	int r = expire_pending(ing);
+	if (r == STS_OK)
+		r = ing_commit(ing);
+	if (r < 0)
+		return r;
 	sts_db_hold(ing->db);
-	int r = ids_of(ing->h, "SELECT report FROM tlsrpt_pending ORDER BY report", &ids, &n);
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT report FROM tlsrpt_pending ORDER BY report LIMIT %d",
+		 STS_PENDING_PER_RUN);
+	r = ids_of(ing->h, sql, &ids, &n);
 	if (r == STS_OK && n &&
 	    sqlite3_prepare_v2(ing->h,
 			       "SELECT p.channel, p.source, p.msg, r.pending FROM tlsrpt_pending p"
@@ -1112,8 +1159,9 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 	ing->o.trusted_files = ing->src_trusted = false;
 	for (size_t i = 0; r == STS_OK && i < n; i++) {
 		bool still = false;
+		if (mono_s() - t0 > STS_PENDING_BUDGET_S)
+			break; /* the rest at the next run */
 		r = recheck_one(ing, sel, ids[i], &still);
-		still_n += still;
 	}
 	ing->o.trusted_files = trusted_files;
 	ing->src_trusted = src_trusted;
@@ -1123,8 +1171,16 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 		r = ing_commit(ing);
 	else
 		ing_rollback(ing);
-	if (r == STS_OK && ret_n)
-		*ret_n = still_n;
+	/* what is left, the ones not read in this run included */
+	if (r == STS_OK && ret_n) {
+		int64_t *left = NULL;
+		size_t k = 0;
+		sts_db_hold(ing->db);
+		r = ids_of(ing->h, "SELECT report FROM tlsrpt_pending", &left, &k);
+		sts_db_unhold(ing->db);
+		free(left);
+		*ret_n = k;
+	}
 	return r;
 }
 

@@ -801,6 +801,21 @@ static void test_evidence_pending(void **state)
 			 0);
 	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports WHERE report_id = 'p-2'",
 		       "DNS lookups are off");
+	/* a signer whose DNS fails for ever: unauthenticated after STS_PENDING_MAX_DAYS */
+	ev_ingester(&e, false, server, false);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "p-3", 5, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(sqlite3_exec(sts_db_handle(e.db),
+				      "UPDATE tlsrpt_reports SET received = received - 4 * 86400"
+				      " WHERE report_id = 'p-3'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sts_ingest_recheck_pending(e.ing, &still), STS_OK);
+	assert_int_equal(still, 0);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 0);
+	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports WHERE report_id = 'p-3'",
+		       "still no key after 3 days: not authenticated");
 	ev_close(&e);
 	fake_dns_stop(dns);
 }
