@@ -468,6 +468,10 @@ static int verify(struct sts_dkim *d, const char *hdr, size_t hlen, const void *
 	struct check_ctx c = {.d = d};
 	DKIM_STAT st;
 	int r = STS_OK;
+	/* libopendkim takes header fields as (pointer, length) but reads some of
+	 * them as C strings: a NUL byte in one made it read past its copy */
+	if (hlen && memchr(hdr, '\0', hlen))
+		return set_reason(res, "dkim fail: a header field holds a NUL byte");
 	DKIM *k = dkim_verify(d->lib, (const u_char *)"stsctl", NULL, &st);
 	if (!k)
 		return set_reason(res, "dkim: cannot start verification: %s",
