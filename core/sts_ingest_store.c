@@ -93,6 +93,33 @@ static const struct sts_db_migration migrations[] = {
 	" sessions FROM tlsrpt_failures;"
 	"DROP TABLE tlsrpt_failures;"
 	"ALTER TABLE tlsrpt_failures_v2 RENAME TO tlsrpt_failures;"},
+    /* the reporter identity in the deduplication key (docs/stsctl-ingest.md):
+     * org_key keeps the organisation's key of every row; a signed row with a
+     * reporter is keyed by it instead ("reporter-id\nREPORTER\nREPORT-ID",
+     * "reporter-range\nREPORTER\nSTART\nEND\nDOMAIN..."), the first of rows
+     * that would get the same key (the others keep theirs: nothing is merged,
+     * so no count is lost or doubled). Rows whose key does not start with their
+     * organisation as stsctl wrote it, or whose reporter is not derived yet,
+     * keep the organisation's key (still found, see find_stored()). */
+    {3, "ALTER TABLE tlsrpt_reports ADD COLUMN org_key TEXT;"
+	"UPDATE tlsrpt_reports SET org_key = dedup_key;"
+	"CREATE INDEX tlsrpt_reports_org_key ON tlsrpt_reports(org_key);"
+	"UPDATE tlsrpt_reports SET dedup_key = n.k FROM ("
+	" SELECT id, k, row_number() OVER (PARTITION BY k ORDER BY id) AS rn FROM ("
+	"  SELECT id, CASE"
+	"   WHEN substr(dedup_key, 1, length(pi)) = pi"
+	"    THEN 'reporter-id' || char(10) || reporter || char(10) ||"
+	"     substr(dedup_key, length(pi) + 1)"
+	"   WHEN substr(dedup_key, 1, length(pr)) = pr"
+	"    THEN 'reporter-range' || char(10) || reporter || char(10) ||"
+	"     substr(dedup_key, length(pr) + 1) END AS k FROM ("
+	"   SELECT id, dedup_key, reporter,"
+	"    'id' || char(10) || lower(coalesce(organization, '')) || char(10) AS pi,"
+	"    'range' || char(10) || lower(coalesce(organization, '')) || char(10) AS pr"
+	"   FROM tlsrpt_reports WHERE authenticated = 1 AND pending = 0 AND identity_v = 1"
+	"    AND reporter IS NOT NULL AND reporter <> ''))"
+	" WHERE k IS NOT NULL) AS n"
+	" WHERE tlsrpt_reports.id = n.id AND n.rn = 1;"},
 };
 
 STS_API int sts_ingest_schema(struct sts_db *db)
@@ -120,19 +147,26 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 	     "INSERT INTO tlsrpt_reports (dedup_key, organization, report_id, contact_info,"
 	     " start, end, day, domains, received, channel, source, authenticated, auth_reason,"
 	     " successful, failed, warnings, raw_size, reporter, pending, domain_hint,"
-	     " identity_v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
+	     " org_key, identity_v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
 	     " ON CONFLICT (dedup_key) DO NOTHING"},
 	    {offsetof(struct sts_ingest, ins_raw),
 	     "INSERT INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
 	    {offsetof(struct sts_ingest, sel_dup),
 	     "SELECT id, authenticated, pending, reporter, day, domain_hint, gz"
 	     " FROM tlsrpt_reports LEFT JOIN tlsrpt_raw ON report = id WHERE dedup_key = ?"},
+	    {offsetof(struct sts_ingest, sel_dup_org),
+	     "SELECT id, authenticated, pending, reporter, day, domain_hint, gz"
+	     " FROM tlsrpt_reports LEFT JOIN tlsrpt_raw ON report = id WHERE org_key = ?1"
+	     " AND (?2 IS NULL OR dedup_key = org_key AND (authenticated = 0 OR pending = 1"
+	     "  OR reporter IS NULL OR reporter = ?2))"
+	     " ORDER BY dedup_key = org_key DESC, id LIMIT 1"},
 	    {offsetof(struct sts_ingest, upd_auth),
 	     "UPDATE tlsrpt_reports SET organization = ?2, report_id = ?3, contact_info = ?4,"
 	     " start = ?5, end = ?6, day = ?7, domains = ?8, channel = ?10, source = ?11,"
 	     " authenticated = ?12, auth_reason = ?13, successful = ?14, failed = ?15,"
 	     " warnings = ?16, raw_size = ?17, reporter = ?18, pending = ?19,"
-	     " domain_hint = ?20, identity_v = 1 WHERE id = ?1"},
+	     " domain_hint = ?20, org_key = ?21, dedup_key = coalesce(?22, dedup_key),"
+	     " identity_v = 1 WHERE id = ?1"},
 	    {offsetof(struct sts_ingest, upd_raw),
 	     "INSERT OR REPLACE INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
 	    {offsetof(struct sts_ingest, ins_pending),
@@ -168,9 +202,9 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 
 void ing_stmts_finalize(struct sts_ingest *ing)
 {
-	sqlite3_stmt *v[] = {ing->ins_report,  ing->ins_raw,	ing->sel_dup, ing->upd_auth,
-			     ing->ins_quar,    ing->up_daily,	ing->up_fail, ing->upd_raw,
-			     ing->ins_pending, ing->del_pending};
+	sqlite3_stmt *v[] = {ing->ins_report, ing->ins_raw,	ing->sel_dup,	 ing->sel_dup_org,
+			     ing->upd_auth,   ing->ins_quar,	ing->up_daily,	 ing->up_fail,
+			     ing->upd_raw,    ing->ins_pending, ing->del_pending};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		sqlite3_finalize(v[i]);
 }
@@ -548,11 +582,20 @@ static int store_quarantine(struct sts_ingest *ing, const struct ing_prep *p,
 	return rc == SQLITE_DONE ? STS_OK : db_fail(ing, "quarantine");
 }
 
-static int dedup_key(const struct sts_tlsrpt_report *rep, struct sts_buf *k)
+/*
+ * The deduplication key: of the reporter (reporter != NULL), whoever the
+ * report says it is; else of the organisation name, compared
+ * case-insensitively. One reporter's report cannot take another's key.
+ */
+static int dedup_key(const struct sts_tlsrpt_report *rep, const char *reporter, struct sts_buf *k)
 {
 	const char *org = rep->organization ? rep->organization : "";
-	int r = sts_buf_puts(k, rep->report_id ? "id\n" : "range\n");
-	for (const char *c = org; r == STS_OK && *c; c++)
+	int r = sts_buf_puts(k, reporter ? "reporter-" : "");
+	if (r == STS_OK)
+		r = sts_buf_puts(k, rep->report_id ? "id\n" : "range\n");
+	if (reporter)
+		r = r ? r : sts_buf_puts(k, reporter);
+	for (const char *c = org; !reporter && r == STS_OK && *c; c++)
 		r = sts_buf_putc(k, (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c));
 	if (r < 0)
 		return r;
@@ -605,8 +648,8 @@ static int copy_rank(const struct sts_ingest *ing, bool auth, bool pending, cons
 }
 
 static void bind_report(sqlite3_stmt *st, struct sts_ingest *ing, const struct ing_prep *p,
-			const struct ing_part *pt, const char *key, const char *day,
-			const char *doms, int64_t succ, int64_t failed)
+			const struct ing_part *pt, const char *key, const char *org_key,
+			const char *day, const char *doms, int64_t succ, int64_t failed)
 {
 	const struct sts_tlsrpt_report *rep = pt->rep;
 	sqlite3_reset(st);
@@ -631,6 +674,7 @@ static void bind_report(sqlite3_stmt *st, struct sts_ingest *ing, const struct i
 	bind_text(st, 18, p->authenticated ? p->identity : NULL);
 	sqlite3_bind_int(st, 19, p->pending);
 	bind_text(st, 20, p->domain_hint);
+	bind_text(st, 21, org_key);
 }
 
 static int step_done(struct sts_ingest *ing, sqlite3_stmt *st, const char *what)
@@ -679,14 +723,33 @@ static char *col_dup(sqlite3_stmt *st, int i, int *r)
 	return s;
 }
 
-static int read_stored(struct sts_ingest *ing, const char *key, struct stored_copy *c)
+/*
+ * The stored copy of a report, if any: a signed copy with a reporter is
+ * looked for under its reporter's key, then under its organisation's key
+ * among the copies still keyed so that it may replace (unauthenticated,
+ * pending, or of the same reporter); any other copy under its organisation's
+ * key, first one still keyed so, then one of a reporter (c->row 0: none).
+ */
+static int read_stored(struct sts_ingest *ing, const char *key, const char *org_key,
+		       const char *reporter, struct stored_copy *c)
 {
-	sqlite3_stmt *st = ing->sel_dup;
+	sqlite3_stmt *st = reporter ? ing->sel_dup : ing->sel_dup_org;
 	int r = STS_OK;
 	memset(c, 0, sizeof(*c));
 	sqlite3_reset(st);
-	bind_text(st, 1, key);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	bind_text(st, 1, reporter ? key : org_key);
+	if (!reporter)
+		bind_text(st, 2, NULL);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && reporter) {
+		sqlite3_reset(st);
+		st = ing->sel_dup_org;
+		sqlite3_reset(st);
+		bind_text(st, 1, org_key);
+		bind_text(st, 2, reporter);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
 		c->row = sqlite3_column_int64(st, 0);
 		c->auth = sqlite3_column_int(st, 1) != 0;
 		c->pending = sqlite3_column_int(st, 2) != 0;
@@ -698,10 +761,8 @@ static int read_stored(struct sts_ingest *ing, const char *key, struct stored_co
 		if (gz && n > 0 &&
 		    sts_tlsrpt_parse_blob(gz, (size_t)n, &c->rep, NULL) == STS_ENOMEM)
 			r = STS_ENOMEM;
-	} else {
-		c->auth = true; /* not found (cannot happen): never replaced */
-		c->reporter = NULL;
-	}
+	} else if (rc != SQLITE_DONE)
+		r = db_fail(ing, "find report");
 	sqlite3_reset(st);
 	return r;
 }
@@ -710,7 +771,7 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 			enum sts_ingest_outcome *oc, int64_t *ret_row)
 {
 	const struct sts_tlsrpt_report *rep = pt->rep;
-	struct sts_buf key, doms;
+	struct sts_buf key, okey, doms;
 	struct stored_copy old = {0};
 	char day[16];
 	struct tm tm;
@@ -718,6 +779,7 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	int64_t succ = 0, failed = 0;
 	int r;
 	sts_buf_init(&key, 64 * 1024);
+	sts_buf_init(&okey, 64 * 1024);
 	sts_buf_init(&doms, 64 * 1024);
 	gmtime_r(&start, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
@@ -725,17 +787,24 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 		succ += rep->policies[i].success_count;
 		failed += sts_tlsrpt_policy_failed_sessions(&rep->policies[i]);
 	}
-	if ((r = dedup_key(rep, &key)) < 0 || (r = domains_text(rep, p->domain_hint, &doms)) < 0)
-		goto out;
 	const char *reporter = p->authenticated ? p->identity : NULL;
-	sqlite3_stmt *st = ing->ins_report;
-	bind_report(st, ing, p, pt, key.data, day, sts_buf_str(&doms), succ, failed);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = db_fail(ing, "store report");
+	/* keyed by its reporter when it has one, else by its organisation */
+	const char *keyed_by = reporter && *reporter ? reporter : NULL;
+	if ((r = dedup_key(rep, NULL, &okey)) < 0 ||
+	    (keyed_by && (r = dedup_key(rep, keyed_by, &key)) < 0) ||
+	    (r = domains_text(rep, p->domain_hint, &doms)) < 0)
 		goto out;
-	}
-	sqlite3_reset(st);
-	if (sqlite3_changes(ing->h) == 1) {
+	const char *k = keyed_by ? key.data : okey.data;
+	if ((r = read_stored(ing, k, okey.data, keyed_by, &old)) < 0)
+		goto out;
+	sqlite3_stmt *st = ing->ins_report;
+	if (!old.row) {
+		bind_report(st, ing, p, pt, k, okey.data, day, sts_buf_str(&doms), succ, failed);
+		if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(ing->h) != 1) {
+			r = db_fail(ing, "store report");
+			goto out;
+		}
+		sqlite3_reset(st);
 		*ret_row = sqlite3_last_insert_rowid(ing->h);
 		*oc = STS_INGEST_STORED;
 		st = ing->ins_raw;
@@ -754,10 +823,9 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	 * Seen before: counted once, and the better copy is kept. A copy of a
 	 * listed reporter replaces any other, a signed one an unsigned or
 	 * pending one; a worse or equal copy never changes the stored one.
+	 * (A copy of another reporter is another report: read_stored().)
 	 */
 	*oc = STS_INGEST_DUPLICATE;
-	if ((r = read_stored(ing, key.data, &old)) < 0)
-		goto out;
 	*ret_row = old.row;
 	if (copy_rank(ing, p->authenticated, p->pending, reporter) <=
 	    copy_rank(ing, old.auth, old.pending, old.reporter))
@@ -768,8 +836,9 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	if (r < 0)
 		goto out;
 	st = ing->upd_auth;
-	bind_report(st, ing, p, pt, NULL, day, sts_buf_str(&doms), succ, failed);
+	bind_report(st, ing, p, pt, NULL, okey.data, day, sts_buf_str(&doms), succ, failed);
 	sqlite3_bind_int64(st, 1, old.row);
+	bind_text(st, 22, keyed_by ? key.data : NULL); /* now its reporter's */
 	if ((r = step_done(ing, st, "replace report")) < 0)
 		goto out;
 	st = ing->upd_raw;
@@ -786,6 +855,7 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 out:
 	stored_copy_release(&old);
 	sts_buf_release(&key);
+	sts_buf_release(&okey);
 	sts_buf_release(&doms);
 	return r;
 }

@@ -535,6 +535,8 @@ struct evdb {
 
 /* (re)make the ingester: keys configured or not, DNS through resolver (NULL: off),
  * reporter.example added to the built-in reporters */
+static bool ev_attacker_listed; /* attacker.example is listed too (a listed reporter gone bad) */
+
 static void ev_ingester(struct evdb *e, bool keys, const char *resolver, bool trusted_files)
 {
 	sts_ingest_free(e->ing);
@@ -547,9 +549,10 @@ static void ev_ingester(struct evdb *e, bool keys, const char *resolver, bool tr
 		snprintf(name, sizeof(name), "sel._domainkey.%s", signers[i]);
 		json_object_set_new(k, name, json_string(key_rec));
 	}
-	json_t *j = json_pack("{s:{s:b,s:s?,s:i,s:o},s:{s:[s]}}", "dkim", "dns", resolver != NULL,
+	json_t *j = json_pack("{s:{s:b,s:s?,s:i,s:o},s:{s:[s,s]}}", "dkim", "dns", resolver != NULL,
 			      "resolver", resolver, "timeout", 2, "keys", k, "reporters", "add",
-			      "reporter.example");
+			      "reporter.example",
+			      ev_attacker_listed ? "attacker.example" : "reporter.example");
 	assert_non_null(j);
 	assert_int_equal(sts_ingest_conf_from_json(j, e->dir, &e->conf, NULL), STS_OK);
 	json_decref(j);
@@ -726,9 +729,11 @@ static void test_evidence_better_copy(void **state)
 				 report_as("Reporter Example", "r-1", 70, 0)),
 			 STS_INGEST_UPGRADED);
 	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports", "attacker.example");
+	/* the listed reporter's own copy is its own report: the other signer's
+	 * copy under the same organisation and report id does not shadow it */
 	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
 				 report_as("Reporter Example", "r-1", 70, 0)),
-			 STS_INGEST_UPGRADED);
+			 STS_INGEST_STORED);
 	/* worse copies change nothing */
 	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
 				 report_as("reporter example", "r-1", 0, 500)),
@@ -738,10 +743,14 @@ static void test_evidence_better_copy(void **state)
 	    STS_OK);
 	assert_int_equal(oc, STS_INGEST_DUPLICATE);
 	free(j);
-	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 1);
-	ev_expect_text(&e, "SELECT reporter || ' ' || authenticated FROM tlsrpt_reports",
-		       "reporter.example 1");
-	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily"), 70);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 2);
+	ev_expect_text(&e,
+		       "SELECT group_concat(reporter || ' ' || authenticated, ',') FROM"
+		       " (SELECT * FROM tlsrpt_reports ORDER BY id)",
+		       "attacker.example 1,reporter.example 1");
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily WHERE reporter ="
+				    " 'reporter.example'"),
+			 70);
 	assert_int_equal(ev_int(&e, "SELECT sum(failed) FROM tlsrpt_daily"), 0);
 	assert_int_equal(ev_int(&e, "SELECT sum(sessions) FROM tlsrpt_failures"), 0);
 	ev_read(&e, false, &ev);
@@ -934,6 +943,9 @@ static void test_evidence_migrate_v1(void **state)
 	assert_int_equal(
 	    sqlite3_exec(
 		sts_db_handle(e.db),
+		"UPDATE tlsrpt_reports SET dedup_key = org_key;"
+		"DROP INDEX tlsrpt_reports_org_key;"
+		"ALTER TABLE tlsrpt_reports DROP COLUMN org_key;"
 		"DROP TABLE tlsrpt_pending;"
 		"DROP INDEX tlsrpt_reports_identity_v;"
 		"ALTER TABLE tlsrpt_reports DROP COLUMN reporter;"
@@ -970,7 +982,7 @@ static void test_evidence_migrate_v1(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sts_ingest_schema(e.db), STS_OK);
 	assert_int_equal(
-	    ev_int(&e, "SELECT version FROM schema_version WHERE component = 'reports'"), 2);
+	    ev_int(&e, "SELECT version FROM schema_version WHERE component = 'reports'"), 3);
 	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'v1-signed'",
 		       "reporter.example");
 	ev_expect_text(&e, "SELECT reporter FROM tlsrpt_reports WHERE report_id = 'v1-file'",
@@ -1001,6 +1013,140 @@ static void test_evidence_migrate_v1(void **state)
 	ev_close(&e);
 }
 
+/* Two listed reporters: one reusing the other's organisation name and report
+ * id (whichever comes first) does not shadow the other's report */
+static void test_evidence_shadow(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	ev_attacker_listed = true;
+	ev_open(&e, true, NULL);
+	ev_attacker_listed = false;
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("Reporter Example", "s-1", 0, 500)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "s-1", 70, 0)),
+			 STS_INGEST_STORED);
+	/* and the other way round, with the case of the name changed */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "s-2", 30, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("REPORTER EXAMPLE", "s-2", 0, 400)),
+			 STS_INGEST_STORED);
+	/* each one's own copies stay duplicates, the first copy kept */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Someone Else", "s-1", 1, 1)),
+			 STS_INGEST_DUPLICATE);
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("Reporter Example", "s-2", 0, 1)),
+			 STS_INGEST_DUPLICATE);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 4);
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily WHERE reporter ="
+				    " 'reporter.example'"),
+			 100);
+	assert_int_equal(ev_int(&e, "SELECT sum(failed) FROM tlsrpt_daily WHERE reporter ="
+				    " 'attacker.example'"),
+			 900);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 4);
+	assert_int_equal(ev.successes, 100);
+	assert_int_equal(ev.reporting_orgs, 2);
+	ev_close(&e);
+}
+
+/* A state of schema version 2 (keys of organisations) migrates: signed rows get
+ * their reporter's key, nothing is lost or doubled, and the rule holds after */
+static void test_evidence_migrate_v2(void **state)
+{
+	(void)state;
+	struct evdb e;
+	struct sts_rollout_evidence ev;
+	enum sts_ingest_outcome oc;
+	ev_open(&e, true, NULL);
+	/* as version 2 kept them: one row for each (organisation, report id) */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "m-1", 70, 2)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_mail(&e, "attacker.example", "attacker.example", NULL,
+				 report_as("Other Org", "m-2", 0, 50)),
+			 STS_INGEST_STORED);
+	/* one signer, one report id, two organisation names: two rows in v2 (the
+	 * report id is set below: this version takes it as a duplicate) */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example Two", "m-1b", 5, 0)),
+			 STS_INGEST_STORED);
+	char *j = report_as("Google Inc.", "m-3", 500, 9);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	free(j);
+	sts_ingest_free(e.ing);
+	e.ing = NULL;
+	/* back to the version 2 table, as an older stsctl left it */
+	assert_int_equal(
+	    sqlite3_exec(sts_db_handle(e.db),
+			 "UPDATE tlsrpt_reports SET dedup_key = org_key;"
+			 "UPDATE tlsrpt_reports SET report_id = 'm-1', dedup_key ="
+			 " 'id' || char(10) || 'reporter example two' || char(10) || 'm-1'"
+			 " WHERE report_id = 'm-1b';"
+			 "DROP INDEX tlsrpt_reports_org_key;"
+			 "ALTER TABLE tlsrpt_reports DROP COLUMN org_key;"
+			 "UPDATE schema_version SET version = 2 WHERE component = 'reports';",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports WHERE dedup_key LIKE"
+				    " 'id' || char(10) || 'reporter example' || char(10) || '%'"),
+			 1);
+	assert_int_equal(sts_ingest_schema(e.db), STS_OK);
+	assert_int_equal(
+	    ev_int(&e, "SELECT version FROM schema_version WHERE component = 'reports'"), 3);
+	ev_expect_text(&e,
+		       "SELECT group_concat(replace(dedup_key, char(10), '|'), ',') FROM"
+		       " (SELECT dedup_key FROM tlsrpt_reports ORDER BY id)",
+		       "reporter-id|reporter.example|m-1,reporter-id|attacker.example|m-2,"
+		       "id|reporter example two|m-1,id|google inc.|m-3");
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports WHERE org_key IS NULL"),
+			 0);
+	/* the counts: nothing lost or doubled */
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 4);
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily"), 575);
+	assert_int_equal(ev_int(&e, "SELECT sum(reports) FROM tlsrpt_daily"), 4);
+	assert_int_equal(ev_int(&e, "SELECT sum(sessions) FROM tlsrpt_failures"), 61);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 2);
+	assert_int_equal(ev.successes, 75);
+	/* after it: duplicates stay duplicates, the better copy replaces a worse one,
+	 * and the listed reporter's report is its own */
+	ev_ingester(&e, true, NULL, false);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "m-1", 70, 2)),
+			 STS_INGEST_DUPLICATE);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example Two", "m-1", 5, 0)),
+			 STS_INGEST_DUPLICATE);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Google Inc.", "m-3", 500, 9)),
+			 STS_INGEST_UPGRADED);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Other Org", "m-2", 40, 0)),
+			 STS_INGEST_STORED);
+	j = report_as("reporter example", "m-1", 1, 1);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	free(j);
+	assert_int_equal(oc, STS_INGEST_DUPLICATE);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 5);
+	assert_int_equal(ev_int(&e, "SELECT sum(successful) FROM tlsrpt_daily"), 615);
+	ev_read(&e, false, &ev);
+	assert_int_equal(ev.reports, 4);
+	assert_int_equal(ev.successes, 615);
+	ev_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1020,6 +1166,8 @@ int main(void)
 	    cmocka_unit_test(test_evidence_trusted_name),
 	    cmocka_unit_test(test_evidence_rederive),
 	    cmocka_unit_test(test_evidence_migrate_v1),
+	    cmocka_unit_test(test_evidence_shadow),
+	    cmocka_unit_test(test_evidence_migrate_v2),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
