@@ -33,6 +33,10 @@ import sys
 GOOD = {"OK", "EXPECTEDFAIL"}
 SKIP_RE = re.compile(r"^(ok|not ok)\b[^#]*#\s*skip\b|^1\.\.0\s*#\s*skip\b", re.I | re.M)
 CHECK_RE = re.compile(r"^(ok|not ok)\b", re.M)
+# what ASan, LSan and UBSan print; UBSan (GCC) ignores log_path, so its
+# reports are found in the output a test printed
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error: |"
+                          r"SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer")
 
 introspected = {}
 
@@ -135,7 +139,8 @@ def main():
             result = t["result"]
             if result in GOOD and SKIP_RE.search(out):
                 result = "SKIP"
-            if result in GOOD and reports:
+            if result in GOOD and (reports or (sanlog and SANITIZER_RE.search(
+                    out + (t.get("stderr") or "")))):
                 result = "SANITIZER"
             if result in GOOD:
                 passed += 1
