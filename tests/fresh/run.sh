@@ -55,10 +55,10 @@ bail() { # a step the rest depends on failed
 [ "$(id -u)" = 0 ] || bail "tests/fresh/run.sh must run as root (mmdebstrap, chroot, mounts)"
 mkdir -p "$CACHE/archives/partial" "$CACHE/logs" || bail "cannot create '$CACHE'"
 LOGS=$CACHE/logs
-rm -f "$LOGS"/*.log
-# One fresh run at a time: they share the cache.
+# One fresh run at a time: they share the cache and the logs.
 exec 8>>"$CACHE/lock"
 flock -w 1800 8 || bail "'$CACHE/lock' still held after 1800 s"
+rm -f "$LOGS"/*.log
 
 # ---- 1. the base root
 if ! command -v mmdebstrap >/dev/null; then
