@@ -37,8 +37,9 @@ const char *const ingest_usage[] = {
     "  -h, --help            show this help",
     "",
     "Exit status: 0 every input was stored or was a duplicate; 1 an input was",
-    "quarantined, a source could not be read, or the inventory is invalid; 2 usage",
-    "error; 3 the state is locked by another stsctl.",
+    "quarantined or refused (pending past the storage quota), a source could not",
+    "be read, or the inventory is invalid; 2 usage error; 3 the state is locked by",
+    "another stsctl.",
     NULL,
 };
 
@@ -152,6 +153,16 @@ static void on_event(void *ud, const struct sts_ingest_event *ev)
 		sts_log_debug("skipped '%s': %s", ev->source, ev->reason ? ev->reason : "");
 		return;
 	}
+	if (ev->outcome == STS_INGEST_REFUSED) {
+		if (o->json)
+			json_array_append_new(o->errors,
+					      json_pack("{s:s,s:s}", "source", ev->source, "error",
+							ev->reason ? ev->reason : "refused"));
+		else
+			sts_log_warn("refused '%s': %s", ev->source,
+				     ev->reason ? ev->reason : "refused");
+		return;
+	}
 	sts_log_debug("%s '%s': %s %s (%s)%s%s", sts_ingest_outcome_name(ev->outcome), ev->source,
 		      ev->organization ? ev->organization : "(no organization)",
 		      ev->report_id ? ev->report_id : "(no report-id)",
@@ -174,21 +185,25 @@ static int print_summary(const struct sts_ingest_stats *st, struct ingest_out *o
 {
 	if (o->json) {
 		json_t *doc = json_pack(
-		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "inputs", (json_int_t)st->inputs,
-		    "stored", (json_int_t)st->stored, "unauthenticated",
+		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "inputs",
+		    (json_int_t)st->inputs, "stored", (json_int_t)st->stored, "unauthenticated",
 		    (json_int_t)o->unauthenticated, "duplicates", (json_int_t)st->duplicates,
 		    "upgraded", (json_int_t)st->upgraded, "quarantined",
-		    (json_int_t)st->quarantined, "skipped", (json_int_t)st->skipped,
-		    "source_errors", (json_int_t)st->source_errors, "quarantine", o->quarantine,
-		    "errors", o->errors);
+		    (json_int_t)st->quarantined, "skipped", (json_int_t)st->skipped, "refused",
+		    (json_int_t)st->refused, "source_errors", (json_int_t)st->source_errors,
+		    "quarantine", o->quarantine, "errors", o->errors);
 		return cli_json_print(doc);
 	}
+	char refused[64] = "";
+	if (st->refused)
+		snprintf(refused, sizeof(refused), ", %zu refused (storage quota full)",
+			 st->refused);
 	if (cli_verbosity >= 1)
 		fprintf(stderr,
 			"Ingest: %zu inputs, %zu reports stored (%zu not authenticated), %zu "
-			"duplicates, %zu upgraded, %zu quarantined, %zu skipped\n",
+			"duplicates, %zu upgraded, %zu quarantined, %zu skipped%s\n",
 			st->inputs, st->stored, o->unauthenticated, st->duplicates, st->upgraded,
-			st->quarantined, st->skipped);
+			st->quarantined, st->skipped, refused);
 	return 0;
 }
 
@@ -272,7 +287,7 @@ static int run(const struct ingest_args *a)
 	const struct sts_ingest_stats *st = sts_ingest_get_stats(ing);
 	if (print_summary(st, &out) < 0)
 		rc = EXIT_USAGE;
-	else if (st->quarantined || st->source_errors || failed_source)
+	else if (st->quarantined || st->source_errors || st->refused || failed_source)
 		rc = EXIT_FAIL;
 done:
 	sts_ingest_free(ing);

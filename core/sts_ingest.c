@@ -54,6 +54,8 @@ STS_API const char *sts_ingest_outcome_name(enum sts_ingest_outcome o)
 		return "quarantined";
 	case STS_INGEST_SKIPPED:
 		return "skipped";
+	case STS_INGEST_REFUSED:
+		return "refused";
 	}
 	return "unknown";
 }

@@ -140,6 +140,8 @@ enum sts_ingest_outcome {
 	STS_INGEST_UPGRADED,	/* seen before unauthenticated, now authenticated */
 	STS_INGEST_QUARANTINED, /* unusable input, kept with the reason */
 	STS_INGEST_SKIPPED,	/* a file that is no report (by its name) */
+	STS_INGEST_REFUSED,	/* would be pending past the storage quota: not stored,
+				 * left in its source for the next run */
 };
 STS_API const char *sts_ingest_outcome_name(enum sts_ingest_outcome o);
 
@@ -166,6 +168,7 @@ struct sts_ingest_stats {
 	size_t quarantined; /* inputs or report parts quarantined (repeats included) */
 	size_t skipped;
 	size_t source_errors; /* sources that could not be read (each reported once) */
+	size_t refused;	      /* inputs refused: the storage quota is full (left in place) */
 };
 
 struct sts_ingest_opts {
@@ -234,6 +237,15 @@ STS_API int sts_ingest_message(struct sts_ingest *ing, const void *msg, size_t l
  * STS_ENOMEM.
  */
 STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n);
+
+/*
+ * What the storage quota for unauthenticated input counts in db
+ * (docs/stsctl-receive.md "Limits"): the reports stored not authenticated,
+ * pending ones included, by the size of their raw report plus, when
+ * pending, of their kept message; and the quarantined inputs. One scan of
+ * each table. STS_OK or STS_EDB.
+ */
+STS_API int sts_ingest_quota_used(struct sts_db *db, long long *ret_n, long long *ret_bytes);
 /* A signer controls its own DNS: pending is bounded (sts_ingest_recheck_pending). */
 #define STS_PENDING_MAX_DAYS 3	 /* then unauthenticated */
 #define STS_PENDING_PER_RUN  100 /* verified again per run, oldest first */

@@ -298,7 +298,7 @@ static int one_message(struct imap *m, unsigned long uid)
 	r = ing_store(m->ing, &p, &oc);
 	if (r == STS_OK)
 		r = ing_commit(m->ing);
-	if (r < 0) {
+	if (r < 0 || oc == STS_INGEST_REFUSED) {
 		unmark(m, uid); /* read again next time */
 		goto out;
 	}

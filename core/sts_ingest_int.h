@@ -92,6 +92,9 @@ struct sts_ingest {
 	size_t n_ren, cap_ren;
 	char err[512];
 	char *last_reason;
+	/* the storage quota, counted at the first pending input of the run */
+	bool q_counted;
+	long long q_n, q_bytes;
 };
 
 /* ---- sts_ingest.c: prepare ---- */

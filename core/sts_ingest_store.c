@@ -19,6 +19,7 @@
 #include "sts_err.h"
 #include "sts_gzip.h"
 #include "sts_ingest_int.h"
+#include "sts_receiver.h"
 #include "sts_reporters.h"
 
 /* Append only: each step runs once, in order (sts_db_migrate). */
@@ -863,6 +864,8 @@ out:
 static int rank(enum sts_ingest_outcome o)
 {
 	switch (o) {
+	case STS_INGEST_REFUSED:
+		return 5;
 	case STS_INGEST_QUARANTINED:
 		return 4;
 	case STS_INGEST_SKIPPED:
@@ -877,10 +880,78 @@ static int rank(enum sts_ingest_outcome o)
 	return 0;
 }
 
+STS_API int sts_ingest_quota_used(struct sts_db *db, long long *ret_n, long long *ret_bytes)
+{
+	static const char q[] =
+	    "SELECT n + (SELECT count(*) FROM tlsrpt_quarantine),"
+	    "       b + (SELECT total(size) FROM tlsrpt_quarantine)"
+	    "         + (SELECT total(length(msg)) FROM tlsrpt_pending)"
+	    " FROM (SELECT count(*) AS n, total(raw_size) AS b FROM tlsrpt_reports"
+	    "       WHERE authenticated = 0)";
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(sts_db_handle(db), q, -1, &st, NULL) != SQLITE_OK)
+		return STS_EDB;
+	int r = STS_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_n = sqlite3_column_int64(st, 0);
+		*ret_bytes = (long long)sqlite3_column_double(st, 1);
+		r = STS_OK;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * A pending input keeps its message (up to 20 MiB) for days: past the
+ * storage quota for unauthenticated input (reports.https.quota_*, the
+ * receiver's) it is refused, before anything is stored, and left in its
+ * source for a later run, as the receiver answers 503. Counted at the first
+ * pending input of the run (in the transaction: this run's batch included),
+ * then what this run stores is added (ing_store()).
+ */
+static int quota_refuses(struct sts_ingest *ing, const struct ing_prep *p, bool *ret)
+{
+	*ret = false;
+	if (!p->pending)
+		return STS_OK;
+	if (!ing->q_counted) {
+		if (sts_ingest_quota_used(ing->db, &ing->q_n, &ing->q_bytes) < 0)
+			return db_fail(ing, "storage quota");
+		ing->q_counted = true;
+	}
+	long long maxr = ing->conf->https.quota_reports > 0 ? ing->conf->https.quota_reports
+							    : STS_RECEIVER_QUOTA_REPORTS;
+	long long maxb = ing->conf->https.quota_bytes > 0 ? ing->conf->https.quota_bytes
+							  : STS_RECEIVER_QUOTA_BYTES;
+	long long len = (long long)p->msg_gz_len;
+	for (size_t i = 0; i < p->n_parts; i++)
+		len += (long long)(p->parts[i].rep ? p->parts[i].gz_len : p->parts[i].qsize);
+	*ret = ing->q_n >= maxr || ing->q_bytes + len > maxb;
+	return STS_OK;
+}
+
+/* once counted, what is stored unauthenticated adds to the quota */
+static void quota_add(struct sts_ingest *ing, const struct ing_prep *p, const struct ing_part *pt,
+		      enum sts_ingest_outcome oc)
+{
+	if (!ing->q_counted)
+		return;
+	if (oc == STS_INGEST_QUARANTINED) {
+		ing->q_n++;
+		ing->q_bytes += (long long)pt->qsize;
+	} else if (oc == STS_INGEST_STORED && !p->authenticated) {
+		ing->q_n++;
+		ing->q_bytes += (long long)pt->gz_len;
+	}
+	if (p->pending && (oc == STS_INGEST_STORED || oc == STS_INGEST_UPGRADED))
+		ing->q_bytes += (long long)p->msg_gz_len;
+}
+
 int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcome *ret)
 {
 	enum sts_ingest_outcome worst = STS_INGEST_STORED;
 	int r = STS_OK;
+	bool refuse = false;
 	if (p->skip_reason) {
 		ing->st.skipped++;
 		emit(ing, p, NULL, STS_INGEST_SKIPPED, 0);
@@ -889,6 +960,20 @@ int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcom
 	}
 	if ((r = begin(ing)) < 0)
 		return r;
+	if ((r = quota_refuses(ing, p, &refuse)) < 0) {
+		ing_rollback(ing);
+		return r;
+	}
+	if (refuse) {
+		/* not stored, not marked processed: read again by a later run */
+		ing->st.refused++;
+		struct ing_prep q = *p;
+		q.skip_reason = "the storage quota for unauthenticated input is full (pending "
+				"DKIM verification): left in its source for a later run";
+		emit(ing, &q, NULL, STS_INGEST_REFUSED, 0);
+		*ret = STS_INGEST_REFUSED;
+		return STS_OK;
+	}
 	for (size_t i = 0; i < p->n_parts && r == STS_OK; i++) {
 		struct ing_part *pt = &p->parts[i];
 		enum sts_ingest_outcome oc = STS_INGEST_QUARANTINED;
@@ -913,6 +998,7 @@ int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcom
 		}
 		if (rank(oc) > rank(worst))
 			worst = oc;
+		quota_add(ing, p, pt, oc);
 		emit(ing, p, pt, oc, row);
 	}
 	if (r == STS_OK && p->done_from && p->done_to) {

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <sqlite3.h>
 
 #include "sts_buf.h"
 #include "sts_db.h"
@@ -680,8 +679,10 @@ static int lock_wait(const char *db_path, long wait_ms, struct sts_lock **ret)
 }
 
 /*
- * What the quota counts: the unauthenticated reports stored (by the size
- * of their raw report) and the quarantined inputs, in the state database.
+ * What the quota counts (sts_ingest_quota_used()): the unauthenticated
+ * reports stored, pending ones included (by the size of their raw report,
+ * plus a pending one's kept message), and the quarantined inputs, in the
+ * state database; ingest refuses pending input past it too.
  * Counting scans both tables (0.2 s for 200000 reports and 50000
  * quarantined inputs), so it is done at the first request, again every 10
  * minutes (ingest and prune change the state too), and, when the quota
@@ -693,22 +694,9 @@ static int lock_wait(const char *db_path, long wait_ms, struct sts_lock **ret)
 
 static int quota_count(struct sts_receiver_store *s, long long now)
 {
-	static const char q[] =
-	    "SELECT n + (SELECT count(*) FROM tlsrpt_quarantine),"
-	    "       b + (SELECT total(size) FROM tlsrpt_quarantine)"
-	    " FROM (SELECT count(*) AS n, total(raw_size) AS b FROM tlsrpt_reports"
-	    "       WHERE authenticated = 0)";
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(sts_db_handle(s->db), q, -1, &st, NULL) != SQLITE_OK)
-		return STS_EDB;
-	int r = STS_EDB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		s->q_reports = sqlite3_column_int64(st, 0);
-		s->q_bytes = (long long)sqlite3_column_double(st, 1);
+	int r = sts_ingest_quota_used(s->db, &s->q_reports, &s->q_bytes);
+	if (r == STS_OK)
 		s->q_at = now;
-		r = STS_OK;
-	}
-	sqlite3_finalize(st);
 	return r;
 }
 

@@ -28,6 +28,7 @@
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_mime.h"
+#include "sts_receiver.h"
 #include "sts_report_evidence.h"
 #include "sts_rollout.h"
 
@@ -760,15 +761,22 @@ static void test_evidence_better_copy(void **state)
 	ev_close(&e);
 }
 
+/* a resolver answering SERVFAIL for reporter.example's key: its "ADDR:PORT" in server */
+static struct fake_dns *ev_servfail_dns(char *server, size_t n)
+{
+	const char *zone[] = {"example. 60 IN TXT \"x\"", NULL};
+	struct fake_dns *dns =
+	    fake_dns_start_opts(zone, false, "", "sel._domainkey.reporter.example");
+	snprintf(server, n, "127.0.0.1:%d", dns->port);
+	return dns;
+}
+
 /* SERVFAIL on the key: pending, verified again later; a permanent failure ends it */
 static void test_evidence_pending(void **state)
 {
 	(void)state;
-	const char *zone[] = {"example. 60 IN TXT \"x\"", NULL};
-	struct fake_dns *dns =
-	    fake_dns_start_opts(zone, false, "", "sel._domainkey.reporter.example");
 	char server[32];
-	snprintf(server, sizeof(server), "127.0.0.1:%d", dns->port);
+	struct fake_dns *dns = ev_servfail_dns(server, sizeof(server));
 	struct evdb e;
 	struct sts_rollout_evidence ev;
 	size_t still = 99;
@@ -825,6 +833,88 @@ static void test_evidence_pending(void **state)
 	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 0);
 	ev_expect_text(&e, "SELECT auth_reason FROM tlsrpt_reports WHERE report_id = 'p-3'",
 		       "still no key after 3 days: not authenticated");
+	ev_close(&e);
+	fake_dns_stop(dns);
+}
+
+/* POST a body to the receiver's store handler: its status */
+static unsigned ev_post(struct evdb *e, long long max_reports, long long max_bytes)
+{
+	struct sts_receiver_store s;
+	struct sts_receiver_request req = {
+	    .peer = "192.0.2.9", .content_type = "application/tlsrpt+json", .body = "{}", .len = 2};
+	struct sts_receiver_reply reply = {0};
+	sts_receiver_store_init(&s, e->ing, false, NULL);
+	sts_receiver_store_quota(&s, e->db, max_reports, max_bytes);
+	sts_receiver_store_handler(&s, &req, &reply);
+	sts_receiver_store_release(&s);
+	return reply.status;
+}
+
+/* Pending reports count in the storage quota (count, and bytes with their kept
+ * message); past it a new pending input is refused, not stored, left in place */
+static void test_evidence_pending_quota(void **state)
+{
+	(void)state;
+	char server[32];
+	struct fake_dns *dns = ev_servfail_dns(server, sizeof(server));
+	struct evdb e;
+	enum sts_ingest_outcome oc;
+	long long n = 0, bytes = 0;
+	ev_open(&e, false, server);
+	char *j = report_as("Google Inc.", "q-0", 5, 0);
+	assert_int_equal(
+	    sts_ingest_blob(e.ing, j, strlen(j), STS_CH_FILE, "f.json", false, "file", &oc, NULL),
+	    STS_OK);
+	free(j);
+	e.conf->https.quota_reports = 3;
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "q-1", 70, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "q-2", 70, 0)),
+			 STS_INGEST_STORED);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 2);
+	/* 3 unauthenticated reports, 2 of them pending: full */
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "q-3", 70, 0)),
+			 STS_INGEST_REFUSED);
+	assert_int_equal(sts_ingest_get_stats(e.ing)->refused, 1);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports"), 3);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 2);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_quarantine"), 0);
+	/* what is counted: the pending messages' bytes too */
+	assert_int_equal(sts_ingest_finish(e.ing), STS_OK);
+	assert_int_equal(sts_ingest_quota_used(e.db, &n, &bytes), STS_OK);
+	assert_int_equal(n, 3);
+	long long raw = ev_int(&e, "SELECT sum(raw_size) FROM tlsrpt_reports");
+	long long msg = ev_int(&e, "SELECT sum(length(msg)) FROM tlsrpt_pending");
+	assert_true(msg > 100);
+	assert_int_equal(bytes, raw + msg);
+	/* the bytes alone fill it (a fresh run counts again) */
+	ev_ingester(&e, false, server, false);
+	e.conf->https.quota_bytes = bytes + 10;
+	assert_int_equal(ev_mail(&e, "reporter.example", "reporter.example", NULL,
+				 report_as("Reporter Example", "q-4", 70, 0)),
+			 STS_INGEST_REFUSED);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 2);
+	/* input that is not pending is taken as before */
+	assert_int_equal(
+	    ev_mail(&e, NULL, "reporter.example", NULL, report_as("Reporter Example", "q-5", 1, 0)),
+	    STS_INGEST_STORED);
+	/* and the receiver counts the pending bytes: full at raw + msg */
+	assert_int_equal(sts_ingest_finish(e.ing), STS_OK);
+	assert_int_equal(sts_ingest_quota_used(e.db, &n, &bytes), STS_OK);
+	assert_true(2 <= msg); /* without the messages the POST of 2 bytes would fit */
+	assert_int_equal(ev_post(&e, 1000, bytes), 503);
+	assert_int_equal(ev_post(&e, 1000, bytes + 2), 400);
+	/* once verified, a pending report's message no longer counts */
+	ev_ingester(&e, true, NULL, false);
+	size_t still = 99;
+	assert_int_equal(sts_ingest_recheck_pending(e.ing, &still), STS_OK);
+	assert_int_equal(still, 0);
+	assert_int_equal(sts_ingest_quota_used(e.db, &n, &bytes), STS_OK);
+	assert_int_equal(n, 3); /* q-0, q-5 and the quarantined POST */
 	ev_close(&e);
 	fake_dns_stop(dns);
 }
@@ -1163,6 +1253,7 @@ int main(void)
 	    cmocka_unit_test(test_evidence_identity),
 	    cmocka_unit_test(test_evidence_better_copy),
 	    cmocka_unit_test(test_evidence_pending),
+	    cmocka_unit_test(test_evidence_pending_quota),
 	    cmocka_unit_test(test_evidence_trusted_name),
 	    cmocka_unit_test(test_evidence_rederive),
 	    cmocka_unit_test(test_evidence_migrate_v1),
