@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -898,6 +900,29 @@ static void test_evidence_pending_quota(void **state)
 				 report_as("Reporter Example", "q-4", 70, 0)),
 			 STS_INGEST_REFUSED);
 	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_pending"), 2);
+	/* a Maildir message refused stays in new/, to be read by a later run */
+	char md[128], path[192];
+	snprintf(md, sizeof(md), "%s/Maildir", e.dir);
+	assert_int_equal(mkdir(md, 0700), 0);
+	for (const char *sub = "new"; sub; sub = *sub == 'n' ? "cur" : *sub == 'c' ? "tmp" : NULL) {
+		snprintf(path, sizeof(path), "%s/%s", md, sub);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	char *rep = report_as("Reporter Example", "q-6", 70, 0);
+	struct msg m = signed_msg_json("reporter.example", "reporter.example", -1, NULL, rep);
+	free(rep);
+	snprintf(path, sizeof(path), "%s/new/1700000000.M1P1.host", md);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%s\r\n%s", m.headers, m.body);
+	assert_int_equal(fclose(fp), 0);
+	msg_free(&m);
+	assert_int_equal(sts_ingest_maildir(e.ing, md), STS_OK);
+	assert_int_equal(sts_ingest_finish(e.ing), STS_OK);
+	assert_int_equal(sts_ingest_get_stats(e.ing)->refused, 2);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(ev_int(&e, "SELECT count(*) FROM tlsrpt_reports WHERE report_id = 'q-6'"),
+			 0);
 	/* input that is not pending is taken as before */
 	assert_int_equal(
 	    ev_mail(&e, NULL, "reporter.example", NULL, report_as("Reporter Example", "q-5", 1, 0)),
