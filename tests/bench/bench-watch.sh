@@ -55,6 +55,20 @@ db.execute("PRAGMA journal_mode=WAL")
 db.execute("PRAGMA synchronous=OFF")
 for t in ("rollout_state", "rollout_transitions", "served_policies", "tlsrpt_daily", "tlsrpt_failures"):
     db.execute(f"DELETE FROM {t}")
+# since reports schema 2 the aggregates carry the reporter identity, and only
+# authenticated rows of a listed reporter (google.com and microsoft.com are in
+# the default list) count as evidence: each row is the organisation's own
+DAILY = ["domain", "day", "organization", "policy_type", "policy_digest", "authenticated",
+         "reports", "successful", "failed"]
+FAILS = ["domain", "day", "organization", "policy_type", "policy_digest", "authenticated",
+         "result_type", "sending_ip", "receiving_mx", "reports", "sessions"]
+has_reporter = any(c[1] == "reporter" for c in db.execute("PRAGMA table_info(tlsrpt_daily)"))
+if has_reporter:
+    DAILY.append("reporter")
+    FAILS.append("reporter")
+rep_col = lambda org: (org,) if has_reporter else ()
+INS_DAILY = f"INSERT INTO tlsrpt_daily ({', '.join(DAILY)}) VALUES ({', '.join('?' * len(DAILY))})"
+INS_FAILS = f"INSERT INTO tlsrpt_failures ({', '.join(FAILS)}) VALUES ({', '.join('?' * len(FAILS))})"
 def digest(lines):
     v = sorted(set(l.rstrip("\r \t") for l in lines if l.rstrip("\r \t")))
     return hashlib.sha256("".join(l + "\n" for l in v).encode()).hexdigest()[:16]
@@ -71,19 +85,20 @@ for i, d in enumerate(inv["domains"]):
     state.append((name, st, now - 86400, now - 600))
     served.append((name, hashlib.sha256(text.encode()).hexdigest(), "bench", text, st, 604800, now - 40 * 86400, now, 1))
     for k, day in enumerate(dayv):
-        daily.append((name, day, "google.com", "sts", dg, 1, 1, 90, 0))
+        daily.append((name, day, "google.com", "sts", dg, 1, 1, 90, 0) + rep_col("google.com"))
         f = 1 if (i + k) % 3 == 0 else 0
         spike = i % 300 == 2 and k < 2  # a demotion the check below expects
         f = 60 if spike else f
-        daily.append((name, day, "microsoft.com", "sts", dg, 1, 1, 0 if spike else 60, f))
+        daily.append((name, day, "microsoft.com", "sts", dg, 1, 1, 0 if spike else 60, f) + rep_col("microsoft.com"))
         if f:
-            fails.append((name, day, "microsoft.com", "sts", dg, 1, "sts-policy-fetch-error", "192.0.2.1", "mx", 1, f))
+            fails.append((name, day, "microsoft.com", "sts", dg, 1, "sts-policy-fetch-error", "192.0.2.1", "mx", 1, f)
+                         + rep_col("microsoft.com"))
     if len(daily) > 500000:
-        db.executemany("INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?,?,?)", daily)
-        db.executemany("INSERT INTO tlsrpt_failures VALUES (?,?,?,?,?,?,?,?,?,?,?)", fails)
+        db.executemany(INS_DAILY, daily)
+        db.executemany(INS_FAILS, fails)
         daily, fails = [], []
-db.executemany("INSERT INTO tlsrpt_daily VALUES (?,?,?,?,?,?,?,?,?)", daily)
-db.executemany("INSERT INTO tlsrpt_failures VALUES (?,?,?,?,?,?,?,?,?,?,?)", fails)
+db.executemany(INS_DAILY, daily)
+db.executemany(INS_FAILS, fails)
 db.executemany("INSERT INTO rollout_state (domain, stage, since, last_check) VALUES (?,?,?,?)", state)
 db.executemany("INSERT INTO served_policies VALUES (?,?,?,?,?,?,?,?,?)", served)
 db.commit()
