@@ -12,11 +12,11 @@
 
 /* Exit codes: docs/exit-codes.md. Stable; append only. */
 enum cli_exit {
-	EXIT_OK = 0,      /* success: valid, matches, nothing failed */
-	EXIT_FAIL = 1,    /* a negative result: invalid input, failed check, failed domain */
-	EXIT_USAGE = 2,   /* usage error, or input/output that cannot be read or written */
-	EXIT_LOCKED = 3,  /* the state lock is held by another stsctl */
-	EXIT_STALE = 4,   /* a saved plan no longer matches the published state */
+	EXIT_OK = 0,	    /* success: valid, matches, nothing failed */
+	EXIT_FAIL = 1,	    /* a negative result: invalid input, failed check, failed domain */
+	EXIT_USAGE = 2,	    /* usage error, or input/output that cannot be read or written */
+	EXIT_LOCKED = 3,    /* the state lock is held by another stsctl */
+	EXIT_STALE = 4,	    /* a saved plan no longer matches the published state */
 	EXIT_INTERNAL = 70, /* internal error (EX_SOFTWARE): a bug, please report */
 };
 

@@ -148,7 +148,8 @@ int cli_json_print(json_t *doc)
 		sts_log_err("out of memory");
 		return -1;
 	}
-	int r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+	int r =
+	    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
 	json_decref(doc);
 	if (r < 0 || fputc('\n', stdout) == EOF) {
 		sts_log_err("cannot write to standard output");
@@ -165,7 +166,8 @@ bool cli_stderr_tty(void)
 int cli_exit_for(int err)
 {
 	switch (err) {
-	case STS_OK: return EXIT_OK;
+	case STS_OK:
+		return EXIT_OK;
 	case STS_EINVALID:
 	case STS_EPARSE:
 	case STS_EVERIFY:
@@ -173,9 +175,13 @@ int cli_exit_for(int err)
 	case STS_ECONFLICT:
 	case STS_EREFUSED:
 		return EXIT_FAIL;
-	case STS_ELOCKED: return EXIT_LOCKED;
-	case STS_ESTALE: return EXIT_STALE;
-	case STS_ENOMEM: return EXIT_INTERNAL;
-	default: return EXIT_USAGE;
+	case STS_ELOCKED:
+		return EXIT_LOCKED;
+	case STS_ESTALE:
+		return EXIT_STALE;
+	case STS_ENOMEM:
+		return EXIT_INTERNAL;
+	default:
+		return EXIT_USAGE;
 	}
 }

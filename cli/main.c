@@ -29,38 +29,37 @@ const char *__ubsan_default_options(void)
 
 static int cmd_help(int argc, char **argv);
 static const char *const help_usage[] = {
-	"stsctl help [COMMAND]",
-	"",
-	"Show the usage of COMMAND, or list the commands.",
-	NULL,
+    "stsctl help [COMMAND]",
+    "",
+    "Show the usage of COMMAND, or list the commands.",
+    NULL,
 };
 
 /* One dispatch table; see commands.h for the checklist. */
 static const struct cli_cmd cmds[] = {
-	{"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
-	{"check", cmd_check, 0, "audit live MTA-STS and TLS-RPT deployments", check_usage},
-	{"help", cmd_help, 0, "show help for a command", help_usage},
-	{"ingest", cmd_ingest, 0, "read TLS reports into the state database", ingest_usage},
-	{"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
-	{"onboard", cmd_onboard, 0, "propose inventory entries from live DNS", onboard_usage},
-	{"plan", cmd_plan, 0, "show what apply would change", plan_usage},
-	{"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
-	{"prune", cmd_prune, 0, "drop TLS reports past their retention", prune_usage},
-	{"receive", cmd_receive, 0, "run the HTTPS receiver for TLS reports", receive_usage},
-	{"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
-	{"report", cmd_report, 0, "summarise the stored TLS reports", report_usage},
-	{"status", cmd_status, 0, "show rollout stages, health and what blocks promotion",
-	 status_usage},
-	{"validate", cmd_validate, 0, "validate an inventory", validate_usage},
-	{"watch", cmd_watch, 0, "walk domains none -> testing -> enforce on evidence",
-	 watch_usage},
+    {"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
+    {"check", cmd_check, 0, "audit live MTA-STS and TLS-RPT deployments", check_usage},
+    {"help", cmd_help, 0, "show help for a command", help_usage},
+    {"ingest", cmd_ingest, 0, "read TLS reports into the state database", ingest_usage},
+    {"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
+    {"onboard", cmd_onboard, 0, "propose inventory entries from live DNS", onboard_usage},
+    {"plan", cmd_plan, 0, "show what apply would change", plan_usage},
+    {"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
+    {"prune", cmd_prune, 0, "drop TLS reports past their retention", prune_usage},
+    {"receive", cmd_receive, 0, "run the HTTPS receiver for TLS reports", receive_usage},
+    {"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
+    {"report", cmd_report, 0, "summarise the stored TLS reports", report_usage},
+    {"status", cmd_status, 0, "show rollout stages, health and what blocks promotion",
+     status_usage},
+    {"validate", cmd_validate, 0, "validate an inventory", validate_usage},
+    {"watch", cmd_watch, 0, "walk domains none -> testing -> enforce on evidence", watch_usage},
 };
 
 static const char *const main_usage[] = {
-	"stsctl [--verbose|--quiet] COMMAND [ARGS]",
-	"stsctl --version",
-	"stsctl help [COMMAND]",
-	NULL,
+    "stsctl [--verbose|--quiet] COMMAND [ARGS]",
+    "stsctl --version",
+    "stsctl help [COMMAND]",
+    NULL,
 };
 
 static const struct cli_cmd *find_cmd(const char *name)
@@ -125,11 +124,11 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	/* '+': stop at the first non-option, the command name */

@@ -21,10 +21,10 @@ struct sts_buf {
 };
 
 /* Common caps (STYLE.md convention 14). */
-#define STS_CAP_POLICY (64u * 1024u)
+#define STS_CAP_POLICY	  (64u * 1024u)
 #define STS_CAP_INVENTORY (512u * 1024u * 1024u)
-#define STS_CAP_REPORT (10u * 1024u * 1024u)
-#define STS_CAP_TEXT (16u * 1024u * 1024u)
+#define STS_CAP_REPORT	  (10u * 1024u * 1024u)
+#define STS_CAP_TEXT	  (16u * 1024u * 1024u)
 
 STS_API void sts_buf_init(struct sts_buf *b, size_t max);
 STS_API void sts_buf_release(struct sts_buf *b);

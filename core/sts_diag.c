@@ -69,13 +69,13 @@ static int vadd(struct sts_diags *d, enum sts_severity sev, const char *rule, co
 	}
 	int fail = 0;
 	struct sts_diag x = {
-		.severity = sev,
-		.rule = dup_or_null(rule, &fail),
-		.file = dup_or_null(file, &fail),
-		.line = line,
-		.col = col,
-		.path = dup_or_null(path, &fail),
-		.message = sts_buf_steal(&msg),
+	    .severity = sev,
+	    .rule = dup_or_null(rule, &fail),
+	    .file = dup_or_null(file, &fail),
+	    .line = line,
+	    .col = col,
+	    .path = dup_or_null(path, &fail),
+	    .message = sts_buf_steal(&msg),
 	};
 	if (fail || !x.message) {
 		diag_release(&x);
@@ -117,9 +117,12 @@ STS_API int sts_diags_warn(struct sts_diags *d, const char *rule, const char *fm
 STS_API const char *sts_severity_name(enum sts_severity s)
 {
 	switch (s) {
-	case STS_SEV_ERROR: return "error";
-	case STS_SEV_WARNING: return "warning";
-	case STS_SEV_INFO: return "info";
+	case STS_SEV_ERROR:
+		return "error";
+	case STS_SEV_WARNING:
+		return "warning";
+	case STS_SEV_INFO:
+		return "info";
 	}
 	return "unknown";
 }

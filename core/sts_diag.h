@@ -48,9 +48,9 @@ STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char
 
 /* Shorthands for findings that carry only a rule and a message. */
 STS_API int sts_diags_error(struct sts_diags *d, const char *rule, const char *fmt, ...)
-	STS_PRINTF(3, 4);
+    STS_PRINTF(3, 4);
 STS_API int sts_diags_warn(struct sts_diags *d, const char *rule, const char *fmt, ...)
-	STS_PRINTF(3, 4);
+    STS_PRINTF(3, 4);
 
 STS_API const char *sts_severity_name(enum sts_severity s);
 

@@ -23,24 +23,24 @@ enum sts_err {
 	STS_ENOSPC = -ENOSPC,
 	STS_EAGAIN = -EAGAIN,
 
-	STS_EPARSE = -1000,    /* input is not syntactically valid (JSON, policy, record) */
-	STS_EINVALID = -1001,  /* input parsed but failed validation; diagnostics say why */
-	STS_ETOOLARGE = -1002, /* a size cap was hit */
-	STS_EPLUGIN = -1003,   /* plugin cannot be found or loaded */
-	STS_EABI = -1004,      /* plugin ABI version or name mismatch */
-	STS_ESECRET = -1005,   /* a ${env:..}/${file:..} secret cannot be resolved */
-	STS_EPROVIDER = -1006, /* a provider (DNS or web host) reported an error */
-	STS_ECONFLICT = -1007, /* a foreign record blocks what stsctl must publish */
-	STS_ESTALE = -1008,    /* a saved plan no longer matches the published state */
-	STS_EVERIFY = -1009,   /* the published policy did not verify */
-	STS_ELOCKED = -1010,   /* another stsctl holds the state lock */
-	STS_EDB = -1011,       /* the state database failed */
-	STS_ENET = -1012,      /* network error */
-	STS_ETIMEOUT = -1013,  /* timed out */
-	STS_ETLS = -1014,      /* TLS handshake or certificate failure */
-	STS_EAUTH = -1015,     /* authentication rejected by a provider */
+	STS_EPARSE = -1000,	  /* input is not syntactically valid (JSON, policy, record) */
+	STS_EINVALID = -1001,	  /* input parsed but failed validation; diagnostics say why */
+	STS_ETOOLARGE = -1002,	  /* a size cap was hit */
+	STS_EPLUGIN = -1003,	  /* plugin cannot be found or loaded */
+	STS_EABI = -1004,	  /* plugin ABI version or name mismatch */
+	STS_ESECRET = -1005,	  /* a ${env:..}/${file:..} secret cannot be resolved */
+	STS_EPROVIDER = -1006,	  /* a provider (DNS or web host) reported an error */
+	STS_ECONFLICT = -1007,	  /* a foreign record blocks what stsctl must publish */
+	STS_ESTALE = -1008,	  /* a saved plan no longer matches the published state */
+	STS_EVERIFY = -1009,	  /* the published policy did not verify */
+	STS_ELOCKED = -1010,	  /* another stsctl holds the state lock */
+	STS_EDB = -1011,	  /* the state database failed */
+	STS_ENET = -1012,	  /* network error */
+	STS_ETIMEOUT = -1013,	  /* timed out */
+	STS_ETLS = -1014,	  /* TLS handshake or certificate failure */
+	STS_EAUTH = -1015,	  /* authentication rejected by a provider */
 	STS_EUNSUPPORTED = -1016, /* operation not supported by this plugin or build */
-	STS_EREFUSED = -1017,  /* a safety rule refused the operation */
+	STS_EREFUSED = -1017,	  /* a safety rule refused the operation */
 
 	STS_ELAST = -1018 /* never use! */
 };

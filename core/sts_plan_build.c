@@ -770,7 +770,8 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 	}
 	p->n_managed = n_mv;
 	if (db && (r = sts_rollout_modes_load(db, &b.modes)) < 0) {
-		sts_diags_error(diags, NULL, "cannot read the rollout stages: %s", sts_db_errmsg(db));
+		sts_diags_error(diags, NULL, "cannot read the rollout stages: %s",
+				sts_db_errmsg(db));
 		goto out;
 	}
 	if ((r = norm_targets(opts, &targets)) < 0)

@@ -23,11 +23,11 @@ enum sts_mode {
 	STS_MODE_INVALID = -1,
 };
 
-#define STS_MAX_AGE_MAX 31557600LL /* RFC 8461 §3.2 */
+#define STS_MAX_AGE_MAX		    31557600LL /* RFC 8461 §3.2 */
 #define STS_MAX_AGE_RECOMMENDED_MIN 86400LL
-#define STS_ID_MAX 32
+#define STS_ID_MAX		    32
 
-STS_API const char *sts_mode_name(enum sts_mode m); /* "none".."enforce", NULL if invalid */
+STS_API const char *sts_mode_name(enum sts_mode m);	   /* "none".."enforce", NULL if invalid */
 STS_API enum sts_mode sts_mode_from_string(const char *s); /* exact, case-sensitive */
 
 struct sts_kv {
@@ -36,10 +36,10 @@ struct sts_kv {
 };
 
 struct sts_policy {
-	char *version;     /* NULL when absent */
+	char *version;	    /* NULL when absent */
 	enum sts_mode mode; /* STS_MODE_INVALID when absent or invalid */
-	long long max_age; /* -1 when absent or invalid */
-	char **mx;         /* patterns in file order */
+	long long max_age;  /* -1 when absent or invalid */
+	char **mx;	    /* patterns in file order */
 	size_t n_mx;
 	struct sts_kv *ext; /* extension fields in file order */
 	size_t n_ext;

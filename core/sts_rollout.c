@@ -99,10 +99,16 @@ static int set_ftype(struct sts_rollout_settings *s, const char *type, double v)
 	return STS_OK;
 }
 
-STS_API const char *const sts_rollout_keys[STS_ROLLOUT_N_KEYS] = {
-    "target",		   "min_days_in_testing", "window_days", "min_success_ratio",
-    "min_sessions",	   "min_reporting_orgs",  "max_failure_ratio_by_type",
-    "cert_min_days_left", "auto_demote",	  "demote_window_days"};
+STS_API const char *const sts_rollout_keys[STS_ROLLOUT_N_KEYS] = {"target",
+								  "min_days_in_testing",
+								  "window_days",
+								  "min_success_ratio",
+								  "min_sessions",
+								  "min_reporting_orgs",
+								  "max_failure_ratio_by_type",
+								  "cert_min_days_left",
+								  "auto_demote",
+								  "demote_window_days"};
 
 STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_settings *ret,
 					   const char **reterr)

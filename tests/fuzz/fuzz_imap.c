@@ -53,8 +53,8 @@ static void message(const uint8_t *msg, size_t len)
 	ing.dkim = dkim;
 	struct ing_prep p;
 	memset(&p, 0, sizeof(p));
-	int r = ing_prep_message(&ing, msg, len, STS_CH_IMAP, "imaps://mx.example.net/INBOX;UID=7",
-				 &p);
+	int r =
+	    ing_prep_message(&ing, msg, len, STS_CH_IMAP, "imaps://mx.example.net/INBOX;UID=7", &p);
 	if (r == STS_OK && p.authenticated)
 		abort();
 	ing_prep_release(&p);

@@ -58,14 +58,20 @@ static void apply(struct sts_plugin *p)
 	struct sts_rrset_change ch[3];
 	memset(ch, 0, sizeof(ch));
 	ch[0].action = STS_CHANGE_REPLACE;
-	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0], .type = (char *)"TXT",
-					 .ttl = 300, .values = v_sts, .n_values = 1};
+	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0],
+					 .type = (char *)"TXT",
+					 .ttl = 300,
+					 .values = v_sts,
+					 .n_values = 1};
 	ch[1].action = STS_CHANGE_CREATE;
-	ch[1].rrset = (struct sts_rrset){.name = (char *)names[1], .type = (char *)"TXT",
-					 .ttl = 3600, .values = v_rpt, .n_values = 1};
+	ch[1].rrset = (struct sts_rrset){.name = (char *)names[1],
+					 .type = (char *)"TXT",
+					 .ttl = 3600,
+					 .values = v_rpt,
+					 .n_values = 1};
 	ch[2].action = STS_CHANGE_DELETE;
-	ch[2].rrset = (struct sts_rrset){.name = (char *)names[2], .type = (char *)"CNAME",
-					 .values = v_cname, .n_values = 1};
+	ch[2].rrset = (struct sts_rrset){
+	    .name = (char *)names[2], .type = (char *)"CNAME", .values = v_cname, .n_values = 1};
 	struct fz_host *h = (struct fz_host *)(void *)p;
 	unsigned before = h->n_errors;
 	int r = sts_plugin_api.dns->apply(p, "example.com", ch, 3);

@@ -126,12 +126,18 @@ static void apply(struct fz_host *h, const struct sts_rrsets *got)
 	struct sts_rrset_change ch[2];
 	memset(ch, 0, sizeof(ch));
 	ch[0].action = STS_CHANGE_REPLACE;
-	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0], .type = (char *)"TXT",
-					 .ttl = 300, .values = v_sts, .n_values = 1};
+	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0],
+					 .type = (char *)"TXT",
+					 .ttl = 300,
+					 .values = v_sts,
+					 .n_values = 1};
 	ch[0].old = sts_rrsets_find(got, names[0], "TXT");
 	ch[1].action = STS_CHANGE_CREATE;
-	ch[1].rrset = (struct sts_rrset){.name = (char *)names[1], .type = (char *)"TXT",
-					 .ttl = 3600, .values = v_rpt, .n_values = 1};
+	ch[1].rrset = (struct sts_rrset){.name = (char *)names[1],
+					 .type = (char *)"TXT",
+					 .ttl = 3600,
+					 .values = v_rpt,
+					 .n_values = 1};
 	unsigned before = h->n_errors;
 	int r = sts_plugin_api.dns->apply(fz_host_plugin(h), "example.com", ch, 2);
 	fz_host_check_error(h, r, before);

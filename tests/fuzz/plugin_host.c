@@ -15,8 +15,7 @@ static struct fz_host *host_of(const struct sts_plugin *p)
 	return (struct fz_host *)(uintptr_t)p;
 }
 
-static void vlog(struct sts_plugin *p, enum sts_plugin_log_level level, const char *fmt,
-		 va_list ap)
+static void vlog(struct sts_plugin *p, enum sts_plugin_log_level level, const char *fmt, va_list ap)
 {
 	char line[512]; /* formatted, so the sanitizers see bad arguments */
 	vsnprintf(line, sizeof(line), fmt, ap);
