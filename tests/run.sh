@@ -51,9 +51,10 @@ esac
 # second time with the sanitized build (step 3).
 SAN_CASES="ingest-hostile ingest-channels check-policy check-mx dns-faults plan-apply"
 
-RESULTS=$(mktemp)
+mkdir -p "$B/meson-logs"
+RESULTS=$B/meson-logs/run-results.tsv # what the summary reads; kept for a look afterwards
+: >"$RESULTS"
 case $BA in /*) SAN=$BA/meson-logs/sanitizer ;; *) SAN=$ROOT/$BA/meson-logs/sanitizer ;; esac
-trap 'rm -f "$RESULTS"' EXIT
 broken() { printf 'broken\t%s\n' "$*" >>"$RESULTS"; }
 # ran LABEL BUILD LOG SELECTION [SANITIZER_DIR]: what a run had to execute
 ran() { printf 'run\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$RESULTS"; }
@@ -114,7 +115,7 @@ if build "$B" -Dtests=enabled; then
 		}; then
 			have_lock=1
 			export STS_TB_LOCKED=1
-			trap 'rm -f "$RESULTS"; STS_TB_QUIET=1 "$H/down.sh"' EXIT
+			trap 'STS_TB_QUIET=1 "$H/down.sh"' EXIT
 			# testbed-down (suite teardown) runs in step 4, after the sanitized cases
 			mtest "$B" testlog --no-suite fresh --no-suite teardown
 		else # never start servers without the lock: another run owns the ports
@@ -122,7 +123,7 @@ if build "$B" -Dtests=enabled; then
 			mtest "$B" testlog --suite unit --suite fuzz --suite cli
 		fi
 	fi
-	ran "$B" "$B" "$B/meson-logs/testlog.json" "suite:$main_suites"
+	ran "$B" "$B" "$B/meson-logs/testlog.json" "suite:$main_suites!teardown,fresh"
 else
 	broken "build $B"
 fi
@@ -174,7 +175,7 @@ if [ "$local_only" = 0 ]; then
 		mtest "$B" testlog-down --suite teardown
 		ran "$B" "$B" "$B/meson-logs/testlog-down.json" "suite:teardown"
 		"$H/down.sh" # nothing left to do unless testbed-down could not run
-		trap 'rm -f "$RESULTS"' EXIT
+		trap - EXIT
 		unset STS_TB_LOCKED
 		exec 9>&-
 	fi

@@ -9,8 +9,10 @@ RESULTS.tsv has one line per run of the test command, tab-separated:
     broken TEXT
     phase  NAME   SECONDS
 SELECTION says which tests of BUILD_DIR's meson test list the run had to
-execute: "suite:unit,fuzz" (every test of those suites), "name:a,b" (those
-tests) or "libfuzzer" (one "libfuzzer / fuzz_x" per test of the fuzz suite).
+execute: "suite:unit,fuzz" (every test of those suites),
+"suite:integration!teardown" (those suites less the tests also in the
+suites after "!"), "name:a,b" (those tests) or "libfuzzer" (one
+"libfuzzer / fuzz_x" per test of the fuzz suite).
 The expected tests come from `meson introspect BUILD_DIR --tests`, never
 from the log, so a test that did not run is counted as failed (MISSING).
 
@@ -65,10 +67,12 @@ def expected(build, selection):
     if tests is None:
         return None
     kind, _, what = selection.partition(":")
+    what, _, but = what.partition("!")
     want = set(what.split(",")) if what else set()
+    drop = set(but.split(",")) if but else set()
     if kind == "suite":
-        return [full_name(t) for t in tests
-                if any(s.split(":", 1)[-1] in want for s in t["suite"])]
+        names = lambda t: {s.split(":", 1)[-1] for s in t["suite"]}
+        return [full_name(t) for t in tests if names(t) & want and not names(t) & drop]
     if kind == "name":
         return [full_name(t) for t in tests if t["name"] in want]
     if kind == "libfuzzer":
