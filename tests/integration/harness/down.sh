@@ -62,16 +62,11 @@ for n in "$STS_TB_NETNS-srv" "$STS_TB_NETNS-cli"; do
 done
 rmdir /etc/netns 2>/dev/null || true
 
-# Last: release the lock held by the watcher (its own process group).
-if [ "${STS_TB_FROM_WATCHER:-0}" != 1 ] && [ -s "$T/watcher.pid" ]; then
-	w=$(cat "$T/watcher.pid")
-	kill -TERM -- "-$w" 2>/dev/null
-fi
-rm -f "$T/watcher.pid" "$T/owner.pid"
-
 # The servers are really gone: no recorded PID alive, no process that runs
 # from the testbed's directory, no namespace left. Otherwise the next run
-# would meet busy ports or stale state, so this is a failure.
+# would meet busy ports or stale state, so this is a failure. Checked while
+# the lock is still held: once it is released, the next run's servers may
+# start from the same folder.
 left=()
 for s in "${started[@]}"; do
 	kill -0 "${s#*=}" 2>/dev/null && left+=("$s")
@@ -82,6 +77,13 @@ done
 for n in "$STS_TB_NETNS-srv" "$STS_TB_NETNS-cli"; do
 	ip netns list 2>/dev/null | grep -q "^$n\b" && left+=("namespace $n")
 done
+# Last: release the lock held by the watcher (its own process group).
+if [ "${STS_TB_FROM_WATCHER:-0}" != 1 ] && [ -s "$T/watcher.pid" ]; then
+	w=$(cat "$T/watcher.pid")
+	kill -TERM -- "-$w" 2>/dev/null
+fi
+rm -f "$T/watcher.pid" "$T/owner.pid"
+
 if [ "${#left[@]}" -gt 0 ]; then
 	for s in "${left[@]}"; do tb_log "still running after down.sh: $s"; done
 	exit 1
