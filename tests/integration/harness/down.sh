@@ -39,8 +39,8 @@ for f in "$T"/pids/*.pid; do
 	kill -TERM "$p" 2>/dev/null && say "stopping $(basename "$f" .pid) ($p)"
 done
 for f in "$T"/pids/*.pid; do
-	[ -e "$f" ] || continue
-	p=$(tr -d ' ' <"$f")
+	# a daemon may remove its own pid file as it exits (postfix does)
+	p=$(tr -d ' ' 2>/dev/null <"$f") || continue
 	for _ in $(seq 100); do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.1
