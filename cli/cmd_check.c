@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stsctl check: live audit of MTA-STS and TLS-RPT deployments
- * (core/sts_check.h does the work). The report goes to stdout (text or
+ * (core/check/sts_check.h does the work). The report goes to stdout (text or
  * --json); usage and I/O errors to stderr; a progress bar on a terminal.
  */
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stsctl lint: check one policy body, one TXT record or one mx match
- * strictly against RFC 8461 / RFC 8460 (core/sts_policy.h does the work).
+ * strictly against RFC 8461 / RFC 8460 (core/rfc/sts_policy.h does the work).
  * The verdict ("valid", "invalid", "match", "no match") or the JSON document
  * goes to stdout; findings, usage and I/O errors go to stderr.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stsctl onboard: propose inventory entries for domains from what live DNS,
- * HTTPS and SMTP show (core/sts_onboard.h), print them as a new inventory
+ * HTTPS and SMTP show (core/check/sts_onboard.h), print them as a new inventory
  * or merge them into one. Flagged domains are reported on stderr.
  */
 #include <ctype.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stsctl status: each domain's rollout stage, health and blocking gates (core/sts_watch.h). */
+/* stsctl status: each domain's rollout stage, health and blocking gates (core/watch/sts_watch.h).
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

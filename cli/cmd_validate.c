@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stsctl validate: load an inventory, report every problem at once
- * (core/sts_inventory.c does the work), print a summary.
+ * (core/inventory/sts_inventory.c does the work), print a summary.
  */
 #include <getopt.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stsctl watch: the rollout watcher (core/sts_watch.h), one cycle for cron
+ * stsctl watch: the rollout watcher (core/watch/sts_watch.h), one cycle for cron
  * or CI, or a daemon on the inventory's "watch" schedule with systemd
  * notification, signals and journald-friendly logs.
  */

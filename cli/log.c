@@ -19,7 +19,7 @@ bool cli_log_journal;
 /*
  * One line per message, written with one call under the stream lock (the
  * receiver logs from libmicrohttpd's threads). Everything formatted into
- * the message is escaped by sts_escape_append (core/sts_escape.h): a
+ * the message is escaped by sts_escape_append (core/base/sts_escape.h): a
  * request path or report field with a newline, "<3>" or an ANSI sequence
  * cannot start another journal entry, forge a priority or reach the
  * terminal.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the live check's DNS answers, sts_dns_parse() in
- * core/sts_resolve.c (ldns reads the packet; stsctl follows the CNAME
+ * core/net/sts_resolve.c (ldns reads the packet; stsctl follows the CNAME
  * chain, joins TXT strings, sorts MX, formats addresses).
  *
  * Input: one byte, then a DNS response in wire format. The byte's low three

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the STARTTLS probe's SMTP replies, sts_smtp_reply() in
- * core/sts_starttls.c.
+ * core/net/sts_starttls.c.
  *
  * Input: what a server sends (greeting, EHLO reply, ...). It is read reply
  * after reply, as the probe's read_reply() does, until a reply is

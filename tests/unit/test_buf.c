@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bounded buffer (core/sts_buf.c). */
+/* Bounded buffer (core/base/sts_buf.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Diagnostics (core/sts_diag.c). */
+/* Diagnostics (core/base/sts_diag.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DKIM of report e-mails (core/sts_dkim.c): messages signed here with
+ * DKIM of report e-mails (core/rfc/sts_dkim.c): messages signed here with
  * libopendkim and a fresh RSA key, verified with the key configured or
  * served by a fake DNS server on 127.0.0.1; tampering, alignment, l=,
  * missing keys, trusted Authentication-Results; the real samples, whose

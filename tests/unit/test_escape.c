@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The one escaping function for terminals and logs (core/sts_escape.c):
+ * The one escaping function for terminals and logs (core/base/sts_escape.c):
  * control bytes, C1 controls and invalid UTF-8 come out as visible text,
  * valid UTF-8 stays as it is, and a failed append leaves the buffer alone.
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bounded gunzip (core/sts_gzip.c): members, truncation, garbage, bombs. */
+/* Bounded gunzip (core/base/sts_gzip.c): members, truncation, garbage, bombs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

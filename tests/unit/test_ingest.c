@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TLS-RPT ingestion (core/sts_ingest*.c): every sample through the file,
+ * TLS-RPT ingestion (core/reports/sts_ingest*.c): every sample through the file,
  * .eml, Maildir and POST-body channels with the aggregates asserted,
  * duplicates, upgrades, hostile input, retention, the policy digest and
  * the inventory's reports section.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inventory v1 (core/sts_inventory*.c): every error class at its exact
+ * Inventory v1 (core/inventory/sts_inventory*.c): every error class at its exact
  * line and column, all in one run; inheritance; IDN; secrets; examples.
  * Fixtures: tests/data/inventory/.
  */

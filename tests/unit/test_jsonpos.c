@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON with positions (core/sts_jsonpos.c): tree, offsets, line:column, paths. */
+/* JSON with positions (core/base/sts_jsonpos.c): tree, offsets, line:column, paths. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Report e-mail extraction (core/sts_mime.c, RFC 8460 §5.3, docs/rfc-rules.md E1-E6):
+ * Report e-mail extraction (core/rfc/sts_mime.c, RFC 8460 §5.3, docs/rfc-rules.md E1-E6):
  * the real .eml samples yield exactly their .json sibling, hostile and odd
  * messages are handled.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTPS receiver (core/sts_receiver.c) on 127.0.0.1 with a throwaway CA:
+ * HTTPS receiver (core/reports/sts_receiver.c) on 127.0.0.1 with a throwaway CA:
  * every sample POSTed (gzip and JSON) with the aggregates asserted, the
  * status codes (201, 200, 400, 404, 405, 413 by Content-Length and
  * chunked, 415, 503 while the state is locked), trusted receivers, start

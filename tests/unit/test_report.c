@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TLS-RPT summary (core/sts_report*.c) over the ingested samples: the
+ * The TLS-RPT summary (core/reports/sts_report*.c) over the ingested samples: the
  * numbers per domain, the JSON shape, filters, CSV, text and HTML output,
  * dates, and a database without reports.
  */

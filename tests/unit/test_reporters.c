@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The reporter allow-list (core/sts_reporters.c): organisational domains
+ * The reporter allow-list (core/rfc/sts_reporters.c): organisational domains
  * through the Public Suffix List, the built-in list adjusted by
  * reports.reporters and the names of trusted sources, and the inventory's
  * validation of those settings (positions, organisational domains only,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Secret references ${env:NAME} / ${file:PATH} (core/sts_secret.c). */
+/* Secret references ${env:NAME} / ${file:PATH} (core/base/sts_secret.c). */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>

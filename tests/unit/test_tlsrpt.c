@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TLS-RPT report parser (core/sts_tlsrpt.c): every real sample with its
+ * TLS-RPT report parser (core/rfc/sts_tlsrpt.c): every real sample with its
  * exact counts and warnings (tests/data/tlsrpt/samples/SOURCES.md), the
  * normalisation helpers, and hostile input.
  */

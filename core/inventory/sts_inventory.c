@@ -407,7 +407,8 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 	for (int k = S_REPORTS; k <= S_WATCH; k++) {
 		struct pctx sp = {&sts_inv_root, root_keys[k], 0};
 		if (sec[k] && k == S_REPORTS)
-			sts_inv_parse_reports(c, &sp, sec[k]); /* core/sts_inventory_reports.c */
+			sts_inv_parse_reports(c, &sp,
+					      sec[k]); /* core/inventory/sts_inventory_reports.c */
 		else if (sec[k] && k == S_WATCH && sts_inv_want(c, &sp, sec[k], STS_JOBJECT)) {
 			struct sts_watch_conf wc; /* docs/stsctl-watch.md */
 			const char *why = NULL;

@@ -3,7 +3,7 @@
 #define STS_TLSRPT_INTERNAL_H
 
 /*
- * Shared between core/sts_tlsrpt.c and core/sts_tlsrpt_norm.c only; not a
+ * Shared between core/rfc/sts_tlsrpt.c and core/rfc/sts_tlsrpt_norm.c only; not a
  * contract with other modules (use sts_tlsrpt.h). Nothing here is exported
  * from libsts.
  */

@@ -3,7 +3,7 @@
 #define STS_INVENTORY_INT_H
 
 /*
- * Internal to core/sts_inventory*.c: sts_inventory.c walks the sections
+ * Internal to core/inventory/sts_inventory*.c: sts_inventory.c walks the sections
  * (providers, tenants, domains, inheritance), sts_inventory_fields.c checks
  * the values and reports. Not exported; do not use elsewhere.
  */
@@ -136,7 +136,7 @@ void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_
  * unknown keys (each reported) */
 int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			const char *const *keys, size_t n);
-/* the top-level "reports" section (core/sts_inventory_reports.c) */
+/* the top-level "reports" section (core/inventory/sts_inventory_reports.c) */
 void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
 
 #endif

@@ -3,7 +3,7 @@
 #define STS_MX_H
 
 /*
- * MX names as A-labels (core/sts_mx.c). sts_mx_match() and
+ * MX names as A-labels (core/rfc/sts_mx.c). sts_mx_match() and
  * sts_mx_pattern_check() are declared in sts_policy.h.
  */
 #include "sts_api.h"

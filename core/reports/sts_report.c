@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The TLS-RPT summary (sts_report.h): read the aggregates the ingester
- * keeps (core/sts_ingest_store.c) and write them as text, JSON or CSV;
+ * keeps (core/reports/sts_ingest_store.c) and write them as text, JSON or CSV;
  * HTML is in sts_report_html.c.
  */
 #include <ctype.h>

@@ -3,7 +3,7 @@
 #define STS_INGEST_INT_H
 
 /*
- * Internal to core/sts_ingest*.c. An input goes through two steps:
+ * Internal to core/reports/sts_ingest*.c. An input goes through two steps:
  *  - prepare (sts_ingest.c): read, parse, authenticate, compress; pure, no
  *    DB, safe in worker threads; gives a struct ing_prep;
  *  - store (sts_ingest_store.c): dedup, insert, aggregate, quarantine, in

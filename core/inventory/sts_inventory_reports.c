@@ -2,7 +2,7 @@
 /*
  * The inventory's top-level "reports" section (TLS-RPT ingestion,
  * docs/inventory.md): validated here with positions like every other
- * section; core/sts_ingest_conf.c reads the validated values.
+ * section; core/reports/sts_ingest_conf.c reads the validated values.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The inventory's "reports" section as struct sts_ingest_conf. The
- * inventory loader has validated it already (core/sts_inventory_reports.c,
+ * inventory loader has validated it already (core/inventory/sts_inventory_reports.c,
  * with positions); this only reads it, defensively, and resolves relative
  * paths. docs/inventory.md describes every key.
  */

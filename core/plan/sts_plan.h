@@ -220,7 +220,7 @@ STS_API bool sts_plan_file_detect(const char *path);
 STS_API int sts_plan_file_check(const struct sts_plan_file *f, const struct sts_plan *fresh,
 				char **reterr);
 
-/* ---- helpers shared by plan and apply (core/sts_plan_io.c) ---- */
+/* ---- helpers shared by plan and apply (core/plan/sts_plan_io.c) ---- */
 
 /* Run fn(ud, i) for i in [0, n) on up to threads threads; returns when all are done. */
 STS_API int sts_pool_run(size_t n, unsigned threads, void (*fn)(void *ud, size_t i), void *ud);

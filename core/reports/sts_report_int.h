@@ -2,7 +2,7 @@
 #ifndef STS_REPORT_INT_H
 #define STS_REPORT_INT_H
 
-/* Internal to core/sts_report*.c: the chunked output. */
+/* Internal to core/reports/sts_report*.c: the chunked output. */
 #include "sts_buf.h"
 #include "sts_report.h"
 

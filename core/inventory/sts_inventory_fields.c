@@ -277,7 +277,7 @@ static int object_keys(struct vctx *c, const struct pctx *p, const struct sts_jv
 	return unknown;
 }
 
-/* object_keys() for core/sts_inventory_reports.c */
+/* object_keys() for core/inventory/sts_inventory_reports.c */
 int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			const char *const *keys, size_t n)
 {
