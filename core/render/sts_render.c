@@ -15,6 +15,7 @@
 #include "sts_err.h"
 #include "sts_render_int.h"
 #include "sts_template.h"
+#include "sts_txt.h"
 
 #define DNS_NAME_MAX 253 /* presentation form, no trailing dot */
 
@@ -158,41 +159,6 @@ static int policy_id(struct sts_hasher *h, const char *text, size_t len, char re
 STS_API int sts_policy_id(const char *text, size_t len, char ret[STS_ID_MAX + 1])
 {
 	return policy_id(NULL, text, len, ret);
-}
-
-STS_API int sts_txt_presentation(const char *value, struct sts_buf *out)
-{
-	size_t n = strlen(value), i = 0;
-	int r = STS_OK;
-	do {
-		size_t end = n - i > 255 ? i + 255 : n, run = i;
-		if (i > 0)
-			r = STS_PUT_LIT(out, " ");
-		if (r >= 0)
-			r = STS_PUT_LIT(out, "\"");
-		for (; i < end && r >= 0; i++) {
-			unsigned char c = (unsigned char)value[i];
-			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-				continue;
-			char esc[4] = {'\\', (char)c};
-			size_t k = 2;
-			if (c < 0x20 || c >= 0x7f) {
-				esc[1] = (char)('0' + c / 100);
-				esc[2] = (char)('0' + c / 10 % 10);
-				esc[3] = (char)('0' + c % 10);
-				k = 4;
-			}
-			r = sts_buf_append(out, value + run, i - run);
-			if (r >= 0)
-				r = sts_buf_append(out, esc, k);
-			run = i + 1;
-		}
-		if (r >= 0)
-			r = sts_buf_append(out, value + run, i - run);
-		if (r >= 0)
-			r = STS_PUT_LIT(out, "\"");
-	} while (i < n && r >= 0);
-	return r;
 }
 
 STS_API void sts_rendered_release(struct sts_rendered *r)
@@ -417,8 +383,9 @@ int sts_render_zone_vars_add(json_t *vars, const struct sts_rendered *d, struct 
 	for (size_t i = 0; i < d->n_records; i++) {
 		const struct sts_record *rec = &d->records[i];
 		sts_buf_reset(tmp);
-		int r = strcmp(rec->type, "TXT") == 0 ? sts_txt_presentation(rec->value, tmp)
-						      : sts_buf_puts(tmp, rec->value);
+		int r = strcmp(rec->type, "TXT") == 0
+			    ? sts_txt_encode_buf(rec->value, strlen(rec->value), tmp)
+			    : sts_buf_puts(tmp, rec->value);
 		if (r < 0)
 			return r;
 		json_t *ro =

@@ -65,12 +65,6 @@ STS_API int sts_render_policy_text(enum sts_mode mode, long long max_age, char *
 /* Id derived from the policy text: 1..32 [A-Za-z0-9]. */
 STS_API int sts_policy_id(const char *text, size_t len, char ret[STS_ID_MAX + 1]);
 
-/*
- * TXT value in zone-file presentation: quoted character-strings of at
- * most 255 octets each, '"' and '\\' escaped, separated by one space.
- */
-STS_API int sts_txt_presentation(const char *value, struct sts_buf *out);
-
 /* Zone fragment (BIND syntax) for the given rendered domains of one zone. */
 STS_API int sts_render_zone(const char *zone, const struct sts_rendered *doms, size_t n,
 			    struct sts_buf *out);

@@ -5,6 +5,10 @@
  * odd -> _smtp._tls (sts_tlsrpt_record_parse); the rest is the record text
  * (seeds use '0' and '1'). The rest is also split at its first '\n' into a
  * PATTERN and a HOSTNAME for sts_mx_pattern_check / sts_mx_match.
+ * The TXT codec (sts_txt.h) reads the rest as presentation format: what it
+ * decodes must encode and decode again to the same octets, and the rest
+ * taken as a value must survive encode then decode (seeds with quotes and
+ * escapes are named codec-*).
  * Aborts when a result contradicts its own checks.
  */
 #include <stdint.h>
@@ -13,6 +17,7 @@
 
 #include "sts_err.h"
 #include "sts_policy.h"
+#include "sts_txt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,6 +88,43 @@ out:
 	free(host);
 }
 
+/* decode(encode(v)) must be v, and encode's output printable ASCII. */
+static void round_trip(const char *v, size_t n)
+{
+	char *enc = NULL, *dec = NULL;
+	size_t el = 0, dl = 0;
+	if (sts_txt_encode(v, n, &enc, &el) != STS_OK)
+		return;
+	for (size_t i = 0; i < el; i++)
+		if (enc[i] < 0x20 || enc[i] >= 0x7f)
+			abort();
+	struct sts_txt_error e = {0, NULL};
+	int rc = sts_txt_decode(enc, el, &dec, &dl, &e);
+	if (rc == STS_OK && (dl != n || memcmp(dec, v, n) != 0))
+		abort();
+	if (rc != STS_OK && rc != STS_ENOMEM)
+		abort();
+	free(enc);
+	free(dec);
+}
+
+static void txt_codec(const char *s, size_t n)
+{
+	char *v = NULL;
+	size_t vl = 0;
+	struct sts_txt_error e = {0, NULL};
+	int rc = sts_txt_decode(s, n, &v, &vl, &e);
+	if (rc == STS_EPARSE && (!e.msg || e.offset >= n))
+		abort();
+	if (rc == STS_OK) {
+		if (vl > n)
+			abort();
+		round_trip(v, vl);
+		free(v);
+	}
+	round_trip(s, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -94,5 +136,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		tlsrpt_record(s, n);
 	mx(s, n);
+	txt_codec(s, n);
 	return 0;
 }
