@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* The replaceable monotonic clock (sts_clock.h). */
+#include <errno.h>
+#include <time.h>
+
+#include "sts_clock.h"
+
+STS_API long long sts_clock_now_ns(const struct sts_clock *c)
+{
+	if (c && c->now_ns)
+		return c->now_ns(c->ud);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * STS_NS_PER_S + t.tv_nsec;
+}
+
+STS_API void sts_clock_sleep_ns(const struct sts_clock *c, long long ns)
+{
+	if (ns <= 0)
+		return;
+	if (c && c->sleep_ns) {
+		c->sleep_ns(c->ud, ns);
+		return;
+	}
+	struct timespec t = {(time_t)(ns / STS_NS_PER_S), (long)(ns % STS_NS_PER_S)};
+	while (nanosleep(&t, &t) != 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_CLOCK_H
+#define STS_CLOCK_H
+
+#include "sts_api.h"
+
+/*
+ * A monotonic clock that tests can replace (the rate limiter and the
+ * circuit breaker take one). Times are nanoseconds on an arbitrary
+ * origin; only differences mean anything.
+ *
+ * A NULL struct sts_clock *, or one whose callbacks are NULL, is the real
+ * clock: CLOCK_MONOTONIC and nanosleep(). A fake clock's sleep_ns usually
+ * just advances its now_ns. The callbacks may be called from any thread
+ * that uses the object the clock was given to, at the same time.
+ */
+struct sts_clock {
+	long long (*now_ns)(void *ud);
+	void (*sleep_ns)(void *ud, long long ns);
+	void *ud;
+};
+
+#define STS_NS_PER_MS 1000000LL
+#define STS_NS_PER_S  1000000000LL
+
+/* c's time now (the real clock when c or c->now_ns is NULL). */
+STS_API long long sts_clock_now_ns(const struct sts_clock *c);
+/* Sleep ns (nothing when ns <= 0) on c (real nanosleep when c or c->sleep_ns is NULL). */
+STS_API void sts_clock_sleep_ns(const struct sts_clock *c, long long ns);
+
+#endif
