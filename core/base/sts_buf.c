@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,4 +149,23 @@ STS_API int sts_buf_read_file(struct sts_buf *b, const char *path)
 	int r = sts_buf_read_fd(b, fd);
 	close(fd);
 	return r;
+}
+
+STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return STS_OK;
+	size_t nc = *cap ? *cap * 2 : first;
+	if (nc <= n)
+		nc = n + 1;
+	if (nc > SIZE_MAX / size)
+		return STS_ENOMEM;
+	void *v;
+	memcpy(&v, pv, sizeof(v)); /* pv is a T **: copied, not cast */
+	void *nv = realloc(v, nc * size);
+	if (!nv)
+		return STS_ENOMEM;
+	memcpy(pv, &nv, sizeof(nv));
+	*cap = nc;
+	return STS_OK;
 }

@@ -42,4 +42,12 @@ STS_API char *sts_buf_steal(struct sts_buf *b);
 STS_API int sts_buf_read_fd(struct sts_buf *b, int fd);
 STS_API int sts_buf_read_file(struct sts_buf *b, const char *path);
 
+/*
+ * Room for one more element in a growing array: when n (the elements in
+ * use) has reached *cap, *pv (a pointer to the array pointer, elements of
+ * size bytes) is reallocated to twice *cap, or to first while empty.
+ * Returns STS_OK, or STS_ENOMEM with *pv and *cap unchanged.
+ */
+STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first);
+
 #endif

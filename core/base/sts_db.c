@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "sts_db.h"
+#include "sts_buf.h"
 #include "sts_err.h"
 
 struct sts_db {
@@ -116,6 +119,27 @@ static int step_done(struct sts_db *db, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 	int r = rc == SQLITE_DONE ? STS_OK : fail(db, "step");
 	sqlite3_finalize(st);
+	return r;
+}
+
+STS_API int sts_db_execf(struct sts_db *db, const char *sql, const char *binds, ...)
+{
+	sqlite3_stmt *st;
+	lock(db);
+	int r = prepare(db, sql, &st);
+	if (r == STS_OK) {
+		va_list ap;
+		va_start(ap, binds);
+		for (int i = 0; binds[i]; i++) {
+			if (binds[i] == 't')
+				bind_text(st, i + 1, va_arg(ap, const char *));
+			else
+				sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		}
+		va_end(ap);
+		r = step_done(db, st);
+	}
+	unlock(db);
 	return r;
 }
 
@@ -386,44 +410,20 @@ STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *re
 STS_API int sts_db_run_end(struct sts_db *db, int64_t run, const char *status, size_t n_ok,
 			   size_t n_failed)
 {
-	sqlite3_stmt *st;
-	lock(db);
-	int r = prepare(db,
-			"UPDATE runs SET finished = ?, status = ?, n_ok = ?, n_failed = ?"
-			" WHERE id = ?",
-			&st);
-	if (r == STS_OK) {
-		sqlite3_bind_int64(st, 1, sts_db_now(db));
-		bind_text(st, 2, status);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)n_ok);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)n_failed);
-		sqlite3_bind_int64(st, 5, run);
-		r = step_done(db, st);
-	}
-	unlock(db);
-	return r;
+	return sts_db_execf(db,
+			    "UPDATE runs SET finished = ?, status = ?, n_ok = ?, n_failed = ?"
+			    " WHERE id = ?",
+			    "itiii", (int64_t)sts_db_now(db), status, (int64_t)n_ok,
+			    (int64_t)n_failed, run);
 }
 
 STS_API int sts_db_journal_add(struct sts_db *db, int64_t run, const char *domain, const char *step,
 			       const char *status, const char *detail)
 {
-	sqlite3_stmt *st;
-	lock(db);
-	int r = prepare(db,
-			"INSERT INTO journal (run_id, time, domain, step, status, detail)"
-			" VALUES (?, ?, ?, ?, ?, ?)",
-			&st);
-	if (r == STS_OK) {
-		sqlite3_bind_int64(st, 1, run);
-		sqlite3_bind_int64(st, 2, sts_db_now(db));
-		bind_text(st, 3, domain);
-		bind_text(st, 4, step);
-		bind_text(st, 5, status);
-		bind_text(st, 6, detail);
-		r = step_done(db, st);
-	}
-	unlock(db);
-	return r;
+	return sts_db_execf(db,
+			    "INSERT INTO journal (run_id, time, domain, step, status, detail)"
+			    " VALUES (?, ?, ?, ?, ?, ?)",
+			    "iitttt", run, (int64_t)sts_db_now(db), domain, step, status, detail);
 }
 
 /* ---- served policies ---- */
@@ -530,134 +530,134 @@ STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long lo
 	return r;
 }
 
+/*
+ * Under the lock: prepare sql, bind key (when not NULL) as ?1 and read
+ * every row into a new array of elements of size bytes, each zeroed and
+ * filled by row(). On success *(void **)ret and *ret_n are set; on
+ * failure the rows read are released with release() and the array freed.
+ */
+static int read_rows(struct sts_db *db, const char *sql, const char *key, size_t size,
+		     int (*row)(sqlite3_stmt *, void *), void (*release)(void *), const char *what,
+		     void *ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	lock(db);
+	int r = prepare(db, sql, &st);
+	if (r < 0)
+		goto out;
+	if (key)
+		bind_text(st, 1, key);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sts_array_grow(&v, n, &cap, size, 16) < 0) {
+			r = STS_ENOMEM;
+			break;
+		}
+		void *e = v + n++ * size;
+		memset(e, 0, size);
+		r = row(st, e);
+		if (r < 0)
+			break;
+	}
+	if (r == STS_OK && rc != SQLITE_DONE)
+		r = fail(db, what);
+	sqlite3_finalize(st);
+out:
+	unlock(db);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			release(v + i * size);
+		free(v);
+		return r;
+	}
+	memcpy(ret, &v, sizeof(v)); /* ret is a T **: copied, not cast */
+	*ret_n = n;
+	return STS_OK;
+}
+
+static void policy_release(void *pv)
+{
+	struct sts_db_policy *p = pv;
+	free(p->domain);
+	free(p->policy_id);
+	free(p->sha256);
+	free(p->text);
+	free(p->mode);
+}
+
 STS_API void sts_db_policies_free(struct sts_db_policy *v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].domain);
-		free(v[i].policy_id);
-		free(v[i].sha256);
-		free(v[i].text);
-		free(v[i].mode);
-	}
+	for (size_t i = 0; i < n; i++)
+		policy_release(&v[i]);
 	free(v);
+}
+
+static int policy_row(sqlite3_stmt *st, void *pv)
+{
+	struct sts_db_policy *p = pv;
+	p->domain = col_dup(st, 0);
+	p->policy_id = col_dup(st, 1);
+	p->sha256 = col_dup(st, 2);
+	p->text = col_dup(st, 3);
+	p->mode = col_dup(st, 4);
+	p->max_age = sqlite3_column_int64(st, 5);
+	p->first_served = sqlite3_column_int64(st, 6);
+	p->last_served = sqlite3_column_int64(st, 7);
+	p->current = sqlite3_column_int(st, 8) != 0;
+	if (!p->domain || !p->policy_id || !p->sha256 || !p->text || !p->mode)
+		return STS_ENOMEM;
+	return STS_OK;
 }
 
 STS_API int sts_db_policy_history(struct sts_db *db, const char *domain, struct sts_db_policy **ret,
 				  size_t *ret_n)
 {
-	sqlite3_stmt *st;
-	struct sts_db_policy *v = NULL;
-	size_t n = 0, cap = 0;
-	lock(db);
-	int r = prepare(db,
-			"SELECT domain, policy_id, sha256, text, mode, max_age, first_served,"
-			" last_served, current FROM served_policies WHERE domain = ?"
-			" ORDER BY first_served, rowid",
-			&st);
-	if (r < 0)
-		goto out;
-	bind_text(st, 1, domain);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct sts_db_policy *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				r = STS_ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		struct sts_db_policy *p = &v[n++];
-		p->domain = col_dup(st, 0);
-		p->policy_id = col_dup(st, 1);
-		p->sha256 = col_dup(st, 2);
-		p->text = col_dup(st, 3);
-		p->mode = col_dup(st, 4);
-		p->max_age = sqlite3_column_int64(st, 5);
-		p->first_served = sqlite3_column_int64(st, 6);
-		p->last_served = sqlite3_column_int64(st, 7);
-		p->current = sqlite3_column_int(st, 8) != 0;
-		if (!p->domain || !p->policy_id || !p->sha256 || !p->text || !p->mode)
-			r = STS_ENOMEM;
-	}
-	if (r == STS_OK && rc != SQLITE_DONE)
-		r = fail(db, "read served policies");
-	sqlite3_finalize(st);
-out:
-	unlock(db);
-	if (r < 0) {
-		sts_db_policies_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return STS_OK;
+	return read_rows(db,
+			 "SELECT domain, policy_id, sha256, text, mode, max_age, first_served,"
+			 " last_served, current FROM served_policies WHERE domain = ?"
+			 " ORDER BY first_served, rowid",
+			 domain, sizeof(**ret), policy_row, policy_release, "read served policies",
+			 ret, ret_n);
 }
 
 /* ---- managed domains ---- */
 
-static int domain_update(struct sts_db *db, const char *sql, const char *domain, bool with_now)
-{
-	sqlite3_stmt *st;
-	lock(db);
-	int r = prepare(db, sql, &st);
-	if (r == STS_OK) {
-		int i = 1;
-		if (with_now)
-			sqlite3_bind_int64(st, i++, sts_db_now(db));
-		bind_text(st, i, domain);
-		r = step_done(db, st);
-	}
-	unlock(db);
-	return r;
-}
-
 STS_API int sts_db_domain_upsert(struct sts_db *db, const char *domain, const char *spec)
 {
-	sqlite3_stmt *st;
-	lock(db);
-	int r = prepare(db,
-			"INSERT INTO managed_domains (domain, first_seen, spec) VALUES (?, ?, ?)"
-			" ON CONFLICT (domain) DO UPDATE SET spec = coalesce(excluded.spec, spec)",
-			&st);
-	if (r == STS_OK) {
-		bind_text(st, 1, domain);
-		sqlite3_bind_int64(st, 2, sts_db_now(db));
-		bind_text(st, 3, spec);
-		r = step_done(db, st);
-	}
-	unlock(db);
-	return r;
+	return sts_db_execf(
+	    db,
+	    "INSERT INTO managed_domains (domain, first_seen, spec) VALUES (?, ?, ?)"
+	    " ON CONFLICT (domain) DO UPDATE SET spec = coalesce(excluded.spec, spec)",
+	    "tit", domain, (int64_t)sts_db_now(db), spec);
 }
 
 STS_API int sts_db_domain_applied(struct sts_db *db, const char *domain)
 {
-	return domain_update(db, "UPDATE managed_domains SET last_applied = ? WHERE domain = ?",
-			     domain, true);
+	return sts_db_execf(db, "UPDATE managed_domains SET last_applied = ? WHERE domain = ?",
+			    "it", (int64_t)sts_db_now(db), domain);
 }
 
 STS_API int sts_db_domain_removal_start(struct sts_db *db, const char *domain)
 {
-	return domain_update(db,
-			     "UPDATE managed_domains SET removal_started = ?"
-			     " WHERE domain = ? AND removal_started IS NULL",
-			     domain, true);
+	return sts_db_execf(db,
+			    "UPDATE managed_domains SET removal_started = ?"
+			    " WHERE domain = ? AND removal_started IS NULL",
+			    "it", (int64_t)sts_db_now(db), domain);
 }
 
 STS_API int sts_db_domain_removal_cancel(struct sts_db *db, const char *domain)
 {
-	return domain_update(db,
-			     "UPDATE managed_domains SET removal_started = NULL WHERE domain = ?",
-			     domain, false);
+	return sts_db_execf(
+	    db, "UPDATE managed_domains SET removal_started = NULL WHERE domain = ?", "t", domain);
 }
 
 STS_API int sts_db_domain_forget(struct sts_db *db, const char *domain)
 {
-	return domain_update(db, "DELETE FROM managed_domains WHERE domain = ?", domain, false);
+	return sts_db_execf(db, "DELETE FROM managed_domains WHERE domain = ?", "t", domain);
 }
 
 STS_API void sts_db_domain_release(struct sts_db_domain *d)
@@ -683,8 +683,9 @@ static const char domain_cols[] =
     "SELECT domain, first_seen, coalesce(last_applied, 0), coalesce(removal_started, 0),"
     " spec FROM managed_domains";
 
-static int domain_row(sqlite3_stmt *st, struct sts_db_domain *d)
+static int domain_row(sqlite3_stmt *st, void *pv)
 {
+	struct sts_db_domain *d = pv;
 	d->domain = col_dup(st, 0);
 	d->first_seen = sqlite3_column_int64(st, 1);
 	d->last_applied = sqlite3_column_int64(st, 2);
@@ -695,45 +696,17 @@ static int domain_row(sqlite3_stmt *st, struct sts_db_domain *d)
 	return STS_OK;
 }
 
+static void domain_release(void *d)
+{
+	sts_db_domain_release(d);
+}
+
 STS_API int sts_db_domains_list(struct sts_db *db, struct sts_db_domain **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st;
-	struct sts_db_domain *v = NULL;
-	size_t n = 0, cap = 0;
 	char sql[256];
 	snprintf(sql, sizeof(sql), "%s ORDER BY domain", domain_cols);
-	lock(db);
-	int r = prepare(db, sql, &st);
-	if (r < 0)
-		goto out;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct sts_db_domain *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				r = STS_ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		r = domain_row(st, &v[n++]);
-		if (r < 0)
-			break;
-	}
-	if (r == STS_OK && rc != SQLITE_DONE)
-		r = fail(db, "read managed domains");
-	sqlite3_finalize(st);
-out:
-	unlock(db);
-	if (r < 0) {
-		sts_db_domains_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return STS_OK;
+	return read_rows(db, sql, NULL, sizeof(**ret), domain_row, domain_release,
+			 "read managed domains", ret, ret_n);
 }
 
 STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_db_domain *ret,

@@ -72,6 +72,13 @@ STS_API int sts_db_migrate(struct sts_db *db, const char *component,
 STS_API int sts_db_schema_version(struct sts_db *db, const char *component, int *ret);
 #define STS_DB_CORE_VERSION 1
 
+/*
+ * Run one statement that returns no rows, under the lock, binding the
+ * arguments in order as binds spells them: 't' a const char * (NULL binds
+ * NULL), 'i' an int64_t. STS_OK, or STS_EDB with sts_db_errmsg() set.
+ */
+STS_API int sts_db_execf(struct sts_db *db, const char *sql, const char *binds, ...);
+
 /* Explicit transactions (nesting is not supported). */
 STS_API int sts_db_begin(struct sts_db *db);
 STS_API int sts_db_commit(struct sts_db *db);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sts_diag.h"
+#include "sts_buf.h"
 #include "sts_err.h"
 
 STS_API void sts_diags_init(struct sts_diags *d)
@@ -52,14 +53,8 @@ static int vadd(struct sts_diags *d, enum sts_severity sev, const char *rule, co
 		d->dropped++;
 		return STS_OK;
 	}
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct sts_diag *v = realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return STS_ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (sts_array_grow(&d->v, d->n, &d->cap, sizeof(*d->v), 8) < 0)
+		return STS_ENOMEM;
 	struct sts_buf msg;
 	sts_buf_init(&msg, 64 * 1024);
 	int r = sts_buf_vprintf(&msg, fmt, ap);
@@ -92,24 +87,6 @@ STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char
 	va_list ap;
 	va_start(ap, fmt);
 	int r = vadd(d, sev, rule, file, line, col, path, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-STS_API int sts_diags_error(struct sts_diags *d, const char *rule, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vadd(d, STS_SEV_ERROR, rule, NULL, 0, 0, NULL, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-STS_API int sts_diags_warn(struct sts_diags *d, const char *rule, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vadd(d, STS_SEV_WARNING, rule, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -47,10 +47,10 @@ STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char
 			  const char *fmt, ...) STS_PRINTF(8, 9);
 
 /* Shorthands for findings that carry only a rule and a message. */
-STS_API int sts_diags_error(struct sts_diags *d, const char *rule, const char *fmt, ...)
-    STS_PRINTF(3, 4);
-STS_API int sts_diags_warn(struct sts_diags *d, const char *rule, const char *fmt, ...)
-    STS_PRINTF(3, 4);
+#define sts_diags_error(d, rule, ...)                                                              \
+	sts_diags_add((d), STS_SEV_ERROR, (rule), NULL, 0, 0, NULL, __VA_ARGS__)
+#define sts_diags_warn(d, rule, ...)                                                               \
+	sts_diags_add((d), STS_SEV_WARNING, (rule), NULL, 0, 0, NULL, __VA_ARGS__)
 
 STS_API const char *sts_severity_name(enum sts_severity s);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_jsonpos.h"
 
@@ -257,6 +258,9 @@ static size_t put_utf8(char *o, unsigned cp)
 	return 4;
 }
 
+/* The one-character escapes (RFC 8259 §7) and what each stands for. */
+static const char esc_from[] = "\"\\/bfnrt", esc_to[] = "\"\\/\b\f\n\r\t";
+
 /* Decode the escapes of the raw string t[a..b) into out (room for b-a+1). */
 static int decode_escapes(struct parser *p, size_t a, size_t b, char *out, uint32_t *ret_len)
 {
@@ -270,36 +274,13 @@ static int decode_escapes(struct parser *p, size_t a, size_t b, char *out, uint3
 		size_t esc = i;
 		unsigned char e = t[i + 1]; /* i + 1 < b: the scan kept pairs */
 		i += 2;
-		switch (e) {
-		case '"':
-			out[o++] = '"';
+		const char *s = e ? strchr(esc_from, e) : NULL;
+		if (s) {
+			out[o++] = esc_to[s - esc_from];
 			continue;
-		case '\\':
-			out[o++] = '\\';
-			continue;
-		case '/':
-			out[o++] = '/';
-			continue;
-		case 'b':
-			out[o++] = '\b';
-			continue;
-		case 'f':
-			out[o++] = '\f';
-			continue;
-		case 'n':
-			out[o++] = '\n';
-			continue;
-		case 'r':
-			out[o++] = '\r';
-			continue;
-		case 't':
-			out[o++] = '\t';
-			continue;
-		case 'u':
-			break;
-		default:
-			return fail(p, esc, "invalid escape in string");
 		}
+		if (e != 'u')
+			return fail(p, esc, "invalid escape in string");
 		unsigned cp, lo;
 		if (b - i < 4 || hex4(t + i, &cp) < 0)
 			return fail(p, esc, "invalid \\u escape (four hex digits expected)");
@@ -460,14 +441,8 @@ static int parse_number(struct parser *p, struct sts_jval *v)
 
 static int push_member(struct parser *p, const struct sts_jmember *m)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct sts_jmember *s = realloc(p->scratch, cap * sizeof(*s));
-		if (!s)
-			return STS_ENOMEM;
-		p->scratch = s;
-		p->cap = cap;
-	}
+	if (sts_array_grow(&p->scratch, p->n, &p->cap, sizeof(*p->scratch), 64) < 0)
+		return STS_ENOMEM;
 	p->scratch[p->n++] = *m;
 	return STS_OK;
 }
@@ -527,14 +502,8 @@ static bool same_key(const struct sts_jmember *a, const struct sts_jmember *b)
 static int add_dup(struct parser *p, const struct sts_jmember *dup, const struct sts_jmember *first)
 {
 	struct sts_jdoc *doc = p->doc;
-	if (doc->n_dups == doc->n_dups_cap) {
-		size_t cap = doc->n_dups_cap ? doc->n_dups_cap * 2 : 8;
-		struct sts_jdup *v = realloc(doc->dups, cap * sizeof(*v));
-		if (!v)
-			return STS_ENOMEM;
-		doc->dups = v;
-		doc->n_dups_cap = cap;
-	}
+	if (sts_array_grow(&doc->dups, doc->n_dups, &doc->n_dups_cap, sizeof(*doc->dups), 8) < 0)
+		return STS_ENOMEM;
 	struct sts_buf b;
 	sts_buf_init(&b, 64u * 1024u);
 	int r = frame_path(p, p->depth - 1, &b);
@@ -618,14 +587,8 @@ static int open_container(struct parser *p, uint8_t type)
 {
 	if (p->depth >= STS_JSON_MAX_DEPTH)
 		return fail(p, p->pos, "nesting too deep");
-	if (p->depth == p->fcap) {
-		size_t cap = p->fcap ? p->fcap * 2 : 16;
-		struct frame *f = realloc(p->frames, cap * sizeof(*f));
-		if (!f)
-			return STS_ENOMEM;
-		p->frames = f;
-		p->fcap = cap;
-	}
+	if (sts_array_grow(&p->frames, p->depth, &p->fcap, sizeof(*p->frames), 16) < 0)
+		return STS_ENOMEM;
 	p->frames[p->depth++] = (struct frame){type, (uint32_t)p->pos, p->n};
 	p->pos++;
 	p->want = type == STS_JOBJECT ? W_KEY_OR_END : W_VALUE_OR_END;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_template.h"
 
@@ -89,14 +90,8 @@ static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, 
 static int push_node(struct sts_tmpl *t, enum tn_kind kind, size_t off, size_t len, unsigned line,
 		     unsigned col)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct tnode *v = realloc(t->v, cap * sizeof(*v));
-		if (!v)
-			return STS_ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (sts_array_grow(&t->v, t->n, &t->cap, sizeof(*t->v), 16) < 0)
+		return STS_ENOMEM;
 	t->v[t->n++] =
 	    (struct tnode){.kind = kind, .off = off, .len = len, .line = line, .col = col};
 	return STS_OK;

@@ -612,8 +612,7 @@ STS_API void sts_ingest_free(struct sts_ingest *ing)
 	sts_dkim_free(ing->dkim);
 	sts_ingest_conf_free(ing->own_conf);
 	free(ing->last_reason);
-	free(ing->ren_from);
-	free(ing->ren_to);
+	ing_paths_release(&ing->ren);
 	free(ing);
 }
 

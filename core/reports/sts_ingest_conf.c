@@ -12,6 +12,7 @@
 
 #include "sts_err.h"
 #include "sts_ingest.h"
+#include "sts_policy.h"
 #include "sts_secret.h"
 
 struct cctx {
@@ -252,13 +253,6 @@ STS_API int sts_ingest_conf_from_json(const json_t *reports, const char *basedir
 	return STS_OK;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 STS_API void sts_ingest_conf_free(struct sts_ingest_conf *c)
 {
 	if (!c)
@@ -279,10 +273,10 @@ STS_API void sts_ingest_conf_free(struct sts_ingest_conf *c)
 	free(c->https.key);
 	free(c->https.name);
 	sts_reporters_free(c->reporters);
-	free_strv(c->key_names, c->n_keys);
-	free_strv(c->key_values, c->n_keys);
+	sts_strv_free(c->key_names, c->n_keys);
+	sts_strv_free(c->key_values, c->n_keys);
 	free(c->dkim_resolver);
-	free_strv(c->trusted_mtas, c->n_trusted_mtas);
+	sts_strv_free(c->trusted_mtas, c->n_trusted_mtas);
 	free(c->basedir);
 	free(c);
 }

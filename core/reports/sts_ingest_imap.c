@@ -193,14 +193,9 @@ STS_TESTABLE int sts_imap_parse_search(const char *text, unsigned long **ret, si
 				unsigned long uid = strtoul(p, &end, 10);
 				if (uid == 0 || uid > 0xffffffffUL) /* nz-number (RFC 3501) */
 					break;
-				if (n == cap) {
-					cap = cap ? cap * 2 : 64;
-					unsigned long *nv = realloc(v, cap * sizeof(*v));
-					if (!nv) {
-						free(v);
-						return STS_ENOMEM;
-					}
-					v = nv;
+				if (sts_array_grow(&v, n, &cap, sizeof(*v), 64) < 0) {
+					free(v);
+					return STS_ENOMEM;
 				}
 				v[n++] = uid;
 				p = end;

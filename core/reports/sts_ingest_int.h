@@ -72,6 +72,19 @@ struct agg_map {
 	bool negative; /* a delta went down: clean up empty rows after the flush */
 };
 
+/* Paths and, beside each, where it goes once processed (Maildir) or NULL:
+ * two arrays grown together, so the paths alone can be handed on. */
+struct ing_paths {
+	char **v;
+	char **to;
+	size_t n, cap;
+};
+
+/* Append a pair, taking both strings (freed on failure too). */
+int ing_paths_add(struct ing_paths *l, char *path, char *to);
+/* Free the strings and the arrays; l is empty afterwards. */
+void ing_paths_release(struct ing_paths *l);
+
 struct sts_ingest {
 	struct sts_db *db;
 	sqlite3 *h;
@@ -88,8 +101,7 @@ struct sts_ingest {
 	sqlite3_stmt *upd_raw, *ins_pending, *del_pending;
 	sqlite3_stmt *up_daily, *up_fail;
 	struct agg_map daily, fail;
-	char **ren_from, **ren_to; /* Maildir renames waiting for the commit */
-	size_t n_ren, cap_ren;
+	struct ing_paths ren; /* Maildir renames waiting for the commit */
 	char err[512];
 	char *last_reason;
 	/* the storage quota, counted at the first pending input of the run */
@@ -126,8 +138,6 @@ int ing_rederive(struct sts_db *db);
 int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcome *ret);
 int ing_commit(struct sts_ingest *ing);
 void ing_rollback(struct sts_ingest *ing);
-/* a Maildir rename to do once the batch is committed (takes both strings) */
-int ing_after_commit(struct sts_ingest *ing, char *from, char *to);
 int ing_stmts_prepare(struct sts_ingest *ing);
 void ing_stmts_finalize(struct sts_ingest *ing);
 void ing_agg_release(struct agg_map *m);

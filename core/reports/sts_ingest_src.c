@@ -244,40 +244,28 @@ static int run_files(struct sts_ingest *ing, char **paths, size_t n, enum sts_in
 
 /* ---- walking directories ---- */
 
-struct list {
-	char **v;
-	char **to; /* Maildir: where each goes once processed, or NULL */
-	size_t n, cap;
-};
-
-static void list_free(struct list *l)
+void ing_paths_release(struct ing_paths *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i]);
-		if (l->to)
-			free(l->to[i]);
+		free(l->to[i]);
 	}
 	free(l->v);
 	free(l->to);
+	memset(l, 0, sizeof(*l));
 }
 
-static int list_add(struct list *l, char *path, char *to)
+int ing_paths_add(struct ing_paths *l, char *path, char *to)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (v)
-			l->v = v;
-		char **t = v ? realloc(l->to, cap * sizeof(*t)) : NULL;
-		if (t)
-			l->to = t;
-		if (!v || !t) {
-			free(path);
-			free(to);
-			return STS_ENOMEM;
-		}
-		l->cap = cap;
+	/* on a failure of the second, the first is only larger than l->cap says */
+	size_t cap = l->cap, cap_to = l->cap;
+	if (sts_array_grow(&l->v, l->n, &cap, sizeof(*l->v), 64) < 0 ||
+	    sts_array_grow(&l->to, l->n, &cap_to, sizeof(*l->to), 64) < 0) {
+		free(path);
+		free(to);
+		return STS_ENOMEM;
 	}
+	l->cap = cap;
 	l->v[l->n] = path;
 	l->to[l->n++] = to;
 	return STS_OK;
@@ -297,7 +285,7 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-static int walk(struct sts_ingest *ing, const char *dir, unsigned depth, struct list *l)
+static int walk(struct sts_ingest *ing, const char *dir, unsigned depth, struct ing_paths *l)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
@@ -335,7 +323,7 @@ static int walk(struct sts_ingest *ing, const char *dir, unsigned depth, struct 
 				r = walk(ing, p, depth + 1, l);
 			free(p);
 		} else {
-			r = list_add(l, p, NULL);
+			r = ing_paths_add(l, p, NULL);
 		}
 	}
 	closedir(d);
@@ -359,14 +347,14 @@ STS_API int sts_ingest_path(struct sts_ingest *ing, const char *path)
 		ing_prep_release(&p);
 		return r;
 	}
-	struct list l = {0};
+	struct ing_paths l = {0};
 	int r = walk(ing, path, 0, &l);
 	if (r == STS_OK) {
 		if (l.n > 1)
 			qsort(l.v, l.n, sizeof(*l.v), cmp_path);
 		r = ing_run_files(ing, l.v, l.n, STS_CH_FILE, NULL);
 	}
-	list_free(&l);
+	ing_paths_release(&l);
 	return r;
 }
 
@@ -401,7 +389,8 @@ static char *seen_name(const char *name, int *err)
 	return out;
 }
 
-static int maildir_list(struct sts_ingest *ing, const char *root, const char *sub, struct list *l)
+static int maildir_list(struct sts_ingest *ing, const char *root, const char *sub,
+			struct ing_paths *l)
 {
 	char *dir = join(root, sub), *cur = join(root, "cur");
 	int r = dir && cur ? STS_OK : STS_ENOMEM;
@@ -430,7 +419,7 @@ static int maildir_list(struct sts_ingest *ing, const char *root, const char *su
 			r = STS_ENOMEM;
 			break;
 		}
-		r = list_add(l, p, to);
+		r = ing_paths_add(l, p, to);
 	}
 out:
 	if (d)
@@ -453,7 +442,7 @@ static int cmp_pair(const void *a, const void *b)
 
 STS_API int sts_ingest_maildir(struct sts_ingest *ing, const char *dir)
 {
-	struct list l = {0};
+	struct ing_paths l = {0};
 	int r = maildir_list(ing, dir, "new", &l);
 	if (r == STS_OK)
 		r = maildir_list(ing, dir, "cur", &l);
@@ -475,7 +464,7 @@ STS_API int sts_ingest_maildir(struct sts_ingest *ing, const char *dir)
 	}
 	if (r == STS_OK)
 		r = ing_commit(ing); /* the renames happen after the commit */
-	list_free(&l);
+	ing_paths_release(&l);
 	return r;
 }
 

@@ -471,33 +471,7 @@ void ing_rollback(struct sts_ingest *ing)
 	ing->in_tx = false;
 	ing_agg_release(&ing->daily);
 	ing_agg_release(&ing->fail);
-	for (size_t i = 0; i < ing->n_ren; i++) {
-		free(ing->ren_from[i]);
-		free(ing->ren_to[i]);
-	}
-	ing->n_ren = 0;
-}
-
-int ing_after_commit(struct sts_ingest *ing, char *from, char *to)
-{
-	if (ing->n_ren == ing->cap_ren) {
-		size_t cap = ing->cap_ren ? ing->cap_ren * 2 : 64;
-		char **a = realloc(ing->ren_from, cap * sizeof(*a));
-		if (a)
-			ing->ren_from = a;
-		char **b = a ? realloc(ing->ren_to, cap * sizeof(*b)) : NULL;
-		if (b)
-			ing->ren_to = b;
-		if (!a || !b) {
-			free(from);
-			free(to);
-			return STS_ENOMEM;
-		}
-		ing->cap_ren = cap;
-	}
-	ing->ren_from[ing->n_ren] = from;
-	ing->ren_to[ing->n_ren++] = to;
-	return STS_OK;
+	ing_paths_release(&ing->ren);
 }
 
 int ing_commit(struct sts_ingest *ing)
@@ -521,15 +495,12 @@ int ing_commit(struct sts_ingest *ing)
 		return STS_EDB;
 	}
 	/* Maildir: the messages are marked processed only once they are stored */
-	for (size_t i = 0; i < ing->n_ren; i++) {
-		if (rename(ing->ren_from[i], ing->ren_to[i]) < 0)
-			ing_source_error(ing, ing->ren_from[i], -errno,
-					 "cannot mark '%s' as processed: %s", ing->ren_from[i],
+	for (size_t i = 0; i < ing->ren.n; i++)
+		if (rename(ing->ren.v[i], ing->ren.to[i]) < 0)
+			ing_source_error(ing, ing->ren.v[i], -errno,
+					 "cannot mark '%s' as processed: %s", ing->ren.v[i],
 					 strerror(errno));
-		free(ing->ren_from[i]);
-		free(ing->ren_to[i]);
-	}
-	ing->n_ren = 0;
+	ing_paths_release(&ing->ren);
 	return STS_OK;
 }
 
@@ -1002,7 +973,7 @@ int ing_store(struct sts_ingest *ing, struct ing_prep *p, enum sts_ingest_outcom
 		emit(ing, p, pt, oc, row);
 	}
 	if (r == STS_OK && p->done_from && p->done_to) {
-		r = ing_after_commit(ing, p->done_from, p->done_to);
+		r = ing_paths_add(&ing->ren, p->done_from, p->done_to);
 		p->done_from = p->done_to = NULL;
 	}
 	if (r == STS_OK && ing->batch_n >= ing->batch_max)
@@ -1063,14 +1034,9 @@ static int ids_of(sqlite3 *h, const char *sql, int64_t **ret, size_t *ret_n)
 	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
 		return STS_EDB;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			int64_t *nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
+		if (sts_array_grow(&v, n, &cap, sizeof(*v), 256) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		v[n++] = sqlite3_column_int64(st, 0);
 	}

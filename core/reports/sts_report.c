@@ -176,7 +176,7 @@ static void where(const struct sts_report_query *q, char *out, size_t n)
 		 q->authenticated_only ? " AND authenticated = 1" : "");
 }
 
-static void bind_query(sqlite3_stmt *st, const struct sts_report_query *q)
+void rpt_bind_query(sqlite3_stmt *st, const struct sts_report_query *q)
 {
 	if (q->domain)
 		sqlite3_bind_text(st, 1, q->domain, -1, SQLITE_STATIC);
@@ -203,7 +203,7 @@ static int each_row(sqlite3 *h, const struct sts_report_query *q, const char *he
 	snprintf(sql, sizeof(sql), "%s%s%s", head, w, tail);
 	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
 		return STS_EDB;
-	bind_query(st, q);
+	rpt_bind_query(st, q);
 	int rc, r2 = STS_OK;
 	while (r2 == STS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		r2 = row(st, r);

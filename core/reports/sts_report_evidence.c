@@ -14,6 +14,7 @@
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_report_evidence.h"
+#include "sts_report_int.h"
 
 static json_t *text_or_null(sqlite3_stmt *st, int i)
 {
@@ -69,12 +70,7 @@ STS_API int sts_report_evidence_json(struct sts_db *db, const struct sts_report_
 		*ret = a; /* no report tables (or an older schema): nothing to list */
 		return STS_OK;
 	}
-	if (q->domain)
-		sqlite3_bind_text(st, 1, q->domain, -1, SQLITE_STATIC);
-	if (q->since)
-		sqlite3_bind_text(st, 2, q->since, -1, SQLITE_STATIC);
-	if (q->until)
-		sqlite3_bind_text(st, 3, q->until, -1, SQLITE_STATIC);
+	rpt_bind_query(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > STS_REPORT_EVIDENCE_MAX) {
 			*ret_truncated = true;

@@ -2,7 +2,9 @@
 #ifndef STS_REPORT_INT_H
 #define STS_REPORT_INT_H
 
-/* Internal to core/reports/sts_report*.c: the chunked output. */
+/* Internal to core/reports/sts_report*.c: the chunked output, the query. */
+#include <sqlite3.h>
+
 #include "sts_buf.h"
 #include "sts_report.h"
 
@@ -18,5 +20,7 @@ int rpt_flush(struct rpt_out *o);
 /* successful / (successful + failed), or -1 without sessions */
 double rpt_ratio(int64_t ok, int64_t bad);
 void rpt_write_html(struct rpt_out *o, const struct sts_report *r);
+/* q's domain, since and until, those set, as ?1, ?2 and ?3 */
+void rpt_bind_query(sqlite3_stmt *st, const struct sts_report_query *q);
 
 #endif

@@ -17,6 +17,7 @@
 #include "sts_buf.h"
 #include "sts_dkim.h"
 #include "sts_err.h"
+#include "sts_policy.h"
 #include "sts_resolve.h"
 
 #define KEY_NAME_MAX 512 /* selector._domainkey.domain */
@@ -53,13 +54,6 @@ static char **dup_strv(char *const *v, size_t n, int *err)
 			return out;
 		}
 	return out;
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 static size_t trim_dot_len(const char *s)
@@ -251,9 +245,9 @@ STS_API void sts_dkim_free(struct sts_dkim *d)
 		return;
 	if (d->lib)
 		dkim_close(d->lib);
-	free_strv(d->key_names, d->n_keys);
-	free_strv(d->key_values, d->n_keys);
-	free_strv(d->trusted, d->n_trusted);
+	sts_strv_free(d->key_names, d->n_keys);
+	sts_strv_free(d->key_values, d->n_keys);
+	sts_strv_free(d->trusted, d->n_trusted);
 	free(d->resolver);
 	free(d);
 }

@@ -150,7 +150,7 @@ int sts_strv_push(char ***v, size_t *n, const char *p, size_t len)
 
 void sts_strv_free(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
 }

@@ -11,6 +11,7 @@
 
 #include <libpsl.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_reporters.h"
 
@@ -89,14 +90,8 @@ static int add(struct sts_reporters *l, const char *s)
 {
 	if (!s || !*s || sts_reporters_has(l, s))
 		return STS_OK;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return STS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (sts_array_grow(&l->v, l->n, &l->cap, sizeof(*l->v), 16) < 0)
+		return STS_ENOMEM;
 	size_t n = strlen(s);
 	char *c = strdup(s);
 	if (!c)

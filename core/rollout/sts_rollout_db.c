@@ -34,35 +34,6 @@ STS_API int sts_rollout_schema(struct sts_db *db)
 			      sizeof(migrations) / sizeof(migrations[0]));
 }
 
-/* Run one statement with text/int64 binds given as a format: 't' text, 'i' int64. */
-static int exec(struct sts_db *db, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int r = STS_OK;
-
-	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK) {
-		r = STS_EDB;
-		goto out;
-	}
-	va_start(ap, fmt);
-	for (int i = 0; fmt[i]; i++) {
-		if (fmt[i] == 't')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
-					  SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		r = STS_EDB;
-out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
-	return r;
-}
-
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
@@ -198,13 +169,15 @@ STS_API int sts_rollout_start(struct sts_db *db, const char *domain, enum sts_st
 	int r = sts_db_begin(db);
 	if (r < 0)
 		return r;
-	r = exec(db, "INSERT OR IGNORE INTO rollout_state (domain, stage, since) VALUES (?, ?, ?)",
-		 "tti", domain, sts_stage_name(stage), now);
+	r = sts_db_execf(
+	    db, "INSERT OR IGNORE INTO rollout_state (domain, stage, since) VALUES (?, ?, ?)",
+	    "tti", domain, sts_stage_name(stage), now);
 	if (r == STS_OK)
-		r = exec(db,
-			 "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage,"
-			 " reason, evidence) VALUES (?, ?, '', ?, ?, 'null')",
-			 "titt", domain, now, sts_stage_name(stage), reason);
+		r = sts_db_execf(
+		    db,
+		    "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage,"
+		    " reason, evidence) VALUES (?, ?, '', ?, ?, 'null')",
+		    "titt", domain, now, sts_stage_name(stage), reason);
 	if (r == STS_OK)
 		return sts_db_commit(db);
 	sts_db_rollback(db);
@@ -214,7 +187,7 @@ STS_API int sts_rollout_start(struct sts_db *db, const char *domain, enum sts_st
 STS_API int sts_rollout_begin(struct sts_db *db, const char *domain, enum sts_stage to,
 			      const char *reason, const char *evidence)
 {
-	return exec(
+	return sts_db_execf(
 	    db,
 	    "UPDATE rollout_state SET pending = ?, pending_reason = ?, pending_evidence = ?,"
 	    " pending_at = ? WHERE domain = ?",
@@ -228,17 +201,19 @@ STS_API int sts_rollout_complete(struct sts_db *db, const char *domain)
 	int r = sts_db_begin(db);
 	if (r < 0)
 		return r;
-	r = exec(db,
-		 "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage, reason,"
-		 " evidence) SELECT domain, ?, stage, pending, pending_reason, pending_evidence"
-		 " FROM rollout_state WHERE domain = ? AND pending IS NOT NULL",
-		 "it", now, domain);
+	r = sts_db_execf(
+	    db,
+	    "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage, reason,"
+	    " evidence) SELECT domain, ?, stage, pending, pending_reason, pending_evidence"
+	    " FROM rollout_state WHERE domain = ? AND pending IS NOT NULL",
+	    "it", now, domain);
 	if (r == STS_OK)
-		r = exec(db,
-			 "UPDATE rollout_state SET stage = pending, since = ?, pending = NULL,"
-			 " pending_reason = NULL, pending_evidence = NULL, pending_at = NULL"
-			 " WHERE domain = ? AND pending IS NOT NULL",
-			 "it", now, domain);
+		r = sts_db_execf(
+		    db,
+		    "UPDATE rollout_state SET stage = pending, since = ?, pending = NULL,"
+		    " pending_reason = NULL, pending_evidence = NULL, pending_at = NULL"
+		    " WHERE domain = ? AND pending IS NOT NULL",
+		    "it", now, domain);
 	if (r == STS_OK)
 		return sts_db_commit(db);
 	sts_db_rollback(db);
@@ -247,16 +222,16 @@ STS_API int sts_rollout_complete(struct sts_db *db, const char *domain)
 
 STS_API int sts_rollout_abort(struct sts_db *db, const char *domain)
 {
-	return exec(db,
-		    "UPDATE rollout_state SET pending = NULL, pending_reason = NULL,"
-		    " pending_evidence = NULL, pending_at = NULL WHERE domain = ?",
-		    "t", domain);
+	return sts_db_execf(db,
+			    "UPDATE rollout_state SET pending = NULL, pending_reason = NULL,"
+			    " pending_evidence = NULL, pending_at = NULL WHERE domain = ?",
+			    "t", domain);
 }
 
 STS_API int sts_rollout_checked(struct sts_db *db, const char *domain, int64_t at)
 {
-	return exec(db, "UPDATE rollout_state SET last_check = ? WHERE domain = ?", "it", at,
-		    domain);
+	return sts_db_execf(db, "UPDATE rollout_state SET last_check = ? WHERE domain = ?", "it",
+			    at, domain);
 }
 
 STS_API int sts_rollout_domains(struct sts_db *db, char ***ret, size_t *ret_n)
