@@ -10,8 +10,8 @@
 #  1. installs every package the build and the tests need, and mailauth
 #     (tests/integration/harness/install.sh; idempotent)
 #  2. builds build/ with -Dtests=enabled and runs `meson test`: the unit, fuzz,
-#     cli and integration suites. The integration servers are started by the
-#     testbed-up test and left up for step 3
+#     cli, integration and conformance suites. The integration servers are
+#     started by the testbed-up test and left up for step 3
 #  3. builds build-asan/ (-Db_sanitize=address,undefined) and runs the unit,
 #     fuzz and cli suites there, then once more, one test at a time, the cli
 #     suite and the integration cases that feed stsctl hostile or foreign
@@ -101,7 +101,7 @@ fi
 
 # 2. main build
 main_suites=unit,fuzz,cli
-[ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration
+[ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration,conformance
 phase "build $B and run the ${main_suites//,/, } suites"
 have_lock=0
 if build "$B" -Dtests=enabled; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The powerdns plugin through a fault-injecting proxy (faultproxy.py) in front of the real
+# The powerdns plugin through a fault-injecting proxy (tests/fakes/faultproxy/) in front of the real
 # PowerDNS API; results checked with dig and the API behind the proxy:
 #  1. 503, resets and a reply slower than the timeout on GET; 429 with Retry-After, 500, a
 #     reset and a slow reply (applied upstream, timed out here) on PATCH: one apply still
@@ -9,7 +9,6 @@
 #  3. every request 503: bounded (4 tries per zone); a Retry-After of an hour ends at once
 #  4. nothing listening: "cannot reach", exit 1, nothing changed
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
-C=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/stsctl-faults.XXXXXX)
 PROXY=
 cleanup() {
@@ -54,7 +53,7 @@ count() { grep -c "^$1 " "$W/proxy.log" 2>/dev/null || true; }
 faults() { printf '%s\n' "$@" >"$W/script"; : >"$W/proxy.log"; }
 start_proxy() {
 	rm -f "$W/port"
-	python3 "$C/faultproxy.py" "$BASE" "$W/script" "$W/proxy.log" "$W/port" &
+	python3 "$STS_SOURCE_ROOT/tests/fakes/faultproxy/faultproxy.py" --style powerdns "$BASE" "$W/script" "$W/proxy.log" "$W/port" &
 	PROXY=$!
 	for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
 	PORT=$(cat "$W/port")

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Fault-injecting HTTP proxy for the dns-faults case (python3 stdlib only).
+"""Fault-injecting HTTP proxy in front of an HTTP provider's API (python3 stdlib only).
 
-    faultproxy.py UPSTREAM SCRIPT LOG PORTFILE
+    faultproxy.py [--style STYLE] UPSTREAM SCRIPT LOG PORTFILE
+
+Used by tests/integration/dns-faults and the conformance suites
+(tests/conformance/). STYLE picks the body of an injected error status, in
+the shape the provider's own API uses, so a plugin's error parsing sees
+what it would see from the real service (STYLES below; default powerdns).
 
 Listens on 127.0.0.1 (an ephemeral port, written to PORTFILE once it
 listens) and forwards every request to UPSTREAM (http://127.0.0.1:PORT),
@@ -10,13 +15,15 @@ each request, so a test can change it between runs. One rule per line:
 
     METHOD ACTION [ARG] [forever]
 
-METHOD is GET, PATCH, ... or * (any). Each request takes the first rule
+METHOD is GET, PATCH, ..., * (any), READ (GET, HEAD) or WRITE (POST, PUT,
+PATCH, DELETE): a case shared by providers whose APIs write with different
+methods says READ or WRITE. Each request takes the first rule
 not used yet whose METHOD matches and uses it up (a rule marked `forever`
 is never used up); with no such rule the request is forwarded. ACTION:
 
     pass            forward the request
     status CODE [retry-after=N]
-                    answer CODE with a PowerDNS-style JSON error, without
+                    answer CODE with an error body of STYLE, without
                     forwarding (a Retry-After header when given)
     reset           read the request, then reset the connection (RST)
     slow SECONDS    forward the request, then hold the reply SECONDS
@@ -36,10 +43,36 @@ import threading
 import time
 import urllib.parse
 
-UPSTREAM, SCRIPT, LOG, PORTFILE = sys.argv[1:5]
+# STYLE -> (content type, body of an injected CODE): the provider's error shape
+STYLES = {
+    "powerdns": ("application/json", lambda code: '{"error": "injected fault %d"}' % code),
+    # {"success": false, "errors": [...]}: Cloudflare-like REST APIs
+    "envelope": ("application/json", lambda code: (
+        '{"success": false, "errors": [{"code": %d, "message": "injected fault %d"}], '
+        '"messages": [], "result": null}' % (code, code))),
+    # {"message": ...}: many REST APIs (DigitalOcean, Hetzner-like)
+    "message": ("application/json", lambda code: '{"id": "fault", "message": "injected fault %d"}' % code),
+    "text": ("text/plain", lambda code: "injected fault %d\n" % code),
+}
+
+args = sys.argv[1:]
+STYLE = "powerdns"
+if len(args) >= 2 and args[0] == "--style":
+    STYLE = args[1]
+    args = args[2:]
+if STYLE not in STYLES or len(args) != 4:
+    sys.exit("usage: faultproxy.py [--style %s] UPSTREAM SCRIPT LOG PORTFILE" % "|".join(STYLES))
+UPSTREAM, SCRIPT, LOG, PORTFILE = args
 up = urllib.parse.urlsplit(UPSTREAM)
 lock = threading.Lock()
 used = set()  # (line number, text) of the rules used up
+
+
+CLASSES = {"READ": ("GET", "HEAD"), "WRITE": ("POST", "PUT", "PATCH", "DELETE")}
+
+
+def method_matches(want, method):
+    return want in ("*", method) or method in CLASSES.get(want, ())
 
 
 def next_rule(method):
@@ -50,7 +83,7 @@ def next_rule(method):
             lines = []
         for i, line in enumerate(lines):
             f = line.split("#")[0].split()
-            if not f or (f[0] != "*" and f[0] != method):
+            if not f or not method_matches(f[0], method):
                 continue
             forever = f[-1] == "forever"
             if not forever and (i, line) in used:
@@ -107,11 +140,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"{self.command} {self.path} {' '.join(rule)}")
         if action == "status":
             code = int(rule[1])
-            hdrs = [("Content-Type", "application/json")]
+            ctype, body_of = STYLES[STYLE]
+            hdrs = [("Content-Type", ctype)]
             for a in rule[2:]:
                 if a.startswith("retry-after="):
                     hdrs.append(("Retry-After", a.split("=", 1)[1]))
-            self.reply(code, hdrs, b'{"error": "injected fault %d"}' % code)
+            self.reply(code, hdrs, body_of(code).encode())
         elif action == "reset":
             self.reset()
         elif action == "stall":
@@ -127,7 +161,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.reply(*self.forward(body))
 
-    do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = handle_any
+    do_GET = do_HEAD = do_PATCH = do_POST = do_PUT = do_DELETE = handle_any
 
 
 class Server(http.server.ThreadingHTTPServer):

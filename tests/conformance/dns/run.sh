@@ -1,0 +1,95 @@
+#!/bin/bash
+# run.sh PLUGIN: the DNS conformance cases (cases.json) against PLUGIN's real
+# server or fake, through the driver (tests/conformance/conformance.c).
+# Writes the target file the driver reads (the provider instance's settings,
+# wrong credentials, the instance behind the fault proxy); hook.sh is what the
+# driver calls to put a foreign record in place out of band and to show a
+# record in the provider's own form:
+#   zonefile  zone files in a temp dir (no server)
+#   powerdns  a fresh zone in the testbed's PowerDNS (REST API); the fault
+#             proxy (tests/fakes/faultproxy/) in front of it
+#   rfc2136   the testbed's BIND, its TSIG-keyed dynamic zone, names under
+#             a label of this run
+# Needs STS_SOURCE_ROOT, STS_BUILD_ROOT (meson sets them).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+PLUGIN=$1
+W=$(mktemp -d "/tmp/stsctl-conf-$PLUGIN.XXXXXX")
+PROXY=
+ZONE=
+cleanup() {
+	[ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
+	if [ "$PLUGIN" = powerdns ] && [ -n "$ZONE" ]; then
+		curl -sS -o /dev/null -H "X-API-Key: $STS_TB_PDNS_API_KEY" -X DELETE "$STS_TB_PDNS_API/zones/$ZONE."
+	fi
+	[ -n "${CONF_KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+export CONF_W=$W
+
+# target FILE PYTHON-DICT: the driver's target file (python: the settings are data)
+target() {
+	python3 -c 'import json,sys; json.dump(eval(sys.argv[2]), open(sys.argv[1], "w"), indent=1)' "$1" "$2"
+}
+
+case "$PLUGIN" in
+zonefile)
+	ZONE=conf.test
+	mkdir -p "$W/zones"
+	printf '$TTL 300\n@\tIN SOA ns1.%s. hostmaster.%s. 1 3600 600 86400 60\n\tIN NS ns1.%s.\nns1\tIN A 127.0.0.1\n' \
+		"$ZONE" "$ZONE" "$ZONE" >"$W/zones/$ZONE.zone"
+	target "$W/target.json" "{'plugin': 'zonefile', 'kind': 'dns', 'zone': '$ZONE', 'hook': '$HERE/hook.sh',
+		'settings': {'directory': '$W/zones', 'serial': 'increment'}}"
+	;;
+powerdns)
+	. "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+	ZONE=conf-$$.test
+	K="X-API-Key: $STS_TB_PDNS_API_KEY"
+	curl -sS -o /dev/null -H "$K" -X DELETE "$STS_TB_PDNS_API/zones/$ZONE." 2>/dev/null
+	curl -fsS -o /dev/null -H "$K" -H 'Content-Type: application/json' -X POST "$STS_TB_PDNS_API/zones" \
+		-d "{\"name\":\"$ZONE.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$ZONE.\"]}" || {
+		echo "Bail out! cannot create zone $ZONE in PowerDNS"
+		exit 1
+	}
+	BASE=${STS_TB_PDNS_API%/api/v1/servers/*}
+	: >"$W/script"
+	python3 "$STS_SOURCE_ROOT/tests/fakes/faultproxy/faultproxy.py" --style powerdns "$BASE" \
+		"$W/script" "$W/proxy.log" "$W/port" &
+	PROXY=$!
+	for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
+	[ -s "$W/port" ] || { echo "Bail out! the fault proxy did not start"; exit 1; }
+	printf '%s' "$STS_TB_PDNS_API_KEY" >"$W/key"
+	printf 'not-the-key' >"$W/badkey"
+	target "$W/target.json" "{'plugin': 'powerdns', 'kind': 'dns', 'zone': '$ZONE', 'hook': '$HERE/hook.sh',
+		'settings': {'url': '$BASE', 'api_key': '\${file:$W/key}', 'timeout': 5},
+		'bad_settings': {'url': '$BASE', 'api_key': '\${file:$W/badkey}'},
+		'bad_credentials_text': 'rejected the API key (HTTP 401)',
+		'faulty_settings': {'url': 'http://127.0.0.1:$(cat "$W/port")', 'api_key': '\${file:$W/key}',
+			'timeout': 2, 'retries': 1},
+		'fault_script': '$W/script', 'fault_log': '$W/proxy.log'}"
+	;;
+rfc2136)
+	. "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+	ZONE=$STS_TB_BIND_ZONE
+	sed -n 's/.*secret "\(.*\)";.*/\1/p' "$STS_TB_TSIG_KEY" >"$W/key.b64"
+	# the same key name with another secret: BIND answers BADSIG
+	printf 'c3RzY3RsIGNvbmZvcm1hbmNlIHdyb25nIHNlY3JldCE=' >"$W/bad.b64"
+	target "$W/target.json" "{'plugin': 'rfc2136', 'kind': 'dns', 'zone': '$ZONE', 'prefix': 'c$$', 'hook': '$HERE/hook.sh',
+		'settings': {'server': '127.0.0.1', 'port': $STS_TB_BIND_PORT, 'key_name': '$STS_TB_TSIG_NAME',
+			'key_secret': '\${file:$W/key.b64}', 'zones': ['$ZONE']},
+		'bad_settings': {'server': '127.0.0.1', 'port': $STS_TB_BIND_PORT, 'key_name': '$STS_TB_TSIG_NAME',
+			'key_secret': '\${file:$W/bad.b64}', 'zones': ['$ZONE']},
+		'bad_credentials_text': 'BADSIG'}"
+	;;
+*)
+	echo "Bail out! no conformance target for DNS plugin '$PLUGIN' in $0"
+	exit 1
+	;;
+esac
+{
+	printf 'CONF_PLUGIN=%q\nCONF_ZONE=%q\n' "$PLUGIN" "$ZONE"
+	env | grep -E '^STS_TB_(PDNS_API|PDNS_API_KEY|BIND_PORT|TSIG_KEY)=' | sed 's/^/export /; s/=\(.*\)/="\1"/'
+} >"$W/hook.env"
+# the plugins of this build, as the build tree's stsctl finds them
+STSCTL_PLUGIN_PATH=$STS_BUILD_ROOT/plugins "$STS_BUILD_ROOT/tests/conformance/conformance" "$W/target.json" "$HERE/cases.json"
