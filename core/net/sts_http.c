@@ -466,7 +466,7 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 	if (!req->url)
 		return STS_EINVAL;
 	const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
-	bool idem = method_idempotent(method);
+	bool idem = method_idempotent(method) || (x && x->idempotent);
 	unsigned max_attempts = req->max_attempts ? req->max_attempts : h->o.max_attempts;
 	long per_attempt = req->timeout_ms > 0 ? req->timeout_ms : h->o.timeout_ms;
 	long start = now_ms();
@@ -499,6 +499,8 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 		}
 		sts_http_resp_release(ret);
 		resp_init(ret, cap);
+		if (x && x->before_attempt && (r = x->before_attempt(x->attempt_ud, attempt)) < 0)
+			goto out;
 		struct recv_state st = {.resp = ret};
 		r = setup(h, req, method, hdrs, per_attempt < remaining ? per_attempt : remaining,
 			  &st, x ? &xc : NULL, resolve);
@@ -526,6 +528,8 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 		} else {
 			r = map_curl(cc, idem, &retry);
 		}
+		if (x && x->after_attempt)
+			x->after_attempt(x->attempt_ud, ret, r);
 		if (!retry || attempt >= max_attempts)
 			goto out;
 		long wait = retry_wait(h, cc == CURLE_OK ? ret : NULL, attempt,

@@ -107,6 +107,16 @@ struct sts_http_xreq {
 	bool fresh;		    /* new connection, no TLS session reuse, closed afterwards */
 	const char *peer_name;	    /* with ret_peer: the DNS-ID the certificate must carry */
 	struct sts_http_peer *ret_peer; /* the server's certificate as seen in the handshake */
+	/* appended (sts_rest): retry as an idempotent method would, whatever
+	 * the method (a POST the API documents as safe to repeat) */
+	bool idempotent;
+	/* appended (sts_rest): called before every attempt (the rate limiter);
+	 * a negative return ends the request with that error, nothing sent */
+	int (*before_attempt)(void *ud, unsigned attempt);
+	/* appended (sts_rest): called after every attempt with the response so
+	 * far (status 0 when none) and the attempt's result */
+	void (*after_attempt)(void *ud, const struct sts_http_resp *resp, int r);
+	void *attempt_ud;
 };
 
 /* sts_http_do with the knobs above; x may be NULL (= sts_http_do). */
