@@ -15,6 +15,7 @@
 #include "sts_err.h"
 #include "sts_mx.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 
 const char *const lint_usage[] = {
     "stsctl lint policy [--json] FILE|-",

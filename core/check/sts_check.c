@@ -11,105 +11,40 @@
 #include <string.h>
 #include <time.h>
 
-#include <idn2.h>
-
 #include "sts_check_int.h"
+#include "sts_dname.h"
 #include "sts_err.h"
 
-STS_API const char *sts_verdict_name(enum sts_verdict v)
-{
-	switch (v) {
-	case STS_VERDICT_PASS:
-		return "pass";
-	case STS_VERDICT_WARN:
-		return "warn";
-	case STS_VERDICT_FAIL:
-		break;
-	}
-	return "fail";
-}
-
-STS_API const char *sts_view_name(enum sts_view v)
-{
-	switch (v) {
-	case STS_VIEW_NONE:
-		return "none";
-	case STS_VIEW_TESTING:
-		return "testing";
-	case STS_VIEW_ENFORCE:
-		return "enforce";
-	case STS_VIEW_NO_POLICY:
-		break;
-	}
-	return "no-policy";
-}
-
-int check_warn_days(const struct sts_check_opts *o)
-{
-	return o->warn_days == 0 ? 14 : o->warn_days < 0 ? 0 : o->warn_days;
-}
-
-long check_days_left(long long t, long long now)
-{
-	long long d = t - now;
-	long long days = d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
-	return (long)days;
-}
-
-/* Letters, digits and '-' in 1..63-byte labels, <= 253 bytes, >= 2 labels. */
+/* The check's wording of a name problem (tests/cli/test_check_cli.py). */
 static const char *hostname_problem(const char *s)
 {
-	size_t n = strlen(s), label = 0, labels = 1;
-	if (n == 0)
-		return "empty name";
-	if (n > 253)
+	enum sts_dname_problem p = sts_dname_check(s, STS_DNAME_MULTI_LABEL);
+	switch (p) {
+	case STS_DNAME_OK:
+		return NULL;
+	case STS_DNAME_TOO_LONG:
 		return "longer than 253 bytes";
-	for (size_t i = 0; i <= n; i++) {
-		char c = s[i];
-		if (c == '.' || c == '\0') {
-			if (label == 0)
-				return "empty label";
-			if (s[i - 1] == '-' || s[i - label] == '-')
-				return "a label starts or ends with '-'";
-			if (c == '.')
-				labels++;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)c) && c != '-')
-			return "only letters, digits, '-' and '.' are allowed";
-		if (++label > 63)
-			return "a label is longer than 63 bytes";
+	case STS_DNAME_LABEL_TOO_LONG:
+		return "a label is longer than 63 bytes";
+	case STS_DNAME_HYPHEN:
+		return "a label starts or ends with '-'";
+	case STS_DNAME_STAR:
+	case STS_DNAME_UNDERSCORE_CHAR:
+	case STS_DNAME_BAD_CHAR:
+		return "only letters, digits, '-' and '.' are allowed";
+	case STS_DNAME_ONE_LABEL:
+		return "not a domain (one label)";
+	default:
+		return sts_dname_problem_str(p); /* empty name, empty label */
 	}
-	return labels < 2 ? "not a domain (one label)" : NULL;
 }
 
 STS_API int sts_check_domain_name(const char *in, char **ret, const char **reterr)
 {
-	size_t n = strlen(in);
-	if (n > 1 && in[n - 1] == '.')
-		n--;
-	char *s = strndup(in, n);
-	if (!s)
-		return STS_ENOMEM;
-	bool ascii = true;
-	for (const char *p = s; *p; p++)
-		ascii = ascii && (unsigned char)*p < 0x80;
-	if (!ascii) {
-		char *a = NULL;
-		int rc = idn2_to_ascii_8z(s, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-		free(s);
-		if (rc != IDN2_OK) {
-			*reterr = rc == IDN2_MALLOC ? "out of memory" : idn2_strerror(rc);
-			return rc == IDN2_MALLOC ? STS_ENOMEM : STS_EINVAL;
-		}
-		s = strdup(a);
-		idn2_free(a);
-		if (!s)
-			return STS_ENOMEM;
-	}
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+	char *s = NULL;
+	int r = sts_dname_normalize(in, 0, &s, reterr);
+	if (r != STS_OK)
+		return r == STS_EINVALID ? STS_EINVAL : r;
 	const char *why = hostname_problem(s);
 	if (why) {
 		free(s);
@@ -117,104 +52,6 @@ STS_API int sts_check_domain_name(const char *in, char **ret, const char **reter
 		return STS_EINVAL;
 	}
 	*ret = s;
-	return STS_OK;
-}
-
-static unsigned bucket_of(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CHECK_MX_BUCKETS;
-}
-
-static void probe_host(struct check_worker *w, struct check_mx_probe *p)
-{
-	const struct sts_check_opts *o = w->run->o;
-	struct sts_dns_query q[2];
-	sts_dns_query_init(&q[0], p->host, STS_DNS_A);
-	sts_dns_query_init(&q[1], p->host, STS_DNS_AAAA);
-	if (sts_resolver_run(w->res, q, 2) < 0)
-		goto out;
-	size_t n = q[0].n_addr + q[1].n_addr;
-	if (n && (p->addrs = calloc(n, sizeof(char *)))) {
-		for (size_t i = 0; i < q[0].n_addr; i++)
-			p->addrs[p->n_addrs++] = q[0].addr[i];
-		for (size_t i = 0; i < q[1].n_addr; i++)
-			p->addrs[p->n_addrs++] = q[1].addr[i];
-		q[0].n_addr = q[1].n_addr = 0; /* moved */
-	}
-	if (p->n_addrs)
-		p->dns_status = STS_DNS_OK;
-	else
-		p->dns_status = q[0].status == STS_DNS_NODATA ? q[1].status : q[0].status;
-	if (p->n_addrs && !o->no_smtp) {
-		sts_starttls_probe(w->run->tls, p->host, (const char *const *)p->addrs, p->n_addrs,
-				   &p->res);
-		p->probed = true;
-	}
-out:
-	sts_dns_query_release(&q[0]);
-	sts_dns_query_release(&q[1]);
-}
-
-long check_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-int check_mx_probe(struct check_worker *w, const char *host, long deadline,
-		   const struct check_mx_probe **ret)
-{
-	struct check_run *run = w->run;
-	unsigned b = bucket_of(host);
-	pthread_mutex_lock(&run->mu);
-	struct check_mx_probe *p = run->mx[b];
-	while (p && strcmp(p->host, host) != 0)
-		p = p->next;
-	if (p) {
-		/* another domain's worker probes it: wait, but not past our deadline */
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		long left = deadline - check_now_ms();
-		left = left < 0 ? 0 : left;
-		until.tv_sec += left / 1000;
-		until.tv_nsec += (left % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		int k = 0;
-		while (!p->done && k != ETIMEDOUT)
-			k = pthread_cond_timedwait(&run->cv, &run->mu, &until);
-		bool done = p->done;
-		pthread_mutex_unlock(&run->mu);
-		if (!done)
-			return STS_ETIMEOUT;
-		*ret = p;
-		return STS_OK;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p && !(p->host = strdup(host))) {
-		free(p);
-		p = NULL;
-	}
-	if (p) {
-		p->dns_status = STS_DNS_ERROR;
-		p->next = run->mx[b];
-		run->mx[b] = p;
-	}
-	pthread_mutex_unlock(&run->mu);
-	if (!p)
-		return STS_ENOMEM;
-	probe_host(w, p);
-	pthread_mutex_lock(&run->mu);
-	p->done = true;
-	pthread_cond_broadcast(&run->cv);
-	pthread_mutex_unlock(&run->mu);
-	*ret = p;
 	return STS_OK;
 }
 
@@ -269,22 +106,6 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&run->mu);
 	}
 	return NULL;
-}
-
-static void cache_free(struct check_run *run)
-{
-	for (unsigned b = 0; b < CHECK_MX_BUCKETS; b++) {
-		struct check_mx_probe *p = run->mx[b];
-		while (p) {
-			struct check_mx_probe *next = p->next;
-			for (size_t i = 0; i < p->n_addrs; i++)
-				free(p->addrs[i]);
-			free(p->addrs);
-			free(p->host);
-			free(p);
-			p = next;
-		}
-	}
 }
 
 STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_check_opts *o,
@@ -374,7 +195,7 @@ out:
 	free(thr);
 	sts_starttls_free(run->tls);
 	sts_trust_store_free(run->store);
-	cache_free(run);
+	check_mx_cache_free(run);
 	pthread_cond_destroy(&run->cv);
 	pthread_mutex_destroy(&run->mu);
 	free(run);

@@ -12,24 +12,10 @@
 
 #include "sts_check_int.h"
 #include "sts_err.h"
+#include "sts_fetch.h"
+#include "sts_record.h"
 
 #define NO_POLICY "senders will treat this domain as having no policy"
-
-void check_add(struct check_audit *a, enum sts_severity sev, const char *rule, const char *fmt, ...)
-{
-	struct sts_buf b;
-	va_list ap;
-	sts_buf_init(&b, 64u * 1024u);
-	va_start(ap, fmt);
-	int r = sts_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (r == STS_OK)
-		r = sts_diags_add(&a->d->findings, sev, rule, NULL, 0, 0, NULL, "%s",
-				  sts_buf_str(&b));
-	if (r == STS_ENOMEM)
-		a->err = STS_ENOMEM;
-	sts_buf_release(&b);
-}
 
 /*
  * Copy a parser's findings, each message prefixed with what was parsed;
@@ -131,16 +117,6 @@ static void check_txt(struct check_audit *a, const struct sts_dns_query *q)
 }
 
 /* Media type of a Content-Type value is text/plain (parameters ignored, P2)? */
-static bool is_text_plain(const char *ct)
-{
-	if (!ct)
-		return false;
-	size_t n = strcspn(ct, ";");
-	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-		n--;
-	return n == 10 && strncasecmp(ct, "text/plain", 10) == 0;
-}
-
 /* The policy host's certificate as seen in the handshake. */
 static void policy_host_cert(struct check_audit *a, const struct sts_http_peer *p,
 			     enum sts_severity sev)
@@ -195,35 +171,34 @@ static void parse_policy(struct check_audit *a, const struct sts_buf *body, enum
 }
 
 /* The HTTP answer: status, redirects, media type, body. */
-static void check_response(struct check_audit *a, const struct sts_http_resp *resp,
-			   enum sts_severity sev)
+static void check_response(struct check_audit *a, struct sts_policy_fetch *f, enum sts_severity sev)
 {
 	struct sts_check_domain *d = a->d;
 	d->fetched = true;
-	d->http_status = resp->status;
-	d->content_type = dup_or_fail(a, sts_http_resp_header(resp, "Content-Type"));
-	const char *loc = sts_http_resp_header(resp, "Location");
-	if (resp->status >= 300 && resp->status < 400) {
-		d->location = dup_or_fail(a, loc);
+	d->http_status = f->status;
+	d->content_type = f->content_type; /* moved */
+	f->content_type = NULL;
+	if (f->status >= 300 && f->status < 400) {
+		d->location = f->location; /* moved */
+		f->location = NULL;
 		check_add(a, sev, "P4",
 			  "the policy URL redirects (HTTP %ld to '%s'): senders do not follow "
 			  "redirects and will treat this domain as having no policy",
-			  resp->status, loc ? loc : "");
+			  f->status, d->location ? d->location : "");
 		return;
 	}
-	if (resp->status != 200) {
+	if (f->status != 200) {
 		check_add(a, sev, "P3",
-			  "the policy URL answers HTTP %ld instead of 200: " NO_POLICY,
-			  resp->status);
+			  "the policy URL answers HTTP %ld instead of 200: " NO_POLICY, f->status);
 		return;
 	}
-	if (!is_text_plain(d->content_type))
+	if (!sts_fetch_text_plain(d->content_type))
 		check_add(a, sev, "P2",
 			  "the policy is served as '%s', not text/plain: senders that check the "
 			  "media type (as RFC 8461 §3.2 asks) will treat this domain as having no "
 			  "policy",
 			  d->content_type ? d->content_type : "(no Content-Type)");
-	parse_policy(a, &resp->body, sev);
+	parse_policy(a, &f->body, sev);
 }
 
 static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
@@ -239,49 +214,27 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 			  sts_dns_status_name(st), sev == STS_SEV_ERROR ? ": " NO_POLICY : "");
 		return;
 	}
-	unsigned port = a->o->https_port ? a->o->https_port : 443;
-	struct sts_buf url, res;
-	sts_buf_init(&url, 1024);
-	sts_buf_init(&res, 64u * 1024u);
-	int r = sts_buf_printf(&url, "https://%s", d->policy_host);
-	if (r == STS_OK && port != 443)
-		r = sts_buf_printf(&url, ":%u", port);
-	if (r == STS_OK)
-		r = sts_buf_puts(&url, "/.well-known/mta-sts.txt");
-	if (r == STS_OK)
-		r = sts_buf_printf(&res, "%s:%u:", d->policy_host, port);
-	if (r == STS_OK && a->o->policy_address)
-		r = sts_buf_printf(&res, strchr(a->o->policy_address, ':') ? "[%s]" : "%s",
-				   a->o->policy_address);
-	for (size_t i = 0; r == STS_OK && !a->o->policy_address && i < d->n_policy_addr; i++) {
-		const char *ip = i < q4->n_addr ? q4->addr[i] : q6->addr[i - q4->n_addr];
-		r = sts_buf_printf(&res, i < q4->n_addr ? "%s%s" : "%s[%s]", i ? "," : "", ip);
-	}
-	if (r < 0) {
+	size_t n = a->o->policy_address ? 1 : d->n_policy_addr;
+	const char **addrs = calloc(n, sizeof(*addrs));
+	if (!addrs) {
 		a->err = STS_ENOMEM;
-		goto out;
+		return;
 	}
-	const char *resolve[] = {sts_buf_str(&res), NULL};
-	struct sts_http_peer peer;
-	struct sts_http_xreq x = {.resolve = resolve,
-				  .https_only = true,
-				  .fresh = true,
-				  .peer_name = d->policy_host,
-				  .ret_peer = &peer};
-	struct sts_http_req req = {.url = sts_buf_str(&url),
-				   .max_response = STS_CAP_POLICY,
-				   .max_attempts = 1,
-				   .follow_redirects = false};
-	struct sts_http_resp resp;
-	r = sts_http_do_ex(a->w->http, &req, &x, &resp);
-	policy_host_cert(a, &peer, sev);
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = a->o->policy_address ? a->o->policy_address
+			   : i < q4->n_addr	? q4->addr[i]
+						: q6->addr[i - q4->n_addr];
+	struct sts_policy_fetch f;
+	int r = sts_fetch_policy(a->w->http, d->policy_host, a->o->https_port, addrs, n, &f);
+	free(addrs);
+	policy_host_cert(a, &f.peer, sev);
 	const char *after = sev == STS_SEV_ERROR ? ": " NO_POLICY : "";
 	switch (r) {
 	case STS_OK:
-		check_response(a, &resp, sev);
+		check_response(a, &f, sev);
 		break;
 	case STS_ETLS:
-		if (!peer.have_cert || (peer.chain_ok && peer.name_ok))
+		if (!f.peer.have_cert || (f.peer.chain_ok && f.peer.name_ok))
 			check_add(a, sev, "P8", "TLS handshake with '%s' failed%s", d->policy_host,
 				  after);
 		break;
@@ -301,17 +254,15 @@ static void fetch_policy(struct check_audit *a, const struct sts_dns_query *q4,
 			  d->policy_host, sts_strerror(r), after);
 		break;
 	}
-	sts_http_resp_release(&resp);
-out:
-	sts_buf_release(&url);
-	sts_buf_release(&res);
+	sts_policy_fetch_release(&f);
 }
 
 static void decide_view(struct check_audit *a)
 {
 	struct sts_check_domain *d = a->d;
 	d->policy_usable = d->txt_valid && d->fetched && d->http_status == 200 &&
-			   is_text_plain(d->content_type) && d->ph_cert_valid && d->policy_valid;
+			   sts_fetch_text_plain(d->content_type) && d->ph_cert_valid &&
+			   d->policy_valid;
 	if (!d->policy_usable) {
 		d->view = STS_VIEW_NO_POLICY;
 		if (d->policy_valid && !d->n_sts_txt)

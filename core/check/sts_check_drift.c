@@ -8,6 +8,7 @@
 
 #include "sts_check_int.h"
 #include "sts_err.h"
+#include "sts_record.h"
 #include "sts_render.h"
 
 #define DRIFT_HINT "run 'stsctl plan' to see the change"

@@ -2,7 +2,12 @@
 #ifndef STS_CHECK_INT_H
 #define STS_CHECK_INT_H
 
-/* Internal to sts_check*.c: the run, its workers and the MX probe cache. */
+/*
+ * Internal to sts_check*.c: the run, its workers and the MX probe cache.
+ * Files call only downward: sts_check.c (the run) -> sts_check_domain.c
+ * (one domain) -> sts_check_mx.c, sts_check_drift.c -> sts_check_util.c
+ * (shared helpers); sts_check_out.c -> sts_check_util.c.
+ */
 
 #include <pthread.h>
 
@@ -55,12 +60,22 @@ struct check_audit {
 	long deadline; /* CLOCK_MONOTONIC ms: no MX is resolved or probed after it */
 };
 
+/* ---- sts_check_util.c ---- */
+
 /* CLOCK_MONOTONIC in ms. */
 long check_now_ms(void);
 
 /* Add a finding (message formatted like printf). */
 void check_add(struct check_audit *a, enum sts_severity sev, const char *rule, const char *fmt, ...)
     STS_PRINTF(4, 5);
+
+/* Certificates expiring within this many days draw a warning. */
+int check_warn_days(const struct sts_check_opts *o);
+
+/* Days from now until t (floor; negative in the past). */
+long check_days_left(long long t, long long now);
+
+/* ---- sts_check_mx.c, sts_check_drift.c ---- */
 
 /* What a sender does with an MX that fails, under the domain's view. */
 const char *check_consequence(enum sts_view v);
@@ -77,18 +92,18 @@ void check_drift(struct check_audit *a);
  */
 int check_mx_probe(struct check_worker *w, const char *host, long deadline,
 		   const struct check_mx_probe **ret);
+/* Free the run's probes. */
+void check_mx_cache_free(struct check_run *run);
+
+/* ---- sts_check_domain.c ---- */
 
 /* Audit one domain into d (zeroed by the caller). STS_OK or STS_ENOMEM. */
 int check_domain(struct check_worker *w, const char *name, struct sts_check_domain *d);
 
-/* Certificates expiring within this many days draw a warning. */
-int check_warn_days(const struct sts_check_opts *o);
+/* ---- sts_check_out.c ---- */
 
 /* JSON string of s (bytes that are not UTF-8 as \xHH; null for NULL), array of strings. */
 json_t *check_json_str(const char *s);
 json_t *check_json_strv(char *const *v, size_t n);
-
-/* Days from now until t (floor; negative in the past). */
-long check_days_left(long long t, long long now);
 
 #endif

@@ -3,12 +3,126 @@
  * stsctl check: every MX record of a domain against the policy's patterns
  * (RFC 8461 §4.1) and each MX host's STARTTLS (§4.2, §7): rules M1-M6.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sts_check_int.h"
 #include "sts_err.h"
+#include "sts_mx.h"
+
+/* ---- the run's MX probe cache: each host resolved and probed once ---- */
+
+static unsigned bucket_of(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % CHECK_MX_BUCKETS;
+}
+
+static void probe_host(struct check_worker *w, struct check_mx_probe *p)
+{
+	const struct sts_check_opts *o = w->run->o;
+	struct sts_dns_query q[2];
+	sts_dns_query_init(&q[0], p->host, STS_DNS_A);
+	sts_dns_query_init(&q[1], p->host, STS_DNS_AAAA);
+	if (sts_resolver_run(w->res, q, 2) < 0)
+		goto out;
+	size_t n = q[0].n_addr + q[1].n_addr;
+	if (n && (p->addrs = calloc(n, sizeof(char *)))) {
+		for (size_t i = 0; i < q[0].n_addr; i++)
+			p->addrs[p->n_addrs++] = q[0].addr[i];
+		for (size_t i = 0; i < q[1].n_addr; i++)
+			p->addrs[p->n_addrs++] = q[1].addr[i];
+		q[0].n_addr = q[1].n_addr = 0; /* moved */
+	}
+	if (p->n_addrs)
+		p->dns_status = STS_DNS_OK;
+	else
+		p->dns_status = q[0].status == STS_DNS_NODATA ? q[1].status : q[0].status;
+	if (p->n_addrs && !o->no_smtp) {
+		sts_starttls_probe(w->run->tls, p->host, (const char *const *)p->addrs, p->n_addrs,
+				   &p->res);
+		p->probed = true;
+	}
+out:
+	sts_dns_query_release(&q[0]);
+	sts_dns_query_release(&q[1]);
+}
+
+int check_mx_probe(struct check_worker *w, const char *host, long deadline,
+		   const struct check_mx_probe **ret)
+{
+	struct check_run *run = w->run;
+	unsigned b = bucket_of(host);
+	pthread_mutex_lock(&run->mu);
+	struct check_mx_probe *p = run->mx[b];
+	while (p && strcmp(p->host, host) != 0)
+		p = p->next;
+	if (p) {
+		/* another domain's worker probes it: wait, but not past our deadline */
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		long left = deadline - check_now_ms();
+		left = left < 0 ? 0 : left;
+		until.tv_sec += left / 1000;
+		until.tv_nsec += (left % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		int k = 0;
+		while (!p->done && k != ETIMEDOUT)
+			k = pthread_cond_timedwait(&run->cv, &run->mu, &until);
+		bool done = p->done;
+		pthread_mutex_unlock(&run->mu);
+		if (!done)
+			return STS_ETIMEOUT;
+		*ret = p;
+		return STS_OK;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p && !(p->host = strdup(host))) {
+		free(p);
+		p = NULL;
+	}
+	if (p) {
+		p->dns_status = STS_DNS_ERROR;
+		p->next = run->mx[b];
+		run->mx[b] = p;
+	}
+	pthread_mutex_unlock(&run->mu);
+	if (!p)
+		return STS_ENOMEM;
+	probe_host(w, p);
+	pthread_mutex_lock(&run->mu);
+	p->done = true;
+	pthread_cond_broadcast(&run->cv);
+	pthread_mutex_unlock(&run->mu);
+	*ret = p;
+	return STS_OK;
+}
+
+void check_mx_cache_free(struct check_run *run)
+{
+	for (unsigned b = 0; b < CHECK_MX_BUCKETS; b++) {
+		struct check_mx_probe *p = run->mx[b];
+		while (p) {
+			struct check_mx_probe *next = p->next;
+			for (size_t i = 0; i < p->n_addrs; i++)
+				free(p->addrs[i]);
+			free(p->addrs);
+			free(p->host);
+			free(p);
+			p = next;
+		}
+	}
+}
+
+/* ---- the MX records of one domain ---- */
 
 const char *check_consequence(enum sts_view v)
 {

@@ -15,7 +15,9 @@
 #include "sts_check_int.h"
 #include "sts_err.h"
 #include "sts_jsonpos.h"
+#include "sts_mx.h"
 #include "sts_onboard.h"
+#include "sts_record.h"
 #include "sts_starttls.h"
 
 static int push(char ***v, size_t *n, const char *s)

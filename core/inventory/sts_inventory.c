@@ -13,7 +13,7 @@
 #include "sts_err.h"
 #include "sts_inventory_int.h"
 #include "sts_secret.h"
-#include "sts_watch.h"
+#include "sts_inv_watch.h"
 
 static const char *const root_keys[] = {"version", "defaults", "providers", "tenants",
 					"domains", "reports",  "watch"};

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <idn2.h>
-
+#include "sts_dname.h"
 #include "sts_err.h"
+#include "sts_inv_rollout.h"
 #include "sts_inventory_int.h"
-#include "sts_rollout.h"
+#include "sts_mx.h"
+#include "sts_record.h"
 
 static uint32_t str_hash(const char *s)
 {
@@ -302,50 +303,24 @@ static bool int_in_range(struct vctx *c, const struct pctx *p, const struct sts_
 /* ---- names ---- */
 
 /*
- * Lower case, one trailing dot stripped, U-labels converted to A-labels
- * (libidn2, UTS #46 non-transitional). Returns NULL and sets *ret (arena),
- * or a static reason. A leading "*." is kept as is.
+ * sts_dname_normalize() (with a leading "*." kept) into the arena. Returns
+ * NULL and sets *ret, or a static reason.
  */
 const char *sts_inv_host_normalize(struct vctx *c, const char *in, char **ret, bool *converted)
 {
-	size_t len = strlen(in);
-	if (len > 1 && in[len - 1] == '.')
-		len--;
-	*converted = false;
-	bool ascii = true;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)in[i] >= 0x80)
-			ascii = false;
-	char *out = NULL;
-	if (ascii) {
-		out = sts_arena_strndup(&c->priv->arena, in, len);
-		if (!out)
-			return sts_inv_oom(c, STS_ENOMEM), "out of memory";
-		for (char *s = out; *s; s++)
-			*s = (char)tolower((unsigned char)*s);
-		*ret = out;
-		return NULL;
-	}
-	size_t pre = len >= 2 && in[0] == '*' && in[1] == '.' ? 2 : 0;
-	char *tmp = strndup(in + pre, len - pre), *a = NULL;
-	if (!tmp)
-		return sts_inv_oom(c, STS_ENOMEM), "out of memory";
-	int rc = idn2_to_ascii_8z(tmp, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	char *tmp = NULL;
+	const char *why = NULL;
+	int r = sts_dname_normalize(in, STS_DNAME_WILDCARD, &tmp, &why);
+	if (r == STS_OK && !(*ret = sts_arena_strndup(&c->priv->arena, tmp, strlen(tmp))))
+		r = STS_ENOMEM;
 	free(tmp);
-	if (rc != IDN2_OK)
-		return idn2_strerror(rc);
-	size_t alen = strlen(a);
-	out = sts_arena_alloc(&c->priv->arena, pre + alen + 1);
-	if (out) {
-		memcpy(out, in, pre);
-		for (size_t i = 0; i <= alen; i++)
-			out[pre + i] = (char)tolower((unsigned char)a[i]);
-	}
-	idn2_free(a);
-	if (!out)
+	if (r == STS_ENOMEM)
 		return sts_inv_oom(c, STS_ENOMEM), "out of memory";
-	*ret = out;
-	*converted = true;
+	if (r != STS_OK)
+		return why;
+	*converted = false;
+	for (const char *s = in; *s; s++)
+		*converted = *converted || (unsigned char)*s >= 0x80;
 	return NULL;
 }
 
@@ -356,44 +331,9 @@ const char *sts_inv_host_normalize(struct vctx *c, const char *in, char **ret, b
  */
 const char *sts_inv_name_problem(const char *s, bool underscore)
 {
-	size_t n = strlen(s), labels = 0;
-	if (n == 0)
-		return "empty name";
-	if (n > 253)
-		return "name longer than 253 octets";
-	const char *label = s;
-	bool digits = true;
-	for (const char *p = s;; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '.' || ch == '\0') {
-			size_t l = (size_t)(p - label);
-			if (l == 0)
-				return "empty label";
-			if (l > 63)
-				return "label longer than 63 octets";
-			if (label[0] == '-' || p[-1] == '-')
-				return "label starts or ends with '-'";
-			labels++;
-			if (ch == '\0')
-				break;
-			label = p + 1;
-			digits = true;
-			continue;
-		}
-		if (ch == '*')
-			return "'*' is not allowed in a domain name";
-		if (ch == '_' && !underscore)
-			return "'_' is not allowed in a host name";
-		if (!isalnum(ch) && ch != '-' && ch != '_')
-			return "invalid character (letters, digits, '-' and '.' only)";
-		if (!isdigit(ch))
-			digits = false;
-	}
-	if (digits)
-		return "an IP address is not a domain name";
-	if (labels < 2)
-		return "single-label name: write the full domain name";
-	return NULL;
+	enum sts_dname_problem p =
+	    sts_dname_check(s, STS_DNAME_DOMAIN | (underscore ? STS_DNAME_UNDERSCORE : 0));
+	return p == STS_DNAME_OK ? NULL : sts_dname_problem_str(p);
 }
 
 /* provider, tenant and plugin names */

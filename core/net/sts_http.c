@@ -425,6 +425,9 @@ static int setup(struct sts_http *h, const struct sts_http_req *req, const char 
 	}
 	if (x && x->ret_peer)
 		memset(x->ret_peer, 0, sizeof(*x->ret_peer));
+		SET(CURLOPT_PROXY, "");
+	if (x && x->tls_min_1_2)
+		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 #undef SET
 	return ok ? STS_OK : STS_EINVAL;
 }

@@ -107,6 +107,10 @@ struct sts_http_xreq {
 	bool fresh;		    /* new connection, no TLS session reuse, closed afterwards */
 	const char *peer_name;	    /* with ret_peer: the DNS-ID the certificate must carry */
 	struct sts_http_peer *ret_peer; /* the server's certificate as seen in the handshake */
+	/* appended (sts_fetch): as a sender connects: no proxy from the
+	 * environment, TLS 1.2 or later */
+	bool no_proxy;
+	bool tls_min_1_2;
 	/* appended (sts_rest): retry as an idempotent method would, whatever
 	 * the method (a POST the API documents as safe to repeat) */
 	bool idempotent;

@@ -9,6 +9,7 @@
 #include "sts_api.h"
 #include "sts_buf.h"
 #include "sts_db.h"
+#include "sts_fetch.h"
 #include "sts_plan.h"
 
 /*
@@ -76,15 +77,6 @@ STS_API void sts_apply_result_release(struct sts_apply_result *r);
 STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const struct sts_io *io,
 			  const struct sts_apply_opts *opts, struct sts_apply_result *ret);
 
-/*
- * Fetch https://HOST/.well-known/mta-sts.txt as a sender would: no
- * redirects, TLS verified (ca_file, or the system store), SNI HOST; only a
- * 200 with Content-Type text/plain counts; the body is capped at 64 KiB.
- * resolve ("IP", "IP:PORT", "[IPv6]:PORT") connects there instead of
- * resolving HOST. Errors: STS_ENET, STS_ETLS, STS_ETIMEOUT, STS_ETOOLARGE,
- * STS_EVERIFY (wrong status or type), each with a message in *reterr.
- */
-STS_API int sts_https_fetch_policy(const char *host, const char *ca_file, const char *resolve,
-				   struct sts_buf *ret, char **reterr);
+/* sts_https_fetch_policy(): sts_fetch.h. */
 
 #endif

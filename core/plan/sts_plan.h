@@ -15,6 +15,7 @@
 #include "sts_diag.h"
 #include "sts_inventory.h"
 #include "sts_policy.h"
+#include "sts_pool.h"
 
 /*
  * Plan: desired state (render of every inventory domain, plus the domains
@@ -221,9 +222,6 @@ STS_API int sts_plan_file_check(const struct sts_plan_file *f, const struct sts_
 				char **reterr);
 
 /* ---- helpers shared by plan and apply (core/plan/sts_plan_io.c) ---- */
-
-/* Run fn(ud, i) for i in [0, n) on up to threads threads; returns when all are done. */
-STS_API int sts_pool_run(size_t n, unsigned threads, void (*fn)(void *ud, size_t i), void *ud);
 
 /* Counting semaphores keyed by provider name: at most limit holders each. */
 struct sts_limits;

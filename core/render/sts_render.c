@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 
 #include "sts_err.h"
+#include "sts_mx.h"
+#include "sts_record.h"
 #include "sts_render_int.h"
 #include "sts_template.h"
 #include "sts_txt.h"

@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <idn2.h>
-
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 #include "sts_render_int.h"
@@ -226,7 +225,8 @@ static bool name_matches(const struct sts_domain *d, const char *q, size_t n)
 static bool select_name(struct selection *s, const char *q)
 {
 	char *alabel = NULL;
-	if (idn2_to_ascii_8z(q, &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+	const char *why;
+	if (sts_dname_normalize(q, 0, &alabel, &why) != STS_OK)
 		alabel = NULL;
 	const char *a = alabel ? alabel : q;
 	size_t qn = strlen(q), an = strlen(a);

@@ -9,18 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sts_dname.h"
 #include "sts_err.h"
-#include "sts_inventory_int.h"
 #include "sts_mx.h"
-#include "sts_policy.h"
 
-#define MX_NAME_MAX  253
-#define MX_LABEL_MAX 63
-
-static bool is_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+#define MX_NAME_MAX 253
 
 static bool is_digit(unsigned char c)
 {
@@ -55,37 +48,9 @@ STS_API bool sts_mx_match(const char *pattern, const char *hostname)
 	return pn == hn && strncasecmp(pattern, hostname, pn) == 0;
 }
 
-/*
- * The inventory's conversion, run on a throw-away context: only its arena
- * and its allocation-failure flag are used.
- */
 STS_API int sts_mx_name_alabel(const char *name, char **ret, const char **reterr)
 {
-	struct sts_inventory_priv priv = {0};
-	struct vctx c = {.priv = &priv, .err = STS_OK};
-	char *out = NULL;
-	bool converted;
-	int r = STS_OK;
-	if (!name) {
-		*reterr = "no name";
-		return STS_EINVALID;
-	}
-	sts_arena_init(&priv.arena);
-	const char *why = sts_inv_host_normalize(&c, name, &out, &converted);
-	if (c.err == STS_ENOMEM) {
-		r = STS_ENOMEM;
-	} else if (why) {
-		*reterr = why;
-		r = STS_EINVALID;
-	} else {
-		char *copy = strdup(out);
-		if (copy)
-			*ret = copy;
-		else
-			r = STS_ENOMEM;
-	}
-	sts_arena_release(&priv.arena);
-	return r;
+	return sts_dname_normalize(name, STS_DNAME_WILDCARD, ret, reterr);
 }
 
 /* Looks like an address: inet_pton accepts it, or every label is numeric. */
@@ -110,47 +75,27 @@ static bool looks_like_ip(const char *s)
 /* RFC 5321 Domain: sub-domain *("." sub-domain), LDH labels. */
 static int check_domain(const char *s, const char **reterr)
 {
-	size_t label = 0;
-	const char *start = s;
-	for (const char *p = s;; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '.' || c == '\0') {
-			if (label == 0) {
-				*reterr = c == '\0' && p > s
-					      ? "trailing dot is not allowed in a policy mx"
-					      : "empty label";
-				return STS_EINVALID;
-			}
-			if (label > MX_LABEL_MAX) {
-				*reterr = "label longer than 63 octets";
-				return STS_EINVALID;
-			}
-			if (start[0] == '-' || p[-1] == '-') {
-				*reterr = "label starts or ends with '-'";
-				return STS_EINVALID;
-			}
-			if (c == '\0')
-				return STS_OK;
-			label = 0;
-			start = p + 1;
-			continue;
-		}
-		if (c == '_') {
-			*reterr = "'_' is not allowed in a host name";
+	char name[MX_NAME_MAX + 1];
+	size_t n = strlen(s);
+	enum sts_dname_problem p = sts_dname_check(s, 0);
+	if (p == STS_DNAME_EMPTY_LABEL && n > 1 && s[n - 1] == '.') {
+		/* the first empty label the last one? */
+		memcpy(name, s, n - 1);
+		name[n - 1] = '\0';
+		if (sts_dname_check(name, 0) == STS_DNAME_OK) {
+			*reterr = "trailing dot is not allowed in a policy mx";
 			return STS_EINVALID;
 		}
-		if (c == '*') {
-			*reterr =
-			    "'*' is allowed only as the whole left-most label ('*.example.com')";
-			return STS_EINVALID;
-		}
-		if (!is_alnum(c) && c != '-') {
-			*reterr =
-			    "invalid character in host name (letters, digits, '-' and '.' only)";
-			return STS_EINVALID;
-		}
-		label++;
 	}
+	if (p == STS_DNAME_OK)
+		return STS_OK;
+	if (p == STS_DNAME_STAR)
+		*reterr = "'*' is allowed only as the whole left-most label ('*.example.com')";
+	else if (p == STS_DNAME_BAD_CHAR)
+		*reterr = "invalid character in host name (letters, digits, '-' and '.' only)";
+	else
+		*reterr = sts_dname_problem_str(p);
+	return STS_EINVALID;
 }
 
 STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr)

@@ -10,6 +10,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
 
 static const char *const mode_names[_STS_MODE_MAX] = {

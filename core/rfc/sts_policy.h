@@ -9,9 +9,10 @@
 #include "sts_diag.h"
 
 /*
- * Strict parsers for the three MTA-STS / TLS-RPT texts, exactly per the
- * ABNF of RFC 8461 §3.1/§3.2 and RFC 8460 §3 (docs/rfc-rules.md §1, §2, §6),
- * and the MX pattern matcher of RFC 8461 §4.1.
+ * Strict parser of the MTA-STS policy, exactly per the ABNF of RFC 8461
+ * §3.2 (docs/rfc-rules.md §2), and the helpers the policy, record and mx
+ * parsers share (sts_lint, sts_kv). The TXT records are in sts_record.h,
+ * the MX patterns in sts_mx.h.
  * Findings name the docs/rfc-rules.md rule id (T*, B*, R*, M*).
  */
 
@@ -58,67 +59,14 @@ STS_API void sts_policy_release(struct sts_policy *p);
 STS_API int sts_policy_parse(const char *text, size_t len, struct sts_policy *ret,
 			     struct sts_diags *diags);
 
-/*
- * _mta-sts TXT record (RFC 8461 §3.1), character-strings already concatenated.
- * The record parsers return like sts_policy_parse: STS_OK, STS_EINVALID
- * (errors in diags), STS_ETOOLARGE above STS_CAP_POLICY bytes, STS_ENOMEM;
- * ret holds what could be parsed either way (release it); diags may be NULL.
- */
-struct sts_sts_record {
-	char *id; /* NULL when absent or invalid */
-	struct sts_kv *ext;
-	size_t n_ext;
-};
-
-STS_API void sts_sts_record_init(struct sts_sts_record *r);
-STS_API void sts_sts_record_release(struct sts_sts_record *r);
-STS_API int sts_sts_record_parse(const char *text, size_t len, struct sts_sts_record *ret,
-				 struct sts_diags *diags);
-
-/* _smtp._tls TXT record (RFC 8460 §3). A repeated rua= adds to rua[]. */
-struct sts_tlsrpt_record {
-	char **rua;
-	size_t n_rua;
-	struct sts_kv *ext;
-	size_t n_ext;
-};
-
-STS_API void sts_tlsrpt_record_init(struct sts_tlsrpt_record *r);
-STS_API void sts_tlsrpt_record_release(struct sts_tlsrpt_record *r);
-STS_API int sts_tlsrpt_record_parse(const char *text, size_t len, struct sts_tlsrpt_record *ret,
-				    struct sts_diags *diags);
-
-/*
- * One rua URI as stsctl will publish it: mailto: or https:, no unencoded
- * ',' ';' '!' (RFC 8460 §3), no spaces or CTLs. Returns STS_OK or
- * STS_EINVALID with a message in *reterr (static string).
- */
-STS_API int sts_rua_check(const char *uri, const char **reterr);
-
-/*
- * RFC 8461 §4.1: does PATTERN ("mail.example.com" or "*.example.com") cover
- * HOSTNAME? '*' matches exactly one left-most label; case-insensitive;
- * a trailing dot on either side is ignored.
- */
-STS_API bool sts_mx_match(const char *pattern, const char *hostname);
-
-/*
- * Is PATTERN a valid policy mx value (`["*."] Domain`, RFC 5321 Domain,
- * A-labels)? IP addresses, '*' anywhere but a whole left-most label, empty
- * labels, labels over 63 octets and names over 253 are refused.
- * Returns STS_OK or STS_EINVALID with a static message in *reterr.
- */
-STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr);
-
-/* 1..32 ASCII letters or digits (RFC 8461 §3.1 sts-id). */
-STS_API bool sts_id_valid(const char *id);
+/* The TXT records are in sts_record.h, the MX patterns in sts_mx.h. */
 
 /* Extension field name (RFC 8461 §3.1/§3.2, RFC 8460 §3):
  * (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."). */
 STS_API bool sts_ext_name_valid(const char *name, size_t len);
 
 /*
- * Internal to libsts: shared by sts_policy.c, sts_record.c and sts_mx.c.
+ * Internal to libsts: shared by sts_policy.c and sts_record.c.
  * Not exported (no STS_API); do not use outside core/.
  */
 struct sts_lint {

@@ -12,6 +12,7 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 
 /* Records are at most a few hundred bytes; refuse absurd input early. */
 #define RECORD_CAP STS_CAP_POLICY

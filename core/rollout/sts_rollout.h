@@ -11,6 +11,7 @@
 
 #include "sts_api.h"
 #include "sts_db.h"
+#include "sts_inv_rollout.h"
 #include "sts_policy.h"
 
 /*
@@ -26,64 +27,9 @@
  * transition is completed.
  */
 
-enum sts_stage {
-	STS_STAGE_NONE,
-	STS_STAGE_TESTING,
-	STS_STAGE_ENFORCE,
-	STS_STAGE_REMOVED, /* out of the inventory or state absent: plan/apply take it down */
-	_STS_STAGE_MAX,
-	STS_STAGE_INVALID = -1,
-};
+/* enum sts_stage and struct sts_rollout_settings: sts_inv_rollout.h (the
+ * inventory parses its "rollout" sections into them). */
 
-STS_API const char *sts_stage_name(enum sts_stage s); /* "none", ..., "removed"; NULL if invalid */
-STS_API enum sts_stage sts_stage_from_string(const char *s);
-/* The policy mode a stage publishes (removed: none). */
-STS_API enum sts_mode sts_stage_mode(enum sts_stage s);
-
-/* ---- settings: "rollout" of the domain -> tenant -> defaults ---- */
-
-#define STS_ROLLOUT_MAX_TYPES 32
-
-struct sts_rollout_ftype {
-	char type[48]; /* a TLS-RPT result-type */
-	double max_ratio;
-};
-
-struct sts_rollout_settings {
-	enum sts_stage target;					/* default enforce */
-	int min_days_in_testing;				/* 14 */
-	int window_days;					/* 14 */
-	double min_success_ratio;				/* 0.99 */
-	long long min_sessions;					/* 100 */
-	int min_reporting_orgs;					/* 2 */
-	struct sts_rollout_ftype ftypes[STS_ROLLOUT_MAX_TYPES]; /* explicit ratios */
-	size_t n_ftypes;
-	double other_max_failure_ratio; /* every other result type ("*"): 0 */
-	int cert_min_days_left;		/* 14 */
-	bool auto_demote;		/* true */
-	int demote_window_days;		/* 2: the spike window while in enforce */
-};
-
-#define STS_ROLLOUT_DEFAULT_WINDOW_DAYS	    14
-#define STS_ROLLOUT_DEFAULT_MIN_DAYS	    14
-#define STS_ROLLOUT_DEFAULT_SUCCESS_RATIO   0.99
-#define STS_ROLLOUT_DEFAULT_MIN_SESSIONS    100
-#define STS_ROLLOUT_DEFAULT_MIN_ORGS	    2
-#define STS_ROLLOUT_DEFAULT_FETCH_ERR_RATIO 0.01
-#define STS_ROLLOUT_DEFAULT_CERT_DAYS	    14
-#define STS_ROLLOUT_DEFAULT_DEMOTE_WINDOW   2
-
-STS_API void sts_rollout_settings_default(struct sts_rollout_settings *s);
-/* The keys of a "rollout" object. */
-#define STS_ROLLOUT_N_KEYS 10
-STS_API extern const char *const sts_rollout_keys[STS_ROLLOUT_N_KEYS];
-/*
- * Settings from a "rollout" object (NULL: the defaults); keys not given
- * keep their defaults. STS_OK or STS_EINVALID with *reterr (static text
- * naming the key).
- */
-STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_settings *ret,
-					   const char **reterr);
 /* The threshold for one result type. */
 STS_API double sts_rollout_max_ratio(const struct sts_rollout_settings *s, const char *type);
 

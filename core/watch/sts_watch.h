@@ -10,6 +10,7 @@
 
 #include "sts_api.h"
 #include "sts_db.h"
+#include "sts_inv_watch.h"
 #include "sts_inventory.h"
 #include "sts_rollout.h"
 
@@ -84,23 +85,7 @@ STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r);
 STS_API int sts_watch_status(const struct sts_inventory *inv, struct sts_db *db, bool all_reports,
 			     json_t **ret);
 
-/* ---- the inventory's "watch" section (sts_watch_ops.c) ---- */
-
-#define STS_WATCH_DEFAULT_INTERVAL	 3600  /* seconds between cycles */
-#define STS_WATCH_DEFAULT_CHECK_INTERVAL 86400 /* seconds between checks of a domain */
-#define STS_WATCH_DEFAULT_CONCURRENCY	 10    /* live checks at a time */
-#define STS_WATCH_CONCURRENCY_MAX	 512
-
-struct sts_watch_conf {
-	int64_t interval;
-	int64_t check_interval;
-	const char *webhook;	     /* borrowed from the JSON, or NULL */
-	const char *webhook_ca_file; /* borrowed, or NULL (system store) */
-};
-
-/* o NULL: the defaults. STS_OK or STS_EINVALID (*reterr: static text). */
-STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret,
-				     const char **reterr);
+/* The inventory's "watch" section, struct sts_watch_conf: sts_inv_watch.h. */
 
 struct sts_check_domain;
 struct sts_check_opts;

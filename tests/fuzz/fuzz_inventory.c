@@ -17,7 +17,9 @@
 #include "sts_err.h"
 #include "sts_inventory.h"
 #include "sts_jsonpos.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,6 +10,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "sts_err.h"
+#include "sts_mx.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 #include "sts_txt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

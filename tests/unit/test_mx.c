@@ -13,6 +13,7 @@
 #include "sts_err.h"
 #include "sts_mx.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 
 static void test_match_exact(void **state)
 {

@@ -13,6 +13,7 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_policy.h"
+#include "sts_record.h"
 
 static struct sts_diags D;
 
