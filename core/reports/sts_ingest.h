@@ -71,8 +71,13 @@ struct sts_ingest_https {
 	size_t body_memory;		      /* bytes of bodies in memory, all requests */
 	unsigned per_ip_connections;	      /* per client address (IPv6: /64) */
 	unsigned per_ip_requests;	      /* per client and minute */
-	long long quota_reports, quota_bytes; /* unauthenticated input stored */
+	long long quota_reports, quota_bytes; /* unauthenticated input stored; 0 = below */
 };
+
+/* The default storage quota for unauthenticated input, shared by ingest and
+ * the receiver (sts_receiver.h names them STS_RECEIVER_QUOTA_*). */
+#define STS_INGEST_QUOTA_REPORTS 100000
+#define STS_INGEST_QUOTA_BYTES	 (1024LL * 1024 * 1024)
 
 struct sts_ingest_retention {
 	unsigned raw_days;	  /* raw reports; 0 = keep forever */

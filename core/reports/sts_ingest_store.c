@@ -19,7 +19,6 @@
 #include "sts_err.h"
 #include "sts_gzip.h"
 #include "sts_ingest_int.h"
-#include "sts_receiver.h"
 #include "sts_reporters.h"
 
 /* Append only: each step runs once, in order (sts_db_migrate). */
@@ -891,9 +890,9 @@ static int quota_refuses(struct sts_ingest *ing, const struct ing_prep *p, bool 
 		ing->q_counted = true;
 	}
 	long long maxr = ing->conf->https.quota_reports > 0 ? ing->conf->https.quota_reports
-							    : STS_RECEIVER_QUOTA_REPORTS;
+							    : STS_INGEST_QUOTA_REPORTS;
 	long long maxb = ing->conf->https.quota_bytes > 0 ? ing->conf->https.quota_bytes
-							  : STS_RECEIVER_QUOTA_BYTES;
+							  : STS_INGEST_QUOTA_BYTES;
 	long long len = (long long)p->msg_gz_len;
 	for (size_t i = 0; i < p->n_parts; i++)
 		len += (long long)(p->parts[i].rep ? p->parts[i].gz_len : p->parts[i].qsize);

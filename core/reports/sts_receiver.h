@@ -55,8 +55,8 @@ typedef void (*sts_receiver_handler)(void *ud, const struct sts_receiver_request
 #define STS_RECEIVER_IDLE_TIMEOUT    30u  /* seconds */
 #define STS_RECEIVER_REQUEST_TIMEOUT 60u  /* seconds, absolute */
 #define STS_RECEIVER_BODY_MEMORY     (64u * 1024u * 1024u)
-#define STS_RECEIVER_QUOTA_REPORTS   100000
-#define STS_RECEIVER_QUOTA_BYTES     (1024LL * 1024 * 1024)
+#define STS_RECEIVER_QUOTA_REPORTS   STS_INGEST_QUOTA_REPORTS
+#define STS_RECEIVER_QUOTA_BYTES     STS_INGEST_QUOTA_BYTES
 
 struct sts_receiver_opts {
 	const char *listen;   /* "ADDR:PORT", "[ADDR]:PORT" or ":PORT" (IPv4 any); port 0 = any */
