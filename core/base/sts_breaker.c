@@ -9,7 +9,7 @@
 
 struct sts_breaker {
 	pthread_mutex_t mu;
-	struct sts_clock clock;
+	struct sts_mclock clock;
 	unsigned threshold;
 	long long cooldown_ns;
 	enum sts_breaker_state state;
@@ -18,7 +18,7 @@ struct sts_breaker {
 	bool trial;	     /* half-open: the trial call is running */
 };
 
-STS_API int sts_breaker_new(const struct sts_breaker_opts *o, const struct sts_clock *clock,
+STS_API int sts_breaker_new(const struct sts_breaker_opts *o, const struct sts_mclock *clock,
 			    struct sts_breaker **ret)
 {
 	struct sts_breaker *b = calloc(1, sizeof(*b));
@@ -55,7 +55,7 @@ STS_API int sts_breaker_enter(struct sts_breaker *b, char *errbuf, size_t errlen
 {
 	int r = STS_OK;
 	pthread_mutex_lock(&b->mu);
-	long long now = sts_clock_now_ns(&b->clock);
+	long long now = sts_mclock_now_ns(&b->clock);
 	switch (current(b, now)) {
 	case STS_BREAKER_CLOSED:
 		break;
@@ -84,7 +84,7 @@ STS_API int sts_breaker_enter(struct sts_breaker *b, char *errbuf, size_t errlen
 STS_API void sts_breaker_done(struct sts_breaker *b, bool ok)
 {
 	pthread_mutex_lock(&b->mu);
-	long long now = sts_clock_now_ns(&b->clock);
+	long long now = sts_mclock_now_ns(&b->clock);
 	enum sts_breaker_state s = current(b, now);
 	if (ok) {
 		b->state = STS_BREAKER_CLOSED;
@@ -111,7 +111,7 @@ STS_API void sts_breaker_cancel(struct sts_breaker *b)
 STS_API enum sts_breaker_state sts_breaker_state(struct sts_breaker *b)
 {
 	pthread_mutex_lock(&b->mu);
-	enum sts_breaker_state s = current(b, sts_clock_now_ns(&b->clock));
+	enum sts_breaker_state s = current(b, sts_mclock_now_ns(&b->clock));
 	pthread_mutex_unlock(&b->mu);
 	return s;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "sts_api.h"
-#include "sts_clock.h"
+#include "sts_mclock.h"
 
 /*
  * A circuit breaker for calls to one provider, so a provider that is down
@@ -43,7 +43,7 @@ struct sts_breaker_opts {
 };
 
 /* o and clock may be NULL (defaults, the real clock); both are copied. STS_OK or STS_ENOMEM. */
-STS_API int sts_breaker_new(const struct sts_breaker_opts *o, const struct sts_clock *clock,
+STS_API int sts_breaker_new(const struct sts_breaker_opts *o, const struct sts_mclock *clock,
 			    struct sts_breaker **ret);
 /* NULL is fine. */
 STS_API void sts_breaker_free(struct sts_breaker *b);

@@ -17,14 +17,14 @@ struct window {
 
 struct sts_ratelimit {
 	pthread_mutex_t mu;
-	struct sts_clock clock;
+	struct sts_mclock clock;
 	struct window *w;
 	size_t n;
 	long long pause_until; /* ns on the clock; 0 = none */
 	int paused;	       /* pause_until is set */
 };
 
-STS_API int sts_ratelimit_new(const struct sts_clock *clock, struct sts_ratelimit **ret)
+STS_API int sts_ratelimit_new(const struct sts_mclock *clock, struct sts_ratelimit **ret)
 {
 	struct sts_ratelimit *rl = calloc(1, sizeof(*rl));
 	if (!rl)
@@ -156,11 +156,11 @@ static void count_start(struct sts_ratelimit *rl, long long now)
 
 STS_API int sts_ratelimit_acquire(struct sts_ratelimit *rl, long long timeout_ms)
 {
-	long long start = sts_clock_now_ns(&rl->clock);
+	long long start = sts_mclock_now_ns(&rl->clock);
 	long long deadline = timeout_ms < 0 ? -1 : start + timeout_ms * STS_NS_PER_MS;
 	for (;;) {
 		pthread_mutex_lock(&rl->mu);
-		long long now = sts_clock_now_ns(&rl->clock);
+		long long now = sts_mclock_now_ns(&rl->clock);
 		long long t = earliest(rl, now);
 		if (t <= now)
 			count_start(rl, now);
@@ -169,7 +169,7 @@ STS_API int sts_ratelimit_acquire(struct sts_ratelimit *rl, long long timeout_ms
 			return STS_OK;
 		if (deadline >= 0 && t > deadline)
 			return STS_ETIMEOUT;
-		sts_clock_sleep_ns(&rl->clock, t - now);
+		sts_mclock_sleep_ns(&rl->clock, t - now);
 	}
 }
 
@@ -180,7 +180,7 @@ STS_API void sts_ratelimit_pause(struct sts_ratelimit *rl, long long ms)
 	if (ms > 366LL * 86400 * 1000)
 		ms = 366LL * 86400 * 1000;
 	pthread_mutex_lock(&rl->mu);
-	long long until = sts_clock_now_ns(&rl->clock) + ms * STS_NS_PER_MS;
+	long long until = sts_mclock_now_ns(&rl->clock) + ms * STS_NS_PER_MS;
 	if (!rl->paused || until > rl->pause_until)
 		rl->pause_until = until;
 	rl->paused = 1;
@@ -190,7 +190,7 @@ STS_API void sts_ratelimit_pause(struct sts_ratelimit *rl, long long ms)
 STS_API long long sts_ratelimit_wait_ms(struct sts_ratelimit *rl)
 {
 	pthread_mutex_lock(&rl->mu);
-	long long now = sts_clock_now_ns(&rl->clock);
+	long long now = sts_mclock_now_ns(&rl->clock);
 	long long t = earliest(rl, now);
 	pthread_mutex_unlock(&rl->mu);
 	return (t - now + STS_NS_PER_MS - 1) / STS_NS_PER_MS;

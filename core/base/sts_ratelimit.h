@@ -3,7 +3,7 @@
 #define STS_RATELIMIT_H
 
 #include "sts_api.h"
-#include "sts_clock.h"
+#include "sts_mclock.h"
 
 /*
  * A rate limiter for calls to one provider: any number of limits at once,
@@ -28,7 +28,7 @@ struct sts_ratelimit;
  * clock may be NULL (the real clock); it is copied. STS_OK or STS_ENOMEM.
  * A limiter without limits lets every call through (pauses still hold).
  */
-STS_API int sts_ratelimit_new(const struct sts_clock *clock, struct sts_ratelimit **ret);
+STS_API int sts_ratelimit_new(const struct sts_mclock *clock, struct sts_ratelimit **ret);
 /* NULL is fine. */
 STS_API void sts_ratelimit_free(struct sts_ratelimit *rl);
 

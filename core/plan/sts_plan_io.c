@@ -15,14 +15,14 @@
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_plugin.h"
+#include "sts_ratelimit.h"
 
 /* ---- per-provider limits ---- */
 
 struct limit {
 	char *name;
 	unsigned limit, held;
-	unsigned rate;	      /* calls per second; 0 = unlimited */
-	struct timespec next; /* earliest start of the next call */
+	struct sts_ratelimit *rate; /* NULL = unlimited */
 };
 
 struct sts_limits {
@@ -47,8 +47,10 @@ STS_API void sts_limits_free(struct sts_limits *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].name);
+		sts_ratelimit_free(l->v[i].rate);
+	}
 	free(l->v);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
@@ -85,26 +87,29 @@ STS_API int sts_limits_set(struct sts_limits *l, const char *name, unsigned limi
 
 STS_API int sts_limits_set_rate(struct sts_limits *l, const char *name, unsigned per_sec)
 {
+	struct sts_ratelimit *rl = NULL;
+	if (per_sec) {
+		int r = sts_ratelimit_new(NULL, &rl);
+		if (r < 0 || (r = sts_ratelimit_add_rate(rl, per_sec)) < 0) {
+			sts_ratelimit_free(rl);
+			return r;
+		}
+	}
 	pthread_mutex_lock(&l->mu);
 	struct limit *x = limit_find(l, name);
-	if (x)
-		x->rate = per_sec;
-	pthread_mutex_unlock(&l->mu);
-	return x ? STS_OK : STS_ENOENT;
-}
-
-static void ts_add_ns(struct timespec *t, long ns)
-{
-	t->tv_nsec += ns;
-	while (t->tv_nsec >= 1000000000L) {
-		t->tv_nsec -= 1000000000L;
-		t->tv_sec++;
+	if (x) { /* the one it replaces is freed (rates are set before calls start) */
+		struct sts_ratelimit *old = x->rate;
+		x->rate = rl;
+		rl = old;
 	}
+	pthread_mutex_unlock(&l->mu);
+	sts_ratelimit_free(rl);
+	return x ? STS_OK : STS_ENOENT;
 }
 
 STS_API void sts_limits_acquire(struct sts_limits *l, const char *name)
 {
-	struct timespec wait = {0, 0};
+	struct sts_ratelimit *rate = NULL;
 	pthread_mutex_lock(&l->mu);
 	struct limit *x = limit_find(l, name);
 	while (x && x->held >= x->limit) {
@@ -113,27 +118,11 @@ STS_API void sts_limits_acquire(struct sts_limits *l, const char *name)
 	}
 	if (x) {
 		x->held++;
-		if (x->rate) {
-			/* calls start at least 1/rate s apart: reserve the next slot */
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (x->next.tv_sec > now.tv_sec ||
-			    (x->next.tv_sec == now.tv_sec && x->next.tv_nsec > now.tv_nsec)) {
-				wait.tv_sec = x->next.tv_sec - now.tv_sec;
-				wait.tv_nsec = x->next.tv_nsec - now.tv_nsec;
-				if (wait.tv_nsec < 0) {
-					wait.tv_nsec += 1000000000L;
-					wait.tv_sec--;
-				}
-				now = x->next;
-			}
-			x->next = now;
-			ts_add_ns(&x->next, 1000000000L / (long)x->rate);
-		}
+		rate = x->rate;
 	}
 	pthread_mutex_unlock(&l->mu);
-	if (wait.tv_sec || wait.tv_nsec)
-		nanosleep(&wait, NULL);
+	if (rate) /* calls start at least 1/rate s apart */
+		sts_ratelimit_acquire(rate, -1);
 }
 
 STS_API void sts_limits_release(struct sts_limits *l, const char *name)

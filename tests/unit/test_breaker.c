@@ -29,7 +29,7 @@ static long long fake_now_ns(void *ud)
 
 static struct sts_breaker *fake(unsigned failures, long long cooldown_ms)
 {
-	struct sts_clock c = {.now_ns = fake_now_ns};
+	struct sts_mclock c = {.now_ns = fake_now_ns};
 	struct sts_breaker_opts o = {.failures = failures, .cooldown_ms = cooldown_ms};
 	struct sts_breaker *b = NULL;
 	fake_now = 5 * STS_NS_PER_S;

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sts_clock.h"
+#include "sts_mclock.h"
 #include "sts_err.h"
 #include "sts_ratelimit.h"
 
@@ -41,7 +41,7 @@ static void fake_sleep_ns(void *ud, long long ns)
 
 static struct sts_ratelimit *fake(void)
 {
-	struct sts_clock c = {.now_ns = fake_now_ns, .sleep_ns = fake_sleep_ns};
+	struct sts_mclock c = {.now_ns = fake_now_ns, .sleep_ns = fake_sleep_ns};
 	struct sts_ratelimit *rl = NULL;
 	fake_now = 1000 * MS; /* any origin */
 	fake_sleeps = 0;
@@ -190,7 +190,7 @@ static void *worker(void *arg)
 	struct run *r = arg;
 	for (int i = 0; i < CALLS; i++) {
 		assert_int_equal(sts_ratelimit_acquire(r->rl, 5000), STS_OK);
-		r->starts[r->n++] = sts_clock_now_ns(NULL);
+		r->starts[r->n++] = sts_mclock_now_ns(NULL);
 	}
 	return NULL;
 }
@@ -207,7 +207,7 @@ static void test_threads(void **state)
 	struct run r = {.n = 0};
 	assert_int_equal(sts_ratelimit_new(NULL, &r.rl), STS_OK);
 	assert_int_equal(sts_ratelimit_add_window(r.rl, 8, 100), STS_OK);
-	long long t0 = sts_clock_now_ns(NULL);
+	long long t0 = sts_mclock_now_ns(NULL);
 	pthread_t t[THREADS];
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, worker, &r), 0);
@@ -222,7 +222,7 @@ static void test_threads(void **state)
 
 	/* a pause set by one thread holds the others */
 	sts_ratelimit_pause(r.rl, 150);
-	long long p0 = sts_clock_now_ns(NULL);
+	long long p0 = sts_mclock_now_ns(NULL);
 	r.n = 0;
 	pthread_create(&t[0], NULL, worker, &r);
 	pthread_join(t[0], NULL);

@@ -206,7 +206,7 @@ static void client(struct fixture *f, int port, unsigned breaker_failures, const
 	const char *why = NULL;
 	assert_int_equal(sts_secret_resolve("${env:STS_TEST_REST_TOKEN}", ".", &f->secret, &why),
 			 STS_OK);
-	struct sts_clock fake = {.now_ns = fake_now_ns, .sleep_ns = fake_sleep_ns};
+	struct sts_mclock fake = {.now_ns = fake_now_ns, .sleep_ns = fake_sleep_ns};
 	fake_now = 0;
 	assert_int_equal(sts_ratelimit_new(&fake, &f->rl), STS_OK);
 	if (limit)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The replaceable monotonic clock (sts_clock.h). */
+/* The replaceable monotonic clock (sts_mclock.h). */
 #include <errno.h>
 #include <time.h>
 
-#include "sts_clock.h"
+#include "sts_mclock.h"
 
-STS_API long long sts_clock_now_ns(const struct sts_clock *c)
+STS_API long long sts_mclock_now_ns(const struct sts_mclock *c)
 {
 	if (c && c->now_ns)
 		return c->now_ns(c->ud);
@@ -14,7 +14,7 @@ STS_API long long sts_clock_now_ns(const struct sts_clock *c)
 	return (long long)t.tv_sec * STS_NS_PER_S + t.tv_nsec;
 }
 
-STS_API void sts_clock_sleep_ns(const struct sts_clock *c, long long ns)
+STS_API void sts_mclock_sleep_ns(const struct sts_mclock *c, long long ns)
 {
 	if (ns <= 0)
 		return;
