@@ -95,16 +95,16 @@ static long long parse_uint(const char **p)
 	return v;
 }
 
-STS_API int sts_ratelimit_add_spec(struct sts_ratelimit *rl, const char *spec)
+/* One "COUNT/UNIT" or "COUNT/NUNIT" at *p, up to a ',' or the end. */
+static int parse_one(const char **p, unsigned *ret_count, long long *ret_window_ms, bool *ret_rate)
 {
-	const char *p = spec;
-	long long count = parse_uint(&p), n = 1, unit;
-	if (count <= 0 || count > STS_RATELIMIT_COUNT_MAX || *p++ != '/')
+	long long count = parse_uint(p), n = 1, unit;
+	if (count <= 0 || count > STS_RATELIMIT_COUNT_MAX || *(*p)++ != '/')
 		return STS_EINVAL;
-	bool bare = !(*p >= '0' && *p <= '9');
-	if (!bare && (n = parse_uint(&p)) <= 0)
+	bool bare = !(**p >= '0' && **p <= '9');
+	if (!bare && (n = parse_uint(p)) <= 0)
 		return STS_EINVAL;
-	switch (*p++) {
+	switch (*(*p)++) {
 	case 's':
 		unit = 1000;
 		break;
@@ -117,11 +117,33 @@ STS_API int sts_ratelimit_add_spec(struct sts_ratelimit *rl, const char *spec)
 	default:
 		return STS_EINVAL;
 	}
-	if (*p)
+	if (**p && **p != ',')
 		return STS_EINVAL;
-	if (bare && unit == 1000)
-		return sts_ratelimit_add_rate(rl, (unsigned)count);
-	return sts_ratelimit_add_window(rl, (unsigned)count, n * unit);
+	*ret_count = (unsigned)count;
+	*ret_window_ms = n * unit;
+	*ret_rate = bare && unit == 1000;
+	return STS_OK;
+}
+
+STS_API int sts_ratelimit_add_spec(struct sts_ratelimit *rl, const char *spec)
+{
+	unsigned count;
+	long long window_ms;
+	bool rate;
+	/* all checked first: a bad list adds nothing */
+	for (const char *p = spec;; p += strspn(p + 1, " ") + 1) {
+		if (parse_one(&p, &count, &window_ms, &rate) < 0)
+			return STS_EINVAL;
+		if (!*p)
+			break;
+	}
+	for (const char *p = spec;; p += strspn(p + 1, " ") + 1) {
+		parse_one(&p, &count, &window_ms, &rate);
+		int r = rate ? sts_ratelimit_add_rate(rl, count)
+			     : sts_ratelimit_add_window(rl, count, window_ms);
+		if (r < 0 || !*p)
+			return r;
+	}
 }
 
 /* Earliest start time every window and the pause allow; mu held. */

@@ -44,10 +44,12 @@ STS_API int sts_ratelimit_add_window(struct sts_ratelimit *rl, unsigned count, l
 /* At most per_sec calls per second, evenly spaced. STS_OK, STS_EINVAL (0), STS_ENOMEM. */
 STS_API int sts_ratelimit_add_rate(struct sts_ratelimit *rl, unsigned per_sec);
 /*
- * A limit written as text, as an inventory would: "COUNT/UNIT" or
- * "COUNT/NUNIT" with UNIT s, m or h: "10/s" (= add_rate 10), "1200/5m",
- * "3600/h", "5/30s" (the others = add_window). STS_OK, STS_EINVAL (the
- * text is not one of these), STS_ENOMEM.
+ * Limits written as text, as an inventory or a plugin would: one or more
+ * "COUNT/UNIT" or "COUNT/NUNIT" with UNIT s, m or h, separated by ','
+ * (and spaces): "10/s" (= add_rate 10: spaced, no burst), "10/1s" (a
+ * window: 10 at once, then the next second), "1200/5m", "3600/h",
+ * "1200/5m, 20/1s". STS_OK, STS_EINVAL (the text is not of this form:
+ * nothing is added), STS_ENOMEM.
  */
 STS_API int sts_ratelimit_add_spec(struct sts_ratelimit *rl, const char *spec);
 

@@ -52,11 +52,8 @@ static const char *str_of(const json_t *conf, const char *key)
 STS_API int sts_rest_new(const struct sts_rest_opts *o, struct sts_rest **ret)
 {
 	const char *b = o->base_url;
-	if (!b || (strncasecmp(b, "https://", 8) != 0 && strncasecmp(b, "http://", 7) != 0))
+	if (b && strncasecmp(b, "https://", 8) != 0 && strncasecmp(b, "http://", 7) != 0)
 		return STS_EINVAL;
-	size_t bn = strlen(b);
-	while (bn > 0 && b[bn - 1] == '/')
-		bn--;
 	struct sts_rest *c = calloc(1, sizeof(*c));
 	if (!c)
 		return STS_ENOMEM;
@@ -64,10 +61,10 @@ STS_API int sts_rest_new(const struct sts_rest_opts *o, struct sts_rest **ret)
 	if (o->http)
 		c->http = *o->http;
 	c->conf =
-	    json_pack("{s:s%, s:s?, s:s, s:s?, s:s?, s:o, s:o}", "base", b, bn, "auth",
-		      o->auth_header, "prefix", o->auth_prefix ? o->auth_prefix : "", "ca",
-		      c->http.ca_file, "ua", c->http.user_agent, "headers", list_of(o->headers),
-		      "errors", list_of(o->error_paths ? o->error_paths : default_error_paths));
+	    json_pack("{s:s?, s:s?, s:s, s:s?, s:s?, s:o, s:o}", "base", b, "auth", o->auth_header,
+		      "prefix", o->auth_prefix ? o->auth_prefix : "", "ca", c->http.ca_file, "ua",
+		      c->http.user_agent, "headers", list_of(o->headers), "errors",
+		      list_of(o->error_paths ? o->error_paths : default_error_paths));
 	if (!c->conf) {
 		sts_rest_free(c);
 		return STS_ENOMEM;
@@ -130,10 +127,39 @@ static void handle_put(struct sts_rest *c, struct sts_http *h)
 
 /* ---- JSON paths, escaping ---- */
 
+/* RFC 6901: "/errors/0/message", ~0 for '~' and ~1 for '/' in a name. */
+static json_t *json_pointer(json_t *v, const char *p)
+{
+	while (v && *p == '/') {
+		char key[128];
+		size_t n = 0;
+		for (p++; *p && *p != '/'; p++) {
+			char ch = *p;
+			if (ch == '~' && (p[1] == '0' || p[1] == '1'))
+				ch = *++p == '0' ? '~' : '/';
+			if (n + 1 >= sizeof(key))
+				return NULL;
+			key[n++] = ch;
+		}
+		key[n] = '\0';
+		char *end = NULL;
+		unsigned long i = strtoul(key, &end, 10);
+		if (json_is_array(v))
+			v = n > 0 && *end == '\0' && key[0] >= '0' && key[0] <= '9'
+				? json_array_get(v, i)
+				: NULL;
+		else
+			v = json_is_object(v) ? json_object_get(v, key) : NULL;
+	}
+	return *p ? NULL : v;
+}
+
 STS_API json_t *sts_rest_json_at(const json_t *j, const char *path)
 {
 	const char *p = path;
 	json_t *v = (json_t *)j;
+	if (*p == '/')
+		return json_pointer(v, p);
 	while (v && *p) {
 		size_t n = strcspn(p, ".[");
 		if (n > 0) {
@@ -183,49 +209,58 @@ STS_API char *sts_rest_escape(const char *s)
 
 /* ---- one request ---- */
 
-/* What the per-attempt hooks share. */
-struct attempt {
+/* One request: what it uses (its own or the client's) and how it went. */
+struct call {
 	struct sts_rest *c;
+	const struct sts_rest_req *req;
+	const char *method;
+	const char *base; /* without a trailing '/': base_len octets */
+	size_t base_len;
+	struct sts_ratelimit *rl;
+	struct sts_breaker *br;
 	bool limited;  /* the rate limiter had no slot in time */
 	unsigned sent; /* attempts made */
 };
 
 static int before_attempt(void *ud, unsigned n)
 {
-	struct attempt *a = ud;
+	struct call *k = ud;
 	(void)n;
-	if (!a->c->rl || sts_ratelimit_acquire(a->c->rl, a->c->rl_timeout_ms) == STS_OK)
+	if (!k->rl || sts_ratelimit_acquire(k->rl, k->c->rl_timeout_ms) == STS_OK)
 		return STS_OK;
-	a->limited = true;
+	k->limited = true;
 	return STS_EAGAIN;
 }
 
 static void after_attempt(void *ud, const struct sts_http_resp *resp, int r)
 {
-	struct attempt *a = ud;
-	a->sent++;
-	if (!a->c->rl || r < 0 || (resp->status != 429 && resp->status != 503))
+	struct call *k = ud;
+	k->sent++;
+	if (!k->rl || r < 0 || (resp->status != 429 && resp->status != 503))
 		return;
 	const char *ra = sts_http_resp_header(resp, "Retry-After");
 	long ms = ra ? sts_http_retry_after_ms(ra, time(NULL)) : -1;
 	if (ms > 0)
-		sts_ratelimit_pause(a->c->rl, ms); /* every caller of this provider waits */
+		sts_ratelimit_pause(k->rl, ms); /* every caller of this provider waits */
 }
 
-static int url_of(const struct sts_rest *c, const char *path, struct sts_buf *ret)
+static int url_of(const struct call *k, struct sts_buf *ret)
 {
-	size_t bn = strlen(c->base);
-	if (!path || !*path)
-		return sts_buf_puts(ret, c->base);
+	const char *path = k->req->path;
+	if (!k->base)
+		return STS_EINVAL;
+	int r = sts_buf_append(ret, k->base, k->base_len);
+	if (r < 0 || !path || !*path)
+		return r;
 	if (strncasecmp(path, "https://", 8) == 0 || strncasecmp(path, "http://", 7) == 0) {
-		/* a full URL: only below base_url, so the credentials stay with their API */
-		if (strncmp(path, c->base, bn) != 0 || (path[bn] && !strchr("/?#", path[bn])))
+		/* a full URL: only below the base, so the credentials stay with their API */
+		size_t n = k->base_len;
+		if (strncmp(path, k->base, n) != 0 || (path[n] && !strchr("/?#", path[n])))
 			return STS_EINVAL;
-		return sts_buf_puts(ret, path);
-	}
-	int r = sts_buf_puts(ret, c->base);
-	if (r >= 0 && path[0] != '/' && path[0] != '?')
+		path += n;
+	} else if (path[0] != '/' && path[0] != '?') {
 		r = sts_buf_putc(ret, '/');
+	}
 	return r >= 0 ? sts_buf_puts(ret, path) : r;
 }
 
@@ -235,9 +270,8 @@ static int status_err(long status)
 		return STS_OK;
 	switch (status) {
 	case 401:
-		return STS_EAUTH;
 	case 403:
-		return STS_EACCES;
+		return STS_EAUTH;
 	case 404:
 		return STS_ENOENT;
 	case 409:
@@ -250,42 +284,47 @@ static int status_err(long status)
 	}
 }
 
-/* The provider's own words in an error response, or NULL. */
-static const char *provider_text(const struct sts_rest *c, const struct sts_rest_resp *p)
+/* A non-empty string at path in j, or NULL. */
+static const char *text_at(const json_t *j, const char *path)
 {
-	size_t i;
-	json_t *path;
-	json_array_foreach(c->error_paths, i, path)
-	{
-		json_t *v = p->json ? sts_rest_json_at(p->json, json_string_value(path)) : NULL;
-		if (json_is_string(v) && json_string_length(v) > 0)
-			return json_string_value(v);
-	}
-	if (!p->json && p->http.body.len > 0)
-		return sts_buf_str(&p->http.body); /* not JSON: the start of the body */
-	return NULL;
+	json_t *v = path && j ? sts_rest_json_at(j, path) : NULL;
+	return json_is_string(v) && json_string_length(v) > 0 ? json_string_value(v) : NULL;
 }
 
-/* Replace every copy of the secret in b by "[secret]". */
-static int scrub(const struct sts_rest *c, struct sts_buf *b)
+/* The provider's own words in an error response, or NULL. */
+static const char *provider_text(const struct call *k, const struct sts_rest_resp *p)
 {
-	const char *sv = c->secret ? sts_secret_value(c->secret) : NULL;
-	size_t sn = c->secret ? sts_secret_len(c->secret) : 0;
-	if (!sv || sn == 0 || !b->data)
+	const char *t = text_at(p->json, k->req->error_path);
+	size_t i;
+	json_t *path;
+	json_array_foreach(k->c->error_paths, i, path)
+	{
+		if (!t)
+			t = text_at(p->json, json_string_value(path));
+	}
+	if (!t && !p->json && p->http.body.len > 0)
+		t = sts_buf_str(&p->http.body); /* not JSON: the start of the body */
+	return t;
+}
+
+/* Replace every copy of s (n octets) in b by "[secret]". */
+static int scrub(struct sts_buf *b, const char *s, size_t n)
+{
+	if (!s || n == 0 || !b->data)
 		return STS_OK;
 	struct sts_buf out;
 	sts_buf_init(&out, b->max);
 	int r = STS_OK;
 	size_t i = 0, run = 0;
-	while (r >= 0 && i + sn <= b->len) {
-		if (memcmp(b->data + i, sv, sn) != 0) {
+	while (r >= 0 && i + n <= b->len) {
+		if (memcmp(b->data + i, s, n) != 0) {
 			i++;
 			continue;
 		}
 		r = sts_buf_append(&out, b->data + run, i - run);
 		if (r >= 0)
 			r = sts_buf_puts(&out, "[secret]");
-		i += sn;
+		i += n;
 		run = i;
 	}
 	if (r >= 0)
@@ -300,24 +339,39 @@ static int scrub(const struct sts_rest *c, struct sts_buf *b)
 	return r;
 }
 
-static void set_error(const struct sts_rest *c, struct sts_rest_resp *ret, const char *method,
-		      const char *path, int r, const struct attempt *a, const char *why)
+/* The secret, and the value of a request's own auth line, scrubbed from b. */
+static int scrub_secrets(const struct call *k, struct sts_buf *b)
+{
+	const struct sts_secret *sec = k->c->secret;
+	int r = sec ? scrub(b, sts_secret_value(sec), sts_secret_len(sec)) : STS_OK;
+	const char *auth = k->req->auth, *colon = auth ? strchr(auth, ':') : NULL;
+	if (r >= 0 && colon) { /* "Bearer TOKEN": the whole value, then TOKEN alone */
+		colon += strspn(colon + 1, " \t") + 1;
+		const char *sp = strrchr(colon, ' ');
+		r = scrub(b, colon, strlen(colon));
+		if (r >= 0 && sp)
+			r = scrub(b, sp + 1, strlen(sp + 1));
+	}
+	return r;
+}
+
+static void set_error(const struct call *k, struct sts_rest_resp *ret, int r, const char *why)
 {
 	struct sts_buf b;
 	sts_buf_init(&b, 4096);
 	/* the path as the caller gave it; of a full URL (a next-page link) no query */
-	const char *what = path ? path : "";
+	const char *what = k->req->path ? k->req->path : "", *m = k->method;
 	int wn = (int)(strncasecmp(what, "http", 4) == 0 ? strcspn(what, "?#") : strlen(what));
 	if (why) /* the breaker's text, or why the request was not sent */
-		sts_buf_printf(&b, "%s %.*s: %s", method, wn, what, why);
-	else if (a->limited)
-		sts_buf_printf(&b, "%s %.*s: rate limit: no free slot within %lld s", method, wn,
-			       what, (c->rl_timeout_ms + 999) / 1000);
+		sts_buf_printf(&b, "%s %.*s: %s", m, wn, what, why);
+	else if (k->limited)
+		sts_buf_printf(&b, "%s %.*s: rate limit: no free slot within %lld s", m, wn, what,
+			       (k->c->rl_timeout_ms + 999) / 1000);
 	else if (ret->status == 0)
-		sts_buf_printf(&b, "%s %.*s: no answer: %s", method, wn, what, sts_strerror(r));
+		sts_buf_printf(&b, "%s %.*s: no answer: %s", m, wn, what, sts_strerror(r));
 	else
-		sts_buf_printf(&b, "HTTP %ld from %s %.*s", ret->status, method, wn, what);
-	const char *t = ret->status && !why ? provider_text(c, ret) : NULL;
+		sts_buf_printf(&b, "HTTP %ld from %s %.*s", ret->status, m, wn, what);
+	const char *t = ret->status && !why ? provider_text(k, ret) : NULL;
 	if (t) {
 		size_t n = strlen(t);
 		sts_buf_puts(&b, ": ");
@@ -325,35 +379,52 @@ static void set_error(const struct sts_rest *c, struct sts_rest_resp *ret, const
 		if (n > ERROR_TEXT_MAX)
 			sts_buf_puts(&b, "...");
 	}
-	if (scrub(c, &b) < 0)
+	if (scrub_secrets(k, &b) < 0)
 		sts_buf_reset(&b);
 	ret->error = b.len ? sts_buf_steal(&b) : strdup(sts_strerror(r));
 	sts_buf_release(&b);
 }
 
+#define HEADERS_MAX 64
+
 /* "Name: value" headers of one request, the auth header (wiped afterwards) last. */
 struct headers {
-	const char *v[8 + 64];
+	const char *v[HEADERS_MAX + 4];
 	struct sts_buf auth;
 };
 
-static int headers_of(const struct sts_rest *c, bool body, struct headers *h)
+static int add_headers(struct headers *h, size_t *n, const json_t *list, const char *const *more)
 {
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		if (*n >= HEADERS_MAX)
+			return STS_ETOOLARGE;
+		h->v[(*n)++] = json_string_value(v);
+	}
+	for (; more && *more; more++) {
+		if (*n >= HEADERS_MAX)
+			return STS_ETOOLARGE;
+		h->v[(*n)++] = *more;
+	}
+	return STS_OK;
+}
+
+static int headers_of(const struct call *k, bool body, struct headers *h)
+{
+	const struct sts_rest *c = k->c;
 	size_t n = 0;
 	h->v[n++] = "Accept: application/json";
 	if (body)
 		h->v[n++] = "Content-Type: application/json";
-	size_t i;
-	json_t *v;
-	json_array_foreach(c->headers, i, v)
-	{
-		if (n >= sizeof(h->v) / sizeof(h->v[0]) - 2)
-			return STS_ETOOLARGE;
-		h->v[n++] = json_string_value(v);
-	}
-	sts_buf_init(&h->auth, 70 * 1024);
-	if (c->auth_header && c->secret) {
-		int r = sts_buf_printf(&h->auth, "%s: %s", c->auth_header, c->auth_prefix);
+	int r = add_headers(h, &n, c->headers, k->req->headers);
+	if (r < 0)
+		return r;
+	if (k->req->auth) {
+		h->v[n++] = k->req->auth;
+	} else if (c->auth_header && c->secret) {
+		r = sts_buf_printf(&h->auth, "%s: %s", c->auth_header, c->auth_prefix);
 		if (r >= 0)
 			r = sts_buf_append(&h->auth, sts_secret_value(c->secret),
 					   sts_secret_len(c->secret));
@@ -378,71 +449,90 @@ static bool method_safe(const char *m)
 	       strcmp(m, "DELETE") == 0;
 }
 
-STS_API int sts_rest_do(struct sts_rest *c, const struct sts_rest_req *req,
-			struct sts_rest_resp *ret)
+/* Send it (the breaker passed) and map the answer. */
+static int send_req(struct call *k, const char *url, const char *const *hdrs, const char *body,
+		    struct sts_rest_resp *ret)
 {
-	memset(ret, 0, sizeof(*ret));
-	const char *method = req->method ? req->method : "GET";
-	struct attempt a = {.c = c};
-	struct headers h = {.auth = {NULL, 0, 0, 0}};
-	struct sts_buf url;
-	sts_buf_init(&url, 64 * 1024);
-	char *body = NULL, why[160] = "";
+	const struct sts_rest_req *req = k->req;
 	struct sts_http *http = NULL;
-	int r = url_of(c, req->path, &url);
+	int r = handle_get(k->c, &http);
 	if (r < 0) {
-		set_error(c, ret, method, req->path, r, &a,
-			  r == STS_EINVAL ? "URL outside the API's base URL" : NULL);
-		goto out;
-	}
-	if (req->body && !(body = json_dumps(req->body, JSON_COMPACT))) {
-		r = STS_ENOMEM;
-		goto out;
-	}
-	if ((r = headers_of(c, body != NULL, &h)) < 0)
-		goto out;
-	if (c->br && (r = sts_breaker_enter(c->br, why, sizeof(why))) < 0) {
-		set_error(c, ret, method, req->path, r, &a, why);
-		goto out;
-	}
-	if ((r = handle_get(c, &http)) < 0) {
-		if (c->br)
-			sts_breaker_cancel(c->br);
-		goto out;
+		k->limited = true; /* not sent: the breaker learns nothing */
+		return r;
 	}
 	struct sts_http_req hr = {
-	    .method = method,
-	    .url = sts_buf_str(&url),
-	    .headers = h.v,
+	    .method = k->method,
+	    .url = url,
+	    .headers = hdrs,
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
-	    .max_attempts = method_safe(method) || req->idempotent ? 0 : 1,
+	    .timeout_ms = req->timeout_ms,
+	    .max_response = req->max_response,
+	    .max_attempts = method_safe(k->method) || req->idempotent ? req->max_attempts : 1,
 	};
 	struct sts_http_xreq x = {
 	    .idempotent = req->idempotent,
 	    .before_attempt = before_attempt,
 	    .after_attempt = after_attempt,
-	    .attempt_ud = &a,
+	    .attempt_ud = k,
 	};
 	r = sts_http_do_ex(http, &hr, &x, &ret->http);
+	handle_put(k->c, http);
 	ret->status = r >= 0 ? ret->http.status : 0;
 	if (r >= 0 && ret->http.body.len > 0)
 		ret->json = json_loadb(ret->http.body.data, ret->http.body.len, 0, NULL);
 	if (r >= 0)
 		r = status_err(ret->status);
 	if (r == STS_OK && ret->http.body.len > 0 && !ret->json)
-		r = STS_EPROVIDER;
-	if (c->br && a.limited)
-		sts_breaker_cancel(c->br); /* not the provider's doing */
-	else if (c->br)
-		sts_breaker_done(c->br, ret->status ? ret->status < 500 : false);
+		r = STS_EPARSE;
+	return r;
+}
+
+STS_API int sts_rest_do(struct sts_rest *c, const struct sts_rest_req *req,
+			struct sts_rest_resp *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	struct call k = {
+	    .c = c,
+	    .req = req,
+	    .method = req->method ? req->method : "GET",
+	    .base = req->base ? req->base : c->base,
+	    .rl = req->ratelimit ? req->ratelimit : c->rl,
+	    .br = req->breaker ? req->breaker : c->br,
+	};
+	k.base_len = k.base ? strlen(k.base) : 0;
+	while (k.base_len > 0 && k.base[k.base_len - 1] == '/')
+		k.base_len--;
+	struct headers h;
+	sts_buf_init(&h.auth, 70 * 1024);
+	struct sts_buf url;
+	sts_buf_init(&url, 64 * 1024);
+	char *body = NULL, why[160] = "";
+	int r = url_of(&k, &url);
+	if (r < 0) {
+		set_error(&k, ret, r, r == STS_EINVAL ? "URL outside the API's base URL" : NULL);
+		goto out;
+	}
+	if (req->body && !(body = json_dumps(req->body, JSON_COMPACT))) {
+		r = STS_ENOMEM;
+		goto out;
+	}
+	if ((r = headers_of(&k, body != NULL, &h)) < 0)
+		goto out;
+	if (k.br && (r = sts_breaker_enter(k.br, why, sizeof(why))) < 0) {
+		set_error(&k, ret, r, why);
+		goto out;
+	}
+	r = send_req(&k, sts_buf_str(&url), h.v, body, ret);
+	if (k.br && k.limited)
+		sts_breaker_cancel(k.br); /* not the provider's doing */
+	else if (k.br)
+		sts_breaker_done(k.br, ret->status ? ret->status < 500 : false);
 	if (r < 0)
-		set_error(c, ret, method, req->path, r, &a,
-			  r == STS_EPROVIDER && ret->status / 100 == 2 ? "response is not JSON"
-								       : NULL);
+		set_error(&k, ret, r,
+			  r == STS_EPARSE && ret->status / 100 == 2 ? "response is not JSON"
+								    : NULL);
 out:
-	if (http)
-		handle_put(c, http);
 	headers_release(&h);
 	sts_buf_release(&url);
 	free(body);

@@ -29,12 +29,13 @@
  *     sts_rest_resp_release(&p);
  *
  * Status -> result (the provider's own message kept in resp.error):
- *   2xx -> STS_OK                      401 -> STS_EAUTH   403 -> STS_EACCES
+ *   2xx -> STS_OK                      401, 403 -> STS_EAUTH (credentials)
  *   404 -> STS_ENOENT                  409, 412 -> STS_ECONFLICT
- *   429, 5xx (after the retries) -> STS_EAGAIN (temporary)
- *   any other status, or a 2xx body that is not JSON -> STS_EPROVIDER
+ *   429, 5xx (after the retries) -> STS_EAGAIN (temporary; also: circuit
+ *   open, no rate-limit slot in time)
+ *   any other status -> STS_EPROVIDER; a 2xx body that is not JSON -> STS_EPARSE
  *   no answer: sts_http's STS_ENET, STS_ETIMEOUT, STS_ETLS, STS_ETOOLARGE;
- *   STS_EINVAL for a URL outside base_url.
+ *   STS_EINVAL for a URL outside the base (or no base at all).
  *
  * Retries (sts_http's policy) only for requests that are safe to repeat:
  * GET, HEAD, PUT, DELETE, and a POST or PATCH whose request says
@@ -48,8 +49,9 @@
  *
  * Secrets: the auth header's value is auth_prefix + the secret's value; it
  * is built per request in a buffer wiped afterwards and never appears in
- * resp.error (a provider message that echoes it has it replaced by
- * "[secret]"). The auth header is only ever sent to base_url's origin.
+ * resp.error (a provider message that echoes it, or the value of a
+ * request's own auth line, is replaced by "[secret]"). The auth header is
+ * only ever sent below the base URL (redirects are not followed).
  *
  * Threads: one struct sts_rest may be used by any number of threads at
  * once (each request takes an idle HTTP handle or makes one); the rate
@@ -58,14 +60,14 @@
 struct sts_rest;
 
 struct sts_rest_opts {
-	const char *base_url;		 /* "https://api.example/v4"; a path is appended to it */
-	const char *auth_header;	 /* "Authorization", "X-Auth-Key"; NULL = none */
-	const char *auth_prefix;	 /* before the secret: "Bearer ", "Token "; NULL = "" */
+	const char *base_url;	 /* "https://api.example/v4"; NULL = every request gives its base */
+	const char *auth_header; /* "Authorization", "X-Auth-Key"; NULL = none */
+	const char *auth_prefix; /* before the secret: "Bearer ", "Token "; NULL = "" */
 	const struct sts_secret *secret; /* borrowed; outlives the client; NULL = no auth */
 	const char *const *headers;	 /* more "Name: value", NULL-terminated; NULL = none */
 	/* where the provider's error text is in an error body, first match wins;
 	 * NULL = {"message", "error.message", "errors[0].message", "error",
-	 * "detail", NULL}: a path is names and [N] indexes joined by '.' */
+	 * "detail", NULL}; each a path of sts_rest_json_at() */
 	const char *const *error_paths;
 	const struct sts_http_opts *http; /* NULL = sts_http's defaults */
 	struct sts_ratelimit *ratelimit;  /* borrowed, may be NULL */
@@ -73,7 +75,7 @@ struct sts_rest_opts {
 	long long ratelimit_timeout_ms;	  /* longest wait for a slot; 0 = 60000 */
 };
 
-/* Copies o (not the borrowed objects). STS_OK, STS_EINVAL (no http(s) base_url), STS_ENOMEM. */
+/* Copies o (not the borrowed objects). STS_OK, STS_EINVAL (a base_url not http(s)), STS_ENOMEM. */
 STS_API int sts_rest_new(const struct sts_rest_opts *o, struct sts_rest **ret);
 /* NULL is fine; no request may be running. */
 STS_API void sts_rest_free(struct sts_rest *c);
@@ -86,6 +88,18 @@ struct sts_rest_req {
 	const char *path;
 	const json_t *body; /* sent as JSON; NULL = no body */
 	bool idempotent;    /* a POST/PATCH that is safe to repeat */
+	/* Per request, for one client serving many APIs (the plugin host):
+	 * each NULL or 0 = the client's. */
+	const char *base;		 /* instead of base_url */
+	const char *auth;		 /* a whole header line "Authorization: Bearer ...",
+					    instead of the client's secret header */
+	const char *const *headers;	 /* after the client's, NULL-terminated */
+	const char *error_path;		 /* tried before the client's error_paths */
+	struct sts_ratelimit *ratelimit; /* instead of the client's */
+	struct sts_breaker *breaker;	 /* instead of the client's */
+	long timeout_ms;		 /* per attempt */
+	size_t max_response;		 /* body cap */
+	unsigned max_attempts;		 /* 1 = no retry */
 };
 
 struct sts_rest_resp {
@@ -117,7 +131,11 @@ STS_API int sts_rest_pages(struct sts_rest *c, const struct sts_rest_req *req, u
 			   int (*next)(void *ud, const struct sts_rest_resp *page, char **ret_next),
 			   void *ud, char **ret_err);
 
-/* The value at path ("result.items[2].id") in j, or NULL; borrowed from j. */
+/*
+ * The value at path in j, or NULL; borrowed from j. path is either names
+ * and [N] indexes joined by '.' ("result.items[2].id") or, when it starts
+ * with '/', a JSON pointer (RFC 6901: "/result/items/2/id"). "" is j.
+ */
 STS_API json_t *sts_rest_json_at(const json_t *j, const char *path);
 
 /* s percent-encoded for one path segment or query value (RFC 3986 unreserved kept); free(). */

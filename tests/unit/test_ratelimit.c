@@ -148,14 +148,16 @@ static void test_spec(void **state)
 {
 	(void)state;
 	struct sts_ratelimit *rl = fake();
-	static const char *ok[] = {"10/s", "1200/5m", "3600/h", "5/30s", "1/1s", "100000/24h"};
+	static const char *ok[] = {"10/s", "1200/5m",	 "3600/h",	   "5/30s",
+				   "1/1s", "100000/24h", "1200/5m, 20/1s", "1/s,2/m,3/h"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (sts_ratelimit_add_spec(rl, ok[i]) != STS_OK)
 			fail_msg("'%s' refused", ok[i]);
 	static const char *bad[] = {
-	    "",	     "10",     "/s",	"0/s",	"10/",	    "10/0m",	       "10/x",
-	    "10/s ", " 10/s",  "-1/s",	"10/5", "100001/h", "1/999999999999m", "10/ss",
-	    "1.5/s", "10/-5m", "10/m/s"};
+	    "",		"10",	  "/s",	    "0/s",   "10/",	 "10/0m",	    "10/x",
+	    "10/s ",	" 10/s",  "-1/s",   "10/5",  "100001/h", "1/999999999999m", "10/ss",
+	    "1.5/s",	"10/-5m", "10/m/s", "10/s,", "10/s, ",	 ",10/s",	    "10/s,,1/m",
+	    "10/s;1/m", "10/s, x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (sts_ratelimit_add_spec(rl, bad[i]) != STS_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
@@ -163,6 +165,14 @@ static void test_spec(void **state)
 	assert_int_equal(sts_ratelimit_add_window(rl, 1, 0), STS_EINVAL);
 	assert_int_equal(sts_ratelimit_add_window(rl, STS_RATELIMIT_COUNT_MAX + 1, 1), STS_EINVAL);
 	assert_int_equal(sts_ratelimit_add_rate(rl, 0), STS_EINVAL);
+	sts_ratelimit_free(rl);
+	/* a list: both hold; a bad list adds nothing */
+	rl = fake();
+	assert_int_equal(sts_ratelimit_add_spec(rl, "2/s, 5/m, nonsense"), STS_EINVAL);
+	assert_int_equal(sts_ratelimit_add_spec(rl, "2/s, 3/m"), STS_OK);
+	static const long long want[] = {0, 500, 1000, 60000, 60500, 61000};
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(at(rl), want[i]);
 	sts_ratelimit_free(rl);
 	/* "1200/5m": 1200 at once, the 1201st 300 s after the first */
 	rl = fake();

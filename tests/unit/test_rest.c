@@ -308,7 +308,7 @@ static void test_errors(void **state)
 	       "HTTP 404 from GET /zones/9: Zone not found");
 	expect(&f, 401, "{\"message\":\"invalid token " TOKEN "\"}", STS_EAUTH,
 	       "HTTP 401 from GET /zones/9: invalid token [secret]");
-	expect(&f, 403, "{\"error\":{\"message\":\"no access to zone\"}}", STS_EACCES,
+	expect(&f, 403, "{\"error\":{\"message\":\"no access to zone\"}}", STS_EAUTH,
 	       ": no access to zone");
 	expect(&f, 409, "{\"error\":\"record exists\"}", STS_ECONFLICT, ": record exists");
 	expect(&f, 412, "{\"detail\":\"precondition\"}", STS_ECONFLICT, ": precondition");
@@ -316,7 +316,7 @@ static void test_errors(void **state)
 	       ": bad\\x1b[2Jname"); /* escaped for a terminal */
 	expect(&f, 422, "<html>nope</html>", STS_EPROVIDER, ": <html>nope</html>");
 	expect(&f, 302, NULL, STS_EPROVIDER, "HTTP 302 from GET /zones/9");
-	expect(&f, 200, "not json", STS_EPROVIDER, "GET /zones/9: response is not JSON");
+	expect(&f, 200, "not json", STS_EPARSE, "GET /zones/9: response is not JSON");
 	client_free(&f);
 }
 
@@ -540,6 +540,59 @@ static void test_threads(void **state)
 	client_free(&f);
 }
 
+/* one client without a base: every request brings base, auth line, limiter and breaker */
+static void test_per_request(void **state)
+{
+	(void)state;
+	struct fixture f;
+	client(&f, 0, 0, NULL); /* for its secret, limiter and clock */
+	struct sts_breaker *br = NULL;
+	struct sts_breaker_opts bo = {.failures = 1, .cooldown_ms = 1000};
+	assert_int_equal(sts_breaker_new(&bo, NULL, &br), STS_OK);
+	struct sts_rest *c = NULL;
+	struct sts_rest_opts o = {.http = &http_opts};
+	assert_int_equal(sts_rest_new(&o, &c), STS_OK);
+	char base[64];
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v2/", srv.port);
+	static const char *const more[] = {"X-Extra: 1", NULL};
+	struct sts_rest_req q = {
+	    .path = "zones",
+	    .base = base,
+	    .auth = "Authorization: Token other-T0KEN-99",
+	    .headers = more,
+	    .error_path = "/problem/title",
+	    .ratelimit = f.rl,
+	    .breaker = br,
+	    .max_attempts = 1,
+	};
+	const struct reply r[] = {
+	    {400, "{\"problem\":{\"title\":\"bad token other-T0KEN-99\"},\"message\":\"m\"}",
+	     NULL}};
+	script(r, 1);
+	struct sts_rest_resp p;
+	assert_int_equal(sts_rest_do(c, &q, &p), STS_EPROVIDER);
+	assert_string_equal(srv.seen[0].url, "/v2/zones");
+	assert_string_equal(srv.seen[0].auth, "Token other-T0KEN-99");
+	assert_string_equal(p.error, "HTTP 400 from GET zones: bad token [secret]");
+	sts_rest_resp_release(&p);
+	/* its breaker (1 failure) and its limiter, not the client's (none) */
+	const struct reply down[] = {{502, NULL, NULL}};
+	script(down, 1);
+	assert_int_equal(sts_rest_do(c, &q, &p), STS_EAGAIN);
+	sts_rest_resp_release(&p);
+	assert_int_equal(sts_rest_do(c, &q, &p), STS_EAGAIN);
+	assert_non_null(strstr(p.error, "circuit open after 1 failures"));
+	assert_int_equal(answered(), 1);
+	sts_rest_resp_release(&p);
+	/* no base anywhere */
+	q.base = NULL;
+	assert_int_equal(sts_rest_do(c, &q, &p), STS_EINVAL);
+	sts_rest_resp_release(&p);
+	sts_rest_free(c);
+	sts_breaker_free(br);
+	client_free(&f);
+}
+
 static void test_helpers(void **state)
 {
 	(void)state;
@@ -560,9 +613,16 @@ static void test_helpers(void **state)
 	struct sts_rest *c = NULL;
 	struct sts_rest_opts o = {.base_url = "ftp://x"};
 	assert_int_equal(sts_rest_new(&o, &c), STS_EINVAL);
-	o.base_url = NULL;
-	assert_int_equal(sts_rest_new(&o, &c), STS_EINVAL);
 	sts_rest_free(NULL);
+	/* JSON pointers (RFC 6901) too */
+	j = json_loads("{\"a/b\":{\"m~n\":[0,{\"x\":\"y\"}]},\"7\":1}", 0, NULL);
+	assert_string_equal(json_string_value(sts_rest_json_at(j, "/a~1b/m~0n/1/x")), "y");
+	assert_int_equal(json_integer_value(sts_rest_json_at(j, "/7")), 1);
+	assert_null(sts_rest_json_at(j, "/a~1b/m~0n/2"));
+	assert_null(sts_rest_json_at(j, "/a~1b/m~0n/x"));
+	assert_null(sts_rest_json_at(j, "/a~1b/m~0n/"));
+	assert_null(sts_rest_json_at(j, "/nope/x"));
+	json_decref(j);
 }
 
 int main(void)
@@ -572,7 +632,8 @@ int main(void)
 	    cmocka_unit_test(test_retry_after),	 cmocka_unit_test(test_5xx_retries),
 	    cmocka_unit_test(test_breaker),	 cmocka_unit_test(test_no_answer),
 	    cmocka_unit_test(test_rate_limited), cmocka_unit_test(test_pages),
-	    cmocka_unit_test(test_threads),	 cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_threads),	 cmocka_unit_test(test_per_request),
+	    cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
