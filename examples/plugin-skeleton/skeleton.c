@@ -54,7 +54,9 @@ static const struct sts_plugin_setting *const skel_schema[] = {
     STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
 		.min = 1, .max = 100, .description = "records per page of a listing"),
     STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "10/1s, 1200/5m",
-		.description = "the API's request limits, COUNT/WINDOW[, ...]"),
+		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
+		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
+		.description = "the API's request limits, e.g. 10/1s, 1200/5m"),
     STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
 		.max = 600, .description = "seconds per HTTP request"),
     NULL,
@@ -125,7 +127,7 @@ static int skel_load(struct sts_plugin *p, const json_t *settings, struct sts_pl
 		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
 		r = sts_plugin_limiter_new(p, spec, &c->limiter);
 		if (r < 0)
-			sts_plugin_error(call, "rate_limit '%s' is not COUNT/WINDOW[, ...]", spec);
+			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
 	}
 	if (r == STS_PLUGIN_OK)
 		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
