@@ -277,10 +277,22 @@ bool conf_expected(const json_t *step, int r)
 
 const char *conf_expect_text(const json_t *step)
 {
+	static char text[256]; /* the driver is single-threaded */
 	const json_t *e = json_object_get(step, "expect");
-	return json_is_string(e)  ? json_string_value(e)
-	       : json_is_array(e) ? "one of the errors"
-				  : "OK";
+	size_t i, n = 0;
+	json_t *v;
+	if (!json_is_array(e))
+		return json_is_string(e) ? json_string_value(e) : "OK";
+	text[0] = '\0';
+	json_array_foreach(e, i, v)
+	{
+		int k = snprintf(text + n, sizeof(text) - n, "%s%s", i ? " or " : "",
+				 json_string_value(v) ? json_string_value(v) : "?");
+		if (k < 0 || (size_t)k >= sizeof(text) - n)
+			break;
+		n += (size_t)k;
+	}
+	return text;
 }
 
 void conf_creds(struct conf *c, const json_t *step, const char *what,
