@@ -160,6 +160,7 @@ try:
 
     # ---- 4. the installed stsctl lists it and not the build tree ----
     penv = dict(os.environ)
+    penv.pop("LD_LIBRARY_PATH", None)  # meson test points it at the build tree's plugins/
     penv["STSCTL_PLUGIN_PATH"] = bld + ":" + inst_plugins
     penv["SKEL_TOKEN"] = TOKEN
     penv["SKEL_BAD_TOKEN"] = "not-the-token"
