@@ -179,7 +179,8 @@ static void count_start(struct sts_ratelimit *rl, long long now)
 STS_API int sts_ratelimit_acquire(struct sts_ratelimit *rl, long long timeout_ms)
 {
 	long long start = sts_mclock_now_ns(&rl->clock);
-	long long deadline = timeout_ms < 0 ? -1 : start + timeout_ms * STS_NS_PER_MS;
+	bool forever = timeout_ms < 0 || timeout_ms > 366LL * 86400 * 1000; /* no overflow */
+	long long deadline = forever ? -1 : start + timeout_ms * STS_NS_PER_MS;
 	for (;;) {
 		pthread_mutex_lock(&rl->mu);
 		long long now = sts_mclock_now_ns(&rl->clock);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -115,6 +116,8 @@ static void test_timeout(void **state)
 	assert_int_equal(sts_ratelimit_wait_ms(rl), 1000);
 	assert_int_equal(sts_ratelimit_acquire(rl, 1000), STS_OK);
 	assert_int_equal(fake_now, 2000 * MS);
+	assert_int_equal(sts_ratelimit_acquire(rl, LLONG_MAX), STS_OK); /* = no timeout */
+	assert_int_equal(fake_now, 3000 * MS);
 	sts_ratelimit_free(rl);
 }
 
