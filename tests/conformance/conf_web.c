@@ -138,9 +138,12 @@ static void step_file(struct web_case *w, const json_t *step, const char *host)
 	struct stat st;
 	bool exists = path && stat(path, &st) == 0;
 	json_t *want_exists = json_object_get(step, "exists");
-	if (want_exists && !conf_point(c, exists == json_is_true(want_exists), "%s %s on disk",
-				       path ? path : host, exists ? "exists" : "does not exist"))
+	if (want_exists &&
+	    !conf_point(c, exists == json_is_true(want_exists), "the file of %s %s on disk", host,
+			json_is_true(want_exists) ? "exists" : "does not exist")) {
+		conf_diag("'%s' %s", path ? path : "", exists ? "exists" : "does not exist");
 		goto out;
+	}
 	const char *mode = json_string_value(json_object_get(step, "mode"));
 	if (mode && exists &&
 	    !conf_point(c, (st.st_mode & 07777) == strtoul(mode, NULL, 8), "the file has mode %s",
@@ -180,8 +183,7 @@ static void step_file(struct web_case *w, const json_t *step, const char *host)
 		if (!w->inodes[i].key) {
 			w->inodes[i].key = strdup(save);
 			w->inodes[i].ino = st.st_ino;
-			conf_point(c, true, "inode %lu of %s saved", (unsigned long)st.st_ino,
-				   host);
+			conf_diag("inode %lu of %s saved", (unsigned long)st.st_ino, host);
 			break;
 		}
 	if (differs && exists) {
@@ -242,7 +244,7 @@ static void step_atomic(struct web_case *w, const json_t *step, const char *host
 	int e = r.path && da && db ? sts_plugin_web_put(w->p, host, da, r.la, &err) : STS_ENOMEM;
 	pthread_t t;
 	if (e < 0 || pthread_create(&t, NULL, reader_loop, &r) != 0) {
-		conf_point(c, false, "atomic replace: first put and reader start");
+		conf_point(c, false, "first put and reader start");
 		conf_diag("%s: %s", conf_err_name(e), err ? err : "");
 		goto out;
 	}
@@ -252,12 +254,12 @@ static void step_atomic(struct web_case *w, const json_t *step, const char *host
 		e = sts_plugin_web_put(w->p, host, k % 2 ? da : db, k % 2 ? r.la : r.lb, &err);
 	r.stop = 1;
 	pthread_join(t, NULL);
-	if (!conf_point(c, e == STS_OK && k == rounds, "atomic replace: %lld puts within %lld s",
-			rounds, max_s))
+	if (!conf_point(c, e == STS_OK && k == rounds, "%lld puts within %lld s", rounds, max_s))
 		conf_diag("%lld done, %s: %s", k, conf_err_name(e), err ? err : "");
 	conf_point(c, r.reads >= (unsigned long)rounds && r.torn == 0 && r.missing == 0,
-		   "atomic replace: %lu reads alongside, each one whole file (%zu or %zu octets)",
-		   r.reads, r.la, r.lb);
+		   "reads alongside (at least %lld), each one whole file (%zu or %zu octets)",
+		   rounds, r.la, r.lb);
+	conf_diag("%lu reads", r.reads);
 	if (r.torn || r.missing || r.reads < (unsigned long)rounds)
 		conf_diag("%lu partial or mixed, %lu found no file, %lu reads", r.torn, r.missing,
 			  r.reads);
