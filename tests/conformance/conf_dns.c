@@ -329,7 +329,8 @@ out:
 /* raw: the hook's text of (name, type); save it, or check it is all still there */
 static void step_raw(struct dns_case *d, const json_t *step)
 {
-	char *name = fqdn(d, json_string_value(json_object_get(step, "name")));
+	const char *rel = json_string_value(json_object_get(step, "name"));
+	char *name = fqdn(d, rel);
 	const char *type = json_string_value(json_object_get(step, "type"));
 	const char *save = json_string_value(json_object_get(step, "save"));
 	const char *kept = json_string_value(json_object_get(step, "kept"));
@@ -346,7 +347,7 @@ static void step_raw(struct dns_case *d, const json_t *step)
 		d->saved[i].text = text;
 		text = NULL;
 		conf_point(d->c, strchr(d->saved[i].text, '\n') != NULL,
-			   "the provider's own form of %s %s saved", name, type);
+			   "the provider's own form of %s %s saved", rel, type);
 	} else if (r == STS_OK && kept) {
 		const char *was = NULL;
 		for (size_t i = 0; i < SAVED_MAX && d->saved[i].key; i++)
@@ -368,11 +369,11 @@ static void step_raw(struct dns_case *d, const json_t *step)
 			ok = found;
 			s = nl ? nl + 1 : NULL;
 		}
-		if (!conf_point(d->c, ok, "%s %s kept byte for byte (provider's own form)", name,
+		if (!conf_point(d->c, ok, "%s %s kept byte for byte (provider's own form)", rel,
 				type))
 			conf_diag("now:\n%s", text);
 	} else {
-		conf_point(d->c, false, "raw %s %s through the hook", name, type);
+		conf_point(d->c, false, "raw %s %s through the hook", rel, type);
 	}
 	free(text);
 	free(name);
@@ -380,7 +381,8 @@ static void step_raw(struct dns_case *d, const json_t *step)
 
 static void step_seed(struct dns_case *d, const json_t *step)
 {
-	char *name = fqdn(d, json_string_value(json_object_get(step, "name")));
+	const char *rel = json_string_value(json_object_get(step, "name"));
+	char *name = fqdn(d, rel);
 	const char *type = json_string_value(json_object_get(step, "type"));
 	char ttl[16];
 	snprintf(ttl, sizeof(ttl), "%lld", json_integer_value(json_object_get(step, "ttl")));
@@ -388,7 +390,7 @@ static void step_seed(struct dns_case *d, const json_t *step)
 	    "seed", name, type, ttl, json_string_value(json_object_get(step, "rdata")), NULL};
 	char *out = NULL;
 	int r = conf_hook(d->c, args, &out);
-	conf_point(d->c, r == STS_OK, "%s %s put in place out of band", name, type);
+	conf_point(d->c, r == STS_OK, "%s %s put in place out of band", rel, type);
 	touch(d, name, type);
 	free(out);
 	free(name);

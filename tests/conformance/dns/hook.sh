@@ -28,5 +28,15 @@ rfc2136:seed)
 		nsupdate -k "$STS_TB_TSIG_KEY"
 	;;
 rfc2136:raw) dig @127.0.0.1 -p "$STS_TB_BIND_PORT" +short +norecurse +time=2 +tries=1 "$name" "$type" ;;
+skeleton:seed)
+	zid=$(curl -fsS -H "Authorization: Bearer $STS_FAKE_TOKEN" "$STS_FAKE_API/v1/zones?name=$CONF_ZONE" | jq -r '.zones[0].id')
+	jq -n --arg n "${name%.}" --arg t "$type" --argjson ttl "$4" --arg c "$5" '{name: $n, type: $t, ttl: $ttl, content: $c}' |
+		curl -fsS -o /dev/null -H "Authorization: Bearer $STS_FAKE_TOKEN" -H 'Content-Type: application/json' \
+			-X POST "$STS_FAKE_API/v1/zones/$zid/records" --data @-
+	;;
+skeleton:raw)
+	curl -fsS "$STS_FAKE_API/_fake/state" |
+		jq -r --arg z "$CONF_ZONE" --arg n "${name%.}" --arg t "$type" '.zones[$z][] | select((.name | ascii_downcase) == $n and .type == $t) | .content'
+	;;
 *) echo "hook.sh: nothing for '$CONF_PLUGIN:$op'" >&2; exit 1 ;;
 esac

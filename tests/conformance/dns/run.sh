@@ -10,6 +10,8 @@
 #             proxy (tests/fakes/faultproxy/) in front of it
 #   rfc2136   the testbed's BIND, its TSIG-keyed dynamic zone, names under
 #             a label of this run
+#   skeleton  the REST example (examples/plugin-skeleton/) against its fake
+#             (tests/fakes/skeleton-dns/), the fault proxy in front
 # Needs STS_SOURCE_ROOT, STS_BUILD_ROOT (meson sets them).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -17,9 +19,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PLUGIN=$1
 W=$(mktemp -d "/tmp/stsctl-conf-$PLUGIN.XXXXXX")
 PROXY=
+FAKE=
 ZONE=
 cleanup() {
 	[ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
+	[ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null
 	if [ "$PLUGIN" = powerdns ] && [ -n "$ZONE" ]; then
 		curl -sS -o /dev/null -H "X-API-Key: $STS_TB_PDNS_API_KEY" -X DELETE "$STS_TB_PDNS_API/zones/$ZONE."
 	fi
@@ -27,6 +31,22 @@ cleanup() {
 }
 trap cleanup EXIT
 export CONF_W=$W
+
+# wait_port FILE WHAT: a server of ours wrote its port to FILE (bounded wait)
+wait_port() {
+	for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
+	echo "Bail out! $2 did not start"
+	exit 1
+}
+# start_proxy STYLE UPSTREAM: the fault proxy in front of UPSTREAM, its
+# script empty (everything forwarded) until a case writes one; sets PROXY
+start_proxy() {
+	: >"$W/script"
+	python3 "$STS_SOURCE_ROOT/tests/fakes/faultproxy/faultproxy.py" --style "$1" "$2" \
+		"$W/script" "$W/proxy.log" "$W/port" &
+	PROXY=$!
+	wait_port "$W/port" "the fault proxy"
+}
 
 # target FILE PYTHON-DICT: the driver's target file (python: the settings are data)
 target() {
@@ -53,12 +73,7 @@ powerdns)
 		exit 1
 	}
 	BASE=${STS_TB_PDNS_API%/api/v1/servers/*}
-	: >"$W/script"
-	python3 "$STS_SOURCE_ROOT/tests/fakes/faultproxy/faultproxy.py" --style powerdns "$BASE" \
-		"$W/script" "$W/proxy.log" "$W/port" &
-	PROXY=$!
-	for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
-	[ -s "$W/port" ] || { echo "Bail out! the fault proxy did not start"; exit 1; }
+	start_proxy powerdns "$BASE"
 	printf '%s' "$STS_TB_PDNS_API_KEY" >"$W/key"
 	printf 'not-the-key' >"$W/badkey"
 	target "$W/target.json" "{'plugin': 'powerdns', 'kind': 'dns', 'zone': '$ZONE', 'hook': '$HERE/hook.sh',
@@ -82,6 +97,29 @@ rfc2136)
 			'key_secret': '\${file:$W/bad.b64}', 'zones': ['$ZONE']},
 		'bad_credentials_text': 'BADSIG'}"
 	;;
+skeleton)
+	# the REST example against its fake (paged listings: 20 records a page),
+	# the fault proxy in front with the fake's error shape
+	ZONE=conf.test
+	TOKEN=conf-token-$$
+	echo "{\"zones\": {\"$ZONE\": []}}" >"$W/seed.json"
+	python3 "$STS_SOURCE_ROOT/tests/fakes/skeleton-dns/fakedns.py" --port-file "$W/fake.port" \
+		--token "$TOKEN" --seed "$W/seed.json" --page-size 20 &
+	FAKE=$!
+	wait_port "$W/fake.port" "the fake API"
+	API=http://127.0.0.1:$(cat "$W/fake.port")
+	start_proxy nested "$API"
+	printf '%s' "$TOKEN" >"$W/token"
+	printf 'not-the-token' >"$W/badtoken"
+	export STS_FAKE_API=$API STS_FAKE_TOKEN=$TOKEN
+	target "$W/target.json" "{'plugin': 'skeleton', 'kind': 'dns', 'zone': '$ZONE', 'hook': '$HERE/hook.sh',
+		'settings': {'url': '$API/v1', 'token': '\${file:$W/token}', 'per_page': 20, 'rate_limit': '1000/s', 'timeout': 5},
+		'bad_settings': {'url': '$API/v1', 'token': '\${file:$W/badtoken}', 'rate_limit': '1000/s'},
+		'bad_credentials_text': 'missing or invalid bearer token',
+		'faulty_settings': {'url': 'http://127.0.0.1:$(cat "$W/port")/v1', 'token': '\${file:$W/token}',
+			'per_page': 20, 'rate_limit': '1000/s', 'timeout': 2},
+		'fault_script': '$W/script', 'fault_log': '$W/proxy.log'}"
+	;;
 *)
 	echo "Bail out! no conformance target for DNS plugin '$PLUGIN' in $0"
 	exit 1
@@ -89,7 +127,7 @@ rfc2136)
 esac
 {
 	printf 'CONF_PLUGIN=%q\nCONF_ZONE=%q\n' "$PLUGIN" "$ZONE"
-	env | grep -E '^STS_TB_(PDNS_API|PDNS_API_KEY|BIND_PORT|TSIG_KEY)=' | sed 's/^/export /; s/=\(.*\)/="\1"/'
+	env | grep -E '^STS_(TB_PDNS_API|TB_PDNS_API_KEY|TB_BIND_PORT|TB_TSIG_KEY|FAKE_API|FAKE_TOKEN)=' | sed 's/^/export /; s/=\(.*\)/="\1"/'
 } >"$W/hook.env"
-# the plugins of this build, as the build tree's stsctl finds them
-STSCTL_PLUGIN_PATH=$STS_BUILD_ROOT/plugins "$STS_BUILD_ROOT/tests/conformance/conformance" "$W/target.json" "$HERE/cases.json"
+# the plugins of this build, as the build tree's stsctl finds them, and the skeleton
+STSCTL_PLUGIN_PATH=$STS_BUILD_ROOT/plugins:$STS_BUILD_ROOT/tests/conformance "$STS_BUILD_ROOT/tests/conformance/conformance" "$W/target.json" "$HERE/cases.json"

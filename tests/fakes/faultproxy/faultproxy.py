@@ -50,6 +50,9 @@ STYLES = {
     "envelope": ("application/json", lambda code: (
         '{"success": false, "errors": [{"code": %d, "message": "injected fault %d"}], '
         '"messages": [], "result": null}' % (code, code))),
+    # {"error": {"code": ..., "message": ...}}: tests/fakes/skeleton-dns and APIs like it
+    "nested": ("application/json", lambda code: (
+        '{"error": {"code": "fault_%d", "message": "injected fault %d"}}' % (code, code))),
     # {"message": ...}: many REST APIs (DigitalOcean, Hetzner-like)
     "message": ("application/json", lambda code: '{"id": "fault", "message": "injected fault %d"}' % code),
     "text": ("text/plain", lambda code: "injected fault %d\n" % code),
