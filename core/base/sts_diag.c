@@ -91,17 +91,15 @@ STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char
 	return r;
 }
 
+static const char *const severity_names[] = {
+    [STS_SEV_ERROR] = "error",
+    [STS_SEV_WARNING] = "warning",
+    [STS_SEV_INFO] = "info",
+};
+
 STS_API const char *sts_severity_name(enum sts_severity s)
 {
-	switch (s) {
-	case STS_SEV_ERROR:
-		return "error";
-	case STS_SEV_WARNING:
-		return "warning";
-	case STS_SEV_INFO:
-		return "info";
-	}
-	return "unknown";
+	return STS_NAME_OF(severity_names, s, "unknown");
 }
 
 STS_API int sts_diag_format(const struct sts_diag *d, struct sts_buf *out)

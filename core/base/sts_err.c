@@ -51,3 +51,10 @@ STS_API const char *sts_strerror(int err)
 		return strerror(-err);
 	return "unknown error";
 }
+
+STS_API const char *sts_name_of(const char *const *names, size_t n, int v, const char *dflt)
+{
+	if (v < 0 || (size_t)v >= n || !names[v])
+		return dflt;
+	return names[v];
+}

@@ -3,6 +3,7 @@
 #define STS_ERR_H
 
 #include <errno.h>
+#include <stddef.h>
 
 #include "sts_api.h"
 
@@ -47,5 +48,14 @@ enum sts_err {
 
 /* Static English text for an error code; never NULL. */
 STS_API const char *sts_strerror(int err);
+
+/*
+ * Enum names as tables (static const char *const x[] = {[X_A] = "a", ...}):
+ * names[v] when v indexes names[0..n) and that entry is set, else dflt.
+ * STS_NAME_OF() passes the table's size.
+ */
+STS_API const char *sts_name_of(const char *const *names, size_t n, int v, const char *dflt);
+#define STS_NAME_OF(names, v, dflt)                                                                \
+	sts_name_of((names), sizeof(names) / sizeof((names)[0]), (int)(v), (dflt))
 
 #endif

@@ -7,17 +7,14 @@
 #include "sts_err.h"
 #include "sts_escape.h"
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), 0 when s[0] starts no
- * valid sequence; *ret_cp is its code point.
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_cp)
+STS_API size_t sts_utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_cp)
 {
 	unsigned char c = s[0];
 	size_t len;
 	uint32_t cp, min;
 	if (c < 0x80) {
-		*ret_cp = c;
+		if (ret_cp)
+			*ret_cp = c;
 		return 1;
 	}
 	if (c >= 0xc2 && c <= 0xdf)
@@ -37,7 +34,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_cp)
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	*ret_cp = cp;
+	if (ret_cp)
+		*ret_cp = cp;
 	return len;
 }
 
@@ -45,7 +43,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_cp)
 static size_t plain_run(const unsigned char *s, size_t n, uint32_t *ret_cp)
 {
 	uint32_t cp = 0;
-	size_t k = utf8_seq(s, n, &cp);
+	size_t k = sts_utf8_seq(s, n, &cp);
 	*ret_cp = cp;
 	if (!k || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
 		return 0;

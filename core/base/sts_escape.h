@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sts_api.h"
 #include "sts_buf.h"
@@ -22,6 +23,14 @@
  *
  * Everything else, the backslash included, is copied as it is.
  */
+
+/*
+ * Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, at most U+10FFFF) at s, n > 0 bytes available: 1..4, or 0
+ * when s[0] starts no valid sequence. *ret_cp (when not NULL) is its
+ * code point.
+ */
+STS_API size_t sts_utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_cp);
 
 /* Would sts_escape_append() change these n bytes? */
 STS_API bool sts_escape_needed(const char *s, size_t n);

@@ -13,6 +13,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 #include "sts_jsonpos.h"
 
 /* ---- arena ---- */
@@ -184,36 +185,6 @@ static bool is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Length of the valid UTF-8 sequence at s (non-ASCII lead), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f; /* no UTF-16 surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (avail < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 static int hex4(const unsigned char *s, unsigned *ret)
 {
 	unsigned v = 0;
@@ -338,7 +309,7 @@ static int parse_string(struct parser *p, bool is_key, const char **ret, uint32_
 			i++;
 			continue;
 		}
-		size_t n = utf8_len(t + i, p->len - i);
+		size_t n = sts_utf8_seq(t + i, p->len - i, NULL);
 		if (!n)
 			return fail(p, i, "invalid UTF-8 in string");
 		i += n;
@@ -776,26 +747,15 @@ STS_API const struct sts_jval *sts_jobj_get(const struct sts_jval *obj, const ch
 	return m ? &m->val : NULL;
 }
 
+static const char *const jtype_names[] = {
+    [STS_JNULL] = "null",      [STS_JFALSE] = "a boolean",  [STS_JTRUE] = "a boolean",
+    [STS_JINT] = "an integer", [STS_JREAL] = "a number",    [STS_JSTRING] = "a string",
+    [STS_JARRAY] = "an array", [STS_JOBJECT] = "an object",
+};
+
 STS_API const char *sts_jtype_name(enum sts_jtype t)
 {
-	switch (t) {
-	case STS_JNULL:
-		return "null";
-	case STS_JFALSE:
-	case STS_JTRUE:
-		return "a boolean";
-	case STS_JINT:
-		return "an integer";
-	case STS_JREAL:
-		return "a number";
-	case STS_JSTRING:
-		return "a string";
-	case STS_JARRAY:
-		return "an array";
-	case STS_JOBJECT:
-		return "an object";
-	}
-	return "a value";
+	return STS_NAME_OF(jtype_names, t, "a value");
 }
 
 /* ---- lines ---- */

@@ -33,23 +33,17 @@ static void ares_init_once(void)
 	ares_init_rc = ares_library_init(ARES_LIB_INIT_ALL);
 }
 
+static const char *const dns_status_names[] = {
+    [STS_DNS_OK] = "ok",
+    [STS_DNS_NODATA] = "no data",
+    [STS_DNS_NXDOMAIN] = "NXDOMAIN",
+    [STS_DNS_SERVFAIL] = "server failure",
+    [STS_DNS_TIMEOUT] = "timeout",
+};
+
 STS_API const char *sts_dns_status_name(enum sts_dns_status s)
 {
-	switch (s) {
-	case STS_DNS_OK:
-		return "ok";
-	case STS_DNS_NODATA:
-		return "no data";
-	case STS_DNS_NXDOMAIN:
-		return "NXDOMAIN";
-	case STS_DNS_SERVFAIL:
-		return "server failure";
-	case STS_DNS_TIMEOUT:
-		return "timeout";
-	case STS_DNS_ERROR:
-		break;
-	}
-	return "error";
+	return STS_NAME_OF(dns_status_names, s, "error");
 }
 
 STS_API void sts_dns_query_init(struct sts_dns_query *q, const char *name, enum sts_dns_type type)

@@ -14,51 +14,41 @@
 #define STS_PREFIX    "v=STSv1"
 #define TLSRPT_PREFIX "v=TLSRPTv1"
 
+static const char *const object_names[] = {
+    [STS_OBJ_POLICY] = "policy",
+    [STS_OBJ_STS_RECORD] = "sts-record",
+    [STS_OBJ_TLSRPT_RECORD] = "tlsrpt-record",
+    [STS_OBJ_CNAME] = "cname",
+    [STS_OBJ_ADDRESS] = "address",
+};
+
 STS_API const char *sts_object_name(enum sts_object o)
 {
-	switch (o) {
-	case STS_OBJ_POLICY:
-		return "policy";
-	case STS_OBJ_STS_RECORD:
-		return "sts-record";
-	case STS_OBJ_TLSRPT_RECORD:
-		return "tlsrpt-record";
-	case STS_OBJ_CNAME:
-		return "cname";
-	case STS_OBJ_ADDRESS:
-		return "address";
-	}
-	return "?";
+	return STS_NAME_OF(object_names, o, "?");
 }
+
+static const char *const action_names[] = {
+    [STS_ACTION_CREATE] = "create",
+    [STS_ACTION_UPDATE] = "update",
+    [STS_ACTION_DELETE] = "delete",
+};
 
 STS_API const char *sts_action_name(enum sts_action a)
 {
-	switch (a) {
-	case STS_ACTION_CREATE:
-		return "create";
-	case STS_ACTION_UPDATE:
-		return "update";
-	case STS_ACTION_DELETE:
-		return "delete";
-	}
-	return "?";
+	return STS_NAME_OF(action_names, a, "?");
 }
+
+static const char *const phase_names[] = {
+    [STS_PHASE_PRESENT] = "present",
+    [STS_PHASE_REMOVE_START] = "removal-start",
+    [STS_PHASE_REMOVE_WAIT] = "removal-wait",
+    [STS_PHASE_REMOVE_DELETE] = "removal-delete",
+    [STS_PHASE_GONE] = "gone",
+};
 
 STS_API const char *sts_phase_name(enum sts_phase p)
 {
-	switch (p) {
-	case STS_PHASE_PRESENT:
-		return "present";
-	case STS_PHASE_REMOVE_START:
-		return "removal-start";
-	case STS_PHASE_REMOVE_WAIT:
-		return "removal-wait";
-	case STS_PHASE_REMOVE_DELETE:
-		return "removal-delete";
-	case STS_PHASE_GONE:
-		return "gone";
-	}
-	return "?";
+	return STS_NAME_OF(phase_names, p, "?");
 }
 
 static char *xstrdup(const char *s)

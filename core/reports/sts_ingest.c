@@ -24,40 +24,25 @@
 #include "sts_ingest_int.h"
 #include "sts_mime.h"
 
+static const char *const channel_names[] = {
+    [STS_CH_FILE] = "file", [STS_CH_EML] = "eml",     [STS_CH_MAILDIR] = "maildir",
+    [STS_CH_IMAP] = "imap", [STS_CH_HTTPS] = "https",
+};
+
 STS_API const char *sts_ingest_channel_name(enum sts_ingest_channel ch)
 {
-	switch (ch) {
-	case STS_CH_FILE:
-		return "file";
-	case STS_CH_EML:
-		return "eml";
-	case STS_CH_MAILDIR:
-		return "maildir";
-	case STS_CH_IMAP:
-		return "imap";
-	case STS_CH_HTTPS:
-		return "https";
-	}
-	return "unknown";
+	return STS_NAME_OF(channel_names, ch, "unknown");
 }
+
+static const char *const outcome_names[] = {
+    [STS_INGEST_STORED] = "stored",	[STS_INGEST_DUPLICATE] = "duplicate",
+    [STS_INGEST_UPGRADED] = "upgraded", [STS_INGEST_QUARANTINED] = "quarantined",
+    [STS_INGEST_SKIPPED] = "skipped",	[STS_INGEST_REFUSED] = "refused",
+};
 
 STS_API const char *sts_ingest_outcome_name(enum sts_ingest_outcome o)
 {
-	switch (o) {
-	case STS_INGEST_STORED:
-		return "stored";
-	case STS_INGEST_DUPLICATE:
-		return "duplicate";
-	case STS_INGEST_UPGRADED:
-		return "upgraded";
-	case STS_INGEST_QUARANTINED:
-		return "quarantined";
-	case STS_INGEST_SKIPPED:
-		return "skipped";
-	case STS_INGEST_REFUSED:
-		return "refused";
-	}
-	return "unknown";
+	return STS_NAME_OF(outcome_names, o, "unknown");
 }
 
 void ing_set_err(struct sts_ingest *ing, const char *fmt, ...)

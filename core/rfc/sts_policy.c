@@ -10,6 +10,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 #include "sts_mx.h"
 #include "sts_policy.h"
 
@@ -21,9 +22,7 @@ static const char *const mode_names[_STS_MODE_MAX] = {
 
 STS_API const char *sts_mode_name(enum sts_mode m)
 {
-	if (m < 0 || m >= _STS_MODE_MAX)
-		return NULL;
-	return mode_names[m];
+	return STS_NAME_OF(mode_names, m, NULL);
 }
 
 STS_API enum sts_mode sts_mode_from_string(const char *s)
@@ -200,38 +199,6 @@ static bool is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Length of the UTF-8 sequence (RFC 3629 §4) starting at p, 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* no overlongs */
-		else if (c == 0xed)
-			hi = 0x9f; /* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f; /* <= U+10FFFF */
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /*
  * sts-policy-ext-value: vchar [*(SP / vchar) vchar], vchar = %x21-7E / UTF-8.
  * v is already stripped of leading/trailing WSP. Returns the 0-based offset
@@ -247,7 +214,7 @@ static size_t ext_value_bad(const char *v, size_t n)
 			i++;
 			continue;
 		}
-		size_t l = c >= 0x80 ? utf8_len((const unsigned char *)v + i, n - i) : 0;
+		size_t l = c >= 0x80 ? sts_utf8_seq((const unsigned char *)v + i, n - i, NULL) : 0;
 		if (l == 0)
 			return i;
 		i += l;

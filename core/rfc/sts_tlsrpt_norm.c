@@ -12,6 +12,7 @@
 
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_escape.h"
 #include "sts_tlsrpt.h"
 #include "sts_tlsrpt_internal.h"
 
@@ -370,30 +371,6 @@ STS_API void sts_tlsrpt_report_free(struct sts_tlsrpt_report *r)
 
 /* ---- pre-scan: UTF-8 and nesting depth before jansson sees the text ---- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-	else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 static int scan_fail(struct sts_tlsrpt_ctx *c, int err, unsigned line, unsigned col,
 		     const char *what, size_t n)
 {
@@ -410,7 +387,7 @@ int sts_tlsrpt_prescan(struct sts_tlsrpt_ctx *c, const unsigned char *s, size_t 
 	size_t containers = 0, commas = 0;
 
 	for (size_t i = 0; i < len; col++) {
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = sts_utf8_seq(s + i, len - i, NULL);
 		if (!n) {
 			if (c->diags &&
 			    sts_diags_add(c->diags, STS_SEV_ERROR, "J1", NULL, line, col, NULL,
@@ -484,34 +461,26 @@ STS_API enum sts_tlsrpt_category sts_tlsrpt_result_category(const char *result_t
 	return STS_TLSRPT_CAT_UNKNOWN;
 }
 
+static const char *const category_names[] = {
+    [STS_TLSRPT_CAT_STS_POLICY] = "sts-policy",
+    [STS_TLSRPT_CAT_NEGOTIATION] = "negotiation",
+    [STS_TLSRPT_CAT_DANE] = "dane",
+};
+
 STS_API const char *sts_tlsrpt_category_name(enum sts_tlsrpt_category c)
 {
-	switch (c) {
-	case STS_TLSRPT_CAT_STS_POLICY:
-		return "sts-policy";
-	case STS_TLSRPT_CAT_NEGOTIATION:
-		return "negotiation";
-	case STS_TLSRPT_CAT_DANE:
-		return "dane";
-	case STS_TLSRPT_CAT_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	return STS_NAME_OF(category_names, c, "unknown");
 }
+
+static const char *const policy_type_names[] = {
+    [STS_TLSRPT_POLICY_STS] = "sts",
+    [STS_TLSRPT_POLICY_TLSA] = "tlsa",
+    [STS_TLSRPT_POLICY_NO_POLICY_FOUND] = "no-policy-found",
+};
 
 STS_API const char *sts_tlsrpt_policy_type_name(enum sts_tlsrpt_policy_type t)
 {
-	switch (t) {
-	case STS_TLSRPT_POLICY_STS:
-		return "sts";
-	case STS_TLSRPT_POLICY_TLSA:
-		return "tlsa";
-	case STS_TLSRPT_POLICY_NO_POLICY_FOUND:
-		return "no-policy-found";
-	case STS_TLSRPT_POLICY_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	return STS_NAME_OF(policy_type_names, t, "unknown");
 }
 
 STS_API int64_t sts_tlsrpt_policy_failed_sessions(const struct sts_tlsrpt_policy *p)
