@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef STS_WATCH_RUN_H
+#define STS_WATCH_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sts_api.h"
+#include "sts_db.h"
+#include "sts_diag.h"
+#include "sts_inventory.h"
+#include "sts_plan.h"
+#include "sts_watch.h"
+
+/*
+ * What stsctl watch does around sts_watch_cycle(): carry out one domain's
+ * transition through plan and apply, and the webhook document of a cycle.
+ * The caller (cli/cmd_watch.c) owns the inventory, DB and plugins; nothing
+ * here prints.
+ */
+
+struct sts_watch_run {
+	const struct sts_inventory *inv;
+	struct sts_db *db;
+	const struct sts_io *io;
+	struct sts_diags *diags; /* the plan findings of the domains applied; NULL: dropped */
+};
+
+/*
+ * Plan domain d alone (for apply) and apply it: the apply operation of
+ * struct sts_watch_ops. STS_OK; STS_EINVALID when it cannot be planned
+ * (*reterr "cannot plan 'D'"); the first failure's error with *reterr
+ * "apply failed at 'STEP': ..."; a DB or memory failure of the apply is
+ * reported as STS_EPROVIDER (the domain failed, the cycle goes on).
+ * *reterr is malloc'd, or NULL.
+ */
+STS_API int sts_watch_apply_domain(struct sts_watch_run *w, const struct sts_domain *d,
+				   char **reterr);
+
+/* The inventory's reports.evidence is "all": unauthenticated reports count. */
+STS_API bool sts_watch_all_reports(const struct sts_inventory *inv);
+
+/*
+ * The webhook document of a cycle at now:
+ * {"source":"stsctl watch","time":RFC3339,"decisions":[...]} with the
+ * decisions that changed a stage or failed. NULL with *ret_n 0 when there
+ * is nothing to send; NULL with *ret_n > 0 when out of memory.
+ */
+STS_API json_t *sts_watch_webhook_doc(const struct sts_watch_result *res, int64_t now,
+				      size_t *ret_n);
+
+#endif
