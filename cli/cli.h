@@ -20,17 +20,6 @@ enum cli_exit {
 	EXIT_INTERNAL = 70, /* internal error (EX_SOFTWARE): a bug, please report */
 };
 
-/* Setup flags applied by run_cmd() in main.c. */
-#define CMD_NO_HELP_SCAN (1u << 0) /* the command parses -h itself */
-
-struct cli_cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	unsigned flags;
-	const char *summary;
-	const char *const *usage; /* NULL-terminated; first line(s) = synopsis */
-};
-
 /* Global options (main.c). */
 extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
 /* stderr is the journal: each line starts with its syslog priority ("<6>", sd-daemon(3)) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl apply: publish policies and records in the safe order, or apply a saved plan. */
-#include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +8,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cmd_plan.h"
 #include "commands.h"
 #include "sts_apply.h"
 #include "sts_err.h"
 
 /* docs/stsctl-apply.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const apply_usage[] = {
+static const char *const apply_usage[] = {
     "stsctl apply INVENTORY|PLANFILE [--yes] [--target DOMAIN]... [--concurrency N] "
     "[--state PATH] [--allow-removal]",
     "",
@@ -40,42 +39,65 @@ const char *const apply_usage[] = {
     NULL,
 };
 
-enum {
-	OPT_STATE = 1000,
-	OPT_CONCURRENCY,
-	OPT_ALLOW_REMOVAL,
-};
+/*
+ * ---- test-only crash injection: STSCTL_TEST_CRASH_AFTER=STEP[:N] ----
+ * Only in a build with -Dtest_hooks=true (tests/run.sh); a release build
+ * has neither the variable nor the abort (docs/stsctl-apply.md).
+ */
 
-/* ---- test-only crash injection: STSCTL_TEST_CRASH_AFTER=STEP[:N] ---- */
-
-struct crash {
+struct hooks {
+#ifdef STS_TEST_HOOKS
 	char step[64];
 	long n;
 	long seen;
 	pthread_mutex_t mu;
-};
-
-struct hooks {
-	struct crash crash;
 	bool armed;
+#endif
 	bool bar;
 	size_t last_pct;
 };
 
+#ifdef STS_TEST_HOOKS
 static void on_step(void *ud, const char *step, const char *domain)
 {
 	struct hooks *h = ud;
-	if (!h->armed || strcmp(step, h->crash.step) != 0)
+	if (!h->armed || strcmp(step, h->step) != 0)
 		return;
-	pthread_mutex_lock(&h->crash.mu);
-	bool now = ++h->crash.seen == h->crash.n;
-	pthread_mutex_unlock(&h->crash.mu);
+	pthread_mutex_lock(&h->mu);
+	bool now = ++h->seen == h->n;
+	pthread_mutex_unlock(&h->mu);
 	if (now) {
 		fprintf(stderr, "stsctl: test crash after '%s' (%s)\n", step,
 			domain ? domain : "*");
 		abort();
 	}
 }
+
+static void arm_crash(struct hooks *h, struct sts_apply_opts *o)
+{
+	const char *e = getenv("STSCTL_TEST_CRASH_AFTER");
+	pthread_mutex_init(&h->mu, NULL);
+	o->step_hook = on_step;
+	if (!e || !*e)
+		return;
+	const char *colon = strchr(e, ':');
+	size_t n = colon ? (size_t)(colon - e) : strlen(e);
+	if (n >= sizeof(h->step))
+		n = sizeof(h->step) - 1;
+	memcpy(h->step, e, n);
+	h->step[n] = '\0';
+	h->n = colon ? strtol(colon + 1, NULL, 10) : 1;
+	if (h->n < 1)
+		h->n = 1;
+	h->armed = true;
+}
+#else
+static void arm_crash(struct hooks *h, struct sts_apply_opts *o)
+{
+	(void)h;
+	(void)o;
+}
+#endif
 
 static void on_progress(void *ud, size_t done, size_t total)
 {
@@ -94,24 +116,6 @@ static void on_progress(void *ud, size_t done, size_t total)
 	fprintf(stderr, "\r[%s] %zu/%zu domains", bar, done, total);
 	if (done == total)
 		fputs("\r\033[K", stderr);
-}
-
-static void arm_crash(struct hooks *h)
-{
-	const char *e = getenv("STSCTL_TEST_CRASH_AFTER");
-	pthread_mutex_init(&h->crash.mu, NULL);
-	if (!e || !*e)
-		return;
-	const char *colon = strchr(e, ':');
-	size_t n = colon ? (size_t)(colon - e) : strlen(e);
-	if (n >= sizeof(h->crash.step))
-		n = sizeof(h->crash.step) - 1;
-	memcpy(h->crash.step, e, n);
-	h->crash.step[n] = '\0';
-	h->crash.n = colon ? strtol(colon + 1, NULL, 10) : 1;
-	if (h->crash.n < 1)
-		h->crash.n = 1;
-	h->armed = true;
 }
 
 /* ---- confirmation ---- */
@@ -148,46 +152,57 @@ static void print_summary(const struct sts_apply_result *res)
 }
 
 struct apply_args {
-	const char *path;
-	const char *state;
-	const char *const *targets;
-	size_t n_targets;
+	struct cli_list targets;
 	unsigned conc;
 	bool yes;
 	bool allow_removal;
+	struct sts_plan_file *pf; /* the argument is a plan file */
 };
 
-static int run(const struct apply_args *a)
+static const struct cli_opt apply_opts[] = {
+    CLI_BOOL("yes", 'y', struct apply_args, yes),
+    CLI_LIST("target", 't', struct apply_args, targets),
+    CLI_UINT("concurrency", 0, struct apply_args, conc, 1, 256,
+	     "--concurrency needs a number from %2$lu to %3$lu, not '%1$s'"),
+    CLI_STATE,
+    CLI_BOOL("allow-removal", 0, struct apply_args, allow_removal),
+    CLI_END,
+};
+
+/* A plan file saved by 'stsctl plan --out' names the inventory and the targets. */
+static int prepare(struct cli_ctx *ctx)
 {
-	struct plan_ctx c = {0};
+	struct apply_args *a = ctx->args;
+	char *err = NULL;
+	if (!sts_plan_file_detect(ctx->inventory_path))
+		return EXIT_OK;
+	if (a->targets.n) {
+		sts_log_err("--target cannot be used with a plan file");
+		return EXIT_USAGE;
+	}
+	int r = sts_plan_file_load(ctx->inventory_path, &a->pf, &err);
+	if (r < 0) {
+		sts_log_err("%s", err ? err : sts_strerror(r));
+		free(err);
+		return cli_exit_for(r);
+	}
+	ctx->inventory_path = a->pf->inventory_path;
+	return EXIT_OK;
+}
+
+static int run(struct cli_ctx *ctx)
+{
+	struct apply_args *a = ctx->args;
 	struct sts_plan *p = NULL;
-	struct sts_plan_file *pf = NULL;
+	struct sts_plan_file *pf = a->pf;
 	struct sts_apply_result res = {0};
 	struct hooks h = {.last_pct = (size_t)-1};
-	const char *inventory = a->path;
-	const char *const *targets = a->targets;
-	size_t n_targets = a->n_targets;
+	const char *const *targets = pf ? (const char *const *)pf->targets : a->targets.v;
+	size_t n_targets = pf ? pf->n_targets : a->targets.n;
 	char *err = NULL;
 	int rc, r;
 
-	if (sts_plan_file_detect(a->path)) {
-		if (n_targets) {
-			sts_log_err("--target cannot be used with a plan file");
-			return EXIT_USAGE;
-		}
-		r = sts_plan_file_load(a->path, &pf, &err);
-		if (r < 0) {
-			sts_log_err("%s", err ? err : sts_strerror(r));
-			free(err);
-			return cli_exit_for(r);
-		}
-		inventory = pf->inventory_path;
-		targets = (const char *const *)pf->targets;
-		n_targets = pf->n_targets;
-	}
-	rc = plan_ctx_open(&c, inventory, a->state, true);
-	if (rc == EXIT_OK)
-		rc = plan_ctx_build(&c, targets, n_targets, a->conc ? a->conc * 2 : 0, true, &p);
+	rc = cli_plan_build(ctx, targets, n_targets, a->conc ? a->conc * 2 : 0, true, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (pf && (r = sts_plan_file_check(pf, p, &err)) < 0) {
@@ -195,7 +210,7 @@ static int run(const struct apply_args *a)
 		rc = cli_exit_for(r);
 		goto out;
 	}
-	if (cli_verbosity >= 1 && plan_print(p) < 0) {
+	if (cli_verbosity >= 1 && cli_plan_print(p) < 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -208,18 +223,17 @@ static int run(const struct apply_args *a)
 	}
 	if (p->n_changes && (rc = confirm(p, a->yes)) != EXIT_OK)
 		goto out;
-	arm_crash(&h);
 	h.bar = cli_stderr_tty() && cli_verbosity >= 1;
 	struct sts_apply_opts o = {
 	    .concurrency = a->conc,
 	    .allow_removal = a->allow_removal,
-	    .step_hook = on_step,
 	    .progress = on_progress,
 	    .ud = &h,
 	};
-	r = sts_apply_run(p, c.db, c.io, &o, &res);
+	arm_crash(&h, &o);
+	r = sts_apply_run(p, ctx->db, ctx->io, &o, &res);
 	if (r == STS_EDB)
-		sts_log_err("state database '%s': %s", c.state_path, sts_db_errmsg(c.db));
+		sts_log_err("state database '%s': %s", ctx->state_path, sts_db_errmsg(ctx->db));
 	else if (r < 0)
 		sts_log_errno(r, "apply stopped");
 	print_summary(&res);
@@ -230,70 +244,14 @@ out:
 	free(err);
 	sts_apply_result_release(&res);
 	sts_plan_free(p);
-	plan_ctx_close(&c);
-	sts_plan_file_free(pf);
 	return rc;
 }
 
-int cmd_apply(int argc, char **argv)
+static void release(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"yes", no_argument, NULL, 'y'},
-	    {"target", required_argument, NULL, 't'},
-	    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"allow-removal", no_argument, NULL, OPT_ALLOW_REMOVAL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct apply_args a = {0};
-	const char **targets = calloc((size_t)argc + 1, sizeof(*targets));
-	int c, rc;
-	if (!targets) {
-		sts_log_err("out of memory");
-		return EXIT_INTERNAL;
-	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":yt:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'y':
-			a.yes = true;
-			break;
-		case 't':
-			targets[a.n_targets++] = optarg;
-			break;
-		case OPT_STATE:
-			a.state = optarg;
-			break;
-		case OPT_ALLOW_REMOVAL:
-			a.allow_removal = true;
-			break;
-		case OPT_CONCURRENCY:
-			if ((rc = parse_concurrency(apply_usage, optarg, &a.conc)) != EXIT_OK)
-				goto out;
-			break;
-		case 'h':
-			cli_usage(stdout, apply_usage);
-			rc = EXIT_OK;
-			goto out;
-		case ':':
-			rc = cli_usage_error(apply_usage, "option '%s' needs a value",
-					     argv[optind - 1]);
-			goto out;
-		default:
-			rc = cli_usage_error(apply_usage, "unknown option '%s'", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (argc - optind != 1) {
-		rc = cli_usage_error(apply_usage, argc - optind ? "too many arguments"
-								: "missing INVENTORY or PLANFILE");
-		goto out;
-	}
-	a.path = argv[optind];
-	a.targets = targets;
-	rc = run(&a);
-out:
-	free(targets);
-	return rc;
+	struct apply_args *a = ctx->args;
+	sts_plan_file_free(a->pf);
 }
+
+CLI_COMMAND(apply, CLI_ONE_ARG("INVENTORY or PLANFILE"), .args_size = sizeof(struct apply_args),
+	    .prepare = prepare, .release = release);

@@ -4,21 +4,18 @@
  * (core/check/sts_check.h does the work). The report goes to stdout (text or
  * --json); usage and I/O errors to stderr; a progress bar on a terminal.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <stddef.h>
 
 #include "cli.h"
-#include "cmd_check.h"
+#include "cli_netopts.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 
-const char *const check_usage[] = {
+static const char *const check_usage[] = {
     "stsctl check [OPTIONS] DOMAIN...",
     "stsctl check [OPTIONS] --file FILE",
     "stsctl check [OPTIONS] --inventory FILE [DOMAIN...]",
@@ -57,263 +54,40 @@ const char *const check_usage[] = {
     NULL,
 };
 
-/* ---- options and helpers shared with onboard (cmd_check.h) ---- */
-
-void netopts_init(struct netopts *n)
-{
-	memset(n, 0, sizeof(*n));
-	n->progress = -1;
-}
-
-static int parse_seconds(const char *arg, long *ret_ms)
-{
-	char *end;
-	errno = 0;
-	double s = strtod(arg, &end);
-	if (errno || end == arg || *end || !(s > 0) || s > 3600)
-		return -1;
-	*ret_ms = (long)(s * 1000.0 + 0.5);
-	return *ret_ms > 0 ? 0 : -1;
-}
-
-static int parse_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
-		return -1;
-	*ret = v;
-	return 0;
-}
-
-/* IPv4[:PORT], IPv6, or [IPv6]:PORT */
-static bool resolver_ok(const char *arg)
-{
-	char host[64];
-	const char *port = NULL;
-	unsigned char buf[16];
-	unsigned long v;
-	const char *colon = strchr(arg, ':');
-	if (arg[0] == '[') {
-		const char *end = strchr(arg, ']');
-		if (!end || (size_t)(end - arg - 1) >= sizeof(host) || end[1] != ':')
-			return false;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - arg - 1), arg + 1);
-		port = end + 2;
-	} else if (colon && colon == strrchr(arg, ':')) {
-		if ((size_t)(colon - arg) >= sizeof(host))
-			return false;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
-		port = colon + 1;
-	} else if (strlen(arg) < sizeof(host)) {
-		snprintf(host, sizeof(host), "%s", arg);
-	} else {
-		return false;
-	}
-	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
-		return false;
-	return !port || parse_uint(port, 1, 65535, &v) == 0;
-}
-
-int netopts_parse(struct netopts *n, int c, const char *arg, const char *const *usage)
-{
-	struct sts_check_opts *o = &n->check;
-	unsigned long v;
-	switch (c) {
-	case NETOPT_RESOLVER:
-		if (!resolver_ok(arg)) {
-			cli_usage_error(
-			    usage, "invalid resolver '%s': not an IP address with an optional port",
-			    arg);
-			return -1;
-		}
-		o->resolver = arg;
-		return 1;
-	case NETOPT_CA_FILE:
-		if (access(arg, R_OK) != 0) {
-			sts_log_errno(-errno, "cannot read CA file '%s'", arg);
-			return -1;
-		}
-		o->ca_file = arg;
-		return 1;
-	case NETOPT_SMTP_PORT:
-	case NETOPT_HTTPS_PORT:
-		if (parse_uint(arg, 1, 65535, &v) < 0) {
-			cli_usage_error(usage, "invalid port '%s'", arg);
-			return -1;
-		}
-		if (c == NETOPT_SMTP_PORT)
-			o->smtp_port = (unsigned)v;
-		else
-			o->https_port = (unsigned)v;
-		return 1;
-	case NETOPT_TIMEOUT:
-	case NETOPT_DNS_TIMEOUT:
-		if (parse_seconds(arg, c == NETOPT_TIMEOUT ? &o->timeout_ms : &o->dns_timeout_ms) <
-		    0) {
-			cli_usage_error(usage, "invalid number of seconds '%s'", arg);
-			return -1;
-		}
-		return 1;
-	case NETOPT_CONCURRENCY:
-		if (parse_uint(arg, 1, STS_CHECK_CONCURRENCY_MAX, &v) < 0) {
-			cli_usage_error(usage, "invalid concurrency '%s' (1 to %d)", arg,
-					STS_CHECK_CONCURRENCY_MAX);
-			return -1;
-		}
-		o->concurrency = (unsigned)v;
-		return 1;
-	case NETOPT_HELO:
-		o->helo = arg;
-		return 1;
-	case NETOPT_PROGRESS:
-		n->progress = 1;
-		return 1;
-	case NETOPT_NO_PROGRESS:
-		n->progress = 0;
-		return 1;
-	}
-	return 0;
-}
-
-struct bar {
-	long last_ms;
-	bool drawn;
-};
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Called by the workers one at a time (core holds a lock around it). */
-static void draw_bar(size_t done, size_t total, void *ud)
-{
-	struct bar *b = ud;
-	long now = mono_ms();
-	if (done < total && now - b->last_ms < 100)
-		return;
-	b->last_ms = now;
-	b->drawn = true;
-	int width = 30, fill = total ? (int)(done * (size_t)width / total) : width;
-	fprintf(stderr, "\rchecking [%.*s%*s] %zu/%zu", fill,
-		"==============================", width - fill, "", done, total);
-	fflush(stderr);
-}
-
-static struct bar the_bar;
-
-void netopts_progress(struct netopts *n)
-{
-	bool on = n->progress == 1 || (n->progress == -1 && cli_stderr_tty());
-	if (!on || cli_verbosity < 1)
-		return;
-	memset(&the_bar, 0, sizeof(the_bar));
-	n->check.progress = draw_bar;
-	n->check.progress_ud = &the_bar;
-}
-
-void netopts_progress_done(struct netopts *n)
-{
-	if (n->check.progress && the_bar.drawn)
-		fprintf(stderr, "\r\033[K");
-}
-
-int netopts_fail(int r, const char *why, const char *what)
-{
-	if (why)
-		sts_log_err("cannot %s: %s", what, why);
-	else
-		sts_log_errno(r, "cannot %s", what);
-	return r == STS_EINVAL ? EXIT_USAGE : cli_exit_for(r);
-}
-
-int namelist_add(struct namelist *l, const char *name, const char *const *usage)
-{
-	char *norm = NULL;
-	const char *why = NULL;
-	int r = sts_check_domain_name(name, &norm, &why);
-	if (r == STS_ENOMEM) {
-		sts_log_err("out of memory");
-		return EXIT_INTERNAL;
-	}
-	if (r < 0)
-		return cli_usage_error(usage, "invalid domain '%s': %s", name, why);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (!v) {
-			free(norm);
-			sts_log_err("out of memory");
-			return EXIT_INTERNAL;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = norm;
-	return 0;
-}
-
-int namelist_read(struct namelist *l, const char *path, const char *const *usage)
-{
-	struct sts_buf b;
-	sts_buf_init(&b, STS_CAP_TEXT);
-	int r = sts_buf_read_file(&b, path);
-	if (r < 0) {
-		sts_log_errno(r, "cannot read '%s'", path);
-		sts_buf_release(&b);
-		return cli_exit_for(r);
-	}
-	char *save = NULL;
-	int rc = 0;
-	for (char *line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line && !rc;
-	     line = strtok_r(NULL, "\n", &save)) {
-		line[strcspn(line, "#\r")] = '\0';
-		char *p = line + strspn(line, " \t");
-		size_t n = strcspn(p, " \t");
-		if (!n)
-			continue;
-		p[n] = '\0';
-		rc = namelist_add(l, p, usage);
-	}
-	sts_buf_release(&b);
-	return rc;
-}
-
-int cli_inventory_load(const char *path, struct sts_inventory **ret)
-{
-	struct sts_diags d;
-	sts_diags_init(&d);
-	int r = sts_inventory_load(path, ret, &d);
-	if (r < 0) {
-		cli_print_diags(&d);
-		if (r != STS_EINVALID && r != STS_EPARSE)
-			sts_log_errno(r, "cannot read inventory '%s'", path);
-	}
-	sts_diags_release(&d);
-	return r < 0 ? cli_exit_for(r) : 0;
-}
-
-void namelist_release(struct namelist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
 /* ---- stsctl check ---- */
 
-enum {
-	OPT_JSON = 0x200,
-	OPT_INVENTORY,
-	OPT_NO_SMTP,
-	OPT_WARN_DAYS,
-	OPT_MAX_MX,
-	OPT_DOMAIN_TIMEOUT,
+struct check_args {
+	struct netopts net;
+	struct namelist names;
+	bool no_smtp;
+};
+
+static int opt_file(struct cli_ctx *ctx, void *field, const char *value)
+{
+	return namelist_read(field, value, ctx->def->usage);
+}
+
+static int opt_warn_days(struct cli_ctx *ctx, void *field, const char *value)
+{
+	unsigned long v;
+	if (cli_parse_ulong(value, 0, 3650, &v) < 0)
+		return cli_usage_error(ctx->def->usage, "invalid number of days '%s'", value);
+	((struct netopts *)field)->check.warn_days = v ? (int)v : -1;
+	return EXIT_OK;
+}
+
+static const struct cli_opt check_opts[] = {
+    CLI_JSON,
+    CLI_INVENTORY(0),
+    CLI_CALLBACK("file", 'f', struct check_args, names, opt_file),
+    CLI_BOOL("no-smtp", 0, struct check_args, no_smtp),
+    CLI_CALLBACK("warn-days", 0, struct check_args, net, opt_warn_days),
+    CLI_UINT("max-mx", 0, struct check_args, net.check.max_mx, 1, STS_CHECK_MAX_MX_MAX,
+	     "invalid MX limit '%s' (%lu to %lu)"),
+    CLI_CALLBACK("domain-timeout", 0, struct check_args, net.check.domain_timeout_ms,
+		 netopt_seconds),
+    CLI_NETOPTS(struct check_args, net),
+    CLI_END,
 };
 
 static int print_report(const struct sts_check_report *rep, bool json)
@@ -336,113 +110,53 @@ static int print_report(const struct sts_check_report *rep, bool json)
 	return EXIT_OK;
 }
 
-int cmd_check(int argc, char **argv)
+/* The names given, before the inventory is loaded. */
+static int prepare(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"inventory", required_argument, NULL, OPT_INVENTORY},
-	    {"file", required_argument, NULL, 'f'},
-	    {"no-smtp", no_argument, NULL, OPT_NO_SMTP},
-	    {"warn-days", required_argument, NULL, OPT_WARN_DAYS},
-	    {"max-mx", required_argument, NULL, OPT_MAX_MX},
-	    {"domain-timeout", required_argument, NULL, OPT_DOMAIN_TIMEOUT},
-	    {"help", no_argument, NULL, 'h'},
-	    NETOPT_LONGOPTS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct netopts net;
-	struct namelist names = {0};
-	struct sts_inventory *inv = NULL;
+	struct check_args *a = ctx->args;
+	int rc = EXIT_OK;
+	for (int i = 0; rc == EXIT_OK && i < ctx->argc; i++)
+		rc = namelist_add(&a->names, ctx->argv[i], check_usage);
+	return rc;
+}
+
+static int run(struct cli_ctx *ctx)
+{
+	struct check_args *a = ctx->args;
 	struct sts_check_report rep = {0};
-	const char *inv_path = NULL;
-	bool json = false;
-	int c, rc = EXIT_OK;
-	netopts_init(&net);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
-		int k = netopts_parse(&net, c, optarg, check_usage);
-		if (k < 0) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (k > 0)
-			continue;
-		unsigned long v;
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_INVENTORY:
-			inv_path = optarg;
-			break;
-		case 'f':
-			if ((rc = namelist_read(&names, optarg, check_usage)))
-				goto out;
-			break;
-		case OPT_NO_SMTP:
-			net.check.no_smtp = true;
-			break;
-		case OPT_WARN_DAYS:
-			if (parse_uint(optarg, 0, 3650, &v) < 0) {
-				rc = cli_usage_error(check_usage, "invalid number of days '%s'",
-						     optarg);
-				goto out;
-			}
-			net.check.warn_days = v ? (int)v : -1;
-			break;
-		case OPT_MAX_MX:
-			if (parse_uint(optarg, 1, STS_CHECK_MAX_MX_MAX, &v) < 0) {
-				rc = cli_usage_error(check_usage, "invalid MX limit '%s' (1 to %d)",
-						     optarg, STS_CHECK_MAX_MX_MAX);
-				goto out;
-			}
-			net.check.max_mx = (unsigned)v;
-			break;
-		case OPT_DOMAIN_TIMEOUT:
-			if (parse_seconds(optarg, &net.check.domain_timeout_ms) < 0) {
-				rc = cli_usage_error(check_usage, "invalid number of seconds '%s'",
-						     optarg);
-				goto out;
-			}
-			break;
-		case 'h':
-			cli_usage(stdout, check_usage);
-			goto out;
-		default:
-			rc = cli_usage_error(check_usage, "unknown option '%s'", argv[optind - 1]);
-			goto out;
-		}
+	int rc = EXIT_OK;
+	a->net.check.no_smtp = a->no_smtp;
+	if (ctx->inv) {
+		size_t given = a->names.n;
+		for (size_t i = 0; !given && i < ctx->inv->n_domains; i++)
+			if ((rc = namelist_add(&a->names, ctx->inv->domains[i].name, check_usage)))
+				return rc;
+		a->net.check.inventory = ctx->inv;
 	}
-	for (int i = optind; i < argc; i++)
-		if ((rc = namelist_add(&names, argv[i], check_usage)))
-			goto out;
-	if (inv_path) {
-		if ((rc = cli_inventory_load(inv_path, &inv)))
-			goto out;
-		size_t given = names.n;
-		for (size_t i = 0; !given && i < inv->n_domains; i++)
-			if ((rc = namelist_add(&names, inv->domains[i].name, check_usage)))
-				goto out;
-		net.check.inventory = inv;
-	}
-	if (names.n == 0) {
-		rc = cli_usage_error(check_usage, "no domain to check");
-		goto out;
-	}
-	netopts_progress(&net);
+	if (a->names.n == 0)
+		return cli_usage_error(check_usage, "no domain to check");
+	netopts_progress(&a->net);
 	const char *why = NULL;
-	int r = sts_check_run((const char *const *)names.v, names.n, &net.check, &rep, &why);
-	netopts_progress_done(&net);
+	int r =
+	    sts_check_run((const char *const *)a->names.v, a->names.n, &a->net.check, &rep, &why);
+	netopts_progress_done(&a->net);
 	if (r < 0) {
 		rc = netopts_fail(r, why, "check");
 		goto out;
 	}
-	rc = print_report(&rep, json);
+	rc = print_report(&rep, ctx->json);
 	if (rc == EXIT_OK && rep.n_fail)
 		rc = EXIT_FAIL;
 out:
 	sts_check_report_release(&rep);
-	sts_inventory_free(inv);
-	namelist_release(&names);
 	return rc;
 }
+
+static void release(struct cli_ctx *ctx)
+{
+	struct check_args *a = ctx->args;
+	namelist_release(&a->names);
+}
+
+CLI_COMMAND(check, .args_size = sizeof(struct check_args), .max_args = -1, .prepare = prepare,
+	    .release = release);

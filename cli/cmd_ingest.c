@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl ingest: TLS reports from files, directories, Maildir and IMAP into the state DB. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "cmd_ingest.h"
 #include "commands.h"
 #include "sts_err.h"
 
 /* docs/stsctl-ingest.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const ingest_usage[] = {
+static const char *const ingest_usage[] = {
     "stsctl ingest [SOURCE]... [--inventory FILE] [--state PATH] [--trusted NAME] [--jobs N] "
     "[--json]",
     "",
@@ -42,86 +41,6 @@ const char *const ingest_usage[] = {
     "another stsctl.",
     NULL,
 };
-
-enum {
-	OPT_STATE = 1000,
-	OPT_TRUSTED,
-	OPT_JSON,
-};
-
-/* ---- shared with receive, report, prune ---- */
-
-static time_t test_clock(void *ud)
-{
-	return *(time_t *)ud;
-}
-
-int report_lock_error(int r, const char *state)
-{
-	char *lp = sts_lock_path_for(state);
-	if (r == STS_ELOCKED)
-		sts_log_err("state is locked by another stsctl: '%s'", lp ? lp : state);
-	else
-		sts_log_errno(r, "cannot lock '%s'", lp ? lp : state);
-	free(lp);
-	return cli_exit_for(r);
-}
-
-int report_ctx_open(struct report_ctx *c, const char *inventory, const char *state, unsigned flags)
-{
-	char *err = NULL;
-	int r;
-	c->state_path = state ? state : STS_DB_DEFAULT_PATH;
-	const char *now = getenv("STSCTL_TEST_NOW");
-	if (now && *now) {
-		c->test_now = (time_t)strtoll(now, NULL, 10);
-		c->clock.now = test_clock;
-		c->clock.ud = &c->test_now;
-	}
-	if (inventory) {
-		struct sts_diags diags;
-		sts_diags_init(&diags);
-		r = sts_inventory_load(inventory, &c->inv, &diags);
-		if (r < 0 || diags.n_warnings > 0 || cli_verbosity >= 2)
-			cli_print_diags(&diags);
-		sts_diags_release(&diags);
-		if (r == STS_EINVALID || r == STS_EPARSE) {
-			sts_log_err("inventory '%s' is invalid", inventory);
-			return EXIT_FAIL;
-		}
-		if (r < 0) {
-			sts_log_errno(r, "cannot load inventory '%s'", inventory);
-			return cli_exit_for(r);
-		}
-	}
-	r = sts_ingest_conf_from_json(c->inv ? json_object_get(c->inv->root, "reports") : NULL,
-				      c->inv ? c->inv->dir : ".", &c->conf, &err);
-	if (r < 0) {
-		sts_log_err("inventory '%s': %s", inventory ? inventory : "-",
-			    err ? err : sts_strerror(r));
-		free(err);
-		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_FAIL;
-	}
-	if ((flags & RCTX_LOCK) && (r = sts_lock_acquire(c->state_path, &c->lock)) < 0)
-		return report_lock_error(r, c->state_path);
-	r = sts_db_open(c->state_path, flags & RCTX_WRITER ? 0 : STS_DB_READONLY, &c->clock, &c->db,
-			&err);
-	if (r < 0) {
-		sts_log_err("%s", err ? err : sts_strerror(r));
-		free(err);
-		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
-	}
-	return EXIT_OK;
-}
-
-void report_ctx_close(struct report_ctx *c)
-{
-	sts_db_close(c->db);
-	sts_lock_release(c->lock);
-	sts_ingest_conf_free(c->conf);
-	sts_inventory_free(c->inv);
-	memset(c, 0, sizeof(*c));
-}
 
 /* ---- ingest ---- */
 
@@ -208,32 +127,51 @@ static int print_summary(const struct sts_ingest_stats *st, struct ingest_out *o
 }
 
 struct ingest_args {
-	const char *inventory, *state;
-	char **sources;
-	size_t n_sources;
 	const char *trusted;
-	bool json;
 	unsigned jobs;
 };
 
-static int run(const struct ingest_args *a)
+/* `--trusted SOURCE...` of before would take a path for the name */
+static int opt_trusted(struct cli_ctx *ctx, void *field, const char *value)
 {
-	struct report_ctx c = {0};
-	struct sts_ingest *ing = NULL;
+	if (!*value || strchr(value, '/') || access(value, F_OK) == 0)
+		return cli_usage_error(ctx->def->usage,
+				       "--trusted takes the NAME of the reporter the files stand "
+				       "for, not a path: '%s'",
+				       value);
+	*(const char **)field = value;
+	return EXIT_OK;
+}
+
+static const struct cli_opt ingest_opts[] = {
+    CLI_INVENTORY('i'),
+    CLI_STATE,
+    CLI_CALLBACK("trusted", 0, struct ingest_args, trusted, opt_trusted),
+    CLI_UINT("jobs", 'j', struct ingest_args, jobs, 1, 64,
+	     "invalid --jobs '%s': expected %lu..%lu"),
+    CLI_JSON,
+    CLI_END,
+};
+
+static int run(struct cli_ctx *ctx)
+{
+	const struct ingest_args *a = ctx->args;
 	struct ingest_out out = {
-	    .json = a->json, .quarantine = json_array(), .errors = json_array()};
-	int rc = report_ctx_open(&c, a->inventory, a->state, RCTX_WRITER | RCTX_LOCK);
-	if (rc != EXIT_OK)
-		goto done;
-	if (!a->n_sources && !c.conf->n_sources) {
-		rc = cli_usage_error(ingest_usage,
-				     a->inventory ? "no SOURCE and no reports.sources in '%s'"
-						  : "no SOURCE given%s",
-				     a->inventory ? a->inventory : "");
+	    .json = ctx->json, .quarantine = json_array(), .errors = json_array()};
+	struct sts_ingest *ing = NULL;
+	const struct sts_ingest_conf *conf = ctx->conf;
+	size_t n_sources = (size_t)ctx->argc;
+	int rc = EXIT_OK;
+	if (!n_sources && !conf->n_sources) {
+		rc =
+		    cli_usage_error(ingest_usage,
+				    ctx->inventory_path ? "no SOURCE and no reports.sources in '%s'"
+							: "no SOURCE given%s",
+				    ctx->inventory_path ? ctx->inventory_path : "");
 		goto done;
 	}
 	struct sts_ingest_opts o = {
-	    .conf = c.conf,
+	    .conf = conf,
 	    .trusted_files = a->trusted != NULL,
 	    .trusted_name = a->trusted,
 	    .jobs = a->jobs,
@@ -241,17 +179,17 @@ static int run(const struct ingest_args *a)
 	    .on_source_error = on_source_error,
 	    .ud = &out,
 	};
-	int r = sts_ingest_new(c.db, &o, &ing);
+	int r = sts_ingest_new(ctx->db, &o, &ing);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", c.state_path,
-			    r == STS_EDB ? sts_db_errmsg(c.db) : sts_strerror(r));
+		sts_log_err("state database '%s': %s", ctx->state_path,
+			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
 		rc = r == STS_EDB ? EXIT_FAIL : EXIT_INTERNAL;
 		goto done;
 	}
 	/* reports a temporary DKIM failure left pending: verify them again first */
 	size_t still = 0;
 	if ((r = sts_ingest_recheck_pending(ing, &still)) < 0) {
-		sts_log_err("state database '%s': %s", c.state_path,
+		sts_log_err("state database '%s': %s", ctx->state_path,
 			    r == STS_EDB ? sts_ingest_errmsg(ing) : sts_strerror(r));
 		rc = r == STS_EDB ? EXIT_FAIL : EXIT_INTERNAL;
 		goto done;
@@ -259,10 +197,10 @@ static int run(const struct ingest_args *a)
 	if (still)
 		sts_log_info("%zu report%s still pending: DKIM key lookups failed temporarily",
 			     still, still == 1 ? "" : "s");
-	size_t n = a->n_sources ? a->n_sources : c.conf->n_sources;
+	size_t n = n_sources ? n_sources : conf->n_sources;
 	bool failed_source = false;
 	for (size_t i = 0; i < n; i++) {
-		const char *spec = a->n_sources ? a->sources[i] : c.conf->sources[i].spec;
+		const char *spec = n_sources ? ctx->argv[i] : conf->sources[i].spec;
 		r = sts_ingest_source(ing, spec);
 		if (r == STS_EDB || r == STS_ENOMEM) {
 			sts_log_err("ingest stopped at '%s': %s", spec,
@@ -280,7 +218,7 @@ static int run(const struct ingest_args *a)
 		}
 	}
 	if ((r = sts_ingest_finish(ing)) < 0) {
-		sts_log_err("state database '%s': %s", c.state_path, sts_ingest_errmsg(ing));
+		sts_log_err("state database '%s': %s", ctx->state_path, sts_ingest_errmsg(ing));
 		rc = EXIT_FAIL;
 		goto done;
 	}
@@ -291,68 +229,9 @@ static int run(const struct ingest_args *a)
 		rc = EXIT_FAIL;
 done:
 	sts_ingest_free(ing);
-	report_ctx_close(&c);
 	json_decref(out.quarantine);
 	json_decref(out.errors);
 	return rc;
 }
 
-int cmd_ingest(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"inventory", required_argument, NULL, 'i'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"trusted", required_argument, NULL, OPT_TRUSTED},
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct ingest_args a = {0};
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:j:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a.inventory = optarg;
-			break;
-		case OPT_STATE:
-			a.state = optarg;
-			break;
-		case OPT_TRUSTED:
-			/* `--trusted SOURCE...` of before would take a path for the name */
-			if (!*optarg || strchr(optarg, '/') || access(optarg, F_OK) == 0)
-				return cli_usage_error(
-				    ingest_usage,
-				    "--trusted takes the NAME of the reporter the files stand for, "
-				    "not a path: '%s'",
-				    optarg);
-			a.trusted = optarg;
-			break;
-		case 'j': {
-			char *end;
-			long j = strtol(optarg, &end, 10);
-			if (*end || end == optarg || j < 1 || j > 64)
-				return cli_usage_error(
-				    ingest_usage, "invalid --jobs '%s': expected 1..64", optarg);
-			a.jobs = (unsigned)j;
-			break;
-		}
-		case OPT_JSON:
-			a.json = true;
-			break;
-		case 'h':
-			cli_usage(stdout, ingest_usage);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(ingest_usage, "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error(ingest_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	a.sources = argv + optind;
-	a.n_sources = (size_t)(argc - optind);
-	return run(&a);
-}
+CLI_COMMAND(ingest, .args_size = sizeof(struct ingest_args), .max_args = -1);

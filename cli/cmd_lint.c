@@ -5,19 +5,19 @@
  * The verdict ("valid", "invalid", "match", "no match") or the JSON document
  * goes to stdout; findings, usage and I/O errors go to stderr.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "sts_buf.h"
+#include "sts_diag_json.h"
 #include "sts_err.h"
 #include "sts_mx.h"
 #include "sts_policy.h"
 #include "sts_record.h"
 
-const char *const lint_usage[] = {
+static const char *const lint_usage[] = {
     "stsctl lint policy [--json] FILE|-",
     "stsctl lint sts-record [--json] TEXT",
     "stsctl lint tlsrpt-record [--json] TEXT",
@@ -30,46 +30,6 @@ const char *const lint_usage[] = {
     "    -h, --help  show this help",
     NULL,
 };
-
-static bool opt_json;
-
-/* JSON string of a command-line argument or message; bytes that are not valid UTF-8
- * (json_string refuses them) are written as \xHH. */
-static json_t *json_arg(const char *s)
-{
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	struct sts_buf b;
-	sts_buf_init(&b, STS_CAP_TEXT);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int r = *p < 0x80 ? sts_buf_putc(&b, (char)*p) : sts_buf_printf(&b, "\\x%02x", *p);
-		if (r < 0)
-			break;
-	}
-	j = json_string(sts_buf_str(&b));
-	sts_buf_release(&b);
-	return j;
-}
-
-/* {"rule","message","line","column"} for every finding of one severity. */
-static json_t *diags_json(const struct sts_diags *d, enum sts_severity sev)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < d->n; i++) {
-		const struct sts_diag *x = &d->v[i];
-		if (x->severity != sev)
-			continue;
-		json_t *o = json_pack("{s:s?,s:o,s:I,s:I}", "rule", x->rule, "message",
-				      json_arg(x->message), "line", (json_int_t)x->line, "column",
-				      (json_int_t)x->col);
-		if (!o || json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
 
 static json_t *kv_json(const struct sts_kv *kv, size_t n)
 {
@@ -99,11 +59,12 @@ static json_t *strv_json(char *const *v, size_t n)
 
 /*
  * Report one parse: human ("valid"/"invalid" on stdout, findings on stderr)
- * or JSON ({"valid","errors","warnings"} plus the parsed fields in extra,
+ * or JSON (sts_diag_json.h's {"valid","errors","warnings","info"} plus the
+ * parsed fields in extra,
  * whose reference is stolen). STS_OK / STS_EINVALID / STS_ETOOLARGE are
  * verdicts; anything else is a failure to lint.
  */
-static int report(int r, const struct sts_diags *d, json_t *extra)
+static int report(const struct cli_ctx *ctx, int r, const struct sts_diags *d, json_t *extra)
 {
 	if (r != STS_OK && r != STS_EINVALID && r != STS_ETOOLARGE) {
 		json_decref(extra);
@@ -112,15 +73,13 @@ static int report(int r, const struct sts_diags *d, json_t *extra)
 	}
 	bool valid = r == STS_OK;
 	int rc = valid ? EXIT_OK : EXIT_FAIL;
-	if (!opt_json) {
+	if (!ctx->json) {
 		json_decref(extra);
 		cli_print_diags(d);
 		printf("%s\n", valid ? "valid" : "invalid");
 		return rc;
 	}
-	json_t *doc =
-	    json_pack("{s:b,s:o*,s:o*}", "valid", valid, "errors", diags_json(d, STS_SEV_ERROR),
-		      "warnings", diags_json(d, STS_SEV_WARNING));
+	json_t *doc = sts_diags_json_doc(d, valid);
 	if (doc && (!extra || json_object_update(doc, extra) < 0)) {
 		json_decref(doc);
 		doc = NULL;
@@ -139,7 +98,7 @@ static void name_diags(struct sts_diags *d, const char *name)
 	}
 }
 
-static int lint_policy(char **args)
+static int lint_policy(const struct cli_ctx *ctx, char **args)
 {
 	const char *path = args[0];
 	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
@@ -165,15 +124,14 @@ static int lint_policy(char **args)
 		r = sts_policy_parse(in.data, in.len, &pol, &d);
 	}
 	json_t *extra = NULL;
-	if (opt_json)
+	if (ctx->json)
 		extra = json_pack("{s:{s:s?,s:s?,s:o,s:o*,s:o*}}", "policy", "version", pol.version,
 				  "mode", sts_mode_name(pol.mode), "max_age",
 				  pol.max_age >= 0 ? json_integer(pol.max_age) : json_null(), "mx",
 				  strv_json(pol.mx, pol.n_mx), "extensions",
 				  kv_json(pol.ext, pol.n_ext));
-	else
-		name_diags(&d, name);
-	rc = report(r, &d, extra);
+	name_diags(&d, name);
+	rc = report(ctx, r, &d, extra);
 out:
 	sts_policy_release(&pol);
 	sts_diags_release(&d);
@@ -181,33 +139,33 @@ out:
 	return rc;
 }
 
-static int lint_sts_record(char **args)
+static int lint_sts_record(const struct cli_ctx *ctx, char **args)
 {
 	struct sts_diags d;
 	struct sts_sts_record rec;
 	sts_diags_init(&d);
 	int r = sts_sts_record_parse(args[0], strlen(args[0]), &rec, &d);
 	json_t *extra = NULL;
-	if (opt_json)
+	if (ctx->json)
 		extra = json_pack("{s:s?,s:o*}", "id", rec.id, "extensions",
 				  kv_json(rec.ext, rec.n_ext));
-	int rc = report(r, &d, extra);
+	int rc = report(ctx, r, &d, extra);
 	sts_sts_record_release(&rec);
 	sts_diags_release(&d);
 	return rc;
 }
 
-static int lint_tlsrpt_record(char **args)
+static int lint_tlsrpt_record(const struct cli_ctx *ctx, char **args)
 {
 	struct sts_diags d;
 	struct sts_tlsrpt_record rec;
 	sts_diags_init(&d);
 	int r = sts_tlsrpt_record_parse(args[0], strlen(args[0]), &rec, &d);
 	json_t *extra = NULL;
-	if (opt_json)
+	if (ctx->json)
 		extra = json_pack("{s:o*,s:o*}", "rua", strv_json(rec.rua, rec.n_rua), "extensions",
 				  kv_json(rec.ext, rec.n_ext));
-	int rc = report(r, &d, extra);
+	int rc = report(ctx, r, &d, extra);
 	sts_tlsrpt_record_release(&rec);
 	sts_diags_release(&d);
 	return rc;
@@ -220,7 +178,7 @@ static int lint_tlsrpt_record(char **args)
  * value. A name that libidn2 cannot convert makes the result invalid, with
  * a finding that names the argument.
  */
-static int lint_mx_match(char **args)
+static int lint_mx_match(const struct cli_ctx *ctx, char **args)
 {
 	const char *pattern = args[0], *host = args[1];
 	struct sts_diags d;
@@ -255,13 +213,14 @@ static int lint_mx_match(char **args)
 		goto out;
 	}
 	bool match = valid && sts_mx_match(apat, ahost);
-	if (opt_json) {
+	if (ctx->json) {
 		json_t *doc = json_pack("{s:b,s:o,s:o,s:s?,s:s?}", "match", match, "pattern",
-					json_arg(pattern), "hostname", json_arg(host),
-					"pattern_alabel", apat, "hostname_alabel", ahost);
+					sts_json_string_lossy(pattern), "hostname",
+					sts_json_string_lossy(host), "pattern_alabel", apat,
+					"hostname_alabel", ahost);
 		if (doc && !valid &&
 		    (json_object_set_new(doc, "valid", json_false()) < 0 ||
-		     json_object_set_new(doc, "errors", diags_json(&d, STS_SEV_ERROR)) < 0)) {
+		     json_object_set_new(doc, "errors", sts_diags_json(&d, STS_SEV_ERROR)) < 0)) {
 			json_decref(doc);
 			doc = NULL;
 		}
@@ -284,7 +243,7 @@ out:
 struct lint_sub {
 	const char *name;
 	int nargs;
-	int (*fn)(char **args);
+	int (*fn)(const struct cli_ctx *ctx, char **args);
 };
 
 static const struct lint_sub subs[] = {
@@ -294,40 +253,25 @@ static const struct lint_sub subs[] = {
     {"mx-match", 2, lint_mx_match},
 };
 
-int cmd_lint(int argc, char **argv)
+static int run(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-	opt_json = false;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = true;
-			break;
-		case 'h':
-			cli_usage(stdout, lint_usage);
-			return EXIT_OK;
-		default:
-			return cli_usage_error(lint_usage, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error(lint_usage, "missing what to lint");
-	const char *what = argv[optind];
+	const char *what = ctx->argv[0];
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(subs[i].name, what) != 0)
 			continue;
-		int have = argc - optind - 1;
+		int have = ctx->argc - 1;
 		if (have != subs[i].nargs)
 			return cli_usage_error(lint_usage, "'lint %s' takes %d argument%s, got %d",
 					       what, subs[i].nargs, subs[i].nargs > 1 ? "s" : "",
 					       have);
-		return subs[i].fn(argv + optind + 1);
+		return subs[i].fn(ctx, ctx->argv + 1);
 	}
 	return cli_usage_error(lint_usage, "unknown lint target '%s'", what);
 }
+
+static const struct cli_opt lint_opts[] = {
+    CLI_JSON,
+    CLI_END,
+};
+
+CLI_COMMAND(lint, .min_args = 1, .max_args = -1, .arg_name = "what to lint");

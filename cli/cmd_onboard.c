@@ -5,7 +5,7 @@
  * or merge them into one. Flagged domains are reported on stderr.
  */
 #include <ctype.h>
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +13,14 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "cmd_check.h"
+#include "cli_netopts.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 #include "sts_onboard.h"
 
-const char *const onboard_usage[] = {
+static const char *const onboard_usage[] = {
     "stsctl onboard [OPTIONS] DOMAIN...",
     "stsctl onboard [OPTIONS] --csv FILE [DOMAIN...]",
     "stsctl onboard [OPTIONS] --inventory FILE [--dry-run] [DOMAIN...]",
@@ -247,102 +247,78 @@ static int print_document(const struct sts_onboard *ob)
 	return rc;
 }
 
-enum {
-	OPT_TENANT = 0x200,
-	OPT_CSV,
-	OPT_INVENTORY,
+struct onboard_args {
+	struct netopts net;
+	struct inputs in;
+	const char *tenant, *csv;
+	bool dry_run;
 };
 
-int cmd_onboard(int argc, char **argv)
+static const struct cli_opt onboard_opts[] = {
+    CLI_STRING("tenant", 0, struct onboard_args, tenant),
+    CLI_STRING("csv", 0, struct onboard_args, csv),
+    CLI_INVENTORY(0),
+    CLI_BOOL("dry-run", 'n', struct onboard_args, dry_run),
+    CLI_NETOPTS(struct onboard_args, net),
+    CLI_END,
+};
+
+/* Every domain given, before the inventory is loaded. */
+static int prepare(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"tenant", required_argument, NULL, OPT_TENANT},
-	    {"csv", required_argument, NULL, OPT_CSV},
-	    {"inventory", required_argument, NULL, OPT_INVENTORY},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    NETOPT_LONGOPTS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct netopts net;
-	struct inputs in = {0};
-	struct sts_inventory *inv = NULL;
+	struct onboard_args *a = ctx->args;
+	int rc = EXIT_OK;
+	if (a->dry_run && !ctx->inventory_path)
+		return cli_usage_error(onboard_usage, "--dry-run needs --inventory");
+	for (int i = 0; rc == EXIT_OK && i < ctx->argc; i++)
+		rc = input_add(&a->in, ctx->argv[i], a->tenant);
+	if (rc == EXIT_OK && a->csv)
+		rc = read_csv(&a->in, a->csv, a->tenant);
+	if (rc == EXIT_OK && a->in.names.n == 0)
+		rc = cli_usage_error(onboard_usage, "no domain to onboard");
+	return rc;
+}
+
+static int run(struct cli_ctx *ctx)
+{
+	struct onboard_args *a = ctx->args;
+	struct inputs *in = &a->in;
 	struct sts_onboard ob = {0};
 	struct sts_onboard_input *req = NULL;
-	const char *tenant = NULL, *csv = NULL, *inv_path = NULL;
-	bool dry_run = false;
-	int c, rc = EXIT_OK;
-	netopts_init(&net);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
-		int k = netopts_parse(&net, c, optarg, onboard_usage);
-		if (k < 0) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (k > 0)
-			continue;
-		switch (c) {
-		case OPT_TENANT:
-			tenant = optarg;
-			break;
-		case OPT_CSV:
-			csv = optarg;
-			break;
-		case OPT_INVENTORY:
-			inv_path = optarg;
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 'h':
-			cli_usage(stdout, onboard_usage);
-			goto out;
-		default:
-			rc =
-			    cli_usage_error(onboard_usage, "unknown option '%s'", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (dry_run && !inv_path) {
-		rc = cli_usage_error(onboard_usage, "--dry-run needs --inventory");
+	int rc = EXIT_OK;
+	if (ctx->inv && (rc = check_tenants(ctx->inv, in, ctx->inventory_path)))
 		goto out;
-	}
-	for (int i = optind; i < argc; i++)
-		if ((rc = input_add(&in, argv[i], tenant)))
-			goto out;
-	if (csv && (rc = read_csv(&in, csv, tenant)))
-		goto out;
-	if (in.names.n == 0) {
-		rc = cli_usage_error(onboard_usage, "no domain to onboard");
-		goto out;
-	}
-	if (inv_path &&
-	    ((rc = cli_inventory_load(inv_path, &inv)) || (rc = check_tenants(inv, &in, inv_path))))
-		goto out;
-	if (!(req = calloc(in.names.n, sizeof(*req)))) {
+	if (!(req = calloc(in->names.n, sizeof(*req)))) {
 		sts_log_err("out of memory");
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
-	for (size_t i = 0; i < in.names.n; i++)
-		req[i] = (struct sts_onboard_input){in.names.v[i], in.tenants[i]};
-	netopts_progress(&net);
+	for (size_t i = 0; i < in->names.n; i++)
+		req[i] = (struct sts_onboard_input){in->names.v[i], in->tenants[i]};
+	netopts_progress(&a->net);
 	const char *why = NULL;
-	int r = sts_onboard_run(req, in.names.n, &net.check, inv, &ob, &why);
-	netopts_progress_done(&net);
+	int r = sts_onboard_run(req, in->names.n, &a->net.check, ctx->inv, &ob, &why);
+	netopts_progress_done(&a->net);
 	if (r < 0) {
 		rc = netopts_fail(r, why, "onboard");
 		goto out;
 	}
 	report_entries(&ob);
-	rc = inv_path ? merge_into(inv_path, &ob, dry_run) : print_document(&ob);
+	rc = ctx->inventory_path ? merge_into(ctx->inventory_path, &ob, a->dry_run)
+				 : print_document(&ob);
 	if (rc == EXIT_OK && ob.n_flagged)
 		rc = EXIT_FAIL;
 out:
 	sts_onboard_release(&ob);
 	free(req);
-	sts_inventory_free(inv);
-	inputs_release(&in);
 	return rc;
 }
+
+static void release(struct cli_ctx *ctx)
+{
+	struct onboard_args *a = ctx->args;
+	inputs_release(&a->in);
+}
+
+CLI_COMMAND(onboard, .args_size = sizeof(struct onboard_args), .max_args = -1, .prepare = prepare,
+	    .release = release);

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl prune: drop raw reports, aggregates and quarantine past their retention. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_ingest.h"
+#include "sts_ingest.h"
 #include "commands.h"
 #include "sts_err.h"
 
 /* docs/stsctl-prune.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const prune_usage[] = {
+static const char *const prune_usage[] = {
     "stsctl prune [--inventory FILE] [--state PATH] [--raw-days N] [--report-days N] "
     "[--quarantine-days N] [--dry-run] [--json]",
     "",
@@ -38,53 +38,66 @@ const char *const prune_usage[] = {
     NULL,
 };
 
-enum {
-	OPT_STATE = 1000,
-	OPT_RAW,
-	OPT_REPORT,
-	OPT_QUARANTINE,
-	OPT_JSON,
+struct prune_args {
+	long raw, report, quarantine; /* days + 1; 0: not given (the inventory's) */
+	bool dry_run;
 };
 
-static int parse_days(const char *opt, const char *s, long *ret)
+static int parse_days(struct cli_ctx *ctx, const char *opt, void *field, const char *s)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*end || end == s || v < 0 || v > 100000)
-		return cli_usage_error(prune_usage, "invalid %s '%s': expected 0..100000 days", opt,
-				       s);
-	*ret = v;
+	unsigned long v;
+	if (cli_parse_ulong(s, 0, 100000, &v) < 0)
+		return cli_usage_error(ctx->def->usage, "invalid %s '%s': expected 0..100000 days",
+				       opt, s);
+	*(long *)field = (long)v + 1;
 	return EXIT_OK;
 }
 
-struct prune_args {
-	const char *inventory, *state;
-	long raw, report, quarantine; /* -1: from the inventory */
-	bool dry_run, json;
+static int opt_raw(struct cli_ctx *ctx, void *field, const char *value)
+{
+	return parse_days(ctx, "--raw-days", field, value);
+}
+
+static int opt_report(struct cli_ctx *ctx, void *field, const char *value)
+{
+	return parse_days(ctx, "--report-days", field, value);
+}
+
+static int opt_quarantine(struct cli_ctx *ctx, void *field, const char *value)
+{
+	return parse_days(ctx, "--quarantine-days", field, value);
+}
+
+static const struct cli_opt prune_opts[] = {
+    CLI_INVENTORY('i'),
+    CLI_STATE,
+    CLI_CALLBACK("raw-days", 0, struct prune_args, raw, opt_raw),
+    CLI_CALLBACK("report-days", 0, struct prune_args, report, opt_report),
+    CLI_CALLBACK("quarantine-days", 0, struct prune_args, quarantine, opt_quarantine),
+    CLI_BOOL("dry-run", 'n', struct prune_args, dry_run),
+    CLI_JSON,
+    CLI_END,
 };
 
-static int run(const struct prune_args *a)
+static int run(struct cli_ctx *ctx)
 {
-	struct report_ctx c = {0};
+	const struct prune_args *a = ctx->args;
 	struct sts_ingest_pruned res = {0};
-	int rc = report_ctx_open(&c, a->inventory, a->state, RCTX_WRITER | RCTX_LOCK);
-	if (rc != EXIT_OK)
-		goto out;
-	struct sts_ingest_retention keep = c.conf->retention;
-	if (a->raw >= 0)
-		keep.raw_days = (unsigned)a->raw;
-	if (a->report >= 0)
-		keep.report_days = (unsigned)a->report;
-	if (a->quarantine >= 0)
-		keep.quarantine_days = (unsigned)a->quarantine;
-	int r = sts_ingest_prune(c.db, &keep, a->dry_run, &res);
+	int rc = EXIT_OK;
+	struct sts_ingest_retention keep = ctx->conf->retention;
+	if (a->raw)
+		keep.raw_days = (unsigned)(a->raw - 1);
+	if (a->report)
+		keep.report_days = (unsigned)(a->report - 1);
+	if (a->quarantine)
+		keep.quarantine_days = (unsigned)(a->quarantine - 1);
+	int r = sts_ingest_prune(ctx->db, &keep, a->dry_run, &res);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", c.state_path,
-			    r == STS_EDB ? sts_db_errmsg(c.db) : sts_strerror(r));
-		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_FAIL;
-		goto out;
+		sts_log_err("state database '%s': %s", ctx->state_path,
+			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
+		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_FAIL;
 	}
-	if (a->json) {
+	if (ctx->json) {
 		json_t *doc = json_pack(
 		    "{s:b,s:I,s:I,s:I,s:I,s:I}", "dry_run", a->dry_run, "raw", (json_int_t)res.raw,
 		    "reports", (json_int_t)res.reports, "daily", (json_int_t)res.daily, "failures",
@@ -99,66 +112,7 @@ static int run(const struct prune_args *a)
 		    a->dry_run ? " (dry run, nothing deleted)" : "", res.raw, res.reports,
 		    res.daily, res.failures, res.quarantine);
 	}
-out:
-	report_ctx_close(&c);
 	return rc;
 }
 
-int cmd_prune(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"inventory", required_argument, NULL, 'i'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"raw-days", required_argument, NULL, OPT_RAW},
-	    {"report-days", required_argument, NULL, OPT_REPORT},
-	    {"quarantine-days", required_argument, NULL, OPT_QUARANTINE},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct prune_args a = {.raw = -1, .report = -1, .quarantine = -1};
-	int c, rc;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a.inventory = optarg;
-			break;
-		case OPT_STATE:
-			a.state = optarg;
-			break;
-		case OPT_RAW:
-			if ((rc = parse_days("--raw-days", optarg, &a.raw)) != EXIT_OK)
-				return rc;
-			break;
-		case OPT_REPORT:
-			if ((rc = parse_days("--report-days", optarg, &a.report)) != EXIT_OK)
-				return rc;
-			break;
-		case OPT_QUARANTINE:
-			if ((rc = parse_days("--quarantine-days", optarg, &a.quarantine)) !=
-			    EXIT_OK)
-				return rc;
-			break;
-		case 'n':
-			a.dry_run = true;
-			break;
-		case OPT_JSON:
-			a.json = true;
-			break;
-		case 'h':
-			cli_usage(stdout, prune_usage);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(prune_usage, "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error(prune_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(prune_usage, "too many arguments");
-	return run(&a);
-}
+CLI_COMMAND(prune, .args_size = sizeof(struct prune_args));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl receive: the HTTPS receiver for RFC 8460 §5.4 POSTs, until a signal. */
-#include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_ingest.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
@@ -16,7 +15,7 @@
 #include "sts_secret.h"
 
 /* docs/stsctl-receive.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const receive_usage[] = {
+static const char *const receive_usage[] = {
     "stsctl receive --inventory FILE [--state PATH] [--listen ADDR:PORT]",
     "",
     "Run the HTTPS receiver for TLS reports POSTed to an https: rua (RFC 8460",
@@ -41,9 +40,15 @@ const char *const receive_usage[] = {
     NULL,
 };
 
-enum {
-	OPT_STATE = 1000,
-	OPT_LISTEN,
+struct receive_args {
+	const char *listen;
+};
+
+static const struct cli_opt receive_opts[] = {
+    CLI_INVENTORY('i'),
+    CLI_STATE,
+    CLI_STRING("listen", 0, struct receive_args, listen),
+    CLI_END,
 };
 
 /*
@@ -110,7 +115,7 @@ static char *read_pem(const char *what, const char *ref, const char *basedir)
 	return sts_buf_steal(&b);
 }
 
-static int serve(struct report_ctx *c, const char *listen)
+static int serve(struct cli_ctx *c, const char *listen)
 {
 	const struct sts_ingest_https *h = &c->conf->https;
 	struct sts_ingest *ing = NULL;
@@ -184,56 +189,18 @@ out:
 	return rc;
 }
 
-int cmd_receive(int argc, char **argv)
+static int run(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"inventory", required_argument, NULL, 'i'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"listen", required_argument, NULL, OPT_LISTEN},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *inventory = NULL, *state = NULL, *listen = NULL;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			inventory = optarg;
-			break;
-		case OPT_STATE:
-			state = optarg;
-			break;
-		case OPT_LISTEN:
-			listen = optarg;
-			break;
-		case 'h':
-			cli_usage(stdout, receive_usage);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(receive_usage, "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error(receive_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
+	const struct receive_args *a = ctx->args;
+	if (!ctx->conf->https.present) {
+		sts_log_err("inventory '%s' has no reports.https section", ctx->inventory_path);
+		return EXIT_FAIL;
 	}
-	if (optind < argc)
-		return cli_usage_error(receive_usage, "too many arguments");
-	if (!inventory)
-		return cli_usage_error(receive_usage, "missing --inventory FILE");
-	struct report_ctx ctx = {0};
-	int rc = report_ctx_open(&ctx, inventory, state, RCTX_WRITER | RCTX_LOCK);
-	if (rc == EXIT_OK && !ctx.conf->https.present) {
-		sts_log_err("inventory '%s' has no reports.https section", inventory);
-		rc = EXIT_FAIL;
-	}
-	if (rc == EXIT_OK && !listen && !ctx.conf->https.listen) {
+	if (!a->listen && !ctx->conf->https.listen) {
 		sts_log_err("reports.https has no 'listen'");
-		rc = EXIT_FAIL;
+		return EXIT_FAIL;
 	}
-	if (rc == EXIT_OK)
-		rc = serve(&ctx, listen);
-	report_ctx_close(&ctx);
-	return rc;
+	return serve(ctx, a->listen);
 }
+
+CLI_COMMAND(receive, .args_size = sizeof(struct receive_args));

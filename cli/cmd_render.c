@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl render: inventory -> policy files, zone fragments, nginx configs, or JSON. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,7 +13,7 @@
 #include "sts_rollout.h"
 
 /* docs/stsctl-render.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const render_usage[] = {
+static const char *const render_usage[] = {
     "stsctl render INVENTORY -o DIR [--domain NAME]... [--state PATH] [--web-root DIR]",
     "                                [--cert-dir DIR]",
     "stsctl render INVENTORY --json [--domain NAME]... [--state PATH]",
@@ -42,11 +42,19 @@ const char *const render_usage[] = {
     NULL,
 };
 
-enum {
-	OPT_JSON = 1000,
-	OPT_WEB_ROOT,
-	OPT_CERT_DIR,
-	OPT_STATE,
+struct render_args {
+	const char *outdir, *web_root, *cert_dir;
+	struct cli_list only;
+};
+
+static const struct cli_opt render_opts[] = {
+    CLI_STRING("output", 'o', struct render_args, outdir),
+    CLI_JSON,
+    CLI_LIST("domain", 'd', struct render_args, only),
+    CLI_STRING("web-root", 0, struct render_args, web_root),
+    CLI_STRING("cert-dir", 0, struct render_args, cert_dir),
+    CLI_STATE,
+    CLI_END,
 };
 
 static enum sts_mode stage_mode(const char *domain, void *ud)
@@ -54,152 +62,61 @@ static enum sts_mode stage_mode(const char *domain, void *ud)
 	return sts_rollout_modes_get(ud, domain);
 }
 
-/* The rollout stages of the state DB, read only; a missing DB has none. */
-static int load_stages(const char *state, struct sts_rollout_modes **ret)
-{
-	struct sts_db *db = NULL;
-	char *err = NULL;
-	int r = sts_db_open(state, STS_DB_READONLY, NULL, &db, &err);
-	if (r < 0) {
-		sts_log_err("cannot open the state DB '%s': %s", state,
-			    err ? err : sts_strerror(r));
-		free(err);
-		return r;
-	}
-	r = sts_rollout_modes_load(db, ret);
-	if (r < 0)
-		sts_log_err("cannot read the rollout stages from '%s': %s", state,
-			    sts_db_errmsg(db));
-	sts_db_close(db);
-	return r;
-}
-
 static int write_stdout(const char *p, size_t n, void *ud)
 {
 	return fwrite(p, 1, n, stdout) == n ? STS_OK : STS_EIO;
 }
 
-static int run(const char *path, const char *outdir, bool json, const char *state,
-	       struct sts_render_opts *ro)
+/* A missing state DB means no domain is under rollout (read-only: an empty one). */
+static int run(struct cli_ctx *ctx)
 {
+	const struct render_args *a = ctx->args;
 	struct sts_diags diags;
-	struct sts_inventory *inv = NULL;
 	struct sts_rollout_modes *stages = NULL;
-	sts_diags_init(&diags);
-	int rc;
-	int r = load_stages(state, &stages);
-	if (r < 0)
-		return EXIT_USAGE;
-	ro->mode_of = stage_mode;
-	ro->mode_ud = stages;
-	r = sts_inventory_load(path, &inv, &diags);
-	/* info findings (IDN conversions) are for validate; render shows them with --verbose */
-	if (r < 0 || diags.n_warnings > 0 || cli_verbosity >= 2)
-		cli_print_diags(&diags);
-	if (r == STS_EINVALID || r == STS_EPARSE) {
-		sts_log_err("inventory '%s' is invalid", path);
-		rc = EXIT_FAIL;
-		goto out;
-	}
+	struct sts_render_opts ro = {.only = a->only.n ? a->only.v : NULL,
+				     .n_only = a->only.n,
+				     .web_root = a->web_root,
+				     .cert_dir = a->cert_dir,
+				     .mode_of = stage_mode};
+	int r = sts_rollout_modes_load(ctx->db, &stages);
 	if (r < 0) {
-		sts_log_errno(r, "cannot load inventory '%s'", path);
-		rc = cli_exit_for(r);
-		goto out;
+		sts_log_err("cannot read the rollout stages from '%s': %s", ctx->state_path,
+			    sts_db_errmsg(ctx->db));
+		return EXIT_USAGE;
 	}
-	sts_diags_release(&diags);
-	if (json) {
-		r = sts_render_json(inv, ro, write_stdout, NULL, &diags);
+	ro.mode_ud = stages;
+	sts_diags_init(&diags);
+	if (ctx->json) {
+		r = sts_render_json(ctx->inv, &ro, write_stdout, NULL, &diags);
 		cli_print_diags(&diags);
 		if (r == STS_EIO)
 			sts_log_err("cannot write to standard output");
 	} else {
 		struct sts_render_stats st;
-		r = sts_render_tree_opts(inv, outdir, ro, &st, &diags);
+		r = sts_render_tree_opts(ctx->inv, a->outdir, &ro, &st, &diags);
 		cli_print_diags(&diags);
 		if (r >= 0 || r == STS_EINVALID)
 			sts_log_info(
 			    "rendered %zu domains and %zu zones into '%s': %zu files written, "
 			    "%zu unchanged",
-			    st.domains, st.zones, outdir, st.written, st.unchanged);
+			    st.domains, st.zones, a->outdir, st.written, st.unchanged);
 		else if (diags.n_errors == 0)
-			sts_log_errno(r, "cannot render into '%s'", outdir);
+			sts_log_errno(r, "cannot render into '%s'", a->outdir);
 	}
-	rc = cli_exit_for(r);
-out:
-	sts_inventory_free(inv);
 	sts_rollout_modes_free(stages);
 	sts_diags_release(&diags);
-	return rc;
+	return cli_exit_for(r);
 }
 
-int cmd_render(int argc, char **argv)
+static int prepare(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"domain", required_argument, NULL, 'd'},
-	    {"web-root", required_argument, NULL, OPT_WEB_ROOT},
-	    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct sts_render_opts ro = {0};
-	const char *outdir = NULL;
-	const char *state = STS_DB_DEFAULT_PATH;
-	bool json = false;
-	const char **only = calloc((size_t)argc, sizeof(*only));
-	int c, rc;
-	if (!only) {
-		sts_log_err("out of memory");
-		return EXIT_INTERNAL;
-	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:d:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			outdir = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'd':
-			only[ro.n_only++] = optarg;
-			break;
-		case OPT_WEB_ROOT:
-			ro.web_root = optarg;
-			break;
-		case OPT_CERT_DIR:
-			ro.cert_dir = optarg;
-			break;
-		case OPT_STATE:
-			state = optarg;
-			break;
-		case 'h':
-			cli_usage(stdout, render_usage);
-			rc = EXIT_OK;
-			goto out;
-		case ':':
-			rc = cli_usage_error(render_usage, "option '%s' needs a value",
-					     argv[optind - 1]);
-			goto out;
-		default:
-			rc = cli_usage_error(render_usage, "unknown option '%s'", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (ro.n_only)
-		ro.only = only;
-	if (argc - optind != 1)
-		rc = cli_usage_error(render_usage,
-				     argc - optind ? "too many arguments" : "missing INVENTORY");
-	else if (!outdir == !json)
-		rc = cli_usage_error(render_usage, "give exactly one of '-o DIR' and '--json'");
-	else if (json && (ro.web_root || ro.cert_dir))
-		rc = cli_usage_error(render_usage, "'--web-root' and '--cert-dir' need '-o DIR'");
-	else
-		rc = run(argv[optind], outdir, json, state, &ro);
-out:
-	free(only);
-	return rc;
+	const struct render_args *a = ctx->args;
+	if (!a->outdir == !ctx->json)
+		return cli_usage_error(render_usage, "give exactly one of '-o DIR' and '--json'");
+	if (ctx->json && (a->web_root || a->cert_dir))
+		return cli_usage_error(render_usage, "'--web-root' and '--cert-dir' need '-o DIR'");
+	return EXIT_OK;
 }
+
+CLI_COMMAND(render, CLI_ONE_ARG("INVENTORY"), .args_size = sizeof(struct render_args),
+	    .prepare = prepare);

@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl report: the readable summary of the stored TLS reports. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_ingest.h"
 #include "commands.h"
 #include "sts_err.h"
 #include "sts_report.h"
 #include "sts_report_evidence.h"
 
 /* docs/stsctl-report.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const report_usage[] = {
+static const char *const report_usage[] = {
     "stsctl report [--domain D] [--since DATE] [--format text|json|csv|html] "
     "[--inventory FILE] [--state PATH]",
     "",
@@ -37,13 +36,6 @@ const char *const report_usage[] = {
     NULL,
 };
 
-enum {
-	OPT_STATE = 1000,
-	OPT_SINCE,
-	OPT_UNTIL,
-	OPT_AUTH,
-};
-
 static int write_stdout(void *ud, const char *p, size_t n)
 {
 	(void)ud;
@@ -51,13 +43,33 @@ static int write_stdout(void *ud, const char *p, size_t n)
 }
 
 struct report_args {
-	const char *inventory, *state, *domain, *since, *until;
+	const char *domain, *since, *until;
 	enum sts_report_format format;
 	bool auth;
 };
 
+static int opt_format(struct cli_ctx *ctx, void *field, const char *value)
+{
+	if (sts_report_format_parse(value, field) < 0)
+		return cli_usage_error(ctx->def->usage,
+				       "invalid --format '%s': expected text, json, csv or html",
+				       value);
+	return EXIT_OK;
+}
+
+static const struct cli_opt report_opts[] = {
+    CLI_STRING("domain", 'd', struct report_args, domain),
+    CLI_STRING("since", 0, struct report_args, since),
+    CLI_STRING("until", 0, struct report_args, until),
+    CLI_CALLBACK("format", 'f', struct report_args, format, opt_format),
+    CLI_BOOL("authenticated", 0, struct report_args, auth),
+    CLI_INVENTORY('i'),
+    CLI_STATE,
+    CLI_END,
+};
+
 /* the summary plus every report with whether it counts as evidence, and why not */
-static int write_json(const struct report_ctx *c, const struct sts_report_query *q,
+static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
 		      const struct sts_report *rep)
 {
 	json_t *reports = NULL, *doc = sts_report_to_json(rep);
@@ -81,15 +93,13 @@ static int write_json(const struct report_ctx *c, const struct sts_report_query 
 	return r;
 }
 
-static int run(const struct report_args *a)
+static int run(struct cli_ctx *ctx)
 {
-	struct report_ctx c = {0};
+	const struct report_args *a = ctx->args;
 	struct sts_report *rep = NULL;
 	char since[11], until[11];
-	int rc = report_ctx_open(&c, a->inventory, a->state, 0);
-	if (rc != EXIT_OK)
-		goto out;
-	int64_t now = sts_db_now(c.db);
+	int rc = EXIT_OK;
+	int64_t now = sts_db_now(ctx->db);
 	if (a->since && sts_report_parse_date(a->since, now, since) < 0) {
 		rc = cli_usage_error(report_usage,
 				     "invalid --since '%s': expected YYYY-MM-DD or Nd", a->since);
@@ -106,20 +116,20 @@ static int run(const struct report_args *a)
 	    .until = a->until ? until : NULL,
 	    .authenticated_only = a->auth,
 	};
-	int r = sts_report_build(c.db, &q, &rep);
+	int r = sts_report_build(ctx->db, &q, &rep);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", c.state_path,
-			    r == STS_EDB ? sts_db_errmsg(c.db) : sts_strerror(r));
+		sts_log_err("state database '%s': %s", ctx->state_path,
+			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
 		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 		goto out;
 	}
-	for (size_t i = 0; c.inv && i < c.inv->n_domains && r == STS_OK; i++) {
-		const char *name = c.inv->domains[i].name;
+	for (size_t i = 0; ctx->inv && i < ctx->inv->n_domains && r == STS_OK; i++) {
+		const char *name = ctx->inv->domains[i].name;
 		if (!a->domain || strcmp(a->domain, name) == 0)
 			r = sts_report_add_domain(rep, name);
 	}
 	if (r == STS_OK && a->format == STS_REPORT_JSON)
-		r = write_json(&c, &q, rep);
+		r = write_json(ctx, &q, rep);
 	else if (r == STS_OK)
 		r = sts_report_write(rep, a->format, write_stdout, NULL);
 	if (r < 0) {
@@ -128,66 +138,7 @@ static int run(const struct report_args *a)
 	}
 out:
 	sts_report_free(rep);
-	report_ctx_close(&c);
 	return rc;
 }
 
-int cmd_report(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"domain", required_argument, NULL, 'd'},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"until", required_argument, NULL, OPT_UNTIL},
-	    {"format", required_argument, NULL, 'f'},
-	    {"authenticated", no_argument, NULL, OPT_AUTH},
-	    {"inventory", required_argument, NULL, 'i'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct report_args a = {.format = STS_REPORT_TEXT};
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:f:i:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			a.domain = optarg;
-			break;
-		case OPT_SINCE:
-			a.since = optarg;
-			break;
-		case OPT_UNTIL:
-			a.until = optarg;
-			break;
-		case 'f':
-			if (sts_report_format_parse(optarg, &a.format) < 0)
-				return cli_usage_error(
-				    report_usage,
-				    "invalid --format '%s': expected text, json, "
-				    "csv or html",
-				    optarg);
-			break;
-		case OPT_AUTH:
-			a.auth = true;
-			break;
-		case 'i':
-			a.inventory = optarg;
-			break;
-		case OPT_STATE:
-			a.state = optarg;
-			break;
-		case 'h':
-			cli_usage(stdout, report_usage);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(report_usage, "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error(report_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(report_usage, "too many arguments");
-	return run(&a);
-}
+CLI_COMMAND(report, .args_size = sizeof(struct report_args));

@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl status: each domain's rollout stage, health and blocking gates (core/watch/sts_watch.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_watch.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_escape.h"
 #include "sts_watch.h"
+#include "sts_watch_run.h"
 
 /* docs/stsctl-status.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
-const char *const status_usage[] = {
+static const char *const status_usage[] = {
     "stsctl status INVENTORY [--json] [--now RFC3339] [--state PATH]",
     "",
     "Show each domain's rollout stage and since when, its report health over the",
@@ -29,12 +28,6 @@ const char *const status_usage[] = {
     "",
     "Exit status: 0 shown; 1 the inventory is invalid; 2 usage or I/O error.",
     NULL,
-};
-
-enum {
-	OPT_JSON = 1000,
-	OPT_NOW,
-	OPT_STATE,
 };
 
 static const char *str(json_t *o, const char *k)
@@ -95,69 +88,28 @@ static int print_text(json_t *doc)
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
-int cmd_status(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"now", required_argument, NULL, OPT_NOW},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct plan_ctx pc;
-	const char *state = NULL;
-	bool json = false, fixed = false;
-	time_t now = 0;
-	json_t *doc = NULL;
-	int c, rc;
+static const struct cli_opt status_opts[] = {
+    CLI_JSON,
+    CLI_NOW,
+    CLI_STATE,
+    CLI_END,
+};
 
-	memset(&pc, 0, sizeof(pc));
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_NOW:
-			if (watch_parse_time(optarg, &now) < 0)
-				return cli_usage_error(
-				    status_usage, "--now: '%s' is not an RFC 3339 time", optarg);
-			fixed = true;
-			break;
-		case OPT_STATE:
-			state = optarg;
-			break;
-		case 'h':
-			cli_usage(stdout, status_usage);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(status_usage, "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error(status_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(status_usage,
-				       argc - optind ? "too many arguments" : "missing INVENTORY");
-	if (fixed)
-		watch_set_clock(&pc, &now);
-	rc = plan_ctx_open(&pc, argv[optind], state, false);
-	if (rc != EXIT_OK)
-		goto out;
-	int r = sts_watch_status(pc.inv, pc.db, watch_all_reports(pc.inv), &doc);
+static int run(struct cli_ctx *ctx)
+{
+	json_t *doc = NULL;
+	int rc = EXIT_OK;
+	int r = sts_watch_status(ctx->inv, ctx->db, sts_watch_all_reports(ctx->inv), &doc);
 	if (r < 0) {
 		sts_log_errno(r, "cannot compute the status");
-		rc = EXIT_INTERNAL;
-		goto out;
+		return EXIT_INTERNAL;
 	}
-	if (json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0) {
+	if (ctx->json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0) {
 		sts_log_err("cannot write the status");
 		rc = EXIT_USAGE;
 	}
-out:
 	json_decref(doc);
-	plan_ctx_close(&pc);
 	return rc;
 }
+
+CLI_COMMAND(status, CLI_ONE_ARG("INVENTORY"));

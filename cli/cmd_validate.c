@@ -3,16 +3,16 @@
  * stsctl validate: load an inventory, report every problem at once
  * (core/inventory/sts_inventory.c does the work), print a summary.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "sts_diag_json.h"
 #include "sts_err.h"
 #include "sts_inventory.h"
 
-const char *const validate_usage[] = {
+static const char *const validate_usage[] = {
     "stsctl validate [--json] INVENTORY",
     "",
     "Check an inventory (docs/inventory.md) and report every problem in one run,",
@@ -27,36 +27,17 @@ const char *const validate_usage[] = {
     NULL,
 };
 
-/* [{"file","line","column","path","message","rule"?}] for one severity */
-static json_t *diags_json(const struct sts_diags *d, enum sts_severity sev)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < d->n; i++) {
-		const struct sts_diag *x = &d->v[i];
-		if (x->severity != sev)
-			continue;
-		json_t *o = json_pack("{s:s?,s:I,s:I,s:s?,s:s,s:s*}", "file", x->file, "line",
-				      (json_int_t)x->line, "column", (json_int_t)x->col, "path",
-				      x->path, "message", x->message, "rule", x->rule);
-		if (!o || json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
+/* {"valid","domains","errors","warnings","info","not_shown"?}: sts_diag_json.h's schema */
 static int print_json(const struct sts_diags *d, size_t n_domains)
 {
-	json_t *doc =
-	    json_pack("{s:b,s:I,s:o*,s:o*,s:o*}", "valid", d->n_errors == 0, "domains",
-		      (json_int_t)n_domains, "errors", diags_json(d, STS_SEV_ERROR), "warnings",
-		      diags_json(d, STS_SEV_WARNING), "info", diags_json(d, STS_SEV_INFO));
-	if (doc && d->dropped &&
-	    json_object_set_new(doc, "not_shown", json_integer((json_int_t)d->dropped)) < 0) {
+	json_t *doc = json_pack("{s:b,s:I}", "valid", d->n_errors == 0, "domains",
+				(json_int_t)n_domains),
+	       *diags = sts_diags_json_doc(d, d->n_errors == 0);
+	if (doc && (!diags || json_object_update(doc, diags) < 0)) {
 		json_decref(doc);
 		doc = NULL;
 	}
+	json_decref(diags);
 	return cli_json_print(doc);
 }
 
@@ -65,33 +46,10 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-int cmd_validate(int argc, char **argv)
+static int run(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	bool json = false;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			cli_usage(stdout, validate_usage);
-			return EXIT_OK;
-		default:
-			return cli_usage_error(validate_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(validate_usage, argc - optind < 1 ? "missing INVENTORY"
-									 : "too many arguments");
-	const char *path = argv[optind];
+	bool json = ctx->json;
+	const char *path = ctx->inventory_path;
 	struct sts_diags d;
 	size_t n_domains = 0;
 	sts_diags_init(&d);
@@ -117,3 +75,10 @@ int cmd_validate(int argc, char **argv)
 	sts_diags_release(&d);
 	return rc;
 }
+
+static const struct cli_opt validate_opts[] = {
+    CLI_JSON,
+    CLI_END,
+};
+
+CLI_COMMAND(validate, CLI_ONE_ARG("INVENTORY"));

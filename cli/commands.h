@@ -4,56 +4,46 @@
 
 /*
  * Adding a command (git builtin.h checklist):
- *  1. cli/cmd_<name>.c with <name>_usage[] and cmd_<name>(); options in a
- *     getopt_long table, no strcmp chains; it only parses options, calls
- *     core/ and maps the result to an exit code.
- *  2. Declare both here and add the file to cli/meson.build.
- *  3. Add a row to cmds[] in cli/main.c.
+ *  1. cli/cmd_<name>.c with <name>_usage[], an option table (cli_opts.h:
+ *     CLI_BOOL, CLI_STRING, CLI_LIST, CLI_UINT, CLI_CALLBACK and the common
+ *     CLI_JSON, CLI_STATE, CLI_INVENTORY) whose targets are fields of the
+ *     command's own argument struct, and a run function that gets struct
+ *     cli_ctx (cli_ctx.h) with the arguments, the inventory, the state DB,
+ *     the lock and the plugins already set up. It only calls core/ and maps
+ *     the result to an exit code; no getopt loop, no strcmp chains, no
+ *     inventory or state loading of its own. Export it as
+ *     `const struct cli_cmd_def <name>_cmd`. A command never includes
+ *     another command: what two commands share goes to core/ or to a
+ *     cli_*.c helper (cli_ctx.c, cli_netopts.c).
+ *  2. Declare it here and add the file to cli/meson.build.
+ *  3. Add a row to cmds[] in cli/main.c with the CMD_* flags of what it
+ *     needs (inventory argument or --inventory, reports settings, state
+ *     read-only or read-write, lock, plugins).
  *  4. Write docs/stsctl-<name>.md whose Synopsis block equals --help
- *     (tests/cli/help_docs.py checks it) and list it in README.md.
+ *     (tests/cli/test_help_docs.py checks it) and list it in README.md.
  *  5. Tests for the new behaviour, and its exit codes in docs/exit-codes.md.
+ *     A test-only hook (getenv("STSCTL_TEST_...")) goes inside
+ *     #ifdef STS_TEST_HOOKS (meson -Dtest_hooks=true).
  */
 
-extern const char *const lint_usage[];
-int cmd_lint(int argc, char **argv);
+#include "cli_ctx.h"
 
-extern const char *const validate_usage[];
-int cmd_validate(int argc, char **argv);
+extern const struct cli_cmd_def lint_cmd;
+extern const struct cli_cmd_def validate_cmd;
+extern const struct cli_cmd_def render_cmd;
+extern const struct cli_cmd_def plan_cmd;
+extern const struct cli_cmd_def apply_cmd;
+extern const struct cli_cmd_def check_cmd;
+extern const struct cli_cmd_def onboard_cmd;
+extern const struct cli_cmd_def ingest_cmd;
+extern const struct cli_cmd_def receive_cmd;
+extern const struct cli_cmd_def report_cmd;
+extern const struct cli_cmd_def prune_cmd;
+extern const struct cli_cmd_def status_cmd;
+extern const struct cli_cmd_def watch_cmd;
 
-extern const char *const render_usage[];
-int cmd_render(int argc, char **argv);
-
+/* not converted yet (cli/cmd_plugins.c): argv as it is */
 extern const char *const plugins_usage[];
 int cmd_plugins(int argc, char **argv);
-
-extern const char *const plan_usage[];
-int cmd_plan(int argc, char **argv);
-
-extern const char *const apply_usage[];
-int cmd_apply(int argc, char **argv);
-
-extern const char *const check_usage[];
-int cmd_check(int argc, char **argv);
-
-extern const char *const onboard_usage[];
-int cmd_onboard(int argc, char **argv);
-
-extern const char *const ingest_usage[];
-int cmd_ingest(int argc, char **argv);
-
-extern const char *const receive_usage[];
-int cmd_receive(int argc, char **argv);
-
-extern const char *const report_usage[];
-int cmd_report(int argc, char **argv);
-
-extern const char *const prune_usage[];
-int cmd_prune(int argc, char **argv);
-
-extern const char *const status_usage[];
-int cmd_status(int argc, char **argv);
-
-extern const char *const watch_usage[];
-int cmd_watch(int argc, char **argv);
 
 #endif

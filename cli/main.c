@@ -27,32 +27,48 @@ const char *__ubsan_default_options(void)
 }
 #endif
 
-static int cmd_help(int argc, char **argv);
+static int cmd_help(struct cli_ctx *ctx);
 static const char *const help_usage[] = {
     "stsctl help [COMMAND]",
     "",
     "Show the usage of COMMAND, or list the commands.",
     NULL,
 };
+static const struct cli_cmd_def help_cmd = {.run = cmd_help, .usage = help_usage, .max_args = 1};
+static const struct cli_cmd_def plugins_cmd = {.legacy = cmd_plugins, .usage = plugins_usage};
 
-/* One dispatch table; see commands.h for the checklist. */
+#define NEED_INV_ARG (CMD_INVENTORY_ARG | CMD_LOAD_INVENTORY)
+#define NEED_INV_OPT CMD_LOAD_INVENTORY
+#define NEED_REPORTS (CMD_LOAD_INVENTORY | CMD_REPORTS_CONF)
+#define NEED_WRITER  (CMD_STATE_RW | CMD_LOCK)
+
+/*
+ * One dispatch table; see commands.h for the checklist. The flags say what
+ * run_cmd() sets up before the command runs (cli_ctx.h): the inventory
+ * (the first argument, or --inventory), its reports settings, the state DB
+ * read-only or read-write with its lock, the plugins.
+ */
 static const struct cli_cmd cmds[] = {
-    {"apply", cmd_apply, 0, "apply a plan: publish policies and DNS records", apply_usage},
-    {"check", cmd_check, 0, "audit live MTA-STS and TLS-RPT deployments", check_usage},
-    {"help", cmd_help, 0, "show help for a command", help_usage},
-    {"ingest", cmd_ingest, 0, "read TLS reports into the state database", ingest_usage},
-    {"lint", cmd_lint, 0, "check a policy, TXT record or MX match against the RFCs", lint_usage},
-    {"onboard", cmd_onboard, 0, "propose inventory entries from live DNS", onboard_usage},
-    {"plan", cmd_plan, 0, "show what apply would change", plan_usage},
-    {"plugins", cmd_plugins, 0, "list the provider plugins found", plugins_usage},
-    {"prune", cmd_prune, 0, "drop TLS reports past their retention", prune_usage},
-    {"receive", cmd_receive, 0, "run the HTTPS receiver for TLS reports", receive_usage},
-    {"render", cmd_render, 0, "render policies, DNS records and web configs", render_usage},
-    {"report", cmd_report, 0, "summarise the stored TLS reports", report_usage},
-    {"status", cmd_status, 0, "show rollout stages, health and what blocks promotion",
-     status_usage},
-    {"validate", cmd_validate, 0, "validate an inventory", validate_usage},
-    {"watch", cmd_watch, 0, "walk domains none -> testing -> enforce on evidence", watch_usage},
+    {"apply", &apply_cmd, NEED_INV_ARG | NEED_WRITER | CMD_PLUGINS,
+     "apply a plan: publish policies and DNS records"},
+    {"check", &check_cmd, NEED_INV_OPT, "audit live MTA-STS and TLS-RPT deployments"},
+    {"help", &help_cmd, 0, "show help for a command"},
+    {"ingest", &ingest_cmd, NEED_REPORTS | NEED_WRITER, "read TLS reports into the state database"},
+    {"lint", &lint_cmd, 0, "check a policy, TXT record or MX match against the RFCs"},
+    {"onboard", &onboard_cmd, NEED_INV_OPT, "propose inventory entries from live DNS"},
+    {"plan", &plan_cmd, NEED_INV_ARG | CMD_STATE_RO | CMD_PLUGINS, "show what apply would change"},
+    {"plugins", &plugins_cmd, 0, "list the provider plugins found"},
+    {"prune", &prune_cmd, NEED_REPORTS | NEED_WRITER, "drop TLS reports past their retention"},
+    {"receive", &receive_cmd, CMD_INVENTORY_REQ | NEED_REPORTS | NEED_WRITER,
+     "run the HTTPS receiver for TLS reports"},
+    {"render", &render_cmd, NEED_INV_ARG | CMD_STATE_RO,
+     "render policies, DNS records and web configs"},
+    {"report", &report_cmd, NEED_REPORTS | CMD_STATE_RO, "summarise the stored TLS reports"},
+    {"status", &status_cmd, NEED_INV_ARG | CMD_STATE_RO,
+     "show rollout stages, health and what blocks promotion"},
+    {"validate", &validate_cmd, CMD_INVENTORY_ARG, "validate an inventory"},
+    {"watch", &watch_cmd, NEED_INV_ARG | NEED_WRITER | CMD_PLUGINS,
+     "walk domains none -> testing -> enforce on evidence"},
 };
 
 static const char *const main_usage[] = {
@@ -79,18 +95,16 @@ static void list_cmds(FILE *f)
 	fprintf(f, "\nexit codes: docs/exit-codes.md\n");
 }
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(struct cli_ctx *ctx)
 {
-	if (argc > 2)
-		return cli_usage_error(help_usage, "too many arguments");
-	if (argc < 2) {
+	if (ctx->argc < 1) {
 		list_cmds(stdout);
 		return EXIT_OK;
 	}
-	const struct cli_cmd *c = find_cmd(argv[1]);
+	const struct cli_cmd *c = find_cmd(ctx->argv[0]);
 	if (!c)
-		return cli_usage_error(help_usage, "unknown command '%s'", argv[1]);
-	cli_usage(stdout, c->usage);
+		return cli_usage_error(help_usage, "unknown command '%s'", ctx->argv[0]);
+	cli_usage(stdout, c->def->usage);
 	return EXIT_OK;
 }
 
@@ -112,13 +126,36 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 			if (strcmp(argv[i], "--") == 0)
 				break;
 			if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-				cli_usage(stdout, c->usage);
+				cli_usage(stdout, c->def->usage);
 				return finish_stdout(EXIT_OK);
 			}
 		}
 	}
-	optind = 0; /* reset getopt for the command */
-	return finish_stdout(c->fn(argc, argv));
+	if (c->def->legacy) {
+		optind = 0; /* reset getopt for the command */
+		return finish_stdout(c->def->legacy(argc, argv));
+	}
+	struct cli_ctx ctx = {.def = c->def, .flags = c->flags};
+	int rc = EXIT_OK;
+	if (c->def->args_size && !(ctx.args = calloc(1, c->def->args_size))) {
+		sts_log_err("out of memory");
+		return EXIT_INTERNAL;
+	}
+	rc = cli_parse_options(&ctx, argc, argv);
+	if (rc == EXIT_OK && !ctx.help_shown && c->def->prepare)
+		rc = c->def->prepare(&ctx);
+	if (rc == EXIT_OK && !ctx.help_shown)
+		rc = cli_ctx_setup(&ctx);
+	if (rc != EXIT_OK && ctx.errors_fail)
+		rc = EXIT_FAIL; /* plan --detailed-exitcode: 2 means changes */
+	else if (rc == EXIT_OK && !ctx.help_shown)
+		rc = c->def->run(&ctx);
+	if (c->def->release && ctx.args)
+		c->def->release(&ctx);
+	cli_ctx_release(&ctx);
+	cli_options_release(&ctx);
+	free(ctx.args);
+	return finish_stdout(rc);
 }
 
 int main(int argc, char **argv)

@@ -91,6 +91,39 @@ report(rc == 1 and doc is not None and doc.get("match") is False and doc.get("va
        and "(HOSTNAME)" in doc["errors"][0]["message"],
        "--json invalid HOSTNAME", f"rc={rc} out={out!r} err={err!r}")
 
+# lint --json and validate --json share one diagnostics schema (sts_diag_json.h):
+# {"valid","errors","warnings","info"}, each finding {"file","line","column","path",
+# "message","rule"?}; lint's fields of before (rule, message, line, column) are kept
+FINDING = {"file", "line", "column", "path", "message", "rule"}
+with tempfile.TemporaryDirectory(prefix="stsctl-lint-cli-") as tmp:
+    pol = os.path.join(tmp, "mta-sts.txt")
+    with open(pol, "w", encoding="ascii") as f:
+        f.write("version: STSv1\nmode: enforce\nmax_age: 86400\n")
+    rc, out, err = run("lint", "policy", "--json", pol)
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = {}
+    errs = doc.get("errors") or [{}]
+    report(rc == 1 and doc.get("valid") is False and {"errors", "warnings", "info"} <= set(doc)
+           and all(set(e) == FINDING for e in errs) and errs[0].get("file") == pol
+           and errs[0].get("path") is None and errs[0].get("rule") == "B7"
+           and isinstance(errs[0].get("line"), int),
+           "lint policy --json: the shared diagnostics schema", f"rc={rc} out={out!r} err={err!r}")
+    inv = os.path.join(tmp, "inv.json")
+    with open(inv, "w", encoding="utf-8") as f:
+        json.dump({"version": 1, "domains": [{"name": "example.com"}]}, f)
+    rc, out, err = run("validate", "--json", inv)
+    try:
+        vdoc = json.loads(out)
+    except ValueError:
+        vdoc = {}
+    verrs = vdoc.get("errors") or [{}]
+    report(rc == 1 and set(vdoc) - {"domains"} == set(doc) - {"policy"}
+           and all(set(e) == FINDING for e in verrs),
+           "validate --json: the same document and finding keys as lint --json",
+           f"rc={rc} out={out!r} lint keys={sorted(doc)}")
+
 # the inventory and lint agree: mx lines rendered from U-labels match U-label hosts
 with tempfile.TemporaryDirectory(prefix="stsctl-lint-cli-") as tmp:
     inv = os.path.join(tmp, "inv.json")

@@ -15,6 +15,8 @@
 #                   tb_ns_nginx_site NAME CONF   server block for the srv nginx
 #                   tb_mailauth DOMAIN...        mailauth getPolicy from the client namespace
 #   inventories     tb_inv_edit FILE PYTHON      edit FILE in place: PYTHON sees `inv` and dom(name)
+#   test hooks      tb_need_test_hooks           bail out unless $STSCTL was built with
+#                                                -Dtest_hooks=true (STSCTL_TEST_NOW, ..._CRASH_AFTER)
 # Needs: STS_SOURCE_ROOT (source tree) and STSCTL (the built binary) from meson.
 set -uo pipefail
 _TB_H=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +32,16 @@ fi
 . "$STS_TB_RUN/env.sh"
 # This image presets these to the system bundle; never let them leak into a test.
 unset SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE
+
+# A case that sets STSCTL_TEST_NOW or STSCTL_TEST_CRASH_AFTER needs a build
+# that has the hooks (meson -Dtest_hooks=true, as tests/run.sh configures):
+# without them it fails at once, saying so, instead of testing nothing.
+tb_need_test_hooks() {
+	if ! grep -q STSCTL_TEST_NOW "$STSCTL"; then
+		echo "Bail out! $STSCTL has no test hooks: configure the build with -Dtest_hooks=true"
+		exit 1
+	fi
+}
 
 _tb_n=0
 _tb_failed=0

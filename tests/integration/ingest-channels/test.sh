@@ -9,6 +9,7 @@
 # microsoft.com, mail.ru: keys out of reach) are stored but not authenticated.
 # Then prune.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 . "$STS_SOURCE_ROOT/tests/integration/ingest-lib/lib.sh"
 W=$STS_TB_RUN/ingest-channels
 rm -rf "$W"

@@ -7,6 +7,7 @@
 #  points; a plugin with the wrong ABI refused; foreign zone records kept byte for
 #  byte; named-checkzone accepts every zone written; HTTPS verification.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 C=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/stsctl-pa.XXXXXX)
 chmod 755 "$W" # nginx workers read the web root

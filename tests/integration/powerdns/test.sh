@@ -8,6 +8,7 @@
 #  a CNAME conflict reported, never overwritten; removal with the injected clock.
 # The web side is the local plugin.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 W=$(mktemp -d /tmp/stsctl-pdns.XXXXXX)
 trap '[ -n "${PDNS_KEEP:-}" ] || rm -rf "$W"' EXIT
 S=$STSCTL

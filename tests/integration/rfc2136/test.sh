@@ -9,6 +9,7 @@
 #  does not serve: clear errors and nothing changed; a CNAME conflict reported, never
 #  overwritten; removal with the injected clock. The web side is the local plugin.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 W=$(mktemp -d /tmp/stsctl-r2136.XXXXXX)
 trap '[ -n "${R2136_KEEP:-}" ] || rm -rf "$W"' EXIT
 S=$STSCTL

@@ -15,6 +15,7 @@
 #  here), a full disk (a 64 KiB tmpfs mounted here), and nginx serving a
 #  stale or a wrong body (the HTTPS verification catches it).
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 S=$STSCTL
 API=$STS_TB_PDNS_API
 BASE=${API%/api/v1/servers/*}

@@ -7,6 +7,7 @@
 # refused (exit 3), apply runs between cycles, SIGHUP reloads, journal priority
 # prefixes, SIGTERM exits 0.
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
+tb_need_test_hooks
 W=$(mktemp -d /tmp/stsctl-watch.XXXXXX)
 PIDS=
 cleanup() {

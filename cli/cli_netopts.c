@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* What stsctl check and stsctl onboard share (cli_netopts.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_netopts.h"
+#include "sts_buf.h"
+#include "sts_err.h"
+
+int cli_parse_seconds(const char *arg, long *ret_ms)
+{
+	char *end;
+	errno = 0;
+	double s = strtod(arg, &end);
+	if (errno || end == arg || *end || !(s > 0) || s > 3600)
+		return -1;
+	*ret_ms = (long)(s * 1000.0 + 0.5);
+	return *ret_ms > 0 ? 0 : -1;
+}
+
+/* IPv4[:PORT], IPv6, or [IPv6]:PORT */
+static bool resolver_ok(const char *arg)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned char buf[16];
+	unsigned long v;
+	const char *colon = strchr(arg, ':');
+	if (arg[0] == '[') {
+		const char *end = strchr(arg, ']');
+		if (!end || (size_t)(end - arg - 1) >= sizeof(host) || end[1] != ':')
+			return false;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - arg - 1), arg + 1);
+		port = end + 2;
+	} else if (colon && colon == strrchr(arg, ':')) {
+		if ((size_t)(colon - arg) >= sizeof(host))
+			return false;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+		port = colon + 1;
+	} else if (strlen(arg) < sizeof(host)) {
+		snprintf(host, sizeof(host), "%s", arg);
+	} else {
+		return false;
+	}
+	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+		return false;
+	return !port || cli_parse_ulong(port, 1, 65535, &v) == 0;
+}
+
+int netopt_resolver(struct cli_ctx *ctx, void *field, const char *value)
+{
+	if (!resolver_ok(value))
+		return cli_usage_error(
+		    ctx->def->usage,
+		    "invalid resolver '%s': not an IP address with an optional port", value);
+	*(const char **)field = value;
+	return EXIT_OK;
+}
+
+int netopt_ca_file(struct cli_ctx *ctx, void *field, const char *value)
+{
+	(void)ctx;
+	if (access(value, R_OK) != 0) {
+		sts_log_errno(-errno, "cannot read CA file '%s'", value);
+		return EXIT_USAGE;
+	}
+	*(const char **)field = value;
+	return EXIT_OK;
+}
+
+int netopt_seconds(struct cli_ctx *ctx, void *field, const char *value)
+{
+	if (cli_parse_seconds(value, field) < 0)
+		return cli_usage_error(ctx->def->usage, "invalid number of seconds '%s'", value);
+	return EXIT_OK;
+}
+
+struct bar {
+	long last_ms;
+	bool drawn;
+};
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Called by the workers one at a time (core holds a lock around it). */
+static void draw_bar(size_t done, size_t total, void *ud)
+{
+	struct bar *b = ud;
+	long now = mono_ms();
+	if (done < total && now - b->last_ms < 100)
+		return;
+	b->last_ms = now;
+	b->drawn = true;
+	int width = 30, fill = total ? (int)(done * (size_t)width / total) : width;
+	fprintf(stderr, "\rchecking [%.*s%*s] %zu/%zu", fill,
+		"==============================", width - fill, "", done, total);
+	fflush(stderr);
+}
+
+static struct bar the_bar;
+
+void netopts_progress(struct netopts *n)
+{
+	bool on = n->progress == NETOPT_PROGRESS_ON ||
+		  (n->progress == NETOPT_PROGRESS_AUTO && cli_stderr_tty());
+	if (!on || cli_verbosity < 1)
+		return;
+	memset(&the_bar, 0, sizeof(the_bar));
+	n->check.progress = draw_bar;
+	n->check.progress_ud = &the_bar;
+}
+
+void netopts_progress_done(struct netopts *n)
+{
+	if (n->check.progress && the_bar.drawn)
+		fprintf(stderr, "\r\033[K");
+}
+
+int netopts_fail(int r, const char *why, const char *what)
+{
+	if (why)
+		sts_log_err("cannot %s: %s", what, why);
+	else
+		sts_log_errno(r, "cannot %s", what);
+	return r == STS_EINVAL ? EXIT_USAGE : cli_exit_for(r);
+}
+
+int namelist_add(struct namelist *l, const char *name, const char *const *usage)
+{
+	char *norm = NULL;
+	const char *why = NULL;
+	int r = sts_check_domain_name(name, &norm, &why);
+	if (r == STS_ENOMEM) {
+		sts_log_err("out of memory");
+		return EXIT_INTERNAL;
+	}
+	if (r < 0)
+		return cli_usage_error(usage, "invalid domain '%s': %s", name, why);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			free(norm);
+			sts_log_err("out of memory");
+			return EXIT_INTERNAL;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = norm;
+	return 0;
+}
+
+int namelist_read(struct namelist *l, const char *path, const char *const *usage)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_TEXT);
+	int r = sts_buf_read_file(&b, path);
+	if (r < 0) {
+		sts_log_errno(r, "cannot read '%s'", path);
+		sts_buf_release(&b);
+		return cli_exit_for(r);
+	}
+	char *save = NULL;
+	int rc = 0;
+	for (char *line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save)) {
+		line[strcspn(line, "#\r")] = '\0';
+		char *p = line + strspn(line, " \t");
+		size_t n = strcspn(p, " \t");
+		if (!n)
+			continue;
+		p[n] = '\0';
+		rc = namelist_add(l, p, usage);
+	}
+	sts_buf_release(&b);
+	return rc;
+}
+
+void namelist_release(struct namelist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
