@@ -29,13 +29,25 @@ const char *const plugins_usage[] = {
     NULL,
 };
 
-static json_t *settings_json(const struct sts_plugin_setting *s)
+static json_t *settings_json(const struct sts_plugin_setting *const *sp)
 {
 	json_t *a = json_array();
-	for (; a && s && s->key; s++) {
+	for (; a && sp && *sp; sp++) {
+		const struct sts_plugin_setting *s = *sp;
 		json_t *o = json_pack("{s:s,s:s,s:b,s:s?,s:s?}", "key", s->key, "type",
 				      sts_setting_type_name(s->type), "required", s->required,
 				      "default", s->def, "description", s->description);
+		if (o && s->range)
+			json_object_set_new(
+			    o, "range", json_pack("[II]", (json_int_t)s->min, (json_int_t)s->max));
+		if (o && s->choices) {
+			json_t *c = json_array();
+			for (const char *const *e = s->choices; c && *e; e++)
+				json_array_append_new(c, json_string(*e));
+			json_object_set_new(o, "choices", c);
+		}
+		if (o && s->pattern)
+			json_object_set_new(o, "pattern", json_string(s->pattern));
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;
@@ -44,13 +56,24 @@ static json_t *settings_json(const struct sts_plugin_setting *s)
 	return a;
 }
 
+static json_t *caps_json(uint32_t caps)
+{
+	json_t *a = json_array();
+	for (unsigned bit = 0; a && bit < 32; bit++)
+		if ((caps & (1u << bit)) && sts_plugin_cap_name(bit))
+			json_array_append_new(a, json_string(sts_plugin_cap_name(bit)));
+	return a;
+}
+
 static json_t *plugin_json(const struct sts_plugin_info *in)
 {
 	const struct sts_plugin_api *api = in->api;
-	return json_pack("{s:s,s:s,s:I,s:s,s:s?,s:b,s:o*}", "name", in->name, "kind",
-			 sts_plugin_kind_name(api->kind), "abi", (json_int_t)api->abi_version,
-			 "path", in->path, "description", api->description, "shadowed",
-			 in->shadowed, "settings", settings_json(api->schema));
+	return json_pack(
+	    "{s:s,s:s,s:I,s:s,s:s?,s:b,s:o*,s:o*,s:{s:b,s:b}}", "name", in->name, "kind",
+	    sts_plugin_kind_name(api->kind), "abi", (json_int_t)api->abi_version, "path", in->path,
+	    "description", api->description, "shadowed", in->shadowed, "capabilities",
+	    caps_json(api->capabilities), "settings", settings_json(api->schema), "ops", "zones",
+	    sts_plugin_api_has_zones(api), "probe", api->probe != NULL);
 }
 
 static int print_json(const char *const *path, size_t n_path, const struct sts_plugin_info *v,
@@ -77,14 +100,19 @@ static int print_json(const char *const *path, size_t n_path, const struct sts_p
 	    json_pack("{s:o,s:o,s:o}", "search_path", dirs, "plugins", ok, "refused", bad));
 }
 
-static void print_settings(const struct sts_plugin_setting *s)
+static void print_settings(const struct sts_plugin_setting *const *sp)
 {
-	if (!s || !s->key) {
+	if (!sp || !*sp) {
 		printf("    (no settings)\n");
 		return;
 	}
-	for (; s->key; s++) {
+	for (; *sp; sp++) {
+		const struct sts_plugin_setting *s = *sp;
 		printf("    %-12s %s", s->key, sts_setting_type_name(s->type));
+		if (s->range)
+			printf(" %lld..%lld", (long long)s->min, (long long)s->max);
+		for (const char *const *e = s->choices; e && *e; e++)
+			printf("%s%s", e == s->choices ? " one of " : "|", *e);
 		if (s->required)
 			printf(", required");
 		else if (s->def)

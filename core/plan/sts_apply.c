@@ -138,7 +138,7 @@ static bool has_work(const struct sts_plan_domain *d)
 /* ---- DNS ---- */
 
 struct batch {
-	struct sts_rrset_change *c;
+	struct sts_dns_change *c;
 	size_t *owner; /* dstate index per change */
 	size_t n;
 };
@@ -197,7 +197,7 @@ static void dns_step(struct run *R, const struct group *g, bool pre, const char 
 				continue;
 			if (b.n == cap) {
 				cap = cap ? cap * 2 : 64;
-				struct sts_rrset_change *nc = realloc(b.c, cap * sizeof(*nc));
+				struct sts_dns_change *nc = realloc(b.c, cap * sizeof(*nc));
 				size_t *no = realloc(b.owner, cap * sizeof(*no));
 				if (nc)
 					b.c = nc;

@@ -8,12 +8,12 @@
 
 #include <jansson.h>
 
-#include "sts/plugin.h"
 #include "sts_api.h"
 #include "sts_buf.h"
 #include "sts_db.h"
 #include "sts_diag.h"
 #include "sts_inventory.h"
+#include "sts_plugin.h"
 #include "sts_policy.h"
 #include "sts_pool.h"
 
@@ -36,7 +36,7 @@ struct sts_io_ops {
 	int (*dns_read)(void *ud, const char *provider, const char *zone, const char *const *names,
 			size_t n, struct sts_rrsets *ret, char **reterr);
 	int (*dns_apply)(void *ud, const char *provider, const char *zone,
-			 const struct sts_rrset_change *changes, size_t n, char **reterr);
+			 const struct sts_dns_change *changes, size_t n, char **reterr);
 	int (*dns_caps)(void *ud, const char *provider, struct sts_dns_caps *ret);
 	int (*web_get)(void *ud, const char *provider, const char *host, struct sts_buf *ret,
 		       char **reterr);
@@ -92,7 +92,7 @@ struct sts_change {
 	uint32_t ttl_before, ttl_after; /* records; 0 when none */
 	/* DNS changes: what goes to the plugin (foreign values kept); old points
 	 * into the domain's actual rrsets */
-	struct sts_rrset_change rc;
+	struct sts_dns_change rc;
 };
 
 enum sts_phase {

@@ -247,12 +247,13 @@ static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin 
 	return STS_OK;
 }
 
-static void plugin_err(struct sts_plugin *p, int r, char **reterr)
+/* The plugin's text for a failed call, except for a plain "not there". */
+static void keep_err(int r, char *msg, char **reterr)
 {
-	if (r < 0 && reterr) {
-		const char *m = sts_plugin_last_error(p);
-		*reterr = m ? strdup(m) : NULL;
-	}
+	if (reterr && r < 0 && r != STS_ENOENT)
+		*reterr = msg;
+	else
+		free(msg);
 }
 
 static int io_dns_read(void *ud, const char *provider, const char *zone, const char *const *names,
@@ -262,20 +263,18 @@ static int io_dns_read(void *ud, const char *provider, const char *zone, const c
 	int r = get_plugin(ud, provider, &p, reterr);
 	if (r < 0)
 		return r;
-	r = sts_plugin_dns_read(p, zone, names, n, ret);
-	plugin_err(p, r, reterr);
+	r = sts_plugin_dns_read(p, zone, names, n, ret, reterr);
 	return r;
 }
 
 static int io_dns_apply(void *ud, const char *provider, const char *zone,
-			const struct sts_rrset_change *changes, size_t n, char **reterr)
+			const struct sts_dns_change *changes, size_t n, char **reterr)
 {
 	struct sts_plugin *p;
 	int r = get_plugin(ud, provider, &p, reterr);
 	if (r < 0)
 		return r;
-	r = sts_plugin_dns_apply(p, zone, changes, n);
-	plugin_err(p, r, reterr);
+	r = sts_plugin_dns_apply(p, zone, changes, n, reterr);
 	return r;
 }
 
@@ -296,9 +295,9 @@ static int io_web_get(void *ud, const char *provider, const char *host, struct s
 	int r = get_plugin(ud, provider, &p, reterr);
 	if (r < 0)
 		return r;
-	r = sts_plugin_web_get(p, host, ret);
-	if (r != STS_ENOENT)
-		plugin_err(p, r, reterr);
+	char *msg = NULL;
+	r = sts_plugin_web_get(p, host, ret, &msg);
+	keep_err(r, msg, reterr);
 	return r;
 }
 
@@ -309,8 +308,7 @@ static int io_web_put(void *ud, const char *provider, const char *host, const vo
 	int r = get_plugin(ud, provider, &p, reterr);
 	if (r < 0)
 		return r;
-	r = sts_plugin_web_put(p, host, data, len);
-	plugin_err(p, r, reterr);
+	r = sts_plugin_web_put(p, host, data, len, reterr);
 	return r;
 }
 
@@ -320,9 +318,9 @@ static int io_web_del(void *ud, const char *provider, const char *host, char **r
 	int r = get_plugin(ud, provider, &p, reterr);
 	if (r < 0)
 		return r;
-	r = sts_plugin_web_del(p, host);
-	if (r != STS_ENOENT)
-		plugin_err(p, r, reterr);
+	char *msg = NULL;
+	r = sts_plugin_web_del(p, host, &msg);
+	keep_err(r, msg, reterr);
 	return r;
 }
 

@@ -12,57 +12,47 @@
 
 #include "sts_config.h"
 #include "sts_err.h"
-#include "sts_fsutil.h"
-#include "sts_plugin.h"
-#include "sts_secret.h"
+#include "sts_plugin_int.h"
 
-#define LOG_LINE_MAX  4096u
-#define ERROR_MAX     1024u
 #define PATH_DIRS_MAX 64u
 
-/* Size of the v1 descriptor: any plugin must provide at least this much. */
-#define API_V1_SIZE	(offsetof(struct sts_plugin_api, web) + sizeof(void *))
-#define DNS_OPS_V1_SIZE (offsetof(struct sts_dns_ops, apply) + sizeof(void *))
-#define WEB_OPS_V1_SIZE (offsetof(struct sts_web_ops, del) + sizeof(void *))
+/* The plugin's error codes are libsts's (<stsctl/plugin.h> promises it). */
+#define SAME_ERR(x) _Static_assert((int)STS_PLUGIN_##x == (int)STS_##x, "STS_PLUGIN_" #x)
+SAME_ERR(OK);
+SAME_ERR(ENOMEM);
+SAME_ERR(EINVAL);
+SAME_ERR(EIO);
+SAME_ERR(ENOENT);
+SAME_ERR(EEXIST);
+SAME_ERR(EACCES);
+SAME_ERR(ENOSPC);
+SAME_ERR(EAGAIN);
+SAME_ERR(EPARSE);
+SAME_ERR(EINVALID);
+SAME_ERR(ETOOLARGE);
+SAME_ERR(EPLUGIN);
+SAME_ERR(EABI);
+SAME_ERR(ESECRET);
+SAME_ERR(EPROVIDER);
+SAME_ERR(ECONFLICT);
+SAME_ERR(ESTALE);
+SAME_ERR(EVERIFY);
+SAME_ERR(ELOCKED);
+SAME_ERR(EDB);
+SAME_ERR(ENET);
+SAME_ERR(ETIMEOUT);
+SAME_ERR(ETLS);
+SAME_ERR(EAUTH);
+SAME_ERR(EUNSUPPORTED);
+SAME_ERR(EREFUSED);
+_Static_assert(STS_ELAST == STS_EREFUSED - 1, "a new sts_err needs its STS_PLUGIN_ twin");
 
-/* One dlopen()ed plugin file, usable (api != NULL) and kept until host_free. */
-struct module {
-	char *path;
-	void *dl;
-	const struct sts_plugin_api *api;
-};
-
-struct sts_plugin_host {
-	char **path;
-	size_t n_path;
-	sts_plugin_log_fn log_fn;
-	void *log_ud;
-	struct sts_http_opts http_opts;
-	char *ca_file;
-	char *basedir;
-	struct module *mods;
-	size_t n_mods;
-};
-
-struct http_pool {
-	pthread_mutex_t lock;
-	struct sts_http **idle;
-	size_t n_idle;
-};
-
-struct sts_plugin {
-	struct sts_plugin_head head; /* must stay first: sts/plugin.h reads it */
-	struct sts_plugin_host *host;
-	const struct sts_plugin_api *api;
-	char *instance;
-	char *prefix; /* "dns:zonefile" */
-	char *basedir;
-	void *ctx;
-	bool loaded;
-	pthread_mutex_t err_lock;
-	char *last_error;
-	struct http_pool http;
-};
+/* What every ABI 2 plugin provides: the 2.0 descriptor and ops. */
+#define FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
+#define API_V2_SIZE	FIELD_END(struct sts_plugin_api, web)
+#define DNS_OPS_V2_SIZE FIELD_END(struct sts_dns_ops, apply)
+#define WEB_OPS_V2_SIZE FIELD_END(struct sts_web_ops, del)
+#define HAS_OP(o, T, f) ((o)->struct_size >= FIELD_END(T, f) && (o)->f)
 
 /* ------------------------------------------------------------------ */
 /* host                                                               */
@@ -75,18 +65,27 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-static int default_path(char ***ret, size_t *ret_n)
+/*
+ * Is this process the build tree's own stsctl? Only then is the build
+ * tree's plugin directory searched: an installed binary never does,
+ * whatever directories exist on the machine.
+ */
+static bool run_from_build_tree(void)
+{
+	char self[4096], built[4096];
+	if (!realpath("/proc/self/exe", self) || !realpath(STS_BUILD_STSCTL, built))
+		return false;
+	return strcmp(self, built) == 0;
+}
+
+STS_API int sts_plugin_default_path(char ***ret, size_t *ret_n)
 {
 	char **v = calloc(PATH_DIRS_MAX + 2, sizeof(*v));
 	size_t n = 0;
-	int r = STS_ENOMEM;
 	if (!v)
 		return STS_ENOMEM;
-	struct stat st;
-	if (stat(STS_BUILD_PLUGIN_DIR, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (!(v[n++] = strdup(STS_BUILD_PLUGIN_DIR)))
-			goto fail;
-	}
+	if (run_from_build_tree() && !(v[n++] = strdup(STS_BUILD_PLUGIN_DIR)))
+		goto fail;
 	const char *env = getenv("STSCTL_PLUGIN_PATH");
 	if (env) {
 		char *copy = strdup(env);
@@ -109,7 +108,7 @@ static int default_path(char ***ret, size_t *ret_n)
 	return STS_OK;
 fail:
 	free_strv(v, n);
-	return r;
+	return STS_ENOMEM;
 }
 
 STS_API int sts_plugin_host_new(struct sts_plugin_host **ret)
@@ -117,7 +116,7 @@ STS_API int sts_plugin_host_new(struct sts_plugin_host **ret)
 	struct sts_plugin_host *h = calloc(1, sizeof(*h));
 	if (!h)
 		return STS_ENOMEM;
-	int r = default_path(&h->path, &h->n_path);
+	int r = sts_plugin_default_path(&h->path, &h->n_path);
 	if (r < 0) {
 		free(h);
 		return r;
@@ -154,7 +153,7 @@ STS_API int sts_plugin_host_set_path(struct sts_plugin_host *h, const char *cons
 	char **v = NULL;
 	size_t nv = 0;
 	if (!dirs || n == 0) {
-		int r = default_path(&v, &nv);
+		int r = sts_plugin_default_path(&v, &nv);
 		if (r < 0)
 			return r;
 	} else {
@@ -202,6 +201,12 @@ STS_API int sts_plugin_host_set_basedir(struct sts_plugin_host *h, const char *d
 	free(h->basedir);
 	h->basedir = d;
 	return STS_OK;
+}
+
+STS_API const char *sts_plugin_cap_name(unsigned bit)
+{
+	static const char *const names[] = {"http", "paging", "credentials", "batch"};
+	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
 }
 
 STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k)
@@ -259,13 +264,15 @@ static int reasonf(char **ret, const char *fmt, ...)
 static int check_api(const struct sts_plugin_api *api, const char *want, char **reason)
 {
 	if (api->abi_version != STS_PLUGIN_ABI_VERSION) {
-		reasonf(reason, "abi version %u, expected %u", api->abi_version,
-			STS_PLUGIN_ABI_VERSION);
+		reasonf(reason,
+			"plugin ABI %u, this stsctl needs ABI %u; rebuild the plugin against "
+			"stsctl-plugin %u",
+			api->abi_version, STS_PLUGIN_ABI_VERSION, STS_PLUGIN_ABI_VERSION);
 		return STS_EABI;
 	}
-	if (api->struct_size < API_V1_SIZE) {
+	if (api->struct_size < API_V2_SIZE) {
 		reasonf(reason, "descriptor size %u, expected at least %zu", api->struct_size,
-			(size_t)API_V1_SIZE);
+			(size_t)API_V2_SIZE);
 		return STS_EABI;
 	}
 	if (!api->name || strcmp(api->name, want) != 0) {
@@ -275,13 +282,13 @@ static int check_api(const struct sts_plugin_api *api, const char *want, char **
 	}
 	if (api->kind == STS_PLUGIN_DNS) {
 		const struct sts_dns_ops *d = api->dns;
-		if (!d || d->struct_size < DNS_OPS_V1_SIZE || !d->read || !d->apply) {
+		if (!d || d->struct_size < DNS_OPS_V2_SIZE || !d->read || !d->apply) {
 			reasonf(reason, "dns plugin without complete dns operations");
 			return STS_EABI;
 		}
 	} else if (api->kind == STS_PLUGIN_WEB) {
 		const struct sts_web_ops *w = api->web;
-		if (!w || w->struct_size < WEB_OPS_V1_SIZE || !w->get || !w->put || !w->del) {
+		if (!w || w->struct_size < WEB_OPS_V2_SIZE || !w->get || !w->put || !w->del) {
 			reasonf(reason, "web plugin without complete web operations");
 			return STS_EABI;
 		}
@@ -293,7 +300,7 @@ static int check_api(const struct sts_plugin_api *api, const char *want, char **
 		reasonf(reason, "no load operation");
 		return STS_EABI;
 	}
-	return STS_OK;
+	return sts_plugin_schema_check(api->schema, reason);
 }
 
 static int dir_of_path(const char *path, char **ret)
@@ -360,7 +367,7 @@ static int load_module(struct sts_plugin_host *h, const char *path,
 	}
 	if ((r = check_api(api, want, reason)) < 0)
 		goto out;
-	struct module *m = realloc(h->mods, (h->n_mods + 1) * sizeof(*m));
+	struct sts_plugin_module *m = realloc(h->mods, (h->n_mods + 1) * sizeof(*m));
 	if (!m) {
 		r = STS_ENOMEM;
 		goto out;
@@ -526,130 +533,6 @@ STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **
 }
 
 /* ------------------------------------------------------------------ */
-/* host services handed to plugins                                    */
-/* ------------------------------------------------------------------ */
-
-static void host_vlog(struct sts_plugin *p, enum sts_plugin_log_level level, const char *fmt,
-		      va_list ap)
-{
-	if (!p->host->log_fn)
-		return;
-	struct sts_buf b;
-	sts_buf_init(&b, LOG_LINE_MAX);
-	int r = sts_buf_vprintf(&b, fmt, ap);
-	if (r == STS_ETOOLARGE)
-		r = STS_OK; /* truncated below is better than nothing: print the prefix */
-	if (r == STS_OK) {
-		while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-			b.data[--b.len] = '\0';
-		p->host->log_fn(p->host->log_ud, level, p->prefix, sts_buf_str(&b));
-	}
-	sts_buf_release(&b);
-}
-
-static void host_verror(struct sts_plugin *p, const char *fmt, va_list ap)
-{
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	if (msg && strlen(msg) > ERROR_MAX)
-		msg[ERROR_MAX] = '\0';
-	pthread_mutex_lock(&p->err_lock);
-	free(p->last_error);
-	p->last_error = msg;
-	pthread_mutex_unlock(&p->err_lock);
-}
-
-static void *host_ctx_get(const struct sts_plugin *p)
-{
-	return p->ctx;
-}
-
-static void host_ctx_set(struct sts_plugin *p, void *ctx)
-{
-	p->ctx = ctx;
-}
-
-static const char *host_basedir(const struct sts_plugin *p)
-{
-	return p->basedir ? p->basedir : ".";
-}
-
-static const char *host_instance(const struct sts_plugin *p)
-{
-	return p->instance;
-}
-
-static int host_http(struct sts_plugin *p, const struct sts_http_req *req,
-		     struct sts_http_resp *ret)
-{
-	struct sts_http *c = NULL;
-	pthread_mutex_lock(&p->http.lock);
-	if (p->http.n_idle)
-		c = p->http.idle[--p->http.n_idle];
-	pthread_mutex_unlock(&p->http.lock);
-	if (!c) {
-		int r = sts_http_new(&p->host->http_opts, &c);
-		if (r < 0) {
-			memset(ret, 0, sizeof(*ret));
-			return r;
-		}
-	}
-	int r = sts_http_do(c, req, ret);
-	pthread_mutex_lock(&p->http.lock);
-	struct sts_http **v = realloc(p->http.idle, (p->http.n_idle + 1) * sizeof(*v));
-	if (v) {
-		p->http.idle = v;
-		v[p->http.n_idle++] = c;
-		c = NULL;
-	}
-	pthread_mutex_unlock(&p->http.lock);
-	sts_http_free(c);
-	return r;
-}
-
-static int host_secret(struct sts_plugin *p, const char *ref, struct sts_secret **ret)
-{
-	const char *why = NULL;
-	int r = sts_secret_resolve(ref, host_basedir(p), ret, &why);
-	if (r < 0) {
-		pthread_mutex_lock(&p->err_lock);
-		free(p->last_error);
-		if (asprintf(&p->last_error, "cannot resolve secret: %s",
-			     why ? why : sts_strerror(r)) < 0)
-			p->last_error = NULL;
-		pthread_mutex_unlock(&p->err_lock);
-	}
-	return r;
-}
-
-static int host_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
-{
-	return sts_write_atomic(path, data, len, (mode_t)mode, true);
-}
-
-static const struct sts_host_api host_api = {
-    .abi_version = STS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(struct sts_host_api),
-    .vlog = host_vlog,
-    .verror = host_verror,
-    .ctx_get = host_ctx_get,
-    .ctx_set = host_ctx_set,
-    .basedir = host_basedir,
-    .instance = host_instance,
-    .http = host_http,
-    .http_release = sts_http_resp_release,
-    .secret = host_secret,
-    .secret_value = sts_secret_value,
-    .secret_len = sts_secret_len,
-    .secret_free = sts_secret_free,
-    .rrset_add = sts_rrsets_add,
-    .rrset_add_value = sts_rrset_add_value,
-    .buf_append = sts_buf_append,
-    .write_atomic = host_write_atomic,
-};
-
-/* ------------------------------------------------------------------ */
 /* instances                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -682,10 +565,9 @@ static int open_with(struct sts_plugin_host *h, const char *instance, const json
 		r = STS_ENOMEM;
 		goto out;
 	}
-	p->head.host = &host_api;
+	p->head.host = &sts_plugin_host_api;
 	p->host = h;
 	p->api = api;
-	pthread_mutex_init(&p->err_lock, NULL);
 	pthread_mutex_init(&p->http.lock, NULL);
 	p->instance = strdup(instance);
 	p->basedir = basedir ? strdup(basedir) : NULL;
@@ -695,12 +577,16 @@ static int open_with(struct sts_plugin_host *h, const char *instance, const json
 		r = STS_ENOMEM;
 		goto out;
 	}
-	r = api->load(p, eff);
+	struct sts_plugin_call call;
+	char *detail = NULL;
+	sts_plugin_call_init(&call);
+	r = api->load(p, eff, &call);
+	sts_plugin_call_end(&call, r, &detail);
 	if (r < 0) {
-		const char *detail = sts_plugin_last_error(p);
 		sts_diags_add(diags, STS_SEV_ERROR, NULL, file, line, col, NULL,
 			      "provider '%s': plugin '%s' failed to load: %s", instance, api->name,
 			      detail ? detail : sts_strerror(r));
+		free(detail);
 		goto out;
 	}
 	p->loaded = true;
@@ -733,12 +619,8 @@ STS_API void sts_plugin_close(struct sts_plugin *p)
 		return;
 	if (p->loaded && p->api->unload)
 		p->api->unload(p);
-	for (size_t i = 0; i < p->http.n_idle; i++)
-		sts_http_free(p->http.idle[i]);
-	free(p->http.idle);
+	sts_plugin_http_pool_release(&p->http);
 	pthread_mutex_destroy(&p->http.lock);
-	pthread_mutex_destroy(&p->err_lock);
-	free(p->last_error);
 	free(p->instance);
 	free(p->prefix);
 	free(p->basedir);
@@ -765,84 +647,149 @@ STS_API enum sts_plugin_kind sts_plugin_kind(const struct sts_plugin *p)
 	return p->api->kind;
 }
 
-STS_API const char *sts_plugin_last_error(const struct sts_plugin *p)
-{
-	return p->last_error;
-}
-
-static void clear_error(struct sts_plugin *p)
-{
-	pthread_mutex_lock(&p->err_lock);
-	free(p->last_error);
-	p->last_error = NULL;
-	pthread_mutex_unlock(&p->err_lock);
-}
-
 /* ------------------------------------------------------------------ */
 /* operations                                                         */
 /* ------------------------------------------------------------------ */
 
-static const struct sts_dns_ops *dns_ops(struct sts_plugin *p)
+static const struct sts_dns_ops *dns_ops(const struct sts_plugin *p)
 {
-	clear_error(p);
 	return p->api->kind == STS_PLUGIN_DNS ? p->api->dns : NULL;
 }
 
-static const struct sts_web_ops *web_ops(struct sts_plugin *p)
+static const struct sts_web_ops *web_ops(const struct sts_plugin *p)
 {
-	clear_error(p);
 	return p->api->kind == STS_PLUGIN_WEB ? p->api->web : NULL;
 }
 
+/* Run one op with its own call context: OP is an expression using &call. */
+#define CALL(reterr, OP)                                                                           \
+	do {                                                                                       \
+		struct sts_plugin_call call;                                                       \
+		sts_plugin_call_init(&call);                                                       \
+		r = (OP);                                                                          \
+		sts_plugin_call_end(&call, r, reterr);                                             \
+	} while (0)
+
 STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const char *const *names,
-				size_t n, struct sts_rrsets *ret)
+				size_t n, struct sts_rrsets *ret, char **reterr)
 {
 	const struct sts_dns_ops *o = dns_ops(p);
-	return o ? o->read(p, zone, names, n, ret) : STS_EUNSUPPORTED;
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (o)
+		CALL(reterr, o->read(p, zone, names, n, ret, &call));
+	return r;
 }
 
 STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,
-				 const struct sts_rrset_change *changes, size_t n)
+				 const struct sts_dns_change *changes, size_t n, char **reterr)
 {
 	const struct sts_dns_ops *o = dns_ops(p);
-	return o ? o->apply(p, zone, changes, n) : STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (!o)
+		return STS_EUNSUPPORTED;
+	const struct sts_rrset_change **v = sts_dns_changes_to_abi(changes, n);
+	int r = STS_ENOMEM;
+	if (v)
+		CALL(reterr, o->apply(p, zone, v, n, &call));
+	free(v);
+	return r;
 }
 
 STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 {
 	const struct sts_dns_ops *o = dns_ops(p);
 	memset(ret, 0, sizeof(*ret));
-	if (o && o->struct_size >= offsetof(struct sts_dns_ops, caps) + sizeof(void *) && o->caps)
+	ret->struct_size = sizeof(*ret);
+	if (o && HAS_OP(o, struct sts_dns_ops, caps))
 		o->caps(p, ret);
+	ret->struct_size = sizeof(*ret);
 	if (ret->max_concurrency == 0)
 		ret->max_concurrency = 1;
 }
 
-STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret)
+STS_API bool sts_plugin_api_has_zones(const struct sts_plugin_api *api)
 {
-	const struct sts_web_ops *o = web_ops(p);
-	return o ? o->get(p, host, ret) : STS_EUNSUPPORTED;
+	return api->kind == STS_PLUGIN_DNS && api->dns &&
+	       HAS_OP(api->dns, struct sts_dns_ops, zones);
 }
 
-STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data, size_t len)
+STS_API int sts_plugin_dns_zones(struct sts_plugin *p, char ***ret, size_t *ret_n, char **reterr)
 {
-	const struct sts_web_ops *o = web_ops(p);
-	return o ? o->put(p, host, data, len) : STS_EUNSUPPORTED;
+	struct sts_zone_list l = {0};
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (!sts_plugin_api_has_zones(p->api))
+		return r;
+	CALL(reterr, p->api->dns->zones(p, &l, &call));
+	if (r < 0) {
+		free_strv(l.v, l.n);
+		return r;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	*ret = l.v;
+	*ret_n = l.n;
+	return STS_OK;
 }
 
-STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host)
+STS_API int sts_plugin_probe(struct sts_plugin *p, char **reterr)
+{
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (p->api->probe)
+		CALL(reterr, p->api->probe(p, &call));
+	return r;
+}
+
+STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret,
+			       char **reterr)
 {
 	const struct sts_web_ops *o = web_ops(p);
-	return o ? o->del(p, host) : STS_EUNSUPPORTED;
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (o)
+		CALL(reterr, o->get(p, host, ret, &call));
+	return r;
+}
+
+STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data, size_t len,
+			       char **reterr)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (o)
+		CALL(reterr, o->put(p, host, data, len, &call));
+	return r;
+}
+
+STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host, char **reterr)
+{
+	const struct sts_web_ops *o = web_ops(p);
+	int r = STS_EUNSUPPORTED;
+	if (reterr)
+		*reterr = NULL;
+	if (o)
+		CALL(reterr, o->del(p, host, &call));
+	return r;
 }
 
 STS_API void sts_plugin_web_caps(struct sts_plugin *p, struct sts_web_caps *ret)
 {
 	const struct sts_web_ops *o = web_ops(p);
 	memset(ret, 0, sizeof(*ret));
+	ret->struct_size = sizeof(*ret);
 	ret->verify_https = true;
-	if (o && o->struct_size >= offsetof(struct sts_web_ops, caps) + sizeof(void *) && o->caps)
+	if (o && HAS_OP(o, struct sts_web_ops, caps))
 		o->caps(p, ret);
+	ret->struct_size = sizeof(*ret);
 	if (ret->max_concurrency == 0)
 		ret->max_concurrency = 1;
 }

@@ -7,28 +7,36 @@
 
 #include <jansson.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
+
 #include "sts_api.h"
 #include "sts_diag.h"
 #include "sts_http.h"
 #include "sts_inventory.h"
+#include "sts_rrset.h"
 
 /*
- * Host side of the plugin ABI (sts/plugin.h): finding and loading plugin
- * files, validating provider settings, opening one handle per provider
- * instance, and calling the operations.
+ * Host side of the plugin ABI (<stsctl/plugin.h>, include/stsctl/plugin.h):
+ * finding and loading plugin files, validating provider settings, opening
+ * one handle per provider instance, and calling the operations.
  *
- * Search order for <name>.so: the build directory (STS_BUILD_PLUGIN_DIR,
- * only when it exists), each directory of $STSCTL_PLUGIN_PATH
- * (colon-separated), then STS_PLUGIN_DIR (the installed libdir). The first
- * file found wins. A file is refused, with a clear reason, when it or its
- * directory is writable by others (world-writable; or group-writable
- * and owned by neither root nor the current user), when it lacks the
- * sts_plugin_api symbol, when abi_version differs, when struct_size is too
- * small, or when the descriptor's name differs from the file name.
+ * Search order for <name>.so: each directory of $STSCTL_PLUGIN_PATH
+ * (colon-separated), then STS_PLUGIN_DIR (the installed libdir/stsctl/
+ * plugins-2). Only a binary run from the build tree (/proc/self/exe is the
+ * build tree's cli/stsctl, STS_BUILD_STSCTL) searches the build tree's
+ * plugin directory first (STS_BUILD_PLUGIN_DIR): an installed stsctl never
+ * does. The first file found wins. A file is refused, with a clear reason,
+ * when it or its directory is writable by others (world-writable; or
+ * group-writable and owned by neither root nor the current user), when it
+ * lacks the sts_plugin_api symbol, when abi_version differs (the message
+ * names both versions), when struct_size is too small, when the
+ * descriptor's name differs from the file name, or when its schema is
+ * malformed (a pattern that does not compile, min > max).
  *
- * core/ never prints: plugin log lines go to the sink set with
- * sts_plugin_host_set_log() (dropped when none is set).
+ * Errors are per call: every operation takes char **reterr and, on
+ * failure, hands over the plugin's text (malloc'd, or NULL). core/ never
+ * prints: plugin log lines go to the sink set with sts_plugin_host_set_log()
+ * (dropped when none is set).
  */
 
 struct sts_plugin_host;
@@ -57,8 +65,8 @@ STS_API int sts_plugin_host_set_basedir(struct sts_plugin_host *h, const char *d
 struct sts_plugin_info {
 	char *name; /* from the file name */
 	char *path;
-	int err;       /* STS_OK, or why the file was refused */
-	char *reason;  /* NULL when usable; else "abi version 2, expected 1", ... */
+	int err;      /* STS_OK, or why the file was refused */
+	char *reason; /* NULL when usable; else "plugin ABI 1, this stsctl needs ABI 2; ...", ... */
 	bool shadowed; /* a file of the same name earlier in the path wins */
 	/* valid only when err == STS_OK (point into the loaded module): */
 	const struct sts_plugin_api *api;
@@ -83,13 +91,19 @@ STS_API int sts_plugin_find(struct sts_plugin_host *h, const char *name,
 STS_API int sts_plugin_load_file(struct sts_plugin_host *h, const char *path,
 				 const struct sts_plugin_api **ret, struct sts_diags *diags);
 
+/* The search path a new host starts with (the rules above); free each and v. */
+STS_API int sts_plugin_default_path(char ***ret, size_t *ret_n);
+
 /* Text for a setting type: "string", "integer", "bool", "path", "secret", ... */
 STS_API const char *sts_setting_type_name(enum sts_setting_type t);
 STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k); /* "dns", "web" */
+/* The name of capability bit i ("http", "paging", "credentials", "batch"), or NULL. */
+STS_API const char *sts_plugin_cap_name(unsigned bit);
 
 /*
  * Validate a provider section against api's schema and check(): unknown
- * keys, missing required keys, wrong types, secrets in clear text. Every
+ * keys, missing required keys, wrong types, integers out of range, strings
+ * outside the choices or not matching the pattern, secrets in clear text. Every
  * problem is one error diag with path "providers.NAME.key" (and the
  * file/line/col of the provider when known through prov_line/col).
  * On success *ret is a new object: defaults filled in, PATH values made
@@ -112,7 +126,7 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
  * Find the plugin named by settings' "plugin" key, validate the settings,
  * create the handle (and its HTTP client) and call load(). instance is
  * the provider name. Errors: STS_EPLUGIN, STS_EABI, STS_EINVALID (diags),
- * or load()'s error (diag with its sts_plugin_error() detail).
+ * or load()'s error (diag with its sts_plugin_error() text).
  */
 STS_API int sts_plugin_open(struct sts_plugin_host *h, const char *instance, const json_t *settings,
 			    struct sts_plugin **ret, struct sts_diags *diags);
@@ -127,38 +141,39 @@ STS_API const struct sts_plugin_api *sts_plugin_api_of(const struct sts_plugin *
 STS_API const char *sts_plugin_name(const struct sts_plugin *p); /* plugin name */
 STS_API const char *sts_plugin_instance_name(const struct sts_plugin *p);
 STS_API enum sts_plugin_kind sts_plugin_kind(const struct sts_plugin *p);
-/* Detail set by the plugin for the last failed op via sts_plugin_error(), or NULL. */
-STS_API const char *sts_plugin_last_error(const struct sts_plugin *p);
 
 /* ---- operations (check kind and op presence: STS_EUNSUPPORTED) ---- */
 
+/*
+ * reterr (may be NULL): on failure, the text the plugin gave with
+ * sts_plugin_error() for this very call (malloc'd), or NULL when it gave
+ * none. Calls on one handle may come from several threads as the
+ * threading contract of <stsctl/plugin.h> allows.
+ */
+
+/* struct sts_dns_change, struct sts_rrsets: sts_rrset.h */
+
 STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const char *const *names,
-				size_t n, struct sts_rrsets *ret);
+				size_t n, struct sts_rrsets *ret, char **reterr);
 STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,
-				 const struct sts_rrset_change *changes, size_t n);
+				 const struct sts_dns_change *changes, size_t n, char **reterr);
 /* Defaults when the plugin has no caps(): no batch, concurrency 1, no limit. */
 STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret);
+/* Does the plugin list its zones (optional op zones)? */
+STS_API bool sts_plugin_api_has_zones(const struct sts_plugin_api *api);
+/* The zones the credentials manage, sorted, lower case, no trailing dot;
+ * STS_EUNSUPPORTED without the op. Free with sts_strv_free-like free(). */
+STS_API int sts_plugin_dns_zones(struct sts_plugin *p, char ***ret, size_t *ret_n, char **reterr);
+/* Check credentials and permissions (optional op probe; STS_EUNSUPPORTED). */
+STS_API int sts_plugin_probe(struct sts_plugin *p, char **reterr);
 
 /* ret must be initialised by the caller (its cap is honoured). */
-STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret);
-STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data,
-			       size_t len);
-STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host);
+STS_API int sts_plugin_web_get(struct sts_plugin *p, const char *host, struct sts_buf *ret,
+			       char **reterr);
+STS_API int sts_plugin_web_put(struct sts_plugin *p, const char *host, const void *data, size_t len,
+			       char **reterr);
+STS_API int sts_plugin_web_del(struct sts_plugin *p, const char *host, char **reterr);
 /* Defaults when the plugin has no caps(): verify_https true, concurrency 1. */
 STS_API void sts_plugin_web_caps(struct sts_plugin *p, struct sts_web_caps *ret);
-
-/* ---- rrset lists (the host half of sts_plugin_rrset_add) ---- */
-
-STS_API void sts_rrsets_init(struct sts_rrsets *l);
-STS_API void sts_rrsets_release(struct sts_rrsets *l);
-STS_API void sts_rrset_release(struct sts_rrset *rr);
-/* Append an empty rrset (name/type copied; name lower-cased); NULL on ENOMEM. */
-STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name, const char *type,
-					 uint32_t ttl);
-STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t len);
-/* First rrset at (name, type), names compared case-insensitively; NULL if none. */
-STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
-						const char *type);
-STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value);
 
 #endif

@@ -4,6 +4,8 @@
  * types, secrets in clear text, defaults, paths made absolute, then the
  * plugin's own check(). Every problem is a diag at providers.NAME.KEY.
  */
+#include <inttypes.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,68 @@
 
 #include "sts_err.h"
 #include "sts_http.h"
-#include "sts_plugin.h"
+#include "sts_plugin_int.h"
 #include "sts_secret.h"
+
+/* Fields past an entry's struct_size count as zero (the struct_size rules). */
+#define SET_HAS(s, f)  STS_PLUGIN_HAS(s, struct sts_plugin_setting, f)
+#define SETTING_V2_MIN (offsetof(struct sts_plugin_setting, description) + sizeof(const char *))
+
+static bool has_range(const struct sts_plugin_setting *s)
+{
+	return SET_HAS(s, max) && s->range;
+}
+
+static const char *const *choices_of(const struct sts_plugin_setting *s)
+{
+	return SET_HAS(s, choices) ? s->choices : NULL;
+}
+
+static const char *pattern_of(const struct sts_plugin_setting *s)
+{
+	return SET_HAS(s, pattern) ? s->pattern : NULL;
+}
+
+/* Compile a schema pattern, anchored: the whole value must match. */
+static int pattern_compile(const char *pattern, regex_t *ret)
+{
+	char *anchored = NULL;
+	if (asprintf(&anchored, "^(%s)$", pattern) < 0)
+		return STS_ENOMEM;
+	int rc = regcomp(ret, anchored, REG_EXTENDED | REG_NOSUB);
+	free(anchored);
+	return rc == 0 ? STS_OK : STS_EINVAL;
+}
+
+int sts_plugin_schema_check(const struct sts_plugin_setting *const *schema, char **reason)
+{
+	*reason = NULL;
+	for (size_t i = 0; schema && schema[i]; i++) {
+		const struct sts_plugin_setting *s = schema[i];
+		const char *key = s->struct_size >= SETTING_V2_MIN && s->key ? s->key : NULL;
+		int r = STS_OK;
+		regex_t re;
+		if (!key)
+			r = asprintf(reason, "schema entry %zu is too small or has no key", i);
+		else if (has_range(s) && s->min > s->max)
+			r = asprintf(reason,
+				     "schema of '%s': min %" PRId64 " is above max %" PRId64, key,
+				     s->min, s->max);
+		else if (pattern_of(s) && pattern_compile(pattern_of(s), &re) < 0)
+			r = asprintf(reason, "schema of '%s': pattern '%s' does not compile", key,
+				     pattern_of(s));
+		else if (pattern_of(s))
+			regfree(&re);
+		else
+			continue;
+		if (!*reason)
+			continue;
+		if (r < 0)
+			*reason = NULL;
+		return *reason ? STS_EABI : STS_ENOMEM;
+	}
+	return STS_OK;
+}
 
 STS_API const char *sts_setting_type_name(enum sts_setting_type t)
 {
@@ -69,12 +131,12 @@ static void verr(struct vctx *v, const char *key, const char *fmt, ...)
 	free(msg);
 }
 
-static const struct sts_plugin_setting *schema_find(const struct sts_plugin_setting *s,
+static const struct sts_plugin_setting *schema_find(const struct sts_plugin_setting *const *s,
 						    const char *key)
 {
-	for (; s && s->key; s++)
-		if (strcmp(s->key, key) == 0)
-			return s;
+	for (; s && *s; s++)
+		if (strcmp((*s)->key, key) == 0)
+			return *s;
 	return NULL;
 }
 
@@ -97,6 +159,63 @@ static json_t *default_value(const struct sts_plugin_setting *s)
 	return NULL;
 }
 
+/* choices and pattern of one string (a value, or an element of a list) */
+static bool check_text(struct vctx *v, const struct sts_plugin_setting *s, const char *str)
+{
+	const char *const *choices = choices_of(s);
+	if (choices) {
+		size_t i = 0;
+		while (choices[i] && strcmp(choices[i], str) != 0)
+			i++;
+		if (!choices[i]) {
+			char list[512] = "";
+			size_t at = 0;
+			for (i = 0; choices[i] && at < sizeof(list); i++)
+				at += (size_t)snprintf(list + at, sizeof(list) - at, "%s'%s'",
+						       i ? ", " : "", choices[i]);
+			verr(v, s->key, "'%s' is not one of %s", str, list);
+			return false;
+		}
+	}
+	const char *pattern = pattern_of(s);
+	if (pattern) {
+		regex_t re;
+		if (pattern_compile(pattern, &re) < 0) {
+			v->r = STS_ENOMEM; /* it compiled when the plugin was loaded */
+			return false;
+		}
+		bool ok = regexec(&re, str, 0, NULL, 0) == 0;
+		regfree(&re);
+		if (!ok) {
+			const char *hint = SET_HAS(s, pattern_hint) ? s->pattern_hint : NULL;
+			if (hint)
+				verr(v, s->key, "'%s' is not valid here: %s", str, hint);
+			else
+				verr(v, s->key, "'%s' does not match the pattern '%s'", str,
+				     pattern);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_range(struct vctx *v, const struct sts_plugin_setting *s, json_int_t n)
+{
+	if (!has_range(s))
+		return true;
+	if (n < s->min) {
+		verr(v, s->key, "%" JSON_INTEGER_FORMAT " is below the minimum %" PRId64, n,
+		     s->min);
+		return false;
+	}
+	if (n > s->max) {
+		verr(v, s->key, "%" JSON_INTEGER_FORMAT " is above the maximum %" PRId64, n,
+		     s->max);
+		return false;
+	}
+	return true;
+}
+
 static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json_t *val,
 			const char *basedir, json_t *out)
 {
@@ -115,6 +234,8 @@ static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json
 			verr(v, s->key, "setting '%s' must be an integer", s->key);
 			return;
 		}
+		if (!check_range(v, s, json_integer_value(val)))
+			return;
 		break;
 	case STS_SETTING_BOOL:
 		if (!json_is_boolean(val)) {
@@ -135,6 +256,8 @@ static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json
 				verr(v, s->key, "setting '%s' must be a list of strings", s->key);
 				return;
 			}
+			if (!check_text(v, s, json_string_value(e)))
+				return;
 		}
 		break;
 	}
@@ -146,6 +269,8 @@ static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json
 		break;
 	}
 	const char *str = json_is_string(val) ? json_string_value(val) : NULL;
+	if (s->type == STS_SETTING_STRING && !check_text(v, s, str))
+		return;
 	if (s->type == STS_SETTING_SECRET) {
 		const char *why = NULL;
 		if (sts_secret_check(str, &why) < 0) {
@@ -213,7 +338,8 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 			     "use https://, or set \"insecure_http\": true",
 			     json_string_value(val));
 	}
-	for (const struct sts_plugin_setting *s = api->schema; s && s->key; s++) {
+	for (const struct sts_plugin_setting *const *sp = api->schema; sp && *sp; sp++) {
+		const struct sts_plugin_setting *s = *sp;
 		val = json_object_get(settings, s->key);
 		if (!val || json_is_null(val)) {
 			if (s->required) {
@@ -236,7 +362,7 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 		check_value(v, s, val, basedir, out);
 	}
 	if (v->r == STS_OK && api->check) {
-		struct sts_plugin_check args = {0};
+		struct sts_plugin_check args = {.struct_size = sizeof(args)};
 		if (api->check(out, &args) < 0)
 			verr(v, args.key, "%s",
 			     args.err_str ? args.err_str : "settings rejected by the plugin");

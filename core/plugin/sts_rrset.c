@@ -5,8 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sts_dname.h"
 #include "sts_err.h"
-#include "sts_plugin.h"
+#include "sts_rrset.h"
 
 STS_API void sts_rrsets_init(struct sts_rrsets *l)
 {
@@ -52,6 +53,7 @@ STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name,
 	}
 	struct sts_rrset *rr = &l->v[l->n];
 	memset(rr, 0, sizeof(*rr));
+	rr->struct_size = sizeof(*rr);
 	rr->name = strdup(name);
 	rr->type = strdup(type);
 	if (!rr->name || !rr->type) {
@@ -106,4 +108,38 @@ STS_API bool sts_rrset_has_value(const struct sts_rrset *rr, const char *value)
 		if (strcmp(rr->values[i], value) == 0)
 			return true;
 	return false;
+}
+
+STS_API const char *sts_zone_longest_suffix(const char *name, char *const *zones, size_t n)
+{
+	const char *best = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (sts_dname_in_zone(name, zones[i], NULL) &&
+		    (!best || strlen(zones[i]) > strlen(best)))
+			best = zones[i];
+	return best;
+}
+
+STS_API const struct sts_rrset_change **sts_dns_changes_to_abi(const struct sts_dns_change *c,
+							       size_t n)
+{
+	struct abi_change {
+		struct sts_rrset_change ch;
+		struct sts_rrset rrset;
+	};
+	const struct sts_rrset_change **v =
+	    calloc(1, (n + 1) * sizeof(*v) + n * sizeof(struct abi_change));
+	if (!v)
+		return NULL;
+	struct abi_change *a = (struct abi_change *)(void *)(v + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		a[i].rrset = c[i].rrset;
+		a[i].rrset.struct_size = sizeof(a[i].rrset);
+		a[i].ch.struct_size = sizeof(a[i].ch);
+		a[i].ch.action = c[i].action;
+		a[i].ch.rrset = &a[i].rrset;
+		a[i].ch.old = c[i].old;
+		v[i] = &a[i].ch;
+	}
+	return v;
 }

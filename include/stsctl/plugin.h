@@ -531,6 +531,11 @@ struct sts_host_api {
 	int (*txt_quote)(const char *value, size_t len, char **ret);
 	int (*txt_unquote)(const char *text, size_t len, char **ret, size_t *ret_len);
 	int (*name_normalize)(const char *name, unsigned flags, char **ret);
+	/* lists, continued */
+	struct sts_rrset *(*rrset_find)(struct sts_rrsets *list, const char *name,
+					const char *type);
+	/* buffers, continued */
+	size_t (*buf_max)(const struct sts_buf *b);
 };
 
 /* The handles are opaque except for their first member, the host table. */
@@ -757,7 +762,8 @@ static inline void sts_plugin_secret_free(struct sts_plugin *p, struct sts_secre
 	sts_plugin_host(p)->secret_free(s);
 }
 
-/* Append an empty rrset to list (strings copied, name lower-cased); NULL on ENOMEM. */
+/* Append an empty rrset to list (strings copied, name lower-cased); NULL on
+ * ENOMEM. The pointer is valid until the next add to the list. */
 static inline struct sts_rrset *sts_plugin_rrset_add(struct sts_plugin *p, struct sts_rrsets *list,
 						     const char *name, const char *type,
 						     uint32_t ttl)
@@ -770,6 +776,17 @@ static inline int sts_plugin_rrset_add_value(struct sts_plugin *p, struct sts_rr
 					     const char *value, size_t len)
 {
 	return sts_plugin_host(p)->rrset_add_value(rr, value, len);
+}
+
+/*
+ * The rrset at (name, type) in list (names compared without case and
+ * trailing dot), or NULL. A pointer from sts_plugin_rrset_add or _find is
+ * valid until the next sts_plugin_rrset_add to the same list.
+ */
+static inline struct sts_rrset *sts_plugin_rrset_find(struct sts_plugin *p, struct sts_rrsets *list,
+						      const char *name, const char *type)
+{
+	return sts_plugin_host(p)->rrset_find(list, name, type);
 }
 
 /* Append a zone (copied; trailing dot dropped, lower-cased) to a zones() list. */
@@ -795,6 +812,12 @@ static inline const char *sts_plugin_buf_data(struct sts_plugin *p, const struct
 static inline size_t sts_plugin_buf_len(struct sts_plugin *p, const struct sts_buf *b)
 {
 	return sts_plugin_host(p)->buf_len(b);
+}
+
+/* The buffer's cap: appending past it fails with STS_PLUGIN_ETOOLARGE. */
+static inline size_t sts_plugin_buf_max(struct sts_plugin *p, const struct sts_buf *b)
+{
+	return sts_plugin_host(p)->buf_max(b);
 }
 
 /* Cut the buffer back to len bytes (len <= its length). */

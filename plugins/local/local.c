@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
 
 #define HOST_MAX    253
 #define WELL_KNOWN  ".well-known"
@@ -23,10 +23,11 @@ struct local {
 	char *root; /* template with exactly one {host} */
 };
 
-static const struct sts_plugin_setting local_schema[] = {
-    {"root", STS_SETTING_PATH, true, NULL,
-     "web root per policy host: a directory (ROOT/{host}) or a template with {host}"},
-    {NULL, 0, false, NULL, NULL},
+static const struct sts_plugin_setting *const local_schema[] = {
+    STS_SETTING(.key = "root", .type = STS_SETTING_PATH, .required = true,
+		.description = "web root per policy host: a directory (ROOT/{host}) or a "
+			       "template with {host}"),
+    NULL,
 };
 
 static int local_check(const json_t *settings, struct sts_plugin_check *args)
@@ -37,17 +38,17 @@ static int local_check(const json_t *settings, struct sts_plugin_check *args)
 	if (brace && (brace != t || strchr(t + 6, '{'))) {
 		args->key = "root";
 		args->err_str = "the root template may hold '{host}' once and no other placeholder";
-		return STS_EINVALID;
+		return STS_PLUGIN_EINVALID;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
-static int local_load(struct sts_plugin *p, const json_t *settings)
+static int local_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	const char *root = json_string_value(json_object_get(settings, "root"));
 	struct local *l = calloc(1, sizeof(*l));
 	if (!l)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	size_t n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		n--;
@@ -55,10 +56,10 @@ static int local_load(struct sts_plugin *p, const json_t *settings)
 					: asprintf(&l->root, "%.*s/{host}", (int)n, root);
 	if (rc < 0) {
 		free(l);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	sts_plugin_ctx_set(p, l);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void local_unload(struct sts_plugin *p)
@@ -88,28 +89,29 @@ static bool host_ok(const char *h)
 }
 
 /* dir = the host's web root; file = dir/.well-known/mta-sts.txt */
-static int paths(struct sts_plugin *p, const char *host, char **dir, char **wk, char **file)
+static int paths(struct sts_plugin *p, const char *host, char **dir, char **wk, char **file,
+		 struct sts_plugin_call *call)
 {
 	const struct local *l = sts_plugin_ctx_get(p);
 	*dir = *wk = *file = NULL;
 	if (!host_ok(host)) {
-		sts_plugin_error(p, "invalid policy host '%s'", host);
-		return STS_EINVAL;
+		sts_plugin_error(call, "invalid policy host '%s'", host);
+		return STS_PLUGIN_EINVAL;
 	}
 	const char *t = strstr(l->root, "{host}");
 	if (asprintf(dir, "%.*s%s%s", (int)(t - l->root), l->root, host, t + 6) < 0) {
 		*dir = NULL;
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	if (asprintf(wk, "%s/" WELL_KNOWN, *dir) < 0) {
 		*wk = NULL;
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	if (asprintf(file, "%s/" POLICY_FILE, *wk) < 0) {
 		*file = NULL;
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void free3(char *a, char *b, char *c)
@@ -119,18 +121,19 @@ static void free3(char *a, char *b, char *c)
 	free(c);
 }
 
-static int local_get(struct sts_plugin *p, const char *host, struct sts_buf *ret)
+static int local_get(struct sts_plugin *p, const char *host, struct sts_buf *ret,
+		     struct sts_plugin_call *call)
 {
 	char *dir, *wk, *file;
-	int r = paths(p, host, &dir, &wk, &file);
+	int r = paths(p, host, &dir, &wk, &file, call);
 	int fd = -1;
 	if (r < 0)
 		goto out;
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		r = -errno;
-		if (r != STS_ENOENT)
-			sts_plugin_error(p, "cannot open '%s': %s", file, strerror(errno));
+		if (r != STS_PLUGIN_ENOENT)
+			sts_plugin_error(call, "cannot open '%s': %s", file, strerror(errno));
 		goto out;
 	}
 	char buf[8192];
@@ -140,17 +143,17 @@ static int local_get(struct sts_plugin *p, const char *host, struct sts_buf *ret
 			continue;
 		if (n < 0) {
 			r = -errno;
-			sts_plugin_error(p, "cannot read '%s': %s", file, strerror(errno));
+			sts_plugin_error(call, "cannot read '%s': %s", file, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if ((r = sts_plugin_buf_append(p, ret, buf, (size_t)n)) < 0) {
-			sts_plugin_error(p, "'%s' is too large", file);
+			sts_plugin_error(call, "'%s' is too large", file);
 			goto out;
 		}
 	}
-	r = STS_OK;
+	r = STS_PLUGIN_OK;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -158,15 +161,16 @@ out:
 	return r;
 }
 
-static int local_put(struct sts_plugin *p, const char *host, const void *data, size_t len)
+static int local_put(struct sts_plugin *p, const char *host, const void *data, size_t len,
+		     struct sts_plugin_call *call)
 {
 	char *dir, *wk, *file;
-	int r = paths(p, host, &dir, &wk, &file);
+	int r = paths(p, host, &dir, &wk, &file, call);
 	if (r < 0)
 		goto out;
 	r = sts_plugin_write_atomic(p, file, data, len, 0644);
 	if (r < 0)
-		sts_plugin_error(p, "cannot write '%s': %s", file, strerror(-r));
+		sts_plugin_error(call, "cannot write '%s': %s", file, strerror(-r));
 	else
 		sts_plugin_log(p, STS_PLOG_DEBUG, "wrote '%s' (%zu bytes)", file, len);
 out:
@@ -183,16 +187,16 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-static int local_del(struct sts_plugin *p, const char *host)
+static int local_del(struct sts_plugin *p, const char *host, struct sts_plugin_call *call)
 {
 	char *dir, *wk, *file;
-	int r = paths(p, host, &dir, &wk, &file);
+	int r = paths(p, host, &dir, &wk, &file, call);
 	if (r < 0)
 		goto out;
 	if (unlink(file) < 0) {
 		r = -errno;
-		if (r != STS_ENOENT)
-			sts_plugin_error(p, "cannot remove '%s': %s", file, strerror(errno));
+		if (r != STS_PLUGIN_ENOENT)
+			sts_plugin_error(call, "cannot remove '%s': %s", file, strerror(errno));
 		goto out;
 	}
 	fsync_dir(wk);
@@ -200,9 +204,30 @@ static int local_del(struct sts_plugin *p, const char *host)
 	if (rmdir(wk) == 0)
 		fsync_dir(dir);
 	sts_plugin_log(p, STS_PLOG_DEBUG, "removed '%s'", file);
-	r = STS_OK;
+	r = STS_PLUGIN_OK;
 out:
 	free3(dir, wk, file);
+	return r;
+}
+
+/* The fixed directory above every host's root (what the template starts
+ * with, up to the last '/' before {host}) must exist and be writable. */
+static int local_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	const struct local *l = sts_plugin_ctx_get(p);
+	const char *t = strstr(l->root, "{host}");
+	size_t n = (size_t)(t - l->root);
+	while (n > 0 && l->root[n - 1] != '/')
+		n--;
+	char *dir = strndup(l->root, n > 1 ? n - 1 : n);
+	if (!dir)
+		return STS_PLUGIN_ENOMEM;
+	int r = STS_PLUGIN_OK;
+	if (access(dir, W_OK | X_OK) < 0) {
+		r = errno == ENOENT ? STS_PLUGIN_ENOENT : STS_PLUGIN_EACCES;
+		sts_plugin_error(call, "directory '%s' is not writable: %s", dir, strerror(errno));
+	}
+	free(dir);
 	return r;
 }
 
@@ -221,5 +246,5 @@ static const struct sts_web_ops local_ops = {
 };
 
 STS_PLUGIN_API(local, STS_PLUGIN_WEB, .description = "policy files in a local web root per host",
-	       .schema = local_schema, .check = local_check, .load = local_load,
-	       .unload = local_unload, .web = &local_ops);
+	       .capabilities = 0, .schema = local_schema, .check = local_check, .load = local_load,
+	       .unload = local_unload, .probe = local_probe, .web = &local_ops);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
 
 /*
  * Record content as the PowerDNS API writes and reads it. TXT content
@@ -22,7 +22,7 @@ int pdns_txt_encode(const char *value, size_t len, char **ret);
 /*
  * TXT content -> the strings concatenated, unescaped (quoted strings, or
  * bare words as a zone file allows). *ret is malloc'd and NUL-terminated;
- * STS_EPARSE on an unterminated string or a bad escape.
+ * STS_PLUGIN_EPARSE on an unterminated string or a bad escape.
  */
 int pdns_txt_decode(const char *content, char **ret, size_t *ret_len);
 

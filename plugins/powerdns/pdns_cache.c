@@ -102,7 +102,7 @@ int pdns_rrset_add(struct pdns_rrset *s, const char *content, const char *value,
 		size_t cap = s->cap ? s->cap * 2 : 2;
 		struct pdns_rec *v = realloc(s->v, cap * sizeof(*v));
 		if (!v)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		s->v = v;
 		s->cap = cap;
 	}
@@ -112,14 +112,14 @@ int pdns_rrset_add(struct pdns_rrset *s, const char *content, const char *value,
 	if (!r->content || !r->value) {
 		free(r->content);
 		free(r->value);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	memcpy(r->value, value, vlen);
 	r->value[vlen] = '\0';
 	r->vlen = vlen;
 	r->disabled = disabled;
 	s->n++;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 void pdns_zone_sort(struct pdns_zone *z)
@@ -167,14 +167,14 @@ int pdns_zone_put(struct pdns_zone *z, const char *name, const char *type,
 		z->sorted = false;
 	}
 	if (!src || src->n == 0)
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	struct pdns_rrset *s = pdns_zone_add(z, name, type, src->ttl);
 	if (!s)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	for (size_t i = 0; i < src->n; i++) {
 		const struct pdns_rec *r = &src->v[i];
 		if (pdns_rrset_add(s, r->content, r->value, r->vlen, r->disabled) < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }

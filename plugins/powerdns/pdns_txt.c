@@ -22,28 +22,28 @@ static int put(struct out *o, const char *s, size_t n)
 			cap *= 2;
 		char *np = realloc(o->p, cap);
 		if (!np)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		o->p = np;
 		o->cap = cap;
 	}
 	memcpy(o->p + o->n, s, n);
 	o->n += n;
 	o->p[o->n] = '\0';
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 int pdns_txt_encode(const char *value, size_t len, char **ret)
 {
 	struct out o = {0};
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	size_t i = 0;
 	do {
 		size_t end = len - i > TXT_CHUNK ? i + TXT_CHUNK : len;
 		if (i > 0)
 			r = put(&o, " ", 1);
-		if (r == STS_OK)
+		if (r == STS_PLUGIN_OK)
 			r = put(&o, "\"", 1);
-		for (; r == STS_OK && i < end; i++) {
+		for (; r == STS_PLUGIN_OK && i < end; i++) {
 			unsigned char c = (unsigned char)value[i];
 			char esc[8];
 			if (c == '"' || c == '\\') {
@@ -57,15 +57,15 @@ int pdns_txt_encode(const char *value, size_t len, char **ret)
 				r = put(&o, (const char *)&value[i], 1);
 			}
 		}
-		if (r == STS_OK)
+		if (r == STS_PLUGIN_OK)
 			r = put(&o, "\"", 1);
-	} while (r == STS_OK && i < len);
+	} while (r == STS_PLUGIN_OK && i < len);
 	if (r < 0) {
 		free(o.p);
 		return r;
 	}
 	*ret = o.p;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static bool blank(char c)
@@ -78,19 +78,19 @@ static int unescape(const char *s, char *ret, size_t *adv)
 {
 	if (s[0] >= '0' && s[0] <= '9') {
 		if (!(s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'))
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		int v = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 		if (v > 255)
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		*ret = (char)v;
 		*adv = 3;
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	}
 	if (s[0] == '\0')
-		return STS_EPARSE;
+		return STS_PLUGIN_EPARSE;
 	*ret = s[0];
 	*adv = 1;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 int pdns_txt_decode(const char *content, char **ret, size_t *ret_len)
@@ -98,7 +98,7 @@ int pdns_txt_decode(const char *content, char **ret, size_t *ret_len)
 	struct out o = {0};
 	const char *s = content;
 	int r = put(&o, "", 0);
-	while (r == STS_OK) {
+	while (r == STS_PLUGIN_OK) {
 		while (blank(*s))
 			s++;
 		if (!*s)
@@ -110,7 +110,7 @@ int pdns_txt_decode(const char *content, char **ret, size_t *ret_len)
 			char c = *s;
 			if (c == '\0') {
 				if (quoted)
-					r = STS_EPARSE; /* unterminated string */
+					r = STS_PLUGIN_EPARSE; /* unterminated string */
 				break;
 			}
 			if (quoted && c == '"') {
@@ -137,7 +137,7 @@ int pdns_txt_decode(const char *content, char **ret, size_t *ret_len)
 	}
 	*ret = o.p;
 	*ret_len = o.n;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 int pdns_content_of(const char *type, const char *value, char **ret)
@@ -145,7 +145,7 @@ int pdns_content_of(const char *type, const char *value, char **ret)
 	if (strcasecmp(type, "TXT") == 0 || strcasecmp(type, "SPF") == 0)
 		return pdns_txt_encode(value, strlen(value), ret);
 	*ret = strdup(value);
-	return *ret ? STS_OK : STS_ENOMEM;
+	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }
 
 int pdns_value_of(const char *type, const char *content, char **ret, size_t *ret_len)
@@ -154,9 +154,9 @@ int pdns_value_of(const char *type, const char *content, char **ret, size_t *ret
 		return pdns_txt_decode(content, ret, ret_len);
 	*ret = strdup(content);
 	if (!*ret)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	*ret_len = strlen(content);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 bool pdns_zone_ok(const char *zone)

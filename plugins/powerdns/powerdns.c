@@ -42,65 +42,28 @@ struct pdns {
 	char *down; /* why the provider counts as down */
 };
 
-static const struct sts_plugin_setting pdns_schema[] = {
-    {"url", STS_SETTING_STRING, true, NULL,
-     "base URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081 (/api/v1 is added)"},
-    {"api_key", STS_SETTING_SECRET, true, NULL, "the API key (X-API-Key)"},
-    {"server_id", STS_SETTING_STRING, false, "localhost", "the server id in the API path"},
-    {"timeout", STS_SETTING_INTEGER, false, "30", "seconds per HTTP request"},
-    {"retries", STS_SETTING_INTEGER, false, "2",
-     "extra attempts of a PATCH whose outcome is unknown (500/502/504, reset, timeout)"},
-    {"max_concurrency", STS_SETTING_INTEGER, false, "1",
-     "zones updated at once (keep 1 with the gsqlite3 backend)"},
-    {NULL, 0, false, NULL, NULL},
+static const struct sts_plugin_setting *const pdns_schema[] = {
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .required = true,
+		.description = "base URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081 "
+			       "(/api/v1 is added)",
+		.pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// base URL without query"),
+    STS_SETTING(.key = "api_key", .type = STS_SETTING_SECRET, .required = true,
+		.description = "the API key (X-API-Key)"),
+    STS_SETTING(.key = "server_id", .type = STS_SETTING_STRING, .def = "localhost",
+		.description = "the server id in the API path", .pattern = "[A-Za-z0-9._-]+",
+		.pattern_hint = "letters, digits, '.', '-' and '_' only"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30",
+		.description = "seconds per HTTP request", .range = true, .min = 1, .max = 600),
+    STS_SETTING(.key = "retries", .type = STS_SETTING_INTEGER, .def = "2",
+		.description = "extra attempts of a PATCH whose outcome is unknown (500/502/504, "
+			       "reset, timeout)",
+		.range = true, .min = 0, .max = 10),
+    STS_SETTING(.key = "max_concurrency", .type = STS_SETTING_INTEGER, .def = "1",
+		.description = "zones updated at once (keep 1 with the gsqlite3 backend)",
+		.range = true, .min = 1, .max = 64),
+    NULL,
 };
-
-static bool id_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
-			return false;
-	return true;
-}
-
-static int pdns_check(const json_t *settings, struct sts_plugin_check *args)
-{
-	const char *url = json_string_value(json_object_get(settings, "url"));
-	const char *server = json_string_value(json_object_get(settings, "server_id"));
-	json_int_t timeout = json_integer_value(json_object_get(settings, "timeout"));
-	json_int_t retries = json_integer_value(json_object_get(settings, "retries"));
-	json_int_t conc = json_integer_value(json_object_get(settings, "max_concurrency"));
-	if (url && ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-		    strpbrk(url, "?# \t"))) {
-		args->key = "url";
-		args->err_str = "url must be an http:// or https:// base URL without query";
-		return STS_EINVALID;
-	}
-	if (server && !id_ok(server)) {
-		args->key = "server_id";
-		args->err_str = "server_id may hold letters, digits, '.', '-' and '_' only";
-		return STS_EINVALID;
-	}
-	if (timeout < 1 || timeout > 600) {
-		args->key = "timeout";
-		args->err_str = "timeout must be 1 to 600 seconds";
-		return STS_EINVALID;
-	}
-	if (retries < 0 || retries > 10) {
-		args->key = "retries";
-		args->err_str = "retries must be 0 to 10";
-		return STS_EINVALID;
-	}
-	if (conc < 1 || conc > 64) {
-		args->key = "max_concurrency";
-		args->err_str = "max_concurrency must be 1 to 64";
-		return STS_EINVALID;
-	}
-	return STS_OK;
-}
 
 static void pdns_unload(struct sts_plugin *p)
 {
@@ -123,11 +86,11 @@ static void pdns_unload(struct sts_plugin *p)
 	sts_plugin_ctx_set(p, NULL);
 }
 
-static int pdns_load(struct sts_plugin *p, const json_t *settings)
+static int pdns_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	struct pdns *c = calloc(1, sizeof(*c));
 	if (!c)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
 	sts_plugin_ctx_set(p, c);
 	const char *url = json_string_value(json_object_get(settings, "url"));
@@ -141,13 +104,14 @@ static int pdns_load(struct sts_plugin *p, const json_t *settings)
 	c->url = strndup(url, n);
 	c->server = strdup(server);
 	if (!c->url || !c->server ||
-	    asprintf(&c->base, "%s/api/v1/servers/%s/zones/", c->url, server) < 0) {
+	    asprintf(&c->base, "%s/api/v1/servers/%s/zones", c->url, server) < 0) {
 		c->base = NULL;
 		pdns_unload(p);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	struct sts_secret *key = NULL;
-	int r = sts_plugin_secret(p, json_string_value(json_object_get(settings, "api_key")), &key);
+	int r = sts_plugin_secret(p, json_string_value(json_object_get(settings, "api_key")), &key,
+				  call);
 	if (r < 0) {
 		pdns_unload(p); /* the host recorded why */
 		return r;
@@ -156,9 +120,9 @@ static int pdns_load(struct sts_plugin *p, const json_t *settings)
 	size_t kl = sts_plugin_secret_len(p, key);
 	if (kl == 0 || memchr(kv, '\n', kl) || memchr(kv, '\r', kl) || strlen(kv) != kl) {
 		sts_plugin_secret_free(p, key);
-		sts_plugin_error(p, "the API key of 'api_key' is empty or holds a line break");
+		sts_plugin_error(call, "the API key of 'api_key' is empty or holds a line break");
 		pdns_unload(p);
-		return STS_ESECRET;
+		return STS_PLUGIN_ESECRET;
 	}
 	c->key_hdr_len = kl + 12;
 	c->key_hdr = malloc(c->key_hdr_len);
@@ -170,9 +134,9 @@ static int pdns_load(struct sts_plugin *p, const json_t *settings)
 	sts_plugin_secret_free(p, key);
 	if (!c->key_hdr) {
 		pdns_unload(p);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* ---- HTTP ---- */
@@ -180,15 +144,15 @@ static int pdns_load(struct sts_plugin *p, const json_t *settings)
 static const char *err_text(int r)
 {
 	switch (r) {
-	case STS_ETIMEOUT:
+	case STS_PLUGIN_ETIMEOUT:
 		return "timed out";
-	case STS_ETLS:
+	case STS_PLUGIN_ETLS:
 		return "TLS handshake or certificate failure";
-	case STS_ETOOLARGE:
+	case STS_PLUGIN_ETOOLARGE:
 		return "response too large";
-	case STS_ENOMEM:
+	case STS_PLUGIN_ENOMEM:
 		return "out of memory";
-	case STS_EINVAL:
+	case STS_PLUGIN_EINVAL:
 		return "invalid URL";
 	default:
 		return "network error";
@@ -196,9 +160,9 @@ static const char *err_text(int r)
 }
 
 /* PowerDNS's own error text: the JSON "error" member, else the body (trimmed, printable). */
-static void api_error(const struct sts_http_resp *resp, char *out, size_t size)
+static void api_error(const struct sts_plugin_http_resp *resp, char *out, size_t size)
 {
-	const char *body = sts_plugin_buf_str(&resp->body);
+	const char *body = resp->body;
 	json_t *j = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
 	const char *e = json_string_value(json_object_get(j, "error"));
 	size_t k = 0;
@@ -213,8 +177,8 @@ static void api_error(const struct sts_http_resp *resp, char *out, size_t size)
 
 static bool unavailable(int r, long status)
 {
-	return r == STS_ENET || r == STS_ETIMEOUT || r == STS_ETLS ||
-	       (r == STS_OK && (status == 429 || status >= 500));
+	return r == STS_PLUGIN_ENET || r == STS_PLUGIN_ETIMEOUT || r == STS_PLUGIN_ETLS ||
+	       (r == STS_PLUGIN_OK && (status == 429 || status >= 500));
 }
 
 /* Count consecutive failures; after DOWN_AFTER the provider is down. */
@@ -229,16 +193,16 @@ static void note(struct pdns *c, bool failed, const char *why)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static int check_down(struct sts_plugin *p, struct pdns *c)
+static int check_down(struct pdns *c, struct sts_plugin_call *call)
 {
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	pthread_mutex_lock(&c->mu);
 	if (c->down) {
 		sts_plugin_error(
-		    p,
+		    call,
 		    "PowerDNS at '%s' is down (%u failures in a row, last: %s), not trying again",
 		    c->url, c->fails, c->down);
-		r = STS_EPROVIDER;
+		r = STS_PLUGIN_EPROVIDER;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return r;
@@ -264,23 +228,25 @@ static long now_ms(void)
  * other than 2xx or a transport failure the error is mapped and recorded
  * with sts_plugin_error(). resp is released by the caller either way.
  */
-static int call(struct sts_plugin *p, const char *method, const char *zone_dot, const char *body,
-		size_t len, struct sts_http_resp *resp)
+static int api_call(struct sts_plugin *p, const char *method, const char *zone_dot,
+		    const char *body, size_t len, struct sts_plugin_http_resp *resp,
+		    struct sts_plugin_call *call)
 {
 	struct pdns *c = sts_plugin_ctx_get(p);
 	char *url = NULL;
-	int r = check_down(p, c);
+	int r = check_down(c, call);
 	if (r < 0) {
 		memset(resp, 0, sizeof(*resp));
 		return r;
 	}
-	if (asprintf(&url, "%s%s", c->base, zone_dot) < 0) {
+	if (asprintf(&url, "%s%s%s", c->base, *zone_dot ? "/" : "", zone_dot) < 0) {
 		memset(resp, 0, sizeof(*resp));
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	const char *hdrs[] = {c->key_hdr, "Accept: application/json",
 			      body ? "Content-Type: application/json" : NULL, NULL};
-	struct sts_http_req req = {
+	struct sts_plugin_http_req req = {
+	    .struct_size = sizeof(req),
 	    .method = method,
 	    .url = url,
 	    .headers = hdrs,
@@ -293,11 +259,12 @@ static int call(struct sts_plugin *p, const char *method, const char *zone_dot, 
 	long start = now_ms(), backoff = BACKOFF_MS;
 	unsigned sent = 0;
 	for (unsigned extra = 0;; extra++) {
-		r = sts_plugin_http(p, &req, resp);
+		r = sts_plugin_http(p, &req, resp, call);
 		sent += resp->attempts;
-		bool unknown = r == STS_ETIMEOUT || (r == STS_ENET && resp->attempts) ||
-			       (r == STS_OK && (resp->status == 500 || resp->status == 502 ||
-						resp->status == 504));
+		bool unknown =
+		    r == STS_PLUGIN_ETIMEOUT || (r == STS_PLUGIN_ENET && resp->attempts) ||
+		    (r == STS_PLUGIN_OK &&
+		     (resp->status == 500 || resp->status == 502 || resp->status == 504));
 		if (!repeat || !unknown || extra >= c->retries ||
 		    now_ms() - start + backoff > 2 * c->timeout_ms * (long)(c->retries + 1))
 			break;
@@ -310,8 +277,8 @@ static int call(struct sts_plugin *p, const char *method, const char *zone_dot, 
 	char why[400];
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s", err_text(r));
-		sts_plugin_error(p, "cannot reach PowerDNS at '%s': %s (%u attempts)", c->url, why,
-				 sent);
+		sts_plugin_error(call, "cannot reach PowerDNS at '%s': %s (%u attempts)", c->url,
+				 why, sent);
 		note(c, unavailable(r, 0), why);
 		goto out;
 	}
@@ -323,23 +290,24 @@ static int call(struct sts_plugin *p, const char *method, const char *zone_dot, 
 	api_error(resp, why, sizeof(why));
 	if (st == 401 || st == 403) {
 		sts_plugin_error(
-		    p, "PowerDNS at '%s' rejected the API key (HTTP %ld): check 'api_key'", c->url,
-		    st);
-		r = STS_EAUTH;
+		    call, "PowerDNS at '%s' rejected the API key (HTTP %ld): check 'api_key'",
+		    c->url, st);
+		r = STS_PLUGIN_EAUTH;
 	} else if (st == 404) {
-		sts_plugin_error(p,
+		sts_plugin_error(call,
 				 "zone '%s' not found on PowerDNS server '%s' at '%s' (HTTP 404)",
 				 zone_dot, c->server, c->url);
-		r = STS_ENOENT;
+		r = STS_PLUGIN_ENOENT;
 	} else if (st == 422 || st == 400) {
-		sts_plugin_error(p, "PowerDNS refused the change to zone '%s' (HTTP %ld): %s",
+		sts_plugin_error(call, "PowerDNS refused the change to zone '%s' (HTTP %ld): %s",
 				 zone_dot, st, why[0] ? why : "no reason given");
-		r = strstr(why, "onflicts with") ? STS_ECONFLICT : STS_EPROVIDER;
+		r = strstr(why, "onflicts with") ? STS_PLUGIN_ECONFLICT : STS_PLUGIN_EPROVIDER;
 	} else {
 		sts_plugin_error(
-		    p, "PowerDNS at '%s' answered HTTP %ld to %s zone '%s' after %u attempts%s%s",
+		    call,
+		    "PowerDNS at '%s' answered HTTP %ld to %s zone '%s' after %u attempts%s%s",
 		    c->url, st, method, zone_dot, sent, why[0] ? ": " : "", why);
-		r = STS_EPROVIDER;
+		r = STS_PLUGIN_EPROVIDER;
 	}
 out:
 	free(url);
@@ -348,19 +316,19 @@ out:
 
 /* ---- zones ---- */
 
-static int zone_dot_of(struct sts_plugin *p, const char *zone, char **ret)
+static int zone_dot_of(const char *zone, char **ret, struct sts_plugin_call *call)
 {
 	if (!pdns_zone_ok(zone)) {
-		sts_plugin_error(p, "invalid zone name '%s'", zone);
-		return STS_EINVAL;
+		sts_plugin_error(call, "invalid zone name '%s'", zone);
+		return STS_PLUGIN_EINVAL;
 	}
 	size_t n = strlen(zone);
 	if (asprintf(ret, "%s%s", zone, n && zone[n - 1] == '.' ? "" : ".") < 0)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	for (char *s = *ret; *s; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s + 32);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -369,39 +337,58 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /*
+ * GET {base}/{zone_dot} ("" = the zone list) and parse it into *ret: an
+ * object with an array member `member`, or (member NULL) an array.
+ */
+static int get_json(struct sts_plugin *p, const char *zone_dot, const char *member, json_t **ret,
+		    struct sts_plugin_call *call)
+{
+	struct sts_plugin_http_resp resp;
+	json_error_t je;
+	*ret = NULL;
+	int r = api_call(p, "GET", zone_dot, NULL, 0, &resp, call);
+	json_t *root = r < 0 ? NULL : json_loadb(resp.body, resp.body_len, 0, &je);
+	sts_plugin_http_release(p, &resp);
+	if (r < 0)
+		return r;
+	if (!json_is_array(member ? json_object_get(root, member) : root)) {
+		sts_plugin_error(call, "%s%s%sPowerDNS sent no %s (%s)", *zone_dot ? "zone '" : "",
+				 zone_dot, *zone_dot ? "': " : "", member ? member : "zone list",
+				 !root	  ? je.text
+				 : member ? "no 'rrsets' array"
+					  : "not a JSON array");
+		json_decref(root);
+		return STS_PLUGIN_EPROVIDER;
+	}
+	*ret = root;
+	return STS_PLUGIN_OK;
+}
+
+/*
  * GET the zone; the rrsets at the names go into a new cache entry (all of
  * them, disabled records included). names == NULL: every rrset.
  */
 static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *names, size_t n,
-		 struct pdns_zone **ret)
+		 struct pdns_zone **ret, struct sts_plugin_call *call)
 {
-	struct sts_http_resp resp;
 	struct pdns_zone *z = NULL;
 	const char **sorted = NULL;
 	json_t *root = NULL;
-	int r = call(p, "GET", zone_dot, NULL, 0, &resp);
+	int r = get_json(p, zone_dot, "rrsets", &root, call);
 	if (r < 0)
 		goto out;
-	json_error_t je;
-	root = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &je);
 	json_t *rrsets = json_object_get(root, "rrsets");
-	if (!json_is_array(rrsets)) {
-		sts_plugin_error(p, "zone '%s': PowerDNS sent no rrsets (%s)", zone_dot,
-				 root ? "no 'rrsets' array" : je.text);
-		r = STS_EPROVIDER;
-		goto out;
-	}
 	if (n) {
 		sorted = malloc(n * sizeof(*sorted));
 		if (!sorted) {
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
 		memcpy(sorted, names, n * sizeof(*sorted));
 		qsort(sorted, n, sizeof(*sorted), name_cmp);
 	}
 	if (!(z = pdns_zone_new(zone_dot))) {
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
 	size_t i;
@@ -419,7 +406,7 @@ static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *
 		struct pdns_rrset *s =
 		    pdns_zone_add(z, name, type, ttl < 0 || ttl > UINT32_MAX ? 0 : (uint32_t)ttl);
 		if (!s) {
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
 		size_t k;
@@ -432,9 +419,10 @@ static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *
 			char *v = NULL;
 			size_t vl = 0;
 			int rv = pdns_value_of(type, content, &v, &vl);
-			if (rv == STS_EPARSE) /* kept verbatim: apply() sends it back as read */
+			if (rv ==
+			    STS_PLUGIN_EPARSE) /* kept verbatim: apply() sends it back as read */
 				rv = pdns_value_of("", content, &v, &vl);
-			if (rv == STS_OK)
+			if (rv == STS_PLUGIN_OK)
 				rv = pdns_rrset_add(s, content, v, vl,
 						    json_is_true(json_object_get(rec, "disabled")));
 			free(v);
@@ -451,14 +439,13 @@ out:
 	pdns_zone_free(z);
 	free(sorted);
 	json_decref(root);
-	sts_plugin_http_release(p, &resp);
 	return r;
 }
 
 /* Replace the cached zone (takes z). */
 static int cache_set(struct pdns *c, struct pdns_zone *z)
 {
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	pthread_mutex_lock(&c->mu);
 	size_t i = 0;
 	while (i < c->n_zones && strcmp(c->zones[i]->name, z->name) != 0)
@@ -473,7 +460,7 @@ static int cache_set(struct pdns *c, struct pdns_zone *z)
 			c->zones[c->n_zones++] = z;
 		} else {
 			pdns_zone_free(z);
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 		}
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -493,25 +480,25 @@ static struct pdns_zone *cache_get(struct pdns *c, const char *zone_dot)
 }
 
 static int pdns_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
-		     struct sts_rrsets *ret)
+		     struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
 	struct pdns *c = sts_plugin_ctx_get(p);
 	char *zone_dot = NULL;
 	struct pdns_zone *z = NULL;
-	int r = zone_dot_of(p, zone, &zone_dot);
+	int r = zone_dot_of(zone, &zone_dot, call);
 	if (r < 0)
 		return r;
-	if ((r = fetch(p, zone_dot, names, n, &z)) < 0)
+	if ((r = fetch(p, zone_dot, names, n, &z, call)) < 0)
 		goto out;
 	size_t found = 0;
-	for (size_t i = 0; i < z->n && r == STS_OK; i++) {
+	for (size_t i = 0; i < z->n && r == STS_PLUGIN_OK; i++) {
 		const struct pdns_rrset *s = &z->v[i];
 		struct sts_rrset *rr = NULL;
-		for (size_t k = 0; k < s->n && r == STS_OK; k++) {
+		for (size_t k = 0; k < s->n && r == STS_PLUGIN_OK; k++) {
 			if (s->v[k].disabled)
 				continue; /* not served: not part of the published state */
 			if (!rr && !(rr = sts_plugin_rrset_add(p, ret, s->name, s->type, s->ttl)))
-				r = STS_ENOMEM;
+				r = STS_PLUGIN_ENOMEM;
 			else
 				r = sts_plugin_rrset_add_value(p, rr, s->v[k].value, s->v[k].vlen);
 		}
@@ -543,13 +530,13 @@ static json_t *record(const char *content, bool disabled)
 static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct sts_rrset_change *ch,
 		       json_t *rrsets, struct pdns_rrset *ret_new)
 {
-	const struct sts_rrset *rs = &ch->rrset;
+	const struct sts_rrset *rs = ch->rrset;
 	struct pdns_rrset *cur = pdns_zone_find(z, rs->name, rs->type);
 	size_t n_values = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values;
 	json_t *recs = json_array();
-	int r = recs ? STS_OK : STS_ENOMEM;
+	int r = recs ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	ret_new->ttl = rs->ttl;
-	for (size_t i = 0; i < n_values && r == STS_OK; i++) {
+	for (size_t i = 0; i < n_values && r == STS_PLUGIN_OK; i++) {
 		const char *v = rs->values[i];
 		const struct pdns_rec *same = NULL;
 		bool dup = false;
@@ -566,18 +553,18 @@ static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct s
 		else if ((r = pdns_content_of(rs->type, v, &content)) < 0)
 			break;
 		if (!content)
-			r = STS_ENOMEM;
-		if (r == STS_OK && json_array_append_new(recs, record(content, false)) < 0)
-			r = STS_ENOMEM;
-		if (r == STS_OK)
+			r = STS_PLUGIN_ENOMEM;
+		if (r == STS_PLUGIN_OK && json_array_append_new(recs, record(content, false)) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		if (r == STS_PLUGIN_OK)
 			r = pdns_rrset_add(ret_new, content, v, strlen(v), false);
 		free(content);
 	}
-	for (size_t k = 0; cur && k < cur->n && r == STS_OK; k++) {
+	for (size_t k = 0; cur && k < cur->n && r == STS_PLUGIN_OK; k++) {
 		if (!cur->v[k].disabled)
 			continue;
 		if (json_array_append_new(recs, record(cur->v[k].content, true)) < 0)
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 		else
 			r = pdns_rrset_add(ret_new, cur->v[k].content, cur->v[k].value,
 					   cur->v[k].vlen, true);
@@ -599,32 +586,33 @@ static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct s
 			      recs);
 	}
 	if (!e || json_array_append_new(rrsets, e) < 0)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	(void)p;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int pdns_apply(struct sts_plugin *p, const char *zone,
-		      const struct sts_rrset_change *changes, size_t n)
+		      const struct sts_rrset_change *const *changes, size_t n,
+		      struct sts_plugin_call *call)
 {
 	struct pdns *c = sts_plugin_ctx_get(p);
 	char *zone_dot = NULL, *body = NULL;
 	struct pdns_rrset *after = NULL;
 	json_t *rrsets = NULL;
-	struct sts_http_resp resp = {0};
+	struct sts_plugin_http_resp resp = {0};
 	bool sent = false;
-	int r = zone_dot_of(p, zone, &zone_dot);
+	int r = zone_dot_of(zone, &zone_dot, call);
 	if (r < 0)
 		return r;
 	if (n == 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const struct sts_rrset *rs = &changes[i].rrset;
+		const struct sts_rrset *rs = changes[i]->rrset;
 		if (!rs->name || !rs->type || !pdns_in_zone(rs->name, zone_dot) ||
 		    rs->name[strlen(rs->name) - 1] != '.') {
-			sts_plugin_error(p, "'%s' is not an absolute name in zone '%s'",
+			sts_plugin_error(call, "'%s' is not an absolute name in zone '%s'",
 					 rs->name ? rs->name : "", zone_dot);
-			r = STS_EINVAL;
+			r = STS_PLUGIN_EINVAL;
 			goto out;
 		}
 	}
@@ -632,13 +620,13 @@ static int pdns_apply(struct sts_plugin *p, const char *zone,
 	if (!z) { /* apply without a read in this process: learn the records first */
 		const char **names = malloc(n * sizeof(*names));
 		if (!names) {
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++)
-			names[i] = changes[i].rrset.name;
+			names[i] = changes[i]->rrset->name;
 		struct pdns_zone *nz = NULL;
-		r = fetch(p, zone_dot, names, n, &nz);
+		r = fetch(p, zone_dot, names, n, &nz, call);
 		free(names);
 		if (r < 0 || (r = cache_set(c, nz)) < 0)
 			goto out;
@@ -647,25 +635,25 @@ static int pdns_apply(struct sts_plugin *p, const char *zone,
 	rrsets = json_array();
 	after = calloc(n, sizeof(*after));
 	if (!rrsets || !after) {
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n && r == STS_OK; i++)
-		r = change_json(p, z, &changes[i], rrsets, &after[i]);
-	json_t *doc = r == STS_OK ? json_pack("{s:O}", "rrsets", rrsets) : NULL;
-	if (r == STS_OK && !doc)
-		r = STS_ENOMEM;
-	if (r == STS_OK && !(body = json_dumps(doc, JSON_COMPACT)))
-		r = STS_ENOMEM;
+	for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++)
+		r = change_json(p, z, changes[i], rrsets, &after[i]);
+	json_t *doc = r == STS_PLUGIN_OK ? json_pack("{s:O}", "rrsets", rrsets) : NULL;
+	if (r == STS_PLUGIN_OK && !doc)
+		r = STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK && !(body = json_dumps(doc, JSON_COMPACT)))
+		r = STS_PLUGIN_ENOMEM;
 	json_decref(doc);
 	if (r < 0)
 		goto out;
-	r = call(p, "PATCH", zone_dot, body, strlen(body), &resp);
+	r = api_call(p, "PATCH", zone_dot, body, strlen(body), &resp, call);
 	sent = true;
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < n && r == STS_OK; i++)
-		r = pdns_zone_put(z, changes[i].rrset.name, changes[i].rrset.type, &after[i]);
+	for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++)
+		r = pdns_zone_put(z, changes[i]->rrset->name, changes[i]->rrset->type, &after[i]);
 	sts_plugin_log(p, STS_PLOG_DEBUG, "zone '%s': %zu rrsets in one PATCH", zone_dot, n);
 out:
 	if (sent)
@@ -686,13 +674,45 @@ static void pdns_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = c ? c->concurrency : 1;
 }
 
+/* GET {url}/api/v1/servers/{server_id}/zones: every zone of the server. */
+static int list_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
+{
+	json_t *root = NULL;
+	int r = get_json(p, "", NULL, &root, call);
+	size_t i;
+	json_t *z;
+	json_array_foreach(root, i, z)
+	{
+		const char *name = json_string_value(json_object_get(z, "name"));
+		if (ret && name && pdns_zone_ok(name) &&
+		    (r = sts_plugin_zone_add(p, ret, name)) < 0)
+			break;
+	}
+	json_decref(root);
+	return r;
+}
+
+static int pdns_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
+{
+	return list_zones(p, ret, call);
+}
+
+/* The zone list needs a valid key and server id, and changes nothing. */
+static int pdns_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	return list_zones(p, NULL, call);
+}
+
 static const struct sts_dns_ops pdns_ops = {
     .struct_size = sizeof(struct sts_dns_ops),
     .read = pdns_read,
     .apply = pdns_apply,
     .caps = pdns_caps,
+    .zones = pdns_zones,
 };
 
 STS_PLUGIN_API(powerdns, STS_PLUGIN_DNS, .description = "PowerDNS Authoritative HTTP API",
-	       .schema = pdns_schema, .check = pdns_check, .load = pdns_load, .unload = pdns_unload,
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_CREDENTIALS |
+			       STS_PLUGIN_CAP_BATCH,
+	       .schema = pdns_schema, .load = pdns_load, .unload = pdns_unload, .probe = pdns_probe,
 	       .dns = &pdns_ops);

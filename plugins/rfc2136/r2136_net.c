@@ -73,23 +73,24 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static int sign(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, ldns_rdf **ret_mac)
+static int sign(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		ldns_pkt *q, ldns_rdf **ret_mac)
 {
 	*ret_mac = NULL;
 	if (c->key.own_hmac) {
 		int r = r2136_tsig_sign(&c->key, q, ret_mac);
 		if (r < 0)
-			sts_plugin_error(p, "cannot sign with TSIG key '%s'", c->key.name);
+			sts_plugin_error(call, "cannot sign with TSIG key '%s'", c->key.name);
 		return r;
 	}
 	ldns_status st = ldns_pkt_tsig_sign(q, c->key.name, c->key.b64, 300, c->key.alg, NULL);
 	if (st != LDNS_STATUS_OK || !ldns_pkt_tsig(q)) {
-		sts_plugin_error(p, "cannot sign with TSIG key '%s': %s", c->key.name,
+		sts_plugin_error(call, "cannot sign with TSIG key '%s': %s", c->key.name,
 				 ldns_get_errorstr_by_id(st));
-		return STS_EINVAL;
+		return STS_PLUGIN_EINVAL;
 	}
 	*ret_mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(q), 3));
-	return *ret_mac ? STS_OK : STS_ENOMEM;
+	return *ret_mac ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }
 
 /* Is a the reply to q (id, QR, opcode, question)? */
@@ -115,8 +116,8 @@ static uint16_t tsig_error(const ldns_pkt *a)
 	return e && ldns_rdf_size(e) == 2 ? ldns_rdf2native_int16(e) : 0;
 }
 
-int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, bool do_sign,
-		   struct r2136_reply *ret)
+int r2136_exchange(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		   ldns_pkt *q, bool do_sign, struct r2136_reply *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ldns_rdf *mac = NULL;
@@ -126,17 +127,17 @@ int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, boo
 	uint16_t id;
 	int r;
 	if (RAND_bytes((unsigned char *)&id, sizeof(id)) != 1) {
-		sts_plugin_error(p, "no random query id");
-		return STS_EIO;
+		sts_plugin_error(call, "no random query id");
+		return STS_PLUGIN_EIO;
 	}
 	ldns_pkt_set_id(q, id);
 	ldns_rr_free(ldns_pkt_tsig(q)); /* a packet sent before */
 	ldns_pkt_set_tsig(q, NULL);
-	if (do_sign && (r = sign(p, c, q, &mac)) < 0)
+	if (do_sign && (r = sign(p, call, c, q, &mac)) < 0)
 		return r;
 	if (!(qb = ldns_buffer_new(LDNS_MAX_PACKETLEN)) ||
 	    ldns_pkt2buffer_wire(qb, q) != LDNS_STATUS_OK) {
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
 	bool update = ldns_pkt_get_opcode(q) == LDNS_PACKET_UPDATE;
@@ -144,7 +145,7 @@ int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, boo
 	unsigned udp_tries = update ? 1 : QUERY_TRIES, tries = 0;
 	struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
 	const char *why = "no reply";
-	r = STS_ETIMEOUT;
+	r = STS_PLUGIN_ETIMEOUT;
 	for (;;) {
 		long t0 = now_ms();
 		free(wire);
@@ -163,19 +164,19 @@ int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, boo
 			}
 			ret->pkt = a;
 			ret->tcp = tcp;
-			r = STS_OK;
+			r = STS_PLUGIN_OK;
 			break;
 		}
 		ldns_pkt_free(a);
 		if (st == LDNS_STATUS_OK) {
 			why = "a reply that does not match the query";
-			r = STS_EPROVIDER;
+			r = STS_PLUGIN_EPROVIDER;
 		} else if (now_ms() - t0 + 50 >= c->timeout_ms) {
 			why = "no reply in time";
-			r = STS_ETIMEOUT;
+			r = STS_PLUGIN_ETIMEOUT;
 		} else {
 			why = tcp ? "connection refused or reset" : "network error";
-			r = STS_ENET;
+			r = STS_PLUGIN_ENET;
 		}
 		if (!tcp && tries < udp_tries)
 			continue;
@@ -187,8 +188,8 @@ int r2136_exchange(struct sts_plugin *p, const struct r2136 *c, ldns_pkt *q, boo
 		break;
 	}
 	if (r < 0) {
-		sts_plugin_error(p, "%s from DNS server '%s' port %u over %s (timeout %ld ms)", why,
-				 c->server, c->port, tcp ? "TCP" : "UDP", c->timeout_ms);
+		sts_plugin_error(call, "%s from DNS server '%s' port %u over %s (timeout %ld ms)",
+				 why, c->server, c->port, tcp ? "TCP" : "UDP", c->timeout_ms);
 		goto out;
 	}
 	ret->tsig_err = tsig_error(ret->pkt);

@@ -9,82 +9,83 @@
 /* ---- replies ---- */
 
 /* Map a reply that is not a success; what: "update of zone 'x.'" / "query for 'n'". */
-int r2136_reply_error(struct sts_plugin *p, const struct r2136 *c, const struct r2136_reply *rep,
-		      const char *what)
+int r2136_reply_error(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		      const struct r2136_reply *rep, const char *what)
 {
 	int rc = ldns_pkt_get_rcode(rep->pkt);
 	if (rep->tsig_err) {
 		const char *e = r2136_tsig_err_name(rep->tsig_err);
 		if (rep->tsig_err == R2136_BADKEY)
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "DNS server '%s' does not know TSIG key '%s' with "
 					 "algorithm '%s' (%s/%s) for the %s",
 					 c->server, c->key.name, c->key.alg, r2136_rcode_name(rc),
 					 e, what);
 		else if (rep->tsig_err == R2136_BADSIG)
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "DNS server '%s' rejected the TSIG signature of key '%s' "
 					 "(%s/%s) for the %s: wrong secret or algorithm",
 					 c->server, c->key.name, r2136_rcode_name(rc), e, what);
 		else if (rep->tsig_err == R2136_BADTIME)
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "DNS server '%s' rejected the TSIG time (%s/%s) for the "
 					 "%s: the clocks differ by more than 300 seconds",
 					 c->server, r2136_rcode_name(rc), e, what);
 		else
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "DNS server '%s' answered %s/%s (TSIG error %u) to the %s",
 					 c->server, r2136_rcode_name(rc), e, rep->tsig_err, what);
-		return STS_EAUTH;
+		return STS_PLUGIN_EAUTH;
 	}
 	switch (rc) {
 	case LDNS_RCODE_REFUSED:
-		sts_plugin_error(p,
+		sts_plugin_error(call,
 				 "DNS server '%s' refused the %s (REFUSED): key '%s' may not "
 				 "change it, or the zone is not served there",
 				 c->server, what, c->key.name);
-		return STS_EAUTH;
+		return STS_PLUGIN_EAUTH;
 	case LDNS_RCODE_NOTAUTH:
-		sts_plugin_error(p, "DNS server '%s' is not authoritative for the %s (NOTAUTH)",
+		sts_plugin_error(call, "DNS server '%s' is not authoritative for the %s (NOTAUTH)",
 				 c->server, what);
-		return STS_EAUTH;
+		return STS_PLUGIN_EAUTH;
 	case LDNS_RCODE_NOTZONE:
-		sts_plugin_error(p, "a name is outside the zone in the %s (NOTZONE at '%s')", what,
-				 c->server);
-		return STS_EINVAL;
+		sts_plugin_error(call, "a name is outside the zone in the %s (NOTZONE at '%s')",
+				 what, c->server);
+		return STS_PLUGIN_EINVAL;
 	case LDNS_RCODE_SERVFAIL:
-		sts_plugin_error(p, "DNS server '%s' failed the %s (SERVFAIL)", c->server, what);
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "DNS server '%s' failed the %s (SERVFAIL)", c->server, what);
+		return STS_PLUGIN_EPROVIDER;
 	case LDNS_RCODE_NOTIMPL:
-		sts_plugin_error(p, "DNS server '%s' does not implement the %s (NOTIMP)", c->server,
-				 what);
-		return STS_EUNSUPPORTED;
+		sts_plugin_error(call, "DNS server '%s' does not implement the %s (NOTIMP)",
+				 c->server, what);
+		return STS_PLUGIN_EUNSUPPORTED;
 	case LDNS_RCODE_FORMERR:
-		sts_plugin_error(p, "DNS server '%s' could not parse the %s (FORMERR)", c->server,
-				 what);
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "DNS server '%s' could not parse the %s (FORMERR)",
+				 c->server, what);
+		return STS_PLUGIN_EPROVIDER;
 	default:
-		sts_plugin_error(p, "DNS server '%s' answered %s to the %s", c->server,
+		sts_plugin_error(call, "DNS server '%s' answered %s to the %s", c->server,
 				 r2136_rcode_name(rc), what);
-		return STS_EPROVIDER;
+		return STS_PLUGIN_EPROVIDER;
 	}
 }
 
 /* A signed exchange whose reply says NOERROR must carry a TSIG that verifies. */
-int r2136_unverified(struct sts_plugin *p, const struct r2136 *c, const char *what)
+int r2136_unverified(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		     const char *what)
 {
 	sts_plugin_error(
-	    p, "the reply of DNS server '%s' to the %s failed TSIG verification with key '%s'",
+	    call, "the reply of DNS server '%s' to the %s failed TSIG verification with key '%s'",
 	    c->server, what, c->key.name);
-	return STS_EAUTH;
+	return STS_PLUGIN_EAUTH;
 }
 
 /*
  * The records of type at name (owner == name), and *ret_cname the CNAME
  * there when type is not CNAME. rcode NXDOMAIN is an empty answer.
  */
-int r2136_query(struct sts_plugin *p, const struct r2136 *c, const char *name, ldns_rr_type type,
-		ldns_rr_list **ret, bool *ret_nxdomain)
+int r2136_query(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		const char *name, ldns_rr_type type, ldns_rr_list **ret, bool *ret_nxdomain)
 {
 	char what[400];
 	char *tn = ldns_rr_type2str(type);
@@ -96,33 +97,33 @@ int r2136_query(struct sts_plugin *p, const struct r2136 *c, const char *name, l
 	struct r2136_reply rep;
 	if (!q) {
 		if (!qn)
-			sts_plugin_error(p, "invalid name '%s'", name);
-		return qn ? STS_ENOMEM : STS_EINVAL;
+			sts_plugin_error(call, "invalid name '%s'", name);
+		return qn ? STS_PLUGIN_ENOMEM : STS_PLUGIN_EINVAL;
 	}
-	int r = r2136_exchange(p, c, q, c->sign_queries, &rep);
+	int r = r2136_exchange(p, call, c, q, c->sign_queries, &rep);
 	ldns_pkt_free(q); /* frees qn */
 	if (r < 0)
 		return r;
 	int rc = ldns_pkt_get_rcode(rep.pkt);
 	if (!rep.tsig_err && (rc == LDNS_RCODE_REFUSED || rc == LDNS_RCODE_NOTAUTH)) {
-		sts_plugin_error(p,
+		sts_plugin_error(call,
 				 "DNS server '%s' refused the %s (%s): it does not serve that zone",
 				 c->server, what, r2136_rcode_name(rc));
-		r = STS_ENOENT;
+		r = STS_PLUGIN_ENOENT;
 		goto out;
 	}
 	if (rep.tsig_err || (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN)) {
-		r = r2136_reply_error(p, c, &rep, what);
+		r = r2136_reply_error(p, call, c, &rep, what);
 		goto out;
 	}
 	if (c->sign_queries && !rep.tsig_ok) {
-		r = r2136_unverified(p, c, what);
+		r = r2136_unverified(p, call, c, what);
 		goto out;
 	}
 	if (!ldns_pkt_aa(rep.pkt)) {
-		sts_plugin_error(p, "DNS server '%s' is not authoritative for '%s'", c->server,
+		sts_plugin_error(call, "DNS server '%s' is not authoritative for '%s'", c->server,
 				 name);
-		r = STS_ENOENT;
+		r = STS_PLUGIN_ENOENT;
 		goto out;
 	}
 	if (ret_nxdomain)
@@ -132,7 +133,7 @@ int r2136_query(struct sts_plugin *p, const struct r2136 *c, const char *name, l
 	if (!owner || !l) {
 		ldns_rdf_deep_free(owner);
 		ldns_rr_list_free(l);
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
 	const ldns_rr_list *ans = ldns_pkt_answer(rep.pkt);

@@ -72,7 +72,7 @@ int r2136_tsig_sign(const struct r2136_key *k, ldns_pkt *q, ldns_rdf **ret_mac)
 	ldns_rdf *key = ldns_dname_new_frm_str(k->name);
 	ldns_rdf *alg = ldns_dname_new_frm_str(k->alg);
 	ldns_rr *rr = NULL;
-	int r = STS_ENOMEM;
+	int r = STS_PLUGIN_ENOMEM;
 	if (!b || !key || !alg || ldns_pkt2buffer_wire(b, q) != LDNS_STATUS_OK)
 		goto out;
 	uint64_t now = (uint64_t)time(NULL);
@@ -82,7 +82,7 @@ int r2136_tsig_sign(const struct r2136_key *k, ldns_pkt *q, ldns_rdf **ret_mac)
 	uint8_t mac[EVP_MAX_MD_SIZE + 2];
 	unsigned mac_len = 0;
 	if (!put_vars(b, key, alg, t48, FUDGE, 0, NULL, 0) || !hmac(k, b, mac + 2, &mac_len)) {
-		r = STS_EINVAL;
+		r = STS_PLUGIN_EINVAL;
 		goto out;
 	}
 	mac[0] = (uint8_t)(mac_len >> 8);
@@ -116,7 +116,7 @@ int r2136_tsig_sign(const struct r2136_key *k, ldns_pkt *q, ldns_rdf **ret_mac)
 	OPENSSL_cleanse(mac, sizeof(mac));
 	ldns_pkt_set_tsig(q, rr);
 	rr = NULL;
-	r = STS_OK;
+	r = STS_PLUGIN_OK;
 out:
 	ldns_rr_free(rr);
 	ldns_rdf_deep_free(key);

@@ -40,25 +40,25 @@ static ldns_rr *txt_rr(const ldns_rdf *owner, uint32_t ttl, const char *v)
 	return ldns_rr_owner(rr) ? rr : (ldns_rr_free(rr), NULL);
 }
 
-static int want_rr(struct sts_plugin *p, const struct sts_rrset *rs, ldns_rr_type t,
+static int want_rr(struct sts_plugin_call *call, const struct sts_rrset *rs, ldns_rr_type t,
 		   const ldns_rdf *owner, const char *v, ldns_rr **ret)
 {
 	*ret = NULL;
 	if (t == LDNS_RR_TYPE_TXT) {
 		*ret = txt_rr(owner, rs->ttl, v);
-		return *ret ? STS_OK : STS_ENOMEM;
+		return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	}
 	char *s = NULL;
 	if (asprintf(&s, "%s %u IN %s %s", rs->name, rs->ttl, rs->type, v) < 0)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	ldns_status st = ldns_rr_new_frm_str(ret, s, 0, NULL, NULL);
 	free(s);
 	if (st != LDNS_STATUS_OK) {
-		sts_plugin_error(p, "invalid %s record '%s' at '%s': %s", rs->type, v, rs->name,
+		sts_plugin_error(call, "invalid %s record '%s' at '%s': %s", rs->type, v, rs->name,
 				 ldns_get_errorstr_by_id(st));
-		return STS_EINVAL;
+		return STS_PLUGIN_EINVAL;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* Same record, TTL aside? TXT by the concatenated value (the split may differ). */
@@ -166,7 +166,7 @@ static bool push(ldns_rr_list *l, ldns_rr *rr)
 /* Prerequisites and updates of one change (nothing when it is already in place). */
 static int build(const struct item *it, const ldns_rdf *owner, ldns_rr_list *pre, ldns_rr_list *up)
 {
-	const struct sts_rrset *rs = &it->ch->rrset;
+	const struct sts_rrset *rs = it->ch->rrset;
 	size_t n_cur = ldns_rr_list_rr_count(it->cur), n_want = ldns_rr_list_rr_count(it->want);
 	size_t before = ldns_rr_list_rr_count(up);
 	bool ok = true;
@@ -195,26 +195,26 @@ static int build(const struct item *it, const ldns_rdf *owner, ldns_rr_list *pre
 						   rs->ttl));
 	}
 	if (!ok)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	if (ldns_rr_list_rr_count(up) == before)
-		return STS_OK; /* already in place */
+		return STS_PLUGIN_OK; /* already in place */
 	/* the rrset must still be exactly what was just read (RFC 2136 §2.4.2, §2.4.3) */
 	if (n_cur == 0)
 		ok = push(pre, rr_of(owner, it->type, LDNS_RR_CLASS_NONE));
 	for (size_t k = 0; ok && k < n_cur; k++)
 		ok = push(pre, with(ldns_rr_list_rr(it->cur, k), LDNS_RR_CLASS_IN, 0));
-	return ok ? STS_OK : STS_ENOMEM;
+	return ok ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }
 
 /* Re-query every change; *ret_bad is the first that does not hold its records. */
-static int check_done(struct sts_plugin *p, const struct r2136 *c, struct item *v, size_t n,
-		      const struct item **ret_bad, bool *ret_cname)
+static int check_done(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		      struct item *v, size_t n, const struct item **ret_bad, bool *ret_cname)
 {
 	*ret_bad = NULL;
 	*ret_cname = false;
 	for (size_t i = 0; i < n && !*ret_bad; i++) {
 		ldns_rr_list *l = NULL;
-		int r = r2136_query(p, c, v[i].ch->rrset.name, v[i].type, &l, NULL);
+		int r = r2136_query(p, call, c, v[i].ch->rrset->name, v[i].type, &l, NULL);
 		if (r < 0)
 			return r;
 		split_cname(l, v[i].type, ret_cname);
@@ -222,21 +222,21 @@ static int check_done(struct sts_plugin *p, const struct r2136 *c, struct item *
 		bool ok = nl == nw;
 		for (size_t k = 0; ok && k < nl; k++)
 			ok = in_list(v[i].want, ldns_rr_list_rr(l, k)) &&
-			     ldns_rr_ttl(ldns_rr_list_rr(l, k)) == v[i].ch->rrset.ttl;
+			     ldns_rr_ttl(ldns_rr_list_rr(l, k)) == v[i].ch->rrset->ttl;
 		for (size_t k = 0; ok && k < nw; k++)
 			ok = in_list(l, ldns_rr_list_rr(v[i].want, k));
 		ldns_rr_list_deep_free(l);
 		if (!ok)
 			*ret_bad = &v[i];
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* Read each change's rrset now; refuse conflicts and records changed since the plan's read. */
-static int prepare(struct sts_plugin *p, const struct r2136 *c, const char *zone_dot,
-		   struct item *it)
+static int prepare(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		   const char *zone_dot, struct item *it)
 {
-	const struct sts_rrset *rs = &it->ch->rrset;
+	const struct sts_rrset *rs = it->ch->rrset;
 	ldns_rdf *owner = NULL, *apex = ldns_dname_new_frm_str(zone_dot);
 	bool in = rs->name && rs->type && apex &&
 		  ldns_str2rdf_dname(&owner, rs->name) == LDNS_STATUS_OK &&
@@ -245,47 +245,47 @@ static int prepare(struct sts_plugin *p, const struct r2136 *c, const char *zone
 	ldns_rdf_deep_free(apex);
 	if (!in) {
 		ldns_rdf_deep_free(owner);
-		sts_plugin_error(p, "'%s' is not an absolute name in zone '%s'",
+		sts_plugin_error(call, "'%s' is not an absolute name in zone '%s'",
 				 rs->name ? rs->name : "", zone_dot);
-		return STS_EINVAL;
+		return STS_PLUGIN_EINVAL;
 	}
 	ldns_rdf_deep_free(owner);
 	it->type = ldns_get_rr_type_by_name(rs->type);
 	if (it->type == 0 || it->type == LDNS_RR_TYPE_SOA) {
-		sts_plugin_error(p, "cannot update records of type '%s'", rs->type);
-		return STS_EINVAL;
+		sts_plugin_error(call, "cannot update records of type '%s'", rs->type);
+		return STS_PLUGIN_EINVAL;
 	}
 	bool cname = false;
-	int r = r2136_query(p, c, rs->name, it->type, &it->cur, NULL);
+	int r = r2136_query(p, call, c, rs->name, it->type, &it->cur, NULL);
 	if (r < 0)
 		return r;
 	split_cname(it->cur, it->type, &cname);
 	size_t n_want = it->ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values;
 	if (cname && n_want) {
-		sts_plugin_error(p, "'%s' holds a CNAME: no %s can be added beside it", rs->name,
+		sts_plugin_error(call, "'%s' holds a CNAME: no %s can be added beside it", rs->name,
 				 rs->type);
-		return STS_ECONFLICT;
+		return STS_PLUGIN_ECONFLICT;
 	}
 	if (!as_read(it)) {
-		sts_plugin_error(p,
+		sts_plugin_error(call,
 				 "the %s records at '%s' changed since they were read: plan again",
 				 rs->type, rs->name);
-		return STS_ESTALE;
+		return STS_PLUGIN_ESTALE;
 	}
 	if (!(it->want = ldns_rr_list_new()))
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	ldns_rdf *o = ldns_dname_new_frm_str(rs->name);
-	for (size_t i = 0; o && i < n_want && r == STS_OK; i++) {
+	for (size_t i = 0; o && i < n_want && r == STS_PLUGIN_OK; i++) {
 		ldns_rr *w = NULL;
-		if ((r = want_rr(p, rs, it->type, o, rs->values[i], &w)) < 0)
+		if ((r = want_rr(call, rs, it->type, o, rs->values[i], &w)) < 0)
 			break;
 		if (in_list(it->want, w))
 			ldns_rr_free(w);
 		else if (!push(it->want, w))
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 	}
 	ldns_rdf_deep_free(o);
-	return o ? r : STS_ENOMEM;
+	return o ? r : STS_PLUGIN_ENOMEM;
 }
 
 static void items_free(struct item *v, size_t n)
@@ -297,23 +297,23 @@ static void items_free(struct item *v, size_t n)
 	free(v);
 }
 
-int r2136_apply(struct sts_plugin *p, const struct r2136 *c, const char *zone_dot,
-		const struct sts_rrset_change *changes, size_t n)
+int r2136_apply(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
+		const char *zone_dot, const struct sts_rrset_change *const *changes, size_t n)
 {
 	struct item *v = calloc(n + 1, sizeof(*v));
 	ldns_rr_list *pre = ldns_rr_list_new(), *up = ldns_rr_list_new();
 	ldns_pkt *q = NULL;
 	struct r2136_reply rep = {0};
 	char what[300];
-	int r = v && pre && up ? STS_OK : STS_ENOMEM;
+	int r = v && pre && up ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	snprintf(what, sizeof(what), "update of zone '%s'", zone_dot);
-	for (size_t i = 0; i < n && r == STS_OK; i++) {
-		v[i].ch = &changes[i];
-		r = prepare(p, c, zone_dot, &v[i]);
+	for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++) {
+		v[i].ch = changes[i];
+		r = prepare(p, call, c, zone_dot, &v[i]);
 		ldns_rdf *owner =
-		    r == STS_OK ? ldns_dname_new_frm_str(changes[i].rrset.name) : NULL;
-		if (r == STS_OK)
-			r = owner ? build(&v[i], owner, pre, up) : STS_ENOMEM;
+		    r == STS_PLUGIN_OK ? ldns_dname_new_frm_str(changes[i]->rrset->name) : NULL;
+		if (r == STS_PLUGIN_OK)
+			r = owner ? build(&v[i], owner, pre, up) : STS_PLUGIN_ENOMEM;
 		ldns_rdf_deep_free(owner);
 	}
 	if (r < 0 || ldns_rr_list_rr_count(up) == 0)
@@ -321,11 +321,11 @@ int r2136_apply(struct sts_plugin *p, const struct r2136 *c, const char *zone_do
 	ldns_rdf *zone = ldns_dname_new_frm_str(zone_dot);
 	if (!zone || !(q = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, pre, up, NULL))) {
 		ldns_rdf_deep_free(zone);
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
 	ldns_pkt_set_rd(q, false);
-	if ((r = r2136_exchange(p, c, q, true, &rep)) < 0)
+	if ((r = r2136_exchange(p, call, c, q, true, &rep)) < 0)
 		goto out;
 	int rc = ldns_pkt_get_rcode(rep.pkt);
 	const struct item *bad = NULL;
@@ -333,36 +333,36 @@ int r2136_apply(struct sts_plugin *p, const struct r2136 *c, const char *zone_do
 	if (!rep.tsig_err && (rc == LDNS_RCODE_YXDOMAIN || rc == LDNS_RCODE_YXRRSET ||
 			      rc == LDNS_RCODE_NXRRSET || rc == LDNS_RCODE_NXDOMAIN)) {
 		/* a prerequisite failed: done already (a repeated message), or changed meanwhile */
-		if ((r = check_done(p, c, v, n, &bad, &cname)) < 0)
+		if ((r = check_done(p, call, c, v, n, &bad, &cname)) < 0)
 			goto out;
 		if (bad) {
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "the %s records at '%s' changed while the update was "
 					 "prepared (%s): plan again",
-					 bad->ch->rrset.type, bad->ch->rrset.name,
+					 bad->ch->rrset->type, bad->ch->rrset->name,
 					 r2136_rcode_name(rc));
-			r = STS_ESTALE;
+			r = STS_PLUGIN_ESTALE;
 		}
 		goto out;
 	}
 	if (rep.tsig_err || rc != LDNS_RCODE_NOERROR) {
-		r = r2136_reply_error(p, c, &rep, what);
+		r = r2136_reply_error(p, call, c, &rep, what);
 		goto out;
 	}
 	if (!rep.tsig_ok) {
-		r = r2136_unverified(p, c, what);
+		r = r2136_unverified(p, call, c, what);
 		goto out;
 	}
-	if ((r = check_done(p, c, v, n, &bad, &cname)) < 0)
+	if ((r = check_done(p, call, c, v, n, &bad, &cname)) < 0)
 		goto out;
 	if (bad) {
 		sts_plugin_error(
-		    p,
+		    call,
 		    cname ? "'%s' holds a CNAME: the server kept it and ignored the %s records"
 			  : "the server accepted the update but '%s' does not hold the new %s "
 			    "records",
-		    bad->ch->rrset.name, bad->ch->rrset.type);
-		r = cname ? STS_ECONFLICT : STS_EPROVIDER;
+		    bad->ch->rrset->name, bad->ch->rrset->type);
+		r = cname ? STS_PLUGIN_ECONFLICT : STS_PLUGIN_EPROVIDER;
 		goto out;
 	}
 	sts_plugin_log(p, STS_PLOG_DEBUG, "zone '%s': %zu changes in one UPDATE (%zu records, %s)",

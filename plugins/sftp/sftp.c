@@ -20,24 +20,31 @@
 #define POLICY_FILE "mta-sts.txt"
 #define ROOT_MAX    (SFTP_PATH_MAX - SFTP_HOST_MAX - 128)
 
-static const struct sts_plugin_setting sftp_schema[] = {
-    {"host", STS_SETTING_STRING, true, NULL, "SSH server: a name or an address"},
-    {"port", STS_SETTING_INTEGER, false, "22", "SSH port"},
-    {"user", STS_SETTING_STRING, true, NULL, "login name on the server"},
-    {"key_file", STS_SETTING_PATH, false, NULL,
-     "private key (ed25519 or ECDSA; RSA only where the server accepts ssh-rsa); "
-     "without it, the keys of the SSH agent"},
-    {"passphrase", STS_SETTING_SECRET, false, NULL, "passphrase of key_file"},
-    {"known_hosts", STS_SETTING_PATH, true, NULL,
-     "known_hosts file with the server's host key (no trust on first use)"},
-    {"root", STS_SETTING_STRING, true, NULL,
-     "web root per policy host on the server: a directory (ROOT/{host}) or a template "
-     "with {host}"},
-    {"timeout", STS_SETTING_INTEGER, false, "30",
-     "seconds for connecting and for each SSH or SFTP step (1 to 600)"},
-    {"keepalive", STS_SETTING_INTEGER, false, "30",
-     "SSH keepalive after this many idle seconds; 0 = off (0 to 3600)"},
-    {NULL, 0, false, NULL, NULL},
+static const struct sts_plugin_setting *const sftp_schema[] = {
+    STS_SETTING(.key = "host", .type = STS_SETTING_STRING, .required = true,
+		.description = "SSH server: a name or an address"),
+    STS_SETTING(.key = "port", .type = STS_SETTING_INTEGER, .def = "22", .description = "SSH port",
+		.range = true, .min = 1, .max = 65535),
+    STS_SETTING(.key = "user", .type = STS_SETTING_STRING, .required = true,
+		.description = "login name on the server"),
+    STS_SETTING(.key = "key_file", .type = STS_SETTING_PATH,
+		.description = "private key (ed25519 or ECDSA; RSA only where the server accepts "
+			       "ssh-rsa); without it, the keys of the SSH agent"),
+    STS_SETTING(.key = "passphrase", .type = STS_SETTING_SECRET,
+		.description = "passphrase of key_file"),
+    STS_SETTING(.key = "known_hosts", .type = STS_SETTING_PATH, .required = true,
+		.description = "known_hosts file with the server's host key (no trust on first "
+			       "use)"),
+    STS_SETTING(.key = "root", .type = STS_SETTING_STRING, .required = true,
+		.description = "web root per policy host on the server: a directory "
+			       "(ROOT/{host}) or a template with {host}"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30",
+		.description = "seconds for connecting and for each SSH or SFTP step (1 to 600)",
+		.range = true, .min = 1, .max = 600),
+    STS_SETTING(.key = "keepalive", .type = STS_SETTING_INTEGER, .def = "30",
+		.description = "SSH keepalive after this many idle seconds; 0 = off (0 to 3600)",
+		.range = true, .min = 0, .max = 3600),
+    NULL,
 };
 
 static pthread_mutex_t lib_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -65,7 +72,7 @@ static int bad(struct sts_plugin_check *args, const char *key, const char *why)
 {
 	args->key = key;
 	args->err_str = why;
-	return STS_EINVALID;
+	return STS_PLUGIN_EINVALID;
 }
 
 static bool has_dotdot(const char *root)
@@ -79,12 +86,8 @@ static int sftp_check(const json_t *settings, struct sts_plugin_check *args)
 {
 	const char *host = str_of(settings, "host"), *user = str_of(settings, "user");
 	const char *root = str_of(settings, "root");
-	json_int_t port = int_of(settings, "port"), to = int_of(settings, "timeout");
-	json_int_t ka = int_of(settings, "keepalive");
 	if (!host || !*host || strlen(host) > SFTP_HOST_MAX || !printable(host, "/@\\\"'"))
 		return bad(args, "host", "not a host name or address");
-	if (port < 1 || port > 65535)
-		return bad(args, "port", "must be 1 to 65535");
 	if (!user || !*user || strlen(user) > 256 || !printable(user, ":/\\\"'"))
 		return bad(args, "user", "not a user name");
 	if (!root || !*root || strlen(root) > ROOT_MAX || !printable(root, "\\"))
@@ -95,13 +98,9 @@ static int sftp_check(const json_t *settings, struct sts_plugin_check *args)
 			   "the root template may hold '{host}' once and no other placeholder");
 	if (has_dotdot(root))
 		return bad(args, "root", "the root must not contain '..'");
-	if (to < 1 || to > 600)
-		return bad(args, "timeout", "must be 1 to 600 seconds");
-	if (ka < 0 || ka > 3600)
-		return bad(args, "keepalive", "must be 0 to 3600 seconds");
 	if (json_object_get(settings, "passphrase") && !json_object_get(settings, "key_file"))
 		return bad(args, "passphrase", "a passphrase needs 'key_file'");
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void sftp_free(struct sftp *s)
@@ -129,12 +128,12 @@ static char *dup_or_null(const char *v, bool *oom)
 	return d;
 }
 
-static int sftp_load(struct sts_plugin *p, const json_t *settings)
+static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	struct sftp *s = calloc(1, sizeof(*s));
 	bool oom = false;
 	if (!s)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	pthread_mutex_init(&s->mu, NULL);
 	s->k.sock = -1;
 	s->c.host = dup_or_null(str_of(settings, "host"), &oom);
@@ -156,7 +155,7 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings)
 				    : asprintf(&s->c.root, "%.*s/{host}", (int)n, root)) < 0) {
 		s->c.root = NULL;
 		sftp_free(s);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	for (char *c = s->c.host; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
@@ -166,7 +165,7 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings)
 			     : asprintf(&s->kh_name, "[%s]:%u", s->c.host, s->c.port)) < 0) {
 		s->kh_name = NULL;
 		sftp_free(s);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	pthread_mutex_lock(&lib_mu);
 	int rc = lib_refs++ == 0 ? libssh2_init(0) : 0;
@@ -174,12 +173,12 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings)
 		lib_refs--;
 	pthread_mutex_unlock(&lib_mu);
 	if (rc != 0) {
-		sts_plugin_error(p, "cannot initialise libssh2 (%d)", rc);
+		sts_plugin_error(call, "cannot initialise libssh2 (%d)", rc);
 		sftp_free(s);
-		return STS_EPROVIDER;
+		return STS_PLUGIN_EPROVIDER;
 	}
 	sts_plugin_ctx_set(p, s);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void sftp_unload(struct sts_plugin *p)
@@ -209,23 +208,24 @@ static bool host_ok(const char *h)
 }
 
 /* ROOT(host)/.well-known/mta-sts.txt */
-static int policy_path(struct sts_plugin *p, const struct sftp *s, const char *host, char **ret)
+static int policy_path(struct sts_plugin *p, struct sts_plugin_call *call, const struct sftp *s,
+		       const char *host, char **ret)
 {
 	*ret = NULL;
 	if (!host_ok(host)) {
-		sts_plugin_error(p, "invalid policy host '%s'", host);
-		return STS_EINVAL;
+		sts_plugin_error(call, "invalid policy host '%s'", host);
+		return STS_PLUGIN_EINVAL;
 	}
 	const char *t = strstr(s->c.root, "{host}");
 	if (asprintf(ret, "%.*s%s%s/" WELL_KNOWN "/" POLICY_FILE, (int)(t - s->c.root), s->c.root,
 		     host, t + 6) < 0) {
 		*ret = NULL;
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
-enum op_kind { OP_GET, OP_PUT, OP_DEL };
+enum op_kind { OP_GET, OP_PUT, OP_DEL, OP_STAT };
 
 struct op {
 	enum op_kind kind;
@@ -235,23 +235,17 @@ struct op {
 	size_t len;
 };
 
-static void buf_truncate(struct sts_buf *b, size_t len)
-{
-	b->len = len;
-	if (b->data)
-		b->data[len] = '\0';
-}
-
 /*
  * Run one operation on the connection (opened when needed). When a
  * reused connection turns out to be broken, it is reopened and the
  * operation repeated once: get, put (a temp file and a rename) and delete
  * can all be repeated safely.
  */
-static int run(struct sts_plugin *p, struct sftp *s, const struct op *o)
+static int run(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+	       const struct op *o)
 {
-	int r = STS_OK;
-	size_t start = o->buf ? o->buf->len : 0;
+	int r = STS_PLUGIN_OK;
+	size_t start = o->buf ? sts_plugin_buf_len(p, o->buf) : 0;
 	pthread_mutex_lock(&s->mu);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool fresh = false;
@@ -269,20 +263,23 @@ static int run(struct sts_plugin *p, struct sftp *s, const struct op *o)
 			}
 		}
 		if (!s->k.ss) {
-			if ((r = sftp_conn_open(p, s)) < 0)
+			if ((r = sftp_conn_open(p, call, s)) < 0)
 				break;
 			fresh = true;
 		}
 		enum sftp_fail how = SFTP_FAIL_NONE;
 		switch (o->kind) {
 		case OP_GET:
-			r = sftp_file_get(p, s, o->path, o->buf, &how);
+			r = sftp_file_get(p, call, s, o->path, o->buf, &how);
 			break;
 		case OP_PUT:
-			r = sftp_file_put(p, s, o->path, o->data, o->len, &how);
+			r = sftp_file_put(p, call, s, o->path, o->data, o->len, &how);
 			break;
 		case OP_DEL:
-			r = sftp_file_del(p, s, o->path, &how);
+			r = sftp_file_del(p, call, s, o->path, &how);
+			break;
+		case OP_STAT:
+			r = sftp_file_stat_dir(p, call, s, o->path, &how);
 			break;
 		}
 		s->k.last_use = time(NULL);
@@ -292,7 +289,7 @@ static int run(struct sts_plugin *p, struct sftp *s, const struct op *o)
 		if (fresh)
 			break;
 		if (o->buf)
-			buf_truncate(o->buf, start);
+			sts_plugin_buf_truncate(p, o->buf, start);
 		sts_plugin_log(p, STS_PLOG_INFO, "connection to '%s' broke, reconnecting once",
 			       s->name);
 	}
@@ -300,36 +297,55 @@ static int run(struct sts_plugin *p, struct sftp *s, const struct op *o)
 	return r;
 }
 
-static int sftp_get(struct sts_plugin *p, const char *host, struct sts_buf *ret)
+static int sftp_get(struct sts_plugin *p, const char *host, struct sts_buf *ret,
+		    struct sts_plugin_call *call)
 {
 	struct sftp *s = sts_plugin_ctx_get(p);
 	char *path;
-	int r = policy_path(p, s, host, &path);
-	if (r == STS_OK)
-		r = run(p, s, &(struct op){.kind = OP_GET, .path = path, .buf = ret});
+	int r = policy_path(p, call, s, host, &path);
+	if (r == STS_PLUGIN_OK)
+		r = run(p, call, s, &(struct op){.kind = OP_GET, .path = path, .buf = ret});
 	free(path);
 	return r;
 }
 
-static int sftp_put(struct sts_plugin *p, const char *host, const void *data, size_t len)
+static int sftp_put(struct sts_plugin *p, const char *host, const void *data, size_t len,
+		    struct sts_plugin_call *call)
 {
 	struct sftp *s = sts_plugin_ctx_get(p);
 	char *path;
-	int r = policy_path(p, s, host, &path);
-	if (r == STS_OK)
-		r = run(p, s, &(struct op){.kind = OP_PUT, .path = path, .data = data, .len = len});
+	int r = policy_path(p, call, s, host, &path);
+	if (r == STS_PLUGIN_OK)
+		r = run(p, call, s,
+			&(struct op){.kind = OP_PUT, .path = path, .data = data, .len = len});
 	free(path);
 	return r;
 }
 
-static int sftp_del(struct sts_plugin *p, const char *host)
+static int sftp_del(struct sts_plugin *p, const char *host, struct sts_plugin_call *call)
 {
 	struct sftp *s = sts_plugin_ctx_get(p);
 	char *path;
-	int r = policy_path(p, s, host, &path);
-	if (r == STS_OK)
-		r = run(p, s, &(struct op){.kind = OP_DEL, .path = path});
+	int r = policy_path(p, call, s, host, &path);
+	if (r == STS_PLUGIN_OK)
+		r = run(p, call, s, &(struct op){.kind = OP_DEL, .path = path});
 	free(path);
+	return r;
+}
+
+/* Connect (host key, login) and stat the fixed directory above {host}. */
+static int sftp_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	struct sftp *s = sts_plugin_ctx_get(p);
+	const char *t = strstr(s->c.root, "{host}");
+	size_t n = (size_t)(t - s->c.root);
+	while (n > 0 && s->c.root[n - 1] != '/')
+		n--;
+	char *dir = n ? strndup(s->c.root, n > 1 ? n - 1 : n) : strdup(".");
+	if (!dir)
+		return STS_PLUGIN_ENOMEM;
+	int r = run(p, call, s, &(struct op){.kind = OP_STAT, .path = dir});
+	free(dir);
 	return r;
 }
 
@@ -349,5 +365,6 @@ static const struct sts_web_ops sftp_ops = {
 
 STS_PLUGIN_API(sftp, STS_PLUGIN_WEB,
 	       .description = "policy files on a remote web host over SFTP (libssh2)",
-	       .schema = sftp_schema, .check = sftp_check, .load = sftp_load, .unload = sftp_unload,
+	       .capabilities = STS_PLUGIN_CAP_CREDENTIALS, .schema = sftp_schema,
+	       .check = sftp_check, .load = sftp_load, .unload = sftp_unload, .probe = sftp_probe,
 	       .web = &sftp_ops);

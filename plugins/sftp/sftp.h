@@ -21,7 +21,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
 
 #define SFTP_HOST_MAX	    253
 #define SFTP_PATH_MAX	    4096
@@ -82,7 +82,7 @@ enum sftp_fail {
 };
 
 /* sftp_conn.c */
-int sftp_conn_open(struct sts_plugin *p, struct sftp *s);
+int sftp_conn_open(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s);
 void sftp_conn_close(struct sftp *s, bool polite);
 bool sftp_transport_error(int libssh2_rc);
 /* "SHA256:<base64 without padding>" of data into out (>= 52 bytes) */
@@ -92,17 +92,21 @@ size_t sftp_base64_encode(const unsigned char *in, size_t n, char *out, size_t o
 int sftp_base64_decode(const char *in, size_t n, unsigned char *out, size_t outsz, size_t *ret_n);
 
 /* sftp_ext.c */
-int sftp_ext_open(struct sts_plugin *p, struct sftp *s);
+int sftp_ext_open(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s);
 void sftp_ext_close(struct sftp_ext *e);
-/* STS_OK, STS_EUNSUPPORTED (no extension: caller falls back), or an error */
-int sftp_ext_posix_rename(struct sts_plugin *p, struct sftp *s, const char *from, const char *to,
-			  enum sftp_fail *how);
+/* STS_PLUGIN_OK, STS_PLUGIN_EUNSUPPORTED (no extension: caller falls back), or an error */
+int sftp_ext_posix_rename(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+			  const char *from, const char *to, enum sftp_fail *how);
 
 /* sftp_file.c: each sets how on failure and reports with sts_plugin_error() */
-int sftp_file_get(struct sts_plugin *p, struct sftp *s, const char *path, struct sts_buf *ret,
-		  enum sftp_fail *how);
-int sftp_file_put(struct sts_plugin *p, struct sftp *s, const char *path, const void *data,
-		  size_t len, enum sftp_fail *how);
-int sftp_file_del(struct sts_plugin *p, struct sftp *s, const char *path, enum sftp_fail *how);
+int sftp_file_get(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, struct sts_buf *ret, enum sftp_fail *how);
+int sftp_file_put(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, const void *data, size_t len, enum sftp_fail *how);
+int sftp_file_del(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, enum sftp_fail *how);
+/* probe: dir exists on the server and is a directory */
+int sftp_file_stat_dir(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		       const char *dir, enum sftp_fail *how);
 
 #endif

@@ -27,9 +27,10 @@
 #define KH_LINE_MAX	16384
 
 /* Fail the connect: the message goes to the caller; sticky errors repeat without reconnecting. */
-static int conn_fail(struct sts_plugin *p, struct sftp *s, int r, bool sticky, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int conn_fail(struct sts_plugin *p, struct sftp *s, int r, bool sticky, const char *fmt, ...)
+static int conn_fail(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s, int r,
+		     bool sticky, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int conn_fail(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s, int r,
+		     bool sticky, const char *fmt, ...)
 {
 	char *msg = NULL;
 	va_list ap;
@@ -37,7 +38,7 @@ static int conn_fail(struct sts_plugin *p, struct sftp *s, int r, bool sticky, c
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	sts_plugin_error(p, "%s", msg ? msg : "cannot connect");
+	sts_plugin_error(call, "%s", msg ? msg : "cannot connect");
 	if (sticky) {
 		free(s->sticky_msg);
 		s->sticky = r;
@@ -185,8 +186,8 @@ static const struct keytype *keytype_of(int hostkey_type)
  * failing the whole file; @revoked keys are collected into revoked (one
  * base64 key per line) so that such a key is refused even when listed.
  */
-static int read_known_hosts(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOSTS *kh,
-			    char **revoked)
+static int read_known_hosts(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+			    LIBSSH2_KNOWNHOSTS *kh, char **revoked)
 {
 	FILE *f = fopen(s->c.known_hosts, "re");
 	char *line = NULL;
@@ -195,15 +196,16 @@ static int read_known_hosts(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNH
 	ssize_t len;
 	*revoked = NULL;
 	if (!f)
-		return conn_fail(p, s, STS_EINVAL, true, "cannot read known_hosts '%s': %s",
-				 s->c.known_hosts, strerror(errno));
+		return conn_fail(p, call, s, STS_PLUGIN_EINVAL, true,
+				 "cannot read known_hosts '%s': %s", s->c.known_hosts,
+				 strerror(errno));
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		total += (size_t)len;
 		n++;
 		if (total > KNOWN_HOSTS_MAX || len > KH_LINE_MAX) {
 			fclose(f);
 			free(line);
-			return conn_fail(p, s, STS_ETOOLARGE, true,
+			return conn_fail(p, call, s, STS_PLUGIN_ETOOLARGE, true,
 					 "known_hosts '%s' is too large (line %u)",
 					 s->c.known_hosts, n);
 		}
@@ -238,7 +240,7 @@ static int read_known_hosts(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNH
 		sts_plugin_log(p, STS_PLOG_DEBUG,
 			       "known_hosts '%s': %u lines not understood, skipped",
 			       s->c.known_hosts, skipped);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* Is there a known_hosts entry for the server with this key type (any key)? */
@@ -267,8 +269,8 @@ static void known_types(struct sftp *s, LIBSSH2_KNOWNHOSTS *kh, char *out, size_
 	}
 }
 
-static int check_host_key(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOSTS *kh,
-			  const char *revoked)
+static int check_host_key(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+			  LIBSSH2_KNOWNHOSTS *kh, const char *revoked)
 {
 	size_t len = 0;
 	int type = 0;
@@ -278,12 +280,13 @@ static int check_host_key(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOS
 	const struct keytype *kt = keytype_of(type);
 	char fp[64];
 	if (!key || !md)
-		return conn_fail(p, s, STS_EPROVIDER, false, "no host key from '%s'", s->name);
+		return conn_fail(p, call, s, STS_PLUGIN_EPROVIDER, false, "no host key from '%s'",
+				 s->name);
 	sftp_fingerprint_sha256(md, fp, sizeof(fp));
 	snprintf(s->k.fingerprint, sizeof(s->k.fingerprint), "%s %s", kt ? kt->name : "unknown",
 		 fp);
 	if (!kt)
-		return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 				 "host key of '%s' has a type libssh2 does not know (%s)", s->name,
 				 fp);
 	if (revoked) {
@@ -294,7 +297,7 @@ static int check_host_key(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOS
 			size_t rl = nl ? (size_t)(nl - r) : strlen(r);
 			if (rl == strlen(enc) && memcmp(r, enc, rl) == 0)
 				return conn_fail(
-				    p, s, STS_EAUTH, true,
+				    p, call, s, STS_PLUGIN_EAUTH, true,
 				    "host key of '%s' is marked @revoked in '%s': %s %s", s->name,
 				    s->c.known_hosts, kt->name, fp);
 			r += rl + (nl ? 1 : 0);
@@ -306,11 +309,11 @@ static int check_host_key(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOS
 	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kt->knownhost, &found);
 	switch (rc) {
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: {
 		char want[64];
 		fingerprint_b64(found ? found->key : NULL, want, sizeof(want));
-		return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 				 "host key mismatch for '%s': the server offered %s %s, but "
 				 "known_hosts '%s' lists %s for '%s' (someone may be intercepting "
 				 "the connection, or the host key changed)",
@@ -318,75 +321,78 @@ static int check_host_key(struct sts_plugin *p, struct sftp *s, LIBSSH2_KNOWNHOS
 				 want[0] ? want : "another key", s->kh_name);
 	}
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 				 "host key of '%s' is not in known_hosts '%s': the server offered "
 				 "%s %s; add it after checking it out of band (no trust on first "
 				 "use)",
 				 s->kh_name, s->c.known_hosts, kt->name, fp);
 	default:
-		return conn_fail(p, s, STS_EAUTH, true, "cannot check the host key of '%s': %s",
-				 s->name, ssh_errmsg(s->k.ss));
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
+				 "cannot check the host key of '%s': %s", s->name,
+				 ssh_errmsg(s->k.ss));
 	}
 }
 
 /* ---- authentication ---- */
 
-static int auth_key_file(struct sts_plugin *p, struct sftp *s)
+static int auth_key_file(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	struct sts_secret *sec = NULL;
 	const char *pass = NULL;
 	int r;
 	if (access(s->c.key_file, R_OK) < 0)
-		return conn_fail(p, s, STS_EINVAL, true, "cannot read key_file '%s': %s",
-				 s->c.key_file, strerror(errno));
+		return conn_fail(p, call, s, STS_PLUGIN_EINVAL, true,
+				 "cannot read key_file '%s': %s", s->c.key_file, strerror(errno));
 	if (s->c.passphrase_ref) {
-		r = sts_plugin_secret(p, s->c.passphrase_ref, &sec);
+		r = sts_plugin_secret(p, s->c.passphrase_ref, &sec, call);
 		if (r < 0)
-			return conn_fail(p, s, r, true, "cannot resolve the passphrase of '%s'",
-					 s->c.key_file);
+			return conn_fail(p, call, s, r, true,
+					 "cannot resolve the passphrase of '%s'", s->c.key_file);
 		pass = sts_plugin_secret_value(p, sec);
 	}
 	int rc = libssh2_userauth_publickey_fromfile_ex(
 	    s->k.ss, s->c.user, (unsigned)strlen(s->c.user), NULL, s->c.key_file, pass);
 	sts_plugin_secret_free(p, sec);
 	if (rc == 0)
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	if (rc == LIBSSH2_ERROR_FILE)
-		return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 				 "cannot use key_file '%s': %s (a wrong or missing passphrase, or "
 				 "a key type libssh2 cannot read)",
 				 s->c.key_file, ssh_errmsg(s->k.ss));
 	if (sftp_transport_error(rc))
-		return conn_fail(p, s, rc == LIBSSH2_ERROR_TIMEOUT ? STS_ETIMEOUT : STS_ENET, false,
-				 "connection to '%s' lost during authentication: %s", s->name,
-				 ssh_errmsg(s->k.ss));
-	return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(
+		    p, call, s, rc == LIBSSH2_ERROR_TIMEOUT ? STS_PLUGIN_ETIMEOUT : STS_PLUGIN_ENET,
+		    false, "connection to '%s' lost during authentication: %s", s->name,
+		    ssh_errmsg(s->k.ss));
+	return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 			 "authentication failed: '%s' refused the key '%s' for user '%s' (%s)",
 			 s->name, s->c.key_file, s->c.user, ssh_errmsg(s->k.ss));
 }
 
-static int auth_agent(struct sts_plugin *p, struct sftp *s)
+static int auth_agent(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	LIBSSH2_AGENT *a = libssh2_agent_init(s->k.ss);
 	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
-	int r = STS_EAUTH;
+	int r = STS_PLUGIN_EAUTH;
 	unsigned tried = 0;
 	if (!a)
-		return conn_fail(p, s, STS_ENOMEM, false, "cannot start the ssh agent client");
+		return conn_fail(p, call, s, STS_PLUGIN_ENOMEM, false,
+				 "cannot start the ssh agent client");
 	if (!getenv("SSH_AUTH_SOCK")) {
-		r = conn_fail(p, s, STS_EAUTH, true,
+		r = conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 			      "no key_file and no ssh agent (SSH_AUTH_SOCK is not set) for '%s'",
 			      s->name);
 		goto out;
 	}
 	if (libssh2_agent_connect(a) != 0) {
-		r = conn_fail(p, s, STS_EAUTH, true, "cannot connect to the ssh agent: %s",
-			      ssh_errmsg(s->k.ss));
+		r = conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
+			      "cannot connect to the ssh agent: %s", ssh_errmsg(s->k.ss));
 		goto out;
 	}
 	if (libssh2_agent_list_identities(a) != 0) {
-		r = conn_fail(p, s, STS_EAUTH, true, "cannot list the keys of the ssh agent: %s",
-			      ssh_errmsg(s->k.ss));
+		r = conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
+			      "cannot list the keys of the ssh agent: %s", ssh_errmsg(s->k.ss));
 		goto disconnect;
 	}
 	while (tried < SFTP_MAX_AGENT_KEYS && libssh2_agent_get_identity(a, &id, prev) == 0) {
@@ -395,18 +401,18 @@ static int auth_agent(struct sts_plugin *p, struct sftp *s)
 		if (rc == 0) {
 			sts_plugin_log(p, STS_PLOG_DEBUG, "authenticated with the agent key '%s'",
 				       id->comment ? id->comment : "");
-			r = STS_OK;
+			r = STS_PLUGIN_OK;
 			goto disconnect;
 		}
 		if (sftp_transport_error(rc)) {
-			r = conn_fail(p, s, STS_ENET, false,
+			r = conn_fail(p, call, s, STS_PLUGIN_ENET, false,
 				      "connection to '%s' lost during authentication: %s", s->name,
 				      ssh_errmsg(s->k.ss));
 			goto disconnect;
 		}
 		prev = id;
 	}
-	r = conn_fail(p, s, STS_EAUTH, true,
+	r = conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 		      "authentication failed: '%s' accepted none of the %u ssh agent keys for user "
 		      "'%s'",
 		      s->name, tried, s->c.user);
@@ -417,27 +423,27 @@ out:
 	return r;
 }
 
-static int authenticate(struct sts_plugin *p, struct sftp *s)
+static int authenticate(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	const char *methods =
 	    libssh2_userauth_list(s->k.ss, s->c.user, (unsigned)strlen(s->c.user));
 	if (!methods) {
 		if (libssh2_userauth_authenticated(s->k.ss))
-			return STS_OK; /* "none" was enough */
-		return conn_fail(p, s, STS_ENET, false, "connection to '%s' lost: %s", s->name,
-				 ssh_errmsg(s->k.ss));
+			return STS_PLUGIN_OK; /* "none" was enough */
+		return conn_fail(p, call, s, STS_PLUGIN_ENET, false, "connection to '%s' lost: %s",
+				 s->name, ssh_errmsg(s->k.ss));
 	}
 	if (!strstr(methods, "publickey"))
-		return conn_fail(p, s, STS_EAUTH, true,
+		return conn_fail(p, call, s, STS_PLUGIN_EAUTH, true,
 				 "authentication failed: '%s' does not offer public key "
 				 "authentication for user '%s' (it offers: %s)",
 				 s->name, s->c.user, methods);
-	return s->c.key_file ? auth_key_file(p, s) : auth_agent(p, s);
+	return s->c.key_file ? auth_key_file(p, call, s) : auth_agent(p, call, s);
 }
 
 /* ---- TCP ---- */
 
-static int tcp_connect(struct sts_plugin *p, struct sftp *s)
+static int tcp_connect(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
 	struct addrinfo *res = NULL;
@@ -445,9 +451,9 @@ static int tcp_connect(struct sts_plugin *p, struct sftp *s)
 	snprintf(port, sizeof(port), "%u", s->c.port);
 	int g = getaddrinfo(s->c.host, port, &hints, &res);
 	if (g != 0)
-		return conn_fail(p, s, STS_ENET, false, "cannot resolve '%s': %s", s->c.host,
-				 gai_strerror(g));
-	int r = STS_ENET, err = 0;
+		return conn_fail(p, call, s, STS_PLUGIN_ENET, false, "cannot resolve '%s': %s",
+				 s->c.host, gai_strerror(g));
+	int r = STS_PLUGIN_ENET, err = 0;
 	unsigned n = 0;
 	for (struct addrinfo *a = res; a && n < SFTP_MAX_ADDRS; a = a->ai_next, n++) {
 		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -466,7 +472,7 @@ static int tcp_connect(struct sts_plugin *p, struct sftp *s)
 			socklen_t sl = sizeof(err);
 			if (pr == 0) {
 				err = ETIMEDOUT;
-				r = STS_ETIMEOUT;
+				r = STS_PLUGIN_ETIMEOUT;
 				close(fd);
 				continue;
 			}
@@ -477,7 +483,7 @@ static int tcp_connect(struct sts_plugin *p, struct sftp *s)
 			err = errno;
 		}
 		if (rc < 0) {
-			r = STS_ENET;
+			r = STS_PLUGIN_ENET;
 			close(fd);
 			continue;
 		}
@@ -488,13 +494,14 @@ static int tcp_connect(struct sts_plugin *p, struct sftp *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		s->k.sock = fd;
 		freeaddrinfo(res);
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	}
 	freeaddrinfo(res);
-	if (r == STS_ETIMEOUT)
-		return conn_fail(p, s, r, false, "cannot connect to '%s': timed out after %ld s",
-				 s->name, s->c.timeout_ms / 1000);
-	return conn_fail(p, s, r, false, "cannot connect to '%s': %s", s->name,
+	if (r == STS_PLUGIN_ETIMEOUT)
+		return conn_fail(p, call, s, r, false,
+				 "cannot connect to '%s': timed out after %ld s", s->name,
+				 s->c.timeout_ms / 1000);
+	return conn_fail(p, call, s, r, false, "cannot connect to '%s': %s", s->name,
 			 strerror(err ? err : ECONNREFUSED));
 }
 
@@ -517,28 +524,30 @@ void sftp_conn_close(struct sftp *s, bool polite)
 }
 
 /* One attempt: prefs NULL lets the server pick its host key type. */
-static int open_once(struct sts_plugin *p, struct sftp *s, bool use_prefs, bool *ret_kex_failed)
+static int open_once(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		     bool use_prefs, bool *ret_kex_failed)
 {
 	LIBSSH2_KNOWNHOSTS *kh = NULL;
 	char *revoked = NULL;
 	char prefs[256];
-	int r = tcp_connect(p, s);
+	int r = tcp_connect(p, call, s);
 	*ret_kex_failed = false;
 	if (r < 0)
 		return r;
 	s->k.ss = libssh2_session_init();
 	if (!s->k.ss) {
-		r = conn_fail(p, s, STS_ENOMEM, false, "cannot create an ssh session");
+		r = conn_fail(p, call, s, STS_PLUGIN_ENOMEM, false, "cannot create an ssh session");
 		goto out;
 	}
 	libssh2_session_set_blocking(s->k.ss, 1);
 	libssh2_session_set_timeout(s->k.ss, s->c.timeout_ms);
 	kh = libssh2_knownhost_init(s->k.ss);
 	if (!kh) {
-		r = conn_fail(p, s, STS_ENOMEM, false, "cannot create the known_hosts list");
+		r = conn_fail(p, call, s, STS_PLUGIN_ENOMEM, false,
+			      "cannot create the known_hosts list");
 		goto out;
 	}
-	if ((r = read_known_hosts(p, s, kh, &revoked)) < 0)
+	if ((r = read_known_hosts(p, call, s, kh, &revoked)) < 0)
 		goto out;
 	known_types(s, kh, prefs, sizeof(prefs));
 	if (use_prefs && prefs[0] &&
@@ -547,31 +556,32 @@ static int open_once(struct sts_plugin *p, struct sftp *s, bool use_prefs, bool 
 	int rc = libssh2_session_handshake(s->k.ss, s->k.sock);
 	if (rc != 0) {
 		if (rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT)
-			r = conn_fail(p, s, STS_ETIMEOUT, false,
+			r = conn_fail(p, call, s, STS_PLUGIN_ETIMEOUT, false,
 				      "ssh handshake with '%s' timed out after %ld s", s->name,
 				      s->c.timeout_ms / 1000);
 		else if (use_prefs && prefs[0] &&
 			 (rc == LIBSSH2_ERROR_KEX_FAILURE ||
 			  rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED))
-			*ret_kex_failed = true, r = STS_EAUTH;
+			*ret_kex_failed = true, r = STS_PLUGIN_EAUTH;
 		else
-			r = conn_fail(p, s, STS_ENET, false, "ssh handshake with '%s' failed: %s",
-				      s->name, ssh_errmsg(s->k.ss));
+			r = conn_fail(p, call, s, STS_PLUGIN_ENET, false,
+				      "ssh handshake with '%s' failed: %s", s->name,
+				      ssh_errmsg(s->k.ss));
 		goto out;
 	}
-	if ((r = check_host_key(p, s, kh, revoked)) < 0)
+	if ((r = check_host_key(p, call, s, kh, revoked)) < 0)
 		goto out;
-	if ((r = authenticate(p, s)) < 0)
+	if ((r = authenticate(p, call, s)) < 0)
 		goto out;
 	s->k.sftp = libssh2_sftp_init(s->k.ss);
 	if (!s->k.sftp) {
-		r = conn_fail(p, s, STS_EPROVIDER, false, "cannot start sftp on '%s': %s", s->name,
-			      ssh_errmsg(s->k.ss));
+		r = conn_fail(p, call, s, STS_PLUGIN_EPROVIDER, false,
+			      "cannot start sftp on '%s': %s", s->name, ssh_errmsg(s->k.ss));
 		goto out;
 	}
 	if (s->c.keepalive_s > 0)
 		libssh2_keepalive_config(s->k.ss, 1, (unsigned)s->c.keepalive_s);
-	r = STS_OK;
+	r = STS_PLUGIN_OK;
 out:
 	if (kh)
 		libssh2_knownhost_free(kh);
@@ -581,28 +591,29 @@ out:
 	return r;
 }
 
-int sftp_conn_open(struct sts_plugin *p, struct sftp *s)
+int sftp_conn_open(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	if (s->sticky < 0) {
-		sts_plugin_error(p, "%s", s->sticky_msg ? s->sticky_msg : "provider unusable");
+		sts_plugin_error(call, "%s", s->sticky_msg ? s->sticky_msg : "provider unusable");
 		return s->sticky;
 	}
 	if (s->failed_connects >= SFTP_MAX_CONNECTS) {
-		sts_plugin_error(p, "'%s' is down: %u connects failed in a row, not trying again",
+		sts_plugin_error(call,
+				 "'%s' is down: %u connects failed in a row, not trying again",
 				 s->name, s->failed_connects);
-		return STS_ENET;
+		return STS_PLUGIN_ENET;
 	}
 	bool kex_failed = false;
-	int r = open_once(p, s, true, &kex_failed);
+	int r = open_once(p, call, s, true, &kex_failed);
 	if (kex_failed) {
 		/* no common host key type: connect again to name the key the server has */
 		sts_plugin_log(p, STS_PLOG_DEBUG,
 			       "'%s' offers no host key type known_hosts has; asking for its key",
 			       s->name);
-		r = open_once(p, s, false, &kex_failed);
+		r = open_once(p, call, s, false, &kex_failed);
 	}
 	if (r < 0) {
-		if (s->sticky == STS_OK)
+		if (s->sticky == STS_PLUGIN_OK)
 			s->failed_connects++;
 		return r;
 	}
@@ -611,5 +622,5 @@ int sftp_conn_open(struct sts_plugin *p, struct sftp *s)
 	s->k.last_use = time(NULL);
 	sts_plugin_log(p, STS_PLOG_DEBUG, "connected to '%s' as '%s' (host key %s), connection %u",
 		       s->name, s->c.user, s->k.fingerprint, s->n_connects);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }

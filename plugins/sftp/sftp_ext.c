@@ -125,7 +125,8 @@ void sftp_ext_close(struct sftp_ext *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static int ext_fail(struct sts_plugin *p, struct sftp *s, int rc, const char *what)
+static int ext_fail(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s, int rc,
+		    const char *what)
 {
 	char *m = NULL;
 	libssh2_session_last_error(s->k.ss, &m, NULL, 0);
@@ -137,7 +138,7 @@ static int ext_fail(struct sts_plugin *p, struct sftp *s, int rc, const char *wh
 }
 
 /* Open the channel once per connection and learn the server's extensions. */
-int sftp_ext_open(struct sts_plugin *p, struct sftp *s)
+int sftp_ext_open(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s)
 {
 	struct sftp_ext *e = &s->k.ext;
 	if (e->tried)
@@ -145,24 +146,25 @@ int sftp_ext_open(struct sts_plugin *p, struct sftp *s)
 	e->tried = true;
 	e->ch = libssh2_channel_open_session(s->k.ss);
 	if (!e->ch)
-		return ext_fail(p, s, libssh2_session_last_errno(s->k.ss), "cannot open a channel");
+		return ext_fail(p, call, s, libssh2_session_last_errno(s->k.ss),
+				"cannot open a channel");
 	int rc = libssh2_channel_subsystem(e->ch, "sftp");
 	if (rc < 0)
-		return ext_fail(p, s, rc, "no sftp subsystem");
+		return ext_fail(p, call, s, rc, "no sftp subsystem");
 	unsigned char init[9];
 	put32(init, 5);
 	init[4] = FXP_INIT;
 	put32(init + 5, 3);
 	if ((rc = ch_write(s, init, sizeof(init))) < 0)
-		return ext_fail(p, s, rc, "cannot send INIT");
+		return ext_fail(p, call, s, rc, "cannot send INIT");
 	unsigned char *pk = NULL;
 	size_t n = 0;
 	if ((rc = read_packet(s, &pk, &n)) < 0)
-		return ext_fail(p, s, rc, "no VERSION");
+		return ext_fail(p, call, s, rc, "no VERSION");
 	struct rd r = {pk + 1, n - 1, false};
 	if (pk[0] != FXP_VERSION) {
 		free(pk);
-		return ext_fail(p, s, LIBSSH2_ERROR_PROTO, "not a VERSION packet");
+		return ext_fail(p, call, s, LIBSSH2_ERROR_PROTO, "not a VERSION packet");
 	}
 	uint32_t version = rd32(&r);
 	/* extension pairs: name, data; at most as many as fit in the packet */
@@ -184,40 +186,40 @@ int sftp_ext_open(struct sts_plugin *p, struct sftp *s)
 	return 0;
 }
 
-static int fx_error(struct sts_plugin *p, struct sftp *s, uint32_t code, const char *msg,
-		    const char *from, const char *to)
+static int fx_error(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		    uint32_t code, const char *msg, const char *from, const char *to)
 {
 	switch (code) {
 	case LIBSSH2_FX_PERMISSION_DENIED:
 	case LIBSSH2_FX_WRITE_PROTECT:
-		sts_plugin_error(p, "permission denied renaming '%s' to '%s' on '%s'", from, to,
+		sts_plugin_error(call, "permission denied renaming '%s' to '%s' on '%s'", from, to,
 				 s->name);
-		return STS_EACCES;
+		return STS_PLUGIN_EACCES;
 	case LIBSSH2_FX_NO_SUCH_FILE:
 	case LIBSSH2_FX_NO_SUCH_PATH:
-		sts_plugin_error(p, "cannot rename '%s' on '%s': it is gone", from, s->name);
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "cannot rename '%s' on '%s': it is gone", from, s->name);
+		return STS_PLUGIN_EPROVIDER;
 	default:
-		sts_plugin_error(p, "cannot rename '%s' to '%s' on '%s': %s (sftp status %u)", from,
-				 to, s->name, msg[0] ? msg : "failure", code);
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "cannot rename '%s' to '%s' on '%s': %s (sftp status %u)",
+				 from, to, s->name, msg[0] ? msg : "failure", code);
+		return STS_PLUGIN_EPROVIDER;
 	}
 }
 
-int sftp_ext_posix_rename(struct sts_plugin *p, struct sftp *s, const char *from, const char *to,
-			  enum sftp_fail *how)
+int sftp_ext_posix_rename(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+			  const char *from, const char *to, enum sftp_fail *how)
 {
 	struct sftp_ext *e = &s->k.ext;
-	int rc = sftp_ext_open(p, s);
+	int rc = sftp_ext_open(p, call, s);
 	if (rc < 0 || !e->posix_rename || s->c.no_posix_rename)
-		return STS_EUNSUPPORTED;
+		return STS_PLUGIN_EUNSUPPORTED;
 	size_t fl = strlen(from), tl = strlen(to), nl = strlen(POSIX_RENAME);
 	size_t len = 1 + 4 + 4 + nl + 4 + fl + 4 + tl;
 	if (fl > SFTP_PATH_MAX || tl > SFTP_PATH_MAX)
-		return STS_EINVAL;
+		return STS_PLUGIN_EINVAL;
 	unsigned char *b = malloc(4 + len), *q = b;
 	if (!b)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	uint32_t id = e->next_id++;
 	put32(q, (uint32_t)len);
 	q[4] = FXP_EXTENDED;
@@ -239,10 +241,11 @@ int sftp_ext_posix_rename(struct sts_plugin *p, struct sftp *s, const char *from
 		rc = read_packet(s, &pk, &n);
 	if (rc < 0) {
 		*how = SFTP_FAIL_TRANSPORT;
-		sts_plugin_error(p, "connection to '%s' lost while renaming '%s'", s->name, from);
+		sts_plugin_error(call, "connection to '%s' lost while renaming '%s'", s->name,
+				 from);
 		sftp_ext_close(e);
 		e->tried = true;
-		return rc == LIBSSH2_ERROR_TIMEOUT ? STS_ETIMEOUT : STS_ENET;
+		return rc == LIBSSH2_ERROR_TIMEOUT ? STS_PLUGIN_ETIMEOUT : STS_PLUGIN_ENET;
 	}
 	struct rd r = {pk + 1, n - 1, false};
 	uint32_t got_id = rd32(&r), code = rd32(&r), ml = 0;
@@ -254,13 +257,13 @@ int sftp_ext_posix_rename(struct sts_plugin *p, struct sftp *s, const char *from
 	free(pk);
 	if (!ok) {
 		*how = SFTP_FAIL_TRANSPORT;
-		sts_plugin_error(p, "unexpected answer from '%s' to posix-rename", s->name);
+		sts_plugin_error(call, "unexpected answer from '%s' to posix-rename", s->name);
 		sftp_ext_close(e);
 		e->tried = true;
-		return STS_EPROVIDER;
+		return STS_PLUGIN_EPROVIDER;
 	}
 	if (code == LIBSSH2_FX_OK)
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	*how = SFTP_FAIL_FINAL;
-	return fx_error(p, s, code, msg, from, to);
+	return fx_error(p, call, s, code, msg, from, to);
 }

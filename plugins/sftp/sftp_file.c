@@ -89,58 +89,59 @@ static bool fs_full(struct sftp *s, const char *dir, size_t need)
  * look for a full disk on a bare SSH_FX_FAILURE (OpenSSH sends that for
  * ENOSPC, without a reason), or NULL.
  */
-static int fail_code(struct sts_plugin *p, struct sftp *s, int rc, unsigned long code,
-		     enum sftp_fail *how, const char *verb, const char *path, const char *dir,
-		     size_t need)
+static int fail_code(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s, int rc,
+		     unsigned long code, enum sftp_fail *how, const char *verb, const char *path,
+		     const char *dir, size_t need)
 {
 	if (code == 0) {
 		char *m = NULL;
 		libssh2_session_last_error(s->k.ss, &m, NULL, 0);
 		*how = SFTP_FAIL_TRANSPORT;
-		sts_plugin_error(p, "connection to '%s' lost while %s '%s': %s", s->name, verb,
+		sts_plugin_error(call, "connection to '%s' lost while %s '%s': %s", s->name, verb,
 				 path, m && *m ? m : "error");
 		return rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT
-			   ? STS_ETIMEOUT
-			   : STS_ENET;
+			   ? STS_PLUGIN_ETIMEOUT
+			   : STS_PLUGIN_ENET;
 	}
 	*how = SFTP_FAIL_FINAL;
 	switch (code) {
 	case LIBSSH2_FX_NO_SUCH_FILE:
 	case LIBSSH2_FX_NO_SUCH_PATH:
-		sts_plugin_error(p, "'%s' does not exist on '%s'", path, s->name);
-		return STS_ENOENT;
+		sts_plugin_error(call, "'%s' does not exist on '%s'", path, s->name);
+		return STS_PLUGIN_ENOENT;
 	case LIBSSH2_FX_PERMISSION_DENIED:
 	case LIBSSH2_FX_WRITE_PROTECT:
-		sts_plugin_error(p, "permission denied %s '%s' on '%s' as user '%s'", verb, path,
+		sts_plugin_error(call, "permission denied %s '%s' on '%s' as user '%s'", verb, path,
 				 s->name, s->c.user);
-		return STS_EACCES;
+		return STS_PLUGIN_EACCES;
 	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
 	case LIBSSH2_FX_QUOTA_EXCEEDED:
-		sts_plugin_error(p, "no space left %s '%s' on '%s' (%s)", verb, path, s->name,
+		sts_plugin_error(call, "no space left %s '%s' on '%s' (%s)", verb, path, s->name,
 				 fx_name(code));
-		return STS_ENOSPC;
+		return STS_PLUGIN_ENOSPC;
 	case LIBSSH2_FX_FAILURE:
 		if (dir && fs_full(s, dir, need)) {
-			sts_plugin_error(p,
+			sts_plugin_error(call,
 					 "no space left on the file system of '%s' on '%s' "
 					 "while %s '%s'",
 					 dir, s->name, verb, path);
-			return STS_ENOSPC;
+			return STS_PLUGIN_ENOSPC;
 		}
-		sts_plugin_error(p, "'%s' failed %s '%s' (sftp status 4, no reason given)", s->name,
-				 verb, path);
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "'%s' failed %s '%s' (sftp status 4, no reason given)",
+				 s->name, verb, path);
+		return STS_PLUGIN_EPROVIDER;
 	default:
-		sts_plugin_error(p, "'%s' failed %s '%s': %s (sftp status %lu)", s->name, verb,
+		sts_plugin_error(call, "'%s' failed %s '%s': %s (sftp status %lu)", s->name, verb,
 				 path, fx_name(code), code);
-		return STS_EPROVIDER;
+		return STS_PLUGIN_EPROVIDER;
 	}
 }
 
-static int fail_op(struct sts_plugin *p, struct sftp *s, int rc, enum sftp_fail *how,
-		   const char *verb, const char *path, const char *dir, size_t need)
+static int fail_op(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s, int rc,
+		   enum sftp_fail *how, const char *verb, const char *path, const char *dir,
+		   size_t need)
 {
-	return fail_code(p, s, rc, fx_code(s, rc), how, verb, path, dir, need);
+	return fail_code(p, call, s, rc, fx_code(s, rc), how, verb, path, dir, need);
 }
 
 /* 1: a directory, 0: missing, <0: stat failed (rc in *rc) */
@@ -160,7 +161,8 @@ static int is_dir(struct sftp *s, const char *path, int *rc)
 	return -1;
 }
 
-static int make_dir(struct sts_plugin *p, struct sftp *s, const char *path, enum sftp_fail *how)
+static int make_dir(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		    const char *path, enum sftp_fail *how)
 {
 	int rc = libssh2_sftp_mkdir_ex(s->k.sftp, path, (unsigned)strlen(path), 0755);
 	if (rc != 0) {
@@ -169,8 +171,9 @@ static int make_dir(struct sts_plugin *p, struct sftp *s, const char *path, enum
 		/* OpenSSH answers a plain "failure" when it exists: a racing mkdir is fine */
 		if ((code == LIBSSH2_FX_FAILURE || code == LIBSSH2_FX_FILE_ALREADY_EXISTS) &&
 		    is_dir(s, path, &src) == 1)
-			return STS_OK;
-		return fail_code(p, s, rc, code, how, "creating the directory", path, path, 0);
+			return STS_PLUGIN_OK;
+		return fail_code(p, call, s, rc, code, how, "creating the directory", path, path,
+				 0);
 	}
 	/* the server's umask may have taken bits away: the web server must read it */
 	LIBSSH2_SFTP_ATTRIBUTES a = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS, .permissions = 0755};
@@ -179,17 +182,18 @@ static int make_dir(struct sts_plugin *p, struct sftp *s, const char *path, enum
 		sts_plugin_log(p, STS_PLOG_WARNING, "cannot set mode 0755 on '%s' on '%s'", path,
 			       s->name);
 	sts_plugin_log(p, STS_PLOG_DEBUG, "created directory '%s' on '%s'", path, s->name);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* mkdir -p dir: find the deepest existing ancestor, then create downwards. */
-static int make_dirs(struct sts_plugin *p, struct sftp *s, const char *dir, enum sftp_fail *how)
+static int make_dirs(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		     const char *dir, enum sftp_fail *how)
 {
 	size_t cut[SFTP_MAX_DEPTH], n = 0, len = strlen(dir);
 	char *buf = strdup(dir);
-	int r = STS_OK, rc;
+	int r = STS_PLUGIN_OK, rc;
 	if (!buf)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	while (len > 1 && buf[len - 1] == '/')
 		buf[--len] = '\0';
 	/* walk up while missing */
@@ -199,20 +203,20 @@ static int make_dirs(struct sts_plugin *p, struct sftp *s, const char *dir, enum
 			break;
 		if (d == -2) {
 			*how = SFTP_FAIL_FINAL;
-			sts_plugin_error(p, "'%s' on '%s' is not a directory", buf, s->name);
-			r = STS_EPROVIDER;
+			sts_plugin_error(call, "'%s' on '%s' is not a directory", buf, s->name);
+			r = STS_PLUGIN_EPROVIDER;
 			goto out;
 		}
 		if (d < 0) {
-			r = fail_op(p, s, rc, how, "looking up", buf, NULL, 0);
+			r = fail_op(p, call, s, rc, how, "looking up", buf, NULL, 0);
 			goto out;
 		}
 		char *sl = strrchr(buf, '/');
 		if (n == SFTP_MAX_DEPTH) {
 			*how = SFTP_FAIL_FINAL;
-			sts_plugin_error(p, "more than %d missing directories above '%s'",
+			sts_plugin_error(call, "more than %d missing directories above '%s'",
 					 SFTP_MAX_DEPTH, dir);
-			r = STS_EINVAL;
+			r = STS_PLUGIN_EINVAL;
 			goto out;
 		}
 		cut[n++] = strlen(buf);
@@ -227,7 +231,7 @@ static int make_dirs(struct sts_plugin *p, struct sftp *s, const char *dir, enum
 		size_t at = cut[--n];
 		char keep = buf[at];
 		buf[at] = '\0';
-		r = make_dir(p, s, buf, how);
+		r = make_dir(p, call, s, buf, how);
 		buf[at] = keep;
 		if (r < 0)
 			goto out;
@@ -237,29 +241,28 @@ out:
 	return r;
 }
 
-int sftp_file_get(struct sts_plugin *p, struct sftp *s, const char *path, struct sts_buf *ret,
-		  enum sftp_fail *how)
+int sftp_file_get(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, struct sts_buf *ret, enum sftp_fail *how)
 {
 	LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open_ex(s->k.sftp, path, (unsigned)strlen(path),
 						      LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
 	char buf[CHUNK];
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	if (!h)
-		return fail_op(p, s, last_rc(s), how, "opening", path, NULL, 0);
+		return fail_op(p, call, s, last_rc(s), how, "opening", path, NULL, 0);
 	/* every round appends at least one byte, and appending stops at the cap */
-	size_t limit = ret->max / 1 + 2;
-	for (size_t round = 0; round < limit; round++) {
+	for (;;) {
 		ssize_t n = libssh2_sftp_read(h, buf, sizeof(buf));
 		if (n == 0)
 			break;
 		if (n < 0) {
-			r = fail_op(p, s, (int)n, how, "reading", path, NULL, 0);
+			r = fail_op(p, call, s, (int)n, how, "reading", path, NULL, 0);
 			break;
 		}
 		if ((r = sts_plugin_buf_append(p, ret, buf, (size_t)n)) < 0) {
 			*how = SFTP_FAIL_FINAL;
-			sts_plugin_error(p, "'%s' on '%s' is larger than %zu bytes", path, s->name,
-					 ret->max);
+			sts_plugin_error(call, "'%s' on '%s' is larger than %zu bytes", path,
+					 s->name, sts_plugin_buf_max(p, ret));
 			break;
 		}
 	}
@@ -268,30 +271,30 @@ int sftp_file_get(struct sts_plugin *p, struct sftp *s, const char *path, struct
 }
 
 /* Replace path by the temp file: posix-rename, else rename, else remove + rename. */
-static int replace(struct sts_plugin *p, struct sftp *s, const char *tmp, const char *path,
-		   enum sftp_fail *how)
+static int replace(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		   const char *tmp, const char *path, enum sftp_fail *how)
 {
-	int r = sftp_ext_posix_rename(p, s, tmp, path, how);
-	if (r != STS_EUNSUPPORTED)
+	int r = sftp_ext_posix_rename(p, call, s, tmp, path, how);
+	if (r != STS_PLUGIN_EUNSUPPORTED)
 		return r;
 	unsigned tl = (unsigned)strlen(tmp), pl = (unsigned)strlen(path);
 	long flags =
 	    LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
 	int rc = libssh2_sftp_rename_ex(s->k.sftp, tmp, tl, path, pl, flags);
 	if (rc == 0)
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	unsigned long code = fx_code(s, rc);
 	if (code != LIBSSH2_FX_FAILURE && code != LIBSSH2_FX_FILE_ALREADY_EXISTS)
-		return fail_op(p, s, rc, how, "renaming", tmp, NULL, 0);
+		return fail_op(p, call, s, rc, how, "renaming", tmp, NULL, 0);
 	/* SFTP v3 rename never replaces: remove the old file first (not atomic) */
 	sts_plugin_log(p, STS_PLOG_WARNING,
 		       "'%s' has no posix-rename: replacing '%s' by remove and rename (not atomic)",
 		       s->name, path);
 	rc = libssh2_sftp_unlink_ex(s->k.sftp, path, pl);
 	if (rc != 0 && fx_code(s, rc) != LIBSSH2_FX_NO_SUCH_FILE)
-		return fail_op(p, s, rc, how, "removing", path, NULL, 0);
+		return fail_op(p, call, s, rc, how, "removing", path, NULL, 0);
 	rc = libssh2_sftp_rename_ex(s->k.sftp, tmp, tl, path, pl, flags);
-	return rc == 0 ? STS_OK : fail_op(p, s, rc, how, "renaming", tmp, NULL, 0);
+	return rc == 0 ? STS_PLUGIN_OK : fail_op(p, call, s, rc, how, "renaming", tmp, NULL, 0);
 }
 
 static LIBSSH2_SFTP_HANDLE *open_tmp(struct sftp *s, const char *tmp)
@@ -301,30 +304,30 @@ static LIBSSH2_SFTP_HANDLE *open_tmp(struct sftp *s, const char *tmp)
 				    LIBSSH2_SFTP_OPENFILE);
 }
 
-int sftp_file_put(struct sts_plugin *p, struct sftp *s, const char *path, const void *data,
-		  size_t len, enum sftp_fail *how)
+int sftp_file_put(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, const void *data, size_t len, enum sftp_fail *how)
 {
 	char dir[SFTP_PATH_MAX], *tmp = NULL;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	bool created = false;
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	dirname_of(path, dir, sizeof(dir));
 	if (asprintf(&tmp, "%s/.%s.stsctl-%ld-%ld-%u.tmp", dir, base, (long)getpid(),
 		     (long)time(NULL), ++s->tmp_seq) < 0)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	h = open_tmp(s, tmp);
 	if (!h) {
 		int rc = last_rc(s);
 		unsigned long code = fx_code(s, rc);
 		if (code != LIBSSH2_FX_NO_SUCH_FILE && code != LIBSSH2_FX_NO_SUCH_PATH) {
-			r = fail_op(p, s, rc, how, "creating", tmp, dir, len);
+			r = fail_op(p, call, s, rc, how, "creating", tmp, dir, len);
 			goto out;
 		}
-		if ((r = make_dirs(p, s, dir, how)) < 0)
+		if ((r = make_dirs(p, call, s, dir, how)) < 0)
 			goto out;
 		if (!(h = open_tmp(s, tmp))) {
-			r = fail_op(p, s, last_rc(s), how, "creating", tmp, dir, len);
+			r = fail_op(p, call, s, last_rc(s), how, "creating", tmp, dir, len);
 			goto out;
 		}
 	}
@@ -333,7 +336,7 @@ int sftp_file_put(struct sts_plugin *p, struct sftp *s, const char *path, const 
 	LIBSSH2_SFTP_ATTRIBUTES a = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS, .permissions = 0644};
 	int rc = libssh2_sftp_fstat_ex(h, &a, 1);
 	if (rc != 0) {
-		r = fail_op(p, s, rc, how, "setting mode 0644 on", tmp, NULL, 0);
+		r = fail_op(p, call, s, rc, how, "setting mode 0644 on", tmp, NULL, 0);
 		goto out;
 	}
 	size_t off = 0;
@@ -341,7 +344,7 @@ int sftp_file_put(struct sts_plugin *p, struct sftp *s, const char *path, const 
 	for (size_t round = 0; off < len && round <= len; round++) {
 		ssize_t w = libssh2_sftp_write(h, (const char *)data + off, len - off);
 		if (w <= 0) {
-			r = fail_op(p, s, w < 0 ? (int)w : LIBSSH2_ERROR_SFTP_PROTOCOL, how,
+			r = fail_op(p, call, s, w < 0 ? (int)w : LIBSSH2_ERROR_SFTP_PROTOCOL, how,
 				    "writing", tmp, dir, len);
 			goto out;
 		}
@@ -349,16 +352,16 @@ int sftp_file_put(struct sts_plugin *p, struct sftp *s, const char *path, const 
 	}
 	rc = libssh2_sftp_fsync(h);
 	if (rc != 0 && fx_code(s, rc) != LIBSSH2_FX_OP_UNSUPPORTED) {
-		r = fail_op(p, s, rc, how, "syncing", tmp, dir, len);
+		r = fail_op(p, call, s, rc, how, "syncing", tmp, dir, len);
 		goto out;
 	}
 	rc = libssh2_sftp_close_handle(h);
 	h = NULL;
 	if (rc != 0) {
-		r = fail_op(p, s, rc, how, "closing", tmp, dir, len);
+		r = fail_op(p, call, s, rc, how, "closing", tmp, dir, len);
 		goto out;
 	}
-	if ((r = replace(p, s, tmp, path, how)) < 0)
+	if ((r = replace(p, call, s, tmp, path, how)) < 0)
 		goto out;
 	created = false;
 	sts_plugin_log(p, STS_PLOG_DEBUG, "wrote '%s' on '%s' (%zu bytes)", path, s->name, len);
@@ -373,16 +376,33 @@ out:
 	return r;
 }
 
-int sftp_file_del(struct sts_plugin *p, struct sftp *s, const char *path, enum sftp_fail *how)
+int sftp_file_del(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		  const char *path, enum sftp_fail *how)
 {
 	int rc = libssh2_sftp_unlink_ex(s->k.sftp, path, (unsigned)strlen(path));
 	if (rc != 0)
-		return fail_op(p, s, rc, how, "removing", path, NULL, 0);
+		return fail_op(p, call, s, rc, how, "removing", path, NULL, 0);
 	/* an empty .well-known is ours to remove; anything else in it stays */
 	char dir[SFTP_PATH_MAX];
 	dirname_of(path, dir, sizeof(dir));
 	if (libssh2_sftp_rmdir_ex(s->k.sftp, dir, (unsigned)strlen(dir)) == 0)
 		sts_plugin_log(p, STS_PLOG_DEBUG, "removed the empty '%s' on '%s'", dir, s->name);
 	sts_plugin_log(p, STS_PLOG_DEBUG, "removed '%s' on '%s'", path, s->name);
-	return STS_OK;
+	return STS_PLUGIN_OK;
+}
+
+int sftp_file_stat_dir(struct sts_plugin *p, struct sts_plugin_call *call, struct sftp *s,
+		       const char *dir, enum sftp_fail *how)
+{
+	int rc = 0;
+	int d = is_dir(s, dir, &rc);
+	if (d == 1)
+		return STS_PLUGIN_OK;
+	*how = SFTP_FAIL_FINAL;
+	if (d == 0 || d == -2) {
+		sts_plugin_error(call, "'%s' on '%s' is %s", dir, s->name,
+				 d == 0 ? "missing" : "not a directory");
+		return STS_PLUGIN_ENOENT;
+	}
+	return fail_op(p, call, s, rc, how, "looking up", dir, NULL, 0);
 }

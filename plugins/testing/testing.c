@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
 
 #ifdef FAKEDNS
 
@@ -24,19 +24,34 @@ struct fake {
 	size_t n;
 	char *url;
 	long long count;
+	json_t *zones;
+	char *probe_error;
 };
 
-static const struct sts_plugin_setting fake_schema[] = {
-    {"zone", STS_SETTING_STRING, true, NULL, "zone served"},
-    {"count", STS_SETTING_INTEGER, false, "3", "a number"},
-    {"flag", STS_SETTING_BOOL, false, "false", "a switch"},
-    {"dir", STS_SETTING_PATH, false, NULL, "a directory"},
-    {"token", STS_SETTING_SECRET, false, NULL, "an API token"},
-    {"tags", STS_SETTING_STRING_LIST, false, "[\"a\"]", "a list"},
-    {"extra", STS_SETTING_OBJECT, false, NULL, "an object"},
-    {"url", STS_SETTING_STRING, false, NULL, "fetched by read()"},
-    {"fail_load", STS_SETTING_BOOL, false, "false", "make load() fail"},
-    {NULL, 0, false, NULL, NULL},
+static const struct sts_plugin_setting *const fake_schema[] = {
+    STS_SETTING(.key = "zone", .type = STS_SETTING_STRING, .required = true,
+		.description = "zone served"),
+    STS_SETTING(.key = "count", .type = STS_SETTING_INTEGER, .def = "3", .description = "a number"),
+    STS_SETTING(.key = "flag", .type = STS_SETTING_BOOL, .def = "false", .description = "a switch"),
+    STS_SETTING(.key = "dir", .type = STS_SETTING_PATH, .description = "a directory"),
+    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .description = "an API token"),
+    STS_SETTING(.key = "tags", .type = STS_SETTING_STRING_LIST, .def = "[\"a\"]",
+		.description = "a list", .pattern = "[a-z]+", .pattern_hint = "lower-case letters"),
+    STS_SETTING(.key = "extra", .type = STS_SETTING_OBJECT, .description = "an object"),
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .description = "fetched by read()"),
+    STS_SETTING(.key = "fail_load", .type = STS_SETTING_BOOL, .def = "false",
+		.description = "make load() fail"),
+    STS_SETTING(.key = "port", .type = STS_SETTING_INTEGER, .def = "53",
+		.description = "a port (range)", .range = true, .min = 1, .max = 65535),
+    STS_SETTING(.key = "mode", .type = STS_SETTING_STRING, .def = "fast", .description = "an enum",
+		.choices = (const char *const[]){"fast", "slow", NULL}),
+    STS_SETTING(.key = "code", .type = STS_SETTING_STRING, .description = "a pattern without hint",
+		.pattern = "[A-Z]{2}[0-9]+"),
+    STS_SETTING(.key = "zones", .type = STS_SETTING_STRING_LIST,
+		.description = "what zones() lists"),
+    STS_SETTING(.key = "probe_error", .type = STS_SETTING_STRING,
+		.description = "probe() fails with this text"),
+    NULL,
 };
 
 static int fake_check(const json_t *settings, struct sts_plugin_check *args)
@@ -45,9 +60,9 @@ static int fake_check(const json_t *settings, struct sts_plugin_check *args)
 	if (c < 0) {
 		args->key = "count";
 		args->err_str = "count must not be negative";
-		return STS_EINVALID;
+		return STS_PLUGIN_EINVALID;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void fake_free(struct fake *f)
@@ -60,19 +75,21 @@ static void fake_free(struct fake *f)
 		free(f->rr[i].value);
 	}
 	free(f->url);
+	free(f->probe_error);
+	json_decref(f->zones);
 	free(f);
 }
 
-static int fake_load(struct sts_plugin *p, const json_t *settings)
+static int fake_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	if (json_is_true(json_object_get(settings, "fail_load"))) {
-		sts_plugin_error(p, "told to fail");
-		return STS_EPROVIDER;
+		sts_plugin_error(call, "told to fail");
+		return STS_PLUGIN_EPROVIDER;
 	}
 	const char *token = json_string_value(json_object_get(settings, "token"));
 	if (token) {
 		struct sts_secret *s = NULL;
-		int r = sts_plugin_secret(p, token, &s);
+		int r = sts_plugin_secret(p, token, &s, call);
 		if (r < 0)
 			return r;
 		sts_plugin_log(p, STS_PLOG_INFO, "token of %zu bytes", sts_plugin_secret_len(p, s));
@@ -80,17 +97,20 @@ static int fake_load(struct sts_plugin *p, const json_t *settings)
 	}
 	struct fake *f = calloc(1, sizeof(*f));
 	if (!f)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	const char *url = json_string_value(json_object_get(settings, "url"));
 	f->url = url ? strdup(url) : NULL;
 	f->count = json_integer_value(json_object_get(settings, "count"));
+	f->zones = json_incref(json_object_get(settings, "zones"));
+	const char *pe = json_string_value(json_object_get(settings, "probe_error"));
+	f->probe_error = pe ? strdup(pe) : NULL;
 	sts_plugin_ctx_set(p, f);
 	sts_plugin_log(p, STS_PLOG_INFO, "loaded for '%s' count %lld dir '%s'",
 		       sts_plugin_instance(p), f->count,
 		       json_string_value(json_object_get(settings, "dir"))
 			   ? json_string_value(json_object_get(settings, "dir"))
 			   : "-");
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void fake_unload(struct sts_plugin *p)
@@ -99,7 +119,7 @@ static void fake_unload(struct sts_plugin *p)
 }
 
 static int fake_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
-		     struct sts_rrsets *ret)
+		     struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
 	struct fake *f = sts_plugin_ctx_get(p);
 	for (size_t i = 0; i < n; i++) {
@@ -112,28 +132,27 @@ static int fake_read(struct sts_plugin *p, const char *zone, const char *const *
 							   f->rr[j].ttl);
 			if (!cur || sts_plugin_rrset_add_value(p, cur, f->rr[j].value,
 							       strlen(f->rr[j].value)) < 0)
-				return STS_ENOMEM;
+				return STS_PLUGIN_ENOMEM;
 		}
 	}
 	if (f->url) {
-		struct sts_http_req req = {.url = f->url};
-		struct sts_http_resp resp;
-		int r = sts_plugin_http(p, &req, &resp);
-		if (r == STS_OK && resp.status == 200) {
+		struct sts_plugin_http_req req = {.struct_size = sizeof(req), .url = f->url};
+		struct sts_plugin_http_resp resp;
+		int r = sts_plugin_http(p, &req, &resp, call);
+		if (r == STS_PLUGIN_OK && resp.status == 200) {
 			char name[300];
 			snprintf(name, sizeof(name), "http.%s.", zone);
 			struct sts_rrset *rr = sts_plugin_rrset_add(p, ret, name, "TXT", 60);
-			if (!rr || sts_plugin_rrset_add_value(p, rr, sts_plugin_buf_str(&resp.body),
-							      resp.body.len) < 0)
-				r = STS_ENOMEM;
-		} else if (r == STS_OK) {
-			sts_plugin_error(p, "http status %ld", resp.status);
-			r = STS_EPROVIDER;
+			if (!rr || sts_plugin_rrset_add_value(p, rr, resp.body, resp.body_len) < 0)
+				r = STS_PLUGIN_ENOMEM;
+		} else if (r == STS_PLUGIN_OK) {
+			sts_plugin_error(call, "http status %ld", resp.status);
+			r = STS_PLUGIN_EPROVIDER;
 		}
 		sts_plugin_http_release(p, &resp);
 		return r;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void drop(struct fake *f, const char *name, const char *type)
@@ -152,18 +171,19 @@ static void drop(struct fake *f, const char *name, const char *type)
 }
 
 static int fake_apply(struct sts_plugin *p, const char *zone,
-		      const struct sts_rrset_change *changes, size_t n)
+		      const struct sts_rrset_change *const *changes, size_t n,
+		      struct sts_plugin_call *call)
 {
 	struct fake *f = sts_plugin_ctx_get(p);
 	for (size_t i = 0; i < n; i++) {
-		const struct sts_rrset *rr = &changes[i].rrset;
+		const struct sts_rrset *rr = changes[i]->rrset;
 		drop(f, rr->name, rr->type);
-		if (changes[i].action == STS_CHANGE_DELETE)
+		if (changes[i]->action == STS_CHANGE_DELETE)
 			continue;
 		for (size_t v = 0; v < rr->n_values; v++) {
 			if (f->n == FAKE_MAX) {
-				sts_plugin_error(p, "zone '%s' is full", zone);
-				return STS_ENOSPC;
+				sts_plugin_error(call, "zone '%s' is full", zone);
+				return STS_PLUGIN_ENOSPC;
 			}
 			f->rr[f->n].name = strdup(rr->name);
 			f->rr[f->n].type = strdup(rr->type);
@@ -172,7 +192,7 @@ static int fake_apply(struct sts_plugin *p, const char *zone,
 			f->n++;
 		}
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static void fake_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
@@ -182,34 +202,60 @@ static void fake_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->rate_per_sec = 5;
 }
 
+static int fake_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
+{
+	struct fake *f = sts_plugin_ctx_get(p);
+	size_t i;
+	json_t *z;
+	json_array_foreach(f->zones, i, z)
+	{
+		int r = sts_plugin_zone_add(p, ret, json_string_value(z));
+		if (r < 0)
+			return r;
+	}
+	return STS_PLUGIN_OK;
+}
+
+static int fake_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	struct fake *f = sts_plugin_ctx_get(p);
+	if (!f->probe_error)
+		return STS_PLUGIN_OK;
+	sts_plugin_error(call, "%s", f->probe_error);
+	return STS_PLUGIN_EAUTH;
+}
+
 static const struct sts_dns_ops fake_ops = {
     .struct_size = sizeof(struct sts_dns_ops),
     .read = fake_read,
     .apply = fake_apply,
     .caps = fake_caps,
+    .zones = fake_zones,
 };
 
 STS_PLUGIN_API(fakedns, STS_PLUGIN_DNS, .description = "in-memory dns for tests",
-	       .schema = fake_schema, .check = fake_check, .load = fake_load, .unload = fake_unload,
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_BATCH, .schema = fake_schema,
+	       .check = fake_check, .load = fake_load, .unload = fake_unload, .probe = fake_probe,
 	       .dns = &fake_ops);
 
 #else /* the broken variants */
 
-static int broken_load(struct sts_plugin *p, const json_t *settings)
+static int broken_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int broken_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
-		       struct sts_rrsets *ret)
+		       struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int broken_apply(struct sts_plugin *p, const char *zone,
-			const struct sts_rrset_change *changes, size_t n)
+			const struct sts_rrset_change *const *changes, size_t n,
+			struct sts_plugin_call *call)
 {
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static const struct sts_dns_ops broken_ops __attribute__((unused)) = {
@@ -225,7 +271,7 @@ STS_PLUGIN_EXPORT const struct sts_plugin_api sts_plugin_apii = {
 STS_PLUGIN_EXPORT const struct sts_plugin_api sts_plugin_api = {
 #endif
 #ifdef BROKEN_ABI
-    .abi_version = STS_PLUGIN_ABI_VERSION + 1,
+    .abi_version = STS_PLUGIN_ABI_VERSION + 1, /* a future ABI */
 #else
     .abi_version = STS_PLUGIN_ABI_VERSION,
 #endif
@@ -241,6 +287,11 @@ STS_PLUGIN_EXPORT const struct sts_plugin_api sts_plugin_api = {
 #endif
     .kind = STS_PLUGIN_DNS,
     .load = broken_load,
+#ifdef BROKEN_PATTERN
+    .schema =
+	(const struct sts_plugin_setting *const[]){
+	    STS_SETTING(.key = "x", .type = STS_SETTING_STRING, .pattern = "(unclosed"), NULL},
+#endif
 #ifndef BROKEN_NOOPS
     .dns = &broken_ops,
 #endif

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "sts/plugin.h"
+#include <stsctl/plugin.h>
 
 #define ZF_TYPE_MAX 16
 
@@ -60,7 +60,7 @@ void zf_str_release(struct zf_str *s);
 
 /*
  * Parse text as the master file of zone (apex without the final dot; the
- * initial $ORIGIN). On a syntax error returns STS_EPARSE with *reterr_line
+ * initial $ORIGIN). On a syntax error returns STS_PLUGIN_EPARSE with *reterr_line
  * and reterr (static text) set.
  */
 int zf_parse(const char *text, size_t len, const char *zone, struct zf_zone *ret,
@@ -85,11 +85,11 @@ uint32_t zf_next_serial(uint32_t old, enum zf_serial mode, time_t now);
 /*
  * Apply changes to z (zone apex without dot) into out (the whole new file
  * text). *ret_changed is false when the file would not change (out is
- * then empty). Errors: STS_ECONFLICT, STS_EINVAL, STS_ENOMEM with a
+ * then empty). Errors: STS_PLUGIN_ECONFLICT, STS_PLUGIN_EINVAL, STS_PLUGIN_ENOMEM with a
  * message in err.
  */
-int zf_edit(const struct zf_zone *z, const char *zone, const struct sts_rrset_change *changes,
-	    size_t n, enum zf_serial mode, time_t now, struct zf_str *out, bool *ret_changed,
-	    char *err, size_t err_size);
+int zf_edit(const struct zf_zone *z, const char *zone,
+	    const struct sts_rrset_change *const *changes, size_t n, enum zf_serial mode,
+	    time_t now, struct zf_str *out, bool *ret_changed, char *err, size_t err_size);
 
 #endif

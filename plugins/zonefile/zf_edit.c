@@ -62,18 +62,18 @@ static char *record_line(const char *owner, size_t owner_len, uint32_t ttl, cons
 {
 	struct zf_str s = {0};
 	int r = zf_str_add(&s, owner, owner_len);
-	if (r == STS_OK)
+	if (r == STS_PLUGIN_OK)
 		r = zf_str_printf(&s, "\t%u\tIN\t", ttl);
-	for (const char *t = type; r == STS_OK && *t; t++) {
+	for (const char *t = type; r == STS_PLUGIN_OK && *t; t++) {
 		char c = (*t >= 'a' && *t <= 'z') ? (char)(*t - 32) : *t;
 		r = zf_str_add(&s, &c, 1);
 	}
-	if (r == STS_OK)
+	if (r == STS_PLUGIN_OK)
 		r = zf_str_puts(&s, "\t");
-	if (r == STS_OK)
+	if (r == STS_PLUGIN_OK)
 		r = is_type(type, "TXT") || is_type(type, "SPF") ? zf_txt_presentation(value, &s)
 								 : zf_str_puts(&s, value);
-	if (r == STS_OK)
+	if (r == STS_PLUGIN_OK)
 		r = zf_str_puts(&s, "\n");
 	if (r < 0) {
 		zf_str_release(&s);
@@ -88,11 +88,11 @@ static int rewrite(struct ectx *c, size_t i, uint32_t ttl, const char *type, con
 	const char *owner = e->blank_owner ? "" : c->z->text + e->owner_off;
 	char *l = record_line(owner, e->blank_owner ? 0 : e->owner_len, ttl, type, value);
 	if (!l)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	free(c->rewrite[i]);
 	c->rewrite[i] = l;
 	c->state[i] = ST_REWRITTEN;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int insert(struct ectx *c, size_t pos, const char *owner, char *text)
@@ -100,27 +100,27 @@ static int insert(struct ectx *c, size_t pos, const char *owner, char *text)
 	struct ins *v = realloc(c->ins, (c->n_ins + 1) * sizeof(*v));
 	if (!v) {
 		free(text);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	c->ins = v;
 	v[c->n_ins] = (struct ins){.pos = pos, .seq = c->n_ins, .owner = owner, .text = text};
 	c->n_ins++;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int do_change(struct ectx *c, const char *zone, const struct sts_rrset_change *ch,
 		     size_t idx)
 {
 	const struct zf_zone *z = c->z;
-	const struct sts_rrset *rr = &ch->rrset;
+	const struct sts_rrset *rr = ch->rrset;
 	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rr->n_values;
 	bool *used = calloc(nv + 1, sizeof(*used));
 	size_t last = (size_t)-1, last_name = (size_t)-1;
 	size_t *unmatched = calloc(z->n + 1, sizeof(*unmatched));
 	size_t n_un = 0;
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	if (!used || !unmatched) {
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < z->n; i++) {
@@ -157,7 +157,7 @@ static int do_change(struct ectx *c, const char *zone, const struct sts_rrset_ch
 							      : z->len;
 			char *l = record_line(rr->name, strlen(rr->name), rr->ttl, rr->type,
 					      rr->values[k]);
-			r = l ? insert(c, at, rr->name, l) : STS_ENOMEM;
+			r = l ? insert(c, at, rr->name, l) : STS_PLUGIN_ENOMEM;
 			c->inserted[idx] = true;
 		}
 		if (r < 0)
@@ -179,7 +179,7 @@ static bool sidecar_type(const char *t)
 }
 
 /* After the edits, may name hold what it holds? (CNAME and other data: no) */
-static int check_conflict(struct ectx *c, const struct sts_rrset_change *ch, size_t n,
+static int check_conflict(struct ectx *c, const struct sts_rrset_change *const *ch, size_t n,
 			  const char *name)
 {
 	bool cname = false;
@@ -195,19 +195,19 @@ static int check_conflict(struct ectx *c, const struct sts_rrset_change *ch, siz
 			other = e->type;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!c->inserted[i] || !zf_name_eq(ch[i].rrset.name, name))
+		if (!c->inserted[i] || !zf_name_eq(ch[i]->rrset->name, name))
 			continue;
-		if (is_type(ch[i].rrset.type, "CNAME"))
+		if (is_type(ch[i]->rrset->type, "CNAME"))
 			cname = true;
 		else
-			other = ch[i].rrset.type;
+			other = ch[i]->rrset->type;
 	}
 	if (cname && other) {
 		snprintf(c->err, c->err_size, "'%s' would hold a CNAME beside %s records", name,
 			 other);
-		return STS_ECONFLICT;
+		return STS_PLUGIN_ECONFLICT;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /*
@@ -249,19 +249,19 @@ static int fix_owners(struct ectx *c)
 			if (c->state[j] == ST_REWRITTEN) {
 				char *t = NULL;
 				if (asprintf(&t, "%.*s%s", own_len, own, c->rewrite[j]) < 0)
-					return STS_ENOMEM;
+					return STS_PLUGIN_ENOMEM;
 				free(c->rewrite[j]);
 				c->rewrite[j] = t;
 			} else {
 				char *t = strndup(own, (size_t)own_len);
-				int r = t ? insert(c, e->start, d->owner, t) : STS_ENOMEM;
+				int r = t ? insert(c, e->start, d->owner, t) : STS_PLUGIN_ENOMEM;
 				if (r < 0)
 					return r;
 			}
 			break;
 		}
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int emit_ins(struct ectx *c, size_t pos, struct zf_str *out)
@@ -272,11 +272,11 @@ static int emit_ins(struct ectx *c, size_t pos, struct zf_str *out)
 			continue;
 		if (pos == c->z->len && out->n && out->p[out->n - 1] != '\n' &&
 		    zf_str_puts(out, "\n") < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		if (zf_str_puts(out, c->ins[k].text) < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int assemble(struct ectx *c, const char *serial, struct zf_str *out)
@@ -297,10 +297,10 @@ static int assemble(struct ectx *c, const char *serial, struct zf_str *out)
 			r = zf_str_puts(out, c->rewrite[i]);
 		} else if (e == soa && serial) {
 			r = zf_str_add(out, z->text + e->start, e->serial_off - e->start);
-			if (r == STS_OK)
+			if (r == STS_PLUGIN_OK)
 				r = zf_str_puts(out, serial);
 			size_t after = e->serial_off + e->serial_len;
-			if (r == STS_OK)
+			if (r == STS_PLUGIN_OK)
 				r = zf_str_add(out, z->text + after, e->end - after);
 		} else {
 			r = zf_str_add(out, z->text + e->start, e->end - e->start);
@@ -323,61 +323,61 @@ static int next_serial_text(const struct zf_zone *z, enum zf_serial mode, time_t
 		for (size_t k = 0; k < e->serial_len; k++) {
 			char d = z->text[e->serial_off + k];
 			if (d < '0' || d > '9' || old > 0xffffffffULL)
-				return STS_EPARSE;
+				return STS_PLUGIN_EPARSE;
 			old = old * 10 + (unsigned)(d - '0');
 		}
 		if (e->serial_len == 0 || old > 0xffffffffULL)
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		snprintf(buf, size, "%u", zf_next_serial((uint32_t)old, mode, now));
 		*ret_has = true;
-		return STS_OK;
+		return STS_PLUGIN_OK;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
-static int validate(const char *zone, const struct sts_rrset_change *ch, size_t n, char *err,
+static int validate(const char *zone, const struct sts_rrset_change *const *ch, size_t n, char *err,
 		    size_t err_size)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct sts_rrset *rr = &ch[i].rrset;
+		const struct sts_rrset *rr = ch[i]->rrset;
 		if (!rr->name || !rr->type || !*rr->type || strchr(rr->type, ' ')) {
 			snprintf(err, err_size, "change %zu has no name or type", i);
-			return STS_EINVAL;
+			return STS_PLUGIN_EINVAL;
 		}
-		if (ch[i].action < STS_CHANGE_CREATE || ch[i].action > STS_CHANGE_DELETE) {
+		if (ch[i]->action < STS_CHANGE_CREATE || ch[i]->action > STS_CHANGE_DELETE) {
 			snprintf(err, err_size, "change %zu has an unknown action", i);
-			return STS_EINVAL;
+			return STS_PLUGIN_EINVAL;
 		}
 		if (!in_zone(rr->name, zone)) {
 			snprintf(err, err_size, "'%s' is not in zone '%s'", rr->name, zone);
-			return STS_EINVAL;
+			return STS_PLUGIN_EINVAL;
 		}
 		if (is_type(rr->type, "SOA")) {
 			snprintf(err, err_size, "the SOA record is not stsctl's to change");
-			return STS_EINVAL;
+			return STS_PLUGIN_EINVAL;
 		}
-		for (size_t v = 0; ch[i].action != STS_CHANGE_DELETE && v < rr->n_values; v++) {
+		for (size_t v = 0; ch[i]->action != STS_CHANGE_DELETE && v < rr->n_values; v++) {
 			if (strchr(rr->values[v], '\n') && !is_type(rr->type, "TXT")) {
 				snprintf(err, err_size, "value of '%s' %s spans lines", rr->name,
 					 rr->type);
-				return STS_EINVAL;
+				return STS_PLUGIN_EINVAL;
 			}
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (zf_name_eq(ch[j].rrset.name, rr->name) &&
-			    is_type(ch[j].rrset.type, rr->type)) {
+			if (zf_name_eq(ch[j]->rrset->name, rr->name) &&
+			    is_type(ch[j]->rrset->type, rr->type)) {
 				snprintf(err, err_size, "two changes for '%s' %s in one batch",
 					 rr->name, rr->type);
-				return STS_EINVAL;
+				return STS_PLUGIN_EINVAL;
 			}
 		}
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
-int zf_edit(const struct zf_zone *z, const char *zone, const struct sts_rrset_change *changes,
-	    size_t n, enum zf_serial mode, time_t now, struct zf_str *out, bool *ret_changed,
-	    char *err, size_t err_size)
+int zf_edit(const struct zf_zone *z, const char *zone,
+	    const struct sts_rrset_change *const *changes, size_t n, enum zf_serial mode,
+	    time_t now, struct zf_str *out, bool *ret_changed, char *err, size_t err_size)
 {
 	struct ectx c = {.z = z, .err = err, .err_size = err_size};
 	int r = validate(zone, changes, n, err, err_size);
@@ -390,14 +390,14 @@ int zf_edit(const struct zf_zone *z, const char *zone, const struct sts_rrset_ch
 	c.rewrite = calloc(z->n + 1, sizeof(*c.rewrite));
 	c.inserted = calloc(n + 1, sizeof(*c.inserted));
 	if (!c.state || !c.rewrite || !c.inserted) {
-		r = STS_ENOMEM;
+		r = STS_PLUGIN_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n && r == STS_OK; i++)
-		r = do_change(&c, zone, &changes[i], i);
-	for (size_t i = 0; i < n && r == STS_OK; i++)
-		r = check_conflict(&c, changes, n, changes[i].rrset.name);
-	if (r == STS_OK)
+	for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++)
+		r = do_change(&c, zone, changes[i], i);
+	for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++)
+		r = check_conflict(&c, changes, n, changes[i]->rrset->name);
+	if (r == STS_PLUGIN_OK)
 		r = fix_owners(&c);
 	if (r < 0)
 		goto out;
@@ -412,10 +412,10 @@ int zf_edit(const struct zf_zone *z, const char *zone, const struct sts_rrset_ch
 		goto out;
 	}
 	r = assemble(&c, has_soa ? serial : NULL, out);
-	if (r == STS_OK)
+	if (r == STS_PLUGIN_OK)
 		*ret_changed = true;
 out:
-	if (r == STS_ENOMEM)
+	if (r == STS_PLUGIN_ENOMEM)
 		snprintf(err, err_size, "out of memory");
 	for (size_t i = 0; c.rewrite && i < z->n; i++)
 		free(c.rewrite[i]);

@@ -31,7 +31,7 @@ int zf_str_add(struct zf_str *s, const char *p, size_t n)
 			cap *= 2;
 		char *q = realloc(s->p, cap);
 		if (!q)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		s->p = q;
 		s->cap = cap;
 	}
@@ -39,7 +39,7 @@ int zf_str_add(struct zf_str *s, const char *p, size_t n)
 		memcpy(s->p + s->n, p, n);
 	s->n += n;
 	s->p[s->n] = '\0';
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 int zf_str_puts(struct zf_str *s, const char *p)
@@ -55,7 +55,7 @@ int zf_str_printf(struct zf_str *s, const char *fmt, ...)
 	int n = vasprintf(&t, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	int r = zf_str_add(s, t, (size_t)n);
 	free(t);
 	return r;
@@ -170,14 +170,14 @@ static int unescape_add(struct zf_str *out, const char *s, size_t n)
 			}
 		}
 		if (zf_str_add(out, &c, 1) < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /*
  * Split the entry starting at *pos into tokens; advance *pos past it.
- * Returns STS_OK, STS_EPARSE (reterr set) or STS_ENOMEM.
+ * Returns STS_PLUGIN_OK, STS_PLUGIN_EPARSE (reterr set) or STS_PLUGIN_ENOMEM.
  */
 static int lex_entry(const char *t, size_t len, size_t *pos, unsigned *line, struct tok **toks,
 		     size_t *n, size_t *cap, const char **reterr)
@@ -211,7 +211,7 @@ static int lex_entry(const char *t, size_t len, size_t *pos, unsigned *line, str
 		if (c == ')') {
 			if (depth == 0) {
 				*reterr = "unbalanced ')'";
-				return STS_EPARSE;
+				return STS_PLUGIN_EPARSE;
 			}
 			depth--;
 			p++;
@@ -229,7 +229,7 @@ static int lex_entry(const char *t, size_t len, size_t *pos, unsigned *line, str
 			}
 			if (p >= len) {
 				*reterr = "unterminated quoted string";
-				return STS_EPARSE;
+				return STS_PLUGIN_EPARSE;
 			}
 			tk.len = p - tk.off;
 			p++;
@@ -244,12 +244,12 @@ static int lex_entry(const char *t, size_t len, size_t *pos, unsigned *line, str
 		if (*n == *cap) {
 			if (*cap >= TOK_MAX) {
 				*reterr = "too many fields in one record";
-				return STS_EPARSE;
+				return STS_PLUGIN_EPARSE;
 			}
 			size_t nc = *cap ? *cap * 2 : 16;
 			struct tok *v = realloc(*toks, nc * sizeof(*v));
 			if (!v)
-				return STS_ENOMEM;
+				return STS_PLUGIN_ENOMEM;
 			*toks = v;
 			*cap = nc;
 		}
@@ -257,10 +257,10 @@ static int lex_entry(const char *t, size_t len, size_t *pos, unsigned *line, str
 	}
 	if (depth > 0) {
 		*reterr = "unbalanced '('";
-		return STS_EPARSE;
+		return STS_PLUGIN_EPARSE;
 	}
 	*pos = p;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static bool type_is(const struct zf_entry *e, const char *t)
@@ -273,34 +273,35 @@ static int record_value(const char *t, const struct tok *rd, size_t n, struct zf
 			const char *origin)
 {
 	struct zf_str v = {0};
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	if (type_is(e, "TXT") || type_is(e, "SPF")) {
-		for (size_t i = 0; i < n && r == STS_OK; i++)
+		for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++)
 			r = unescape_add(&v, t + rd[i].off, rd[i].len);
 	} else if (n == 1 && (type_is(e, "CNAME") || type_is(e, "DNAME") || type_is(e, "NS") ||
 			      type_is(e, "PTR"))) {
 		char *a = zf_absname(t + rd[0].off, rd[0].len, origin);
-		r = a ? zf_str_puts(&v, a) : STS_ENOMEM;
+		r = a ? zf_str_puts(&v, a) : STS_PLUGIN_ENOMEM;
 		free(a);
 	} else if (n == 2 && type_is(e, "MX")) {
 		char *a = zf_absname(t + rd[1].off, rd[1].len, origin);
-		r = a ? zf_str_printf(&v, "%.*s %s", (int)rd[0].len, t + rd[0].off, a) : STS_ENOMEM;
+		r = a ? zf_str_printf(&v, "%.*s %s", (int)rd[0].len, t + rd[0].off, a)
+		      : STS_PLUGIN_ENOMEM;
 		free(a);
 	} else {
-		for (size_t i = 0; i < n && r == STS_OK; i++) {
+		for (size_t i = 0; i < n && r == STS_PLUGIN_OK; i++) {
 			const char *q = rd[i].quoted ? "\"" : "";
 			r = zf_str_printf(&v, "%s%s%.*s%s", i ? " " : "", q, (int)rd[i].len,
 					  t + rd[i].off, q);
 		}
 	}
-	if (r == STS_OK && !v.p)
+	if (r == STS_PLUGIN_OK && !v.p)
 		r = zf_str_add(&v, "", 0);
 	if (r < 0) {
 		zf_str_release(&v);
 		return r;
 	}
 	e->value = v.p;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 struct pstate {
@@ -319,28 +320,28 @@ static int directive(const char *t, const struct tok *tk, size_t n, struct pstat
 	if (dl == 7 && strncasecmp(d, "$ORIGIN", 7) == 0) {
 		if (n < 2) {
 			*reterr = "$ORIGIN without a name";
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		}
 		char *o = zf_absname(t + tk[1].off, tk[1].len, st->origin);
 		if (!o)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		if (!is_absolute(o, strlen(o))) {
 			free(o);
 			*reterr = "$ORIGIN must be absolute";
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		}
 		free(st->origin);
 		st->origin = o;
 	} else if (dl == 4 && strncasecmp(d, "$TTL", 4) == 0) {
 		if (n < 2 || !parse_ttl(t + tk[1].off, tk[1].len, &st->default_ttl)) {
 			*reterr = "$TTL without a valid TTL";
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		}
 		st->have_default_ttl = true;
 	} else if (dl == 8 && strncasecmp(d, "$INCLUDE", 8) == 0) {
 		z->has_include = true;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int record(const char *t, const struct tok *tk, size_t n, struct pstate *st,
@@ -356,10 +357,10 @@ static int record(const char *t, const struct tok *tk, size_t n, struct pstate *
 		e->owner = strdup(st->last_owner);
 	} else {
 		*reterr = "record without an owner and no previous owner";
-		return STS_EPARSE;
+		return STS_PLUGIN_EPARSE;
 	}
 	if (!e->owner)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	bool have_ttl = false, have_class = false;
 	for (int k = 0; k < 2 && i < n; k++) {
 		if (!have_ttl && !tk[i].quoted && parse_ttl(t + tk[i].off, tk[i].len, &e->ttl)) {
@@ -372,7 +373,7 @@ static int record(const char *t, const struct tok *tk, size_t n, struct pstate *
 	}
 	if (i >= n || tk[i].quoted || tk[i].len >= ZF_TYPE_MAX) {
 		*reterr = "record without a valid type";
-		return STS_EPARSE;
+		return STS_PLUGIN_EPARSE;
 	}
 	for (size_t k = 0; k < tk[i].len; k++)
 		e->type[k] = (char)toupper((unsigned char)t[tk[i].off + k]);
@@ -384,7 +385,7 @@ static int record(const char *t, const struct tok *tk, size_t n, struct pstate *
 	if (type_is(e, "SOA")) {
 		if (n - i < 7) {
 			*reterr = "SOA record with fewer than 7 fields";
-			return STS_EPARSE;
+			return STS_PLUGIN_EPARSE;
 		}
 		e->serial_off = tk[i + 2].off;
 		e->serial_len = tk[i + 2].len;
@@ -401,18 +402,18 @@ int zf_parse(const char *text, size_t len, const char *zone, struct zf_zone *ret
 	struct tok *toks = NULL;
 	size_t n_tok = 0, cap_tok = 0, cap_e = 0, pos = 0;
 	unsigned line = 1;
-	int r = STS_OK;
+	int r = STS_PLUGIN_OK;
 	const char *nul = memchr(text, '\0', len);
 	if (nul) { /* names are C strings: one would end there (\000 is the escape) */
 		for (const char *p = text; p < nul; p++)
 			line += *p == '\n';
 		*reterr_line = line;
 		*reterr = "NUL byte in the zone file";
-		return STS_EPARSE;
+		return STS_PLUGIN_EPARSE;
 	}
 	if (asprintf(&st.origin, "%s.", zone) < 0) {
 		st.origin = NULL;
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	for (char *p = st.origin; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
@@ -421,7 +422,7 @@ int zf_parse(const char *text, size_t len, const char *zone, struct zf_zone *ret
 			size_t nc = cap_e ? cap_e * 2 : 64;
 			struct zf_entry *v = realloc(z.e, nc * sizeof(*v));
 			if (!v) {
-				r = STS_ENOMEM;
+				r = STS_PLUGIN_ENOMEM;
 				break;
 			}
 			z.e = v;
@@ -457,7 +458,7 @@ int zf_parse(const char *text, size_t len, const char *zone, struct zf_zone *ret
 		return r;
 	}
 	*ret = z;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 void zf_zone_release(struct zf_zone *z)
@@ -478,7 +479,7 @@ int zf_txt_presentation(const char *value, struct zf_str *out)
 	do {
 		size_t chunk = n - i > 255 ? 255 : n - i;
 		if (zf_str_puts(out, i ? " \"" : "\"") < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		for (size_t k = i; k < i + chunk; k++) {
 			unsigned char c = (unsigned char)value[k];
 			int r;
@@ -492,10 +493,10 @@ int zf_txt_presentation(const char *value, struct zf_str *out)
 				return r;
 		}
 		if (zf_str_puts(out, "\"") < 0)
-			return STS_ENOMEM;
+			return STS_PLUGIN_ENOMEM;
 		i += chunk;
 	} while (i < n);
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 uint32_t zf_next_serial(uint32_t old, enum zf_serial mode, time_t now)

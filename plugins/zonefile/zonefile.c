@@ -7,6 +7,7 @@
  * fragment holding only stsctl's records, for the real zone file to
  * $INCLUDE. Files are replaced atomically (temp file, fsync, rename).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,31 +28,18 @@ struct zonefile {
 	enum zf_serial serial;
 };
 
-static const struct sts_plugin_setting zonefile_schema[] = {
-    {"directory", STS_SETTING_PATH, true, NULL, "directory holding one file per zone"},
-    {"file", STS_SETTING_STRING, false, "{zone}.zone",
-     "file name inside the directory; {zone} is the zone apex"},
-    {"serial", STS_SETTING_STRING, false, "date",
-     "SOA serial scheme: date (YYYYMMDDnn) or increment (+1)"},
-    {NULL, 0, false, NULL, NULL},
+static const struct sts_plugin_setting *const zonefile_schema[] = {
+    STS_SETTING(.key = "directory", .type = STS_SETTING_PATH, .required = true,
+		.description = "directory holding one file per zone"),
+    STS_SETTING(.key = "file", .type = STS_SETTING_STRING, .def = "{zone}.zone",
+		.description = "file name inside the directory; {zone} is the zone apex",
+		.pattern = "[^/{}]*[{]zone[}][^/{}]*",
+		.pattern_hint = "a plain file name containing '{zone}' once"),
+    STS_SETTING(.key = "serial", .type = STS_SETTING_STRING, .def = "date",
+		.description = "SOA serial scheme: date (YYYYMMDDnn) or increment (+1)",
+		.choices = (const char *const[]){"date", "increment", NULL}),
+    NULL,
 };
-
-static int zonefile_check(const json_t *settings, struct sts_plugin_check *args)
-{
-	const char *serial = json_string_value(json_object_get(settings, "serial"));
-	const char *file = json_string_value(json_object_get(settings, "file"));
-	if (serial && strcmp(serial, "date") != 0 && strcmp(serial, "increment") != 0) {
-		args->key = "serial";
-		args->err_str = "serial must be 'date' or 'increment'";
-		return STS_EINVALID;
-	}
-	if (file && (strchr(file, '/') || !strstr(file, "{zone}"))) {
-		args->key = "file";
-		args->err_str = "file must be a plain file name containing '{zone}'";
-		return STS_EINVALID;
-	}
-	return STS_OK;
-}
 
 static void zonefile_unload(struct sts_plugin *p)
 {
@@ -64,11 +52,11 @@ static void zonefile_unload(struct sts_plugin *p)
 	sts_plugin_ctx_set(p, NULL);
 }
 
-static int zonefile_load(struct sts_plugin *p, const json_t *settings)
+static int zonefile_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	struct zonefile *zf = calloc(1, sizeof(*zf));
 	if (!zf)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	sts_plugin_ctx_set(p, zf);
 	zf->dir = strdup(json_string_value(json_object_get(settings, "directory")));
 	zf->file = strdup(json_string_value(json_object_get(settings, "file")));
@@ -76,20 +64,21 @@ static int zonefile_load(struct sts_plugin *p, const json_t *settings)
 	zf->serial = strcmp(serial, "increment") == 0 ? ZF_SERIAL_INCREMENT : ZF_SERIAL_DATE;
 	if (!zf->dir || !zf->file) {
 		zonefile_unload(p);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	/* a missing directory is made by the first apply (mode 0755) */
 	struct stat st;
 	if (stat(zf->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		sts_plugin_error(p, "'%s' is not a directory", zf->dir);
+		sts_plugin_error(call, "'%s' is not a directory", zf->dir);
 		zonefile_unload(p);
-		return STS_EINVAL;
+		return STS_PLUGIN_EINVAL;
 	}
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 /* Path of the zone's file; the zone is a DNS name, never a path. */
-static int zone_path(struct sts_plugin *p, const char *zone, char **ret, char **ret_apex)
+static int zone_path(struct sts_plugin *p, const char *zone, char **ret, char **ret_apex,
+		     struct sts_plugin_call *call)
 {
 	const struct zonefile *zf = sts_plugin_ctx_get(p);
 	size_t n = strlen(zone);
@@ -102,39 +91,39 @@ static int zone_path(struct sts_plugin *p, const char *zone, char **ret, char **
 		     c == '-' || c == '_' || (c == '.' && zone[i + 1] != '.');
 	}
 	if (!ok) {
-		sts_plugin_error(p, "invalid zone name '%s'", zone);
-		return STS_EINVAL;
+		sts_plugin_error(call, "invalid zone name '%s'", zone);
+		return STS_PLUGIN_EINVAL;
 	}
 	char *apex = strndup(zone, n);
 	if (!apex)
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	for (char *s = apex; *s; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s + 32);
 	const char *t = strstr(zf->file, "{zone}");
 	if (asprintf(ret, "%s/%.*s%s%s", zf->dir, (int)(t - zf->file), zf->file, apex, t + 6) < 0) {
 		free(apex);
-		return STS_ENOMEM;
+		return STS_PLUGIN_ENOMEM;
 	}
 	*ret_apex = apex;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
-/* Whole file into a NUL-terminated malloc'd string; STS_ENOENT if missing. */
-static int slurp(struct sts_plugin *p, const char *path, char **ret, size_t *ret_len,
-		 mode_t *ret_mode)
+/* Whole file into a NUL-terminated malloc'd string; STS_PLUGIN_ENOENT if missing. */
+static int slurp(const char *path, char **ret, size_t *ret_len, mode_t *ret_mode,
+		 struct sts_plugin_call *call)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			sts_plugin_error(p, "cannot open '%s': %s", path, strerror(errno));
+			sts_plugin_error(call, "cannot open '%s': %s", path, strerror(errno));
 		return -errno;
 	}
 	struct zf_str s = {0};
 	struct stat st;
-	int r = fstat(fd, &st) < 0 ? -errno : STS_OK;
+	int r = fstat(fd, &st) < 0 ? -errno : STS_PLUGIN_OK;
 	char buf[65536];
-	while (r == STS_OK) {
+	while (r == STS_PLUGIN_OK) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -145,67 +134,57 @@ static int slurp(struct sts_plugin *p, const char *path, char **ret, size_t *ret
 		if (n == 0)
 			break;
 		if (s.n + (size_t)n > ZONE_FILE_MAX) {
-			sts_plugin_error(p, "'%s' is larger than %u bytes", path, ZONE_FILE_MAX);
-			r = STS_ETOOLARGE;
+			sts_plugin_error(call, "'%s' is larger than %u bytes", path, ZONE_FILE_MAX);
+			r = STS_PLUGIN_ETOOLARGE;
 			break;
 		}
 		r = zf_str_add(&s, buf, (size_t)n);
 	}
 	close(fd);
-	if (r == STS_OK && !s.p)
+	if (r == STS_PLUGIN_OK && !s.p)
 		r = zf_str_add(&s, "", 0);
 	if (r < 0) {
-		if (r != STS_ETOOLARGE)
-			sts_plugin_error(p, "cannot read '%s': %s", path, strerror(-r));
+		if (r != STS_PLUGIN_ETOOLARGE)
+			sts_plugin_error(call, "cannot read '%s': %s", path, strerror(-r));
 		zf_str_release(&s);
 		return r;
 	}
 	*ret = s.p;
 	*ret_len = s.n;
 	*ret_mode = st.st_mode & 07777;
-	return STS_OK;
+	return STS_PLUGIN_OK;
 }
 
 static int parse(struct sts_plugin *p, const char *path, const char *text, size_t len,
-		 const char *apex, struct zf_zone *ret)
+		 const char *apex, struct zf_zone *ret, struct sts_plugin_call *call)
 {
 	unsigned line = 0;
 	const char *why = NULL;
 	int r = zf_parse(text, len, apex, ret, &line, &why);
-	if (r == STS_EPARSE)
-		sts_plugin_error(p, "'%s' line %u: %s", path, line, why);
-	else if (r == STS_OK && ret->has_include)
+	if (r == STS_PLUGIN_EPARSE)
+		sts_plugin_error(call, "'%s' line %u: %s", path, line, why);
+	else if (r == STS_PLUGIN_OK && ret->has_include)
 		sts_plugin_log(p, STS_PLOG_DEBUG,
 			       "'%s' uses $INCLUDE: records in included files are not read", path);
 	return r;
 }
 
-static struct sts_rrset *find_rrset(struct sts_rrsets *l, size_t from, const char *name,
-				    const char *type)
-{
-	for (size_t i = from; i < l->n; i++)
-		if (zf_name_eq(l->v[i].name, name) && strcmp(l->v[i].type, type) == 0)
-			return &l->v[i];
-	return NULL;
-}
-
 static int zonefile_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
-			 struct sts_rrsets *ret)
+			 struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
 	char *path = NULL, *apex = NULL, *text = NULL;
 	size_t len = 0;
 	mode_t mode;
 	struct zf_zone z = {0};
-	size_t base = ret->n;
-	int r = zone_path(p, zone, &path, &apex);
+	int r = zone_path(p, zone, &path, &apex, call);
 	if (r < 0)
 		return r;
-	r = slurp(p, path, &text, &len, &mode);
-	if (r == STS_ENOENT) {
-		r = STS_OK; /* no file yet: an empty fragment, created by apply() */
+	r = slurp(path, &text, &len, &mode, call);
+	if (r == STS_PLUGIN_ENOENT) {
+		r = STS_PLUGIN_OK; /* no file yet: an empty fragment, created by apply() */
 		goto out;
 	}
-	if (r < 0 || (r = parse(p, path, text, len, apex, &z)) < 0)
+	if (r < 0 || (r = parse(p, path, text, len, apex, &z, call)) < 0)
 		goto out;
 	for (size_t i = 0; i < z.n; i++) {
 		const struct zf_entry *e = &z.e[i];
@@ -214,11 +193,11 @@ static int zonefile_read(struct sts_plugin *p, const char *zone, const char *con
 			wanted = zf_name_eq(e->owner, names[k]);
 		if (!wanted)
 			continue;
-		struct sts_rrset *rr = find_rrset(ret, base, e->owner, e->type);
+		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, e->owner, e->type);
 		if (!rr)
 			rr = sts_plugin_rrset_add(p, ret, e->owner, e->type, e->ttl);
 		if (!rr || sts_plugin_rrset_add_value(p, rr, e->value, strlen(e->value)) < 0) {
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
 	}
@@ -231,7 +210,8 @@ out:
 }
 
 static int zonefile_apply(struct sts_plugin *p, const char *zone,
-			  const struct sts_rrset_change *changes, size_t n)
+			  const struct sts_rrset_change *const *changes, size_t n,
+			  struct sts_plugin_call *call)
 {
 	const struct zonefile *zf = sts_plugin_ctx_get(p);
 	char *path = NULL, *apex = NULL, *text = NULL;
@@ -241,41 +221,41 @@ static int zonefile_apply(struct sts_plugin *p, const char *zone,
 	struct zf_str out = {0};
 	char err[512] = "";
 	bool changed = false;
-	int r = zone_path(p, zone, &path, &apex);
+	int r = zone_path(p, zone, &path, &apex, call);
 	if (r < 0)
 		return r;
-	r = slurp(p, path, &text, &len, &mode);
-	if (r == STS_ENOENT) {
+	r = slurp(path, &text, &len, &mode, call);
+	if (r == STS_PLUGIN_ENOENT) {
 		mode = 0644;
 		if (asprintf(&text,
 			     "; stsctl: MTA-STS and TLS-RPT records of zone %s.\n"
 			     "; A fragment: $INCLUDE it from the zone's master file.\n",
 			     apex) < 0) {
 			text = NULL;
-			r = STS_ENOMEM;
+			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
 		len = strlen(text);
-		r = STS_OK;
+		r = STS_PLUGIN_OK;
 	}
-	if (r < 0 || (r = parse(p, path, text, len, apex, &z)) < 0)
+	if (r < 0 || (r = parse(p, path, text, len, apex, &z, call)) < 0)
 		goto out;
 	r = zf_edit(&z, apex, changes, n, zf->serial, time(NULL), &out, &changed, err, sizeof(err));
 	if (r < 0) {
-		sts_plugin_error(p, "'%s': %s", path, err);
+		sts_plugin_error(call, "'%s': %s", path, err);
 		goto out;
 	}
 	if (!changed)
 		goto out;
 	/* never write what we could not read back */
-	if (parse(p, path, out.p, out.n, apex, &check) < 0) {
-		sts_plugin_error(p, "'%s': the edited zone does not parse (a bug)", path);
-		r = STS_EPROVIDER;
+	if (parse(p, path, out.p, out.n, apex, &check, call) < 0) {
+		sts_plugin_error(call, "'%s': the edited zone does not parse (a bug)", path);
+		r = STS_PLUGIN_EPROVIDER;
 		goto out;
 	}
 	r = sts_plugin_write_atomic(p, path, out.p, out.n, (unsigned)mode);
 	if (r < 0) {
-		sts_plugin_error(p, "cannot write '%s': %s", path, strerror(-r));
+		sts_plugin_error(call, "cannot write '%s': %s", path, strerror(-r));
 		goto out;
 	}
 	sts_plugin_log(p, STS_PLOG_DEBUG, "'%s': %zu changes written", path, n);
@@ -295,13 +275,72 @@ static void zonefile_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = 8; /* zones are separate files */
 }
 
+/* The zones are the files of the directory that fit the file template. */
+static int zonefile_zones(struct sts_plugin *p, struct sts_zone_list *ret,
+			  struct sts_plugin_call *call)
+{
+	const struct zonefile *zf = sts_plugin_ctx_get(p);
+	const char *t = strstr(zf->file, "{zone}");
+	size_t pre = (size_t)(t - zf->file), post = strlen(t + 6);
+	DIR *d = opendir(zf->dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return STS_PLUGIN_OK; /* no zone yet */
+		sts_plugin_error(call, "cannot list '%s': %s", zf->dir, strerror(errno));
+		return STS_PLUGIN_EIO;
+	}
+	int r = STS_PLUGIN_OK;
+	struct dirent *e;
+	while (r == STS_PLUGIN_OK && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n <= pre + post || strncmp(e->d_name, zf->file, pre) != 0 ||
+		    strcmp(e->d_name + n - post, t + 6) != 0 || e->d_name[pre] == '.')
+			continue;
+		char zone[ZONE_NAME_MAX + 1];
+		size_t zn = n - pre - post;
+		if (zn > ZONE_NAME_MAX)
+			continue;
+		memcpy(zone, e->d_name + pre, zn);
+		zone[zn] = '\0';
+		r = sts_plugin_zone_add(p, ret, zone);
+		if (r == STS_PLUGIN_EINVAL)
+			r = STS_PLUGIN_OK; /* not a zone's file */
+	}
+	closedir(d);
+	return r;
+}
+
+/* The directory must be writable (or, missing, its parent: apply makes it). */
+static int zonefile_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	const struct zonefile *zf = sts_plugin_ctx_get(p);
+	if (access(zf->dir, W_OK | X_OK) == 0)
+		return STS_PLUGIN_OK;
+	if (errno == ENOENT) {
+		char *parent = strdup(zf->dir);
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+		if (!parent)
+			return STS_PLUGIN_ENOMEM;
+		if (slash)
+			*(slash == parent ? slash + 1 : slash) = '\0';
+		bool ok = slash && access(parent, W_OK | X_OK) == 0;
+		free(parent);
+		if (ok)
+			return STS_PLUGIN_OK;
+	}
+	sts_plugin_error(call, "directory '%s' is not writable: %s", zf->dir, strerror(errno));
+	return STS_PLUGIN_EACCES;
+}
+
 static const struct sts_dns_ops zonefile_ops = {
     .struct_size = sizeof(struct sts_dns_ops),
     .read = zonefile_read,
     .apply = zonefile_apply,
     .caps = zonefile_caps,
+    .zones = zonefile_zones,
 };
 
 STS_PLUGIN_API(zonefile, STS_PLUGIN_DNS, .description = "RFC 1035 zone files or fragments",
-	       .schema = zonefile_schema, .check = zonefile_check, .load = zonefile_load,
-	       .unload = zonefile_unload, .dns = &zonefile_ops);
+	       .capabilities = STS_PLUGIN_CAP_BATCH, .schema = zonefile_schema,
+	       .load = zonefile_load, .unload = zonefile_unload, .probe = zonefile_probe,
+	       .dns = &zonefile_ops);

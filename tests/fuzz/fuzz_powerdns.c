@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "plugin_host.h"
+#include "sts_err.h"
 #include "sts_plugin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -55,7 +56,7 @@ static void apply(struct sts_plugin *p)
 	static char *v_sts[] = {(char *)"v=STSv1; id=20261206T210000"};
 	static char *v_rpt[] = {(char *)"v=TLSRPTv1; rua=mailto:tlsrpt@example.com"};
 	static char *v_cname[] = {(char *)"mta-sts.hosting.example.net."};
-	struct sts_rrset_change ch[3];
+	struct sts_dns_change ch[3];
 	memset(ch, 0, sizeof(ch));
 	ch[0].action = STS_CHANGE_REPLACE;
 	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0],
@@ -72,10 +73,7 @@ static void apply(struct sts_plugin *p)
 	ch[2].action = STS_CHANGE_DELETE;
 	ch[2].rrset = (struct sts_rrset){
 	    .name = (char *)names[2], .type = (char *)"CNAME", .values = v_cname, .n_values = 1};
-	struct fz_host *h = (struct fz_host *)(void *)p;
-	unsigned before = h->n_errors;
-	int r = sts_plugin_api.dns->apply(p, "example.com", ch, 3);
-	fz_host_check_error(h, r, before);
+	fz_host_apply((struct fz_host *)(void *)p, &sts_plugin_api, "example.com", ch, 3);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -89,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sts_plugin *p = fz_host_plugin(&h);
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	int r = sts_plugin_api.dns->read(p, "example.com", names, N_NAMES, &got);
-	fz_host_check_read(&h, r, &got, names, N_NAMES);
+	fz_host_read(&h, &sts_plugin_api, "example.com", names, N_NAMES, &got);
 	sts_rrsets_release(&got);
 	apply(p);
 	fz_host_unload(&h, &sts_plugin_api);

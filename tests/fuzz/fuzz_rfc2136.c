@@ -123,7 +123,7 @@ static void apply(struct fz_host *h, const struct sts_rrsets *got)
 {
 	static char *v_sts[] = {(char *)"v=STSv1; id=20261206T210000"};
 	static char *v_rpt[] = {(char *)"v=TLSRPTv1; rua=mailto:tlsrpt@example.com"};
-	struct sts_rrset_change ch[2];
+	struct sts_dns_change ch[2];
 	memset(ch, 0, sizeof(ch));
 	ch[0].action = STS_CHANGE_REPLACE;
 	ch[0].rrset = (struct sts_rrset){.name = (char *)names[0],
@@ -138,9 +138,7 @@ static void apply(struct fz_host *h, const struct sts_rrsets *got)
 					 .ttl = 3600,
 					 .values = v_rpt,
 					 .n_values = 1};
-	unsigned before = h->n_errors;
-	int r = sts_plugin_api.dns->apply(fz_host_plugin(h), "example.com", ch, 2);
-	fz_host_check_error(h, r, before);
+	fz_host_apply(h, &sts_plugin_api, "example.com", ch, 2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -157,8 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	int r = sts_plugin_api.dns->read(fz_host_plugin(&h), "example.com", names, N_NAMES, &got);
-	fz_host_check_read(&h, r, &got, names, N_NAMES);
+	fz_host_read(&h, &sts_plugin_api, "example.com", names, N_NAMES, &got);
 	apply(&h, &got);
 	sts_rrsets_release(&got);
 	fz_host_unload(&h, &sts_plugin_api);

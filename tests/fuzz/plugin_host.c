@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "plugin_host.h"
-#include "sts_plugin.h"
+#include "sts_err.h"
 #include "sts_secret.h"
 
 static struct fz_host *host_of(const struct sts_plugin *p)
@@ -23,11 +23,11 @@ static void vlog(struct sts_plugin *p, enum sts_plugin_log_level level, const ch
 	(void)level;
 }
 
-static void verror(struct sts_plugin *p, const char *fmt, va_list ap)
+static void verror(struct sts_plugin_call *c, const char *fmt, va_list ap)
 {
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
-	host_of(p)->n_errors++;
+	((struct fz_host *)(void *)c)->n_errors++;
 }
 
 static void *ctx_get(const struct sts_plugin *p)
@@ -52,21 +52,56 @@ static const char *instance(const struct sts_plugin *p)
 	return "fuzz";
 }
 
-static int http(struct sts_plugin *p, const struct sts_http_req *req, struct sts_http_resp *ret)
+static int http(struct sts_plugin *p, const struct sts_plugin_http_req *req,
+		struct sts_plugin_http_resp *ret, struct sts_plugin_call *call)
 {
 	struct fz_host *h = host_of(p);
+	struct sts_http_resp *hr = calloc(1, sizeof(*hr));
+	if (ret->struct_size < sizeof(*ret) || req->struct_size < sizeof(*req))
+		abort(); /* the plugins are built with this very header */
 	memset(ret, 0, sizeof(*ret));
-	sts_buf_init(&ret->body, req->max_response ? req->max_response : 1u << 20);
-	if (!h->http)
-		return STS_ENET;
-	return h->http(h, req, ret);
+	ret->struct_size = sizeof(*ret);
+	ret->body = "";
+	if (!hr)
+		return STS_ENOMEM;
+	ret->host_priv = hr;
+	sts_buf_init(&hr->body, req->max_response ? req->max_response : 1u << 20);
+	struct sts_http_req hreq = {.method = req->method,
+				    .url = req->url,
+				    .headers = req->headers,
+				    .body = req->body,
+				    .body_len = req->body_len,
+				    .max_response = req->max_response};
+	int r = h->http ? h->http(h, &hreq, hr) : STS_ENET;
+	ret->status = hr->status;
+	ret->body = sts_buf_str(&hr->body);
+	ret->body_len = hr->body.len;
+	ret->attempts = hr->attempts;
+	return r;
 }
 
-static int secret(struct sts_plugin *p, const char *ref, struct sts_secret **ret)
+static void http_release(struct sts_plugin_http_resp *resp)
+{
+	struct sts_http_resp *hr = resp->host_priv;
+	if (hr)
+		sts_http_resp_release(hr);
+	free(hr);
+	resp->host_priv = NULL;
+}
+
+static int secret(struct sts_plugin *p, const char *ref, struct sts_secret **ret,
+		  struct sts_plugin_call *call)
 {
 	const char *why = NULL;
-	(void)p;
-	return sts_secret_resolve(ref, "/", ret, &why);
+	int r = sts_secret_resolve(ref, "/", ret, &why);
+	if (r < 0)
+		sts_plugin_error(call, "cannot resolve secret: %s", why ? why : "?");
+	return r;
+}
+
+static struct sts_rrset *rrset_find(struct sts_rrsets *l, const char *name, const char *type)
+{
+	return (struct sts_rrset *)sts_rrsets_find(l, name, type);
 }
 
 static int write_atomic(const char *path, const void *data, size_t len, unsigned mode)
@@ -78,6 +113,7 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 	return STS_EIO; /* the plugins fuzzed here never write files */
 }
 
+/* The REST services are not used by the plugins fuzzed here (NULL: a call crashes). */
 static const struct sts_host_api api = {
     .abi_version = STS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(struct sts_host_api),
@@ -88,15 +124,17 @@ static const struct sts_host_api api = {
     .basedir = basedir,
     .instance = instance,
     .http = http,
-    .http_release = sts_http_resp_release,
+    .http_release = http_release,
     .secret = secret,
     .secret_value = sts_secret_value,
     .secret_len = sts_secret_len,
     .secret_free = sts_secret_free,
     .rrset_add = sts_rrsets_add,
     .rrset_add_value = sts_rrset_add_value,
+    .rrset_find = rrset_find,
     .buf_append = sts_buf_append,
     .write_atomic = write_atomic,
+    .free = free,
 };
 
 void fz_host_init(struct fz_host *h, const uint8_t *data, size_t size)
@@ -112,16 +150,21 @@ struct sts_plugin *fz_host_plugin(struct fz_host *h)
 	return (struct sts_plugin *)(void *)h;
 }
 
+struct sts_plugin_call *fz_host_call(struct fz_host *h)
+{
+	return (struct sts_plugin_call *)(void *)h;
+}
+
 int fz_host_load(struct fz_host *h, const struct sts_plugin_api *papi, const char *settings)
 {
 	json_error_t e;
 	json_t *s = json_loads(settings, 0, &e);
 	if (!s)
 		abort(); /* the target's own settings */
-	struct sts_plugin_check args = {0};
+	struct sts_plugin_check args = {.struct_size = sizeof(args)};
 	int r = papi->check ? papi->check(s, &args) : STS_OK;
 	if (r == STS_OK)
-		r = papi->load(fz_host_plugin(h), s);
+		r = papi->load(fz_host_plugin(h), s, fz_host_call(h));
 	json_decref(s);
 	return r;
 }
@@ -149,4 +192,23 @@ void fz_host_check_read(const struct fz_host *h, int r, const struct sts_rrsets 
 		if (!asked || !got->v[i].type || !got->v[i].n_values)
 			abort();
 	}
+}
+
+void fz_host_read(struct fz_host *h, const struct sts_plugin_api *papi, const char *zone,
+		  const char *const *names, size_t n, struct sts_rrsets *got)
+{
+	int r = papi->dns->read(fz_host_plugin(h), zone, names, n, got, fz_host_call(h));
+	fz_host_check_read(h, r, got, names, n);
+}
+
+void fz_host_apply(struct fz_host *h, const struct sts_plugin_api *papi, const char *zone,
+		   const struct sts_dns_change *ch, size_t n)
+{
+	const struct sts_rrset_change **v = sts_dns_changes_to_abi(ch, n);
+	unsigned before = h->n_errors;
+	if (!v)
+		return;
+	int r = papi->dns->apply(fz_host_plugin(h), zone, v, n, fz_host_call(h));
+	fz_host_check_error(h, r, before);
+	free(v);
 }

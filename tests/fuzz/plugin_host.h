@@ -5,15 +5,17 @@
 /*
  * A fake plugin host for the fuzz targets that compile a provider plugin's
  * sources in (fuzz_powerdns, fuzz_rfc2136): the host table of
- * core/sts/plugin.h with the real libsts record lists, buffers and
+ * <stsctl/plugin.h> with the real libsts record lists, buffers and
  * secrets, messages formatted and dropped, and HTTP answered by a
- * callback of the target from its input instead of the network.
+ * callback of the target from its input instead of the network. The
+ * struct is the plugin handle and the call context at once.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sts/plugin.h"
+#include "sts_http.h"
+#include "sts_plugin.h"
 
 struct fz_host {
 	struct sts_plugin_head head; /* first: what the plugin's wrappers read */
@@ -27,6 +29,7 @@ struct fz_host {
 
 void fz_host_init(struct fz_host *h, const uint8_t *data, size_t size);
 struct sts_plugin *fz_host_plugin(struct fz_host *h);
+struct sts_plugin_call *fz_host_call(struct fz_host *h);
 
 /*
  * Check (api->check) and load the plugin with settings (JSON text, every
@@ -35,6 +38,13 @@ struct sts_plugin *fz_host_plugin(struct fz_host *h);
  */
 int fz_host_load(struct fz_host *h, const struct sts_plugin_api *api, const char *settings);
 void fz_host_unload(struct fz_host *h, const struct sts_plugin_api *api);
+
+/* read() into got, then the checks of fz_host_check_read. */
+void fz_host_read(struct fz_host *h, const struct sts_plugin_api *api, const char *zone,
+		  const char *const *names, size_t n, struct sts_rrsets *got);
+/* apply() of the host's form of n changes, then fz_host_check_error. */
+void fz_host_apply(struct fz_host *h, const struct sts_plugin_api *api, const char *zone,
+		   const struct sts_dns_change *ch, size_t n);
 
 /* Abort when an op failed (not ENOMEM) without a message since errors_before. */
 void fz_host_check_error(const struct fz_host *h, int r, unsigned errors_before);

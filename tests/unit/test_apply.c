@@ -134,8 +134,8 @@ static void rr_remove(struct sts_rrsets *l, const char *name, const char *type)
 		}
 }
 
-static int f_dns_apply(void *ud, const char *prov, const char *zone,
-		       const struct sts_rrset_change *c, size_t n, char **err)
+static int f_dns_apply(void *ud, const char *prov, const char *zone, const struct sts_dns_change *c,
+		       size_t n, char **err)
 {
 	struct fake *f = ud;
 	pthread_mutex_lock(&f->mu);

@@ -501,7 +501,7 @@ static void test_plugin_http_service(void **state)
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"x.example.com."};
-	assert_int_equal(sts_plugin_dns_read(p, "example.com", names, 1, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p, "example.com", names, 1, &l, NULL), STS_OK);
 	const struct sts_rrset *rr = sts_rrsets_find(&l, "http.example.com.", "TXT");
 	assert_non_null(rr);
 	assert_string_equal(rr->values[0], "xxx");

@@ -26,9 +26,19 @@
 #include "sts_config.h"
 #include "sts_diag.h"
 #include "sts_err.h"
+#include "sts_fsutil.h"
 #include "sts_watch.h"
 #include "sts_http.h"
 #include "sts_plugin.h"
+
+/* The text of the last failed plugin call (per-call errors: reterr). */
+static char *last_err;
+static char **E(void)
+{
+	free(last_err);
+	last_err = NULL;
+	return &last_err;
+}
 
 #define BUILD_DIR   STS_BUILD_PLUGIN_DIR
 #define TESTING_DIR STS_BUILD_PLUGIN_DIR "/testing"
@@ -155,7 +165,13 @@ static void expect_refused(const char *file, int err, const char *why)
 static void test_refusals(void **state)
 {
 	(void)state;
-	expect_refused("abi2.so", STS_EABI, "abi version 2, expected 1");
+	/* a v1 plugin: both versions named, and what to do */
+	expect_refused("abi1.so", STS_EABI,
+		       "plugin ABI 1, this stsctl needs ABI 2; rebuild the plugin against "
+		       "stsctl-plugin 2");
+	expect_refused("abi3.so", STS_EABI, "plugin ABI 3, this stsctl needs ABI 2");
+	expect_refused("badpattern.so", STS_EABI,
+		       "schema of 'x': pattern '(unclosed' does not compile");
 	expect_refused("misnamed.so", STS_EABI,
 		       "descriptor name 'other' does not match the file name 'misnamed'");
 	expect_refused("nosym.so", STS_EPLUGIN, "no 'sts_plugin_api' symbol");
@@ -218,17 +234,17 @@ static void test_search_path(void **state)
 	setenv("STSCTL_PLUGIN_PATH", "/nonexistent/a:/nonexistent/b", 1);
 	assert_int_equal(sts_plugin_host_new(&h), STS_OK);
 	size_t n = 0;
+	/* this test binary is not the build tree's stsctl: no build directory */
 	const char *const *p = sts_plugin_host_path(h, &n);
-	assert_int_equal(n, 4);
-	assert_string_equal(p[0], BUILD_DIR);
-	assert_string_equal(p[1], "/nonexistent/a");
-	assert_string_equal(p[2], "/nonexistent/b");
-	assert_string_equal(p[3], STS_PLUGIN_DIR);
+	assert_int_equal(n, 3);
+	assert_string_equal(p[0], "/nonexistent/a");
+	assert_string_equal(p[1], "/nonexistent/b");
+	assert_string_equal(p[2], STS_PLUGIN_DIR);
 	unsetenv("STSCTL_PLUGIN_PATH");
 	assert_int_equal(sts_plugin_host_set_path(h, NULL, 0), STS_OK);
 	p = sts_plugin_host_path(h, &n);
-	assert_int_equal(n, 2);
-	assert_string_equal(p[1], STS_PLUGIN_DIR);
+	assert_int_equal(n, 1);
+	assert_string_equal(p[0], STS_PLUGIN_DIR);
 	sts_plugin_host_free(h);
 }
 
@@ -249,10 +265,11 @@ static void test_scan(void **state)
 			assert_non_null(v[i].api);
 			assert_null(v[i].reason);
 			seen++;
-		} else if (strcmp(v[i].name, "abi2") == 0) {
+		} else if (strcmp(v[i].name, "abi1") == 0) {
 			assert_int_equal(v[i].err, STS_EABI);
 			assert_null(v[i].api);
-			assert_non_null(strstr(v[i].reason, "abi version 2"));
+			assert_non_null(
+			    strstr(v[i].reason, "plugin ABI 1, this stsctl needs ABI 2"));
 			seen++;
 		} else if (strcmp(v[i].name, "fakedns") == 0) {
 			assert_int_equal(v[i].err, STS_OK);
@@ -265,7 +282,154 @@ static void test_scan(void **state)
 	sts_plugin_host_free(h);
 }
 
+/* ---- optional ops ---- */
+
+static struct sts_plugin *open_fake(struct sts_plugin_host **h, const char *json)
+{
+	*h = new_host(TESTING_DIR);
+	struct sts_diags d;
+	struct sts_plugin *p = NULL;
+	sts_diags_init(&d);
+	json_t *s = json_loads(json, 0, NULL);
+	assert_non_null(s);
+	assert_int_equal(sts_plugin_open(*h, "fd", s, &p, &d), STS_OK);
+	json_decref(s);
+	sts_diags_release(&d);
+	return p;
+}
+
+/* zones and probe; the error text belongs to the call that failed */
+static void test_zones_probe(void **state)
+{
+	(void)state;
+	struct sts_plugin_host *h;
+	struct sts_plugin *p = open_fake(&h, "{\"plugin\":\"fakedns\",\"zone\":\"x\","
+					     "\"zones\":[\"Example.COM.\",\"b.example\"],"
+					     "\"probe_error\":\"key 'k' rejected: 403\"}");
+	assert_true(sts_plugin_api_has_zones(sts_plugin_api_of(p)));
+	char **z = NULL, *err = NULL;
+	size_t n = 0;
+	assert_int_equal(sts_plugin_dns_zones(p, &z, &n, &err), STS_OK);
+	assert_null(err);
+	assert_int_equal(n, 2);
+	assert_string_equal(z[0], "b.example");
+	assert_string_equal(z[1], "example.com");
+	for (size_t i = 0; i < n; i++)
+		free(z[i]);
+	free(z);
+	assert_int_equal(sts_plugin_probe(p, &err), STS_EAUTH);
+	assert_string_equal(err, "key 'k' rejected: 403");
+	free(err);
+	/* the next call starts clean: no text from the probe */
+	struct sts_rrsets l;
+	sts_rrsets_init(&l);
+	const char *names[] = {"a.example.com."};
+	assert_int_equal(sts_plugin_dns_read(p, "example.com", names, 1, &l, &err), STS_OK);
+	assert_null(err);
+	sts_rrsets_release(&l);
+	sts_plugin_close(p);
+	sts_plugin_host_free(h);
+
+	/* local: probe = the directory above {host} is writable */
+	char *dir = make_tmpdir();
+	char json[512];
+	snprintf(json, sizeof(json), "{\"plugin\":\"local\",\"root\":\"%s/www/{host}\"}", dir);
+	h = new_host(BUILD_DIR);
+	struct sts_diags d;
+	sts_diags_init(&d);
+	json_t *s = json_loads(json, 0, NULL);
+	assert_int_equal(sts_plugin_open(h, "www", s, &p, &d), STS_OK);
+	assert_int_equal(sts_plugin_probe(p, &err), STS_ENOENT);
+	assert_non_null(strstr(err, "/www' is not writable"));
+	free(err);
+	char www[300];
+	snprintf(www, sizeof(www), "%s/www", dir);
+	assert_int_equal(mkdir(www, 0755), 0);
+	assert_int_equal(sts_plugin_probe(p, &err), STS_OK);
+	assert_false(sts_plugin_api_has_zones(sts_plugin_api_of(p)));
+	sts_plugin_close(p);
+	json_decref(s);
+
+	/* zonefile: zones = the files of the directory that fit the template */
+	snprintf(json, sizeof(json), "{\"plugin\":\"zonefile\",\"directory\":\"%s\"}", www);
+	s = json_loads(json, 0, NULL);
+	assert_int_equal(sts_plugin_open(h, "zf", s, &p, &d), STS_OK);
+	char f1[400], f2[400];
+	snprintf(f1, sizeof(f1), "%s/example.org.zone", www);
+	snprintf(f2, sizeof(f2), "%s/notes.txt", www);
+	assert_int_equal(sts_write_atomic(f1, "", 0, 0644, false), STS_OK);
+	assert_int_equal(sts_write_atomic(f2, "", 0, 0644, false), STS_OK);
+	assert_int_equal(sts_plugin_dns_zones(p, &z, &n, &err), STS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(z[0], "example.org");
+	free(z[0]);
+	free(z);
+	assert_int_equal(sts_plugin_probe(p, &err), STS_OK);
+	sts_plugin_close(p);
+	json_decref(s);
+	sts_diags_release(&d);
+	sts_plugin_host_free(h);
+	rm_tmpdir(dir);
+}
+
+static void test_longest_zone(void **state)
+{
+	(void)state;
+	char *zones[] = {"example.com", "sub.example.com", "ample.com", "org"};
+	assert_string_equal(sts_zone_longest_suffix("_mta-sts.a.sub.example.com.", zones, 4),
+			    "sub.example.com");
+	assert_string_equal(sts_zone_longest_suffix("mta-sts.example.com", zones, 4),
+			    "example.com");
+	assert_string_equal(sts_zone_longest_suffix("SUB.EXAMPLE.COM.", zones, 4),
+			    "sub.example.com");
+	assert_null(sts_zone_longest_suffix("xample.com", zones, 4));
+	assert_string_equal(sts_zone_longest_suffix("a.org", zones, 4), "org");
+	assert_null(sts_zone_longest_suffix("a.net", zones, 4));
+}
+
 /* ---- settings validation ---- */
+
+static int validate_text(const char *json, json_t **ret, struct sts_diags *d);
+
+/* ranges, string enums and patterns of the schema, checked by the host */
+static void test_schema_checks(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *path, *msg;
+	} bad[] = {
+	    {"\"port\":70000", "providers.fd.port", "70000 is above the maximum 65535"},
+	    {"\"port\":0", "providers.fd.port", "0 is below the minimum 1"},
+	    {"\"mode\":\"medium\"", "providers.fd.mode", "'medium' is not one of 'fast', 'slow'"},
+	    {"\"code\":\"x1\"", "providers.fd.code",
+	     "'x1' does not match the pattern '[A-Z]{2}[0-9]+'"},
+	    {"\"code\":\"AB1 \"", "providers.fd.code", "does not match the pattern"},
+	    {"\"tags\":[\"ok\",\"Not\"]", "providers.fd.tags",
+	     "'Not' is not valid here: lower-case letters"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char json[256];
+		snprintf(json, sizeof(json), "{\"plugin\":\"fakedns\",\"zone\":\"a.example\",%s}",
+			 bad[i].json);
+		struct sts_diags d;
+		json_t *out = NULL;
+		sts_diags_init(&d);
+		assert_int_equal(validate_text(json, &out, &d), STS_EINVALID);
+		if (!diags_have(&d, bad[i].msg, bad[i].path))
+			fail_msg("%s: got '%s'", bad[i].json, d.n ? d.v[0].message : "nothing");
+		sts_diags_release(&d);
+	}
+	struct sts_diags d;
+	json_t *out = NULL;
+	sts_diags_init(&d);
+	assert_int_equal(validate_text("{\"plugin\":\"fakedns\",\"zone\":\"a.example\","
+				       "\"port\":65535,\"mode\":\"slow\",\"code\":\"AB12\"}",
+				       &out, &d),
+			 STS_OK);
+	assert_int_equal(json_integer_value(json_object_get(out, "port")), 65535);
+	json_decref(out);
+	sts_diags_release(&d);
+}
 
 static int validate_text(const char *json, json_t **ret, struct sts_diags *d)
 {
@@ -441,7 +605,7 @@ static void test_host_services(void **state)
 	assert_int_equal(caps.rate_per_sec, 5);
 
 	char *vals[] = {"v=STSv1; id=1;", "foreign"};
-	struct sts_rrset_change ch = {
+	struct sts_dns_change ch = {
 	    .action = STS_CHANGE_CREATE,
 	    .rrset = {.name = "_mta-sts.example.com.",
 		      .type = "TXT",
@@ -449,11 +613,11 @@ static void test_host_services(void **state)
 		      .values = vals,
 		      .n_values = 2},
 	};
-	assert_int_equal(sts_plugin_dns_apply(p, "example.com", &ch, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(p, "example.com", &ch, 1, E()), STS_OK);
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"_mta-sts.example.com.", "_smtp._tls.example.com."};
-	assert_int_equal(sts_plugin_dns_read(p, "example.com", names, 2, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p, "example.com", names, 2, &l, E()), STS_OK);
 	assert_int_equal(l.n, 1);
 	const struct sts_rrset *rr = sts_rrsets_find(&l, "_MTA-STS.example.com", "txt");
 	assert_non_null(rr);
@@ -465,7 +629,7 @@ static void test_host_services(void **state)
 
 	struct sts_buf b;
 	sts_buf_init(&b, 100);
-	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b), STS_EUNSUPPORTED);
+	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b, E()), STS_EUNSUPPORTED);
 	sts_plugin_close(p);
 	json_decref(s);
 
@@ -525,8 +689,8 @@ static void test_local(void **state)
 	sts_plugin_web_caps(p, &caps);
 	assert_false(caps.verify_https);
 
-	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b), STS_ENOENT);
-	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", policy, strlen(policy)),
+	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b, E()), STS_ENOENT);
+	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", policy, strlen(policy), E()),
 			 STS_OK);
 	char path[600];
 	snprintf(path, sizeof(path), "%s/mta-sts.example.com/.well-known/mta-sts.txt", dir);
@@ -536,11 +700,11 @@ static void test_local(void **state)
 	char *got = read_text(path);
 	assert_string_equal(got, policy);
 	free(got);
-	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b), STS_OK);
+	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &b, E()), STS_OK);
 	assert_string_equal(sts_buf_str(&b), policy);
 
 	/* replace: no temp file left behind */
-	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", "x", 1), STS_OK);
+	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", "x", 1, E()), STS_OK);
 	char wk[600];
 	snprintf(wk, sizeof(wk), "%s/mta-sts.example.com/.well-known", dir);
 	int entries = 0;
@@ -554,27 +718,27 @@ static void test_local(void **state)
 	/* the cap of the caller's buffer is honoured */
 	struct sts_buf small;
 	sts_buf_init(&small, 4);
-	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", policy, strlen(policy)),
+	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.com", policy, strlen(policy), E()),
 			 STS_OK);
-	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &small), STS_ETOOLARGE);
+	assert_int_equal(sts_plugin_web_get(p, "mta-sts.example.com", &small, E()), STS_ETOOLARGE);
 	sts_buf_release(&small);
 
 	/* paths that could escape the root are refused */
-	assert_int_equal(sts_plugin_web_put(p, "../etc", "x", 1), STS_EINVAL);
-	assert_non_null(strstr(sts_plugin_last_error(p), "invalid policy host '../etc'"));
-	assert_int_equal(sts_plugin_web_put(p, "a/b", "x", 1), STS_EINVAL);
+	assert_int_equal(sts_plugin_web_put(p, "../etc", "x", 1, E()), STS_EINVAL);
+	assert_non_null(strstr(last_err, "invalid policy host '../etc'"));
+	assert_int_equal(sts_plugin_web_put(p, "a/b", "x", 1, E()), STS_EINVAL);
 
-	assert_int_equal(sts_plugin_web_del(p, "mta-sts.example.com"), STS_OK);
+	assert_int_equal(sts_plugin_web_del(p, "mta-sts.example.com", E()), STS_OK);
 	assert_int_equal(stat(path, &st), -1);
 	assert_int_equal(stat(wk, &st), -1); /* empty .well-known removed */
-	assert_int_equal(sts_plugin_web_del(p, "mta-sts.example.com"), STS_ENOENT);
+	assert_int_equal(sts_plugin_web_del(p, "mta-sts.example.com", E()), STS_ENOENT);
 	sts_plugin_close(p);
 
 	/* template root */
 	char tmpl[600];
 	snprintf(tmpl, sizeof(tmpl), "%s/sites/{host}/public", dir);
 	p = open_local(h, tmpl);
-	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.net", "y", 1), STS_OK);
+	assert_int_equal(sts_plugin_web_put(p, "mta-sts.example.net", "y", 1, E()), STS_OK);
 	snprintf(path, sizeof(path), "%s/sites/mta-sts.example.net/public/.well-known/mta-sts.txt",
 		 dir);
 	got = read_text(path);
@@ -684,7 +848,7 @@ static void test_zonefile_read(void **state)
 	sts_rrsets_init(&l);
 	const char *names[] = {"_mta-sts.example.com.", "mta-sts.example.com.",
 			       "_smtp._tls.example.com."};
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &l, E()), STS_OK);
 	assert_int_equal(l.n, 2);
 	const struct sts_rrset *txt = sts_rrsets_find(&l, "_mta-sts.example.com.", "TXT");
 	assert_non_null(txt);
@@ -706,16 +870,16 @@ static void test_zonefile_read(void **state)
 	json_t *s = json_pack("{s:s, s:s}", "plugin", "zonefile", "directory", sub);
 	struct sts_plugin *p2 = NULL;
 	assert_int_equal(sts_plugin_open(f.h, "dns2", s, &p2, &d), STS_OK);
-	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_OK);
 	assert_int_equal(l.n, 0);
-	struct sts_rrset_change c = {.action = STS_CHANGE_CREATE,
-				     .rrset = {.name = "_mta-sts.example.com.",
-					       .type = "TXT",
-					       .ttl = 60,
-					       .values = (char *[]){"v=STSv1; id=1;"},
-					       .n_values = 1}};
-	assert_int_equal(sts_plugin_dns_apply(p2, "example.com", &c, 1), STS_OK);
-	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l), STS_OK);
+	struct sts_dns_change c = {.action = STS_CHANGE_CREATE,
+				   .rrset = {.name = "_mta-sts.example.com.",
+					     .type = "TXT",
+					     .ttl = 60,
+					     .values = (char *[]){"v=STSv1; id=1;"},
+					     .n_values = 1}};
+	assert_int_equal(sts_plugin_dns_apply(p2, "example.com", &c, 1, E()), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_OK);
 	assert_int_equal(l.n, 1);
 	sts_rrsets_release(&l);
 	sts_plugin_close(p2);
@@ -728,14 +892,13 @@ static void test_zonefile_read(void **state)
 	free(sub);
 	sts_diags_release(&d);
 
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 3, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 3, &l, E()), STS_OK);
 	assert_int_equal(l.n, 0);
 	/* syntax errors name file and line */
 	zf_write(&f, "bad.test", "@ IN SOA a. b. ( 1 2 3 4 5\nx IN A 192.0.2.1\n");
-	assert_int_equal(sts_plugin_dns_read(f.p, "bad.test", names, 1, &l), STS_EPARSE);
-	assert_non_null(
-	    strstr(sts_plugin_last_error(f.p), "bad.test.zone' line 1: unbalanced '('"));
-	assert_int_equal(sts_plugin_dns_read(f.p, "../etc", names, 1, &l), STS_EINVAL);
+	assert_int_equal(sts_plugin_dns_read(f.p, "bad.test", names, 1, &l, E()), STS_EPARSE);
+	assert_non_null(strstr(last_err, "bad.test.zone' line 1: unbalanced '('"));
+	assert_int_equal(sts_plugin_dns_read(f.p, "../etc", names, 1, &l, E()), STS_EINVAL);
 	zf_close(&f);
 }
 
@@ -752,14 +915,14 @@ static void test_zonefile_replace_keeps_bytes(void **state)
 				.ttl = 300,
 				.values = oldv,
 				.n_values = 2};
-	struct sts_rrset_change ch = {.action = STS_CHANGE_REPLACE,
-				      .rrset = {.name = "_mta-sts.example.com.",
-						.type = "TXT",
-						.ttl = 300,
-						.values = vals,
-						.n_values = 2},
-				      .old = &old};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	struct sts_dns_change ch = {.action = STS_CHANGE_REPLACE,
+				    .rrset = {.name = "_mta-sts.example.com.",
+					      .type = "TXT",
+					      .ttl = 300,
+					      .values = vals,
+					      .n_values = 2},
+				    .old = &old};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 	char *got = zf_read(&f, "example.com");
 	const char *want = "$TTL 3600\n"
 			   "@\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010102 "
@@ -776,20 +939,20 @@ static void test_zonefile_replace_keeps_bytes(void **state)
 	assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
 
 	/* the same content again: nothing written, serial unchanged */
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 	got = zf_read(&f, "example.com");
 	assert_string_equal(got, want);
 	free(got);
 
 	/* CREATE of a new name lands at the end, absolute and explicit */
 	char *rpt[] = {"v=TLSRPTv1; rua=mailto:tlsrpt@example.com"};
-	struct sts_rrset_change c2 = {.action = STS_CHANGE_CREATE,
-				      .rrset = {.name = "_smtp._tls.example.com.",
-						.type = "TXT",
-						.ttl = 3600,
-						.values = rpt,
-						.n_values = 1}};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &c2, 1), STS_OK);
+	struct sts_dns_change c2 = {.action = STS_CHANGE_CREATE,
+				    .rrset = {.name = "_smtp._tls.example.com.",
+					      .type = "TXT",
+					      .ttl = 3600,
+					      .values = rpt,
+					      .n_values = 1}};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &c2, 1, E()), STS_OK);
 	got = zf_read(&f, "example.com");
 	assert_non_null(strstr(got, " 2024010103 "));
 	size_t n = strlen(got);
@@ -824,7 +987,7 @@ static void test_zonefile_multiline_soa_origin(void **state)
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"_smtp._tls.example.org.", "_mta-sts.sub.example.org."};
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 2, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 2, &l, E()), STS_OK);
 	assert_int_equal(l.n, 2);
 	const struct sts_rrset *t = sts_rrsets_find(&l, "_smtp._tls.example.org.", "TXT");
 	assert_non_null(t);
@@ -838,7 +1001,7 @@ static void test_zonefile_multiline_soa_origin(void **state)
 	sts_rrsets_release(&l);
 
 	/* delete the owned record whose owner the foreign line inherits */
-	struct sts_rrset_change ch[2] = {
+	struct sts_dns_change ch[2] = {
 	    {.action = STS_CHANGE_REPLACE,
 	     .rrset = {.name = "_smtp._tls.example.org.",
 		       .type = "TXT",
@@ -848,7 +1011,7 @@ static void test_zonefile_multiline_soa_origin(void **state)
 	    {.action = STS_CHANGE_DELETE,
 	     .rrset = {.name = "_mta-sts.sub.example.org.", .type = "TXT"}},
 	};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.org", ch, 2), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.org", ch, 2, E()), STS_OK);
 	char *got = zf_read(&f, "example.org");
 	char serial[64];
 	time_t now = time(NULL);
@@ -910,14 +1073,14 @@ static void test_zonefile_blank_owner_after_directive(void **state)
 		zf_write(&f, "example.com", zone);
 		assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
 		/* stsctl takes its value away and keeps the foreign ones */
-		struct sts_rrset_change ch = {
+		struct sts_dns_change ch = {
 		    .action = STS_CHANGE_REPLACE,
 		    .rrset = {.name = "_mta-sts.example.com.",
 			      .type = "TXT",
 			      .ttl = 3600,
 			      .values = (char *[]){"site-verification=abc", "another foreign"},
 			      .n_values = 2}};
-		assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+		assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 		char *got = zf_read(&f, "example.com");
 		if (checkzone(f.dir, "example.com", "example.com.zone") != 0)
 			fail_msg("case %zu: named-checkzone refuses:\n%s", k, got);
@@ -925,7 +1088,8 @@ static void test_zonefile_blank_owner_after_directive(void **state)
 		struct sts_rrsets l;
 		sts_rrsets_init(&l);
 		const char *names[] = {"_mta-sts.example.com.", "ns1.example.com."};
-		assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 2, &l), STS_OK);
+		assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 2, &l, E()),
+				 STS_OK);
 		const struct sts_rrset *t = sts_rrsets_find(&l, "_mta-sts.example.com.", "TXT");
 		if (!t || t->n_values != 2)
 			fail_msg("case %zu: the foreign TXT values left '_mta-sts':\n%s", k, got);
@@ -961,7 +1125,7 @@ static void test_zonefile_fragment(void **state)
 	memset(long_txt, 'a', sizeof(long_txt) - 1);
 	long_txt[sizeof(long_txt) - 1] = '\0';
 	long_txt[10] = '"';
-	struct sts_rrset_change ch[3] = {
+	struct sts_dns_change ch[3] = {
 	    {.action = STS_CHANGE_CREATE,
 	     .rrset = {.name = "_mta-sts.example.net.",
 		       .type = "TXT",
@@ -981,7 +1145,7 @@ static void test_zonefile_fragment(void **state)
 		       .values = (char *[]){long_txt},
 		       .n_values = 1}},
 	};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.net", ch, 3), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.net", ch, 3, E()), STS_OK);
 	char *got = zf_read(&f, "example.net");
 	assert_non_null(got);
 	assert_non_null(
@@ -995,7 +1159,7 @@ static void test_zonefile_fragment(void **state)
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"long.example.net."};
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.net", names, 1, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.net", names, 1, &l, E()), STS_OK);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].values[0], long_txt);
 	sts_rrsets_release(&l);
@@ -1026,32 +1190,32 @@ static void test_zonefile_conflict(void **state)
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"_mta-sts.example.com."};
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 1, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 1, &l, E()), STS_OK);
 	assert_non_null(sts_rrsets_find(&l, "_mta-sts.example.com.", "CNAME"));
 	sts_rrsets_release(&l);
-	struct sts_rrset_change ch = {.action = STS_CHANGE_CREATE,
-				      .rrset = {.name = "_mta-sts.example.com.",
-						.type = "TXT",
-						.ttl = 300,
-						.values = (char *[]){"v=STSv1; id=x;"},
-						.n_values = 1}};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_ECONFLICT);
-	assert_non_null(strstr(sts_plugin_last_error(f.p),
-			       "'_mta-sts.example.com.' would hold a CNAME beside TXT records"));
+	struct sts_dns_change ch = {.action = STS_CHANGE_CREATE,
+				    .rrset = {.name = "_mta-sts.example.com.",
+					      .type = "TXT",
+					      .ttl = 300,
+					      .values = (char *[]){"v=STSv1; id=x;"},
+					      .n_values = 1}};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_ECONFLICT);
+	assert_non_null(
+	    strstr(last_err, "'_mta-sts.example.com.' would hold a CNAME beside TXT records"));
 	char *got = zf_read(&f, "example.com");
 	assert_string_equal(got, text);
 	free(got);
 
 	/* outside the zone, SOA, duplicates: refused */
 	ch.rrset.name = "_mta-sts.example.org.";
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_EINVAL);
-	assert_non_null(strstr(sts_plugin_last_error(f.p), "is not in zone 'example.com'"));
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_EINVAL);
+	assert_non_null(strstr(last_err, "is not in zone 'example.com'"));
 	ch.rrset.name = "example.com.";
 	ch.rrset.type = "SOA";
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_EINVAL);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_EINVAL);
 
 	/* delegation: delete the CNAME and create the TXT in one batch is fine */
-	struct sts_rrset_change two[2] = {
+	struct sts_dns_change two[2] = {
 	    {.action = STS_CHANGE_DELETE,
 	     .rrset = {.name = "_mta-sts.example.com.", .type = "CNAME"}},
 	    {.action = STS_CHANGE_CREATE,
@@ -1061,7 +1225,7 @@ static void test_zonefile_conflict(void **state)
 		       .values = (char *[]){"v=STSv1; id=x;"},
 		       .n_values = 1}},
 	};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", two, 2), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", two, 2, E()), STS_OK);
 	got = zf_read(&f, "example.com");
 	assert_null(strstr(got, "CNAME"));
 	assert_non_null(strstr(got, " 8 7200"));
@@ -1087,7 +1251,7 @@ static void test_zonefile_in_place(void **state)
 	struct sts_rrsets l;
 	sts_rrsets_init(&l);
 	const char *names[] = {"_mta-sts.example.com."};
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 1, &l), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 1, &l, E()), STS_OK);
 	const struct sts_rrset *rr = sts_rrsets_find(&l, names[0], "TXT");
 	assert_non_null(rr);
 	assert_int_equal(rr->n_values, 2);
@@ -1095,7 +1259,7 @@ static void test_zonefile_in_place(void **state)
 	assert_string_equal(rr->values[1], "foreign one");
 
 	/* the multi-line owned record is rewritten where it was, owner kept */
-	struct sts_rrset_change ch = {
+	struct sts_dns_change ch = {
 	    .action = STS_CHANGE_REPLACE,
 	    .rrset = {.name = "_mta-sts.example.com.",
 		      .type = "TXT",
@@ -1103,7 +1267,7 @@ static void test_zonefile_in_place(void **state)
 		      .values = (char *[]){"foreign one", "v=STSv1; id=b2;"},
 		      .n_values = 2},
 	    .old = rr};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 	char *got = zf_read(&f, "example.com");
 	assert_string_equal(got, "$TTL 300\n"
 				 "@ IN SOA ns1 hostmaster ( 42 7200 3600 1209600 300 )\n"
@@ -1119,7 +1283,7 @@ static void test_zonefile_in_place(void **state)
 	struct sts_rrset old = {.name = "_mta-sts.example.com.", .type = "TXT", .ttl = 300};
 	ch.old = &old;
 	ch.rrset.ttl = 600;
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 	got = zf_read(&f, "example.com");
 	assert_non_null(strstr(got, "_mta-sts\t600\tIN\tTXT\t\"v=STSv1; id=b2;\"\n"
 				    "\t600\tIN\tTXT\t\"foreign one\"\n"));
@@ -1128,7 +1292,7 @@ static void test_zonefile_in_place(void **state)
 	assert_int_equal(checkzone(f.dir, "example.com", "example.com.zone"), 0);
 
 	/* the policy host: A replaced by a CNAME in one batch */
-	struct sts_rrset_change two[2] = {
+	struct sts_dns_change two[2] = {
 	    {.action = STS_CHANGE_DELETE, .rrset = {.name = "mta-sts.example.com.", .type = "A"}},
 	    {.action = STS_CHANGE_CREATE,
 	     .rrset = {.name = "mta-sts.example.com.",
@@ -1137,7 +1301,7 @@ static void test_zonefile_in_place(void **state)
 		       .values = (char *[]){"sts.hoster.example."},
 		       .n_values = 1}},
 	};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", two, 2), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", two, 2, E()), STS_OK);
 	got = zf_read(&f, "example.com");
 	assert_null(strstr(got, "192.0.2.9"));
 	assert_non_null(strstr(got, "mta-sts.example.com.\t300\tIN\tCNAME\tsts.hoster.example.\n"));
@@ -1158,6 +1322,9 @@ int main(void)
 	    cmocka_unit_test(test_validate_errors),
 	    cmocka_unit_test(test_cleartext_urls),
 	    cmocka_unit_test(test_validate_defaults),
+	    cmocka_unit_test(test_schema_checks),
+	    cmocka_unit_test(test_zones_probe),
+	    cmocka_unit_test(test_longest_zone),
 	    cmocka_unit_test(test_host_services),
 	    cmocka_unit_test(test_local),
 	    cmocka_unit_test(test_zonefile_read),

@@ -31,6 +31,15 @@
 #include "sts_err.h"
 #include "sts_plugin.h"
 
+/* The text of the last failed plugin call (per-call errors: reterr). */
+static char *last_err;
+static char **E(void)
+{
+	free(last_err);
+	last_err = NULL;
+	return &last_err;
+}
+
 #define MAX_REQ 16
 
 struct reply {
@@ -205,7 +214,7 @@ static void test_read(void **state)
 	open_plugin(&f, r, 1, 2);
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got, E()), STS_OK);
 	assert_int_equal(f.s->n, 1);
 	assert_non_null(strstr(f.s->req[0], "GET /api/v1/servers/localhost/zones/example.com. "));
 	assert_non_null(strstr(f.s->req[0], "X-API-Key: sekrit-4711\r\n"));
@@ -231,7 +240,7 @@ static void test_apply_body(void **state)
 	open_plugin(&f, r, 2, 2);
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com.", names, 3, &got), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com.", names, 3, &got, E()), STS_OK);
 	char long_v[301];
 	memset(long_v, 'a', 300);
 	long_v[300] = '\0';
@@ -239,12 +248,12 @@ static void test_apply_body(void **state)
 	long_v[255] = 'Y';
 	char *v1[] = {"v=STSv1; id=2;", "abcdef"};
 	char *v2[] = {long_v, "q\"b\\s\x01"};
-	struct sts_rrset_change ch[] = {
-	    {STS_CHANGE_REPLACE, {"_mta-sts.example.com.", "TXT", 300, v1, 2}, NULL},
-	    {STS_CHANGE_CREATE, {"_smtp._tls.example.com.", "TXT", 3600, v2, 2}, NULL},
-	    {STS_CHANGE_DELETE, {"mta-sts.example.com.", "CNAME", 0, NULL, 0}, NULL},
+	struct sts_dns_change ch[] = {
+	    {STS_CHANGE_REPLACE, {0, "_mta-sts.example.com.", "TXT", 300, v1, 2}, NULL},
+	    {STS_CHANGE_CREATE, {0, "_smtp._tls.example.com.", "TXT", 3600, v2, 2}, NULL},
+	    {STS_CHANGE_DELETE, {0, "mta-sts.example.com.", "CNAME", 0, NULL, 0}, NULL},
 	};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", ch, 3), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", ch, 3, E()), STS_OK);
 	assert_int_equal(f.s->n, 2); /* the read's GET is reused: one PATCH, no second GET */
 	assert_non_null(strstr(f.s->req[1], "PATCH /api/v1/servers/localhost/zones/example.com. "));
 	assert_non_null(strstr(f.s->req[1], "Content-Type: application/json"));
@@ -292,8 +301,8 @@ static void expect_error(int status, const char *body, int want, const char *msg
 	open_plugin(&f, r, 1, 0);
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got), want);
-	const char *e = sts_plugin_last_error(f.p);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got, E()), want);
+	const char *e = last_err;
 	assert_non_null(e);
 	if (!strstr(e, msg))
 		fail_msg("'%s' not in '%s'", msg, e);
@@ -321,24 +330,23 @@ static void test_patch_repeats_bounded(void **state)
 {
 	(void)state;
 	char *v[] = {"v=STSv1; id=3;"};
-	struct sts_rrset_change ch = {
-	    STS_CHANGE_CREATE, {"_mta-sts.example.com.", "TXT", 60, v, 1}, NULL};
+	struct sts_dns_change ch = {
+	    STS_CHANGE_CREATE, {0, "_mta-sts.example.com.", "TXT", 60, v, 1}, NULL};
 	/* GET, then 500 and a reset (outcome unknown), then 204: converges */
 	struct reply ok[] = {{200, zone_json}, {500, "{}"}, {0, NULL}, {204, NULL}};
 	struct fixture f;
 	open_plugin(&f, ok, 4, 2);
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_OK);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_OK);
 	assert_int_equal(f.s->n, 4);
 	assert_string_equal(body_of(f.s, 1), body_of(f.s, 3)); /* the same PATCH again */
 	close_plugin(&f);
 	/* 500 forever, retries 2: 3 PATCHes, then a clear error */
 	struct reply bad[] = {{200, zone_json}, {500, "{\"error\": \"boom\"}"}};
 	open_plugin(&f, bad, 2, 2);
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_EPROVIDER);
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_EPROVIDER);
 	assert_int_equal(f.s->n, 4);
-	assert_non_null(
-	    strstr(sts_plugin_last_error(f.p),
-		   "answered HTTP 500 to PATCH zone 'example.com.' after 3 attempts: boom"));
+	assert_non_null(strstr(
+	    last_err, "answered HTTP 500 to PATCH zone 'example.com.' after 3 attempts: boom"));
 	close_plugin(&f);
 }
 
@@ -351,14 +359,15 @@ static void test_down_after_three(void **state)
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got),
+		assert_int_equal(sts_plugin_dns_read(f.p, "example.com", names, 3, &got, E()),
 				 STS_EPROVIDER);
 	int sent = f.s->n; /* 2 attempts each (max_attempts 2) */
 	assert_int_equal(sent, 6);
-	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 3, &got), STS_EPROVIDER);
+	assert_int_equal(sts_plugin_dns_read(f.p, "example.org", names, 3, &got, E()),
+			 STS_EPROVIDER);
 	assert_int_equal(f.s->n, sent); /* nothing sent: the provider is down */
-	assert_non_null(strstr(sts_plugin_last_error(f.p),
-			       "is down (3 failures in a row, last: HTTP 503), not trying again"));
+	assert_non_null(
+	    strstr(last_err, "is down (3 failures in a row, last: HTTP 503), not trying again"));
 	sts_rrsets_release(&got);
 	close_plugin(&f);
 }
@@ -371,12 +380,12 @@ static void test_bad_zone_and_name(void **state)
 	open_plugin(&f, r, 1, 0);
 	struct sts_rrsets got;
 	sts_rrsets_init(&got);
-	assert_int_equal(sts_plugin_dns_read(f.p, "../etc", names, 3, &got), STS_EINVAL);
+	assert_int_equal(sts_plugin_dns_read(f.p, "../etc", names, 3, &got, E()), STS_EINVAL);
 	char *v[] = {"x"};
-	struct sts_rrset_change ch = {
-	    STS_CHANGE_CREATE, {"_mta-sts.other.org.", "TXT", 60, v, 1}, NULL};
-	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1), STS_EINVAL);
-	assert_non_null(strstr(sts_plugin_last_error(f.p), "is not an absolute name in zone"));
+	struct sts_dns_change ch = {
+	    STS_CHANGE_CREATE, {0, "_mta-sts.other.org.", "TXT", 60, v, 1}, NULL};
+	assert_int_equal(sts_plugin_dns_apply(f.p, "example.com", &ch, 1, E()), STS_EINVAL);
+	assert_non_null(strstr(last_err, "is not an absolute name in zone"));
 	assert_int_equal(f.s->n, 0);
 	sts_rrsets_release(&got);
 	close_plugin(&f);

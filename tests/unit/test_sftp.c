@@ -46,6 +46,15 @@
 #include "sts_err.h"
 #include "sts_plugin.h"
 
+/* The text of the last failed plugin call (per-call errors: reterr). */
+static char *last_err;
+static char **ERR(void)
+{
+	free(last_err);
+	last_err = NULL;
+	return &last_err;
+}
+
 #define SSHD "/usr/sbin/sshd"
 
 static struct {
@@ -275,7 +284,7 @@ static void open_ok(struct fx *f, const char *extra)
 
 static const char *err(struct fx *f)
 {
-	const char *m = sts_plugin_last_error(f->p);
+	const char *m = last_err;
 	return m ? m : "";
 }
 
@@ -340,7 +349,7 @@ static void test_settings(void **state)
 	    {"{\"host\": \"h\", \"user\": \"u\", \"known_hosts\": \"/k\"}", "root"},
 	    {"{\"host\": \"h\", \"user\": \"u\", \"known_hosts\": \"/k\", \"root\": \"/w\", "
 	     "\"port\": 70000}",
-	     "1 to 65535"},
+	     "70000 is above the maximum 65535"},
 	    {"{\"host\": \"h h\", \"user\": \"u\", \"known_hosts\": \"/k\", \"root\": \"/w\"}",
 	     "not a host"},
 	    {"{\"host\": \"h\", \"user\": \"u\", \"known_hosts\": \"/k\", \"root\": "
@@ -351,7 +360,7 @@ static void test_settings(void **state)
 	     "'..'"},
 	    {"{\"host\": \"h\", \"user\": \"u\", \"known_hosts\": \"/k\", \"root\": \"/w\", "
 	     "\"timeout\": 0}",
-	     "1 to 600"},
+	     "0 is below the minimum 1"},
 	    {"{\"host\": \"h\", \"user\": \"u\", \"known_hosts\": \"/k\", \"root\": \"/w\", "
 	     "\"passphrase\": \"${env:X}\"}",
 	     "needs 'key_file'"},
@@ -386,7 +395,7 @@ static void test_settings(void **state)
 	assert_int_equal(caps.max_concurrency, 1);
 	assert_int_equal(n_connects, 0);
 	/* a policy host that could escape the root never reaches the server */
-	assert_int_equal(sts_plugin_web_put(f.p, "../etc", "x", 1), STS_EINVAL);
+	assert_int_equal(sts_plugin_web_put(f.p, "../etc", "x", 1, ERR()), STS_EINVAL);
 	assert_non_null(strstr(err(&f), "invalid policy host '../etc'"));
 	close_fx(&f);
 }
@@ -402,33 +411,35 @@ static void test_put_get_del(void **state)
 	const char *file = path("www/mta-sts.a.example/.well-known/mta-sts.txt");
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b), STS_ENOENT);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.a.example", pol1, strlen(pol1)), STS_OK);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b, ERR()), STS_ENOENT);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.a.example", pol1, strlen(pol1), ERR()),
+			 STS_OK);
 	assert_string_equal(slurp(file), pol1);
 	assert_int_equal(mode_of(file), 0644);
 	assert_int_equal(mode_of(path("www/mta-sts.a.example/.well-known")), 0755);
 	assert_int_equal(mode_of(path("www/mta-sts.a.example")), 0755);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b), STS_OK);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b, ERR()), STS_OK);
 	assert_string_equal(sts_buf_str(&b), pol1);
 	/* replace: the inode changes (rename), the content is the new one, no temp left */
 	struct stat st1, st2;
 	assert_int_equal(stat(file, &st1), 0);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.a.example", pol2, strlen(pol2)), STS_OK);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.a.example", pol2, strlen(pol2), ERR()),
+			 STS_OK);
 	assert_int_equal(stat(file, &st2), 0);
 	assert_int_not_equal(st1.st_ino, st2.st_ino);
 	assert_string_equal(slurp(file), pol2);
 	assert_int_equal(count_entries(path("www/mta-sts.a.example/.well-known")), 1);
 	assert_null(strstr(logbuf, "not atomic"));
 	sts_buf_reset(&b);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b), STS_OK);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b, ERR()), STS_OK);
 	assert_string_equal(sts_buf_str(&b), pol2);
 	/* delete: the file and the empty .well-known go, the host directory stays */
-	assert_int_equal(sts_plugin_web_del(f.p, "mta-sts.a.example"), STS_OK);
+	assert_int_equal(sts_plugin_web_del(f.p, "mta-sts.a.example", ERR()), STS_OK);
 	assert_int_equal(access(file, F_OK), -1);
 	assert_int_equal(access(path("www/mta-sts.a.example/.well-known"), F_OK), -1);
 	assert_int_equal(access(path("www/mta-sts.a.example"), F_OK), 0);
-	assert_int_equal(sts_plugin_web_del(f.p, "mta-sts.a.example"), STS_ENOENT);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b), STS_ENOENT);
+	assert_int_equal(sts_plugin_web_del(f.p, "mta-sts.a.example", ERR()), STS_ENOENT);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.a.example", &b, ERR()), STS_ENOENT);
 	/* all of it on one connection */
 	assert_int_equal(n_connects, 1);
 	sts_buf_release(&b);
@@ -444,13 +455,13 @@ static void test_many_hosts_one_connection(void **state)
 	char host[64];
 	for (int i = 0; i < 20; i++) {
 		snprintf(host, sizeof(host), "mta-sts.d%02d.example", i);
-		assert_int_equal(sts_plugin_web_put(f.p, host, pol1, strlen(pol1)), STS_OK);
+		assert_int_equal(sts_plugin_web_put(f.p, host, pol1, strlen(pol1), ERR()), STS_OK);
 	}
 	for (int i = 0; i < 20; i++) {
 		struct sts_buf b;
 		sts_buf_init(&b, STS_CAP_POLICY);
 		snprintf(host, sizeof(host), "mta-sts.d%02d.example", i);
-		assert_int_equal(sts_plugin_web_get(f.p, host, &b), STS_OK);
+		assert_int_equal(sts_plugin_web_get(f.p, host, &b, ERR()), STS_OK);
 		assert_string_equal(sts_buf_str(&b), pol1);
 		sts_buf_release(&b);
 	}
@@ -465,12 +476,13 @@ static void test_keepalive(void **state)
 	NEED_SSHD();
 	struct fx f;
 	open_ok(&f, "\"keepalive\": 1");
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.ka.example", pol1, strlen(pol1)), STS_OK);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.ka.example", pol1, strlen(pol1), ERR()),
+			 STS_OK);
 	assert_null(strstr(logbuf, "keepalive to"));
 	sleep(2);
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.ka.example", &b), STS_OK);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.ka.example", &b, ERR()), STS_OK);
 	assert_string_equal(sts_buf_str(&b), pol1);
 	assert_non_null(strstr(logbuf, "keepalive to '127.0.0.1:"));
 	assert_null(strstr(logbuf, "failed"));
@@ -486,14 +498,15 @@ static void test_reconnect(void **state)
 	NEED_SSHD();
 	struct fx f;
 	open_ok(&f, NULL);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.re.example", pol1, strlen(pol1)), STS_OK);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.re.example", pol1, strlen(pol1), ERR()),
+			 STS_OK);
 	assert_int_equal(n_connects, 1);
 	/* the children of the listening sshd serve our connection */
 	assert_int_equal(sh("pkill -KILL -P %d", (int)E.sshd), 0);
 	usleep(200000);
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.re.example", &b), STS_OK);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.re.example", &b, ERR()), STS_OK);
 	assert_string_equal(sts_buf_str(&b), pol1);
 	assert_int_equal(n_connects, 2);
 	assert_non_null(strstr(logbuf, "reconnecting once"));
@@ -508,7 +521,7 @@ static void test_relative_root_and_append_host(void **state)
 	struct fx f;
 	/* relative to the sftp start directory; {host} appended when absent */
 	open_ok(&f, "\"root\": \"rel/sites/\"");
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.rel.example", pol1, strlen(pol1)),
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.rel.example", pol1, strlen(pol1), ERR()),
 			 STS_OK);
 	assert_string_equal(slurp(path("rel/sites/mta-sts.rel.example/.well-known/mta-sts.txt")),
 			    pol1);
@@ -525,9 +538,11 @@ static void test_fallback_rename(void **state)
 	open_ok(&f, NULL);
 	unsetenv("STSCTL_TEST_SFTP_NO_POSIX_RENAME");
 	const char *file = path("www/mta-sts.fb.example/.well-known/mta-sts.txt");
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.fb.example", pol1, strlen(pol1)), STS_OK);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.fb.example", pol1, strlen(pol1), ERR()),
+			 STS_OK);
 	assert_null(strstr(logbuf, "not atomic")); /* nothing to replace yet */
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.fb.example", pol2, strlen(pol2)), STS_OK);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.fb.example", pol2, strlen(pol2), ERR()),
+			 STS_OK);
 	assert_non_null(strstr(logbuf, "by remove and rename (not atomic)"));
 	assert_string_equal(slurp(file), pol2);
 	assert_int_equal(mode_of(file), 0644);
@@ -547,12 +562,12 @@ static void test_cap_and_not_a_directory(void **state)
 	   E.dir, E.dir);
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.big.example", &b), STS_ETOOLARGE);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.big.example", &b, ERR()), STS_ETOOLARGE);
 	assert_non_null(strstr(err(&f), "is larger than 65536 bytes"));
 	sts_buf_release(&b);
 	/* the host's web root is a file */
 	sh("printf x >%s/www/mta-sts.file.example", E.dir);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.file.example", pol1, strlen(pol1)),
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.file.example", pol1, strlen(pol1), ERR()),
 			 STS_EPROVIDER);
 	assert_non_null(strstr(err(&f), "is not a directory"));
 	assert_int_equal(n_connects, 1);
@@ -565,7 +580,8 @@ static void expect_put_fails(const char *extra, int want, const char *const *nee
 {
 	struct fx f;
 	open_ok(&f, extra);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.hk.example", pol1, strlen(pol1)), want);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.hk.example", pol1, strlen(pol1), ERR()),
+			 want);
 	if (getenv("TEST_SFTP_VERBOSE"))
 		fprintf(stderr, "# %s\n", err(&f));
 	for (size_t i = 0; needles[i]; i++)
@@ -576,7 +592,7 @@ static void expect_put_fails(const char *extra, int want, const char *const *nee
 	snprintf(first, sizeof(first), "%s", err(&f));
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_POLICY);
-	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.hk.example", &b), want);
+	assert_int_equal(sts_plugin_web_get(f.p, "mta-sts.hk.example", &b, ERR()), want);
 	assert_string_equal(err(&f), first);
 	sts_buf_release(&b);
 	assert_int_equal(access(path("www/mta-sts.hk.example"), F_OK), -1);
@@ -635,7 +651,8 @@ static void test_host_key_hashed_and_mixed(void **state)
 		struct fx f;
 		open_ok(&f, kh);
 		assert_int_equal(
-		    sts_plugin_web_put(f.p, "mta-sts.hash.example", pol1, strlen(pol1)), STS_OK);
+		    sts_plugin_web_put(f.p, "mta-sts.hash.example", pol1, strlen(pol1), ERR()),
+		    STS_OK);
 		assert_non_null(strstr(logbuf, E.fp_host)); /* "connected ... (host key ...)" */
 		close_fx(&f);
 	}
@@ -664,7 +681,7 @@ static void test_passphrase(void **state)
 	setenv("TEST_SFTP_PASS", "pass phrase 1", 1);
 	struct fx f;
 	open_ok(&f, extra);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.pass.example", pol1, strlen(pol1)),
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.pass.example", pol1, strlen(pol1), ERR()),
 			 STS_OK);
 	assert_null(strstr(logbuf, "pass phrase 1"));
 	close_fx(&f);
@@ -705,14 +722,14 @@ static void test_agent(void **state)
 	setenv("SSH_AUTH_SOCK", sock, 1);
 	struct fx f;
 	assert_int_equal(open_json(&f, json), STS_OK);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.agent.example", pol1, strlen(pol1)),
-			 STS_OK);
+	assert_int_equal(
+	    sts_plugin_web_put(f.p, "mta-sts.agent.example", pol1, strlen(pol1), ERR()), STS_OK);
 	assert_non_null(strstr(logbuf, "authenticated with the agent key"));
 	close_fx(&f);
 	unsetenv("SSH_AUTH_SOCK");
 	assert_int_equal(open_json(&f, json), STS_OK);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.agent.example", pol1, strlen(pol1)),
-			 STS_EAUTH);
+	assert_int_equal(
+	    sts_plugin_web_put(f.p, "mta-sts.agent.example", pol1, strlen(pol1), ERR()), STS_EAUTH);
 	assert_non_null(strstr(err(&f), "SSH_AUTH_SOCK is not set"));
 	close_fx(&f);
 	if (old)
@@ -743,11 +760,12 @@ static void test_refused_and_down(void **state)
 	char want[64];
 	snprintf(want, sizeof(want), "cannot connect to '127.0.0.1:%d'", port);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1), STS_ENET);
+		assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1, ERR()),
+				 STS_ENET);
 		assert_non_null(strstr(err(&f), want));
 		assert_non_null(strstr(err(&f), "refused"));
 	}
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1), STS_ENET);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1, ERR()), STS_ENET);
 	assert_non_null(strstr(err(&f), "is down: 3 connects failed in a row"));
 	close_fx(&f);
 }
@@ -766,7 +784,7 @@ static void test_silent_server_times_out(void **state)
 	struct fx f;
 	open_dead(&f, ntohs(a.sin_port), 1);
 	time_t t0 = time(NULL);
-	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1), STS_ETIMEOUT);
+	assert_int_equal(sts_plugin_web_put(f.p, "mta-sts.x.example", "x", 1, ERR()), STS_ETIMEOUT);
 	assert_true(time(NULL) - t0 <= 4);
 	assert_non_null(strstr(err(&f), "timed out after 1 s"));
 	close_fx(&f);
