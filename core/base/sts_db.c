@@ -530,23 +530,20 @@ STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long lo
 	return r;
 }
 
-/*
- * Under the lock: prepare sql, bind key (when not NULL) as ?1 and read
- * every row into a new array of elements of size bytes, each zeroed and
- * filled by row(). On success *(void **)ret and *ret_n are set; on
- * failure the rows read are released with release() and the array freed.
- */
-static int read_rows(struct sts_db *db, const char *sql, const char *key, size_t size,
-		     int (*row)(sqlite3_stmt *, void *), void (*release)(void *), const char *what,
-		     void *ret, size_t *ret_n)
+STS_API int sts_db_read_rows(struct sts_db *db, const struct sts_db_rows *q, void *ret,
+			     size_t *ret_n)
 {
 	sqlite3_stmt *st;
 	char *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, size = q->size;
 	lock(db);
-	int r = prepare(db, sql, &st);
-	if (r < 0)
+	int r = prepare(db, q->sql, &st);
+	if (r < 0) {
+		if (q->optional)
+			r = STS_OK; /* no such table (yet): no rows */
 		goto out;
+	}
+	const char *key = q->key;
 	if (key)
 		bind_text(st, 1, key);
 	int rc;
@@ -557,18 +554,18 @@ static int read_rows(struct sts_db *db, const char *sql, const char *key, size_t
 		}
 		void *e = v + n++ * size;
 		memset(e, 0, size);
-		r = row(st, e);
+		r = q->row(st, e);
 		if (r < 0)
 			break;
 	}
 	if (r == STS_OK && rc != SQLITE_DONE)
-		r = fail(db, what);
+		r = fail(db, q->what);
 	sqlite3_finalize(st);
 out:
 	unlock(db);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
-			release(v + i * size);
+			q->release(v + i * size);
 		free(v);
 		return r;
 	}
@@ -616,12 +613,17 @@ static int policy_row(sqlite3_stmt *st, void *pv)
 STS_API int sts_db_policy_history(struct sts_db *db, const char *domain, struct sts_db_policy **ret,
 				  size_t *ret_n)
 {
-	return read_rows(db,
-			 "SELECT domain, policy_id, sha256, text, mode, max_age, first_served,"
-			 " last_served, current FROM served_policies WHERE domain = ?"
-			 " ORDER BY first_served, rowid",
-			 domain, sizeof(**ret), policy_row, policy_release, "read served policies",
-			 ret, ret_n);
+	const struct sts_db_rows q = {
+	    .sql = "SELECT domain, policy_id, sha256, text, mode, max_age, first_served,"
+		   " last_served, current FROM served_policies WHERE domain = ?"
+		   " ORDER BY first_served, rowid",
+	    .key = domain,
+	    .size = sizeof(**ret),
+	    .row = policy_row,
+	    .release = policy_release,
+	    .what = "read served policies",
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
 }
 
 /* ---- managed domains ---- */
@@ -705,8 +707,14 @@ STS_API int sts_db_domains_list(struct sts_db *db, struct sts_db_domain **ret, s
 {
 	char sql[256];
 	snprintf(sql, sizeof(sql), "%s ORDER BY domain", domain_cols);
-	return read_rows(db, sql, NULL, sizeof(**ret), domain_row, domain_release,
-			 "read managed domains", ret, ret_n);
+	const struct sts_db_rows q = {
+	    .sql = sql,
+	    .size = sizeof(**ret),
+	    .row = domain_row,
+	    .release = domain_release,
+	    .what = "read managed domains",
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
 }
 
 STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_db_domain *ret,

@@ -167,6 +167,27 @@ STS_API int sts_db_removal_deadline(struct sts_db *db, const char *domain, int64
  */
 struct sqlite3;
 STS_API struct sqlite3 *sts_db_handle(struct sts_db *db);
+
+/* A query whose rows become an array (sts_db_read_rows). */
+struct sqlite3_stmt;
+struct sts_db_rows {
+	const char *sql;
+	const char *key; /* bound as ?1 when not NULL */
+	size_t size;	 /* of one element */
+	/* fill elem (zeroed) from the row: STS_OK or a negative sts_err */
+	int (*row)(struct sqlite3_stmt *st, void *elem);
+	void (*release)(void *elem); /* what row() left in elem, on a failure */
+	const char *what;	     /* names the read in sts_db_errmsg() */
+	bool optional;		     /* a statement that does not prepare (no table yet): no rows */
+};
+
+/*
+ * Under the lock, every row of q->sql into a new array; ret points to the
+ * array pointer (a T **). On success *ret (NULL without rows) and *ret_n
+ * are set; on failure the rows read are released and nothing is returned.
+ */
+STS_API int sts_db_read_rows(struct sts_db *db, const struct sts_db_rows *q, void *ret,
+			     size_t *ret_n);
 STS_API void sts_db_hold(struct sts_db *db);
 STS_API void sts_db_unhold(struct sts_db *db);
 /* true when opened with STS_DB_READONLY on an existing file */

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,35 +106,44 @@ static void *grow(void *pv, size_t *n, size_t sz)
 	return nv + (*n)++ * sz;
 }
 
-static struct sts_report_domain *domain_for(struct sts_report *r, const char *name)
+/*
+ * The element of *pv (*n of size sz) whose name, the char * at name_off,
+ * is name; else a new zeroed one with a copy of name. NULL without memory.
+ * Searched from the end: rows come grouped by their name.
+ */
+static void *named(void *pv, size_t *n, size_t sz, size_t name_off, const char *name)
 {
-	if (r->n_domains && strcmp(r->domains[r->n_domains - 1].domain, name) == 0)
-		return &r->domains[r->n_domains - 1];
-	for (size_t i = 0; i < r->n_domains; i++)
-		if (strcmp(r->domains[i].domain, name) == 0)
-			return &r->domains[i];
-	struct sts_report_domain *d = grow(&r->domains, &r->n_domains, sizeof(*d));
-	if (d && !(d->domain = strdup(name))) {
-		r->n_domains--;
+	char *v, *k;
+	memcpy(&v, pv, sizeof(v)); /* pv is a T **: copied, not cast */
+	for (size_t i = *n; i-- > 0;) {
+		memcpy(&k, v + i * sz + name_off, sizeof(k));
+		if (strcmp(k, name) == 0)
+			return v + i * sz;
+	}
+	if (!(k = strdup(name)))
+		return NULL;
+	char *e = grow(pv, n, sz);
+	if (!e) {
+		free(k);
 		return NULL;
 	}
-	return d;
+	memcpy(e + name_off, &k, sizeof(k));
+	return e;
+}
+
+static struct sts_report_domain *domain_for(struct sts_report *r, const char *name)
+{
+	return named(&r->domains, &r->n_domains, sizeof(*r->domains),
+		     offsetof(struct sts_report_domain, domain), name);
 }
 
 static int add_count(struct sts_report_count **v, size_t *n, const char *key, int64_t sessions)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i].key, key) == 0) {
-			(*v)[i].sessions += sessions;
-			return STS_OK;
-		}
-	struct sts_report_count *c = grow(v, n, sizeof(*c));
-	if (!c || !(c->key = strdup(key))) {
-		if (c)
-			(*n)--;
+	struct sts_report_count *c =
+	    named(v, n, sizeof(**v), offsetof(struct sts_report_count, key), key);
+	if (!c)
 		return STS_ENOMEM;
-	}
-	c->sessions = sessions;
+	c->sessions += sessions;
 	return STS_OK;
 }
 
@@ -215,15 +225,8 @@ static int each_row(sqlite3 *h, const struct sts_report_query *q, const char *he
 
 static struct sts_report_org *org_for(struct sts_report_domain *d, const char *name)
 {
-	for (size_t i = 0; i < d->n_by_org; i++)
-		if (strcmp(d->by_org[i].name, name) == 0)
-			return &d->by_org[i];
-	struct sts_report_org *o = grow(&d->by_org, &d->n_by_org, sizeof(*o));
-	if (o && !(o->name = strdup(name))) {
-		d->n_by_org--;
-		return NULL;
-	}
-	return o;
+	return named(&d->by_org, &d->n_by_org, sizeof(*d->by_org),
+		     offsetof(struct sts_report_org, name), name);
 }
 
 /* domain, day, organization, authenticated, reports, successful, failed */

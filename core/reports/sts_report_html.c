@@ -22,31 +22,21 @@
 #define OK_COLOR   "#2e7d32"
 #define FAIL_COLOR "#c62828"
 
+/* the characters HTML gives a meaning, and what stands for each */
+static const char *const entities[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+};
+
 static void esc(struct rpt_out *o, const char *s)
 {
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			rpt_out(o, "&amp;");
-			break;
-		case '<':
-			rpt_out(o, "&lt;");
-			break;
-		case '>':
-			rpt_out(o, "&gt;");
-			break;
-		case '"':
-			rpt_out(o, "&quot;");
-			break;
-		case '\'':
-			rpt_out(o, "&#39;");
-			break;
-		default:
-			if ((unsigned char)*s < 0x20)
-				rpt_out(o, "?");
-			else
-				rpt_out(o, "%c", *s);
-		}
+		unsigned char c = (unsigned char)*s;
+		if (entities[c])
+			rpt_out(o, "%s", entities[c]);
+		else if (c < 0x20)
+			rpt_out(o, "?");
+		else
+			rpt_out(o, "%c", *s);
 	}
 }
 

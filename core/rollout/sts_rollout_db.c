@@ -234,103 +234,68 @@ STS_API int sts_rollout_checked(struct sts_db *db, const char *domain, int64_t a
 			    at, domain);
 }
 
+static int domain_row(sqlite3_stmt *st, void *elem)
+{
+	char **d = elem;
+	*d = strdup((const char *)sqlite3_column_text(st, 0));
+	return *d ? STS_OK : STS_ENOMEM;
+}
+
+static void domain_release(void *elem)
+{
+	free(*(char **)elem);
+}
+
 STS_API int sts_rollout_domains(struct sts_db *db, char ***ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = NULL;
-	char **v = NULL;
-	size_t n = 0;
-	int r = STS_OK, rc;
+	const struct sts_db_rows q = {
+	    .sql = "SELECT domain FROM rollout_state ORDER BY domain",
+	    .size = sizeof(**ret),
+	    .row = domain_row,
+	    .release = domain_release,
+	    .what = "read rollout domains",
+	    .optional = true, /* no schema: nobody */
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
 
-	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db),
-			       "SELECT domain FROM rollout_state ORDER BY domain", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto out; /* no schema: nobody */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			r = STS_ENOMEM;
-			goto out;
-		}
-		v = nv;
-		if (!(v[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
-			r = STS_ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		r = STS_EDB;
-out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
-	if (r < 0) {
-		while (n)
-			free(v[--n]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return STS_OK;
+static int transition_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_rollout_transition *t = elem;
+	t->time = sqlite3_column_int64(st, 0);
+	col_text(st, 1, t->from, sizeof(t->from));
+	col_text(st, 2, t->to, sizeof(t->to));
+	t->reason = strdup((const char *)sqlite3_column_text(st, 3));
+	t->evidence = strdup((const char *)sqlite3_column_text(st, 4));
+	return t->reason && t->evidence ? STS_OK : STS_ENOMEM;
+}
+
+static void transition_release(void *elem)
+{
+	struct sts_rollout_transition *t = elem;
+	free(t->reason);
+	free(t->evidence);
 }
 
 STS_API int sts_rollout_history(struct sts_db *db, const char *domain,
 				struct sts_rollout_transition **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = NULL;
-	struct sts_rollout_transition *v = NULL;
-	size_t n = 0;
-	int r = STS_OK, rc;
-
-	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db),
-			       "SELECT time, from_stage, to_stage, reason, evidence"
-			       " FROM rollout_transitions WHERE domain = ? ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
-		r = STS_EDB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct sts_rollout_transition *nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			r = STS_ENOMEM;
-			goto out;
-		}
-		v = nv;
-		struct sts_rollout_transition *t = &v[n++];
-		memset(t, 0, sizeof(*t));
-		t->time = sqlite3_column_int64(st, 0);
-		col_text(st, 1, t->from, sizeof(t->from));
-		col_text(st, 2, t->to, sizeof(t->to));
-		t->reason = strdup((const char *)sqlite3_column_text(st, 3));
-		t->evidence = strdup((const char *)sqlite3_column_text(st, 4));
-		if (!t->reason || !t->evidence) {
-			r = STS_ENOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		r = STS_EDB;
-out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
-	if (r < 0) {
-		sts_rollout_history_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return STS_OK;
+	const struct sts_db_rows q = {
+	    .sql = "SELECT time, from_stage, to_stage, reason, evidence"
+		   " FROM rollout_transitions WHERE domain = ? ORDER BY id",
+	    .key = domain,
+	    .size = sizeof(**ret),
+	    .row = transition_row,
+	    .release = transition_release,
+	    .what = "read rollout history",
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
 }
 
 STS_API void sts_rollout_history_free(struct sts_rollout_transition *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].reason);
-		free(v[i].evidence);
-	}
+	for (size_t i = 0; i < n; i++)
+		transition_release(&v[i]);
 	free(v);
 }
 
