@@ -443,12 +443,6 @@ static void headers_release(struct headers *h)
 	sts_buf_release(&h->auth);
 }
 
-static bool method_safe(const char *m)
-{
-	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
-	       strcmp(m, "DELETE") == 0;
-}
-
 /* Send it (the breaker passed) and map the answer. */
 static int send_req(struct call *k, const char *url, const char *const *hdrs, const char *body,
 		    struct sts_rest_resp *ret)
@@ -468,7 +462,7 @@ static int send_req(struct call *k, const char *url, const char *const *hdrs, co
 	    .body_len = body ? strlen(body) : 0,
 	    .timeout_ms = req->timeout_ms,
 	    .max_response = req->max_response,
-	    .max_attempts = method_safe(k->method) || req->idempotent ? req->max_attempts : 1,
+	    .max_attempts = req->max_attempts,
 	};
 	struct sts_http_xreq x = {
 	    .idempotent = req->idempotent,

@@ -37,9 +37,11 @@
  *   no answer: sts_http's STS_ENET, STS_ETIMEOUT, STS_ETLS, STS_ETOOLARGE;
  *   STS_EINVAL for a URL outside the base (or no base at all).
  *
- * Retries (sts_http's policy) only for requests that are safe to repeat:
- * GET, HEAD, PUT, DELETE, and a POST or PATCH whose request says
- * idempotent; any other POST or PATCH is sent exactly once.
+ * Retries (sts_http's policy) for requests that are safe to repeat: GET,
+ * HEAD, PUT, DELETE, and a POST or PATCH whose request says idempotent,
+ * on no connection, a timeout, 429 and 5xx. Any other POST or PATCH is
+ * sent again only when the server cannot have acted on it: 429, 503, or
+ * no connection made.
  *
  * When configured, every attempt first takes a slot of the rate limiter
  * (waiting at most ratelimit_timeout_ms), and a 429 or 503 with

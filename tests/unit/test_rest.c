@@ -358,7 +358,7 @@ static void test_5xx_retries(void **state)
 	assert_int_equal(p.http.attempts, 3);
 	sts_rest_resp_release(&p);
 
-	/* a POST is sent once, unless it says it is idempotent */
+	/* a POST is not sent again after a 500, unless it says it is idempotent */
 	script(r + 1, 2);
 	assert_int_equal(call(&f, "POST", "/r", "{}", false, &p), STS_EAGAIN);
 	assert_int_equal(answered(), 1);
@@ -371,6 +371,12 @@ static void test_5xx_retries(void **state)
 	script(r + 1, 2);
 	assert_int_equal(call(&f, "PATCH", "/r/1", "{}", false, &p), STS_EAGAIN);
 	assert_int_equal(answered(), 1);
+	sts_rest_resp_release(&p);
+	/* after a 429 the server did nothing: a POST is sent again */
+	const struct reply busy[] = {{429, NULL, NULL}, {201, "{}", NULL}};
+	script(busy, 2);
+	assert_int_equal(call(&f, "POST", "/r", "{}", false, &p), STS_OK);
+	assert_int_equal(answered(), 2);
 	sts_rest_resp_release(&p);
 	client_free(&f);
 }
