@@ -206,6 +206,9 @@ static void resolve(struct vctx *c, struct dom *x)
 	}
 	d->verify = src[F_VERIFY] ? src[F_VERIFY]->verify : NULL;
 	d->rollout = src[F_ROLLOUT] ? src[F_ROLLOUT]->rollout : NULL;
+	d->rollout_settings = src[F_ROLLOUT] && src[F_ROLLOUT]->rollout_settings
+				  ? src[F_ROLLOUT]->rollout_settings
+				  : &c->priv->rollout_default;
 	d->zone = d->name;
 	if (!src[F_ZONE] || !d->name || x->tenant_bad)
 		return;
@@ -410,10 +413,9 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 			sts_inv_parse_reports(c, &sp,
 					      sec[k]); /* core/inventory/sts_inventory_reports.c */
 		else if (sec[k] && k == S_WATCH && sts_inv_want(c, &sp, sec[k], STS_JOBJECT)) {
-			struct sts_watch_conf wc; /* docs/stsctl-watch.md */
-			const char *why = NULL;
-			if (sts_watch_conf_from_json(json_object_get(c->inv->root, "watch"), &wc,
-						     &why) < 0)
+			const char *why = NULL; /* docs/stsctl-watch.md */
+			if (sts_watch_conf_from_json(json_object_get(c->inv->root, "watch"),
+						     &c->inv->watch, &why) < 0)
 				ERR(c, &sp, sec[k]->off, "%s",
 				    strncmp(why, "watch.", 6) ? why : why + 6);
 		} else if (sec[k])
@@ -456,6 +458,9 @@ static int inventory_parse(const char *text, size_t len, const char *path,
 		r = STS_ENOMEM;
 		goto out;
 	}
+	const char *why; /* the defaults of the typed sections */
+	sts_rollout_settings_default(&c.priv->rollout_default);
+	sts_watch_conf_from_json(NULL, &c.inv->watch, &why);
 	if (r == STS_EPARSE) {
 		unsigned line = 0, col = 0;
 		int r2 = sts_jlines_pos(&c.lines, jerr.off, &line, &col);

@@ -10,6 +10,8 @@
 
 #include "sts_api.h"
 #include "sts_diag.h"
+#include "sts_inv_rollout.h"
+#include "sts_inv_watch.h"
 #include "sts_policy.h"
 
 /*
@@ -84,6 +86,9 @@ struct sts_domain {
 	json_t *verify;	 /* "verify" object (domain -> tenant -> defaults), borrowed, or NULL */
 	json_t *rollout; /* "rollout" object (reserved), borrowed, or NULL */
 	unsigned name_line, name_col; /* position of the "name" value */
+	/* that "rollout" parsed (sts_inv_rollout.h), the defaults without one;
+	 * never NULL in a loaded inventory, owned by it */
+	const struct sts_rollout_settings *rollout_settings;
 };
 
 struct sts_inventory {
@@ -105,6 +110,9 @@ struct sts_inventory {
 	size_t n_domains;
 	/* appended fields */
 	struct sts_inventory_priv *priv; /* lookup tables and storage */
+	/* the "watch" section parsed (sts_inv_watch.h), the defaults without
+	 * one; its strings point into root */
+	struct sts_watch_conf watch;
 };
 
 /*

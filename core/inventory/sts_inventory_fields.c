@@ -662,12 +662,18 @@ void sts_inv_parse_field(struct vctx *c, const struct pctx *p, const struct sts_
 		     object_keys(c, p, v, sts_rollout_keys, STS_ROLLOUT_N_KEYS) == 0 &&
 		     (L->rollout = reserved_json(c, p, v)) != NULL;
 		if (ok) { /* docs/rollout.md */
-			struct sts_rollout_settings rs;
+			struct sts_rollout_settings *rs =
+			    sts_arena_alloc(&c->priv->arena, sizeof(*rs));
 			const char *why = NULL;
-			if (sts_rollout_settings_from_json(L->rollout, &rs, &why) < 0) {
+			if (!rs) {
+				sts_inv_oom(c, STS_ENOMEM);
+				ok = false;
+			} else if (sts_rollout_settings_from_json(L->rollout, rs, &why) < 0) {
 				ERR(c, p, v->off, "%s",
 				    strncmp(why, "rollout.", 8) ? why : why + 8);
 				ok = false;
+			} else {
+				L->rollout_settings = rs;
 			}
 		}
 		break;

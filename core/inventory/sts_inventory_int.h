@@ -73,6 +73,7 @@ struct layer {
 	char *zone;
 	uint32_t zone_off;
 	json_t *verify, *rollout;
+	const struct sts_rollout_settings *rollout_settings; /* parsed rollout (arena) */
 };
 
 struct sts_inventory_priv {
@@ -81,6 +82,7 @@ struct sts_inventory_priv {
 	struct layer defaults;
 	struct layer *tenant_layers; /* parallel to inv->tenants */
 	json_t *owned;		     /* verify/rollout values parsed per domain or tenant */
+	struct sts_rollout_settings rollout_default; /* for domains without "rollout" */
 };
 
 /* The JSON path of a value, built only when a diagnostic needs it. */

@@ -230,6 +230,18 @@ static int flush_batch(struct batch *b, struct sts_db *db, struct sts_rollout_re
 	return r;
 }
 
+/* The domain's rollout settings as the inventory parsed them (a domain
+ * made by hand, without rollout_settings: parsed here). */
+static int domain_settings(const struct sts_domain *dom, struct sts_rollout_settings *ret,
+			   const char **reterr)
+{
+	if (dom->rollout_settings) {
+		*ret = *dom->rollout_settings;
+		return STS_OK;
+	}
+	return sts_rollout_settings_from_json(dom->rollout, ret, reterr);
+}
+
 static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		      struct sts_rollout_reader *rd, const struct sts_watch_opts *o, int64_t now,
 		      struct sts_watch_result *res, struct batch *b)
@@ -244,7 +256,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 	bool found = false;
 	int r;
 
-	if (sts_rollout_settings_from_json(dom->rollout, &s, &why) < 0) {
+	if (domain_settings(dom, &s, &why) < 0) {
 		if (!(d = add(res, dom->name, STS_STAGE_INVALID, STS_STAGE_INVALID, why)))
 			return STS_ENOMEM;
 		d->err = STS_EINVALID;
@@ -521,7 +533,7 @@ static json_t *status_fields(const struct sts_domain *dom, struct sts_rollout_re
 	bool found = false;
 	char since[32], next[32];
 
-	if (sts_rollout_settings_from_json(dom->rollout, &s, &why) < 0)
+	if (domain_settings(dom, &s, &why) < 0)
 		return json_pack("{s:s,s:s}", "domain", dom->name, "error", why);
 	if (sts_rollout_reader_state(rd, dom->name, &st, &found) < 0 || !found) {
 		memset(&st, 0, sizeof(st));
