@@ -204,8 +204,9 @@ static int get_all(struct sts_plugin *p, const char *path, const char *key, json
 		}
 		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
 			r = STS_PLUGIN_ENOMEM;
-		sts_plugin_rest_release(p, &resp);
-		if (r < 0 || (json_int_t)page >= total || json_array_size(items) == 0)
+		size_t got = json_array_size(items);
+		sts_plugin_rest_release(p, &resp); /* items went with it */
+		if (r < 0 || (json_int_t)page >= total || got == 0)
 			break;
 	}
 	if (r < 0)
