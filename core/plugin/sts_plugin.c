@@ -619,7 +619,7 @@ STS_API void sts_plugin_close(struct sts_plugin *p)
 		return;
 	if (p->loaded && p->api->unload)
 		p->api->unload(p);
-	sts_plugin_http_pool_release(&p->http);
+	sts_plugin_http_pool_release(p);
 	pthread_mutex_destroy(&p->http.lock);
 	free(p->instance);
 	free(p->prefix);

@@ -36,6 +36,12 @@ struct sts_plugin_http_pool {
 	size_t n_idle;
 };
 
+/* A REST client of a handle, made on first use of its settings (key). */
+struct sts_plugin_rest_client {
+	char *key;
+	struct sts_rest *c;
+};
+
 struct sts_plugin {
 	struct sts_plugin_head head; /* must stay first: <stsctl/plugin.h> reads it */
 	struct sts_plugin_host *host;
@@ -45,7 +51,9 @@ struct sts_plugin {
 	char *basedir;
 	void *ctx;
 	bool loaded;
-	struct sts_plugin_http_pool http;
+	struct sts_plugin_http_pool http; /* its lock guards rest too */
+	struct sts_plugin_rest_client *rest;
+	size_t n_rest;
 };
 
 /* One op in progress: lives on the caller's stack for the op's duration. */
@@ -73,7 +81,7 @@ void sts_plugin_call_set(struct sts_plugin_call *c, const char *fmt, ...) STS_PR
  * STS_OK, or STS_EABI with *reason (malloc'd). */
 int sts_plugin_schema_check(const struct sts_plugin_setting *const *schema, char **reason);
 
-/* Release a handle's idle HTTP clients. */
-void sts_plugin_http_pool_release(struct sts_plugin_http_pool *pool);
+/* Release a handle's idle HTTP clients and its REST clients. */
+void sts_plugin_http_pool_release(struct sts_plugin *p);
 
 #endif

@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sts_breaker.h"
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 #include "sts_plugin_int.h"
+#include "sts_ratelimit.h"
+#include "sts_rest.h"
 #include "sts_secret.h"
+#include "sts_txt.h"
 
 #define LOG_LINE_MAX 4096u
 #define ERROR_MAX    1024u
@@ -134,13 +139,20 @@ static int pooled_do(struct sts_plugin *p, const struct sts_http_req *req,
 	return r;
 }
 
-void sts_plugin_http_pool_release(struct sts_plugin_http_pool *pool)
+void sts_plugin_http_pool_release(struct sts_plugin *p)
 {
-	for (size_t i = 0; i < pool->n_idle; i++)
-		sts_http_free(pool->idle[i]);
-	free(pool->idle);
-	pool->idle = NULL;
-	pool->n_idle = 0;
+	for (size_t i = 0; i < p->http.n_idle; i++)
+		sts_http_free(p->http.idle[i]);
+	free(p->http.idle);
+	p->http.idle = NULL;
+	p->http.n_idle = 0;
+	for (size_t i = 0; i < p->n_rest; i++) {
+		sts_rest_free(p->rest[i].c);
+		free(p->rest[i].key);
+	}
+	free(p->rest);
+	p->rest = NULL;
+	p->n_rest = 0;
 }
 
 #define REQ_HAS(req, f) STS_PLUGIN_HAS(req, struct sts_plugin_http_req, f)
@@ -271,70 +283,239 @@ static void host_free(void *ptr)
 	free(ptr);
 }
 
-/* ---- REST services (wired to libsts's modules as they land) ---- */
+/* ---- REST services: libsts's sts_rest, sts_ratelimit, sts_breaker, sts_txt, sts_dname ---- */
+
+/* The ABI's opaque limiter and breaker are libsts's. */
+static struct sts_ratelimit *rl_of(struct sts_limiter *l)
+{
+	return (struct sts_ratelimit *)(void *)l;
+}
+
+static struct sts_breaker *br_of(struct sts_breaker *b)
+{
+	return b;
+}
+
+#define REST_HAS(req, f) STS_PLUGIN_HAS(req, struct sts_plugin_rest_req, f)
+
+/* A JSON pointer "/errors/0/message" as an sts_rest path "errors[0].message". */
+static char *error_path(const char *pointer)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, 1024);
+	int r = STS_OK;
+	for (const char *s = pointer; r == STS_OK && *s;) {
+		s += *s == '/';
+		size_t n = strcspn(s, "/");
+		bool index = n > 0 && strspn(s, "0123456789") == n;
+		if (index)
+			r = sts_buf_printf(&b, "[%.*s]", (int)n, s);
+		else
+			r = sts_buf_printf(&b, "%s%.*s", b.len ? "." : "", (int)n, s);
+		s += n;
+	}
+	return r == STS_OK ? sts_buf_steal(&b) : (sts_buf_release(&b), NULL);
+}
+
+/* What makes two requests share one sts_rest client. */
+static char *rest_key(const struct sts_plugin_rest_req *req)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, 64u * 1024u);
+	int r = sts_buf_printf(
+	    &b, "%s\n%s\n%s\n%p\n%p\n%ld\n%zu\n%u\n", req->base, req->auth ? req->auth : "",
+	    req->error_pointer ? req->error_pointer : "", (void *)req->limiter,
+	    (void *)req->breaker, req->timeout_ms, req->max_response, req->max_attempts);
+	for (const char *const *h = req->headers; r == STS_OK && h && *h; h++)
+		r = sts_buf_printf(&b, "%s\n", *h);
+	return r == STS_OK ? sts_buf_steal(&b) : (sts_buf_release(&b), NULL);
+}
+
+static int rest_client_new(struct sts_plugin *p, const struct sts_plugin_rest_req *req,
+			   struct sts_rest **ret)
+{
+	size_t n = 0;
+	for (const char *const *h = req->headers; h && *h; h++)
+		n++;
+	const char **hdrs = calloc(n + 2, sizeof(*hdrs));
+	char *ep = req->error_pointer ? error_path(req->error_pointer) : NULL;
+	int r = STS_ENOMEM;
+	if (hdrs && (ep || !req->error_pointer)) {
+		size_t k = 0;
+		if (req->auth)
+			hdrs[k++] = req->auth;
+		for (size_t i = 0; i < n; i++)
+			hdrs[k++] = req->headers[i];
+		struct sts_http_opts http = p->host->http_opts;
+		if (req->timeout_ms > 0)
+			http.timeout_ms = req->timeout_ms;
+		if (req->max_response > 0)
+			http.max_response = req->max_response;
+		if (req->max_attempts > 0)
+			http.max_attempts = req->max_attempts;
+		const char *paths[] = {ep, NULL};
+		struct sts_rest_opts o = {
+		    .base_url = req->base,
+		    .headers = hdrs,
+		    .error_paths = ep ? paths : NULL,
+		    .http = &http,
+		    .ratelimit = rl_of(req->limiter),
+		    .breaker = br_of(req->breaker),
+		};
+		r = sts_rest_new(&o, ret);
+	}
+	free(hdrs);
+	free(ep);
+	return r;
+}
+
+/* The handle's client for req's settings, made on first use. */
+static int rest_client(struct sts_plugin *p, const struct sts_plugin_rest_req *req,
+		       struct sts_rest **ret)
+{
+	char *key = rest_key(req);
+	if (!key)
+		return STS_ENOMEM;
+	int r = STS_OK;
+	pthread_mutex_lock(&p->http.lock);
+	size_t i = 0;
+	while (i < p->n_rest && strcmp(p->rest[i].key, key) != 0)
+		i++;
+	if (i == p->n_rest) {
+		struct sts_plugin_rest_client *v = realloc(p->rest, (i + 1) * sizeof(*v));
+		if (v)
+			p->rest = v;
+		r = v ? rest_client_new(p, req, &v[i].c) : STS_ENOMEM;
+		if (r == STS_OK) {
+			v[i].key = key;
+			key = NULL;
+			p->n_rest++;
+		}
+	}
+	if (r == STS_OK)
+		*ret = p->rest[i].c;
+	pthread_mutex_unlock(&p->http.lock);
+	free(key);
+	return r;
+}
 
 static int host_rest(struct sts_plugin *p, const struct sts_plugin_rest_req *req,
 		     struct sts_plugin_rest_resp *ret, struct sts_plugin_call *call)
 {
+	if (ret->struct_size < sizeof(*ret) || !req || !REST_HAS(req, max_attempts) || !req->base) {
+		sts_plugin_call_set(call, "plugin passed a REST request or response too small");
+		return STS_EINVAL;
+	}
 	memset(ret, 0, sizeof(*ret));
 	ret->struct_size = sizeof(*ret);
-	sts_plugin_call_set(call, "the JSON request helper is not in this stsctl yet");
-	return STS_EUNSUPPORTED;
+	struct sts_rest_resp *rr = calloc(1, sizeof(*rr));
+	struct sts_rest *c = NULL;
+	int r = rr ? rest_client(p, req, &c) : STS_ENOMEM;
+	if (r < 0) {
+		free(rr);
+		return r;
+	}
+	struct sts_rest_req q = {.method = req->method,
+				 .path = req->path ? req->path : "",
+				 .body = req->body,
+				 .idempotent = req->idempotent};
+	r = sts_rest_do(c, &q, rr);
+	ret->host_priv = rr;
+	ret->status = rr->status;
+	ret->json = rr->json;
+	ret->attempts = rr->http.attempts;
+	ret->retry_after = sts_http_resp_header(&rr->http, "Retry-After");
+	if (r < 0)
+		sts_plugin_call_set(call, "%s", rr->error ? rr->error : sts_strerror(r));
+	return r;
 }
 
 static void host_rest_release(struct sts_plugin_rest_resp *resp)
 {
+	struct sts_rest_resp *rr = resp ? resp->host_priv : NULL;
+	if (rr) {
+		sts_rest_resp_release(rr); /* frees the json too */
+		free(rr);
+	}
 	if (resp) {
-		json_decref(resp->json);
+		resp->host_priv = NULL;
 		resp->json = NULL;
+		resp->retry_after = NULL;
 	}
 }
 
 static int host_limiter_new(const char *spec, struct sts_limiter **ret)
 {
-	return STS_EUNSUPPORTED;
+	struct sts_ratelimit *rl = NULL;
+	int r = sts_ratelimit_new(NULL, &rl);
+	if (r == STS_OK && (r = sts_ratelimit_add_spec(rl, spec ? spec : "")) < 0) {
+		sts_ratelimit_free(rl);
+		return r;
+	}
+	if (r == STS_OK)
+		*ret = (struct sts_limiter *)(void *)rl;
+	return r;
 }
 
 static int host_limiter_acquire(struct sts_limiter *l, long max_wait_ms)
 {
-	return STS_OK;
+	int r = sts_ratelimit_acquire(rl_of(l), max_wait_ms < 0 ? -1 : max_wait_ms);
+	return r == STS_ETIMEOUT ? STS_EAGAIN : r;
 }
 
 static void host_limiter_free(struct sts_limiter *l)
 {
+	sts_ratelimit_free(rl_of(l));
 }
 
 static int host_breaker_new(const struct sts_plugin_breaker_conf *conf, struct sts_breaker **ret)
 {
-	return STS_EUNSUPPORTED;
+	struct sts_breaker_opts o = {0};
+	if (conf && STS_PLUGIN_HAS(conf, struct sts_plugin_breaker_conf, open_ms)) {
+		o.failures = conf->failures;
+		o.cooldown_ms = conf->open_ms;
+	}
+	return sts_breaker_new(&o, NULL, ret);
 }
 
 static int host_breaker_allow(struct sts_breaker *b)
 {
-	return STS_OK;
+	return sts_breaker_enter(b, NULL, 0);
 }
 
 static void host_breaker_record(struct sts_breaker *b, bool ok)
 {
-}
-
-static void host_breaker_free(struct sts_breaker *b)
-{
+	sts_breaker_done(b, ok);
 }
 
 static int host_txt_quote(const char *value, size_t len, char **ret)
 {
-	return STS_EUNSUPPORTED;
+	return sts_txt_encode(value, len, ret, NULL);
 }
 
 static int host_txt_unquote(const char *text, size_t len, char **ret, size_t *ret_len)
 {
-	return STS_EUNSUPPORTED;
+	return sts_txt_decode(text, len, ret, ret_len, NULL);
 }
 
 static int host_name_normalize(const char *name, unsigned flags, char **ret)
 {
-	return STS_EUNSUPPORTED;
+	const char *why = NULL;
+	char *n = NULL;
+	int r = sts_dname_normalize(name, 0, &n, &why);
+	if (r == STS_OK && sts_dname_check(n, STS_DNAME_UNDERSCORE) != STS_DNAME_OK)
+		r = STS_EINVAL;
+	if (r == STS_OK && (flags & STS_NAME_DOT)) {
+		char *abs = NULL;
+		r = asprintf(&abs, "%s.", n) < 0 ? STS_ENOMEM : STS_OK;
+		free(n);
+		n = r == STS_OK ? abs : NULL;
+	}
+	if (r == STS_OK)
+		*ret = n;
+	else
+		free(n);
+	return r == STS_EINVALID ? STS_EINVAL : r;
 }
 
 const struct sts_host_api sts_plugin_host_api = {
@@ -370,7 +551,7 @@ const struct sts_host_api sts_plugin_host_api = {
     .breaker_new = host_breaker_new,
     .breaker_allow = host_breaker_allow,
     .breaker_record = host_breaker_record,
-    .breaker_free = host_breaker_free,
+    .breaker_free = sts_breaker_free,
     .txt_quote = host_txt_quote,
     .txt_unquote = host_txt_unquote,
     .name_normalize = host_name_normalize,

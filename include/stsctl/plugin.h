@@ -425,14 +425,15 @@ struct sts_plugin_rest_req {
 	const char *const *headers; /* more "Name: value" lines, NULL-terminated */
 	const json_t *body;	    /* NULL = no body */
 	/*
-	 * Safe to repeat (GET, PUT/DELETE of a final state): retried with
-	 * backoff on connection failures, 429 and 5xx honouring Retry-After.
-	 * Otherwise retried only on 429/503 and failures before sending.
+	 * GET, HEAD, PUT and DELETE are retried with backoff on connection
+	 * failures, 429 and 5xx, honouring Retry-After (which also pauses the
+	 * limiter for every caller); a POST or PATCH only when it is safe to
+	 * repeat and says so here, else it is sent exactly once.
 	 */
 	bool idempotent;
 	/* Where the provider's error text is in an error body: a JSON pointer
-	 * ("/message", "/errors/0/message"); NULL = "/error", "/message",
-	 * "/errors/0/message", "/errors/0", then the raw body. */
+	 * ("/message", "/errors/0/message"); NULL = the first of "/message",
+	 * "/error/message", "/errors/0/message", "/error", "/detail". */
 	const char *error_pointer;
 	struct sts_limiter *limiter; /* acquired before each attempt; NULL = none */
 	struct sts_breaker *breaker; /* NULL = none */
@@ -444,11 +445,14 @@ struct sts_plugin_rest_req {
 /*
  * The answer of sts_plugin_rest (filled for any HTTP status); release with
  * sts_plugin_rest_release(). Returned errors:
- *   2xx -> OK; 401/403 -> EAUTH; 404 -> ENOENT; 409/412 -> ECONFLICT;
- *   429 (after retries) -> EAGAIN; other statuses -> EPROVIDER;
- *   transport -> ENET/ETIMEOUT/ETLS/ETOOLARGE; breaker open -> EAGAIN;
- *   an answer that is not JSON (but not empty) -> EPARSE.
- * Every error puts "HTTP 403: <provider's text>" (or the cause) in the call.
+ *   2xx -> OK; 401 -> EAUTH; 403 -> EACCES; 404 -> ENOENT;
+ *   409, 412 -> ECONFLICT; 429 and 5xx (after the retries) -> EAGAIN;
+ *   other statuses, or a 2xx body that is not JSON -> EPROVIDER;
+ *   no answer -> ENET, ETIMEOUT, ETLS, ETOOLARGE; breaker open -> EAGAIN;
+ *   no rate-limit slot in time -> ETIMEOUT.
+ * Every error leaves its text in the call, with the provider's own words:
+ * "HTTP 404 from GET /zones/9: Zone not found" (a secret in it is
+ * replaced by "[secret]" only when it came through a secret reference).
  */
 struct sts_plugin_rest_resp {
 	uint32_t struct_size; /* set by the plugin before the call */

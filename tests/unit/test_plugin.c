@@ -372,6 +372,63 @@ static void test_zones_probe(void **state)
 	rm_tmpdir(dir);
 }
 
+/* the host services of the REST providers, through the handle's table */
+static void test_rest_services(void **state)
+{
+	(void)state;
+	struct sts_plugin_host *h;
+	struct sts_plugin *p = open_fake(&h, "{\"plugin\":\"fakedns\",\"zone\":\"x\"}");
+	char long_txt[301], *q = NULL, *v = NULL;
+	size_t n = 0;
+	memset(long_txt, 'a', 300);
+	long_txt[300] = '\0';
+	long_txt[0] = '"';
+	assert_int_equal(sts_plugin_txt_quote(p, long_txt, 300, &q), STS_OK);
+	assert_int_equal(strlen(q), 1 + 256 + 1 + 1 + 1 + 45 + 1); /* "\"aa..a" "a..a" */
+	assert_int_equal(strncmp(q, "\"\\\"a", 4), 0);
+	assert_int_equal(sts_plugin_txt_unquote(p, q, strlen(q), &v, &n), STS_OK);
+	assert_int_equal(n, 300);
+	assert_memory_equal(v, long_txt, 300);
+	sts_plugin_free(p, q);
+	sts_plugin_free(p, v);
+	assert_int_equal(sts_plugin_txt_unquote(p, "\"open", 5, &v, &n), STS_EPARSE);
+
+	assert_int_equal(sts_plugin_name_normalize(p, "_MTA-STS.Example.COM.", STS_NAME_NODOT, &v),
+			 STS_OK);
+	assert_string_equal(v, "_mta-sts.example.com");
+	sts_plugin_free(p, v);
+	assert_int_equal(sts_plugin_name_normalize(p, "Example.com", STS_NAME_DOT, &v), STS_OK);
+	assert_string_equal(v, "example.com.");
+	sts_plugin_free(p, v);
+	assert_int_equal(sts_plugin_name_normalize(p, "a..b", STS_NAME_DOT, &v), STS_EINVAL);
+
+	struct sts_limiter *l = NULL;
+	assert_int_equal(sts_plugin_limiter_new(p, "nonsense", &l), STS_EINVAL);
+	assert_int_equal(sts_plugin_limiter_new(p, "2/1h, 10/1s", &l), STS_OK);
+	assert_int_equal(sts_plugin_limiter_acquire(p, l, 0), STS_OK);
+	assert_int_equal(sts_plugin_limiter_acquire(p, l, 0), STS_OK);
+	assert_int_equal(sts_plugin_limiter_acquire(p, l, 10), STS_EAGAIN); /* window full */
+	sts_plugin_limiter_free(p, l);
+
+	struct sts_breaker *b = NULL;
+	struct sts_plugin_breaker_conf bc = {.struct_size = sizeof(bc), .failures = 2};
+	assert_int_equal(sts_plugin_breaker_new(p, &bc, &b), STS_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sts_plugin_breaker_allow(p, b), STS_OK);
+		sts_plugin_breaker_record(p, b, false);
+	}
+	assert_int_equal(sts_plugin_breaker_allow(p, b), STS_EAGAIN); /* open */
+	sts_plugin_breaker_free(p, b);
+
+	/* the JSON helper says why it cannot even start */
+	struct sts_plugin_rest_req req = {.struct_size = sizeof(req), .base = "ftp://x"};
+	struct sts_plugin_rest_resp resp;
+	assert_int_equal(sts_plugin_rest(p, &req, &resp, NULL), STS_EINVAL);
+	sts_plugin_rest_release(p, &resp);
+	sts_plugin_close(p);
+	sts_plugin_host_free(h);
+}
+
 static void test_longest_zone(void **state)
 {
 	(void)state;
@@ -1325,6 +1382,7 @@ int main(void)
 	    cmocka_unit_test(test_schema_checks),
 	    cmocka_unit_test(test_zones_probe),
 	    cmocka_unit_test(test_longest_zone),
+	    cmocka_unit_test(test_rest_services),
 	    cmocka_unit_test(test_host_services),
 	    cmocka_unit_test(test_local),
 	    cmocka_unit_test(test_zonefile_read),
