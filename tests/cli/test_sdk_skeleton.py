@@ -159,6 +159,13 @@ try:
     report(cmds and all(want_inc in c["command"] for c in cmds),
            "the compile commands take <stsctl/plugin.h> from D", json.dumps(cmds)[:2000])
 
+    # the skeleton leaves retries, waiting, TXT splitting and quoting and name
+    # spelling to the host: none of it in its code (comments aside)
+    code = re.sub(r"/\*.*?\*/", "", open(os.path.join(SKELETON, "skeleton.c")).read(), flags=re.S)
+    own = re.findall(r"\b(?:u?sleep|nanosleep|clock_nanosleep|poll|select|tolower|toupper|"
+                     r"strn?casecmp|curl_\w+)\b|Retry-After|\b255\b|'\\?\"'", code)
+    report(not own, "skeleton.c has no retry, wait, TXT or name code of its own", str(own))
+
     # ---- 4. the installed stsctl lists it and not the build tree ----
     penv = dict(os.environ)
     penv.pop("LD_LIBRARY_PATH", None)  # meson test points it at the build tree's plugins/
@@ -288,7 +295,33 @@ try:
            "a second apply: exit 0, no write request, the same records",
            f"rc={rc}\n{out}\n{err}\nwrites={writes}")
 
-    # ---- 7. zone discovery: a domain without "zone" below a listed zone ----
+    # ---- 7. a changed policy and TLS-RPT: both records replaced, the foreign one kept ----
+    old_ids = {r["content"]: r["id"] for r in records(st2, "example.com", "_mta-sts.example.com")
+               + records(st2, "example.com", "_smtp._tls.example.com")}
+    inv["domains"][0].update(mode="enforce", tlsrpt={"rua": ["mailto:tlsrpt@example.com"]})
+    json.dump(inv, open(inv_path, "w"), indent=1)
+    n_before = len(st2["requests"])
+    rc, out, err = run([stsctl, "apply", inv_path, "--yes", "--state", state_db],
+                       env=penv, cwd=tmp)
+    policy = open(policy_file, "rb").read() if os.path.exists(policy_file) else b""
+    pid2 = hashlib.sha256(policy).hexdigest()[:32]
+    st4 = fake_state(port) if port else {"zones": {}, "requests": []}
+    sts = records(st4, "example.com", "_mta-sts.example.com")
+    tls = records(st4, "example.com", "_smtp._tls.example.com")
+    report(rc == 0 and b"mode: enforce" in policy and pid2 != pid
+           and sorted(r["content"] for r in sts) == sorted([foreign, f'"v=STSv1; id={pid2};"'])
+           and [r["content"] for r in tls] == ['"v=TLSRPTv1; rua=mailto:tlsrpt@example.com"'],
+           "a changed policy: the new id and TLS-RPT value published, the old ones gone",
+           f"rc={rc}\n{out}\n{err}\n_mta-sts={sts}\n_smtp._tls={tls}")
+    writes = [r for r in st4["requests"][n_before:] if not r.startswith("GET ")]
+    gone = sorted(i for c, i in old_ids.items() if c != foreign)
+    report(sorted(w.split()[1].rsplit("/", 1)[1] for w in writes if w.startswith("DELETE "))
+           == gone and sum(w.startswith("POST ") for w in writes) == 2
+           and not any(old_ids.get(foreign, "?") in w for w in writes),
+           "a changed policy: the two old records deleted, two created, the foreign one "
+           "not written", "\n".join(writes))
+
+    # ---- 8. zone discovery: a domain without "zone" below a listed zone ----
     inv2 = json.loads(json.dumps(inv))
     inv2["domains"] = [{"name": "shop.example.org", "mx": ["mx.example.org"],
                         "tlsrpt": {"rua": ["mailto:tls@example.org"]}}]
@@ -302,7 +335,7 @@ try:
            "zones(): a domain without 'zone' lands in the listed zone example.org",
            f"rc={rc}\n{out}\n{err}\nexample.org: {names}")
 
-    # ---- 8. probe ----
+    # ---- 9. probe ----
     rc, out, err = run([stsctl, "plugins", "--probe", inv_path], env=penv, cwd=tmp)
     report(rc == 0 and "rest" in out and "ok" in out, "plugins --probe: ok with the token",
            f"rc={rc}\n{out}\n{err}")
