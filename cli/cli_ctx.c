@@ -43,6 +43,12 @@ int cli_lock_error(int r, const char *state)
 	return cli_exit_for(r);
 }
 
+void cli_db_error(const struct cli_ctx *ctx, int r)
+{
+	sts_log_err("state database '%s': %s", ctx->state_path,
+		    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
+}
+
 int cli_inventory_load(const char *path, struct sts_inventory **ret)
 {
 	struct sts_diags diags;

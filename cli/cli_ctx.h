@@ -100,6 +100,9 @@ void cli_ctx_set_now(struct cli_ctx *ctx, time_t t);
 /* Log a lock failure ("state is locked by another stsctl: 'PATH.lock'"); the exit code. */
 int cli_lock_error(int r, const char *state);
 
+/* Log "state database 'PATH': WHY", WHY the DB's own message for STS_EDB. */
+void cli_db_error(const struct cli_ctx *ctx, int r);
+
 /* Load and validate an inventory, diagnostics printed: EXIT_OK or the exit code. */
 int cli_inventory_load(const char *path, struct sts_inventory **ret);
 

@@ -233,7 +233,7 @@ static int run(struct cli_ctx *ctx)
 	arm_crash(&h, &o);
 	r = sts_apply_run(p, ctx->db, ctx->io, &o, &res);
 	if (r == STS_EDB)
-		sts_log_err("state database '%s': %s", ctx->state_path, sts_db_errmsg(ctx->db));
+		cli_db_error(ctx, r);
 	else if (r < 0)
 		sts_log_errno(r, "apply stopped");
 	print_summary(&res);

@@ -181,8 +181,7 @@ static int run(struct cli_ctx *ctx)
 	};
 	int r = sts_ingest_new(ctx->db, &o, &ing);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", ctx->state_path,
-			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
+		cli_db_error(ctx, r);
 		rc = r == STS_EDB ? EXIT_FAIL : EXIT_INTERNAL;
 		goto done;
 	}

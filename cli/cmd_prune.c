@@ -93,8 +93,7 @@ static int run(struct cli_ctx *ctx)
 		keep.quarantine_days = (unsigned)(a->quarantine - 1);
 	int r = sts_ingest_prune(ctx->db, &keep, a->dry_run, &res);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", ctx->state_path,
-			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
+		cli_db_error(ctx, r);
 		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_FAIL;
 	}
 	if (ctx->json) {

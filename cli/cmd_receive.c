@@ -137,8 +137,7 @@ static int serve(struct cli_ctx *c, const char *listen)
 	sts_lock_release(c->lock);
 	c->lock = NULL;
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", c->state_path,
-			    r == STS_EDB ? sts_db_errmsg(c->db) : sts_strerror(r));
+		cli_db_error(c, r);
 		return EXIT_FAIL;
 	}
 	sts_receiver_store_init(&store, ing, h->trusted, c->state_path);

@@ -118,8 +118,7 @@ static int run(struct cli_ctx *ctx)
 	};
 	int r = sts_report_build(ctx->db, &q, &rep);
 	if (r < 0) {
-		sts_log_err("state database '%s': %s", ctx->state_path,
-			    r == STS_EDB ? sts_db_errmsg(ctx->db) : sts_strerror(r));
+		cli_db_error(ctx, r);
 		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 		goto out;
 	}

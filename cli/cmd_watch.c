@@ -212,8 +212,7 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 	int r = sts_watch_cycle(w->c->inv, w->c->db, &o, &res);
 	if (r < 0) {
 		if (r == STS_EDB)
-			sts_log_err("state database '%s': %s", w->c->state_path,
-				    sts_db_errmsg(w->c->db));
+			cli_db_error(w->c, r);
 		else
 			sts_log_errno(r, "watch cycle stopped");
 		return cli_exit_for(r) == EXIT_OK ? EXIT_FAIL : cli_exit_for(r);
