@@ -72,7 +72,10 @@ for s in "${started[@]}"; do
 	kill -0 "${s#*=}" 2>/dev/null && left+=("$s")
 done
 for p in $(pgrep -f -- "$T/" 2>/dev/null); do
-	[ "$p" = $$ ] || left+=("$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)=$p")
+	[ "$p" = $$ ] && continue
+	# a process that exited since pgrep saw it (its /proc entry is gone) is no survivor
+	cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+	[ -n "$cmd" ] && left+=("$(printf '%s' "$cmd" | cut -c1-120)=$p")
 done
 for n in "$STS_TB_NETNS-srv" "$STS_TB_NETNS-cli"; do
 	ip netns list 2>/dev/null | grep -q "^$n\b" && left+=("namespace $n")
