@@ -191,7 +191,7 @@ STS_API int sts_ratelimit_acquire(struct sts_ratelimit *rl, long long timeout_ms
 		if (t <= now)
 			return STS_OK;
 		if (deadline >= 0 && t > deadline)
-			return STS_ETIMEOUT;
+			return STS_EAGAIN;
 		sts_mclock_sleep_ns(&rl->clock, t - now);
 	}
 }

@@ -57,7 +57,7 @@ STS_API int sts_ratelimit_add_spec(struct sts_ratelimit *rl, const char *spec);
  * Wait until every limit allows one more call and no pause holds, then
  * count the call and return STS_OK. timeout_ms bounds the wait: -1 waits
  * as long as needed, 0 only takes a slot that is free now. When the first
- * free slot lies beyond the timeout, returns STS_ETIMEOUT at once (no
+ * free slot lies beyond the timeout, returns STS_EAGAIN at once (no
  * sleeping to find out) and counts nothing. The wait sleeps on the clock,
  * never holding the lock; a pause set meanwhile is honoured.
  */

@@ -109,8 +109,8 @@ static void test_timeout(void **state)
 	assert_int_equal(sts_ratelimit_add_window(rl, 1, 1000), STS_OK);
 	assert_int_equal(sts_ratelimit_acquire(rl, 0), STS_OK);
 	/* the next slot is 1000 ms away: a shorter timeout fails at once */
-	assert_int_equal(sts_ratelimit_acquire(rl, 0), STS_ETIMEOUT);
-	assert_int_equal(sts_ratelimit_acquire(rl, 999), STS_ETIMEOUT);
+	assert_int_equal(sts_ratelimit_acquire(rl, 0), STS_EAGAIN);
+	assert_int_equal(sts_ratelimit_acquire(rl, 999), STS_EAGAIN);
 	assert_int_equal(fake_sleeps, 0);
 	assert_int_equal(fake_now, 1000 * MS);
 	assert_int_equal(sts_ratelimit_wait_ms(rl), 1000);
@@ -132,7 +132,7 @@ static void test_pause(void **state)
 	sts_ratelimit_pause(rl, 0);
 	sts_ratelimit_pause(rl, -5);
 	assert_int_equal(sts_ratelimit_wait_ms(rl), 2000);
-	assert_int_equal(sts_ratelimit_acquire(rl, 1500), STS_ETIMEOUT);
+	assert_int_equal(sts_ratelimit_acquire(rl, 1500), STS_EAGAIN);
 	assert_int_equal(at(rl), 2000);
 	assert_int_equal(at(rl), 2000);
 	sts_ratelimit_pause(rl, 100); /* a later pause extends it */
