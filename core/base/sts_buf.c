@@ -169,3 +169,17 @@ STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t 
 	*cap = nc;
 	return STS_OK;
 }
+
+STS_API void *sts_array_push(void *pv, size_t *n, size_t size)
+{
+	if (*n >= SIZE_MAX / size - 1)
+		return NULL;
+	char *v;
+	memcpy(&v, pv, sizeof(v)); /* pv is a T **: copied, not cast */
+	if (!(v = realloc(v, (*n + 1) * size)))
+		return NULL;
+	memcpy(pv, &v, sizeof(v));
+	char *e = v + (*n)++ * size;
+	memset(e, 0, size);
+	return e;
+}

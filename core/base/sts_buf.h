@@ -49,5 +49,11 @@ STS_API int sts_buf_read_file(struct sts_buf *b, const char *path);
  * Returns STS_OK, or STS_ENOMEM with *pv and *cap unchanged.
  */
 STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first);
+/*
+ * Append one zeroed element to the array *pv of *n elements of size bytes
+ * (grown by one, for arrays without a capacity): its address, *n counting
+ * it, or NULL without memory (*pv and *n unchanged).
+ */
+STS_API void *sts_array_push(void *pv, size_t *n, size_t size);
 
 #endif

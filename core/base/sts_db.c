@@ -804,25 +804,19 @@ STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
 		goto out;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	struct sts_lock *l = NULL;
+	if (fstat(fd, &st) < 0)
 		r = -errno;
-		close(fd);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
 		r = STS_EREFUSED;
-		close(fd);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	else if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		r = errno == EWOULDBLOCK ? STS_ELOCKED : -errno;
-		close(fd);
-		goto out;
-	}
-	struct sts_lock *l = malloc(sizeof(*l));
-	if (!l) {
-		close(fd);
+	else if (!(l = malloc(sizeof(*l))))
 		r = STS_ENOMEM;
+	else
+		r = STS_OK;
+	if (r < 0) {
+		close(fd);
 		goto out;
 	}
 	/* informational: who holds it, in a fixed-width field; never truncated */
@@ -832,7 +826,6 @@ STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
 		(void)0;
 	l->fd = fd;
 	*ret = l;
-	r = STS_OK;
 out:
 	free(path);
 	return r;

@@ -667,13 +667,13 @@ static int step(struct parser *p)
 	case W_KEY_OR_END:
 		if (c == '}')
 			return close_container(p);
-		return key(p);
+		/* fall through */
 	case W_KEY:
 		return key(p);
 	case W_VALUE_OR_END:
 		if (c == ']')
 			return close_container(p);
-		return scalar_or_open(p);
+		/* fall through */
 	case W_VALUE:
 		return scalar_or_open(p);
 	case W_COMMA_OR_END:

@@ -134,6 +134,18 @@ static bool word_is(const char *s, size_t n, const char *w)
 	return strlen(w) == n && memcmp(s, w, n) == 0;
 }
 
+/* The block word s..s+n ("each" or "if") as its kind; false for any other. */
+static bool block_kind(const char *s, size_t n, enum tn_kind *ret)
+{
+	if (word_is(s, n, "each"))
+		*ret = TN_EACH;
+	else if (word_is(s, n, "if"))
+		*ret = TN_IF;
+	else
+		return false;
+	return true;
+}
+
 /* {{#each name}} or {{#if name}}: s..s+n is the tag content after '#'. */
 static int open_block(struct parser *p, const char *s, size_t n, unsigned line, unsigned col)
 {
@@ -141,11 +153,7 @@ static int open_block(struct parser *p, const char *s, size_t n, unsigned line, 
 	while (k < n && !is_space(s[k]))
 		k++;
 	enum tn_kind kind;
-	if (word_is(s, k, "each"))
-		kind = TN_EACH;
-	else if (word_is(s, k, "if"))
-		kind = TN_IF;
-	else
+	if (!block_kind(s, k, &kind))
 		return perr(p, line, col, "unknown block '{{#%.*s}}'", (int)k, s);
 	size_t a = k;
 	while (a < n && is_space(s[a]))
@@ -166,11 +174,7 @@ static int open_block(struct parser *p, const char *s, size_t n, unsigned line, 
 static int close_block(struct parser *p, const char *s, size_t n, unsigned line, unsigned col)
 {
 	enum tn_kind kind;
-	if (word_is(s, n, "each"))
-		kind = TN_EACH;
-	else if (word_is(s, n, "if"))
-		kind = TN_IF;
-	else
+	if (!block_kind(s, n, &kind))
 		return perr(p, line, col, "unknown closing tag '{{/%.*s}}'", (int)n, s);
 	if (p->depth == 0)
 		return perr(p, line, col, "'{{/%s}}' without an opening block", kind_name(kind));

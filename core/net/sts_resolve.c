@@ -15,6 +15,7 @@
 #include <ares.h>
 #include <ldns/ldns.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_resolve.h"
 
@@ -119,14 +120,11 @@ static int add_txt(struct sts_dns_query *q, const ldns_rr *rr)
 			total += ldns_rdf_size(f) - 1;
 	}
 	char *data = malloc(total + 1);
-	struct sts_dns_txt *v = realloc(q->txt, (q->n_txt + 1) * sizeof(*v));
-	if (!data || !v) {
+	struct sts_dns_txt *t = data ? sts_array_push(&q->txt, &q->n_txt, sizeof(*t)) : NULL;
+	if (!t) {
 		free(data);
-		if (v)
-			q->txt = v;
 		return STS_ENOMEM;
 	}
-	q->txt = v;
 	size_t off = 0;
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *f = ldns_rr_rdf(rr, i);
@@ -139,9 +137,8 @@ static int add_txt(struct sts_dns_query *q, const ldns_rr *rr)
 		off += sl;
 	}
 	data[off] = '\0';
-	v[q->n_txt].data = data;
-	v[q->n_txt].len = off;
-	q->n_txt++;
+	t->data = data;
+	t->len = off;
 	return STS_OK;
 }
 
@@ -149,16 +146,14 @@ static int add_mx(struct sts_dns_query *q, const ldns_rr *rr)
 {
 	if (ldns_rr_rd_count(rr) < 2)
 		return STS_OK;
-	struct sts_dns_mx *v = realloc(q->mx, (q->n_mx + 1) * sizeof(*v));
-	if (!v)
-		return STS_ENOMEM;
-	q->mx = v;
 	char *host = dname_text(ldns_rr_rdf(rr, 1));
-	if (!host)
+	struct sts_dns_mx *m = host ? sts_array_push(&q->mx, &q->n_mx, sizeof(*m)) : NULL;
+	if (!m) {
+		free(host);
 		return STS_ENOMEM;
-	v[q->n_mx].pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
-	v[q->n_mx].host = host;
-	q->n_mx++;
+	}
+	m->pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
+	m->host = host;
 	return STS_OK;
 }
 
@@ -170,13 +165,13 @@ static int add_addr(struct sts_dns_query *q, const ldns_rr *rr)
 	size_t want = af == AF_INET ? 4 : 16;
 	if (!f || ldns_rdf_size(f) != want || !inet_ntop(af, ldns_rdf_data(f), text, sizeof(text)))
 		return STS_OK;
-	char **v = realloc(q->addr, (q->n_addr + 1) * sizeof(*v));
-	if (!v)
+	char *a = strdup(text);
+	char **slot = a ? sts_array_push(&q->addr, &q->n_addr, sizeof(*slot)) : NULL;
+	if (!slot) {
+		free(a);
 		return STS_ENOMEM;
-	q->addr = v;
-	if (!(v[q->n_addr] = strdup(text)))
-		return STS_ENOMEM;
-	q->n_addr++;
+	}
+	*slot = a;
 	return STS_OK;
 }
 

@@ -366,6 +366,29 @@ static int handshake(const struct sts_starttls *s, struct conn *c, const char *h
 	return STS_OK;
 }
 
+/*
+ * Send cmd ("EHLO x", "STARTTLS") and read the reply: true when it came
+ * with code want, else false with ret->error set.
+ */
+static bool command(struct conn *c, const char *cmd, int want, bool *tls,
+		    struct sts_starttls_result *ret)
+{
+	char line[300];
+	int code, k = -2;
+	snprintf(line, sizeof(line), "%s\r\n", cmd);
+	if (send_line(c, line) < 0 || (k = read_reply(c, &code, tls)) < 0) {
+		snprintf(ret->error, sizeof(ret->error), "no answer to %.*s: %s",
+			 (int)strcspn(cmd, " "), cmd, reply_error(k));
+		return false;
+	}
+	if (code != want) {
+		snprintf(ret->error, sizeof(ret->error), "%.*s refused with %d",
+			 (int)strcspn(cmd, " "), cmd, code);
+		return false;
+	}
+	return true;
+}
+
 /* The SMTP dialogue up to the handshake. */
 static int dialogue(const struct sts_starttls *s, struct conn *c, const char *host,
 		    struct sts_starttls_result *ret)
@@ -382,17 +405,10 @@ static int dialogue(const struct sts_starttls *s, struct conn *c, const char *ho
 		return STS_OK;
 	}
 	ret->stage = STS_STARTTLS_EHLO;
-	char line[300];
-	snprintf(line, sizeof(line), "EHLO %s\r\n", s->helo);
-	if (send_line(c, line) < 0 || (k = read_reply(c, &code, &tls)) < 0) {
-		snprintf(ret->error, sizeof(ret->error), "no answer to EHLO: %s",
-			 reply_error(k < 0 ? k : -2));
+	char ehlo[300];
+	snprintf(ehlo, sizeof(ehlo), "EHLO %s", s->helo);
+	if (!command(c, ehlo, 250, &tls, ret))
 		return STS_OK;
-	}
-	if (code != 250) {
-		snprintf(ret->error, sizeof(ret->error), "EHLO refused with %d", code);
-		return STS_OK;
-	}
 	ret->stage = STS_STARTTLS_NOTLS;
 	ret->starttls_offered = tls;
 	if (!tls) {
@@ -400,15 +416,8 @@ static int dialogue(const struct sts_starttls *s, struct conn *c, const char *ho
 		send_line(c, "QUIT\r\n");
 		return STS_OK;
 	}
-	if (send_line(c, "STARTTLS\r\n") < 0 || (k = read_reply(c, &code, &tls)) < 0) {
-		snprintf(ret->error, sizeof(ret->error), "no answer to STARTTLS: %s",
-			 reply_error(k < 0 ? k : -2));
+	if (!command(c, "STARTTLS", 220, &tls, ret))
 		return STS_OK;
-	}
-	if (code != 220) {
-		snprintf(ret->error, sizeof(ret->error), "STARTTLS refused with %d", code);
-		return STS_OK;
-	}
 	if (c->len) { /* plaintext after the 220 would be injected into the TLS session */
 		snprintf(ret->error, sizeof(ret->error), "data after the STARTTLS reply");
 		return STS_OK;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sts_dname.h"
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_plugin.h"
@@ -97,21 +99,18 @@ STS_API void sts_plan_domain_release(struct sts_plan_domain *d)
 static struct sts_change *change_add(struct sts_plan_domain *d, enum sts_object o,
 				     enum sts_action a, const char *name, const char *type)
 {
-	struct sts_change *v = realloc(d->changes, (d->n_changes + 1) * sizeof(*v));
-	if (!v)
+	struct sts_change *c = sts_array_push(&d->changes, &d->n_changes, sizeof(*c));
+	if (!c)
 		return NULL;
-	d->changes = v;
-	struct sts_change *c = &v[d->n_changes];
-	memset(c, 0, sizeof(*c));
 	c->object = o;
 	c->action = a;
 	c->name = xstrdup(name);
 	c->type = xstrdup(type);
 	if (!c->name || (type && !c->type)) {
 		change_release(c);
+		d->n_changes--;
 		return NULL;
 	}
-	d->n_changes++;
 	return c;
 }
 
@@ -205,12 +204,7 @@ struct slot {
 
 STS_API bool sts_name_eq(const char *a, const char *b)
 {
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	return na == nb && strncasecmp(a, b, na) == 0;
+	return sts_dname_eq(a, b);
 }
 
 /* Did the last apply publish (name, type)? prev_spec "records": [[name, type], ...] */

@@ -144,12 +144,7 @@ void ing_prep_release(struct ing_prep *p)
 
 static struct ing_part *new_part(struct ing_prep *p)
 {
-	struct ing_part *v = realloc(p->parts, (p->n_parts + 1) * sizeof(*v));
-	if (!v)
-		return NULL;
-	p->parts = v;
-	memset(&v[p->n_parts], 0, sizeof(*v));
-	return &v[p->n_parts++];
+	return sts_array_push(&p->parts, &p->n_parts, sizeof(*p->parts));
 }
 
 static int prep_init(struct ing_prep *p, enum sts_ingest_channel ch, const char *source)

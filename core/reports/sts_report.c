@@ -94,18 +94,6 @@ STS_API void sts_report_free(struct sts_report *r)
 	free(r);
 }
 
-/* grow *v (of *n elements of size sz) by one zeroed element */
-static void *grow(void *pv, size_t *n, size_t sz)
-{
-	void **v = pv;
-	char *nv = realloc(*v, (*n + 1) * sz);
-	if (!nv)
-		return NULL;
-	*v = nv;
-	memset(nv + *n * sz, 0, sz);
-	return nv + (*n)++ * sz;
-}
-
 /*
  * The element of *pv (*n of size sz) whose name, the char * at name_off,
  * is name; else a new zeroed one with a copy of name. NULL without memory.
@@ -122,7 +110,7 @@ static void *named(void *pv, size_t *n, size_t sz, size_t name_off, const char *
 	}
 	if (!(k = strdup(name)))
 		return NULL;
-	char *e = grow(pv, n, sz);
+	char *e = sts_array_push(pv, n, sz);
 	if (!e) {
 		free(k);
 		return NULL;
@@ -248,7 +236,7 @@ static int daily_row(sqlite3_stmt *st, struct sts_report *r)
 	}
 	struct sts_report_day *dy = d->n_days ? &d->days[d->n_days - 1] : NULL;
 	if (!dy || strcmp(dy->date, day) != 0) {
-		if (!(dy = grow(&d->days, &d->n_days, sizeof(*dy))))
+		if (!(dy = sts_array_push(&d->days, &d->n_days, sizeof(*dy))))
 			return STS_ENOMEM;
 		snprintf(dy->date, sizeof(dy->date), "%s", day);
 	}
@@ -354,7 +342,8 @@ STS_API int sts_report_add_domain(struct sts_report *r, const char *domain)
 			hi = mid;
 	}
 	char *name = strdup(domain);
-	struct sts_report_domain *d = name ? grow(&r->domains, &r->n_domains, sizeof(*d)) : NULL;
+	struct sts_report_domain *d =
+	    name ? sts_array_push(&r->domains, &r->n_domains, sizeof(*d)) : NULL;
 	if (!d) {
 		free(name);
 		return STS_ENOMEM;

@@ -300,18 +300,14 @@ static void take_part(struct mctx *c, GMimePart *part)
 			       filename ? filename : media, STS_CAP_REPORT_COMPRESSED);
 		goto out;
 	}
-	struct sts_mime_blob *v = realloc(rep->blobs, (rep->n_blobs + 1) * sizeof(*v));
-	if (!v) {
+	struct sts_mime_blob *b = sts_array_push(&rep->blobs, &rep->n_blobs, sizeof(*b));
+	if (!b) {
 		c->err = STS_ENOMEM;
 		goto out;
 	}
-	rep->blobs = v;
-	struct sts_mime_blob *b = &v[rep->n_blobs];
-	memset(b, 0, sizeof(*b));
 	b->data = malloc(n + 1);
 	b->media_type = dup_trim(media, 1, &c->err);
 	b->filename = filename ? strdup(filename) : NULL;
-	rep->n_blobs++;
 	if (!b->data || !b->media_type || (filename && !b->filename)) {
 		c->err = STS_ENOMEM;
 		goto out;

@@ -439,11 +439,46 @@ no:
 	return 0;
 }
 
-static int parse_policy_string(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
-			       struct sts_tlsrpt_policy *p)
+/*
+ * fn(c, e, ep, i, ud) for each element e of the array v, ep its path
+ * ("path[i]"); stops at the first negative return.
+ */
+static int each_element(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
+			int (*fn)(struct sts_tlsrpt_ctx *c, json_t *e, const char *ep, size_t i,
+				  void *ud),
+			void *ud)
 {
 	size_t i;
 	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		char *ep = child(c, path, NULL, (long)i);
+		if (!ep)
+			return STS_ENOMEM;
+		int r = fn(c, e, ep, i, ud);
+		free(ep);
+		if (r < 0)
+			return r;
+	}
+	return STS_OK;
+}
+
+static int policy_line(struct sts_tlsrpt_ctx *c, json_t *e, const char *ep, size_t i, void *ud)
+{
+	struct sts_tlsrpt_policy *p = ud;
+	int r = 0;
+	(void)i;
+	if (!json_is_string(e))
+		sts_tlsrpt_warn(c, "wrong-type", "J8", ep, "policy line is not a string, ignored");
+	else if (!(r = expand_json_array(c, json_string_value(e), ep, p)))
+		r = sts_tlsrpt_push_str(&p->policy_string, &p->n_policy_string,
+					json_string_value(e));
+	return r;
+}
+
+static int parse_policy_string(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
+			       struct sts_tlsrpt_policy *p)
+{
 	int r;
 
 	if (absent(c, v, path, "J8"))
@@ -472,31 +507,24 @@ static int parse_policy_string(struct sts_tlsrpt_ctx *c, json_t *v, const char *
 	if (!json_is_array(v))
 		return sts_tlsrpt_reject(c, STS_EINVALID, "J8", path,
 					 "'policy-string' is not an array");
-	json_array_foreach(v, i, e)
-	{
-		char *ep = child(c, path, NULL, (long)i);
-		if (!ep)
-			return STS_ENOMEM;
-		r = 0;
-		if (!json_is_string(e))
-			sts_tlsrpt_warn(c, "wrong-type", "J8", ep,
-					"policy line is not a string, ignored");
-		else if (!(r = expand_json_array(c, json_string_value(e), ep, p)))
-			r = sts_tlsrpt_push_str(&p->policy_string, &p->n_policy_string,
-						json_string_value(e));
-		free(ep);
-		if (r < 0)
-			return r;
-	}
-	return STS_OK;
+	return each_element(c, v, path, policy_line, p);
+}
+
+static int mx_host(struct sts_tlsrpt_ctx *c, json_t *e, const char *ep, size_t i, void *ud)
+{
+	struct sts_tlsrpt_policy *p = ud;
+	char *s = NULL;
+	(void)i;
+	int r = get_string(c, e, ep, NULL, "J10", &s)
+		    ? sts_tlsrpt_push_str(&p->mx_host, &p->n_mx_host, s)
+		    : STS_OK;
+	free(s);
+	return r < 0 || c->enomem ? STS_ENOMEM : STS_OK;
 }
 
 static int parse_mx_host(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
 			 struct sts_tlsrpt_policy *p)
 {
-	size_t i;
-	json_t *e;
-
 	if (absent(c, v, path, "J10"))
 		return STS_OK;
 	if (json_is_string(v)) {
@@ -508,21 +536,7 @@ static int parse_mx_host(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
 	}
 	if (!json_is_array(v))
 		return sts_tlsrpt_reject(c, STS_EINVALID, "J10", path, "'mx-host' is not an array");
-	json_array_foreach(v, i, e)
-	{
-		char *ep = child(c, path, NULL, (long)i);
-		char *s = NULL;
-		if (!ep)
-			return STS_ENOMEM;
-		int r = get_string(c, e, ep, NULL, "J10", &s)
-			    ? sts_tlsrpt_push_str(&p->mx_host, &p->n_mx_host, s)
-			    : STS_OK;
-		free(s);
-		free(ep);
-		if (r < 0 || c->enomem)
-			return STS_ENOMEM;
-	}
-	return STS_OK;
+	return each_element(c, v, path, mx_host, p);
 }
 
 /* ---- failure details -------------------------------------------------- */
@@ -611,12 +625,25 @@ static int parse_failure(struct sts_tlsrpt_ctx *c, json_t *obj, const char *path
 	return c->enomem ? STS_ENOMEM : STS_OK;
 }
 
+static int failure(struct sts_tlsrpt_ctx *c, json_t *e, const char *ep, size_t i, void *ud)
+{
+	struct sts_tlsrpt_policy *p = ud;
+	int r;
+	if (!json_is_object(e))
+		r = sts_tlsrpt_reject(c, STS_EINVALID, "J13", ep,
+				      "failure detail is not an object");
+	else
+		r = parse_failure(c, e, ep, &p->failures[i]);
+	p->n_failures = i + 1;
+	if (r == 0)
+		r = sts_tlsrpt_add_count(c, &p->failure_detail_sum,
+					 p->failures[i].failed_session_count, ep);
+	return r;
+}
+
 static int parse_failures(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
 			  struct sts_tlsrpt_policy *p)
 {
-	size_t i;
-	json_t *e;
-
 	if (absent(c, v, path, "J13"))
 		return STS_OK;
 	if (!json_is_array(v))
@@ -628,26 +655,7 @@ static int parse_failures(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
 	p->failures = calloc(n, sizeof(*p->failures));
 	if (!p->failures)
 		return STS_ENOMEM;
-	json_array_foreach(v, i, e)
-	{
-		char *ep = child(c, path, NULL, (long)i);
-		if (!ep)
-			return STS_ENOMEM;
-		int r;
-		if (!json_is_object(e))
-			r = sts_tlsrpt_reject(c, STS_EINVALID, "J13", ep,
-					      "failure detail is not an object");
-		else
-			r = parse_failure(c, e, ep, &p->failures[i]);
-		p->n_failures = i + 1;
-		if (r == 0)
-			r = sts_tlsrpt_add_count(c, &p->failure_detail_sum,
-						 p->failures[i].failed_session_count, ep);
-		free(ep);
-		if (r < 0)
-			return r;
-	}
-	return STS_OK;
+	return each_element(c, v, path, failure, p);
 }
 
 static int parse_summary(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
@@ -736,11 +744,19 @@ out:
 
 /* ---- report ----------------------------------------------------------- */
 
+static int policy(struct sts_tlsrpt_ctx *c, json_t *e, const char *ep, size_t i, void *ud)
+{
+	struct sts_tlsrpt_report *rep = ud;
+	rep->n_policies = i + 1;
+	if (!json_is_object(e))
+		return sts_tlsrpt_reject(c, STS_EINVALID, "J6", ep,
+					 "policy entry is not an object");
+	return parse_policy_entry(c, e, ep, &rep->policies[i]);
+}
+
 static int parse_policies(struct sts_tlsrpt_ctx *c, json_t *v)
 {
 	struct sts_tlsrpt_report *rep = c->rep;
-	size_t i;
-	json_t *e;
 
 	if (!v || !json_is_array(v))
 		return sts_tlsrpt_reject(c, STS_EINVALID, "J6", "policies",
@@ -753,22 +769,9 @@ static int parse_policies(struct sts_tlsrpt_ctx *c, json_t *v)
 	rep->policies = calloc(n, sizeof(*rep->policies));
 	if (!rep->policies)
 		return STS_ENOMEM;
-	json_array_foreach(v, i, e)
-	{
-		char *path = child(c, "policies", NULL, (long)i);
-		if (!path)
-			return STS_ENOMEM;
-		int r;
-		rep->n_policies = i + 1;
-		if (!json_is_object(e))
-			r = sts_tlsrpt_reject(c, STS_EINVALID, "J6", path,
-					      "policy entry is not an object");
-		else
-			r = parse_policy_entry(c, e, path, &rep->policies[i]);
-		free(path);
-		if (r < 0)
-			return r;
-	}
+	int r = each_element(c, v, "policies", policy, rep);
+	if (r < 0)
+		return r;
 	return sts_tlsrpt_merge_duplicates(c);
 }
 

@@ -13,6 +13,7 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_escape.h"
+#include "sts_policy.h"
 #include "sts_tlsrpt.h"
 #include "sts_tlsrpt_internal.h"
 
@@ -103,15 +104,7 @@ int sts_tlsrpt_datetime_parse(const char *s, int is_end, time_t *out)
 
 int sts_tlsrpt_push_str(char ***v, size_t *n, const char *s)
 {
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv)
-		return STS_ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return STS_ENOMEM;
-	(*n)++;
-	return STS_OK;
+	return sts_strv_push(v, n, s, strlen(s));
 }
 
 int sts_tlsrpt_hostname_valid(const char *s)

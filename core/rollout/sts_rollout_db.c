@@ -311,47 +311,35 @@ struct sts_rollout_modes {
 	size_t n;
 };
 
+static int mode_row(sqlite3_stmt *st, void *elem)
+{
+	struct mode_entry *e = elem;
+	e->mode = sts_stage_mode(sts_stage_from_string((const char *)sqlite3_column_text(st, 1)));
+	e->domain = strdup((const char *)sqlite3_column_text(st, 0));
+	return e->domain ? STS_OK : STS_ENOMEM;
+}
+
+static void mode_release(void *elem)
+{
+	free(((struct mode_entry *)elem)->domain);
+}
+
 STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes **ret)
 {
+	static const struct sts_db_rows q = {
+	    .sql = "SELECT domain, coalesce(pending, stage) FROM rollout_state ORDER BY domain",
+	    .size = sizeof(struct mode_entry),
+	    .row = mode_row,
+	    .release = mode_release,
+	    .what = "read rollout modes",
+	    .optional = true, /* no rollout schema: nobody is under rollout */
+	};
 	struct sts_rollout_modes *m = calloc(1, sizeof(*m));
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int r = STS_OK, rc;
-
 	if (!m)
 		return STS_ENOMEM;
-	sts_db_hold(db);
-	/* no rollout schema: nobody is under rollout */
-	if (sqlite3_prepare_v2(sts_db_handle(db),
-			       "SELECT domain, coalesce(pending, stage) FROM rollout_state"
-			       " ORDER BY domain",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (m->n == cap) {
-			cap = cap ? 2 * cap : 64;
-			struct mode_entry *nv = realloc(m->v, cap * sizeof(*nv));
-			if (!nv) {
-				r = STS_ENOMEM;
-				goto out;
-			}
-			m->v = nv;
-		}
-		m->v[m->n].mode =
-		    sts_stage_mode(sts_stage_from_string((const char *)sqlite3_column_text(st, 1)));
-		if (!(m->v[m->n].domain = strdup((const char *)sqlite3_column_text(st, 0)))) {
-			r = STS_ENOMEM;
-			goto out;
-		}
-		m->n++;
-	}
-	if (rc != SQLITE_DONE)
-		r = STS_EDB;
-out:
-	sqlite3_finalize(st);
-	sts_db_unhold(db);
+	int r = sts_db_read_rows(db, &q, &m->v, &m->n);
 	if (r < 0) {
-		sts_rollout_modes_free(m);
+		free(m);
 		return r;
 	}
 	*ret = m;
