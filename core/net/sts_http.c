@@ -425,6 +425,7 @@ static int setup(struct sts_http *h, const struct sts_http_req *req, const char 
 	}
 	if (x && x->ret_peer)
 		memset(x->ret_peer, 0, sizeof(*x->ret_peer));
+	if (x && x->no_proxy)
 		SET(CURLOPT_PROXY, "");
 	if (x && x->tls_min_1_2)
 		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
