@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stsctl plugins: list every provider plugin in the search path (name,
- * kind, ABI, path, settings) and every file that was refused, with why.
+ * kind, ABI, capabilities, path, settings) and every file that was
+ * refused, with why; with --probe INVENTORY, check the credentials and
+ * permissions of each provider instance of an inventory.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,18 +16,27 @@
 
 const char *const plugins_usage[] = {
     "stsctl plugins [--json]",
+    "stsctl plugins --probe INVENTORY [--json]",
     "",
-    "List the provider plugins found in the search path: the build directory,",
-    "each directory of $STSCTL_PLUGIN_PATH (colon-separated), then the",
-    "installed plugin directory. For each: name, kind (dns or web), ABI",
-    "version, file, and the settings it takes in the inventory's 'providers'",
-    "section. Files that were refused are listed with the reason.",
+    "List the provider plugins found in the search path: each directory of",
+    "$STSCTL_PLUGIN_PATH (colon-separated), then the installed plugin",
+    "directory (a stsctl run from its build tree searches the build tree's",
+    "plugins first). For each: name, kind (dns or web), ABI version,",
+    "capabilities, file, and the settings it takes in the inventory's",
+    "'providers' section. Files that were refused are listed with the reason.",
     "",
-    "    --json      print the result as one JSON object on standard output",
-    "    -h, --help  show this help",
+    "With --probe, load each provider instance of INVENTORY and let its",
+    "plugin check the credentials and permissions without changing",
+    "anything: one line per instance, 'ok' or the provider's own error.",
     "",
-    "Exit status: 0 every plugin file is usable, 1 a file was refused (ABI",
-    "version, name, permissions, not loadable), 2 usage error.",
+    "    --probe INVENTORY  probe the providers of INVENTORY",
+    "    --json             print the result as one JSON object on standard output",
+    "    -h, --help         show this help",
+    "",
+    "Exit status: 0 every plugin file is usable (--probe: every probe passed",
+    "or the plugin has none), 1 a file was refused (ABI version, name,",
+    "permissions, not loadable; --probe: the inventory is invalid, or a",
+    "provider failed to load or its probe failed), 2 usage error.",
     NULL,
 };
 
@@ -154,20 +165,125 @@ static void print_text(const char *const *path, size_t n_path, const struct sts_
 	}
 }
 
+/* ---- --probe ---- */
+
+static void probe_log(void *ud, enum sts_plugin_log_level level, const char *prefix,
+		      const char *msg)
+{
+	if (level == STS_PLOG_ERROR || level == STS_PLOG_WARNING)
+		sts_log_warn("[%s] %s", prefix, msg);
+	else
+		sts_log_debug("[%s] %s", prefix, msg);
+}
+
+/* The diags of a failed open, as one line. */
+static char *diags_text(const struct sts_diags *d)
+{
+	struct sts_buf b;
+	sts_buf_init(&b, 16u * 1024u);
+	for (size_t i = 0; i < d->n; i++)
+		sts_buf_printf(&b, "%s%s", i ? "; " : "", d->v[i].message);
+	return sts_buf_steal(&b);
+}
+
+/* Probe one provider instance: its result word and, unless ok, the text. */
+static const char *probe_one(struct sts_plugin_host *h, const struct sts_inventory *inv,
+			     const struct sts_provider *prov, char **ret_text)
+{
+	struct sts_diags d;
+	struct sts_plugin *p = NULL;
+	sts_diags_init(&d);
+	*ret_text = NULL;
+	int r = sts_plugin_open_provider(h, inv, prov, &p, &d);
+	if (r < 0) {
+		*ret_text = diags_text(&d);
+		sts_diags_release(&d);
+		return "error";
+	}
+	sts_diags_release(&d);
+	r = sts_plugin_probe(p, ret_text);
+	sts_plugin_close(p);
+	if (r == STS_EUNSUPPORTED && !*ret_text)
+		return "unsupported";
+	if (r < 0 && !*ret_text)
+		*ret_text = strdup(sts_strerror(r));
+	return r < 0 ? "error" : "ok";
+}
+
+static int probe(const char *path, bool json)
+{
+	struct sts_inventory *inv = NULL;
+	struct sts_diags d;
+	sts_diags_init(&d);
+	int r = sts_inventory_load(path, &inv, &d);
+	if (r < 0 || d.n_warnings > 0)
+		cli_print_diags(&d);
+	sts_diags_release(&d);
+	if (r == STS_EINVALID || r == STS_EPARSE) {
+		sts_log_err("inventory '%s' is invalid", path);
+		return EXIT_FAIL;
+	}
+	if (r < 0) {
+		sts_log_errno(r, "cannot load inventory '%s'", path);
+		return cli_exit_for(r);
+	}
+	struct sts_plugin_host *h = NULL;
+	if ((r = sts_plugin_host_new(&h)) < 0) {
+		sts_inventory_free(inv);
+		sts_log_errno(r, "cannot set up the plugins");
+		return EXIT_INTERNAL;
+	}
+	sts_plugin_host_set_log(h, probe_log, NULL);
+	if (inv->dir)
+		sts_plugin_host_set_basedir(h, inv->dir);
+	json_t *list = json ? json_array() : NULL;
+	int rc = EXIT_OK;
+	for (size_t i = 0; i < inv->n_providers; i++) {
+		const struct sts_provider *prov = &inv->providers[i];
+		char *text = NULL;
+		const char *res = probe_one(h, inv, prov, &text);
+		if (strcmp(res, "error") == 0)
+			rc = EXIT_FAIL;
+		if (list)
+			json_array_append_new(list, json_pack("{s:s,s:s?,s:s,s:s?}", "name",
+							      prov->name, "plugin", prov->plugin,
+							      "result", res, "error", text));
+		else if (strcmp(res, "ok") == 0)
+			printf("%s: ok\n", prov->name);
+		else if (strcmp(res, "unsupported") == 0)
+			printf("%s: no probe (plugin '%s' cannot check itself)\n", prov->name,
+			       prov->plugin ? prov->plugin : "?");
+		else
+			printf("%s: %s\n", prov->name, text ? text : "failed");
+		free(text);
+	}
+	if (json &&
+	    cli_json_print(json_pack("{s:s,s:o*}", "inventory", path, "providers", list)) < 0)
+		rc = EXIT_USAGE;
+	sts_plugin_host_free(h);
+	sts_inventory_free(inv);
+	return rc;
+}
+
 int cmd_plugins(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
+	    {"probe", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool json = false;
+	const char *inventory = NULL;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'p':
+			inventory = optarg;
 			break;
 		case 'h':
 			cli_usage(stdout, plugins_usage);
@@ -179,6 +295,8 @@ int cmd_plugins(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(plugins_usage, "too many arguments");
+	if (inventory)
+		return probe(inventory, json);
 
 	struct sts_plugin_host *h = NULL;
 	struct sts_plugin_info *v = NULL;

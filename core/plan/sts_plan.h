@@ -44,6 +44,10 @@ struct sts_io_ops {
 		       size_t len, char **reterr);
 	int (*web_del)(void *ud, const char *provider, const char *host, char **reterr);
 	int (*web_caps)(void *ud, const char *provider, struct sts_web_caps *ret);
+	/* optional: the zones the provider's credentials manage (borrowed, valid
+	 * as long as the io), or STS_EUNSUPPORTED when its plugin cannot list */
+	int (*dns_zones)(void *ud, const char *provider, char *const **ret, size_t *ret_n,
+			 char **reterr);
 };
 
 /* reterr: a malloc'd detail for the failing call, or NULL. All calls may

@@ -339,6 +339,39 @@ static int db_cmp(const void *key, const void *elem)
 	return strcmp(key, ((const struct sts_db_domain *)elem)->domain);
 }
 
+/*
+ * A domain of the inventory without "zone" (the inventory then makes the
+ * zone its name, the very pointer): when the DNS provider's plugin lists
+ * its zones, the zone is the longest of them that holds the name; when
+ * none does (or the list cannot be had: the read then says why), it stays
+ * the name, as without a list.
+ */
+static int zone_of(struct builder *b, struct sts_plan_domain *d)
+{
+	char *const *zones = NULL;
+	size_t n = 0;
+	char *err = NULL;
+	if (!b->io->ops->dns_zones)
+		return STS_OK;
+	int r = b->io->ops->dns_zones(b->io->ud, d->dns, &zones, &n, &err);
+	const char *z = r == STS_OK ? sts_zone_longest_suffix(d->name, zones, n) : NULL;
+	/* a plugin that cannot be opened is reported by the read, as before */
+	if (r < 0 && r != STS_EUNSUPPORTED && r != STS_ENOMEM && r != STS_EPLUGIN && r != STS_EABI)
+		sts_plan_domain_fail(d, r, "cannot list the zones of provider '%s': %s", d->dns,
+				     err ? err : sts_strerror(r));
+	free(err);
+	if (r == STS_ENOMEM)
+		return r;
+	if (!z)
+		return STS_OK;
+	char *copy = strdup(z);
+	if (!copy)
+		return STS_ENOMEM;
+	free(d->zone);
+	d->zone = copy;
+	return STS_OK;
+}
+
 static int add_domain(struct builder *b, const struct sts_domain *dom,
 		      const struct sts_db_domain *dbd, const char *name, bool for_apply)
 {
@@ -376,6 +409,11 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
 	    (dom->web && !(d->web = strdup(dom->web))))
 		return STS_ENOMEM;
+	if (d->in_inventory && dom->zone == dom->name && d->dns) {
+		int r = zone_of(b, d);
+		if (r < 0)
+			return r;
+	}
 
 	/* the phase (RFC 8461 §8.3 for everything not wanted any more) */
 	if (dom->state == STS_STATE_PRESENT && d->in_inventory) {

@@ -180,6 +180,12 @@ struct prov {
 	int err;
 	char *errmsg;
 	bool tried;
+	/* the zones op, asked once */
+	bool zones_tried;
+	int zones_err;
+	char *zones_errmsg;
+	char **zones;
+	size_t n_zones;
 };
 
 struct plugin_io {
@@ -334,7 +340,37 @@ static int io_web_caps(void *ud, const char *provider, struct sts_web_caps *ret)
 	return STS_OK;
 }
 
+static int io_dns_zones(void *ud, const char *provider, char *const **ret, size_t *ret_n,
+			char **reterr)
+{
+	struct plugin_io *io = ud;
+	struct sts_plugin *p;
+	int r = get_plugin(io, provider, &p, reterr);
+	if (r < 0)
+		return r;
+	struct prov *pv = NULL;
+	for (size_t i = 0; i < io->n && !pv; i++)
+		if (io->provs[i].h == p)
+			pv = &io->provs[i];
+	pthread_mutex_lock(&io->mu);
+	if (!pv->zones_tried) {
+		pv->zones_tried = true;
+		pv->zones_err =
+		    sts_plugin_dns_zones(p, &pv->zones, &pv->n_zones, &pv->zones_errmsg);
+	}
+	r = pv->zones_err;
+	if (r == STS_OK) {
+		*ret = pv->zones;
+		*ret_n = pv->n_zones;
+	} else if (reterr && pv->zones_errmsg) {
+		*reterr = strdup(pv->zones_errmsg);
+	}
+	pthread_mutex_unlock(&io->mu);
+	return r;
+}
+
 static const struct sts_io_ops plugin_ops = {
+    .dns_zones = io_dns_zones,
     .dns_read = io_dns_read,
     .dns_apply = io_dns_apply,
     .dns_caps = io_dns_caps,
@@ -373,8 +409,13 @@ STS_API void sts_io_plugins_free(struct sts_io *x)
 		return;
 	struct plugin_io *io = x->ud;
 	for (size_t i = 0; i < io->n; i++) {
-		sts_plugin_close(io->provs[i].h);
-		free(io->provs[i].errmsg);
+		struct prov *pv = &io->provs[i];
+		sts_plugin_close(pv->h);
+		free(pv->errmsg);
+		free(pv->zones_errmsg);
+		for (size_t k = 0; k < pv->n_zones; k++)
+			free(pv->zones[k]);
+		free(pv->zones);
 	}
 	free(io->provs);
 	pthread_mutex_destroy(&io->mu);
