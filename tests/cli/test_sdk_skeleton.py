@@ -336,20 +336,38 @@ try:
            f"rc={rc}\n{out}\n{err}\nexample.org: {names}")
 
     # ---- 9. probe ----
+    def probe_json(path):
+        rc, out, err = run([stsctl, "plugins", "--probe", path, "--json"], env=penv, cwd=tmp)
+        try:
+            res = {p["name"]: p for p in json.loads(out).get("providers", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            res = {}
+        return rc, res, f"rc={rc}\n{out}\n{err}"
+
+    rc, res, detail = probe_json(inv_path)
+    report(rc == 0 and res.get("rest", {}).get("result") == "ok"
+           and res.get("rest", {}).get("plugin") == "skeleton",
+           "plugins --probe --json: the skeleton's provider ok with the token", detail)
+    before = len(fake_state(port)["requests"]) if port else 0
     rc, out, err = run([stsctl, "plugins", "--probe", inv_path], env=penv, cwd=tmp)
-    report(rc == 0 and "rest" in out and "ok" in out, "plugins --probe: ok with the token",
-           f"rc={rc}\n{out}\n{err}")
+    reqs = fake_state(port)["requests"][before:] if port else []
+    report(rc == 0 and "rest: ok\n" in out and reqs and all(r.startswith("GET ") for r in reqs),
+           "plugins --probe: 'rest: ok', having only read from the API",
+           f"rc={rc}\n{out}\n{err}\n{reqs}")
     bad = json.loads(json.dumps(inv))
     bad["providers"]["rest"]["token"] = "${env:SKEL_BAD_TOKEN}"
     bad_path = os.path.join(tmp, "inventory-bad.json")
     json.dump(bad, open(bad_path, "w"))
     rc, out, err = run([stsctl, "plugins", "--probe", bad_path], env=penv, cwd=tmp)
-    report(rc != 0 and "missing or invalid bearer token" in out + err,
-           "plugins --probe: a wrong token fails with the provider's own text",
+    line = [x for x in out.splitlines() if x.startswith("rest: ")]
+    report(rc == 1 and len(line) == 1 and "401" in line[0]
+           and "missing or invalid bearer token" in line[0],
+           "plugins --probe: a wrong token fails (exit 1) with the provider's own text",
            f"rc={rc}\n{out}\n{err}")
-    rc, out, err = run([stsctl, "plugins", "--probe", bad_path, "--json"], env=penv, cwd=tmp)
-    report(rc != 0 and "missing or invalid bearer token" in out,
-           "plugins --probe --json: the provider's text in the JSON", f"rc={rc}\n{out}\n{err}")
+    rc, res, detail = probe_json(bad_path)
+    report(rc == 1 and res.get("rest", {}).get("result") == "error"
+           and "missing or invalid bearer token" in res.get("rest", {}).get("error", ""),
+           "plugins --probe --json: the provider's text in the JSON", detail)
 except Exception:  # noqa: BLE001 - any crash is one failed check, with its trace
     import traceback
     report(False, "the test ran to its end", traceback.format_exc())
