@@ -14,30 +14,14 @@
 
 STS_API const char *sts_verdict_name(enum sts_verdict v)
 {
-	switch (v) {
-	case STS_VERDICT_PASS:
-		return "pass";
-	case STS_VERDICT_WARN:
-		return "warn";
-	case STS_VERDICT_FAIL:
-		break;
-	}
-	return "fail";
+	static const char *const names[] = {"pass", "warn", "fail"};
+	return v >= STS_VERDICT_PASS && v <= STS_VERDICT_FAIL ? names[v] : "fail";
 }
 
 STS_API const char *sts_view_name(enum sts_view v)
 {
-	switch (v) {
-	case STS_VIEW_NONE:
-		return "none";
-	case STS_VIEW_TESTING:
-		return "testing";
-	case STS_VIEW_ENFORCE:
-		return "enforce";
-	case STS_VIEW_NO_POLICY:
-		break;
-	}
-	return "no-policy";
+	static const char *const names[] = {"no-policy", "none", "testing", "enforce"};
+	return v >= STS_VIEW_NO_POLICY && v <= STS_VIEW_ENFORCE ? names[v] : "no-policy";
 }
 
 int check_warn_days(const struct sts_check_opts *o)

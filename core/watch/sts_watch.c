@@ -3,7 +3,6 @@
  * The watcher cycle and the status view (docs/stsctl-watch.md,
  * docs/stsctl-status.md) over the rollout engine (sts_rollout.h).
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "sts_err.h"
 #include "sts_ingest.h"
+#include "sts_pool.h"
 #include "sts_reporters.h"
 #include "sts_watch.h"
 
@@ -130,11 +130,7 @@ struct deferred {
 struct batch {
 	struct deferred *v;
 	size_t n, cap;
-	/* while the checks run */
-	const struct sts_watch_opts *o;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t next, done;
+	const struct sts_watch_opts *o; /* while the checks run */
 };
 
 static size_t concurrency(const struct sts_watch_opts *o)
@@ -142,59 +138,27 @@ static size_t concurrency(const struct sts_watch_opts *o)
 	return o->concurrency ? o->concurrency : STS_WATCH_DEFAULT_CONCURRENCY;
 }
 
-static void *check_worker(void *arg)
+static void check_one(void *ud, size_t i)
 {
-	struct batch *b = arg;
-	for (;;) {
-		pthread_mutex_lock(&b->mu);
-		size_t i = b->next < b->n ? b->next++ : b->n;
-		pthread_mutex_unlock(&b->mu);
-		if (i == b->n)
-			return NULL;
-		struct deferred *d = &b->v[i];
-		d->r = b->o->ops->check(b->o->ops->ud, d->dom, &d->chk);
-		pthread_mutex_lock(&b->mu);
-		b->done++;
-		pthread_cond_broadcast(&b->cv);
-		pthread_mutex_unlock(&b->mu);
-	}
+	struct batch *b = ud;
+	struct deferred *d = &b->v[i];
+	d->r = b->o->ops->check(b->o->ops->ud, d->dom, &d->chk);
+}
+
+static void tick(void *ud)
+{
+	const struct sts_watch_opts *o = ud;
+	if (o->ops->tick)
+		o->ops->tick(o->ops->ud);
 }
 
 /* Run the batch's checks on up to concurrency threads; tick every second meanwhile. */
 static void run_checks(struct batch *b, const struct sts_watch_opts *o)
 {
-	size_t nt = concurrency(o), started = 0;
-	nt = nt < b->n ? nt : b->n;
-	pthread_t *thr = calloc(nt, sizeof(*thr));
+	struct sts_pool_opts po = {
+	    .threads = (unsigned)concurrency(o), .tick = tick, .tick_ud = (void *)o};
 	b->o = o;
-	b->next = b->done = 0;
-	pthread_mutex_init(&b->mu, NULL);
-	pthread_cond_init(&b->cv, NULL);
-	for (; thr && started < nt; started++)
-		if (pthread_create(&thr[started], NULL, check_worker, b) != 0)
-			break;
-	if (started == 0) {
-		check_worker(b); /* no thread at all: one at a time, here */
-	} else {
-		pthread_mutex_lock(&b->mu);
-		while (b->done < b->n) {
-			struct timespec t;
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_sec += 1;
-			pthread_cond_timedwait(&b->cv, &b->mu, &t);
-			if (o->ops->tick) {
-				pthread_mutex_unlock(&b->mu);
-				o->ops->tick(o->ops->ud);
-				pthread_mutex_lock(&b->mu);
-			}
-		}
-		pthread_mutex_unlock(&b->mu);
-	}
-	for (size_t i = 0; i < started; i++)
-		pthread_join(thr[i], NULL);
-	free(thr);
-	pthread_cond_destroy(&b->cv);
-	pthread_mutex_destroy(&b->mu);
+	sts_pool_run_opts(b->n, &po, check_one, b);
 }
 
 static int conclude(const struct sts_domain *dom, struct sts_db *db, struct sts_rollout_reader *rd,
