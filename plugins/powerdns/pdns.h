@@ -10,26 +10,17 @@
 
 /*
  * Record content as the PowerDNS API writes and reads it. TXT content
- * carries its own quotes: each character-string is quoted, '"' and '\' are
- * escaped with a backslash, bytes outside printable ASCII are \DDD, and a
- * value longer than 255 octets is split into several strings of at most
- * 255 ("..." "..."). Every other type is the presentation form as is.
+ * carries its own quotes (presentation format: character-strings of at
+ * most 255 octets, each quoted, escaped): the host's TXT codec converts.
+ * Every other type is the presentation form as is. *ret is malloc'd.
  */
-
-/* TXT value (the strings concatenated) -> content; *ret is malloc'd. */
-int pdns_txt_encode(const char *value, size_t len, char **ret);
-
-/*
- * TXT content -> the strings concatenated, unescaped (quoted strings, or
- * bare words as a zone file allows). *ret is malloc'd and NUL-terminated;
- * STS_PLUGIN_EPARSE on an unterminated string or a bad escape.
- */
-int pdns_txt_decode(const char *content, char **ret, size_t *ret_len);
 
 /* content for the API of a value of type (TXT encoded, others copied). */
-int pdns_content_of(const char *type, const char *value, char **ret);
-/* The value stsctl sees for content of type (TXT decoded, others copied). */
-int pdns_value_of(const char *type, const char *content, char **ret, size_t *ret_len);
+int pdns_content_of(struct sts_plugin *p, const char *type, const char *value, char **ret);
+/* The value stsctl sees for content of type (TXT decoded, others copied);
+ * STS_PLUGIN_EPARSE for TXT content that is not valid presentation. */
+int pdns_value_of(struct sts_plugin *p, const char *type, const char *content, char **ret,
+		  size_t *ret_len);
 
 /* Zone apex check: letters, digits, '-', '_' and single dots; 1..253 octets. */
 bool pdns_zone_ok(const char *zone);

@@ -418,10 +418,10 @@ static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *
 				continue;
 			char *v = NULL;
 			size_t vl = 0;
-			int rv = pdns_value_of(type, content, &v, &vl);
+			int rv = pdns_value_of(p, type, content, &v, &vl);
 			if (rv ==
 			    STS_PLUGIN_EPARSE) /* kept verbatim: apply() sends it back as read */
-				rv = pdns_value_of("", content, &v, &vl);
+				rv = pdns_value_of(p, "", content, &v, &vl);
 			if (rv == STS_PLUGIN_OK)
 				rv = pdns_rrset_add(s, content, v, vl,
 						    json_is_true(json_object_get(rec, "disabled")));
@@ -550,7 +550,7 @@ static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct s
 		char *content = NULL;
 		if (same)
 			content = strdup(same->content);
-		else if ((r = pdns_content_of(rs->type, v, &content)) < 0)
+		else if ((r = pdns_content_of(p, rs->type, v, &content)) < 0)
 			break;
 		if (!content)
 			r = STS_PLUGIN_ENOMEM;
@@ -587,7 +587,6 @@ static int change_json(struct sts_plugin *p, struct pdns_zone *z, const struct s
 	}
 	if (!e || json_array_append_new(rrsets, e) < 0)
 		return STS_PLUGIN_ENOMEM;
-	(void)p;
 	return STS_PLUGIN_OK;
 }
 

@@ -72,9 +72,6 @@ char *zf_absname(const char *name, size_t len, const char *origin);
 /* Same name? Case-insensitive, trailing dot optional. */
 bool zf_name_eq(const char *a, const char *b);
 
-/* TXT value -> quoted character-strings of at most 255 octets each. */
-int zf_txt_presentation(const char *value, struct zf_str *out);
-
 enum zf_serial {
 	ZF_SERIAL_DATE,	     /* YYYYMMDDnn: today's 00, or +1 when not older */
 	ZF_SERIAL_INCREMENT, /* +1 */
@@ -88,7 +85,7 @@ uint32_t zf_next_serial(uint32_t old, enum zf_serial mode, time_t now);
  * then empty). Errors: STS_PLUGIN_ECONFLICT, STS_PLUGIN_EINVAL, STS_PLUGIN_ENOMEM with a
  * message in err.
  */
-int zf_edit(const struct zf_zone *z, const char *zone,
+int zf_edit(struct sts_plugin *p, const struct zf_zone *z, const char *zone,
 	    const struct sts_rrset_change *const *changes, size_t n, enum zf_serial mode,
 	    time_t now, struct zf_str *out, bool *ret_changed, char *err, size_t err_size);
 

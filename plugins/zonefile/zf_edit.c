@@ -31,6 +31,7 @@ struct ins {
 };
 
 struct ectx {
+	struct sts_plugin *p; /* for the host's TXT codec */
 	const struct zf_zone *z;
 	unsigned char *state;
 	char **rewrite;
@@ -57,8 +58,19 @@ static bool in_zone(const char *name, const char *zone)
 }
 
 /* One record line: OWNERFIELD TAB TTL TAB IN TAB TYPE TAB RDATA NL. */
-static char *record_line(const char *owner, size_t owner_len, uint32_t ttl, const char *type,
-			 const char *value)
+/* TXT presentation through the host's codec (255-octet strings, quoted, escaped). */
+static int txt_add(struct sts_plugin *p, struct zf_str *s, const char *value)
+{
+	char *q = NULL;
+	int r = sts_plugin_txt_quote(p, value, strlen(value), &q);
+	if (r == STS_PLUGIN_OK)
+		r = zf_str_puts(s, q);
+	sts_plugin_free(p, q);
+	return r;
+}
+
+static char *record_line(struct sts_plugin *p, const char *owner, size_t owner_len, uint32_t ttl,
+			 const char *type, const char *value)
 {
 	struct zf_str s = {0};
 	int r = zf_str_add(&s, owner, owner_len);
@@ -71,7 +83,7 @@ static char *record_line(const char *owner, size_t owner_len, uint32_t ttl, cons
 	if (r == STS_PLUGIN_OK)
 		r = zf_str_puts(&s, "\t");
 	if (r == STS_PLUGIN_OK)
-		r = is_type(type, "TXT") || is_type(type, "SPF") ? zf_txt_presentation(value, &s)
+		r = is_type(type, "TXT") || is_type(type, "SPF") ? txt_add(p, &s, value)
 								 : zf_str_puts(&s, value);
 	if (r == STS_PLUGIN_OK)
 		r = zf_str_puts(&s, "\n");
@@ -86,7 +98,7 @@ static int rewrite(struct ectx *c, size_t i, uint32_t ttl, const char *type, con
 {
 	const struct zf_entry *e = &c->z->e[i];
 	const char *owner = e->blank_owner ? "" : c->z->text + e->owner_off;
-	char *l = record_line(owner, e->blank_owner ? 0 : e->owner_len, ttl, type, value);
+	char *l = record_line(c->p, owner, e->blank_owner ? 0 : e->owner_len, ttl, type, value);
 	if (!l)
 		return STS_PLUGIN_ENOMEM;
 	free(c->rewrite[i]);
@@ -155,7 +167,7 @@ static int do_change(struct ectx *c, const char *zone, const struct sts_rrset_ch
 			size_t at = last != (size_t)-1	      ? z->e[last].end
 				    : last_name != (size_t)-1 ? z->e[last_name].end
 							      : z->len;
-			char *l = record_line(rr->name, strlen(rr->name), rr->ttl, rr->type,
+			char *l = record_line(c->p, rr->name, strlen(rr->name), rr->ttl, rr->type,
 					      rr->values[k]);
 			r = l ? insert(c, at, rr->name, l) : STS_PLUGIN_ENOMEM;
 			c->inserted[idx] = true;
@@ -375,11 +387,11 @@ static int validate(const char *zone, const struct sts_rrset_change *const *ch, 
 	return STS_PLUGIN_OK;
 }
 
-int zf_edit(const struct zf_zone *z, const char *zone,
+int zf_edit(struct sts_plugin *p, const struct zf_zone *z, const char *zone,
 	    const struct sts_rrset_change *const *changes, size_t n, enum zf_serial mode,
 	    time_t now, struct zf_str *out, bool *ret_changed, char *err, size_t err_size)
 {
-	struct ectx c = {.z = z, .err = err, .err_size = err_size};
+	struct ectx c = {.p = p, .z = z, .err = err, .err_size = err_size};
 	int r = validate(zone, changes, n, err, err_size);
 	char serial[16];
 	bool has_soa = false;

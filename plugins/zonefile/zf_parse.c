@@ -472,33 +472,6 @@ void zf_zone_release(struct zf_zone *z)
 	z->n = 0;
 }
 
-int zf_txt_presentation(const char *value, struct zf_str *out)
-{
-	size_t n = strlen(value);
-	size_t i = 0;
-	do {
-		size_t chunk = n - i > 255 ? 255 : n - i;
-		if (zf_str_puts(out, i ? " \"" : "\"") < 0)
-			return STS_PLUGIN_ENOMEM;
-		for (size_t k = i; k < i + chunk; k++) {
-			unsigned char c = (unsigned char)value[k];
-			int r;
-			if (c == '"' || c == '\\')
-				r = zf_str_printf(out, "\\%c", c);
-			else if (c < 0x20 || c >= 0x7f)
-				r = zf_str_printf(out, "\\%03u", c);
-			else
-				r = zf_str_add(out, (const char *)&c, 1);
-			if (r < 0)
-				return r;
-		}
-		if (zf_str_puts(out, "\"") < 0)
-			return STS_PLUGIN_ENOMEM;
-		i += chunk;
-	} while (i < n);
-	return STS_PLUGIN_OK;
-}
-
 uint32_t zf_next_serial(uint32_t old, enum zf_serial mode, time_t now)
 {
 	if (mode == ZF_SERIAL_DATE) {

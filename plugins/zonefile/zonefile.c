@@ -240,7 +240,8 @@ static int zonefile_apply(struct sts_plugin *p, const char *zone,
 	}
 	if (r < 0 || (r = parse(p, path, text, len, apex, &z, call)) < 0)
 		goto out;
-	r = zf_edit(&z, apex, changes, n, zf->serial, time(NULL), &out, &changed, err, sizeof(err));
+	r = zf_edit(p, &z, apex, changes, n, zf->serial, time(NULL), &out, &changed, err,
+		    sizeof(err));
 	if (r < 0) {
 		sts_plugin_error(call, "'%s': %s", path, err);
 		goto out;

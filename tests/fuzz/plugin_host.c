@@ -9,6 +9,7 @@
 #include "plugin_host.h"
 #include "sts_err.h"
 #include "sts_secret.h"
+#include "sts_txt.h"
 
 static struct fz_host *host_of(const struct sts_plugin *p)
 {
@@ -99,6 +100,16 @@ static int secret(struct sts_plugin *p, const char *ref, struct sts_secret **ret
 	return r;
 }
 
+static int txt_quote(const char *value, size_t len, char **ret)
+{
+	return sts_txt_encode(value, len, ret, NULL);
+}
+
+static int txt_unquote(const char *text, size_t len, char **ret, size_t *ret_len)
+{
+	return sts_txt_decode(text, len, ret, ret_len, NULL);
+}
+
 static struct sts_rrset *rrset_find(struct sts_rrsets *l, const char *name, const char *type)
 {
 	return (struct sts_rrset *)sts_rrsets_find(l, name, type);
@@ -113,7 +124,8 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 	return STS_EIO; /* the plugins fuzzed here never write files */
 }
 
-/* The REST services are not used by the plugins fuzzed here (NULL: a call crashes). */
+/* The host's TXT codec as the real host has it; the other REST services
+ * are not used by the plugins fuzzed here (NULL: a call crashes). */
 static const struct sts_host_api api = {
     .abi_version = STS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(struct sts_host_api),
@@ -135,6 +147,8 @@ static const struct sts_host_api api = {
     .buf_append = sts_buf_append,
     .write_atomic = write_atomic,
     .free = free,
+    .txt_quote = txt_quote,
+    .txt_unquote = txt_unquote,
 };
 
 void fz_host_init(struct fz_host *h, const uint8_t *data, size_t size)
