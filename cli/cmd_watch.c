@@ -149,45 +149,27 @@ static void notify(const struct sts_watch_conf *wc, const struct sts_watch_resul
 	json_decref(msg);
 }
 
+static void on_skip(void *ud, const char *source, const char *why)
+{
+	(void)ud;
+	sts_log_warn("cannot read report source '%s': %s, skipping", source, why);
+}
+
 /* Read the configured report sources (reports.sources) into the state DB. */
 static int ingest(struct watch_ctx *w)
 {
-	struct sts_ingest_conf *conf = NULL;
-	struct sts_ingest *ing = NULL;
+	struct sts_ingest_stats st;
 	char *err = NULL;
-	int r = sts_ingest_conf_from_json(json_object_get(w->c->inv->root, "reports"),
-					  w->c->inv->dir, &conf, &err);
-	if (r < 0) {
+	int r = sts_watch_ingest(w->c->inv, w->c->db, on_skip, NULL, &st, &err);
+	if (r == STS_EINVALID)
 		sts_log_err("inventory '%s': %s", w->c->inv->path, err ? err : sts_strerror(r));
-		free(err);
-		return r;
-	}
-	if (!conf->n_sources)
-		goto out;
-	struct sts_ingest_opts o = {.conf = conf};
-	if ((r = sts_ingest_new(w->c->db, &o, &ing)) < 0)
-		goto out;
-	for (size_t i = 0; i < conf->n_sources; i++) {
-		r = sts_ingest_source(ing, conf->sources[i].spec);
-		if (r == STS_EDB || r == STS_ENOMEM)
-			goto out;
-		if (r < 0)
-			sts_log_warn(
-			    "cannot read report source '%s': %s, skipping", conf->sources[i].spec,
-			    *sts_ingest_errmsg(ing) ? sts_ingest_errmsg(ing) : sts_strerror(r));
-	}
-	if ((r = sts_ingest_finish(ing)) == STS_OK) {
-		const struct sts_ingest_stats *st = sts_ingest_get_stats(ing);
-		if (st->stored || st->quarantined)
-			sts_log_info("ingested %zu new reports (%zu duplicates, %zu quarantined)",
-				     st->stored, st->duplicates, st->quarantined);
-	}
-out:
-	if (r == STS_EDB)
-		sts_log_err("ingest: %s", ing ? sts_ingest_errmsg(ing) : sts_db_errmsg(w->c->db));
-	sts_ingest_free(ing);
-	sts_ingest_conf_free(conf);
-	return r == STS_EDB || r == STS_ENOMEM ? r : STS_OK;
+	else if (r == STS_EDB)
+		sts_log_err("ingest: %s", err ? err : sts_strerror(r));
+	else if (st.stored || st.quarantined)
+		sts_log_info("ingested %zu new reports (%zu duplicates, %zu quarantined)",
+			     st.stored, st.duplicates, st.quarantined);
+	free(err);
+	return r;
 }
 
 static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)

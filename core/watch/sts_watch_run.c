@@ -41,6 +41,42 @@ int sts_watch_apply_domain(struct sts_watch_run *w, const struct sts_domain *d, 
 	return r;
 }
 
+int sts_watch_ingest(const struct sts_inventory *inv, struct sts_db *db,
+		     void (*on_skip)(void *ud, const char *source, const char *why), void *ud,
+		     struct sts_ingest_stats *ret_stats, char **reterr)
+{
+	struct sts_ingest_conf *conf = NULL;
+	struct sts_ingest *ing = NULL;
+	*reterr = NULL;
+	memset(ret_stats, 0, sizeof(*ret_stats));
+	int r = sts_ingest_conf_from_json(json_object_get(inv->root, "reports"), inv->dir, &conf,
+					  reterr);
+	if (r < 0)
+		return r == STS_ENOMEM ? r : STS_EINVALID;
+	if (!conf->n_sources)
+		goto out;
+	struct sts_ingest_opts o = {.conf = conf};
+	if ((r = sts_ingest_new(db, &o, &ing)) < 0)
+		goto out;
+	for (size_t i = 0; i < conf->n_sources; i++) {
+		const char *spec = conf->sources[i].spec;
+		r = sts_ingest_source(ing, spec);
+		if (r == STS_EDB || r == STS_ENOMEM)
+			goto out;
+		if (r < 0 && on_skip)
+			on_skip(ud, spec,
+				*sts_ingest_errmsg(ing) ? sts_ingest_errmsg(ing) : sts_strerror(r));
+	}
+	if ((r = sts_ingest_finish(ing)) == STS_OK)
+		*ret_stats = *sts_ingest_get_stats(ing);
+out:
+	if (r == STS_EDB && !(*reterr = strdup(ing ? sts_ingest_errmsg(ing) : sts_db_errmsg(db))))
+		r = STS_ENOMEM;
+	sts_ingest_free(ing);
+	sts_ingest_conf_free(conf);
+	return r == STS_EDB || r == STS_ENOMEM ? r : STS_OK;
+}
+
 bool sts_watch_all_reports(const struct sts_inventory *inv)
 {
 	const char *e =

@@ -11,6 +11,7 @@
 #include "sts_api.h"
 #include "sts_db.h"
 #include "sts_diag.h"
+#include "sts_ingest.h"
 #include "sts_inventory.h"
 #include "sts_plan.h"
 #include "sts_watch.h"
@@ -39,6 +40,18 @@ struct sts_watch_run {
  */
 STS_API int sts_watch_apply_domain(struct sts_watch_run *w, const struct sts_domain *d,
 				   char **reterr);
+
+/*
+ * Read the inventory's report sources (reports.sources) into db, as the
+ * first step of a cycle. A source that cannot be read is passed to
+ * on_skip (may be NULL) and left for the next cycle. STS_OK (counts in
+ * *ret_stats, zero without sources); STS_EINVALID for a reports section
+ * that is not valid; STS_EDB or STS_ENOMEM, the cycle must stop. *reterr
+ * (malloc'd, or NULL) says why.
+ */
+STS_API int sts_watch_ingest(const struct sts_inventory *inv, struct sts_db *db,
+			     void (*on_skip)(void *ud, const char *source, const char *why),
+			     void *ud, struct sts_ingest_stats *ret_stats, char **reterr);
 
 /* The inventory's reports.evidence is "all": unauthenticated reports count. */
 STS_API bool sts_watch_all_reports(const struct sts_inventory *inv);
