@@ -49,6 +49,13 @@ static const struct {
     {"ETLS", STS_ETLS},
     {"EAUTH", STS_EAUTH},
     {"EUNSUPPORTED", STS_EUNSUPPORTED},
+    {"EAGAIN", STS_EAGAIN},
+    {"EABI", STS_EABI},
+    {"ESTALE", STS_ESTALE},
+    {"EVERIFY", STS_EVERIFY},
+    {"ELOCKED", STS_ELOCKED},
+    {"EDB", STS_EDB},
+    {"EREFUSED", STS_EREFUSED},
 };
 
 bool conf_point(struct conf *c, bool ok, const char *fmt, ...)
