@@ -3,7 +3,6 @@
  * TLS-RPT report parser (RFC 8460 §4). Tolerant of the deviations listed in
  * docs/tlsrpt-parsing.md, strict about what makes a report unusable.
  */
-#include <idn2.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <strings.h>
 
 #include "sts_buf.h"
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_gzip.h"
 #include "sts_tlsrpt.h"
@@ -351,13 +351,14 @@ static int parse_policy_domain(struct sts_tlsrpt_ctx *c, json_t *v, const char *
 		non_ascii |= (unsigned char)*s >= 0x80;
 	if (non_ascii) {
 		char *a = NULL;
-		int rc = idn2_to_ascii_8z(raw, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-		if (rc == IDN2_OK) {
+		const char *why;
+		int rc = sts_dname_normalize(raw, 0, &a, &why);
+		if (rc == STS_OK)
 			sts_tlsrpt_warn(c, "policy-domain-u-label", "J9", path,
 					"'%.255s' converted to '%.255s'", raw, a);
+		if (rc == STS_OK || rc == STS_ENOMEM) {
 			free(raw);
-			raw = strdup(a);
-			idn2_free(a);
+			raw = a;
 			if (!raw)
 				return STS_ENOMEM;
 		}
