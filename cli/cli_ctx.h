@@ -43,7 +43,6 @@ struct cli_cmd_def {
 	const char *arg_name;		      /* "missing ARG_NAME" when fewer than min_args */
 	int (*prepare)(struct cli_ctx *ctx);  /* after the options, before the setup; or NULL */
 	void (*release)(struct cli_ctx *ctx); /* frees what prepare() or run() left in args */
-	int (*legacy)(int argc, char **argv); /* not converted yet: gets argv as it is */
 };
 
 /*

@@ -5,7 +5,6 @@
  * refused, with why; with --probe INVENTORY, check the credentials and
  * permissions of each provider instance of an inventory.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +13,7 @@
 #include "sts_err.h"
 #include "sts_plugin.h"
 
-const char *const plugins_usage[] = {
+static const char *const plugins_usage[] = {
     "stsctl plugins [--json]",
     "stsctl plugins --probe INVENTORY [--json]",
     "",
@@ -210,26 +209,12 @@ static const char *probe_one(struct sts_plugin_host *h, const struct sts_invento
 	return r < 0 ? "error" : "ok";
 }
 
-static int probe(const char *path, bool json)
+/* --probe: the inventory was loaded by the setup (cli_ctx.c), like every command's */
+static int probe(const struct sts_inventory *inv, const char *path, bool json)
 {
-	struct sts_inventory *inv = NULL;
-	struct sts_diags d;
-	sts_diags_init(&d);
-	int r = sts_inventory_load(path, &inv, &d);
-	if (r < 0 || d.n_warnings > 0)
-		cli_print_diags(&d);
-	sts_diags_release(&d);
-	if (r == STS_EINVALID || r == STS_EPARSE) {
-		sts_log_err("inventory '%s' is invalid", path);
-		return EXIT_FAIL;
-	}
-	if (r < 0) {
-		sts_log_errno(r, "cannot load inventory '%s'", path);
-		return cli_exit_for(r);
-	}
+	int r;
 	struct sts_plugin_host *h = NULL;
 	if ((r = sts_plugin_host_new(&h)) < 0) {
-		sts_inventory_free(inv);
 		sts_log_errno(r, "cannot set up the plugins");
 		return EXIT_INTERNAL;
 	}
@@ -261,42 +246,20 @@ static int probe(const char *path, bool json)
 	    cli_json_print(json_pack("{s:s,s:o*}", "inventory", path, "providers", list)) < 0)
 		rc = EXIT_USAGE;
 	sts_plugin_host_free(h);
-	sts_inventory_free(inv);
 	return rc;
 }
 
-int cmd_plugins(int argc, char **argv)
+static const struct cli_opt plugins_opts[] = {
+    CLI_JSON,
+    {.name = "probe", .type = CLI_OPT_INVENTORY},
+    CLI_END,
+};
+
+static int run(struct cli_ctx *ctx)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"probe", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	bool json = false;
-	const char *inventory = NULL;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			inventory = optarg;
-			break;
-		case 'h':
-			cli_usage(stdout, plugins_usage);
-			return EXIT_OK;
-		default:
-			return cli_usage_error(plugins_usage, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(plugins_usage, "too many arguments");
-	if (inventory)
-		return probe(inventory, json);
+	bool json = ctx->json;
+	if (ctx->inv)
+		return probe(ctx->inv, ctx->inventory_path, json);
 
 	struct sts_plugin_host *h = NULL;
 	struct sts_plugin_info *v = NULL;
@@ -324,3 +287,5 @@ int cmd_plugins(int argc, char **argv)
 	sts_plugin_host_free(h);
 	return rc;
 }
+
+CLI_COMMAND(plugins, .max_args = 0);

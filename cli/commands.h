@@ -41,9 +41,6 @@ extern const struct cli_cmd_def report_cmd;
 extern const struct cli_cmd_def prune_cmd;
 extern const struct cli_cmd_def status_cmd;
 extern const struct cli_cmd_def watch_cmd;
-
-/* not converted yet (cli/cmd_plugins.c): argv as it is */
-extern const char *const plugins_usage[];
-int cmd_plugins(int argc, char **argv);
+extern const struct cli_cmd_def plugins_cmd;
 
 #endif

@@ -35,7 +35,6 @@ static const char *const help_usage[] = {
     NULL,
 };
 static const struct cli_cmd_def help_cmd = {.run = cmd_help, .usage = help_usage, .max_args = 1};
-static const struct cli_cmd_def plugins_cmd = {.legacy = cmd_plugins, .usage = plugins_usage};
 
 #define NEED_INV_ARG (CMD_INVENTORY_ARG | CMD_LOAD_INVENTORY)
 #define NEED_INV_OPT CMD_LOAD_INVENTORY
@@ -57,7 +56,7 @@ static const struct cli_cmd cmds[] = {
     {"lint", &lint_cmd, 0, "check a policy, TXT record or MX match against the RFCs"},
     {"onboard", &onboard_cmd, NEED_INV_OPT, "propose inventory entries from live DNS"},
     {"plan", &plan_cmd, NEED_INV_ARG | CMD_STATE_RO | CMD_PLUGINS, "show what apply would change"},
-    {"plugins", &plugins_cmd, 0, "list the provider plugins found"},
+    {"plugins", &plugins_cmd, NEED_INV_OPT, "list the provider plugins found"},
     {"prune", &prune_cmd, NEED_REPORTS | NEED_WRITER, "drop TLS reports past their retention"},
     {"receive", &receive_cmd, CMD_INVENTORY_REQ | NEED_REPORTS | NEED_WRITER,
      "run the HTTPS receiver for TLS reports"},
@@ -130,10 +129,6 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 				return finish_stdout(EXIT_OK);
 			}
 		}
-	}
-	if (c->def->legacy) {
-		optind = 0; /* reset getopt for the command */
-		return finish_stdout(c->def->legacy(argc, argv));
 	}
 	struct cli_ctx ctx = {.def = c->def, .flags = c->flags};
 	int rc = EXIT_OK;
