@@ -507,3 +507,32 @@ STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrs
 	}
 	return STS_OK;
 }
+
+STS_API size_t sts_plan_group_end(const struct sts_plan *p, const size_t *order, size_t n, size_t i)
+{
+	const struct sts_plan_domain *d = &p->domains[order[i]];
+	size_t j = i + 1;
+	while (j < n && strcmp(p->domains[order[j]].dns, d->dns) == 0 &&
+	       strcmp(p->domains[order[j]].zone, d->zone) == 0)
+		j++;
+	return j;
+}
+
+STS_API int sts_limits_set_dns(struct sts_limits *l, const struct sts_io *io, const char *dns)
+{
+	struct sts_dns_caps caps = {0};
+	if (io->ops->dns_caps)
+		io->ops->dns_caps(io->ud, dns, &caps);
+	int r = sts_limits_set(l, dns, caps.max_concurrency);
+	if (r == STS_OK)
+		sts_limits_set_rate(l, dns, caps.rate_per_sec);
+	return r;
+}
+
+STS_API int sts_limits_set_web(struct sts_limits *l, const struct sts_io *io, const char *web)
+{
+	struct sts_web_caps caps = {0};
+	if (io->ops->web_caps)
+		io->ops->web_caps(io->ud, web, &caps);
+	return sts_limits_set(l, web, caps.max_concurrency);
+}

@@ -239,6 +239,13 @@ STS_API int sts_limits_set_rate(struct sts_limits *l, const char *name, unsigned
 STS_API void sts_limits_acquire(struct sts_limits *l, const char *name);
 STS_API void sts_limits_release(struct sts_limits *l, const char *name);
 
+/*
+ * Register a provider in l with what the io says it can take: a DNS
+ * provider's concurrency and rate, a web host's concurrency.
+ */
+STS_API int sts_limits_set_dns(struct sts_limits *l, const struct sts_io *io, const char *dns);
+STS_API int sts_limits_set_web(struct sts_limits *l, const struct sts_io *io, const char *web);
+
 /* sha256 hex of a file's bytes. */
 STS_API int sts_file_sha256(const char *path, char ret[65]);
 
@@ -252,5 +259,9 @@ STS_API bool sts_name_eq(const char *a, const char *b);
 STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrsets *want,
 				 const json_t *prev_spec);
 STS_API void sts_plan_domain_release(struct sts_plan_domain *d);
+/* order[i..n) are domain indexes sorted by (dns, zone, name): the end of the
+ * group from i that shares order[i]'s DNS provider and zone. */
+STS_API size_t sts_plan_group_end(const struct sts_plan *p, const size_t *order, size_t n,
+				  size_t i);
 
 #endif

@@ -595,18 +595,10 @@ static int read_actual(struct builder *b, unsigned threads)
 			b->order[n++] = i;
 	qsort_r(b->order, n, sizeof(*b->order), order_cmp, p->domains);
 	for (size_t i = 0; i < n;) {
-		const struct sts_plan_domain *d = &p->domains[b->order[i]];
-		size_t j = i + 1;
-		while (j < n && strcmp(p->domains[b->order[j]].dns, d->dns) == 0 &&
-		       strcmp(p->domains[b->order[j]].zone, d->zone) == 0)
-			j++;
+		size_t j = sts_plan_group_end(p, b->order, n, i);
 		b->tasks[b->n_tasks++] = (struct task){false, i, j - i};
-		struct sts_dns_caps caps = {0};
-		if (b->io->ops->dns_caps)
-			b->io->ops->dns_caps(b->io->ud, d->dns, &caps);
-		if ((r = sts_limits_set(b->lim, d->dns, caps.max_concurrency)) < 0)
+		if ((r = sts_limits_set_dns(b->lim, b->io, p->domains[b->order[i]].dns)) < 0)
 			return r;
-		sts_limits_set_rate(b->lim, d->dns, caps.rate_per_sec);
 		i = j;
 	}
 	for (size_t i = 0; i < p->n_domains; i++) {
@@ -614,10 +606,7 @@ static int read_actual(struct builder *b, unsigned threads)
 		if (d->err < 0 || !b->w[i].read_web)
 			continue;
 		b->tasks[b->n_tasks++] = (struct task){true, i, 1};
-		struct sts_web_caps caps = {0};
-		if (b->io->ops->web_caps)
-			b->io->ops->web_caps(b->io->ud, d->web, &caps);
-		if ((r = sts_limits_set(b->lim, d->web, caps.max_concurrency)) < 0)
+		if ((r = sts_limits_set_web(b->lim, b->io, d->web)) < 0)
 			return r;
 	}
 	return sts_pool_run(b->n_tasks, threads, run_task, b);
