@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Provider access for plan/apply: the plugin-backed struct sts_io and
  * per-provider concurrency limits (the worker pool: core/base/sts_pool.c). */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_plugin.h"
@@ -139,36 +137,16 @@ STS_API void sts_limits_release(struct sts_limits *l, const char *name)
 
 STS_API int sts_file_sha256(const char *path, char ret[65])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = STS_OK;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
-		r = STS_ENOMEM;
-		goto out;
-	}
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		EVP_DigestUpdate(c, buf, (size_t)n);
-	}
+	struct sts_buf b;
+	sts_buf_init(&b, STS_CAP_INVENTORY); /* the file is an inventory */
+	int r = sts_buf_read_file(&b, path);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdn = 0;
-	EVP_DigestFinal_ex(c, md, &mdn);
-	for (unsigned i = 0; i < 32 && i < mdn; i++)
+	if (r == STS_OK && !EVP_Digest(b.data, b.len, md, &mdn, EVP_sha256(), NULL))
+		r = STS_ENOMEM;
+	for (unsigned i = 0; r == STS_OK && i < 32 && i < mdn; i++)
 		snprintf(ret + 2 * i, 3, "%02x", md[i]);
-out:
-	EVP_MD_CTX_free(c);
-	close(fd);
+	sts_buf_release(&b);
 	return r;
 }
 
