@@ -4,6 +4,7 @@
  * their parsing from JSON (sts_inv_rollout.h, docs/rollout.md).
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,25 @@ bool sts_inv_json_keys_known(const json_t *o, const char *const *keys, size_t n)
 	return true;
 }
 
+/* the int settings, each with its range and its message (a static string) */
+static const struct {
+	const char *key;
+	size_t off;
+	int lo, hi;
+	const char *err;
+} int_settings[] = {
+    {"min_days_in_testing", offsetof(struct sts_rollout_settings, min_days_in_testing), 0, 3650,
+     "rollout.min_days_in_testing: not an integer in 0..3650"},
+    {"window_days", offsetof(struct sts_rollout_settings, window_days), 1, 365,
+     "rollout.window_days: not an integer in 1..365"},
+    {"demote_window_days", offsetof(struct sts_rollout_settings, demote_window_days), 1, 365,
+     "rollout.demote_window_days: not an integer in 1..365"},
+    {"min_reporting_orgs", offsetof(struct sts_rollout_settings, min_reporting_orgs), 0, 1000,
+     "rollout.min_reporting_orgs: not an integer in 0..1000"},
+    {"cert_min_days_left", offsetof(struct sts_rollout_settings, cert_min_days_left), 0, 3650,
+     "rollout.cert_min_days_left: not an integer in 0..3650"},
+};
+
 STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_settings *ret,
 					   const char **reterr)
 {
@@ -143,32 +163,15 @@ STS_API int sts_rollout_settings_from_json(const json_t *o, struct sts_rollout_s
 			return *reterr = "rollout.target: not none, testing or enforce",
 			       STS_EINVALID;
 	}
-	v = s.min_days_in_testing;
-	if (!get_int(o, "min_days_in_testing", 0, 3650, &v))
-		return *reterr = "rollout.min_days_in_testing: not an integer in 0..3650",
-		       STS_EINVALID;
-	s.min_days_in_testing = (int)v;
-	v = s.window_days;
-	if (!get_int(o, "window_days", 1, 365, &v))
-		return *reterr = "rollout.window_days: not an integer in 1..365", STS_EINVALID;
-	s.window_days = (int)v;
-	v = s.demote_window_days;
-	if (!get_int(o, "demote_window_days", 1, 365, &v))
-		return *reterr = "rollout.demote_window_days: not an integer in 1..365",
-		       STS_EINVALID;
-	s.demote_window_days = (int)v;
+	for (size_t i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
+		int *field = (int *)((char *)&s + int_settings[i].off);
+		v = *field;
+		if (!get_int(o, int_settings[i].key, int_settings[i].lo, int_settings[i].hi, &v))
+			return *reterr = int_settings[i].err, STS_EINVALID;
+		*field = (int)v;
+	}
 	if (!get_int(o, "min_sessions", 0, LLONG_MAX, &s.min_sessions))
 		return *reterr = "rollout.min_sessions: not a non-negative integer", STS_EINVALID;
-	v = s.min_reporting_orgs;
-	if (!get_int(o, "min_reporting_orgs", 0, 1000, &v))
-		return *reterr = "rollout.min_reporting_orgs: not an integer in 0..1000",
-		       STS_EINVALID;
-	s.min_reporting_orgs = (int)v;
-	v = s.cert_min_days_left;
-	if (!get_int(o, "cert_min_days_left", 0, 3650, &v))
-		return *reterr = "rollout.cert_min_days_left: not an integer in 0..3650",
-		       STS_EINVALID;
-	s.cert_min_days_left = (int)v;
 	if ((x = json_object_get(o, "min_success_ratio"))) {
 		if (!ratio_ok(x))
 			return *reterr = "rollout.min_success_ratio: not a number in 0..1",

@@ -194,6 +194,22 @@ static void listen_value(struct vctx *c, const struct pctx *p, const struct sts_
 		ERR(c, p, v->off, "expected ADDR:PORT, [ADDR]:PORT or :PORT (port 1..65535)");
 }
 
+/* the receiver's integer settings and their ranges */
+static const struct {
+	const char *key;
+	long long lo, hi;
+} https_ints[] = {
+    {"max_body", 1, STS_CAP_REPORT_COMPRESSED},
+    {"max_connections", 1, 100000},
+    {"timeout", 1, 86400},
+    {"request_timeout", 1, 3600},
+    {"max_body_memory", 1024, 1LL << 32},
+    {"per_ip_connections", 1, 100000},
+    {"per_ip_requests", 1, 1000000},
+    {"quota_reports", 1, 1000000000},
+    {"quota_bytes", 1024, 1LL << 50},
+};
+
 static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
 {
 	if (sts_inv_object_keys(c, p, v, https_keys, N_OF(https_keys)) < 0)
@@ -216,26 +232,13 @@ static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_j
 			want_text(c, &mp, &m->val);
 		else if (strcmp(k, "key") == 0)
 			secret_value(c, &mp, &m->val, true);
-		else if (strcmp(k, "max_body") == 0)
-			want_int(c, &mp, &m->val, 1, STS_CAP_REPORT_COMPRESSED);
 		else if (strcmp(k, "trusted") == 0)
 			sts_inv_want(c, &mp, &m->val, STS_JTRUE);
-		else if (strcmp(k, "max_connections") == 0)
-			want_int(c, &mp, &m->val, 1, 100000);
-		else if (strcmp(k, "timeout") == 0)
-			want_int(c, &mp, &m->val, 1, 86400);
-		else if (strcmp(k, "request_timeout") == 0)
-			want_int(c, &mp, &m->val, 1, 3600);
-		else if (strcmp(k, "max_body_memory") == 0)
-			want_int(c, &mp, &m->val, 1024, 1LL << 32);
-		else if (strcmp(k, "per_ip_connections") == 0)
-			want_int(c, &mp, &m->val, 1, 100000);
-		else if (strcmp(k, "per_ip_requests") == 0)
-			want_int(c, &mp, &m->val, 1, 1000000);
-		else if (strcmp(k, "quota_reports") == 0)
-			want_int(c, &mp, &m->val, 1, 1000000000);
-		else if (strcmp(k, "quota_bytes") == 0)
-			want_int(c, &mp, &m->val, 1024, 1LL << 50);
+		else
+			for (size_t j = 0; j < N_OF(https_ints); j++)
+				if (strcmp(k, https_ints[j].key) == 0)
+					want_int(c, &mp, &m->val, https_ints[j].lo,
+						 https_ints[j].hi);
 	}
 }
 
