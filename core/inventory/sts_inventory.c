@@ -44,6 +44,17 @@ static void pos_of(struct vctx *c, uint32_t off, unsigned *line, unsigned *col)
 	sts_inv_oom(c, sts_jlines_pos(&c->lines, off, line, col));
 }
 
+/* a provider's or a tenant's name: its key */
+static void member_name_check(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
+			      const char *what)
+{
+	char q[QUOTE_MAX + 4];
+	if (!sts_inv_ident_ok(m->key, false))
+		ERR(c, p, m->key_off,
+		    "invalid %s name '%s' (letters, digits, '_', '-', '.'; at most 64)", what,
+		    sts_inv_quote(q, m->key));
+}
+
 static void parse_providers(struct vctx *c, const struct sts_jval *v)
 {
 	char q[QUOTE_MAX + 4];
@@ -61,11 +72,7 @@ static void parse_providers(struct vctx *c, const struct sts_jval *v)
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {&p, m->key, 0}, pp = {&mp, "plugin", 0};
-		if (!sts_inv_ident_ok(m->key, false))
-			ERR(c, &mp, m->key_off,
-			    "invalid provider name '%s' (letters, digits, '_', '-', '.'; at most "
-			    "64)",
-			    sts_inv_quote(q, m->key));
+		member_name_check(c, &mp, m, "provider");
 		/* registered even when broken: references to it are not "undefined" */
 		const struct sts_jval *plugin = NULL;
 		if (sts_inv_want(c, &mp, &m->val, STS_JOBJECT)) {
@@ -103,7 +110,6 @@ static void parse_providers(struct vctx *c, const struct sts_jval *v)
 
 static void parse_tenants(struct vctx *c, const struct sts_jval *v)
 {
-	char q[QUOTE_MAX + 4];
 	struct pctx p = {&sts_inv_root, "tenants", 0};
 	if (!sts_inv_want(c, &p, v, STS_JOBJECT))
 		return;
@@ -122,10 +128,7 @@ static void parse_tenants(struct vctx *c, const struct sts_jval *v)
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {&p, m->key, 0};
 		struct sts_tenant *t = &inv->tenants[i];
-		if (!sts_inv_ident_ok(m->key, false))
-			ERR(c, &mp, m->key_off,
-			    "invalid tenant name '%s' (letters, digits, '_', '-', '.'; at most 64)",
-			    sts_inv_quote(q, m->key));
+		member_name_check(c, &mp, m, "tenant");
 		sts_inv_parse_layer(c, &mp, &m->val, &c->priv->tenant_layers[i], "a tenant");
 		t->name = sts_arena_strndup(&c->priv->arena, m->key, m->key_len);
 		if (!t->name) {
@@ -314,10 +317,11 @@ static void parse_domain(struct vctx *c, const struct pctx *p, const struct sts_
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {p, m->key, 0};
-		int k = sts_inv_key_index(m->key, sts_inv_domain_keys, N_DOMAIN_KEYS);
+		int k = sts_inv_member_key(c, &mp, m, sts_inv_domain_keys, N_DOMAIN_KEYS,
+					   N_DOMAIN_KEYS);
 		if (k < 0)
-			sts_inv_unknown_key(c, &mp, m, sts_inv_domain_keys, N_DOMAIN_KEYS);
-		else if (k == F_NAME)
+			continue;
+		if (k == F_NAME)
 			name = &m->val;
 		else if (k == F_TENANT)
 			domain_tenant(c, &x, &mp, &m->val);
@@ -361,11 +365,9 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 	const struct sts_jval *sec[N_OF(root_keys)] = {NULL};
 	for (uint32_t i = 0; i < root->u.o.n; i++) {
 		const struct sts_jmember *m = &root->u.o.m[i];
-		int k = sts_inv_key_index(m->key, root_keys, N_OF(root_keys));
 		struct pctx mp = {&sts_inv_root, m->key, 0};
-		if (k < 0)
-			sts_inv_unknown_key(c, &mp, m, root_keys, N_OF(root_keys));
-		else
+		int k = sts_inv_member_key(c, &mp, m, root_keys, N_OF(root_keys), N_OF(root_keys));
+		if (k >= 0)
 			sec[k] = &m->val;
 	}
 	/* jansson copies of the small sections other modules read */

@@ -246,6 +246,15 @@ int sts_inv_key_index(const char *key, const char *const *keys, size_t n)
 	return -1;
 }
 
+int sts_inv_member_key(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
+		       const char *const *keys, size_t n, size_t n_suggest)
+{
+	int k = sts_inv_key_index(m->key, keys, n);
+	if (k < 0)
+		sts_inv_unknown_key(c, p, m, keys, n_suggest);
+	return k;
+}
+
 /* ---- type checks ---- */
 
 bool sts_inv_want(struct vctx *c, const struct pctx *p, const struct sts_jval *v, enum sts_jtype t)
@@ -269,11 +278,8 @@ static int object_keys(struct vctx *c, const struct pctx *p, const struct sts_jv
 	int unknown = 0;
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
-		if (sts_inv_key_index(m->key, keys, n) < 0) {
-			struct pctx mp = {p, m->key, 0};
-			sts_inv_unknown_key(c, &mp, m, keys, n);
-			unknown++;
-		}
+		struct pctx mp = {p, m->key, 0};
+		unknown += sts_inv_member_key(c, &mp, m, keys, n, n) < 0;
 	}
 	return unknown;
 }
@@ -694,10 +700,10 @@ void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_
 	for (uint32_t i = 0; i < v->u.o.n; i++) {
 		const struct sts_jmember *m = &v->u.o.m[i];
 		struct pctx mp = {p, m->key, 0};
-		int k = sts_inv_key_index(m->key, sts_inv_domain_keys, N_DOMAIN_KEYS);
+		int k = sts_inv_member_key(c, &mp, m, sts_inv_domain_keys, N_DOMAIN_KEYS, N_FIELDS);
 		if (k < 0)
-			sts_inv_unknown_key(c, &mp, m, sts_inv_domain_keys, N_FIELDS);
-		else if (k >= N_FIELDS)
+			continue;
+		if (k >= N_FIELDS)
 			ERR(c, &mp, m->key_off, "'%s' is not allowed in %s: it belongs in a domain",
 			    sts_inv_quote(q, m->key), where);
 		else
