@@ -21,7 +21,8 @@ the installed plugin directory, for the `local` web plugin):
     provider's own error text with a wrong one.
 
 TAP on stdout. Usage:
-  test_sdk_skeleton.py BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR
+  test_sdk_skeleton.py BUILD_ROOT SOURCE_ROOT PREFIX BINDIR LIBDIR INCLUDEDIR
+(the last four as meson's options say)
 """
 import hashlib
 import json
@@ -36,8 +37,8 @@ import urllib.request
 
 from tap import done, report
 
-BUILD, ROOT, PREFIX, BINDIR, LIBDIR = [os.path.abspath(a) if i < 2 else a
-                                       for i, a in enumerate(sys.argv[1:6])]
+BUILD, ROOT, PREFIX, BINDIR, LIBDIR, INCLUDEDIR = [os.path.abspath(a) if i < 2 else a
+                                                   for i, a in enumerate(sys.argv[1:7])]
 SKELETON = os.path.join(ROOT, "examples", "plugin-skeleton")
 FAKE = os.path.join(ROOT, "tests", "fakes", "skeleton-dns", "fakedns.py")
 TOKEN = "skeleton-test-token-7f3a"
@@ -111,7 +112,7 @@ try:
                         "--destdir", D], timeout=60)
     report(rc == 0, "meson install --destdir", f"rc={rc}\n{out}\n{err}")
     stsctl = under(D, os.path.join(PREFIX, BINDIR, "stsctl"))
-    header = under(D, os.path.join(PREFIX, "include", "stsctl", "plugin.h"))
+    header = under(D, os.path.join(PREFIX, INCLUDEDIR, "stsctl", "plugin.h"))
     pcdir = under(D, os.path.join(PREFIX, LIBDIR, "pkgconfig"))
     report(os.access(stsctl, os.X_OK), "installed: bin/stsctl", stsctl)
     report(os.path.isfile(header), "installed: include/stsctl/plugin.h", header)
@@ -133,7 +134,7 @@ try:
     env["PKG_CONFIG_PATH"] = pcdir
     env["PKG_CONFIG_SYSROOT_DIR"] = D
     rc, cflags, err = run(["pkg-config", "--cflags", "stsctl-plugin"], env=env)
-    inc = under(D, os.path.join(PREFIX, "include"))
+    inc = under(D, os.path.join(PREFIX, INCLUDEDIR))
     report(rc == 0 and f"-I{inc}" in cflags.split(),
            "pkg-config --cflags stsctl-plugin: the include directory in D",
            f"rc={rc} cflags={cflags!r} want -I{inc}\n{err}")
