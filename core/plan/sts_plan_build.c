@@ -7,11 +7,13 @@
 
 #include <openssl/evp.h>
 
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_rollout.h"
 #include "sts_plugin.h"
 #include "sts_render.h"
+#include "sts_reporters.h"
 
 #define STS_PREFIX "v=STSv1"
 
@@ -341,19 +343,27 @@ static int db_cmp(const void *key, const void *elem)
 
 /*
  * A domain of the inventory without "zone" (the inventory then makes the
- * zone its name, the very pointer): when the DNS provider's plugin lists
- * its zones, the zone is the longest of them that holds the name; when
- * none does (or the list cannot be had: the read then says why), it stays
- * the name, as without a list.
+ * zone its name, the very pointer) below its organisational domain
+ * (mail.example.com): when the DNS provider's plugin lists its zones, the
+ * zone is the longest of them that holds the name. An organisational
+ * domain is its own zone, as before, without asking; and when no listed
+ * zone holds the name (or the list cannot be had: the read then says why),
+ * it stays the name too.
  */
 static int zone_of(struct builder *b, struct sts_plan_domain *d)
 {
 	char *const *zones = NULL;
 	size_t n = 0;
 	char *err = NULL;
+	char *org = NULL;
 	if (!b->io->ops->dns_zones)
 		return STS_OK;
-	int r = b->io->ops->dns_zones(b->io->ud, d->dns, &zones, &n, &err);
+	int r = sts_reporters_orgdomain(d->name, &org);
+	bool below = r == STS_OK && !sts_dname_eq(org, d->name);
+	free(org);
+	if (r == STS_ENOMEM || !below)
+		return r == STS_ENOMEM ? r : STS_OK;
+	r = b->io->ops->dns_zones(b->io->ud, d->dns, &zones, &n, &err);
 	const char *z = r == STS_OK ? sts_zone_longest_suffix(d->name, zones, n) : NULL;
 	/* a plugin that cannot be opened is reported by the read, as before */
 	if (r < 0 && r != STS_EUNSUPPORTED && r != STS_ENOMEM && r != STS_EPLUGIN && r != STS_EABI)
