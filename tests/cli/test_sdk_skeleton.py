@@ -60,8 +60,11 @@ def run(cmd, env=None, cwd=None, timeout=60):
         return -1, "", f"timed out after {t:.0f} s: {cmd}"
 
 
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def fake_state(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/state", timeout=10) as r:
+    with NO_PROXY.open(f"http://127.0.0.1:{port}/_fake/state", timeout=10) as r:
         return json.load(r)
 
 
@@ -170,6 +173,8 @@ try:
     # ---- 4. the installed stsctl lists it and not the build tree ----
     penv = dict(os.environ)
     penv.pop("LD_LIBRARY_PATH", None)  # meson test points it at the build tree's plugins/
+    for k in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        penv.pop(k, None)  # the fake is on loopback
     penv["STSCTL_PLUGIN_PATH"] = bld + ":" + inst_plugins
     penv["SKEL_TOKEN"] = TOKEN
     penv["SKEL_BAD_TOKEN"] = "not-the-token"
