@@ -28,16 +28,20 @@ static int push(char ***v, size_t *n, const char *s)
 static int reason(struct sts_onboard_entry *e, const char *fmt, ...) STS_PRINTF(2, 3);
 static int reason(struct sts_onboard_entry *e, const char *fmt, ...)
 {
-	struct sts_buf b;
+	char *s;
 	va_list ap;
-	sts_buf_init(&b, 4096);
 	va_start(ap, fmt);
-	int r = sts_buf_vprintf(&b, fmt, ap);
+	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (r == STS_OK)
-		r = push(&e->reasons, &e->n_reasons, sts_buf_str(&b));
-	sts_buf_release(&b);
-	return r;
+	if (n < 0)
+		return STS_ENOMEM;
+	char **slot = sts_array_push(&e->reasons, &e->n_reasons, sizeof(*e->reasons));
+	if (!slot) {
+		free(s);
+		return STS_ENOMEM;
+	}
+	*slot = s;
+	return STS_OK;
 }
 
 /* Why the domain cannot be proposed: its MX records and their STARTTLS. */
