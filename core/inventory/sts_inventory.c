@@ -285,7 +285,6 @@ static void domain_name(struct vctx *c, struct dom *x, const struct sts_jval *v,
 static void domain_tenant(struct vctx *c, struct dom *x, const struct pctx *p,
 			  const struct sts_jval *v)
 {
-	char q[QUOTE_MAX + 4];
 	x->tenant_bad = true;
 	if (!sts_inv_want(c, p, v, STS_JSTRING))
 		return;
@@ -295,13 +294,7 @@ static void domain_tenant(struct vctx *c, struct dom *x, const struct pctx *p,
 		x->tenant_bad = false;
 		return;
 	}
-	const char *hint = sts_inv_suggest_keys(v->u.s.p, c->tenants_j);
-	if (hint)
-		ERR(c, p, v->off, "undefined tenant '%s': did you mean '%s'?",
-		    sts_inv_quote(q, v->u.s.p), hint);
-	else
-		ERR(c, p, v->off, "undefined tenant '%s': define it under 'tenants'",
-		    sts_inv_quote(q, v->u.s.p));
+	sts_inv_undefined(c, p, v, c->tenants_j, "tenant", "tenants");
 }
 
 static void parse_domain(struct vctx *c, const struct pctx *p, const struct sts_jval *v,

@@ -246,6 +246,19 @@ int sts_inv_key_index(const char *key, const char *const *keys, size_t n)
 	return -1;
 }
 
+void sts_inv_undefined(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+		       const struct sts_jval *section, const char *what, const char *section_name)
+{
+	char q[QUOTE_MAX + 4];
+	const char *hint = sts_inv_suggest_keys(v->u.s.p, section);
+	if (hint)
+		ERR(c, p, v->off, "undefined %s '%s': did you mean '%s'?", what,
+		    sts_inv_quote(q, v->u.s.p), hint);
+	else
+		ERR(c, p, v->off, "undefined %s '%s': define it under '%s'", what,
+		    sts_inv_quote(q, v->u.s.p), section_name);
+}
+
 int sts_inv_member_key(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
 		       const char *const *keys, size_t n, size_t n_suggest)
 {
@@ -532,7 +545,6 @@ static bool parse_tlsrpt(struct vctx *c, const struct pctx *p, const struct sts_
 static bool parse_provider_ref(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			       const char **ret)
 {
-	char q[QUOTE_MAX + 4];
 	if (!sts_inv_want(c, p, v, STS_JSTRING))
 		return false;
 	long i = sts_inv_strmap_find(&c->priv->providers, v->u.s.p, false, 0);
@@ -540,13 +552,7 @@ static bool parse_provider_ref(struct vctx *c, const struct pctx *p, const struc
 		*ret = c->inv->providers[i].name;
 		return true;
 	}
-	const char *hint = sts_inv_suggest_keys(v->u.s.p, c->providers_j);
-	if (hint)
-		ERR(c, p, v->off, "undefined provider '%s': did you mean '%s'?",
-		    sts_inv_quote(q, v->u.s.p), hint);
-	else
-		ERR(c, p, v->off, "undefined provider '%s': define it under 'providers'",
-		    sts_inv_quote(q, v->u.s.p));
+	sts_inv_undefined(c, p, v, c->providers_j, "provider", "providers");
 	return false;
 }
 

@@ -120,6 +120,9 @@ const char *sts_inv_suggest_keys(const char *word, const struct sts_jval *obj);
 void sts_inv_unknown_key(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
 			 const char *const *known, size_t n);
 int sts_inv_key_index(const char *key, const char *const *keys, size_t n);
+/* "undefined tenant 'x'" for a string v naming no key of section, with a hint */
+void sts_inv_undefined(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+		       const struct sts_jval *section, const char *what, const char *section_name);
 /* m's key's index in keys[n], or -1 after an "unknown key" error (hints from keys[n_suggest]) */
 int sts_inv_member_key(struct vctx *c, const struct pctx *p, const struct sts_jmember *m,
 		       const char *const *keys, size_t n, size_t n_suggest);
