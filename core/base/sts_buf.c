@@ -183,3 +183,10 @@ STS_API void *sts_array_push(void *pv, size_t *n, size_t size)
 	memset(e, 0, size);
 	return e;
 }
+
+STS_API void sts_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}

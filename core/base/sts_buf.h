@@ -49,6 +49,8 @@ STS_API int sts_buf_read_file(struct sts_buf *b, const char *path);
  * Returns STS_OK, or STS_ENOMEM with *pv and *cap unchanged.
  */
 STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first);
+/* Free n strings and the array; v may be NULL (n is then ignored). */
+STS_API void sts_strv_free(char **v, size_t n);
 /*
  * Append one zeroed element to the array *pv of *n elements of size bytes
  * (grown by one, for arrays without a capacity): its address, *n counting

@@ -67,9 +67,7 @@ static void answers_clear(struct sts_dns_query *q)
 	free(q->mx);
 	q->mx = NULL;
 	q->n_mx = 0;
-	for (size_t i = 0; i < q->n_addr; i++)
-		free(q->addr[i]);
-	free(q->addr);
+	sts_strv_free(q->addr, q->n_addr);
 	q->addr = NULL;
 	q->n_addr = 0;
 }

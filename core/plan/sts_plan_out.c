@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 #include "sts_plan.h"
@@ -315,9 +316,7 @@ STS_API void sts_plan_file_free(struct sts_plan_file *f)
 	if (!f)
 		return;
 	free(f->inventory_path);
-	for (size_t i = 0; i < f->n_targets; i++)
-		free(f->targets[i]);
-	free(f->targets);
+	sts_strv_free(f->targets, f->n_targets);
 	json_decref(f->root);
 	free(f);
 }

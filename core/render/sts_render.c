@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_mx.h"
 #include "sts_record.h"
@@ -177,9 +178,7 @@ STS_API void sts_rendered_release(struct sts_rendered *r)
 		free(r->records[i].value);
 	}
 	free(r->records);
-	for (size_t i = 0; i < r->n_mx; i++)
-		free(r->mx[i]);
-	free(r->mx);
+	sts_strv_free(r->mx, r->n_mx);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_ingest.h"
-#include "sts_policy.h"
 #include "sts_secret.h"
 
 struct cctx {

@@ -17,7 +17,6 @@
 #include "sts_buf.h"
 #include "sts_dkim.h"
 #include "sts_err.h"
-#include "sts_policy.h"
 #include "sts_resolve.h"
 
 #define KEY_NAME_MAX 512 /* selector._domainkey.domain */

@@ -148,13 +148,6 @@ int sts_strv_push(char ***v, size_t *n, const char *p, size_t len)
 	return STS_OK;
 }
 
-void sts_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* ---- policy ---- */
 
 STS_API void sts_policy_init(struct sts_policy *p)

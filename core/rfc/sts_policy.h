@@ -89,7 +89,5 @@ int sts_kv_push(struct sts_kv **v, size_t *n, const char *key, size_t klen, cons
 void sts_kv_free(struct sts_kv *v, size_t n);
 /* Append a copy of p[0..len) to the string array *v. */
 int sts_strv_push(char ***v, size_t *n, const char *p, size_t len);
-/* Free n strings and the array; v may be NULL (n is then ignored). */
-void sts_strv_free(char **v, size_t n);
 
 #endif

@@ -164,9 +164,7 @@ STS_API void sts_reporters_free(struct sts_reporters *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
+	sts_strv_free(l->v, l->n);
 	free(l);
 }
 

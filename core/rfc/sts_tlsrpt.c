@@ -374,15 +374,6 @@ static int parse_policy_domain(struct sts_tlsrpt_ctx *c, json_t *v, const char *
 	return STS_OK;
 }
 
-static const struct {
-	const char *name;
-	enum sts_tlsrpt_policy_type type;
-} policy_types[] = {
-    {"sts", STS_TLSRPT_POLICY_STS},
-    {"tlsa", STS_TLSRPT_POLICY_TLSA},
-    {"no-policy-found", STS_TLSRPT_POLICY_NO_POLICY_FOUND},
-};
-
 static void parse_policy_type(struct sts_tlsrpt_ctx *c, json_t *v, const char *path,
 			      struct sts_tlsrpt_policy *p)
 {
@@ -393,15 +384,17 @@ static void parse_policy_type(struct sts_tlsrpt_ctx *c, json_t *v, const char *p
 	}
 	if (!get_string(c, v, path, "missing-policy-type", "J7", &p->type_raw))
 		return;
-	for (size_t i = 0; i < sizeof(policy_types) / sizeof(policy_types[0]); i++) {
-		if (strcmp(p->type_raw, policy_types[i].name) == 0) {
-			p->type = policy_types[i].type;
+	/* the known types are the named ones (sts_tlsrpt_policy_type_name) */
+	for (int t = STS_TLSRPT_POLICY_STS; t <= STS_TLSRPT_POLICY_NO_POLICY_FOUND; t++) {
+		const char *name = sts_tlsrpt_policy_type_name(t);
+		if (strcmp(p->type_raw, name) == 0) {
+			p->type = t;
 			return;
 		}
-		if (strcasecmp(p->type_raw, policy_types[i].name) == 0) {
-			p->type = policy_types[i].type;
+		if (strcasecmp(p->type_raw, name) == 0) {
+			p->type = t;
 			sts_tlsrpt_warn(c, "policy-type-case", "J7", path, "'%s' read as '%s'",
-					p->type_raw, policy_types[i].name);
+					p->type_raw, name);
 			return;
 		}
 	}

@@ -324,12 +324,8 @@ void sts_tlsrpt_policy_release(struct sts_tlsrpt_policy *p)
 {
 	free(p->type_raw);
 	free(p->policy_domain);
-	for (size_t i = 0; i < p->n_policy_string; i++)
-		free(p->policy_string[i]);
-	free(p->policy_string);
-	for (size_t i = 0; i < p->n_mx_host; i++)
-		free(p->mx_host[i]);
-	free(p->mx_host);
+	sts_strv_free(p->policy_string, p->n_policy_string);
+	sts_strv_free(p->mx_host, p->n_mx_host);
 	for (size_t i = 0; i < p->n_failures; i++) {
 		struct sts_tlsrpt_failure *f = &p->failures[i];
 		free(f->result_type);
