@@ -472,10 +472,12 @@ static int delete_record(struct sts_plugin *p, const char *records, const char *
 }
 
 /*
- * One change, value by value: records whose value the rrset no longer has
- * are deleted, values without a record are created, and values in both are
+ * One change, value by value. Values in both the rrset and a record are
  * left alone (a foreign TXT keeps its record, id and TTL) unless the
- * rrset's TTL changed.
+ * rrset's TTL changed. A new value takes over the record of a value that
+ * goes (one PUT, so a new policy id replaces the old one in one write: no
+ * moment with none or both), else it is created; records left over are
+ * deleted last.
  */
 static int apply_one(struct sts_plugin *p, const char *records, const struct sts_rrset_change *ch,
 		     struct sts_plugin_call *call)
@@ -491,9 +493,10 @@ static int apply_one(struct sts_plugin *p, const char *records, const struct sts
 	}
 	if (r == STS_PLUGIN_OK)
 		r = get_all(p, path, "records", &have, call);
-	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
 	bool *kept = calloc(nv + 1, sizeof(*kept));
-	if (r == STS_PLUGIN_OK && !kept)
+	const char **stale = calloc(json_array_size(have) + 1, sizeof(*stale)); /* ids, in have */
+	if (r == STS_PLUGIN_OK && (!kept || !stale))
 		r = STS_PLUGIN_ENOMEM;
 	size_t i;
 	json_t *rec;
@@ -517,7 +520,7 @@ static int apply_one(struct sts_plugin *p, const char *records, const struct sts
 				break;
 		free(v);
 		if (k == nv) {
-			r = delete_record(p, records, rid, call);
+			stale[n_stale++] = rid;
 			continue;
 		}
 		kept[k] = true;
@@ -526,7 +529,11 @@ static int apply_one(struct sts_plugin *p, const char *records, const struct sts
 	}
 	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
 		if (!kept[k])
-			r = put_record(p, records, NULL, rs, rs->values[k], call);
+			r = put_record(p, records, s < n_stale ? stale[s++] : NULL, rs,
+				       rs->values[k], call);
+	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
+		r = delete_record(p, records, stale[s], call);
+	free(stale);
 	free(kept);
 	json_decref(have);
 	free(path);

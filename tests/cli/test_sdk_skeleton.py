@@ -326,12 +326,12 @@ try:
            "a changed policy: the new id and TLS-RPT value published, the old ones gone",
            f"rc={rc}\n{out}\n{err}\n_mta-sts={sts}\n_smtp._tls={tls}")
     writes = [r for r in st4["requests"][n_before:] if not r.startswith("GET ")]
-    gone = sorted(i for c, i in old_ids.items() if c != foreign)
-    report(sorted(w.split()[1].rsplit("/", 1)[1] for w in writes if w.startswith("DELETE "))
-           == gone and sum(w.startswith("POST ") for w in writes) == 2
-           and not any(old_ids.get(foreign, "?") in w for w in writes),
-           "a changed policy: the two old records deleted, two created, the foreign one "
-           "not written", "\n".join(writes))
+    mine = sorted(i for c, i in old_ids.items() if c != foreign)
+    report(len(mine) == 2 and sorted(w.split()[1].rsplit("/", 1)[1] for w in writes) == mine
+           and all(w.startswith("PUT ") and w.endswith(" 200") for w in writes)
+           and sorted(r["id"] for r in sts + tls if r["content"] != foreign) == mine,
+           "a changed policy: each new value took over the old value's record in one PUT "
+           "(never none or both), the foreign one not written", "\n".join(writes))
 
     # ---- 8. zone discovery: a domain without "zone" below a listed zone ----
     inv2 = json.loads(json.dumps(inv))
