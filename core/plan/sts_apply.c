@@ -594,26 +594,13 @@ static int prepare(struct run *R)
 	}
 	qsort_r(R->order, R->n_order, sizeof(*R->order), order_cmp, p->domains);
 	for (size_t i = 0; i < R->n_order;) {
-		const struct sts_plan_domain *d = &p->domains[R->order[i]];
-		size_t j = i + 1;
-		while (j < R->n_order && strcmp(p->domains[R->order[j]].dns, d->dns) == 0 &&
-		       strcmp(p->domains[R->order[j]].zone, d->zone) == 0)
-			j++;
+		size_t j = sts_plan_group_end(p, R->order, R->n_order, i);
 		R->groups[R->n_groups++] = (struct group){i, j - i};
-		struct sts_dns_caps dc = {0};
-		struct sts_web_caps wc = {0};
-		if (R->io->ops->dns_caps)
-			R->io->ops->dns_caps(R->io->ud, d->dns, &dc);
-		if ((r = sts_limits_set(R->lim, d->dns, dc.max_concurrency)) < 0)
+		if ((r = sts_limits_set_dns(R->lim, R->io, p->domains[R->order[i]].dns)) < 0)
 			return r;
-		sts_limits_set_rate(R->lim, d->dns, dc.rate_per_sec);
 		for (size_t k = i; k < j; k++) {
 			const char *web = p->domains[R->order[k]].web;
-			if (!web)
-				continue;
-			if (R->io->ops->web_caps)
-				R->io->ops->web_caps(R->io->ud, web, &wc);
-			if ((r = sts_limits_set(R->lim, web, wc.max_concurrency)) < 0)
+			if (web && (r = sts_limits_set_web(R->lim, R->io, web)) < 0)
 				return r;
 		}
 		i = j;
