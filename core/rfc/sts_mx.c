@@ -72,6 +72,16 @@ static bool looks_like_ip(const char *s)
 	return digits;
 }
 
+static const char msg_star[] = "'*' is allowed only as the whole left-most label ('*.example.com')";
+
+/* *reterr = why (a static string): the check's answer for a bad value */
+static int invalid(const char **reterr, const char *why)
+{
+	if (reterr)
+		*reterr = why;
+	return STS_EINVALID;
+}
+
 /* RFC 5321 Domain: sub-domain *("." sub-domain), LDH labels. */
 static int check_domain(const char *s, const char **reterr)
 {
@@ -82,58 +92,39 @@ static int check_domain(const char *s, const char **reterr)
 		/* the first empty label the last one? */
 		memcpy(name, s, n - 1);
 		name[n - 1] = '\0';
-		if (sts_dname_check(name, 0) == STS_DNAME_OK) {
-			*reterr = "trailing dot is not allowed in a policy mx";
-			return STS_EINVALID;
-		}
+		if (sts_dname_check(name, 0) == STS_DNAME_OK)
+			return invalid(reterr, "trailing dot is not allowed in a policy mx");
 	}
 	if (p == STS_DNAME_OK)
 		return STS_OK;
 	if (p == STS_DNAME_STAR)
-		*reterr = "'*' is allowed only as the whole left-most label ('*.example.com')";
-	else if (p == STS_DNAME_BAD_CHAR)
-		*reterr = "invalid character in host name (letters, digits, '-' and '.' only)";
-	else
-		*reterr = sts_dname_problem_str(p);
-	return STS_EINVALID;
+		return invalid(reterr, msg_star);
+	if (p == STS_DNAME_BAD_CHAR)
+		return invalid(
+		    reterr, "invalid character in host name (letters, digits, '-' and '.' only)");
+	return invalid(reterr, sts_dname_problem_str(p));
 }
 
 STS_API int sts_mx_pattern_check(const char *pattern, const char **reterr)
 {
-	const char *dummy;
-	if (!reterr)
-		reterr = &dummy;
-	if (!pattern || !*pattern) {
-		*reterr = "empty mx pattern";
-		return STS_EINVALID;
-	}
-	for (const char *p = pattern; *p; p++) {
-		if ((unsigned char)*p >= 0x80) {
-			*reterr = "non-ASCII name: use the A-label (xn--...)";
-			return STS_EINVALID;
-		}
-	}
-	if (pattern[0] == '[') {
-		*reterr = "address literals are not allowed: mx needs a host name";
-		return STS_EINVALID;
-	}
-	if (looks_like_ip(pattern)) {
-		*reterr = "IP addresses are not allowed: mx needs a host name";
-		return STS_EINVALID;
-	}
-	if (strlen(pattern) > MX_NAME_MAX) {
-		*reterr = "name longer than 253 octets";
-		return STS_EINVALID;
-	}
+	if (reterr)
+		*reterr = NULL;
+	if (!pattern || !*pattern)
+		return invalid(reterr, "empty mx pattern");
+	for (const char *p = pattern; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return invalid(reterr, "non-ASCII name: use the A-label (xn--...)");
+	if (pattern[0] == '[')
+		return invalid(reterr, "address literals are not allowed: mx needs a host name");
+	if (looks_like_ip(pattern))
+		return invalid(reterr, "IP addresses are not allowed: mx needs a host name");
+	if (strlen(pattern) > MX_NAME_MAX)
+		return invalid(reterr, "name longer than 253 octets");
 	const char *domain = pattern;
 	if (pattern[0] == '*') {
-		if (pattern[1] != '.' || pattern[2] == '\0') {
-			*reterr =
-			    "'*' is allowed only as the whole left-most label ('*.example.com')";
-			return STS_EINVALID;
-		}
+		if (pattern[1] != '.' || pattern[2] == '\0')
+			return invalid(reterr, msg_star);
 		domain = pattern + 2;
 	}
-	*reterr = NULL;
 	return check_domain(domain, reterr);
 }

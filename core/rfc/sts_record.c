@@ -53,73 +53,59 @@ static bool uri_char(unsigned char c)
 	return strchr("-._~:/?#[]@$&'()*+=", c) != NULL;
 }
 
+/* *reterr = why (a static string): the check's answer for a bad value */
+static int invalid(const char **reterr, const char *why)
+{
+	if (reterr)
+		*reterr = why;
+	return STS_EINVALID;
+}
+
 static const char msg_reserved[] = "',', '!' and ';' must be percent-encoded (%2C, %21, %3B)";
 static const char msg_no_scheme[] = "URI has no scheme (an unencoded ',' splits a URI: write %2C)";
 
 STS_API int sts_rua_check(const char *uri, const char **reterr)
 {
-	const char *dummy;
-	if (!reterr)
-		reterr = &dummy;
-	*reterr = NULL;
-	if (!uri || !*uri) {
-		*reterr = "empty URI";
-		return STS_EINVALID;
-	}
+	if (reterr)
+		*reterr = NULL;
+	if (!uri || !*uri)
+		return invalid(reterr, "empty URI");
 	for (const char *p = uri; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		if (c == ',' || c == '!' || c == ';') {
-			*reterr = msg_reserved;
-			return STS_EINVALID;
-		}
-		if (c <= 0x20 || c == 0x7f) {
-			*reterr = "spaces and control characters are not allowed in a URI";
-			return STS_EINVALID;
-		}
-		if (c >= 0x80) {
-			*reterr = "non-ASCII character in URI: percent-encode it";
-			return STS_EINVALID;
-		}
+		if (c == ',' || c == '!' || c == ';')
+			return invalid(reterr, msg_reserved);
+		if (c <= 0x20 || c == 0x7f)
+			return invalid(reterr,
+				       "spaces and control characters are not allowed in a URI");
+		if (c >= 0x80)
+			return invalid(reterr, "non-ASCII character in URI: percent-encode it");
 		if (c == '%') {
-			if (!is_hex((unsigned char)p[1]) || !is_hex((unsigned char)p[2])) {
-				*reterr = "'%' not followed by two hex digits";
-				return STS_EINVALID;
-			}
+			if (!is_hex((unsigned char)p[1]) || !is_hex((unsigned char)p[2]))
+				return invalid(reterr, "'%' not followed by two hex digits");
 			p += 2;
 			continue;
 		}
-		if (!uri_char(c)) {
-			*reterr = "character not allowed in a URI (RFC 3986)";
-			return STS_EINVALID;
-		}
+		if (!uri_char(c))
+			return invalid(reterr, "character not allowed in a URI (RFC 3986)");
 	}
 	if (strncasecmp(uri, "mailto:", 7) == 0) {
 		const char *addr = uri + 7;
 		size_t alen = strcspn(addr, "?");
 		const char *at = memchr(addr, '@', alen);
-		if (!at || at == addr || at + 1 == addr + alen) {
-			*reterr = "mailto: URI needs an address 'local@domain'";
-			return STS_EINVALID;
-		}
+		if (!at || at == addr || at + 1 == addr + alen)
+			return invalid(reterr, "mailto: URI needs an address 'local@domain'");
 		return STS_OK;
 	}
 	if (strncasecmp(uri, "https:", 6) == 0) {
-		if (strncmp(uri + 6, "//", 2) != 0 || uri[8] == '\0' || uri[8] == '/') {
-			*reterr = "https: URI needs a host ('https://host/path')";
-			return STS_EINVALID;
-		}
+		if (strncmp(uri + 6, "//", 2) != 0 || uri[8] == '\0' || uri[8] == '/')
+			return invalid(reterr, "https: URI needs a host ('https://host/path')");
 		return STS_OK;
 	}
-	if (strncasecmp(uri, "http:", 5) == 0) {
-		*reterr = "http: is not allowed: use https:";
-		return STS_EINVALID;
-	}
-	if (!strchr(uri, ':')) {
-		*reterr = msg_no_scheme;
-		return STS_EINVALID;
-	}
-	*reterr = "unsupported scheme: only mailto: and https: are allowed";
-	return STS_EINVALID;
+	if (strncasecmp(uri, "http:", 5) == 0)
+		return invalid(reterr, "http: is not allowed: use https:");
+	if (!strchr(uri, ':'))
+		return invalid(reterr, msg_no_scheme);
+	return invalid(reterr, "unsupported scheme: only mailto: and https: are allowed");
 }
 
 /* ---- the shared record scanner ---- */
