@@ -322,10 +322,10 @@ static char *rest_key(const struct sts_plugin_rest_req *req)
 {
 	struct sts_buf b;
 	sts_buf_init(&b, 64u * 1024u);
-	int r = sts_buf_printf(
-	    &b, "%s\n%s\n%s\n%p\n%p\n%ld\n%zu\n%u\n", req->base, req->auth ? req->auth : "",
-	    req->error_pointer ? req->error_pointer : "", (void *)req->limiter,
-	    (void *)req->breaker, req->timeout_ms, req->max_response, req->max_attempts);
+	int r = sts_buf_printf(&b, "%s\n%s\n%p\n%p\n%ld\n%zu\n%u\n", req->base,
+			       req->error_pointer ? req->error_pointer : "", (void *)req->limiter,
+			       (void *)req->breaker, req->timeout_ms, req->max_response,
+			       req->max_attempts);
 	for (const char *const *h = req->headers; r == STS_OK && h && *h; h++)
 		r = sts_buf_printf(&b, "%s\n", *h);
 	return r == STS_OK ? sts_buf_steal(&b) : (sts_buf_release(&b), NULL);
@@ -337,15 +337,14 @@ static int rest_client_new(struct sts_plugin *p, const struct sts_plugin_rest_re
 	size_t n = 0;
 	for (const char *const *h = req->headers; h && *h; h++)
 		n++;
-	const char **hdrs = calloc(n + 2, sizeof(*hdrs));
+	const char **hdrs = calloc(n + 1, sizeof(*hdrs));
 	char *ep = req->error_pointer ? error_path(req->error_pointer) : NULL;
 	int r = STS_ENOMEM;
 	if (hdrs && (ep || !req->error_pointer)) {
-		size_t k = 0;
-		if (req->auth)
-			hdrs[k++] = req->auth;
+		/* req->auth goes per request (sts_rest_req.auth), so that
+		 * sts_rest scrubs its value from error text */
 		for (size_t i = 0; i < n; i++)
-			hdrs[k++] = req->headers[i];
+			hdrs[i] = req->headers[i];
 		struct sts_http_opts http = p->host->http_opts;
 		if (req->timeout_ms > 0)
 			http.timeout_ms = req->timeout_ms;
@@ -418,7 +417,8 @@ static int host_rest(struct sts_plugin *p, const struct sts_plugin_rest_req *req
 	struct sts_rest_req q = {.method = req->method,
 				 .path = req->path ? req->path : "",
 				 .body = req->body,
-				 .idempotent = req->idempotent};
+				 .idempotent = req->idempotent,
+				 .auth = req->auth};
 	r = sts_rest_do(c, &q, rr);
 	ret->host_priv = rr;
 	ret->status = rr->status;

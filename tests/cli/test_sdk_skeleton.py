@@ -376,10 +376,14 @@ try:
            and "missing or invalid bearer token" in line[0],
            "plugins --probe: a wrong token fails (exit 1) with the provider's own text",
            f"rc={rc}\n{out}\n{err}")
+    report("not-the-token" not in out + err and "[secret]" in out,
+           "plugins --probe: the token the fake echoes back is shown as [secret], never in clear",
+           f"rc={rc}\n{out}\n{err}")
     rc, res, detail = probe_json(bad_path)
     report(rc == 1 and res.get("rest", {}).get("result") == "error"
-           and "missing or invalid bearer token" in res.get("rest", {}).get("error", ""),
-           "plugins --probe --json: the provider's text in the JSON", detail)
+           and "missing or invalid bearer token" in res.get("rest", {}).get("error", "")
+           and "not-the-token" not in json.dumps(res),
+           "plugins --probe --json: the provider's text in the JSON, without the token", detail)
 except Exception:  # noqa: BLE001 - any crash is one failed check, with its trace
     import traceback
     report(False, "the test ran to its end", traceback.format_exc())

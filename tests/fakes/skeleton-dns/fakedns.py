@@ -231,8 +231,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 if not url.path.startswith("/v1/"):
                     raise ApiError(404, "not_found", "no such endpoint")
-                if self.headers.get("Authorization") != "Bearer " + args.token:
-                    raise ApiError(401, "unauthorized", "missing or invalid bearer token")
+                presented = self.headers.get("Authorization", "")
+                if presented != "Bearer " + args.token:
+                    # echoes what it got, as some real APIs do: the client
+                    # must keep a secret out of its error text itself
+                    raise ApiError(401, "unauthorized",
+                                   "missing or invalid bearer token (got '%s')" % presented)
                 if throttle_left > 0:
                     throttle_left -= 1
                     headers = (("Retry-After", "1"),)
