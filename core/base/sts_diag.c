@@ -41,8 +41,9 @@ static char *dup_or_null(const char *s, int *fail)
 	return p;
 }
 
-static int vadd(struct sts_diags *d, enum sts_severity sev, const char *rule, const char *file,
-		unsigned line, unsigned col, const char *path, const char *fmt, va_list ap)
+STS_API int sts_diags_vadd(struct sts_diags *d, enum sts_severity sev, const char *rule,
+			   const char *file, unsigned line, unsigned col, const char *path,
+			   const char *fmt, va_list ap)
 {
 	if (sev == STS_SEV_ERROR)
 		d->n_errors++;
@@ -86,7 +87,7 @@ STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vadd(d, sev, rule, file, line, col, path, fmt, ap);
+	int r = sts_diags_vadd(d, sev, rule, file, line, col, path, fmt, ap);
 	va_end(ap);
 	return r;
 }

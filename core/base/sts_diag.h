@@ -2,6 +2,7 @@
 #ifndef STS_DIAG_H
 #define STS_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "sts_api.h"
@@ -45,6 +46,10 @@ STS_API void sts_diags_release(struct sts_diags *d);
 STS_API int sts_diags_add(struct sts_diags *d, enum sts_severity sev, const char *rule,
 			  const char *file, unsigned line, unsigned col, const char *path,
 			  const char *fmt, ...) STS_PRINTF(8, 9);
+
+STS_API int sts_diags_vadd(struct sts_diags *d, enum sts_severity sev, const char *rule,
+			   const char *file, unsigned line, unsigned col, const char *path,
+			   const char *fmt, va_list ap) STS_PRINTF(8, 0);
 
 /* Shorthands for findings that carry only a rule and a message. */
 #define sts_diags_error(d, rule, ...)                                                              \

@@ -71,16 +71,11 @@ static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, 
 static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
 {
 	if (p->diags) {
-		char *msg = NULL;
 		va_list ap;
 		va_start(ap, fmt);
-		int n = vasprintf(&msg, fmt, ap);
+		int r = sts_diags_vadd(p->diags, STS_SEV_ERROR, NULL, p->t->name, line, col, NULL,
+				       fmt, ap);
 		va_end(ap);
-		if (n < 0)
-			return STS_ENOMEM;
-		int r = sts_diags_add(p->diags, STS_SEV_ERROR, NULL, p->t->name, line, col, NULL,
-				      "%s", msg);
-		free(msg);
 		if (r < 0)
 			return r;
 	}
