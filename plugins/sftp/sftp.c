@@ -144,8 +144,11 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_pl
 	s->c.known_hosts = dup_or_null(str_of(settings, "known_hosts"), &oom);
 	s->c.timeout_ms = (long)int_of(settings, "timeout") * 1000;
 	s->c.keepalive_s = (long)int_of(settings, "keepalive");
+#ifdef STS_TEST_HOOKS
+	/* test-only: behave as against a server without posix-rename */
 	const char *e = getenv("STSCTL_TEST_SFTP_NO_POSIX_RENAME");
 	s->c.no_posix_rename = e && strcmp(e, "1") == 0;
+#endif
 	const char *root = str_of(settings, "root");
 	size_t n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')

@@ -2,7 +2,7 @@
 """The test-only hooks (STSCTL_TEST_NOW, STSCTL_TEST_CRASH_AFTER, ...) exist
 only in a build configured with -Dtest_hooks=true. TAP.
 
-1. Every getenv("STSCTL_TEST_...") under cli/ and core/ sits inside
+1. Every getenv("STSCTL_TEST_...") under cli/, core/ and plugins/ sits inside
    #ifdef STS_TEST_HOOKS ... #endif.
 2. Each file with a hook, preprocessed as a release build compiles it (this
    build's compile command without -DSTS_TEST_HOOKS), has no hook variable
@@ -41,7 +41,7 @@ def guarded(lines, i):
 
 
 hooked = {}
-for top in ("cli", "core"):
+for top in ("cli", "core", "plugins"):
     for d, _, files in os.walk(os.path.join(ROOT, top)):
         for name in sorted(files):
             if not name.endswith((".c", ".h")):
