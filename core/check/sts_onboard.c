@@ -19,6 +19,7 @@
 #include "sts_onboard.h"
 #include "sts_record.h"
 #include "sts_starttls.h"
+#include "sts_strv.h"
 
 static int push(char ***v, size_t *n, const char *s)
 {
@@ -28,20 +29,11 @@ static int push(char ***v, size_t *n, const char *s)
 static int reason(struct sts_onboard_entry *e, const char *fmt, ...) STS_PRINTF(2, 3);
 static int reason(struct sts_onboard_entry *e, const char *fmt, ...)
 {
-	char *s;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
+	int r = sts_strv_vpushf(&e->reasons, &e->n_reasons, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return STS_ENOMEM;
-	char **slot = sts_array_push(&e->reasons, &e->n_reasons, sizeof(*e->reasons));
-	if (!slot) {
-		free(s);
-		return STS_ENOMEM;
-	}
-	*slot = s;
-	return STS_OK;
+	return r;
 }
 
 /* Why the domain cannot be proposed: its MX records and their STARTTLS. */
