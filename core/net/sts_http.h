@@ -23,8 +23,9 @@
  * idempotent (POST, PATCH) are retried only on 429 and 503 and on
  * connection failures before anything was sent.
  *
- * The request/response types are part of the plugin ABI (sts/plugin.h):
- * fields are only appended.
+ * These types are internal to libsts: plugins see the plugin SDK's own
+ * struct sts_plugin_http_req/resp (include/stsctl/plugin.h, with
+ * struct_size), which the host translates (core/plugin).
  */
 
 struct sts_http_header {
@@ -88,8 +89,8 @@ STS_API int sts_http_do(struct sts_http *h, const struct sts_http_req *req,
 STS_API void sts_http_resp_release(struct sts_http_resp *r);
 
 /*
- * Knobs of one request beyond struct sts_http_req, which is part of the
- * plugin ABI (stsctl check's policy fetch uses them). Zero-initialise.
+ * Knobs of one request beyond struct sts_http_req (the policy fetch,
+ * core/net/sts_fetch.c, and the REST helper use them). Zero-initialise.
  */
 struct sts_http_peer {
 	bool have_cert;	      /* the server sent a certificate */
