@@ -590,13 +590,7 @@ static void skel_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = 1;
 }
 
-static const struct sts_dns_ops skel_dns = {
-    .struct_size = sizeof(struct sts_dns_ops),
-    .read = skel_read,
-    .apply = skel_apply,
-    .caps = skel_caps,
-    .zones = skel_zones,
-};
+STS_PLUGIN_DNS_OPS(skel_dns, skel_read, skel_apply, skel_caps, skel_zones);
 
 STS_PLUGIN_API(skeleton, STS_PLUGIN_DNS,
 	       .description = "example REST DNS provider (examples/plugin-skeleton)",

@@ -381,6 +381,25 @@ struct sts_plugin_api {
 	    .kind = KIND,                                                                          \
 	    __VA_ARGS__}
 
+/*
+ * STS_PLUGIN_DNS_OPS(my_ops, my_read, my_apply, my_caps, my_zones);
+ * STS_PLUGIN_WEB_OPS(my_ops, my_get, my_put, my_del, my_caps);
+ * define the operations table (struct_size filled in) that .dns / .web of
+ * STS_PLUGIN_API point to. Optional operations may be NULL.
+ */
+#define STS_PLUGIN_DNS_OPS(VAR, READ, APPLY, CAPS, ZONES)                                          \
+	static const struct sts_dns_ops VAR = {.struct_size = sizeof(struct sts_dns_ops),          \
+					       .read = (READ),                                     \
+					       .apply = (APPLY),                                   \
+					       .caps = (CAPS),                                     \
+					       .zones = (ZONES)}
+#define STS_PLUGIN_WEB_OPS(VAR, GET, PUT, DEL, CAPS)                                               \
+	static const struct sts_web_ops VAR = {.struct_size = sizeof(struct sts_web_ops),          \
+					       .get = (GET),                                       \
+					       .put = (PUT),                                       \
+					       .del = (DEL),                                       \
+					       .caps = (CAPS)}
+
 /* ------------------------------------------------------------------ */
 /* Host service types                                                 */
 /* ------------------------------------------------------------------ */

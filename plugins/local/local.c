@@ -237,13 +237,7 @@ static void local_caps(struct sts_plugin *p, struct sts_web_caps *ret)
 	ret->max_concurrency = 8;
 }
 
-static const struct sts_web_ops local_ops = {
-    .struct_size = sizeof(struct sts_web_ops),
-    .get = local_get,
-    .put = local_put,
-    .del = local_del,
-    .caps = local_caps,
-};
+STS_PLUGIN_WEB_OPS(local_ops, local_get, local_put, local_del, local_caps);
 
 STS_PLUGIN_API(local, STS_PLUGIN_WEB, .description = "policy files in a local web root per host",
 	       .capabilities = 0, .schema = local_schema, .check = local_check, .load = local_load,

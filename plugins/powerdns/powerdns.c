@@ -702,13 +702,7 @@ static int pdns_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 	return list_zones(p, NULL, call);
 }
 
-static const struct sts_dns_ops pdns_ops = {
-    .struct_size = sizeof(struct sts_dns_ops),
-    .read = pdns_read,
-    .apply = pdns_apply,
-    .caps = pdns_caps,
-    .zones = pdns_zones,
-};
+STS_PLUGIN_DNS_OPS(pdns_ops, pdns_read, pdns_apply, pdns_caps, pdns_zones);
 
 STS_PLUGIN_API(powerdns, STS_PLUGIN_DNS, .description = "PowerDNS Authoritative HTTP API",
 	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_CREDENTIALS |

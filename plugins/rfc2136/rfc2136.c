@@ -352,13 +352,7 @@ static int r2136_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 	return r;
 }
 
-static const struct sts_dns_ops r2136_ops = {
-    .struct_size = sizeof(struct sts_dns_ops),
-    .read = r2136_read,
-    .apply = r2136_apply_op,
-    .caps = r2136_caps,
-    .zones = r2136_zones,
-};
+STS_PLUGIN_DNS_OPS(r2136_ops, r2136_read, r2136_apply_op, r2136_caps, r2136_zones);
 
 STS_PLUGIN_API(rfc2136, STS_PLUGIN_DNS, .description = "DNS UPDATE (RFC 2136) signed with TSIG",
 	       .capabilities = STS_PLUGIN_CAP_CREDENTIALS | STS_PLUGIN_CAP_BATCH,

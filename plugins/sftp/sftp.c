@@ -358,13 +358,7 @@ static void sftp_caps(struct sts_plugin *p, struct sts_web_caps *ret)
 	ret->max_concurrency = 1; /* one connection, one operation at a time */
 }
 
-static const struct sts_web_ops sftp_ops = {
-    .struct_size = sizeof(struct sts_web_ops),
-    .get = sftp_get,
-    .put = sftp_put,
-    .del = sftp_del,
-    .caps = sftp_caps,
-};
+STS_PLUGIN_WEB_OPS(sftp_ops, sftp_get, sftp_put, sftp_del, sftp_caps);
 
 STS_PLUGIN_API(sftp, STS_PLUGIN_WEB,
 	       .description = "policy files on a remote web host over SFTP (libssh2)",

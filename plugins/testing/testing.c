@@ -225,13 +225,7 @@ static int fake_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 	return STS_PLUGIN_EAUTH;
 }
 
-static const struct sts_dns_ops fake_ops = {
-    .struct_size = sizeof(struct sts_dns_ops),
-    .read = fake_read,
-    .apply = fake_apply,
-    .caps = fake_caps,
-    .zones = fake_zones,
-};
+STS_PLUGIN_DNS_OPS(fake_ops, fake_read, fake_apply, fake_caps, fake_zones);
 
 STS_PLUGIN_API(fakedns, STS_PLUGIN_DNS, .description = "in-memory dns for tests",
 	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_BATCH, .schema = fake_schema,

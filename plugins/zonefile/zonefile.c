@@ -333,13 +333,7 @@ static int zonefile_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 	return STS_PLUGIN_EACCES;
 }
 
-static const struct sts_dns_ops zonefile_ops = {
-    .struct_size = sizeof(struct sts_dns_ops),
-    .read = zonefile_read,
-    .apply = zonefile_apply,
-    .caps = zonefile_caps,
-    .zones = zonefile_zones,
-};
+STS_PLUGIN_DNS_OPS(zonefile_ops, zonefile_read, zonefile_apply, zonefile_caps, zonefile_zones);
 
 STS_PLUGIN_API(zonefile, STS_PLUGIN_DNS, .description = "RFC 1035 zone files or fragments",
 	       .capabilities = STS_PLUGIN_CAP_BATCH, .schema = zonefile_schema,
