@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sts_buf.h"
 #include "sts_config.h"
 #include "sts_err.h"
 #include "sts_plugin_int.h"
@@ -58,13 +59,6 @@ _Static_assert(STS_ELAST == STS_EREFUSED - 1, "a new sts_err needs its STS_PLUGI
 /* host                                                               */
 /* ------------------------------------------------------------------ */
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /*
  * Is this process the build tree's own stsctl? Only then is the build
  * tree's plugin directory searched: an installed binary never does,
@@ -107,7 +101,7 @@ STS_API int sts_plugin_default_path(char ***ret, size_t *ret_n)
 	*ret_n = n;
 	return STS_OK;
 fail:
-	free_strv(v, n);
+	sts_strv_free(v, n);
 	return STS_ENOMEM;
 }
 
@@ -135,7 +129,7 @@ STS_API void sts_plugin_host_free(struct sts_plugin_host *h)
 		free(h->mods[i].path);
 	}
 	free(h->mods);
-	free_strv(h->path, h->n_path);
+	sts_strv_free(h->path, h->n_path);
 	free(h->ca_file);
 	free(h->basedir);
 	free(h);
@@ -162,12 +156,12 @@ STS_API int sts_plugin_host_set_path(struct sts_plugin_host *h, const char *cons
 			return STS_ENOMEM;
 		for (; nv < n; nv++) {
 			if (!(v[nv] = strdup(dirs[nv]))) {
-				free_strv(v, nv);
+				sts_strv_free(v, nv);
 				return STS_ENOMEM;
 			}
 		}
 	}
-	free_strv(h->path, h->n_path);
+	sts_strv_free(h->path, h->n_path);
 	h->path = v;
 	h->n_path = nv;
 	return STS_OK;
@@ -464,7 +458,7 @@ static int list_dir(const char *dir, char ***ret, size_t *ret_n)
 	}
 	closedir(d);
 	if (r < 0) {
-		free_strv(v, n);
+		sts_strv_free(v, n);
 		return r;
 	}
 	if (n)
@@ -521,7 +515,7 @@ STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **
 			if (in->err < 0)
 				in->api = NULL;
 		}
-		free_strv(files, nf);
+		sts_strv_free(files, nf);
 	}
 	if (r < 0) {
 		sts_plugin_infos_free(v, n);
@@ -726,7 +720,7 @@ STS_API int sts_plugin_dns_zones(struct sts_plugin *p, char ***ret, size_t *ret_
 		return r;
 	CALL(reterr, p->api->dns->zones(p, &l, &call));
 	if (r < 0) {
-		free_strv(l.v, l.n);
+		sts_strv_free(l.v, l.n);
 		return r;
 	}
 	if (l.n > 1)

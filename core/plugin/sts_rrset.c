@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sts_buf.h"
 #include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_rrset.h"
@@ -22,9 +23,7 @@ STS_API void sts_rrset_release(struct sts_rrset *rr)
 		return;
 	free(rr->name);
 	free(rr->type);
-	for (size_t i = 0; i < rr->n_values; i++)
-		free(rr->values[i]);
-	free(rr->values);
+	sts_strv_free(rr->values, rr->n_values);
 	memset(rr, 0, sizeof(*rr));
 }
 
@@ -43,14 +42,8 @@ STS_API struct sts_rrset *sts_rrsets_add(struct sts_rrsets *l, const char *name,
 {
 	if (!name || !type)
 		return NULL;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct sts_rrset *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (sts_array_grow(&l->v, l->n, &l->cap, sizeof(*l->v), 8) < 0)
+		return NULL;
 	struct sts_rrset *rr = &l->v[l->n];
 	memset(rr, 0, sizeof(*rr));
 	rr->struct_size = sizeof(*rr);
@@ -82,22 +75,11 @@ STS_API int sts_rrset_add_value(struct sts_rrset *rr, const char *value, size_t 
 	return STS_OK;
 }
 
-/* Names compare case-insensitively, with or without the trailing dot. */
-static bool name_eq(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	return na == nb && strncasecmp(a, b, na) == 0;
-}
-
 STS_API const struct sts_rrset *sts_rrsets_find(const struct sts_rrsets *l, const char *name,
 						const char *type)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (name_eq(l->v[i].name, name) && strcasecmp(l->v[i].type, type) == 0)
+		if (sts_dname_eq(l->v[i].name, name) && strcasecmp(l->v[i].type, type) == 0)
 			return &l->v[i];
 	return NULL;
 }
