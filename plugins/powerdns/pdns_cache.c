@@ -52,6 +52,22 @@ struct pdns_zone *pdns_zone_new(const char *zone_dot)
 	return z;
 }
 
+/* Room for element n of the array *pv (doubling *cap, first while empty). */
+static int grow(void *pv, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return STS_PLUGIN_OK;
+	size_t nc = *cap ? *cap * 2 : first;
+	void *v;
+	memcpy(&v, pv, sizeof(v)); /* pv is a T **: copied, not cast */
+	void *nv = realloc(v, nc * size);
+	if (!nv)
+		return STS_PLUGIN_ENOMEM;
+	memcpy(pv, &nv, sizeof(nv));
+	*cap = nc;
+	return STS_PLUGIN_OK;
+}
+
 static char *lower_dup(const char *s)
 {
 	char *d = strdup(s);
@@ -73,14 +89,8 @@ static char *upper_dup(const char *s)
 struct pdns_rrset *pdns_zone_add(struct pdns_zone *z, const char *name, const char *type,
 				 uint32_t ttl)
 {
-	if (z->n == z->cap) {
-		size_t cap = z->cap ? z->cap * 2 : 16;
-		struct pdns_rrset *v = realloc(z->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		z->v = v;
-		z->cap = cap;
-	}
+	if (grow(&z->v, z->n, &z->cap, sizeof(*z->v), 16) < 0)
+		return NULL;
 	struct pdns_rrset *s = &z->v[z->n];
 	memset(s, 0, sizeof(*s));
 	s->name = lower_dup(name);
@@ -98,14 +108,8 @@ struct pdns_rrset *pdns_zone_add(struct pdns_zone *z, const char *name, const ch
 int pdns_rrset_add(struct pdns_rrset *s, const char *content, const char *value, size_t vlen,
 		   bool disabled)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 2;
-		struct pdns_rec *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return STS_PLUGIN_ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (grow(&s->v, s->n, &s->cap, sizeof(*s->v), 2) < 0)
+		return STS_PLUGIN_ENOMEM;
 	struct pdns_rec *r = &s->v[s->n];
 	r->content = strdup(content);
 	r->value = malloc(vlen + 1);
