@@ -216,57 +216,64 @@ static bool check_range(struct vctx *v, const struct sts_plugin_setting *s, json
 	return true;
 }
 
-static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json_t *val,
-			const char *basedir, json_t *out)
+/*
+ * Has val the JSON shape of the setting's type? If not, *what is what it
+ * must be ("an integer"; for the string types: their type name, non-empty).
+ */
+static bool shape_ok(const struct sts_plugin_setting *s, json_t *val, const char **what)
 {
-	const char *tn = sts_setting_type_name(s->type);
+	size_t i;
+	json_t *e;
 	switch (s->type) {
 	case STS_SETTING_STRING:
 	case STS_SETTING_PATH:
 	case STS_SETTING_SECRET:
-		if (!json_is_string(val) || json_string_length(val) == 0) {
-			verr(v, s->key, "setting '%s' must be a non-empty %s", s->key, tn);
-			return;
-		}
-		break;
+		*what = sts_setting_type_name(s->type);
+		return json_is_string(val) && json_string_length(val) > 0;
 	case STS_SETTING_INTEGER:
-		if (!json_is_integer(val)) {
-			verr(v, s->key, "setting '%s' must be an integer", s->key);
-			return;
-		}
-		if (!check_range(v, s, json_integer_value(val)))
-			return;
-		break;
+		*what = "an integer";
+		return json_is_integer(val);
 	case STS_SETTING_BOOL:
-		if (!json_is_boolean(val)) {
-			verr(v, s->key, "setting '%s' must be true or false", s->key);
-			return;
-		}
-		break;
-	case STS_SETTING_STRING_LIST: {
-		size_t i;
-		json_t *e;
-		if (!json_is_array(val)) {
-			verr(v, s->key, "setting '%s' must be a list of strings", s->key);
-			return;
-		}
+		*what = "true or false";
+		return json_is_boolean(val);
+	case STS_SETTING_STRING_LIST:
+		*what = "a list of strings";
+		if (!json_is_array(val))
+			return false;
 		json_array_foreach(val, i, e)
 		{
-			if (!json_is_string(e)) {
-				verr(v, s->key, "setting '%s' must be a list of strings", s->key);
-				return;
-			}
+			if (!json_is_string(e))
+				return false;
+		}
+		return true;
+	case STS_SETTING_OBJECT:
+		*what = "an object";
+		return json_is_object(val);
+	}
+	return true;
+}
+
+static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json_t *val,
+			const char *basedir, json_t *out)
+{
+	const char *what = "";
+	if (!shape_ok(s, val, &what)) {
+		bool text = s->type == STS_SETTING_STRING || s->type == STS_SETTING_PATH ||
+			    s->type == STS_SETTING_SECRET;
+		verr(v, s->key, "setting '%s' must be %s%s", s->key, text ? "a non-empty " : "",
+		     what);
+		return;
+	}
+	if (s->type == STS_SETTING_INTEGER && !check_range(v, s, json_integer_value(val)))
+		return;
+	if (s->type == STS_SETTING_STRING_LIST) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(val, i, e)
+		{
 			if (!check_text(v, s, json_string_value(e)))
 				return;
 		}
-		break;
-	}
-	case STS_SETTING_OBJECT:
-		if (!json_is_object(val)) {
-			verr(v, s->key, "setting '%s' must be an object", s->key);
-			return;
-		}
-		break;
 	}
 	const char *str = json_is_string(val) ? json_string_value(val) : NULL;
 	if (s->type == STS_SETTING_STRING && !check_text(v, s, str))
