@@ -18,7 +18,7 @@ from tap import done, report
 
 STSCTL, BUILD = sys.argv[1], sys.argv[2]
 PLUGINS = os.path.join(BUILD, "plugins")
-TESTING = os.path.join(PLUGINS, "testing")
+TESTING = os.path.join(BUILD, "tests", "plugins")
 
 
 def run(*args, exe=STSCTL, env=None, cwd=None):

@@ -487,7 +487,7 @@ static void test_plugin_http_service(void **state)
 	struct server *s = server_start(r, 2);
 	struct sts_plugin_host *host = NULL;
 	assert_int_equal(sts_plugin_host_new(&host), STS_OK);
-	const char *dirs[] = {STS_BUILD_PLUGIN_DIR "/testing"};
+	const char *dirs[] = {STS_TEST_PLUGIN_DIR};
 	assert_int_equal(sts_plugin_host_set_path(host, dirs, 1), STS_OK);
 	struct sts_http_opts o = {.backoff_base_ms = 10};
 	assert_int_equal(sts_plugin_host_set_http(host, &o), STS_OK);

@@ -41,7 +41,7 @@ static char **E(void)
 }
 
 #define BUILD_DIR   STS_BUILD_PLUGIN_DIR
-#define TESTING_DIR STS_BUILD_PLUGIN_DIR "/testing"
+#define TESTING_DIR STS_TEST_PLUGIN_DIR
 
 /* ---- helpers ---- */
 

@@ -433,7 +433,7 @@ if err=$(zones_ok "$H"); then tb_ok "address: named-checkzone accepts every zone
 P=$W/abi
 mkdir -p "$P/plugins" "$P/zones" "$P/www"
 chmod 755 "$P/plugins"
-cp "$STS_BUILD_ROOT/plugins/testing/abi2.so" "$P/plugins/abi2.so"
+cp "$STS_BUILD_ROOT/tests/plugins/abi2.so" "$P/plugins/abi2.so"
 cp "$C/inventory.json" "$P/inv.json"
 set_inv "$P" 'inv["providers"]["zones"] = {"plugin": "abi2", "zone": "example.com"}'
 (cd "$P" && STSCTL_PLUGIN_PATH=$P/plugins "$S" apply inv.json --yes --state state.db >out 2>&1)
