@@ -205,13 +205,9 @@ STS_API const char *sts_plugin_cap_name(unsigned bit)
 
 STS_API const char *sts_plugin_kind_name(enum sts_plugin_kind k)
 {
-	switch (k) {
-	case STS_PLUGIN_DNS:
-		return "dns";
-	case STS_PLUGIN_WEB:
-		return "web";
-	}
-	return "unknown";
+	static const char *const names[] = {[STS_PLUGIN_DNS] = "dns", [STS_PLUGIN_WEB] = "web"};
+	unsigned i = (unsigned)k;
+	return i < sizeof(names) / sizeof(names[0]) && names[i] ? names[i] : "unknown";
 }
 
 /* ------------------------------------------------------------------ */

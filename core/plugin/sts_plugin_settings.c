@@ -78,23 +78,14 @@ int sts_plugin_schema_check(const struct sts_plugin_setting *const *schema, char
 
 STS_API const char *sts_setting_type_name(enum sts_setting_type t)
 {
-	switch (t) {
-	case STS_SETTING_STRING:
-		return "string";
-	case STS_SETTING_INTEGER:
-		return "integer";
-	case STS_SETTING_BOOL:
-		return "bool";
-	case STS_SETTING_PATH:
-		return "path";
-	case STS_SETTING_SECRET:
-		return "secret";
-	case STS_SETTING_STRING_LIST:
-		return "string-list";
-	case STS_SETTING_OBJECT:
-		return "object";
-	}
-	return "unknown";
+	static const char *const names[] = {
+	    [STS_SETTING_STRING] = "string", [STS_SETTING_INTEGER] = "integer",
+	    [STS_SETTING_BOOL] = "bool",     [STS_SETTING_PATH] = "path",
+	    [STS_SETTING_SECRET] = "secret", [STS_SETTING_STRING_LIST] = "string-list",
+	    [STS_SETTING_OBJECT] = "object",
+	};
+	unsigned i = (unsigned)t;
+	return i < sizeof(names) / sizeof(names[0]) && names[i] ? names[i] : "unknown";
 }
 
 struct vctx {
