@@ -110,10 +110,9 @@ static int make_auth(struct sts_plugin *p, struct skel *c, const char *ref,
 
 static int skel_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	struct skel *c = calloc(1, sizeof(*c));
+	struct skel *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	sts_plugin_ctx_set(p, c);
 	const char *url = json_string_value(json_object_get(settings, "url"));
 	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')

@@ -67,6 +67,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -615,6 +616,15 @@ static inline void *sts_plugin_ctx_get(const struct sts_plugin *p)
 static inline void sts_plugin_ctx_set(struct sts_plugin *p, void *ctx)
 {
 	sts_plugin_host(p)->ctx_set(p, ctx);
+}
+
+/* For load(): a zeroed context of size bytes, set as the instance's; NULL without memory. */
+static inline void *sts_plugin_ctx_new(struct sts_plugin *p, size_t size)
+{
+	void *ctx = calloc(1, size);
+	if (ctx)
+		sts_plugin_ctx_set(p, ctx);
+	return ctx;
 }
 
 /* Directory of the inventory file, for the plugin's own relative paths. */

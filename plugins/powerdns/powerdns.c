@@ -88,11 +88,10 @@ static void pdns_unload(struct sts_plugin *p)
 
 static int pdns_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	struct pdns *c = calloc(1, sizeof(*c));
+	struct pdns *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
-	sts_plugin_ctx_set(p, c);
 	const char *url = json_string_value(json_object_get(settings, "url"));
 	const char *server = json_string_value(json_object_get(settings, "server_id"));
 	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;

@@ -125,10 +125,9 @@ static int load_secret(struct sts_plugin *p, struct r2136 *c, const char *ref,
 
 static int r2136_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	struct r2136 *c = calloc(1, sizeof(*c));
+	struct r2136 *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	sts_plugin_ctx_set(p, c);
 	const char *server = json_string_value(json_object_get(settings, "server"));
 	const char *key = json_string_value(json_object_get(settings, "key_name"));
 	const char *alg = json_string_value(json_object_get(settings, "key_algorithm"));

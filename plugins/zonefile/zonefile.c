@@ -54,10 +54,9 @@ static void zonefile_unload(struct sts_plugin *p)
 
 static int zonefile_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	struct zonefile *zf = calloc(1, sizeof(*zf));
+	struct zonefile *zf = sts_plugin_ctx_new(p, sizeof(*zf));
 	if (!zf)
 		return STS_PLUGIN_ENOMEM;
-	sts_plugin_ctx_set(p, zf);
 	zf->dir = strdup(json_string_value(json_object_get(settings, "directory")));
 	zf->file = strdup(json_string_value(json_object_get(settings, "file")));
 	const char *serial = json_string_value(json_object_get(settings, "serial"));
