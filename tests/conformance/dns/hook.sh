@@ -38,5 +38,17 @@ skeleton:raw)
 	curl -fsS "$STS_FAKE_API/_fake/state" |
 		jq -r --arg z "$CONF_ZONE" --arg n "${name%.}" --arg t "$type" '.zones[$z][] | select((.name | ascii_downcase) == $n and .type == $t) | .content'
 	;;
+*:seed)
+	# a REST provider's fake (tests/fakes/README.md): /_fake/seed
+	[ -n "${STS_FAKE_API:-}" ] || { echo "hook.sh: nothing for '$CONF_PLUGIN:$op'" >&2; exit 1; }
+	jq -n --arg z "$CONF_ZONE" --arg n "${name%.}" --arg t "$type" --argjson ttl "$4" --arg c "$5" \
+		'{zone: $z, name: $n, type: $t, ttl: $ttl, content: $c}' |
+		curl -fsS -o /dev/null -H 'Content-Type: application/json' -X POST "$STS_FAKE_API/_fake/seed" --data @-
+	;;
+*:raw)
+	[ -n "${STS_FAKE_API:-}" ] || { echo "hook.sh: nothing for '$CONF_PLUGIN:$op'" >&2; exit 1; }
+	curl -fsS -G "$STS_FAKE_API/_fake/raw" --data-urlencode "zone=$CONF_ZONE" \
+		--data-urlencode "name=${name%.}" --data-urlencode "type=$type" | jq -r '.lines[]'
+	;;
 *) echo "hook.sh: nothing for '$CONF_PLUGIN:$op'" >&2; exit 1 ;;
 esac

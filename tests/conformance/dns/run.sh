@@ -12,6 +12,8 @@
 #             a label of this run
 #   skeleton  the REST example (examples/plugin-skeleton/) against its fake
 #             (tests/fakes/skeleton-dns/), the fault proxy in front
+#   any other a REST provider against its fake tests/fakes/PLUGIN/ (env.sh,
+#             tests/fakes/README.md), the fault proxy in front
 # Needs STS_SOURCE_ROOT, STS_BUILD_ROOT (meson sets them).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -121,8 +123,35 @@ skeleton)
 		'fault_script': '$W/script', 'fault_log': '$W/proxy.log'}"
 	;;
 *)
-	echo "Bail out! no conformance target for DNS plugin '$PLUGIN' in $0"
-	exit 1
+	# a REST provider: its fake (tests/fakes/PLUGIN/, tests/fakes/README.md),
+	# small pages, the fault proxy in front with the vendor's error shape
+	if [ ! -f "$STS_SOURCE_ROOT/tests/fakes/$PLUGIN/env.sh" ]; then
+		echo "Bail out! no conformance target for DNS plugin '$PLUGIN' in $0"
+		exit 1
+	fi
+	. "$STS_SOURCE_ROOT/tests/fakes/common/rest.sh"
+	. "$STS_SOURCE_ROOT/tests/fakes/$PLUGIN/env.sh"
+	ZONE=conf.test
+	fake_start "$W" --zone "$ZONE" --page-size 20 || {
+		echo "Bail out! the $PLUGIN fake did not start"
+		exit 1
+	}
+	FAKE=$FAKE_PID
+	start_proxy "$FAKE_STYLE" "$FAKE_URL"
+	PURL=http://127.0.0.1:$(cat "$W/port")
+	export STS_FAKE_API=$FAKE_URL
+	python3 - "$W/target.json" "$PLUGIN" "$ZONE" "$HERE/hook.sh" "$FAKE_BAD_TEXT" "$W/script" "$W/proxy.log" \
+		"$(fake_settings "$W" "$FAKE_URL")" "$(fake_bad_settings "$W" "$FAKE_URL")" \
+		"$(fake_settings "$W" "$PURL")" <<'PY'
+import json, sys
+(out, plugin, zone, hook, bad_text, script, log, good, bad, faulty) = sys.argv[1:]
+faulty = json.loads(faulty)
+faulty.setdefault("timeout", 2)
+json.dump({"plugin": plugin, "kind": "dns", "zone": zone, "hook": hook,
+           "settings": json.loads(good), "bad_settings": json.loads(bad),
+           "bad_credentials_text": bad_text, "faulty_settings": faulty,
+           "fault_script": script, "fault_log": log}, open(out, "w"), indent=1)
+PY
 	;;
 esac
 {

@@ -56,4 +56,18 @@ if [ ! -f "$STS_TB_NODE/node_modules/mailauth/package.json" ] ||
 	(cd "$STS_TB_NODE" && { [ -f package.json ] || npm init -y >/dev/null; } &&
 		npm install --no-audit --no-fund --silent --loglevel=error mailauth@7.1.0)
 fi
+
+# The DNS vendors' own SDKs (and Prism for DigitalOcean's OpenAPI description)
+# into another test-private folder: tests/fakes/*/sdk-check.js drive them
+# against the provider fakes (tests/fakes/README.md). Pinned; installed once.
+SDKS="cloudflare@7.3.0 @aws-sdk/client-route-53@3.1178.0 @google-cloud/dns@5.3.2
+	@azure/arm-dns@5.1.0 @azure/identity@4.14.1 @linode/api-v4@0.158.0 @vultr/vultr-node@2.8.0
+	@ovhcloud/node-ovh@3.0.0 @stoplight/prism-cli@5.16.0"
+mkdir -p "$STS_TB_SDK"
+if [ "$(cat "$STS_TB_SDK/.installed" 2>/dev/null)" != "$(echo $SDKS)" ]; then
+	# shellcheck disable=SC2086
+	(cd "$STS_TB_SDK" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+		npm install --no-audit --no-fund --silent --loglevel=error $SDKS) &&
+		echo $SDKS >"$STS_TB_SDK/.installed"
+fi
 echo "install.sh: build and test dependencies present"

@@ -5,6 +5,8 @@
 #   STS_TB            all testbed state (default /tmp/stsctl-testbed)
 #   STS_TB_RUN        the running servers' state: $STS_TB/run
 #   STS_TB_NODE       npm folder holding mailauth: $STS_TB/node
+#   STS_TB_SDK        npm folder holding the DNS vendors' SDKs and Prism, which
+#                     prove the REST provider fakes faithful: $STS_TB/sdk
 #   STS_TB_LOCK       the lock that serialises test runs on this machine
 #   STS_TB_PORT_BASE  first port; the servers use fixed offsets from it
 #   STS_TB_NETNS      prefix of the two network namespaces (<prefix>-srv, -cli)
@@ -17,6 +19,7 @@
 STS_TB=${STS_TB:-/tmp/stsctl-testbed}
 STS_TB_RUN=${STS_TB_RUN:-$STS_TB/run}
 STS_TB_NODE=${STS_TB_NODE:-$STS_TB/node}
+STS_TB_SDK=${STS_TB_SDK:-$STS_TB/sdk}
 if [ -z "${STS_TB_LOCK:-}" ]; then
 	if [ -d /run/lock ] && [ -w /run/lock ]; then
 		STS_TB_LOCK=/run/lock/stsctl-testbed.lock
@@ -26,7 +29,7 @@ if [ -z "${STS_TB_LOCK:-}" ]; then
 fi
 STS_TB_PORT_BASE=${STS_TB_PORT_BASE:-20300}
 STS_TB_NETNS=${STS_TB_NETNS:-stsctl}
-export STS_TB STS_TB_RUN STS_TB_NODE STS_TB_LOCK STS_TB_PORT_BASE STS_TB_NETNS
+export STS_TB STS_TB_RUN STS_TB_NODE STS_TB_SDK STS_TB_LOCK STS_TB_PORT_BASE STS_TB_NETNS
 
 # How long up.sh waits for another run to release the lock.
 STS_TB_LOCK_WAIT=${STS_TB_LOCK_WAIT:-1200}
