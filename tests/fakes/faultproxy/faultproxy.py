@@ -55,6 +55,8 @@ STYLES = {
         '{"error": {"code": "fault_%d", "message": "injected fault %d"}}' % (code, code))),
     # {"message": ...}: many REST APIs (DigitalOcean, Hetzner-like)
     "message": ("application/json", lambda code: '{"id": "fault", "message": "injected fault %d"}' % code),
+    # {"error": "...", "status": N}: Vultr API v2
+    "vultr": ("application/json", lambda code: '{"error": "injected fault %d", "status": %d}' % (code, code)),
     "text": ("text/plain", lambda code: "injected fault %d\n" % code),
 }
 
