@@ -58,6 +58,11 @@ STYLES = {
     # {"error": "...", "status": N}: Vultr API v2
     "vultr": ("application/json", lambda code: '{"error": "injected fault %d", "status": %d}' % (code, code)),
     "text": ("text/plain", lambda code: "injected fault %d\n" % code),
+    # {"error": {"code": N, "message", "errors": [{"reason"}], "status"}}: Google APIs
+    "google": ("application/json", lambda code: (
+        '{"error": {"code": %d, "message": "injected fault %d", "errors": [{"message": '
+        '"injected fault %d", "domain": "global", "reason": "backendError"}], "status": "UNAVAILABLE"}}'
+        % (code, code, code))),
 }
 
 args = sys.argv[1:]
