@@ -272,6 +272,22 @@ static bool status_retryable(long status, bool idempotent)
 	return idempotent && status >= 500 && status <= 599;
 }
 
+/* Is resp one of the "STATUS TEXT" answers of retry_on? */
+static bool retry_on_matches(const char *const *retry_on, const struct sts_http_resp *resp)
+{
+	for (const char *const *l = retry_on; l && *l; l++) {
+		char *end = NULL;
+		long status = strtol(*l, &end, 10);
+		if (end == *l || *end != ' ' || status != resp->status)
+			continue;
+		const char *text = end + 1;
+		if (*text && memmem(resp->body.data ? resp->body.data : "", resp->body.len, text,
+				    strlen(text)))
+			return true;
+	}
+	return false;
+}
+
 /* Map a curl failure; *retry tells whether another attempt may help. */
 static int map_curl(CURLcode c, bool idempotent, bool *retry)
 {
@@ -525,7 +541,8 @@ STS_API int sts_http_do_ex(struct sts_http *h, const struct sts_http_req *req,
 				}
 			}
 			r = STS_OK;
-			retry = status_retryable(ret->status, idem);
+			retry = status_retryable(ret->status, idem) ||
+				(x && retry_on_matches(x->retry_on, ret));
 		} else if (st.err < 0) {
 			r = st.err; /* body cap, header cap or ENOMEM: final */
 			goto out;

@@ -122,6 +122,10 @@ struct sts_http_xreq {
 	 * far (status 0 when none) and the attempt's result */
 	void (*after_attempt)(void *ud, const struct sts_http_resp *resp, int r);
 	void *attempt_ud;
+	/* appended (the plugin HTTP service): answers retried like a 503 although
+	 * their status is not: "STATUS TEXT" (a body containing TEXT),
+	 * NULL-terminated */
+	const char *const *retry_on;
 };
 
 /* sts_http_do with the knobs above; x may be NULL (= sts_http_do). */

@@ -111,7 +111,7 @@ static const char *host_instance(const struct sts_plugin *p)
 
 /* One request on an idle client of the handle's pool (a new one when none). */
 static int pooled_do(struct sts_plugin *p, const struct sts_http_req *req,
-		     struct sts_http_resp *ret)
+		     const struct sts_http_xreq *x, struct sts_http_resp *ret)
 {
 	struct sts_http *c = NULL;
 	pthread_mutex_lock(&p->http.lock);
@@ -126,7 +126,7 @@ static int pooled_do(struct sts_plugin *p, const struct sts_http_req *req,
 			return r;
 		}
 	}
-	int r = sts_http_do(c, req, ret);
+	int r = sts_http_do_ex(c, req, x, ret);
 	pthread_mutex_lock(&p->http.lock);
 	struct sts_http **v = realloc(p->http.idle, (p->http.n_idle + 1) * sizeof(*v));
 	if (v) {
@@ -157,6 +157,16 @@ void sts_plugin_http_pool_release(struct sts_plugin *p)
 
 #define REQ_HAS(req, f) STS_PLUGIN_HAS(req, struct sts_plugin_http_req, f)
 
+static struct sts_ratelimit *rl_of(struct sts_limiter *l);
+
+/* Every attempt of a plugin's HTTP request waits for its limiter. */
+static int http_before_attempt(void *ud, unsigned attempt)
+{
+	(void)attempt;
+	int r = sts_ratelimit_acquire(rl_of(ud), 60000);
+	return r == STS_ETIMEOUT ? STS_EAGAIN : r;
+}
+
 static int host_http(struct sts_plugin *p, const struct sts_plugin_http_req *req,
 		     struct sts_plugin_http_resp *ret, struct sts_plugin_call *call)
 {
@@ -181,7 +191,17 @@ static int host_http(struct sts_plugin *p, const struct sts_plugin_http_req *req
 	    .max_attempts = req->max_attempts,
 	    .follow_redirects = req->follow_redirects,
 	};
-	int r = pooled_do(p, &h, hr);
+	struct sts_http_xreq x = {0};
+	bool ext = REQ_HAS(req, retry_on);
+	if (ext) {
+		x.idempotent = req->idempotent;
+		x.retry_on = req->retry_on;
+		if (req->limiter) {
+			x.before_attempt = http_before_attempt;
+			x.attempt_ud = req->limiter;
+		}
+	}
+	int r = pooled_do(p, &h, ext ? &x : NULL, hr);
 	ret->host_priv = hr;
 	ret->status = hr->status;
 	ret->body = sts_buf_str(&hr->body);

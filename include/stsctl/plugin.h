@@ -417,6 +417,20 @@ struct sts_plugin_http_req {
 	size_t max_response;   /* body cap; 0 = the host's default (1 MiB) */
 	unsigned max_attempts; /* 0 = the host's default; 1 = no retry */
 	bool follow_redirects; /* default off; at most 3, never to another protocol */
+	/*
+	 * Appended after ABI 2.0 (a host that predates them ignores them):
+	 * idempotent  the API documents this POST/PATCH as safe to repeat:
+	 *             retried on timeouts and any 5xx as a PUT would be
+	 * limiter     acquired before each attempt (a retry too); NULL = none
+	 * retry_on    answers retried like a 503 (backoff, Retry-After) although
+	 *             their status is not: "STATUS TEXT" lines, an answer of
+	 *             STATUS whose body contains TEXT, e.g. an API that says
+	 *             "slow down" with a 400: "400 <Code>Throttling</Code>";
+	 *             NULL-terminated; NULL = none
+	 */
+	bool idempotent;
+	struct sts_limiter *limiter;
+	const char *const *retry_on;
 };
 
 /* Filled by the host; release with sts_plugin_http_release(). */

@@ -479,6 +479,39 @@ static void test_retry_after_parse(void **state)
 	assert_int_equal(sts_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
 }
 
+/* retry_on: a 400 whose body holds a listed text is retried like a 503; others are final. */
+static void test_retry_on(void **state)
+{
+	(void)state;
+	struct reply r[] = {{400, NULL, 4, 0}, {200, NULL, 2, 0}};
+	struct server *s = server_start(r, 2);
+	struct sts_http *h = client(0);
+	char *u = url_of(s, "/");
+	struct sts_http_req req = {.url = u, .method = "POST", .body = "<x/>", .body_len = 4};
+	const char *const other[] = {"400 yy", "401 xx", "400", NULL};
+	struct sts_http_xreq x = {.retry_on = other};
+	struct sts_http_resp resp;
+	assert_int_equal(sts_http_do_ex(h, &req, &x, &resp), STS_OK);
+	assert_int_equal(resp.status, 400); /* no listed text: final */
+	assert_int_equal(resp.attempts, 1);
+	sts_http_resp_release(&resp);
+	server_stop(s);
+	const char *const slow_down[] = {"400 xxx", NULL};
+	x.retry_on = slow_down;
+	s = server_start(r, 2);
+	free(u);
+	u = url_of(s, "/");
+	req.url = u;
+	assert_int_equal(sts_http_do_ex(h, &req, &x, &resp), STS_OK);
+	assert_int_equal(resp.status, 200);
+	assert_int_equal(resp.attempts, 2);
+	assert_int_equal(s->n_requests, 2);
+	sts_http_resp_release(&resp);
+	free(u);
+	sts_http_free(h);
+	server_stop(s);
+}
+
 /* The host's HTTP service, reached by a plugin through the ABI. */
 static void test_plugin_http_service(void **state)
 {
@@ -526,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_and_errors),
 	    cmocka_unit_test(test_tls_always_verified),
 	    cmocka_unit_test(test_retry_after_parse),
+	    cmocka_unit_test(test_retry_on),
 	    cmocka_unit_test(test_plugin_http_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
