@@ -58,12 +58,21 @@ STYLES = {
     # {"error": "...", "status": N}: Vultr API v2
     "vultr": ("application/json", lambda code: '{"error": "injected fault %d", "status": %d}' % (code, code)),
     "text": ("text/plain", lambda code: "injected fault %d\n" % code),
+    # <ErrorResponse><Error><Type><Code><Message>: AWS REST/XML APIs (Route 53)
+    "aws": ("text/xml", lambda code: (
+        '<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+        '<Error><Type>%s</Type><Code>InjectedFault%d</Code><Message>injected fault %d</Message></Error>'
+        '<RequestId>fault</RequestId></ErrorResponse>' % ("Receiver" if code >= 500 else "Sender", code, code))),
     # {"error": {"code": N, "message", "errors": [{"reason"}], "status"}}: Google APIs
     "google": ("application/json", lambda code: (
         '{"error": {"code": %d, "message": "injected fault %d", "errors": [{"message": '
         '"injected fault %d", "domain": "global", "reason": "backendError"}], "status": "UNAVAILABLE"}}'
         % (code, code, code))),
 }
+
+# styles whose requests are signed over the Host header (AWS Signature V4):
+# forwarded with the Host the client sent, so that the signature holds
+KEEP_HOST = {"aws"}
 
 args = sys.argv[1:]
 STYLE = "powerdns"
@@ -135,7 +144,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def forward(self, body):
         c = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        drop = ("connection",) if STYLE in KEEP_HOST else ("host", "connection")
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
