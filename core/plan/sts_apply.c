@@ -538,16 +538,6 @@ static void run_group(void *ud, size_t gi)
 	pthread_mutex_unlock(&R->mu);
 }
 
-static int order_cmp(const void *x, const void *y, void *base)
-{
-	const struct sts_plan_domain *v = base;
-	const struct sts_plan_domain *a = &v[*(const size_t *)x], *b = &v[*(const size_t *)y];
-	int c = strcmp(a->dns ? a->dns : "", b->dns ? b->dns : "");
-	if (c == 0)
-		c = strcmp(a->zone ? a->zone : "", b->zone ? b->zone : "");
-	return c ? c : strcmp(a->name, b->name);
-}
-
 STS_API void sts_apply_result_release(struct sts_apply_result *r)
 {
 	if (!r)
@@ -592,7 +582,7 @@ static int prepare(struct run *R)
 		if (has_work(&p->domains[i]))
 			R->order[R->n_order++] = i;
 	}
-	qsort_r(R->order, R->n_order, sizeof(*R->order), order_cmp, p->domains);
+	sts_plan_order(p, R->order, R->n_order);
 	for (size_t i = 0; i < R->n_order;) {
 		size_t j = sts_plan_group_end(p, R->order, R->n_order, i);
 		R->groups[R->n_groups++] = (struct group){i, j - i};

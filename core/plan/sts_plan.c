@@ -508,6 +508,21 @@ STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrs
 	return STS_OK;
 }
 
+static int order_cmp(const void *x, const void *y, void *base)
+{
+	const struct sts_plan_domain *v = base;
+	const struct sts_plan_domain *a = &v[*(const size_t *)x], *b = &v[*(const size_t *)y];
+	int c = strcmp(a->dns ? a->dns : "", b->dns ? b->dns : "");
+	if (c == 0)
+		c = strcmp(a->zone ? a->zone : "", b->zone ? b->zone : "");
+	return c ? c : strcmp(a->name, b->name);
+}
+
+STS_API void sts_plan_order(const struct sts_plan *p, size_t *order, size_t n)
+{
+	qsort_r(order, n, sizeof(*order), order_cmp, p->domains);
+}
+
 STS_API size_t sts_plan_group_end(const struct sts_plan *p, const size_t *order, size_t n, size_t i)
 {
 	const struct sts_plan_domain *d = &p->domains[order[i]];

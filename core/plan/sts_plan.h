@@ -259,6 +259,9 @@ STS_API bool sts_name_eq(const char *a, const char *b);
 STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrsets *want,
 				 const json_t *prev_spec);
 STS_API void sts_plan_domain_release(struct sts_plan_domain *d);
+/* Sort order[0..n), indexes into p->domains, by (dns, zone, name): the order
+ * plan and apply both walk the providers' zones in. */
+STS_API void sts_plan_order(const struct sts_plan *p, size_t *order, size_t n);
 /* order[i..n) are domain indexes sorted by (dns, zone, name): the end of the
  * group from i that shares order[i]'s DNS provider and zone. */
 STS_API size_t sts_plan_group_end(const struct sts_plan *p, const size_t *order, size_t n,

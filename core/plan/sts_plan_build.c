@@ -49,27 +49,6 @@ struct builder {
 	struct sts_rollout_modes *modes; /* stages of the domains under rollout */
 };
 
-static int str_cmp_null(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a ? 1 : b ? -1 : 0;
-	return strcmp(a, b);
-}
-
-static int order_cmp(const void *x, const void *y, void *base)
-{
-	const struct sts_plan_domain *a =
-	    &((const struct sts_plan_domain *)base)[*(const size_t *)x];
-	const struct sts_plan_domain *b =
-	    &((const struct sts_plan_domain *)base)[*(const size_t *)y];
-	int c = str_cmp_null(a->dns, b->dns);
-	if (c == 0)
-		c = str_cmp_null(a->zone, b->zone);
-	if (c == 0)
-		c = strcmp(a->name, b->name);
-	return c;
-}
-
 static int json_str_set(json_t *o, const char *k, const char *v)
 {
 	return json_object_set_new(o, k, v ? json_string(v) : json_null());
@@ -603,7 +582,7 @@ static int read_actual(struct builder *b, unsigned threads)
 	for (size_t i = 0; i < p->n_domains; i++)
 		if (p->domains[i].err == STS_OK && p->domains[i].dns)
 			b->order[n++] = i;
-	qsort_r(b->order, n, sizeof(*b->order), order_cmp, p->domains);
+	sts_plan_order(p, b->order, n);
 	for (size_t i = 0; i < n;) {
 		size_t j = sts_plan_group_end(p, b->order, n, i);
 		b->tasks[b->n_tasks++] = (struct task){false, i, j - i};
