@@ -45,18 +45,6 @@ static json_t *kv_json(const struct sts_kv *kv, size_t n)
 	return o;
 }
 
-static json_t *strv_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++) {
-		if (json_array_append_new(a, json_string(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
 /*
  * Report one parse: human ("valid"/"invalid" on stdout, findings on stderr)
  * or JSON (sts_diag_json.h's {"valid","errors","warnings","info"} plus the
@@ -128,7 +116,7 @@ static int lint_policy(const struct cli_ctx *ctx, char **args)
 		extra = json_pack("{s:{s:s?,s:s?,s:o,s:o*,s:o*}}", "policy", "version", pol.version,
 				  "mode", sts_mode_name(pol.mode), "max_age",
 				  pol.max_age >= 0 ? json_integer(pol.max_age) : json_null(), "mx",
-				  strv_json(pol.mx, pol.n_mx), "extensions",
+				  sts_json_strv(pol.mx, pol.n_mx), "extensions",
 				  kv_json(pol.ext, pol.n_ext));
 	name_diags(&d, name);
 	rc = report(ctx, r, &d, extra);
@@ -163,8 +151,8 @@ static int lint_tlsrpt_record(const struct cli_ctx *ctx, char **args)
 	int r = sts_tlsrpt_record_parse(args[0], strlen(args[0]), &rec, &d);
 	json_t *extra = NULL;
 	if (ctx->json)
-		extra = json_pack("{s:o*,s:o*}", "rua", strv_json(rec.rua, rec.n_rua), "extensions",
-				  kv_json(rec.ext, rec.n_ext));
+		extra = json_pack("{s:o*,s:o*}", "rua", sts_json_strv(rec.rua, rec.n_rua),
+				  "extensions", kv_json(rec.ext, rec.n_ext));
 	int rc = report(ctx, r, &d, extra);
 	sts_tlsrpt_record_release(&rec);
 	sts_diags_release(&d);

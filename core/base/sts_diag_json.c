@@ -26,6 +26,17 @@ static json_t *str_or_null(const char *s)
 	return s ? sts_json_string_lossy(s) : json_null();
 }
 
+json_t *sts_json_strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, str_or_null(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *sts_diags_json(const struct sts_diags *d, enum sts_severity sev)
 {
 	json_t *a = json_array();

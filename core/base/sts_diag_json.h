@@ -21,6 +21,9 @@
 
 /* A JSON string of s; bytes that are not UTF-8 are written as \xHH. NULL: no memory. */
 STS_API json_t *sts_json_string_lossy(const char *s);
+/* An array of the n strings of v, each as sts_json_string_lossy() (null for a
+ * NULL entry). NULL: no memory. */
+STS_API json_t *sts_json_strv(char *const *v, size_t n);
 
 /* [D] for every finding of severity sev; NULL: no memory. */
 STS_API json_t *sts_diags_json(const struct sts_diags *d, enum sts_severity sev);

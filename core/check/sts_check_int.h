@@ -104,6 +104,5 @@ int check_domain(struct check_worker *w, const char *name, struct sts_check_doma
 
 /* JSON string of s (bytes that are not UTF-8 as \xHH; null for NULL), array of strings. */
 json_t *check_json_str(const char *s);
-json_t *check_json_strv(char *const *v, size_t n);
 
 #endif

@@ -7,36 +7,13 @@
 #include <string.h>
 
 #include "sts_check_int.h"
+#include "sts_diag_json.h"
 #include "sts_err.h"
 
 /* A JSON string of s; bytes that are not UTF-8 become \xHH; null for NULL. */
 json_t *check_json_str(const char *s)
 {
-	if (!s)
-		return json_null();
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	struct sts_buf b;
-	sts_buf_init(&b, STS_CAP_TEXT);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p < 0x80 ? sts_buf_putc(&b, (char)*p) : sts_buf_printf(&b, "\\x%02x", *p)) <
-		    0)
-			break;
-	j = json_string(sts_buf_str(&b));
-	sts_buf_release(&b);
-	return j;
-}
-
-json_t *check_json_strv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, check_json_str(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	return s ? sts_json_string_lossy(s) : json_null();
 }
 
 static json_t *jint_or_null(bool have, long long v)
@@ -61,7 +38,7 @@ static json_t *policy_json(const struct sts_check_domain *d)
 			 check_json_str(parsed ? p->version : NULL), "mode",
 			 check_json_str(parsed ? sts_mode_name(p->mode) : NULL), "max_age",
 			 jint_or_null(parsed && p->max_age >= 0, p->max_age), "mx",
-			 parsed ? check_json_strv(p->mx, p->n_mx) : json_array());
+			 parsed ? sts_json_strv(p->mx, p->n_mx) : json_array());
 }
 
 static json_t *mx_json(const struct sts_check_domain *d, const struct sts_check_mx *m)
@@ -108,7 +85,7 @@ static json_t *domain_json(const struct sts_check_domain *d)
 			 "policy_host", "cert_valid",
 			 jbool_or_null(d->ph_have_cert, d->ph_cert_valid), "cert_days_left",
 			 jint_or_null(d->ph_have_days, d->ph_days_left), "mx", mx, "tlsrpt", "txt",
-			 check_json_str(d->tlsrpt), "rua", check_json_strv(d->rua, d->n_rua),
+			 check_json_str(d->tlsrpt), "rua", sts_json_strv(d->rua, d->n_rua),
 			 "findings", findings_json(&d->findings));
 }
 

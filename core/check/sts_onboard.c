@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "sts_check_int.h"
+#include "sts_diag_json.h"
 #include "sts_err.h"
 #include "sts_jsonpos.h"
 #include "sts_mx.h"
@@ -181,12 +182,12 @@ STS_API void sts_onboard_release(struct sts_onboard *ob)
 STS_API int sts_onboard_entry_json(const struct sts_onboard_entry *e, struct sts_buf *out)
 {
 	json_t *o = json_pack("{s:s,s:s*,s:o*,s:s}", "name", e->name, "tenant", e->tenant, "mx",
-			      check_json_strv(e->mx, e->n_mx), "mode", sts_mode_name(e->mode));
+			      sts_json_strv(e->mx, e->n_mx), "mode", sts_mode_name(e->mode));
 	if (o && e->max_age >= 0 && json_object_set_new(o, "max_age", json_integer(e->max_age)) < 0)
 		goto fail;
 	if (o && e->n_rua &&
 	    json_object_set_new(o, "tlsrpt",
-				json_pack("{s:o*}", "rua", check_json_strv(e->rua, e->n_rua))) < 0)
+				json_pack("{s:o*}", "rua", sts_json_strv(e->rua, e->n_rua))) < 0)
 		goto fail;
 	char *s = o ? json_dumps(o, JSON_ENSURE_ASCII) : NULL;
 	json_decref(o);

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "sts_diag_json.h"
 #include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_plan.h"
@@ -54,17 +55,6 @@ static int json_str_set(json_t *o, const char *k, const char *v)
 	return json_object_set_new(o, k, v ? json_string(v) : json_null());
 }
 
-static json_t *strv_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_string(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 /* What the DB keeps per domain so a removed domain can still be taken down. */
 static char *spec_json(const struct sts_domain *dom, const struct sts_plan_domain *d,
 		       const struct sts_rrsets *want)
@@ -87,8 +77,8 @@ static char *spec_json(const struct sts_domain *dom, const struct sts_plan_domai
 			 dom->hosting == STS_HOSTING_DELEGATED ? "delegated" : "self") < 0 ||
 	    json_str_set(o, "delegate_sts", dom->delegate_sts) < 0 ||
 	    json_str_set(o, "delegate_policy", dom->delegate_policy) < 0 ||
-	    json_object_set_new(o, "mx", strv_json(dom->mx, dom->n_mx)) < 0 ||
-	    json_object_set_new(o, "rua", strv_json(dom->rua, dom->n_rua)) < 0 ||
+	    json_object_set_new(o, "mx", sts_json_strv(dom->mx, dom->n_mx)) < 0 ||
+	    json_object_set_new(o, "rua", sts_json_strv(dom->rua, dom->n_rua)) < 0 ||
 	    json_str_set(o, "mode", sts_mode_name(dom->mode)) < 0 ||
 	    json_object_set_new(o, "max_age", json_integer(dom->max_age)) < 0 ||
 	    json_object_set_new(o, "ttl", json_integer(dom->ttl)) < 0 ||
