@@ -121,14 +121,12 @@ void netopts_progress(struct netopts *n)
 	n->check.progress_ud = &the_bar;
 }
 
-void netopts_progress_done(struct netopts *n)
+int netopts_done(struct netopts *n, int r, const char *why, const char *what)
 {
 	if (n->check.progress && the_bar.drawn)
 		fprintf(stderr, "\r\033[K");
-}
-
-int netopts_fail(int r, const char *why, const char *what)
-{
+	if (r >= 0)
+		return EXIT_OK;
 	if (why)
 		sts_log_err("cannot %s: %s", what, why);
 	else

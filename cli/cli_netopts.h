@@ -44,10 +44,9 @@ int cli_parse_seconds(const char *arg, long *ret_ms);
 
 /* Turn the progress bar on when asked (or on a terminal) and not --quiet. */
 void netopts_progress(struct netopts *n);
-/* Erase the progress bar line, if one was drawn. */
-void netopts_progress_done(struct netopts *n);
-/* Report a failed check or onboard run ("cannot WHAT: ..."); the exit code. */
-int netopts_fail(int r, const char *why, const char *what);
+/* After the run that returned r: erase the progress bar line, if one was
+ * drawn, then report a failure ("cannot WHAT: ..."); the exit code. */
+int netopts_done(struct netopts *n, int r, const char *why, const char *what);
 
 /* A list of normalised domain names. */
 struct namelist {

@@ -139,11 +139,8 @@ static int run(struct cli_ctx *ctx)
 	const char *why = NULL;
 	int r =
 	    sts_check_run((const char *const *)a->names.v, a->names.n, &a->net.check, &rep, &why);
-	netopts_progress_done(&a->net);
-	if (r < 0) {
-		rc = netopts_fail(r, why, "check");
+	if ((rc = netopts_done(&a->net, r, why, "check")))
 		goto out;
-	}
 	rc = print_report(&rep, ctx->json);
 	if (rc == EXIT_OK && rep.n_fail)
 		rc = EXIT_FAIL;

@@ -298,11 +298,8 @@ static int run(struct cli_ctx *ctx)
 	netopts_progress(&a->net);
 	const char *why = NULL;
 	int r = sts_onboard_run(req, in->names.n, &a->net.check, ctx->inv, &ob, &why);
-	netopts_progress_done(&a->net);
-	if (r < 0) {
-		rc = netopts_fail(r, why, "onboard");
+	if ((rc = netopts_done(&a->net, r, why, "onboard")))
 		goto out;
-	}
 	report_entries(&ob);
 	rc = ctx->inventory_path ? merge_into(ctx->inventory_path, &ob, a->dry_run)
 				 : print_document(&ob);
