@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vultr: DNS records through the Vultr API v2 (README.md).
+ *
+ *   GET    /account                                  probe
+ *   GET    /domains?per_page=&cursor=                zones (cursor paging)
+ *   GET    /domains/{domain}/records?per_page=&cursor=
+ *   POST   /domains/{domain}/records                 {name, type, data, ttl}
+ *   PATCH  /domains/{domain}/records/{id}            {name, data, ttl}
+ *   DELETE /domains/{domain}/records/{id}
+ *
+ * One record per value, names relative to the domain ("" at the apex), a
+ * TXT's data one double-quoted string (Vultr splits it for DNS), a CNAME's
+ * data without the final dot, errors {"error": "...", "status": N}. Every
+ * request goes through the host (sts_plugin_rest: bearer key, retries,
+ * Retry-After, the limiter, the breaker); the plugin maps the API only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stsctl/plugin.h>
+
+#include "vultr_rec.h"
+
+#define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
+
+struct vultr {
+	char *base; /* url without trailing '/' */
+	char *auth; /* "Authorization: Bearer ...": wiped at unload */
+	size_t auth_len;
+	long timeout_ms;
+	unsigned per_page;
+	struct sts_limiter *limiter;
+	struct sts_breaker *breaker;
+};
+
+static const struct sts_plugin_setting *const vultr_schema[] = {
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.vultr.com/v2",
+		.pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// base URL without query",
+		.description = "base URL of the Vultr API v2"),
+    STS_SETTING(.key = "api_key", .type = STS_SETTING_SECRET, .required = true,
+		.description = "the Vultr API key (its access control must allow this host's IP)"),
+    STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
+		.min = 1, .max = 500, .description = "items per page of a listing"),
+    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "30/1s",
+		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
+		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
+		.description = "the API's request limit (Vultr: 30 requests per second)"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
+		.max = 600, .description = "seconds per HTTP request"),
+    NULL,
+};
+
+/* ---- instance ---- */
+
+static void vultr_unload(struct sts_plugin *p)
+{
+	struct vultr *c = sts_plugin_ctx_get(p);
+	if (!c)
+		return;
+	if (c->auth) {
+		explicit_bzero(c->auth, c->auth_len);
+		free(c->auth);
+	}
+	if (c->limiter)
+		sts_plugin_limiter_free(p, c->limiter);
+	if (c->breaker)
+		sts_plugin_breaker_free(p, c->breaker);
+	free(c->base);
+	free(c);
+	sts_plugin_ctx_set(p, NULL);
+}
+
+static int load_key(struct sts_plugin *p, struct vultr *c, const char *ref,
+		    struct sts_plugin_call *call)
+{
+	struct sts_secret *s = NULL;
+	int r = sts_plugin_secret(p, ref, &s, call);
+	if (r < 0)
+		return r;
+	const char *key = sts_plugin_secret_value(p, s);
+	size_t n = sts_plugin_secret_len(p, s);
+	if (n == 0 || strlen(key) != n || strpbrk(key, "\r\n \t")) {
+		sts_plugin_error(call, "the key of 'api_key' is empty or holds white space");
+		r = STS_PLUGIN_ESECRET;
+	} else if (asprintf(&c->auth, "Authorization: Bearer %s", key) < 0) {
+		c->auth = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	} else {
+		c->auth_len = strlen(c->auth);
+	}
+	sts_plugin_secret_free(p, s);
+	return r;
+}
+
+static int vultr_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
+{
+	struct vultr *c = sts_plugin_ctx_new(p, sizeof(*c));
+	if (!c)
+		return STS_PLUGIN_ENOMEM;
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	c->per_page = (unsigned)json_integer_value(json_object_get(settings, "per_page"));
+	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		r = load_key(p, c, json_string_value(json_object_get(settings, "api_key")), call);
+	if (r == STS_PLUGIN_OK) {
+		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
+		if ((r = sts_plugin_limiter_new(p, spec, &c->limiter)) < 0)
+			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
+	}
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	if (r < 0)
+		vultr_unload(p);
+	return r;
+}
+
+/* ---- requests ---- */
+
+static int call_api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
+{
+	const struct vultr *c = sts_plugin_ctx_get(p);
+	struct sts_plugin_rest_req req = {
+	    .struct_size = sizeof(req),
+	    .method = method,
+	    .base = c->base,
+	    .path = path,
+	    .auth = c->auth,
+	    .body = body,
+	    /* a POST sent twice makes two records; a PATCH sets the same fields again */
+	    .idempotent = strcmp(method, "PATCH") == 0,
+	    .error_pointer = "/error",
+	    .limiter = c->limiter,
+	    .breaker = c->breaker,
+	    .timeout_ms = c->timeout_ms,
+	};
+	return sts_plugin_rest(p, &req, resp, call);
+}
+
+static int call_only(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		     struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_resp resp;
+	int r = call_api(p, method, path, body, &resp, call);
+	sts_plugin_rest_release(p, &resp);
+	return r;
+}
+
+/* The items `key` of every page of the listing at path, following
+ * meta.links.next (an opaque cursor) until it is empty. */
+static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
+		    struct sts_plugin_call *call)
+{
+	const struct vultr *c = sts_plugin_ctx_get(p);
+	json_t *all = json_array();
+	char *cursor = NULL;
+	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	for (unsigned page = 0; r == STS_PLUGIN_OK; page++) {
+		char *url = NULL, *enc = NULL;
+		if (page == MAX_PAGES) {
+			sts_plugin_error(call, "more than %d pages of %s", MAX_PAGES, key);
+			r = STS_PLUGIN_ETOOLARGE;
+			break;
+		}
+		if (cursor && !(enc = vultr_query_escape(cursor))) {
+			r = STS_PLUGIN_ENOMEM;
+			break;
+		}
+		if (asprintf(&url, "%s?per_page=%u%s%s", path, c->per_page, enc ? "&cursor=" : "",
+			     enc ? enc : "") < 0) {
+			free(enc);
+			r = STS_PLUGIN_ENOMEM;
+			break;
+		}
+		free(enc);
+		struct sts_plugin_rest_resp resp;
+		r = call_api(p, "GET", url, NULL, &resp, call);
+		free(url);
+		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
+		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
+			sts_plugin_error(call, "an answer without a '%s' list", key);
+			r = STS_PLUGIN_EPARSE;
+		}
+		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		const char *next = json_string_value(json_object_get(
+		    json_object_get(json_object_get(resp.json, "meta"), "links"), "next"));
+		free(cursor);
+		cursor = NULL;
+		if (r == STS_PLUGIN_OK && next && *next && json_array_size(items) > 0 &&
+		    !(cursor = strdup(next)))
+			r = STS_PLUGIN_ENOMEM;
+		sts_plugin_rest_release(p, &resp);
+		if (!cursor)
+			break;
+	}
+	free(cursor);
+	if (r < 0)
+		json_decref(all);
+	else
+		*ret = all;
+	return r;
+}
+
+/* Every record of zone, in the engine's form (vultr_rec.h). */
+static int zone_records(struct sts_plugin *p, const char *zone, struct vultr_recs *ret,
+			struct sts_plugin_call *call)
+{
+	char *path = NULL;
+	json_t *recs = NULL;
+	if (asprintf(&path, "/domains/%s/records", zone) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = list_all(p, path, "records", &recs, call);
+	free(path);
+	if (r == STS_PLUGIN_ENOENT)
+		sts_plugin_error(call, "domain '%s' is not in this Vultr account", zone);
+	if (r == STS_PLUGIN_OK)
+		r = vultr_recs_parse(p, zone, recs, ret, call);
+	json_decref(recs);
+	return r;
+}
+
+/* ---- dns ops ---- */
+
+static int vultr_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
+		      struct sts_rrsets *ret, struct sts_plugin_call *call)
+{
+	struct vultr_recs recs = {0};
+	int r = zone_records(p, zone, &recs, call);
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < recs.n; i++) {
+		const struct vultr_rec *v = &recs.v[i];
+		size_t k = 0;
+		while (k < n && strcmp(names[k], v->name) != 0)
+			k++;
+		if (k == n)
+			continue;
+		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, v->name, v->type);
+		if (!rr)
+			rr = sts_plugin_rrset_add(p, ret, v->name, v->type, v->ttl);
+		r = rr ? sts_plugin_rrset_add_value(p, rr, v->value, v->len) : STS_PLUGIN_ENOMEM;
+	}
+	vultr_recs_free(&recs);
+	return r;
+}
+
+/* POST a record of rs with value, or PATCH the record rid to it. */
+static int put_record(struct sts_plugin *p, const char *zone, const struct sts_rrset *rs,
+		      const char *rid, const char *value, struct sts_plugin_call *call)
+{
+	char *path = NULL;
+	json_t *body = NULL;
+	int r = vultr_record_body(p, zone, rs, value, &body, call);
+	if (r == STS_PLUGIN_OK && rid && json_object_del(body, "type") < 0)
+		r = STS_PLUGIN_EINVAL;
+	if (r == STS_PLUGIN_OK &&
+	    asprintf(&path, "/domains/%s/records%s%s", zone, rid ? "/" : "", rid ? rid : "") < 0) {
+		path = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	}
+	if (r == STS_PLUGIN_OK)
+		r = call_only(p, rid ? "PATCH" : "POST", path, body, call);
+	json_decref(body);
+	free(path);
+	return r;
+}
+
+static int delete_record(struct sts_plugin *p, const char *zone, const char *rid,
+			 struct sts_plugin_call *call)
+{
+	char *path;
+	if (asprintf(&path, "/domains/%s/records/%s", zone, rid) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = call_only(p, "DELETE", path, NULL, call);
+	free(path);
+	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+}
+
+/*
+ * One change, value by value, against the records listed before: a value
+ * already in a record stays untouched (a foreign TXT keeps its record)
+ * unless the TTL changed; a new value takes over the record of a value
+ * that goes (one PATCH: no moment with none or both), else it is created;
+ * records left over are deleted last.
+ */
+static int apply_one(struct sts_plugin *p, const char *zone, const struct vultr_recs *recs,
+		     const struct sts_rrset_change *ch, struct sts_plugin_call *call)
+{
+	const struct sts_rrset *rs = ch->rrset;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
+	if (nv > 0 && strcmp(rs->type, "CNAME") != 0 && vultr_recs_cname_at(recs, rs->name)) {
+		sts_plugin_error(call, "'%s' holds a CNAME: no %s can be put beside it", rs->name,
+				 rs->type);
+		return STS_PLUGIN_ECONFLICT;
+	}
+	bool *kept = calloc(nv + 1, sizeof(*kept));
+	const char **stale = calloc(recs->n + 1, sizeof(*stale));
+	int r = kept && stale ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < recs->n; i++) {
+		const struct vultr_rec *v = &recs->v[i];
+		if (strcmp(v->name, rs->name) != 0 || strcmp(v->type, rs->type) != 0)
+			continue;
+		size_t k = 0;
+		while (k < nv && (kept[k] || strlen(rs->values[k]) != v->len ||
+				  memcmp(rs->values[k], v->value, v->len) != 0))
+			k++;
+		if (k == nv) {
+			stale[n_stale++] = v->id;
+			continue;
+		}
+		kept[k] = true;
+		if (v->ttl != rs->ttl)
+			r = put_record(p, zone, rs, v->id, rs->values[k], call);
+	}
+	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
+		if (!kept[k])
+			r = put_record(p, zone, rs, s < n_stale ? stale[s++] : NULL, rs->values[k],
+				       call);
+	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
+		r = delete_record(p, zone, stale[s], call);
+	free(stale);
+	free(kept);
+	return r;
+}
+
+static int vultr_apply(struct sts_plugin *p, const char *zone,
+		       const struct sts_rrset_change *const *changes, size_t n,
+		       struct sts_plugin_call *call)
+{
+	struct vultr_recs recs = {0};
+	int r = zone_records(p, zone, &recs, call);
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
+		r = apply_one(p, zone, &recs, changes[i], call);
+	vultr_recs_free(&recs);
+	return r;
+}
+
+static int vultr_zones(struct sts_plugin *p, struct sts_zone_list *ret,
+		       struct sts_plugin_call *call)
+{
+	json_t *domains = NULL;
+	int r = list_all(p, "/domains", "domains", &domains, call);
+	size_t i;
+	json_t *d;
+	json_array_foreach(domains, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "domain"));
+		if (r == STS_PLUGIN_OK && name)
+			r = sts_plugin_zone_add(p, ret, name);
+	}
+	json_decref(domains);
+	return r;
+}
+
+/* The key is accepted (GET /account) and may read the DNS (GET /domains). */
+static int vultr_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	int r = call_only(p, "GET", "/account", NULL, call);
+	if (r == STS_PLUGIN_OK)
+		r = call_only(p, "GET", "/domains?per_page=1", NULL, call);
+	return r;
+}
+
+static void vultr_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	(void)p;
+	ret->batch = false;
+	ret->max_concurrency = 1;
+}
+
+STS_PLUGIN_DNS_OPS(vultr_dns, vultr_read, vultr_apply, vultr_caps, vultr_zones);
+
+STS_PLUGIN_API(vultr, STS_PLUGIN_DNS, .description = "Vultr DNS (API v2)",
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
+			       STS_PLUGIN_CAP_CREDENTIALS,
+	       .schema = vultr_schema, .load = vultr_load, .unload = vultr_unload,
+	       .probe = vultr_probe, .dns = &vultr_dns);
