@@ -43,10 +43,19 @@ static int local_check(const json_t *settings, struct sts_plugin_check *args)
 	return STS_PLUGIN_OK;
 }
 
+static void local_unload(struct sts_plugin *p)
+{
+	struct local *l = sts_plugin_ctx_get(p);
+	if (l)
+		free(l->root);
+	free(l);
+	sts_plugin_ctx_set(p, NULL);
+}
+
 static int local_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
 	const char *root = json_string_value(json_object_get(settings, "root"));
-	struct local *l = calloc(1, sizeof(*l));
+	struct local *l = sts_plugin_ctx_new(p, sizeof(*l));
 	if (!l)
 		return STS_PLUGIN_ENOMEM;
 	size_t n = strlen(root);
@@ -55,20 +64,11 @@ static int local_load(struct sts_plugin *p, const json_t *settings, struct sts_p
 	int rc = strstr(root, "{host}") ? asprintf(&l->root, "%.*s", (int)n, root)
 					: asprintf(&l->root, "%.*s/{host}", (int)n, root);
 	if (rc < 0) {
-		free(l);
+		l->root = NULL;
+		local_unload(p);
 		return STS_PLUGIN_ENOMEM;
 	}
-	sts_plugin_ctx_set(p, l);
 	return STS_PLUGIN_OK;
-}
-
-static void local_unload(struct sts_plugin *p)
-{
-	struct local *l = sts_plugin_ctx_get(p);
-	if (l)
-		free(l->root);
-	free(l);
-	sts_plugin_ctx_set(p, NULL);
 }
 
 /* A policy host is a DNS name: refuse anything that could escape the root. */

@@ -128,12 +128,52 @@ static char *dup_or_null(const char *v, bool *oom)
 	return d;
 }
 
+/* libssh2 is initialised by the first instance loaded, left by the last unloaded. */
+static int lib_ref(void)
+{
+	pthread_mutex_lock(&lib_mu);
+	int rc = lib_refs++ == 0 ? libssh2_init(0) : 0;
+	if (rc != 0)
+		lib_refs--;
+	pthread_mutex_unlock(&lib_mu);
+	return rc;
+}
+
+static void lib_unref(void)
+{
+	pthread_mutex_lock(&lib_mu);
+	if (lib_refs > 0 && --lib_refs == 0)
+		libssh2_exit();
+	pthread_mutex_unlock(&lib_mu);
+}
+
+static void sftp_unload(struct sts_plugin *p)
+{
+	struct sftp *s = sts_plugin_ctx_get(p);
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->k.ss)
+		sftp_conn_close(s, true);
+	pthread_mutex_unlock(&s->mu);
+	sftp_free(s);
+	sts_plugin_ctx_set(p, NULL);
+	lib_unref();
+}
+
 static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	struct sftp *s = calloc(1, sizeof(*s));
+	int rc = lib_ref();
+	if (rc != 0) {
+		sts_plugin_error(call, "cannot initialise libssh2 (%d)", rc);
+		return STS_PLUGIN_EPROVIDER;
+	}
+	struct sftp *s = sts_plugin_ctx_new(p, sizeof(*s));
 	bool oom = false;
-	if (!s)
+	if (!s) {
+		lib_unref();
 		return STS_PLUGIN_ENOMEM;
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	s->k.sock = -1;
 	s->c.host = dup_or_null(str_of(settings, "host"), &oom);
@@ -157,7 +197,7 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_pl
 	    (strstr(root, "{host}") ? asprintf(&s->c.root, "%.*s", (int)n, root)
 				    : asprintf(&s->c.root, "%.*s/{host}", (int)n, root)) < 0) {
 		s->c.root = NULL;
-		sftp_free(s);
+		sftp_unload(p);
 		return STS_PLUGIN_ENOMEM;
 	}
 	for (char *c = s->c.host; *c; c++)
@@ -167,38 +207,10 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_pl
 	    (s->c.port == 22 ? asprintf(&s->kh_name, "%s", s->c.host)
 			     : asprintf(&s->kh_name, "[%s]:%u", s->c.host, s->c.port)) < 0) {
 		s->kh_name = NULL;
-		sftp_free(s);
+		sftp_unload(p);
 		return STS_PLUGIN_ENOMEM;
 	}
-	pthread_mutex_lock(&lib_mu);
-	int rc = lib_refs++ == 0 ? libssh2_init(0) : 0;
-	if (rc != 0)
-		lib_refs--;
-	pthread_mutex_unlock(&lib_mu);
-	if (rc != 0) {
-		sts_plugin_error(call, "cannot initialise libssh2 (%d)", rc);
-		sftp_free(s);
-		return STS_PLUGIN_EPROVIDER;
-	}
-	sts_plugin_ctx_set(p, s);
 	return STS_PLUGIN_OK;
-}
-
-static void sftp_unload(struct sts_plugin *p)
-{
-	struct sftp *s = sts_plugin_ctx_get(p);
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->mu);
-	if (s->k.ss)
-		sftp_conn_close(s, true);
-	pthread_mutex_unlock(&s->mu);
-	sftp_free(s);
-	sts_plugin_ctx_set(p, NULL);
-	pthread_mutex_lock(&lib_mu);
-	if (lib_refs > 0 && --lib_refs == 0)
-		libssh2_exit();
-	pthread_mutex_unlock(&lib_mu);
 }
 
 /* The policy host is a DNS name (lower case): nothing in it may leave the root. */
