@@ -473,8 +473,10 @@ static int send_req(struct call *k, const char *url, const char *const *hdrs, co
 	r = sts_http_do_ex(http, &hr, &x, &ret->http);
 	handle_put(k->c, http);
 	ret->status = r >= 0 ? ret->http.status : 0;
+	/* any JSON text: some APIs answer a bare number or null (OVH: /auth/time, PUT) */
 	if (r >= 0 && ret->http.body.len > 0)
-		ret->json = json_loadb(ret->http.body.data, ret->http.body.len, 0, NULL);
+		ret->json =
+		    json_loadb(ret->http.body.data, ret->http.body.len, JSON_DECODE_ANY, NULL);
 	if (r >= 0)
 		r = status_err(ret->status);
 	if (r == STS_OK && ret->http.body.len > 0 && !ret->json)

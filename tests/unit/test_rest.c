@@ -287,6 +287,25 @@ static void test_get_json(void **state)
 	client_free(&f);
 }
 
+/* an answer that is JSON but not an object or array: a number, null */
+static void test_scalar_answers(void **state)
+{
+	(void)state;
+	struct fixture f;
+	client(&f, 0, 0, NULL);
+	const struct reply r[] = {{200, "1765071234", NULL}, {200, "null", NULL}};
+	script(r, 2);
+	struct sts_rest_resp p;
+	assert_int_equal(call(&f, "GET", "/auth/time", NULL, false, &p), STS_OK);
+	assert_true(json_is_integer(p.json));
+	assert_int_equal(json_integer_value(p.json), 1765071234);
+	sts_rest_resp_release(&p);
+	assert_int_equal(call(&f, "PUT", "/zones/1/records/9", "{\"ttl\": 60}", false, &p), STS_OK);
+	assert_true(json_is_null(p.json));
+	sts_rest_resp_release(&p);
+	client_free(&f);
+}
+
 static void expect(struct fixture *f, int status, const char *body, int want, const char *text)
 {
 	const struct reply r[] = {{status, body, NULL}};
@@ -634,12 +653,12 @@ static void test_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_get_json),	 cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_retry_after),	 cmocka_unit_test(test_5xx_retries),
-	    cmocka_unit_test(test_breaker),	 cmocka_unit_test(test_no_answer),
-	    cmocka_unit_test(test_rate_limited), cmocka_unit_test(test_pages),
-	    cmocka_unit_test(test_threads),	 cmocka_unit_test(test_per_request),
-	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_get_json),	cmocka_unit_test(test_scalar_answers),
+	    cmocka_unit_test(test_errors),	cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_5xx_retries), cmocka_unit_test(test_breaker),
+	    cmocka_unit_test(test_no_answer),	cmocka_unit_test(test_rate_limited),
+	    cmocka_unit_test(test_pages),	cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_per_request), cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
