@@ -26,6 +26,7 @@ ZONE=
 cleanup() {
 	[ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
 	[ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null
+	declare -F fake_stop >/dev/null && fake_stop
 	if [ "$PLUGIN" = powerdns ] && [ -n "$ZONE" ]; then
 		curl -sS -o /dev/null -H "X-API-Key: $STS_TB_PDNS_API_KEY" -X DELETE "$STS_TB_PDNS_API/zones/$ZONE."
 	fi
@@ -139,7 +140,7 @@ skeleton)
 	FAKE=$FAKE_PID
 	start_proxy "$FAKE_STYLE" "$FAKE_URL"
 	PURL=http://127.0.0.1:$(cat "$W/port")
-	export STS_FAKE_API=$FAKE_URL
+	export STS_FAKE_API=$FAKE_CONTROL_URL # the /_fake/ controls: the fake itself, not a front
 	python3 - "$W/target.json" "$PLUGIN" "$ZONE" "$HERE/hook.sh" "$FAKE_BAD_TEXT" "$W/script" "$W/proxy.log" \
 		"$(fake_settings "$W" "$FAKE_URL")" "$(fake_bad_settings "$W" "$FAKE_URL")" \
 		"$(fake_settings "$W" "$PURL")" <<'PY'
@@ -160,3 +161,12 @@ esac
 } >"$W/hook.env"
 # the plugins of this build, as the build tree's stsctl finds them, and the skeleton
 STSCTL_PLUGIN_PATH=$STS_BUILD_ROOT/plugins:$STS_BUILD_ROOT/tests/conformance "$STS_BUILD_ROOT/tests/conformance/conformance" "$W/target.json" "$HERE/cases.json"
+rc=$?
+# a fake's front (tests/fakes/README.md: a validating proxy) that found a
+# request or an answer wrong fails the run
+if declare -F fake_front_check >/dev/null && ! fake_front_check "$W" >"$W/front.txt"; then
+	echo "Bail out! the $PLUGIN fake's front found violations:"
+	sed 's/^/# /' "$W/front.txt" | head -40
+	exit 1
+fi
+exit $rc

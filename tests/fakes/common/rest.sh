@@ -8,8 +8,15 @@
 #       env.sh's fake_args, logging to DIR/fake.err; waits (bounded) for its
 #       port; sets FAKE_PID and FAKE_URL (http://127.0.0.1:PORT). When
 #       FAKE_WRAP is set (e.g. "ip netns exec NS") the fake runs under it.
-#   fake_stop
-#   fake_get PATH        GET $FAKE_URL/PATH (a /_fake/ control), body on stdout
+#       FAKE_CONTROL_URL is the fake itself, for the /_fake/ controls: when
+#       env.sh defines fake_front DIR, it is called once the fake is up to
+#       start a front before it (e.g. a validating proxy with the vendor's
+#       API description; under FAKE_WRAP too), which sets FAKE_URL to the
+#       front and FAKE_FRONT_PID.
+#   fake_stop            stops the fake and its front
+#   fake_get PATH        GET $FAKE_CONTROL_URL/PATH (a /_fake/ control), body on stdout
+#   fake_front_check DIR with a front: prints what the front found wrong
+#                        (env.sh's fake_front_violations DIR), fails when anything
 #
 # Debian's /usr/bin/python3 runs the fakes: botocore and PyJWT are Debian's
 # packages, and the python3 first on PATH may be another interpreter.
@@ -35,14 +42,26 @@ fake_start() {
 		return 1
 	fi
 	FAKE_URL=http://127.0.0.1:$(cat "$dir/fake.port")
-	export FAKE_URL FAKE_PID
+	FAKE_CONTROL_URL=$FAKE_URL
+	FAKE_FRONT_PID=
+	export FAKE_URL FAKE_PID FAKE_CONTROL_URL
+	if declare -F fake_front >/dev/null; then
+		fake_front "$dir" || return 1
+		export FAKE_URL FAKE_FRONT_PID
+	fi
 }
 
 fake_stop() {
+	[ -n "${FAKE_FRONT_PID:-}" ] && kill "$FAKE_FRONT_PID" 2>/dev/null
 	[ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
-	FAKE_PID=
+	FAKE_PID= FAKE_FRONT_PID=
 }
 
 fake_get() {
-	${FAKE_WRAP:-} curl -fsS "$FAKE_URL/$1"
+	${FAKE_WRAP:-} curl -fsS "${FAKE_CONTROL_URL:-$FAKE_URL}/$1"
+}
+
+fake_front_check() {
+	declare -F fake_front >/dev/null || return 0
+	fake_front_violations "$1"
 }

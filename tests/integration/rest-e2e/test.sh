@@ -96,7 +96,7 @@ check publish "$Z" enforce "mail.$Z" "evil.$Z"
 check publish "sub.$Z" testing "mx1.sub.$Z" "mail.sub.$Z"
 
 # ---------- a second apply: reads only ----------
-$FAKE_WRAP curl -fsS -X POST -o /dev/null "$FAKE_URL/_fake/stats/reset"
+$FAKE_WRAP curl -fsS -X POST -o /dev/null "$FAKE_CONTROL_URL/_fake/stats/reset"
 apply
 tb_expect_eq "second apply exits 0" 0 "$?"
 tb_expect "second apply finds nothing to do" "0 domains changed (0 changes), 2 unchanged, 0 failed" "$(cat "$W/out")"
@@ -117,6 +117,15 @@ elif grep -qF -f "$W/secrets" "$W/out"; then
 	tb_fail "no credential of the fake in stsctl's verbose output"
 else
 	tb_ok "no credential of the fake in stsctl's verbose output"
+fi
+# a front before the fake (tests/fakes/README.md: a validating proxy with the
+# vendor's API description) saw every request and answer of the run
+if declare -F fake_front >/dev/null; then
+	if fake_front_check "$W" >"$W/front.txt"; then
+		tb_ok "the fake's front found no violation in any request or answer"
+	else
+		tb_fail "the fake's front found no violation in any request or answer" "$(head -20 "$W/front.txt")"
+	fi
 fi
 
 tb_done
