@@ -68,11 +68,16 @@ STYLES = {
         '{"error": {"code": %d, "message": "injected fault %d", "errors": [{"message": '
         '"injected fault %d", "domain": "global", "reason": "backendError"}], "status": "UNAVAILABLE"}}'
         % (code, code, code))),
+    # {"class": "Client::...", "message"}: the OVHcloud API
+    "ovh": ("application/json", lambda code: '{"class": "%s", "message": "injected fault %d"}' % (
+        "Server::InternalServerError" if code >= 500 else
+        "Client::TooManyRequests" if code == 429 else "Client::BadRequest", code)),
 }
 
-# styles whose requests are signed over the Host header (AWS Signature V4):
-# forwarded with the Host the client sent, so that the signature holds
-KEEP_HOST = {"aws"}
+# styles whose requests are signed over the Host header (AWS Signature V4)
+# or the full URL (OVH): forwarded with the Host the client sent, so that
+# the signature holds
+KEEP_HOST = {"aws", "ovh"}
 
 args = sys.argv[1:]
 STYLE = "powerdns"
