@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "plugin_host.h"
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_secret.h"
 #include "sts_txt.h"
@@ -110,6 +111,26 @@ static int txt_unquote(const char *text, size_t len, char **ret, size_t *ret_len
 	return sts_txt_decode(text, len, ret, ret_len, NULL);
 }
 
+/* As the real host: one spelling, underscores allowed, a final dot on request. */
+static int name_normalize(const char *name, unsigned flags, char **ret)
+{
+	char *n = NULL;
+	int r = sts_dname_normalize(name, 0, &n, NULL);
+	if (r == STS_OK && sts_dname_check(n, STS_DNAME_UNDERSCORE) != STS_DNAME_OK)
+		r = STS_EINVAL;
+	if (r == STS_OK && (flags & STS_NAME_DOT)) {
+		char *abs = NULL;
+		r = asprintf(&abs, "%s.", n) < 0 ? STS_ENOMEM : STS_OK;
+		free(n);
+		n = abs;
+	}
+	if (r == STS_OK)
+		*ret = n;
+	else
+		free(n);
+	return r == STS_EINVALID ? STS_EINVAL : r;
+}
+
 static struct sts_rrset *rrset_find(struct sts_rrsets *l, const char *name, const char *type)
 {
 	return (struct sts_rrset *)sts_rrsets_find(l, name, type);
@@ -124,8 +145,9 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 	return STS_EIO; /* the plugins fuzzed here never write files */
 }
 
-/* The host's TXT codec as the real host has it; the other REST services
- * are not used by the plugins fuzzed here (NULL: a call crashes). */
+/* The host's TXT codec and name spelling as the real host has them; the
+ * other REST services are not used by the plugins fuzzed here (NULL: a
+ * call crashes). */
 static const struct sts_host_api api = {
     .abi_version = STS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(struct sts_host_api),
@@ -149,6 +171,7 @@ static const struct sts_host_api api = {
     .free = free,
     .txt_quote = txt_quote,
     .txt_unquote = txt_unquote,
+    .name_normalize = name_normalize,
 };
 
 void fz_host_init(struct fz_host *h, const uint8_t *data, size_t size)
