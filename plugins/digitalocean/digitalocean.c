@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * digitalocean: DNS records through DigitalOcean's API v2 (README.md).
+ *
+ *   GET    /domains                              the account's domains, paged
+ *   GET    /domains/ZONE/records[?name=FQDN]     its records, paged
+ *   POST   /domains/ZONE/records                 one record
+ *   PUT    /domains/ZONE/records/ID              one record replaced
+ *   DELETE /domains/ZONE/records/ID
+ *
+ * A per-record API: each value of an rrset is one record (do_rec.c), so an
+ * apply is change by change, value by value, and never touches a record
+ * whose value stays. Lists are paged (?page=&per_page=, at most 200) and
+ * carry links.pages.next while there is more. Errors are {"id", "message"}.
+ * Retries, Retry-After, the rate limits (250 a minute, 5,000 an hour), the
+ * bearer header and the status mapping are the host's (sts_plugin_rest).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stsctl/plugin.h>
+
+#include "do_rec.h"
+
+#define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
+#define FEW_NAMES 4    /* read with a listing each; more: the whole zone once */
+
+struct dio {
+	char *base; /* url without trailing '/' */
+	char *auth; /* "Authorization: Bearer ...": wiped at unload */
+	size_t auth_len;
+	long timeout_ms;
+	unsigned per_page;
+	struct sts_limiter *limiter;
+	struct sts_breaker *breaker;
+};
+
+static const struct sts_plugin_setting *const dio_schema[] = {
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.digitalocean.com/v2",
+		.pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// base URL without query",
+		.description = "base URL of the API (tests point it at a fake)"),
+    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
+		.description = "a personal access token with the domain scopes (README.md)"),
+    STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "200", .range = true,
+		.min = 1, .max = 200, .description = "items per page of a listing"),
+    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "250/1m, 5000/1h",
+		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
+		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
+		.description = "the API's request limits (default: DigitalOcean's)"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
+		.max = 600, .description = "seconds per HTTP request"),
+    NULL,
+};
+
+/* ---- instance ---- */
+
+static void dio_unload(struct sts_plugin *p)
+{
+	struct dio *c = sts_plugin_ctx_get(p);
+	if (!c)
+		return;
+	if (c->auth) {
+		explicit_bzero(c->auth, c->auth_len);
+		free(c->auth);
+	}
+	if (c->limiter)
+		sts_plugin_limiter_free(p, c->limiter);
+	if (c->breaker)
+		sts_plugin_breaker_free(p, c->breaker);
+	free(c->base);
+	free(c);
+	sts_plugin_ctx_set(p, NULL);
+}
+
+/* The bearer header line of the token the secret reference ref names. */
+static int bearer(struct sts_plugin *p, struct dio *c, const char *ref,
+		  struct sts_plugin_call *call)
+{
+	static const char head[] = "Authorization: Bearer ";
+	struct sts_secret *s = NULL;
+	int r = sts_plugin_secret(p, ref, &s, call);
+	if (r < 0)
+		return r;
+	const char *tok = sts_plugin_secret_value(p, s);
+	size_t len = sts_plugin_secret_len(p, s);
+	if (len == 0 || strlen(tok) != len || strpbrk(tok, "\r\n")) {
+		sts_plugin_error(call, "the token of 'token' is empty or holds a line break");
+		r = STS_PLUGIN_ESECRET;
+	} else if (!(c->auth = malloc(sizeof(head) + len))) {
+		r = STS_PLUGIN_ENOMEM;
+	} else {
+		c->auth_len = sizeof(head) + len;
+		snprintf(c->auth, c->auth_len, "%s%s", head, tok);
+	}
+	sts_plugin_secret_free(p, s);
+	return r;
+}
+
+static int dio_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
+{
+	struct dio *c = sts_plugin_ctx_new(p, sizeof(*c));
+	if (!c)
+		return STS_PLUGIN_ENOMEM;
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	c->per_page = (unsigned)json_integer_value(json_object_get(settings, "per_page"));
+	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		r = bearer(p, c, json_string_value(json_object_get(settings, "token")), call);
+	if (r == STS_PLUGIN_OK && (r = sts_plugin_limiter_new(p, spec, &c->limiter)) < 0)
+		sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	if (r < 0)
+		dio_unload(p);
+	return r;
+}
+
+/* ---- requests ---- */
+
+/* One request; the answer in *resp (release it whatever the result). */
+static int call_api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
+{
+	const struct dio *c = sts_plugin_ctx_get(p);
+	struct sts_plugin_rest_req req = {
+	    .struct_size = sizeof(req),
+	    .method = method,
+	    .base = c->base,
+	    .path = path,
+	    .auth = c->auth,
+	    .body = body,
+	    /* a POST repeated after a lost answer would add a second record */
+	    .idempotent = strcmp(method, "POST") != 0,
+	    .error_pointer = "/message",
+	    .limiter = c->limiter,
+	    .breaker = c->breaker,
+	    .timeout_ms = c->timeout_ms,
+	};
+	return sts_plugin_rest(p, &req, resp, call);
+}
+
+static int send_req(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		    struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_resp resp;
+	int r = call_api(p, method, path, body, &resp, call);
+	sts_plugin_rest_release(p, &resp);
+	return r;
+}
+
+/*
+ * The items of array `key` of every page of the listing at path (which may
+ * hold a query already), in *ret: pages follow while the answer names a
+ * links.pages.next.
+ */
+static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
+		    struct sts_plugin_call *call)
+{
+	const struct dio *c = sts_plugin_ctx_get(p);
+	json_t *all = json_array();
+	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	bool more = true;
+	for (unsigned page = 1; r == STS_PLUGIN_OK && more; page++) {
+		char *url = NULL;
+		struct sts_plugin_rest_resp resp;
+		if (page > MAX_PAGES) {
+			sts_plugin_error(call, "more than %d pages of %s", MAX_PAGES, key);
+			r = STS_PLUGIN_ETOOLARGE;
+			break;
+		}
+		if (asprintf(&url, "%s%cpage=%u&per_page=%u", path, strchr(path, '?') ? '&' : '?',
+			     page, c->per_page) < 0)
+			return json_decref(all), STS_PLUGIN_ENOMEM;
+		r = call_api(p, "GET", url, NULL, &resp, call);
+		free(url);
+		json_t *items = json_object_get(resp.json, key);
+		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
+			sts_plugin_error(call, "an answer without a '%s' list", key);
+			r = STS_PLUGIN_EPARSE;
+		}
+		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		const json_t *pages = json_object_get(json_object_get(resp.json, "links"), "pages");
+		more = json_is_string(json_object_get(pages, "next")) && json_array_size(items) > 0;
+		sts_plugin_rest_release(p, &resp);
+	}
+	if (r < 0)
+		json_decref(all);
+	else
+		*ret = all;
+	return r;
+}
+
+/* "/domains/ZONE/records" (zone in the API's spelling), malloc'd. */
+static int records_path(struct sts_plugin *p, const char *zone, char **ret)
+{
+	char *z = NULL;
+	int r = sts_plugin_name_normalize(p, zone, STS_NAME_NODOT, &z);
+	if (r < 0)
+		return r;
+	if (asprintf(ret, "/domains/%s/records", z) < 0)
+		r = STS_PLUGIN_ENOMEM;
+	sts_plugin_free(p, z);
+	return r;
+}
+
+/* ---- dns ops ---- */
+
+/* The records of the zone at absolute name (a filtered listing), or of the
+ * whole zone when name is NULL, in *ret. */
+static int list_records(struct sts_plugin *p, const char *zone, const char *name, json_t **ret,
+			struct sts_plugin_call *call)
+{
+	char *path = NULL, *fqdn = NULL;
+	int r = records_path(p, zone, &path);
+	if (r == STS_PLUGIN_OK && name)
+		r = sts_plugin_name_normalize(p, name, STS_NAME_NODOT, &fqdn);
+	if (r == STS_PLUGIN_OK && fqdn) {
+		char *q = NULL;
+		r = asprintf(&q, "%s?name=%s", path, fqdn) < 0 ? STS_PLUGIN_ENOMEM : STS_PLUGIN_OK;
+		free(path);
+		path = q;
+	}
+	if (r == STS_PLUGIN_OK)
+		r = list_all(p, path, "domain_records", ret, call);
+	if (r == STS_PLUGIN_ENOENT)
+		sts_plugin_error(call, "domain '%s' is not in this DigitalOcean account", zone);
+	if (fqdn)
+		sts_plugin_free(p, fqdn);
+	free(path);
+	return r;
+}
+
+/*
+ * A few names (a domain's own: _mta-sts, _smtp._tls) are read with one
+ * filtered listing each, whatever the zone's size; more are picked from one
+ * listing of the whole zone.
+ */
+static int dio_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
+		    struct sts_rrsets *ret, struct sts_plugin_call *call)
+{
+	int r = STS_PLUGIN_OK;
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < (n <= FEW_NAMES ? n : 1); i++) {
+		json_t *recs = NULL;
+		r = list_records(p, zone, n <= FEW_NAMES ? names[i] : NULL, &recs, call);
+		if (r == STS_PLUGIN_OK)
+			r = do_rec_rrsets(p, zone, recs, names, n, ret, call);
+		json_decref(recs);
+	}
+	return r;
+}
+
+/* One record of rrset rs with value v: POSTed, or PUT over record id. */
+static int write_record(struct sts_plugin *p, const char *records, const char *rel,
+			const struct sts_rrset *rs, const char *v, json_int_t id,
+			struct sts_plugin_call *call)
+{
+	json_t *body = NULL;
+	char *path = NULL;
+	int r = do_rec_body(p, rs->type, rel, rs->ttl, v, strlen(v), &body, call);
+	if (r == STS_PLUGIN_OK && id > 0 && asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+		r = STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		r = id > 0 ? send_req(p, "PUT", path, body, call)
+			   : send_req(p, "POST", records, body, call);
+	json_decref(body);
+	free(path);
+	return r;
+}
+
+static int delete_record(struct sts_plugin *p, const char *records, json_int_t id,
+			 struct sts_plugin_call *call)
+{
+	char *path;
+	if (asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = send_req(p, "DELETE", path, NULL, call);
+	free(path);
+	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+}
+
+/* A CNAME beside anything else at the name: refused before any write. */
+static int cname_conflict(const json_t *at, const struct sts_rrset *rs, size_t n_values,
+			  struct sts_plugin_call *call)
+{
+	size_t i;
+	const json_t *rec;
+	if (n_values == 0)
+		return STS_PLUGIN_OK;
+	json_array_foreach(at, i, rec)
+	{
+		const char *type = json_string_value(json_object_get(rec, "type"));
+		if (!type || strcmp(type, rs->type) == 0)
+			continue;
+		if (strcmp(type, "CNAME") == 0 || strcmp(rs->type, "CNAME") == 0) {
+			sts_plugin_error(call,
+					 "'%s' holds a %s record: a CNAME cannot share its name",
+					 rs->name, type);
+			return STS_PLUGIN_ECONFLICT;
+		}
+	}
+	return STS_PLUGIN_OK;
+}
+
+/*
+ * One change, value by value: a record whose value stays is left alone
+ * (unless the TTL changed: then it is PUT), a new value takes over the
+ * record of a value that goes (one PUT: a new policy id replaces the old one
+ * with no moment of none or both), else it is POSTed; what is left is
+ * deleted last.
+ */
+static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
+		     const struct sts_rrset_change *ch, struct sts_plugin_call *call)
+{
+	const struct sts_rrset *rs = ch->rrset;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
+	char *rel = NULL;
+	json_t *at = NULL;
+	int r = do_rec_relative(p, zone, rs->name, &rel);
+	if (r == STS_PLUGIN_EINVAL)
+		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	if (r == STS_PLUGIN_OK)
+		r = list_records(p, zone, rs->name, &at, call);
+	if (r == STS_PLUGIN_OK)
+		r = cname_conflict(at, rs, nv, call);
+	bool *kept = calloc(nv + 1, sizeof(*kept));
+	json_int_t *stale = calloc(json_array_size(at) + 1, sizeof(*stale));
+	if (r == STS_PLUGIN_OK && (!kept || !stale))
+		r = STS_PLUGIN_ENOMEM;
+	size_t i;
+	json_t *rec;
+	json_array_foreach(at, i, rec)
+	{
+		const char *type = json_string_value(json_object_get(rec, "type"));
+		json_int_t id = json_integer_value(json_object_get(rec, "id"));
+		char *v = NULL;
+		size_t len = 0, k;
+		if (r < 0)
+			break;
+		if (!type || strcmp(type, rs->type) != 0)
+			continue;
+		if (id <= 0) {
+			sts_plugin_error(call, "a domain record without an id");
+			r = STS_PLUGIN_EPARSE;
+			break;
+		}
+		if ((r = do_rec_value(p, zone, rec, &v, &len, call)) < 0)
+			break;
+		for (k = 0; k < nv; k++)
+			if (!kept[k] && strlen(rs->values[k]) == len &&
+			    memcmp(rs->values[k], v, len) == 0)
+				break;
+		free(v);
+		if (k == nv) {
+			stale[n_stale++] = id;
+			continue;
+		}
+		kept[k] = true;
+		if (json_integer_value(json_object_get(rec, "ttl")) != (json_int_t)rs->ttl)
+			r = write_record(p, records, rel, rs, rs->values[k], id, call);
+	}
+	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
+		if (!kept[k])
+			r = write_record(p, records, rel, rs, rs->values[k],
+					 s < n_stale ? stale[s++] : 0, call);
+	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
+		r = delete_record(p, records, stale[s], call);
+	free(stale);
+	free(kept);
+	json_decref(at);
+	free(rel);
+	return r;
+}
+
+static int dio_apply(struct sts_plugin *p, const char *zone,
+		     const struct sts_rrset_change *const *changes, size_t n,
+		     struct sts_plugin_call *call)
+{
+	char *records = NULL;
+	int r = records_path(p, zone, &records);
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
+		r = apply_one(p, zone, records, changes[i], call);
+	free(records);
+	return r;
+}
+
+static int dio_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
+{
+	json_t *domains = NULL;
+	int r = list_all(p, "/domains", "domains", &domains, call);
+	size_t i;
+	json_t *d;
+	json_array_foreach(domains, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "name"));
+		if (r == STS_PLUGIN_OK && name)
+			r = sts_plugin_zone_add(p, ret, name);
+	}
+	json_decref(domains);
+	return r;
+}
+
+/* The token can list the account's domains (domain:read); nothing changes. */
+static int dio_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	return send_req(p, "GET", "/domains?page=1&per_page=1", NULL, call);
+}
+
+static void dio_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	(void)p;
+	ret->batch = false; /* record by record */
+	ret->max_concurrency = 1;
+}
+
+STS_PLUGIN_DNS_OPS(dio_dns, dio_read, dio_apply, dio_caps, dio_zones);
+
+STS_PLUGIN_API(digitalocean, STS_PLUGIN_DNS, .description = "DigitalOcean DNS (API v2)",
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
+			       STS_PLUGIN_CAP_CREDENTIALS,
+	       .schema = dio_schema, .load = dio_load, .unload = dio_unload, .probe = dio_probe,
+	       .dns = &dio_dns);
