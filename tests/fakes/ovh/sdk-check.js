@@ -13,14 +13,7 @@ https.request = http.request
 const Ovh = require('@ovhcloud/node-ovh')
 const [port, ak, as, ck, limitedPort] = process.argv.slice(2)
 const zone = 'sdk.test'
-let n = 0
-let failed = 0
-function check (what, ok, detail) {
-  n++
-  if (!ok) failed++
-  console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${what}`)
-  if (!ok && detail !== undefined) console.log(`# ${JSON.stringify(detail)}`.slice(0, 400))
-}
+const { check, run } = require('../common/tap')
 const client = (p, secret) => Ovh({ appKey: ak, appSecret: secret, consumerKey: ck, host: '127.0.0.1', port: Number(p), basePath: '/1.0' })
 async function attempt (promise) {
   try { return { ok: true, v: await promise } } catch (e) { return { ok: false, e } }
@@ -73,15 +66,16 @@ async function main () {
   const sig = await attempt(bad.requestPromised('GET', '/domain/zone'))
   check('a wrong application secret: 400 Invalid signature', !sig.ok && sig.e.error === 400 && sig.e.message === 'Invalid signature', sig)
 
-  // the fair-use limit (60 a minute, the window stretched): 70 requests without retries
+  // the fair-use limit (60 a minute, the window stretched): a burst of 70 without retries
   const limited = client(limitedPort, as)
   const warm = await attempt(limited.requestPromised('GET', '/domain/zone')) // the SDK asks /auth/time first
   check('the SDK takes the time and signs the first request', warm.ok, warm)
-  const burst = await Promise.all(Array.from({ length: 70 }, () => attempt(limited.requestPromised('GET', '/domain/zone'))))
+  const burst = [] // five at a time: the fake's listen queue is short
+  for (let i = 0; i < 70; i += 5) {
+    burst.push(...await Promise.all(Array.from({ length: 5 }, () => attempt(limited.requestPromised('GET', '/domain/zone')))))
+  }
   const refused = burst.filter((b) => !b.ok)
-  check('70 requests at once: 429 with OVH\'s message beyond the limit', refused.length >= 1 && refused.every((b) => b.e.error === 429 && /Too many requests/.test(b.e.message)), refused.slice(0, 2))
-  check('70 requests at once: 58 answered (60 with /auth/time and the first)', burst.filter((b) => b.ok).length === 58, burst.filter((b) => b.ok).length)
-  console.log(`1..${n}`)
-  process.exit(failed ? 1 : 0)
+  check('70 requests in a burst: 429 with OVH\'s message beyond the limit', refused.length >= 1 && refused.every((b) => b.e.error === 429 && /Too many requests/.test(b.e.message)), refused.slice(0, 2))
+  check('70 requests in a burst: 58 answered (60 with /auth/time and the first)', burst.filter((b) => b.ok).length === 58, burst.filter((b) => b.ok).length)
 }
-main().catch((e) => { console.log(`not ok ${n + 1} - the SDK threw: ${e && e.stack}`); console.log(`1..${n + 1}`); process.exit(1) })
+run(main)

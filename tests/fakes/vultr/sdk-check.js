@@ -6,14 +6,7 @@
 const VultrNode = require('@vultr/vultr-node')
 const [url, key, limitedUrl] = process.argv.slice(2)
 const zone = 'sdk.test'
-let n = 0
-let failed = 0
-function check (what, ok, detail) {
-  n++
-  if (!ok) failed++
-  console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${what}`)
-  if (!ok && detail !== undefined) console.log(`# ${JSON.stringify(detail)}`.slice(0, 400))
-}
+const { check, run } = require('../common/tap')
 const isErr = (r) => r instanceof Error
 
 async function main () {
@@ -69,11 +62,12 @@ async function main () {
 
   // Vultr's limit (30 requests a window): a burst of 40 without retries
   const limited = VultrNode.initialize({ apiKey: key, baseUrl: `${limitedUrl}/v2` })
-  const burst = await Promise.all(Array.from({ length: 40 }, () => limited.dns.listDomains()))
+  const burst = [] // five at a time: the fake's listen queue is short
+  for (let i = 0; i < 40; i += 5) {
+    burst.push(...await Promise.all(Array.from({ length: 5 }, () => limited.dns.listDomains())))
+  }
   const refused = burst.filter(isErr)
-  check('40 requests at once: some refused with 429 Too Many Requests', refused.length >= 1 && refused.every((e) => /^Too Many Requests: /.test(e.message)), refused.map((e) => e.message).slice(0, 2))
-  check('40 requests at once: 30 answered, the limit', burst.filter((r) => !isErr(r)).length === 30, burst.filter((r) => !isErr(r)).length)
-  console.log(`1..${n}`)
-  process.exit(failed ? 1 : 0)
+  check('40 requests in a burst: some refused with 429 Too Many Requests', refused.length >= 1 && refused.every((e) => /^Too Many Requests: /.test(e.message)), refused.map((e) => e.message).slice(0, 2))
+  check('40 requests in a burst: 30 answered, the limit', burst.filter((r) => !isErr(r)).length === 30, burst.filter((r) => !isErr(r)).length)
 }
-main().catch((e) => { console.log(`not ok ${n + 1} - the SDK threw: ${e && e.stack}`); console.log(`1..${n + 1}`); process.exit(1) })
+run(main)
