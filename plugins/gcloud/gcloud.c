@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gcloud: Google Cloud DNS API v1 (README.md). A service account key file
+ * (a secret setting) buys access tokens (gc_auth.c); the records are
+ * Cloud DNS's resource record sets, written in one changes.create per
+ * zone and apply (gc_rrset.c). The host does the rest: JSON requests with
+ * retries, Retry-After and status mapping, the rate limiter, the breaker,
+ * the TXT codec and secret scrubbing.
+ *
+ *   GET  /projects/P/managedZones?dnsName=&maxResults=&pageToken=
+ *   GET  /projects/P/managedZones/Z/rrsets?name=&maxResults=&pageToken=
+ *   POST /projects/P/managedZones/Z/changes  {"additions", "deletions"}
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gc.h"
+
+struct gc {
+	char *base; /* url + "/projects/" + project, without trailing '/' */
+	long timeout_ms;
+	unsigned page_size;
+	struct sts_limiter *limiter;
+	struct sts_breaker *breaker;
+	struct gc_auth auth;
+	bool auth_set;
+};
+
+static const struct sts_plugin_setting *const gc_schema[] = {
+    STS_SETTING(.key = "credentials", .type = STS_SETTING_SECRET, .required = true,
+		.description =
+		    "the service account's JSON key file, e.g. ${file:/etc/stsctl/gcp.json}"),
+    STS_SETTING(.key = "project", .type = STS_SETTING_STRING,
+		.pattern = "([a-z][-a-z0-9.]*:)?[a-z][-a-z0-9]{4,28}[a-z0-9]",
+		.pattern_hint = "a Google Cloud project id",
+		.description = "project of the managed zones; default: the key file's project_id"),
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING,
+		.def = "https://dns.googleapis.com/dns/v1", .pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// base URL without query",
+		.description = "base URL of the Cloud DNS API"),
+    STS_SETTING(.key = "token_url", .type = STS_SETTING_STRING,
+		.def = "https://oauth2.googleapis.com/token", .pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// URL without query",
+		.description = "OAuth 2.0 token endpoint; the key file's token_uri must equal it"),
+    STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
+		.min = 1, .max = 1000, .description = "maxResults of a listing"),
+    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "600/1m",
+		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
+		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
+		.description = "the API quota of the project, e.g. 600/1m"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
+		.max = 600, .description = "seconds per HTTP request"),
+    NULL,
+};
+
+static void gc_unload(struct sts_plugin *p)
+{
+	struct gc *c = sts_plugin_ctx_get(p);
+	if (!c)
+		return;
+	if (c->auth_set)
+		gc_auth_release(&c->auth);
+	if (c->limiter)
+		sts_plugin_limiter_free(p, c->limiter);
+	if (c->breaker)
+		sts_plugin_breaker_free(p, c->breaker);
+	free(c->base);
+	free(c);
+	sts_plugin_ctx_set(p, NULL);
+}
+
+static int gc_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
+{
+	struct gc *c = sts_plugin_ctx_new(p, sizeof(*c));
+	if (!c)
+		return STS_PLUGIN_ENOMEM;
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	const char *project = json_string_value(json_object_get(settings, "project"));
+	char *key_project = NULL;
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	c->page_size = (unsigned)json_integer_value(json_object_get(settings, "page_size"));
+	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	int r =
+	    gc_auth_init(p, &c->auth, json_string_value(json_object_get(settings, "credentials")),
+			 json_string_value(json_object_get(settings, "token_url")), c->timeout_ms,
+			 &key_project, call);
+	c->auth_set = true;
+	if (r == STS_PLUGIN_OK && !project && !(project = key_project)) {
+		sts_plugin_error(call, "no 'project' setting and no project_id in the key file");
+		r = STS_PLUGIN_EINVALID;
+	}
+	if (r == STS_PLUGIN_OK &&
+	    asprintf(&c->base, "%.*s/projects/%s", (int)n, url, project) < 0) {
+		c->base = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	}
+	if (r == STS_PLUGIN_OK) {
+		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
+		r = sts_plugin_limiter_new(p, spec, &c->limiter);
+		if (r < 0)
+			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
+	}
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	free(key_project);
+	if (r < 0)
+		gc_unload(p);
+	return r;
+}
+
+char *gc_escape(const char *s)
+{
+	static const char ok[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		if (strchr(ok, *s))
+			*o++ = *s;
+		else
+			o += sprintf(o, "%%%02X", (unsigned char)*s);
+	}
+	*o = '\0';
+	return out;
+}
+
+int gc_request(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+	       bool idempotent, struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
+{
+	struct gc *c = sts_plugin_ctx_get(p);
+	int r = STS_PLUGIN_OK;
+	resp->struct_size = sizeof(*resp);
+	resp->host_priv = NULL;
+	resp->json = NULL;
+	/* a token the API refuses (revoked, expired early) is replaced once */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *auth = NULL;
+		if ((r = gc_auth_header(p, &c->auth, &auth, call)) < 0)
+			return r;
+		struct sts_plugin_rest_req req = {
+		    .struct_size = sizeof(req),
+		    .method = method,
+		    .base = c->base,
+		    .path = path,
+		    .auth = auth,
+		    .body = body,
+		    .idempotent = idempotent,
+		    .error_pointer = "/error/message",
+		    .limiter = c->limiter,
+		    .breaker = c->breaker,
+		    .timeout_ms = c->timeout_ms,
+		};
+		r = sts_plugin_rest(p, &req, resp, call);
+		bool again = r == STS_PLUGIN_EAUTH && resp->status == 401 && attempt == 0;
+		if (again) {
+			gc_auth_drop(&c->auth, auth);
+			sts_plugin_rest_release(p, resp);
+		}
+		gc_wipe_free(auth);
+		if (!again)
+			break;
+	}
+	return r;
+}
+
+int gc_list(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
+	    struct sts_plugin_call *call)
+{
+	const struct gc *c = sts_plugin_ctx_get(p);
+	json_t *all = json_array();
+	char *token = NULL; /* the next page's, escaped */
+	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	char sep = strchr(path, '?') ? '&' : '?';
+	for (unsigned page = 1; r == STS_PLUGIN_OK; page++) {
+		char *url;
+		if (page > GC_MAX_PAGES) {
+			sts_plugin_error(call, "more than %d pages of %s", GC_MAX_PAGES, key);
+			r = STS_PLUGIN_ETOOLARGE;
+			break;
+		}
+		if (asprintf(&url, "%s%cmaxResults=%u%s%s", path, sep, c->page_size,
+			     token ? "&pageToken=" : "", token ? token : "") < 0) {
+			r = STS_PLUGIN_ENOMEM;
+			break;
+		}
+		struct sts_plugin_rest_resp resp;
+		r = gc_request(p, "GET", url, NULL, true, &resp, call);
+		free(url);
+		free(token);
+		token = NULL;
+		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
+		const char *next = json_string_value(json_object_get(resp.json, "nextPageToken"));
+		if (r == STS_PLUGIN_OK && items && !json_is_array(items)) {
+			sts_plugin_error(call, "an answer whose '%s' is not a list", key);
+			r = STS_PLUGIN_EPARSE;
+		}
+		if (r == STS_PLUGIN_OK && items && json_array_extend(all, items) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		if (r == STS_PLUGIN_OK && next && *next && !(token = gc_escape(next)))
+			r = STS_PLUGIN_ENOMEM;
+		sts_plugin_rest_release(p, &resp);
+		if (!token)
+			break;
+	}
+	free(token);
+	if (r < 0)
+		json_decref(all);
+	else
+		*ret = all;
+	return r;
+}
+
+/* The credentials buy a token and the project's zones can be listed. */
+static int gc_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_resp resp;
+	int r = gc_request(p, "GET", "/managedZones?maxResults=1", NULL, true, &resp, call);
+	if (r == STS_PLUGIN_OK && !json_is_object(resp.json)) {
+		sts_plugin_error(call, "the managed zones listing is not a JSON object");
+		r = STS_PLUGIN_EPARSE;
+	}
+	sts_plugin_rest_release(p, &resp);
+	return r;
+}
+
+static void gc_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	(void)p;
+	ret->batch = true;	  /* one changes.create per zone: atomic */
+	ret->max_concurrency = 4; /* the token cache is shared under a lock */
+	ret->max_batch = 1000;	  /* additions (and deletions) per change */
+}
+
+STS_PLUGIN_DNS_OPS(gc_dns, gc_read, gc_apply, gc_caps, gc_zones);
+
+STS_PLUGIN_API(gcloud, STS_PLUGIN_DNS, .description = "Google Cloud DNS (API v1, service account)",
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
+			       STS_PLUGIN_CAP_CREDENTIALS | STS_PLUGIN_CAP_BATCH,
+	       .schema = gc_schema, .load = gc_load, .unload = gc_unload, .probe = gc_probe,
+	       .dns = &gc_dns);
