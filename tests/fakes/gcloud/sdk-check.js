@@ -14,19 +14,8 @@ const {JWT} = require('google-auth-library');
 
 const [FAKE, KEYFILE, BADKEYFILE] = process.argv.slice(2);
 const ZONE = 'sdk.test';
-let n = 0;
-let failed = 0;
-
-function ok(cond, name, why) {
-  n++;
-  if (cond) {
-    console.log(`ok ${n} - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok ${n} - ${name}`);
-    if (why !== undefined) console.log(`# ${String(why).split('\n').join('\n# ')}`);
-  }
-}
+const tap = require('../common/tap');
+const ok = (cond, name, why) => tap.check(name, cond, why);
 
 function client(keyfile) {
   const key = JSON.parse(fs.readFileSync(keyfile, 'utf8'));
@@ -76,7 +65,7 @@ async function paged(list, query) {
   }
 }
 
-async function check(name, fn) {
+async function step(name, fn) {
   try {
     await fn();
   } catch (e) {
@@ -88,7 +77,7 @@ async function main() {
   const good = client(KEYFILE);
   const d = dns(good);
 
-  await check('managedZones.list: the JWT grant, then the zones, paged', async () => {
+  await step('managedZones.list: the JWT grant, then the zones, paged', async () => {
     const {items, pages} = await paged(q => d.getZones(q), {maxResults: 1});
     const names = items.map(z => z.metadata.dnsName).sort();
     ok(pages === 2 && JSON.stringify(names) === JSON.stringify(['other.test.', 'sdk.test.']),
@@ -100,7 +89,7 @@ async function main() {
   });
 
   const zone = d.zone('sdk-test');
-  await check('resourceRecordSets.list: several pages', async () => {
+  await step('resourceRecordSets.list: several pages', async () => {
     const {items: all, pages} = await paged(q => zone.getRecords(q), {maxResults: 2});
     const state = await fake('/_fake/state');
     const want = new Set(state.zones[ZONE].map(r => `${r.name}. ${r.type}`));
@@ -116,7 +105,7 @@ async function main() {
 
   const name = '_mta-sts.sdk.test.';
   const rec = (ttl, data) => zone.record('txt', {name, ttl, data});
-  await check('changes.create: an addition', async () => {
+  await step('changes.create: an addition', async () => {
     const [change] = await zone.createChange({add: rec(300, '"v=STSv1; id=1"')});
     ok(change.id && change.metadata.status === 'pending', 'changes.create: the change answered',
       JSON.stringify(change.metadata));
@@ -124,14 +113,14 @@ async function main() {
     ok(JSON.stringify(got) === '["\\"v=STSv1; id=1\\""]', 'changes.create: the rrset is there',
       JSON.stringify(got));
   });
-  await check('changes.create: a deletion and an addition (a replace)', async () => {
+  await step('changes.create: a deletion and an addition (a replace)', async () => {
     await zone.createChange({delete: rec(300, '"v=STSv1; id=1"'),
       add: rec(600, ['"v=STSv1; id=2"', '"foreign" "two strings"'])});
     const got = (await txtAt('_mta-sts.sdk.test')).sort();
     ok(JSON.stringify(got) === JSON.stringify(['"foreign" "two strings"', '"v=STSv1; id=2"']),
       'changes.create: replaced in one change', JSON.stringify(got));
   });
-  await check('changes.create: conflicts', async () => {
+  await step('changes.create: conflicts', async () => {
     try {
       await zone.createChange({add: rec(300, '"again"')});
       ok(false, 'changes.create: an addition of an existing rrset is refused (409)');
@@ -168,13 +157,13 @@ async function main() {
         `${e.code} ${e.message}`);
     }
   });
-  await check('changes.create: a deletion', async () => {
+  await step('changes.create: a deletion', async () => {
     await zone.createChange({delete: rec(600, ['"v=STSv1; id=2"', '"foreign" "two strings"'])});
     const got = await txtAt('_mta-sts.sdk.test');
     ok(got.length === 0, 'changes.create: the rrset is gone', JSON.stringify(got));
   });
 
-  await check('a wrong key', async () => {
+  await step('a wrong key', async () => {
     try {
       await dns(client(BADKEYFILE)).getZones();
       ok(false, 'a key the service account does not have is refused');
@@ -185,7 +174,7 @@ async function main() {
         `${status} ${e.message}`);
     }
   });
-  await check('an access token the API does not know', async () => {
+  await step('an access token the API does not know', async () => {
     const c = client(KEYFILE);
     c.jwt.setCredentials({access_token: 'ya29.not-issued', token_type: 'Bearer',
       expiry_date: Date.now() + 3600e3});
@@ -199,7 +188,7 @@ async function main() {
     }
   });
 
-  await check('the quota', async () => {
+  await step('the quota', async () => {
     const {token} = await good.jwt.getAccessToken();
     let status = 0;
     for (let i = 0; i < 700 && status !== 429; i++) {
@@ -217,14 +206,6 @@ async function main() {
         'over the quota: 429 rateLimitExceeded, retries off', `${e.code} ${e.message}`);
     }
   });
-
-  console.log(`1..${n}`);
-  process.exit(failed ? 1 : 0);
 }
 
-main().catch(e => {
-  console.log(`not ok ${n + 1} - the checks ran to the end`);
-  console.log(`# ${e.stack}`);
-  console.log(`1..${n + 1}`);
-  process.exit(1);
-});
+tap.run(main);
