@@ -17,13 +17,8 @@ const wrongSecret = mk(env.R53_URL, env.R53_KEY_ID, 'x'.repeat(40));
 const wrongKey = mk(env.R53_URL, 'AKIAWRONGWRONGWRONG0', env.R53_SECRET);
 const limited = mk(env.R53_RL_URL, env.R53_RL_KEY_ID, env.R53_RL_SECRET);
 
-const results = [];
-function point(good, what, why) {
-  results.push(good);
-  console.log(`${good ? 'ok' : 'not ok'} ${results.length} - ${what}`);
-  if (!good && why !== undefined) console.log('# ' + String(why).replace(/\n/g, '\n# '));
-}
-// run(what, fn): fn returns [condition, detail]; a throw is a failure
+const tap = require('../common/tap');
+// run(what, fn): fn returns [condition, detail]; a throw is a failed point
 async function run(what, fn) {
   let res;
   try {
@@ -31,7 +26,7 @@ async function run(what, fn) {
   } catch (e) {
     res = [false, (e && e.name ? e.name + ': ' : '') + (e && e.stack ? e.stack : e)];
   }
-  point(res[0], what, res[1]);
+  tap.check(what, res[0], res[1]);
 }
 // the error a call ends with (null when it succeeds)
 async function failure(p) {
@@ -72,7 +67,7 @@ async function allRrsets(zoneId) {
   return { sets, pages };
 }
 
-(async () => {
+tap.run(async () => {
   let zoneId;
   await run('ListHostedZones: seven zones over two pages (Marker/NextMarker)', async () => {
     const { zones, pages } = await allZones();
@@ -157,6 +152,4 @@ async function allRrsets(zoneId) {
       /Rate exceeded/.test(t.message),
     errs.map((e) => `${e.name} ${e.$metadata.httpStatusCode}: ${e.message}`).join('; ') || 'none throttled'];
   });
-  console.log(`1..${results.length}`);
-  process.exit(results.every((x) => x) ? 0 : 1);
-})();
+});
