@@ -1,27 +1,21 @@
 // sdk-check.js: the vendor's SDK (npm cloudflare) against the cloudflare
 // fake, run by sdk-check.sh: every operation the plugin uses, each answer
-// parsed by the SDK. TAP, one line per check.
+// parsed by the SDK. TAP, one line per check (../common/tap.js).
 'use strict';
 const Cloudflare = require('cloudflare');
+const tap = require('../common/tap');
 
 const base = (url) => url + '/client/v4';
 const client = new Cloudflare({ apiToken: process.env.CF_TOKEN, baseURL: base(process.env.CF_URL), maxRetries: 0 });
 const wrong = new Cloudflare({ apiToken: 'A'.repeat(40), baseURL: base(process.env.CF_URL), maxRetries: 0 });
 
-let n = 0;
-let failed = 0;
-function ok(cond, what, detail) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${what}`);
-  if (!cond && detail !== undefined) console.log(`# ${String(detail).split('\n').join('\n# ')}`);
-}
+// each check: an async function answering [passed, detail]; a throw fails it
 async function check(what, fn) {
   try {
-    const [cond, detail] = await fn();
-    ok(cond, what, detail);
+    const [ok, detail] = await fn();
+    tap.check(what, ok, detail);
   } catch (e) {
-    ok(false, what, e && e.stack ? e.stack : e);
+    tap.check(what, false, e && e.stack ? e.stack : String(e));
   }
 }
 async function all(iter) {
@@ -133,13 +127,6 @@ async function main() {
       /^"default";r=0;t=\d+$/.test(h.get('ratelimit')) && /q=1200/.test(h.get('ratelimit-policy')) && err.errors[0].code === 971,
     err && `${err.constructor.name} ${err.message} ${JSON.stringify(h && Object.fromEntries(h))}`];
   });
-  console.log(`1..${n}`);
-  process.exitCode = failed ? 1 : 0;
 }
 
-main().catch((e) => {
-  console.log(`not ok ${n + 1} - the checks ran to the end`);
-  console.log(`# ${e && e.stack}`);
-  console.log(`1..${n + 1}`);
-  process.exitCode = 1;
-});
+tap.run(main);
