@@ -288,12 +288,13 @@ static int new_record(struct sts_plugin *p, const struct az_type *t, const char 
 		return r;
 	}
 	if (strcmp(t->type, "MX") == 0) {
-		unsigned pref = 0;
-		int used = 0;
-		if (sscanf(value, "%u %n", &pref, &used) != 1 || pref > 65535 || !value[used])
+		/* "PREF EXCHANGE": one space, the exchange as it is */
+		char *end = NULL;
+		unsigned long pref = strtoul(value, &end, 10);
+		if (end == value || *value < '0' || *value > '9' || *end != ' ' || !end[1] ||
+		    pref > 65535)
 			return STS_PLUGIN_EINVAL;
-		*ret = json_pack("{s:I, s:s}", "preference", (json_int_t)pref, "exchange",
-				 value + used);
+		*ret = json_pack("{s:I, s:s}", "preference", (json_int_t)pref, "exchange", end + 1);
 	} else {
 		*ret = json_pack("{s:s}", t->field, value);
 	}
