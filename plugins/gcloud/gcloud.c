@@ -132,9 +132,8 @@ int gc_request(struct sts_plugin *p, const char *method, const char *path, const
 {
 	struct gc *c = sts_plugin_ctx_get(p);
 	int r = STS_PLUGIN_OK;
+	memset(resp, 0, sizeof(*resp)); /* releasable, attempts 0, when no request goes */
 	resp->struct_size = sizeof(*resp);
-	resp->host_priv = NULL;
-	resp->json = NULL;
 	/* a token the API refuses (revoked, expired early) is replaced once */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char *auth = NULL;

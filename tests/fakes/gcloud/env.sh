@@ -41,8 +41,9 @@ PY
 
 fake_args() {
 	_gc_keys "$1"
-	printf -- '--public-key %s --key-id %s --client-email %s --project %s\n' \
-		"$1/gc-pub.pem" "$GC_KID" "$GC_EMAIL" "$GC_PROJECT"
+	# GC_TOKEN_TTL: the access tokens' life (seconds), short to test renewal
+	printf -- '--public-key %s --key-id %s --client-email %s --project %s --token-ttl %s\n' \
+		"$1/gc-pub.pem" "$GC_KID" "$GC_EMAIL" "$GC_PROJECT" "${GC_TOKEN_TTL:-3600}"
 }
 
 # _gc_settings DIR URL PEM NAME
