@@ -373,14 +373,14 @@ class _Stats:
 
     def count(self, req, status):
         self.requests += 1
-        if req.write:
+        if status == 429:  # refused: neither a read nor a write was served
+            self.limited += 1
+        elif req.write:
             self.writes += 1
         else:
             self.reads += 1
         self.by_method[req.method] = self.by_method.get(req.method, 0) + 1
         self.by_status[str(status)] = self.by_status.get(str(status), 0) + 1
-        if status == 429:
-            self.limited += 1
 
     def doc(self):
         return {"requests": self.requests, "reads": self.reads, "writes": self.writes,
@@ -455,6 +455,9 @@ def run(fake_cls):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without TCP_NODELAY the
+        # client's delayed ACK holds each keep-alive answer ~40 ms
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *a):
             pass

@@ -199,6 +199,7 @@ def api(method, path, query, body):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # two writes per answer: no 40 ms delayed-ACK stall
 
     def log_message(self, fmt, *a):
         pass
