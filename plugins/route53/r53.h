@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -83,6 +84,12 @@ struct r53 {
 	long timeout_ms;
 	unsigned page_size;
 	struct sts_limiter *limiter;
+	/* zone ids found so far (apex -> id): a hosted zone keeps its id */
+	pthread_mutex_t lock;
+	bool locked_ok; /* lock initialised */
+	char **cache_apex;
+	char **cache_id;
+	size_t n_cache;
 };
 
 /* One signed request; *ret_body malloc'd (NULL when not wanted). */

@@ -203,14 +203,49 @@ int r53_list_zones(struct sts_plugin *p, struct r53_zones *ret, struct sts_plugi
 	return r;
 }
 
+/* The cached id of apex (n octets) as a malloc'd copy, or NULL. */
+static char *cached(struct r53 *c, const char *apex, size_t n)
+{
+	char *id = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_cache && !id; i++)
+		if (strlen(c->cache_apex[i]) == n && strncasecmp(c->cache_apex[i], apex, n) == 0)
+			id = strdup(c->cache_id[i]);
+	pthread_mutex_unlock(&c->lock);
+	return id;
+}
+
+/* Remember apex's id (nothing when out of memory: it is only a cache). */
+static void remember(struct r53 *c, const char *apex, size_t n, const char *id)
+{
+	pthread_mutex_lock(&c->lock);
+	char **a = realloc(c->cache_apex, (c->n_cache + 1) * sizeof(*a));
+	if (a)
+		c->cache_apex = a;
+	char **d = a ? realloc(c->cache_id, (c->n_cache + 1) * sizeof(*d)) : NULL;
+	if (d)
+		c->cache_id = d;
+	char *ka = d ? strndup(apex, n) : NULL, *kd = ka ? strdup(id) : NULL;
+	if (kd) {
+		c->cache_apex[c->n_cache] = ka;
+		c->cache_id[c->n_cache++] = kd;
+	} else {
+		free(ka);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 int r53_zone_id(struct sts_plugin *p, const char *apex, char **ret, struct sts_plugin_call *call)
 {
-	struct r53_zones zones = {0};
-	int r = r53_list_zones(p, &zones, call);
-	const char *id = NULL;
+	struct r53 *c = sts_plugin_ctx_get(p);
 	size_t n = strlen(apex);
 	while (n && apex[n - 1] == '.')
 		n--;
+	if ((*ret = cached(c, apex, n)))
+		return STS_PLUGIN_OK;
+	struct r53_zones zones = {0};
+	int r = r53_list_zones(p, &zones, call);
+	const char *id = NULL;
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < zones.n; i++) {
 		const char *name = zones.v[i].name;
 		if (strncasecmp(name, apex, n) != 0 || strcmp(name + n, ".") != 0)
@@ -224,6 +259,8 @@ int r53_zone_id(struct sts_plugin *p, const char *apex, char **ret, struct sts_p
 	}
 	if (r == STS_PLUGIN_OK && !(*ret = strdup(id)))
 		r = STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		remember(c, apex, n, id);
 	r53_zones_release(&zones);
 	return r;
 }

@@ -69,6 +69,14 @@ static void r53_unload(struct sts_plugin *p)
 	wipe(c->key_id);
 	if (c->limiter)
 		sts_plugin_limiter_free(p, c->limiter);
+	for (size_t i = 0; i < c->n_cache; i++) {
+		free(c->cache_apex[i]);
+		free(c->cache_id[i]);
+	}
+	free(c->cache_apex);
+	free(c->cache_id);
+	if (c->locked_ok)
+		pthread_mutex_destroy(&c->lock);
 	free(c->host);
 	free(c->base);
 	free(c);
@@ -106,6 +114,11 @@ static int r53_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 	struct r53 *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		r53_unload(p);
+		return STS_PLUGIN_ENOMEM;
+	}
+	c->locked_ok = true;
 	const char *url = json_string_value(json_object_get(settings, "url"));
 	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')
