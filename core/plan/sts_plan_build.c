@@ -223,6 +223,21 @@ static int host_records(struct builder *b, const struct sts_domain *dom, struct 
 	return STS_OK;
 }
 
+/*
+ * The TTLs of want as the domain's dns provider keeps them
+ * (sts_dns_caps.kept_ttls): a provider that rounds TTLs (Linode) would
+ * otherwise be asked for the same change on every run.
+ */
+static void kept_ttls(const struct builder *b, const struct sts_plan_domain *d,
+		      struct sts_rrsets *want)
+{
+	struct sts_dns_caps caps = {0};
+	if (!d->dns || !b->io->ops->dns_caps || b->io->ops->dns_caps(b->io->ud, d->dns, &caps) < 0)
+		return;
+	for (size_t i = 0; i < want->n; i++)
+		want->v[i].ttl = sts_dns_caps_ttl(&caps, want->v[i].ttl);
+}
+
 /* Render the domain and fill the desired policy and want. */
 static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 {
@@ -263,6 +278,8 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 	}
 	if (d->phase == STS_PHASE_PRESENT)
 		r = host_records(b, w->dom, &w->want);
+	if (r == STS_OK)
+		kept_ttls(b, d, &w->want);
 out:
 	sts_rendered_release(&rd);
 	return r;

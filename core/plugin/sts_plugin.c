@@ -698,6 +698,21 @@ STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->struct_size = sizeof(*ret);
 	if (ret->max_concurrency == 0)
 		ret->max_concurrency = 1;
+	if (!ret->kept_ttls)
+		ret->n_kept_ttls = 0;
+}
+
+STS_API uint32_t sts_dns_caps_ttl(const struct sts_dns_caps *caps, uint32_t ttl)
+{
+	uint32_t best = ttl, gap = UINT32_MAX;
+	for (size_t i = 0; caps && caps->kept_ttls && i < caps->n_kept_ttls; i++) {
+		uint32_t t = caps->kept_ttls[i], d = t > ttl ? t - ttl : ttl - t;
+		if (d < gap || (d == gap && t > best)) {
+			best = t;
+			gap = d;
+		}
+	}
+	return best;
 }
 
 STS_API bool sts_plugin_api_has_zones(const struct sts_plugin_api *api)

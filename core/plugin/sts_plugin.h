@@ -159,6 +159,9 @@ STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,
 				 const struct sts_dns_change *changes, size_t n, char **reterr);
 /* Defaults when the plugin has no caps(): no batch, concurrency 1, no limit. */
 STS_API void sts_plugin_dns_caps(struct sts_plugin *p, struct sts_dns_caps *ret);
+/* The TTL a provider with caps keeps for ttl (caps->kept_ttls: the nearest,
+ * a tie to the larger); ttl itself when it keeps every TTL. */
+STS_API uint32_t sts_dns_caps_ttl(const struct sts_dns_caps *caps, uint32_t ttl);
 /* Does the plugin list its zones (optional op zones)? */
 STS_API bool sts_plugin_api_has_zones(const struct sts_plugin_api *api);
 /* The zones the credentials manage, sorted, lower case, no trailing dot;

@@ -277,6 +277,15 @@ struct sts_dns_caps {
 	unsigned max_concurrency; /* zones in flight at once; 0 = 1 */
 	unsigned rate_per_sec;	  /* apply()/read() calls per second; 0 = unlimited */
 	unsigned max_batch;	  /* changes per apply() call; 0 = unlimited */
+	/*
+	 * Appended after ABI 2.0 (STS_PLUGIN_HAS): the TTLs the provider keeps,
+	 * ascending, when it rounds any other to the nearest of them (a tie to
+	 * the larger), as Linode does. The plan engine then plans the TTL that
+	 * will be kept, so a TTL the provider cannot keep is not rewritten on
+	 * every run. The plugin's static storage; NULL = every TTL is kept.
+	 */
+	const uint32_t *kept_ttls;
+	size_t n_kept_ttls;
 };
 
 struct sts_dns_ops {

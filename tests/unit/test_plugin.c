@@ -1368,6 +1368,23 @@ static void test_zonefile_in_place(void **state)
 	zf_close(&f);
 }
 
+/* A provider that keeps some TTLs only: the one it keeps for any other. */
+static void test_dns_caps_ttl(void **state)
+{
+	(void)state;
+	static const uint32_t kept[] = {0, 30, 120, 300, 3600};
+	struct sts_dns_caps caps = {.struct_size = sizeof(caps)};
+	assert_int_equal(sts_dns_caps_ttl(&caps, 61), 61); /* keeps every TTL */
+	assert_int_equal(sts_dns_caps_ttl(NULL, 61), 61);
+	caps.kept_ttls = kept;
+	caps.n_kept_ttls = sizeof(kept) / sizeof(kept[0]);
+	assert_int_equal(sts_dns_caps_ttl(&caps, 300), 300);
+	assert_int_equal(sts_dns_caps_ttl(&caps, 60), 30);	/* nearest */
+	assert_int_equal(sts_dns_caps_ttl(&caps, 75), 120);	/* a tie: the larger */
+	assert_int_equal(sts_dns_caps_ttl(&caps, 86400), 3600); /* past the last */
+	assert_int_equal(sts_dns_caps_ttl(&caps, 10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1380,6 +1397,7 @@ int main(void)
 	    cmocka_unit_test(test_cleartext_urls),
 	    cmocka_unit_test(test_validate_defaults),
 	    cmocka_unit_test(test_schema_checks),
+	    cmocka_unit_test(test_dns_caps_ttl),
 	    cmocka_unit_test(test_zones_probe),
 	    cmocka_unit_test(test_longest_zone),
 	    cmocka_unit_test(test_rest_services),
