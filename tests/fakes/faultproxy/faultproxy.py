@@ -57,6 +57,8 @@ STYLES = {
     "message": ("application/json", lambda code: '{"id": "fault", "message": "injected fault %d"}' % code),
     # {"error": "...", "status": N}: Vultr API v2
     "vultr": ("application/json", lambda code: '{"error": "injected fault %d", "status": %d}' % (code, code)),
+    # {"errors": [{"reason", "field"}]}: Linode's API v4
+    "linode": ("application/json", lambda code: '{"errors": [{"reason": "injected fault %d"}]}' % code),
     "text": ("text/plain", lambda code: "injected fault %d\n" % code),
     # <ErrorResponse><Error><Type><Code><Message>: AWS REST/XML APIs (Route 53)
     "aws": ("text/xml", lambda code: (
@@ -126,7 +128,6 @@ def log(line):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # two writes per answer: no 40 ms delayed-ACK stall
 
     def log_message(self, *args):
         pass
