@@ -128,6 +128,7 @@ def log(line):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # two writes per answer: no 40 ms delayed-ACK stall
 
     def log_message(self, *args):
         pass
