@@ -22,6 +22,9 @@ enum cli_exit {
 
 /* Global options (main.c). */
 extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+
+/* stsctl --version [--json] (version.c); -1 when standard output fails */
+int cli_print_version(bool json);
 /* stderr is the journal: each line starts with its syslog priority ("<6>", sd-daemon(3)) */
 extern bool cli_log_journal;
 

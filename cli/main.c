@@ -72,7 +72,7 @@ static const struct cli_cmd cmds[] = {
 
 static const char *const main_usage[] = {
     "stsctl [--verbose|--quiet] COMMAND [ARGS]",
-    "stsctl --version",
+    "stsctl --version [--json]",
     "stsctl help [COMMAND]",
     NULL,
 };
@@ -169,9 +169,17 @@ int main(int argc, char **argv)
 		case 'h':
 			list_cmds(stdout);
 			return finish_stdout(EXIT_OK);
-		case 'V':
-			printf("stsctl %s\n", STS_VERSION);
+		case 'V': {
+			/* --version [--json]: nothing else may follow */
+			bool json = optind < argc && strcmp(argv[optind], "--json") == 0;
+			if (argc > optind + (json ? 1 : 0)) {
+				fprintf(stderr, "usage: %s\n", main_usage[1]);
+				return EXIT_USAGE;
+			}
+			if (cli_print_version(json) < 0)
+				return finish_stdout(EXIT_USAGE);
 			return finish_stdout(EXIT_OK);
+		}
 		case 'v':
 			cli_verbosity = 2;
 			break;

@@ -4,6 +4,7 @@
 writes to standard output, error message style. TAP on stdout.
 Usage: test_global_cli.py STSCTL VERSION
 """
+import json
 import re
 import subprocess
 import sys
@@ -47,8 +48,25 @@ def error_style(name, err):
 
 
 # --version
-expect("--version prints the version", ["--version"], EXIT_OK, out=f"stsctl {VERSION}\n", err="")
-expect("-V prints the version", ["-V"], EXIT_OK, out=f"stsctl {VERSION}\n", err="")
+# first line "stsctl VERSION" (scripts read it), then the plugin ABI and the
+# libraries it runs with (issue 16: version and provenance)
+VERSION_RE = (r"^stsctl " + re.escape(VERSION) + r"(-\d+-g[0-9a-f]+)?(-dirty)?\nplugin ABI 2\n"
+              r"libcurl \d+\.\d+\S*\nOpenSSL \d+\.\d+\S*\njansson \d+\.\d+\S*\n"
+              r"SQLite \d+\.\d+\S*\nlibssh2 (\d+\.\d+\S*|\(not built in\))\n$")
+expect("--version prints the version, ABI and libraries", ["--version"], EXIT_OK, out_re=VERSION_RE, err="")
+expect("-V prints the same", ["-V"], EXIT_OK, out_re=VERSION_RE, err="")
+vj, _ = expect("--version --json", ["--version", "--json"], EXIT_OK, out_re=r"^\{", err="")
+try:
+    doc = json.loads(vj)
+    ok = (doc["version"].startswith(VERSION) and doc["plugin_abi"] == 2
+          and sorted(doc["libraries"]) == sorted(["libcurl", "OpenSSL", "jansson", "SQLite", "libssh2"])
+          and vj.splitlines()[0] == "{")
+    report(ok and run("--version")[1].splitlines()[0] == "stsctl " + doc["version"],
+           "--version --json: version, plugin_abi, libraries; the same version as the text", vj)
+except (ValueError, KeyError) as e:
+    report(False, "--version --json: version, plugin_abi, libraries", f"{e}: {vj!r}")
+expect("--version with another argument exits 2", ["--version", "x"], EXIT_USAGE, out="",
+       err="usage: stsctl --version [--json]\n")
 
 # help and the command list
 help_out, _ = expect("help lists the commands", ["help"], EXIT_OK, out_re=r"^commands:\n  \S", err="")
