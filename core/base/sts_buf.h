@@ -51,6 +51,14 @@ STS_API int sts_buf_read_file(struct sts_buf *b, const char *path);
 STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first);
 /* Free n strings and the array; v may be NULL (n is then ignored). */
 STS_API void sts_strv_free(char **v, size_t n);
+/* Release each of the n elements of the array v with release(&v[i]), then
+ * free v: the one loop of every destructor of a struct that owns an array. */
+#define STS_ARRAY_FREE(v, n, release)                                                              \
+	do {                                                                                       \
+		for (size_t sts_i_ = 0; sts_i_ < (n); sts_i_++)                                    \
+			release(&(v)[sts_i_]);                                                     \
+		free(v);                                                                           \
+	} while (0)
 /*
  * Append one zeroed element to the array *pv of *n elements of size bytes
  * (grown by one, for arrays without a capacity): its address, *n counting

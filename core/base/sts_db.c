@@ -588,9 +588,7 @@ STS_API void sts_db_policies_free(struct sts_db_policy *v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++)
-		policy_release(&v[i]);
-	free(v);
+	STS_ARRAY_FREE(v, n, policy_release);
 }
 
 static int policy_row(sqlite3_stmt *st, void *pv)
@@ -676,9 +674,7 @@ STS_API void sts_db_domains_free(struct sts_db_domain *v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++)
-		sts_db_domain_release(&v[i]);
-	free(v);
+	STS_ARRAY_FREE(v, n, sts_db_domain_release);
 }
 
 static const char domain_cols[] =

@@ -25,9 +25,7 @@ STS_API void sts_diags_release(struct sts_diags *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
-		diag_release(&d->v[i]);
-	free(d->v);
+	STS_ARRAY_FREE(d->v, d->n, diag_release);
 	sts_diags_init(d);
 }
 

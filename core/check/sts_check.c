@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sts_buf.h"
 #include "sts_check_int.h"
 #include "sts_dname.h"
 #include "sts_err.h"
@@ -221,9 +222,7 @@ static void domain_release(struct sts_check_domain *d)
 	free(d->location);
 	free(d->policy_text);
 	sts_policy_release(&d->policy);
-	for (size_t i = 0; i < d->n_mx; i++)
-		mx_release(&d->mx[i]);
-	free(d->mx);
+	STS_ARRAY_FREE(d->mx, d->n_mx, mx_release);
 	free(d->tlsrpt);
 	sts_strv_free(d->rua, d->n_rua);
 	sts_diags_release(&d->findings);
@@ -233,8 +232,6 @@ STS_API void sts_check_report_release(struct sts_check_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n; i++)
-		domain_release(&r->domains[i]);
-	free(r->domains);
+	STS_ARRAY_FREE(r->domains, r->n, domain_release);
 	memset(r, 0, sizeof(*r));
 }

@@ -84,9 +84,7 @@ STS_API void sts_plan_domain_release(struct sts_plan_domain *d)
 	free(d->dns);
 	free(d->web);
 	free(d->policy_text);
-	for (size_t i = 0; i < d->n_changes; i++)
-		change_release(&d->changes[i]);
-	free(d->changes);
+	STS_ARRAY_FREE(d->changes, d->n_changes, change_release);
 	free(d->actual.policy);
 	sts_rrsets_release(&d->actual.rr);
 	free(d->spec);

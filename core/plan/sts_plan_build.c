@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "sts_buf.h"
 #include "sts_diag_json.h"
 #include "sts_dname.h"
 #include "sts_err.h"
@@ -743,9 +744,7 @@ STS_API void sts_plan_free(struct sts_plan *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n_domains; i++)
-		sts_plan_domain_release(&p->domains[i]);
-	free(p->domains);
+	STS_ARRAY_FREE(p->domains, p->n_domains, sts_plan_domain_release);
 	free(p->inventory_path);
 	free(p);
 }

@@ -31,9 +31,7 @@ STS_API void sts_rrsets_release(struct sts_rrsets *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		sts_rrset_release(&l->v[i]);
-	free(l->v);
+	STS_ARRAY_FREE(l->v, l->n, sts_rrset_release);
 	sts_rrsets_init(l);
 }
 

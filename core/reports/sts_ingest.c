@@ -128,9 +128,7 @@ void ing_prep_release(struct ing_prep *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n_parts; i++)
-		part_release(&p->parts[i]);
-	free(p->parts);
+	STS_ARRAY_FREE(p->parts, p->n_parts, part_release);
 	free(p->source);
 	free(p->domain_hint);
 	free(p->auth_reason);

@@ -88,9 +88,7 @@ STS_API void sts_report_free(struct sts_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_domains; i++)
-		domain_release(&r->domains[i]);
-	free(r->domains);
+	STS_ARRAY_FREE(r->domains, r->n_domains, domain_release);
 	free(r);
 }
 

@@ -349,9 +349,7 @@ STS_API void sts_tlsrpt_report_free(struct sts_tlsrpt_report *r)
 	free(r->report_id);
 	free(r->start_raw);
 	free(r->end_raw);
-	for (size_t i = 0; i < r->n_policies; i++)
-		sts_tlsrpt_policy_release(&r->policies[i]);
-	free(r->policies);
+	STS_ARRAY_FREE(r->policies, r->n_policies, sts_tlsrpt_policy_release);
 	for (size_t i = 0; i < r->n_warnings; i++)
 		free(r->warnings[i].path);
 	free(r->warnings);

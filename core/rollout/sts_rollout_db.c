@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_reporters.h"
@@ -294,9 +295,7 @@ STS_API int sts_rollout_history(struct sts_db *db, const char *domain,
 
 STS_API void sts_rollout_history_free(struct sts_rollout_transition *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		transition_release(&v[i]);
-	free(v);
+	STS_ARRAY_FREE(v, n, transition_release);
 }
 
 /* ---- modes for render, plan and apply ---- */
