@@ -15,6 +15,7 @@
 #include "sts_check_int.h"
 #include "sts_dname.h"
 #include "sts_err.h"
+#include "sts_pool.h"
 
 /* The check's wording of a name problem (tests/cli/test_check_cli.py). */
 static const char *hostname_problem(const char *s)
@@ -84,29 +85,24 @@ static void worker_release(struct check_worker *w)
 	sts_http_free(w->http);
 }
 
-static void *worker_main(void *arg)
+/* sts_pool: check domain i with a worker of its own (there are as many as threads). */
+static void check_one(void *ud, size_t i)
 {
-	struct check_worker *w = arg;
-	struct check_run *run = w->run;
-	for (;;) {
-		pthread_mutex_lock(&run->mu);
-		size_t i = run->next;
-		bool stop = i >= run->report->n || run->err < 0;
-		if (!stop)
-			run->next++;
-		pthread_mutex_unlock(&run->mu);
-		if (stop)
-			break;
-		int r = check_domain(w, run->names[i], &run->report->domains[i]);
-		pthread_mutex_lock(&run->mu);
-		if (r < 0 && run->err == STS_OK)
-			run->err = r;
-		run->done++;
-		if (run->o->progress)
-			run->o->progress(run->done, run->report->n, run->o->progress_ud);
-		pthread_mutex_unlock(&run->mu);
-	}
-	return NULL;
+	struct check_run *run = ud;
+	pthread_mutex_lock(&run->mu);
+	struct check_worker *w = run->err < 0 ? NULL : run->idle[--run->n_idle];
+	pthread_mutex_unlock(&run->mu);
+	if (!w)
+		return;
+	int r = check_domain(w, run->names[i], &run->report->domains[i]);
+	pthread_mutex_lock(&run->mu);
+	run->idle[run->n_idle++] = w;
+	if (r < 0 && run->err == STS_OK)
+		run->err = r;
+	run->done++;
+	if (run->o->progress)
+		run->o->progress(run->done, run->report->n, run->o->progress_ud);
+	pthread_mutex_unlock(&run->mu);
 }
 
 STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_check_opts *o,
@@ -152,9 +148,9 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 	if (nw > n)
 		nw = n;
 	struct check_worker *w = calloc(nw, sizeof(*w));
-	pthread_t *thr = calloc(nw, sizeof(*thr));
-	size_t started = 0, ready = 0;
-	int r = w && thr ? sts_trust_store_new(o->ca_file, &run->store) : STS_ENOMEM;
+	run->idle = calloc(nw, sizeof(*run->idle));
+	size_t ready = 0;
+	int r = w && run->idle ? sts_trust_store_new(o->ca_file, &run->store) : STS_ENOMEM;
 	struct sts_starttls_opts so = {.port = o->smtp_port,
 				       .timeout_ms = o->timeout_ms,
 				       .ca_file = o->ca_file,
@@ -173,15 +169,9 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 			worker_release(&w[ready]);
 			goto out;
 		}
+		run->idle[run->n_idle++] = &w[ready];
 	}
-	for (; started < nw; started++) {
-		if (pthread_create(&thr[started], NULL, worker_main, &w[started]) != 0)
-			break;
-	}
-	if (started == 0)
-		worker_main(&w[0]); /* no thread at all: do the work here */
-	for (size_t i = 0; i < started; i++)
-		pthread_join(thr[i], NULL);
+	sts_pool_run(n, (unsigned)nw, check_one, run);
 	r = run->err;
 	for (size_t i = 0; r == STS_OK && i < n; i++) {
 		enum sts_verdict v = ret->domains[i].verdict;
@@ -190,10 +180,8 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 		ret->n_fail += v == STS_VERDICT_FAIL;
 	}
 out:
-	for (size_t i = 0; i < ready; i++)
-		worker_release(&w[i]);
-	free(w);
-	free(thr);
+	STS_ARRAY_FREE(w, ready, worker_release);
+	free(run->idle);
 	sts_starttls_free(run->tls);
 	sts_trust_store_free(run->store);
 	check_mx_cache_free(run);

@@ -39,7 +39,8 @@ struct check_run {
 	pthread_cond_t cv;
 	const char *const *names;
 	struct sts_check_report *report;
-	size_t next, done;
+	struct check_worker **idle; /* the workers not checking a domain now */
+	size_t n_idle, done;
 	int err;
 	struct check_mx_probe *mx[CHECK_MX_BUCKETS];
 };
