@@ -363,6 +363,33 @@ static int get_json(struct sts_plugin *p, const char *zone_dot, const char *memb
 	return STS_PLUGIN_OK;
 }
 
+/* The records of one rrset into s, disabled ones included; a value its type
+ * does not parse is kept verbatim: apply() sends it back as read. */
+static int add_records(struct sts_plugin *p, struct pdns_rrset *s, const char *type,
+		       const json_t *recs)
+{
+	size_t k;
+	json_t *rec;
+	json_array_foreach(recs, k, rec)
+	{
+		const char *content = json_string_value(json_object_get(rec, "content"));
+		if (!content)
+			continue;
+		char *v = NULL;
+		size_t vl = 0;
+		int r = pdns_value_of(p, type, content, &v, &vl);
+		if (r == STS_PLUGIN_EPARSE)
+			r = pdns_value_of(p, "", content, &v, &vl);
+		if (r == STS_PLUGIN_OK)
+			r = pdns_rrset_add(s, content, v, vl,
+					   json_is_true(json_object_get(rec, "disabled")));
+		free(v);
+		if (r < 0)
+			return r;
+	}
+	return STS_PLUGIN_OK;
+}
+
 /*
  * GET the zone; the rrsets at the names go into a new cache entry (all of
  * them, disabled records included). names == NULL: every rrset.
@@ -408,28 +435,8 @@ static int fetch(struct sts_plugin *p, const char *zone_dot, const char *const *
 			r = STS_PLUGIN_ENOMEM;
 			goto out;
 		}
-		size_t k;
-		json_t *rec;
-		json_array_foreach(recs, k, rec)
-		{
-			const char *content = json_string_value(json_object_get(rec, "content"));
-			if (!content)
-				continue;
-			char *v = NULL;
-			size_t vl = 0;
-			int rv = pdns_value_of(p, type, content, &v, &vl);
-			if (rv ==
-			    STS_PLUGIN_EPARSE) /* kept verbatim: apply() sends it back as read */
-				rv = pdns_value_of(p, "", content, &v, &vl);
-			if (rv == STS_PLUGIN_OK)
-				rv = pdns_rrset_add(s, content, v, vl,
-						    json_is_true(json_object_get(rec, "disabled")));
-			free(v);
-			if (rv < 0) {
-				r = rv;
-				goto out;
-			}
-		}
+		if ((r = add_records(p, s, type, recs)) < 0)
+			goto out;
 	}
 	pdns_zone_sort(z);
 	*ret = z;
