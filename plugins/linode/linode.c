@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linode: DNS records through Linode's API v4 (README.md).
+ *
+ *   GET    /domains   X-Filter: {"domain": ZONE}   the zone's numeric id
+ *   GET    /domains/ID/records                     its records, paged
+ *   POST   /domains/ID/records                     one record
+ *   PUT    /domains/ID/records/RID                 one record replaced
+ *   DELETE /domains/ID/records/RID
+ *
+ * A per-record API (li_rec.c): an apply lists the zone once, then goes
+ * change by change, value by value, and never touches a record whose value
+ * stays. Lists are paged (?page=&page_size=, 25 to 500) with "pages" in the
+ * answer. Errors are {"errors": [{"reason", "field"}]}. Linode keeps only
+ * some TTLs and rounds any other to the nearest: the plugin sends the TTL
+ * Linode will keep (li_ttl) and compares with that, so nothing is
+ * rewritten on every run. Retries, Retry-After, the rate limit, the bearer
+ * header and the status mapping are the host's (sts_plugin_rest).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stsctl/plugin.h>
+
+#include "li_rec.h"
+
+#define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
+
+struct lin {
+	char *base;
+	char *auth; /* "Authorization: Bearer ...": wiped at unload */
+	size_t auth_len;
+	long timeout_ms;
+	unsigned page_size;
+	/* the last zone looked up and its records path: ops of one instance
+	 * never overlap (max_concurrency 1), so no lock */
+	char *zone;
+	char *records;
+	struct sts_limiter *limiter;
+	struct sts_breaker *breaker;
+};
+
+static const struct sts_plugin_setting *const lin_schema[] = {
+    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
+		.description = "a personal access token with the domains scope (read/write)"),
+    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.linode.com/v4",
+		.pattern = "https?://[^?#[:space:]]+",
+		.pattern_hint = "an http:// or https:// base URL without query",
+		.description = "base URL of the API (tests point it at a fake)"),
+    STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
+		.min = 25, .max = 500,
+		.description = "items per page of a listing (Linode: 25 to 500)"),
+    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "200/1m",
+		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
+		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
+		.description = "the API's request limits (default: Linode's for listings)"),
+    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
+		.max = 600, .description = "seconds per HTTP request"),
+    NULL,
+};
+
+static void lin_unload(struct sts_plugin *p)
+{
+	struct lin *c = sts_plugin_ctx_get(p);
+	if (!c)
+		return;
+	if (c->auth) {
+		explicit_bzero(c->auth, c->auth_len);
+		free(c->auth);
+	}
+	if (c->limiter)
+		sts_plugin_limiter_free(p, c->limiter);
+	if (c->breaker)
+		sts_plugin_breaker_free(p, c->breaker);
+	free(c->base);
+	free(c->zone);
+	free(c->records);
+	free(c);
+	sts_plugin_ctx_set(p, NULL);
+}
+
+static int lin_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
+{
+	static const char head[] = "Authorization: Bearer ";
+	struct lin *c = sts_plugin_ctx_new(p, sizeof(*c));
+	if (!c)
+		return STS_PLUGIN_ENOMEM;
+	const char *url = json_string_value(json_object_get(settings, "url"));
+	const char *limits = json_string_value(json_object_get(settings, "rate_limit"));
+	c->page_size = (unsigned)json_integer_value(json_object_get(settings, "page_size"));
+	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	struct sts_secret *s = NULL;
+	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_secret(p, json_string_value(json_object_get(settings, "token")), &s,
+				      call);
+	if (r == STS_PLUGIN_OK) {
+		const char *tok = sts_plugin_secret_value(p, s);
+		size_t len = sts_plugin_secret_len(p, s);
+		if (len == 0 || strlen(tok) != len || strpbrk(tok, "\r\n")) {
+			sts_plugin_error(call,
+					 "the token of 'token' is empty or holds a line break");
+			r = STS_PLUGIN_ESECRET;
+		} else if ((c->auth = malloc(sizeof(head) + len))) {
+			c->auth_len = sizeof(head) + len;
+			snprintf(c->auth, c->auth_len, "%s%s", head, tok);
+		} else {
+			r = STS_PLUGIN_ENOMEM;
+		}
+		sts_plugin_secret_free(p, s);
+	}
+	if (r == STS_PLUGIN_OK && (r = sts_plugin_limiter_new(p, limits, &c->limiter)) < 0)
+		sts_plugin_error(call, "cannot make a rate limiter of '%s'", limits);
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	if (r < 0)
+		lin_unload(p);
+	return r;
+}
+
+/* One request (filter: an X-Filter header line or NULL); release *resp. */
+static int api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+	       const char *filter, struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
+{
+	const struct lin *c = sts_plugin_ctx_get(p);
+	const char *headers[] = {filter, NULL};
+	struct sts_plugin_rest_req req = {
+	    .struct_size = sizeof(req),
+	    .method = method,
+	    .base = c->base,
+	    .path = path,
+	    .auth = c->auth,
+	    .headers = filter ? headers : NULL,
+	    .body = body,
+	    /* a POST repeated after a lost answer would add a second record */
+	    .idempotent = strcmp(method, "POST") != 0,
+	    .error_pointer = "/errors/0/reason",
+	    .limiter = c->limiter,
+	    .breaker = c->breaker,
+	    .timeout_ms = c->timeout_ms,
+	};
+	return sts_plugin_rest(p, &req, resp, call);
+}
+
+static int api_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		    struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_resp resp;
+	int r = api(p, method, path, body, NULL, &resp, call);
+	sts_plugin_rest_release(p, &resp);
+	return r;
+}
+
+/* Every page's "data" of the listing at path, in *ret; "pages" says how many. */
+static int list_pages(struct sts_plugin *p, const char *path, const char *filter, json_t **ret,
+		      struct sts_plugin_call *call)
+{
+	const struct lin *c = sts_plugin_ctx_get(p);
+	json_t *all = json_array();
+	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	json_int_t pages = 1;
+	for (json_int_t page = 1; r == STS_PLUGIN_OK && page <= pages; page++) {
+		struct sts_plugin_rest_resp resp;
+		char *url = NULL;
+		if (page > MAX_PAGES) {
+			sts_plugin_error(call, "more than %d pages at '%s'", MAX_PAGES, path);
+			r = STS_PLUGIN_ETOOLARGE;
+			break;
+		}
+		if (asprintf(&url, "%s?page=%lld&page_size=%u", path, (long long)page,
+			     c->page_size) < 0) {
+			r = STS_PLUGIN_ENOMEM;
+			break;
+		}
+		r = api(p, "GET", url, NULL, filter, &resp, call);
+		free(url);
+		json_t *data = json_object_get(resp.json, "data");
+		if (r == STS_PLUGIN_OK && !json_is_array(data)) {
+			sts_plugin_error(call, "an answer of '%s' without a 'data' list", path);
+			r = STS_PLUGIN_EPARSE;
+		}
+		if (r == STS_PLUGIN_OK && json_array_extend(all, data) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		pages = json_integer_value(json_object_get(resp.json, "pages"));
+		sts_plugin_rest_release(p, &resp);
+	}
+	if (r < 0)
+		json_decref(all);
+	else
+		*ret = all;
+	return r;
+}
+
+/* "/domains/ID/records" of zone (X-Filter on the domain's name), looked up. */
+static int lookup(struct sts_plugin *p, const char *zone, char **ret, struct sts_plugin_call *call)
+{
+	char *z = NULL, *filter = NULL;
+	json_t *domains = NULL, *f = NULL;
+	int r = sts_plugin_name_normalize(p, zone, STS_NAME_NODOT, &z);
+	if (r == STS_PLUGIN_OK && !(f = json_pack("{s:s}", "domain", z)))
+		r = STS_PLUGIN_ENOMEM;
+	char *fj = f ? json_dumps(f, JSON_COMPACT) : NULL;
+	if (r == STS_PLUGIN_OK && (!fj || asprintf(&filter, "X-Filter: %s", fj) < 0)) {
+		filter = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	}
+	if (r == STS_PLUGIN_OK)
+		r = list_pages(p, "/domains", filter, &domains, call);
+	json_int_t id = 0;
+	size_t i;
+	json_t *d;
+	json_array_foreach(domains, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "domain"));
+		if (name && strcasecmp(name, z) == 0)
+			id = json_integer_value(json_object_get(d, "id"));
+	}
+	if (r == STS_PLUGIN_OK && id <= 0) {
+		sts_plugin_error(call, "domain '%s' is not in this Linode account", z);
+		r = STS_PLUGIN_ENOENT;
+	}
+	if (r == STS_PLUGIN_OK && asprintf(ret, "/domains/%lld/records", (long long)id) < 0)
+		r = STS_PLUGIN_ENOMEM;
+	json_decref(domains);
+	json_decref(f);
+	free(fj);
+	free(filter);
+	if (z)
+		sts_plugin_free(p, z);
+	return r;
+}
+
+/* The records path of zone, from the instance's cache when it is the last
+ * zone looked up; a copy in *ret. */
+static int records_of(struct sts_plugin *p, const char *zone, char **ret,
+		      struct sts_plugin_call *call)
+{
+	struct lin *c = sts_plugin_ctx_get(p);
+	if (!c->zone || strcmp(c->zone, zone) != 0) {
+		free(c->zone);
+		free(c->records);
+		c->zone = c->records = NULL;
+		int r = lookup(p, zone, &c->records, call);
+		if (r < 0)
+			return r;
+		if (!(c->zone = strdup(zone)))
+			return STS_PLUGIN_ENOMEM;
+	}
+	*ret = strdup(c->records);
+	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+/* A zone deleted and made anew has a new id: forget the cached one on 404. */
+static int forget_on_enoent(struct sts_plugin *p, int r)
+{
+	struct lin *c = sts_plugin_ctx_get(p);
+	if (r == STS_PLUGIN_ENOENT) {
+		free(c->zone);
+		c->zone = NULL;
+	}
+	return r;
+}
+
+static int lin_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
+		    struct sts_rrsets *ret, struct sts_plugin_call *call)
+{
+	char *records = NULL;
+	json_t *recs = NULL;
+	int r = records_of(p, zone, &records, call);
+	if (r == STS_PLUGIN_OK)
+		r = forget_on_enoent(p, list_pages(p, records, NULL, &recs, call));
+	if (r == STS_PLUGIN_OK)
+		r = li_rec_rrsets(p, zone, recs, names, n, ret, call);
+	json_decref(recs);
+	free(records);
+	return r;
+}
+
+/* POST a record of rrset rs with value v, or PUT it over record id. */
+static int put_value(struct sts_plugin *p, const char *records, const char *rel,
+		     const struct sts_rrset *rs, const char *v, json_int_t id,
+		     struct sts_plugin_call *call)
+{
+	if (strcmp(rs->type, "TXT") != 0 && strcmp(rs->type, "CNAME") != 0 &&
+	    strcmp(rs->type, "A") != 0 && strcmp(rs->type, "AAAA") != 0) {
+		sts_plugin_error(call, "records of type %s are not written by this plugin",
+				 rs->type);
+		return STS_PLUGIN_EUNSUPPORTED;
+	}
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "type", rs->type, "name", rel, "target", v,
+				 "ttl_sec", (json_int_t)li_ttl(rs->ttl));
+	if (!body) {
+		sts_plugin_error(call, "a %s value that is not UTF-8 text", rs->type);
+		return STS_PLUGIN_EINVAL;
+	}
+	char *path = NULL;
+	int r = STS_PLUGIN_OK;
+	if (id > 0 && asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+		r = STS_PLUGIN_ENOMEM;
+	if (r == STS_PLUGIN_OK)
+		r = id > 0 ? api_send(p, "PUT", path, body, call)
+			   : api_send(p, "POST", records, body, call);
+	free(path);
+	json_decref(body);
+	return r;
+}
+
+static int drop(struct sts_plugin *p, const char *records, json_int_t id,
+		struct sts_plugin_call *call)
+{
+	char *path;
+	if (asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = api_send(p, "DELETE", path, NULL, call);
+	free(path);
+	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+}
+
+/*
+ * One change against the zone's records (recs, listed before the first
+ * change): values kept stay untouched unless the TTL Linode would keep
+ * differs, a new value is PUT over a value that goes, else POSTed, and
+ * what is left is deleted last. A CNAME beside anything else: ECONFLICT.
+ */
+static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
+		     const json_t *recs, const struct sts_rrset_change *ch,
+		     struct sts_plugin_call *call)
+{
+	const struct sts_rrset *rs = ch->rrset;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_old = 0, used = 0;
+	char *rel = NULL;
+	int r = li_rec_relative(p, zone, rs->name, &rel);
+	if (r == STS_PLUGIN_EINVAL)
+		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	bool *have = calloc(nv + 1, sizeof(*have));
+	json_int_t *old = calloc(json_array_size(recs) + 1, sizeof(*old));
+	if (r == STS_PLUGIN_OK && (!have || !old))
+		r = STS_PLUGIN_ENOMEM;
+	size_t i;
+	const json_t *rec;
+	json_array_foreach(recs, i, rec)
+	{
+		struct li_rec lr = {0};
+		if (r < 0 || (r = li_rec_parse(p, zone, rec, &lr, call)) < 0)
+			break;
+		bool here = strcasecmp(lr.owner, rs->name) == 0;
+		free(lr.owner);
+		if (!here)
+			continue;
+		if (strcmp(lr.type, rs->type) != 0) {
+			if (nv &&
+			    (strcmp(lr.type, "CNAME") == 0 || strcmp(rs->type, "CNAME") == 0)) {
+				sts_plugin_error(call,
+						 "'%s' holds a %s record: a CNAME cannot "
+						 "share its name",
+						 rs->name, lr.type);
+				r = STS_PLUGIN_ECONFLICT;
+			}
+			continue;
+		}
+		char *v = NULL;
+		size_t len = 0, k = 0;
+		if ((r = li_rec_value(p, rec, &v, &len, call)) < 0)
+			break;
+		while (k < nv && (have[k] || strlen(rs->values[k]) != len ||
+				  memcmp(rs->values[k], v, len) != 0))
+			k++;
+		free(v);
+		if (k == nv)
+			old[n_old++] = lr.id;
+		else if ((have[k] = true) && lr.ttl != li_ttl(rs->ttl))
+			r = put_value(p, records, rel, rs, rs->values[k], lr.id, call);
+	}
+	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
+		if (!have[k])
+			r = put_value(p, records, rel, rs, rs->values[k],
+				      used < n_old ? old[used++] : 0, call);
+	for (; r == STS_PLUGIN_OK && used < n_old; used++)
+		r = drop(p, records, old[used], call);
+	free(old);
+	free(have);
+	free(rel);
+	return r;
+}
+
+static int lin_apply(struct sts_plugin *p, const char *zone,
+		     const struct sts_rrset_change *const *changes, size_t n,
+		     struct sts_plugin_call *call)
+{
+	char *records = NULL;
+	json_t *recs = NULL;
+	int r = records_of(p, zone, &records, call);
+	if (r == STS_PLUGIN_OK)
+		r = forget_on_enoent(p, list_pages(p, records, NULL, &recs, call));
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
+		r = apply_one(p, zone, records, recs, changes[i], call);
+	json_decref(recs);
+	free(records);
+	return r;
+}
+
+static int lin_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
+{
+	json_t *domains = NULL;
+	int r = list_pages(p, "/domains", NULL, &domains, call);
+	size_t i;
+	json_t *d;
+	json_array_foreach(domains, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "domain"));
+		if (r == STS_PLUGIN_OK && name)
+			r = sts_plugin_zone_add(p, ret, name);
+	}
+	json_decref(domains);
+	return r;
+}
+
+/* The token can list the domains (domains:read_only is enough); nothing changes. */
+static int lin_probe(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	return api_send(p, "GET", "/domains?page=1&page_size=25", NULL, call);
+}
+
+static void lin_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
+{
+	(void)p;
+	ret->batch = false; /* record by record */
+	ret->max_concurrency = 1;
+	if (STS_PLUGIN_HAS(ret, struct sts_dns_caps, n_kept_ttls)) {
+		ret->kept_ttls = li_kept_ttls; /* plans the TTL Linode will keep */
+		ret->n_kept_ttls = li_n_kept_ttls;
+	}
+}
+
+STS_PLUGIN_DNS_OPS(lin_dns, lin_read, lin_apply, lin_caps, lin_zones);
+
+STS_PLUGIN_API(linode, STS_PLUGIN_DNS, .description = "Linode DNS Manager (API v4)",
+	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
+			       STS_PLUGIN_CAP_CREDENTIALS,
+	       .schema = lin_schema, .load = lin_load, .unload = lin_unload, .probe = lin_probe,
+	       .dns = &lin_dns);
