@@ -75,7 +75,7 @@ static int apply_opt(struct cli_ctx *ctx, const struct cli_opt *o, const char *v
 	return EXIT_INTERNAL;
 }
 
-static bool takes_value(const struct cli_opt *o)
+bool cli_opt_takes_value(const struct cli_opt *o)
 {
 	return o->type != CLI_OPT_BOOL && o->type != CLI_OPT_JSON && o->type != CLI_OPT_SET_INT;
 }
@@ -127,11 +127,11 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 	*sp++ = 'h';
 	for (size_t i = 0; i < n; i++) {
 		lo[i] = (struct option){opts[i].name,
-					takes_value(&opts[i]) ? required_argument : no_argument,
+					cli_opt_takes_value(&opts[i]) ? required_argument : no_argument,
 					NULL, (int)(OPT_LONG_BASE + i)};
 		if (opts[i].short_name) {
 			*sp++ = (char)opts[i].short_name;
-			if (takes_value(&opts[i]))
+			if (cli_opt_takes_value(&opts[i]))
 				*sp++ = ':';
 		}
 	}

@@ -46,6 +46,9 @@ struct cli_opt {
 	unsigned flags;
 };
 
+/* Whether the option takes a value (--opt VALUE). */
+bool cli_opt_takes_value(const struct cli_opt *o);
+
 /* The values of a repeatable option (CLI_OPT_LIST); freed by main.c. */
 struct cli_list {
 	const char **v; /* n entries, NULL-terminated */

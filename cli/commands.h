@@ -42,5 +42,9 @@ extern const struct cli_cmd_def prune_cmd;
 extern const struct cli_cmd_def status_cmd;
 extern const struct cli_cmd_def watch_cmd;
 extern const struct cli_cmd_def plugins_cmd;
+extern const struct cli_cmd_def completion_cmd;
+
+/* The command table of main.c (for `stsctl completion`): its rows, in order. */
+size_t cli_commands(const struct cli_cmd **ret);
 
 #endif

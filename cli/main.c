@@ -51,6 +51,7 @@ static const struct cli_cmd cmds[] = {
     {"apply", &apply_cmd, NEED_INV_ARG | NEED_WRITER | CMD_PLUGINS,
      "apply a plan: publish policies and DNS records"},
     {"check", &check_cmd, NEED_INV_OPT, "audit live MTA-STS and TLS-RPT deployments"},
+    {"completion", &completion_cmd, 0, "print the shell completion script for bash or zsh"},
     {"help", &help_cmd, 0, "show help for a command"},
     {"ingest", &ingest_cmd, NEED_REPORTS | NEED_WRITER, "read TLS reports into the state database"},
     {"lint", &lint_cmd, 0, "check a policy, TXT record or MX match against the RFCs"},
@@ -69,6 +70,12 @@ static const struct cli_cmd cmds[] = {
     {"watch", &watch_cmd, NEED_INV_ARG | NEED_WRITER | CMD_PLUGINS,
      "walk domains none -> testing -> enforce on evidence"},
 };
+
+size_t cli_commands(const struct cli_cmd **ret)
+{
+	*ret = cmds;
+	return sizeof(cmds) / sizeof(cmds[0]);
+}
 
 static const char *const main_usage[] = {
     "stsctl [--verbose|--quiet] COMMAND [ARGS]",
