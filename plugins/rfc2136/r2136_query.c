@@ -8,6 +8,18 @@
 
 /* ---- replies ---- */
 
+/* The rcodes answered "DNS server 'S' <verb> the <what> (<rcode>)". */
+static const struct {
+	int rc;
+	const char *verb;
+	int err;
+} plain_rcodes[] = {
+    {LDNS_RCODE_NOTAUTH, "is not authoritative for", STS_PLUGIN_EAUTH},
+    {LDNS_RCODE_SERVFAIL, "failed", STS_PLUGIN_EPROVIDER},
+    {LDNS_RCODE_NOTIMPL, "does not implement", STS_PLUGIN_EUNSUPPORTED},
+    {LDNS_RCODE_FORMERR, "could not parse", STS_PLUGIN_EPROVIDER},
+};
+
 /* Map a reply that is not a success; what: "update of zone 'x.'" / "query for 'n'". */
 int r2136_reply_error(struct sts_plugin *p, struct sts_plugin_call *call, const struct r2136 *c,
 		      const struct r2136_reply *rep, const char *what)
@@ -37,6 +49,12 @@ int r2136_reply_error(struct sts_plugin *p, struct sts_plugin_call *call, const 
 					 c->server, r2136_rcode_name(rc), e, rep->tsig_err, what);
 		return STS_PLUGIN_EAUTH;
 	}
+	for (size_t i = 0; i < sizeof(plain_rcodes) / sizeof(plain_rcodes[0]); i++)
+		if (plain_rcodes[i].rc == rc) {
+			sts_plugin_error(call, "DNS server '%s' %s the %s (%s)", c->server,
+					 plain_rcodes[i].verb, what, r2136_rcode_name(rc));
+			return plain_rcodes[i].err;
+		}
 	switch (rc) {
 	case LDNS_RCODE_REFUSED:
 		sts_plugin_error(call,
@@ -44,25 +62,10 @@ int r2136_reply_error(struct sts_plugin *p, struct sts_plugin_call *call, const 
 				 "change it, or the zone is not served there",
 				 c->server, what, c->key.name);
 		return STS_PLUGIN_EAUTH;
-	case LDNS_RCODE_NOTAUTH:
-		sts_plugin_error(call, "DNS server '%s' is not authoritative for the %s (NOTAUTH)",
-				 c->server, what);
-		return STS_PLUGIN_EAUTH;
 	case LDNS_RCODE_NOTZONE:
 		sts_plugin_error(call, "a name is outside the zone in the %s (NOTZONE at '%s')",
 				 what, c->server);
 		return STS_PLUGIN_EINVAL;
-	case LDNS_RCODE_SERVFAIL:
-		sts_plugin_error(call, "DNS server '%s' failed the %s (SERVFAIL)", c->server, what);
-		return STS_PLUGIN_EPROVIDER;
-	case LDNS_RCODE_NOTIMPL:
-		sts_plugin_error(call, "DNS server '%s' does not implement the %s (NOTIMP)",
-				 c->server, what);
-		return STS_PLUGIN_EUNSUPPORTED;
-	case LDNS_RCODE_FORMERR:
-		sts_plugin_error(call, "DNS server '%s' could not parse the %s (FORMERR)",
-				 c->server, what);
-		return STS_PLUGIN_EPROVIDER;
 	default:
 		sts_plugin_error(call, "DNS server '%s' answered %s to the %s", c->server,
 				 r2136_rcode_name(rc), what);
