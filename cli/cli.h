@@ -53,4 +53,10 @@ bool cli_stderr_tty(void);
 /* Exit code for a libsts error from reading input (I/O -> EXIT_USAGE, ...). */
 int cli_exit_for(int err);
 
+struct sts_buf;
+/* Read the file at path ('-' = stdin) into b, initialised here with cap; on
+ * failure "cannot read <what>'path'" is logged, b released and the exit code
+ * returned (what: "" or a noun and a blank, "CSV "). 0 on success. */
+int cli_read_file(struct sts_buf *b, size_t cap, const char *path, const char *what);
+
 #endif

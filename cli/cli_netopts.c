@@ -163,13 +163,9 @@ int namelist_add(struct namelist *l, const char *name, const char *const *usage)
 int namelist_read(struct namelist *l, const char *path, const char *const *usage)
 {
 	struct sts_buf b;
-	sts_buf_init(&b, STS_CAP_TEXT);
-	int r = sts_buf_read_file(&b, path);
-	if (r < 0) {
-		sts_log_errno(r, "cannot read '%s'", path);
-		sts_buf_release(&b);
-		return cli_exit_for(r);
-	}
+	int r = cli_read_file(&b, STS_CAP_TEXT, path, "");
+	if (r)
+		return r;
 	char *save = NULL;
 	int rc = 0;
 	for (char *line = strtok_r(b.data ? b.data : (char *)"", "\n", &save); line && !rc;

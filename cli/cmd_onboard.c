@@ -118,13 +118,9 @@ static void inputs_release(struct inputs *in)
 static int read_csv(struct inputs *in, const char *path, const char *tenant)
 {
 	struct sts_buf b;
-	sts_buf_init(&b, STS_CAP_TEXT);
-	int r = sts_buf_read_file(&b, path);
-	if (r < 0) {
-		sts_log_errno(r, "cannot read CSV '%s'", path);
-		sts_buf_release(&b);
-		return cli_exit_for(r);
-	}
+	int r = cli_read_file(&b, STS_CAP_TEXT, path, "CSV ");
+	if (r)
+		return r;
 	struct sts_onboard_row *rows = NULL;
 	size_t n = 0;
 	unsigned line = 0;

@@ -185,3 +185,14 @@ int cli_exit_for(int err)
 		return EXIT_USAGE;
 	}
 }
+
+int cli_read_file(struct sts_buf *b, size_t cap, const char *path, const char *what)
+{
+	sts_buf_init(b, cap);
+	int r = sts_buf_read_file(b, path);
+	if (r == STS_OK)
+		return EXIT_OK;
+	sts_log_errno(r, "cannot read %s'%s'", what, path);
+	sts_buf_release(b);
+	return cli_exit_for(r);
+}
