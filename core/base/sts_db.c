@@ -443,7 +443,6 @@ static int record_policy(struct sts_db *db, const char *domain, const char *poli
 			 const char *text, const char *mode, long long max_age, bool current)
 {
 	char hash[65];
-	sqlite3_stmt *st;
 	int r = sha256_hex(text, hash);
 	if (r < 0)
 		return r;
@@ -452,46 +451,27 @@ static int record_policy(struct sts_db *db, const char *domain, const char *poli
 	r = exec(db, "SAVEPOINT policy");
 	if (r < 0)
 		goto out;
-	if (current) {
-		r = prepare(db,
-			    "UPDATE served_policies SET current = 0, last_served = ?"
-			    " WHERE domain = ? AND current = 1 AND sha256 <> ?",
-			    &st);
-		if (r < 0)
-			goto undo;
-		sqlite3_bind_int64(st, 1, now);
-		bind_text(st, 2, domain);
-		bind_text(st, 3, hash);
-		r = step_done(db, st);
-		if (r < 0)
-			goto undo;
+	if (current)
+		r = sts_db_execf(db,
+				 "UPDATE served_policies SET current = 0, last_served = ?"
+				 " WHERE domain = ? AND current = 1 AND sha256 <> ?",
+				 "itt", now, domain, hash);
+	if (r == STS_OK)
+		r = sts_db_execf(
+		    db,
+		    "INSERT INTO served_policies (domain, sha256, policy_id, text, mode, max_age,"
+		    " first_served, last_served, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		    " ON CONFLICT (domain, sha256) DO UPDATE SET last_served = "
+		    "excluded.last_served,"
+		    " current = max(current, excluded.current)",
+		    "tttttiiii", domain, hash, policy_id, text, mode, (int64_t)max_age, now, now,
+		    (int64_t)(current ? 1 : 0));
+	if (r < 0) {
+		exec(db, "ROLLBACK TO policy");
+		exec(db, "RELEASE policy");
+	} else {
+		r = exec(db, "RELEASE policy");
 	}
-	r = prepare(
-	    db,
-	    "INSERT INTO served_policies (domain, sha256, policy_id, text, mode, max_age,"
-	    " first_served, last_served, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	    " ON CONFLICT (domain, sha256) DO UPDATE SET last_served = excluded.last_served,"
-	    " current = max(current, excluded.current)",
-	    &st);
-	if (r < 0)
-		goto undo;
-	bind_text(st, 1, domain);
-	bind_text(st, 2, hash);
-	bind_text(st, 3, policy_id);
-	bind_text(st, 4, text);
-	bind_text(st, 5, mode);
-	sqlite3_bind_int64(st, 6, max_age);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, now);
-	sqlite3_bind_int(st, 9, current ? 1 : 0);
-	r = step_done(db, st);
-	if (r < 0)
-		goto undo;
-	r = exec(db, "RELEASE policy");
-	goto out;
-undo:
-	exec(db, "ROLLBACK TO policy");
-	exec(db, "RELEASE policy");
 out:
 	unlock(db);
 	return r;
