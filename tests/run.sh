@@ -9,7 +9,7 @@
 #
 #  1. installs every package the build and the tests need, and mailauth
 #     (tests/integration/harness/install.sh; idempotent)
-#  2. builds build/ with -Dtests=enabled and runs `meson test`: the unit, fuzz,
+#  2. builds build/ with -Dtests=enabled -Dman=enabled and runs `meson test`: the unit, fuzz,
 #     cli, integration and conformance suites. The integration servers are
 #     started by the testbed-up test and left up for step 3
 #  3. builds build-asan/ (-Db_sanitize=address,undefined) and runs the unit,
@@ -104,7 +104,7 @@ main_suites=unit,fuzz,cli
 [ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration,conformance
 phase "build $B and run the ${main_suites//,/, } suites"
 have_lock=0
-if build "$B" -Dtests=enabled -Dtest_hooks=true; then
+if build "$B" -Dtests=enabled -Dtest_hooks=true -Dman=enabled; then
 	if [ "$local_only" = 1 ]; then
 		mtest "$B" testlog --suite unit --suite fuzz --suite cli
 	else
@@ -135,7 +135,7 @@ san_opts() { # san_opts DIR: the sanitizer options of one sanitized test, report
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$1/ubsan"
 	export LSAN_OPTIONS="log_path=$1/lsan"
 }
-if build "$BA" -Dtests=enabled -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false; then
+if build "$BA" -Dtests=enabled -Dtest_hooks=true -Dman=disabled -Db_sanitize=address,undefined -Db_lundef=false; then
 	rm -rf "$SAN"
 	mkdir -p "$SAN"
 	(
