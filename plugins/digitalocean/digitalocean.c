@@ -22,35 +22,26 @@
 #include <stsctl/plugin.h>
 
 #include "do_rec.h"
+#include "plg_rest.h"
 
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 #define FEW_NAMES 4    /* read with a listing each; more: the whole zone once */
 
 struct dio {
-	char *base; /* url without trailing '/' */
-	char *auth; /* "Authorization: Bearer ...": wiped at unload */
-	size_t auth_len;
-	long timeout_ms;
+	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
 	unsigned per_page;
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 };
 
 static const struct sts_plugin_setting *const dio_schema[] = {
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.digitalocean.com/v2",
-		.pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the API (tests point it at a fake)"),
+    PLG_SETTING_URL("https://api.digitalocean.com/v2",
+		    "base URL of the API (tests point it at a fake)"),
     STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
 		.description = "a personal access token with the domain scopes (README.md)"),
     STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "200", .range = true,
 		.min = 1, .max = 200, .description = "items per page of a listing"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "250/1m, 5000/1h",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
-		.description = "the API's request limits (default: DigitalOcean's)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("250/1m, 5000/1h", "1s, 1m or 1h",
+			   "the API's request limits (default: DigitalOcean's)"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -61,62 +52,22 @@ static void dio_unload(struct sts_plugin *p)
 	struct dio *c = sts_plugin_ctx_get(p);
 	if (!c)
 		return;
-	if (c->auth) {
-		explicit_bzero(c->auth, c->auth_len);
-		free(c->auth);
-	}
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
+	plg_rest_release(p, &c->rest);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
 }
 
-/* The bearer header line of the token the secret reference ref names. */
-static int bearer(struct sts_plugin *p, struct dio *c, const char *ref,
-		  struct sts_plugin_call *call)
-{
-	static const char head[] = "Authorization: Bearer ";
-	struct sts_secret *s = NULL;
-	int r = sts_plugin_secret(p, ref, &s, call);
-	if (r < 0)
-		return r;
-	const char *tok = sts_plugin_secret_value(p, s);
-	size_t len = sts_plugin_secret_len(p, s);
-	if (len == 0 || strlen(tok) != len || strpbrk(tok, "\r\n")) {
-		sts_plugin_error(call, "the token of 'token' is empty or holds a line break");
-		r = STS_PLUGIN_ESECRET;
-	} else if (!(c->auth = malloc(sizeof(head) + len))) {
-		r = STS_PLUGIN_ENOMEM;
-	} else {
-		c->auth_len = sizeof(head) + len;
-		snprintf(c->auth, c->auth_len, "%s%s", head, tok);
-	}
-	sts_plugin_secret_free(p, s);
-	return r;
-}
-
 static int dio_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
+	static const struct plg_rest_conf conf = {
+	    .token_key = "token",
+	    .token_what = "the token of 'token'",
+	};
 	struct dio *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	const char *url = json_string_value(json_object_get(settings, "url"));
-	const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	c->per_page = (unsigned)json_integer_value(json_object_get(settings, "per_page"));
-	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
-	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK)
-		r = bearer(p, c, json_string_value(json_object_get(settings, "token")), call);
-	if (r == STS_PLUGIN_OK && (r = sts_plugin_limiter_new(p, spec, &c->limiter)) < 0)
-		sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	c->per_page = plg_uint(settings, "per_page");
+	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
 	if (r < 0)
 		dio_unload(p);
 	return r;
@@ -132,16 +83,16 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 	struct sts_plugin_rest_req req = {
 	    .struct_size = sizeof(req),
 	    .method = method,
-	    .base = c->base,
+	    .base = c->rest.base,
 	    .path = path,
-	    .auth = c->auth,
+	    .auth = c->rest.auth,
 	    .body = body,
 	    /* a POST repeated after a lost answer would add a second record */
 	    .idempotent = strcmp(method, "POST") != 0,
 	    .error_pointer = "/message",
-	    .limiter = c->limiter,
-	    .breaker = c->breaker,
-	    .timeout_ms = c->timeout_ms,
+	    .limiter = c->rest.limiter,
+	    .breaker = c->rest.breaker,
+	    .timeout_ms = c->rest.timeout_ms,
 	};
 	return sts_plugin_rest(p, &req, resp, call);
 }
@@ -323,7 +274,7 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
 	char *rel = NULL;
 	json_t *at = NULL;
-	int r = do_rec_relative(p, zone, rs->name, &rel);
+	int r = plg_relative(p, zone, rs->name, "@", &rel);
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
 	if (r == STS_PLUGIN_OK)

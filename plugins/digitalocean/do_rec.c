@@ -10,52 +10,7 @@
 #include <string.h>
 
 #include "do_rec.h"
-
-/* name in the host's spelling (flags STS_NAME_DOT / _NODOT), malloc'd. */
-static int spell(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *host = NULL;
-	int r = sts_plugin_name_normalize(p, name, flags, &host);
-	if (r < 0)
-		return r;
-	*ret = strdup(host);
-	sts_plugin_free(p, host);
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-}
-
-int do_rec_owner(struct sts_plugin *p, const char *zone, const char *name, char **ret)
-{
-	if (!*name || strcmp(name, "@") == 0)
-		return spell(p, zone, STS_NAME_DOT, ret);
-	char *full;
-	if (asprintf(&full, "%s.%s", name, zone) < 0)
-		return STS_PLUGIN_ENOMEM;
-	int r = spell(p, full, STS_NAME_DOT, ret);
-	free(full);
-	return r;
-}
-
-int do_rec_relative(struct sts_plugin *p, const char *zone, const char *owner, char **ret)
-{
-	char *o = NULL, *z = NULL;
-	int r = spell(p, owner, STS_NAME_NODOT, &o);
-	if (r == STS_PLUGIN_OK)
-		r = spell(p, zone, STS_NAME_NODOT, &z);
-	if (r == STS_PLUGIN_OK) {
-		size_t lo = strlen(o), lz = strlen(z);
-		if (strcmp(o, z) == 0)
-			*ret = strdup("@");
-		else if (lo > lz + 1 && o[lo - lz - 1] == '.' && strcmp(o + lo - lz, z) == 0)
-			*ret = strndup(o, lo - lz - 1);
-		else
-			r = STS_PLUGIN_EINVAL;
-		if (r == STS_PLUGIN_OK && !*ret)
-			r = STS_PLUGIN_ENOMEM;
-	}
-	free(o);
-	free(z);
-	return r;
-}
+#include "plg_rest.h"
 
 static json_int_t num(const json_t *rec, const char *key)
 {
@@ -65,8 +20,8 @@ static json_int_t num(const json_t *rec, const char *key)
 /* A target as DigitalOcean shows it ("@" the apex, no final dot), absolute. */
 static int target(struct sts_plugin *p, const char *zone, const char *data, char **ret)
 {
-	return strcmp(data, "@") == 0 ? spell(p, zone, STS_NAME_DOT, ret)
-				      : spell(p, data, STS_NAME_DOT, ret);
+	return strcmp(data, "@") == 0 ? plg_norm(p, zone, STS_NAME_DOT, ret)
+				      : plg_norm(p, data, STS_NAME_DOT, ret);
 }
 
 int do_rec_value(struct sts_plugin *p, const char *zone, const json_t *rec, char **ret,
@@ -119,7 +74,7 @@ static int owner_of(struct sts_plugin *p, const char *zone, const json_t *rec, c
 		sts_plugin_error(call, "a domain record without name or type");
 		return STS_PLUGIN_EPARSE;
 	}
-	int r = do_rec_owner(p, zone, name, ret);
+	int r = plg_absolute(p, zone, name, ret);
 	if (r < 0 && r != STS_PLUGIN_ENOMEM) {
 		sts_plugin_error(call, "a domain record with an invalid name '%s'", name);
 		r = STS_PLUGIN_EPARSE;

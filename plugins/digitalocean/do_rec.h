@@ -11,14 +11,6 @@
  */
 #include <stsctl/plugin.h>
 
-/* The absolute owner name (lower case, final '.') of relative name in zone
- * (no final dot); malloc'd. */
-int do_rec_owner(struct sts_plugin *p, const char *zone, const char *name, char **ret);
-
-/* The name of absolute owner in zone as the API takes it ("@", "_mta-sts");
- * EINVAL when owner is not in zone. malloc'd. */
-int do_rec_relative(struct sts_plugin *p, const char *zone, const char *owner, char **ret);
-
 /* A record's value as the engine sees it (struct sts_rrset): *ret malloc'd,
  * *ret_len octets. EPARSE with the reason in call for a record without its
  * fields. */

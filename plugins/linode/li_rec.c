@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "li_rec.h"
+#include "plg_rest.h"
 
 const uint32_t li_kept_ttls[] = {0,	30,    120,    300,    3600,   7200,	14400,	28800,
 				 57600, 86400, 172800, 345600, 604800, 1209600, 2419200};
@@ -26,39 +27,6 @@ uint32_t li_ttl(uint32_t ttl)
 			best = t;
 	}
 	return best;
-}
-
-/* name in the host's spelling, as our own malloc'd string. */
-static int canon(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *h = NULL;
-	int r = sts_plugin_name_normalize(p, name, flags, &h);
-	if (r < 0)
-		return r;
-	*ret = strdup(h);
-	sts_plugin_free(p, h);
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-}
-
-int li_rec_relative(struct sts_plugin *p, const char *zone, const char *owner, char **ret)
-{
-	char *o = NULL, *z = NULL;
-	int r = canon(p, owner, STS_NAME_NODOT, &o);
-	if (r == STS_PLUGIN_OK)
-		r = canon(p, zone, STS_NAME_NODOT, &z);
-	size_t lo = o ? strlen(o) : 0, lz = z ? strlen(z) : 0;
-	if (r == STS_PLUGIN_OK && strcmp(o, z) == 0)
-		*ret = strdup("");
-	else if (r == STS_PLUGIN_OK && lo > lz + 1 && o[lo - lz - 1] == '.' &&
-		 strcmp(o + lo - lz, z) == 0)
-		*ret = strndup(o, lo - lz - 1);
-	else if (r == STS_PLUGIN_OK)
-		r = STS_PLUGIN_EINVAL;
-	if (r == STS_PLUGIN_OK && !*ret)
-		r = STS_PLUGIN_ENOMEM;
-	free(o);
-	free(z);
-	return r;
 }
 
 int li_rec_parse(struct sts_plugin *p, const char *zone, const json_t *rec, struct li_rec *ret,
@@ -78,7 +46,7 @@ int li_rec_parse(struct sts_plugin *p, const char *zone, const json_t *rec, stru
 	int r = STS_PLUGIN_OK;
 	if (*name && asprintf(&full, "%s.%s", name, zone) < 0)
 		return STS_PLUGIN_ENOMEM;
-	r = canon(p, full ? full : zone, STS_NAME_DOT, &ret->owner);
+	r = plg_norm(p, full ? full : zone, STS_NAME_DOT, &ret->owner);
 	free(full);
 	if (r < 0 && r != STS_PLUGIN_ENOMEM) {
 		sts_plugin_error(call, "a domain record with an invalid name '%s'", name);
@@ -100,7 +68,7 @@ int li_rec_value(struct sts_plugin *p, const json_t *rec, char **ret, size_t *re
 	int r = STS_PLUGIN_OK;
 	bool named = strcmp(type, "CNAME") == 0 || strcmp(type, "NS") == 0 ||
 		     strcmp(type, "MX") == 0 || strcmp(type, "SRV") == 0;
-	if (named && (r = canon(p, target, STS_NAME_DOT, &host)) < 0) {
+	if (named && (r = plg_norm(p, target, STS_NAME_DOT, &host)) < 0) {
 		if (r != STS_PLUGIN_ENOMEM)
 			sts_plugin_error(call, "a %s record with an invalid target '%s'", type,
 					 target);

@@ -37,8 +37,4 @@ int li_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 		  const char *const *names, size_t n, struct sts_rrsets *ret,
 		  struct sts_plugin_call *call);
 
-/* The name of absolute owner in zone as Linode takes it ("" the apex);
- * EINVAL when it is not in zone. malloc'd. */
-int li_rec_relative(struct sts_plugin *p, const char *zone, const char *owner, char **ret);
-
 #endif

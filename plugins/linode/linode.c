@@ -24,39 +24,29 @@
 #include <stsctl/plugin.h>
 
 #include "li_rec.h"
+#include "plg_rest.h"
 
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 
 struct lin {
-	char *base;
-	char *auth; /* "Authorization: Bearer ...": wiped at unload */
-	size_t auth_len;
-	long timeout_ms;
+	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
 	unsigned page_size;
 	/* the last zone looked up and its records path: ops of one instance
 	 * never overlap (max_concurrency 1), so no lock */
 	char *zone;
 	char *records;
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 };
 
 static const struct sts_plugin_setting *const lin_schema[] = {
     STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
 		.description = "a personal access token with the domains scope (read/write)"),
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.linode.com/v4",
-		.pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the API (tests point it at a fake)"),
+    PLG_SETTING_URL("https://api.linode.com/v4", "base URL of the API (tests point it at a fake)"),
     STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
 		.min = 25, .max = 500,
 		.description = "items per page of a listing (Linode: 25 to 500)"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "200/1m",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
-		.description = "the API's request limits (default: Linode's for listings)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("200/1m", "1s, 1m or 1h",
+			   "the API's request limits (default: Linode's for listings)"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -65,15 +55,7 @@ static void lin_unload(struct sts_plugin *p)
 	struct lin *c = sts_plugin_ctx_get(p);
 	if (!c)
 		return;
-	if (c->auth) {
-		explicit_bzero(c->auth, c->auth_len);
-		free(c->auth);
-	}
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
+	plg_rest_release(p, &c->rest);
 	free(c->zone);
 	free(c->records);
 	free(c);
@@ -82,41 +64,15 @@ static void lin_unload(struct sts_plugin *p)
 
 static int lin_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
-	static const char head[] = "Authorization: Bearer ";
+	static const struct plg_rest_conf conf = {
+	    .token_key = "token",
+	    .token_what = "the token of 'token'",
+	};
 	struct lin *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	const char *url = json_string_value(json_object_get(settings, "url"));
-	const char *limits = json_string_value(json_object_get(settings, "rate_limit"));
-	c->page_size = (unsigned)json_integer_value(json_object_get(settings, "page_size"));
-	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	struct sts_secret *s = NULL;
-	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_secret(p, json_string_value(json_object_get(settings, "token")), &s,
-				      call);
-	if (r == STS_PLUGIN_OK) {
-		const char *tok = sts_plugin_secret_value(p, s);
-		size_t len = sts_plugin_secret_len(p, s);
-		if (len == 0 || strlen(tok) != len || strpbrk(tok, "\r\n")) {
-			sts_plugin_error(call,
-					 "the token of 'token' is empty or holds a line break");
-			r = STS_PLUGIN_ESECRET;
-		} else if ((c->auth = malloc(sizeof(head) + len))) {
-			c->auth_len = sizeof(head) + len;
-			snprintf(c->auth, c->auth_len, "%s%s", head, tok);
-		} else {
-			r = STS_PLUGIN_ENOMEM;
-		}
-		sts_plugin_secret_free(p, s);
-	}
-	if (r == STS_PLUGIN_OK && (r = sts_plugin_limiter_new(p, limits, &c->limiter)) < 0)
-		sts_plugin_error(call, "cannot make a rate limiter of '%s'", limits);
-	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	c->page_size = plg_uint(settings, "page_size");
+	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
 	if (r < 0)
 		lin_unload(p);
 	return r;
@@ -131,17 +87,17 @@ static int api(struct sts_plugin *p, const char *method, const char *path, const
 	struct sts_plugin_rest_req req = {
 	    .struct_size = sizeof(req),
 	    .method = method,
-	    .base = c->base,
+	    .base = c->rest.base,
 	    .path = path,
-	    .auth = c->auth,
+	    .auth = c->rest.auth,
 	    .headers = filter ? headers : NULL,
 	    .body = body,
 	    /* a POST repeated after a lost answer would add a second record */
 	    .idempotent = strcmp(method, "POST") != 0,
 	    .error_pointer = "/errors/0/reason",
-	    .limiter = c->limiter,
-	    .breaker = c->breaker,
-	    .timeout_ms = c->timeout_ms,
+	    .limiter = c->rest.limiter,
+	    .breaker = c->rest.breaker,
+	    .timeout_ms = c->rest.timeout_ms,
 	};
 	return sts_plugin_rest(p, &req, resp, call);
 }
@@ -333,7 +289,7 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 	const struct sts_rrset *rs = ch->rrset;
 	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_old = 0, used = 0;
 	char *rel = NULL;
-	int r = li_rec_relative(p, zone, rs->name, &rel);
+	int r = plg_relative(p, zone, rs->name, "", &rel);
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
 	bool *have = calloc(nv + 1, sizeof(*have));

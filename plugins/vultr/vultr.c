@@ -21,35 +21,25 @@
 
 #include <stsctl/plugin.h>
 
+#include "plg_rest.h"
 #include "vultr_rec.h"
 
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 
 struct vultr {
-	char *base; /* url without trailing '/' */
-	char *auth; /* "Authorization: Bearer ...": wiped at unload */
-	size_t auth_len;
-	long timeout_ms;
+	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
 	unsigned per_page;
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 };
 
 static const struct sts_plugin_setting *const vultr_schema[] = {
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = "https://api.vultr.com/v2",
-		.pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the Vultr API v2"),
+    PLG_SETTING_URL("https://api.vultr.com/v2", "base URL of the Vultr API v2"),
     STS_SETTING(.key = "api_key", .type = STS_SETTING_SECRET, .required = true,
 		.description = "the Vultr API key (its access control must allow this host's IP)"),
     STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
 		.min = 1, .max = 500, .description = "items per page of a listing"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "30/1s",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "the API's request limit (Vultr: 30 requests per second)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("30/1s", "1s, 5m or 1h",
+			   "the API's request limit (Vultr: 30 requests per second)"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -60,62 +50,23 @@ static void vultr_unload(struct sts_plugin *p)
 	struct vultr *c = sts_plugin_ctx_get(p);
 	if (!c)
 		return;
-	if (c->auth) {
-		explicit_bzero(c->auth, c->auth_len);
-		free(c->auth);
-	}
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
+	plg_rest_release(p, &c->rest);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
 }
 
-static int load_key(struct sts_plugin *p, struct vultr *c, const char *ref,
-		    struct sts_plugin_call *call)
-{
-	struct sts_secret *s = NULL;
-	int r = sts_plugin_secret(p, ref, &s, call);
-	if (r < 0)
-		return r;
-	const char *key = sts_plugin_secret_value(p, s);
-	size_t n = sts_plugin_secret_len(p, s);
-	if (n == 0 || strlen(key) != n || strpbrk(key, "\r\n \t")) {
-		sts_plugin_error(call, "the key of 'api_key' is empty or holds white space");
-		r = STS_PLUGIN_ESECRET;
-	} else if (asprintf(&c->auth, "Authorization: Bearer %s", key) < 0) {
-		c->auth = NULL;
-		r = STS_PLUGIN_ENOMEM;
-	} else {
-		c->auth_len = strlen(c->auth);
-	}
-	sts_plugin_secret_free(p, s);
-	return r;
-}
-
 static int vultr_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
+	static const struct plg_rest_conf conf = {
+	    .token_key = "api_key",
+	    .token_what = "the key of 'api_key'",
+	    .token_flags = PLG_SECRET_NO_BLANKS,
+	};
 	struct vultr *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	const char *url = json_string_value(json_object_get(settings, "url"));
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	c->per_page = (unsigned)json_integer_value(json_object_get(settings, "per_page"));
-	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
-	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK)
-		r = load_key(p, c, json_string_value(json_object_get(settings, "api_key")), call);
-	if (r == STS_PLUGIN_OK) {
-		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-		if ((r = sts_plugin_limiter_new(p, spec, &c->limiter)) < 0)
-			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	}
-	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+	c->per_page = plg_uint(settings, "per_page");
+	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
 	if (r < 0)
 		vultr_unload(p);
 	return r;
@@ -130,16 +81,16 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 	struct sts_plugin_rest_req req = {
 	    .struct_size = sizeof(req),
 	    .method = method,
-	    .base = c->base,
+	    .base = c->rest.base,
 	    .path = path,
-	    .auth = c->auth,
+	    .auth = c->rest.auth,
 	    .body = body,
 	    /* a POST sent twice makes two records; a PATCH sets the same fields again */
 	    .idempotent = strcmp(method, "PATCH") == 0,
 	    .error_pointer = "/error",
-	    .limiter = c->limiter,
-	    .breaker = c->breaker,
-	    .timeout_ms = c->timeout_ms,
+	    .limiter = c->rest.limiter,
+	    .breaker = c->rest.breaker,
+	    .timeout_ms = c->rest.timeout_ms,
 	};
 	return sts_plugin_rest(p, &req, resp, call);
 }

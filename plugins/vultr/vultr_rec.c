@@ -11,43 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plg_rest.h"
 #include "vultr_rec.h"
-
-/* A host-made string as our own malloc'd copy (NULL: ENOMEM). */
-static char *own(struct sts_plugin *p, char *host_str)
-{
-	char *s = strdup(host_str);
-	sts_plugin_free(p, host_str);
-	return s;
-}
-
-static int normalize(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *n = NULL;
-	int r = sts_plugin_name_normalize(p, name, flags, &n);
-	if (r < 0)
-		return r;
-	*ret = own(p, n);
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-}
-
-/* The absolute name of a record named rel ("" or "@": the apex) in zone. */
-static int absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret)
-{
-	char *full;
-	if (!*rel || strcmp(rel, "@") == 0)
-		return normalize(p, zone, STS_NAME_DOT, ret);
-	if (asprintf(&full, "%s.%s", rel, zone) < 0)
-		return STS_PLUGIN_ENOMEM;
-	int r = normalize(p, full, STS_NAME_DOT, ret);
-	free(full);
-	return r;
-}
 
 static int parse_value(struct sts_plugin *p, struct vultr_rec *v, const char *data, size_t len)
 {
 	if (strcmp(v->type, "CNAME") == 0) {
-		int r = normalize(p, data, STS_NAME_DOT, &v->value);
+		int r = plg_norm(p, data, STS_NAME_DOT, &v->value);
 		v->len = r < 0 ? 0 : strlen(v->value);
 		return r;
 	}
@@ -82,7 +52,7 @@ static int parse_one(struct sts_plugin *p, const char *zone, const json_t *rec, 
 	for (char *t = v->type; *t; t++)
 		if (*t >= 'a' && *t <= 'z')
 			*t = (char)(*t - 'a' + 'A');
-	int r = absolute(p, zone, name, &v->name);
+	int r = plg_absolute(p, zone, name, &v->name);
 	if (r == STS_PLUGIN_EINVAL) {
 		sts_plugin_error(call, "a record with an invalid name '%s'", name);
 		return STS_PLUGIN_EPARSE;
@@ -134,30 +104,6 @@ bool vultr_recs_cname_at(const struct vultr_recs *recs, const char *name)
 	return false;
 }
 
-/* The name relative to zone as Vultr wants it ("" at the apex). */
-static int relative(struct sts_plugin *p, const char *zone, const char *name, char **ret)
-{
-	char *apex = NULL, *full = NULL;
-	int r = normalize(p, zone, STS_NAME_NODOT, &apex);
-	if (r == STS_PLUGIN_OK)
-		r = normalize(p, name, STS_NAME_NODOT, &full);
-	size_t na = apex ? strlen(apex) : 0, nf = full ? strlen(full) : 0;
-	if (r == STS_PLUGIN_OK && strcmp(full, apex) == 0) {
-		full[0] = '\0';
-	} else if (r == STS_PLUGIN_OK && nf > na + 1 && full[nf - na - 1] == '.' &&
-		   strcmp(full + nf - na, apex) == 0) {
-		full[nf - na - 1] = '\0';
-	} else if (r == STS_PLUGIN_OK) {
-		r = STS_PLUGIN_EINVAL;
-	}
-	free(apex);
-	if (r < 0)
-		free(full);
-	else
-		*ret = full;
-	return r;
-}
-
 /* The data Vultr takes for value; free(). */
 static int data_of(const struct sts_rrset *rs, const char *value, char **ret,
 		   struct sts_plugin_call *call)
@@ -182,7 +128,7 @@ int vultr_record_body(struct sts_plugin *p, const char *zone, const struct sts_r
 		      const char *value, json_t **ret, struct sts_plugin_call *call)
 {
 	char *name = NULL, *data = NULL;
-	int r = relative(p, zone, rs->name, &name);
+	int r = plg_relative(p, zone, rs->name, "", &name);
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
 	if (r == STS_PLUGIN_OK)

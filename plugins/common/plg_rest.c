@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* plg_rest: helpers the in-tree REST DNS plugins share (plg_rest.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plg_rest.h"
+
+unsigned plg_uint(const json_t *settings, const char *key)
+{
+	return (unsigned)json_integer_value(json_object_get(settings, key));
+}
+
+static char *strip_slashes(const char *url)
+{
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	return strndup(url, n);
+}
+
+char *plg_url(const json_t *settings, const char *key)
+{
+	const char *v = json_string_value(json_object_get(settings, key));
+	return v ? strip_slashes(v) : NULL;
+}
+
+void plg_wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int plg_secret_line(struct sts_plugin *p, const char *ref, unsigned flags, const char *what,
+		    char **ret, struct sts_plugin_call *call)
+{
+	struct sts_secret *s = NULL;
+	int r = sts_plugin_secret(p, ref, &s, call);
+	if (r < 0)
+		return r;
+	const char *v = sts_plugin_secret_value(p, s);
+	size_t n = sts_plugin_secret_len(p, s);
+	bool blanks = flags & PLG_SECRET_NO_BLANKS;
+	while ((flags & PLG_SECRET_TRIM_EOL) && n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+		n--;
+	bool bad = n == 0 || memchr(v, '\0', n) || memchr(v, '\n', n) || memchr(v, '\r', n) ||
+		   (blanks && (memchr(v, ' ', n) || memchr(v, '\t', n)));
+	if (bad) {
+		sts_plugin_error(call, "%s is empty or holds %s", what,
+				 blanks ? "white space" : "a line break");
+		r = STS_PLUGIN_ESECRET;
+	} else if (!(*ret = strndup(v, n))) {
+		r = STS_PLUGIN_ENOMEM;
+	}
+	sts_plugin_secret_free(p, s);
+	return r;
+}
+
+static int bearer(struct sts_plugin *p, struct plg_rest *r, const char *ref,
+		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
+{
+	char *tok = NULL;
+	int e = plg_secret_line(p, ref, conf->token_flags, conf->token_what, &tok, call);
+	if (e == STS_PLUGIN_OK && asprintf(&r->auth, "Authorization: Bearer %s", tok) < 0) {
+		r->auth = NULL;
+		e = STS_PLUGIN_ENOMEM;
+	}
+	plg_wipe_free(tok);
+	return e;
+}
+
+int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
+		struct sts_limiter **ret, struct sts_plugin_call *call)
+{
+	const char *spec = json_string_value(json_object_get(settings, key));
+	int r = sts_plugin_limiter_new(p, spec, ret);
+	if (r < 0)
+		sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
+	return r;
+}
+
+int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
+{
+	r->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	r->base = conf->url ? strip_slashes(conf->url) : plg_url(settings, "url");
+	int e = r->base ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	if (e == STS_PLUGIN_OK && conf->token_key)
+		e = bearer(p, r, json_string_value(json_object_get(settings, conf->token_key)),
+			   conf, call);
+	if (e == STS_PLUGIN_OK)
+		e = plg_limiter(p, settings, "rate_limit", &r->limiter, call);
+	if (e == STS_PLUGIN_OK)
+		e = sts_plugin_breaker_new(p, NULL, &r->breaker);
+	return e;
+}
+
+void plg_rest_release(struct sts_plugin *p, struct plg_rest *r)
+{
+	plg_wipe_free(r->auth);
+	if (r->limiter)
+		sts_plugin_limiter_free(p, r->limiter);
+	if (r->breaker)
+		sts_plugin_breaker_free(p, r->breaker);
+	free(r->base);
+	memset(r, 0, sizeof(*r));
+}
+
+char *plg_own(struct sts_plugin *p, char *host_str, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (s) {
+		memcpy(s, host_str, len);
+		s[len] = '\0';
+	}
+	sts_plugin_free(p, host_str);
+	return s;
+}
+
+int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
+{
+	char *n = NULL;
+	int r = sts_plugin_name_normalize(p, name, flags, &n);
+	if (r < 0 || !n)
+		return r < 0 ? r : STS_PLUGIN_EPARSE;
+	*ret = plg_own(p, n, strlen(n));
+	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret)
+{
+	char *full;
+	if (!*rel || strcmp(rel, "@") == 0)
+		return plg_norm(p, zone, STS_NAME_DOT, ret);
+	if (asprintf(&full, "%s.%s", rel, zone) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = plg_norm(p, full, STS_NAME_DOT, ret);
+	free(full);
+	return r;
+}
+
+int plg_relative(struct sts_plugin *p, const char *zone, const char *owner, const char *apex,
+		 char **ret)
+{
+	char *o = NULL, *z = NULL;
+	int r = plg_norm(p, owner, STS_NAME_NODOT, &o);
+	if (r == STS_PLUGIN_OK)
+		r = plg_norm(p, zone, STS_NAME_NODOT, &z);
+	if (r == STS_PLUGIN_OK) {
+		size_t lo = strlen(o), lz = strlen(z);
+		if (strcmp(o, z) == 0)
+			*ret = strdup(apex);
+		else if (lo > lz + 1 && o[lo - lz - 1] == '.' && strcmp(o + lo - lz, z) == 0)
+			*ret = strndup(o, lo - lz - 1);
+		else
+			r = STS_PLUGIN_EINVAL;
+		if (r == STS_PLUGIN_OK && !*ret)
+			r = STS_PLUGIN_ENOMEM;
+	}
+	free(o);
+	free(z);
+	return r;
+}

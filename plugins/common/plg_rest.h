@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plg_rest: what the in-tree REST DNS plugins share (README.md): the
+ * settings every one of them has, the state of an HTTP API client (base URL,
+ * bearer header, rate limiter, circuit breaker) with its load and release,
+ * a secret read as one line, and host-made strings as malloc'd copies.
+ *
+ * A static helper compiled into each plugin that uses it: it includes only
+ * <stsctl/plugin.h> and reaches the host through the plugin handle, as the
+ * plugin itself does. Nothing here logs; errors go to call like the
+ * plugin's own.
+ */
+#ifndef PLG_REST_H
+#define PLG_REST_H
+
+#include <stddef.h>
+
+#include <stsctl/plugin.h>
+
+/* ---- settings ---- */
+
+/* "url": the API's base URL (dflt: its public one). */
+#define PLG_SETTING_URL(dflt, desc)                                                                \
+	STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .def = dflt,                         \
+		    .pattern = "https?://[^?#[:space:]]+",                                         \
+		    .pattern_hint = "an http:// or https:// base URL without query",               \
+		    .description = desc)
+
+/* A pattern of "COUNT/WINDOW, ..." and its hint with the example windows
+ * like ("1s, 5m or 1h"), for a limiter setting of the given key. */
+#define PLG_SETTING_LIMITS(k, dflt, like, desc)                                                    \
+	STS_SETTING(.key = k, .type = STS_SETTING_STRING, .def = dflt,                             \
+		    .pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",                     \
+		    .pattern_hint = "COUNT/WINDOW, ... with WINDOW like " like,                    \
+		    .description = desc)
+
+/* "rate_limit": the limits of plg_rest_load's limiter. */
+#define PLG_SETTING_RATE_LIMIT(dflt, like, desc) PLG_SETTING_LIMITS("rate_limit", dflt, like, desc)
+
+/* "timeout": seconds per HTTP request (plg_rest.timeout_ms). */
+#define PLG_SETTING_TIMEOUT                                                                        \
+	STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true,     \
+		    .min = 1, .max = 600, .description = "seconds per HTTP request")
+
+/* The integer setting key (schema-checked) as unsigned. */
+unsigned plg_uint(const json_t *settings, const char *key);
+
+/* A malloc'd copy of the string setting key without trailing '/'; NULL when
+ * it is absent or without memory. */
+char *plg_url(const json_t *settings, const char *key);
+
+/* ---- secrets ---- */
+
+/* Flags of plg_secret_line and plg_bearer. */
+#define PLG_SECRET_TRIM_EOL  1u /* drop final line breaks (a file's last newline) */
+#define PLG_SECRET_NO_BLANKS 2u /* refuse blanks and tabs as well as line breaks */
+
+/*
+ * The secret the reference ref names, as one line: a malloc'd copy in *ret.
+ * One that is empty or holds a NUL or a line break (or, with
+ * PLG_SECRET_NO_BLANKS, a blank) is STS_PLUGIN_ESECRET with the error
+ * "WHAT is empty or holds a line break" (white space); what names it, as
+ * "the token of 'token'". Free *ret with plg_wipe_free().
+ */
+int plg_secret_line(struct sts_plugin *p, const char *ref, unsigned flags, const char *what,
+		    char **ret, struct sts_plugin_call *call);
+
+/* explicit_bzero of the string s, then free; NULL does nothing. */
+void plg_wipe_free(char *s);
+
+/* ---- an HTTP API client ---- */
+
+struct plg_rest {
+	char *base; /* url without trailing '/' */
+	char *auth; /* "Authorization: Bearer ..." or NULL: wiped at release */
+	long timeout_ms;
+	struct sts_limiter *limiter;
+	struct sts_breaker *breaker;
+};
+
+/* What plg_rest_load reads from the settings. */
+struct plg_rest_conf {
+	const char *url;	/* the base URL (NULL: the setting "url") */
+	const char *token_key;	/* secret setting of a bearer token; NULL: none */
+	const char *token_what; /* its name in errors, as "the token of 'token'" */
+	unsigned token_flags;	/* PLG_SECRET_* */
+};
+
+/*
+ * Fill r from the settings, in this order: base (conf->url or the "url"
+ * setting, trailing '/' dropped), timeout_ms ("timeout"), the bearer header
+ * of the token (conf->token_key), the limiter ("rate_limit") and a breaker.
+ * On failure the error is in call; plg_rest_release(r) undoes a partial load.
+ */
+int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		  const struct plg_rest_conf *conf, struct sts_plugin_call *call);
+
+/* A limiter of the limits in the string setting key; a failure says so in
+ * call ("cannot make a rate limiter of 'SPEC'"). */
+int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
+		struct sts_limiter **ret, struct sts_plugin_call *call);
+
+/* Free what r holds (the header wiped) and zero it; a zeroed r is fine. */
+void plg_rest_release(struct sts_plugin *p, struct plg_rest *r);
+
+/* ---- host-made strings ---- */
+
+/* The host-allocated host_str of len octets as a malloc'd copy (NULL:
+ * ENOMEM); host_str is freed either way. */
+char *plg_own(struct sts_plugin *p, char *host_str, size_t len);
+
+/* sts_plugin_name_normalize(name, flags) as a malloc'd string in *ret. */
+int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret);
+
+/* The absolute name (final dot) of rel in zone: "" and "@" are the apex. */
+int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret);
+
+/* owner relative to zone (any spelling of both), malloc'd in *ret: apex for
+ * the zone itself; STS_PLUGIN_EINVAL when owner is not in zone. */
+int plg_relative(struct sts_plugin *p, const char *zone, const char *owner, const char *apex,
+		 char **ret);
+
+#endif
