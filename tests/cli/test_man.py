@@ -14,8 +14,9 @@ man pages in MANDIR/manN; the bash and zsh completion scripts (the built
 stsctl's `completion bash|zsh`) in DATADIR/bash-completion/completions/stsctl
 and DATADIR/zsh/vendor-completions/_stsctl; the units of `watch` (Type=notify)
 and `receive` in lib/systemd/system, running the installed stsctl as the
-user stsctl in /var/lib/stsctl; lib/sysusers.d/stsctl.conf and
-lib/tmpfiles.d/stsctl.conf; docs/*.md and examples/ in DATADIR/doc/stsctl.
+user stsctl in /var/lib/stsctl, which `systemd-analyze verify` accepts;
+lib/sysusers.d/stsctl.conf and lib/tmpfiles.d/stsctl.conf; docs/*.md and
+examples/ in DATADIR/doc/stsctl.
 
 TAP on stdout. Usage:
   test_man.py STSCTL BUILD_ROOT SOURCE_ROOT PREFIX BINDIR DATADIR MANDIR
@@ -203,6 +204,21 @@ def check_install(pages):
                 wrong.append("an @VARIABLE@ left unconfigured")
             report(text and not wrong, f"installed: lib/systemd/system/{unit}",
                    f + "\n" + "\n".join(wrong))
+        # systemd's own check, ExecStart pointed at the built stsctl (the
+        # installed one is not at its path outside the destdir)
+        analyze = shutil.which("systemd-analyze")
+        if analyze:
+            units = []
+            for unit in ("stsctl-watch.service", "stsctl-receive.service"):
+                f = under(D, os.path.join("lib", "systemd", "system", unit))
+                units.append(os.path.join(tmp, unit))
+                with open(f) as src, open(units[-1], "w") as dst:
+                    dst.write(src.read().replace(f"{bindir}/stsctl ", f"{STSCTL} "))
+            rc, out, err = run([analyze, "verify", "--man=no", *units])
+            report(rc == 0 and not err.strip(), "systemd-analyze verify accepts both units",
+                   f"rc={rc}\n{out}{err}")
+        else:
+            report(True, "systemd-analyze verify accepts both units # SKIP no systemd-analyze")
         f = under(D, "lib/sysusers.d/stsctl.conf")
         text = open(f).read() if os.path.isfile(f) else ""
         report(re.search(r"^u\s+stsctl\s+-\s+\".*\"\s+/var/lib/stsctl\s*$", text, re.M),
