@@ -126,9 +126,9 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 	*sp++ = ':'; /* a missing value is ':', not '?' */
 	*sp++ = 'h';
 	for (size_t i = 0; i < n; i++) {
-		lo[i] = (struct option){opts[i].name,
-					cli_opt_takes_value(&opts[i]) ? required_argument : no_argument,
-					NULL, (int)(OPT_LONG_BASE + i)};
+		lo[i] = (struct option){
+		    opts[i].name, cli_opt_takes_value(&opts[i]) ? required_argument : no_argument,
+		    NULL, (int)(OPT_LONG_BASE + i)};
 		if (opts[i].short_name) {
 			*sp++ = (char)opts[i].short_name;
 			if (cli_opt_takes_value(&opts[i]))
