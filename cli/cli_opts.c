@@ -77,7 +77,8 @@ static int apply_opt(struct cli_ctx *ctx, const struct cli_opt *o, const char *v
 
 bool cli_opt_takes_value(const struct cli_opt *o)
 {
-	return o->type != CLI_OPT_BOOL && o->type != CLI_OPT_JSON && o->type != CLI_OPT_SET_INT;
+	return o->type != CLI_OPT_BOOL && o->type != CLI_OPT_JSON && o->type != CLI_OPT_SET_INT &&
+	       !(o->flags & CLI_OPT_OPTIONAL_VALUE);
 }
 
 /* An option whose presence turns every early error into 1 (plan --detailed-exitcode). */
@@ -126,9 +127,10 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 	*sp++ = ':'; /* a missing value is ':', not '?' */
 	*sp++ = 'h';
 	for (size_t i = 0; i < n; i++) {
-		lo[i] = (struct option){
-		    opts[i].name, cli_opt_takes_value(&opts[i]) ? required_argument : no_argument,
-		    NULL, (int)(OPT_LONG_BASE + i)};
+		int has_arg = (opts[i].flags & CLI_OPT_OPTIONAL_VALUE) ? optional_argument
+			      : cli_opt_takes_value(&opts[i])	       ? required_argument
+								       : no_argument;
+		lo[i] = (struct option){opts[i].name, has_arg, NULL, (int)(OPT_LONG_BASE + i)};
 		if (opts[i].short_name) {
 			*sp++ = (char)opts[i].short_name;
 			if (cli_opt_takes_value(&opts[i]))

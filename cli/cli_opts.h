@@ -34,6 +34,8 @@ enum cli_opt_type {
 
 /* Option flags. */
 #define CLI_OPT_ERRORS_FAIL (1u << 0) /* given: every error before the command runs exits 1 */
+/* CLI_OPT_CALLBACK: --name or --name=VALUE (getopt's optional_argument); cb gets NULL or VALUE */
+#define CLI_OPT_OPTIONAL_VALUE (1u << 1)
 
 struct cli_opt {
 	const char *name; /* long name without "--" */
@@ -46,7 +48,7 @@ struct cli_opt {
 	unsigned flags;
 };
 
-/* Whether the option takes a value (--opt VALUE). */
+/* Whether the option takes a value (--opt VALUE); not an optional one (--opt[=VALUE]). */
 bool cli_opt_takes_value(const struct cli_opt *o);
 
 /* The values of a repeatable option (CLI_OPT_LIST); freed by main.c. */
