@@ -6,6 +6,8 @@ FAKE_PLUGIN=azure
 FAKE_STYLE=nested # ARM's {"error": {"code", "message"}}
 FAKE_BAD_TEXT=AADSTS7000215
 FAKE_RATE="12000 reads, 1200 writes, 15000 deletes per hour and subscription; Microsoft.Network: 10000 GET, 1000 PUT per 5 minutes"
+# what binds the benchmark (tests/bench/bench-rest.sh): the write limits
+FAKE_BENCH_LIMIT="writes 1200/3600,1000/300"
 AZ_FAKE_TENANT=72f988bf-86f1-41af-91ab-2d7cd011db47
 AZ_FAKE_CLIENT=0b0c27a1-58f5-4c7e-9f2a-4d8e6f1a2b3c
 AZ_FAKE_SUB=c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f

@@ -8,6 +8,8 @@ FAKE_PLUGIN=digitalocean
 FAKE_STYLE=message
 FAKE_BAD_TEXT="Unable to authenticate you"
 FAKE_RATE="250 requests per minute and 5,000 per hour"
+# what binds the benchmark (tests/bench/bench-rest.sh): both windows
+FAKE_BENCH_LIMIT="all 250/60,5000/3600"
 
 _do_tokens() {
 	[ -s "$1/do.token" ] || printf 'dop_v1_fake%s%s' "$$" "$RANDOM" >"$1/do.token"
