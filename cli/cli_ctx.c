@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_ctx.h"
+#include "cli_progress.h"
 #include "sts_err.h"
 
 static time_t fixed_clock(void *ud)
@@ -202,15 +203,18 @@ int cli_opt_now(struct cli_ctx *ctx, void *field, const char *value)
 }
 
 int cli_plan_build(struct cli_ctx *ctx, const char *const *targets, size_t n_targets,
-		   unsigned concurrency, bool for_apply, struct sts_plan **ret)
+		   unsigned concurrency, bool for_apply, int progress, struct sts_plan **ret)
 {
 	struct sts_diags diags;
+	cli_progress_start(progress, "plan", "domains", 0);
 	struct sts_plan_opts po = {.targets = targets,
 				   .n_targets = n_targets,
 				   .concurrency = concurrency,
-				   .for_apply = for_apply};
+				   .for_apply = for_apply,
+				   .progress = cli_progress_fn()};
 	sts_diags_init(&diags);
 	int r = sts_plan_build(ctx->inv, ctx->db, ctx->io, &po, ret, &diags);
+	cli_progress_end();
 	cli_print_diags(&diags);
 	sts_diags_release(&diags);
 	if (r == STS_ENOENT)

@@ -81,50 +81,16 @@ int netopt_seconds(struct cli_ctx *ctx, void *field, const char *value)
 	return EXIT_OK;
 }
 
-struct bar {
-	long last_ms;
-	bool drawn;
-};
-
-static long mono_ms(void)
+void netopts_progress(struct netopts *n, const char *what, size_t total)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Called by the workers one at a time (core holds a lock around it). */
-static void draw_bar(size_t done, size_t total, void *ud)
-{
-	struct bar *b = ud;
-	long now = mono_ms();
-	if (done < total && now - b->last_ms < 100)
-		return;
-	b->last_ms = now;
-	b->drawn = true;
-	int width = 30, fill = total ? (int)(done * (size_t)width / total) : width;
-	fprintf(stderr, "\rchecking [%.*s%*s] %zu/%zu", fill,
-		"==============================", width - fill, "", done, total);
-	fflush(stderr);
-}
-
-static struct bar the_bar;
-
-void netopts_progress(struct netopts *n)
-{
-	bool on = n->progress == NETOPT_PROGRESS_ON ||
-		  (n->progress == NETOPT_PROGRESS_AUTO && cli_stderr_tty());
-	if (!on || cli_verbosity < 1)
-		return;
-	memset(&the_bar, 0, sizeof(the_bar));
-	n->check.progress = draw_bar;
-	n->check.progress_ud = &the_bar;
+	cli_progress_start(n->progress, what, "domains", total);
+	n->check.progress = cli_progress_fn();
 }
 
 int netopts_done(struct netopts *n, int r, const char *why, const char *what)
 {
-	if (n->check.progress && the_bar.drawn)
-		fprintf(stderr, "\r\033[K");
+	(void)n;
+	cli_progress_end();
 	if (r >= 0)
 		return EXIT_OK;
 	if (why)

@@ -9,13 +9,12 @@
 
 #include "cli_ctx.h"
 #include "cli_opts.h"
+#include "cli_progress.h"
 #include "sts_check.h"
-
-enum { NETOPT_PROGRESS_AUTO, NETOPT_PROGRESS_ON, NETOPT_PROGRESS_OFF };
 
 struct netopts {
 	struct sts_check_opts check;
-	int progress; /* NETOPT_PROGRESS_*: auto is on a terminal */
+	int progress; /* enum cli_progress_mode */
 };
 
 /* CLI_OPT_CALLBACK: the resolver (const char *), checked to be IP[:PORT] */
@@ -35,17 +34,16 @@ int netopt_seconds(struct cli_ctx *ctx, void *field, const char *value);
 	    CLI_CALLBACK("dns-timeout", 0, T, field.check.dns_timeout_ms, netopt_seconds),         \
 	    CLI_UINT("concurrency", 0, T, field.check.concurrency, 1, STS_CHECK_CONCURRENCY_MAX,   \
 		     "invalid concurrency '%s' (%lu to %lu)"),                                     \
-	    CLI_STRING("helo", 0, T, field.check.helo),                                            \
-	    CLI_SET_INT("progress", 0, T, field.progress, NETOPT_PROGRESS_ON),                     \
-	    CLI_SET_INT("no-progress", 0, T, field.progress, NETOPT_PROGRESS_OFF)
+	    CLI_STRING("helo", 0, T, field.check.helo), CLI_PROGRESS(T, field.progress),           \
+	    CLI_SET_INT("no-progress", 0, T, field.progress, CLI_PROGRESS_NEVER)
 
 /* "SECONDS" (0 < s <= 3600) in milliseconds; 0 or -1. */
 int cli_parse_seconds(const char *arg, long *ret_ms);
 
-/* Turn the progress bar on when asked (or on a terminal) and not --quiet. */
-void netopts_progress(struct netopts *n);
-/* After the run that returned r: erase the progress bar line, if one was
- * drawn, then report a failure ("cannot WHAT: ..."); the exit code. */
+/* Show the progress of WHAT over n domains as --progress says (cli_progress.h). */
+void netopts_progress(struct netopts *n, const char *what, size_t total);
+/* After the run that returned r: end the progress line, then report a
+ * failure ("cannot WHAT: ..."); the exit code. */
 int netopts_done(struct netopts *n, int r, const char *why, const char *what);
 
 /* A list of normalised domain names. */

@@ -44,9 +44,11 @@ static const char *const check_usage[] = {
     "    --domain-timeout SECONDS",
     "                           probe no MX host of a domain after this long;",
     "                           the ones left fail it (default 120)",
+    "    --progress=WHEN        progress on standard error: auto (default: a live",
+    "                           line on a terminal, else a line every 10 s; none",
+    "                           with -q), always (the live line) or never",
     "    --progress, --no-progress",
-    "                           progress bar on standard error (default: when it",
-    "                           is a terminal)",
+    "                           the old spelling of always and never",
     "    -h, --help             show this help",
     "",
     "Exit status: 0 no domain fails (warnings allowed), 1 a domain fails, 2 usage",
@@ -135,7 +137,7 @@ static int run(struct cli_ctx *ctx)
 	}
 	if (a->names.n == 0)
 		return cli_usage_error(check_usage, "no domain to check");
-	netopts_progress(&a->net);
+	netopts_progress(&a->net, "check", a->names.n);
 	const char *why = NULL;
 	int r =
 	    sts_check_run((const char *const *)a->names.v, a->names.n, &a->net.check, &rep, &why);

@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "sts_err.h"
 
 /* docs/stsctl-ingest.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const ingest_usage[] = {
     "stsctl ingest [SOURCE]... [--inventory FILE] [--state PATH] [--trusted NAME] [--jobs N] "
-    "[--json]",
+    "[--json] [--progress=WHEN]",
     "",
     "Read TLS reports (RFC 8460) into the state database. A SOURCE is a file",
     "(.json, .json.gz, .eml), a directory (read recursively), maildir:PATH,",
@@ -33,6 +34,9 @@ static const char *const ingest_usage[] = {
     "                        NAME is in reports.reporters)",
     "  -j, --jobs N          parser threads (default: one per CPU, at most 8)",
     "      --json            print the counts and every quarantined input as JSON",
+    "      --progress=WHEN   inputs read so far on standard error: auto (default: a",
+    "                        live line on a terminal, else a line every 10 s; none",
+    "                        with -q), always (the live line) or never",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 every input was stored or was a duplicate; 1 an input was",
@@ -49,11 +53,17 @@ struct ingest_out {
 	json_t *quarantine; /* --json: [{source, reason}] */
 	json_t *errors;	    /* --json: [{source, error}] */
 	size_t unauthenticated;
+	sts_progress_fn *progress; /* or NULL */
+	size_t done, failed;	   /* inputs seen, quarantined or refused */
 };
 
 static void on_event(void *ud, const struct sts_ingest_event *ev)
 {
 	struct ingest_out *o = ud;
+	o->done++;
+	o->failed += ev->outcome == STS_INGEST_QUARANTINED || ev->outcome == STS_INGEST_REFUSED;
+	if (o->progress)
+		o->progress(NULL, o->done, 0, o->failed);
 	if (ev->outcome == STS_INGEST_STORED && !ev->authenticated)
 		o->unauthenticated++;
 	if (ev->outcome == STS_INGEST_QUARANTINED) {
@@ -129,6 +139,7 @@ static int print_summary(const struct sts_ingest_stats *st, struct ingest_out *o
 struct ingest_args {
 	const char *trusted;
 	unsigned jobs;
+	int progress; /* enum cli_progress_mode */
 };
 
 /* `--trusted SOURCE...` of before would take a path for the name */
@@ -150,6 +161,7 @@ static const struct cli_opt ingest_opts[] = {
     CLI_UINT("jobs", 'j', struct ingest_args, jobs, 1, 64,
 	     "invalid --jobs '%s': expected %lu..%lu"),
     CLI_JSON,
+    CLI_PROGRESS(struct ingest_args, progress),
     CLI_END,
 };
 
@@ -198,6 +210,8 @@ static int run(struct cli_ctx *ctx)
 			     still, still == 1 ? "" : "s");
 	size_t n = n_sources ? n_sources : conf->n_sources;
 	bool failed_source = false;
+	cli_progress_start(a->progress, "ingest", "inputs", 0);
+	out.progress = cli_progress_fn();
 	for (size_t i = 0; i < n; i++) {
 		const char *spec = n_sources ? ctx->argv[i] : conf->sources[i].spec;
 		r = sts_ingest_source(ing, spec);
@@ -216,7 +230,9 @@ static int run(struct cli_ctx *ctx)
 			failed_source = true;
 		}
 	}
-	if ((r = sts_ingest_finish(ing)) < 0) {
+	r = sts_ingest_finish(ing);
+	cli_progress_end();
+	if (r < 0) {
 		sts_log_err("state database '%s': %s", ctx->state_path, sts_ingest_errmsg(ing));
 		rc = EXIT_FAIL;
 		goto done;
@@ -227,6 +243,7 @@ static int run(struct cli_ctx *ctx)
 	else if (st->quarantined || st->source_errors || st->refused || failed_source)
 		rc = EXIT_FAIL;
 done:
+	cli_progress_end();
 	sts_ingest_free(ing);
 	json_decref(out.quarantine);
 	json_decref(out.errors);

@@ -45,9 +45,11 @@ static const char *const onboard_usage[] = {
     "    --timeout SECONDS      per connection (default 15)",
     "    --dns-timeout SECONDS  per DNS lookup (default 5)",
     "    --helo NAME            EHLO name of the probes (default localhost)",
+    "    --progress=WHEN        progress on standard error: auto (default: a live",
+    "                           line on a terminal, else a line every 10 s; none",
+    "                           with -q), always (the live line) or never",
     "    --progress, --no-progress",
-    "                           progress bar on standard error (default: when it",
-    "                           is a terminal)",
+    "                           the old spelling of always and never",
     "    -h, --help             show this help",
     "",
     "Exit status: 0 every domain proposed (or already present), 1 a domain was",
@@ -291,7 +293,7 @@ static int run(struct cli_ctx *ctx)
 	}
 	for (size_t i = 0; i < in->names.n; i++)
 		req[i] = (struct sts_onboard_input){in->names.v[i], in->tenants[i]};
-	netopts_progress(&a->net);
+	netopts_progress(&a->net, "onboard", in->names.n);
 	const char *why = NULL;
 	int r = sts_onboard_run(req, in->names.n, &a->net.check, ctx->inv, &ob, &why);
 	if ((rc = netopts_done(&a->net, r, why, "onboard")))

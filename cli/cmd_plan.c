@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "sts_err.h"
 
 /* docs/stsctl-plan.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const plan_usage[] = {
     "stsctl plan INVENTORY [--json] [--detailed-exitcode] [--target DOMAIN]... [--out FILE] "
-    "[--state PATH] [--concurrency N]",
+    "[--state PATH] [--concurrency N] [--progress=WHEN]",
     "",
     "Read what is published through the provider plugins, compare it with",
     "the inventory, and show per domain what 'stsctl apply' would change.",
@@ -25,6 +26,9 @@ static const char *const plan_usage[] = {
     "  -o, --out FILE           save the plan for 'stsctl apply FILE'",
     "      --state PATH         state database (default ./stsctl.db)",
     "      --concurrency N      provider reads in flight (default 8)",
+    "      --progress=WHEN      progress on standard error: auto (default: a live",
+    "                           line on a terminal, else a line every 10 s; none",
+    "                           with -q), always (the live line) or never",
     "  -h, --help               show this help",
     "",
     "Exit status: 0 planned; 1 a domain could not be planned (provider",
@@ -39,6 +43,7 @@ struct plan_args {
 	const char *out;
 	bool detailed;
 	unsigned conc;
+	int progress; /* enum cli_progress_mode */
 };
 
 static const struct cli_opt plan_opts[] = {
@@ -52,6 +57,7 @@ static const struct cli_opt plan_opts[] = {
     CLI_STATE,
     CLI_UINT("concurrency", 0, struct plan_args, conc, 1, 256,
 	     "--concurrency needs a number from %2$lu to %3$lu, not '%1$s'"),
+    CLI_PROGRESS(struct plan_args, progress),
     CLI_END,
 };
 
@@ -60,7 +66,7 @@ static int run(struct cli_ctx *ctx)
 	const struct plan_args *a = ctx->args;
 	struct sts_plan *p = NULL;
 	bool changes = false;
-	int rc = cli_plan_build(ctx, a->targets.v, a->targets.n, a->conc, false, &p);
+	int rc = cli_plan_build(ctx, a->targets.v, a->targets.n, a->conc, false, a->progress, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (ctx->json ? cli_json_print(sts_plan_to_json(p)) < 0 : cli_plan_print(p) < 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "sts_err.h"
 #include "sts_db.h"
@@ -15,7 +16,7 @@
 /* docs/stsctl-render.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const render_usage[] = {
     "stsctl render INVENTORY -o DIR [--domain NAME]... [--state PATH] [--web-root DIR]",
-    "                                [--cert-dir DIR]",
+    "                                [--cert-dir DIR] [--progress=WHEN]",
     "stsctl render INVENTORY --json [--domain NAME]... [--state PATH]",
     "",
     "Render the MTA-STS policy files, DNS records, BIND zone fragments and",
@@ -34,6 +35,10 @@ static const char *const render_usage[] = {
     "      --web-root DIR  nginx serves DIR/<policy-host> (default /var/www/mta-sts)",
     "      --cert-dir DIR  nginx reads DIR/<policy-host>/fullchain.pem and",
     "                      privkey.pem (default /etc/ssl/mta-sts)",
+    "      --progress=WHEN",
+    "                      with -o: progress on standard error: auto (default: a",
+    "                      live line on a terminal, else a line every 10 s; none",
+    "                      with -q), always (the live line) or never",
     "  -h, --help          show this help",
     "",
     "Exit status: 0 rendered; 1 invalid inventory, or a domain that cannot be",
@@ -45,6 +50,7 @@ static const char *const render_usage[] = {
 struct render_args {
 	const char *outdir, *web_root, *cert_dir;
 	struct cli_list only;
+	int progress; /* enum cli_progress_mode */
 };
 
 static const struct cli_opt render_opts[] = {
@@ -54,6 +60,7 @@ static const struct cli_opt render_opts[] = {
     CLI_STRING("web-root", 0, struct render_args, web_root),
     CLI_STRING("cert-dir", 0, struct render_args, cert_dir),
     CLI_STATE,
+    CLI_PROGRESS(struct render_args, progress),
     CLI_END,
 };
 
@@ -93,7 +100,10 @@ static int run(struct cli_ctx *ctx)
 			sts_log_err("cannot write to standard output");
 	} else {
 		struct sts_render_stats st;
+		cli_progress_start(a->progress, "render", "domains", 0);
+		ro.progress = cli_progress_fn();
 		r = sts_render_tree_opts(ctx->inv, a->outdir, &ro, &st, &diags);
+		cli_progress_end();
 		cli_print_diags(&diags);
 		if (r >= 0 || r == STS_EINVALID)
 			sts_log_info(

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_escape.h"
@@ -46,6 +47,7 @@ static void vlog(const char *level, int err, const char *fmt, va_list ap)
 	if (err)
 		sts_buf_printf(&b, ": %s", sts_strerror(err));
 	sts_buf_putc(&b, '\n');
+	cli_progress_erase(); /* the live progress line, if drawn, is redrawn later */
 	flockfile(stderr);
 	fwrite(sts_buf_str(&b), 1, b.len, stderr);
 	funlockfile(stderr);

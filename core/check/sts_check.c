@@ -100,8 +100,9 @@ static void check_one(void *ud, size_t i)
 	if (r < 0 && run->err == STS_OK)
 		run->err = r;
 	run->done++;
+	run->failed += run->report->domains[i].verdict == STS_VERDICT_FAIL;
 	if (run->o->progress)
-		run->o->progress(run->done, run->report->n, run->o->progress_ud);
+		run->o->progress(run->o->progress_ud, run->done, run->report->n, run->failed);
 	pthread_mutex_unlock(&run->mu);
 }
 

@@ -12,6 +12,7 @@
 #include "sts_diag.h"
 #include "sts_inventory.h"
 #include "sts_policy.h"
+#include "sts_progress.h"
 #include "sts_resolve.h"
 
 /*
@@ -90,8 +91,9 @@ struct sts_check_opts {
 	long long now; /* Unix time for days left; 0 = now */
 	/* desired state for drift; NULL = none. Borrowed for the run. */
 	const struct sts_inventory *inventory;
-	/* called after each domain, from the worker threads, one call at a time */
-	void (*progress)(size_t done, size_t total, void *ud);
+	/* called after each domain (failed: verdict fail), from the worker
+	 * threads, one call at a time; NULL: none */
+	sts_progress_fn *progress;
 	void *progress_ud;
 };
 

@@ -40,7 +40,7 @@ struct check_run {
 	const char *const *names;
 	struct sts_check_report *report;
 	struct check_worker **idle; /* the workers not checking a domain now */
-	size_t n_idle, done;
+	size_t n_idle, done, failed;
 	int err;
 	struct check_mx_probe *mx[CHECK_MX_BUCKETS];
 };

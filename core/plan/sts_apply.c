@@ -50,8 +50,8 @@ struct run {
 	size_t n_groups;
 	struct sts_limits *lim;
 	pthread_mutex_t mu;
-	size_t done, total;
-	int fatal; /* STS_EDB / STS_ENOMEM: stop publishing */
+	size_t done, total, failed; /* domains with work: done, of them failed */
+	int fatal;		    /* STS_EDB / STS_ENOMEM: stop publishing */
 };
 
 static const struct sts_apply_opts no_opts;
@@ -533,8 +533,10 @@ static void run_group(void *ud, size_t gi)
 	book_step(R, &first, g->n, true);
 	pthread_mutex_lock(&R->mu);
 	R->done += g->n;
+	for (size_t k = 0; k < g->n; k++)
+		R->failed += R->ds[R->order[g->first + k]].failed;
 	if (R->o->progress)
-		R->o->progress(R->o->ud, R->done, R->total);
+		R->o->progress(R->o->ud, R->done, R->total, R->failed);
 	pthread_mutex_unlock(&R->mu);
 }
 

@@ -11,6 +11,7 @@
 #include "sts_db.h"
 #include "sts_fetch.h"
 #include "sts_plan.h"
+#include "sts_progress.h"
 
 /*
  * Apply a plan in the safe order (docs/stsctl-apply.md), per domain:
@@ -38,8 +39,8 @@ struct sts_apply_opts {
 	 * the process at a chosen point (STSCTL_TEST_CRASH_AFTER).
 	 */
 	void (*step_hook)(void *ud, const char *step, const char *domain);
-	/* Progress: domains done of total; called under a lock. */
-	void (*progress)(void *ud, size_t done, size_t total);
+	/* Progress: domains with work done of total, failed of them; called under a lock. */
+	sts_progress_fn *progress;
 	void *ud;
 	/* HTTPS fetch for verify.https; NULL: sts_https_fetch_policy(). */
 	int (*https_fetch)(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret,

@@ -16,6 +16,7 @@
 #include "sts_plugin.h"
 #include "sts_policy.h"
 #include "sts_pool.h"
+#include "sts_progress.h"
 
 /*
  * Plan: desired state (render of every inventory domain, plus the domains
@@ -175,6 +176,9 @@ struct sts_plan_opts {
 	size_t n_targets;
 	unsigned concurrency; /* reads in flight; 0 = 8 */
 	bool for_apply;	      /* also build each domain's spec for the state DB */
+	/* domains of the plan read (failed: could not be planned); NULL: none */
+	sts_progress_fn *progress;
+	void *progress_ud;
 	/* rollout stage per domain later; STS_MODE_INVALID = inventory's mode */
 };
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "sts_buf.h"
 #include "sts_diag_json.h"
@@ -49,6 +50,11 @@ struct builder {
 	size_t n_tasks;
 	struct sts_limits *lim;
 	struct sts_rollout_modes *modes; /* stages of the domains under rollout */
+	const struct sts_plan_opts *opts;
+	/* progress: reads left per domain; domains done, failed of them */
+	pthread_mutex_t mu;
+	unsigned *left;
+	size_t done, failed;
 };
 
 static int json_str_set(json_t *o, const char *k, const char *v)
@@ -566,6 +572,15 @@ static void read_web(struct builder *b, struct sts_plan_domain *d)
 	sts_buf_release(&buf);
 }
 
+/* Domain i had one read more, or none (left 0): done when it has no read left. */
+static void domain_read(struct builder *b, size_t i)
+{
+	if (b->left[i] && --b->left[i])
+		return;
+	b->done++;
+	b->failed += b->p->domains[i].err < 0;
+}
+
 static void run_task(void *ud, size_t i)
 {
 	struct builder *b = ud;
@@ -574,6 +589,32 @@ static void run_task(void *ud, size_t i)
 		read_web(b, &b->p->domains[t->first]);
 	else
 		read_zone(b, t);
+	if (!b->opts || !b->opts->progress)
+		return;
+	pthread_mutex_lock(&b->mu);
+	for (size_t k = 0; k < t->n; k++)
+		domain_read(b, t->web ? t->first : b->order[t->first + k]);
+	b->opts->progress(b->opts->progress_ud, b->done, b->p->n_domains, b->failed);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Count the reads of each domain; report the domains that have none. */
+static int progress_start(struct builder *b)
+{
+	if (!b->opts || !b->opts->progress)
+		return STS_OK;
+	if (!(b->left = calloc(b->p->n_domains + 1, sizeof(*b->left))))
+		return STS_ENOMEM;
+	pthread_mutex_init(&b->mu, NULL);
+	for (size_t i = 0; i < b->n_tasks; i++)
+		for (size_t k = 0; k < b->tasks[i].n; k++)
+			b->left[b->tasks[i].web ? b->tasks[i].first
+						: b->order[b->tasks[i].first + k]]++;
+	for (size_t i = 0; i < b->p->n_domains; i++)
+		if (!b->left[i])
+			domain_read(b, i);
+	b->opts->progress(b->opts->progress_ud, b->done, b->p->n_domains, b->failed);
+	return STS_OK;
 }
 
 static int read_actual(struct builder *b, unsigned threads)
@@ -606,6 +647,8 @@ static int read_actual(struct builder *b, unsigned threads)
 		if ((r = sts_limits_set_web(b->lim, b->io, d->web)) < 0)
 			return r;
 	}
+	if ((r = progress_start(b)) < 0)
+		return r;
 	return sts_pool_run(b->n_tasks, threads, run_task, b);
 }
 
@@ -765,7 +808,7 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 			   const struct sts_io *io, const struct sts_plan_opts *opts,
 			   struct sts_plan **ret, struct sts_diags *diags)
 {
-	struct builder b = {.inv = inv, .db = db, .io = io};
+	struct builder b = {.inv = inv, .db = db, .io = io, .opts = opts};
 	struct sts_db_domain *mv = NULL;
 	size_t n_mv = 0;
 	char **targets = NULL;
@@ -890,6 +933,9 @@ out:
 	sts_rollout_modes_free(b.modes);
 	free(b.order);
 	free(b.tasks);
+	if (b.left)
+		pthread_mutex_destroy(&b.mu);
+	free(b.left);
 	sts_limits_free(b.lim);
 	for (size_t i = 0; targets && i < n_targets; i++)
 		free(targets[i]);

@@ -10,6 +10,7 @@
 #include "sts_buf.h"
 #include "sts_inventory.h"
 #include "sts_policy.h"
+#include "sts_progress.h"
 
 /*
  * Render is pure: the same domain in gives byte-identical artifacts out.
@@ -123,6 +124,10 @@ struct sts_render_opts {
 	 */
 	enum sts_mode (*mode_of)(const char *domain, void *ud);
 	void *mode_ud;
+	/* sts_render_tree_opts: after each domain rendered (failed: it could not
+	 * be rendered or written); NULL: none */
+	sts_progress_fn *progress;
+	void *progress_ud;
 };
 
 struct sts_render_stats {

@@ -320,7 +320,18 @@ struct tree {
 	bool failed;	  /* some domain could not be rendered */
 	bool fresh_nginx; /* nginx/ and zones/ were created by this run */
 	bool fresh_zones;
+	size_t done, total, n_failed; /* progress over the domains rendered */
 };
+
+/* One of the domains asked for is done (failed: not rendered or not written). */
+static void tree_progress(struct tree *t, bool wanted, bool failed)
+{
+	if (!wanted || !t->o->progress)
+		return;
+	t->done++;
+	t->n_failed += failed;
+	t->o->progress(t->o->progress_ud, t->done, t->total, t->n_failed);
+}
 
 static int set_path(struct tree *t, const char *a, const char *b, const char *c)
 {
@@ -422,6 +433,7 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 			t->failed = true;
 			complete = false;
 			r = diag_domain(t->diags, t->inv, v[i], why);
+			tree_progress(t, want[i], true);
 			continue;
 		}
 		if (r < 0)
@@ -431,10 +443,12 @@ static int tree_zone(struct tree *t, const struct sts_domain **v, const bool *wa
 		if (r >= 0 && want[i])
 			r = tree_domain(t, &x);
 		sts_rendered_release(&x);
-		if (r < 0 && r != STS_ENOMEM) { /* said by write_error: this domain only */
+		bool failed = r < 0 && r != STS_ENOMEM;
+		if (failed) { /* said by write_error: this domain only */
 			t->failed = true;
 			r = STS_OK;
 		}
+		tree_progress(t, want[i], failed);
 	}
 	/* A zone file missing one of its domains would drop that domain's records. */
 	if (r >= 0 && complete) {
@@ -481,6 +495,8 @@ STS_API int sts_render_tree_opts(const struct sts_inventory *inv, const char *ou
 		r = set_path(&t, "zones", "", "");
 	if (r >= 0)
 		r = mkdir_fresh(&t, &t.fresh_zones);
+	for (size_t i = 0; r >= 0 && i < sel.n; i++)
+		t.total += sel.want[i];
 	for (size_t a = 0, b; a < sel.n && r >= 0; a = b) {
 		bool any = false;
 		for (b = a; b < sel.n && strcmp(zone_of(sel.v[a]), zone_of(sel.v[b])) == 0; b++)

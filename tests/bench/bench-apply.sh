@@ -38,19 +38,7 @@ rm -rf "$W"
 mkdir -p "$W/run/zones" "$W/run/www"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
 
-python3 - "$N" "$Z" "$W/run/inv.json" <<'PY'
-import json, sys
-n, z, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-doms = [{"name": f"d{i}.z{i % z}.bench.test", "zone": f"z{i % z}.bench.test",
-         "mx": [f"mx1.z{i % z}.bench.test", f"mx2.z{i % z}.bench.test"]} for i in range(n)]
-inv = {"version": 1,
-       "defaults": {"dns": "zones", "web": "www", "mode": "testing", "max_age": 604800,
-                    "tlsrpt": {"rua": ["mailto:tlsrpt@bench.test"]}},
-       "providers": {"zones": {"plugin": "zonefile", "directory": "zones"},
-                     "www": {"plugin": "local", "root": "www"}},
-       "domains": doms}
-json.dump(inv, open(out, "w"))
-PY
+python3 "$ROOT/tests/bench/gen-apply-inventory.py" "$N" "$Z" "$W/run/inv.json"
 
 : >"$W/results"
 # measure NAME CMD...: one timed run in $W/run; appends "NAME WALL USER SYS MAXRSS_KB"
