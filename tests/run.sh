@@ -21,7 +21,9 @@
 #  5. runs the unit suite of build/ under valgrind
 #  6. builds every fuzz target with libFuzzer and runs each for 10 s with a
 #     fixed seed (tests/fuzz/run-libfuzzer.sh)
-#  7. runs the fresh-machine check (suite fresh: tests/fresh/run.sh)
+#  7. runs the fresh-machine check (suite fresh: tests/fresh/run.sh), then
+#     the package check (suite package: tests/package/run.sh: the Debian
+#     package built, linted, installed into a pristine root and run there)
 #  8. prints one line per suite (test programs and TAP checks) and per phase
 #     (its time), the failures, and last "N passed, N failed" where N counts
 #     test programs (tests/summary.py): a test counts only when it is in the
@@ -117,7 +119,7 @@ if build "$B" -Dtests=enabled -Dtest_hooks=true -Dman=enabled; then
 			export STS_TB_LOCKED=1
 			trap 'STS_TB_QUIET=1 "$H/down.sh"' EXIT
 			# testbed-down (suite teardown) runs in step 4, after the sanitized cases
-			mtest "$B" testlog --no-suite fresh --no-suite teardown
+			mtest "$B" testlog --no-suite fresh --no-suite package --no-suite teardown
 		else # never start servers without the lock: another run owns the ports
 			broken "integration suite (testbed lock '$STS_TB_LOCK' busy)"
 			mtest "$B" testlog --suite unit --suite fuzz --suite cli
@@ -192,6 +194,17 @@ if [ "$local_only" = 0 ]; then
 	fi
 
 	# 6. libFuzzer
+	# root_suite SUITE TITLE: a suite that needs only build/ and root (fresh, package)
+	root_suite() {
+		phase "$2"
+		if [ -f "$B/build.ninja" ]; then
+			mtest "$B" "testlog-$1" --suite "$1"
+			ran "$B" "$B" "$B/meson-logs/testlog-$1.json" "suite:$1"
+		else
+			broken "$1 (no build)"
+		fi
+	}
+
 	phase "libFuzzer, ${STS_FUZZ_SECONDS:-10} s per target"
 	lf_log=$ROOT/$B/meson-logs/testlog-libfuzzer.json
 	rm -f "$lf_log"
@@ -202,14 +215,9 @@ if [ "$local_only" = 0 ]; then
 	fi
 	ran "libfuzzer" "$B" "$lf_log" "libfuzzer"
 
-	# 7. a fresh Debian 12 machine
-	phase "fresh Debian 12 root: README command 1, tests/run.sh --local"
-	if [ -f "$B/build.ninja" ]; then
-		mtest "$B" testlog-fresh --suite fresh
-		ran "$B" "$B" "$B/meson-logs/testlog-fresh.json" "suite:fresh"
-	else
-		broken "fresh (no build)"
-	fi
+	# 7. a fresh Debian 12 machine; the Debian package in a pristine one
+	root_suite fresh "fresh Debian 12 root: README command 1, tests/run.sh --local"
+	root_suite package "the Debian package: build, lintian, install into a pristine Debian 12 root"
 fi
 
 # 8. the closing lines
