@@ -19,7 +19,7 @@ static char *strip_slashes(const char *url)
 	return strndup(url, n);
 }
 
-char *plg_url(const json_t *settings, const char *key)
+char *plg_setting_dup(const json_t *settings, const char *key)
 {
 	const char *v = json_string_value(json_object_get(settings, key));
 	return v ? strip_slashes(v) : NULL;
@@ -81,20 +81,63 @@ int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 	return r;
 }
 
-int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+int plg_rest_open(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
 		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
 {
 	r->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
-	r->base = conf->url ? strip_slashes(conf->url) : plg_url(settings, "url");
+	r->base = conf->url ? strip_slashes(conf->url) : plg_setting_dup(settings, "url");
 	int e = r->base ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	if (e == STS_PLUGIN_OK && conf->token_key)
 		e = bearer(p, r, json_string_value(json_object_get(settings, conf->token_key)),
 			   conf, call);
-	if (e == STS_PLUGIN_OK)
-		e = plg_limiter(p, settings, "rate_limit", &r->limiter, call);
+	return e;
+}
+
+int plg_rest_limits(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		    struct sts_plugin_call *call)
+{
+	int e = plg_limiter(p, settings, "rate_limit", &r->limiter, call);
 	if (e == STS_PLUGIN_OK)
 		e = sts_plugin_breaker_new(p, NULL, &r->breaker);
 	return e;
+}
+
+int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
+{
+	int e = plg_rest_open(p, r, settings, conf, call);
+	return e == STS_PLUGIN_OK ? plg_rest_limits(p, r, settings, call) : e;
+}
+
+struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *method,
+					const char *path, const json_t *body)
+{
+	return (struct sts_plugin_rest_req){
+	    .struct_size = sizeof(struct sts_plugin_rest_req),
+	    .method = method,
+	    .base = r->base,
+	    .path = path,
+	    .auth = r->auth,
+	    .body = body,
+	    .limiter = r->limiter,
+	    .breaker = r->breaker,
+	    .timeout_ms = r->timeout_ms,
+	};
+}
+
+int plg_zones_add(struct sts_plugin *p, int r, json_t *items, const char *key,
+		  struct sts_zone_list *ret)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		const char *name = json_string_value(json_object_get(it, key));
+		if (r == STS_PLUGIN_OK && name)
+			r = sts_plugin_zone_add(p, ret, name);
+	}
+	json_decref(items);
+	return r;
 }
 
 void plg_rest_release(struct sts_plugin *p, struct plg_rest *r)
@@ -127,6 +170,37 @@ int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
 		return r < 0 ? r : STS_PLUGIN_EPARSE;
 	*ret = plg_own(p, n, strlen(n));
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+char *plg_escape(const char *s, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+		if ((*u >= 'A' && *u <= 'Z') || (*u >= 'a' && *u <= 'z') ||
+		    (*u >= '0' && *u <= '9') || strchr("-._~", *u) || (keep && strchr(keep, *u))) {
+			*o++ = (char)*u;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*u >> 4];
+			*o++ = hex[*u & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const char *v, size_t len)
+{
+	size_t k;
+	for (k = 0; k < nv; k++)
+		if (!kept[k] && strlen(rs->values[k]) == len && memcmp(rs->values[k], v, len) == 0)
+			break;
+	if (k < nv)
+		kept[k] = true;
+	return k;
 }
 
 int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret)

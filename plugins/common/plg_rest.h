@@ -3,7 +3,8 @@
  * plg_rest: what the in-tree REST DNS plugins share (README.md): the
  * settings every one of them has, the state of an HTTP API client (base URL,
  * bearer header, rate limiter, circuit breaker) with its load and release,
- * a secret read as one line, and host-made strings as malloc'd copies.
+ * a secret read as one line, host-made strings and names as malloc'd
+ * copies, percent-encoding and small pieces of the dns ops.
  *
  * A static helper compiled into each plugin that uses it: it includes only
  * <stsctl/plugin.h> and reaches the host through the plugin handle, as the
@@ -47,11 +48,11 @@ unsigned plg_uint(const json_t *settings, const char *key);
 
 /* A malloc'd copy of the string setting key without trailing '/'; NULL when
  * it is absent or without memory. */
-char *plg_url(const json_t *settings, const char *key);
+char *plg_setting_dup(const json_t *settings, const char *key);
 
 /* ---- secrets ---- */
 
-/* Flags of plg_secret_line and plg_bearer. */
+/* Flags of plg_secret_line and plg_rest_conf.token_flags. */
 #define PLG_SECRET_TRIM_EOL  1u /* drop final line breaks (a file's last newline) */
 #define PLG_SECRET_NO_BLANKS 2u /* refuse blanks and tabs as well as line breaks */
 
@@ -91,14 +92,32 @@ struct plg_rest_conf {
  * setting, trailing '/' dropped), timeout_ms ("timeout"), the bearer header
  * of the token (conf->token_key), the limiter ("rate_limit") and a breaker.
  * On failure the error is in call; plg_rest_release(r) undoes a partial load.
+ * plg_rest_open does the first three, plg_rest_limits the last two, for a
+ * plugin that loads credentials of its own in between.
  */
 int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
 		  const struct plg_rest_conf *conf, struct sts_plugin_call *call);
+int plg_rest_open(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		  const struct plg_rest_conf *conf, struct sts_plugin_call *call);
+int plg_rest_limits(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
+		    struct sts_plugin_call *call);
 
 /* A limiter of the limits in the string setting key; a failure says so in
  * call ("cannot make a rate limiter of 'SPEC'"). */
 int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 		struct sts_limiter **ret, struct sts_plugin_call *call);
+
+/* A request to r's API: base, auth (r's bearer header), limiter, breaker and
+ * timeout filled in; the caller sets the rest (idempotent, error_pointer,
+ * headers, another auth). */
+struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *method,
+					const char *path, const json_t *body);
+
+/* The string member key of each item of the array items added to ret while
+ * r is STS_PLUGIN_OK (items without it skipped); items is released. Returns
+ * r or the first failure. */
+int plg_zones_add(struct sts_plugin *p, int r, json_t *items, const char *key,
+		  struct sts_zone_list *ret);
 
 /* Free what r holds (the header wiped) and zero it; a zeroed r is fine. */
 void plg_rest_release(struct sts_plugin *p, struct plg_rest *r);
@@ -111,6 +130,16 @@ char *plg_own(struct sts_plugin *p, char *host_str, size_t len);
 
 /* sts_plugin_name_normalize(name, flags) as a malloc'd string in *ret. */
 int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret);
+
+/* s percent-encoded for a URL path segment or query value: RFC 3986's
+ * unreserved characters and those of keep (NULL: none) as they are; free(),
+ * NULL without memory. */
+char *plg_escape(const char *s, const char *keep);
+
+/* Of the first nv values of rs, the index of one not kept yet that is the
+ * len octets v, now marked in kept; nv when there is none (the record that
+ * holds v is stale). */
+size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const char *v, size_t len);
 
 /* The absolute name (final dot) of rel in zone: "" and "@" are the apex. */
 int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret);
