@@ -78,20 +78,10 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct vultr *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = {
-	    .struct_size = sizeof(req),
-	    .method = method,
-	    .base = c->rest.base,
-	    .path = path,
-	    .auth = c->rest.auth,
-	    .body = body,
-	    /* a POST sent twice makes two records; a PATCH sets the same fields again */
-	    .idempotent = strcmp(method, "PATCH") == 0,
-	    .error_pointer = "/error",
-	    .limiter = c->rest.limiter,
-	    .breaker = c->rest.breaker,
-	    .timeout_ms = c->rest.timeout_ms,
-	};
+	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+	/* a POST sent twice makes two records; a PATCH sets the same fields again */
+	req.idempotent = strcmp(method, "PATCH") == 0;
+	req.error_pointer = "/error";
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
@@ -120,7 +110,7 @@ static int list_all(struct sts_plugin *p, const char *path, const char *key, jso
 			r = STS_PLUGIN_ETOOLARGE;
 			break;
 		}
-		if (cursor && !(enc = vultr_query_escape(cursor))) {
+		if (cursor && !(enc = plg_escape(cursor, NULL))) {
 			r = STS_PLUGIN_ENOMEM;
 			break;
 		}
@@ -297,16 +287,7 @@ static int vultr_zones(struct sts_plugin *p, struct sts_zone_list *ret,
 {
 	json_t *domains = NULL;
 	int r = list_all(p, "/domains", "domains", &domains, call);
-	size_t i;
-	json_t *d;
-	json_array_foreach(domains, i, d)
-	{
-		const char *name = json_string_value(json_object_get(d, "domain"));
-		if (r == STS_PLUGIN_OK && name)
-			r = sts_plugin_zone_add(p, ret, name);
-	}
-	json_decref(domains);
-	return r;
+	return plg_zones_add(p, r, domains, "domain", ret);
 }
 
 /* The key is accepted (GET /account) and may read the DNS (GET /domains). */

@@ -37,7 +37,4 @@ bool vultr_recs_cname_at(const struct vultr_recs *recs, const char *name);
 int vultr_record_body(struct sts_plugin *p, const char *zone, const struct sts_rrset *rs,
 		      const char *value, json_t **ret, struct sts_plugin_call *call);
 
-/* s escaped for a query string (RFC 3986 unreserved kept); free(). */
-char *vultr_query_escape(const char *s);
-
 #endif
