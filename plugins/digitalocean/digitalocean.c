@@ -80,20 +80,10 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct dio *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = {
-	    .struct_size = sizeof(req),
-	    .method = method,
-	    .base = c->rest.base,
-	    .path = path,
-	    .auth = c->rest.auth,
-	    .body = body,
-	    /* a POST repeated after a lost answer would add a second record */
-	    .idempotent = strcmp(method, "POST") != 0,
-	    .error_pointer = "/message",
-	    .limiter = c->rest.limiter,
-	    .breaker = c->rest.breaker,
-	    .timeout_ms = c->rest.timeout_ms,
-	};
+	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+	/* a POST repeated after a lost answer would add a second record */
+	req.idempotent = strcmp(method, "POST") != 0;
+	req.error_pointer = "/message";
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
@@ -304,16 +294,12 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 		}
 		if ((r = do_rec_value(p, zone, rec, &v, &len, call)) < 0)
 			break;
-		for (k = 0; k < nv; k++)
-			if (!kept[k] && strlen(rs->values[k]) == len &&
-			    memcmp(rs->values[k], v, len) == 0)
-				break;
+		k = plg_keep_value(rs, nv, kept, v, len);
 		free(v);
 		if (k == nv) {
 			stale[n_stale++] = id;
 			continue;
 		}
-		kept[k] = true;
 		if (json_integer_value(json_object_get(rec, "ttl")) != (json_int_t)rs->ttl)
 			r = write_record(p, records, rel, rs, rs->values[k], id, call);
 	}
@@ -346,16 +332,7 @@ static int dio_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts
 {
 	json_t *domains = NULL;
 	int r = list_all(p, "/domains", "domains", &domains, call);
-	size_t i;
-	json_t *d;
-	json_array_foreach(domains, i, d)
-	{
-		const char *name = json_string_value(json_object_get(d, "name"));
-		if (r == STS_PLUGIN_OK && name)
-			r = sts_plugin_zone_add(p, ret, name);
-	}
-	json_decref(domains);
-	return r;
+	return plg_zones_add(p, r, domains, "name", ret);
 }
 
 /* The token can list the account's domains (domain:read); nothing changes. */
