@@ -84,21 +84,11 @@ static int api(struct sts_plugin *p, const char *method, const char *path, const
 {
 	const struct lin *c = sts_plugin_ctx_get(p);
 	const char *headers[] = {filter, NULL};
-	struct sts_plugin_rest_req req = {
-	    .struct_size = sizeof(req),
-	    .method = method,
-	    .base = c->rest.base,
-	    .path = path,
-	    .auth = c->rest.auth,
-	    .headers = filter ? headers : NULL,
-	    .body = body,
-	    /* a POST repeated after a lost answer would add a second record */
-	    .idempotent = strcmp(method, "POST") != 0,
-	    .error_pointer = "/errors/0/reason",
-	    .limiter = c->rest.limiter,
-	    .breaker = c->rest.breaker,
-	    .timeout_ms = c->rest.timeout_ms,
-	};
+	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+	req.headers = filter ? headers : NULL;
+	/* a POST repeated after a lost answer would add a second record */
+	req.idempotent = strcmp(method, "POST") != 0;
+	req.error_pointer = "/errors/0/reason";
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
@@ -363,16 +353,7 @@ static int lin_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts
 {
 	json_t *domains = NULL;
 	int r = list_pages(p, "/domains", NULL, &domains, call);
-	size_t i;
-	json_t *d;
-	json_array_foreach(domains, i, d)
-	{
-		const char *name = json_string_value(json_object_get(d, "domain"));
-		if (r == STS_PLUGIN_OK && name)
-			r = sts_plugin_zone_add(p, ret, name);
-	}
-	json_decref(domains);
-	return r;
+	return plg_zones_add(p, r, domains, "domain", ret);
 }
 
 /* The token can list the domains (domains:read_only is enough); nothing changes. */
