@@ -11,17 +11,14 @@
 
 #include <stsctl/plugin.h>
 
+#include "plg_rest.h"
+
 struct cf {
-	char *base; /* url without trailing '/' */
-	char *auth; /* "Authorization: Bearer ...": wiped at unload */
-	size_t auth_len;
-	char *account_id; /* for an account-owned token's verify; NULL: a user token */
-	long timeout_ms;
+	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
+	char *account_id;     /* for an account-owned token's verify; NULL: a user token */
 	unsigned per_page;
 	unsigned retries;     /* sends of a batch whose outcome is unknown, after the first */
 	unsigned batch_limit; /* operations per batch request (the zone plan's) */
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 };
 
 /* One JSON request; release *resp whatever the result. Cloudflare's error
@@ -51,8 +48,5 @@ int cf_txt_content(struct sts_plugin *p, const char *value, size_t len, char **r
 int cf_batch_build(struct sts_plugin *p, const json_t *have,
 		   const struct sts_rrset_change *const *changes, size_t n, json_t **ret,
 		   size_t *ret_ops, bool *ret_repeatable, struct sts_plugin_call *call);
-
-/* name in one spelling (STS_NAME_DOT or STS_NAME_NODOT), malloc'd (free()). */
-int cf_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret);
 
 #endif

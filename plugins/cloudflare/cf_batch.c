@@ -22,32 +22,14 @@
 #define TTL_AUTO     1	 /* Cloudflare's "automatic" */
 #define TTL_AUTO_SEC 300 /* what automatic means, in seconds */
 
-/* A host-allocated string of len octets as a malloc'd copy (NULL: ENOMEM). */
-static char *own(struct sts_plugin *p, char *host_str, size_t len)
-{
-	char *s = malloc(len + 1);
-	if (s) {
-		memcpy(s, host_str, len);
-		s[len] = '\0';
-	}
-	sts_plugin_free(p, host_str);
-	return s;
-}
-
 /* The string a host call made in *host_str (r its result) as a malloc'd copy
  * in *ret; host_str is read only here, after the call. */
 static int owned(struct sts_plugin *p, int r, char **host_str, char **ret)
 {
 	if (r < 0 || !*host_str)
 		return r < 0 ? r : STS_PLUGIN_EPARSE;
-	*ret = own(p, *host_str, strlen(*host_str));
+	*ret = plg_own(p, *host_str, strlen(*host_str));
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-}
-
-int cf_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *n = NULL;
-	return owned(p, sts_plugin_name_normalize(p, name, flags, &n), &n, ret);
 }
 
 int cf_txt_content(struct sts_plugin *p, const char *value, size_t len, char **ret)
@@ -73,7 +55,7 @@ static int txt_value(struct sts_plugin *p, const char *content, char **ret, size
 		sts_plugin_error(call, "unreadable TXT content '%s'", content);
 		return r;
 	}
-	*ret = own(p, v, len);
+	*ret = plg_own(p, v, len);
 	*ret_len = len;
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }
@@ -91,7 +73,7 @@ int cf_record_value(struct sts_plugin *p, const json_t *rec, char **ret, size_t 
 	if (strcmp(type, "TXT") == 0)
 		return txt_value(p, content, ret, ret_len, call);
 	if (strcmp(type, "CNAME") == 0) {
-		r = cf_norm(p, content, STS_NAME_DOT, ret);
+		r = plg_norm(p, content, STS_NAME_DOT, ret);
 	} else if (strcmp(type, "MX") == 0) {
 		json_int_t prio = json_integer_value(json_object_get(rec, "priority"));
 		size_t n = strlen(content);
@@ -124,7 +106,7 @@ static bool same_name(struct sts_plugin *p, const json_t *rec, const char *name_
 {
 	const char *n = json_string_value(json_object_get(rec, "name"));
 	char *norm = NULL;
-	bool same = n && cf_norm(p, n, STS_NAME_NODOT, &norm) == STS_PLUGIN_OK &&
+	bool same = n && plg_norm(p, n, STS_NAME_NODOT, &norm) == STS_PLUGIN_OK &&
 		    strcmp(norm, name_nodot) == 0;
 	free(norm);
 	return same;
@@ -173,9 +155,9 @@ static int fill_op(struct sts_plugin *p, json_t *op, const char *name, const str
 		if (sscanf(value, "%lld %n", &pr, &off) != 1 || !value[off])
 			return STS_PLUGIN_EINVAL;
 		prio = pr;
-		r = cf_norm(p, value + off, STS_NAME_NODOT, &content);
+		r = plg_norm(p, value + off, STS_NAME_NODOT, &content);
 	} else if (strcmp(rs->type, "CNAME") == 0) {
-		r = cf_norm(p, value, STS_NAME_NODOT, &content);
+		r = plg_norm(p, value, STS_NAME_NODOT, &content);
 	} else {
 		content = strdup(value);
 		r = content ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
@@ -244,16 +226,12 @@ static int change_ops(struct change_ctx *x, const struct sts_rrset_change *ch, c
 		}
 		if ((r = cf_record_value(x->p, rec, &v, &len, x->call)) < 0)
 			break;
-		for (k = 0; k < nv; k++)
-			if (!kept[k] && strlen(rs->values[k]) == len &&
-			    memcmp(rs->values[k], v, len) == 0)
-				break;
+		k = plg_keep_value(rs, nv, kept, v, len);
 		free(v);
 		if (k == nv) {
 			stale[n_stale++] = rid;
 			continue;
 		}
-		kept[k] = true;
 		if (ttl_of(rec) != (json_int_t)rs->ttl)
 			r = add_op(x, x->patches, rid, name, rs, NULL);
 	}
@@ -290,8 +268,8 @@ int cf_batch_build(struct sts_plugin *p, const json_t *have,
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++) {
 		const struct sts_rrset *rs = changes[i]->rrset;
 		char *name = NULL;
-		r = cf_norm(p, rs->name, STS_NAME_NODOT, &name);
-		if (r == STS_PLUGIN_OK && !name) /* (cf_norm sets it on success) */
+		r = plg_norm(p, rs->name, STS_NAME_NODOT, &name);
+		if (r == STS_PLUGIN_OK && !name) /* (plg_norm sets it on success) */
 			r = STS_PLUGIN_ENOMEM;
 		if (r == STS_PLUGIN_OK && changes[i]->action != STS_CHANGE_DELETE)
 			r = cname_check(&x, rs, name);

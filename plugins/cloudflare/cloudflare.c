@@ -32,11 +32,7 @@
 #define BACKOFF_MS     500
 
 static const struct sts_plugin_setting *const cf_schema[] = {
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING,
-		.def = "https://api.cloudflare.com/client/v4",
-		.pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the Cloudflare API v4"),
+    PLG_SETTING_URL("https://api.cloudflare.com/client/v4", "base URL of the Cloudflare API v4"),
     STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
 		.description = "API token with Zone.DNS:Edit (and Zone:Read to list zones)"),
     STS_SETTING(.key = "account_id", .type = STS_SETTING_STRING, .pattern = "[0-9a-f]{32}",
@@ -44,12 +40,9 @@ static const struct sts_plugin_setting *const cf_schema[] = {
 		.description = "for an account-owned token: its account (probe verifies there)"),
     STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
 		.min = 5, .max = 5000, .description = "records per page of a listing"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "1200/5m",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "the API's request limit (Cloudflare: 1200 per 5 minutes)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("1200/5m", "1s, 5m or 1h",
+			   "the API's request limit (Cloudflare: 1200 per 5 minutes)"),
+    PLG_SETTING_TIMEOUT,
     STS_SETTING(.key = "retries", .type = STS_SETTING_INTEGER, .def = "2", .range = true, .min = 0,
 		.max = 5,
 		.description = "re-reads and re-sends of a batch whose outcome is unknown"),
@@ -66,78 +59,31 @@ static void cf_unload(struct sts_plugin *p)
 	struct cf *c = sts_plugin_ctx_get(p);
 	if (!c)
 		return;
-	if (c->auth)
-		explicit_bzero(c->auth, c->auth_len);
-	free(c->auth);
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
+	plg_rest_release(p, &c->rest);
 	free(c->account_id);
-	free(c->base);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
 }
 
-/* c->auth = "Authorization: Bearer <token>" from the secret reference. */
-static int load_token(struct sts_plugin *p, struct cf *c, const char *ref,
-		      struct sts_plugin_call *call)
-{
-	struct sts_secret *s = NULL;
-	int r = sts_plugin_secret(p, ref, &s, call);
-	if (r < 0)
-		return r;
-	const char *tok = sts_plugin_secret_value(p, s);
-	size_t n = sts_plugin_secret_len(p, s);
-	while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))
-		n--; /* a token file ending in a newline */
-	if (n == 0 || strnlen(tok, n) != n || memchr(tok, '\n', n) || memchr(tok, '\r', n)) {
-		sts_plugin_error(call, "the API token of 'token' is empty or holds a line break");
-		r = STS_PLUGIN_ESECRET;
-	} else {
-		c->auth_len =
-		    (size_t)snprintf(NULL, 0, "Authorization: Bearer %.*s", (int)n, tok) + 1;
-		c->auth = malloc(c->auth_len);
-		if (c->auth)
-			snprintf(c->auth, c->auth_len, "Authorization: Bearer %.*s", (int)n, tok);
-		r = c->auth ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	}
-	sts_plugin_secret_free(p, s);
-	return r;
-}
-
-static unsigned uint_setting(const json_t *settings, const char *key)
-{
-	return (unsigned)json_integer_value(json_object_get(settings, key));
-}
-
 static int cf_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
 {
+	static const struct plg_rest_conf conf = {
+	    .token_key = "token",
+	    .token_what = "the API token of 'token'",
+	    .token_flags = PLG_SECRET_TRIM_EOL, /* a token file ending in a newline */
+	};
 	struct cf *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	const char *url = json_string_value(json_object_get(settings, "url"));
 	const char *account = json_string_value(json_object_get(settings, "account_id"));
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	c->per_page = uint_setting(settings, "per_page");
-	c->retries = uint_setting(settings, "retries");
-	c->batch_limit = uint_setting(settings, "batch_limit");
-	c->timeout_ms = (long)uint_setting(settings, "timeout") * 1000L;
-	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK && account && !(c->account_id = strdup(account)))
+	c->per_page = plg_uint(settings, "per_page");
+	c->retries = plg_uint(settings, "retries");
+	c->batch_limit = plg_uint(settings, "batch_limit");
+	int r = STS_PLUGIN_OK;
+	if (account && !(c->account_id = strdup(account)))
 		r = STS_PLUGIN_ENOMEM;
 	if (r == STS_PLUGIN_OK)
-		r = load_token(p, c, json_string_value(json_object_get(settings, "token")), call);
-	if (r == STS_PLUGIN_OK) {
-		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-		r = sts_plugin_limiter_new(p, spec, &c->limiter);
-		if (r < 0)
-			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	}
-	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+		r = plg_rest_load(p, &c->rest, settings, &conf, call);
 	if (r < 0)
 		cf_unload(p);
 	return r;
@@ -184,7 +130,7 @@ static int envelope_error(const struct cf *c, int r, const char *method, const c
 		return r;
 	const json_t *ch = json_array_get(json_object_get(e, "error_chain"), 0);
 	const char *cmsg = json_string_value(json_object_get(ch, "message"));
-	const char *tok = strchr(c->auth, ' ') + 1; /* "Bearer <token>" */
+	const char *tok = strchr(c->rest.auth, ' ') + 1; /* "Bearer <token>" */
 	tok = strchr(tok, ' ') + 1;
 	if (strstr(msg, tok) || (cmsg && strstr(cmsg, tok)))
 		return code_err(code) ? code_err(code) : r;
@@ -201,19 +147,9 @@ int cf_request(struct sts_plugin *p, const char *method, const char *path, const
 	       bool idempotent, struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct cf *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = {
-	    .struct_size = sizeof(req),
-	    .method = method,
-	    .base = c->base,
-	    .path = path,
-	    .auth = c->auth,
-	    .body = body,
-	    .idempotent = idempotent,
-	    .error_pointer = "/errors/0/message",
-	    .limiter = c->limiter,
-	    .breaker = c->breaker,
-	    .timeout_ms = c->timeout_ms,
-	};
+	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+	req.idempotent = idempotent;
+	req.error_pointer = "/errors/0/message";
 	int r = sts_plugin_rest(p, &req, resp, call);
 	if (r < 0 && resp->status >= 400)
 		r = envelope_error(c, r, method, path, resp, call);
@@ -275,7 +211,7 @@ static int zone_id(struct sts_plugin *p, const char *zone, char **ret, struct st
 {
 	char *name = NULL, *path = NULL;
 	json_t *zones = NULL;
-	int r = cf_norm(p, zone, STS_NAME_NODOT, &name);
+	int r = plg_norm(p, zone, STS_NAME_NODOT, &name);
 	if (r == STS_PLUGIN_OK && asprintf(&path, "/zones?name=%s", name) < 0) {
 		path = NULL;
 		r = STS_PLUGIN_ENOMEM;
@@ -312,7 +248,7 @@ static int records_at(struct sts_plugin *p, const char *zid, const char *const *
 		char *name = NULL, *path = NULL;
 		json_t *recs = NULL;
 		if (n <= NAME_QUERIES)
-			r = cf_norm(p, names[i], STS_NAME_NODOT, &name);
+			r = plg_norm(p, names[i], STS_NAME_NODOT, &name);
 		if (r == STS_PLUGIN_OK &&
 		    asprintf(&path, "/zones/%s/dns_records?%s%s", zid, name ? "name.exact=" : "",
 			     name ? name : "match=all") < 0) {
@@ -345,7 +281,7 @@ static int owner_of(struct sts_plugin *p, const json_t *rec, const char *const *
 	if (!name || !json_is_string(json_object_get(rec, "type")))
 		return STS_PLUGIN_EPARSE;
 	char *abs = NULL;
-	int r = cf_norm(p, name, STS_NAME_DOT, &abs);
+	int r = plg_norm(p, name, STS_NAME_DOT, &abs);
 	if (r == STS_PLUGIN_EINVAL)
 		return STS_PLUGIN_OK; /* a name we cannot ask for ("*.example.com") */
 	if (r < 0)
@@ -489,16 +425,7 @@ static int cf_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_
 {
 	json_t *zones = NULL;
 	int r = list_all(p, "/zones?match=all", ZONES_PER_PAGE, &zones, call);
-	size_t i;
-	json_t *z;
-	json_array_foreach(zones, i, z)
-	{
-		const char *name = json_string_value(json_object_get(z, "name"));
-		if (r == STS_PLUGIN_OK && name)
-			r = sts_plugin_zone_add(p, ret, name);
-	}
-	json_decref(zones);
-	return r;
+	return plg_zones_add(p, r, zones, "name", ret);
 }
 
 /* The token can read zones and is active (tokens/verify); nothing changes. */
