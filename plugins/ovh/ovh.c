@@ -28,21 +28,16 @@ static const char *const endpoint_urls[] = {
 static const struct sts_plugin_setting *const ovh_schema[] = {
     STS_SETTING(.key = "endpoint", .type = STS_SETTING_STRING, .def = "ovh-eu",
 		.choices = endpoints, .description = "the OVHcloud API: ovh-eu, ovh-ca or ovh-us"),
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING, .pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the API /1.0 instead of the endpoint's"),
+    PLG_SETTING_URL(NULL, "base URL of the API /1.0 instead of the endpoint's"),
     STS_SETTING(.key = "application_key", .type = STS_SETTING_SECRET, .required = true,
 		.description = "the application key (AK)"),
     STS_SETTING(.key = "application_secret", .type = STS_SETTING_SECRET, .required = true,
 		.description = "the application secret (AS): signs requests, never sent"),
     STS_SETTING(.key = "consumer_key", .type = STS_SETTING_SECRET, .required = true,
 		.description = "the consumer key (CK) with rights on /domain/zone/*"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "60/1m",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "the request limit kept to (OVH's fair use: 60 a minute)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("60/1m", "1s, 5m or 1h",
+			   "the request limit kept to (OVH's fair use: 60 a minute)"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -54,11 +49,7 @@ static void ovh_unload(struct sts_plugin *p)
 	if (!c)
 		return;
 	ovh_creds_free(c);
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
+	plg_rest_release(p, &c->rest);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
 }
@@ -78,21 +69,12 @@ static int ovh_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 	struct ovh *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
-	const char *url = base_url(settings);
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
-	int r = (c->base = strndup(url, n)) ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	const struct plg_rest_conf conf = {.url = base_url(settings)};
+	int r = plg_rest_open(p, &c->rest, settings, &conf, call);
 	if (r == STS_PLUGIN_OK)
 		r = ovh_creds_load(p, c, settings, call);
-	if (r == STS_PLUGIN_OK) {
-		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-		if ((r = sts_plugin_limiter_new(p, spec, &c->limiter)) < 0)
-			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	}
 	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+		r = plg_rest_limits(p, &c->rest, settings, call);
 	if (r < 0)
 		ovh_unload(p);
 	return r;
@@ -104,7 +86,7 @@ static int ovh_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 static int record_ids(struct sts_plugin *p, const char *zone, const char *sub, const char *type,
 		      json_t **ret, struct sts_plugin_call *call)
 {
-	char *esc = ovh_escape(sub), *path = NULL;
+	char *esc = plg_escape(sub, NULL), *path = NULL;
 	if (!esc ||
 	    asprintf(&path, "/domain/zone/%s/record?%s%s%ssubDomain=%s", zone,
 		     type ? "fieldType=" : "", type ? type : "", type ? "&" : "", esc) < 0) {

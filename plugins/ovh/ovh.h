@@ -13,17 +13,16 @@
 
 #include <stsctl/plugin.h>
 
+#include "plg_rest.h"
+
 struct ovh {
-	char *base;	  /* url without trailing '/' */
-	char *app_key;	  /* "X-Ovh-Application: AK" */
-	char *consumer;	  /* "X-Ovh-Consumer: CK" (the request's auth line) */
-	char *app_secret; /* AS, only ever hashed */
-	const char *ck;	  /* CK, inside consumer */
-	long timeout_ms;
+	struct plg_rest rest; /* base, timeout, limiter, breaker (no bearer) */
+	char *app_key;	      /* "X-Ovh-Application: AK" */
+	char *consumer;	      /* "X-Ovh-Consumer: CK" (the request's auth line) */
+	char *app_secret;     /* AS, only ever hashed */
+	const char *ck;	      /* CK, inside consumer */
 	bool have_time;
 	time_t time_delta; /* the API's clock minus ours (GET /auth/time) */
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 };
 
 /* ovh_req.c */
@@ -41,8 +40,6 @@ int ovh_call(struct sts_plugin *p, const char *method, const char *path, const j
 /* ovh_call() without the answer. */
 int ovh_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
 	     bool idempotent, struct sts_plugin_call *call);
-/* s escaped for a URL's path or query (RFC 3986 unreserved kept); free(). */
-char *ovh_escape(const char *s);
 
 /* ovh_rec.c: a record of GET /domain/zone/{zone}/record/{id}, in the engine's form */
 struct ovh_rec {

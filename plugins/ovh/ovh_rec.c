@@ -13,39 +13,18 @@
 
 #include "ovh.h"
 
-/* A host-made string as our own malloc'd copy of len octets (NULL: ENOMEM). */
-static char *own(struct sts_plugin *p, char *host_str, size_t len)
-{
-	char *s = malloc(len + 1);
-	if (s) {
-		memcpy(s, host_str, len);
-		s[len] = '\0';
-	}
-	sts_plugin_free(p, host_str);
-	return s;
-}
-
-static int normalize(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *n = NULL;
-	int r = sts_plugin_name_normalize(p, name, flags, &n);
-	if (r == STS_PLUGIN_OK && !(*ret = own(p, n, strlen(n))))
-		r = STS_PLUGIN_ENOMEM;
-	return r;
-}
-
 /* rel in zone, absolute: rel ending in '.' is absolute already. */
 static int in_zone(struct sts_plugin *p, const char *zone, const char *rel, char **ret)
 {
 	size_t n = strlen(rel);
 	if (n > 0 && rel[n - 1] == '.')
-		return normalize(p, rel, STS_NAME_DOT, ret);
+		return plg_norm(p, rel, STS_NAME_DOT, ret);
 	if (n == 0)
-		return normalize(p, zone, STS_NAME_DOT, ret);
+		return plg_norm(p, zone, STS_NAME_DOT, ret);
 	char *full;
 	if (asprintf(&full, "%s.%s", rel, zone) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = normalize(p, full, STS_NAME_DOT, ret);
+	int r = plg_norm(p, full, STS_NAME_DOT, ret);
 	free(full);
 	return r;
 }
@@ -63,7 +42,7 @@ static int value_of(struct sts_plugin *p, const char *zone, struct ovh_rec *v, c
 		int r = sts_plugin_txt_unquote(p, target, len, &t, &len);
 		if (r < 0)
 			return r;
-		v->value = own(p, t, len);
+		v->value = plg_own(p, t, len);
 	} else {
 		v->value = strdup(target);
 	}
@@ -116,24 +95,7 @@ void ovh_rec_release(struct ovh_rec *r)
 
 int ovh_subdomain(struct sts_plugin *p, const char *zone, const char *name, char **ret)
 {
-	char *apex = NULL, *full = NULL;
-	int r = normalize(p, zone, STS_NAME_NODOT, &apex);
-	if (r == STS_PLUGIN_OK)
-		r = normalize(p, name, STS_NAME_NODOT, &full);
-	size_t na = apex ? strlen(apex) : 0, nf = full ? strlen(full) : 0;
-	if (r == STS_PLUGIN_OK && strcmp(full, apex) == 0)
-		full[0] = '\0';
-	else if (r == STS_PLUGIN_OK && nf > na + 1 && full[nf - na - 1] == '.' &&
-		 strcmp(full + nf - na, apex) == 0)
-		full[nf - na - 1] = '\0';
-	else if (r == STS_PLUGIN_OK)
-		r = STS_PLUGIN_EINVAL;
-	free(apex);
-	if (r < 0)
-		free(full);
-	else
-		*ret = full;
-	return r;
+	return plg_relative(p, zone, name, "", ret);
 }
 
 int ovh_target(struct sts_plugin *p, const char *type, const char *value, size_t len, char **ret)
@@ -141,12 +103,12 @@ int ovh_target(struct sts_plugin *p, const char *type, const char *value, size_t
 	if (strcmp(type, "TXT") == 0) {
 		char *q = NULL;
 		int r = sts_plugin_txt_quote(p, value, len, &q);
-		if (r == STS_PLUGIN_OK && !(*ret = own(p, q, strlen(q))))
+		if (r == STS_PLUGIN_OK && !(*ret = plg_own(p, q, strlen(q))))
 			r = STS_PLUGIN_ENOMEM;
 		return r;
 	}
 	if (strcmp(type, "CNAME") == 0)
-		return normalize(p, value, STS_NAME_DOT, ret);
+		return plg_norm(p, value, STS_NAME_DOT, ret);
 	*ret = strndup(value, len);
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }

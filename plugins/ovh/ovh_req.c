@@ -15,19 +15,11 @@
 
 #include "ovh.h"
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void ovh_creds_free(struct ovh *c)
 {
-	wipe_free(c->app_key);
-	wipe_free(c->consumer);
-	wipe_free(c->app_secret);
+	plg_wipe_free(c->app_key);
+	plg_wipe_free(c->consumer);
+	plg_wipe_free(c->app_secret);
 	c->app_key = c->consumer = c->app_secret = NULL;
 }
 
@@ -84,20 +76,11 @@ static int rest(struct sts_plugin *p, const char *method, const char *path, cons
 		struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct ovh *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = {
-	    .struct_size = sizeof(req),
-	    .method = method,
-	    .base = c->base,
-	    .path = path,
-	    .auth = auth,
-	    .headers = headers,
-	    .body = body,
-	    .idempotent = idempotent,
-	    .error_pointer = "/message",
-	    .limiter = c->limiter,
-	    .breaker = c->breaker,
-	    .timeout_ms = c->timeout_ms,
-	};
+	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+	req.auth = auth;
+	req.headers = headers;
+	req.idempotent = idempotent;
+	req.error_pointer = "/message";
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
@@ -126,11 +109,11 @@ static int sign(const struct ovh *c, const char *method, const char *path, const
 		long long ts, char **ret)
 {
 	char *text = NULL, hex[41];
-	if (asprintf(&text, "%s+%s+%s+%s%s+%s+%lld", c->app_secret, c->ck, method, c->base, path,
-		     body ? body : "", ts) < 0)
+	if (asprintf(&text, "%s+%s+%s+%s%s+%s+%lld", c->app_secret, c->ck, method, c->rest.base,
+		     path, body ? body : "", ts) < 0)
 		return STS_PLUGIN_ENOMEM;
 	int r = sha1_hex(text, strlen(text), hex);
-	wipe_free(text);
+	plg_wipe_free(text);
 	if (r == STS_PLUGIN_OK && asprintf(ret, "X-Ovh-Signature: $1$%s", hex) < 0) {
 		*ret = NULL;
 		r = STS_PLUGIN_ENOMEM;
@@ -183,24 +166,4 @@ int ovh_send(struct sts_plugin *p, const char *method, const char *path, const j
 	int r = ovh_call(p, method, path, body, idempotent, &resp, call);
 	sts_plugin_rest_release(p, &resp);
 	return r;
-}
-
-char *ovh_escape(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
-		if ((*u >= 'A' && *u <= 'Z') || (*u >= 'a' && *u <= 'z') ||
-		    (*u >= '0' && *u <= '9') || *u == '-' || *u == '.' || *u == '_' || *u == '~') {
-			*o++ = (char)*u;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*u >> 4];
-			*o++ = hex[*u & 15];
-		}
-	}
-	*o = '\0';
-	return out;
 }
