@@ -18,6 +18,8 @@
 
 #include <stsctl/plugin.h>
 
+#include "plg_rest.h"
+
 #define GC_SCOPE     "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
 #define GC_MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 
@@ -45,9 +47,6 @@ int gc_token_parse(const char *body, size_t len, char **ret_token, long *ret_exp
  * as "ERROR: DESCRIPTION" (malloc'd), or NULL when it is not one. */
 char *gc_token_error(const char *body, size_t len);
 
-/* explicit_bzero + free of a NUL-terminated string; NULL is fine. */
-void gc_wipe_free(char *s);
-
 struct gc_auth {
 	pthread_mutex_t lock;
 	void *pkey; /* EVP_PKEY */
@@ -64,7 +63,7 @@ int gc_auth_init(struct sts_plugin *p, struct gc_auth *a, const char *ref, const
 void gc_auth_release(struct gc_auth *a);
 
 /* A copy of the current authorization header line (fetching a token when
- * there is none or it is about to expire); free with gc_wipe_free(). */
+ * there is none or it is about to expire); free with plg_wipe_free(). */
 int gc_auth_header(struct sts_plugin *p, struct gc_auth *a, char **ret,
 		   struct sts_plugin_call *call);
 
@@ -81,8 +80,6 @@ int gc_request(struct sts_plugin *p, const char *method, const char *path, const
 /* Every page of the listing at path: the items of each answer's `key`. */
 int gc_list(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
 	    struct sts_plugin_call *call);
-/* s percent-encoded for a query value (malloc'd), or NULL. */
-char *gc_escape(const char *s);
 
 /* gc_rrset.c: the dns ops */
 int gc_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,

@@ -168,7 +168,7 @@ void gc_auth_release(struct gc_auth *a)
 	free(a->email);
 	free(a->key_id);
 	free(a->token_url);
-	gc_wipe_free(a->header);
+	plg_wipe_free(a->header);
 	pthread_mutex_destroy(&a->lock);
 	memset(a, 0, sizeof(*a));
 }
@@ -204,10 +204,10 @@ static int fetch_token(struct sts_plugin *p, struct gc_auth *a, struct sts_plugi
 		return r;
 	}
 	if (asprintf(&body, "%s%s", pre, jwt) < 0) {
-		gc_wipe_free(jwt);
+		plg_wipe_free(jwt);
 		return STS_PLUGIN_ENOMEM;
 	}
-	gc_wipe_free(jwt);
+	plg_wipe_free(jwt);
 	struct sts_plugin_http_req req = {
 	    .struct_size = sizeof(req),
 	    .method = "POST",
@@ -221,7 +221,7 @@ static int fetch_token(struct sts_plugin *p, struct gc_auth *a, struct sts_plugi
 	};
 	struct sts_plugin_http_resp resp;
 	r = sts_plugin_http(p, &req, &resp, call);
-	gc_wipe_free(body);
+	plg_wipe_free(body);
 	if (r < 0)
 		sts_plugin_error(call, "no answer from the token endpoint %s", a->token_url);
 	else if (resp.status != 200)
@@ -231,7 +231,7 @@ static int fetch_token(struct sts_plugin *p, struct gc_auth *a, struct sts_plugi
 				 why ? why : "cannot read the token endpoint's answer",
 				 a->token_url);
 	if (r == STS_PLUGIN_OK) {
-		gc_wipe_free(a->header);
+		plg_wipe_free(a->header);
 		a->header = NULL;
 		if (asprintf(&a->header, "Authorization: Bearer %s", tok) < 0) {
 			a->header = NULL;
@@ -241,7 +241,7 @@ static int fetch_token(struct sts_plugin *p, struct gc_auth *a, struct sts_plugi
 		long margin = expires > 2 * TOKEN_MARGIN ? TOKEN_MARGIN : expires / 2;
 		a->expiry = now_mono() + expires - margin;
 	}
-	gc_wipe_free(tok);
+	plg_wipe_free(tok);
 	sts_plugin_http_release(p, &resp);
 	return r;
 }
@@ -263,7 +263,7 @@ void gc_auth_drop(struct gc_auth *a, const char *header)
 {
 	pthread_mutex_lock(&a->lock);
 	if (a->header && strcmp(a->header, header) == 0) {
-		gc_wipe_free(a->header);
+		plg_wipe_free(a->header);
 		a->header = NULL;
 	}
 	pthread_mutex_unlock(&a->lock);

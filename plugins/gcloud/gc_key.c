@@ -9,21 +9,13 @@
 
 #define GC_KEY_MAX (64u * 1024u) /* a key file is about 2.3 KiB */
 
-void gc_wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void gc_key_release(struct gc_key *k)
 {
 	if (!k)
 		return;
 	free(k->email);
 	free(k->key_id);
-	gc_wipe_free(k->pem);
+	plg_wipe_free(k->pem);
 	free(k->project);
 	free(k->token_uri);
 	memset(k, 0, sizeof(*k));

@@ -15,28 +15,6 @@
 
 #define READ_BY_NAME 4 /* up to this many names: one listing per name */
 
-/* A host-allocated string of len octets as our own malloc'd copy (NULL: ENOMEM). */
-static char *own(struct sts_plugin *p, char *host_str, size_t len)
-{
-	char *s = malloc(len + 1);
-	if (s) {
-		memcpy(s, host_str, len);
-		s[len] = '\0';
-	}
-	sts_plugin_free(p, host_str);
-	return s;
-}
-
-static int norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
-{
-	char *n = NULL;
-	int r = sts_plugin_name_normalize(p, name, flags, &n);
-	if (r < 0)
-		return r;
-	*ret = own(p, n, strlen(n));
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-}
-
 /* An rrdata as stsctl's value: TXT unquoted, CNAME absolute, else as is. */
 static int rrdata_value(struct sts_plugin *p, const char *type, const char *rrdata, char **ret,
 			size_t *ret_len, struct sts_plugin_call *call)
@@ -49,9 +27,9 @@ static int rrdata_value(struct sts_plugin *p, const char *type, const char *rrda
 			sts_plugin_error(call, "unreadable TXT rrdata '%s'", rrdata);
 			return r;
 		}
-		*ret = own(p, v, len);
+		*ret = plg_own(p, v, len);
 	} else if (strcmp(type, "CNAME") == 0) {
-		if ((r = norm(p, rrdata, STS_NAME_DOT, ret)) < 0)
+		if ((r = plg_norm(p, rrdata, STS_NAME_DOT, ret)) < 0)
 			return r;
 		len = strlen(*ret);
 	} else {
@@ -72,9 +50,9 @@ static int zone_name(struct sts_plugin *p, const char *zone, char **ret,
 {
 	char *apex = NULL, *esc = NULL, *path = NULL;
 	json_t *zones = NULL;
-	int r = norm(p, zone, STS_NAME_DOT, &apex);
-	if (r == STS_PLUGIN_OK &&
-	    (!(esc = gc_escape(apex)) || asprintf(&path, "/managedZones?dnsName=%s", esc) < 0)) {
+	int r = plg_norm(p, zone, STS_NAME_DOT, &apex);
+	if (r == STS_PLUGIN_OK && (!(esc = plg_escape(apex, NULL)) ||
+				   asprintf(&path, "/managedZones?dnsName=%s", esc) < 0)) {
 		path = NULL;
 		r = STS_PLUGIN_ENOMEM;
 	}
@@ -96,7 +74,7 @@ static int zone_name(struct sts_plugin *p, const char *zone, char **ret,
 		sts_plugin_error(call, "no public managed zone for '%s' in this project", apex);
 		r = STS_PLUGIN_ENOENT;
 	}
-	if (r == STS_PLUGIN_OK && !(*ret = gc_escape(found)))
+	if (r == STS_PLUGIN_OK && !(*ret = plg_escape(found, NULL)))
 		r = STS_PLUGIN_ENOMEM;
 	json_decref(zones);
 	free(path);
@@ -109,7 +87,7 @@ static int zone_name(struct sts_plugin *p, const char *zone, char **ret,
 static int list_rrsets(struct sts_plugin *p, const char *zname, const char *name, json_t **ret,
 		       struct sts_plugin_call *call)
 {
-	char *esc = name ? gc_escape(name) : NULL, *path = NULL;
+	char *esc = name ? plg_escape(name, NULL) : NULL, *path = NULL;
 	if ((name && !esc) || asprintf(&path, "/managedZones/%s/rrsets%s%s", zname,
 				       name ? "?name=" : "", name ? esc : "") < 0) {
 		free(esc);
@@ -141,7 +119,7 @@ static int add_rrset(struct sts_plugin *p, const json_t *rs, const char *const *
 	char *name = NULL;
 	int r = check_rrset(rs, call);
 	if (r == STS_PLUGIN_OK)
-		r = norm(p, str_of(rs, "name"), STS_NAME_DOT, &name);
+		r = plg_norm(p, str_of(rs, "name"), STS_NAME_DOT, &name);
 	size_t k = 0;
 	while (r == STS_PLUGIN_OK && k < n && strcmp(names[k], name) != 0)
 		k++;

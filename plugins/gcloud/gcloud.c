@@ -17,11 +17,8 @@
 #include "gc.h"
 
 struct gc {
-	char *base; /* url + "/projects/" + project, without trailing '/' */
-	long timeout_ms;
+	struct plg_rest rest; /* base: url + "/projects/" + project, no trailing '/' */
 	unsigned page_size;
-	struct sts_limiter *limiter;
-	struct sts_breaker *breaker;
 	struct gc_auth auth;
 	bool auth_set;
 };
@@ -34,22 +31,15 @@ static const struct sts_plugin_setting *const gc_schema[] = {
 		.pattern = "([a-z][-a-z0-9.]*:)?[a-z][-a-z0-9]{4,28}[a-z0-9]",
 		.pattern_hint = "a Google Cloud project id",
 		.description = "project of the managed zones; default: the key file's project_id"),
-    STS_SETTING(.key = "url", .type = STS_SETTING_STRING,
-		.def = "https://dns.googleapis.com/dns/v1", .pattern = "https?://[^?#[:space:]]+",
-		.pattern_hint = "an http:// or https:// base URL without query",
-		.description = "base URL of the Cloud DNS API"),
+    PLG_SETTING_URL("https://dns.googleapis.com/dns/v1", "base URL of the Cloud DNS API"),
     STS_SETTING(.key = "token_url", .type = STS_SETTING_STRING,
 		.def = "https://oauth2.googleapis.com/token", .pattern = "https?://[^?#[:space:]]+",
 		.pattern_hint = "an http:// or https:// URL without query",
 		.description = "OAuth 2.0 token endpoint; the key file's token_uri must equal it"),
     STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
 		.min = 1, .max = 1000, .description = "maxResults of a listing"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "600/1m",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 1m or 1h",
-		.description = "the API quota of the project, e.g. 600/1m"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("600/1m", "1s, 1m or 1h", "the API quota of the project, e.g. 600/1m"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -60,11 +50,7 @@ static void gc_unload(struct sts_plugin *p)
 		return;
 	if (c->auth_set)
 		gc_auth_release(&c->auth);
-	if (c->limiter)
-		sts_plugin_limiter_free(p, c->limiter);
-	if (c->breaker)
-		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
+	plg_rest_release(p, &c->rest);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
 }
@@ -80,51 +66,28 @@ static int gc_load(struct sts_plugin *p, const json_t *settings, struct sts_plug
 	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')
 		n--;
-	c->page_size = (unsigned)json_integer_value(json_object_get(settings, "page_size"));
-	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
+	c->page_size = plg_uint(settings, "page_size");
+	c->rest.timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
 	int r =
 	    gc_auth_init(p, &c->auth, json_string_value(json_object_get(settings, "credentials")),
-			 json_string_value(json_object_get(settings, "token_url")), c->timeout_ms,
-			 &key_project, call);
+			 json_string_value(json_object_get(settings, "token_url")),
+			 c->rest.timeout_ms, &key_project, call);
 	c->auth_set = true;
 	if (r == STS_PLUGIN_OK && !project && !(project = key_project)) {
 		sts_plugin_error(call, "no 'project' setting and no project_id in the key file");
 		r = STS_PLUGIN_EINVALID;
 	}
 	if (r == STS_PLUGIN_OK &&
-	    asprintf(&c->base, "%.*s/projects/%s", (int)n, url, project) < 0) {
-		c->base = NULL;
+	    asprintf(&c->rest.base, "%.*s/projects/%s", (int)n, url, project) < 0) {
+		c->rest.base = NULL;
 		r = STS_PLUGIN_ENOMEM;
 	}
-	if (r == STS_PLUGIN_OK) {
-		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-		r = sts_plugin_limiter_new(p, spec, &c->limiter);
-		if (r < 0)
-			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	}
 	if (r == STS_PLUGIN_OK)
-		r = sts_plugin_breaker_new(p, NULL, &c->breaker);
+		r = plg_rest_limits(p, &c->rest, settings, call);
 	free(key_project);
 	if (r < 0)
 		gc_unload(p);
 	return r;
-}
-
-char *gc_escape(const char *s)
-{
-	static const char ok[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		if (strchr(ok, *s))
-			*o++ = *s;
-		else
-			o += sprintf(o, "%%%02X", (unsigned char)*s);
-	}
-	*o = '\0';
-	return out;
 }
 
 int gc_request(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
@@ -139,26 +102,17 @@ int gc_request(struct sts_plugin *p, const char *method, const char *path, const
 		char *auth = NULL;
 		if ((r = gc_auth_header(p, &c->auth, &auth, call)) < 0)
 			return r;
-		struct sts_plugin_rest_req req = {
-		    .struct_size = sizeof(req),
-		    .method = method,
-		    .base = c->base,
-		    .path = path,
-		    .auth = auth,
-		    .body = body,
-		    .idempotent = idempotent,
-		    .error_pointer = "/error/message",
-		    .limiter = c->limiter,
-		    .breaker = c->breaker,
-		    .timeout_ms = c->timeout_ms,
-		};
+		struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
+		req.auth = auth;
+		req.idempotent = idempotent;
+		req.error_pointer = "/error/message";
 		r = sts_plugin_rest(p, &req, resp, call);
 		bool again = r == STS_PLUGIN_EAUTH && resp->status == 401 && attempt == 0;
 		if (again) {
 			gc_auth_drop(&c->auth, auth);
 			sts_plugin_rest_release(p, resp);
 		}
-		gc_wipe_free(auth);
+		plg_wipe_free(auth);
 		if (!again)
 			break;
 	}
@@ -198,7 +152,7 @@ int gc_list(struct sts_plugin *p, const char *path, const char *key, json_t **re
 		}
 		if (r == STS_PLUGIN_OK && items && json_array_extend(all, items) < 0)
 			r = STS_PLUGIN_ENOMEM;
-		if (r == STS_PLUGIN_OK && next && *next && !(token = gc_escape(next)))
+		if (r == STS_PLUGIN_OK && next && *next && !(token = plg_escape(next, NULL)))
 			r = STS_PLUGIN_ENOMEM;
 		sts_plugin_rest_release(p, &resp);
 		if (!token)

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == STS_PLUGIN_OK) {
 		if (!tok || !*tok || expires < 1 || expires > 86400 || strpbrk(tok, "\r\n \t\"\\"))
 			abort();
-		gc_wipe_free(tok);
+		plg_wipe_free(tok);
 	} else if (r != STS_PLUGIN_ENOMEM && !why) {
 		abort();
 	}
