@@ -22,10 +22,12 @@
 #include <strings.h>
 
 #include "az.h"
+#include "plg_rest.h"
 
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
-#define ORIGIN	  "https?://[^/?#[:space:]]+/?"
-#define LIMITS	  "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*"
+/* kept unescaped in a path segment or query value, beside RFC 3986's unreserved */
+#define ESC_KEEP "*@"
+#define ORIGIN	 "https?://[^/?#[:space:]]+/?"
 
 static const struct sts_plugin_setting *const az_schema[] = {
     STS_SETTING(.key = "tenant_id", .type = STS_SETTING_STRING, .required = true,
@@ -60,16 +62,11 @@ static const struct sts_plugin_setting *const az_schema[] = {
 		.description = "the token's scope: Resource Manager of this cloud"),
     STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
 		.min = 1, .max = 1000, .description = "record sets per page of a listing ($top)"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "12000/1h, 10000/5m",
-		.pattern = LIMITS,
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "read (GET) request limits"),
-    STS_SETTING(.key = "write_rate_limit", .type = STS_SETTING_STRING, .def = "1200/1h, 1000/5m",
-		.pattern = LIMITS,
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "write (PUT, DELETE) and token request limits"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_LIMITS("rate_limit", "12000/1h, 10000/5m", "1s, 5m or 1h",
+		       "read (GET) request limits"),
+    PLG_SETTING_LIMITS("write_rate_limit", "1200/1h, 1000/5m", "1s, 5m or 1h",
+		       "write (PUT, DELETE) and token request limits"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
@@ -99,16 +96,6 @@ static void az_unload(struct sts_plugin *p)
 	sts_plugin_ctx_set(p, NULL);
 }
 
-/* A copy of the string setting key, without trailing '/'. */
-static char *setting(const json_t *settings, const char *key)
-{
-	const char *v = json_string_value(json_object_get(settings, key));
-	size_t n = v ? strlen(v) : 0;
-	while (n && v[n - 1] == '/')
-		n--;
-	return v ? strndup(v, n) : NULL;
-}
-
 static int make_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 			struct sts_limiter **ret, struct sts_plugin_call *call)
 {
@@ -127,11 +114,11 @@ static int az_load(struct sts_plugin *p, const json_t *settings, struct sts_plug
 	pthread_mutex_init(&c->lock, NULL);
 	c->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
 	c->page_size = (unsigned)json_integer_value(json_object_get(settings, "page_size"));
-	c->base = setting(settings, "url");
-	c->login = setting(settings, "login_url");
-	c->tenant = setting(settings, "tenant_id");
-	c->client_id = setting(settings, "client_id");
-	c->secret_ref = setting(settings, "client_secret");
+	c->base = plg_setting_dup(settings, "url");
+	c->login = plg_setting_dup(settings, "login_url");
+	c->tenant = plg_setting_dup(settings, "tenant_id");
+	c->client_id = plg_setting_dup(settings, "client_id");
+	c->secret_ref = plg_setting_dup(settings, "client_secret");
 	c->scope = strdup(json_string_value(json_object_get(settings, "scope")));
 	const char *sub = json_string_value(json_object_get(settings, "subscription_id"));
 	const char *rg = json_string_value(json_object_get(settings, "resource_group"));
@@ -202,27 +189,6 @@ static int request(struct sts_plugin *p, const char *method, const char *path, c
 	return r;
 }
 
-/* s percent-encoded for a URL path segment or query value; NULL: ENOMEM. */
-static char *esc(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	for (; out && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~*@", ch)) {
-			*o++ = (char)ch;
-		} else {
-			*o++ = '%';
-			*o++ = hex[ch >> 4];
-			*o++ = hex[ch & 15];
-		}
-	}
-	if (out)
-		*o = '\0';
-	return out;
-}
-
 /*
  * The path and query of an answer's nextLink, sent to our own url: the
  * token never goes to a host the answer names. NULL when it has none.
@@ -275,7 +241,7 @@ static int list_all(struct sts_plugin *p, const char *path, json_t **ret,
 /* "{rg}/{zone}{rest}?api-version=..{query}" */
 static char *zone_path(const struct az *c, const char *zone, const char *rest, const char *query)
 {
-	char *z = esc(zone), *s = NULL;
+	char *z = plg_escape(zone, ESC_KEEP), *s = NULL;
 	if (z && asprintf(&s, "%s/%s%s?api-version=%s%s", c->rg_path, z, rest, AZ_API_VERSION,
 			  query) < 0)
 		s = NULL;
@@ -340,7 +306,7 @@ static int get_set(struct sts_plugin *p, const char *zone, const char *type, con
 		   json_t **ret, struct sts_plugin_call *call)
 {
 	const struct az *c = sts_plugin_ctx_get(p);
-	char *r_esc = esc(rel), *rest = NULL, *path = NULL;
+	char *r_esc = plg_escape(rel, ESC_KEEP), *rest = NULL, *path = NULL;
 	int r = STS_PLUGIN_ENOMEM;
 	if (r_esc && asprintf(&rest, "/%s/%s", type, r_esc) >= 0 &&
 	    (path = zone_path(c, zone, rest, ""))) {
@@ -403,7 +369,7 @@ static int write_set(struct sts_plugin *p, const char *zone, const struct sts_rr
 {
 	const struct az *c = sts_plugin_ctx_get(p);
 	const char *etag = json_string_value(json_object_get(cur, "etag"));
-	char *r_esc = esc(rel), *rest = NULL, *path = NULL, *cond = NULL;
+	char *r_esc = plg_escape(rel, ESC_KEEP), *rest = NULL, *path = NULL, *cond = NULL;
 	json_t *body = props ? json_pack("{s:O}", "properties", props) : NULL;
 	int r = STS_PLUGIN_ENOMEM;
 	if (cur && !etag) {
@@ -497,15 +463,7 @@ static int az_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_
 		return STS_PLUGIN_ENOMEM;
 	json_t *zones = NULL;
 	int r = list_all(p, path, &zones, call);
-	size_t i;
-	json_t *z;
-	json_array_foreach(zones, i, z)
-	{
-		const char *name = json_string_value(json_object_get(z, "name"));
-		if (r == STS_PLUGIN_OK && name)
-			r = sts_plugin_zone_add(p, ret, name);
-	}
-	json_decref(zones);
+	r = plg_zones_add(p, r, zones, "name", ret);
 	free(path);
 	return r;
 }
