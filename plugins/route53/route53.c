@@ -19,6 +19,7 @@
 
 #include <libxml/parser.h>
 
+#include "plg_rest.h"
 #include "r53.h"
 
 #define API	    "/2013-04-01"
@@ -40,33 +41,22 @@ static const struct sts_plugin_setting *const r53_schema[] = {
 		.description = "the session token of temporary credentials (optional)"),
     STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "300", .range = true,
 		.min = 1, .max = 300, .description = "resource record sets per page of a listing"),
-    STS_SETTING(.key = "rate_limit", .type = STS_SETTING_STRING, .def = "5/1s",
-		.pattern = "[0-9]+/[0-9]*[smh]( *, *[0-9]+/[0-9]*[smh])*",
-		.pattern_hint = "COUNT/WINDOW, ... with WINDOW like 1s, 5m or 1h",
-		.description = "the API's request limit (Route 53: 5 per second per account)"),
-    STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true, .min = 1,
-		.max = 600, .description = "seconds per HTTP request"),
+    PLG_SETTING_RATE_LIMIT("5/1s", "1s, 5m or 1h",
+			   "the API's request limit (Route 53: 5 per second per account)"),
+    PLG_SETTING_TIMEOUT,
     NULL,
 };
 
 /* ---- instance ---- */
-
-static void wipe(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
 
 static void r53_unload(struct sts_plugin *p)
 {
 	struct r53 *c = sts_plugin_ctx_get(p);
 	if (!c)
 		return;
-	wipe(c->secret);
-	wipe(c->token);
-	wipe(c->key_id);
+	plg_wipe_free(c->secret);
+	plg_wipe_free(c->token);
+	plg_wipe_free(c->key_id);
 	if (c->limiter)
 		sts_plugin_limiter_free(p, c->limiter);
 	for (size_t i = 0; i < c->n_cache; i++) {
@@ -90,22 +80,9 @@ static int secret_of(struct sts_plugin *p, const json_t *settings, const char *k
 	const char *ref = json_string_value(json_object_get(settings, key));
 	if (!ref)
 		return STS_PLUGIN_OK; /* optional and absent */
-	struct sts_secret *s = NULL;
-	int r = sts_plugin_secret(p, ref, &s, call);
-	if (r < 0)
-		return r;
-	const char *v = sts_plugin_secret_value(p, s);
-	size_t n = sts_plugin_secret_len(p, s);
-	while (n && (v[n - 1] == '\n' || v[n - 1] == '\r')) /* a file's final newline */
-		n--;
-	if (n == 0 || memchr(v, '\0', n) || memchr(v, '\n', n) || memchr(v, '\r', n)) {
-		sts_plugin_secret_free(p, s);
-		sts_plugin_error(call, "the value of '%s' is empty or holds a line break", key);
-		return STS_PLUGIN_ESECRET;
-	}
-	*ret = strndup(v, n);
-	sts_plugin_secret_free(p, s);
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	char what[64];
+	snprintf(what, sizeof(what), "the value of '%s'", key);
+	return plg_secret_line(p, ref, PLG_SECRET_TRIM_EOL, what, ret, call);
 }
 
 static int r53_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
@@ -140,12 +117,8 @@ static int r53_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 		sts_plugin_error(call, "the access key id holds characters other than A-Z and 0-9");
 		r = STS_PLUGIN_ESECRET;
 	}
-	if (r == STS_PLUGIN_OK) {
-		const char *spec = json_string_value(json_object_get(settings, "rate_limit"));
-		r = sts_plugin_limiter_new(p, spec, &c->limiter);
-		if (r < 0)
-			sts_plugin_error(call, "cannot make a rate limiter of '%s'", spec);
-	}
+	if (r == STS_PLUGIN_OK)
+		r = plg_limiter(p, settings, "rate_limit", &c->limiter, call);
 	if (r < 0)
 		r53_unload(p);
 	return r;
