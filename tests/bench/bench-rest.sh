@@ -180,7 +180,8 @@ PY
 doc = json.load(open(sys.argv[2]))
 for p in (doc.get("plugins", doc) if isinstance(doc, dict) else doc):
     if p.get("name") == sys.argv[1]:
-        print(1 if "batch" in p.get("capabilities", []) else 0)' "$P" "$D/plugins.json")
+        print(1 if "batch" in p.get("capabilities", []) else 0)
+        break' "$P" "$D/plugins.json")
 	/usr/bin/python3 - "$P" "$D/stats1.json" "$D/stats2.json" "$t0" "$t1" "$N" "$Z" "$scale" "$rate" \
 		"${FAKE_RATE:-?}" "$batch" "$D/verdict" <<'PY'
 import json, math, subprocess, sys
@@ -197,10 +198,13 @@ window = min(w for _, w in wins)
 writes, reads = s1["writes"], s1["reads"]
 per_zone, per_domain = writes / z, writes / n
 misses = []
-# batch (declared): one write per zone and step; per-record: one write per
-# changed record (2 new TXT per domain)
-if batch == "1" and writes > z:
-    misses.append("%d writes for %d zones (batch: one per zone)" % (writes, z))
+# batch (declared): one write per zone and step, and apply publishes a new
+# domain in two DNS steps (the _mta-sts TXT once its policy is served, then
+# _smtp._tls: docs/stsctl-apply.md); per-record: one write per changed
+# record (2 new TXT per domain)
+STEPS = 2
+if batch == "1" and writes > STEPS * z:
+    misses.append("%d writes for %d zones (batch: one per zone and step)" % (writes, z))
 if batch != "1" and writes > 2 * n:
     misses.append("%d writes for %d new records" % (writes, 2 * n))
 if s2["writes"]:
@@ -217,5 +221,5 @@ PY
 	[ "$(cat "$D/verdict")" = ok ] || verdict_all=3
 done
 echo "floor: (ceil(requests / limit) - 1) x window / SCALE; ratio n/a when the requests fit in one window"
-echo "writes: per-record APIs (2 new TXT per domain) may write 2 per domain; batch/atomic APIs 1 per zone and step"
+echo "writes: per-record APIs (2 new TXT per domain) may write 2 per domain; batch/atomic APIs 1 per zone and step (2 steps)"
 exit $verdict_all
