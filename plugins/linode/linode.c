@@ -29,7 +29,8 @@
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 
 struct lin {
-	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
+	struct plg_rest rest;		  /* base, bearer header, timeout, limiter, breaker */
+	struct sts_limiter *list_limiter; /* paged listings, on top of rest's */
 	unsigned page_size;
 	/* the last zone looked up and its records path: ops of one instance
 	 * never overlap (max_concurrency 1), so no lock */
@@ -44,8 +45,10 @@ static const struct sts_plugin_setting *const lin_schema[] = {
     STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
 		.min = 25, .max = 500,
 		.description = "items per page of a listing (Linode: 25 to 500)"),
-    PLG_SETTING_RATE_LIMIT("200/1m", "1s, 1m or 1h",
-			   "the API's request limits (default: Linode's for listings)"),
+    PLG_SETTING_RATE_LIMIT("1600/1m", "1s, 1m or 1h",
+			   "the limits of every request (default: Linode's)"),
+    PLG_SETTING_LIMITS("list_rate_limit", "200/1m", "1s, 1m or 1h",
+		       "the limits of paged listings, on top of rate_limit (default: Linode's)"),
     PLG_SETTING_TIMEOUT,
     NULL,
 };
@@ -56,6 +59,8 @@ static void lin_unload(struct sts_plugin *p)
 	if (!c)
 		return;
 	plg_rest_release(p, &c->rest);
+	if (c->list_limiter)
+		sts_plugin_limiter_free(p, c->list_limiter);
 	free(c->zone);
 	free(c->records);
 	free(c);
@@ -73,6 +78,8 @@ static int lin_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 		return STS_PLUGIN_ENOMEM;
 	c->page_size = plg_uint(settings, "page_size");
 	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
+	if (r == STS_PLUGIN_OK)
+		r = plg_limiter(p, settings, "list_rate_limit", &c->list_limiter, call);
 	if (r < 0)
 		lin_unload(p);
 	return r;
@@ -101,6 +108,17 @@ static int api_send(struct sts_plugin *p, const char *method, const char *path, 
 	return r;
 }
 
+/* A paged listing waits for Linode's listing limit too (200/min by default,
+ * where other requests have 1600/min). */
+static int list_slot(struct sts_plugin *p, struct sts_plugin_call *call)
+{
+	const struct lin *c = sts_plugin_ctx_get(p);
+	int r = sts_plugin_limiter_acquire(p, c->list_limiter, 60000);
+	if (r < 0)
+		sts_plugin_error(call, "rate limit of listings: no free slot within 60 s");
+	return r;
+}
+
 /* Every page's "data" of the listing at path, in *ret; "pages" says how many. */
 static int list_pages(struct sts_plugin *p, const char *path, const char *filter, json_t **ret,
 		      struct sts_plugin_call *call)
@@ -122,7 +140,11 @@ static int list_pages(struct sts_plugin *p, const char *path, const char *filter
 			r = STS_PLUGIN_ENOMEM;
 			break;
 		}
-		r = api(p, "GET", url, NULL, filter, &resp, call);
+		r = list_slot(p, call);
+		if (r == STS_PLUGIN_OK)
+			r = api(p, "GET", url, NULL, filter, &resp, call);
+		else
+			resp = (struct sts_plugin_rest_resp){.struct_size = sizeof(resp)};
 		free(url);
 		json_t *data = json_object_get(resp.json, "data");
 		if (r == STS_PLUGIN_OK && !json_is_array(data)) {
@@ -359,7 +381,8 @@ static int lin_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts
 /* The token can list the domains (domains:read_only is enough); nothing changes. */
 static int lin_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 {
-	return api_send(p, "GET", "/domains?page=1&page_size=25", NULL, call);
+	int r = list_slot(p, call);
+	return r < 0 ? r : api_send(p, "GET", "/domains?page=1&page_size=25", NULL, call);
 }
 
 static void lin_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
