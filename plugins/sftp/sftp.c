@@ -203,10 +203,14 @@ static int sftp_load(struct sts_plugin *p, const json_t *settings, struct sts_pl
 	for (char *c = s->c.host; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	bool v6 = strchr(s->c.host, ':') != NULL;
-	if (asprintf(&s->name, v6 ? "[%s]:%u" : "%s:%u", s->c.host, s->c.port) < 0 ||
-	    (s->c.port == 22 ? asprintf(&s->kh_name, "%s", s->c.host)
-			     : asprintf(&s->kh_name, "[%s]:%u", s->c.host, s->c.port)) < 0) {
+	/* asprintf leaves its pointer undefined when it fails: NULL it, as
+	 * sftp_unload frees both */
+	if (asprintf(&s->name, v6 ? "[%s]:%u" : "%s:%u", s->c.host, s->c.port) < 0)
+		s->name = NULL;
+	else if ((s->c.port == 22 ? asprintf(&s->kh_name, "%s", s->c.host)
+				  : asprintf(&s->kh_name, "[%s]:%u", s->c.host, s->c.port)) < 0)
 		s->kh_name = NULL;
+	if (!s->name || !s->kh_name) {
 		sftp_unload(p);
 		return STS_PLUGIN_ENOMEM;
 	}
