@@ -37,11 +37,14 @@ int do_rec_value(struct sts_plugin *p, const char *zone, const json_t *rec, char
 	int r = STS_PLUGIN_OK;
 	if (strcmp(type, "CNAME") == 0 || strcmp(type, "NS") == 0) {
 		r = target(p, zone, data, &v);
-	} else if (strcmp(type, "MX") == 0 && (r = target(p, zone, data, &t)) == STS_PLUGIN_OK) {
-		if (asprintf(&v, "%lld %s", (long long)num(rec, "priority"), t) < 0)
+	} else if (strcmp(type, "MX") == 0) {
+		/* an invalid target is an error, never taken as text (no fall-through) */
+		if ((r = target(p, zone, data, &t)) == STS_PLUGIN_OK &&
+		    asprintf(&v, "%lld %s", (long long)num(rec, "priority"), t) < 0)
 			v = NULL;
-	} else if (strcmp(type, "SRV") == 0 && (r = target(p, zone, data, &t)) == STS_PLUGIN_OK) {
-		if (asprintf(&v, "%lld %lld %lld %s", (long long)num(rec, "priority"),
+	} else if (strcmp(type, "SRV") == 0) {
+		if ((r = target(p, zone, data, &t)) == STS_PLUGIN_OK &&
+		    asprintf(&v, "%lld %lld %lld %s", (long long)num(rec, "priority"),
 			     (long long)num(rec, "weight"), (long long)num(rec, "port"), t) < 0)
 			v = NULL;
 	} else if (strcmp(type, "CAA") == 0) {
@@ -54,6 +57,7 @@ int do_rec_value(struct sts_plugin *p, const char *zone, const json_t *rec, char
 	}
 	free(t);
 	if (r < 0) {
+		free(v);
 		sts_plugin_error(call, "a %s record with an invalid target '%s'", type, data);
 		return r;
 	}
