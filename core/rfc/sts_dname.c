@@ -27,6 +27,9 @@ static size_t strip_dot(const char *s)
 
 STS_API int sts_dname_normalize(const char *in, unsigned flags, char **ret, const char **reterr)
 {
+	const char *unused;
+	if (!reterr) /* the reason is optional (the fuzz targets' host passes NULL) */
+		reterr = &unused;
 	if (!in) {
 		*reterr = "no name";
 		return STS_EINVALID;

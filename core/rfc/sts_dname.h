@@ -60,7 +60,7 @@ enum sts_dname_problem {
  * nothing is validated here (see sts_dname_check()).
  * On success *ret is a malloc'd string the caller frees. STS_EINVALID when
  * a U-label cannot be converted (*reterr: libidn2's static reason), or
- * STS_ENOMEM; *ret and *reterr are left alone when not set.
+ * STS_ENOMEM; *ret and *reterr are left alone when not set; reterr may be NULL.
  */
 STS_API int sts_dname_normalize(const char *in, unsigned flags, char **ret, const char **reterr);
 
