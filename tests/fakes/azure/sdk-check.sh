@@ -12,19 +12,8 @@
 # of the fake; the fake itself stays plain http on 127.0.0.1.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../../integration/harness/lib.sh"
-. "$HERE/../common/rest.sh"
-. "$HERE/env.sh"
-for m in @azure/arm-dns @azure/identity; do
-	if ! command -v node >/dev/null || [ ! -d "$STS_TB_SDK/node_modules/$m" ]; then
-		echo "1..1"
-		echo "not ok 1 - the Azure SDK is installed (node, $STS_TB_SDK/node_modules/$m: tests/integration/harness/install.sh)"
-		exit 1
-	fi
-done
-W=$(mktemp -d /tmp/stsctl-sdk-azure.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "the Azure SDK" @azure/arm-dns @azure/identity
 mkdir -p "$W/main" "$W/rl"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
 	-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \

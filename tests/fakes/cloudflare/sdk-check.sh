@@ -5,17 +5,8 @@
 # TAP). Fails, never skips, when node or the SDK is missing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../../integration/harness/lib.sh"
-. "$HERE/../common/rest.sh"
-. "$HERE/env.sh"
-if ! command -v node >/dev/null || [ ! -d "$STS_TB_SDK/node_modules/cloudflare" ]; then
-	echo "1..1"
-	echo "not ok 1 - the Cloudflare SDK is installed (node, $STS_TB_SDK/node_modules/cloudflare: tests/integration/harness/install.sh)"
-	exit 1
-fi
-W=$(mktemp -d /tmp/stsctl-sdk-cloudflare.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "the Cloudflare SDK" cloudflare
 mkdir -p "$W/main" "$W/rl"
 # seven zones and pages of 5: the zone and the record listings span pages
 # shellcheck disable=SC2046

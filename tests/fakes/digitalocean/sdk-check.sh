@@ -8,22 +8,12 @@
 # TAP. A missing Prism is a failure, never a skip.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${STS_SOURCE_ROOT:-$(cd "$HERE/../../.." && pwd)}
-. "$ROOT/tests/integration/harness/lib.sh"
-. "$ROOT/tests/fakes/common/rest.sh"
-. "$HERE/env.sh"
-if [ ! -x "$STS_TB_SDK/node_modules/.bin/prism" ]; then
-	echo "1..1"
-	echo "not ok 1 - Prism is in $STS_TB_SDK (run tests/integration/harness/install.sh)"
-	exit 1
-fi
-W=$(mktemp -d /tmp/stsctl-sdk-digitalocean.XXXXXX)
-STOPS=()
-trap 'for s in "${STOPS[@]}"; do kill $s 2>/dev/null; done; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "Prism" .bin/prism
 mkdir -p "$W/a" "$W/b"
 # the functional checks: the limit's window compressed out of the way
 fake_start "$W/a" --zone sdk.test --zone other.test --zone third.test --page-size 2 --rate-scale 1000 || exit 1
-STOPS+=("$FAKE_PID $FAKE_FRONT_PID")
+PIDS+=("$FAKE_PID $FAKE_FRONT_PID")
 URL=$FAKE_URL/v2 TOKEN=$(cat "$W/a/do.token")
 
 n=0 failed=0
@@ -119,7 +109,7 @@ expect "a wrong token: 401 unauthorized, 'Unable to authenticate you'" 401 '.id 
 # to the fake, the 251st through Prism
 cp "$W/a/do.token" "$W/b/do.token"
 fake_start "$W/b" --zone sdk.test --rate-scale 0.05 || exit 1
-STOPS+=("$FAKE_PID $FAKE_FRONT_PID")
+PIDS+=("$FAKE_PID $FAKE_FRONT_PID")
 urls=()
 for i in $(seq 250); do urls+=("$FAKE_CONTROL_URL/v2/domains?page=$i"); done
 curl -sS -H "Authorization: Bearer $TOKEN" "${urls[@]}" >/dev/null

@@ -6,22 +6,12 @@
 # included. TAP. A missing SDK is a failure, never a skip.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${STS_SOURCE_ROOT:-$(cd "$HERE/../../.." && pwd)}
-. "$ROOT/tests/integration/harness/lib.sh"
-. "$ROOT/tests/fakes/common/rest.sh"
-. "$HERE/env.sh"
-for m in @google-cloud/dns google-auth-library; do
-	if [ ! -f "$STS_TB_SDK/node_modules/$m/package.json" ]; then
-		echo "1..1"
-		echo "not ok 1 - $m is in $STS_TB_SDK (run tests/integration/harness/install.sh)"
-		exit 1
-	fi
-done
-W=$(mktemp -d /tmp/stsctl-sdk-gcloud.XXXXXX)
-trap 'fake_stop; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "the Google Cloud DNS SDK" @google-cloud/dns/package.json google-auth-library/package.json
 # 2 rrsets a page; the quota's window stretched to 10 minutes so that the
 # burst of the rate-limit check falls in one window on a loaded machine
 fake_start "$W" --zone sdk.test --zone other.test --page-size 2 --rate-scale 0.1 || exit 1
+PIDS+=("$FAKE_PID")
 for i in $(seq 1 9); do
 	curl -fsS -o /dev/null -H 'Content-Type: application/json' -X POST "$FAKE_URL/_fake/seed" \
 		-d "{\"zone\": \"sdk.test\", \"name\": \"p$i.sdk.test\", \"type\": \"TXT\", \"ttl\": 300, \"content\": \"\\\"page $i\\\"\"}" ||

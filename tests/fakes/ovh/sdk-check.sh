@@ -5,18 +5,8 @@
 # SDK's own signature code. TAP. A missing SDK is a failure, never a skip.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${STS_SOURCE_ROOT:-$(cd "$HERE/../../.." && pwd)}
-. "$ROOT/tests/integration/harness/lib.sh"
-. "$ROOT/tests/fakes/common/rest.sh"
-. "$HERE/env.sh"
-if [ ! -f "$STS_TB_SDK/node_modules/@ovhcloud/node-ovh/package.json" ]; then
-	echo "1..1"
-	echo "not ok 1 - the OVHcloud SDK is in $STS_TB_SDK (run tests/integration/harness/install.sh)"
-	exit 1
-fi
-W=$(mktemp -d /tmp/stsctl-sdk-ovh.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "the OVHcloud SDK" @ovhcloud/node-ovh/package.json
 mkdir -p "$W/a" "$W/b"
 fake_start "$W/a" --zone sdk.test --zone other.test --rate-scale 1000 || exit 1
 PIDS+=("$FAKE_PID")

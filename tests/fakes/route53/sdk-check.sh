@@ -6,17 +6,8 @@
 # when node or the SDK is missing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../../integration/harness/lib.sh"
-. "$HERE/../common/rest.sh"
-. "$HERE/env.sh"
-if ! command -v node >/dev/null || [ ! -d "$STS_TB_SDK/node_modules/@aws-sdk/client-route-53" ]; then
-	echo "1..1"
-	echo "not ok 1 - the AWS SDK for Route 53 is installed (node, $STS_TB_SDK/node_modules/@aws-sdk/client-route-53: tests/integration/harness/install.sh)"
-	exit 1
-fi
-W=$(mktemp -d /tmp/stsctl-sdk-route53.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"' EXIT
+. "$HERE/../common/sdk.sh"
+sdk_need "the AWS SDK for Route 53" @aws-sdk/client-route-53
 mkdir -p "$W/main" "$W/rl"
 # seven zones and pages of 5: the zone and the rrset listings span pages; the
 # limit of 5 requests a second compressed 100 times, so that the checks in a
