@@ -265,6 +265,11 @@ int r53_zone_id(struct sts_plugin *p, const char *apex, char **ret, struct sts_p
 	return r;
 }
 
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
 char *r53_name(struct sts_plugin *p, const char *listed)
 {
 	(void)p;
@@ -273,10 +278,13 @@ char *r53_name(struct sts_plugin *p, const char *listed)
 	if (!out)
 		return NULL;
 	for (const char *c = listed; *c; c++) {
-		if (c[0] == '\\' && isdigit((unsigned char)c[1]) && isdigit((unsigned char)c[2]) &&
-		    isdigit((unsigned char)c[3])) {
-			int v = (c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'); /* octal */
-			*o++ = (char)tolower(v & 0xff);
+		int v = c[0] == '\\' && is_octal(c[1]) && is_octal(c[2]) && is_octal(c[3])
+			    ? (c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0')
+			    : 0;
+		if (v > 0 && v <= 0xff) {
+			/* Route 53's octal escape; \000 and \400 and above are no octet of a
+			 * C string, so they stay as written (and no name matches them) */
+			*o++ = (char)tolower(v);
 			c += 3;
 		} else {
 			*o++ = (char)tolower((unsigned char)*c);

@@ -279,10 +279,10 @@ static void test_only_200_no_redirect(void **state)
 {
 	(void)state;
 	static const char *heads[] = {
-	    "HTTP/1.1 301 Moved Permanently\r\nLocation: https://" HOST "/other\r\nContent-Type: "
-	    "text/plain",
-	    "HTTP/1.1 302 Found\r\nLocation: /.well-known/mta-sts.txt?x\r\nContent-Type: "
-	    "text/plain",
+	    ("HTTP/1.1 301 Moved Permanently\r\nLocation: https://" HOST "/other\r\n"
+	     "Content-Type: text/plain"),
+	    ("HTTP/1.1 302 Found\r\nLocation: /.well-known/mta-sts.txt?x\r\n"
+	     "Content-Type: text/plain"),
 	    "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain",
 	    "HTTP/1.1 204 No Content\r\nContent-Type: text/plain",
 	    "HTTP/1.1 500 Oops\r\nContent-Type: text/plain",
