@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hosted store: policies, certificates, the ACME account and the serve
+ * instances of the hosted MTA-STS service in the state DB (component
+ * "hosted", docs/state.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "sts_buf.h"
+#include "sts_err.h"
+#include "sts_hosted_store.h"
+
+/* The generation is bumped by triggers; a failure record does not change
+ * what serve serves, so only a new chain or key bumps it for certificates.
+ * The SQL is plain (ON CONFLICT, CASE, row triggers) for PostgreSQL later. */
+#define BUMP " BEGIN UPDATE hosted_generation SET gen = gen + 1 WHERE id = 1; END;"
+
+static const struct sts_db_migration migrations[] = {
+    {1, "CREATE TABLE hosted_domains ("
+	" domain TEXT PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
+	" since INTEGER NOT NULL, leaving_since INTEGER);"
+	"CREATE TABLE hosted_policies ("
+	" host TEXT PRIMARY KEY, domain TEXT NOT NULL, body BLOB NOT NULL,"
+	" policy_id TEXT NOT NULL, sha256 TEXT NOT NULL, max_age INTEGER NOT NULL,"
+	" max_age_ever INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE hosted_certs ("
+	" host TEXT PRIMARY KEY, chain_pem TEXT, key_pem TEXT, not_before INTEGER,"
+	" not_after INTEGER, updated INTEGER NOT NULL, last_error TEXT,"
+	" last_attempt INTEGER, next_attempt INTEGER, failures INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE hosted_acme_account ("
+	" directory TEXT PRIMARY KEY, key_pem TEXT NOT NULL, kid TEXT, contact TEXT,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE serve_instances ("
+	" instance TEXT PRIMARY KEY, hostname TEXT, pid INTEGER, listen TEXT,"
+	" started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, counters TEXT);"
+	"CREATE TABLE hosted_generation ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
+	"INSERT INTO hosted_generation (id, gen) VALUES (1, 0);"
+	"CREATE TRIGGER hosted_policies_ins AFTER INSERT ON hosted_policies" BUMP
+	"CREATE TRIGGER hosted_policies_upd AFTER UPDATE ON hosted_policies" BUMP
+	"CREATE TRIGGER hosted_policies_del AFTER DELETE ON hosted_policies" BUMP
+	"CREATE TRIGGER hosted_certs_ins AFTER INSERT ON hosted_certs"
+	" WHEN NEW.chain_pem IS NOT NULL" BUMP
+	"CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" BUMP
+	"CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP},
+};
+
+STS_API int sts_hosted_schema(struct sts_db *db)
+{
+	return sts_db_migrate(db, STS_HOSTED_COMPONENT, migrations,
+			      sizeof(migrations) / sizeof(migrations[0]));
+}
+
+static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	char *d;
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+/* ---- policies ---- */
+
+static bool sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return true;
+}
+
+STS_API int sts_hosted_policy_put(struct sts_db *db, const char *host, const char *domain,
+				  const void *body, size_t body_len, const char *policy_id,
+				  long long max_age)
+{
+	static const char sql[] =
+	    "INSERT INTO hosted_policies (host, domain, body, policy_id, sha256, max_age,"
+	    " max_age_ever, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)"
+	    " ON CONFLICT (host) DO UPDATE SET domain = excluded.domain, body = excluded.body,"
+	    " policy_id = excluded.policy_id, sha256 = excluded.sha256,"
+	    " max_age = excluded.max_age, updated = excluded.updated,"
+	    " max_age_ever = CASE WHEN hosted_policies.max_age_ever > excluded.max_age"
+	    " THEN hosted_policies.max_age_ever ELSE excluded.max_age END";
+	char hex[65];
+	sqlite3_stmt *st = NULL;
+	int r = STS_EDB;
+
+	if (!host || !*host || !domain || !*domain || !body || !policy_id || max_age < 0 ||
+	    body_len > (size_t)INT32_MAX)
+		return STS_EINVAL;
+	if (!sha256_hex(body, body_len, hex))
+		return STS_ENOMEM;
+	sts_db_hold(db);
+	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, body, (int)body_len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, policy_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, max_age);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)sts_db_now(db));
+		if (sqlite3_step(st) == SQLITE_DONE)
+			r = STS_OK;
+	}
+	sqlite3_finalize(st);
+	sts_db_unhold(db);
+	return r;
+}
+
+static int policy_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_policy *p = elem;
+	bool oom = false;
+	const void *b = sqlite3_column_blob(st, 2);
+	int n = sqlite3_column_bytes(st, 2);
+
+	p->host = col_dup(st, 0, &oom);
+	p->domain = col_dup(st, 1, &oom);
+	p->body = malloc((size_t)n + 1);
+	if (p->body) {
+		if (n > 0)
+			memcpy(p->body, b, (size_t)n);
+		p->body[n] = 0;
+		p->body_len = (size_t)n;
+	}
+	p->policy_id = col_dup(st, 3, &oom);
+	snprintf(p->sha256, sizeof(p->sha256), "%s",
+		 sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
+	p->max_age = sqlite3_column_int64(st, 5);
+	p->max_age_ever = sqlite3_column_int64(st, 6);
+	p->updated = sqlite3_column_int64(st, 7);
+	return oom || !p->body ? STS_ENOMEM : STS_OK;
+}
+
+STS_API void sts_hosted_policy_release(struct sts_hosted_policy *p)
+{
+	if (!p)
+		return;
+	free(p->host);
+	free(p->domain);
+	free(p->body);
+	free(p->policy_id);
+	memset(p, 0, sizeof(*p));
+}
+
+static void policy_release(void *elem)
+{
+	sts_hosted_policy_release(elem);
+}
+
+/* One row by key through sts_db_read_rows: the first element moved to ret. */
+static int get_one(struct sts_db *db, const struct sts_db_rows *q, void *ret, bool *ret_found)
+{
+	void *v = NULL;
+	size_t n = 0;
+	int r = sts_db_read_rows(db, q, &v, &n);
+
+	*ret_found = false;
+	if (r < 0)
+		return r;
+	if (n > 0) {
+		memcpy(ret, v, q->size);
+		*ret_found = true;
+		for (size_t i = 1; i < n; i++) /* a primary key: never more than one */
+			q->release((char *)v + i * q->size);
+	}
+	free(v);
+	return STS_OK;
+}
+
+STS_API int sts_hosted_policy_get(struct sts_db *db, const char *host,
+				  struct sts_hosted_policy *ret, bool *ret_found)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT host, domain, body, policy_id, sha256, max_age, max_age_ever, updated"
+		   " FROM hosted_policies WHERE host = ?1",
+	    .key = host,
+	    .size = sizeof(*ret),
+	    .row = policy_row,
+	    .release = policy_release,
+	    .what = "read hosted policy",
+	    .optional = true,
+	};
+	return get_one(db, &q, ret, ret_found);
+}
+
+STS_API int sts_hosted_policy_delete(struct sts_db *db, const char *host)
+{
+	return sts_db_execf(db, "DELETE FROM hosted_policies WHERE host = ?", "t", host);
+}
+
+/* ---- certificates ---- */
+
+STS_API int sts_hosted_cert_put(struct sts_db *db, const char *host, const char *chain_pem,
+				const char *key_pem, int64_t not_before, int64_t not_after,
+				int64_t next_attempt)
+{
+	int64_t now = (int64_t)sts_db_now(db);
+	if (!host || !*host || !chain_pem || !key_pem)
+		return STS_EINVAL;
+	return sts_db_execf(
+	    db,
+	    "INSERT INTO hosted_certs (host, chain_pem, key_pem, not_before, not_after, updated,"
+	    " last_error, last_attempt, next_attempt, failures)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?6, ?7, 0)"
+	    " ON CONFLICT (host) DO UPDATE SET chain_pem = excluded.chain_pem,"
+	    " key_pem = excluded.key_pem, not_before = excluded.not_before,"
+	    " not_after = excluded.not_after, updated = excluded.updated, last_error = NULL,"
+	    " last_attempt = excluded.last_attempt, next_attempt = excluded.next_attempt,"
+	    " failures = 0",
+	    "tttiiii", host, chain_pem, key_pem, not_before, not_after, now, next_attempt);
+}
+
+STS_API int sts_hosted_cert_failure(struct sts_db *db, const char *host, const char *error,
+				    int64_t next_attempt)
+{
+	int64_t now = (int64_t)sts_db_now(db);
+	if (!host || !*host)
+		return STS_EINVAL;
+	return sts_db_execf(db,
+			    "INSERT INTO hosted_certs (host, updated, last_error, last_attempt,"
+			    " next_attempt, failures) VALUES (?1, ?2, ?3, ?2, ?4, 1)"
+			    " ON CONFLICT (host) DO UPDATE SET last_error = excluded.last_error,"
+			    " last_attempt = excluded.last_attempt,"
+			    " next_attempt = excluded.next_attempt,"
+			    " failures = hosted_certs.failures + 1",
+			    "titi", host, now, error ? error : "unknown error", next_attempt);
+}
+
+static int cert_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_cert *c = elem;
+	bool oom = false;
+	c->host = col_dup(st, 0, &oom);
+	c->chain_pem = col_dup(st, 1, &oom);
+	c->key_pem = col_dup(st, 2, &oom);
+	c->not_before = sqlite3_column_int64(st, 3);
+	c->not_after = sqlite3_column_int64(st, 4);
+	c->updated = sqlite3_column_int64(st, 5);
+	c->last_error = col_dup(st, 6, &oom);
+	c->last_attempt = sqlite3_column_int64(st, 7);
+	c->next_attempt = sqlite3_column_int64(st, 8);
+	c->failures = sqlite3_column_int64(st, 9);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+STS_API void sts_hosted_cert_release(struct sts_hosted_cert *c)
+{
+	if (!c)
+		return;
+	free(c->host);
+	free(c->chain_pem);
+	if (c->key_pem) {
+		explicit_bzero(c->key_pem, strlen(c->key_pem));
+		free(c->key_pem);
+	}
+	free(c->last_error);
+	memset(c, 0, sizeof(*c));
+}
+
+static void cert_release(void *elem)
+{
+	sts_hosted_cert_release(elem);
+}
+
+STS_API int sts_hosted_cert_get(struct sts_db *db, const char *host, struct sts_hosted_cert *ret,
+				bool *ret_found)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT host, chain_pem, key_pem, not_before, not_after, updated, last_error,"
+		   " last_attempt, next_attempt, failures FROM hosted_certs WHERE host = ?1",
+	    .key = host,
+	    .size = sizeof(*ret),
+	    .row = cert_row,
+	    .release = cert_release,
+	    .what = "read hosted certificate",
+	    .optional = true,
+	};
+	return get_one(db, &q, ret, ret_found);
+}
+
+STS_API int sts_hosted_cert_delete(struct sts_db *db, const char *host)
+{
+	return sts_db_execf(db, "DELETE FROM hosted_certs WHERE host = ?", "t", host);
+}
+
+/* ---- hosts ---- */
+
+static int host_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_host *h = elem;
+	bool oom = false;
+	h->host = col_dup(st, 0, &oom);
+	h->domain = col_dup(st, 1, &oom);
+	h->max_age_ever = sqlite3_column_int64(st, 2);
+	h->has_cert = sqlite3_column_int(st, 3) != 0;
+	h->not_after = sqlite3_column_int64(st, 4);
+	h->last_error = col_dup(st, 5, &oom);
+	h->next_attempt = sqlite3_column_int64(st, 6);
+	h->failures = sqlite3_column_int64(st, 7);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+static void host_release(void *elem)
+{
+	struct sts_hosted_host *h = elem;
+	free(h->host);
+	free(h->domain);
+	free(h->last_error);
+}
+
+STS_API int sts_hosted_hosts(struct sts_db *db, struct sts_hosted_host **ret, size_t *ret_n)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT h.host, p.domain, p.max_age_ever, c.chain_pem IS NOT NULL,"
+		   " c.not_after, c.last_error, c.next_attempt, c.failures"
+		   " FROM (SELECT host FROM hosted_policies UNION SELECT host FROM hosted_certs) h"
+		   " LEFT JOIN hosted_policies p ON p.host = h.host"
+		   " LEFT JOIN hosted_certs c ON c.host = h.host ORDER BY h.host",
+	    .size = sizeof(**ret),
+	    .row = host_row,
+	    .release = host_release,
+	    .what = "read hosted hosts",
+	    .optional = true,
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
+
+STS_API void sts_hosted_hosts_free(struct sts_hosted_host *v, size_t n)
+{
+	STS_ARRAY_FREE(v, n, host_release);
+}
+
+/* ---- the ACME account ---- */
+
+STS_API int sts_hosted_account_put(struct sts_db *db, const char *directory, const char *key_pem,
+				   const char *kid, const char *contact)
+{
+	if (!directory || !*directory || !key_pem)
+		return STS_EINVAL;
+	return sts_db_execf(db,
+			    "INSERT INTO hosted_acme_account (directory, key_pem, kid, contact,"
+			    " created) VALUES (?1, ?2, ?3, ?4, ?5)"
+			    " ON CONFLICT (directory) DO UPDATE SET key_pem = excluded.key_pem,"
+			    " kid = excluded.kid, contact = excluded.contact",
+			    "tttti", directory, key_pem, kid, contact, (int64_t)sts_db_now(db));
+}
+
+static int account_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_account *a = elem;
+	bool oom = false;
+	a->directory = col_dup(st, 0, &oom);
+	a->key_pem = col_dup(st, 1, &oom);
+	a->kid = col_dup(st, 2, &oom);
+	a->contact = col_dup(st, 3, &oom);
+	a->created = sqlite3_column_int64(st, 4);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+STS_API void sts_hosted_account_release(struct sts_hosted_account *a)
+{
+	if (!a)
+		return;
+	free(a->directory);
+	if (a->key_pem) {
+		explicit_bzero(a->key_pem, strlen(a->key_pem));
+		free(a->key_pem);
+	}
+	free(a->kid);
+	free(a->contact);
+	memset(a, 0, sizeof(*a));
+}
+
+static void account_release(void *elem)
+{
+	sts_hosted_account_release(elem);
+}
+
+STS_API int sts_hosted_account_get(struct sts_db *db, const char *directory,
+				   struct sts_hosted_account *ret, bool *ret_found)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT directory, key_pem, kid, contact, created FROM hosted_acme_account"
+		   " WHERE directory = ?1",
+	    .key = directory,
+	    .size = sizeof(*ret),
+	    .row = account_row,
+	    .release = account_release,
+	    .what = "read acme account",
+	    .optional = true,
+	};
+	return get_one(db, &q, ret, ret_found);
+}
+
+/* ---- serve instances ---- */
+
+STS_API int sts_hosted_heartbeat(struct sts_db *db, const struct sts_serve_instance *i)
+{
+	if (!i || !i->instance || !*i->instance)
+		return STS_EINVAL;
+	return sts_db_execf(db,
+			    "INSERT INTO serve_instances (instance, hostname, pid, listen, started,"
+			    " heartbeat, counters) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+			    " ON CONFLICT (instance) DO UPDATE SET hostname = excluded.hostname,"
+			    " pid = excluded.pid, listen = excluded.listen,"
+			    " heartbeat = excluded.heartbeat, counters = excluded.counters",
+			    "ttitiit", i->instance, i->hostname, i->pid, i->listen, i->started,
+			    (int64_t)sts_db_now(db), i->counters);
+}
+
+static int instance_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_serve_instance *i = elem;
+	bool oom = false;
+	i->instance = col_dup(st, 0, &oom);
+	i->hostname = col_dup(st, 1, &oom);
+	i->pid = sqlite3_column_int64(st, 2);
+	i->listen = col_dup(st, 3, &oom);
+	i->started = sqlite3_column_int64(st, 4);
+	i->heartbeat = sqlite3_column_int64(st, 5);
+	i->counters = col_dup(st, 6, &oom);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+static void instance_release(void *elem)
+{
+	struct sts_serve_instance *i = elem;
+	free(i->instance);
+	free(i->hostname);
+	free(i->listen);
+	free(i->counters);
+}
+
+STS_API int sts_hosted_instances(struct sts_db *db, struct sts_serve_instance **ret, size_t *ret_n)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT instance, hostname, pid, listen, started, heartbeat, counters"
+		   " FROM serve_instances ORDER BY instance",
+	    .size = sizeof(**ret),
+	    .row = instance_row,
+	    .release = instance_release,
+	    .what = "read serve instances",
+	    .optional = true,
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
+
+STS_API void sts_hosted_instances_free(struct sts_serve_instance *v, size_t n)
+{
+	STS_ARRAY_FREE(v, n, instance_release);
+}
+
+STS_API int sts_hosted_instances_prune(struct sts_db *db, int64_t before)
+{
+	return sts_db_execf(db, "DELETE FROM serve_instances WHERE heartbeat < ?", "i", before);
+}
+
+/* ---- the generation ---- */
+
+static int gen_row(sqlite3_stmt *st, void *elem)
+{
+	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+	return STS_OK;
+}
+
+static void gen_release(void *elem)
+{
+	(void)elem;
+}
+
+STS_API int sts_hosted_generation(struct sts_db *db, int64_t *ret)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT gen FROM hosted_generation WHERE id = 1",
+	    .size = sizeof(*ret),
+	    .row = gen_row,
+	    .release = gen_release,
+	    .what = "read hosted generation",
+	    .optional = true,
+	};
+	bool found;
+	int64_t g = 0;
+	int r = get_one(db, &q, &g, &found);
+	if (r < 0)
+		return r;
+	*ret = found ? g : 0;
+	return STS_OK;
+}
