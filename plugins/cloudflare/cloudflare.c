@@ -33,13 +33,11 @@
 
 static const struct sts_plugin_setting *const cf_schema[] = {
     PLG_SETTING_URL("https://api.cloudflare.com/client/v4", "base URL of the Cloudflare API v4"),
-    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
-		.description = "API token with Zone.DNS:Edit (and Zone:Read to list zones)"),
+    PLG_SETTING_TOKEN("token", "API token with Zone.DNS:Edit (and Zone:Read to list zones)"),
     STS_SETTING(.key = "account_id", .type = STS_SETTING_STRING, .pattern = "[0-9a-f]{32}",
 		.pattern_hint = "32 hexadecimal digits",
 		.description = "for an account-owned token: its account (probe verifies there)"),
-    STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
-		.min = 5, .max = 5000, .description = "records per page of a listing"),
+    PLG_SETTING_PAGE("per_page", "100", 5, 5000, "records per page of a listing"),
     PLG_SETTING_RATE_LIMIT("1200/5m", "1s, 5m or 1h",
 			   "the API's request limit (Cloudflare: 1200 per 5 minutes)"),
     PLG_SETTING_TIMEOUT,
@@ -54,40 +52,32 @@ static const struct sts_plugin_setting *const cf_schema[] = {
 
 /* ---- instance ---- */
 
-static void cf_unload(struct sts_plugin *p)
+static int cf_init(struct sts_plugin *p, void *ctx, const json_t *settings,
+		   struct sts_plugin_call *call)
 {
-	struct cf *c = sts_plugin_ctx_get(p);
-	if (!c)
-		return;
-	plg_rest_release(p, &c->rest);
-	free(c->account_id);
-	free(c);
-	sts_plugin_ctx_set(p, NULL);
-}
-
-static int cf_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
-{
-	static const struct plg_rest_conf conf = {
-	    .token_key = "token",
-	    .token_what = "the API token of 'token'",
-	    .token_flags = PLG_SECRET_TRIM_EOL, /* a token file ending in a newline */
-	};
-	struct cf *c = sts_plugin_ctx_new(p, sizeof(*c));
-	if (!c)
-		return STS_PLUGIN_ENOMEM;
+	struct cf *c = ctx;
 	const char *account = json_string_value(json_object_get(settings, "account_id"));
 	c->per_page = plg_uint(settings, "per_page");
 	c->retries = plg_uint(settings, "retries");
 	c->batch_limit = plg_uint(settings, "batch_limit");
-	int r = STS_PLUGIN_OK;
 	if (account && !(c->account_id = strdup(account)))
-		r = STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK)
-		r = plg_rest_load(p, &c->rest, settings, &conf, call);
-	if (r < 0)
-		cf_unload(p);
-	return r;
+		return STS_PLUGIN_ENOMEM;
+	return STS_PLUGIN_OK;
 }
+
+static void cf_fini(struct sts_plugin *p, void *ctx)
+{
+	free(((struct cf *)ctx)->account_id);
+}
+
+/* Which requests may be repeated is each caller's (cf_request). */
+PLG_REST_PLUGIN(cf, .ctx_size = sizeof(struct cf), .init = cf_init, .fini = cf_fini,
+		.conf = {
+		    .token_key = "token",
+		    .token_what = "the API token of 'token'",
+		    .token_flags = PLG_SECRET_TRIM_EOL, /* a token file ending in a newline */
+		    .error_pointer = "/errors/0/message",
+		});
 
 /* ---- requests ---- */
 
@@ -149,7 +139,6 @@ int cf_request(struct sts_plugin *p, const char *method, const char *path, const
 	const struct cf *c = sts_plugin_ctx_get(p);
 	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
 	req.idempotent = idempotent;
-	req.error_pointer = "/errors/0/message";
 	int r = sts_plugin_rest(p, &req, resp, call);
 	if (r < 0 && resp->status >= 400)
 		r = envelope_error(c, r, method, path, resp, call);

@@ -84,6 +84,8 @@ int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 int plg_rest_open(struct sts_plugin *p, struct plg_rest *r, const json_t *settings,
 		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
 {
+	r->error_pointer = conf->error_pointer;
+	r->idempotent = conf->idempotent;
 	r->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
 	r->base = conf->url ? strip_slashes(conf->url) : plg_setting_dup(settings, "url");
 	int e = r->base ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
@@ -109,6 +111,16 @@ int plg_rest_load(struct sts_plugin *p, struct plg_rest *r, const json_t *settin
 	return e == STS_PLUGIN_OK ? plg_rest_limits(p, r, settings, call) : e;
 }
 
+/* Is w one of the blank-separated words of list (NULL: none)? */
+static bool is_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *s = list; s && (s = strstr(s, w)); s += n)
+		if ((s == list || s[-1] == ' ') && (s[n] == ' ' || !s[n]))
+			return true;
+	return false;
+}
+
 struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *method,
 					const char *path, const json_t *body)
 {
@@ -122,7 +134,52 @@ struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *me
 	    .limiter = r->limiter,
 	    .breaker = r->breaker,
 	    .timeout_ms = r->timeout_ms,
+	    .idempotent = is_word(r->idempotent, method),
+	    .error_pointer = r->error_pointer,
 	};
+}
+
+int plg_rest_call(struct sts_plugin *p, const struct plg_rest *r, const char *method,
+		  const char *path, const json_t *body, struct sts_plugin_rest_resp *resp,
+		  struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_req req = plg_rest_req(r, method, path, body);
+	return sts_plugin_rest(p, &req, resp, call);
+}
+
+int plg_rest_send(struct sts_plugin *p, const struct plg_rest *r, const char *method,
+		  const char *path, const json_t *body, struct sts_plugin_call *call)
+{
+	struct sts_plugin_rest_resp resp;
+	int e = plg_rest_call(p, r, method, path, body, &resp, call);
+	sts_plugin_rest_release(p, &resp);
+	return e;
+}
+
+int plg_rest_plugin_load(struct sts_plugin *p, const struct plg_rest_plugin *d,
+			 const json_t *settings, struct sts_plugin_call *call)
+{
+	struct plg_rest *r = sts_plugin_ctx_new(p, d->ctx_size);
+	if (!r)
+		return STS_PLUGIN_ENOMEM;
+	int e = plg_rest_load(p, r, settings, &d->conf, call);
+	if (e == STS_PLUGIN_OK && d->init)
+		e = d->init(p, r, settings, call);
+	if (e < 0)
+		plg_rest_plugin_unload(p, d);
+	return e;
+}
+
+void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *d)
+{
+	struct plg_rest *r = sts_plugin_ctx_get(p);
+	if (!r)
+		return;
+	if (d->fini)
+		d->fini(p, r);
+	plg_rest_release(p, r);
+	free(r);
+	sts_plugin_ctx_set(p, NULL);
 }
 
 int plg_zones_add(struct sts_plugin *p, int r, json_t *items, const char *key,

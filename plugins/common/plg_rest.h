@@ -38,6 +38,15 @@
 /* "rate_limit": the limits of plg_rest_load's limiter. */
 #define PLG_SETTING_RATE_LIMIT(dflt, like, desc) PLG_SETTING_LIMITS("rate_limit", dflt, like, desc)
 
+/* A required secret setting: the API's token or key. */
+#define PLG_SETTING_TOKEN(k, desc)                                                                 \
+	STS_SETTING(.key = k, .type = STS_SETTING_SECRET, .required = true, .description = desc)
+
+/* The integer setting of a listing's page size: dflt, from lo to hi. */
+#define PLG_SETTING_PAGE(k, dflt, lo, hi, desc)                                                    \
+	STS_SETTING(.key = k, .type = STS_SETTING_INTEGER, .def = dflt, .range = true, .min = lo,  \
+		    .max = hi, .description = desc)
+
 /* "timeout": seconds per HTTP request (plg_rest.timeout_ms). */
 #define PLG_SETTING_TIMEOUT                                                                        \
 	STS_SETTING(.key = "timeout", .type = STS_SETTING_INTEGER, .def = "30", .range = true,     \
@@ -77,6 +86,8 @@ struct plg_rest {
 	long timeout_ms;
 	struct sts_limiter *limiter;
 	struct sts_breaker *breaker;
+	const char *error_pointer; /* of its conf */
+	const char *idempotent;
 };
 
 /* What plg_rest_load reads from the settings. */
@@ -85,6 +96,11 @@ struct plg_rest_conf {
 	const char *token_key;	/* secret setting of a bearer token; NULL: none */
 	const char *token_what; /* its name in errors, as "the token of 'token'" */
 	unsigned token_flags;	/* PLG_SECRET_* */
+	/* of plg_rest_req, kept by reference (literals): the JSON pointer of
+	 * the API's error text, the methods safe to repeat ("GET PUT DELETE";
+	 * NULL: none) */
+	const char *error_pointer;
+	const char *idempotent;
 };
 
 /*
@@ -107,11 +123,20 @@ int plg_rest_limits(struct sts_plugin *p, struct plg_rest *r, const json_t *sett
 int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 		struct sts_limiter **ret, struct sts_plugin_call *call);
 
-/* A request to r's API: base, auth (r's bearer header), limiter, breaker and
- * timeout filled in; the caller sets the rest (idempotent, error_pointer,
- * headers, another auth). */
+/* A request to r's API: base, auth (r's bearer header), limiter, breaker,
+ * timeout, and the error pointer and idempotence of r's conf filled in; the
+ * caller may set the rest (headers, another auth). */
 struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *method,
 					const char *path, const json_t *body);
+
+/* plg_rest_req sent: the answer in *resp, release it either way. */
+int plg_rest_call(struct sts_plugin *p, const struct plg_rest *r, const char *method,
+		  const char *path, const json_t *body, struct sts_plugin_rest_resp *resp,
+		  struct sts_plugin_call *call);
+
+/* plg_rest_call whose answer only its status matters. */
+int plg_rest_send(struct sts_plugin *p, const struct plg_rest *r, const char *method,
+		  const char *path, const json_t *body, struct sts_plugin_call *call);
 
 /* The string member key of each item of the array items added to ret while
  * r is STS_PLUGIN_OK (items without it skipped); items is released. Returns
@@ -121,6 +146,42 @@ int plg_zones_add(struct sts_plugin *p, int r, json_t *items, const char *key,
 
 /* Free what r holds (the header wiped) and zero it; a zeroed r is fine. */
 void plg_rest_release(struct sts_plugin *p, struct plg_rest *r);
+
+/* ---- a plugin's load and unload ---- */
+
+/*
+ * A REST plugin's instance, as data: its context is ctx_size zeroed octets
+ * whose first member is a struct plg_rest, loaded with conf; then init
+ * (NULL: none) reads the plugin's own settings. unload runs fini (NULL:
+ * none) on what init made, then releases the plg_rest and the context. A
+ * failed load undoes itself.
+ */
+struct plg_rest_plugin {
+	size_t ctx_size;
+	struct plg_rest_conf conf;
+	int (*init)(struct sts_plugin *p, void *ctx, const json_t *settings,
+		    struct sts_plugin_call *call);
+	void (*fini)(struct sts_plugin *p, void *ctx);
+};
+
+int plg_rest_plugin_load(struct sts_plugin *p, const struct plg_rest_plugin *d,
+			 const json_t *settings, struct sts_plugin_call *call);
+void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *d);
+
+/* The plugin's struct plg_rest_plugin PREFIX_plugin of the designated
+ * initialisers, and PREFIX_load and PREFIX_unload for STS_PLUGIN_API. */
+#define PLG_REST_PLUGIN(PREFIX, ...)                                                               \
+	static const struct plg_rest_plugin PREFIX##_plugin;                                       \
+	static int PREFIX##_load(struct sts_plugin *p, const json_t *settings,                     \
+				 struct sts_plugin_call *call)                                     \
+	{                                                                                          \
+		return plg_rest_plugin_load(p, &PREFIX##_plugin, settings, call);                  \
+	}                                                                                          \
+	static void PREFIX##_unload(struct sts_plugin *p)                                          \
+	{                                                                                          \
+		plg_rest_plugin_unload(p, &PREFIX##_plugin);                                       \
+	}                                                                                          \
+	static const struct plg_rest_plugin PREFIX##_plugin = {__VA_ARGS__}
 
 /* ---- host-made strings ---- */
 

@@ -39,12 +39,10 @@ struct lin {
 };
 
 static const struct sts_plugin_setting *const lin_schema[] = {
-    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
-		.description = "a personal access token with the domains scope (read/write)"),
+    PLG_SETTING_TOKEN("token", "a personal access token with the domains scope (read/write)"),
     PLG_SETTING_URL("https://api.linode.com/v4", "base URL of the API (tests point it at a fake)"),
-    STS_SETTING(.key = "page_size", .type = STS_SETTING_INTEGER, .def = "500", .range = true,
-		.min = 25, .max = 500,
-		.description = "items per page of a listing (Linode: 25 to 500)"),
+    PLG_SETTING_PAGE("page_size", "500", 25, 500,
+		     "items per page of a listing (Linode: 25 to 500)"),
     PLG_SETTING_RATE_LIMIT("1600/1m", "1s, 1m or 1h",
 			   "the limits of every request (default: Linode's)"),
     PLG_SETTING_LIMITS("list_rate_limit", "200/1m", "1s, 1m or 1h",
@@ -53,37 +51,31 @@ static const struct sts_plugin_setting *const lin_schema[] = {
     NULL,
 };
 
-static void lin_unload(struct sts_plugin *p)
+static int lin_init(struct sts_plugin *p, void *ctx, const json_t *settings,
+		    struct sts_plugin_call *call)
 {
-	struct lin *c = sts_plugin_ctx_get(p);
-	if (!c)
-		return;
-	plg_rest_release(p, &c->rest);
+	struct lin *c = ctx;
+	c->page_size = plg_uint(settings, "page_size");
+	return plg_limiter(p, settings, "list_rate_limit", &c->list_limiter, call);
+}
+
+static void lin_fini(struct sts_plugin *p, void *ctx)
+{
+	struct lin *c = ctx;
 	if (c->list_limiter)
 		sts_plugin_limiter_free(p, c->list_limiter);
 	free(c->zone);
 	free(c->records);
-	free(c);
-	sts_plugin_ctx_set(p, NULL);
 }
 
-static int lin_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
-{
-	static const struct plg_rest_conf conf = {
-	    .token_key = "token",
-	    .token_what = "the token of 'token'",
-	};
-	struct lin *c = sts_plugin_ctx_new(p, sizeof(*c));
-	if (!c)
-		return STS_PLUGIN_ENOMEM;
-	c->page_size = plg_uint(settings, "page_size");
-	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
-	if (r == STS_PLUGIN_OK)
-		r = plg_limiter(p, settings, "list_rate_limit", &c->list_limiter, call);
-	if (r < 0)
-		lin_unload(p);
-	return r;
-}
+PLG_REST_PLUGIN(lin, .ctx_size = sizeof(struct lin), .init = lin_init, .fini = lin_fini,
+		.conf = {
+		    .token_key = "token",
+		    .token_what = "the token of 'token'",
+		    .error_pointer = "/errors/0/reason",
+		    /* a POST repeated after a lost answer would add a second record */
+		    .idempotent = "GET PUT DELETE",
+		});
 
 /* One request (filter: an X-Filter header line or NULL); release *resp. */
 static int api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
@@ -93,19 +85,14 @@ static int api(struct sts_plugin *p, const char *method, const char *path, const
 	const char *headers[] = {filter, NULL};
 	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
 	req.headers = filter ? headers : NULL;
-	/* a POST repeated after a lost answer would add a second record */
-	req.idempotent = strcmp(method, "POST") != 0;
-	req.error_pointer = "/errors/0/reason";
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
 static int api_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
 		    struct sts_plugin_call *call)
 {
-	struct sts_plugin_rest_resp resp;
-	int r = api(p, method, path, body, NULL, &resp, call);
-	sts_plugin_rest_release(p, &resp);
-	return r;
+	const struct lin *c = sts_plugin_ctx_get(p);
+	return plg_rest_send(p, &c->rest, method, path, body, call);
 }
 
 /* A paged listing waits for Linode's listing limit too (200/min by default,

@@ -33,10 +33,9 @@ struct vultr {
 
 static const struct sts_plugin_setting *const vultr_schema[] = {
     PLG_SETTING_URL("https://api.vultr.com/v2", "base URL of the Vultr API v2"),
-    STS_SETTING(.key = "api_key", .type = STS_SETTING_SECRET, .required = true,
-		.description = "the Vultr API key (its access control must allow this host's IP)"),
-    STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "100", .range = true,
-		.min = 1, .max = 500, .description = "items per page of a listing"),
+    PLG_SETTING_TOKEN("api_key",
+		      "the Vultr API key (its access control must allow this host's IP)"),
+    PLG_SETTING_PAGE("per_page", "100", 1, 500, "items per page of a listing"),
     PLG_SETTING_RATE_LIMIT("30/1s", "1s, 5m or 1h",
 			   "the API's request limit (Vultr: 30 requests per second)"),
     PLG_SETTING_TIMEOUT,
@@ -45,32 +44,23 @@ static const struct sts_plugin_setting *const vultr_schema[] = {
 
 /* ---- instance ---- */
 
-static void vultr_unload(struct sts_plugin *p)
+static int vultr_init(struct sts_plugin *p, void *ctx, const json_t *settings,
+		      struct sts_plugin_call *call)
 {
-	struct vultr *c = sts_plugin_ctx_get(p);
-	if (!c)
-		return;
-	plg_rest_release(p, &c->rest);
-	free(c);
-	sts_plugin_ctx_set(p, NULL);
+	((struct vultr *)ctx)->per_page = plg_uint(settings, "per_page");
+	return STS_PLUGIN_OK;
 }
 
-static int vultr_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
-{
-	static const struct plg_rest_conf conf = {
-	    .token_key = "api_key",
-	    .token_what = "the key of 'api_key'",
-	    .token_flags = PLG_SECRET_NO_BLANKS,
-	};
-	struct vultr *c = sts_plugin_ctx_new(p, sizeof(*c));
-	if (!c)
-		return STS_PLUGIN_ENOMEM;
-	c->per_page = plg_uint(settings, "per_page");
-	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
-	if (r < 0)
-		vultr_unload(p);
-	return r;
-}
+PLG_REST_PLUGIN(vultr, .ctx_size = sizeof(struct vultr), .init = vultr_init,
+		.conf = {
+		    .token_key = "api_key",
+		    .token_what = "the key of 'api_key'",
+		    .token_flags = PLG_SECRET_NO_BLANKS,
+		    .error_pointer = "/error",
+		    /* a POST sent twice makes two records; a PATCH sets the
+		     * same fields again */
+		    .idempotent = "PATCH",
+		});
 
 /* ---- requests ---- */
 
@@ -78,20 +68,14 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct vultr *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
-	/* a POST sent twice makes two records; a PATCH sets the same fields again */
-	req.idempotent = strcmp(method, "PATCH") == 0;
-	req.error_pointer = "/error";
-	return sts_plugin_rest(p, &req, resp, call);
+	return plg_rest_call(p, &c->rest, method, path, body, resp, call);
 }
 
 static int call_only(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
 		     struct sts_plugin_call *call)
 {
-	struct sts_plugin_rest_resp resp;
-	int r = call_api(p, method, path, body, &resp, call);
-	sts_plugin_rest_release(p, &resp);
-	return r;
+	const struct vultr *c = sts_plugin_ctx_get(p);
+	return plg_rest_send(p, &c->rest, method, path, body, call);
 }
 
 /* The items `key` of every page of the listing at path, following
