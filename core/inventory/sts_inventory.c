@@ -16,7 +16,7 @@
 #include "sts_inv_watch.h"
 
 static const char *const root_keys[] = {"version", "defaults", "providers", "tenants",
-					"domains", "reports",  "watch"};
+					"domains", "reports",  "watch",	    "hosted"};
 static const char *const state_names[] = {"present", "absent"};
 
 /* ---- providers and tenants ---- */
@@ -351,7 +351,7 @@ static void parse_domains(struct vctx *c, const struct sts_jval *v)
 
 /* ---- the whole inventory ---- */
 
-enum { S_VERSION, S_DEFAULTS, S_PROVIDERS, S_TENANTS, S_DOMAINS, S_REPORTS, S_WATCH };
+enum { S_VERSION, S_DEFAULTS, S_PROVIDERS, S_TENANTS, S_DOMAINS, S_REPORTS, S_WATCH, S_HOSTED };
 
 static void parse_root(struct vctx *c, const struct sts_jval *root)
 {
@@ -395,6 +395,11 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 		c->inv->version = STS_INVENTORY_VERSION;
 	if (sec[S_PROVIDERS])
 		parse_providers(c, sec[S_PROVIDERS]);
+	if (sec[S_HOSTED]) { /* before the domains: "hosting": "hosted" needs it */
+		struct pctx hp = {&sts_inv_root, "hosted", 0};
+		c->hosted_j = sec[S_HOSTED];
+		sts_inv_parse_hosted(c, &hp, sec[S_HOSTED]);
+	}
 	if (sec[S_DEFAULTS]) {
 		struct pctx dp = {&sts_inv_root, "defaults", 0};
 		sts_inv_parse_layer(c, &dp, sec[S_DEFAULTS], &c->priv->defaults, "defaults");

@@ -33,6 +33,7 @@
 enum sts_hosting {
 	STS_HOSTING_SELF,      /* stsctl publishes the policy file and the TXT id */
 	STS_HOSTING_DELEGATED, /* RFC 8461 §8.2: CNAMEs to a provider */
+	STS_HOSTING_HOSTED,    /* the customer CNAMEs to the service stsctl runs ("hosted") */
 };
 
 enum sts_domain_state {
@@ -91,6 +92,25 @@ struct sts_domain {
 	const struct sts_rollout_settings *rollout_settings;
 };
 
+/*
+ * The top-level "hosted" section: the MTA-STS service stsctl runs for
+ * hosted domains (docs/inventory.md, docs/hosted.md). Strings are A-labels
+ * or as written, owned by the inventory.
+ */
+#define STS_HOSTED_DEFAULT_LISTEN ":443"
+
+struct sts_hosted_conf {
+	char *zone;	      /* the MSP zone: <label>._mta-sts.<zone> holds the TXT */
+	const char *dns;      /* provider instance publishing zone */
+	char *edge;	      /* target of every mta-sts.D CNAME */
+	char *acme_directory; /* https:// URL */
+	char **acme_contact;  /* mailto: URIs */
+	size_t n_acme_contact;
+	char *acme_ca_file; /* a path or ${file:..}, or NULL (system store) */
+	const char *listen; /* serve's HTTPS address, STS_HOSTED_DEFAULT_LISTEN */
+	unsigned line, col;
+};
+
 struct sts_inventory {
 	char *path; /* as given */
 	char *dir;  /* directory of path, for relative paths in settings */
@@ -113,6 +133,8 @@ struct sts_inventory {
 	/* the "watch" section parsed (sts_inv_watch.h), the defaults without
 	 * one; its strings point into root */
 	struct sts_watch_conf watch;
+	/* the "hosted" section, or NULL without one */
+	const struct sts_hosted_conf *hosted;
 };
 
 /*

@@ -371,8 +371,8 @@ bool sts_inv_ident_ok(const char *s, bool plugin)
 }
 
 /* Normalize and check one host name value; NULL after reporting. */
-static char *host_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
-			bool underscore, const char *what)
+char *sts_inv_host_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			 bool underscore, const char *what)
 {
 	char q[QUOTE_MAX + 4];
 	if (!sts_inv_want(c, p, v, STS_JSTRING))
@@ -560,12 +560,32 @@ static bool parse_hosting(struct vctx *c, const struct pctx *p, const struct sts
 			  struct layer *L)
 {
 	char q[QUOTE_MAX + 4];
-	if (v->type == STS_JSTRING && strcmp(v->u.s.p, "self") == 0) {
+	static const char *const names[] = {"self", "hosted"};
+	int k = v->type == STS_JSTRING ? sts_inv_key_index(v->u.s.p, names, N_OF(names)) : -1;
+	if (k == 0) {
 		L->hosting = STS_HOSTING_SELF;
 		return true;
 	}
+	if (k == 1 && !c->hosted_j) {
+		ERR(c, p, v->off,
+		    "\"hosting\": \"hosted\" needs the top-level 'hosted' section (the MSP "
+		    "zone, its dns provider, the edge host, the ACME directory)");
+		return false;
+	}
+	if (k == 1) {
+		L->hosting = STS_HOSTING_HOSTED;
+		return true;
+	}
+	const char *hint =
+	    v->type == STS_JSTRING ? suggest_list(v->u.s.p, names, N_OF(names)) : NULL;
+	if (hint) {
+		ERR(c, p, v->off, "invalid hosting '%s': did you mean '%s'?",
+		    sts_inv_quote(q, v->u.s.p), hint);
+		return false;
+	}
 	if (v->type != STS_JOBJECT) {
-		ERR(c, p, v->off, "expected \"self\" or {\"delegate\": {...}}, got %s%s%s%s",
+		ERR(c, p, v->off,
+		    "expected \"self\", \"hosted\" or {\"delegate\": {...}}, got %s%s%s%s",
 		    sts_jtype_name(v->type), v->type == STS_JSTRING ? " '" : "",
 		    v->type == STS_JSTRING ? sts_inv_quote(q, v->u.s.p) : "",
 		    v->type == STS_JSTRING ? "'" : "");
@@ -590,8 +610,8 @@ static bool parse_hosting(struct vctx *c, const struct pctx *p, const struct sts
 		return false;
 	}
 	struct pctx sp = {&dp, "sts", 0}, pp = {&dp, "policy_host", 0};
-	L->delegate_sts = host_value(c, &sp, sts, true, "CNAME target");
-	L->delegate_policy = ph ? host_value(c, &pp, ph, false, "policy host") : NULL;
+	L->delegate_sts = sts_inv_host_value(c, &sp, sts, true, "CNAME target");
+	L->delegate_policy = ph ? sts_inv_host_value(c, &pp, ph, false, "policy host") : NULL;
 	L->hosting = STS_HOSTING_DELEGATED;
 	return L->delegate_sts && (!ph || L->delegate_policy) && unknown + u2 == 0;
 }
@@ -662,7 +682,7 @@ void sts_inv_parse_field(struct vctx *c, const struct pctx *p, const struct sts_
 		L->ttl = ok ? (uint32_t)v->u.i : 0;
 		break;
 	case F_ZONE:
-		L->zone = host_value(c, p, v, false, "zone");
+		L->zone = sts_inv_host_value(c, p, v, false, "zone");
 		L->zone_off = v->off;
 		ok = L->zone != NULL;
 		break;

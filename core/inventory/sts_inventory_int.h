@@ -101,6 +101,7 @@ struct vctx {
 	struct sts_inventory *inv;
 	struct sts_inventory_priv *priv;
 	const struct sts_jval *providers_j, *tenants_j;
+	const struct sts_jval *hosted_j; /* the "hosted" section, or NULL */
 	size_t n_errors;
 	int err; /* STS_ENOMEM once anything failed to allocate */
 };
@@ -144,6 +145,17 @@ void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_
  * unknown keys (each reported) */
 int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			const char *const *keys, size_t n);
+/* a host name value normalised into the arena (underscore: '_' allowed);
+ * NULL after reporting */
+char *sts_inv_host_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			 bool underscore, const char *what);
+/* "ADDR:PORT", "[IPv6]:PORT" or ":PORT"; false after reporting */
+bool sts_inv_listen_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
+/* a secret reference (checked, never resolved) or, with path_ok, a path */
+bool sts_inv_secret_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			  bool path_ok);
+/* the top-level "hosted" section (core/inventory/sts_inventory_hosted.c) */
+void sts_inv_parse_hosted(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
 /* the top-level "reports" section (core/inventory/sts_inventory_reports.c) */
 void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
 

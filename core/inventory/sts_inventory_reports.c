@@ -61,19 +61,22 @@ static bool want_text(struct vctx *c, const struct pctx *p, const struct sts_jva
 }
 
 /* a secret reference is checked, never resolved; clear text gets a warning */
-static void secret_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
-			 bool path_ok)
+bool sts_inv_secret_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			  bool path_ok)
 {
 	const char *why;
 	if (!want_text(c, p, v))
-		return;
+		return false;
 	if (sts_secret_is_ref(v->u.s.p) || strncmp(v->u.s.p, "${", 2) == 0) {
-		if (sts_secret_check(v->u.s.p, &why) != STS_OK)
+		if (sts_secret_check(v->u.s.p, &why) != STS_OK) {
 			ERR(c, p, v->off, "invalid secret reference: %s", why);
+			return false;
+		}
 	} else if (!path_ok) {
 		sts_inv_diag(c, STS_SEV_WARNING, NULL, p, v->off,
 			     "a password in clear text: write ${env:NAME} or ${file:PATH}");
 	}
+	return true;
 }
 
 /*
@@ -144,7 +147,7 @@ static void source_object(struct vctx *c, const struct pctx *p, const struct sts
 		else if (strcmp(k, "source") == 0)
 			source_spec(c, &mp, &m->val);
 		else if (strcmp(k, "password") == 0)
-			secret_value(c, &mp, &m->val, false);
+			sts_inv_secret_value(c, &mp, &m->val, false);
 		else if (strcmp(k, "user") == 0 || strcmp(k, "ca_file") == 0 ||
 			 strcmp(k, "move_to") == 0)
 			want_text(c, &mp, &m->val);
@@ -181,17 +184,20 @@ static void parse_sources(struct vctx *c, const struct pctx *p, const struct sts
 }
 
 /* "ADDR:PORT", "[IPv6]:PORT" or ":PORT" */
-static void listen_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
+bool sts_inv_listen_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v)
 {
 	if (!want_text(c, p, v))
-		return;
+		return false;
 	const char *s = v->u.s.p, *colon = strrchr(s, ':');
 	char *end = NULL;
 	long port = colon ? strtol(colon + 1, &end, 10) : -1;
 	bool v6 = s[0] == '[';
 	if (!colon || !end || *end || port < 1 || port > 65535 || colon[1] == '\0' ||
-	    (v6 && (colon == s || colon[-1] != ']')))
+	    (v6 && (colon == s || colon[-1] != ']'))) {
 		ERR(c, p, v->off, "expected ADDR:PORT, [ADDR]:PORT or :PORT (port 1..65535)");
+		return false;
+	}
+	return true;
 }
 
 /* the receiver's integer settings and their ranges */
@@ -224,14 +230,14 @@ static void parse_https(struct vctx *c, const struct pctx *p, const struct sts_j
 		struct pctx mp = {p, m->key, 0};
 		const char *k = m->key;
 		if (strcmp(k, "listen") == 0)
-			listen_value(c, &mp, &m->val);
+			sts_inv_listen_value(c, &mp, &m->val);
 		else if (strcmp(k, "path") == 0 && want_text(c, &mp, &m->val) &&
 			 m->val.u.s.p[0] != '/')
 			ERR(c, &mp, m->val.off, "a path starts with '/'");
 		else if (strcmp(k, "cert") == 0)
 			want_text(c, &mp, &m->val);
 		else if (strcmp(k, "key") == 0)
-			secret_value(c, &mp, &m->val, true);
+			sts_inv_secret_value(c, &mp, &m->val, true);
 		else if (strcmp(k, "trusted") == 0)
 			sts_inv_want(c, &mp, &m->val, STS_JTRUE);
 		else

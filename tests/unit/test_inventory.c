@@ -74,6 +74,8 @@ static bool has_diag(const struct sts_diags *d, enum sts_severity sev, const cha
 	return false;
 }
 
+#define N_OF_E(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- every error class, each at the line and column of its value ---- */
 
 struct expect {
@@ -153,8 +155,8 @@ static const struct expect broken[] = {
     {"\"zone\": ", "\"other.example\"", 0,
      "error: domains[15].zone: zone 'other.example' is not 'sub.zone.example' or a parent of it"},
     {"\"hosting\": ", "\"delegated\"", 0,
-     "error: domains[16].hosting: expected \"self\" or {\"delegate\": {...}}, got a string "
-     "'delegated'"},
+     "error: domains[16].hosting: expected \"self\", \"hosted\" or {\"delegate\": {...}}, "
+     "got a string 'delegated'"},
     {"\"state\": ", "\"removed\"", 0,
      "error: domains[17].state: invalid state 'removed': use 'present' or 'absent'"},
     {"\"name\": ", "\"192.0.2.1\"", 0,
@@ -730,6 +732,89 @@ static void test_broken_provider_is_defined(void **state)
 	free(t);
 }
 
+/* ---- the "hosted" section and "hosting": "hosted" (issue 15) ---- */
+
+static void test_hosted(void **state)
+{
+	(void)state;
+	struct sts_inventory *inv = NULL;
+	struct sts_diags d;
+	char *t = J("{'version': 1, 'providers': {'msp': {'plugin': 'zonefile'}},\n"
+		    "'hosted': {'zone': 'STS.\u00fcmsp.example.', 'dns': 'msp', 'edge': "
+		    "'edge.msp.example',\n"
+		    " 'acme': {'directory': 'https://ca.example/dir', 'contact': "
+		    "['mailto:ops@msp.example'],\n"
+		    "  'ca_file': '${file:/etc/pebble.pem}'}},\n"
+		    "'tenants': {'c': {'hosting': 'hosted'}},\n"
+		    "'domains': [{'name': 'a.example', 'mx': ['m.example'], 'tenant': 'c'},\n"
+		    " {'name': 'b.example', 'mx': ['m.example']}]}");
+	assert_int_equal(parse_text(t, &inv, &d), STS_OK);
+	assert_non_null(inv->hosted);
+	assert_string_equal(inv->hosted->zone, "sts.xn--msp-goa.example");
+	assert_string_equal(inv->hosted->dns, "msp");
+	assert_string_equal(inv->hosted->edge, "edge.msp.example");
+	assert_string_equal(inv->hosted->acme_directory, "https://ca.example/dir");
+	assert_int_equal(inv->hosted->n_acme_contact, 1);
+	assert_string_equal(inv->hosted->acme_contact[0], "mailto:ops@msp.example");
+	assert_string_equal(inv->hosted->acme_ca_file, "${file:/etc/pebble.pem}");
+	assert_string_equal(inv->hosted->listen, ":443");
+	assert_int_equal(inv->hosted->line, 2);
+	assert_int_equal(sts_inventory_find(inv, "a.example")->hosting, STS_HOSTING_HOSTED);
+	assert_int_equal(sts_inventory_find(inv, "b.example")->hosting, STS_HOSTING_SELF);
+	sts_inventory_free(inv);
+	sts_diags_release(&d);
+	free(t);
+}
+
+static const struct expect hosted_errors[] = {
+    {"'hosted': ", "{'zone'", 0,
+     "error: hosted: missing 'edge': the host name customers' mta-sts CNAMEs point to"},
+    {"'hosted': ", "{'zone'", 0,
+     "error: hosted: missing 'acme': the ACME directory that issues the certificates of "
+     "mta-sts.DOMAIN"},
+    {"'zone': ", "'x'", 0,
+     "error: hosted.zone: invalid zone 'x': single-label name: write the full domain name"},
+    {"'dns': ", "'msq'", 0, "error: hosted.dns: undefined provider 'msq': did you mean 'msp'?"},
+    {"", "'egde'", 0, "error: hosted.egde: unknown key 'egde': did you mean 'edge'?"},
+    {"'listen': ", "'443'", 0,
+     "error: hosted.listen: expected ADDR:PORT, [ADDR]:PORT or :PORT (port 1..65535)"},
+    {"'hosting': ", "'hostd'", 0,
+     "error: domains[0].hosting: invalid hosting 'hostd': did you mean 'hosted'?"},
+};
+
+static const struct expect hosted_acme_errors[] = {
+    {"'directory': ", "'http://ca.example/dir'", 0,
+     "error: hosted.acme.directory: invalid ACME directory 'http://ca.example/dir': an "
+     "https:// URL"},
+    {"", "'ops@msp.example'", 0,
+     "error: hosted.acme.contact[0]: invalid ACME contact 'ops@msp.example': write "
+     "mailto:ADDRESS (RFC 8555 section 7.3)"},
+    {"'hosting': ", "'hosted'", 0,
+     "error: domains[0].hosting: \"hosting\": \"hosted\" needs the top-level 'hosted' section "
+     "(the MSP zone, its dns provider, the edge host, the ACME directory)"},
+};
+
+static void test_hosted_errors(void **state)
+{
+	(void)state;
+	char *t = J("{'version': 1, 'providers': {'msp': {'plugin': 'zonefile'}},\n"
+		    "'hosted': {'zone': 'x', 'dns': 'msq', 'egde': 'e.example', 'listen': '443'},\n"
+		    "'domains': [{'name': 'a.example', 'mx': ['m.example'], 'hosting': 'hostd'}]}");
+	check_diags(t, "t.json", hosted_errors, N_OF_E(hosted_errors), STS_EINVALID, 1);
+	free(t);
+	/* the errors of acme; and a hosted domain without the section */
+	t = J("{'version': 1, 'providers': {'msp': {'plugin': 'zonefile'}},\n"
+	      "'domains': [{'name': 'a.example', 'mx': ['m.example'], 'hosting': 'hosted'}]}");
+	check_diags(t, "t.json", hosted_acme_errors + 2, 1, STS_EINVALID, 1);
+	free(t);
+	t = J("{'version': 1, 'providers': {'msp': {'plugin': 'zonefile'}},\n"
+	      "'hosted': {'zone': 'sts.msp.example', 'dns': 'msp', 'edge': 'e.example',\n"
+	      " 'acme': {'directory': 'http://ca.example/dir', 'contact': ['ops@msp.example']}},\n"
+	      "'domains': []}");
+	check_diags(t, "t.json", hosted_acme_errors, 2, STS_EINVALID, 0);
+	free(t);
+}
+
 /* ---- examples/ validate cleanly ---- */
 
 static void test_examples(void **state)
@@ -795,6 +880,8 @@ int main(void)
 	    cmocka_unit_test(test_zone_inherited),
 	    cmocka_unit_test(test_broken_provider_is_defined),
 	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_hosted),
+	    cmocka_unit_test(test_hosted_errors),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
