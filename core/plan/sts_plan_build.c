@@ -408,6 +408,12 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	}
 	dom = w->dom;
 	d->hosting = dom->hosting;
+	if (dom->hosting == STS_HOSTING_HOSTED) /* issue 15: not done yet, never self-hosted */
+		sts_plan_domain_fail(
+		    d, STS_EUNSUPPORTED,
+		    "'%s' (%s line %u, column %u): hosting 'hosted' is not supported "
+		    "by plan/apply yet",
+		    name, b->inv ? b->inv->path : "inventory", dom->line, dom->col);
 	if (!(d->zone = strdup(dom->zone ? dom->zone : dom->name)) ||
 	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
 	    (dom->web && !(d->web = strdup(dom->web))))

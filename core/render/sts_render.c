@@ -312,7 +312,8 @@ int sts_render_domain_h(const struct sts_domain *d, enum sts_mode mode_override,
 		r = add_record(&x, "_mta-sts.", "CNAME", ttl, absolute(d->delegate_sts), why);
 	} else {
 		r = render_policy(d, &x, h, why);
-		if (r >= 0)
+		/* hosted: the TXT is at <label>._mta-sts.<hosted zone> (label: the state) */
+		if (r >= 0 && d->hosting != STS_HOSTING_HOSTED)
 			r = add_record(&x, "_mta-sts.", "TXT", ttl, cat3("v=STSv1; id=", x.id, ";"),
 				       why);
 	}

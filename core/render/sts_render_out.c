@@ -160,7 +160,10 @@ STS_API int sts_render_domain_json(const struct sts_rendered *x, unsigned ind, s
 	JW_LIT(&w, "{");
 	jw_field(&w, ind + 2, "\"domain\": ", x->domain);
 	jw_field(&w, ind + 2, "\"zone\": ", x->zone);
-	jw_field(&w, ind + 2, "\"hosting\": ", delegated ? "delegated" : "self");
+	jw_field(&w, ind + 2, "\"hosting\": ",
+		 delegated			    ? "delegated"
+		 : x->hosting == STS_HOSTING_HOSTED ? "hosted"
+						    : "self");
 	jw_key(&w, ind + 2, "\"policy\": ");
 	if (delegated)
 		JW_LIT(&w, "null");
@@ -385,11 +388,12 @@ static int put_file(struct tree *t, const char *a, const char *b, const char *c,
 	return STS_OK;
 }
 
-/* Policy file and nginx server block of one self-hosted domain. */
+/* Policy file and nginx server block of one self-hosted domain (a hosted
+ * one's policy is served by stsctl serve from the state). */
 static int tree_domain(struct tree *t, const struct sts_rendered *x)
 {
 	t->st.domains++;
-	if (!x->policy_text)
+	if (!x->policy_text || x->hosting == STS_HOSTING_HOSTED)
 		return STS_OK;
 	/* outdir/<host>/.well-known: two mkdir() calls, no failed lookups */
 	bool fresh, fresh_wk;

@@ -593,6 +593,43 @@ static time_t pf_now(void *ud)
 	return *(time_t *)ud;
 }
 
+/* issue 15: a hosted domain is refused at its position, never planned as self-hosted */
+static void test_hosted_refused(void **state)
+{
+	(void)state;
+	static const char inv_text[] =
+	    "{\"version\": 1,\n"
+	    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"}},\n"
+	    " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"d\", \"edge\": "
+	    "\"edge.msp.example\",\n"
+	    "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
+	    " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
+	    "\"hosting\": \"hosted\", \"dns\": \"d\"}]}\n";
+	struct sts_inventory *inv = NULL;
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "inv.json", &inv, &dg),
+			 STS_OK);
+	struct sts_db *db = NULL;
+	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	struct pfake f = {0};
+	sts_rrsets_init(&f.dns);
+	struct sts_io io = {&pf_ops, &f};
+	struct sts_plan *p = NULL;
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(p->n_domains, 1);
+	assert_int_equal(p->domains[0].err, STS_EUNSUPPORTED);
+	assert_string_equal(p->domains[0].errmsg,
+			    "'h.example' (inv.json line 5, column 14): hosting 'hosted' is not "
+			    "supported by plan/apply yet");
+	assert_int_equal(f.web_gets, 0);
+	sts_plan_free(p);
+	sts_rrsets_release(&f.dns);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+	sts_diags_release(&dg);
+}
+
 static void test_build(void **state)
 {
 	(void)state;
@@ -707,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_file),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_build),
+	    cmocka_unit_test(test_hosted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,6 +255,26 @@ static void test_records_delegated(void **state)
 	sts_rendered_release(&r);
 }
 
+/* issue 15: a hosted domain's policy and id, no _mta-sts record (it is in the MSP zone) */
+static void test_records_hosted(void **state)
+{
+	(void)state;
+	struct sts_domain d = domain("example.com", STS_MODE_TESTING);
+	d.hosting = STS_HOSTING_HOSTED;
+	struct sts_rendered r;
+	assert_int_equal(sts_render_domain(&d, STS_MODE_INVALID, &r), STS_OK);
+	assert_non_null(r.policy_text);
+	assert_int_not_equal(r.id[0], '\0');
+	assert_int_equal(r.n_records, 1);
+	assert_string_equal(r.records[0].name, "_smtp._tls.example.com.");
+	struct sts_buf b;
+	sts_buf_init(&b, 1 << 20);
+	assert_int_equal(sts_render_domain_json(&r, 0, &b), STS_OK);
+	assert_non_null(strstr(sts_buf_str(&b), "\"hosting\": \"hosted\""));
+	sts_buf_release(&b);
+	sts_rendered_release(&r);
+}
+
 static void test_mode_override_and_absent(void **state)
 {
 	struct sts_domain d = domain("example.com", STS_MODE_ENFORCE);
@@ -588,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_policies_parse_cleanly),
 	    cmocka_unit_test(test_records_self),
 	    cmocka_unit_test(test_records_delegated),
+	    cmocka_unit_test(test_records_hosted),
 	    cmocka_unit_test(test_mode_override_and_absent),
 	    cmocka_unit_test(test_invalid_domains),
 	    cmocka_unit_test(test_long_tlsrpt_split),
