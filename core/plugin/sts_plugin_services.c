@@ -337,7 +337,13 @@ static char *error_path(const char *pointer)
 	return r == STS_OK ? sts_buf_steal(&b) : (sts_buf_release(&b), NULL);
 }
 
-/* What makes two requests share one sts_rest client. */
+/*
+ * What makes two requests share one sts_rest client (and its kept-alive
+ * connections). The headers are not part of it: they go per request
+ * (sts_rest_req.headers), as the auth line does, since some change with
+ * every request (OVH's timestamp and signature): a client per request
+ * opened a new connection each time and kept every one of them.
+ */
 static char *rest_key(const struct sts_plugin_rest_req *req)
 {
 	struct sts_buf b;
@@ -346,44 +352,33 @@ static char *rest_key(const struct sts_plugin_rest_req *req)
 			       req->error_pointer ? req->error_pointer : "", (void *)req->limiter,
 			       (void *)req->breaker, req->timeout_ms, req->max_response,
 			       req->max_attempts);
-	for (const char *const *h = req->headers; r == STS_OK && h && *h; h++)
-		r = sts_buf_printf(&b, "%s\n", *h);
 	return r == STS_OK ? sts_buf_steal(&b) : (sts_buf_release(&b), NULL);
 }
 
 static int rest_client_new(struct sts_plugin *p, const struct sts_plugin_rest_req *req,
 			   struct sts_rest **ret)
 {
-	size_t n = 0;
-	for (const char *const *h = req->headers; h && *h; h++)
-		n++;
-	const char **hdrs = calloc(n + 1, sizeof(*hdrs));
 	char *ep = req->error_pointer ? error_path(req->error_pointer) : NULL;
-	int r = STS_ENOMEM;
-	if (hdrs && (ep || !req->error_pointer)) {
-		/* req->auth goes per request (sts_rest_req.auth), so that
-		 * sts_rest scrubs its value from error text */
-		for (size_t i = 0; i < n; i++)
-			hdrs[i] = req->headers[i];
-		struct sts_http_opts http = p->host->http_opts;
-		if (req->timeout_ms > 0)
-			http.timeout_ms = req->timeout_ms;
-		if (req->max_response > 0)
-			http.max_response = req->max_response;
-		if (req->max_attempts > 0)
-			http.max_attempts = req->max_attempts;
-		const char *paths[] = {ep, NULL};
-		struct sts_rest_opts o = {
-		    .base_url = req->base,
-		    .headers = hdrs,
-		    .error_paths = ep ? paths : NULL,
-		    .http = &http,
-		    .ratelimit = rl_of(req->limiter),
-		    .breaker = br_of(req->breaker),
-		};
-		r = sts_rest_new(&o, ret);
-	}
-	free(hdrs);
+	if (req->error_pointer && !ep)
+		return STS_ENOMEM;
+	/* req->auth and req->headers go per request (sts_rest_req), so that
+	 * sts_rest scrubs the auth value from error text */
+	struct sts_http_opts http = p->host->http_opts;
+	if (req->timeout_ms > 0)
+		http.timeout_ms = req->timeout_ms;
+	if (req->max_response > 0)
+		http.max_response = req->max_response;
+	if (req->max_attempts > 0)
+		http.max_attempts = req->max_attempts;
+	const char *paths[] = {ep, NULL};
+	struct sts_rest_opts o = {
+	    .base_url = req->base,
+	    .error_paths = ep ? paths : NULL,
+	    .http = &http,
+	    .ratelimit = rl_of(req->limiter),
+	    .breaker = br_of(req->breaker),
+	};
+	int r = sts_rest_new(&o, ret);
 	free(ep);
 	return r;
 }
@@ -438,7 +433,8 @@ static int host_rest(struct sts_plugin *p, const struct sts_plugin_rest_req *req
 				 .path = req->path ? req->path : "",
 				 .body = req->body,
 				 .idempotent = req->idempotent,
-				 .auth = req->auth};
+				 .auth = req->auth,
+				 .headers = req->headers};
 	r = sts_rest_do(c, &q, rr);
 	ret->host_priv = rr;
 	ret->status = rr->status;
