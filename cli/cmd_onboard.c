@@ -18,12 +18,14 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
+#include "sts_hosted_store.h"
 #include "sts_onboard.h"
 
 static const char *const onboard_usage[] = {
     "stsctl onboard [OPTIONS] DOMAIN...",
     "stsctl onboard [OPTIONS] --csv FILE [DOMAIN...]",
     "stsctl onboard [OPTIONS] --inventory FILE [--dry-run] [DOMAIN...]",
+    "stsctl onboard --hosted --inventory FILE [--dry-run] [--json] [--state PATH] DOMAIN...",
     "",
     "Propose inventory entries from what live DNS, HTTPS and SMTP show: mx",
     "patterns covering the MX hosts found, mode testing unless a policy is",
@@ -36,7 +38,12 @@ static const char *const onboard_usage[] = {
     "    --inventory FILE       merge the entries into FILE (rewritten atomically);",
     "                           its tenants and defaults give the TLS-RPT rua",
     "    -n, --dry-run          with --inventory: print the merged inventory, do",
-    "                           not write it",
+    "                           not write it; with --hosted: do not store labels",
+    "    --hosted               print the two CNAMEs each customer adds for hosted",
+    "                           MTA-STS (the inventory's hosted section) and",
+    "                           whether DNS shows them; labels stored in the state",
+    "    --json                 with --hosted: the records as JSON",
+    "    --state PATH           with --hosted: state database (default ./stsctl.db)",
     "    --concurrency N        check N domains at a time (default 10, at most 512)",
     "    --resolver IP[:PORT]   send DNS queries to this server, not resolv.conf's",
     "    --ca-file FILE         trust anchors for the policy and MX certificates",
@@ -53,7 +60,8 @@ static const char *const onboard_usage[] = {
     "    -h, --help             show this help",
     "",
     "Exit status: 0 every domain proposed (or already present), 1 a domain was",
-    "flagged, 2 usage or I/O error.",
+    "flagged, 2 usage or I/O error. With --hosted: 0 every record in place, 1 a",
+    "record to add or fix, 2 usage or I/O error, 3 the state is locked.",
     NULL,
 };
 
@@ -249,7 +257,7 @@ struct onboard_args {
 	struct netopts net;
 	struct inputs in;
 	const char *tenant, *csv;
-	bool dry_run;
+	bool dry_run, hosted;
 };
 
 static const struct cli_opt onboard_opts[] = {
@@ -257,6 +265,9 @@ static const struct cli_opt onboard_opts[] = {
     CLI_STRING("csv", 0, struct onboard_args, csv),
     CLI_INVENTORY(0),
     CLI_BOOL("dry-run", 'n', struct onboard_args, dry_run),
+    CLI_BOOL("hosted", 0, struct onboard_args, hosted),
+    CLI_JSON,
+    CLI_STATE,
     CLI_NETOPTS(struct onboard_args, net),
     CLI_END,
 };
@@ -268,12 +279,73 @@ static int prepare(struct cli_ctx *ctx)
 	int rc = EXIT_OK;
 	if (a->dry_run && !ctx->inventory_path)
 		return cli_usage_error(onboard_usage, "--dry-run needs --inventory");
+	if (a->hosted && !ctx->inventory_path)
+		return cli_usage_error(onboard_usage,
+				       "--hosted needs --inventory (its hosted section)");
+	if (!a->hosted && (ctx->json || ctx->state_path))
+		return cli_usage_error(onboard_usage, "--json and --state need --hosted");
+	if (a->hosted) /* the labels: allocated now, or only read with --dry-run */
+		ctx->flags |= a->dry_run ? CMD_STATE_RO : CMD_STATE_RW | CMD_LOCK;
 	for (int i = 0; rc == EXIT_OK && i < ctx->argc; i++)
 		rc = input_add(&a->in, ctx->argv[i], a->tenant);
 	if (rc == EXIT_OK && a->csv)
 		rc = read_csv(&a->in, a->csv, a->tenant);
 	if (rc == EXIT_OK && a->in.names.n == 0)
 		rc = cli_usage_error(onboard_usage, "no domain to onboard");
+	return rc;
+}
+
+/* --hosted: the customer's two CNAMEs per domain (docs/stsctl-onboard.md) */
+static int run_hosted(struct cli_ctx *ctx)
+{
+	struct onboard_args *a = ctx->args;
+	struct sts_onboard_hosted ob = {0};
+	const char *why = NULL;
+	if (!ctx->inv->hosted) {
+		sts_log_err("inventory '%s' has no 'hosted' section", ctx->inventory_path);
+		return EXIT_FAIL;
+	}
+	int r = a->dry_run ? STS_OK : sts_hosted_schema(ctx->db);
+	if (r < 0) {
+		cli_db_error(ctx, r);
+		return cli_exit_for(r);
+	}
+	r = sts_onboard_hosted_run((const char *const *)a->in.names.v, a->in.names.n,
+				   ctx->inv->hosted, ctx->inv, ctx->db, !a->dry_run, &a->net.check,
+				   &ob, &why);
+	int rc = EXIT_OK;
+	if (r == STS_EDB)
+		cli_db_error(ctx, r);
+	else if (r == STS_EEXIST)
+		sts_log_err("no free label for a domain: every candidate is taken");
+	else if (r < 0)
+		sts_log_errno(r, "cannot onboard%s%s", why ? ": " : "", why ? why : "");
+	if (r < 0) {
+		rc = r == STS_EEXIST ? EXIT_FAIL : cli_exit_for(r);
+		goto out;
+	}
+	for (size_t i = 0; i < ob.n; i++)
+		if (ob.v[i].label_source == STS_ONBOARD_LABEL_COMPUTED)
+			sts_log_info("'%s': label %s computed, not stored (%s)", ob.v[i].domain,
+				     ob.v[i].label, a->dry_run ? "--dry-run" : "no state");
+	struct sts_buf out;
+	sts_buf_init(&out, STS_CAP_INVENTORY);
+	json_t *j = ctx->json ? sts_onboard_hosted_json(&ob) : NULL;
+	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
+	r = ctx->json ? (s ? sts_buf_printf(&out, "%s\n", s) : STS_ENOMEM)
+		      : sts_onboard_hosted_text(&ob, &out);
+	if (r == STS_OK)
+		fwrite(sts_buf_str(&out), 1, out.len, stdout);
+	else
+		rc = cli_exit_for(r);
+	free(s);
+	json_decref(j);
+	sts_buf_release(&out);
+	sts_log_info("%zu of %zu %s ready", ob.n_ready, ob.n, ob.n == 1 ? "domain" : "domains");
+	if (rc == EXIT_OK && ob.n_ready < ob.n)
+		rc = EXIT_FAIL;
+out:
+	sts_onboard_hosted_release(&ob);
 	return rc;
 }
 
@@ -284,6 +356,8 @@ static int run(struct cli_ctx *ctx)
 	struct sts_onboard ob = {0};
 	struct sts_onboard_input *req = NULL;
 	int rc = EXIT_OK;
+	if (a->hosted)
+		return run_hosted(ctx);
 	if (ctx->inv && (rc = check_tenants(ctx->inv, in, ctx->inventory_path)))
 		goto out;
 	if (!(req = calloc(in->names.n, sizeof(*req)))) {

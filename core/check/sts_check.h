@@ -192,6 +192,42 @@ STS_API int sts_check_run(const char *const *names, size_t n, const struct sts_c
 			  struct sts_check_report *ret, const char **reterr);
 STS_API void sts_check_report_release(struct sts_check_report *r);
 
+/*
+ * The two CNAMEs the customer of a hosted domain D publishes
+ * (docs/hosted.md): `_mta-sts.D CNAME <label>._mta-sts.<hosted zone>` and
+ * `mta-sts.D CNAME <edge>`, and what DNS shows at each name.
+ */
+enum sts_hosted_rec_state {
+	STS_HOSTED_REC_PRESENT,	  /* a CNAME to the target */
+	STS_HOSTED_REC_MISSING,	  /* nothing at the name */
+	STS_HOSTED_REC_ELSEWHERE, /* a CNAME to another name (found) */
+	STS_HOSTED_REC_CONFLICT,  /* no CNAME but a record of type found: the customer removes it */
+	STS_HOSTED_REC_UNKNOWN,	  /* the lookup failed (found: its DNS status) */
+};
+
+struct sts_hosted_rec {
+	char *name;   /* absolute, with the final dot */
+	char *target; /* absolute, with the final dot */
+	enum sts_hosted_rec_state state;
+	char *found; /* see the states; NULL otherwise */
+};
+
+STS_API const char *sts_hosted_rec_state_name(enum sts_hosted_rec_state s);
+/* rec[0] (_mta-sts) and rec[1] (mta-sts) of domain with label under h; UNKNOWN until evaluated */
+STS_API int sts_hosted_recs_init(struct sts_hosted_rec rec[2], const char *domain,
+				 const char *label, const struct sts_hosted_conf *h);
+/*
+ * The state of rec from the lookups of its name (q: TXT for _mta-sts, A
+ * for mta-sts; q2 (may be NULL): AAAA). A CNAME to rec->target or to one
+ * of accept[0..n_accept) counts as present.
+ */
+STS_API int sts_hosted_rec_eval(struct sts_hosted_rec *rec, const struct sts_dns_query *q,
+				const struct sts_dns_query *q2, const char *const *accept,
+				size_t n_accept);
+/* "in place", "missing: add it", ... (one line, no final period) */
+STS_API int sts_hosted_rec_describe(const struct sts_hosted_rec *rec, struct sts_buf *out);
+STS_API void sts_hosted_rec_release(struct sts_hosted_rec *rec);
+
 /* The --json document: {"domains":[...]} (docs/stsctl-check.md). NULL: no memory. */
 STS_API json_t *sts_check_json(const struct sts_check_report *r);
 

@@ -315,6 +315,9 @@ int check_domain(struct check_worker *w, const char *name, struct sts_check_doma
 	sts_dns_query_init(&q[3], host, STS_DNS_A);
 	sts_dns_query_init(&q[4], host, STS_DNS_AAAA);
 	int r = sts_resolver_run(w->res, q, 5);
+	a.q_sts = &q[0];
+	a.q_ph4 = &q[3];
+	a.q_ph6 = &q[4];
 	if (r == STS_OK && a.err == STS_OK) {
 		check_txt(&a, &q[0]);
 		fetch_policy(&a, &q[3], &q[4]);

@@ -170,6 +170,8 @@ void check_drift(struct check_audit *a)
 				  d->domain, target,
 				  d->txt_cname ? "points to '" : "is not a CNAME",
 				  d->txt_cname ? d->txt_cname : "", d->txt_cname ? "'" : "");
+	} else if (want->hosting == STS_HOSTING_HOSTED) {
+		check_hosted(a); /* the policy itself: once plan/apply publish hosted domains */
 	} else {
 		drift_self(a, &rd);
 	}

@@ -59,6 +59,8 @@ struct check_audit {
 	struct sts_check_domain *d;
 	int err;       /* STS_ENOMEM once an allocation failed */
 	long deadline; /* CLOCK_MONOTONIC ms: no MX is resolved or probed after it */
+	/* the lookups of _mta-sts.D (TXT) and mta-sts.D (A, AAAA), for check_hosted */
+	const struct sts_dns_query *q_sts, *q_ph4, *q_ph6;
 };
 
 /* ---- sts_check_util.c ---- */
@@ -85,6 +87,8 @@ const char *check_consequence(enum sts_view v);
 void check_mx(struct check_audit *a, const struct sts_dns_query *q);
 void check_tlsrpt(struct check_audit *a, const struct sts_dns_query *q);
 void check_drift(struct check_audit *a);
+/* sts_check_hosted.c: the customer's CNAMEs of a hosted domain (HOSTED-1, HOSTED-2) */
+void check_hosted(struct check_audit *a);
 
 /*
  * The probe of host, made by this worker or waited for until deadline

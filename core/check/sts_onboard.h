@@ -8,6 +8,7 @@
 #include "sts_api.h"
 #include "sts_buf.h"
 #include "sts_check.h"
+#include "sts_hosted_label.h"
 #include "sts_inventory.h"
 #include "sts_policy.h"
 
@@ -111,5 +112,47 @@ STS_API int sts_onboard_document(const struct sts_onboard *ob, struct sts_buf *o
  */
 STS_API int sts_onboard_merge(const char *text, size_t len, const struct sts_onboard *ob,
 			      struct sts_buf *out, const char **reterr);
+
+/* ---- stsctl onboard --hosted (docs/stsctl-onboard.md, docs/hosted.md) ---- */
+
+struct sts_db;
+
+struct sts_onboard_hosted_entry {
+	char *domain; /* A-label */
+	char label[STS_HOSTED_LABEL_LEN + 1];
+	enum sts_onboard_label {
+		STS_ONBOARD_LABEL_STORED,    /* held in the state before this run */
+		STS_ONBOARD_LABEL_ALLOCATED, /* allocated and stored by this run */
+		STS_ONBOARD_LABEL_COMPUTED,  /* read-only state without one: the hash label,
+						which the allocation will store unless it collides */
+	} label_source;
+	const struct sts_domain *inv; /* its inventory entry, or NULL (a prospective customer) */
+	struct sts_hosted_rec rec[2]; /* _mta-sts.D, mta-sts.D */
+};
+
+struct sts_onboard_hosted {
+	struct sts_onboard_hosted_entry *v; /* in input order */
+	size_t n;
+	size_t n_ready; /* both records in place */
+};
+
+/*
+ * For each of names[0..n) (normalised): its label (the state's; with
+ * allocate, a missing one is allocated and stored, sts_hosted_label_alloc;
+ * db NULL or without one and !allocate: the computed hash label) and what
+ * the resolver of o (resolver, dns_timeout_ms) shows at its two names. h:
+ * the inventory's hosted section. STS_OK (ret filled; release it always),
+ * STS_EIO (the resolver could not be set up, *reterr), STS_EDB,
+ * STS_EEXIST (no free label), STS_ENOMEM.
+ */
+STS_API int sts_onboard_hosted_run(const char *const *names, size_t n,
+				   const struct sts_hosted_conf *h, const struct sts_inventory *inv,
+				   struct sts_db *db, bool allocate, const struct sts_check_opts *o,
+				   struct sts_onboard_hosted *ret, const char **reterr);
+STS_API void sts_onboard_hosted_release(struct sts_onboard_hosted *ob);
+/* The --json document (docs/stsctl-onboard.md). NULL: no memory. */
+STS_API json_t *sts_onboard_hosted_json(const struct sts_onboard_hosted *ob);
+/* The text: per domain the two records to add and their state. */
+STS_API int sts_onboard_hosted_text(const struct sts_onboard_hosted *ob, struct sts_buf *out);
 
 #endif

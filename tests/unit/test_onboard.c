@@ -15,6 +15,7 @@
 
 #include "fake_net.h"
 #include "sts_err.h"
+#include "sts_hosted_store.h"
 #include "sts_onboard.h"
 
 #define POLICY "version: STSv1\r\nmode: enforce\r\nmx: *.a.test\r\nmax_age: 1209600\r\n"
@@ -205,11 +206,120 @@ static void test_merge(void **state)
 	sts_onboard_release(&ob);
 }
 
+/* ---- --hosted: the customer's two CNAMEs, and check's HOSTED-1/2 ---- */
+
+/* labels: python3 base32(sha256(name))[:26].lower(), see test_hosted_label.c */
+#define L_OK "fu7wpzisgdbtfstwzqlb5adk4a"
+
+static const char *const zone_h[] = {
+    "_mta-sts.ok.test. IN CNAME " L_OK "._mta-sts.sts.msp.test.",
+    L_OK "._mta-sts.sts.msp.test. IN TXT \"v=STSv1; id=1;\"",
+    "mta-sts.ok.test. IN CNAME edge.msp.test.",
+    "edge.msp.test. IN A 127.0.0.1",
+    "_mta-sts.else.test. IN CNAME _mta-sts.other.test.",
+    "_mta-sts.other.test. IN TXT \"v=STSv1; id=2;\"",
+    "mta-sts.else.test. IN CNAME other.test.",
+    "other.test. IN A 127.0.0.1",
+    "_mta-sts.txt.test. IN TXT \"v=STSv1; id=3;\"",
+    "mta-sts.txt.test. IN A 127.0.0.1",
+    "none.test. IN A 127.0.0.1",
+    NULL,
+};
+
+static const char inv_h[] =
+    "{\"version\": 1, \"providers\": {\"z\": {\"plugin\": \"zonefile\"}},\n"
+    " \"hosted\": {\"zone\": \"sts.msp.test\", \"dns\": \"z\", \"edge\": \"edge.msp.test\",\n"
+    "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
+    " \"defaults\": {\"mx\": [\"mx.a.test\"], \"hosting\": \"hosted\"},\n"
+    " \"domains\": [{\"name\": \"ok.test\"}, {\"name\": \"else.test\"},"
+    " {\"name\": \"txt.test\"}, {\"name\": \"none.test\"}]}\n";
+
+static void test_hosted(void **state)
+{
+	(void)state;
+	struct world *w = world_new(zone_h, 404, "text/plain", "", "DNS:x.test", "DNS:x.test", 40);
+	struct sts_inventory *inv = NULL;
+	struct sts_diags d;
+	struct sts_db *db = NULL;
+	sts_diags_init(&d);
+	assert_int_equal(sts_inventory_parse(inv_h, strlen(inv_h), "inv", &inv, &d), STS_OK);
+	sts_diags_release(&d);
+	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(sts_hosted_schema(db), STS_OK);
+	const char *const names[] = {"ok.test", "else.test", "txt.test", "none.test", "new.test"};
+	struct sts_onboard_hosted ob;
+	assert_int_equal(
+	    sts_onboard_hosted_run(names, 5, inv->hosted, inv, db, true, &w->o, &ob, NULL), STS_OK);
+	assert_int_equal(ob.n, 5);
+	assert_int_equal(ob.n_ready, 1);
+	const struct sts_onboard_hosted_entry *e = &ob.v[0];
+	assert_string_equal(e->label, L_OK);
+	assert_int_equal(e->label_source, STS_ONBOARD_LABEL_ALLOCATED);
+	assert_string_equal(e->rec[0].name, "_mta-sts.ok.test.");
+	assert_string_equal(e->rec[0].target, L_OK "._mta-sts.sts.msp.test.");
+	assert_string_equal(e->rec[1].target, "edge.msp.test.");
+	assert_int_equal(e->rec[0].state, STS_HOSTED_REC_PRESENT);
+	assert_int_equal(e->rec[1].state, STS_HOSTED_REC_PRESENT);
+	e = &ob.v[1]; /* CNAMEs to other names */
+	assert_int_equal(e->rec[0].state, STS_HOSTED_REC_ELSEWHERE);
+	assert_string_equal(e->rec[0].found, "_mta-sts.other.test");
+	assert_int_equal(e->rec[1].state, STS_HOSTED_REC_ELSEWHERE);
+	assert_string_equal(e->rec[1].found, "other.test");
+	e = &ob.v[2]; /* a TXT and an A where the CNAMEs go */
+	assert_int_equal(e->rec[0].state, STS_HOSTED_REC_CONFLICT);
+	assert_string_equal(e->rec[0].found, "TXT");
+	assert_int_equal(e->rec[1].state, STS_HOSTED_REC_CONFLICT);
+	assert_string_equal(e->rec[1].found, "A");
+	e = &ob.v[3];
+	assert_int_equal(e->rec[0].state, STS_HOSTED_REC_MISSING);
+	assert_int_equal(e->rec[1].state, STS_HOSTED_REC_MISSING);
+	assert_null(ob.v[4].inv); /* a prospective customer */
+	assert_non_null(ob.v[3].inv);
+	struct sts_buf b;
+	sts_buf_init(&b, 1 << 20);
+	assert_int_equal(sts_onboard_hosted_text(&ob, &b), STS_OK);
+	assert_non_null(strstr(sts_buf_str(&b), "new.test (label "));
+	assert_non_null(strstr(sts_buf_str(&b), "): not in the inventory\n"));
+	assert_non_null(strstr(sts_buf_str(&b), "    an A record is there instead"));
+	sts_buf_release(&b);
+	json_t *j = sts_onboard_hosted_json(&ob);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "pending")), 4);
+	json_decref(j);
+	sts_onboard_hosted_release(&ob);
+
+	/* the label is stored: a second run reads it, read-only too */
+	assert_int_equal(
+	    sts_onboard_hosted_run(names, 1, inv->hosted, inv, db, false, &w->o, &ob, NULL),
+	    STS_OK);
+	assert_int_equal(ob.v[0].label_source, STS_ONBOARD_LABEL_STORED);
+	sts_onboard_hosted_release(&ob);
+
+	/* check: HOSTED-1 and HOSTED-2 for every domain but ok.test */
+	w->o.inventory = inv;
+	w->o.no_smtp = true;
+	assert_int_equal(sts_check_run(names, 4, &w->o, &w->rep, NULL), STS_OK);
+	for (size_t i = 0; i < 4; i++) {
+		const struct sts_diags *f = &w->rep.domains[i].findings;
+		int h1 = 0, h2 = 0;
+		for (size_t k = 0; k < f->n; k++) {
+			h1 += f->v[k].rule && strcmp(f->v[k].rule, "HOSTED-1") == 0;
+			h2 += f->v[k].rule && strcmp(f->v[k].rule, "HOSTED-2") == 0;
+		}
+		assert_int_equal(h1, i ? 1 : 0);
+		assert_int_equal(h2, i ? 1 : 0);
+	}
+	sts_db_close(db);
+	sts_inventory_free(inv);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_run),
 	    cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_hosted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
