@@ -93,6 +93,7 @@ static int op_check(void *ud, const struct sts_domain *d, struct sts_rollout_che
 	struct watch_ctx *w = ud;
 	if (w->watchdog)
 		sd_notify(0, "WATCHDOG=1");
+	w->check.inventory = w->c->inv; /* a hosted domain's delegation (reloaded by SIGHUP) */
 	int r = sts_watch_check_domain(d, &w->check, sts_db_now(w->c->db), ret);
 	if (r < 0)
 		sts_log_warn("%s: live check failed to run: %s", d->name, sts_strerror(r));

@@ -94,7 +94,10 @@ STS_API void sts_watch_check_convert(const struct sts_check_domain *cd, int64_t 
 				     struct sts_rollout_check *ret);
 /*
  * Check d live (sts_check_run) with base's resolver and ports, and the CA
- * file of base, else of d's verify block (apply's trust settings).
+ * file of base, else of d's verify block (apply's trust settings). A
+ * hosted domain is checked with base->inventory's hosted section: its
+ * customer's CNAMEs not in place (HOSTED-1, HOSTED-2) make the policy not
+ * served correctly, which blocks its promotion (the live-check gate).
  */
 STS_API int sts_watch_check_domain(const struct sts_domain *d, const struct sts_check_opts *base,
 				   int64_t now, struct sts_rollout_check *ret);

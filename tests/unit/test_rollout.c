@@ -870,6 +870,41 @@ static void test_check_convert(void **state)
 	sts_watch_check_convert(&cd, 123, &c);
 	assert_false(c.mx_ok);
 	assert_string_equal(c.problem, "no MX record");
+
+	/* a hosted domain whose customer's CNAME is not in place is not promoted (issue 15) */
+	mx[0].starttls = true;
+	cd.n_mx = 2;
+	sts_diags_init(&cd.findings);
+	assert_int_equal(sts_diags_add(&cd.findings, STS_SEV_ERROR, "HOSTED-2", NULL, 0, 0, NULL,
+				       "hosted domain, 'mta-sts.a.example.': missing: add it"),
+			 STS_OK);
+	sts_watch_check_convert(&cd, 123, &c);
+	assert_true(c.mx_ok);
+	assert_false(c.policy_ok);
+	assert_string_equal(c.problem,
+			    "HOSTED-2: hosted domain, 'mta-sts.a.example.': missing: add it");
+	struct sts_rollout_settings s;
+	struct sts_rollout_decision d;
+	struct sts_rollout_evidence ev; /* evidence that passes every other gate */
+	memset(&ev, 0, sizeof(ev));
+	sts_rollout_settings_default(&s);
+	ev.window_days = s.window_days;
+	ev.reports = 1000;
+	ev.successes = 1000000;
+	ev.reporting_orgs = 100;
+	sts_rollout_evaluate(&s, STS_STAGE_TESTING, 0, 86400LL * 365, &ev, &c, &d);
+	assert_int_equal(d.to, d.from);
+	bool blocked = false;
+	for (size_t i = 0; i < d.n_blocking; i++)
+		blocked = blocked || (strcmp(d.blocking[i].gate, "live-check") == 0 &&
+				      strstr(d.blocking[i].message, "HOSTED-2") != NULL);
+	assert_true(blocked);
+	sts_diags_release(&cd.findings);
+	sts_diags_init(&cd.findings); /* the CNAMEs in place: promoted */
+	mx[1].cert_days_left = 40;
+	sts_watch_check_convert(&cd, 123, &c);
+	sts_rollout_evaluate(&s, STS_STAGE_TESTING, 0, 86400LL * 365, &ev, &c, &d);
+	assert_int_equal(d.to, STS_STAGE_ENFORCE);
 }
 
 /* Delegated hosting: the provider picks the mode, nothing is under rollout. */
