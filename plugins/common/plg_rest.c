@@ -260,6 +260,40 @@ size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const c
 	return k;
 }
 
+int plg_sync(struct sts_plugin *p, const struct sts_rrset *rs, size_t nv, uint32_t ttl,
+	     const struct plg_have *have, size_t n, const struct plg_sync_ops *ops, void *arg,
+	     struct sts_plugin_call *call)
+{
+	bool *kept = calloc(nv + 1, sizeof(*kept));
+	size_t *stale = calloc(n + 1, sizeof(*stale)), n_stale = 0, s = 0;
+	int r = kept && stale ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++) {
+		size_t k = plg_keep_value(rs, nv, kept, have[i].value, have[i].len);
+		if (k == nv)
+			stale[n_stale++] = i;
+		else if (have[i].ttl != ttl)
+			r = ops->put(p, arg, have[i].id, rs->values[k], call);
+	}
+	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
+		if (!kept[k])
+			r = ops->put(p, arg, s < n_stale ? have[stale[s++]].id : NULL,
+				     rs->values[k], call);
+	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
+		r = ops->del(p, arg, have[stale[s]].id, call);
+	free(stale);
+	free(kept);
+	return r;
+}
+
+void plg_have_free(struct plg_have *have, size_t n)
+{
+	for (size_t i = 0; have && i < n; i++) {
+		free(have[i].id);
+		free(have[i].value);
+	}
+	free(have);
+}
+
 int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret)
 {
 	char *full;

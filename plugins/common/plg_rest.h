@@ -202,6 +202,37 @@ char *plg_escape(const char *s, const char *keep);
  * holds v is stale). */
 size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const char *v, size_t len);
 
+/* A record of one name and type as the provider listed it. */
+struct plg_have {
+	char *id;    /* the provider's id of the record, as text */
+	char *value; /* in the engine's form, len octets */
+	size_t len;
+	uint32_t ttl;
+};
+
+/* How plg_sync writes, for a per-record API: arg is plg_sync's. */
+struct plg_sync_ops {
+	/* value as a new record (id NULL), or over the record id */
+	int (*put)(struct sts_plugin *p, void *arg, const char *id, const char *value,
+		   struct sts_plugin_call *call);
+	/* the record id removed (one gone already counts as removed) */
+	int (*del)(struct sts_plugin *p, void *arg, const char *id, struct sts_plugin_call *call);
+};
+
+/*
+ * Make the n records have (one name and type) hold the first nv values of
+ * rs at ttl, value by value: a record whose value stays is left alone
+ * unless its TTL differs (then it is put again); a new value takes over a
+ * record whose value goes (one write: no moment with none or both), else
+ * it is a new record; the records left over are removed last.
+ */
+int plg_sync(struct sts_plugin *p, const struct sts_rrset *rs, size_t nv, uint32_t ttl,
+	     const struct plg_have *have, size_t n, const struct plg_sync_ops *ops, void *arg,
+	     struct sts_plugin_call *call);
+
+/* Free the ids and values of the n records have, and have. */
+void plg_have_free(struct plg_have *have, size_t n);
+
 /* The absolute name (final dot) of rel in zone: "" and "@" are the apex. */
 int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char **ret);
 

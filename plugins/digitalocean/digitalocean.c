@@ -35,10 +35,8 @@ struct dio {
 static const struct sts_plugin_setting *const dio_schema[] = {
     PLG_SETTING_URL("https://api.digitalocean.com/v2",
 		    "base URL of the API (tests point it at a fake)"),
-    STS_SETTING(.key = "token", .type = STS_SETTING_SECRET, .required = true,
-		.description = "a personal access token with the domain scopes (README.md)"),
-    STS_SETTING(.key = "per_page", .type = STS_SETTING_INTEGER, .def = "200", .range = true,
-		.min = 1, .max = 200, .description = "items per page of a listing"),
+    PLG_SETTING_TOKEN("token", "a personal access token with the domain scopes (README.md)"),
+    PLG_SETTING_PAGE("per_page", "200", 1, 200, "items per page of a listing"),
     PLG_SETTING_RATE_LIMIT("250/1m, 5000/1h", "1s, 1m or 1h",
 			   "the API's request limits (default: DigitalOcean's)"),
     PLG_SETTING_TIMEOUT,
@@ -47,31 +45,21 @@ static const struct sts_plugin_setting *const dio_schema[] = {
 
 /* ---- instance ---- */
 
-static void dio_unload(struct sts_plugin *p)
+static int dio_init(struct sts_plugin *p, void *ctx, const json_t *settings,
+		    struct sts_plugin_call *call)
 {
-	struct dio *c = sts_plugin_ctx_get(p);
-	if (!c)
-		return;
-	plg_rest_release(p, &c->rest);
-	free(c);
-	sts_plugin_ctx_set(p, NULL);
+	((struct dio *)ctx)->per_page = plg_uint(settings, "per_page");
+	return STS_PLUGIN_OK;
 }
 
-static int dio_load(struct sts_plugin *p, const json_t *settings, struct sts_plugin_call *call)
-{
-	static const struct plg_rest_conf conf = {
-	    .token_key = "token",
-	    .token_what = "the token of 'token'",
-	};
-	struct dio *c = sts_plugin_ctx_new(p, sizeof(*c));
-	if (!c)
-		return STS_PLUGIN_ENOMEM;
-	c->per_page = plg_uint(settings, "per_page");
-	int r = plg_rest_load(p, &c->rest, settings, &conf, call);
-	if (r < 0)
-		dio_unload(p);
-	return r;
-}
+PLG_REST_PLUGIN(dio, .ctx_size = sizeof(struct dio), .init = dio_init,
+		.conf = {
+		    .token_key = "token",
+		    .token_what = "the token of 'token'",
+		    .error_pointer = "/message",
+		    /* a POST repeated after a lost answer would add a second record */
+		    .idempotent = "GET PUT DELETE",
+		});
 
 /* ---- requests ---- */
 
@@ -80,20 +68,14 @@ static int call_api(struct sts_plugin *p, const char *method, const char *path, 
 		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
 	const struct dio *c = sts_plugin_ctx_get(p);
-	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
-	/* a POST repeated after a lost answer would add a second record */
-	req.idempotent = strcmp(method, "POST") != 0;
-	req.error_pointer = "/message";
-	return sts_plugin_rest(p, &req, resp, call);
+	return plg_rest_call(p, &c->rest, method, path, body, resp, call);
 }
 
 static int send_req(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
 		    struct sts_plugin_call *call)
 {
-	struct sts_plugin_rest_resp resp;
-	int r = call_api(p, method, path, body, &resp, call);
-	sts_plugin_rest_release(p, &resp);
-	return r;
+	const struct dio *c = sts_plugin_ctx_get(p);
+	return plg_rest_send(p, &c->rest, method, path, body, call);
 }
 
 /*
@@ -198,34 +180,44 @@ static int dio_read(struct sts_plugin *p, const char *zone, const char *const *n
 	return r;
 }
 
-/* One record of rrset rs with value v: POSTed, or PUT over record id. */
-static int write_record(struct sts_plugin *p, const char *records, const char *rel,
-			const struct sts_rrset *rs, const char *v, json_int_t id,
+/* Where plg_sync writes the records of one change. */
+struct dio_sync {
+	const char *records; /* "/domains/ZONE/records" */
+	const char *rel;     /* the change's name relative to the zone */
+	const struct sts_rrset *rs;
+};
+
+/* One record of the change with value v: POSTed, or PUT over record id. */
+static int write_record(struct sts_plugin *p, void *arg, const char *id, const char *v,
 			struct sts_plugin_call *call)
 {
+	const struct dio_sync *d = arg;
 	json_t *body = NULL;
 	char *path = NULL;
-	int r = do_rec_body(p, rs->type, rel, rs->ttl, v, strlen(v), &body, call);
-	if (r == STS_PLUGIN_OK && id > 0 && asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+	int r = do_rec_body(p, d->rs->type, d->rel, d->rs->ttl, v, strlen(v), &body, call);
+	if (r == STS_PLUGIN_OK && id && asprintf(&path, "%s/%s", d->records, id) < 0)
 		r = STS_PLUGIN_ENOMEM;
 	if (r == STS_PLUGIN_OK)
-		r = id > 0 ? send_req(p, "PUT", path, body, call)
-			   : send_req(p, "POST", records, body, call);
+		r = id ? send_req(p, "PUT", path, body, call)
+		       : send_req(p, "POST", d->records, body, call);
 	json_decref(body);
 	free(path);
 	return r;
 }
 
-static int delete_record(struct sts_plugin *p, const char *records, json_int_t id,
+static int delete_record(struct sts_plugin *p, void *arg, const char *id,
 			 struct sts_plugin_call *call)
 {
+	const struct dio_sync *d = arg;
 	char *path;
-	if (asprintf(&path, "%s/%lld", records, (long long)id) < 0)
+	if (asprintf(&path, "%s/%s", d->records, id) < 0)
 		return STS_PLUGIN_ENOMEM;
 	int r = send_req(p, "DELETE", path, NULL, call);
 	free(path);
 	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
 }
+
+static const struct plg_sync_ops dio_sync_ops = {.put = write_record, .del = delete_record};
 
 /* A CNAME beside anything else at the name: refused before any write. */
 static int cname_conflict(const json_t *at, const struct sts_rrset *rs, size_t n_values,
@@ -251,19 +243,59 @@ static int cname_conflict(const json_t *at, const struct sts_rrset *rs, size_t n
 }
 
 /*
- * One change, value by value: a record whose value stays is left alone
- * (unless the TTL changed: then it is PUT), a new value takes over the
- * record of a value that goes (one PUT: a new policy id replaces the old one
- * with no moment of none or both), else it is POSTed; what is left is
- * deleted last.
+ * The records of the listing at (one name) of type, for plg_sync: their
+ * ids, values and TTLs.
+ */
+static int have_of(struct sts_plugin *p, const char *zone, const json_t *at, const char *type,
+		   struct plg_have **ret, size_t *ret_n, struct sts_plugin_call *call)
+{
+	struct plg_have *have = calloc(json_array_size(at) + 1, sizeof(*have));
+	size_t n = 0, i;
+	const json_t *rec;
+	int r = have ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	json_array_foreach(at, i, rec)
+	{
+		const char *t = json_string_value(json_object_get(rec, "type"));
+		json_int_t id = json_integer_value(json_object_get(rec, "id"));
+		if (r < 0)
+			break;
+		if (!t || strcmp(t, type) != 0)
+			continue;
+		if (id <= 0) {
+			sts_plugin_error(call, "a domain record without an id");
+			r = STS_PLUGIN_EPARSE;
+			break;
+		}
+		struct plg_have *h = &have[n++];
+		h->ttl = (uint32_t)json_integer_value(json_object_get(rec, "ttl"));
+		if (asprintf(&h->id, "%lld", (long long)id) < 0) {
+			h->id = NULL;
+			r = STS_PLUGIN_ENOMEM;
+		} else {
+			r = do_rec_value(p, zone, rec, &h->value, &h->len, call);
+		}
+	}
+	if (r < 0)
+		plg_have_free(have, n);
+	else
+		*ret = have, *ret_n = n;
+	return r;
+}
+
+/*
+ * One change, value by value (plg_sync): a record whose value stays is left
+ * alone unless the TTL changed, a new value is PUT over the record of a
+ * value that goes (a new policy id replaces the old one with no moment of
+ * none or both), else POSTed; what is left is deleted last.
  */
 static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
 		     const struct sts_rrset_change *ch, struct sts_plugin_call *call)
 {
 	const struct sts_rrset *rs = ch->rrset;
-	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n = 0;
 	char *rel = NULL;
 	json_t *at = NULL;
+	struct plg_have *have = NULL;
 	int r = plg_relative(p, zone, rs->name, "@", &rel);
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
@@ -271,46 +303,12 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 		r = list_records(p, zone, rs->name, &at, call);
 	if (r == STS_PLUGIN_OK)
 		r = cname_conflict(at, rs, nv, call);
-	bool *kept = calloc(nv + 1, sizeof(*kept));
-	json_int_t *stale = calloc(json_array_size(at) + 1, sizeof(*stale));
-	if (r == STS_PLUGIN_OK && (!kept || !stale))
-		r = STS_PLUGIN_ENOMEM;
-	size_t i;
-	json_t *rec;
-	json_array_foreach(at, i, rec)
-	{
-		const char *type = json_string_value(json_object_get(rec, "type"));
-		json_int_t id = json_integer_value(json_object_get(rec, "id"));
-		char *v = NULL;
-		size_t len = 0, k;
-		if (r < 0)
-			break;
-		if (!type || strcmp(type, rs->type) != 0)
-			continue;
-		if (id <= 0) {
-			sts_plugin_error(call, "a domain record without an id");
-			r = STS_PLUGIN_EPARSE;
-			break;
-		}
-		if ((r = do_rec_value(p, zone, rec, &v, &len, call)) < 0)
-			break;
-		k = plg_keep_value(rs, nv, kept, v, len);
-		free(v);
-		if (k == nv) {
-			stale[n_stale++] = id;
-			continue;
-		}
-		if (json_integer_value(json_object_get(rec, "ttl")) != (json_int_t)rs->ttl)
-			r = write_record(p, records, rel, rs, rs->values[k], id, call);
-	}
-	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
-		if (!kept[k])
-			r = write_record(p, records, rel, rs, rs->values[k],
-					 s < n_stale ? stale[s++] : 0, call);
-	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
-		r = delete_record(p, records, stale[s], call);
-	free(stale);
-	free(kept);
+	if (r == STS_PLUGIN_OK)
+		r = have_of(p, zone, at, rs->type, &have, &n, call);
+	struct dio_sync d = {.records = records, .rel = rel, .rs = rs};
+	if (r == STS_PLUGIN_OK)
+		r = plg_sync(p, rs, nv, rs->ttl, have, n, &dio_sync_ops, &d, call);
+	plg_have_free(have, n);
 	json_decref(at);
 	free(rel);
 	return r;
