@@ -145,12 +145,14 @@ STS_API json_t *sts_onboard_hosted_json(const struct sts_onboard_hosted *ob)
 				recs = NULL;
 			}
 		}
-		json_t *d = json_pack("{s:s,s:s,s:s,s:s*,s:b,s:o*}", "domain", e->domain, "label",
-				      e->label, "label_source", label_sources[e->label_source],
-				      "inventory_hosting", inventory_hosting(e), "ready",
-				      e->rec[0].state == STS_HOSTED_REC_PRESENT &&
-					  e->rec[1].state == STS_HOSTED_REC_PRESENT,
-				      "records", recs);
+		const char *h = inventory_hosting(e);
+		json_t *d =
+		    json_pack("{s:s,s:s,s:s,s:o,s:b,s:o*}", "domain", e->domain, "label", e->label,
+			      "label_source", label_sources[e->label_source], "inventory_hosting",
+			      h ? json_string(h) : json_null(), "ready",
+			      e->rec[0].state == STS_HOSTED_REC_PRESENT &&
+				  e->rec[1].state == STS_HOSTED_REC_PRESENT,
+			      "records", recs);
 		if (!d || json_array_append_new(doms, d) < 0) {
 			json_decref(doms);
 			return NULL;

@@ -6,6 +6,8 @@ does not exist (every lookup fails: exit 1, the JSON layout of
 docs/stsctl-check.md, the text report). The live behaviour is tested in
 tests/integration/check-*. TAP on stdout. Usage: test_check_cli.py STSCTL
 """
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -120,5 +122,46 @@ with tempfile.TemporaryDirectory() as tmp:
     report(rc == 1 and "'b.test' not added: MX lookup" in err and json.loads(out)["domains"] == [],
            "onboard: a domain without MX is flagged, the printed inventory is empty",
            f"rc={rc} out={out!r} err={err!r}")
+
+    # onboard --hosted (docs/stsctl-onboard.md): usage, no hosted section, the label in the state
+    usage_error("onboard --hosted without --inventory", ["onboard", "--hosted", "a.test"],
+                "--hosted needs --inventory")
+    usage_error("onboard --json without --hosted", ["onboard", "--json", "a.test"],
+                "--json and --state need --hosted")
+    rc, out, err = run("onboard", "--hosted", "--inventory", inv, "a.test")
+    report(rc == 1 and "has no 'hosted' section" in err,
+           "onboard --hosted: an inventory without a hosted section exits 1", f"rc={rc} err={err!r}")
+    hinv = os.path.join(tmp, "hosted.json")
+    with open(hinv, "w") as f:
+        f.write('{"version": 1, "providers": {"z": {"plugin": "zonefile", "directory": "z"}},\n'
+                ' "hosted": {"zone": "sts.msp.test", "dns": "z", "edge": "edge.msp.test",\n'
+                '  "acme": {"directory": "https://127.0.0.1/dir"}},\n'
+                ' "domains": [{"name": "c.test", "mx": ["mx.c.test"], "hosting": "hosted"}]}\n')
+    state = os.path.join(tmp, "hosted.db")
+    label = base64.b32encode(hashlib.sha256(b"c.test").digest()).decode()[:26].lower()
+    hosted = ["onboard", "--hosted", "--inventory", hinv, "--state", state, *net[:-1]]
+    rc, out, err = run(*hosted, "--dry-run", "c.test")
+    report(rc == 1 and f"c.test (label {label}, computed)\n" in out
+           and f"  _mta-sts.c.test. CNAME {label}._mta-sts.sts.msp.test.\n" in out
+           and "  mta-sts.c.test. CNAME edge.msp.test.\n" in out
+           and "    unknown: the lookup failed" in out and "computed, not stored" in err
+           and not os.path.exists(state),
+           "onboard --hosted --dry-run: the records, the computed label, nothing stored",
+           f"rc={rc} out={out!r} err={err!r}")
+    rc, out, err = run(*hosted, "--json", "c.test", "new.test")
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = {"domains": []}
+    doms = doc["domains"]
+    report(rc == 1 and [d["label_source"] for d in doms] == ["allocated", "allocated"]
+           and doms[0]["label"] == label and doms[0]["inventory_hosting"] == "hosted"
+           and doms[1]["inventory_hosting"] is None and doc.get("pending") == 2
+           and {r["state"] for d in doms for r in d["records"]} == {"unknown"},
+           "onboard --hosted --json: labels allocated, a prospective customer, records unknown",
+           f"rc={rc} out={out!r} err={err!r}")
+    rc, out, err = run(*hosted, "c.test")
+    report(rc == 1 and f"c.test (label {label}, stored)\n" in out,
+           "onboard --hosted: the stored label on the next run", f"rc={rc} out={out!r}")
 
 done()
