@@ -37,6 +37,7 @@ extern const struct cli_cmd_def check_cmd;
 extern const struct cli_cmd_def onboard_cmd;
 extern const struct cli_cmd_def ingest_cmd;
 extern const struct cli_cmd_def receive_cmd;
+extern const struct cli_cmd_def serve_cmd;
 extern const struct cli_cmd_def report_cmd;
 extern const struct cli_cmd_def prune_cmd;
 extern const struct cli_cmd_def status_cmd;

@@ -64,6 +64,7 @@ static const struct cli_cmd cmds[] = {
     {"render", &render_cmd, NEED_INV_ARG | CMD_STATE_RO,
      "render policies, DNS records and web configs"},
     {"report", &report_cmd, NEED_REPORTS | CMD_STATE_RO, "summarise the stored TLS reports"},
+    {"serve", &serve_cmd, NEED_WRITER, "serve the policies of hosted domains over HTTPS"},
     {"status", &status_cmd, NEED_INV_ARG | CMD_STATE_RO,
      "show rollout stages, health and what blocks promotion"},
     {"validate", &validate_cmd, CMD_INVENTORY_ARG, "validate an inventory"},

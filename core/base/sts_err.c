@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sts_err.h"
@@ -57,4 +59,16 @@ STS_API const char *sts_name_of(const char *const *names, size_t n, int v, const
 	if (v < 0 || (size_t)v >= n || !names[v])
 		return dflt;
 	return names[v];
+}
+
+STS_API int sts_fail(char **reterr, int r, const char *fmt, ...)
+{
+	if (reterr) {
+		va_list ap;
+		va_start(ap, fmt);
+		if (vasprintf(reterr, fmt, ap) < 0)
+			*reterr = NULL;
+		va_end(ap);
+	}
+	return r;
 }

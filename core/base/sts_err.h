@@ -50,6 +50,13 @@ enum sts_err {
 STS_API const char *sts_strerror(int err);
 
 /*
+ * The error exit of a function with a `char **reterr`: *reterr (when
+ * reterr is not NULL) gets the malloc'd message (NULL without memory); r
+ * is returned.
+ */
+STS_API int sts_fail(char **reterr, int r, const char *fmt, ...) STS_PRINTF(3, 4);
+
+/*
  * Enum names as tables (static const char *const x[] = {[X_A] = "a", ...}):
  * names[v] when v indexes names[0..n) and that entry is set, else dflt.
  * STS_NAME_OF() passes the table's size.

@@ -509,19 +509,6 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
 	return STS_OK;
 }
 
-static int fail(char **reterr, int r, const char *fmt, ...) STS_PRINTF(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...)
-{
-	if (reterr) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(reterr, fmt, ap) < 0)
-			*reterr = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_receiver **ret,
 			       char **reterr)
 {
@@ -531,11 +518,12 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	if (reterr)
 		*reterr = NULL;
 	if (parse_listen(o->listen, &ss, &sl, &v6) < 0)
-		return fail(reterr, STS_EINVAL,
-			    "invalid listen address '%s': expected ADDR:PORT, [ADDR]:PORT or :PORT",
-			    o->listen ? o->listen : "");
+		return sts_fail(
+		    reterr, STS_EINVAL,
+		    "invalid listen address '%s': expected ADDR:PORT, [ADDR]:PORT or :PORT",
+		    o->listen ? o->listen : "");
 	if (!o->cert_pem || !o->key_pem)
-		return fail(reterr, STS_EINVAL, "the receiver needs a certificate and a key");
+		return sts_fail(reterr, STS_EINVAL, "the receiver needs a certificate and a key");
 	struct sts_receiver *rv = calloc(1, sizeof(*rv));
 	if (!rv)
 		return STS_ENOMEM;
@@ -589,14 +577,14 @@ STS_API int sts_receiver_start(const struct sts_receiver_opts *o, struct sts_rec
 	free(rv->key);
 	rv->key = NULL;
 	if (!rv->d) {
-		int r = fail(reterr, STS_EIO, "cannot start the receiver on '%s': %s", o->listen,
-			     rv->log[0] ? rv->log : "libmicrohttpd failed");
+		int r = sts_fail(reterr, STS_EIO, "cannot start the receiver on '%s': %s",
+				 o->listen, rv->log[0] ? rv->log : "libmicrohttpd failed");
 		sts_receiver_stop(rv);
 		return r;
 	}
 	if (pthread_create(&rv->watchdog, NULL, watchdog, rv) != 0) {
 		sts_receiver_stop(rv);
-		return fail(reterr, STS_ENOMEM, "cannot start the receiver's watchdog thread");
+		return sts_fail(reterr, STS_ENOMEM, "cannot start the receiver's watchdog thread");
 	}
 	rv->watchdog_on = true;
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(rv->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""stsctl serve on 127.0.0.1 with a throwaway CA and per-host certificates.
+
+Two hosted names with their own certificates get 200 with the exact bytes
+(verified against the CA), HEAD too; another path 404, POST 405, a Host
+header naming the other customer 421; an unknown name, no name, and a name
+with a policy but no certificate are refused with the unrecognized_name
+alert and no certificate; TLS 1.1 is refused; acme-tls/1 gets the challenge
+certificate only for the name it is set for (test hook) and the connection
+is closed after the handshake; HTTP-01 on the plain listener; a policy and
+a certificate written while serve runs are served within 1.5 s; the
+per-client connection limit, the handshake deadline and the header cap;
+the heartbeat row with its counters. Rows are written with Python's sqlite3
+into the schema serve creates. Every loop is bounded in count and time.
+
+usage: test_serve_cli.py STSCTL HOOKS(true|false)
+"""
+import hashlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import done, report  # noqa: E402
+
+STSCTL, HOOKS = sys.argv[1], sys.argv[2] == "true"
+A, B, C = "mta-sts.a.example", "mta-sts.b.example", "mta-sts.c.example"
+POLICY = {
+    A: b"version: STSv1\r\nmode: enforce\r\nmx: mx.a.example\r\nmax_age: 604800\r\n",
+    B: b"version: STSv1\r\nmode: testing\r\nmx: *.b.example\r\nmax_age: 86400\r\n",
+    C: b"version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n",
+}
+
+
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_pki(d):
+    """A CA, a certificate for A (twice), B, and the challenge name."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    sh("openssl", "req", "-x509", *ec, "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem",
+       "-subj", "/CN=serve test CA", "-days", "2")
+    for name, host in (("a", A), ("a2", A), ("b", B), ("chal", "mta-sts.x.example")):
+        sh("openssl", "req", *ec, "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr",
+           "-subj", f"/CN={name}")
+        with open(f"{d}/{name}.ext", "w") as f:
+            f.write(f"subjectAltName=DNS:{host}\n")
+        sh("openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.pem",
+           "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/{name}.pem",
+           "-days", "2", "-extfile", f"{d}/{name}.ext")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def put_policy(db, host, body):
+    with sqlite3.connect(db, timeout=10) as c:
+        c.execute("INSERT OR REPLACE INTO hosted_policies VALUES (?,?,?,?,?,?,?,?)",
+                  (host, host[len("mta-sts."):], body, "id%d" % len(body),
+                   hashlib.sha256(body).hexdigest(), 86400, 604800, int(time.time())))
+
+
+def put_cert(db, d, host, name):
+    with sqlite3.connect(db, timeout=10) as c:
+        c.execute("INSERT OR REPLACE INTO hosted_certs (host, chain_pem, key_pem, updated)"
+                  " VALUES (?,?,?,?)", (host, read(f"{d}/{name}.pem") + read(f"{d}/ca.pem"),
+                                        read(f"{d}/{name}.key"), int(time.time())))
+
+
+def client_ctx(d, alpn=None, verify=True):
+    ctx = ssl.create_default_context(cafile=f"{d}/ca.pem")
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+def tls(port, ctx, sni):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        return ctx.wrap_socket(raw, server_hostname=sni)
+    except Exception:
+        raw.close()
+        raise
+
+
+def request(s, method="GET", path="/.well-known/mta-sts.txt", host=None, extra=""):
+    """(status, headers dict, body) of one request on s, which is closed after."""
+    hdr = f"Host: {host}\r\n" if host else ""
+    s.sendall(f"{method} {path} HTTP/1.1\r\n{hdr}{extra}Connection: close\r\n\r\n".encode())
+    data, t0 = b"", time.monotonic()
+    try:
+        while time.monotonic() - t0 < 5:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, ssl.SSLError):
+        pass
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/"):
+        return 0, {}, b""
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def fetch(port, d, sni, **kw):
+    return request(tls(port, client_ctx(d), sni), host=kw.pop("host", sni), **kw)
+
+
+def refused(port, d, sni):
+    """The handshake's error text, or None when it succeeded."""
+    try:
+        s = tls(port, client_ctx(d, verify=False), sni)
+        s.close()
+        return None
+    except (ssl.SSLError, OSError) as e:
+        return str(e)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="sv-serve-") as d:
+        make_pki(d)
+        db = f"{d}/state.db"
+        env = dict(os.environ)
+        if HOOKS:
+            env["STSCTL_TEST_SERVE_ALPN"] = f"mta-sts.x.example {d}/chal.pem {d}/chal.key"
+            env["STSCTL_TEST_SERVE_HTTP01"] = "tok-1_A keyauth.value"
+        p = subprocess.Popen([STSCTL, "-v", "serve", "--listen", "127.0.0.1:0", "--http",
+                              "127.0.0.1:0", "--state", db, "--per-ip-connections", "4",
+                              "--handshake-timeout", "2", "--max-header", "1024"],
+                             stdout=subprocess.PIPE, stderr=open(f"{d}/log", "w"), env=env,
+                             text=True)
+        try:
+            line = p.stdout.readline()
+            ok = report(line.startswith("listening on https port "), "serve starts", line)
+            if not ok:
+                return
+            words = line.replace(",", "").split()
+            port, hport = int(words[4]), int(words[-1])
+            with sqlite3.connect(db, timeout=10) as c:
+                rows = c.execute("SELECT instance, pid FROM serve_instances").fetchall()
+            report(len(rows) == 1 and rows[0][1] == p.pid, "heartbeat row at start", repr(rows))
+            for h in (A, B, C):
+                put_policy(db, h, POLICY[h])
+            put_cert(db, d, A, "a")
+            put_cert(db, d, B, "b")
+            time.sleep(1.2)  # no handshake yet: nothing cached, but be fair to the poll
+
+            for h in (A, B):
+                st, hd, body = fetch(port, d, h)
+                report(st == 200 and body == POLICY[h] and hd.get("content-type") == "text/plain",
+                       f"{h}: 200 text/plain, the exact bytes, its own certificate",
+                       f"{st} {hd} {body!r}")
+            st, hd, body = fetch(port, d, A, method="HEAD")
+            report(st == 200 and body == b"" and hd.get("content-length") == str(len(POLICY[A])),
+                   "HEAD: 200, no body", f"{st} {hd} {body!r}")
+            st, _, _ = fetch(port, d, A, path="/.well-known/other.txt")
+            report(st == 404, "another path: 404", str(st))
+            st, _, _ = fetch(port, d, A, path="/.well-known/mta-sts.txt?x=1")
+            report(st == 404, "a query: 404", str(st))
+            st, hd, _ = fetch(port, d, A, method="POST")
+            report(st == 405 and "GET" in hd.get("allow", ""), "POST: 405 with Allow", str(st))
+            st, _, body = fetch(port, d, A, host=B)
+            report(st == 421 and POLICY[B] not in body, "Host of another customer: 421", str(st))
+            st, _, _ = fetch(port, d, A, host=A + ".:443")
+            report(st == 200, "Host with port and final dot: 200", str(st))
+
+            e = refused(port, d, "mta-sts.unknown.example")
+            report(e is not None and "UNRECOGNIZED_NAME" in e.upper(),
+                   "unknown name: unrecognized_name alert", str(e))
+            e = refused(port, d, None)
+            report(e is not None and "UNRECOGNIZED_NAME" in e.upper(),
+                   "no SNI: unrecognized_name alert", str(e))
+            e = refused(port, d, C)
+            report(e is not None and "UNRECOGNIZED_NAME" in e.upper(),
+                   "a policy without a certificate: unrecognized_name alert", str(e))
+            r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                                "-servername", "mta-sts.unknown.example"],
+                               input="", capture_output=True, text=True, timeout=10)
+            report("BEGIN CERTIFICATE" not in r.stdout and "no peer certificate" in r.stdout,
+                   "unknown name: no certificate sent (openssl s_client)", r.stdout[-400:])
+            r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                                "-servername", A, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
+                               input="", capture_output=True, text=True, timeout=10)
+            report(r.returncode != 0 and "alert protocol version" in r.stderr,
+                   "TLS 1.1: refused by the server (protocol_version alert)", r.stderr[-400:])
+            r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                                "-servername", A, "-tls1_2"],
+                               input="", capture_output=True, text=True, timeout=10)
+            report("TLSv1.2" in r.stdout, "TLS 1.2 accepted", r.stdout[-300:])
+
+            # acme-tls/1: only with a challenge set for that name
+            s = tls(port, client_ctx(d, ["acme-tls/1", "http/1.1"]), A)
+            report(s.selected_alpn_protocol() == "http/1.1",
+                   "acme-tls/1 offered without a challenge: not selected",
+                   str(s.selected_alpn_protocol()))
+            s.close()
+            if HOOKS:
+                s = tls(port, client_ctx(d, ["acme-tls/1"]), "mta-sts.x.example")
+                cert = s.getpeercert(binary_form=True)
+                want = ssl.PEM_cert_to_DER_cert(read(f"{d}/chal.pem"))
+                alpn = s.selected_alpn_protocol()
+                s.settimeout(3)
+                try:
+                    closed = s.recv(1) == b""
+                except (ssl.SSLError, OSError):
+                    closed = True
+                s.close()
+                report(alpn == "acme-tls/1" and cert == want and closed,
+                       "tls-alpn-01: challenge certificate, acme-tls/1, closed after", str(alpn))
+                e = refused(port, d, "mta-sts.x.example")
+                report(e is not None and "UNRECOGNIZED_NAME" in e.upper(),
+                       "the challenge name without acme-tls/1: refused", str(e))
+                plain = socket.create_connection(("127.0.0.1", hport), timeout=5)
+                st, _, body = request(plain, path="/.well-known/acme-challenge/tok-1_A", host=A)
+                report(st == 200 and body == b"keyauth.value", "http-01: the key authorization",
+                       f"{st} {body!r}")
+                plain = socket.create_connection(("127.0.0.1", hport), timeout=5)
+                st, _, _ = request(plain, path="/.well-known/mta-sts.txt", host=A)
+                report(st == 404, "plain listener: anything else 404", str(st))
+
+            # changes within 1.5 s, without a restart
+            new = POLICY[A].replace(b"enforce", b"testing")
+            put_policy(db, A, new)
+            t0, got = time.monotonic(), None
+            while time.monotonic() - t0 < 1.5:
+                got = fetch(port, d, A)[2]
+                if got == new:
+                    break
+                time.sleep(0.1)
+            report(got == new, "a new policy served within 1.5 s", repr(got))
+            put_cert(db, d, A, "a2")
+            want = ssl.PEM_cert_to_DER_cert(read(f"{d}/a2.pem"))
+            t0, cert = time.monotonic(), None
+            while time.monotonic() - t0 < 1.5:
+                s = tls(port, client_ctx(d), A)
+                cert = s.getpeercert(binary_form=True)
+                s.close()
+                if cert == want:
+                    break
+                time.sleep(0.1)
+            report(cert == want, "a replaced certificate on the next handshakes within 1.5 s")
+
+            # limits
+            st, _, _ = fetch(port, d, A, extra="X-Big: " + "x" * 2000 + "\r\n")
+            report(st in (0, 400, 413, 431), "a header past --max-header: refused", str(st))
+            held = [tls(port, client_ctx(d), A) for _ in range(4)]
+            e = refused(port, d, A)
+            report(e is not None, "a 5th connection of one client: closed before TLS", str(e))
+            for s in held:
+                s.close()
+            time.sleep(0.3)
+            st, _, _ = fetch(port, d, A)
+            report(st == 200, "after they closed: served again", str(st))
+            raw = socket.create_connection(("127.0.0.1", port), timeout=6)
+            t0 = time.monotonic()
+            try:
+                gone = raw.recv(1) == b""
+            except OSError:
+                gone = True
+            took = time.monotonic() - t0
+            raw.close()
+            report(gone and 1.5 < took < 4, "a silent client is cut at the handshake deadline",
+                   f"{took:.1f}s")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            try:
+                rc = p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = p.wait()
+            report(rc == 0, "SIGTERM: exit 0", str(rc))
+        with sqlite3.connect(db, timeout=10) as c:
+            row = c.execute("SELECT counters FROM serve_instances").fetchone()
+        cnt = json.loads(row[0]) if row and row[0] else {}
+        report(cnt.get("ok", 0) >= 5 and cnt.get("refused_names", 0) >= 3 and
+               cnt.get("hosts", {}).get(A, {}).get("requests", 0) >= 3 and
+               cnt.get("refused_connections", 0) >= 1,
+               "final heartbeat: counters per host", json.dumps(cnt))
+        log = read(f"{d}/log")
+        report("has a policy but no certificate yet" in log,
+               "the log says why a hosted name was refused", log[-600:])
+
+
+main()
+done()
