@@ -170,6 +170,14 @@ struct sts_plan {
 #define STS_PLAN_FORMAT 1
 /* Starting the removal of more than this share of the managed domains needs --allow-removal. */
 #define STS_PLAN_REMOVAL_SHARE 10
+/*
+ * The plan reads a zone whole (sts_dns_caps.read_zone) when it wants the
+ * names of at least this many of its domains, else name by name: 3 names
+ * a domain, so from 8 domains on a listing of up to 24 records (a page of
+ * most APIs) costs no more than the reads by name; below it a small plan
+ * in a large zone does not list the zone.
+ */
+#define STS_PLAN_READ_ZONE_MIN 8
 
 struct sts_plan_opts {
 	const char *const *targets; /* only these domains; NULL: all */

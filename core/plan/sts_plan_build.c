@@ -525,8 +525,15 @@ static void read_zone(struct builder *b, const struct task *t)
 			names[i * 3 + k] = s;
 		}
 	}
+	/* many names of one zone: read it whole where the plugin can (one
+	 * listing with paging instead of a read per name); owner_of() keeps
+	 * only the rrsets of these domains */
+	struct sts_dns_caps caps = {0};
+	bool whole = t->n >= STS_PLAN_READ_ZONE_MIN && b->io->ops->dns_caps &&
+		     b->io->ops->dns_caps(b->io->ud, d0->dns, &caps) == STS_OK && caps.read_zone;
 	sts_limits_acquire(b->lim, d0->dns);
-	r = b->io->ops->dns_read(b->io->ud, d0->dns, d0->zone, names, t->n * 3, &got, &err);
+	r = b->io->ops->dns_read(b->io->ud, d0->dns, d0->zone, whole ? NULL : names,
+				 whole ? 0 : t->n * 3, &got, &err);
 	sts_limits_release(b->lim, d0->dns);
 	if (r == STS_ENOENT)
 		r = STS_OK; /* no zone yet: nothing published */

@@ -667,6 +667,12 @@ STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const ch
 	int r = STS_EUNSUPPORTED;
 	if (reterr)
 		*reterr = NULL;
+	if (o && !names) { /* the whole zone: only where caps say so */
+		struct sts_dns_caps caps;
+		sts_plugin_dns_caps(p, &caps);
+		if (!caps.read_zone || n)
+			return STS_EINVAL;
+	}
 	if (o)
 		CALL(reterr, o->read(p, zone, names, n, ret, &call));
 	return r;

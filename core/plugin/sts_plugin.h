@@ -153,6 +153,7 @@ STS_API enum sts_plugin_kind sts_plugin_kind(const struct sts_plugin *p);
 
 /* struct sts_dns_change, struct sts_rrsets: sts_rrset.h */
 
+/* names NULL (n 0): the whole zone, only for a plugin whose caps set read_zone (else EINVAL). */
 STS_API int sts_plugin_dns_read(struct sts_plugin *p, const char *zone, const char *const *names,
 				size_t n, struct sts_rrsets *ret, char **reterr);
 STS_API int sts_plugin_dns_apply(struct sts_plugin *p, const char *zone,

@@ -286,6 +286,14 @@ struct sts_dns_caps {
 	 */
 	const uint32_t *kept_ttls;
 	size_t n_kept_ttls;
+	/*
+	 * Appended after kept_ttls (STS_PLUGIN_HAS): read() also takes names
+	 * NULL and n 0, meaning every rrset of the zone, and that costs less
+	 * than reading many names one by one (a listing with paging). The
+	 * plan engine then reads a zone whole when it wants the names of at
+	 * least STS_PLAN_READ_ZONE_MIN domains of it (docs/plugin-abi.md).
+	 */
+	bool read_zone;
 };
 
 struct sts_dns_ops {
@@ -294,7 +302,9 @@ struct sts_dns_ops {
 	 * Append to ret every rrset (every type, foreign ones included) at
 	 * each of the n owner names in zone. zone is the apex without the
 	 * trailing dot; names are absolute with the dot. A name with nothing
-	 * at it adds nothing. A missing zone is STS_PLUGIN_ENOENT.
+	 * at it adds nothing. A missing zone is STS_PLUGIN_ENOENT. names NULL
+	 * (n 0) asks for every rrset of the zone; the host passes it only to
+	 * a plugin whose caps() set read_zone.
 	 */
 	int (*read)(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
 		    struct sts_rrsets *ret, struct sts_plugin_call *call);

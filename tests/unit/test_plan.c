@@ -725,6 +725,127 @@ static void test_build(void **state)
 	sts_diags_release(&dg);
 }
 
+/* ---- many domains of one zone: read whole where the plugin can (caps.read_zone) ---- */
+
+struct zfake {
+	struct pfake f;
+	bool read_zone;
+	size_t whole, by_name; /* reads of each kind */
+};
+
+static int zf_dns_read(void *ud, const char *prov, const char *zone, const char *const *names,
+		       size_t n, struct sts_rrsets *ret, char **err)
+{
+	struct zfake *z = ud;
+	if (names) {
+		z->by_name++;
+		return pf_dns_read(&z->f, prov, zone, names, n, ret, err);
+	}
+	z->whole++; /* every rrset of the fake, foreign ones too */
+	for (size_t i = 0; i < z->f.dns.n; i++) {
+		const struct sts_rrset *s = &z->f.dns.v[i];
+		struct sts_rrset *rr = sts_rrsets_add(ret, s->name, s->type, s->ttl);
+		for (size_t j = 0; j < s->n_values; j++)
+			sts_rrset_add_value(rr, s->values[j], strlen(s->values[j]));
+	}
+	return STS_OK;
+}
+
+static int zf_dns_caps(void *ud, const char *prov, struct sts_dns_caps *ret)
+{
+	const struct zfake *z = ud;
+	memset(ret, 0, sizeof(*ret));
+	ret->struct_size = sizeof(*ret);
+	ret->read_zone = z->read_zone;
+	return STS_OK;
+}
+
+static int zf_web_get(void *ud, const char *prov, const char *host, struct sts_buf *ret, char **err)
+{
+	return pf_web_get(&((struct zfake *)ud)->f, prov, host, ret, err);
+}
+
+static const struct sts_io_ops zf_ops = {
+    .dns_read = zf_dns_read, .dns_caps = zf_dns_caps, .web_get = zf_web_get};
+
+/* An inventory of n domains d0..d(n-1).z.example in zone z.example. */
+static struct sts_inventory *zone_inv(size_t n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fprintf(f, "{\"version\": 1, \"defaults\": {\"dns\": \"d\", \"web\": \"w\", "
+		   "\"mode\": \"enforce\", \"max_age\": 86400, \"zone\": \"z.example\"},\n"
+		   " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"
+		   "  \"w\": {\"plugin\": \"local\", \"root\": \"r\"}},\n \"domains\": [");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f,
+			"%s{\"name\": \"d%zu.z.example\", \"zone\": \"z.example\", "
+			"\"mx\": [\"mx.z.example\"]}",
+			i ? ", " : "", i);
+	fprintf(f, "]}\n");
+	fclose(f);
+	struct sts_inventory *inv = NULL;
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(text, len, "inv.json", &inv, &dg), STS_OK);
+	sts_diags_release(&dg);
+	free(text);
+	return inv;
+}
+
+static void test_read_zone(void **state)
+{
+	(void)state;
+	struct zfake z = {.read_zone = true};
+	sts_rrsets_init(&z.f.dns);
+	/* one foreign TXT at a domain's _mta-sts (kept), one elsewhere (not read) */
+	struct sts_rrset *rr = sts_rrsets_add(&z.f.dns, "_mta-sts.d3.z.example.", "TXT", 300);
+	sts_rrset_add_value(rr, "foreign", 7);
+	rr = sts_rrsets_add(&z.f.dns, "www.z.example.", "TXT", 300);
+	sts_rrset_add_value(rr, "other", 5);
+	struct sts_io io = {&zf_ops, &z};
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	struct sts_plan *p = NULL;
+	time_t now = 1700000000;
+	struct sts_clock clk = {pf_now, &now};
+	struct sts_db *db = NULL;
+	assert_int_equal(sts_db_open(":memory:", 0, &clk, &db, NULL), STS_OK);
+
+	/* STS_PLAN_READ_ZONE_MIN domains: one whole read */
+	struct sts_inventory *inv = zone_inv(STS_PLAN_READ_ZONE_MIN);
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(z.whole, 1);
+	assert_int_equal(z.by_name, 0);
+	for (size_t i = 0; i < p->n_domains; i++) {
+		const struct sts_plan_domain *d = &p->domains[i];
+		bool d3 = strcmp(d->name, "d3.z.example") == 0;
+		assert_int_equal(d->actual.rr.n, d3 ? 1 : 0);
+	}
+	sts_plan_free(p);
+
+	/* the plugin cannot: by name, as before */
+	z.read_zone = false;
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(z.whole, 1);
+	assert_int_equal(z.by_name, 1);
+	sts_plan_free(p);
+	sts_inventory_free(inv);
+
+	/* fewer domains: by name though the plugin could */
+	z.read_zone = true;
+	inv = zone_inv(STS_PLAN_READ_ZONE_MIN - 1);
+	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
+	assert_int_equal(z.whole, 1);
+	assert_int_equal(z.by_name, 2);
+	sts_plan_free(p);
+	sts_inventory_free(inv);
+	sts_rrsets_release(&z.f.dns);
+	sts_db_close(db);
+	sts_diags_release(&dg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +866,7 @@ int main(void)
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_build),
 	    cmocka_unit_test(test_hosted_refused),
+	    cmocka_unit_test(test_read_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
