@@ -49,6 +49,8 @@ static void ovh_unload(struct sts_plugin *p)
 	if (!c)
 		return;
 	ovh_creds_free(c);
+	ovh_zones_free(c);
+	pthread_mutex_destroy(&c->mu);
 	plg_rest_release(p, &c->rest);
 	free(c);
 	sts_plugin_ctx_set(p, NULL);
@@ -69,6 +71,7 @@ static int ovh_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 	struct ovh *c = sts_plugin_ctx_new(p, sizeof(*c));
 	if (!c)
 		return STS_PLUGIN_ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
 	const struct plg_rest_conf conf = {.url = base_url(settings)};
 	int r = plg_rest_open(p, &c->rest, settings, &conf, call);
 	if (r == STS_PLUGIN_OK)
@@ -82,14 +85,13 @@ static int ovh_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 
 /* ---- records ---- */
 
-/* The ids of the records of zone at subDomain sub (of type, or any: NULL). */
-static int record_ids(struct sts_plugin *p, const char *zone, const char *sub, const char *type,
-		      json_t **ret, struct sts_plugin_call *call)
+int ovh_record_ids(struct sts_plugin *p, const char *zone, const char *sub, const char *type,
+		   json_t **ret, struct sts_plugin_call *call)
 {
-	char *esc = plg_escape(sub, NULL), *path = NULL;
-	if (!esc ||
-	    asprintf(&path, "/domain/zone/%s/record?%s%s%ssubDomain=%s", zone,
-		     type ? "fieldType=" : "", type ? type : "", type ? "&" : "", esc) < 0) {
+	char *esc = sub ? plg_escape(sub, NULL) : strdup(""), *path = NULL;
+	if (!esc || asprintf(&path, "/domain/zone/%s/record%s%s%s%s%s%s", zone,
+			     type || sub ? "?" : "", type ? "fieldType=" : "", type ? type : "",
+			     type && sub ? "&" : "", sub ? "subDomain=" : "", esc) < 0) {
 		free(esc);
 		return STS_PLUGIN_ENOMEM;
 	}
@@ -109,8 +111,8 @@ static int record_ids(struct sts_plugin *p, const char *zone, const char *sub, c
 	return r;
 }
 
-static int get_record(struct sts_plugin *p, const char *zone, const json_t *id, struct ovh_rec *ret,
-		      struct sts_plugin_call *call)
+int ovh_get_record(struct sts_plugin *p, const char *zone, const json_t *id, struct ovh_rec *ret,
+		   struct sts_plugin_call *call)
 {
 	char *path = NULL;
 	if (!json_is_integer(id)) {
@@ -134,13 +136,13 @@ static int records_at(struct sts_plugin *p, const char *zone, const char *sub, c
 		      struct ovh_rec **ret, size_t *ret_n, struct sts_plugin_call *call)
 {
 	json_t *ids = NULL;
-	int r = record_ids(p, zone, sub, type, &ids, call);
+	int r = ovh_record_ids(p, zone, sub, type, &ids, call);
 	size_t n = json_array_size(ids), got = 0;
 	struct ovh_rec *v = r < 0 ? NULL : calloc(n + 1, sizeof(*v));
 	if (r == STS_PLUGIN_OK && !v)
 		r = STS_PLUGIN_ENOMEM;
 	for (; r == STS_PLUGIN_OK && got < n; got++)
-		r = get_record(p, zone, json_array_get(ids, got), &v[got], call);
+		r = ovh_get_record(p, zone, json_array_get(ids, got), &v[got], call);
 	json_decref(ids);
 	if (r < 0) {
 		for (size_t i = 0; v && i < got; i++)
@@ -162,6 +164,21 @@ static void records_free(struct ovh_rec *v, size_t n)
 
 /* ---- dns ops ---- */
 
+/* The n records of v into ret, as rrsets; v freed. */
+static int add_rrsets(struct sts_plugin *p, struct ovh_rec *v, size_t n, struct sts_rrsets *ret)
+{
+	int r = STS_PLUGIN_OK;
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++) {
+		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, v[i].name, v[i].type);
+		if (!rr)
+			rr = sts_plugin_rrset_add(p, ret, v[i].name, v[i].type, v[i].ttl);
+		r = rr ? sts_plugin_rrset_add_value(p, rr, v[i].value, v[i].len)
+		       : STS_PLUGIN_ENOMEM;
+	}
+	records_free(v, n);
+	return r;
+}
+
 static int read_name(struct sts_plugin *p, const char *zone, const char *name,
 		     struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
@@ -171,22 +188,26 @@ static int read_name(struct sts_plugin *p, const char *zone, const char *name,
 	if (ovh_subdomain(p, zone, name, &sub) < 0)
 		return STS_PLUGIN_OK; /* not in the zone: nothing there */
 	int r = records_at(p, zone, sub, NULL, &v, &n, call);
-	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++) {
-		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, v[i].name, v[i].type);
-		if (!rr)
-			rr = sts_plugin_rrset_add(p, ret, v[i].name, v[i].type, v[i].ttl);
-		r = rr ? sts_plugin_rrset_add_value(p, rr, v[i].value, v[i].len)
-		       : STS_PLUGIN_ENOMEM;
-	}
-	records_free(v, n);
 	free(sub);
-	return r;
+	return r < 0 ? r : add_rrsets(p, v, n, ret);
 }
 
+/* names NULL (caps.read_zone): the whole zone, listed and kept (ovh_zone.c). */
 static int ovh_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
 		    struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
 	int r = STS_PLUGIN_OK;
+	if (!names) {
+		struct ovh_rec *v = NULL;
+		size_t nv = 0;
+		r = ovh_zone_list(p, zone, call);
+		if (r == STS_PLUGIN_ENOENT)
+			sts_plugin_error(call, "zone '%s' is not in this OVHcloud account", zone);
+		if (r == STS_PLUGIN_OK)
+			r = ovh_zone_records(ovh_zone_get(sts_plugin_ctx_get(p), zone), NULL, NULL,
+					     &v, &nv);
+		return r < 0 ? r : add_rrsets(p, v, nv, ret);
+	}
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
 		r = read_name(p, zone, names[i], ret, call);
 	return r;
@@ -213,10 +234,17 @@ static int put_record(struct sts_plugin *p, const char *zone, const char *sub,
 		r = STS_PLUGIN_ENOMEM;
 	}
 	/* a POST repeated after a lost answer would add a second record */
+	struct sts_plugin_rest_resp resp = {0};
 	if (r == STS_PLUGIN_OK)
-		r = ovh_send(p, id > 0 ? "PUT" : "POST", path, body, id > 0, call);
-	if (r == STS_PLUGIN_OK)
+		r = ovh_call(p, id > 0 ? "PUT" : "POST", path, body, id > 0, &resp, call);
+	if (r == STS_PLUGIN_OK) {
 		*wrote = true;
+		if (id > 0)
+			ovh_zone_changed(p, zone, id, value, rs->ttl, false);
+		else
+			ovh_zone_added(p, zone, resp.json);
+	}
+	sts_plugin_rest_release(p, &resp);
 	json_decref(body);
 	free(path);
 	free(target);
@@ -233,22 +261,29 @@ static int delete_record(struct sts_plugin *p, const char *zone, long long id, b
 	free(path);
 	if (r == STS_PLUGIN_ENOENT)
 		r = STS_PLUGIN_OK; /* gone already: a repeat */
-	if (r == STS_PLUGIN_OK)
+	if (r == STS_PLUGIN_OK) {
 		*wrote = true;
+		ovh_zone_changed(p, zone, id, NULL, 0, true);
+	}
 	return r;
 }
 
-/* Refuse a change that would put rs beside a CNAME (never touched). */
-static int cname_conflict(struct sts_plugin *p, const char *zone, const char *sub,
-			  const struct sts_rrset *rs, struct sts_plugin_call *call)
+/* Refuse a change that would put rs beside a CNAME (never touched); the
+ * zone's kept records when it was read whole (z), else a request. */
+static int cname_conflict(struct sts_plugin *p, const char *zone, const struct ovh_zone *z,
+			  const char *sub, const struct sts_rrset *rs, struct sts_plugin_call *call)
 {
 	json_t *ids = NULL;
-	int r = record_ids(p, zone, sub, "CNAME", &ids, call);
-	if (r == STS_PLUGIN_OK && json_array_size(ids) > 0) {
+	struct ovh_rec *v = NULL;
+	size_t n = 0;
+	int r = z ? ovh_zone_records(z, rs->name, "CNAME", &v, &n)
+		  : ovh_record_ids(p, zone, sub, "CNAME", &ids, call);
+	if (r == STS_PLUGIN_OK && (n > 0 || json_array_size(ids) > 0)) {
 		sts_plugin_error(call, "'%s' holds a CNAME: no %s can be put beside it", rs->name,
 				 rs->type);
 		r = STS_PLUGIN_ECONFLICT;
 	}
+	records_free(v, n);
 	json_decref(ids);
 	return r;
 }
@@ -266,13 +301,15 @@ static int apply_one(struct sts_plugin *p, const char *zone, const struct sts_rr
 	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n = 0, n_stale = 0, s = 0;
 	char *sub = NULL;
 	struct ovh_rec *have = NULL;
+	const struct ovh_zone *z = ovh_zone_get(sts_plugin_ctx_get(p), zone);
 	int r = ovh_subdomain(p, zone, rs->name, &sub);
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
 	if (r == STS_PLUGIN_OK && nv > 0 && strcmp(rs->type, "CNAME") != 0)
-		r = cname_conflict(p, zone, sub, rs, call);
+		r = cname_conflict(p, zone, z, sub, rs, call);
 	if (r == STS_PLUGIN_OK)
-		r = records_at(p, zone, sub, rs->type, &have, &n, call);
+		r = z ? ovh_zone_records(z, rs->name, rs->type, &have, &n)
+		      : records_at(p, zone, sub, rs->type, &have, &n, call);
 	bool *kept = r < 0 ? NULL : calloc(nv + 1, sizeof(*kept));
 	long long *stale = r < 0 ? NULL : calloc(n + 1, sizeof(*stale));
 	if (r == STS_PLUGIN_OK && (!kept || !stale))
@@ -313,6 +350,8 @@ static int ovh_apply(struct sts_plugin *p, const char *zone,
 	int r = STS_PLUGIN_OK;
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
 		r = apply_one(p, zone, changes[i], &wrote, call);
+	if (r < 0)
+		ovh_zone_drop(sts_plugin_ctx_get(p), zone); /* unknown now: listed again */
 	if (!wrote)
 		return r;
 	char *path;
@@ -355,7 +394,11 @@ static void ovh_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 {
 	(void)p;
 	ret->batch = false;
-	ret->max_concurrency = 1;
+	/* zones at once: the time and the kept zones are under a lock; the
+	 * limiter is shared, so this only hides each request's latency */
+	ret->max_concurrency = 4;
+	if (STS_PLUGIN_HAS(ret, struct sts_dns_caps, read_zone))
+		ret->read_zone = true;
 }
 
 STS_PLUGIN_DNS_OPS(ovh_dns, ovh_read, ovh_apply, ovh_caps, ovh_zones);

@@ -8,6 +8,7 @@
 #ifndef OVH_H
 #define OVH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -15,12 +16,17 @@
 
 #include "plg_rest.h"
 
+struct ovh_zone;
+
 struct ovh {
-	struct plg_rest rest; /* base, timeout, limiter, breaker (no bearer) */
-	char *app_key;	      /* "X-Ovh-Application: AK" */
-	char *consumer;	      /* "X-Ovh-Consumer: CK" (the request's auth line) */
-	char *app_secret;     /* AS, only ever hashed */
-	const char *ck;	      /* CK, inside consumer */
+	struct plg_rest rest;	 /* base, timeout, limiter, breaker (no bearer) */
+	pthread_mutex_t mu;	 /* zones, n_zones; have_time, time_delta */
+	struct ovh_zone **zones; /* zones read whole, kept (ovh_zone.c) */
+	size_t n_zones;
+	char *app_key;	  /* "X-Ovh-Application: AK" */
+	char *consumer;	  /* "X-Ovh-Consumer: CK" (the request's auth line) */
+	char *app_secret; /* AS, only ever hashed */
+	const char *ck;	  /* CK, inside consumer */
 	bool have_time;
 	time_t time_delta; /* the API's clock minus ours (GET /auth/time) */
 };
@@ -59,5 +65,27 @@ int ovh_subdomain(struct sts_plugin *p, const char *zone, const char *name, char
 /* The API's target for value (len octets) of an rrset of type: TXT quoted
  * strings of at most 255 octets, a CNAME absolute with its final dot. */
 int ovh_target(struct sts_plugin *p, const char *type, const char *value, size_t len, char **ret);
+
+/* ovh.c: the ids of the records of zone at subDomain sub (NULL: all) and of
+ * type (NULL: any); one record by its id. */
+int ovh_record_ids(struct sts_plugin *p, const char *zone, const char *sub, const char *type,
+		   json_t **ret, struct sts_plugin_call *call);
+int ovh_get_record(struct sts_plugin *p, const char *zone, const json_t *id, struct ovh_rec *ret,
+		   struct sts_plugin_call *call);
+
+/* ovh_zone.c: zones read whole, kept for the run with this instance's writes */
+void ovh_zones_free(struct ovh *c);
+struct ovh_zone *ovh_zone_get(struct ovh *c, const char *zone);
+void ovh_zone_drop(struct ovh *c, const char *zone);
+/* List zone (its ids; a GET for each id not kept already) and keep it. */
+int ovh_zone_list(struct sts_plugin *p, const char *zone, struct sts_plugin_call *call);
+/* Copies of the kept records at name (NULL: all) of type (NULL: any). */
+int ovh_zone_records(const struct ovh_zone *z, const char *name, const char *type,
+		     struct ovh_rec **ret, size_t *ret_n);
+/* After a write: rec the API's answer to a POST (NULL: unknown); a PUT of
+ * id to value and ttl; a DELETE of id (gone). */
+void ovh_zone_added(struct sts_plugin *p, const char *zone, const json_t *rec);
+void ovh_zone_changed(struct sts_plugin *p, const char *zone, long long id, const char *value,
+		      uint32_t ttl, bool gone);
 
 #endif

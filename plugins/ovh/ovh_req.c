@@ -88,8 +88,11 @@ static int rest(struct sts_plugin *p, const char *method, const char *path, cons
 static int api_time(struct sts_plugin *p, struct sts_plugin_call *call)
 {
 	struct ovh *c = sts_plugin_ctx_get(p);
-	if (c->have_time)
+	pthread_mutex_lock(&c->mu); /* zones read at once: one asks */
+	if (c->have_time) {
+		pthread_mutex_unlock(&c->mu);
 		return STS_PLUGIN_OK;
+	}
 	struct sts_plugin_rest_resp resp;
 	int r = rest(p, "GET", "/auth/time", NULL, true, NULL, NULL, &resp, call);
 	if (r == STS_PLUGIN_OK && !json_is_integer(resp.json)) {
@@ -100,6 +103,7 @@ static int api_time(struct sts_plugin *p, struct sts_plugin_call *call)
 		c->time_delta = (time_t)json_integer_value(resp.json) - time(NULL);
 		c->have_time = true;
 	}
+	pthread_mutex_unlock(&c->mu);
 	sts_plugin_rest_release(p, &resp);
 	return r;
 }
