@@ -16,7 +16,6 @@
 struct cf {
 	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
 	char *account_id;     /* for an account-owned token's verify; NULL: a user token */
-	unsigned per_page;
 	unsigned retries;     /* sends of a batch whose outcome is unknown, after the first */
 	unsigned batch_limit; /* operations per batch request (the zone plan's) */
 };

@@ -57,7 +57,6 @@ static int cf_init(struct sts_plugin *p, void *ctx, const json_t *settings,
 {
 	struct cf *c = ctx;
 	const char *account = json_string_value(json_object_get(settings, "account_id"));
-	c->per_page = plg_uint(settings, "per_page");
 	c->retries = plg_uint(settings, "retries");
 	c->batch_limit = plg_uint(settings, "batch_limit");
 	if (account && !(c->account_id = strdup(account)))
@@ -75,6 +74,7 @@ PLG_REST_PLUGIN(cf, .ctx_size = sizeof(struct cf), .init = cf_init, .fini = cf_f
 		.conf = {
 		    .token_key = "token",
 		    .token_what = "the API token of 'token'",
+		    .page_key = "per_page",
 		    .token_flags = PLG_SECRET_TRIM_EOL, /* a token file ending in a newline */
 		    .error_pointer = "/errors/0/message",
 		});
@@ -245,7 +245,7 @@ static int records_at(struct sts_plugin *p, const char *zid, const char *const *
 			r = STS_PLUGIN_ENOMEM;
 		}
 		if (r == STS_PLUGIN_OK)
-			r = list_all(p, path, c->per_page, &recs, call);
+			r = list_all(p, path, c->rest.page_size, &recs, call);
 		if (r == STS_PLUGIN_OK && json_array_extend(all, recs) < 0)
 			r = STS_PLUGIN_ENOMEM;
 		json_decref(recs);

@@ -85,6 +85,7 @@ int plg_rest_open(struct sts_plugin *p, struct plg_rest *r, const json_t *settin
 		  const struct plg_rest_conf *conf, struct sts_plugin_call *call)
 {
 	r->error_pointer = conf->error_pointer;
+	r->page_size = conf->page_key ? plg_uint(settings, conf->page_key) : 0;
 	r->idempotent = conf->idempotent;
 	r->timeout_ms = (long)json_integer_value(json_object_get(settings, "timeout")) * 1000L;
 	r->base = conf->url ? strip_slashes(conf->url) : plg_setting_dup(settings, "url");
@@ -139,19 +140,18 @@ struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *me
 	};
 }
 
-int plg_rest_call(struct sts_plugin *p, const struct plg_rest *r, const char *method,
-		  const char *path, const json_t *body, struct sts_plugin_rest_resp *resp,
-		  struct sts_plugin_call *call)
+int plg_rest_call(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		  struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
 {
-	struct sts_plugin_rest_req req = plg_rest_req(r, method, path, body);
+	struct sts_plugin_rest_req req = plg_rest_req(sts_plugin_ctx_get(p), method, path, body);
 	return sts_plugin_rest(p, &req, resp, call);
 }
 
-int plg_rest_send(struct sts_plugin *p, const struct plg_rest *r, const char *method,
-		  const char *path, const json_t *body, struct sts_plugin_call *call)
+int plg_rest_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		  struct sts_plugin_call *call)
 {
 	struct sts_plugin_rest_resp resp;
-	int e = plg_rest_call(p, r, method, path, body, &resp, call);
+	int e = plg_rest_call(p, method, path, body, &resp, call);
 	sts_plugin_rest_release(p, &resp);
 	return e;
 }
@@ -159,7 +159,7 @@ int plg_rest_send(struct sts_plugin *p, const struct plg_rest *r, const char *me
 int plg_rest_plugin_load(struct sts_plugin *p, const struct plg_rest_plugin *d,
 			 const json_t *settings, struct sts_plugin_call *call)
 {
-	struct plg_rest *r = sts_plugin_ctx_new(p, d->ctx_size);
+	struct plg_rest *r = sts_plugin_ctx_new(p, d->ctx_size ? d->ctx_size : sizeof(*r));
 	if (!r)
 		return STS_PLUGIN_ENOMEM;
 	int e = plg_rest_load(p, r, settings, &d->conf, call);

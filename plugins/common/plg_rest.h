@@ -84,6 +84,7 @@ struct plg_rest {
 	char *base; /* url without trailing '/' */
 	char *auth; /* "Authorization: Bearer ..." or NULL: wiped at release */
 	long timeout_ms;
+	unsigned page_size; /* of the conf's page_key; 0 without */
 	struct sts_limiter *limiter;
 	struct sts_breaker *breaker;
 	const char *error_pointer; /* of its conf */
@@ -96,6 +97,7 @@ struct plg_rest_conf {
 	const char *token_key;	/* secret setting of a bearer token; NULL: none */
 	const char *token_what; /* its name in errors, as "the token of 'token'" */
 	unsigned token_flags;	/* PLG_SECRET_* */
+	const char *page_key;	/* integer setting of plg_rest.page_size; NULL: none */
 	/* of plg_rest_req, kept by reference (literals): the JSON pointer of
 	 * the API's error text, the methods safe to repeat ("GET PUT DELETE";
 	 * NULL: none) */
@@ -129,14 +131,15 @@ int plg_limiter(struct sts_plugin *p, const json_t *settings, const char *key,
 struct sts_plugin_rest_req plg_rest_req(const struct plg_rest *r, const char *method,
 					const char *path, const json_t *body);
 
-/* plg_rest_req sent: the answer in *resp, release it either way. */
-int plg_rest_call(struct sts_plugin *p, const struct plg_rest *r, const char *method,
-		  const char *path, const json_t *body, struct sts_plugin_rest_resp *resp,
-		  struct sts_plugin_call *call);
+/* plg_rest_req of the instance's plg_rest (its context's first member, as
+ * PLG_REST_PLUGIN makes it) sent: the answer in *resp, release it either
+ * way. */
+int plg_rest_call(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		  struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call);
 
 /* plg_rest_call whose answer only its status matters. */
-int plg_rest_send(struct sts_plugin *p, const struct plg_rest *r, const char *method,
-		  const char *path, const json_t *body, struct sts_plugin_call *call);
+int plg_rest_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
+		  struct sts_plugin_call *call);
 
 /* The string member key of each item of the array items added to ret while
  * r is STS_PLUGIN_OK (items without it skipped); items is released. Returns
@@ -151,7 +154,8 @@ void plg_rest_release(struct sts_plugin *p, struct plg_rest *r);
 
 /*
  * A REST plugin's instance, as data: its context is ctx_size zeroed octets
- * whose first member is a struct plg_rest, loaded with conf; then init
+ * (0: a struct plg_rest alone) whose first member is a struct plg_rest,
+ * loaded with conf; then init
  * (NULL: none) reads the plugin's own settings. unload runs fini (NULL:
  * none) on what init made, then releases the plg_rest and the context. A
  * failed load undoes itself.

@@ -27,11 +27,6 @@
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 #define FEW_NAMES 4    /* read with a listing each; more: the whole zone once */
 
-struct dio {
-	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
-	unsigned per_page;
-};
-
 static const struct sts_plugin_setting *const dio_schema[] = {
     PLG_SETTING_URL("https://api.digitalocean.com/v2",
 		    "base URL of the API (tests point it at a fake)"),
@@ -45,38 +40,16 @@ static const struct sts_plugin_setting *const dio_schema[] = {
 
 /* ---- instance ---- */
 
-static int dio_init(struct sts_plugin *p, void *ctx, const json_t *settings,
-		    struct sts_plugin_call *call)
-{
-	((struct dio *)ctx)->per_page = plg_uint(settings, "per_page");
-	return STS_PLUGIN_OK;
-}
-
-PLG_REST_PLUGIN(dio, .ctx_size = sizeof(struct dio), .init = dio_init,
-		.conf = {
-		    .token_key = "token",
-		    .token_what = "the token of 'token'",
-		    .error_pointer = "/message",
-		    /* a POST repeated after a lost answer would add a second record */
-		    .idempotent = "GET PUT DELETE",
-		});
+PLG_REST_PLUGIN(dio, .conf = {
+			 .token_key = "token",
+			 .page_key = "per_page",
+			 .token_what = "the token of 'token'",
+			 .error_pointer = "/message",
+			 /* a POST repeated after a lost answer would add a second record */
+			 .idempotent = "GET PUT DELETE",
+		     });
 
 /* ---- requests ---- */
-
-/* One request; the answer in *resp (release it whatever the result). */
-static int call_api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
-		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
-{
-	const struct dio *c = sts_plugin_ctx_get(p);
-	return plg_rest_call(p, &c->rest, method, path, body, resp, call);
-}
-
-static int send_req(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
-		    struct sts_plugin_call *call)
-{
-	const struct dio *c = sts_plugin_ctx_get(p);
-	return plg_rest_send(p, &c->rest, method, path, body, call);
-}
 
 /*
  * The items of array `key` of every page of the listing at path (which may
@@ -86,7 +59,7 @@ static int send_req(struct sts_plugin *p, const char *method, const char *path, 
 static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
 		    struct sts_plugin_call *call)
 {
-	const struct dio *c = sts_plugin_ctx_get(p);
+	const struct plg_rest *c = sts_plugin_ctx_get(p);
 	json_t *all = json_array();
 	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	bool more = true;
@@ -99,9 +72,9 @@ static int list_all(struct sts_plugin *p, const char *path, const char *key, jso
 			break;
 		}
 		if (asprintf(&url, "%s%cpage=%u&per_page=%u", path, strchr(path, '?') ? '&' : '?',
-			     page, c->per_page) < 0)
+			     page, c->page_size) < 0)
 			return json_decref(all), STS_PLUGIN_ENOMEM;
-		r = call_api(p, "GET", url, NULL, &resp, call);
+		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
 		free(url);
 		json_t *items = json_object_get(resp.json, key);
 		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
@@ -198,8 +171,8 @@ static int write_record(struct sts_plugin *p, void *arg, const char *id, const c
 	if (r == STS_PLUGIN_OK && id && asprintf(&path, "%s/%s", d->records, id) < 0)
 		r = STS_PLUGIN_ENOMEM;
 	if (r == STS_PLUGIN_OK)
-		r = id ? send_req(p, "PUT", path, body, call)
-		       : send_req(p, "POST", d->records, body, call);
+		r = id ? plg_rest_send(p, "PUT", path, body, call)
+		       : plg_rest_send(p, "POST", d->records, body, call);
 	json_decref(body);
 	free(path);
 	return r;
@@ -212,7 +185,7 @@ static int delete_record(struct sts_plugin *p, void *arg, const char *id,
 	char *path;
 	if (asprintf(&path, "%s/%s", d->records, id) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = send_req(p, "DELETE", path, NULL, call);
+	int r = plg_rest_send(p, "DELETE", path, NULL, call);
 	free(path);
 	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
 }
@@ -336,7 +309,7 @@ static int dio_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts
 /* The token can list the account's domains (domain:read); nothing changes. */
 static int dio_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 {
-	return send_req(p, "GET", "/domains?page=1&per_page=1", NULL, call);
+	return plg_rest_send(p, "GET", "/domains?page=1&per_page=1", NULL, call);
 }
 
 static void dio_caps(struct sts_plugin *p, struct sts_dns_caps *ret)

@@ -31,7 +31,6 @@
 struct lin {
 	struct plg_rest rest;		  /* base, bearer header, timeout, limiter, breaker */
 	struct sts_limiter *list_limiter; /* paged listings, on top of rest's */
-	unsigned page_size;
 	/* the last zone looked up and its records path: ops of one instance
 	 * never overlap (max_concurrency 1), so no lock */
 	char *zone;
@@ -55,7 +54,6 @@ static int lin_init(struct sts_plugin *p, void *ctx, const json_t *settings,
 		    struct sts_plugin_call *call)
 {
 	struct lin *c = ctx;
-	c->page_size = plg_uint(settings, "page_size");
 	return plg_limiter(p, settings, "list_rate_limit", &c->list_limiter, call);
 }
 
@@ -72,6 +70,7 @@ PLG_REST_PLUGIN(lin, .ctx_size = sizeof(struct lin), .init = lin_init, .fini = l
 		.conf = {
 		    .token_key = "token",
 		    .token_what = "the token of 'token'",
+		    .page_key = "page_size",
 		    .error_pointer = "/errors/0/reason",
 		    /* a POST repeated after a lost answer would add a second record */
 		    .idempotent = "GET PUT DELETE",
@@ -86,13 +85,6 @@ static int api(struct sts_plugin *p, const char *method, const char *path, const
 	struct sts_plugin_rest_req req = plg_rest_req(&c->rest, method, path, body);
 	req.headers = filter ? headers : NULL;
 	return sts_plugin_rest(p, &req, resp, call);
-}
-
-static int api_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
-		    struct sts_plugin_call *call)
-{
-	const struct lin *c = sts_plugin_ctx_get(p);
-	return plg_rest_send(p, &c->rest, method, path, body, call);
 }
 
 /* A paged listing waits for Linode's listing limit too (200/min by default,
@@ -123,7 +115,7 @@ static int list_pages(struct sts_plugin *p, const char *path, const char *filter
 			break;
 		}
 		if (asprintf(&url, "%s?page=%lld&page_size=%u", path, (long long)page,
-			     c->page_size) < 0) {
+			     c->rest.page_size) < 0) {
 			r = STS_PLUGIN_ENOMEM;
 			break;
 		}
@@ -257,8 +249,8 @@ static int put_value(struct sts_plugin *p, const char *records, const char *rel,
 	if (id > 0 && asprintf(&path, "%s/%lld", records, (long long)id) < 0)
 		r = STS_PLUGIN_ENOMEM;
 	if (r == STS_PLUGIN_OK)
-		r = id > 0 ? api_send(p, "PUT", path, body, call)
-			   : api_send(p, "POST", records, body, call);
+		r = id > 0 ? plg_rest_send(p, "PUT", path, body, call)
+			   : plg_rest_send(p, "POST", records, body, call);
 	free(path);
 	json_decref(body);
 	return r;
@@ -270,7 +262,7 @@ static int drop(struct sts_plugin *p, const char *records, json_int_t id,
 	char *path;
 	if (asprintf(&path, "%s/%lld", records, (long long)id) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = api_send(p, "DELETE", path, NULL, call);
+	int r = plg_rest_send(p, "DELETE", path, NULL, call);
 	free(path);
 	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
 }
@@ -369,7 +361,7 @@ static int lin_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts
 static int lin_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 {
 	int r = list_slot(p, call);
-	return r < 0 ? r : api_send(p, "GET", "/domains?page=1&page_size=25", NULL, call);
+	return r < 0 ? r : plg_rest_send(p, "GET", "/domains?page=1&page_size=25", NULL, call);
 }
 
 static void lin_caps(struct sts_plugin *p, struct sts_dns_caps *ret)

@@ -26,11 +26,6 @@
 
 #define MAX_PAGES 1000 /* of one listing: a bound, not a provider limit */
 
-struct vultr {
-	struct plg_rest rest; /* base, bearer header, timeout, limiter, breaker */
-	unsigned per_page;
-};
-
 static const struct sts_plugin_setting *const vultr_schema[] = {
     PLG_SETTING_URL("https://api.vultr.com/v2", "base URL of the Vultr API v2"),
     PLG_SETTING_TOKEN("api_key",
@@ -44,46 +39,25 @@ static const struct sts_plugin_setting *const vultr_schema[] = {
 
 /* ---- instance ---- */
 
-static int vultr_init(struct sts_plugin *p, void *ctx, const json_t *settings,
-		      struct sts_plugin_call *call)
-{
-	((struct vultr *)ctx)->per_page = plg_uint(settings, "per_page");
-	return STS_PLUGIN_OK;
-}
-
-PLG_REST_PLUGIN(vultr, .ctx_size = sizeof(struct vultr), .init = vultr_init,
-		.conf = {
-		    .token_key = "api_key",
-		    .token_what = "the key of 'api_key'",
-		    .token_flags = PLG_SECRET_NO_BLANKS,
-		    .error_pointer = "/error",
-		    /* a POST sent twice makes two records; a PATCH sets the
-		     * same fields again */
-		    .idempotent = "PATCH",
-		});
+PLG_REST_PLUGIN(vultr, .conf = {
+			   .token_key = "api_key",
+			   .page_key = "per_page",
+			   .token_what = "the key of 'api_key'",
+			   .token_flags = PLG_SECRET_NO_BLANKS,
+			   .error_pointer = "/error",
+			   /* a POST sent twice makes two records; a PATCH sets the
+			    * same fields again */
+			   .idempotent = "PATCH",
+		       });
 
 /* ---- requests ---- */
-
-static int call_api(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
-		    struct sts_plugin_rest_resp *resp, struct sts_plugin_call *call)
-{
-	const struct vultr *c = sts_plugin_ctx_get(p);
-	return plg_rest_call(p, &c->rest, method, path, body, resp, call);
-}
-
-static int call_only(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
-		     struct sts_plugin_call *call)
-{
-	const struct vultr *c = sts_plugin_ctx_get(p);
-	return plg_rest_send(p, &c->rest, method, path, body, call);
-}
 
 /* The items `key` of every page of the listing at path, following
  * meta.links.next (an opaque cursor) until it is empty. */
 static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
 		    struct sts_plugin_call *call)
 {
-	const struct vultr *c = sts_plugin_ctx_get(p);
+	const struct plg_rest *c = sts_plugin_ctx_get(p);
 	json_t *all = json_array();
 	char *cursor = NULL;
 	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
@@ -98,7 +72,7 @@ static int list_all(struct sts_plugin *p, const char *path, const char *key, jso
 			r = STS_PLUGIN_ENOMEM;
 			break;
 		}
-		if (asprintf(&url, "%s?per_page=%u%s%s", path, c->per_page, enc ? "&cursor=" : "",
+		if (asprintf(&url, "%s?per_page=%u%s%s", path, c->page_size, enc ? "&cursor=" : "",
 			     enc ? enc : "") < 0) {
 			free(enc);
 			r = STS_PLUGIN_ENOMEM;
@@ -106,7 +80,7 @@ static int list_all(struct sts_plugin *p, const char *path, const char *key, jso
 		}
 		free(enc);
 		struct sts_plugin_rest_resp resp;
-		r = call_api(p, "GET", url, NULL, &resp, call);
+		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
 		free(url);
 		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
 		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
@@ -190,7 +164,7 @@ static int put_record(struct sts_plugin *p, const char *zone, const struct sts_r
 		r = STS_PLUGIN_ENOMEM;
 	}
 	if (r == STS_PLUGIN_OK)
-		r = call_only(p, rid ? "PATCH" : "POST", path, body, call);
+		r = plg_rest_send(p, rid ? "PATCH" : "POST", path, body, call);
 	json_decref(body);
 	free(path);
 	return r;
@@ -202,7 +176,7 @@ static int delete_record(struct sts_plugin *p, const char *zone, const char *rid
 	char *path;
 	if (asprintf(&path, "/domains/%s/records/%s", zone, rid) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = call_only(p, "DELETE", path, NULL, call);
+	int r = plg_rest_send(p, "DELETE", path, NULL, call);
 	free(path);
 	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
 }
@@ -277,9 +251,9 @@ static int vultr_zones(struct sts_plugin *p, struct sts_zone_list *ret,
 /* The key is accepted (GET /account) and may read the DNS (GET /domains). */
 static int vultr_probe(struct sts_plugin *p, struct sts_plugin_call *call)
 {
-	int r = call_only(p, "GET", "/account", NULL, call);
+	int r = plg_rest_send(p, "GET", "/account", NULL, call);
 	if (r == STS_PLUGIN_OK)
-		r = call_only(p, "GET", "/domains?per_page=1", NULL, call);
+		r = plg_rest_send(p, "GET", "/domains?per_page=1", NULL, call);
 	return r;
 }
 
