@@ -1,0 +1,214 @@
+#!/bin/bash
+# The ACME client (core/acme) against a real Pebble (Debian's pebble 2.4.0)
+# on loopback, started and stopped here (random free ports, a temp folder,
+# everything killed on exit); no testbed servers. Pebble resolves every
+# name to 127.0.0.1 through pebble-challtestsrv's DNS and validates the
+# challenges against acme_driver's own responder (tls-alpn-01 on Pebble's
+# tlsPort, http-01 on its httpPort). Checks, in TAP:
+#   issuance by tls-alpn-01 and by http-01, each chain verifying against
+#   the root from Pebble's management port (/roots/0); the account found
+#   again by its key on a second run (same kid); a wrong key authorization
+#   failing with an error that names the identifier; and, with Pebble
+#   rejecting half the nonces (PEBBLE_WFE_NONCEREJECT=50), an issuance
+#   carried by the badNonce retries.
+# A missing pebble or pebble-challtestsrv is a failure, not a skip
+# (tests/integration/harness/packages-test.txt installs them).
+set -u
+DRIVER=${ACME_DRIVER:?ACME_DRIVER: the acme_driver binary}
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # check DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else notok "$d"; fi
+}
+finish() {
+	echo "1..$n"
+	[ "$failed" = 0 ]
+	exit $?
+}
+
+for b in pebble pebble-challtestsrv openssl curl; do
+	if ! command -v "$b" >/dev/null; then
+		notok "$b is installed (tests/integration/harness/packages-test.txt)"
+		finish
+	fi
+done
+
+W=$(mktemp -d /tmp/acme-pebble.XXXXXX)
+PIDS=()
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	PIDS=()
+}
+trap 'stop_all; [ -n "${ACME_KEEP:-}" ] || rm -rf "$W"' EXIT
+
+# nine free loopback ports: API, management, DNS, challtestsrv management,
+# tls-alpn-01 and http-01 responders, three fault proxies
+read -r API MGMT DNS CTMGMT TLS HTTP FP1 FP2 FP3 < <(python3 - <<'EOF'
+import socket
+ss = [socket.socket() for _ in range(9)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])
+EOF
+)
+
+# a throwaway CA and a certificate for Pebble's API (127.0.0.1, localhost)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj "/CN=acme-pebble test CA" -keyout "$W/ca.key" -out "$W/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+	-keyout "$W/api.key" -out "$W/api.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$W/api.ext"
+openssl x509 -req -in "$W/api.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
+	-days 2 -extfile "$W/api.ext" -out "$W/api.pem" 2>/dev/null
+cat >"$W/pebble.json" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:$API", "managementListenAddress": "127.0.0.1:$MGMT",
+  "certificate": "$W/api.pem", "privateKey": "$W/api.key",
+  "httpPort": $HTTP, "tlsPort": $TLS, "ocspResponderURL": "",
+  "externalAccountBindingRequired": false}}
+EOF
+
+pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$DNS" \
+	-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$CTMGMT" \
+	>"$W/challtestsrv.log" 2>&1 &
+PIDS+=($!)
+
+answers() { # answers PORT: an ACME directory there within 5 s
+	local _
+	for _ in $(seq 50); do
+		curl -sf --cacert "$W/ca.pem" "https://127.0.0.1:$1/dir" >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_pebble() { # start_pebble NONCEREJECT
+	PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=$1 \
+		pebble -config "$W/pebble.json" -dnsserver "127.0.0.1:$DNS" >>"$W/pebble.log" 2>&1 &
+	PEBBLE=$!
+	PIDS+=("$PEBBLE")
+	answers "$API"
+}
+stop_pebble() {
+	kill "$PEBBLE" 2>/dev/null
+	wait "$PEBBLE" 2>/dev/null
+}
+
+DIRURL=https://127.0.0.1:$API/dir
+driver() { # driver OUTDIR ARGS...
+	local out=$1
+	shift
+	mkdir -p "$out"
+	local t0 rc
+	t0=$(date +%s%N)
+	timeout 60 "$DRIVER" --dir "$DIRURL" --ca "$W/ca.pem" --tls-port "$TLS" \
+		--http-port "$HTTP" --out "$out" "$@" >"$out/stdout" 2>"$out/stderr"
+	rc=$?
+	echo "# ${out##*/}: $((($(date +%s%N) - t0) / 1000000)) ms"
+	return $rc
+}
+# the chain verifies against Pebble's root of this run
+verifies() { # verifies OUTDIR NAME
+	curl -sf --cacert "$W/ca.pem" "https://127.0.0.1:$MGMT/roots/0" >"$W/root.pem" &&
+		openssl x509 -in "$1/chain.pem" -out "$1/leaf.pem" &&
+		openssl verify -CAfile "$W/root.pem" -untrusted "$1/chain.pem" \
+			-verify_hostname "$2" "$1/leaf.pem" >/dev/null
+}
+show() { sed 's/^/# /' "$1"/stdout "$1"/stderr; }
+
+if ! start_pebble 0; then
+	notok "pebble starts"
+	sed 's/^/# /' "$W/pebble.log"
+	finish
+fi
+ok "pebble starts (API :$API, tls-alpn-01 :$TLS, http-01 :$HTTP)"
+
+ID1=mta-sts.alpn.example.com
+driver "$W/r1" --account "$W/account.key" --ident "$ID1" --challenge tls-alpn-01 || show "$W/r1"
+check "tls-alpn-01 issuance" grep -q '^issued tls-alpn-01 ' "$W/r1/stdout"
+check "tls-alpn-01 chain verifies against Pebble's root for $ID1" verifies "$W/r1" "$ID1"
+check "account key stored 0600" test "$(stat -c %a "$W/account.key")" = 600
+check "no badNonce without PEBBLE_WFE_NONCEREJECT" grep -q '^badnonce 0$' "$W/r1/stdout"
+check "certificate key stored 0600" test "$(stat -c %a "$W/r1/key.pem")" = 600
+
+ID2=mta-sts.http.example.com
+driver "$W/r2" --account "$W/account.key" --ident "$ID2" --challenge http-01 || show "$W/r2"
+check "http-01 issuance" grep -q '^issued http-01 ' "$W/r2/stdout"
+check "http-01 chain verifies against Pebble's root for $ID2" verifies "$W/r2" "$ID2"
+check "the account is found again by its key (same kid)" \
+	test "$(grep '^kid ' "$W/r1/stdout")" = "$(grep '^kid ' "$W/r2/stdout")"
+check "the kid is an account URL" grep -q "^kid https://127.0.0.1:$API/" "$W/r1/stdout"
+
+ID3=mta-sts.wrong.example.com
+for c in tls-alpn-01 http-01; do
+	if driver "$W/w-$c" --account "$W/account.key" --ident "$ID3" --challenge "$c" --wrong; then
+		notok "$c with a wrong key authorization fails"
+	else
+		ok "$c with a wrong key authorization fails"
+	fi
+	show "$W/w-$c"
+	check "$c failure names the identifier and the challenge" \
+		grep -q "^error $ID3: challenge $c failed" "$W/w-$c/stdout"
+	check "$c failure carries the server's problem" \
+		grep -q 'problem=urn:ietf:params:acme:error:' "$W/w-$c/stdout"
+done
+
+# through the fault proxy (faultproxy.py): 429 with Retry-After on newOrder
+# ends the call with the time to try again; a 503 and a connection dropped
+# during finalisation keep the order, which a second call resumes (one
+# newOrder in all)
+proxy() { # proxy PORT NAME FAULT
+	python3 "$(dirname "$0")/faultproxy.py" --listen "$1" --upstream "https://127.0.0.1:$API" \
+		--cert "$W/api.pem" --key "$W/api.key" --ca "$W/ca.pem" --log "$W/$2.log" \
+		--fault "$3" 2>>"$W/$2.err" &
+	PIDS+=($!)
+	answers "$1"
+}
+proxy "$FP1" p429 "POST:/order-plz:1:429:120" || notok "fault proxy starts"
+proxy "$FP2" p503 "POST:/finalize-order/:1:503" || notok "fault proxy starts"
+proxy "$FP3" pdrop "POST:/finalize-order/:1:drop" || notok "fault proxy starts"
+ID5=mta-sts.faults.example.com
+now=$(date +%s)
+DIRURL=https://127.0.0.1:$FP1/dir driver "$W/f429" --account "$W/account.key" --ident "$ID5" \
+	--resume && notok "429 on newOrder fails the call" || ok "429 on newOrder fails the call"
+show "$W/f429"
+ra=$(sed -n 's/^retry_at //p' "$W/f429/stdout")
+check "429 names the identifier and says to try again later" \
+	grep -q "^error $ID5: creating the order: urn:ietf:params:acme:error:rateLimited.*HTTP 429.*try again later" "$W/f429/stdout"
+check "429: retry_at from Retry-After: 120 (now $now, retry_at $ra)" \
+	test "${ra:-0}" -ge $((now + 119)) -a "${ra:-0}" -le $((now + 130))
+check "429: nothing finalized, no order kept" grep -q '^order_url -$' "$W/f429/stdout"
+for f in p503 pdrop; do
+	DIRURL=https://127.0.0.1:$([ $f = p503 ] && echo "$FP2" || echo "$FP3")/dir \
+		driver "$W/$f" --account "$W/account.key" --ident "$ID5" --challenge http-01 \
+		--resume || show "$W/$f"
+	sed 's/^/# proxy: /' "$W/$f.log" | grep -v 'nonce-plz'
+	check "$f on finalize: the order is kept" grep -q '^order_url https://' "$W/$f/stdout"
+	check "$f on finalize: the same order resumed and issued" \
+		grep -q '^resumed$' "$W/$f/stdout"
+	check "$f: one newOrder in all" test "$(grep -c '^POST /order-plz ' "$W/$f.log")" = 1
+	check "$f: its chain verifies for $ID5" verifies "$W/$f" "$ID5"
+done
+
+# half the nonces rejected: the issuance goes through on badNonce retries
+stop_pebble
+if start_pebble 50; then
+	ID4=mta-sts.nonce.example.com
+	driver "$W/r4" --account "$W/account2.key" --ident "$ID4" --challenge tls-alpn-01 \
+		--bad-nonce 20 || show "$W/r4"
+	check "issuance with PEBBLE_WFE_NONCEREJECT=50" grep -q '^issued tls-alpn-01 ' "$W/r4/stdout"
+	check "that chain verifies for $ID4" verifies "$W/r4" "$ID4"
+	check "badNonce answers were retried ($(grep '^badnonce' "$W/r4/stdout"))" \
+		grep -q '^badnonce [1-9]' "$W/r4/stdout"
+else
+	notok "pebble restarts with PEBBLE_WFE_NONCEREJECT=50"
+fi
+if [ "$failed" != 0 ]; then
+	echo "# pebble log (tail):"
+	tail -30 "$W/pebble.log" | sed 's/^/# /'
+fi
+finish
