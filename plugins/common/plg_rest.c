@@ -285,6 +285,30 @@ int plg_sync(struct sts_plugin *p, const struct sts_rrset *rs, size_t nv, uint32
 	return r;
 }
 
+int plg_record_put(struct sts_plugin *p, const char *records, const char *id, const char *method,
+		   const json_t *body, struct sts_plugin_call *call)
+{
+	char *path = NULL;
+	if (!id)
+		return plg_rest_send(p, "POST", records, body, call);
+	if (asprintf(&path, "%s/%s", records, id) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = plg_rest_send(p, method, path, body, call);
+	free(path);
+	return r;
+}
+
+int plg_record_del(struct sts_plugin *p, const char *records, const char *id,
+		   struct sts_plugin_call *call)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", records, id) < 0)
+		return STS_PLUGIN_ENOMEM;
+	int r = plg_rest_send(p, "DELETE", path, NULL, call);
+	free(path);
+	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+}
+
 void plg_have_free(struct plg_have *have, size_t n)
 {
 	for (size_t i = 0; have && i < n; i++) {

@@ -234,6 +234,15 @@ int plg_sync(struct sts_plugin *p, const struct sts_rrset *rs, size_t nv, uint32
 	     const struct plg_have *have, size_t n, const struct plg_sync_ops *ops, void *arg,
 	     struct sts_plugin_call *call);
 
+/* For a records collection at path records (".../records"): body POSTed
+ * to it (id NULL), or sent with method (PUT, PATCH) to records/id. */
+int plg_record_put(struct sts_plugin *p, const char *records, const char *id, const char *method,
+		   const json_t *body, struct sts_plugin_call *call);
+
+/* DELETE records/id; one gone already (404) is deleted too. */
+int plg_record_del(struct sts_plugin *p, const char *records, const char *id,
+		   struct sts_plugin_call *call);
+
 /* Free the ids and values of the n records have, and have. */
 void plg_have_free(struct plg_have *have, size_t n);
 

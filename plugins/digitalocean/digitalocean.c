@@ -166,28 +166,17 @@ static int write_record(struct sts_plugin *p, void *arg, const char *id, const c
 {
 	const struct dio_sync *d = arg;
 	json_t *body = NULL;
-	char *path = NULL;
 	int r = do_rec_body(p, d->rs->type, d->rel, d->rs->ttl, v, strlen(v), &body, call);
-	if (r == STS_PLUGIN_OK && id && asprintf(&path, "%s/%s", d->records, id) < 0)
-		r = STS_PLUGIN_ENOMEM;
 	if (r == STS_PLUGIN_OK)
-		r = id ? plg_rest_send(p, "PUT", path, body, call)
-		       : plg_rest_send(p, "POST", d->records, body, call);
+		r = plg_record_put(p, d->records, id, "PUT", body, call);
 	json_decref(body);
-	free(path);
 	return r;
 }
 
 static int delete_record(struct sts_plugin *p, void *arg, const char *id,
 			 struct sts_plugin_call *call)
 {
-	const struct dio_sync *d = arg;
-	char *path;
-	if (asprintf(&path, "%s/%s", d->records, id) < 0)
-		return STS_PLUGIN_ENOMEM;
-	int r = plg_rest_send(p, "DELETE", path, NULL, call);
-	free(path);
-	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+	return plg_record_del(p, ((const struct dio_sync *)arg)->records, id, call);
 }
 
 static const struct plg_sync_ops dio_sync_ops = {.put = write_record, .del = delete_record};

@@ -227,68 +227,53 @@ static int lin_read(struct sts_plugin *p, const char *zone, const char *const *n
 	return r;
 }
 
-/* POST a record of rrset rs with value v, or PUT it over record id. */
-static int put_value(struct sts_plugin *p, const char *records, const char *rel,
-		     const struct sts_rrset *rs, const char *v, json_int_t id,
+/* Where plg_sync writes the records of one change. */
+struct lin_sync {
+	const char *records; /* "/domains/ID/records" */
+	const char *rel;     /* the change's name relative to the zone ("" the apex) */
+	const struct sts_rrset *rs;
+};
+
+/* POST a record of the change with value v, or PUT it over record id. */
+static int put_value(struct sts_plugin *p, void *arg, const char *id, const char *v,
 		     struct sts_plugin_call *call)
 {
+	const struct lin_sync *d = arg;
+	const struct sts_rrset *rs = d->rs;
 	if (strcmp(rs->type, "TXT") != 0 && strcmp(rs->type, "CNAME") != 0 &&
 	    strcmp(rs->type, "A") != 0 && strcmp(rs->type, "AAAA") != 0) {
 		sts_plugin_error(call, "records of type %s are not written by this plugin",
 				 rs->type);
 		return STS_PLUGIN_EUNSUPPORTED;
 	}
-	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "type", rs->type, "name", rel, "target", v,
-				 "ttl_sec", (json_int_t)li_ttl(rs->ttl));
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "type", rs->type, "name", d->rel, "target",
+				 v, "ttl_sec", (json_int_t)li_ttl(rs->ttl));
 	if (!body) {
 		sts_plugin_error(call, "a %s value that is not UTF-8 text", rs->type);
 		return STS_PLUGIN_EINVAL;
 	}
-	char *path = NULL;
-	int r = STS_PLUGIN_OK;
-	if (id > 0 && asprintf(&path, "%s/%lld", records, (long long)id) < 0)
-		r = STS_PLUGIN_ENOMEM;
-	if (r == STS_PLUGIN_OK)
-		r = id > 0 ? plg_rest_send(p, "PUT", path, body, call)
-			   : plg_rest_send(p, "POST", records, body, call);
-	free(path);
+	int r = plg_record_put(p, d->records, id, "PUT", body, call);
 	json_decref(body);
 	return r;
 }
 
-static int drop(struct sts_plugin *p, const char *records, json_int_t id,
-		struct sts_plugin_call *call)
+static int drop(struct sts_plugin *p, void *arg, const char *id, struct sts_plugin_call *call)
 {
-	char *path;
-	if (asprintf(&path, "%s/%lld", records, (long long)id) < 0)
-		return STS_PLUGIN_ENOMEM;
-	int r = plg_rest_send(p, "DELETE", path, NULL, call);
-	free(path);
-	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+	return plg_record_del(p, ((const struct lin_sync *)arg)->records, id, call);
 }
 
-/*
- * One change against the zone's records (recs, listed before the first
- * change): values kept stay untouched unless the TTL Linode would keep
- * differs, a new value is PUT over a value that goes, else POSTed, and
- * what is left is deleted last. A CNAME beside anything else: ECONFLICT.
- */
-static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
-		     const json_t *recs, const struct sts_rrset_change *ch,
-		     struct sts_plugin_call *call)
+static const struct plg_sync_ops lin_sync_ops = {.put = put_value, .del = drop};
+
+/* Of the zone's records, those of rs's name and type, for plg_sync; a CNAME
+ * beside anything else there (when values are wanted): ECONFLICT. */
+static int have_of(struct sts_plugin *p, const char *zone, const json_t *recs,
+		   const struct sts_rrset *rs, size_t nv, struct plg_have **ret, size_t *ret_n,
+		   struct sts_plugin_call *call)
 {
-	const struct sts_rrset *rs = ch->rrset;
-	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_old = 0, used = 0;
-	char *rel = NULL;
-	int r = plg_relative(p, zone, rs->name, "", &rel);
-	if (r == STS_PLUGIN_EINVAL)
-		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
-	bool *have = calloc(nv + 1, sizeof(*have));
-	json_int_t *old = calloc(json_array_size(recs) + 1, sizeof(*old));
-	if (r == STS_PLUGIN_OK && (!have || !old))
-		r = STS_PLUGIN_ENOMEM;
-	size_t i;
+	struct plg_have *have = calloc(json_array_size(recs) + 1, sizeof(*have));
+	size_t n = 0, i;
 	const json_t *rec;
+	int r = have ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	json_array_foreach(recs, i, rec)
 	{
 		struct li_rec lr = {0};
@@ -309,27 +294,44 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 			}
 			continue;
 		}
-		char *v = NULL;
-		size_t len = 0, k = 0;
-		if ((r = li_rec_value(p, rec, &v, &len, call)) < 0)
-			break;
-		while (k < nv && (have[k] || strlen(rs->values[k]) != len ||
-				  memcmp(rs->values[k], v, len) != 0))
-			k++;
-		free(v);
-		if (k == nv)
-			old[n_old++] = lr.id;
-		else if ((have[k] = true) && lr.ttl != li_ttl(rs->ttl))
-			r = put_value(p, records, rel, rs, rs->values[k], lr.id, call);
+		struct plg_have *h = &have[n++];
+		h->ttl = lr.ttl;
+		if (asprintf(&h->id, "%lld", (long long)lr.id) < 0) {
+			h->id = NULL;
+			r = STS_PLUGIN_ENOMEM;
+		} else {
+			r = li_rec_value(p, rec, &h->value, &h->len, call);
+		}
 	}
-	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
-		if (!have[k])
-			r = put_value(p, records, rel, rs, rs->values[k],
-				      used < n_old ? old[used++] : 0, call);
-	for (; r == STS_PLUGIN_OK && used < n_old; used++)
-		r = drop(p, records, old[used], call);
-	free(old);
-	free(have);
+	if (r < 0)
+		plg_have_free(have, n);
+	else
+		*ret = have, *ret_n = n;
+	return r;
+}
+
+/*
+ * One change against the zone's records (recs, listed before the first
+ * change), value by value (plg_sync) at the TTL Linode would keep. A CNAME
+ * beside anything else: ECONFLICT before any write.
+ */
+static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
+		     const json_t *recs, const struct sts_rrset_change *ch,
+		     struct sts_plugin_call *call)
+{
+	const struct sts_rrset *rs = ch->rrset;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n = 0;
+	char *rel = NULL;
+	struct plg_have *have = NULL;
+	int r = plg_relative(p, zone, rs->name, "", &rel);
+	if (r == STS_PLUGIN_EINVAL)
+		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	if (r == STS_PLUGIN_OK)
+		r = have_of(p, zone, recs, rs, nv, &have, &n, call);
+	struct lin_sync d = {.records = records, .rel = rel, .rs = rs};
+	if (r == STS_PLUGIN_OK)
+		r = plg_sync(p, rs, nv, li_ttl(rs->ttl), have, n, &lin_sync_ops, &d, call);
+	plg_have_free(have, n);
 	free(rel);
 	return r;
 }
