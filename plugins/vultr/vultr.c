@@ -149,82 +149,77 @@ static int vultr_read(struct sts_plugin *p, const char *zone, const char *const 
 	return r;
 }
 
-/* POST a record of rs with value, or PATCH the record rid to it. */
-static int put_record(struct sts_plugin *p, const char *zone, const struct sts_rrset *rs,
-		      const char *rid, const char *value, struct sts_plugin_call *call)
+/* Where plg_sync writes the records of one change. */
+struct vultr_sync {
+	const char *zone;
+	const char *records; /* "/domains/ZONE/records" */
+	const struct sts_rrset *rs;
+};
+
+/* POST a record of the change with value, or PATCH the record rid to it. */
+static int put_record(struct sts_plugin *p, void *arg, const char *rid, const char *value,
+		      struct sts_plugin_call *call)
 {
-	char *path = NULL;
+	const struct vultr_sync *d = arg;
 	json_t *body = NULL;
-	int r = vultr_record_body(p, zone, rs, value, &body, call);
+	int r = vultr_record_body(p, d->zone, d->rs, value, &body, call);
 	if (r == STS_PLUGIN_OK && rid && json_object_del(body, "type") < 0)
 		r = STS_PLUGIN_EINVAL;
-	if (r == STS_PLUGIN_OK &&
-	    asprintf(&path, "/domains/%s/records%s%s", zone, rid ? "/" : "", rid ? rid : "") < 0) {
-		path = NULL;
-		r = STS_PLUGIN_ENOMEM;
-	}
 	if (r == STS_PLUGIN_OK)
-		r = plg_rest_send(p, rid ? "PATCH" : "POST", path, body, call);
+		r = plg_record_put(p, d->records, rid, "PATCH", body, call);
 	json_decref(body);
-	free(path);
 	return r;
 }
 
-static int delete_record(struct sts_plugin *p, const char *zone, const char *rid,
+static int delete_record(struct sts_plugin *p, void *arg, const char *rid,
 			 struct sts_plugin_call *call)
 {
-	char *path;
-	if (asprintf(&path, "/domains/%s/records/%s", zone, rid) < 0)
-		return STS_PLUGIN_ENOMEM;
-	int r = plg_rest_send(p, "DELETE", path, NULL, call);
-	free(path);
-	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
+	return plg_record_del(p, ((const struct vultr_sync *)arg)->records, rid, call);
 }
 
+static const struct plg_sync_ops vultr_sync_ops = {.put = put_record, .del = delete_record};
+
 /*
- * One change, value by value, against the records listed before: a value
- * already in a record stays untouched (a foreign TXT keeps its record)
- * unless the TTL changed; a new value takes over the record of a value
- * that goes (one PATCH: no moment with none or both), else it is created;
- * records left over are deleted last.
+ * One change, value by value (plg_sync), against the records listed before:
+ * a value already in a record stays untouched (a foreign TXT keeps its
+ * record) unless the TTL changed; a new value takes over the record of a
+ * value that goes (one PATCH: no moment with none or both), else it is
+ * created; records left over are deleted last.
  */
 static int apply_one(struct sts_plugin *p, const char *zone, const struct vultr_recs *recs,
 		     const struct sts_rrset_change *ch, struct sts_plugin_call *call)
 {
 	const struct sts_rrset *rs = ch->rrset;
-	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n_stale = 0, s = 0;
+	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n = 0;
 	if (nv > 0 && strcmp(rs->type, "CNAME") != 0 && vultr_recs_cname_at(recs, rs->name)) {
 		sts_plugin_error(call, "'%s' holds a CNAME: no %s can be put beside it", rs->name,
 				 rs->type);
 		return STS_PLUGIN_ECONFLICT;
 	}
-	bool *kept = calloc(nv + 1, sizeof(*kept));
-	const char **stale = calloc(recs->n + 1, sizeof(*stale));
-	int r = kept && stale ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	struct plg_have *have = calloc(recs->n + 1, sizeof(*have));
+	char *records = NULL;
+	int r = have ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < recs->n; i++) {
 		const struct vultr_rec *v = &recs->v[i];
 		if (strcmp(v->name, rs->name) != 0 || strcmp(v->type, rs->type) != 0)
 			continue;
-		size_t k = 0;
-		while (k < nv && (kept[k] || strlen(rs->values[k]) != v->len ||
-				  memcmp(rs->values[k], v->value, v->len) != 0))
-			k++;
-		if (k == nv) {
-			stale[n_stale++] = v->id;
-			continue;
-		}
-		kept[k] = true;
-		if (v->ttl != rs->ttl)
-			r = put_record(p, zone, rs, v->id, rs->values[k], call);
+		struct plg_have *h = &have[n++];
+		h->ttl = v->ttl;
+		h->len = v->len;
+		if (!(h->id = strdup(v->id)) || !(h->value = malloc(v->len + 1)))
+			r = STS_PLUGIN_ENOMEM;
+		else
+			memcpy(h->value, v->value, v->len + 1);
 	}
-	for (size_t k = 0; r == STS_PLUGIN_OK && k < nv; k++)
-		if (!kept[k])
-			r = put_record(p, zone, rs, s < n_stale ? stale[s++] : NULL, rs->values[k],
-				       call);
-	for (; r == STS_PLUGIN_OK && s < n_stale; s++)
-		r = delete_record(p, zone, stale[s], call);
-	free(stale);
-	free(kept);
+	if (r == STS_PLUGIN_OK && asprintf(&records, "/domains/%s/records", zone) < 0) {
+		records = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	}
+	struct vultr_sync d = {.zone = zone, .records = records, .rs = rs};
+	if (r == STS_PLUGIN_OK)
+		r = plg_sync(p, rs, nv, rs->ttl, have, n, &vultr_sync_ops, &d, call);
+	free(records);
+	plg_have_free(have, n);
 	return r;
 }
 
