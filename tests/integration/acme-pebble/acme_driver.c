@@ -10,7 +10,7 @@
  *
  *   acme_driver --dir URL --ca FILE --account KEYFILE --ident NAME
  *               --challenge tls-alpn-01|http-01 --tls-port N --http-port N
- *               [--wrong] [--bad-nonce N] [--out DIR] [--resume]
+ *               [--wrong] [--bad-nonce N] [--out DIR] [--resume] [--serve DB]
  *
  * Prints "kid <url>", then "issued <challenge> <not_before> <not_after>"
  * (and DIR/chain.pem, DIR/key.pem) or "error <message>" with exit 1, and
@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -42,6 +43,8 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
+#include "sts_hosted_store.h"
+#include "sts_serve_acme.h"
 
 static struct {
 	pthread_mutex_t mu;
@@ -225,17 +228,97 @@ static int save(const char *dir, const char *name, const char *data, mode_t mode
 	return sts_write_atomic(path, data, strlen(data), mode, false);
 }
 
+static void print_pass(const char *what, int r, const struct sts_serve_acme_report *p)
+{
+	printf("%s %s hosts=%u due=%u issued=%u failed=%u\n", what, sts_strerror(r), p->hosts,
+	       p->due, p->issued, p->failed);
+}
+
+/*
+ * --serve DB: `stsctl serve`'s own responder (sts_serve_start on the
+ * challenge ports) and two renewal passes (sts_serve_acme_pass) over a
+ * hosted store holding one policy for ident: the first issues, the second
+ * finds nothing due. The stored chain goes to DIR/chain.pem.
+ */
+static int serve_mode(const char *path, const char *dir, const char *ca, const char *ident,
+		      const char *chal, int tls_port, int http_port, const char *out)
+{
+	struct sts_db *db = NULL, *db2 = NULL;
+	struct sts_serve *srv = NULL;
+	char *err = NULL, listen[64], http[64];
+	int rc = 1;
+	static const char body[] = "version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\n"
+				   "max_age: 86400\r\n";
+	const char *domain = strncmp(ident, "mta-sts.", 8) == 0 ? ident + 8 : ident;
+	if (sts_db_open(path, 0, NULL, &db, &err) < 0 || sts_hosted_schema(db) < 0 ||
+	    sts_db_open(path, 0, NULL, &db2, &err) < 0 ||
+	    sts_hosted_policy_put(db, ident, domain, body, sizeof body - 1, "1", 86400) < 0) {
+		printf("error the store: %s\n", err ? err : "?");
+		goto out;
+	}
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", tls_port);
+	snprintf(http, sizeof http, "127.0.0.1:%d", http_port);
+	struct sts_serve_opts so = {.db = db2, .listen = listen, .http_listen = http};
+	if (sts_serve_start(&so, &srv, &err) < 0) {
+		printf("error serve: %s\n", err ? err : "?");
+		goto out;
+	}
+	const char *prefs[] = {chal, NULL};
+	struct sts_acme_opts ao = {
+	    .ca_file = ca, .timeout_ms = 10000, .poll_interval_ms = 200, .poll_max_ms = 2000};
+	struct sts_serve_acme_opts po = {.db = db,
+					 .srv = srv,
+					 .directory_url = dir,
+					 .contact = "mailto:hostmaster@example.com",
+					 .prefs = prefs,
+					 .acme = &ao};
+	struct sts_serve_acme_report rep;
+	int r = sts_serve_acme_pass(&po, time(NULL), &rep);
+	print_pass("pass1", r, &rep);
+	struct sts_hosted_cert c = {0};
+	bool found = false;
+	if (sts_hosted_cert_get(db, ident, &c, &found) == STS_OK && found && c.chain_pem) {
+		printf("stored %lld %lld next %lld\n", (long long)c.not_before,
+		       (long long)c.not_after, (long long)c.next_attempt);
+		if (out && save(out, "chain.pem", c.chain_pem, 0644) < 0)
+			printf("error cannot write to %s\n", out);
+	} else if (found) {
+		printf("failure next %lld failures %lld: %s\n", (long long)c.next_attempt,
+		       c.failures, c.last_error ? c.last_error : "?");
+	}
+	sts_hosted_cert_release(&c);
+	r = sts_serve_acme_pass(&po, time(NULL), &rep);
+	print_pass("pass2", r, &rep);
+	rc = 0;
+out:
+	fflush(stdout);
+	sts_serve_stop(srv);
+	sts_db_close(db2);
+	sts_db_close(db);
+	free(err);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *ca = NULL, *acct = NULL, *ident = NULL, *chal = "tls-alpn-01",
 		   *out = NULL;
 	int tls_port = 0, http_port = 0, bad_nonce = 0;
 	bool resume = false;
-	static const struct option opts[] = {
-	    {"dir", 1, 0, 'd'},	      {"ca", 1, 0, 'c'},	{"account", 1, 0, 'a'},
-	    {"ident", 1, 0, 'i'},     {"challenge", 1, 0, 'C'}, {"tls-port", 1, 0, 't'},
-	    {"http-port", 1, 0, 'h'}, {"wrong", 0, 0, 'w'},	{"bad-nonce", 1, 0, 'n'},
-	    {"out", 1, 0, 'o'},	      {"resume", 0, 0, 'r'},	{0, 0, 0, 0}};
+	const char *serve_db = NULL;
+	static const struct option opts[] = {{"dir", 1, 0, 'd'},
+					     {"ca", 1, 0, 'c'},
+					     {"account", 1, 0, 'a'},
+					     {"ident", 1, 0, 'i'},
+					     {"challenge", 1, 0, 'C'},
+					     {"tls-port", 1, 0, 't'},
+					     {"http-port", 1, 0, 'h'},
+					     {"wrong", 0, 0, 'w'},
+					     {"bad-nonce", 1, 0, 'n'},
+					     {"out", 1, 0, 'o'},
+					     {"resume", 0, 0, 'r'},
+					     {"serve", 1, 0, 's'},
+					     {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -272,15 +355,20 @@ int main(int argc, char **argv)
 		case 'r':
 			resume = true;
 			break;
+		case 's':
+			serve_db = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!dir || !acct || !ident || !tls_port || !http_port) {
+	if (!dir || (!acct && !serve_db) || !ident || !tls_port || !http_port) {
 		fprintf(stderr, "usage: see the comment at the top of acme_driver.c\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a validator hanging up mid-answer */
+	if (serve_db)
+		return serve_mode(serve_db, dir, ca, ident, chal, tls_port, http_port, out);
 	struct lfds l = {listen_on(tls_port), listen_on(http_port)};
 	pthread_t th;
 	pthread_create(&th, NULL, responder, &l);

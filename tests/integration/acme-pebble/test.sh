@@ -47,11 +47,11 @@ stop_all() {
 }
 trap 'stop_all; [ -n "${ACME_KEEP:-}" ] || rm -rf "$W"' EXIT
 
-# nine free loopback ports: API, management, DNS, challtestsrv management,
-# tls-alpn-01 and http-01 responders, three fault proxies
-read -r API MGMT DNS CTMGMT TLS HTTP FP1 FP2 FP3 < <(python3 - <<'EOF'
+# ten free loopback ports: API, management, DNS, challtestsrv management,
+# tls-alpn-01 and http-01 responders, four fault proxies
+read -r API MGMT DNS CTMGMT TLS HTTP FP1 FP2 FP3 FP4 < <(python3 - <<'EOF'
 import socket
-ss = [socket.socket() for _ in range(9)]
+ss = [socket.socket() for _ in range(10)]
 for s in ss:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])
@@ -161,16 +161,19 @@ done
 # ends the call with the time to try again; a 503 and a connection dropped
 # during finalisation keep the order, which a second call resumes (one
 # newOrder in all)
-proxy() { # proxy PORT NAME FAULT
+proxy() { # proxy PORT NAME FAULT (started in the background; answers PORT waits)
 	python3 "$(dirname "$0")/faultproxy.py" --listen "$1" --upstream "https://127.0.0.1:$API" \
 		--cert "$W/api.pem" --key "$W/api.key" --ca "$W/ca.pem" --log "$W/$2.log" \
 		--fault "$3" 2>>"$W/$2.err" &
 	PIDS+=($!)
-	answers "$1"
 }
-proxy "$FP1" p429 "POST:/order-plz:1:429:120" || notok "fault proxy starts"
-proxy "$FP2" p503 "POST:/finalize-order/:1:503" || notok "fault proxy starts"
-proxy "$FP3" pdrop "POST:/finalize-order/:1:drop" || notok "fault proxy starts"
+proxy "$FP1" p429 "POST:/order-plz:1:429:120"
+proxy "$FP2" p503 "POST:/finalize-order/:1:503"
+proxy "$FP3" pdrop "POST:/finalize-order/:1:drop"
+proxy "$FP4" pserve "POST:/order-plz:1:429:120"
+for p in "$FP1" "$FP2" "$FP3" "$FP4"; do
+	answers "$p" || notok "fault proxy on :$p starts"
+done
 ID5=mta-sts.faults.example.com
 now=$(date +%s)
 DIRURL=https://127.0.0.1:$FP1/dir driver "$W/f429" --account "$W/account.key" --ident "$ID5" \
@@ -193,6 +196,32 @@ for f in p503 pdrop; do
 	check "$f: one newOrder in all" test "$(grep -c '^POST /order-plz ' "$W/$f.log")" = 1
 	check "$f: its chain verifies for $ID5" verifies "$W/$f" "$ID5"
 done
+
+# the renewal pass of `stsctl serve` (core/hosted/sts_serve_acme.c): serve's
+# own listeners answer the challenge, the certificate lands in the hosted
+# store, a second pass finds nothing due
+for c in tls-alpn-01 http-01; do
+	ID6=mta-sts.serve-${c%%-01}.example.com
+	driver "$W/s-$c" --serve "$W/s-$c.db" --ident "$ID6" --challenge "$c" || show "$W/s-$c"
+	check "serve pass ($c): one host due, issued" \
+		grep -q '^pass1 success hosts=1 due=1 issued=1 failed=0$' "$W/s-$c/stdout"
+	check "serve pass ($c): the stored chain verifies for $ID6" verifies "$W/s-$c" "$ID6"
+	check "serve pass ($c): a second pass finds nothing due" \
+		grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-$c/stdout"
+done
+
+# a failed pass (429 + Retry-After: 120) is recorded with its next attempt,
+# and the next pass leaves the host alone until then
+now=$(date +%s)
+DIRURL=https://127.0.0.1:$FP4/dir driver "$W/s-429" --serve "$W/s-429.db" \
+	--ident mta-sts.serve-429.example.com || show "$W/s-429"
+check "serve pass with 429: recorded as a failure" \
+	grep -q '^pass1 success hosts=1 due=1 issued=0 failed=1$' "$W/s-429/stdout"
+next=$(sed -n 's/^failure next \([0-9]*\) failures 1: .*rateLimited.*/\1/p' "$W/s-429/stdout")
+check "serve pass with 429: next attempt after Retry-After (now $now, next ${next:-none})" \
+	test "${next:-0}" -ge $((now + 119)) -a "${next:-0}" -le $((now + 130))
+check "serve pass with 429: the next pass waits" \
+	grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-429/stdout"
 
 # half the nonces rejected: the issuance goes through on badNonce retries
 stop_pebble

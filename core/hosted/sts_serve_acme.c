@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* One renewal pass of serve's certificates over the hosted store (sts_serve_acme.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sts_err.h"
+#include "sts_hosted_store.h"
+#include "sts_serve_acme.h"
+
+/* FNV-1a: a stable jitter seed per host */
+static uint64_t seed_of(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int present(void *ud, const char *type, const char *ident, const char *token,
+		   const char *keyauth, const char *cert_pem, const char *key_pem)
+{
+	struct sts_serve *srv = ud;
+	if (strcmp(type, "tls-alpn-01") == 0)
+		return sts_serve_alpn_challenge_set(srv, ident, cert_pem, key_pem) < 0 ? -1 : 0;
+	return sts_serve_http_challenge_set(srv, token, keyauth) < 0 ? -1 : 0;
+}
+
+static void cleanup(void *ud, const char *type, const char *ident, const char *token)
+{
+	struct sts_serve *srv = ud;
+	if (strcmp(type, "tls-alpn-01") == 0)
+		sts_serve_alpn_challenge_clear(srv, ident);
+	else
+		sts_serve_http_challenge_clear(srv, token);
+}
+
+/* the account of this directory: the stored key, else a new one stored first */
+static int account(const struct sts_serve_acme_opts *o, struct sts_acme **ret)
+{
+	struct sts_hosted_account acc = {0};
+	bool found = false;
+	int r = sts_hosted_account_get(o->db, o->directory_url, &acc, &found);
+	if (r < 0)
+		return r;
+	struct sts_acme_opts ao = o->acme ? *o->acme : (struct sts_acme_opts){0};
+	ao.directory_url = o->directory_url;
+	struct sts_acme *a = NULL;
+	r = sts_acme_new(&ao, found ? acc.key_pem : NULL, &a);
+	char *pem = NULL;
+	if (r == STS_OK && !found && (r = sts_acme_account_key_pem(a, &pem)) == STS_OK)
+		r = sts_hosted_account_put(o->db, o->directory_url, pem, NULL, o->contact);
+	if (pem) {
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
+	struct sts_acme_result res = {0};
+	const char *contact[] = {o->contact, NULL};
+	if (r == STS_OK && (r = sts_acme_account(a, contact, true, &res)) == STS_OK &&
+	    (!acc.kid || strcmp(acc.kid, sts_acme_kid(a)) != 0)) {
+		char *key = NULL;
+		if ((r = sts_acme_account_key_pem(a, &key)) == STS_OK)
+			r = sts_hosted_account_put(o->db, o->directory_url, key, sts_acme_kid(a),
+						   o->contact);
+		if (key) {
+			explicit_bzero(key, strlen(key));
+			free(key);
+		}
+	}
+	sts_acme_result_release(&res);
+	sts_hosted_account_release(&acc);
+	if (r < 0) {
+		sts_acme_free(a);
+		return r;
+	}
+	*ret = a;
+	return STS_OK;
+}
+
+static long long next_after_failure(const struct sts_hosted_cert *c, long long now,
+				    long long retry_at, const char *host)
+{
+	struct sts_acme_renew_in in = {.now = now,
+				       .not_before = c->chain_pem ? c->not_before : 0,
+				       .not_after = c->chain_pem ? c->not_after : 0,
+				       .failures = (unsigned)c->failures + 1,
+				       .last_failure = now,
+				       .retry_after = retry_at,
+				       .seed = seed_of(host)};
+	/* the failure itself makes it due now: what counts is the backoff */
+	long long at = sts_acme_renew_at(&in);
+	return at > now ? at : now + 60;
+}
+
+static int one(const struct sts_serve_acme_opts *o, struct sts_acme *a, const char *host,
+	       const struct sts_hosted_cert *c, long long now, struct sts_serve_acme_report *rep)
+{
+	struct sts_acme_challenge_ops ops = {.present = present, .cleanup = cleanup, .ud = o->srv};
+	struct sts_acme_result res;
+	int r = sts_acme_issue(a, host, o->prefs, &ops, NULL, NULL, &res);
+	if (r == STS_OK) {
+		struct sts_acme_renew_in in = {.now = now,
+					       .not_before = res.not_before,
+					       .not_after = res.not_after,
+					       .seed = seed_of(host)};
+		r = sts_hosted_cert_put(o->db, host, res.chain_pem, res.key_pem, res.not_before,
+					res.not_after, sts_acme_renew_at(&in));
+		if (r == STS_OK)
+			rep->issued++;
+	} else {
+		rep->failed++;
+		r = sts_hosted_cert_failure(o->db, host, res.error ? res.error : sts_strerror(r),
+					    next_after_failure(c, now, res.retry_at, host));
+	}
+	sts_acme_result_release(&res);
+	return r;
+}
+
+int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
+			struct sts_serve_acme_report *ret)
+{
+	memset(ret, 0, sizeof *ret);
+	if (!o || !o->db || !o->srv || !o->directory_url)
+		return STS_EINVAL;
+	struct sts_hosted_host *hosts = NULL;
+	size_t n = 0;
+	int r = sts_hosted_hosts(o->db, &hosts, &n);
+	if (r < 0)
+		return r;
+	struct sts_acme *a = NULL;
+	unsigned max = o->max_orders ? o->max_orders : 10;
+	ret->hosts = (unsigned)n;
+	for (size_t i = 0; i < n && r == STS_OK; i++) {
+		if (!hosts[i].domain) /* a certificate without a policy: not renewed */
+			continue;
+		struct sts_hosted_cert c = {0};
+		bool found = false;
+		if ((r = sts_hosted_cert_get(o->db, hosts[i].host, &c, &found)) < 0)
+			break;
+		struct sts_acme_renew_in in = {
+		    .now = now,
+		    .not_before = found && c.chain_pem ? c.not_before : 0,
+		    .not_after = found && c.chain_pem ? c.not_after : 0,
+		    .failures = found ? (unsigned)c.failures : 0,
+		    .last_failure = found ? c.last_attempt : 0,
+		    .retry_after = found && c.failures ? c.next_attempt : 0,
+		    .seed = seed_of(hosts[i].host)};
+		if (sts_acme_renew_at(&in) <= now && ret->due++ < max) {
+			if (!a)
+				r = account(o, &a);
+			if (r == STS_OK)
+				r = one(o, a, hosts[i].host, &c, now, ret);
+		}
+		sts_hosted_cert_release(&c);
+	}
+	sts_acme_free(a);
+	sts_hosted_hosts_free(hosts, n);
+	return r;
+}
