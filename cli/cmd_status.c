@@ -10,6 +10,7 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_escape.h"
+#include "sts_hosted_store.h"
 #include "sts_watch.h"
 #include "sts_watch_run.h"
 
@@ -21,7 +22,7 @@ static const char *const status_usage[] = {
     "window, what blocks its promotion, and the earliest possible promotion",
     "(docs/rollout.md). Reads the state database only: no live check, no change.",
     "",
-    "      --json            print {\"domains\":[...]} as JSON",
+    "      --json            print {\"domains\":[...],\"hosted\":{...}} as JSON",
     "      --now RFC3339     as if at this time",
     "      --state PATH      state database (default ./stsctl.db)",
     "  -h, --help            show this help",
@@ -104,6 +105,9 @@ static int run(struct cli_ctx *ctx)
 		sts_log_errno(r, "cannot compute the status");
 		return EXIT_INTERNAL;
 	}
+	json_t *hosted = NULL; /* the hosted service: serve's heartbeats, the certificates */
+	if (ctx->json && sts_hosted_status_json(ctx->db, &hosted) == STS_OK)
+		json_object_set_new(doc, "hosted", hosted);
 	if (ctx->json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0) {
 		sts_log_err("cannot write the status");
 		rc = EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -498,4 +499,59 @@ STS_API int sts_hosted_generation(struct sts_db *db, int64_t *ret)
 		return r;
 	*ret = found ? g : 0;
 	return STS_OK;
+}
+
+/* ---- status ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+STS_API int sts_hosted_status_json(struct sts_db *db, json_t **ret)
+{
+	struct sts_serve_instance *in = NULL;
+	struct sts_hosted_host *h = NULL;
+	size_t n_in = 0, n_h = 0;
+	json_t *o = NULL, *serve = json_array(), *hosts = json_array();
+	int r;
+
+	if ((r = sts_hosted_instances(db, &in, &n_in)) < 0 ||
+	    (r = sts_hosted_hosts(db, &h, &n_h)) < 0)
+		goto out;
+	r = STS_ENOMEM;
+	for (size_t i = 0; serve && i < n_in; i++) {
+		json_t *c = in[i].counters ? json_loads(in[i].counters, 0, NULL) : NULL;
+		json_array_append_new(
+		    serve,
+		    json_pack("{s:o,s:o,s:I,s:o,s:I,s:I,s:o}", "instance",
+			      str_or_null(in[i].instance), "hostname", str_or_null(in[i].hostname),
+			      "pid", (json_int_t)in[i].pid, "listen", str_or_null(in[i].listen),
+			      "started", (json_int_t)in[i].started, "heartbeat",
+			      (json_int_t)in[i].heartbeat, "counters", c ? c : json_object()));
+	}
+	for (size_t i = 0; hosts && i < n_h; i++) {
+		json_t *cert = json_null();
+		if (h[i].has_cert || h[i].last_error)
+			cert = json_pack("{s:b,s:I,s:o,s:I,s:I}", "issued", h[i].has_cert,
+					 "not_after", (json_int_t)h[i].not_after, "last_error",
+					 str_or_null(h[i].last_error), "next_attempt",
+					 (json_int_t)h[i].next_attempt, "failures",
+					 (json_int_t)h[i].failures);
+		json_array_append_new(hosts,
+				      json_pack("{s:s,s:o,s:I,s:o}", "host", h[i].host, "domain",
+						str_or_null(h[i].domain), "max_age_ever",
+						(json_int_t)h[i].max_age_ever, "certificate",
+						cert ? cert : json_null()));
+	}
+	if (serve && hosts && (o = json_pack("{s:O,s:O}", "serve", serve, "hosts", hosts))) {
+		*ret = o;
+		r = STS_OK;
+	}
+out:
+	json_decref(serve);
+	json_decref(hosts);
+	sts_hosted_instances_free(in, n_in);
+	sts_hosted_hosts_free(h, n_h);
+	return r;
 }

@@ -143,4 +143,14 @@ STS_API int sts_hosted_instances_prune(struct sts_db *db, int64_t before);
 /* The change generation (see above); 0 when the schema is missing. */
 STS_API int sts_hosted_generation(struct sts_db *db, int64_t *ret);
 
+/*
+ * For `stsctl status --json` (docs/stsctl-status.md): {"serve": [each
+ * instance with its heartbeat and counters], "hosts": [each host with its
+ * policy's max_age_ever and its certificate's not_after, last_error,
+ * next_attempt and failures]}; times in seconds since the epoch. Empty
+ * lists without the schema.
+ */
+struct json_t;
+STS_API int sts_hosted_status_json(struct sts_db *db, struct json_t **ret);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "sts_db.h"
 #include "sts_err.h"
@@ -231,6 +232,35 @@ static void test_instances(void **state)
 	sts_hosted_instances_free(v, n);
 }
 
+static void test_status_json(void **state)
+{
+	struct sts_db *db = *state;
+	struct sts_serve_instance i = {
+	    .instance = "e:1", .pid = 1, .started = 5, .counters = "{\"ok\":3}"};
+	json_t *o = NULL, *h;
+	assert_int_equal(sts_hosted_heartbeat(db, &i), STS_OK);
+	assert_int_equal(
+	    sts_hosted_policy_put(db, "mta-sts.a.example", "a.example", "p", 1, "i", 600), STS_OK);
+	assert_int_equal(sts_hosted_cert_failure(db, "mta-sts.b.example", "cname missing", 9),
+			 STS_OK);
+	assert_int_equal(sts_hosted_status_json(db, &o), STS_OK);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(o, "serve"), 0), "counters"), "ok")),
+	    3);
+	h = json_object_get(o, "hosts");
+	assert_int_equal(json_array_size(h), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "max_age_ever")),
+			 600);
+	assert_true(json_is_null(json_object_get(json_array_get(h, 0), "certificate")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(json_array_get(h, 1), "certificate"),
+					      "last_error")),
+	    "cname missing");
+	assert_true(json_is_null(json_object_get(json_array_get(h, 1), "domain")));
+	json_decref(o);
+}
+
 /* A DB without the hosted schema reads as empty (status on an old DB). */
 static void test_no_schema(void **state)
 {
@@ -255,6 +285,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cert, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_account, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
 	    cmocka_unit_test(test_no_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
