@@ -307,13 +307,10 @@ static int cf_read(struct sts_plugin *p, const char *zone, const char *const *na
 			continue;
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		json_int_t ttl = json_integer_value(json_object_get(rec, "ttl"));
-		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, owner, type);
-		if (!rr) /* TTL 1 is Cloudflare's "automatic": 300 seconds */
-			rr = sts_plugin_rrset_add(p, ret, owner, type,
-						  ttl == 1 ? 300 : (uint32_t)ttl);
-		r = rr ? cf_record_value(p, rec, &v, &len, call) : STS_PLUGIN_ENOMEM;
-		if (r == STS_PLUGIN_OK)
-			r = sts_plugin_rrset_add_value(p, rr, v, len);
+		r = cf_record_value(p, rec, &v, &len, call);
+		if (r == STS_PLUGIN_OK) /* TTL 1 is Cloudflare's "automatic": 300 seconds */
+			r = plg_rrset_put(p, ret, owner, type, ttl == 1 ? 300 : (uint32_t)ttl, v,
+					  len);
 		free(v);
 		free(owner);
 	}

@@ -249,6 +249,15 @@ char *plg_escape(const char *s, const char *keep)
 	return out;
 }
 
+int plg_rrset_put(struct sts_plugin *p, struct sts_rrsets *ret, const char *owner, const char *type,
+		  uint32_t ttl, const char *v, size_t len)
+{
+	struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, owner, type);
+	if (!rr && !(rr = sts_plugin_rrset_add(p, ret, owner, type, ttl)))
+		return STS_PLUGIN_ENOMEM;
+	return sts_plugin_rrset_add_value(p, rr, v, len);
+}
+
 size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const char *v, size_t len)
 {
 	size_t k;

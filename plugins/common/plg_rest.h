@@ -201,6 +201,11 @@ int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
  * NULL without memory. */
 char *plg_escape(const char *s, const char *keep);
 
+/* Add the value v (len octets) to the rrset of owner and type in ret,
+ * made with ttl when it is the first. */
+int plg_rrset_put(struct sts_plugin *p, struct sts_rrsets *ret, const char *owner, const char *type,
+		  uint32_t ttl, const char *v, size_t len);
+
 /* Of the first nv values of rs, the index of one not kept yet that is the
  * len octets v, now marked in kept; nv when there is none (the record that
  * holds v is stale). */

@@ -113,20 +113,16 @@ int do_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 			continue;
 		}
 		json_int_t ttl = num(rec, "ttl");
-		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, owner, type);
 		if (!json_is_integer(json_object_get(rec, "ttl")) || ttl < 0 ||
 		    ttl > (json_int_t)UINT32_MAX) {
 			sts_plugin_error(call, "a domain record at '%s' without a valid ttl",
 					 owner);
 			r = STS_PLUGIN_EPARSE;
-		} else if (!rr &&
-			   !(rr = sts_plugin_rrset_add(p, ret, owner, type, (uint32_t)ttl))) {
-			r = STS_PLUGIN_ENOMEM;
 		}
 		if (r == STS_PLUGIN_OK)
 			r = do_rec_value(p, zone, rec, &v, &len, call);
 		if (r == STS_PLUGIN_OK)
-			r = sts_plugin_rrset_add_value(p, rr, v, len);
+			r = plg_rrset_put(p, ret, owner, type, (uint32_t)ttl, v, len);
 		free(v);
 		free(owner);
 		if (r < 0)

@@ -110,14 +110,11 @@ int li_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 		for (size_t k = 0; k < n && !asked; k++)
 			asked = strcasecmp(lr.owner, names[k]) == 0;
 		if (asked) {
-			struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, lr.owner, lr.type);
-			if (!rr)
-				rr = sts_plugin_rrset_add(p, ret, lr.owner, lr.type, lr.ttl);
 			char *v = NULL;
 			size_t len = 0;
-			r = rr ? li_rec_value(p, rec, &v, &len, call) : STS_PLUGIN_ENOMEM;
+			r = li_rec_value(p, rec, &v, &len, call);
 			if (r == STS_PLUGIN_OK)
-				r = sts_plugin_rrset_add_value(p, rr, v, len);
+				r = plg_rrset_put(p, ret, lr.owner, lr.type, lr.ttl, v, len);
 			free(v);
 		}
 		free(lr.owner);

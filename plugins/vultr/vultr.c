@@ -140,10 +140,7 @@ static int vultr_read(struct sts_plugin *p, const char *zone, const char *const 
 			k++;
 		if (k == n)
 			continue;
-		struct sts_rrset *rr = sts_plugin_rrset_find(p, ret, v->name, v->type);
-		if (!rr)
-			rr = sts_plugin_rrset_add(p, ret, v->name, v->type, v->ttl);
-		r = rr ? sts_plugin_rrset_add_value(p, rr, v->value, v->len) : STS_PLUGIN_ENOMEM;
+		r = plg_rrset_put(p, ret, v->name, v->type, v->ttl, v->value, v->len);
 	}
 	vultr_recs_free(&recs);
 	return r;
