@@ -20,6 +20,7 @@
 
 #define BAD_NONCE  "urn:ietf:params:acme:error:badNonce"
 #define NO_ACCOUNT "urn:ietf:params:acme:error:accountDoesNotExist"
+#define NOT_READY  "urn:ietf:params:acme:error:orderNotReady"
 
 struct sts_acme {
 	struct sts_acme_opts o;
@@ -665,6 +666,32 @@ static int problem_fail(struct sts_acme_result *ret, int err, const char *ident,
 		    ret->problem.detail ? ret->problem.detail : "");
 }
 
+/*
+ * finalize answered orderNotReady: when the order has moved on (our own
+ * finalize got through before its answer was lost, and libcurl re-sent it
+ * on a fresh connection), carry on with it; else keep the failure.
+ */
+static int finalized_already(struct sts_acme *a, const char *url, const char *ident,
+			     struct sts_acme_order *o, struct sts_acme_result *ret)
+{
+	struct sts_acme_result scratch = {0};
+	struct sts_acme_order now;
+	int r = get_order(a, url, ident, &now, NULL, &scratch);
+	sts_acme_result_release(&scratch);
+	if (r < 0)
+		return STS_EPROVIDER;
+	if (strcmp(now.status, "processing") != 0 && strcmp(now.status, "valid") != 0) {
+		sts_acme_order_release(&now);
+		return STS_EPROVIDER;
+	}
+	sts_acme_order_release(o);
+	*o = now;
+	sts_acme_problem_release(&ret->problem);
+	free(ret->error);
+	ret->error = NULL;
+	return STS_OK;
+}
+
 /* order states after which the same order can be picked up again */
 static bool resumable(const char *st)
 {
@@ -720,6 +747,8 @@ int sts_acme_issue(struct sts_acme *a, const char *identifier, const char *const
 	}
 	if (!strcmp(o.status, "ready")) {
 		r = finalize(a, id, ret->key_pem, &o, ret);
+		if (r < 0 && ret->problem.type && !strcmp(ret->problem.type, NOT_READY))
+			r = finalized_already(a, url, id, &o, ret);
 		if (r < 0)
 			goto out;
 	}

@@ -182,17 +182,27 @@ show "$W/f429"
 ra=$(sed -n 's/^retry_at //p' "$W/f429/stdout")
 check "429 names the identifier and says to try again later" \
 	grep -q "^error $ID5: creating the order: urn:ietf:params:acme:error:rateLimited.*HTTP 429.*try again later" "$W/f429/stdout"
-check "429: retry_at from Retry-After: 120 (now $now, retry_at $ra)" \
-	test "${ra:-0}" -ge $((now + 119)) -a "${ra:-0}" -le $((now + 130))
+after=$(date +%s)
+check "429: retry_at from Retry-After: 120 (run $now..$after, retry_at $ra)" \
+	test "${ra:-0}" -ge $((now + 119)) -a "${ra:-0}" -le $((after + 121))
 check "429: nothing finalized, no order kept" grep -q '^order_url -$' "$W/f429/stdout"
 for f in p503 pdrop; do
 	DIRURL=https://127.0.0.1:$([ $f = p503 ] && echo "$FP2" || echo "$FP3")/dir \
 		driver "$W/$f" --account "$W/account.key" --ident "$ID5" --challenge http-01 \
 		--resume || show "$W/$f"
 	sed 's/^/# proxy: /' "$W/$f.log" | grep -v 'nonce-plz'
-	check "$f on finalize: the order is kept" grep -q '^order_url https://' "$W/$f/stdout"
-	check "$f on finalize: the same order resumed and issued" \
-		grep -q '^resumed$' "$W/$f/stdout"
+	grep -E '^(error|resumed|issued)' "$W/$f/stdout" | sed 's/^/# /'
+	if [ $f = p503 ]; then
+		check "503 on finalize: the order is kept" grep -q '^order_url https://' "$W/$f/stdout"
+		check "503 on finalize: the same order resumed and issued" \
+			grep -q '^resumed$' "$W/$f/stdout"
+	else
+		# libcurl re-sends the request the connection died under; Pebble
+		# refuses the replay, and the client reads the order on
+		check "dropped finalize: the fault happened" grep -q ' drop$' "$W/$f.log"
+		check "dropped finalize: issued (in the same call or resumed)" \
+			grep -q '^issued ' "$W/$f/stdout"
+	fi
 	check "$f: one newOrder in all" test "$(grep -c '^POST /order-plz ' "$W/$f.log")" = 1
 	check "$f: its chain verifies for $ID5" verifies "$W/$f" "$ID5"
 done
@@ -218,8 +228,9 @@ DIRURL=https://127.0.0.1:$FP4/dir driver "$W/s-429" --serve "$W/s-429.db" \
 check "serve pass with 429: recorded as a failure" \
 	grep -q '^pass1 success hosts=1 due=1 issued=0 failed=1$' "$W/s-429/stdout"
 next=$(sed -n 's/^failure next \([0-9]*\) failures 1: .*rateLimited.*/\1/p' "$W/s-429/stdout")
-check "serve pass with 429: next attempt after Retry-After (now $now, next ${next:-none})" \
-	test "${next:-0}" -ge $((now + 119)) -a "${next:-0}" -le $((now + 130))
+after=$(date +%s)
+check "serve pass with 429: next attempt after Retry-After (run $now..$after, next ${next:-none})" \
+	test "${next:-0}" -ge $((now + 119)) -a "${next:-0}" -le $((after + 121))
 check "serve pass with 429: the next pass waits" \
 	grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-429/stdout"
 
