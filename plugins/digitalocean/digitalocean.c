@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <stsctl/plugin.h>
 
@@ -250,7 +251,24 @@ static int have_of(struct sts_plugin *p, const char *zone, const json_t *at, con
  * value that goes (a new policy id replaces the old one with no moment of
  * none or both), else POSTed; what is left is deleted last.
  */
-static int apply_one(struct sts_plugin *p, const char *zone, const char *records,
+/* The records of all (the zone's whole listing) at rel, new references. */
+static int records_at(const json_t *all, const char *rel, json_t **ret)
+{
+	json_t *at = json_array(), *rec;
+	size_t i;
+	json_array_foreach(all, i, rec)
+	{
+		const char *name = json_string_value(json_object_get(rec, "name"));
+		if (at && name && strcasecmp(name, rel) == 0 && json_array_append(at, rec) < 0) {
+			json_decref(at);
+			at = NULL;
+		}
+	}
+	*ret = at;
+	return at ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+static int apply_one(struct sts_plugin *p, const char *zone, const char *records, const json_t *all,
 		     const struct sts_rrset_change *ch, struct sts_plugin_call *call)
 {
 	const struct sts_rrset *rs = ch->rrset;
@@ -262,7 +280,7 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 	if (r == STS_PLUGIN_EINVAL)
 		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
 	if (r == STS_PLUGIN_OK)
-		r = list_records(p, zone, rs->name, &at, call);
+		r = all ? records_at(all, rel, &at) : list_records(p, zone, rs->name, &at, call);
 	if (r == STS_PLUGIN_OK)
 		r = cname_conflict(at, rs, nv, call);
 	if (r == STS_PLUGIN_OK)
@@ -281,9 +299,19 @@ static int dio_apply(struct sts_plugin *p, const char *zone,
 		     struct sts_plugin_call *call)
 {
 	char *records = NULL;
+	json_t *all = NULL;
 	int r = records_path(p, zone, &records);
-	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
-		r = apply_one(p, zone, records, changes[i], call);
+	/* many changes: the zone listed once (paged) instead of a listing per
+	 * change; a name an earlier change of this call wrote is listed again */
+	if (r == STS_PLUGIN_OK && n > FEW_NAMES)
+		r = list_records(p, zone, NULL, &all, call);
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++) {
+		bool again = false;
+		for (size_t j = 0; all && !again && j < i; j++)
+			again = strcasecmp(changes[j]->rrset->name, changes[i]->rrset->name) == 0;
+		r = apply_one(p, zone, records, again ? NULL : all, changes[i], call);
+	}
+	json_decref(all);
 	free(records);
 	return r;
 }
