@@ -10,6 +10,7 @@
  * never rewritten), a new one is quoted by the host's TXT codec.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "gc.h"
 
@@ -112,7 +113,7 @@ static int check_rrset(const json_t *rs, struct sts_plugin_call *call)
 	return STS_PLUGIN_OK;
 }
 
-/* Add rs (the API's) to ret when its name is one of names. */
+/* Add rs (the API's) to ret when its name is one of names (names NULL: any). */
 static int add_rrset(struct sts_plugin *p, const json_t *rs, const char *const *names, size_t n,
 		     struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
@@ -121,10 +122,10 @@ static int add_rrset(struct sts_plugin *p, const json_t *rs, const char *const *
 	if (r == STS_PLUGIN_OK)
 		r = plg_norm(p, str_of(rs, "name"), STS_NAME_DOT, &name);
 	size_t k = 0;
-	while (r == STS_PLUGIN_OK && k < n && strcmp(names[k], name) != 0)
+	while (r == STS_PLUGIN_OK && names && k < n && strcmp(names[k], name) != 0)
 		k++;
 	const char *type = str_of(rs, "type");
-	if (r < 0 || k == n || sts_plugin_rrset_find(p, ret, name, type)) {
+	if (r < 0 || (names && k == n) || sts_plugin_rrset_find(p, ret, name, type)) {
 		free(name);
 		return r;
 	}
@@ -171,10 +172,11 @@ int gc_read(struct sts_plugin *p, const char *zone, const char *const *names, si
 	    struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
 	char *zname = NULL;
+	bool whole = !names || n > READ_BY_NAME; /* names NULL: caps.read_zone */
 	int r = zone_name(p, zone, &zname, call);
-	for (size_t i = 0; r == STS_PLUGIN_OK && i < (n <= READ_BY_NAME ? n : 1); i++) {
+	for (size_t i = 0; r == STS_PLUGIN_OK && i < (whole ? 1 : n); i++) {
 		json_t *rrsets = NULL;
-		r = list_rrsets(p, zname, n <= READ_BY_NAME ? names[i] : NULL, &rrsets, call);
+		r = list_rrsets(p, zname, whole ? NULL : names[i], &rrsets, call);
 		if (r == STS_PLUGIN_OK)
 			r = add_all(p, rrsets, names, n, ret, call);
 		json_decref(rrsets);
@@ -301,14 +303,43 @@ static int conflict(const struct sts_rrset *rs, const json_t *at, struct sts_plu
 	return STS_PLUGIN_OK;
 }
 
+/* The rrsets at name (absolute) of a listing of the whole zone (new references). */
+static int rrsets_at(const json_t *all, const char *name, json_t **ret)
+{
+	size_t nl = strlen(name), i;
+	nl -= nl > 0 && name[nl - 1] == '.';
+	json_t *at = json_array(), *rs;
+	json_array_foreach(all, i, rs)
+	{
+		const char *s = str_of(rs, "name");
+		size_t sl = s ? strlen(s) : 0;
+		sl -= sl > 0 && s[sl - 1] == '.';
+		if (at && s && sl == nl && strncasecmp(s, name, nl) == 0 &&
+		    json_array_append(at, rs) < 0) {
+			json_decref(at);
+			at = NULL;
+		}
+	}
+	*ret = at;
+	return at ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+/* The rrsets at name: from all (the whole zone listed once) or a listing. */
+static int at_name(struct sts_plugin *p, const char *zname, const json_t *all, const char *name,
+		   json_t **ret, struct sts_plugin_call *call)
+{
+	return all ? rrsets_at(all, name, ret) : list_rrsets(p, zname, name, ret, call);
+}
+
 /* One change into the change's deletions and additions (expect: the
  * rrset the name and type are to hold afterwards, JSON null for none). */
-static int plan_one(struct sts_plugin *p, const char *zname, const struct sts_rrset_change *ch,
-		    json_t *dels, json_t *adds, json_t *expect, struct sts_plugin_call *call)
+static int plan_one(struct sts_plugin *p, const char *zname, const json_t *all,
+		    const struct sts_rrset_change *ch, json_t *dels, json_t *adds, json_t *expect,
+		    struct sts_plugin_call *call)
 {
 	const struct sts_rrset *rs = ch->rrset;
 	json_t *at = NULL, *want = NULL;
-	int r = list_rrsets(p, zname, rs->name, &at, call);
+	int r = at_name(p, zname, all, rs->name, &at, call);
 	json_t *cur = r < 0 ? NULL : find_type(at, rs->type);
 	if (r == STS_PLUGIN_OK && cur)
 		r = check_rrset(cur, call);
@@ -336,15 +367,21 @@ static bool went_through(struct sts_plugin *p, const char *zname,
 			 const json_t *expect, struct sts_plugin_call *call)
 {
 	bool ok = true;
+	json_t *all = NULL;
+	if (n > READ_BY_NAME && list_rrsets(p, zname, NULL, &all, call) < 0)
+		return false;
 	for (size_t i = 0; ok && i < n; i++) {
 		json_t *at = NULL;
-		if (list_rrsets(p, zname, changes[i]->rrset->name, &at, call) < 0)
+		if (at_name(p, zname, all, changes[i]->rrset->name, &at, call) < 0) {
+			json_decref(all);
 			return false;
+		}
 		const json_t *cur = find_type(at, changes[i]->rrset->type);
 		const json_t *want = json_array_get(expect, i);
 		ok = json_is_null(want) ? !cur : cur && same_rrset(cur, want);
 		json_decref(at);
 	}
+	json_decref(all);
 	return ok;
 }
 
@@ -353,9 +390,15 @@ int gc_apply(struct sts_plugin *p, const char *zone, const struct sts_rrset_chan
 {
 	char *zname = NULL, *path = NULL;
 	json_t *dels = json_array(), *adds = json_array(), *expect = json_array(), *body = NULL;
+	json_t *all = NULL;
 	int r = dels && adds && expect ? zone_name(p, zone, &zname, call) : STS_PLUGIN_ENOMEM;
+	/* many changes: the zone listed once (paged) instead of a listing per
+	 * name; the same state, as all are computed before the one change */
+	if (r == STS_PLUGIN_OK && n > READ_BY_NAME)
+		r = list_rrsets(p, zname, NULL, &all, call);
 	for (size_t i = 0; r == STS_PLUGIN_OK && i < n; i++)
-		r = plan_one(p, zname, changes[i], dels, adds, expect, call);
+		r = plan_one(p, zname, all, changes[i], dels, adds, expect, call);
+	json_decref(all);
 	if (r < 0 || (json_array_size(dels) == 0 && json_array_size(adds) == 0))
 		goto out;
 	if (!(body = json_pack("{s:s, s:O, s:O}", "kind", "dns#change", "additions", adds,

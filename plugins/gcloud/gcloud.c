@@ -185,6 +185,8 @@ static void gc_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->batch = true;	  /* one changes.create per zone: atomic */
 	ret->max_concurrency = 4; /* the token cache is shared under a lock */
 	ret->max_batch = 1000;	  /* additions (and deletions) per change */
+	if (STS_PLUGIN_HAS(ret, struct sts_dns_caps, read_zone))
+		ret->read_zone = true; /* one listing, paged (gc_read) */
 }
 
 STS_PLUGIN_DNS_OPS(gc_dns, gc_read, gc_apply, gc_caps, gc_zones);
