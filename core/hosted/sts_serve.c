@@ -44,104 +44,12 @@
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_serve.h"
+#include "sts_serve_int.h"
 
-#define ACME_ALPN     "acme-tls/1"
-#define HOST_MAX      253
-#define PEER_BUCKETS  4096u
-#define MAX_TOKEN_LEN 256
-
-/* ---- the parts ---- */
-
-struct cache_ent {
-	char *host;
-	SSL_CTX *ctx;
-	time_t not_after;
-	struct cache_ent *prev, *next; /* LRU list, most recent first */
-	struct cache_ent *hnext;       /* hash chain */
-};
-
-struct peer {
-	unsigned char key[8]; /* an IPv4 address, or the /64 of an IPv6 address */
-	unsigned len;
-	unsigned n;
-	struct peer *next;
-};
-
-struct conn {
-	struct sts_serve *s;
-	SSL *ssl; /* the SSL that owns it */
-	struct peer *peer;
-	struct event *timer;
-	time_t started;
-	bool handshaken; /* the TLS handshake is done */
-	bool challenge;	 /* an acme-tls/1 handshake: closed right after */
-	bool close_now;
-	char host[HOST_MAX + 1]; /* the SNI name served on it */
-};
-
-struct alpn_chal {
-	char *host;
-	SSL_CTX *ctx;
-	struct alpn_chal *next;
-};
-
-struct http_chal {
-	char *token;
-	char *keyauth;
-	struct http_chal *next;
-};
-
-struct host_count {
-	char *host;
-	unsigned long long requests, not_found;
-};
-
-struct counters {
-	unsigned long long connections, refused_connections, handshakes, refused_names, timeouts,
-	    requests, ok, not_found, misdirected, bad_method, errors, challenges, http_challenges;
-};
-
-struct sts_serve {
-	struct sts_serve_opts o;
-	char *instance, *listen, *hostname;
-	time_t started;
-	unsigned port, http_port;
-
-	struct event_base *base;
-	struct evhttp *http, *plain;
-	struct event *tick;
-	SSL_CTX *dflt; /* no certificate: the ClientHello callback picks one */
-	pthread_t thread;
-	bool thread_started;
-
-	/* the cache of parsed certificates */
-	struct cache_ent **buckets;
-	size_t n_buckets, n_cached;
-	struct cache_ent *lru_head, *lru_tail;
-	int64_t generation;
-	unsigned ticks;
-
-	/* connections */
-	struct peer *peers[PEER_BUCKETS];
-	unsigned open;
-
-	/* challenges, set from other threads */
-	pthread_mutex_t mu;
-	struct alpn_chal *alpn;
-	struct http_chal *tokens;
-
-	struct counters c;
-	struct host_count *hosts;
-	size_t n_hosts;
-	unsigned long long hosts_other;
-};
-
-static int conn_idx = -1;
+int sts_serve_conn_idx = -1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void slog(struct sts_serve *s, enum sts_serve_level lv, const char *fmt, ...)
-    STS_PRINTF(3, 4);
-static void slog(struct sts_serve *s, enum sts_serve_level lv, const char *fmt, ...)
+void sts_serve_log(struct sts_serve *s, enum sts_serve_level lv, const char *fmt, ...)
 {
 	char *m = NULL;
 	va_list ap;
@@ -155,8 +63,7 @@ static void slog(struct sts_serve *s, enum sts_serve_level lv, const char *fmt, 
 	va_end(ap);
 }
 
-/* lower case, no final dot, only LDH and dots: false when it is no host name */
-static bool norm_host(const char *in, size_t len, char out[HOST_MAX + 1])
+bool sts_serve_norm_host(const char *in, size_t len, char out[HOST_MAX + 1])
 {
 	if (len > 0 && in[len - 1] == '.')
 		len--;
@@ -189,7 +96,7 @@ static unsigned peer_key(const struct sockaddr *sa, unsigned char key[8])
 	return 8;
 }
 
-static unsigned hash_bytes(const void *p, size_t n)
+unsigned sts_serve_hash(const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	unsigned h = 2166136261u;
@@ -200,7 +107,7 @@ static unsigned hash_bytes(const void *p, size_t n)
 
 static struct peer **peer_slot(struct sts_serve *s, const unsigned char *key, unsigned len)
 {
-	struct peer **pp = &s->peers[hash_bytes(key, len) % PEER_BUCKETS];
+	struct peer **pp = &s->peers[sts_serve_hash(key, len) % PEER_BUCKETS];
 	while (*pp && ((*pp)->len != len || memcmp((*pp)->key, key, len) != 0))
 		pp = &(*pp)->next;
 	return pp;
@@ -217,7 +124,7 @@ static void peer_put(struct sts_serve *s, struct peer *p)
 	}
 }
 
-static void conn_close(struct conn *c)
+void sts_serve_conn_close(struct conn *c)
 {
 	int fd = SSL_get_fd(c->ssl);
 	if (fd >= 0)
@@ -244,7 +151,7 @@ static void conn_exfree(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
 
 static void init_once(void)
 {
-	conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_exfree);
+	sts_serve_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_exfree);
 	evthread_use_pthreads();
 }
 
@@ -255,15 +162,16 @@ static void conn_timer(evutil_socket_t fd, short what, void *ud)
 	(void)fd, (void)what;
 	if (!c->close_now) {
 		c->s->c.timeouts++;
-		slog(c->s, STS_SERVE_DEBUG, "serve: %s deadline of a connection%s%s, closing",
-		     c->handshaken ? "request" : "handshake", c->host[0] ? " for " : "", c->host);
+		sts_serve_log(
+		    c->s, STS_SERVE_DEBUG, "serve: %s deadline of a connection%s%s, closing",
+		    c->handshaken ? "request" : "handshake", c->host[0] ? " for " : "", c->host);
 	}
-	conn_close(c);
+	sts_serve_conn_close(c);
 }
 
 static void info_cb(const SSL *ssl, int where, int ret)
 {
-	struct conn *c = SSL_get_ex_data(ssl, conn_idx);
+	struct conn *c = SSL_get_ex_data(ssl, sts_serve_conn_idx);
 	(void)ret;
 	if (!(where & SSL_CB_HANDSHAKE_DONE) || !c || c->handshaken)
 		return;
@@ -281,339 +189,43 @@ static void info_cb(const SSL *ssl, int where, int ret)
 	evtimer_add(c->timer, &tv);
 }
 
-/* ---- the certificate cache ---- */
-
-static void ent_free(struct cache_ent *e)
-{
-	SSL_CTX_free(e->ctx);
-	free(e->host);
-	free(e);
-}
-
-static void cache_unlink(struct sts_serve *s, struct cache_ent *e)
-{
-	struct cache_ent **pp = &s->buckets[hash_bytes(e->host, strlen(e->host)) % s->n_buckets];
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		s->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->lru_tail = e->prev;
-	s->n_cached--;
-}
-
-static void cache_flush(struct sts_serve *s)
-{
-	while (s->lru_head) {
-		struct cache_ent *e = s->lru_head;
-		cache_unlink(s, e);
-		ent_free(e);
-	}
-}
-
-static void lru_front(struct sts_serve *s, struct cache_ent *e)
-{
-	e->prev = NULL;
-	e->next = s->lru_head;
-	if (s->lru_head)
-		s->lru_head->prev = e;
-	s->lru_head = e;
-	if (!s->lru_tail)
-		s->lru_tail = e;
-}
-
-static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-		   const unsigned char *in, unsigned int inlen, void *arg)
-{
-	struct conn *c = SSL_get_ex_data(ssl, conn_idx);
-	const char *want = c && c->challenge ? ACME_ALPN : "http/1.1";
-	size_t wl = strlen(want);
-	(void)arg;
-	for (unsigned i = 0; i < inlen;) {
-		unsigned n = in[i];
-		if (i + 1 + n > inlen)
-			break;
-		if (n == wl && memcmp(in + i + 1, want, wl) == 0) {
-			*out = in + i + 1;
-			*outlen = (unsigned char)n;
-			return SSL_TLSEXT_ERR_OK;
-		}
-		i += 1 + n;
-	}
-	/* acme-tls/1 offered without a challenge set: never selected */
-	return c && c->challenge ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
-}
-
-static SSL_CTX *ctx_new(void)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-	/* no resumption: a session must never carry one name's handshake to another */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-				     SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
-	return ctx;
-}
-
-/* A context with this chain (leaf first) and key; NULL with *why set. */
-static SSL_CTX *ctx_from_pem(const char *chain, const char *key, time_t *ret_not_after,
-			     const char **why)
-{
-	SSL_CTX *ctx = NULL;
-	BIO *b = NULL;
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	bool ok = false;
-
-	*why = "out of memory";
-	if (!(ctx = ctx_new()) || !(b = BIO_new_mem_buf(chain, -1)))
-		goto out;
-	*why = "the certificate does not parse";
-	if (!(x = PEM_read_bio_X509(b, NULL, NULL, NULL)) || SSL_CTX_use_certificate(ctx, x) != 1)
-		goto out;
-	if (ret_not_after) {
-		struct tm tm;
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-			goto out;
-		*ret_not_after = timegm(&tm);
-	}
-	for (X509 *ca; (ca = PEM_read_bio_X509(b, NULL, NULL, NULL));)
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto out;
-		}
-	ERR_clear_error(); /* the end of the chain */
-	BIO_free(b);
-	*why = "the key does not parse";
-	if (!(b = BIO_new_mem_buf(key, -1)) ||
-	    !(k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) ||
-	    SSL_CTX_use_PrivateKey(ctx, k) != 1)
-		goto out;
-	*why = "the key does not match the certificate";
-	if (SSL_CTX_check_private_key(ctx) != 1)
-		goto out;
-	*why = "the certificate is not valid now";
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0 ||
-	    X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-		goto out;
-	ok = true;
-out:
-	ERR_clear_error();
-	BIO_free(b);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	if (!ok) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-/* The context of a hosted name from the cache or the store; NULL: refuse the name. */
-static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
-{
-	unsigned h = hash_bytes(host, strlen(host));
-	struct cache_ent *e = s->buckets[h % s->n_buckets];
-	struct sts_hosted_policy p;
-	struct sts_hosted_cert cert;
-	bool found = false;
-	const char *why = NULL;
-	time_t not_after = 0;
-	SSL_CTX *ctx;
-
-	while (e && strcmp(e->host, host) != 0)
-		e = e->hnext;
-	if (e && e->not_after < time(NULL)) {
-		slog(s, STS_SERVE_WARN, "serve: the certificate of '%s' expired, reading it again",
-		     host);
-		cache_unlink(s, e);
-		ent_free(e);
-		e = NULL;
-	}
-	if (e) {
-		if (e != s->lru_head) {
-			cache_unlink(s, e);
-			s->n_cached++;
-			e->hnext = s->buckets[h % s->n_buckets];
-			s->buckets[h % s->n_buckets] = e;
-			lru_front(s, e);
-		}
-		return e->ctx;
-	}
-	if (sts_hosted_policy_get(s->o.db, host, &p, &found) < 0) {
-		slog(s, STS_SERVE_ERR, "serve: cannot read the policy of '%s': %s", host,
-		     sts_db_errmsg(s->o.db));
-		return NULL;
-	}
-	if (!found) {
-		slog(s, STS_SERVE_DEBUG, "serve: '%s' is not hosted, handshake refused", host);
-		return NULL;
-	}
-	sts_hosted_policy_release(&p);
-	if (sts_hosted_cert_get(s->o.db, host, &cert, &found) < 0) {
-		slog(s, STS_SERVE_ERR, "serve: cannot read the certificate of '%s': %s", host,
-		     sts_db_errmsg(s->o.db));
-		return NULL;
-	}
-	if (!found || !cert.chain_pem || !cert.key_pem) {
-		slog(s, STS_SERVE_INFO,
-		     "serve: '%s' has a policy but no certificate yet, handshake refused", host);
-		if (found)
-			sts_hosted_cert_release(&cert);
-		return NULL;
-	}
-	ctx = ctx_from_pem(cert.chain_pem, cert.key_pem, &not_after, &why);
-	sts_hosted_cert_release(&cert);
-	if (!ctx) {
-		slog(s, STS_SERVE_WARN,
-		     "serve: certificate of '%s' unusable (%s), handshake refused", host, why);
-		return NULL;
-	}
-	if (!(e = calloc(1, sizeof(*e))) || !(e->host = strdup(host))) {
-		free(e);
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	e->ctx = ctx;
-	e->not_after = not_after;
-	if (s->n_cached >= s->o.cache) {
-		struct cache_ent *old = s->lru_tail;
-		cache_unlink(s, old);
-		ent_free(old);
-	}
-	e->hnext = s->buckets[h % s->n_buckets];
-	s->buckets[h % s->n_buckets] = e;
-	lru_front(s, e);
-	s->n_cached++;
-	return ctx;
-}
-
-/* ---- the ClientHello: SNI and ALPN decide the certificate ---- */
-
-static bool sni_of(SSL *ssl, char host[HOST_MAX + 1])
-{
-	const unsigned char *p;
-	size_t len;
-	/* server_name_list: len(2) { type(1) len(2) name } */
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) || len < 5)
-		return false;
-	size_t list = ((size_t)p[0] << 8) | p[1];
-	if (list + 2 != len || p[2] != TLSEXT_NAMETYPE_host_name)
-		return false;
-	size_t n = ((size_t)p[3] << 8) | p[4];
-	if (n + 5 > len)
-		return false;
-	return norm_host((const char *)p + 5, n, host);
-}
-
-static bool offers_acme(SSL *ssl)
-{
-	const unsigned char *p;
-	size_t len;
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
-				       &len) ||
-	    len < 2)
-		return false;
-	for (size_t i = 2; i < len;) {
-		size_t n = p[i];
-		if (i + 1 + n > len)
-			return false;
-		if (n == strlen(ACME_ALPN) && memcmp(p + i + 1, ACME_ALPN, n) == 0)
-			return true;
-		i += 1 + n;
-	}
-	return false;
-}
-
-static bool count_peer(struct sts_serve *s, struct conn *c);
-
-static int client_hello_cb(SSL *ssl, int *al, void *arg)
-{
-	struct sts_serve *s = arg;
-	struct conn *c = SSL_get_ex_data(ssl, conn_idx);
-	char host[HOST_MAX + 1];
-	SSL_CTX *ctx = NULL;
-
-	if (!c)
-		goto refuse;
-	if (!c->peer && !count_peer(s, c)) {
-		s->c.refused_connections++;
-		conn_close(c); /* the alert below cannot be sent any more */
-		return SSL_CLIENT_HELLO_ERROR;
-	}
-	if (!sni_of(ssl, host)) {
-		slog(s, STS_SERVE_DEBUG, "serve: a ClientHello without a usable name, refused");
-		goto refuse;
-	}
-	if (offers_acme(ssl)) {
-		pthread_mutex_lock(&s->mu);
-		for (struct alpn_chal *a = s->alpn; a; a = a->next)
-			if (strcmp(a->host, host) == 0) {
-				SSL_set_SSL_CTX(ssl, a->ctx); /* holds a reference */
-				c->challenge = true;
-				break;
-			}
-		pthread_mutex_unlock(&s->mu);
-		if (c->challenge) {
-			slog(s, STS_SERVE_INFO, "serve: tls-alpn-01 handshake for '%s'", host);
-			snprintf(c->host, sizeof(c->host), "%s", host);
-			return SSL_CLIENT_HELLO_SUCCESS;
-		}
-	}
-	if (!(ctx = cache_get(s, host)))
-		goto refuse;
-	SSL_set_SSL_CTX(ssl, ctx);
-	snprintf(c->host, sizeof(c->host), "%s", host);
-	return SSL_CLIENT_HELLO_SUCCESS;
-refuse:
-	s->c.refused_names++;
-	*al = SSL_AD_UNRECOGNIZED_NAME;
-	return SSL_CLIENT_HELLO_ERROR;
-}
-
 /* ---- accepting ---- */
 
 static struct bufferevent *bev_cb(struct event_base *base, void *ud)
 {
 	struct sts_serve *s = ud;
 	struct timeval tv = {(time_t)s->o.handshake_timeout_s, 0};
-	struct bufferevent *bev = NULL;
+	struct bufferevent *bev;
 	struct conn *c = calloc(1, sizeof(*c));
 	SSL *ssl = SSL_new(s->dflt);
 
-	/* evhttp would speak plain HTTP on a NULL return: abort() is the only safe answer */
-	if (!c || !ssl || !(c->timer = evtimer_new(base, conn_timer, c)))
-		goto oom;
+	/*
+	 * Out of memory: NULL makes evhttp read plain HTTP on this socket; as
+	 * it has no struct conn, on_request answers every request 421 there.
+	 */
+	if (!c || !ssl || !(c->timer = evtimer_new(base, conn_timer, c))) {
+		free(c);
+		SSL_free(ssl);
+		return NULL;
+	}
 	c->s = s;
 	c->ssl = ssl;
 	c->started = time(NULL);
 	s->open++;
 	s->c.connections++;
-	SSL_set_ex_data(ssl, conn_idx, c); /* from now on freed with the SSL */
-	c = NULL;
+	SSL_set_ex_data(ssl, sts_serve_conn_idx, c); /* from now on freed with the SSL */
 	SSL_set_info_callback(ssl, info_cb);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev)
-		goto oom;
-	evtimer_add(((struct conn *)SSL_get_ex_data(ssl, conn_idx))->timer, &tv);
+	if (!bev) {
+		SSL_free(ssl); /* and c with it */
+		return NULL;
+	}
+	evtimer_add(c->timer, &tv);
 	return bev;
-oom:
-	abort();
 }
 
-/* The first ClientHello of a connection: count it for its client; false when over a limit. */
-static bool count_peer(struct sts_serve *s, struct conn *c)
+bool sts_serve_count_peer(struct sts_serve *s, struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -647,7 +259,7 @@ static struct conn *conn_of(struct evhttp_request *req)
 	struct evhttp_connection *ec = evhttp_request_get_connection(req);
 	struct bufferevent *bev = ec ? evhttp_connection_get_bufferevent(ec) : NULL;
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	return ssl ? SSL_get_ex_data(ssl, conn_idx) : NULL;
+	return ssl ? SSL_get_ex_data(ssl, sts_serve_conn_idx) : NULL;
 }
 
 static void count_host(struct sts_serve *s, const char *host, bool found)
@@ -700,7 +312,7 @@ static bool host_matches(struct evhttp_request *req, const char *sni)
 	if (!h)
 		return true;
 	n = strcspn(h, ":");
-	return norm_host(h, n, norm) && strcmp(norm, sni) == 0;
+	return sts_serve_norm_host(h, n, norm) && strcmp(norm, sni) == 0;
 }
 
 static void on_request(struct evhttp_request *req, void *ud)
@@ -737,8 +349,8 @@ static void on_request(struct evhttp_request *req, void *ud)
 	}
 	if (sts_hosted_policy_get(s->o.db, c->host, &p, &found) < 0) {
 		s->c.errors++;
-		slog(s, STS_SERVE_ERR, "serve: cannot read the policy of '%s': %s", c->host,
-		     sts_db_errmsg(s->o.db));
+		sts_serve_log(s, STS_SERVE_ERR, "serve: cannot read the policy of '%s': %s",
+			      c->host, sts_db_errmsg(s->o.db));
 		reply(req, 503, "Service Unavailable", "text/plain", "try again later\n", 16);
 		return;
 	}
@@ -828,8 +440,8 @@ static void heartbeat(struct sts_serve *s)
 	    .counters = counters,
 	};
 	if (sts_hosted_heartbeat(s->o.db, &i) < 0)
-		slog(s, STS_SERVE_WARN, "serve: cannot write the heartbeat: %s, skipping",
-		     sts_db_errmsg(s->o.db));
+		sts_serve_log(s, STS_SERVE_WARN, "serve: cannot write the heartbeat: %s, skipping",
+			      sts_db_errmsg(s->o.db));
 	free(counters);
 }
 
@@ -839,9 +451,10 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
 	int64_t g = 0;
 	(void)fd, (void)what;
 	if (sts_hosted_generation(s->o.db, &g) == STS_OK && g != s->generation) {
-		slog(s, STS_SERVE_DEBUG,
-		     "serve: the store changed, %zu cached certificates dropped", s->n_cached);
-		cache_flush(s);
+		sts_serve_log(s, STS_SERVE_DEBUG,
+			      "serve: the store changed, %zu cached certificates dropped",
+			      s->n_cached);
+		sts_serve_cache_flush(s);
 		s->generation = g;
 	}
 	if (++s->ticks % s->o.heartbeat_s == 0)
@@ -902,6 +515,10 @@ static void http_limits(struct sts_serve *s, struct evhttp *h)
 	evhttp_set_max_headers_size(h, (ev_ssize_t)s->o.max_header);
 	evhttp_set_max_body_size(h, 0); /* nothing here takes a body: 413 */
 	evhttp_set_default_content_type(h, "text/plain");
+	/* every method reaches the handler, which answers 405 itself (evhttp: 501) */
+	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+					  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+					  EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 }
 
 static void *loop_main(void *ud)
@@ -928,7 +545,7 @@ STS_API int sts_serve_start(const struct sts_serve_opts *o, struct sts_serve **r
 	if (!o || !o->db)
 		return sts_fail(reterr, STS_EINVAL, "no state database");
 	pthread_once(&once, init_once);
-	if (conn_idx < 0)
+	if (sts_serve_conn_idx < 0)
 		return sts_fail(reterr, STS_ENOMEM, "cannot set up OpenSSL");
 	if (!(s = calloc(1, sizeof(*s))))
 		return sts_fail(reterr, STS_ENOMEM, "out of memory");
@@ -968,11 +585,11 @@ STS_API int sts_serve_start(const struct sts_serve_opts *o, struct sts_serve **r
 		r = sts_fail(reterr, STS_EDB, "cannot read the store: %s", sts_db_errmsg(o->db));
 		goto err;
 	}
-	if (!(s->dflt = ctx_new())) {
+	if (!(s->dflt = sts_serve_ctx_new())) {
 		r = sts_fail(reterr, STS_ETLS, "cannot set up TLS");
 		goto err;
 	}
-	SSL_CTX_set_client_hello_cb(s->dflt, client_hello_cb, s);
+	SSL_CTX_set_client_hello_cb(s->dflt, sts_serve_client_hello, s);
 	if (!(s->base = event_base_new()) || !(s->http = evhttp_new(s->base))) {
 		r = sts_fail(reterr, STS_ENOMEM, "cannot set up the event loop");
 		goto err;
@@ -1074,8 +691,7 @@ STS_API void sts_serve_stop(struct sts_serve *s)
 		evhttp_free(s->plain);
 	if (s->tick)
 		event_free(s->tick);
-	if (s->buckets)
-		cache_flush(s);
+	sts_serve_tls_release(s);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->dflt);
@@ -1085,13 +701,6 @@ STS_API void sts_serve_stop(struct sts_serve *s)
 			s->peers[i] = p->next;
 			free(p);
 		}
-	while (s->alpn) {
-		struct alpn_chal *a = s->alpn;
-		s->alpn = a->next;
-		SSL_CTX_free(a->ctx);
-		free(a->host);
-		free(a);
-	}
 	while (s->tokens) {
 		struct http_chal *t = s->tokens;
 		s->tokens = t->next;
@@ -1110,57 +719,7 @@ STS_API void sts_serve_stop(struct sts_serve *s)
 	free(s);
 }
 
-/* ---- challenges ---- */
-
-STS_API int sts_serve_alpn_challenge_set(struct sts_serve *s, const char *host,
-					 const char *cert_pem, const char *key_pem)
-{
-	char norm[HOST_MAX + 1];
-	const char *why;
-	struct alpn_chal *a;
-	SSL_CTX *ctx;
-
-	if (!host || !norm_host(host, strlen(host), norm) || !cert_pem || !key_pem)
-		return STS_EINVAL;
-	if (!(ctx = ctx_from_pem(cert_pem, key_pem, NULL, &why)))
-		return STS_EINVAL;
-	pthread_mutex_lock(&s->mu);
-	for (a = s->alpn; a && strcmp(a->host, norm) != 0; a = a->next)
-		;
-	if (a) {
-		SSL_CTX_free(a->ctx);
-		a->ctx = ctx;
-	} else if ((a = calloc(1, sizeof(*a))) && (a->host = strdup(norm))) {
-		a->ctx = ctx;
-		a->next = s->alpn;
-		s->alpn = a;
-	} else {
-		free(a);
-		SSL_CTX_free(ctx);
-		pthread_mutex_unlock(&s->mu);
-		return STS_ENOMEM;
-	}
-	pthread_mutex_unlock(&s->mu);
-	return STS_OK;
-}
-
-STS_API void sts_serve_alpn_challenge_clear(struct sts_serve *s, const char *host)
-{
-	char norm[HOST_MAX + 1];
-	if (!host || !norm_host(host, strlen(host), norm))
-		return;
-	pthread_mutex_lock(&s->mu);
-	for (struct alpn_chal **pp = &s->alpn; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->host, norm) == 0) {
-			struct alpn_chal *a = *pp;
-			*pp = a->next;
-			SSL_CTX_free(a->ctx); /* handshakes using it hold their own reference */
-			free(a->host);
-			free(a);
-			break;
-		}
-	pthread_mutex_unlock(&s->mu);
-}
+/* ---- HTTP-01 challenges ---- */
 
 STS_API int sts_serve_http_challenge_set(struct sts_serve *s, const char *token,
 					 const char *keyauth)

@@ -175,6 +175,8 @@ def main():
             report(st == 404, "a query: 404", str(st))
             st, hd, _ = fetch(port, d, A, method="POST")
             report(st == 405 and "GET" in hd.get("allow", ""), "POST: 405 with Allow", str(st))
+            st, _, _ = fetch(port, d, A, method="OPTIONS")
+            report(st == 405, "OPTIONS: 405", str(st))
             st, _, body = fetch(port, d, A, host=B)
             report(st == 421 and POLICY[B] not in body, "Host of another customer: 421", str(st))
             st, _, _ = fetch(port, d, A, host=A + ".:443")
