@@ -318,6 +318,27 @@ int plg_record_del(struct sts_plugin *p, const char *records, const char *id,
 	return r == STS_PLUGIN_ENOENT ? STS_PLUGIN_OK : r; /* gone already: a repeat */
 }
 
+int plg_have_num(struct plg_have *h, json_int_t id, uint32_t ttl)
+{
+	h->ttl = ttl;
+	if (asprintf(&h->id, "%lld", (long long)id) < 0) {
+		h->id = NULL;
+		return STS_PLUGIN_ENOMEM;
+	}
+	return STS_PLUGIN_OK;
+}
+
+int plg_have_done(int r, struct plg_have *have, size_t n, struct plg_have **ret, size_t *ret_n)
+{
+	if (r < 0) {
+		plg_have_free(have, n);
+	} else {
+		*ret = have;
+		*ret_n = n;
+	}
+	return r;
+}
+
 void plg_have_free(struct plg_have *have, size_t n)
 {
 	for (size_t i = 0; have && i < n; i++) {
@@ -359,5 +380,14 @@ int plg_relative(struct sts_plugin *p, const char *zone, const char *owner, cons
 	}
 	free(o);
 	free(z);
+	return r;
+}
+
+int plg_relative_in(struct sts_plugin *p, const char *zone, const char *owner, const char *apex,
+		    char **ret, struct sts_plugin_call *call)
+{
+	int r = plg_relative(p, zone, owner, apex, ret);
+	if (r == STS_PLUGIN_EINVAL)
+		sts_plugin_error(call, "'%s' is not in zone '%s'", owner, zone);
 	return r;
 }

@@ -248,6 +248,13 @@ int plg_record_put(struct sts_plugin *p, const char *records, const char *id, co
 int plg_record_del(struct sts_plugin *p, const char *records, const char *id,
 		   struct sts_plugin_call *call);
 
+/* The id (as text) and ttl of a record with a numeric id into h. */
+int plg_have_num(struct plg_have *h, json_int_t id, uint32_t ttl);
+
+/* The end of a listing's n records have: on success (r) into *ret and
+ * *ret_n, else freed. Returns r. */
+int plg_have_done(int r, struct plg_have *have, size_t n, struct plg_have **ret, size_t *ret_n);
+
 /* Free the ids and values of the n records have, and have. */
 void plg_have_free(struct plg_have *have, size_t n);
 
@@ -258,5 +265,10 @@ int plg_absolute(struct sts_plugin *p, const char *zone, const char *rel, char *
  * the zone itself; STS_PLUGIN_EINVAL when owner is not in zone. */
 int plg_relative(struct sts_plugin *p, const char *zone, const char *owner, const char *apex,
 		 char **ret);
+
+/* plg_relative for a name the engine asks to write: EINVAL with the error
+ * "'OWNER' is not in zone 'ZONE'" in call. */
+int plg_relative_in(struct sts_plugin *p, const char *zone, const char *owner, const char *apex,
+		    char **ret, struct sts_plugin_call *call);
 
 #endif

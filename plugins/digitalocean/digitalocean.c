@@ -230,19 +230,11 @@ static int have_of(struct sts_plugin *p, const char *zone, const json_t *at, con
 			break;
 		}
 		struct plg_have *h = &have[n++];
-		h->ttl = (uint32_t)json_integer_value(json_object_get(rec, "ttl"));
-		if (asprintf(&h->id, "%lld", (long long)id) < 0) {
-			h->id = NULL;
-			r = STS_PLUGIN_ENOMEM;
-		} else {
+		r = plg_have_num(h, id, (uint32_t)json_integer_value(json_object_get(rec, "ttl")));
+		if (r == STS_PLUGIN_OK)
 			r = do_rec_value(p, zone, rec, &h->value, &h->len, call);
-		}
 	}
-	if (r < 0)
-		plg_have_free(have, n);
-	else
-		*ret = have, *ret_n = n;
-	return r;
+	return plg_have_done(r, have, n, ret, ret_n);
 }
 
 /*
@@ -276,9 +268,7 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 	char *rel = NULL;
 	json_t *at = NULL;
 	struct plg_have *have = NULL;
-	int r = plg_relative(p, zone, rs->name, "@", &rel);
-	if (r == STS_PLUGIN_EINVAL)
-		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	int r = plg_relative_in(p, zone, rs->name, "@", &rel, call);
 	if (r == STS_PLUGIN_OK)
 		r = all ? records_at(all, rel, &at) : list_records(p, zone, rs->name, &at, call);
 	if (r == STS_PLUGIN_OK)

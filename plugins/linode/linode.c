@@ -295,19 +295,11 @@ static int have_of(struct sts_plugin *p, const char *zone, const json_t *recs,
 			continue;
 		}
 		struct plg_have *h = &have[n++];
-		h->ttl = lr.ttl;
-		if (asprintf(&h->id, "%lld", (long long)lr.id) < 0) {
-			h->id = NULL;
-			r = STS_PLUGIN_ENOMEM;
-		} else {
+		r = plg_have_num(h, lr.id, lr.ttl);
+		if (r == STS_PLUGIN_OK)
 			r = li_rec_value(p, rec, &h->value, &h->len, call);
-		}
 	}
-	if (r < 0)
-		plg_have_free(have, n);
-	else
-		*ret = have, *ret_n = n;
-	return r;
+	return plg_have_done(r, have, n, ret, ret_n);
 }
 
 /*
@@ -323,9 +315,7 @@ static int apply_one(struct sts_plugin *p, const char *zone, const char *records
 	size_t nv = ch->action == STS_CHANGE_DELETE ? 0 : rs->n_values, n = 0;
 	char *rel = NULL;
 	struct plg_have *have = NULL;
-	int r = plg_relative(p, zone, rs->name, "", &rel);
-	if (r == STS_PLUGIN_EINVAL)
-		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	int r = plg_relative_in(p, zone, rs->name, "", &rel, call);
 	if (r == STS_PLUGIN_OK)
 		r = have_of(p, zone, recs, rs, nv, &have, &n, call);
 	struct lin_sync d = {.records = records, .rel = rel, .rs = rs};

@@ -128,9 +128,7 @@ int vultr_record_body(struct sts_plugin *p, const char *zone, const struct sts_r
 		      const char *value, json_t **ret, struct sts_plugin_call *call)
 {
 	char *name = NULL, *data = NULL;
-	int r = plg_relative(p, zone, rs->name, "", &name);
-	if (r == STS_PLUGIN_EINVAL)
-		sts_plugin_error(call, "'%s' is not in zone '%s'", rs->name, zone);
+	int r = plg_relative_in(p, zone, rs->name, "", &name, call);
 	if (r == STS_PLUGIN_OK)
 		r = data_of(rs, value, &data, call);
 	json_t *body = NULL;
