@@ -9,6 +9,8 @@
 #include "plugin_host.h"
 #include "sts_dname.h"
 #include "sts_err.h"
+#include "sts_plugin_int.h"
+#include "sts_rrset.h"
 #include "sts_secret.h"
 #include "sts_txt.h"
 
@@ -248,4 +250,25 @@ void fz_host_apply(struct fz_host *h, const struct sts_plugin_api *papi, const c
 	int r = papi->dns->apply(fz_host_plugin(h), zone, v, n, fz_host_call(h));
 	fz_host_check_error(h, r, before);
 	free(v);
+}
+
+void fz_host_rrsets(const uint8_t *data, size_t size, const char *key, fz_rrsets_fn *rrsets)
+{
+	static const char *const names[] = {"_mta-sts.example.com.", "_smtp._tls.example.com.",
+					    "example.com."};
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	struct fz_host h;
+	fz_host_init(&h, data, size);
+	struct sts_host_api with_names = *h.head.host;
+	with_names.name_normalize = sts_plugin_host_api.name_normalize; /* the real host's */
+	h.head.host = &with_names;
+	json_t *doc = json_loadb((const char *)data, size, 0, NULL);
+	json_t *list = json_is_array(doc) ? doc : json_object_get(doc, key);
+	struct sts_rrsets got;
+	sts_rrsets_init(&got);
+	int r = rrsets(fz_host_plugin(&h), "example.com", list, names, n, (struct sts_rrsets *)&got,
+		       fz_host_call(&h));
+	fz_host_check_read(&h, r, &got, names, n);
+	sts_rrsets_release(&got);
+	json_decref(doc);
 }

@@ -52,4 +52,16 @@ void fz_host_check_error(const struct fz_host *h, int r, unsigned errors_before)
 void fz_host_check_read(const struct fz_host *h, int r, const struct sts_rrsets *got,
 			const char *const *names, size_t n);
 
+/*
+ * The whole of a records-parser target (fuzz_digitalocean, fuzz_linode):
+ * the input as one answer page whose array `key` (or the input itself when
+ * it is an array) goes through rrsets() for zone example.com and three
+ * owner names, with the real name normalisation of libsts, then the checks
+ * of fz_host_check_read.
+ */
+typedef int fz_rrsets_fn(struct sts_plugin *p, const char *zone, const json_t *recs,
+			 const char *const *names, size_t n, struct sts_rrsets *ret,
+			 struct sts_plugin_call *call);
+void fz_host_rrsets(const uint8_t *data, size_t size, const char *key, fz_rrsets_fn *rrsets);
+
 #endif
