@@ -11,6 +11,7 @@
 
 #include "sts_apply.h"
 #include "sts_err.h"
+#include "sts_plan_hosted.h"
 #include "sts_plugin.h"
 #include "sts_policy.h"
 
@@ -310,9 +311,14 @@ static void verify_policy(struct run *R, struct dstate *s, const char *host)
 	struct sts_buf buf;
 	char *err = NULL;
 	sts_buf_init(&buf, STS_CAP_POLICY);
-	sts_limits_acquire(R->lim, d->web);
-	int r = R->io->ops->web_get(R->io->ud, d->web, host, &buf, &err);
-	sts_limits_release(R->lim, d->web);
+	int r;
+	if (d->hosted_txt) { /* hosted: read back from the store */
+		r = sts_apply_hosted_get(R->db, d, &buf);
+	} else {
+		sts_limits_acquire(R->lim, d->web);
+		r = R->io->ops->web_get(R->io->ud, d->web, host, &buf, &err);
+		sts_limits_release(R->lim, d->web);
+	}
 	if (r < 0) {
 		fail(s, "policy-verify", r, "cannot read back the policy of '%s': %s", host,
 		     err ? err : sts_strerror(r));
@@ -361,10 +367,15 @@ static void policy_step(struct run *R, struct dstate *s)
 	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
 	if (put) {
 		char *err = NULL;
-		sts_limits_acquire(R->lim, d->web);
-		int r = R->io->ops->web_put(R->io->ud, d->web, host, d->policy_text,
-					    strlen(d->policy_text), &err);
-		sts_limits_release(R->lim, d->web);
+		int r;
+		if (d->hosted_txt) { /* hosted: into the store that serve reads */
+			r = sts_apply_hosted_put(R->db, d, &err);
+		} else {
+			sts_limits_acquire(R->lim, d->web);
+			r = R->io->ops->web_put(R->io->ud, d->web, host, d->policy_text,
+						strlen(d->policy_text), &err);
+			sts_limits_release(R->lim, d->web);
+		}
 		if (r < 0) {
 			fail(s, "policy-put", r, "cannot write the policy of '%s': %s", host,
 			     err ? err : sts_strerror(r));

@@ -91,6 +91,7 @@ STS_API void sts_plan_domain_release(struct sts_plan_domain *d)
 	free(d->ca_file);
 	free(d->resolve);
 	free(d->errmsg);
+	free(d->hosted_txt);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -453,6 +454,10 @@ STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrs
 	snprintf(sts.name, sizeof(sts.name), "_mta-sts.%s.", d->name);
 	snprintf(rpt.name, sizeof(rpt.name), "_smtp._tls.%s.", d->name);
 	snprintf(host.name, sizeof(host.name), "mta-sts.%s.", d->name);
+	/* hosted: the TXT is in the MSP zone; the customer's names are not stsctl's */
+	bool hosted = d->hosted_txt != NULL;
+	if (hosted)
+		snprintf(sts.name, sizeof(sts.name), "%s", d->hosted_txt);
 	bool want_rpt = sts_rrsets_find(want, rpt.name, "TXT") != NULL;
 	bool want_host = false;
 	for (size_t i = 0; i < want->n; i++)
@@ -483,6 +488,8 @@ STS_API int sts_plan_diff_domain(struct sts_plan_domain *d, const struct sts_rrs
 	case STS_PHASE_GONE:
 		return STS_OK;
 	}
+	if (hosted)
+		rpt.kind = host.kind = SLOT_KEEP;
 	int r;
 	if (d->phase == STS_PHASE_REMOVE_DELETE) {
 		/* records first, so senders stop looking; the policy file last */

@@ -151,6 +151,11 @@ struct sts_plan_domain {
 	/* appended: under rollout (sts_rollout.h), mode is the stage's */
 	bool under_rollout;
 	enum sts_mode inventory_mode; /* the inventory's mode (the starting stage) */
+	/* appended (issue 15), hosted hosting (sts_plan_hosted.h): the policy
+	 * goes into the hosted store, the TXT to hosted_txt in the MSP zone */
+	char label[27];	   /* STS_HOSTED_LABEL_LEN + 1: stored, or computed */
+	bool label_stored; /* false: computed by the plan, allocated by apply */
+	char *hosted_txt;  /* "<label>._mta-sts.<hosted zone>."; NULL unless hosted */
 };
 
 struct sts_plan {

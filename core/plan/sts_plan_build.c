@@ -13,6 +13,7 @@
 #include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_plan.h"
+#include "sts_plan_hosted.h"
 #include "sts_rollout.h"
 #include "sts_plugin.h"
 #include "sts_render.h"
@@ -81,7 +82,9 @@ static char *spec_json(const struct sts_domain *dom, const struct sts_plan_domai
 	    json_str_set(o, "zone", d->zone) < 0 || json_str_set(o, "dns", d->dns) < 0 ||
 	    json_str_set(o, "web", d->web) < 0 || json_str_set(o, "tenant", dom->tenant) < 0 ||
 	    json_str_set(o, "hosting",
-			 dom->hosting == STS_HOSTING_DELEGATED ? "delegated" : "self") < 0 ||
+			 dom->hosting == STS_HOSTING_DELEGATED ? "delegated"
+			 : dom->hosting == STS_HOSTING_HOSTED  ? "hosted"
+							       : "self") < 0 ||
 	    json_str_set(o, "delegate_sts", dom->delegate_sts) < 0 ||
 	    json_str_set(o, "delegate_policy", dom->delegate_policy) < 0 ||
 	    json_object_set_new(o, "mx", sts_json_strv(dom->mx, dom->n_mx)) < 0 ||
@@ -127,7 +130,9 @@ static int domain_from_spec(struct work *w, const char *name)
 	t->web = (char *)json_string_value(json_object_get(o, "web"));
 	t->tenant = (char *)json_string_value(json_object_get(o, "tenant"));
 	const char *h = json_string_value(json_object_get(o, "hosting"));
-	t->hosting = h && strcmp(h, "delegated") == 0 ? STS_HOSTING_DELEGATED : STS_HOSTING_SELF;
+	t->hosting = h && strcmp(h, "delegated") == 0 ? STS_HOSTING_DELEGATED
+		     : h && strcmp(h, "hosted") == 0  ? STS_HOSTING_HOSTED
+						      : STS_HOSTING_SELF;
 	t->delegate_sts = (char *)json_string_value(json_object_get(o, "delegate_sts"));
 	t->delegate_policy = (char *)json_string_value(json_object_get(o, "delegate_policy"));
 	t->mx = json_strv(json_object_get(o, "mx"), &t->n_mx);
@@ -263,7 +268,8 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 				     why ? why : sts_strerror(r));
 		return STS_OK;
 	}
-	if (rd.policy_text && w->dom->hosting == STS_HOSTING_SELF) {
+	bool hosted = w->dom->hosting == STS_HOSTING_HOSTED;
+	if (rd.policy_text && (w->dom->hosting == STS_HOSTING_SELF || hosted)) {
 		if (!(d->policy_text = strdup(rd.policy_text))) {
 			r = STS_ENOMEM;
 			goto out;
@@ -272,7 +278,10 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 		d->mode = rd.mode;
 		d->max_age = rd.max_age;
 	}
-	for (size_t i = 0; i < rd.n_records; i++) {
+	/* hosted: only the TXT in the MSP zone (_smtp._tls.D is the customer's) */
+	if (hosted && (r = sts_plan_hosted_want(d, w->dom->ttl, &w->want)) < 0)
+		goto out;
+	for (size_t i = 0; !hosted && i < rd.n_records; i++) {
 		const struct sts_record *rec = &rd.records[i];
 		struct sts_rrset *rr =
 		    (struct sts_rrset *)sts_rrsets_find(&w->want, rec->name, rec->type);
@@ -408,17 +417,16 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	}
 	dom = w->dom;
 	d->hosting = dom->hosting;
-	if (dom->hosting == STS_HOSTING_HOSTED) /* issue 15: not done yet, never self-hosted */
-		sts_plan_domain_fail(
-		    d, STS_EUNSUPPORTED,
-		    "'%s' (%s line %u, column %u): hosting 'hosted' is not supported "
-		    "by plan/apply yet",
-		    name, b->inv ? b->inv->path : "inventory", dom->line, dom->col);
 	if (!(d->zone = strdup(dom->zone ? dom->zone : dom->name)) ||
 	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
 	    (dom->web && !(d->web = strdup(dom->web))))
 		return STS_ENOMEM;
-	if (d->in_inventory && dom->zone == dom->name && d->dns) {
+	bool hosted = dom->hosting == STS_HOSTING_HOSTED;
+	if (hosted) {
+		int r = sts_plan_hosted_setup(b->inv, b->db, dom, d);
+		if (r < 0)
+			return r;
+	} else if (d->in_inventory && dom->zone == dom->name && d->dns) {
 		int r = zone_of(b, d);
 		if (r < 0)
 			return r;
@@ -448,7 +456,9 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	int r = verify_conf(b, d, dom);
 	if (r < 0)
 		return r;
-	w->read_web = d->web && dom->hosting == STS_HOSTING_SELF;
+	/* hosted: the policy is verified where senders fetch it, always */
+	d->verify_https = d->verify_https || hosted;
+	w->read_web = (d->web && dom->hosting == STS_HOSTING_SELF) || hosted;
 	if (d->phase != STS_PHASE_REMOVE_DELETE) {
 		r = desire(b, d, w);
 		if (r < 0)
@@ -598,7 +608,9 @@ static void run_task(void *ud, size_t i)
 {
 	struct builder *b = ud;
 	const struct task *t = &b->tasks[i];
-	if (t->web)
+	if (t->web && b->p->domains[t->first].hosting == STS_HOSTING_HOSTED)
+		sts_plan_hosted_read(b->db, b->io, b->lim, &b->p->domains[t->first]);
+	else if (t->web)
 		read_web(b, &b->p->domains[t->first]);
 	else
 		read_zone(b, t);
@@ -642,7 +654,8 @@ static int read_actual(struct builder *b, unsigned threads)
 		return STS_ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_domains; i++)
-		if (p->domains[i].err == STS_OK && p->domains[i].dns)
+		if (p->domains[i].err == STS_OK && p->domains[i].dns &&
+		    p->domains[i].hosting != STS_HOSTING_HOSTED) /* read with its policy */
 			b->order[n++] = i;
 	sts_plan_order(p, b->order, n);
 	for (size_t i = 0; i < n;) {
@@ -657,7 +670,8 @@ static int read_actual(struct builder *b, unsigned threads)
 		if (d->err < 0 || !b->w[i].read_web)
 			continue;
 		b->tasks[b->n_tasks++] = (struct task){true, i, 1};
-		if ((r = sts_limits_set_web(b->lim, b->io, d->web)) < 0)
+		if ((r = d->web ? sts_limits_set_web(b->lim, b->io, d->web)
+				: sts_limits_set_dns(b->lim, b->io, d->dns)) < 0)
 			return r;
 	}
 	if ((r = progress_start(b)) < 0)

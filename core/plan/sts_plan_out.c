@@ -45,6 +45,13 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 			if (c->type && c->ttl_after &&
 			    json_object_set_new(o, "ttl", json_integer(c->ttl_after)) < 0)
 				goto fail;
+			/* hosted: the policy goes into the hosted store, the TXT to the MSP zone */
+			if (d->hosted_txt &&
+			    json_object_set_new(o, "hosted",
+						json_pack("{s:s, s:b, s:s}", "label", d->label,
+							  "label_stored", d->label_stored, "zone",
+							  d->zone)) < 0)
+				goto fail;
 		}
 		if (is_waiting(d)) {
 			int64_t left = d->removal_deadline - p->now;
@@ -203,6 +210,10 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			r = sts_buf_printf(o, "  rollout stage: %s (inventory mode: %s)\n",
 					   sts_mode_name(d->mode),
 					   sts_mode_name(d->inventory_mode));
+		if (r == STS_OK && d->hosted_txt && d->n_changes)
+			r = sts_buf_printf(
+			    o, "  hosted: label %s (%s), TXT in zone %s\n", d->label,
+			    d->label_stored ? "stored" : "computed, allocated by apply", d->zone);
 		if (r == STS_OK && d->err < 0)
 			r = sts_buf_printf(o, "  ! error: %s\n",
 					   d->errmsg ? d->errmsg : sts_strerror(d->err));
@@ -211,8 +222,8 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			const char *sg = sign_of(c->action);
 			if (c->object == STS_OBJ_POLICY) {
 				r = sts_buf_printf(
-				    o, "  %s policy https://%s/.well-known/mta-sts.txt\n", sg,
-				    c->name);
+				    o, "  %s policy https://%s/.well-known/mta-sts.txt%s\n", sg,
+				    c->name, d->hosted_txt ? " (hosted store)" : "");
 				if (r == STS_OK && c->action != STS_ACTION_DELETE)
 					r = policy_lines(o, c->before, c->after);
 				continue;

@@ -593,8 +593,9 @@ static time_t pf_now(void *ud)
 	return *(time_t *)ud;
 }
 
-/* issue 15: a hosted domain is refused at its position, never planned as self-hosted */
-static void test_hosted_refused(void **state)
+/* issue 15: a hosted domain is planned into the MSP zone, never as self-hosted
+ * (the rest: test_plan_hosted.c) */
+static void test_hosted_not_self(void **state)
 {
 	(void)state;
 	static const char inv_text[] =
@@ -618,11 +619,12 @@ static void test_hosted_refused(void **state)
 	struct sts_plan *p = NULL;
 	assert_int_equal(sts_plan_build(inv, db, &io, NULL, &p, &dg), STS_OK);
 	assert_int_equal(p->n_domains, 1);
-	assert_int_equal(p->domains[0].err, STS_EUNSUPPORTED);
-	assert_string_equal(p->domains[0].errmsg,
-			    "'h.example' (inv.json line 5, column 14): hosting 'hosted' is not "
-			    "supported by plan/apply yet");
+	assert_int_equal(p->domains[0].err, STS_OK);
+	assert_string_equal(p->domains[0].zone, "sts.msp.example");
+	assert_null(p->domains[0].web);
+	assert_non_null(p->domains[0].hosted_txt);
 	assert_int_equal(f.web_gets, 0);
+	assert_int_equal(f.dns_reads, 1);
 	sts_plan_free(p);
 	sts_rrsets_release(&f.dns);
 	sts_db_close(db);
@@ -865,7 +867,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_file),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_build),
-	    cmocka_unit_test(test_hosted_refused),
+	    cmocka_unit_test(test_hosted_not_self),
 	    cmocka_unit_test(test_read_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* Plan and apply of hosted domains: the hosted store and the MSP zone (issue 15). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sts_apply.h"
+#include "sts_err.h"
+#include "sts_hosted_label.h"
+#include "sts_hosted_store.h"
+#include "sts_inventory.h"
+#include "sts_plan.h"
+
+/* ---- a fake MSP zone; the HTTPS fetch stands for stsctl serve ---- */
+
+struct fake {
+	struct sts_rrsets dns;
+	unsigned reads, applies;
+	char applied[512];	   /* names of the last apply */
+	struct sts_db *db;	   /* what "serve" serves */
+	const char *serve_instead; /* serve this body instead of the stored one */
+	unsigned fetches;
+};
+
+static int f_dns_read(void *ud, const char *prov, const char *zone, const char *const *names,
+		      size_t n, struct sts_rrsets *ret, char **err)
+{
+	struct fake *f = ud;
+	f->reads++;
+	assert_string_equal(prov, "msp");
+	assert_string_equal(zone, "sts.msp.example");
+	for (size_t i = 0; i < f->dns.n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (sts_name_eq(f->dns.v[i].name, names[k])) {
+				const struct sts_rrset *s = &f->dns.v[i];
+				struct sts_rrset *rr =
+				    sts_rrsets_add(ret, s->name, s->type, s->ttl);
+				for (size_t j = 0; j < s->n_values; j++)
+					sts_rrset_add_value(rr, s->values[j], strlen(s->values[j]));
+			}
+	return STS_OK;
+}
+
+static int f_dns_apply(void *ud, const char *prov, const char *zone, const struct sts_dns_change *c,
+		       size_t n, char **err)
+{
+	struct fake *f = ud;
+	f->applies++;
+	f->applied[0] = '\0';
+	assert_string_equal(prov, "msp");
+	for (size_t i = 0; i < n; i++) {
+		strncat(f->applied, c[i].rrset.name, sizeof(f->applied) - strlen(f->applied) - 1);
+		for (size_t k = 0; k < f->dns.n; k++)
+			if (sts_name_eq(f->dns.v[k].name, c[i].rrset.name) &&
+			    strcmp(f->dns.v[k].type, c[i].rrset.type) == 0) {
+				sts_rrset_release(&f->dns.v[k]);
+				f->dns.v[k] = f->dns.v[--f->dns.n];
+				break;
+			}
+		if (c[i].action == STS_CHANGE_DELETE)
+			continue;
+		struct sts_rrset *rr =
+		    sts_rrsets_add(&f->dns, c[i].rrset.name, c[i].rrset.type, c[i].rrset.ttl);
+		for (size_t k = 0; k < c[i].rrset.n_values; k++)
+			sts_rrset_add_value(rr, c[i].rrset.values[k], strlen(c[i].rrset.values[k]));
+	}
+	return STS_OK;
+}
+
+static int f_dns_caps(void *ud, const char *prov, struct sts_dns_caps *ret)
+{
+	ret->batch = true;
+	ret->max_concurrency = 1;
+	return STS_OK;
+}
+
+static int f_web_fails(void *ud, const char *prov, const char *host, struct sts_buf *ret,
+		       char **err)
+{
+	fail_msg("a hosted domain has no web provider (asked '%s' for '%s')", prov, host);
+	return STS_EIO;
+}
+
+static const struct sts_io_ops fake_ops = {
+    .dns_read = f_dns_read,
+    .dns_apply = f_dns_apply,
+    .dns_caps = f_dns_caps,
+    .web_get = f_web_fails,
+};
+
+/* stsctl serve: the stored body of mta-sts.D (or serve_instead) */
+static int f_fetch(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret, char **err)
+{
+	struct fake *f = ud;
+	char host[300];
+	struct sts_hosted_policy hp = {0};
+	bool found = false;
+	f->fetches++;
+	assert_true(d->verify_https);
+	if (f->serve_instead)
+		return sts_buf_puts(ret, f->serve_instead);
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	int r = sts_hosted_policy_get(f->db, host, &hp, &found);
+	if (r == STS_OK && !found)
+		r = STS_ENOENT;
+	if (r == STS_OK)
+		r = sts_buf_append(ret, hp.body, hp.body_len);
+	sts_hosted_policy_release(&hp);
+	return r;
+}
+
+#define INV_HEAD                                                                                   \
+	"{\"version\": 1,\n"                                                                       \
+	" \"defaults\": {\"mode\": \"enforce\", \"max_age\": 86400},\n"                            \
+	" \"providers\": {\"msp\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"            \
+	"               \"d\": {\"plugin\": \"zonefile\", \"directory\": \"y\"}},\n"
+
+static const char INV[] =
+    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
+	     "\"edge.msp.example\",\n"
+	     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
+	     " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
+	     "\"hosting\": \"hosted\", \"dns\": \"d\",\n"
+	     "  \"tlsrpt\": {\"rua\": [\"mailto:r@h.example\"]}}]}\n";
+
+struct env {
+	struct sts_inventory *inv;
+	struct sts_db *db;
+	struct fake f;
+	struct sts_io io;
+	struct sts_diags dg;
+	char label[STS_HOSTED_LABEL_LEN + 1];
+	char txt[300];
+};
+
+static void env_init(struct env *e, const char *inv)
+{
+	memset(e, 0, sizeof(*e));
+	sts_diags_init(&e->dg);
+	assert_int_equal(sts_inventory_parse(inv, strlen(inv), "inv.json", &e->inv, &e->dg),
+			 STS_OK);
+	assert_int_equal(sts_db_open(":memory:", 0, NULL, &e->db, NULL), STS_OK);
+	sts_rrsets_init(&e->f.dns);
+	e->f.db = e->db;
+	e->io = (struct sts_io){&fake_ops, &e->f};
+	assert_int_equal(sts_hosted_label("h.example", e->label), STS_OK);
+	snprintf(e->txt, sizeof(e->txt), "%s._mta-sts.sts.msp.example.", e->label);
+}
+
+static void env_release(struct env *e)
+{
+	sts_rrsets_release(&e->f.dns);
+	sts_db_close(e->db);
+	sts_inventory_free(e->inv);
+	sts_diags_release(&e->dg);
+}
+
+static struct sts_plan *plan(struct env *e)
+{
+	struct sts_plan *p = NULL;
+	struct sts_plan_opts o = {.for_apply = true, .concurrency = 1};
+	assert_int_equal(sts_plan_build(e->inv, e->db, &e->io, &o, &p, &e->dg), STS_OK);
+	assert_int_equal(p->n_domains, 1);
+	return p;
+}
+
+static void apply(struct env *e, const struct sts_plan *p, struct sts_apply_result *res)
+{
+	struct sts_apply_opts o = {.https_fetch = f_fetch, .ud = &e->f, .concurrency = 1};
+	assert_int_equal(sts_apply_run(p, e->db, &e->io, &o, res), STS_OK);
+}
+
+static const struct sts_rrset *txt_at(struct env *e)
+{
+	return sts_rrsets_find(&e->f.dns, e->txt, "TXT");
+}
+
+/* plan: the policy into the store, the TXT at <label>._mta-sts.<zone>; apply
+ * stores it, verifies it over HTTPS, then publishes the TXT; a second run
+ * changes nothing */
+static void test_plan_apply(void **state)
+{
+	(void)state;
+	struct env e;
+	env_init(&e, INV);
+	struct sts_plan *p = plan(&e);
+	const struct sts_plan_domain *d = &p->domains[0];
+	assert_int_equal(d->err, STS_OK);
+	assert_string_equal(d->zone, "sts.msp.example");
+	assert_string_equal(d->dns, "msp");
+	assert_null(d->web);
+	assert_false(d->label_stored);
+	assert_string_equal(d->label, e.label);
+	assert_int_equal(d->n_changes, 2);
+	assert_int_equal(d->changes[0].object, STS_OBJ_POLICY);
+	assert_int_equal(d->changes[0].action, STS_ACTION_CREATE);
+	assert_string_equal(d->changes[0].name, "mta-sts.h.example");
+	assert_int_equal(d->changes[1].object, STS_OBJ_STS_RECORD);
+	assert_string_equal(d->changes[1].name, e.txt);
+	char want[64];
+	snprintf(want, sizeof(want), "v=STSv1; id=%s;", d->id);
+	assert_string_equal(d->changes[1].after, want);
+
+	/* text and JSON say where it goes */
+	struct sts_buf out;
+	sts_buf_init(&out, 1 << 16);
+	assert_int_equal(sts_plan_format(p, &out), STS_OK);
+	assert_non_null(strstr(sts_buf_str(&out),
+			       "policy https://mta-sts.h.example/.well-known/mta-sts.txt "
+			       "(hosted store)"));
+	assert_non_null(strstr(sts_buf_str(&out), "(computed, allocated by apply)"));
+	assert_non_null(strstr(sts_buf_str(&out), e.txt));
+	assert_null(strstr(sts_buf_str(&out), "_smtp._tls"));
+	sts_buf_release(&out);
+	json_t *j = sts_plan_to_json(p);
+	json_t *h = json_object_get(json_array_get(json_object_get(j, "changes"), 1), "hosted");
+	assert_string_equal(json_string_value(json_object_get(h, "label")), e.label);
+	assert_true(json_is_false(json_object_get(h, "label_stored")));
+	json_decref(j);
+
+	struct sts_apply_result res;
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	assert_int_equal(res.n_changed, 1);
+	assert_int_equal(e.f.fetches, 1);
+	struct sts_hosted_policy hp = {0};
+	bool found = false;
+	assert_int_equal(sts_hosted_policy_get(e.db, "mta-sts.h.example", &hp, &found), STS_OK);
+	assert_true(found);
+	assert_string_equal((const char *)hp.body, d->policy_text);
+	assert_string_equal(hp.policy_id, d->id);
+	assert_int_equal(hp.max_age_ever, 86400);
+	sts_hosted_policy_release(&hp);
+	const struct sts_rrset *rr = txt_at(&e);
+	assert_non_null(rr);
+	assert_int_equal(rr->n_values, 1);
+	assert_string_equal(rr->values[0], want);
+	assert_int_equal(e.f.dns.n, 1); /* nothing in the customer's zone */
+	char label[STS_HOSTED_LABEL_LEN + 1];
+	assert_int_equal(sts_hosted_label_get(e.db, "h.example", label, &found), STS_OK);
+	assert_true(found);
+	assert_string_equal(label, e.label);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+
+	/* second run: nothing to do, nothing written */
+	p = plan(&e);
+	assert_true(p->domains[0].label_stored);
+	assert_int_equal(p->domains[0].n_changes, 0);
+	unsigned applies = e.f.applies;
+	apply(&e, p, &res);
+	assert_int_equal(res.n_unchanged, 1);
+	assert_int_equal(res.n_changes, 0);
+	assert_int_equal(e.f.applies, applies);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	env_release(&e);
+}
+
+/* serve does not answer with the new body: the policy is stored, the TXT not touched */
+static void test_verify_failure(void **state)
+{
+	(void)state;
+	struct env e;
+	env_init(&e, INV);
+	/* the TXT an earlier apply published stays */
+	struct sts_rrset *old = sts_rrsets_add(&e.f.dns, e.txt, "TXT", 3600);
+	sts_rrset_add_value(old, "v=STSv1; id=old;", 16);
+	struct sts_plan *p = plan(&e);
+	assert_int_equal(p->domains[0].n_changes, 2);
+	assert_int_equal(p->domains[0].changes[1].action, STS_ACTION_UPDATE);
+	e.f.serve_instead = "version: STSv1\r\nmode: testing\r\n";
+	struct sts_apply_result res;
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 1);
+	assert_int_equal(res.failures[0].err, STS_EVERIFY);
+	assert_string_equal(res.failures[0].step, "policy-verify");
+	assert_int_equal(e.f.applies, 0);
+	const struct sts_rrset *rr = txt_at(&e);
+	assert_non_null(rr);
+	assert_string_equal(rr->values[0], "v=STSv1; id=old;");
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	env_release(&e);
+}
+
+/* a hosted domain being removed (RFC 8461 §8.3 not done yet): refused, nothing read
+ * (a hosted domain without a "hosted" section is refused by the inventory) */
+static void test_refused(void **state)
+{
+	(void)state;
+	struct env e;
+	struct sts_plan *p;
+	static const char absent[] =
+	    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
+		     "\"edge.msp.example\",\n"
+		     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
+		     " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
+		     "\"hosting\": \"hosted\", \"dns\": \"d\", \"state\": \"absent\"}]}\n";
+	env_init(&e, absent);
+	p = plan(&e);
+	assert_int_equal(p->domains[0].err, STS_EUNSUPPORTED);
+	assert_string_equal(p->domains[0].errmsg,
+			    "'h.example' (inv.json line 7, column 14): removing a hosted domain "
+			    "is not supported by plan/apply yet; keep it present");
+	assert_int_equal(p->domains[0].n_changes, 0);
+	assert_int_equal(e.f.reads, 0);
+	sts_plan_free(p);
+	env_release(&e);
+}
+
+int main(void)
+{
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plan_apply),
+	    cmocka_unit_test(test_verify_failure),
+	    cmocka_unit_test(test_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
