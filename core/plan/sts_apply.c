@@ -400,9 +400,14 @@ static void policy_delete_step(struct run *R, struct dstate *s)
 	char host[300];
 	char *err = NULL;
 	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
-	sts_limits_acquire(R->lim, d->web);
-	int r = R->io->ops->web_del(R->io->ud, d->web, host, &err);
-	sts_limits_release(R->lim, d->web);
+	int r;
+	if (d->hosted_txt) { /* hosted: serve stops serving it */
+		r = sts_apply_hosted_delete(R->db, d);
+	} else {
+		sts_limits_acquire(R->lim, d->web);
+		r = R->io->ops->web_del(R->io->ud, d->web, host, &err);
+		sts_limits_release(R->lim, d->web);
+	}
 	if (r < 0 && r != STS_ENOENT) {
 		fail(s, "policy-delete", r, "cannot delete the policy of '%s': %s", host,
 		     err ? err : sts_strerror(r));

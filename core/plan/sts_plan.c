@@ -419,7 +419,7 @@ static int diff_policy(struct sts_plan_domain *d)
 	char host[300];
 	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
 	if (d->phase == STS_PHASE_REMOVE_DELETE) {
-		if (!d->actual.have_policy || !d->web)
+		if (!d->actual.have_policy || (!d->web && !d->hosted_txt))
 			return STS_OK;
 		c = change_add(d, STS_OBJ_POLICY, STS_ACTION_DELETE, host, NULL);
 		if (!c || !(c->before = strdup(d->actual.policy)))

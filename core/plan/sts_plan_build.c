@@ -423,7 +423,7 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 		return STS_ENOMEM;
 	bool hosted = dom->hosting == STS_HOSTING_HOSTED;
 	if (hosted) {
-		int r = sts_plan_hosted_setup(b->inv, b->db, dom, d);
+		int r = sts_plan_hosted_setup(b->inv, b->db, d);
 		if (r < 0)
 			return r;
 	} else if (d->in_inventory && dom->zone == dom->name && d->dns) {

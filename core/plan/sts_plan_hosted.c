@@ -10,7 +10,7 @@
 #include "sts_plan_hosted.h"
 
 STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db *db,
-				  const struct sts_domain *dom, struct sts_plan_domain *d)
+				  struct sts_plan_domain *d)
 {
 	const struct sts_hosted_conf *h = inv ? inv->hosted : NULL;
 	if (!h || !h->zone || !h->dns) {
@@ -19,14 +19,6 @@ STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db
 				     "with a zone and a dns provider",
 				     d->name);
 		return STS_OK;
-	}
-	if (dom->state != STS_STATE_PRESENT || !d->in_inventory) {
-		/* RFC 8461 §8.3 for hosted domains is not done yet: nothing is touched */
-		sts_plan_domain_fail(d, STS_EUNSUPPORTED,
-				     "'%s' (%s line %u, column %u): removing a hosted domain "
-				     "is not supported by plan/apply yet; keep it present",
-				     d->name, inv->path ? inv->path : "inventory", dom->line,
-				     dom->col);
 	}
 	free(d->zone);
 	free(d->dns);
@@ -147,6 +139,13 @@ STS_API int sts_apply_hosted_put(struct sts_db *db, const struct sts_plan_domain
 	if (r == STS_EDB && !(*reterr = strdup(sts_db_errmsg(db))))
 		r = STS_ENOMEM;
 	return r;
+}
+
+STS_API int sts_apply_hosted_delete(struct sts_db *db, const struct sts_plan_domain *d)
+{
+	char host[300];
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	return db ? sts_hosted_policy_delete(db, host) : STS_EINVAL;
 }
 
 STS_API int sts_apply_hosted_get(struct sts_db *db, const struct sts_plan_domain *d,

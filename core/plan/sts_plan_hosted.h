@@ -22,11 +22,11 @@
  * Where D publishes: d->zone and d->dns become the MSP zone and its
  * provider, d->label the stored label (db may be NULL) or, when none is
  * stored yet, the computed one (d->label_stored false), d->hosted_txt the
- * owner of the TXT. A domain that cannot be planned (no "hosted" section,
- * not present) carries the error. STS_OK or STS_ENOMEM.
+ * owner of the TXT. A domain that cannot be planned (no "hosted" section)
+ * carries the error. STS_OK or STS_ENOMEM.
  */
 STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db *db,
-				  const struct sts_domain *dom, struct sts_plan_domain *d);
+				  struct sts_plan_domain *d);
 
 /* The rrset stsctl publishes for d: the v=STSv1 TXT at d->hosted_txt. */
 STS_API int sts_plan_hosted_want(const struct sts_plan_domain *d, uint32_t ttl,
@@ -45,6 +45,9 @@ STS_API void sts_plan_hosted_read(struct sts_db *db, const struct sts_io *io,
  * reterr: a malloc'd detail on failure.
  */
 STS_API int sts_apply_hosted_put(struct sts_db *db, const struct sts_plan_domain *d, char **reterr);
+
+/* apply: remove d's policy from the store (RFC 8461 §8.3, the last step). */
+STS_API int sts_apply_hosted_delete(struct sts_db *db, const struct sts_plan_domain *d);
 
 /* apply: the stored policy of d (STS_ENOENT when none) into ret. */
 STS_API int sts_apply_hosted_get(struct sts_db *db, const struct sts_plan_domain *d,

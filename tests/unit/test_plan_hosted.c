@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -137,7 +138,14 @@ struct env {
 	struct sts_diags dg;
 	char label[STS_HOSTED_LABEL_LEN + 1];
 	char txt[300];
+	time_t now;
+	struct sts_clock clock;
 };
+
+static time_t env_now(void *ud)
+{
+	return *(time_t *)ud;
+}
 
 static void env_init(struct env *e, const char *inv)
 {
@@ -145,7 +153,9 @@ static void env_init(struct env *e, const char *inv)
 	sts_diags_init(&e->dg);
 	assert_int_equal(sts_inventory_parse(inv, strlen(inv), "inv.json", &e->inv, &e->dg),
 			 STS_OK);
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &e->db, NULL), STS_OK);
+	e->now = 1700000000;
+	e->clock = (struct sts_clock){env_now, &e->now};
+	assert_int_equal(sts_db_open(":memory:", 0, &e->clock, &e->db, NULL), STS_OK);
 	sts_rrsets_init(&e->f.dns);
 	e->f.db = e->db;
 	e->io = (struct sts_io){&fake_ops, &e->f};
@@ -172,7 +182,8 @@ static struct sts_plan *plan(struct env *e)
 
 static void apply(struct env *e, const struct sts_plan *p, struct sts_apply_result *res)
 {
-	struct sts_apply_opts o = {.https_fetch = f_fetch, .ud = &e->f, .concurrency = 1};
+	struct sts_apply_opts o = {
+	    .https_fetch = f_fetch, .ud = &e->f, .concurrency = 1, .allow_removal = true};
 	assert_int_equal(sts_apply_run(p, e->db, &e->io, &o, res), STS_OK);
 }
 
@@ -290,27 +301,73 @@ static void test_verify_failure(void **state)
 	env_release(&e);
 }
 
-/* a hosted domain being removed (RFC 8461 §8.3 not done yet): refused, nothing read
- * (a hosted domain without a "hosted" section is refused by the inventory) */
-static void test_refused(void **state)
+/* leaving (RFC 8461 §8.3): mode none with a new id into the store and the
+ * TXT, a wait of the largest max_age served, then the TXT and the policy go */
+static void test_removal(void **state)
 {
 	(void)state;
-	struct env e;
-	struct sts_plan *p;
 	static const char absent[] =
 	    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
 		     "\"edge.msp.example\",\n"
 		     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
 		     " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
 		     "\"hosting\": \"hosted\", \"dns\": \"d\", \"state\": \"absent\"}]}\n";
-	env_init(&e, absent);
+	struct env e;
+	struct sts_apply_result res;
+	env_init(&e, INV);
+	struct sts_plan *p = plan(&e);
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	sts_inventory_free(e.inv);
+	assert_int_equal(sts_inventory_parse(absent, strlen(absent), "inv.json", &e.inv, &dg),
+			 STS_OK);
+	sts_diags_release(&dg);
+	e.now += 60;
 	p = plan(&e);
-	assert_int_equal(p->domains[0].err, STS_EUNSUPPORTED);
-	assert_string_equal(p->domains[0].errmsg,
-			    "'h.example' (inv.json line 7, column 14): removing a hosted domain "
-			    "is not supported by plan/apply yet; keep it present");
+	assert_int_equal(p->domains[0].err, STS_OK);
+	assert_int_equal(p->domains[0].phase, STS_PHASE_REMOVE_START);
+	assert_int_equal(p->domains[0].n_changes, 2);
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	struct sts_hosted_policy hp = {0};
+	bool found = false;
+	assert_int_equal(sts_hosted_policy_get(e.db, "mta-sts.h.example", &hp, &found), STS_OK);
+	assert_true(found);
+	assert_non_null(strstr((const char *)hp.body, "mode: none"));
+	char want[64];
+	snprintf(want, sizeof(want), "v=STSv1; id=%s;", hp.policy_id);
+	assert_string_equal(txt_at(&e)->values[0], want);
+	sts_hosted_policy_release(&hp);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+
+	e.now += 3600; /* the wait: nothing changes */
+	p = plan(&e);
+	assert_int_equal(p->domains[0].phase, STS_PHASE_REMOVE_WAIT);
 	assert_int_equal(p->domains[0].n_changes, 0);
-	assert_int_equal(e.f.reads, 0);
+	sts_plan_free(p);
+
+	e.now += 86400; /* max_age_ever has passed */
+	p = plan(&e);
+	assert_int_equal(p->domains[0].phase, STS_PHASE_REMOVE_DELETE);
+	assert_int_equal(p->domains[0].n_changes, 2);
+	assert_int_equal(p->domains[0].changes[0].object, STS_OBJ_STS_RECORD);
+	assert_int_equal(p->domains[0].changes[1].object, STS_OBJ_POLICY);
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	assert_null(txt_at(&e));
+	assert_int_equal(sts_hosted_policy_get(e.db, "mta-sts.h.example", &hp, &found), STS_OK);
+	assert_false(found);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+
+	p = plan(&e); /* gone */
+	assert_int_equal(p->n_changes, 0);
 	sts_plan_free(p);
 	env_release(&e);
 }
@@ -321,7 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plan_apply),
 	    cmocka_unit_test(test_verify_failure),
-	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_removal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
