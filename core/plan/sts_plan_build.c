@@ -145,7 +145,8 @@ static int domain_from_spec(struct work *w, const char *name)
 		t->max_age = STS_DEFAULT_MAX_AGE;
 	json_int_t ttl = json_integer_value(json_object_get(o, "ttl"));
 	t->ttl = ttl > 0 ? (uint32_t)ttl : STS_DEFAULT_TTL;
-	if (!t->zone)
+	/* hosted: the spec's zone is the MSP zone (set again from the inventory) */
+	if (!t->zone || t->hosting == STS_HOSTING_HOSTED)
 		t->zone = t->name;
 	t->state = STS_STATE_ABSENT;
 	t->verify = json_object_get(o, "verify");
