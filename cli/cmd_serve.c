@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* stsctl serve: the hosted MTA-STS policy server (core/hosted/sts_serve.h), until a signal. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -15,12 +18,15 @@
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_serve.h"
+#include "sts_serve_acme.h"
 
 /* docs/stsctl-serve.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const serve_usage[] = {
     "stsctl serve [--listen ADDR:PORT] [--http ADDR:PORT] [--state PATH]",
     "             [--max-connections N] [--per-ip-connections N] [--handshake-timeout S]",
     "             [--request-timeout S] [--max-header BYTES] [--cache N]",
+    "             [--acme-directory URL [--acme-contact mailto:ADDR]",
+    "              [--acme-ca-file PATH] [--acme-challenge TYPE]... [--acme-interval S]]",
     "",
     "Serve the policies of the hosted domains (docs/hosted.md) over HTTPS from the",
     "state database, until SIGTERM or SIGINT: GET or HEAD",
@@ -42,6 +48,15 @@ static const char *const serve_usage[] = {
     "      --request-timeout S  absolute deadline of a connection (default 30)",
     "      --max-header BYTES  request line and headers (default 8192)",
     "      --cache N         parsed certificates kept (default 1024)",
+    "      --acme-directory URL  obtain and renew the certificates from this ACME",
+    "                        directory (without it, no ACME runs)",
+    "      --acme-contact mailto:ADDR  the ACME account's contact",
+    "      --acme-ca-file PATH  CA of the ACME server's API (default: the system's)",
+    "      --acme-challenge TYPE  tls-alpn-01 or http-01 (needs --http), in order",
+    "                        of preference; repeatable (default tls-alpn-01, then",
+    "                        http-01 when --http is given)",
+    "      --acme-interval S  seconds between renewal passes (default 3600); a",
+    "                        pass also runs at start and when the store changes",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 stopped by a signal; 2 usage error, the state database cannot",
@@ -53,6 +68,9 @@ static const char *const serve_usage[] = {
 struct serve_args {
 	const char *listen, *http;
 	unsigned max_conn, per_ip, handshake, request, max_header, cache;
+	const char *acme_dir, *acme_contact, *acme_ca;
+	struct cli_list acme_chal;
+	unsigned acme_interval;
 };
 
 static const struct cli_opt serve_opts[] = {
@@ -70,6 +88,12 @@ static const struct cli_opt serve_opts[] = {
     CLI_UINT("max-header", 0, struct serve_args, max_header, 256, 1048576,
 	     "--max-header %s: expected %lu to %lu bytes"),
     CLI_UINT("cache", 0, struct serve_args, cache, 1, 10000000, "--cache %s: expected %lu to %lu"),
+    CLI_STRING("acme-directory", 0, struct serve_args, acme_dir),
+    CLI_STRING("acme-contact", 0, struct serve_args, acme_contact),
+    CLI_STRING("acme-ca-file", 0, struct serve_args, acme_ca),
+    CLI_LIST("acme-challenge", 0, struct serve_args, acme_chal),
+    CLI_UINT("acme-interval", 0, struct serve_args, acme_interval, 10, 604800,
+	     "--acme-interval %s: expected %lu to %lu seconds"),
     CLI_END,
 };
 
@@ -138,10 +162,149 @@ static void test_challenges(struct sts_serve *srv)
 }
 #endif
 
+/* The renewal thread: sts_serve_acme_pass on a DB connection of its own. */
+#define ACME_STOP_WAIT 10 /* seconds serve waits for a running pass at SIGTERM */
+struct acme_thread {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	struct sts_serve_acme_opts po;
+	struct sts_acme_opts ao;
+	const char *prefs[3];
+	unsigned interval;
+};
+
+/* Wait up to s seconds for stop; true when asked to stop. */
+static bool acme_wait(struct acme_thread *t, unsigned s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s;
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
+		;
+	bool stop = t->stop;
+	pthread_mutex_unlock(&t->mu);
+	return stop;
+}
+
+static void *acme_main(void *ud)
+{
+	struct acme_thread *t = ud;
+	int64_t gen = -1, now_gen = 0;
+	time_t next = 0;
+	do {
+		/* a pass at start, every interval, and when a write moved the generation */
+		if (sts_hosted_generation(t->po.db, &now_gen) < 0)
+			now_gen = gen;
+		if (time(NULL) < next && now_gen == gen)
+			continue;
+		struct sts_serve_acme_report rep = {0};
+		int r = sts_serve_acme_pass(&t->po, time(NULL), &rep);
+		if (r < 0)
+			sts_log_err("serve: acme pass failed: %s", sts_strerror(r));
+		else
+			sts_log_info("serve: acme pass: hosts=%u due=%u issued=%u failed=%u",
+				     rep.hosts, rep.due, rep.issued, rep.failed);
+		/* the pass's own certificate writes do not start another one */
+		if (sts_hosted_generation(t->po.db, &gen) < 0)
+			gen = now_gen;
+		/* a pass stopped by the store or the account: again within a minute */
+		next = time(NULL) + (r < 0 && t->interval > 60 ? 60 : t->interval);
+	} while (!acme_wait(t, 1));
+	return NULL;
+}
+
+/* The options checked and the pass's connection opened; EXIT_OK, or the error. */
+static int acme_setup(struct cli_ctx *c, struct acme_thread *t)
+{
+	const struct serve_args *a = c->args;
+	size_t n = 0;
+	if (!a->acme_dir)
+		return a->acme_contact || a->acme_ca || a->acme_chal.n || a->acme_interval
+			   ? cli_usage_error(c->def->usage,
+					     "the --acme-* options need --acme-directory")
+			   : EXIT_OK;
+	for (size_t i = 0; i < a->acme_chal.n; i++) {
+		const char *v = a->acme_chal.v[i];
+		if (strcmp(v, "tls-alpn-01") != 0 && strcmp(v, "http-01") != 0)
+			return cli_usage_error(
+			    c->def->usage, "--acme-challenge %s: expected tls-alpn-01 or http-01",
+			    v);
+		if (strcmp(v, "http-01") == 0 && !a->http)
+			return cli_usage_error(c->def->usage,
+					       "--acme-challenge http-01 needs --http");
+		if (n < 2 && (n == 0 || strcmp(t->prefs[0], v) != 0))
+			t->prefs[n++] = v;
+	}
+	if (n == 0) {
+		t->prefs[n++] = "tls-alpn-01";
+		if (a->http)
+			t->prefs[n++] = "http-01";
+	}
+	t->prefs[n] = NULL;
+	char *err = NULL;
+	int r = sts_db_open(sts_db_path(c->db), 0, NULL, &t->po.db, &err);
+	if (r < 0) {
+		sts_log_err("%s: %s", sts_db_path(c->db), err ? err : sts_strerror(r));
+		free(err);
+		return EXIT_USAGE;
+	}
+	t->ao = (struct sts_acme_opts){.ca_file = a->acme_ca};
+	t->po.directory_url = a->acme_dir;
+	t->po.contact = a->acme_contact;
+	t->po.prefs = t->prefs;
+	t->po.acme = &t->ao;
+	t->interval = a->acme_interval ? a->acme_interval : 3600;
+	return EXIT_OK;
+}
+
+static int acme_start(struct acme_thread *t, struct sts_serve *srv)
+{
+	if (!t->po.db)
+		return EXIT_OK;
+	t->po.srv = srv;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	if (pthread_create(&t->th, NULL, acme_main, t) != 0) {
+		sts_log_err("serve: cannot start the renewal thread");
+		sts_db_close(t->po.db);
+		t->po.db = NULL;
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Stop the renewal thread; true when it ended. A pass blocked in the ACME
+ * server beyond ACME_STOP_WAIT seconds is left running (the caller exits).
+ */
+static bool acme_stop(struct acme_thread *t)
+{
+	if (!t->po.db)
+		return true;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ACME_STOP_WAIT;
+	if (pthread_timedjoin_np(t->th, NULL, &ts) != 0) {
+		sts_log_warn("serve: the acme pass did not end within %d s, exiting without it",
+			     ACME_STOP_WAIT);
+		return false;
+	}
+	sts_db_close(t->po.db);
+	return true;
+}
+
 static int run(struct cli_ctx *c)
 {
 	const struct serve_args *a = c->args;
 	struct sts_serve *srv = NULL;
+	struct acme_thread acme = {0};
 	char *err = NULL;
 	uint64_t wd_usec = 0;
 	sigset_t set;
@@ -161,6 +324,9 @@ static int run(struct cli_ctx *c)
 		cli_db_error(c, r);
 		return cli_exit_for(r);
 	}
+	r = acme_setup(c, &acme);
+	if (r != EXIT_OK)
+		return r;
 	watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
 	struct sts_serve_opts o = {
 	    .db = c->db,
@@ -177,6 +343,7 @@ static int run(struct cli_ctx *c)
 	};
 	r = sts_serve_start(&o, &srv, &err);
 	if (r < 0) {
+		sts_db_close(acme.po.db);
 		sts_log_err("%s", err ? err : sts_strerror(r));
 		free(err);
 		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
@@ -184,6 +351,11 @@ static int run(struct cli_ctx *c)
 #ifdef STS_TEST_HOOKS
 	test_challenges(srv);
 #endif
+	r = acme_start(&acme, srv);
+	if (r != EXIT_OK) {
+		sts_serve_stop(srv);
+		return r;
+	}
 	printf("listening on https port %u", sts_serve_port(srv));
 	if (a->http)
 		printf(", http port %u", sts_serve_http_port(srv));
@@ -194,6 +366,11 @@ static int run(struct cli_ctx *c)
 	sigwait(&set, &sig);
 	sd_notify(0, "STOPPING=1");
 	sts_log_info("serve: %s, stopping", strsignal(sig));
+	if (!acme_stop(&acme)) {
+		/* the pass still uses srv: no graceful stop, no last heartbeat */
+		fflush(NULL);
+		_exit(EXIT_OK);
+	}
 	sts_serve_stop(srv);
 	return EXIT_OK;
 }

@@ -11,6 +11,7 @@
  *   acme_driver --dir URL --ca FILE --account KEYFILE --ident NAME
  *               --challenge tls-alpn-01|http-01 --tls-port N --http-port N
  *               [--wrong] [--bad-nonce N] [--out DIR] [--resume] [--serve DB]
+ *               [--policy-only]
  *
  * Prints "kid <url>", then "issued <challenge> <not_before> <not_after>"
  * (and DIR/chain.pem, DIR/key.pem) or "error <message>" with exit 1, and
@@ -238,8 +239,11 @@ static void print_pass(const char *what, int r, const struct sts_serve_acme_repo
  * --serve DB: `stsctl serve`'s own responder (sts_serve_start on the
  * challenge ports) and two renewal passes (sts_serve_acme_pass) over a
  * hosted store holding one policy for ident: the first issues, the second
- * finds nothing due. The stored chain goes to DIR/chain.pem.
+ * finds nothing due. The stored chain goes to DIR/chain.pem. With
+ * --policy-only, only the policy is stored ("policy stored"), for
+ * `stsctl serve --acme-directory` to issue.
  */
+static bool policy_only;
 static int serve_mode(const char *path, const char *dir, const char *ca, const char *ident,
 		      const char *chal, int tls_port, int http_port, const char *out)
 {
@@ -254,6 +258,11 @@ static int serve_mode(const char *path, const char *dir, const char *ca, const c
 	    sts_db_open(path, 0, NULL, &db2, &err) < 0 ||
 	    sts_hosted_policy_put(db, ident, domain, body, sizeof body - 1, "1", 86400) < 0) {
 		printf("error the store: %s\n", err ? err : "?");
+		goto out;
+	}
+	if (policy_only) {
+		printf("policy stored\n");
+		rc = 0;
 		goto out;
 	}
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", tls_port);
@@ -306,19 +315,13 @@ int main(int argc, char **argv)
 	int tls_port = 0, http_port = 0, bad_nonce = 0;
 	bool resume = false;
 	const char *serve_db = NULL;
-	static const struct option opts[] = {{"dir", 1, 0, 'd'},
-					     {"ca", 1, 0, 'c'},
-					     {"account", 1, 0, 'a'},
-					     {"ident", 1, 0, 'i'},
-					     {"challenge", 1, 0, 'C'},
-					     {"tls-port", 1, 0, 't'},
-					     {"http-port", 1, 0, 'h'},
-					     {"wrong", 0, 0, 'w'},
-					     {"bad-nonce", 1, 0, 'n'},
-					     {"out", 1, 0, 'o'},
-					     {"resume", 0, 0, 'r'},
-					     {"serve", 1, 0, 's'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {{"dir", 1, 0, 'd'},	 {"ca", 1, 0, 'c'},
+					     {"account", 1, 0, 'a'},	 {"ident", 1, 0, 'i'},
+					     {"challenge", 1, 0, 'C'},	 {"tls-port", 1, 0, 't'},
+					     {"http-port", 1, 0, 'h'},	 {"wrong", 0, 0, 'w'},
+					     {"bad-nonce", 1, 0, 'n'},	 {"out", 1, 0, 'o'},
+					     {"resume", 0, 0, 'r'},	 {"serve", 1, 0, 's'},
+					     {"policy-only", 0, 0, 'P'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -357,6 +360,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			serve_db = optarg;
+			break;
+		case 'P':
+			policy_only = true;
 			break;
 		default:
 			return 2;

@@ -10,11 +10,13 @@
 #   again by its key on a second run (same kid); a wrong key authorization
 #   failing with an error that names the identifier; and, with Pebble
 #   rejecting half the nonces (PEBBLE_WFE_NONCEREJECT=50), an issuance
-#   carried by the badNonce retries.
+#   carried by the badNonce retries; `stsctl serve --acme-directory`
+#   issuing at start for a policy without a certificate and serving it.
 # A missing pebble or pebble-challtestsrv is a failure, not a skip
 # (tests/integration/harness/packages-test.txt installs them).
 set -u
 DRIVER=${ACME_DRIVER:?ACME_DRIVER: the acme_driver binary}
+STSCTL=${STSCTL:?STSCTL: the stsctl binary}
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -233,6 +235,62 @@ check "serve pass with 429: next attempt after Retry-After (run $now..$after, ne
 	test "${next:-0}" -ge $((now + 119)) -a "${next:-0}" -le $((after + 121))
 check "serve pass with 429: the next pass waits" \
 	grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-429/stdout"
+
+# `stsctl serve --acme-directory` on Pebble's tlsPort: its renewal thread
+# issues at start for a hosted policy without a certificate (tls-alpn-01
+# answered by serve itself); within 20 s the policy is fetched over the
+# issued chain, byte for byte, and `status --json` shows its not_after
+ID7=mta-sts.serve-cli.example.com
+SC=$W/sc
+driver "$SC" --serve "$SC/state.db" --ident "$ID7" --policy-only || show "$SC"
+printf 'version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 86400\r\n' \
+	>"$SC/expected"
+{ curl -sf --cacert "$W/ca.pem" "https://127.0.0.1:$MGMT/roots/0" &&
+	curl -sf --cacert "$W/ca.pem" "https://127.0.0.1:$MGMT/intermediates/0"; } >"$SC/trust.pem"
+"$STSCTL" serve --state "$SC/state.db" --listen "127.0.0.1:$TLS" --acme-directory "$DIRURL" \
+	--acme-ca-file "$W/ca.pem" --acme-contact mailto:hostmaster@example.com \
+	>"$SC/serve.out" 2>"$SC/serve.err" &
+SPID=$!
+PIDS+=("$SPID")
+t0=$(date +%s%N)
+got=
+for _ in $(seq 100); do
+	[ $(($(date +%s%N) - t0)) -lt 20000000000 ] || break
+	if curl -sf --max-time 2 --cacert "$SC/trust.pem" --resolve "$ID7:$TLS:127.0.0.1" \
+		"https://$ID7:$TLS/.well-known/mta-sts.txt" -o "$SC/got"; then
+		got=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	sleep 0.2
+done
+echo "# stsctl serve --acme-directory: served after ${got:-more than 20000} ms"
+check "serve --acme-directory: the policy is served over an issued certificate within 20 s" \
+	test -n "$got"
+check "serve --acme-directory: the exact policy bytes" cmp -s "$SC/expected" "$SC/got"
+check "serve --acme-directory: the pass is logged (one host due, issued)" \
+	grep -q 'acme pass: hosts=1 due=1 issued=1 failed=0' "$SC/serve.err"
+now=$(date +%s)
+"$STSCTL" status "$(dirname "$0")/../../../examples/single-domain.json" --state "$SC/state.db" \
+	--json >"$SC/status.json" 2>"$SC/status.err"
+na=$(python3 -c 'import json,sys
+h=[h for h in json.load(open(sys.argv[1]))["hosted"]["hosts"] if h["host"]==sys.argv[2]]
+print(h[0]["certificate"]["not_after"])' "$SC/status.json" "$ID7" 2>/dev/null)
+check "status --json: the certificate's not_after (${na:-none}) is in the future" \
+	test "${na:-0}" -gt "$now"
+kill -TERM "$SPID"
+t0=$(date +%s)
+for _ in $(seq 150); do # serve waits 10 s at most for a running pass
+	kill -0 "$SPID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$SPID" 2>/dev/null
+wait "$SPID"
+rc=$?
+check "serve stops on SIGTERM with status 0 (status $rc, $(($(date +%s) - t0)) s)" test "$rc" = 0
+if [ -z "$got" ] || [ "$rc" != 0 ] || [ -z "$na" ]; then
+	sed 's/^/# serve: /' "$SC/serve.out" "$SC/serve.err" | tail -30
+	sed 's/^/# status: /' "$SC/status.err"
+fi
 
 # half the nonces rejected: the issuance goes through on badNonce retries
 stop_pebble
