@@ -17,14 +17,16 @@
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
+#include "sts_secret.h"
 #include "sts_serve.h"
 #include "sts_serve_acme.h"
 
 /* docs/stsctl-serve.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const serve_usage[] = {
-    "stsctl serve [--listen ADDR:PORT] [--http ADDR:PORT] [--state PATH]",
-    "             [--max-connections N] [--per-ip-connections N] [--handshake-timeout S]",
-    "             [--request-timeout S] [--max-header BYTES] [--cache N]",
+    "stsctl serve [--inventory FILE | INVENTORY] [--listen ADDR:PORT]",
+    "             [--http ADDR:PORT] [--state PATH] [--max-connections N]",
+    "             [--per-ip-connections N] [--handshake-timeout S] [--request-timeout S]",
+    "             [--max-header BYTES] [--cache N]",
     "             [--acme-directory URL [--acme-contact mailto:ADDR]",
     "              [--acme-ca-file PATH] [--acme-challenge TYPE]... [--acme-interval S]]",
     "",
@@ -36,9 +38,12 @@ static const char *const serve_usage[] = {
     "certificate is chosen per server name from the store, and a name without a",
     "policy and a valid certificate is refused with the unrecognized_name alert.",
     "A policy or certificate written to the store is served within a second.",
+    "With an inventory that has a hosted section, --listen and the --acme-*",
+    "settings default to its listen and acme (an option given wins).",
     "",
-    "      --listen ADDR:PORT  HTTPS address (default [::]:443; port 0: any free",
-    "                        port); the address is printed on start",
+    "      --inventory FILE  take the defaults from the inventory's hosted section",
+    "      --listen ADDR:PORT  HTTPS address (default hosted.listen, else [::]:443;",
+    "                        port 0: any free port); the address is printed on start",
     "      --http ADDR:PORT  also answer ACME HTTP-01 challenges there (plain HTTP,",
     "                        only /.well-known/acme-challenge/)",
     "      --state PATH      state database (default ./stsctl.db)",
@@ -49,7 +54,8 @@ static const char *const serve_usage[] = {
     "      --max-header BYTES  request line and headers (default 8192)",
     "      --cache N         parsed certificates kept (default 1024)",
     "      --acme-directory URL  obtain and renew the certificates from this ACME",
-    "                        directory (without it, no ACME runs)",
+    "                        directory (default hosted.acme.directory; without",
+    "                        one, no ACME runs)",
     "      --acme-contact mailto:ADDR  the ACME account's contact",
     "      --acme-ca-file PATH  CA of the ACME server's API (default: the system's)",
     "      --acme-challenge TYPE  tls-alpn-01 or http-01 (needs --http), in order",
@@ -59,9 +65,10 @@ static const char *const serve_usage[] = {
     "                        pass also runs at start and when the store changes",
     "  -h, --help            show this help",
     "",
-    "Exit status: 0 stopped by a signal; 2 usage error, the state database cannot",
-    "be used, or the server cannot start (address in use, bad address); 3 the",
-    "state is locked by another stsctl at start; 70 internal error.",
+    "Exit status: 0 stopped by a signal; 1 the inventory is invalid; 2 usage",
+    "error, the state database cannot be used, or the server cannot start",
+    "(address in use, bad address); 3 the state is locked by another stsctl at",
+    "start; 70 internal error.",
     NULL,
 };
 
@@ -71,10 +78,12 @@ struct serve_args {
 	const char *acme_dir, *acme_contact, *acme_ca;
 	struct cli_list acme_chal;
 	unsigned acme_interval;
+	char *inv_ca; /* hosted.acme.ca_file as a path (owned) */
 };
 
 static const struct cli_opt serve_opts[] = {
     CLI_STATE,
+    CLI_INVENTORY(0),
     CLI_STRING("listen", 0, struct serve_args, listen),
     CLI_STRING("http", 0, struct serve_args, http),
     CLI_UINT("max-connections", 0, struct serve_args, max_conn, 1, 1000000,
@@ -216,6 +225,54 @@ static void *acme_main(void *ud)
 	return NULL;
 }
 
+/*
+ * The inventory's hosted section as the defaults of --listen and --acme-*
+ * (an option given wins); EXIT_OK, or the exit code after logging why.
+ */
+static int inventory_defaults(struct cli_ctx *c, struct serve_args *a)
+{
+	const struct sts_hosted_conf *h = c->inv ? c->inv->hosted : NULL;
+	if (!h)
+		return EXIT_OK;
+	/* ":443", hosted.listen's default, is serve's own [::]:443 (IPv4 too) */
+	if (!a->listen && strcmp(h->listen, STS_HOSTED_DEFAULT_LISTEN) != 0)
+		a->listen = h->listen;
+	if (a->acme_dir || !h->acme_directory)
+		return EXIT_OK; /* another ACME server: none of the inventory's account */
+	a->acme_dir = h->acme_directory;
+	if (!a->acme_contact && h->n_acme_contact)
+		a->acme_contact = h->acme_contact[0];
+	const char *ca = h->acme_ca_file;
+	if (a->acme_ca || !ca)
+		return EXIT_OK;
+	/* a path, or ${file:PATH}: a relative one is relative to the inventory */
+	size_t n = strlen(ca);
+	int len = (int)n;
+	if (strncmp(ca, "${file:", 7) == 0 && n > 8 && ca[n - 1] == '}') {
+		ca += 7;
+		len = (int)n - 8;
+	} else if (sts_secret_is_ref(ca)) {
+		sts_log_err("inventory: hosted.acme.ca_file: a path or ${file:PATH}");
+		return EXIT_USAGE;
+	}
+	int r = ca[0] == '/' || !c->inv->dir
+		    ? asprintf(&a->inv_ca, "%.*s", len, ca)
+		    : asprintf(&a->inv_ca, "%s/%.*s", c->inv->dir, len, ca);
+	if (r < 0) {
+		a->inv_ca = NULL;
+		sts_log_err("out of memory");
+		return EXIT_INTERNAL;
+	}
+	a->acme_ca = a->inv_ca;
+	return EXIT_OK;
+}
+
+static void release(struct cli_ctx *c)
+{
+	struct serve_args *a = c->args;
+	free(a->inv_ca);
+}
+
 /* The options checked and the pass's connection opened; EXIT_OK, or the error. */
 static int acme_setup(struct cli_ctx *c, struct acme_thread *t)
 {
@@ -324,7 +381,9 @@ static int run(struct cli_ctx *c)
 		cli_db_error(c, r);
 		return cli_exit_for(r);
 	}
-	r = acme_setup(c, &acme);
+	r = inventory_defaults(c, c->args);
+	if (r == EXIT_OK)
+		r = acme_setup(c, &acme);
 	if (r != EXIT_OK)
 		return r;
 	watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
@@ -375,4 +434,4 @@ static int run(struct cli_ctx *c)
 	return EXIT_OK;
 }
 
-CLI_COMMAND(serve, .args_size = sizeof(struct serve_args));
+CLI_COMMAND(serve, .args_size = sizeof(struct serve_args), .max_args = 1, .release = release);

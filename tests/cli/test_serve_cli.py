@@ -10,7 +10,8 @@ certificate only for the name it is set for (test hook) and the connection
 is closed after the handshake; HTTP-01 on the plain listener; a policy and
 a certificate written while serve runs are served within 1.5 s; the
 per-client connection limit, the handshake deadline and the header cap;
-the heartbeat row with its counters. Rows are written with Python's sqlite3
+the heartbeat row with its counters; an inventory's hosted.listen as the
+address of `serve INVENTORY`, and --listen winning over it. Rows are written with Python's sqlite3
 into the schema serve creates. Every loop is bounded in count and time.
 
 usage: test_serve_cli.py STSCTL HOOKS(true|false)
@@ -299,5 +300,51 @@ def main():
                "the log says why a hosted name was refused", log[-600:])
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_port(args, d):
+    """Start serve with args, its printed HTTPS port (None if none), stopped by SIGTERM."""
+    p = subprocess.Popen([STSCTL, "serve", "--state", f"{d}/inv.db", *args],
+                         stdout=subprocess.PIPE, stderr=open(f"{d}/inv.log", "a"), text=True)
+    try:
+        line = p.stdout.readline()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    words = line.split()
+    return int(words[4]) if line.startswith("listening on https port ") else None
+
+
+def inventory_listen():
+    """An inventory's hosted.listen is serve's default address; --listen wins."""
+    with tempfile.TemporaryDirectory(prefix="sv-serve-inv-") as d:
+        port = free_port()
+        inv = f"{d}/inventory.json"
+        with open(inv, "w") as f:
+            json.dump({"version": 1, "providers": {"msp": {"plugin": "zonefile",
+                                                           "directory": "zones"}},
+                       "hosted": {"zone": "sts.msp.example", "dns": "msp",
+                                  "edge": "edge.msp.example",
+                                  "acme": {"directory": "https://127.0.0.1:1/dir"},
+                                  "listen": f"127.0.0.1:{port}"},
+                       "domains": [{"name": "a.example", "mx": ["mx.a.example"],
+                                    "hosting": "hosted"}]}, f)
+        got = serve_port([inv], d)
+        report(got == port, "serve INVENTORY listens on hosted.listen",
+               f"{got} != {port}: {read(f'{d}/inv.log')[-400:]}")
+        got = serve_port(["--inventory", inv, "--listen", "127.0.0.1:0"], d)
+        report(got is not None and got != port, "--listen wins over hosted.listen",
+               f"{got}: {read(f'{d}/inv.log')[-400:]}")
+
+
 main()
+inventory_listen()
 done()

@@ -11,7 +11,9 @@
 #   failing with an error that names the identifier; and, with Pebble
 #   rejecting half the nonces (PEBBLE_WFE_NONCEREJECT=50), an issuance
 #   carried by the badNonce retries; `stsctl serve --acme-directory`
-#   issuing at start for a policy without a certificate and serving it.
+#   issuing at start for a policy without a certificate and serving it;
+#   `stsctl serve INVENTORY` doing the same with its address and ACME
+#   account from the inventory's hosted section, no --acme-* option.
 # A missing pebble or pebble-challtestsrv is a failure, not a skip
 # (tests/integration/harness/packages-test.txt installs them).
 set -u
@@ -252,17 +254,23 @@ printf 'version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 8640
 	>"$SC/serve.out" 2>"$SC/serve.err" &
 SPID=$!
 PIDS+=("$SPID")
-t0=$(date +%s%N)
-got=
-for _ in $(seq 100); do
-	[ $(($(date +%s%N) - t0)) -lt 20000000000 ] || break
-	if curl -sf --max-time 2 --cacert "$SC/trust.pem" --resolve "$ID7:$TLS:127.0.0.1" \
-		"https://$ID7:$TLS/.well-known/mta-sts.txt" -o "$SC/got"; then
-		got=$((($(date +%s%N) - t0) / 1000000))
-		break
-	fi
-	sleep 0.2
-done
+# fetched DIR HOST: the policy of HOST from serve within 20 s into DIR/got
+# over Pebble's chain (DIR/trust.pem); got= the milliseconds it took
+fetched() {
+	local t0 _
+	t0=$(date +%s%N)
+	got=
+	for _ in $(seq 100); do
+		[ $(($(date +%s%N) - t0)) -lt 20000000000 ] || break
+		if curl -sf --max-time 2 --cacert "$1/trust.pem" --resolve "$2:$TLS:127.0.0.1" \
+			"https://$2:$TLS/.well-known/mta-sts.txt" -o "$1/got"; then
+			got=$((($(date +%s%N) - t0) / 1000000))
+			break
+		fi
+		sleep 0.2
+	done
+}
+fetched "$SC" "$ID7"
 echo "# stsctl serve --acme-directory: served after ${got:-more than 20000} ms"
 check "serve --acme-directory: the policy is served over an issued certificate within 20 s" \
 	test -n "$got"
@@ -277,19 +285,55 @@ h=[h for h in json.load(open(sys.argv[1]))["hosted"]["hosts"] if h["host"]==sys.
 print(h[0]["certificate"]["not_after"])' "$SC/status.json" "$ID7" 2>/dev/null)
 check "status --json: the certificate's not_after (${na:-none}) is in the future" \
 	test "${na:-0}" -gt "$now"
-kill -TERM "$SPID"
-t0=$(date +%s)
-for _ in $(seq 150); do # serve waits 10 s at most for a running pass
-	kill -0 "$SPID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -KILL "$SPID" 2>/dev/null
-wait "$SPID"
-rc=$?
+stop_serve() { # stop_serve PID: SIGTERM, then rc= its exit status
+	local _
+	kill -TERM "$1"
+	t0=$(date +%s)
+	for _ in $(seq 150); do # serve waits 10 s at most for a running pass
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1"
+	rc=$?
+}
+stop_serve "$SPID"
 check "serve stops on SIGTERM with status 0 (status $rc, $(($(date +%s) - t0)) s)" test "$rc" = 0
 if [ -z "$got" ] || [ "$rc" != 0 ] || [ -z "$na" ]; then
 	sed 's/^/# serve: /' "$SC/serve.out" "$SC/serve.err" | tail -30
 	sed 's/^/# status: /' "$SC/status.err"
+fi
+
+# `stsctl serve INVENTORY` with no --listen or --acme-* option: the address
+# and the ACME account (directory, contact, ca_file as ${file:..} relative
+# to the inventory) come from its hosted section
+ID8=mta-sts.serve-inv.example.com
+SI=$W/si
+driver "$SI" --serve "$SI/state.db" --ident "$ID8" --policy-only || show "$SI"
+cp "$SC/trust.pem" "$SI/trust.pem"
+cat >"$SI/inventory.json" <<EOF
+{"version": 1, "providers": {"msp": {"plugin": "zonefile", "directory": "zones"}},
+ "hosted": {"zone": "sts.msp.example", "dns": "msp", "edge": "edge.msp.example",
+  "acme": {"directory": "$DIRURL", "contact": ["mailto:hostmaster@example.com"],
+   "ca_file": "\${file:../ca.pem}"},
+  "listen": "127.0.0.1:$TLS"},
+ "domains": [{"name": "serve-inv.example.com", "mx": ["mail.example.com"],
+  "hosting": "hosted"}]}
+EOF
+"$STSCTL" serve "$SI/inventory.json" --state "$SI/state.db" >"$SI/serve.out" 2>"$SI/serve.err" &
+SPID=$!
+PIDS+=("$SPID")
+fetched "$SI" "$ID8"
+echo "# stsctl serve INVENTORY: served after ${got:-more than 20000} ms"
+check "serve INVENTORY: hosted.listen and hosted.acme used, the policy served within 20 s" \
+	test -n "$got"
+check "serve INVENTORY: the exact policy bytes" cmp -s "$SC/expected" "$SI/got"
+check "serve INVENTORY: the pass is logged (one host due, issued)" \
+	grep -q 'acme pass: hosts=1 due=1 issued=1 failed=0' "$SI/serve.err"
+stop_serve "$SPID"
+check "serve INVENTORY stops on SIGTERM with status 0 (status $rc)" test "$rc" = 0
+if [ -z "$got" ] || [ "$rc" != 0 ]; then
+	sed 's/^/# serve: /' "$SI/serve.out" "$SI/serve.err" | tail -30
 fi
 
 # half the nonces rejected: the issuance goes through on badNonce retries
