@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cli.h"
+#include "cli_netopts.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
@@ -29,6 +30,7 @@ static const char *const serve_usage[] = {
     "             [--max-header BYTES] [--cache N]",
     "             [--acme-directory URL [--acme-contact mailto:ADDR]",
     "              [--acme-ca-file PATH] [--acme-challenge TYPE]... [--acme-interval S]]",
+    "             [--resolver IP[:PORT]]",
     "",
     "Serve the policies of the hosted domains (docs/hosted.md) over HTTPS from the",
     "state database, until SIGTERM or SIGINT: GET or HEAD",
@@ -63,6 +65,9 @@ static const char *const serve_usage[] = {
     "                        http-01 when --http is given)",
     "      --acme-interval S  seconds between renewal passes (default 3600); a",
     "                        pass also runs at start and when the store changes",
+    "      --resolver IP[:PORT]  the DNS server of the delegation check (with an",
+    "                        inventory: mta-sts.D must CNAME to hosted.edge before",
+    "                        it is ordered; default: resolv.conf's servers)",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 stopped by a signal; 1 the inventory is invalid; 2 usage",
@@ -79,6 +84,7 @@ struct serve_args {
 	struct cli_list acme_chal;
 	unsigned acme_interval;
 	char *inv_ca; /* hosted.acme.ca_file as a path (owned) */
+	const char *resolver;
 };
 
 static const struct cli_opt serve_opts[] = {
@@ -103,6 +109,7 @@ static const struct cli_opt serve_opts[] = {
     CLI_LIST("acme-challenge", 0, struct serve_args, acme_chal),
     CLI_UINT("acme-interval", 0, struct serve_args, acme_interval, 10, 604800,
 	     "--acme-interval %s: expected %lu to %lu seconds"),
+    CLI_CALLBACK("resolver", 0, struct serve_args, resolver, netopt_resolver),
     CLI_END,
 };
 
@@ -180,6 +187,7 @@ struct acme_thread {
 	bool stop;
 	struct sts_serve_acme_opts po;
 	struct sts_acme_opts ao;
+	struct sts_resolver_opts ro;
 	const char *prefs[3];
 	unsigned interval;
 };
@@ -313,6 +321,10 @@ static int acme_setup(struct cli_ctx *c, struct acme_thread *t)
 	t->po.contact = a->acme_contact;
 	t->po.prefs = t->prefs;
 	t->po.acme = &t->ao;
+	/* with an inventory: only a host delegated to its edge is ordered */
+	t->po.edge = c->inv && c->inv->hosted ? c->inv->hosted->edge : NULL;
+	t->ro = (struct sts_resolver_opts){.server = a->resolver};
+	t->po.resolve = &t->ro;
 	t->interval = a->acme_interval ? a->acme_interval : 3600;
 	return EXIT_OK;
 }

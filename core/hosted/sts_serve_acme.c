@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* One renewal pass of serve's certificates over the hosted store (sts_serve_acme.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sts_err.h"
 #include "sts_hosted_store.h"
@@ -115,6 +117,48 @@ static int one(const struct sts_serve_acme_opts *o, struct sts_acme *a, const ch
 	return r;
 }
 
+/* Does host CNAME to o->edge? *ok false when not (or no check); STS_OK or the error. */
+static int delegated(const struct sts_serve_acme_opts *o, struct sts_resolver **res,
+		     const char *host, bool *ok)
+{
+	static const struct sts_resolver_opts defaults = {0};
+	*ok = true;
+	if (!o->edge)
+		return STS_OK;
+	int r = *res ? STS_OK : sts_resolver_new(o->resolve ? o->resolve : &defaults, res, NULL);
+	if (r < 0)
+		return r;
+	struct sts_dns_query q;
+	sts_dns_query_init(&q, host, STS_DNS_A);
+	r = sts_resolver_run(*res, &q, 1);
+	*ok = r == STS_OK && q.cname && strcasecmp(q.cname, o->edge) == 0;
+	sts_dns_query_release(&q);
+	return r;
+}
+
+/* The host is due: ordered when delegated, else the failure recorded. */
+static int due(const struct sts_serve_acme_opts *o, struct sts_acme **a, struct sts_resolver **res,
+	       const char *host, const struct sts_hosted_cert *c, long long now,
+	       struct sts_serve_acme_report *rep)
+{
+	bool ok = true;
+	int r = delegated(o, res, host, &ok);
+	if (r == STS_OK && !ok) {
+		char *why = NULL;
+		if (asprintf(&why, "not delegated: %s does not point at %s", host, o->edge) < 0)
+			return STS_ENOMEM;
+		rep->failed++;
+		r = sts_hosted_cert_failure(o->db, host, why, next_after_failure(c, now, 0, host));
+		free(why);
+		return r;
+	}
+	if (r == STS_OK && !*a)
+		r = account(o, a);
+	if (r == STS_OK)
+		r = one(o, *a, host, c, now, rep);
+	return r;
+}
+
 int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 			struct sts_serve_acme_report *ret)
 {
@@ -127,6 +171,7 @@ int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 	if (r < 0)
 		return r;
 	struct sts_acme *a = NULL;
+	struct sts_resolver *res = NULL;
 	unsigned max = o->max_orders ? o->max_orders : 10;
 	ret->hosts = (unsigned)n;
 	for (size_t i = 0; i < n && r == STS_OK; i++) {
@@ -144,14 +189,11 @@ int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 		    .last_failure = found ? c.last_attempt : 0,
 		    .retry_after = found && c.failures ? c.next_attempt : 0,
 		    .seed = seed_of(hosts[i].host)};
-		if (sts_acme_renew_at(&in) <= now && ret->due++ < max) {
-			if (!a)
-				r = account(o, &a);
-			if (r == STS_OK)
-				r = one(o, a, hosts[i].host, &c, now, ret);
-		}
+		if (sts_acme_renew_at(&in) <= now && ret->due++ < max)
+			r = due(o, &a, &res, hosts[i].host, &c, now, ret);
 		sts_hosted_cert_release(&c);
 	}
+	sts_resolver_free(res);
 	sts_acme_free(a);
 	sts_hosted_hosts_free(hosts, n);
 	return r;

@@ -5,6 +5,7 @@
 #include "sts_acme.h"
 #include "sts_api.h"
 #include "sts_db.h"
+#include "sts_resolve.h"
 #include "sts_serve.h"
 
 /*
@@ -29,6 +30,14 @@ struct sts_serve_acme_opts {
 	unsigned max_orders;	   /* orders per pass; 0 = 10 */
 	const struct sts_acme_opts
 	    *acme; /* ca_file, timeouts, polls (directory_url ignored); NULL: defaults */
+	/*
+	 * The edge host (inventory hosted.edge): a host is ordered only when a
+	 * lookup of it finds a CNAME to edge; otherwise the failure "not
+	 * delegated: HOST does not point at EDGE" is recorded with a backoff and
+	 * the CA is not asked. NULL: no check.
+	 */
+	const char *edge;
+	const struct sts_resolver_opts *resolve; /* those lookups; NULL: resolv.conf */
 };
 
 struct sts_serve_acme_report {

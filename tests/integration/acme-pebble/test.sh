@@ -306,10 +306,16 @@ fi
 
 # `stsctl serve INVENTORY` with no --listen or --acme-* option: the address
 # and the ACME account (directory, contact, ca_file as ${file:..} relative
-# to the inventory) come from its hosted section
+# to the inventory) come from its hosted section; ID8 CNAMEs to the edge
+# host (challtestsrv's DNS as --resolver) and is issued, ID9 does not and
+# gets the failure "not delegated" without an order
 ID8=mta-sts.serve-inv.example.com
+ID9=mta-sts.serve-nodeleg.example.com
 SI=$W/si
 driver "$SI" --serve "$SI/state.db" --ident "$ID8" --policy-only || show "$SI"
+driver "$SI/9" --serve "$SI/state.db" --ident "$ID9" --policy-only || show "$SI/9"
+curl -sf -X POST -d "{\"host\": \"$ID8.\", \"target\": \"edge.msp.example.\"}" \
+	"http://127.0.0.1:$CTMGMT/set-cname" || notok "challtestsrv sets the CNAME of $ID8"
 cp "$SC/trust.pem" "$SI/trust.pem"
 cat >"$SI/inventory.json" <<EOF
 {"version": 1, "providers": {"msp": {"plugin": "zonefile", "directory": "zones"}},
@@ -320,7 +326,8 @@ cat >"$SI/inventory.json" <<EOF
  "domains": [{"name": "serve-inv.example.com", "mx": ["mail.example.com"],
   "hosting": "hosted"}]}
 EOF
-"$STSCTL" serve "$SI/inventory.json" --state "$SI/state.db" >"$SI/serve.out" 2>"$SI/serve.err" &
+"$STSCTL" serve "$SI/inventory.json" --state "$SI/state.db" --resolver "127.0.0.1:$DNS" \
+	>"$SI/serve.out" 2>"$SI/serve.err" &
 SPID=$!
 PIDS+=("$SPID")
 fetched "$SI" "$ID8"
@@ -328,8 +335,17 @@ echo "# stsctl serve INVENTORY: served after ${got:-more than 20000} ms"
 check "serve INVENTORY: hosted.listen and hosted.acme used, the policy served within 20 s" \
 	test -n "$got"
 check "serve INVENTORY: the exact policy bytes" cmp -s "$SC/expected" "$SI/got"
-check "serve INVENTORY: the pass is logged (one host due, issued)" \
-	grep -q 'acme pass: hosts=1 due=1 issued=1 failed=0' "$SI/serve.err"
+for _ in $(seq 50); do # the pass logs after its last host
+	grep -q 'acme pass:' "$SI/serve.err" && break
+	sleep 0.1
+done
+check "serve INVENTORY: the pass is logged (two hosts due, one issued, one not delegated)" \
+	grep -q 'acme pass: hosts=2 due=2 issued=1 failed=1' "$SI/serve.err"
+err9=$(python3 -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT last_error FROM hosted_certs WHERE host=?",
+      (sys.argv[2],)).fetchone()[0])' "$SI/state.db" "$ID9" 2>&1)
+check "serve INVENTORY: $ID9 without the CNAME not ordered ($err9)" \
+	test "$err9" = "not delegated: $ID9 does not point at edge.msp.example"
 stop_serve "$SPID"
 check "serve INVENTORY stops on SIGTERM with status 0 (status $rc)" test "$rc" = 0
 if [ -z "$got" ] || [ "$rc" != 0 ]; then
