@@ -195,6 +195,23 @@ static const struct sts_rrset *txt_at(struct env *e)
 /* plan: the policy into the store, the TXT at <label>._mta-sts.<zone>; apply
  * stores it, verifies it over HTTPS, then publishes the TXT; a second run
  * changes nothing */
+/* INV planned and applied without a failure, then the inventory replaced by next */
+static void applied_then(struct env *e, const char *next)
+{
+	struct sts_apply_result res;
+	env_init(e, INV);
+	struct sts_plan *p = plan(e);
+	apply(e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	struct sts_diags dg;
+	sts_diags_init(&dg);
+	sts_inventory_free(e->inv);
+	assert_int_equal(sts_inventory_parse(next, strlen(next), "inv.json", &e->inv, &dg), STS_OK);
+	sts_diags_release(&dg);
+}
+
 static void test_plan_apply(void **state)
 {
 	(void)state;
@@ -314,21 +331,9 @@ static void test_removal(void **state)
 		     "\"hosting\": \"hosted\", \"dns\": \"d\", \"state\": \"absent\"}]}\n";
 	struct env e;
 	struct sts_apply_result res;
-	env_init(&e, INV);
-	struct sts_plan *p = plan(&e);
-	apply(&e, p, &res);
-	assert_int_equal(res.n_failed, 0);
-	sts_apply_result_release(&res);
-	sts_plan_free(p);
-
-	struct sts_diags dg;
-	sts_diags_init(&dg);
-	sts_inventory_free(e.inv);
-	assert_int_equal(sts_inventory_parse(absent, strlen(absent), "inv.json", &e.inv, &dg),
-			 STS_OK);
-	sts_diags_release(&dg);
+	applied_then(&e, absent);
 	e.now += 60;
-	p = plan(&e);
+	struct sts_plan *p = plan(&e);
 	assert_int_equal(p->domains[0].err, STS_OK);
 	assert_int_equal(p->domains[0].phase, STS_PHASE_REMOVE_START);
 	assert_int_equal(p->domains[0].n_changes, 2);
@@ -384,19 +389,8 @@ static void test_removed_from_inventory(void **state)
 		     " \"domains\": [{\"name\": \"g.example\", \"mx\": [\"mx.g.example\"], "
 		     "\"hosting\": \"hosted\"}]}\n";
 	struct env e;
-	struct sts_apply_result res;
-	env_init(&e, INV);
+	applied_then(&e, none);
 	struct sts_plan *p = plan(&e);
-	apply(&e, p, &res);
-	assert_int_equal(res.n_failed, 0);
-	sts_apply_result_release(&res);
-	sts_plan_free(p);
-	struct sts_diags dg;
-	sts_diags_init(&dg);
-	sts_inventory_free(e.inv);
-	assert_int_equal(sts_inventory_parse(none, strlen(none), "inv.json", &e.inv, &dg), STS_OK);
-	sts_diags_release(&dg);
-	p = plan(&e);
 	assert_int_equal(p->n_domains, 2);
 	const struct sts_plan_domain *d = &p->domains[1];
 	assert_string_equal(d->name, "h.example");
