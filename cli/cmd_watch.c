@@ -150,6 +150,44 @@ static void notify(const struct sts_watch_conf *wc, const struct sts_watch_resul
 	json_decref(msg);
 }
 
+/*
+ * The hosted certificates that failed or expire soon, once per change of
+ * their condition: logged, and posted to the webhook when there is one
+ * (remembered as posted only once delivered, so a failed POST is retried).
+ */
+static void notify_certs(struct cli_ctx *c, const struct sts_watch_conf *wc)
+{
+	json_t *doc = NULL, *e;
+	char *err = NULL;
+	size_t i;
+	int r = sts_watch_cert_events(c->db, sts_db_now(c->db), wc->cert_warn_days, &doc);
+	if (r < 0) {
+		sts_log_warn("cannot read the hosted certificates: %s", sts_strerror(r));
+		return;
+	}
+	if (!doc)
+		return;
+	json_array_foreach(json_object_get(doc, "events"), i, e)
+	{
+		const char *le = json_string_value(json_object_get(e, "last_error"));
+		const char *na = json_string_value(json_object_get(e, "not_after"));
+		sts_log_warn("certificate of '%s' %s (valid until %s)%s%s",
+			     json_string_value(json_object_get(e, "host")),
+			     json_string_value(json_object_get(e, "condition")), na ? na : "-",
+			     le ? ": " : "", le ? le : "");
+	}
+	r = wc->webhook ? sts_watch_notify(wc->webhook, wc->webhook_ca_file, doc, &err) : STS_OK;
+	if (r < 0)
+		sts_log_warn("cannot notify '%s': %s", wc->webhook, err ? err : sts_strerror(r));
+	else if ((r = sts_watch_cert_posted(c->db, doc)) < 0)
+		sts_log_warn("cannot record the certificate events: %s", sts_strerror(r));
+	else if (wc->webhook)
+		sts_log_info("notified '%s' of %zu certificate events", wc->webhook,
+			     json_array_size(json_object_get(doc, "events")));
+	free(err);
+	json_decref(doc);
+}
+
 static void on_skip(void *ud, const char *source, const char *why)
 {
 	(void)ud;
@@ -201,8 +239,10 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 		return cli_exit_for(r) == EXIT_OK ? EXIT_FAIL : cli_exit_for(r);
 	}
 	log_decisions(&res, dry_run);
-	if (!dry_run)
+	if (!dry_run) {
 		notify(&wc, &res, (time_t)sts_db_now(w->c->db));
+		notify_certs(w->c, &wc);
+	}
 	sts_log_debug("cycle: %zu domains, %zu changed, %zu failed, %zu live checks", res.n,
 		      res.n_changed, res.n_failed, res.n_checks);
 	int rc = res.n_failed ? EXIT_FAIL : EXIT_OK;

@@ -49,6 +49,8 @@ static const struct sts_db_migration migrations[] = {
 	" WHEN NEW.chain_pem IS NOT NULL" BUMP
 	"CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" BUMP
 	"CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP},
+    /* the watcher's memory of the certificate condition it last posted */
+    {2, "ALTER TABLE hosted_certs ADD COLUMN alerted TEXT;"},
 };
 
 STS_API int sts_hosted_schema(struct sts_db *db)
@@ -342,6 +344,56 @@ STS_API int sts_hosted_hosts(struct sts_db *db, struct sts_hosted_host **ret, si
 STS_API void sts_hosted_hosts_free(struct sts_hosted_host *v, size_t n)
 {
 	STS_ARRAY_FREE(v, n, host_release);
+}
+
+/* ---- the watcher's certificate alerts ---- */
+
+static int alert_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_alert *a = elem;
+	bool oom = false;
+	a->host = col_dup(st, 0, &oom);
+	a->domain = col_dup(st, 1, &oom);
+	a->has_cert = sqlite3_column_int(st, 2) != 0;
+	a->not_after = sqlite3_column_int64(st, 3);
+	a->last_error = col_dup(st, 4, &oom);
+	a->failures = sqlite3_column_int64(st, 5);
+	a->alerted = col_dup(st, 6, &oom);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+static void alert_release(void *elem)
+{
+	struct sts_hosted_alert *a = elem;
+	free(a->host);
+	free(a->domain);
+	free(a->last_error);
+	free(a->alerted);
+}
+
+STS_API int sts_hosted_alerts(struct sts_db *db, struct sts_hosted_alert **ret, size_t *ret_n)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT c.host, p.domain, c.chain_pem IS NOT NULL, c.not_after, c.last_error,"
+		   " c.failures, c.alerted FROM hosted_certs c"
+		   " LEFT JOIN hosted_policies p ON p.host = c.host ORDER BY c.host",
+	    .size = sizeof(**ret),
+	    .row = alert_row,
+	    .release = alert_release,
+	    .what = "read hosted certificate alerts",
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
+
+STS_API void sts_hosted_alerts_free(struct sts_hosted_alert *v, size_t n)
+{
+	STS_ARRAY_FREE(v, n, alert_release);
+}
+
+STS_API int sts_hosted_alert_set(struct sts_db *db, const char *host, const char *condition)
+{
+	return sts_db_execf(db, "UPDATE hosted_certs SET alerted = ?2 WHERE host = ?1", "tt", host,
+			    condition);
 }
 
 /* ---- the ACME account ---- */

@@ -24,7 +24,7 @@
  */
 
 #define STS_HOSTED_COMPONENT	  "hosted"
-#define STS_HOSTED_SCHEMA_VERSION 1
+#define STS_HOSTED_SCHEMA_VERSION 2
 
 /* Create or migrate the hosted tables. */
 STS_API int sts_hosted_schema(struct sts_db *db);
@@ -104,6 +104,26 @@ struct sts_hosted_host {
 /* Every host with a policy or a certificate row, sorted by name. */
 STS_API int sts_hosted_hosts(struct sts_db *db, struct sts_hosted_host **ret, size_t *ret_n);
 STS_API void sts_hosted_hosts_free(struct sts_hosted_host *v, size_t n);
+
+/*
+ * ---- the certificate alerts of stsctl watch (docs/stsctl-watch.md) ----
+ * Every certificate row with the condition the watcher last posted for it
+ * (alerted: NULL when none), sorted by host. Needs schema version 2.
+ */
+struct sts_hosted_alert {
+	char *host;
+	char *domain; /* NULL: a certificate without a policy */
+	bool has_cert;
+	int64_t not_after; /* 0 without a certificate */
+	char *last_error;  /* NULL: the last attempt succeeded */
+	long long failures;
+	char *alerted;
+};
+
+STS_API int sts_hosted_alerts(struct sts_db *db, struct sts_hosted_alert **ret, size_t *ret_n);
+STS_API void sts_hosted_alerts_free(struct sts_hosted_alert *v, size_t n);
+/* Remember condition (NULL: none) as posted for host; no change bumps the generation. */
+STS_API int sts_hosted_alert_set(struct sts_db *db, const char *host, const char *condition);
 
 /* ---- the ACME account, one per directory URL ---- */
 struct sts_hosted_account {

@@ -21,10 +21,11 @@ static int seconds_of(const json_t *v, int64_t min, int64_t max, int64_t *ret)
 STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret,
 				     const char **reterr)
 {
-	static const char *const keys[] = {"interval", "check_interval", "webhook",
-					   "webhook_ca_file", "insecure_http"};
+	static const char *const keys[] = {"interval",	      "check_interval", "webhook",
+					   "webhook_ca_file", "insecure_http",	"cert_warn_days"};
 	struct sts_watch_conf c = {.interval = STS_WATCH_DEFAULT_INTERVAL,
-				   .check_interval = STS_WATCH_DEFAULT_CHECK_INTERVAL};
+				   .check_interval = STS_WATCH_DEFAULT_CHECK_INTERVAL,
+				   .cert_warn_days = STS_WATCH_DEFAULT_CERT_WARN_DAYS};
 	json_t *v;
 
 	if (!o)
@@ -33,13 +34,16 @@ STS_API int sts_watch_conf_from_json(const json_t *o, struct sts_watch_conf *ret
 		return *reterr = "watch: not an object", STS_EINVALID;
 	if (!sts_inv_json_keys_known(o, keys, sizeof(keys) / sizeof(keys[0])))
 		return *reterr = "watch: unknown key (interval, check_interval, webhook, "
-				 "webhook_ca_file, insecure_http)",
+				 "webhook_ca_file, insecure_http, cert_warn_days)",
 		       STS_EINVALID;
 	if (seconds_of(json_object_get(o, "interval"), 60, 7 * 86400, &c.interval) < 0)
 		return *reterr = "watch.interval: not a number of seconds in 60..604800",
 		       STS_EINVALID;
 	if (seconds_of(json_object_get(o, "check_interval"), 60, 30 * 86400, &c.check_interval) < 0)
 		return *reterr = "watch.check_interval: not a number of seconds in 60..2592000",
+		       STS_EINVALID;
+	if (seconds_of(json_object_get(o, "cert_warn_days"), 1, 90, &c.cert_warn_days) < 0)
+		return *reterr = "watch.cert_warn_days: not a number of days in 1..90",
 		       STS_EINVALID;
 	if ((v = json_object_get(o, "webhook"))) {
 		const char *u = json_string_value(v);

@@ -17,10 +17,13 @@
 #define STS_WATCH_DEFAULT_CHECK_INTERVAL 86400 /* seconds between checks of a domain */
 #define STS_WATCH_DEFAULT_CONCURRENCY	 10    /* live checks at a time */
 #define STS_WATCH_CONCURRENCY_MAX	 512
+#define STS_WATCH_DEFAULT_CERT_WARN_DAYS                                                           \
+	14 /* a hosted certificate this close to expiry is posted */
 
 struct sts_watch_conf {
 	int64_t interval;
 	int64_t check_interval;
+	int64_t cert_warn_days;	     /* 1..90 */
 	const char *webhook;	     /* borrowed from the JSON, or NULL */
 	const char *webhook_ca_file; /* borrowed, or NULL (system store) */
 };

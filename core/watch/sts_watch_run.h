@@ -65,4 +65,19 @@ STS_API bool sts_watch_all_reports(const struct sts_inventory *inv);
 STS_API json_t *sts_watch_webhook_doc(const struct sts_watch_result *res, int64_t now,
 				      size_t *ret_n);
 
+/*
+ * The hosted certificates to post at now (docs/stsctl-watch.md): every
+ * certificate of the hosted store whose condition ("failing": the last
+ * attempt failed; "expiring": it expires within warn_days days, or
+ * "expired"; comma-joined when both) differs from the one last posted, as
+ * {"source":"stsctl watch","time":RFC3339,"events":[{"type":
+ * "hosted.certificate","host","domain","condition","not_after","last_error",
+ * "failures"}]}. A certificate healthy again is forgotten here, so its next
+ * failure is posted. Migrates the hosted schema when it is older; *ret NULL
+ * without events or without a hosted service. STS_OK, STS_EDB, STS_ENOMEM.
+ */
+STS_API int sts_watch_cert_events(struct sts_db *db, int64_t now, int64_t warn_days, json_t **ret);
+/* The document was delivered: remember each event's condition as posted. */
+STS_API int sts_watch_cert_posted(struct sts_db *db, const json_t *doc);
+
 #endif

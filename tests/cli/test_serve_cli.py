@@ -17,6 +17,7 @@ into the schema serve creates. Every loop is bounded in count and time.
 usage: test_serve_cli.py STSCTL HOOKS(true|false)
 """
 import hashlib
+import http.server
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -323,20 +325,26 @@ def serve_port(args, d):
     return int(words[4]) if line.startswith("listening on https port ") else None
 
 
+def hosted_inventory(d, listen=None, **sections):
+    """d/inventory.json: one hosted domain, hosted.listen when given, other sections."""
+    hosted = {"zone": "sts.msp.example", "dns": "msp", "edge": "edge.msp.example",
+              "acme": {"directory": "https://127.0.0.1:1/dir"}}
+    if listen:
+        hosted["listen"] = listen
+    with open(f"{d}/inventory.json", "w") as f:
+        json.dump({"version": 1, "providers": {"msp": {"plugin": "zonefile",
+                                                       "directory": "zones"}},
+                   "hosted": hosted, **sections,
+                   "domains": [{"name": "a.example", "mx": ["mx.a.example"],
+                                "hosting": "hosted"}]}, f)
+    return f"{d}/inventory.json"
+
+
 def inventory_listen():
     """An inventory's hosted.listen is serve's default address; --listen wins."""
     with tempfile.TemporaryDirectory(prefix="sv-serve-inv-") as d:
         port = free_port()
-        inv = f"{d}/inventory.json"
-        with open(inv, "w") as f:
-            json.dump({"version": 1, "providers": {"msp": {"plugin": "zonefile",
-                                                           "directory": "zones"}},
-                       "hosted": {"zone": "sts.msp.example", "dns": "msp",
-                                  "edge": "edge.msp.example",
-                                  "acme": {"directory": "https://127.0.0.1:1/dir"},
-                                  "listen": f"127.0.0.1:{port}"},
-                       "domains": [{"name": "a.example", "mx": ["mx.a.example"],
-                                    "hosting": "hosted"}]}, f)
+        inv = hosted_inventory(d, listen=f"127.0.0.1:{port}")
         got = serve_port([inv], d)
         report(got == port, "serve INVENTORY listens on hosted.listen",
                f"{got} != {port}: {read(f'{d}/inv.log')[-400:]}")
@@ -345,6 +353,77 @@ def inventory_listen():
                f"{got}: {read(f'{d}/inv.log')[-400:]}")
 
 
+class Hook(http.server.BaseHTTPRequestHandler):
+    """The webhook: every POSTed document kept in got."""
+    got = []
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        Hook.got.append(json.loads(self.rfile.read(n)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def watch_certs():
+    """watch posts a failed or soon expiring certificate once per condition, a healthy one never."""
+    with tempfile.TemporaryDirectory(prefix="sv-watch-") as d:
+        hook = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        inv = hosted_inventory(d, watch={"webhook": f"http://127.0.0.1:{hook.server_port}/h"})
+        serve_port(["--listen", "127.0.0.1:0"], d)  # the hosted schema
+        db, now, bad = f"{d}/inv.db", int(time.time()), "order failed: \x1b[31m\nforged"
+
+        def cert(host, not_after, error=None, failures=0):
+            with sqlite3.connect(db, timeout=10) as c:
+                c.execute("INSERT OR REPLACE INTO hosted_certs (host, chain_pem, key_pem,"
+                          " not_after, updated, last_error, failures, alerted) VALUES"
+                          " (?,?,?,?,?,?,?,(SELECT alerted FROM hosted_certs WHERE host=?))",
+                          (host, "PEM" if not_after else None, "KEY" if not_after else None,
+                           not_after, now, error, failures, host))
+
+        def cycle():
+            Hook.got.clear()
+            r = subprocess.run([STSCTL, "watch", "--once", inv, "--state", db],
+                               capture_output=True, text=True, timeout=60)
+            ev = {e["host"]: e for doc in Hook.got for e in doc.get("events", [])}
+            return r, ev
+
+        cert("mta-sts.ok.example", now + 60 * 86400)
+        cert("mta-sts.soon.example", now + 5 * 86400)
+        cert("mta-sts.fail.example", None, bad, 3)
+        r, ev = cycle()
+        report(r.returncode == 0 and sorted(ev) == ["mta-sts.fail.example",
+                                                    "mta-sts.soon.example"],
+               "one event per certificate failing or expiring within 14 days, none healthy",
+               f"{r.returncode} {ev} {r.stderr[-400:]}")
+        f, s = ev.get("mta-sts.fail.example", {}), ev.get("mta-sts.soon.example", {})
+        report(f.get("type") == "hosted.certificate" and f.get("condition") == "failing" and
+               f.get("last_error") == bad and f.get("failures") == 3 and
+               f.get("not_after") is None and s.get("condition") == "expiring" and
+               s.get("not_after", "").endswith("Z"),
+               "the events: type, condition, last_error as JSON, failures, not_after", str(ev))
+        report("\x1b" not in r.stderr and "\\x1b" in r.stderr,
+               "the failure is logged with its control bytes escaped", r.stderr[-400:])
+        _, ev = cycle()
+        report(ev == {}, "the next cycle posts nothing new", str(ev))
+        cert("mta-sts.fail.example", now + 80 * 86400)
+        cert("mta-sts.soon.example", now - 60)
+        _, ev = cycle()
+        report(sorted(ev) == ["mta-sts.soon.example"] and
+               ev["mta-sts.soon.example"]["condition"] == "expired",
+               "a new condition is posted, a recovery is not", str(ev))
+        cert("mta-sts.fail.example", now + 80 * 86400, "rateLimited", 1)
+        _, ev = cycle()
+        report(sorted(ev) == ["mta-sts.fail.example"], "a failure after a recovery is posted",
+               str(ev))
+        hook.shutdown()
+        hook.server_close()
+
+
 main()
 inventory_listen()
+watch_certs()
 done()

@@ -277,12 +277,37 @@ static void test_no_schema(void **state)
 	sts_db_close(db);
 }
 
+/* the watcher's memory of what it posted: per certificate row, no generation bump */
+static void test_alerts(void **state)
+{
+	struct sts_db *db = *state;
+	struct sts_hosted_alert *v = NULL;
+	size_t n = 0;
+	assert_int_equal(sts_hosted_cert_put(db, "mta-sts.a.example", "C", "K", 10, 20, 15),
+			 STS_OK);
+	assert_int_equal(sts_hosted_cert_failure(db, "mta-sts.b.example", "boom", 9), STS_OK);
+	int64_t g0 = gen(db);
+	assert_int_equal(sts_hosted_alert_set(db, "mta-sts.b.example", "failing"), STS_OK);
+	assert_int_equal(gen(db), g0);
+	assert_int_equal(sts_hosted_alerts(db, &v, &n), STS_OK);
+	assert_int_equal(n, 2);
+	assert_true(v[0].has_cert);
+	assert_int_equal(v[0].not_after, 20);
+	assert_null(v[0].alerted);
+	assert_false(v[1].has_cert);
+	assert_string_equal(v[1].last_error, "boom");
+	assert_int_equal(v[1].failures, 1);
+	assert_string_equal(v[1].alerted, "failing");
+	sts_hosted_alerts_free(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_idempotent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_account, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
