@@ -83,7 +83,8 @@ struct serve_args {
 	const char *acme_dir, *acme_contact, *acme_ca;
 	struct cli_list acme_chal;
 	unsigned acme_interval;
-	char *inv_ca; /* hosted.acme.ca_file as a path (owned) */
+	char *inv_ca;			 /* hosted.acme.ca_file as a path (owned) */
+	const char *const *inv_contacts; /* hosted.acme.contact, NULL-terminated (borrowed) */
 	const char *resolver;
 };
 
@@ -249,23 +250,33 @@ static int inventory_defaults(struct cli_ctx *c, struct serve_args *a)
 		return EXIT_OK; /* another ACME server: none of the inventory's account */
 	a->acme_dir = h->acme_directory;
 	if (!a->acme_contact && h->n_acme_contact)
-		a->acme_contact = h->acme_contact[0];
+		a->inv_contacts = (const char *const *)h->acme_contact; /* all of them */
 	const char *ca = h->acme_ca_file;
 	if (a->acme_ca || !ca)
 		return EXIT_OK;
-	/* a path, or ${file:PATH}: a relative one is relative to the inventory */
+	/* a path, ${file:PATH} or ${env:NAME} holding a path (through the secrets
+	 * module, as every reference): a relative one is relative to the inventory */
+	struct sts_secret *sec = NULL;
+	const char *why = NULL;
 	size_t n = strlen(ca);
 	int len = (int)n;
 	if (strncmp(ca, "${file:", 7) == 0 && n > 8 && ca[n - 1] == '}') {
 		ca += 7;
 		len = (int)n - 8;
 	} else if (sts_secret_is_ref(ca)) {
-		sts_log_err("inventory: hosted.acme.ca_file: a path or ${file:PATH}");
-		return EXIT_USAGE;
+		int e = sts_secret_resolve(ca, c->inv->dir, &sec, &why);
+		if (e < 0) {
+			sts_log_err("inventory: hosted.acme.ca_file '%s': %s", h->acme_ca_file,
+				    why ? why : sts_strerror(e));
+			return e == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+		}
+		ca = sts_secret_value(sec);
+		len = (int)sts_secret_len(sec);
 	}
 	int r = ca[0] == '/' || !c->inv->dir
 		    ? asprintf(&a->inv_ca, "%.*s", len, ca)
 		    : asprintf(&a->inv_ca, "%s/%.*s", c->inv->dir, len, ca);
+	sts_secret_free(sec);
 	if (r < 0) {
 		a->inv_ca = NULL;
 		sts_log_err("out of memory");
@@ -319,6 +330,7 @@ static int acme_setup(struct cli_ctx *c, struct acme_thread *t)
 	t->ao = (struct sts_acme_opts){.ca_file = a->acme_ca};
 	t->po.directory_url = a->acme_dir;
 	t->po.contact = a->acme_contact;
+	t->po.contacts = a->inv_contacts;
 	t->po.prefs = t->prefs;
 	t->po.acme = &t->ao;
 	/* with an inventory: only a host delegated to its edge is ordered */

@@ -692,10 +692,12 @@ static int finalized_already(struct sts_acme *a, const char *url, const char *id
 	return STS_OK;
 }
 
-/* order states after which the same order can be picked up again */
+/* order states in which the same order can be picked up again (pending: its
+ * authorizations are answered again, no new order counts against the CA's limits) */
 static bool resumable(const char *st)
 {
-	return !strcmp(st, "ready") || !strcmp(st, "processing") || !strcmp(st, "valid");
+	return !strcmp(st, "pending") || !strcmp(st, "ready") || !strcmp(st, "processing") ||
+	       !strcmp(st, "valid");
 }
 
 int sts_acme_issue(struct sts_acme *a, const char *identifier, const char *const *prefs,
@@ -767,8 +769,9 @@ int sts_acme_issue(struct sts_acme *a, const char *identifier, const char *const
 		r = fail(ret, STS_EPROVIDER, id, "the order ended %s", o.status);
 out:
 	if (r < 0 && url && o.status && resumable(o.status) && r != STS_EPARSE) {
-		/* finalisation interrupted: the same order can be picked up */
+		/* interrupted: the same order can be picked up */
 		ret->order_url = url;
+		ret->order_expires = o.expires;
 		url = NULL;
 	} else if (r < 0 && ret->key_pem) {
 		explicit_bzero(ret->key_pem, strlen(ret->key_pem));

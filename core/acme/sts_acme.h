@@ -76,8 +76,9 @@ struct sts_acme_result {
 	/* failure */
 	struct sts_acme_problem problem; /* the server's problem, if any */
 	char *error;			 /* one line naming the identifier: what failed and why */
-	long long retry_at; /* 429/503 with Retry-After: not before this (Unix time); 0 none */
-	char *order_url;    /* finalisation interrupted: pass with key_pem to resume */
+	long long retry_at;	 /* 429/503 with Retry-After: not before this (Unix time); 0 none */
+	char *order_url;	 /* interrupted: pass with key_pem to resume the same order */
+	long long order_expires; /* of that order (Unix time); 0 unknown */
 };
 
 struct sts_acme;
@@ -166,6 +167,7 @@ struct sts_acme_order {
 	char **authz;
 	size_t n_authz;
 	struct sts_acme_problem error;
+	long long expires; /* Unix time; 0 when the server gave none */
 };
 
 /* Parsers of the server's JSON: STS_OK, STS_EPARSE (not JSON, not an

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sts_acme.h"
 #include "sts_buf.h"
@@ -150,6 +151,16 @@ out:
 	return r;
 }
 
+/* An RFC 3339 time in UTC ("2026-12-14T10:00:00Z", fraction allowed); 0 when not one. */
+static long long time_of(const char *s)
+{
+	struct tm tm = {0};
+	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (p && *p == '.')
+		p += 1 + strspn(p + 1, "0123456789");
+	return p && (*p == 'Z' || *p == 'z') && !p[1] ? (long long)timegm(&tm) : 0;
+}
+
 void sts_acme_order_release(struct sts_acme_order *o)
 {
 	if (!o)
@@ -192,6 +203,7 @@ int sts_acme_order_parse(const char *body, size_t len, struct sts_acme_order *re
 	}
 	if (json_is_object(e = json_object_get(j, "error")))
 		problem_of(e, 0, &ret->error);
+	ret->expires = time_of(json_string_value(json_object_get(j, "expires")));
 	r = STS_OK;
 out:
 	json_decref(j);

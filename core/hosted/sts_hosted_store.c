@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "sts_buf.h"
+#include "sts_diag_json.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 
@@ -51,12 +53,25 @@ static const struct sts_db_migration migrations[] = {
 	"CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP},
     /* the watcher's memory of the certificate condition it last posted */
     {2, "ALTER TABLE hosted_certs ADD COLUMN alerted TEXT;"},
+    /* an interrupted ACME order, resumed by the next renewal pass */
+    {3, "ALTER TABLE hosted_certs ADD COLUMN order_url TEXT;"
+	"ALTER TABLE hosted_certs ADD COLUMN order_key_pem TEXT;"
+	"ALTER TABLE hosted_certs ADD COLUMN order_expires INTEGER;"},
 };
 
 STS_API int sts_hosted_schema(struct sts_db *db)
 {
 	return sts_db_migrate(db, STS_HOSTED_COMPONENT, migrations,
 			      sizeof(migrations) / sizeof(migrations[0]));
+}
+
+/* a key PEM: wiped before it is freed */
+static void free_key(char *pem)
+{
+	if (pem) {
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
 }
 
 static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
@@ -222,24 +237,38 @@ STS_API int sts_hosted_cert_put(struct sts_db *db, const char *host, const char 
 	    " key_pem = excluded.key_pem, not_before = excluded.not_before,"
 	    " not_after = excluded.not_after, updated = excluded.updated, last_error = NULL,"
 	    " last_attempt = excluded.last_attempt, next_attempt = excluded.next_attempt,"
-	    " failures = 0",
+	    " failures = 0, order_url = NULL, order_key_pem = NULL, order_expires = NULL",
 	    "tttiiii", host, chain_pem, key_pem, not_before, not_after, now, next_attempt);
 }
 
-STS_API int sts_hosted_cert_failure(struct sts_db *db, const char *host, const char *error,
-				    int64_t next_attempt)
+/* A failed attempt; counted: failures + 1 (else kept). */
+static int cert_failed(struct sts_db *db, const char *host, const char *error, int64_t next_attempt,
+		       int64_t counted)
 {
 	int64_t now = (int64_t)sts_db_now(db);
 	if (!host || !*host)
 		return STS_EINVAL;
 	return sts_db_execf(db,
 			    "INSERT INTO hosted_certs (host, updated, last_error, last_attempt,"
-			    " next_attempt, failures) VALUES (?1, ?2, ?3, ?2, ?4, 1)"
+			    " next_attempt, failures) VALUES (?1, ?2, ?3, ?2, ?4, ?5)"
 			    " ON CONFLICT (host) DO UPDATE SET last_error = excluded.last_error,"
 			    " last_attempt = excluded.last_attempt,"
 			    " next_attempt = excluded.next_attempt,"
-			    " failures = hosted_certs.failures + 1",
-			    "titi", host, now, error ? error : "unknown error", next_attempt);
+			    " failures = hosted_certs.failures + ?5",
+			    "titii", host, now, error ? error : "unknown error", next_attempt,
+			    counted);
+}
+
+STS_API int sts_hosted_cert_failure(struct sts_db *db, const char *host, const char *error,
+				    int64_t next_attempt)
+{
+	return cert_failed(db, host, error, next_attempt, 1);
+}
+
+STS_API int sts_hosted_cert_retry(struct sts_db *db, const char *host, const char *error,
+				  int64_t next_attempt)
+{
+	return cert_failed(db, host, error, next_attempt, 0);
 }
 
 static int cert_row(sqlite3_stmt *st, void *elem)
@@ -265,10 +294,7 @@ STS_API void sts_hosted_cert_release(struct sts_hosted_cert *c)
 		return;
 	free(c->host);
 	free(c->chain_pem);
-	if (c->key_pem) {
-		explicit_bzero(c->key_pem, strlen(c->key_pem));
-		free(c->key_pem);
-	}
+	free_key(c->key_pem);
 	free(c->last_error);
 	memset(c, 0, sizeof(*c));
 }
@@ -297,6 +323,58 @@ STS_API int sts_hosted_cert_get(struct sts_db *db, const char *host, struct sts_
 STS_API int sts_hosted_cert_delete(struct sts_db *db, const char *host)
 {
 	return sts_db_execf(db, "DELETE FROM hosted_certs WHERE host = ?", "t", host);
+}
+
+/* ---- an interrupted order ---- */
+
+STS_API int sts_hosted_order_put(struct sts_db *db, const char *host, const char *order_url,
+				 const char *key_pem, int64_t expires)
+{
+	if (!host || !*host || !order_url != !key_pem)
+		return STS_EINVAL;
+	return sts_db_execf(db,
+			    "UPDATE hosted_certs SET order_url = ?2, order_key_pem = ?3,"
+			    " order_expires = ?4 WHERE host = ?1",
+			    "ttti", host, order_url, key_pem, order_url ? expires : (int64_t)0);
+}
+
+static int order_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_hosted_order *o = elem;
+	bool oom = false;
+	o->url = col_dup(st, 0, &oom);
+	o->key_pem = col_dup(st, 1, &oom);
+	o->expires = sqlite3_column_int64(st, 2);
+	return oom ? STS_ENOMEM : STS_OK;
+}
+
+STS_API void sts_hosted_order_release(struct sts_hosted_order *o)
+{
+	if (!o)
+		return;
+	free(o->url);
+	free_key(o->key_pem);
+	memset(o, 0, sizeof(*o));
+}
+
+static void order_release(void *elem)
+{
+	sts_hosted_order_release(elem);
+}
+
+STS_API int sts_hosted_order_get(struct sts_db *db, const char *host, struct sts_hosted_order *ret,
+				 bool *ret_found)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT order_url, order_key_pem, order_expires FROM hosted_certs"
+		   " WHERE host = ?1 AND order_url IS NOT NULL AND order_key_pem IS NOT NULL",
+	    .key = host,
+	    .size = sizeof(*ret),
+	    .row = order_row,
+	    .release = order_release,
+	    .what = "read hosted order",
+	};
+	return get_one(db, &q, ret, ret_found);
 }
 
 /* ---- hosts ---- */
@@ -428,10 +506,7 @@ STS_API void sts_hosted_account_release(struct sts_hosted_account *a)
 	if (!a)
 		return;
 	free(a->directory);
-	if (a->key_pem) {
-		explicit_bzero(a->key_pem, strlen(a->key_pem));
-		free(a->key_pem);
-	}
+	free_key(a->key_pem);
 	free(a->kid);
 	free(a->contact);
 	memset(a, 0, sizeof(*a));
@@ -560,6 +635,17 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* RFC 3339 in UTC, as the rest of status writes times; null for 0 (none) */
+static json_t *time_or_null(int64_t t)
+{
+	char out[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return json_null();
+	return json_string(out);
+}
+
 STS_API int sts_hosted_status_json(struct sts_db *db, json_t **ret)
 {
 	struct sts_serve_instance *in = NULL;
@@ -576,20 +662,21 @@ STS_API int sts_hosted_status_json(struct sts_db *db, json_t **ret)
 		json_t *c = in[i].counters ? json_loads(in[i].counters, 0, NULL) : NULL;
 		json_array_append_new(
 		    serve,
-		    json_pack("{s:o,s:o,s:I,s:o,s:I,s:I,s:o}", "instance",
+		    json_pack("{s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "instance",
 			      str_or_null(in[i].instance), "hostname", str_or_null(in[i].hostname),
 			      "pid", (json_int_t)in[i].pid, "listen", str_or_null(in[i].listen),
-			      "started", (json_int_t)in[i].started, "heartbeat",
-			      (json_int_t)in[i].heartbeat, "counters", c ? c : json_object()));
+			      "started", time_or_null(in[i].started), "heartbeat",
+			      time_or_null(in[i].heartbeat), "counters", c ? c : json_object()));
 	}
 	for (size_t i = 0; hosts && i < n_h; i++) {
 		json_t *cert = json_null();
 		if (h[i].has_cert || h[i].last_error)
-			cert = json_pack("{s:b,s:I,s:o,s:I,s:I}", "issued", h[i].has_cert,
-					 "not_after", (json_int_t)h[i].not_after, "last_error",
-					 str_or_null(h[i].last_error), "next_attempt",
-					 (json_int_t)h[i].next_attempt, "failures",
-					 (json_int_t)h[i].failures);
+			cert = json_pack("{s:b,s:o,s:o,s:o,s:I}", "issued", h[i].has_cert,
+					 "not_after", time_or_null(h[i].not_after), "last_error",
+					 h[i].last_error ? sts_json_string_lossy(h[i].last_error)
+							 : json_null(),
+					 "next_attempt", time_or_null(h[i].next_attempt),
+					 "failures", (json_int_t)h[i].failures);
 		json_array_append_new(hosts,
 				      json_pack("{s:s,s:o,s:I,s:o}", "host", h[i].host, "domain",
 						str_or_null(h[i].domain), "max_age_ever",

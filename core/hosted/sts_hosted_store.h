@@ -24,7 +24,7 @@
  */
 
 #define STS_HOSTED_COMPONENT	  "hosted"
-#define STS_HOSTED_SCHEMA_VERSION 2
+#define STS_HOSTED_SCHEMA_VERSION 3
 
 /* Create or migrate the hosted tables. */
 STS_API int sts_hosted_schema(struct sts_db *db);
@@ -70,8 +70,8 @@ struct sts_hosted_cert {
 };
 
 /*
- * Install a new certificate (chain leaf first) and its key: last_error is
- * cleared, failures reset, last_attempt = now, next_attempt given by the
+ * Install a new certificate (chain leaf first) and its key: last_error and
+ * the interrupted order are cleared, failures reset, last_attempt = now, next_attempt given by the
  * caller (the renewal time; 0: unknown).
  */
 STS_API int sts_hosted_cert_put(struct sts_db *db, const char *host, const char *chain_pem,
@@ -84,10 +84,36 @@ STS_API int sts_hosted_cert_put(struct sts_db *db, const char *host, const char 
  */
 STS_API int sts_hosted_cert_failure(struct sts_db *db, const char *host, const char *error,
 				    int64_t next_attempt);
+/*
+ * An attempt that failed for a reason outside the domain (its DNS lookup
+ * timed out): as sts_hosted_cert_failure, but failures is not counted.
+ */
+STS_API int sts_hosted_cert_retry(struct sts_db *db, const char *host, const char *error,
+				  int64_t next_attempt);
 STS_API int sts_hosted_cert_get(struct sts_db *db, const char *host, struct sts_hosted_cert *ret,
 				bool *ret_found);
 STS_API int sts_hosted_cert_delete(struct sts_db *db, const char *host);
 STS_API void sts_hosted_cert_release(struct sts_hosted_cert *c);
+
+/*
+ * ---- an interrupted ACME order (schema version 3) ----
+ * The order a renewal pass could not see through (its URL, the key of its
+ * CSR, when the CA forgets it), resumed by the next pass instead of a new
+ * order. Kept in the host's hosted_certs row (which must exist: record the
+ * failure first); a new certificate clears it.
+ */
+struct sts_hosted_order {
+	char *url;
+	char *key_pem;	 /* a secret: wiped by sts_hosted_order_release */
+	int64_t expires; /* 0: unknown */
+};
+
+/* Set (order_url and key_pem) or clear (both NULL) the host's order. */
+STS_API int sts_hosted_order_put(struct sts_db *db, const char *host, const char *order_url,
+				 const char *key_pem, int64_t expires);
+STS_API int sts_hosted_order_get(struct sts_db *db, const char *host, struct sts_hosted_order *ret,
+				 bool *ret_found);
+STS_API void sts_hosted_order_release(struct sts_hosted_order *o);
 
 /* ---- hosts with their certificate state, for status and renewal ---- */
 struct sts_hosted_host {
@@ -167,8 +193,8 @@ STS_API int sts_hosted_generation(struct sts_db *db, int64_t *ret);
  * For `stsctl status --json` (docs/stsctl-status.md): {"serve": [each
  * instance with its heartbeat and counters], "hosts": [each host with its
  * policy's max_age_ever and its certificate's not_after, last_error,
- * next_attempt and failures]}; times in seconds since the epoch. Empty
- * lists without the schema.
+ * next_attempt and failures]}; times in RFC 3339 (UTC), null when none.
+ * Empty lists without the schema.
  */
 struct json_t;
 STS_API int sts_hosted_status_json(struct sts_db *db, struct json_t **ret);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_serve_acme.h"
@@ -36,6 +37,20 @@ static void cleanup(void *ud, const char *type, const char *ident, const char *t
 		sts_serve_http_challenge_clear(srv, token);
 }
 
+/* The contacts as the account row keeps them: comma-separated (malloc'd; NULL: none). */
+static int contact_text(const char *const *v, char **ret)
+{
+	struct sts_buf b;
+	int r = STS_OK;
+	sts_buf_init(&b, 4096);
+	for (size_t i = 0; v[i] && r == STS_OK; i++)
+		r = sts_buf_printf(&b, "%s%s", i ? "," : "", v[i]);
+	bool some = b.len > 0;
+	*ret = r == STS_OK && some ? sts_buf_steal(&b) : NULL;
+	sts_buf_release(&b);
+	return r < 0 ? r : some && !*ret ? STS_ENOMEM : STS_OK;
+}
+
 /* the account of this directory: the stored key, else a new one stored first */
 static int account(const struct sts_serve_acme_opts *o, struct sts_acme **ret)
 {
@@ -46,23 +61,30 @@ static int account(const struct sts_serve_acme_opts *o, struct sts_acme **ret)
 		return r;
 	struct sts_acme_opts ao = o->acme ? *o->acme : (struct sts_acme_opts){0};
 	ao.directory_url = o->directory_url;
+	/* every contact goes into the account's contact array */
+	const char *one[] = {o->contact, NULL};
+	const char *const *contact = o->contacts ? o->contacts : one;
+	char *ctext = NULL;
+	if ((r = contact_text(contact, &ctext)) < 0) {
+		sts_hosted_account_release(&acc);
+		return r;
+	}
 	struct sts_acme *a = NULL;
 	r = sts_acme_new(&ao, found ? acc.key_pem : NULL, &a);
 	char *pem = NULL;
 	if (r == STS_OK && !found && (r = sts_acme_account_key_pem(a, &pem)) == STS_OK)
-		r = sts_hosted_account_put(o->db, o->directory_url, pem, NULL, o->contact);
+		r = sts_hosted_account_put(o->db, o->directory_url, pem, NULL, ctext);
 	if (pem) {
 		explicit_bzero(pem, strlen(pem));
 		free(pem);
 	}
 	struct sts_acme_result res = {0};
-	const char *contact[] = {o->contact, NULL};
 	if (r == STS_OK && (r = sts_acme_account(a, contact, true, &res)) == STS_OK &&
 	    (!acc.kid || strcmp(acc.kid, sts_acme_kid(a)) != 0)) {
 		char *key = NULL;
 		if ((r = sts_acme_account_key_pem(a, &key)) == STS_OK)
 			r = sts_hosted_account_put(o->db, o->directory_url, key, sts_acme_kid(a),
-						   o->contact);
+						   ctext);
 		if (key) {
 			explicit_bzero(key, strlen(key));
 			free(key);
@@ -70,6 +92,7 @@ static int account(const struct sts_serve_acme_opts *o, struct sts_acme **ret)
 	}
 	sts_acme_result_release(&res);
 	sts_hosted_account_release(&acc);
+	free(ctext);
 	if (r < 0) {
 		sts_acme_free(a);
 		return r;
@@ -98,7 +121,18 @@ static int one(const struct sts_serve_acme_opts *o, struct sts_acme *a, const ch
 {
 	struct sts_acme_challenge_ops ops = {.present = present, .cleanup = cleanup, .ud = o->srv};
 	struct sts_acme_result res;
-	int r = sts_acme_issue(a, host, o->prefs, &ops, NULL, NULL, &res);
+	struct sts_hosted_order ord = {0};
+	bool have = false, stored;
+	/* an order a former pass left unfinished is resumed while the CA keeps it */
+	int r = sts_hosted_order_get(o->db, host, &ord, &have);
+	if (r < 0)
+		return r;
+	stored = have;
+	if (have && ord.expires && ord.expires <= now)
+		have = false;
+	r = sts_acme_issue(a, host, o->prefs, &ops, have ? ord.url : NULL,
+			   have ? ord.key_pem : NULL, &res);
+	sts_hosted_order_release(&ord);
 	if (r == STS_OK) {
 		struct sts_acme_renew_in in = {.now = now,
 					       .not_before = res.not_before,
@@ -112,17 +146,26 @@ static int one(const struct sts_serve_acme_opts *o, struct sts_acme *a, const ch
 		rep->failed++;
 		r = sts_hosted_cert_failure(o->db, host, res.error ? res.error : sts_strerror(r),
 					    next_after_failure(c, now, res.retry_at, host));
+		bool keep = res.order_url && res.key_pem;
+		if (r == STS_OK && (keep || stored))
+			r = sts_hosted_order_put(o->db, host, keep ? res.order_url : NULL,
+						 keep ? res.key_pem : NULL, res.order_expires);
 	}
 	sts_acme_result_release(&res);
 	return r;
 }
 
-/* Does host CNAME to o->edge? *ok false when not (or no check); STS_OK or the error. */
+/*
+ * Does host CNAME to o->edge? *ok false when not (or no check); *dns_failed
+ * set when the lookup itself failed (timeout, SERVFAIL...), which says
+ * nothing about the delegation. STS_OK or the error.
+ */
 static int delegated(const struct sts_serve_acme_opts *o, struct sts_resolver **res,
-		     const char *host, bool *ok)
+		     const char *host, bool *ok, enum sts_dns_status *dns_failed)
 {
 	static const struct sts_resolver_opts defaults = {0};
 	*ok = true;
+	*dns_failed = STS_DNS_OK;
 	if (!o->edge)
 		return STS_OK;
 	int r = *res ? STS_OK : sts_resolver_new(o->resolve ? o->resolve : &defaults, res, NULL);
@@ -132,6 +175,10 @@ static int delegated(const struct sts_serve_acme_opts *o, struct sts_resolver **
 	sts_dns_query_init(&q, host, STS_DNS_A);
 	r = sts_resolver_run(*res, &q, 1);
 	*ok = r == STS_OK && q.cname && strcasecmp(q.cname, o->edge) == 0;
+	if (r == STS_OK && !*ok &&
+	    (q.status == STS_DNS_SERVFAIL || q.status == STS_DNS_TIMEOUT ||
+	     q.status == STS_DNS_ERROR))
+		*dns_failed = q.status;
 	sts_dns_query_release(&q);
 	return r;
 }
@@ -142,13 +189,21 @@ static int due(const struct sts_serve_acme_opts *o, struct sts_acme **a, struct 
 	       struct sts_serve_acme_report *rep)
 {
 	bool ok = true;
-	int r = delegated(o, res, host, &ok);
+	enum sts_dns_status dns = STS_DNS_OK;
+	int r = delegated(o, res, host, &ok, &dns);
 	if (r == STS_OK && !ok) {
+		/* a DNS failure is nobody's verdict on the customer: not counted, soon again */
 		char *why = NULL;
-		if (asprintf(&why, "not delegated: %s does not point at %s", host, o->edge) < 0)
+		if ((dns != STS_DNS_OK ? asprintf(&why, "DNS lookup of %s failed: %s", host,
+						  sts_dns_status_name(dns))
+				       : asprintf(&why, "not delegated: %s does not point at %s",
+						  host, o->edge)) < 0)
 			return STS_ENOMEM;
 		rep->failed++;
-		r = sts_hosted_cert_failure(o->db, host, why, next_after_failure(c, now, 0, host));
+		r = dns != STS_DNS_OK
+			? sts_hosted_cert_retry(o->db, host, why, now + STS_SERVE_ACME_DNS_RETRY)
+			: sts_hosted_cert_failure(o->db, host, why,
+						  next_after_failure(c, now, 0, host));
 		free(why);
 		return r;
 	}
@@ -187,7 +242,7 @@ int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 		    .not_after = found && c.chain_pem ? c.not_after : 0,
 		    .failures = found ? (unsigned)c.failures : 0,
 		    .last_failure = found ? c.last_attempt : 0,
-		    .retry_after = found && c.failures ? c.next_attempt : 0,
+		    .retry_after = found && (c.failures || c.last_error) ? c.next_attempt : 0,
 		    .seed = seed_of(hosts[i].host)};
 		if (sts_acme_renew_at(&in) <= now && ret->due++ < max)
 			r = due(o, &a, &res, hosts[i].host, &c, now, ret);

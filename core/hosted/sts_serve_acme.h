@@ -22,12 +22,13 @@
  * of its own, never in serve's loop, with a DB connection of its own.
  */
 struct sts_serve_acme_opts {
-	struct sts_db *db;	   /* the pass's own connection */
-	struct sts_serve *srv;	   /* answers the challenges */
-	const char *directory_url; /* https://…/directory */
-	const char *contact;	   /* "mailto:…", or NULL */
-	const char *const *prefs;  /* challenge types; NULL: tls-alpn-01, http-01 */
-	unsigned max_orders;	   /* orders per pass; 0 = 10 */
+	struct sts_db *db;	     /* the pass's own connection */
+	struct sts_serve *srv;	     /* answers the challenges */
+	const char *directory_url;   /* https://…/directory */
+	const char *contact;	     /* "mailto:…", or NULL */
+	const char *const *contacts; /* every contact, NULL-terminated; NULL: contact alone */
+	const char *const *prefs;    /* challenge types; NULL: tls-alpn-01, http-01 */
+	unsigned max_orders;	     /* orders per pass; 0 = 10 */
 	const struct sts_acme_opts
 	    *acme; /* ca_file, timeouts, polls (directory_url ignored); NULL: defaults */
 	/*
@@ -37,8 +38,16 @@ struct sts_serve_acme_opts {
 	 * the CA is not asked. NULL: no check.
 	 */
 	const char *edge;
+	/*
+	 * A lookup that fails (timeout, SERVFAIL, a broken answer) says nothing
+	 * about the delegation: "DNS lookup of HOST failed: STATUS" is recorded
+	 * with sts_hosted_cert_retry (the failures not counted) and the next
+	 * attempt STS_SERVE_ACME_DNS_RETRY seconds later.
+	 */
 	const struct sts_resolver_opts *resolve; /* those lookups; NULL: resolv.conf */
 };
+
+#define STS_SERVE_ACME_DNS_RETRY 300
 
 struct sts_serve_acme_report {
 	unsigned hosts, due, issued, failed;

@@ -61,6 +61,7 @@ static void parse_contact(struct vctx *c, const struct pctx *p, const struct sts
 		if ((h->acme_contact[h->n_acme_contact] = text_copy(c, e)))
 			h->n_acme_contact++;
 	}
+	h->acme_contact[h->n_acme_contact] = NULL;
 }
 
 static void parse_acme(struct vctx *c, const struct pctx *p, const struct sts_jval *v,

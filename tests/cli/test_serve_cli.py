@@ -351,6 +351,26 @@ def inventory_listen():
         got = serve_port(["--inventory", inv, "--listen", "127.0.0.1:0"], d)
         report(got is not None and got != port, "--listen wins over hosted.listen",
                f"{got}: {read(f'{d}/inv.log')[-400:]}")
+        # hosted.acme.ca_file as ${env:NAME}: accepted by the inventory, resolved by serve
+        with open(inv) as f:
+            doc = json.load(f)
+        doc["hosted"]["acme"]["ca_file"] = "${env:STS_TEST_ACME_CA}"
+        with open(inv, "w") as f:
+            json.dump(doc, f)
+        v = subprocess.run([STSCTL, "validate", inv], capture_output=True, text=True)
+        report(v.returncode == 0, "validate accepts hosted.acme.ca_file ${env:NAME}",
+               v.stdout + v.stderr)
+        os.environ["STS_TEST_ACME_CA"] = "ca.pem"
+        got = serve_port(["--inventory", inv, "--listen", "127.0.0.1:0"], d)
+        report(got is not None, "serve resolves hosted.acme.ca_file ${env:NAME}",
+               read(f"{d}/inv.log")[-400:])
+        del os.environ["STS_TEST_ACME_CA"]
+        p = subprocess.run([STSCTL, "serve", "--state", f"{d}/inv.db", "--inventory", inv,
+                            "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                           timeout=30)
+        report(p.returncode == 2 and "STS_TEST_ACME_CA" in p.stderr,
+               "an unset ${env:NAME} for hosted.acme.ca_file: exit 2 naming it",
+               f"{p.returncode} {p.stderr[-300:]}")
 
 
 class Hook(http.server.BaseHTTPRequestHandler):

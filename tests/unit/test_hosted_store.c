@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -258,6 +259,17 @@ static void test_status_json(void **state)
 					      "last_error")),
 	    "cname missing");
 	assert_true(json_is_null(json_object_get(json_array_get(h, 1), "domain")));
+	/* times in RFC 3339, as the rest of status; none: null */
+	json_t *c = json_object_get(json_array_get(h, 1), "certificate");
+	assert_string_equal(json_string_value(json_object_get(c, "next_attempt")),
+			    "1970-01-01T00:00:09Z");
+	assert_true(json_is_null(json_object_get(c, "not_after")));
+	char hb[32];
+	struct tm tm;
+	strftime(hb, sizeof(hb), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now_v, &tm));
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(o, "serve"), 0), "heartbeat")),
+			    hb);
 	json_decref(o);
 }
 
@@ -301,6 +313,52 @@ static void test_alerts(void **state)
 	sts_hosted_alerts_free(v, n);
 }
 
+/* an interrupted order: kept with its key until a certificate is installed */
+static void test_order(void **state)
+{
+	struct sts_db *db = *state;
+	struct sts_hosted_order o;
+	bool found = true;
+	const char *h = "mta-sts.a.example";
+	assert_int_equal(sts_hosted_order_get(db, h, &o, &found), STS_OK);
+	assert_false(found);
+	assert_int_equal(sts_hosted_order_put(db, h, "https://ca/order/1", NULL, 5), STS_EINVAL);
+	assert_int_equal(sts_hosted_cert_failure(db, h, "dropped", 100), STS_OK);
+	int64_t g0 = gen(db);
+	assert_int_equal(sts_hosted_order_put(db, h, "https://ca/order/1", "OKEY", 500), STS_OK);
+	assert_int_equal(gen(db), g0);
+	assert_int_equal(sts_hosted_order_get(db, h, &o, &found), STS_OK);
+	assert_true(found);
+	assert_string_equal(o.url, "https://ca/order/1");
+	assert_string_equal(o.key_pem, "OKEY");
+	assert_int_equal(o.expires, 500);
+	sts_hosted_order_release(&o);
+	assert_int_equal(sts_hosted_cert_put(db, h, "C", "OKEY", 10, 20, 15), STS_OK);
+	assert_int_equal(sts_hosted_order_get(db, h, &o, &found), STS_OK);
+	assert_false(found);
+	assert_int_equal(sts_hosted_order_put(db, h, "https://ca/order/2", "K2", 0), STS_OK);
+	assert_int_equal(sts_hosted_order_put(db, h, NULL, NULL, 0), STS_OK);
+	assert_int_equal(sts_hosted_order_get(db, h, &o, &found), STS_OK);
+	assert_false(found);
+}
+
+/* a failure outside the domain (DNS) is recorded without counting */
+static void test_retry(void **state)
+{
+	struct sts_db *db = *state;
+	struct sts_hosted_cert c;
+	bool found;
+	const char *h = "mta-sts.a.example";
+	assert_int_equal(sts_hosted_cert_retry(db, h, "DNS lookup failed", 300), STS_OK);
+	assert_int_equal(sts_hosted_cert_failure(db, h, "not delegated", 400), STS_OK);
+	assert_int_equal(sts_hosted_cert_retry(db, h, "timeout", 500), STS_OK);
+	assert_int_equal(sts_hosted_cert_get(db, h, &c, &found), STS_OK);
+	assert_int_equal(c.failures, 1);
+	assert_string_equal(c.last_error, "timeout");
+	assert_int_equal(c.next_attempt, 500);
+	sts_hosted_cert_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +366,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_account, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),

@@ -280,9 +280,10 @@ check "serve --acme-directory: the pass is logged (one host due, issued)" \
 now=$(date +%s)
 "$STSCTL" status "$(dirname "$0")/../../../examples/single-domain.json" --state "$SC/state.db" \
 	--json >"$SC/status.json" 2>"$SC/status.err"
-na=$(python3 -c 'import json,sys
+na=$(python3 -c 'import calendar,json,sys,time
 h=[h for h in json.load(open(sys.argv[1]))["hosted"]["hosts"] if h["host"]==sys.argv[2]]
-print(h[0]["certificate"]["not_after"])' "$SC/status.json" "$ID7" 2>/dev/null)
+print(calendar.timegm(time.strptime(h[0]["certificate"]["not_after"], "%Y-%m-%dT%H:%M:%SZ")))' \
+	"$SC/status.json" "$ID7" 2>/dev/null)
 check "status --json: the certificate's not_after (${na:-none}) is in the future" \
 	test "${na:-0}" -gt "$now"
 stop_serve() { # stop_serve PID: SIGTERM, then rc= its exit status
@@ -320,7 +321,8 @@ cp "$SC/trust.pem" "$SI/trust.pem"
 cat >"$SI/inventory.json" <<EOF
 {"version": 1, "providers": {"msp": {"plugin": "zonefile", "directory": "zones"}},
  "hosted": {"zone": "sts.msp.example", "dns": "msp", "edge": "edge.msp.example",
-  "acme": {"directory": "$DIRURL", "contact": ["mailto:hostmaster@example.com"],
+  "acme": {"directory": "$DIRURL",
+   "contact": ["mailto:hostmaster@example.com", "mailto:security@example.com"],
    "ca_file": "\${file:../ca.pem}"},
   "listen": "127.0.0.1:$TLS"},
  "domains": [{"name": "serve-inv.example.com", "mx": ["mail.example.com"],
@@ -346,6 +348,11 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT last_error FROM hosted_certs 
       (sys.argv[2],)).fetchone()[0])' "$SI/state.db" "$ID9" 2>&1)
 check "serve INVENTORY: $ID9 without the CNAME not ordered ($err9)" \
 	test "$err9" = "not delegated: $ID9 does not point at edge.msp.example"
+contact=$(python3 -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT contact FROM hosted_acme_account")
+      .fetchone()[0])' "$SI/state.db" 2>&1)
+check "serve INVENTORY: the account has every hosted.acme.contact ($contact)" \
+	test "$contact" = "mailto:hostmaster@example.com,mailto:security@example.com"
 stop_serve "$SPID"
 check "serve INVENTORY stops on SIGTERM with status 0 (status $rc)" test "$rc" = 0
 if [ -z "$got" ] || [ "$rc" != 0 ]; then
