@@ -10,8 +10,12 @@ certificate only for the name it is set for (test hook) and the connection
 is closed after the handshake; HTTP-01 on the plain listener; a policy and
 a certificate written while serve runs are served within 1.5 s; the
 per-client connection limit, the handshake deadline and the header cap;
-the heartbeat row with its counters; an inventory's hosted.listen as the
-address of `serve INVENTORY`, and --listen winning over it. Rows are written with Python's sqlite3
+the heartbeat row with its counters; server names with control bytes
+(a raw ClientHello) refused and never logged raw; an inventory's
+hosted.listen as the address of `serve INVENTORY`, and --listen winning
+over it; hosted.acme.ca_file as ${env:NAME}; `watch --once` posting a
+failing or expiring certificate once per condition to a webhook on
+127.0.0.1 (python http.server). Rows are written with Python's sqlite3
 into the schema serve creates. Every loop is bounded in count and time.
 
 usage: test_serve_cli.py STSCTL HOOKS(true|false)
@@ -24,6 +28,7 @@ import signal
 import socket
 import sqlite3
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -282,6 +287,10 @@ def main():
             raw.close()
             report(gone and 1.5 < took < 4, "a silent client is cut at the handshake deadline",
                    f"{took:.1f}s")
+            # hostile server names, sent as raw bytes (ssl refuses to send them)
+            answers = [hostile_hello(port, n) for n in HOSTILE]
+            report(all(a[:1] == b"\x15" for a in answers),
+                   "a server name with control bytes: refused with an alert", repr(answers))
         finally:
             p.send_signal(signal.SIGTERM)
             try:
@@ -300,6 +309,38 @@ def main():
         log = read(f"{d}/log")
         report("has a policy but no certificate yet" in log,
                "the log says why a hosted name was refused", log[-600:])
+        with open(f"{d}/log", "rb") as f:
+            raw = f.read()
+        bad = sorted({b for b in raw if (b < 0x20 and b != 0x0a) or b == 0x7f})
+        forged = [ln for ln in raw.split(b"\n") if ln.startswith((b"<3>", b"forged"))]
+        report(not bad and not forged, "no hostile server name reaches the log raw",
+               f"bytes {bad} lines {forged[:3]}")
+
+
+HOSTILE = [b"mta-sts.a.example\x1b[2J\x1b[31m", b"a.example\n<3>forged line",
+           b"\x07\x08\x7f\x1b]0;title\x07.example", b"x\r\nforged: yes"]
+
+
+def hostile_hello(port, sni):
+    """Send a TLS 1.2/1.3 ClientHello naming sni (raw bytes); the first bytes answered."""
+    def ext(t, body):
+        return struct.pack("!HH", t, len(body)) + body
+    name = struct.pack("!BH", 0, len(sni)) + sni
+    exts = (ext(0, struct.pack("!H", len(name)) + name) +
+            ext(10, struct.pack("!HHH", 4, 0x001d, 0x0017)) +          # supported_groups
+            ext(13, struct.pack("!HHHH", 6, 0x0403, 0x0804, 0x0401)) +  # signature_algorithms
+            ext(43, b"\x04" + struct.pack("!HH", 0x0304, 0x0303)) +     # supported_versions
+            ext(51, struct.pack("!HHH", 36, 0x001d, 32) + os.urandom(32)))  # key_share
+    body = (b"\x03\x03" + os.urandom(32) + b"\x00" +
+            struct.pack("!HHHH", 6, 0x1301, 0xc02b, 0xc02f) + b"\x01\x00" +
+            struct.pack("!H", len(exts)) + exts)
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
+        c.sendall(b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs)
+        try:
+            return c.recv(64)
+        except OSError:
+            return b""
 
 
 def free_port():
