@@ -75,6 +75,23 @@ static int apply_opt(struct cli_ctx *ctx, const struct cli_opt *o, const char *v
 	return EXIT_INTERNAL;
 }
 
+bool cli_opts_have(const struct cli_opt *opts, enum cli_opt_type type)
+{
+	for (size_t i = 0; opts && opts[i].type != CLI_OPT_END; i++)
+		if (opts[i].type == type)
+			return true;
+	return false;
+}
+
+/* Does the command's own table take this long name or short letter? */
+static bool opts_take(const struct cli_opt *opts, size_t n, const char *name, int short_name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(opts[i].name, name) == 0 || opts[i].short_name == short_name)
+			return true;
+	return false;
+}
+
 bool cli_opt_takes_value(const struct cli_opt *o)
 {
 	return o->type != CLI_OPT_BOOL && o->type != CLI_OPT_JSON && o->type != CLI_OPT_SET_INT &&
@@ -115,8 +132,8 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	while (opts[n].type != CLI_OPT_END)
 		n++;
-	struct option *lo = calloc(n + 2, sizeof(*lo));
-	char *shorts = calloc(2 * n + 4, 1), *sp = shorts;
+	struct option *lo = calloc(n + 4, sizeof(*lo));
+	char *shorts = calloc(2 * n + 6, 1), *sp = shorts;
 	int rc = EXIT_OK, c;
 	if (!lo || !shorts) {
 		free(lo);
@@ -137,7 +154,18 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 				*sp++ = ':';
 		}
 	}
-	lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+	size_t k = n;
+	lo[k++] = (struct option){"help", no_argument, NULL, 'h'};
+	/* the global -q and -v after the command name too, unless the command
+	 * has an option of that name or letter itself (it wins; none has today) */
+	if (!opts_take(opts, n, "quiet", 'q')) {
+		lo[k++] = (struct option){"quiet", no_argument, NULL, 'q'};
+		*sp++ = 'q';
+	}
+	if (!opts_take(opts, n, "verbose", 'v')) {
+		lo[k++] = (struct option){"verbose", no_argument, NULL, 'v'};
+		*sp++ = 'v';
+	}
 	scan_errors_fail(ctx, opts, argc, argv);
 	optind = 0; /* reset getopt */
 	opterr = 0;
@@ -150,6 +178,10 @@ int cli_parse_options(struct cli_ctx *ctx, int argc, char **argv)
 				o = &opts[i];
 		if (o)
 			rc = apply_opt(ctx, o, optarg);
+		else if (c == 'q')
+			cli_verbosity = 0;
+		else if (c == 'v')
+			cli_verbosity = 2;
 		else if (c == 'h') {
 			cli_usage(stdout, ctx->def->usage);
 			ctx->help_shown = true;

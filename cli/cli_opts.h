@@ -48,6 +48,9 @@ struct cli_opt {
 	unsigned flags;
 };
 
+/* Does the table (ended by CLI_END; NULL: none) have an option of this type? */
+bool cli_opts_have(const struct cli_opt *opts, enum cli_opt_type type);
+
 /* Whether the option takes a value (--opt VALUE); not an optional one (--opt[=VALUE]). */
 bool cli_opt_takes_value(const struct cli_opt *o);
 

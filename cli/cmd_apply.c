@@ -15,7 +15,7 @@
 
 /* docs/stsctl-apply.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const apply_usage[] = {
-    "stsctl apply INVENTORY|PLANFILE [--yes] [--target DOMAIN]... [--concurrency N] "
+    "stsctl apply INVENTORY|PLANFILE [--yes] [--json] [--target DOMAIN]... [--concurrency N] "
     "[--state PATH] [--allow-removal] [--progress=WHEN]",
     "",
     "Publish what the inventory says, in the safe order per domain: the policy",
@@ -26,6 +26,8 @@ static const char *const apply_usage[] = {
     "",
     "  -y, --yes             apply without asking (required when standard input",
     "                        is not a terminal)",
+    "      --json            print the plan and what was applied or failed as one",
+    "                        JSON object instead of the text plan",
     "  -t, --target DOMAIN   apply only this domain (repeatable; not with a plan file)",
     "      --concurrency N   zones in flight (default 4), within each provider's limit",
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
@@ -124,7 +126,13 @@ static int confirm(const struct sts_plan *p, bool yes)
 
 static void print_summary(const struct sts_apply_result *res)
 {
-	if (cli_verbosity >= 1 || res->n_failed)
+	if (res->n_failed) /* changes of failed domains count as failed, not changed */
+		fprintf(stderr,
+			"Apply: %zu domains changed, %zu changes failed, %zu changes applied, %zu "
+			"unchanged, %zu failed\n",
+			res->n_changed, res->n_changes_failed, res->n_changes, res->n_unchanged,
+			res->n_failed);
+	else if (cli_verbosity >= 1)
 		fprintf(stderr,
 			"Apply: %zu domains changed (%zu changes), %zu unchanged, %zu failed\n",
 			res->n_changed, res->n_changes, res->n_unchanged, res->n_failed);
@@ -133,6 +141,33 @@ static void print_summary(const struct sts_apply_result *res)
 		fprintf(stderr, "  failed: %s: %s: %s\n", f->domain, f->step,
 			f->message ? f->message : sts_strerror(f->err));
 	}
+}
+
+/* --json: the plan as 'stsctl plan --json' prints it, plus "applied" (docs/stsctl-apply.md) */
+static int print_json(const struct sts_plan *p, const struct sts_apply_result *res)
+{
+	json_t *doc = sts_plan_to_json(p), *failures = json_array();
+	for (size_t i = 0; failures && i < res->n_failures; i++) {
+		const struct sts_apply_failure *f = &res->failures[i];
+		if (json_array_append_new(
+			failures, json_pack("{s:s,s:s,s:s,s:s}", "domain", f->domain, "step",
+					    f->step, "error", sts_strerror(f->err), "message",
+					    f->message ? f->message : sts_strerror(f->err))) < 0) {
+			json_decref(failures);
+			failures = NULL;
+		}
+	}
+	json_t *applied =
+	    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "run", (json_int_t)res->run,
+		      "domains_changed", (json_int_t)res->n_changed, "domains_unchanged",
+		      (json_int_t)res->n_unchanged, "domains_failed", (json_int_t)res->n_failed,
+		      "changes_applied", (json_int_t)res->n_changes, "changes_failed",
+		      (json_int_t)res->n_changes_failed, "failures", failures);
+	if (!doc || !applied || json_object_set_new(doc, "applied", applied) < 0) {
+		json_decref(doc);
+		return cli_json_print(NULL);
+	}
+	return cli_json_print(doc);
 }
 
 struct apply_args {
@@ -146,6 +181,7 @@ struct apply_args {
 
 static const struct cli_opt apply_opts[] = {
     CLI_BOOL("yes", 'y', struct apply_args, yes),
+    CLI_JSON,
     CLI_LIST("target", 't', struct apply_args, targets),
     CLI_UINT("concurrency", 0, struct apply_args, conc, 1, 256,
 	     "--concurrency needs a number from %2$lu to %3$lu, not '%1$s'"),
@@ -197,7 +233,7 @@ static int run(struct cli_ctx *ctx)
 		rc = cli_exit_for(r);
 		goto out;
 	}
-	if (cli_verbosity >= 1 && cli_plan_print(p) < 0) {
+	if (!ctx->json && cli_verbosity >= 1 && cli_plan_print(p) < 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -228,6 +264,8 @@ static int run(struct cli_ctx *ctx)
 	rc = r < 0 ? cli_exit_for(r) : res.n_failed ? EXIT_FAIL : EXIT_OK;
 	if (r == STS_EDB)
 		rc = EXIT_FAIL;
+	if (ctx->json && (r == STS_OK || r == STS_EDB) && print_json(p, &res) < 0 && rc == EXIT_OK)
+		rc = EXIT_USAGE;
 out:
 	free(err);
 	sts_apply_result_release(&res);

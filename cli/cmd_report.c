@@ -8,13 +8,14 @@
 #include "cli.h"
 #include "commands.h"
 #include "sts_err.h"
+#include "sts_fsutil.h"
 #include "sts_report.h"
 #include "sts_report_evidence.h"
 
 /* docs/stsctl-report.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const report_usage[] = {
-    "stsctl report [--domain D] [--since DATE] [--format text|json|csv|html] "
-    "[--inventory FILE] [--state PATH]",
+    "stsctl report [--domain D] [--since DATE] [--format text|json|csv|html] [--json] "
+    "[--output FILE] [--inventory FILE] [--state PATH]",
     "",
     "Summarise the stored TLS reports per policy domain: sessions and success",
     "ratio, failures by result type, by reporting organisation, by receiving MX",
@@ -26,6 +27,9 @@ static const char *const report_usage[] = {
     "      --until DATE      only reports up to DATE",
     "  -f, --format F        text (default), json, csv, or html: one self-contained",
     "                        page with an SVG chart of each domain's days",
+    "      --json            the same as --format json",
+    "  -o, --output FILE     write the report to FILE (replaced atomically)",
+    "                        instead of standard output",
     "      --authenticated   only authenticated reports (signed or trusted source)",
     "  -i, --inventory FILE  also list the inventory's domains without reports",
     "      --state PATH      state database (default ./stsctl.db)",
@@ -36,20 +40,24 @@ static const char *const report_usage[] = {
     NULL,
 };
 
-static int write_stdout(void *ud, const char *p, size_t n)
+/* ud: NULL for standard output, else the struct sts_buf of --output */
+static int write_out(void *ud, const char *p, size_t n)
 {
-	(void)ud;
+	if (ud)
+		return sts_buf_append(ud, p, n) == STS_OK ? 0 : -1;
 	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
 struct report_args {
-	const char *domain, *since, *until;
+	const char *domain, *since, *until, *output;
 	enum sts_report_format format;
+	bool format_set;
 	bool auth;
 };
 
 static int opt_format(struct cli_ctx *ctx, void *field, const char *value)
 {
+	((struct report_args *)ctx->args)->format_set = true;
 	if (sts_report_format_parse(value, field) < 0)
 		return cli_usage_error(ctx->def->usage,
 				       "invalid --format '%s': expected text, json, csv or html",
@@ -63,6 +71,8 @@ static const struct cli_opt report_opts[] = {
     CLI_STRING("until", 0, struct report_args, until),
     CLI_CALLBACK("format", 'f', struct report_args, format, opt_format),
     CLI_BOOL("authenticated", 0, struct report_args, auth),
+    CLI_JSON,
+    CLI_STRING("output", 'o', struct report_args, output),
     CLI_INVENTORY('i'),
     CLI_STATE,
     CLI_END,
@@ -70,7 +80,7 @@ static const struct cli_opt report_opts[] = {
 
 /* the summary plus every report with whether it counts as evidence, and why not */
 static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
-		      const struct sts_report *rep)
+		      const struct sts_report *rep, struct sts_buf *out)
 {
 	json_t *reports = NULL, *doc = sts_report_to_json(rep);
 	bool truncated = false;
@@ -85,9 +95,9 @@ static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
 	json_decref(doc);
 	if (r == STS_OK && !s)
 		r = STS_ENOMEM;
-	if (s && write_stdout(NULL, s, strlen(s)) != 0)
+	if (s && write_out(out, s, strlen(s)) != 0)
 		r = STS_EIO;
-	else if (s && write_stdout(NULL, "\n", 1) != 0)
+	else if (s && write_out(out, "\n", 1) != 0)
 		r = STS_EIO;
 	free(s);
 	return r;
@@ -97,9 +107,16 @@ static int run(struct cli_ctx *ctx)
 {
 	const struct report_args *a = ctx->args;
 	struct sts_report *rep = NULL;
+	struct sts_buf buf, *out = a->output ? &buf : NULL;
+	enum sts_report_format format = ctx->json ? STS_REPORT_JSON : a->format;
 	char since[11], until[11];
 	int rc = EXIT_OK;
 	int64_t now = sts_db_now(ctx->db);
+	sts_buf_init(&buf, STS_CAP_INVENTORY);
+	if (ctx->json && a->format_set && a->format != STS_REPORT_JSON) {
+		rc = cli_usage_error(report_usage, "--json and a --format other than json");
+		goto out;
+	}
 	if (a->since && sts_report_parse_date(a->since, now, since) < 0) {
 		rc = cli_usage_error(report_usage,
 				     "invalid --since '%s': expected YYYY-MM-DD or Nd", a->since);
@@ -127,15 +144,20 @@ static int run(struct cli_ctx *ctx)
 		if (!a->domain || strcmp(a->domain, name) == 0)
 			r = sts_report_add_domain(rep, name);
 	}
-	if (r == STS_OK && a->format == STS_REPORT_JSON)
-		r = write_json(ctx, &q, rep);
+	if (r == STS_OK && format == STS_REPORT_JSON)
+		r = write_json(ctx, &q, rep, out);
 	else if (r == STS_OK)
-		r = sts_report_write(rep, a->format, write_stdout, NULL);
-	if (r < 0) {
+		r = sts_report_write(rep, format, write_out, out);
+	if (r == STS_OK && out &&
+	    (r = sts_write_atomic(a->output, sts_buf_str(out), out->len, 0644, true)) < 0) {
+		sts_log_errno(r, "cannot write the report to '%s'", a->output);
+		rc = cli_exit_for(r);
+	} else if (r < 0) {
 		sts_log_errno(r, "cannot write the report");
 		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 	}
 out:
+	sts_buf_release(&buf);
 	sts_report_free(rep);
 	return rc;
 }

@@ -111,6 +111,9 @@ void cli_print_diags(const struct sts_diags *d)
 			continue;
 		sts_buf_reset(&b);
 		sts_buf_reset(&line);
+		/* FILE:LINE:COL: as compilers write it; without a file, stsctl's prefix */
+		if (!d->v[i].file)
+			sts_buf_puts(&line, "stsctl: ");
 		if (sts_diag_format(&d->v[i], &b) == 0 &&
 		    sts_escape_append(&line, sts_buf_str(&b), b.len) == 0 &&
 		    sts_buf_putc(&line, '\n') == 0)

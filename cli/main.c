@@ -80,25 +80,41 @@ size_t cli_commands(const struct cli_cmd **ret)
 }
 
 static const char *const main_usage[] = {
-    "stsctl [--verbose|--quiet] COMMAND [ARGS]",
+    "stsctl [--verbose|--quiet] [--json] [--state PATH] COMMAND [ARGS]",
     "stsctl --version [--json]",
     "stsctl help [COMMAND]",
     NULL,
 };
 
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
 static const struct cli_cmd *find_cmd(const char *name)
 {
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (size_t i = 0; i < N_CMDS; i++)
 		if (strcmp(cmds[i].name, name) == 0)
 			return &cmds[i];
 	return NULL;
+}
+
+/* "unknown command 'plna': did you mean 'plan'?": exit 2 */
+static int unknown_cmd(const char *name)
+{
+	const char *names[N_CMDS];
+	for (size_t i = 0; i < N_CMDS; i++)
+		names[i] = cmds[i].name;
+	const char *hint = sts_suggest(name, names, N_CMDS);
+	if (hint)
+		sts_log_err("unknown command '%s': did you mean '%s'?", name, hint);
+	else
+		sts_log_err("unknown command '%s'", name);
+	return EXIT_USAGE;
 }
 
 static void list_cmds(FILE *f)
 {
 	cli_usage(f, main_usage);
 	fprintf(f, "\ncommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (size_t i = 0; i < N_CMDS; i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nexit codes: docs/exit-codes.md\n");
 }
@@ -111,7 +127,7 @@ static int cmd_help(struct cli_ctx *ctx)
 	}
 	const struct cli_cmd *c = find_cmd(ctx->argv[0]);
 	if (!c)
-		return cli_usage_error(help_usage, "unknown command '%s'", ctx->argv[0]);
+		return unknown_cmd(ctx->argv[0]);
 	cli_usage(stdout, c->def->usage);
 	return EXIT_OK;
 }
@@ -127,7 +143,30 @@ static int finish_stdout(int rc)
 	return rc;
 }
 
-static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
+/*
+ * --json and --state given before the command name: the command's own
+ * options (docs/stsctl.md, Global options). A command without the option
+ * refuses it, as it would after its name.
+ */
+struct global_opts {
+	bool json;
+	const char *state;
+};
+
+static int global_opts_apply(struct cli_ctx *ctx, const struct cli_cmd *c,
+			     const struct global_opts *g)
+{
+	if (g->json && !cli_opts_have(c->def->opts, CLI_OPT_JSON))
+		return cli_usage_error(c->def->usage, "'stsctl %s' has no --json", c->name);
+	if (g->state && !cli_opts_have(c->def->opts, CLI_OPT_STATE))
+		return cli_usage_error(c->def->usage, "'stsctl %s' has no --state", c->name);
+	ctx->json = ctx->json || g->json;
+	if (!ctx->state_path) /* the one after the command name wins */
+		ctx->state_path = g->state;
+	return EXIT_OK;
+}
+
+static int run_cmd(const struct cli_cmd *c, int argc, char **argv, const struct global_opts *g)
 {
 	if (!(c->flags & CMD_NO_HELP_SCAN)) {
 		for (int i = 1; i < argc; i++) {
@@ -146,6 +185,8 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	rc = cli_parse_options(&ctx, argc, argv);
+	if (rc == EXIT_OK && !ctx.help_shown)
+		rc = global_opts_apply(&ctx, c, g);
 	if (rc == EXIT_OK && !ctx.help_shown && c->def->prepare)
 		rc = c->def->prepare(&ctx);
 	if (rc == EXIT_OK && !ctx.help_shown)
@@ -162,6 +203,18 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 	return finish_stdout(rc);
 }
 
+/* A usage error before the command name: the message, then stsctl's synopsis. */
+static int main_usage_error(const char *fmt, const char *arg)
+{
+	sts_log_err(fmt, arg);
+	fprintf(stderr, "usage: %s\n", main_usage[0]);
+	fprintf(stderr, "(see 'stsctl --help')\n");
+	return EXIT_USAGE;
+}
+
+#define OPT_JSON  0x100
+#define OPT_STATE 0x101
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -169,11 +222,15 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"state", required_argument, NULL, OPT_STATE},
 	    {NULL, 0, NULL, 0},
 	};
+	struct global_opts g = {0};
 	int c;
-	/* '+': stop at the first non-option, the command name */
-	while ((c = getopt_long(argc, argv, "+hVvq", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages, not getopt's */
+	/* '+': stop at the first non-option, the command name; ':': a missing value is ':' */
+	while ((c = getopt_long(argc, argv, "+:hVvq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			list_cmds(stdout);
@@ -182,6 +239,7 @@ int main(int argc, char **argv)
 			/* --version [--json]: nothing else may follow */
 			bool json = optind < argc && strcmp(argv[optind], "--json") == 0;
 			if (argc > optind + (json ? 1 : 0)) {
+				sts_log_err("--version takes no argument but --json");
 				fprintf(stderr, "usage: %s\n", main_usage[1]);
 				return EXIT_USAGE;
 			}
@@ -195,9 +253,16 @@ int main(int argc, char **argv)
 		case 'q':
 			cli_verbosity = 0;
 			break;
+		case OPT_JSON:
+			g.json = true;
+			break;
+		case OPT_STATE:
+			g.state = optarg;
+			break;
+		case ':':
+			return main_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			fprintf(stderr, "usage: %s\n", main_usage[0]);
-			return EXIT_USAGE;
+			return main_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc) {
@@ -206,9 +271,9 @@ int main(int argc, char **argv)
 	}
 	const struct cli_cmd *cmd = find_cmd(argv[optind]);
 	if (!cmd) {
-		sts_log_err("unknown command '%s'", argv[optind]);
+		unknown_cmd(argv[optind]);
 		fprintf(stderr, "(see 'stsctl help')\n");
 		return EXIT_USAGE;
 	}
-	return run_cmd(cmd, argc - optind, argv + optind);
+	return run_cmd(cmd, argc - optind, argv + optind, &g);
 }

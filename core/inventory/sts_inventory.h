@@ -152,6 +152,12 @@ STS_API int sts_inventory_parse(const char *text, size_t len, const char *path,
 				struct sts_inventory **ret, struct sts_diags *diags);
 STS_API void sts_inventory_free(struct sts_inventory *inv);
 
+/* The "did you mean" of the inventory's messages: the candidate closest to
+ * word (case-insensitive optimal string alignment distance of at most 2, or
+ * a shared stem: "enforcing" -> "enforce"), or NULL. The CLI uses it for
+ * command names. */
+STS_API const char *sts_suggest(const char *word, const char *const *cands, size_t n);
+
 /*
  * sts_inventory_load without keeping the result (stsctl validate):
  * *ret_n_domains (may be NULL) is set to the number of entries in

@@ -210,7 +210,7 @@ static void suggest_add(struct suggest *s, const char *word, const char *cand)
 	}
 }
 
-static const char *suggest_list(const char *word, const char *const *cands, size_t n)
+STS_API const char *sts_suggest(const char *word, const char *const *cands, size_t n)
 {
 	struct suggest s = {NULL, 3};
 	for (size_t i = 0; i < n; i++)
@@ -230,7 +230,7 @@ void sts_inv_unknown_key(struct vctx *c, const struct pctx *p, const struct sts_
 			 const char *const *known, size_t n)
 {
 	char q[QUOTE_MAX + 4];
-	const char *hint = suggest_list(m->key, known, n);
+	const char *hint = sts_suggest(m->key, known, n);
 	if (hint)
 		ERR(c, p, m->key_off, "unknown key '%s': did you mean '%s'?",
 		    sts_inv_quote(q, m->key), hint);
@@ -474,7 +474,7 @@ bool sts_inv_parse_enum(struct vctx *c, const struct pctx *p, const struct sts_j
 		*ret = i;
 		return true;
 	}
-	const char *hint = suggest_list(v->u.s.p, names, n);
+	const char *hint = sts_suggest(v->u.s.p, names, n);
 	if (hint)
 		ERR(c, p, v->off, "invalid %s '%s': did you mean '%s'?", what,
 		    sts_inv_quote(q, v->u.s.p), hint);
@@ -577,7 +577,7 @@ static bool parse_hosting(struct vctx *c, const struct pctx *p, const struct sts
 		return true;
 	}
 	const char *hint =
-	    v->type == STS_JSTRING ? suggest_list(v->u.s.p, names, N_OF(names)) : NULL;
+	    v->type == STS_JSTRING ? sts_suggest(v->u.s.p, names, N_OF(names)) : NULL;
 	if (hint) {
 		ERR(c, p, v->off, "invalid hosting '%s': did you mean '%s'?",
 		    sts_inv_quote(q, v->u.s.p), hint);

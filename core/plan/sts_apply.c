@@ -661,6 +661,8 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 			r = add_failure(ret, d->name, "plan", d->err, d->errmsg);
 		} else if (s->failed) {
 			ret->n_failed++;
+			ret->n_changes_failed +=
+			    d->n_changes > s->n_done ? d->n_changes - s->n_done : 0;
 			r = add_failure(ret, d->name, s->fail_step, s->err, s->msg);
 		} else if (d->n_changes) {
 			ret->n_changed++;

@@ -63,6 +63,7 @@ struct sts_apply_result {
 	size_t n_changes;		    /* changes applied */
 	struct sts_apply_failure *failures; /* sorted by domain */
 	size_t n_failures;
+	size_t n_changes_failed; /* changes of failed domains that were not applied */
 };
 
 STS_API void sts_apply_result_release(struct sts_apply_result *r);

@@ -66,7 +66,8 @@ try:
 except (ValueError, KeyError) as e:
     report(False, "--version --json: version, plugin_abi, libraries", f"{e}: {vj!r}")
 expect("--version with another argument exits 2", ["--version", "x"], EXIT_USAGE, out="",
-       err="usage: stsctl --version [--json]\n")
+       err="stsctl: error: --version takes no argument but --json\n"
+           "usage: stsctl --version [--json]\n")
 
 # help and the command list
 help_out, _ = expect("help lists the commands", ["help"], EXIT_OK, out_re=r"^commands:\n  \S", err="")

@@ -50,11 +50,11 @@ expect("ASCII still works", ["*.example.com", "mail.example.com"], 0, "match\n")
 
 # names libidn2 refuses: exit 1, "invalid", a finding naming the argument
 expect("invalid U-label in PATTERN", ["x.-\u00f1.com", "x.com"], 1, "invalid\n",
-       "error: [B7] invalid mx pattern 'x.-\u00f1.com' (PATTERN): not a valid IDNA2008 name: "
+       "stsctl: error: [B7] invalid mx pattern 'x.-\u00f1.com' (PATTERN): not a valid IDNA2008 name: "
        "string start/ends with forbidden hyphen\n")
 expect("invalid U-label in HOSTNAME", ["*.example.com", "a.-\u00f1.example.com"], 1,
        "invalid\n",
-       "error: [M2] invalid host name 'a.-\u00f1.example.com' (HOSTNAME): not a valid IDNA2008 "
+       "stsctl: error: [M2] invalid host name 'a.-\u00f1.example.com' (HOSTNAME): not a valid IDNA2008 "
        "name: string start/ends with forbidden hyphen\n")
 rc, out, err = run("lint", "mx-match", "*.example.com", b"a.\xff.example.com")
 report(rc == 1 and out == "invalid\n" and "(HOSTNAME): not a valid IDNA2008 name" in err
@@ -64,7 +64,7 @@ report(rc == 1 and out == "invalid\n" and "(PATTERN): not a valid IDNA2008 name"
        "PATTERN with a code point IDNA2008 disallows", f"rc={rc} out={out!r} err={err!r}")
 # an ASCII pattern problem keeps its message; an empty host is a usage error (2)
 expect("IP address pattern", ["192.0.2.1", "x.com"], 1, "invalid\n",
-       "error: [B7] invalid mx pattern '192.0.2.1': IP addresses are not allowed: "
+       "stsctl: error: [B7] invalid mx pattern '192.0.2.1': IP addresses are not allowed: "
        "mx needs a host name\n")
 rc, out, err = run("lint", "mx-match", U, "")
 report(rc == 2 and out == "" and "empty hostname" in err, "empty HOSTNAME: usage, exit 2",
