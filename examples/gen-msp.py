@@ -77,8 +77,8 @@ def main():
             "web": "web",
         },
         "providers": {
-            "zones-eu": {"plugin": "zonefile", "directory": "out/msp/zones-eu"},
-            "zones-us": {"plugin": "zonefile", "directory": "out/msp/zones-us"},
+            "zones-eu": {"plugin": "zonefile", "directory": "out/msp/zones-eu", "create": True},
+            "zones-us": {"plugin": "zonefile", "directory": "out/msp/zones-us", "create": True},
             "web": {"plugin": "local", "root": "out/msp/www"},
         },
         "tenants": TENANTS,

@@ -3,9 +3,10 @@
  * zonefile: RFC 1035 zone files on the local file system, one file per
  * zone (DIR/<zone>.zone by default). Only the rrsets named in a change are
  * touched; every other byte stays as it was, except the SOA serial, which
- * is bumped in a file that has an SOA. A missing file is created as a
- * fragment holding only stsctl's records, for the real zone file to
- * $INCLUDE. Files are replaced atomically (temp file, fsync, rename).
+ * is bumped in a file that has an SOA. A missing file is an error unless
+ * the provider says "create": true; then it is created as a fragment
+ * holding only stsctl's records, for the real zone file to $INCLUDE.
+ * Files are replaced atomically (temp file, fsync, rename).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ struct zonefile {
 	char *dir;
 	char *file; /* template with {zone} */
 	enum zf_serial serial;
+	bool create; /* "create": a missing zone file is made (a fragment) */
 };
 
 static const struct sts_plugin_setting *const zonefile_schema[] = {
@@ -38,6 +40,9 @@ static const struct sts_plugin_setting *const zonefile_schema[] = {
     STS_SETTING(.key = "serial", .type = STS_SETTING_STRING, .def = "date",
 		.description = "SOA serial scheme: date (YYYYMMDDnn) or increment (+1)",
 		.choices = (const char *const[]){"date", "increment", NULL}),
+    STS_SETTING(.key = "create", .type = STS_SETTING_BOOL, .def = "false",
+		.description = "create a zone file that does not exist, as a fragment to "
+			       "$INCLUDE; without it a missing file is an error"),
     NULL,
 };
 
@@ -61,6 +66,7 @@ static int zonefile_load(struct sts_plugin *p, const json_t *settings, struct st
 	zf->file = strdup(json_string_value(json_object_get(settings, "file")));
 	const char *serial = json_string_value(json_object_get(settings, "serial"));
 	zf->serial = strcmp(serial, "increment") == 0 ? ZF_SERIAL_INCREMENT : ZF_SERIAL_DATE;
+	zf->create = json_is_true(json_object_get(settings, "create"));
 	if (!zf->dir || !zf->file) {
 		zonefile_unload(p);
 		return STS_PLUGIN_ENOMEM;
@@ -168,6 +174,21 @@ static int parse(struct sts_plugin *p, const char *path, const char *text, size_
 	return r;
 }
 
+/* A zone file that does not exist: made only with "create": true (else the
+ * zone's real file may be under another name, and a fragment without SOA
+ * would be written beside it unnoticed). */
+static bool missing_ok(struct sts_plugin *p, const char *path, struct sts_plugin_call *call)
+{
+	const struct zonefile *zf = sts_plugin_ctx_get(p);
+	if (!zf->create)
+		sts_plugin_error(
+		    call,
+		    "zone file '%s' does not exist: create it, or set \"create\": true "
+		    "on the provider to let stsctl create it",
+		    path);
+	return zf->create;
+}
+
 static int zonefile_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
 			 struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
@@ -179,6 +200,10 @@ static int zonefile_read(struct sts_plugin *p, const char *zone, const char *con
 	if (r < 0)
 		return r;
 	r = slurp(path, &text, &len, &mode, call);
+	if (r == STS_PLUGIN_ENOENT && !missing_ok(p, path, call)) {
+		r = STS_PLUGIN_EINVALID;
+		goto out;
+	}
 	if (r == STS_PLUGIN_ENOENT) {
 		r = STS_PLUGIN_OK; /* no file yet: an empty fragment, created by apply() */
 		goto out;
@@ -224,6 +249,10 @@ static int zonefile_apply(struct sts_plugin *p, const char *zone,
 	if (r < 0)
 		return r;
 	r = slurp(path, &text, &len, &mode, call);
+	if (r == STS_PLUGIN_ENOENT && !missing_ok(p, path, call)) {
+		r = STS_PLUGIN_EINVALID;
+		goto out;
+	}
 	if (r == STS_PLUGIN_ENOENT) {
 		mode = 0644;
 		if (asprintf(&text,

@@ -14,7 +14,7 @@ doms = [{"name": f"d{i}.z{i % z}.bench.test", "zone": f"z{i % z}.bench.test",
 inv = {"version": 1,
        "defaults": {"dns": "zones", "web": "www", "mode": "testing", "max_age": 604800,
                     "tlsrpt": {"rua": ["mailto:tlsrpt@bench.test"]}},
-       "providers": {"zones": {"plugin": "zonefile", "directory": "zones"},
+       "providers": {"zones": {"plugin": "zonefile", "directory": "zones", "create": True},
                      "www": {"plugin": "local", "root": "www"}},
        "domains": doms}
 with open(out, "w", encoding="utf-8") as f:

@@ -582,7 +582,7 @@ static const struct sts_io_ops pf_ops = {.dns_read = pf_dns_read, .web_get = pf_
 static const char INV[] =
     "{\"version\": 1,\n"
     " \"defaults\": {\"dns\": \"d\", \"web\": \"w\", \"mode\": \"enforce\", \"max_age\": 86400},\n"
-    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"
+    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\", \"create\": true},\n"
     "               \"w\": {\"plugin\": \"local\", \"root\": \"r\"}},\n"
     " \"domains\": [{\"name\": \"b.example\", \"mx\": [\"mx.b.example\"]},\n"
     "             {\"name\": \"a.example\", \"mx\": [\"mx.a.example\"],\n"
@@ -600,7 +600,8 @@ static void test_hosted_not_self(void **state)
 	(void)state;
 	static const char inv_text[] =
 	    "{\"version\": 1,\n"
-	    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"}},\n"
+	    " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\", \"create\": "
+	    "true}},\n"
 	    " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"d\", \"edge\": "
 	    "\"edge.msp.example\",\n"
 	    "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
@@ -778,7 +779,8 @@ static struct sts_inventory *zone_inv(size_t n)
 	FILE *f = open_memstream(&text, &len);
 	fprintf(f, "{\"version\": 1, \"defaults\": {\"dns\": \"d\", \"web\": \"w\", "
 		   "\"mode\": \"enforce\", \"max_age\": 86400, \"zone\": \"z.example\"},\n"
-		   " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"
+		   " \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\", "
+		   "\"create\": true},\n"
 		   "  \"w\": {\"plugin\": \"local\", \"root\": \"r\"}},\n \"domains\": [");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f,

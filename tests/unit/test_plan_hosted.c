@@ -119,8 +119,10 @@ static int f_fetch(void *ud, const struct sts_plan_domain *d, struct sts_buf *re
 #define INV_HEAD                                                                                   \
 	"{\"version\": 1,\n"                                                                       \
 	" \"defaults\": {\"mode\": \"enforce\", \"max_age\": 86400},\n"                            \
-	" \"providers\": {\"msp\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"            \
-	"               \"d\": {\"plugin\": \"zonefile\", \"directory\": \"y\"}},\n"
+	" \"providers\": {\"msp\": {\"plugin\": \"zonefile\", \"directory\": \"z\", \"create\": "  \
+	"true},\n"                                                                                 \
+	"               \"d\": {\"plugin\": \"zonefile\", \"directory\": \"y\", \"create\": "      \
+	"true}},\n"
 
 static const char INV[] =
     INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "

@@ -831,8 +831,8 @@ static void zf_open(struct zf_fixture *f, const char *serial)
 	f->h = new_host(NULL);
 	struct sts_diags d;
 	sts_diags_init(&d);
-	json_t *s = json_pack("{s:s, s:s, s:s}", "plugin", "zonefile", "directory", f->dir,
-			      "serial", serial);
+	json_t *s = json_pack("{s:s, s:s, s:s, s:b}", "plugin", "zonefile", "directory", f->dir,
+			      "serial", serial, "create", 1);
 	assert_int_equal(sts_plugin_open(f->h, "dns", s, &f->p, &d), STS_OK);
 	json_decref(s);
 	sts_diags_release(&d);
@@ -919,7 +919,7 @@ static void test_zonefile_read(void **state)
 	assert_int_equal(cn->ttl, 3600);
 	sts_rrsets_release(&l);
 
-	/* a missing directory or file is an empty zone; apply creates both */
+	/* without "create": true, a missing file is refused, naming it and the setting */
 	struct sts_diags d;
 	sts_diags_init(&d);
 	char *sub = NULL;
@@ -927,14 +927,23 @@ static void test_zonefile_read(void **state)
 	json_t *s = json_pack("{s:s, s:s}", "plugin", "zonefile", "directory", sub);
 	struct sts_plugin *p2 = NULL;
 	assert_int_equal(sts_plugin_open(f.h, "dns2", s, &p2, &d), STS_OK);
-	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_OK);
-	assert_int_equal(l.n, 0);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_EINVALID);
+	assert_non_null(strstr(last_err, "new/zones/example.com.zone' does not exist"));
+	assert_non_null(strstr(last_err, "\"create\": true"));
 	struct sts_dns_change c = {.action = STS_CHANGE_CREATE,
 				   .rrset = {.name = "_mta-sts.example.com.",
 					     .type = "TXT",
 					     .ttl = 60,
 					     .values = (char *[]){"v=STSv1; id=1;"},
 					     .n_values = 1}};
+	assert_int_equal(sts_plugin_dns_apply(p2, "example.com", &c, 1, E()), STS_EINVALID);
+	sts_plugin_close(p2);
+	json_decref(s);
+	/* with it, a missing directory or file is an empty zone; apply creates both */
+	s = json_pack("{s:s, s:s, s:b}", "plugin", "zonefile", "directory", sub, "create", 1);
+	assert_int_equal(sts_plugin_open(f.h, "dns2", s, &p2, &d), STS_OK);
+	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_OK);
+	assert_int_equal(l.n, 0);
 	assert_int_equal(sts_plugin_dns_apply(p2, "example.com", &c, 1, E()), STS_OK);
 	assert_int_equal(sts_plugin_dns_read(p2, "example.com", names, 3, &l, E()), STS_OK);
 	assert_int_equal(l.n, 1);

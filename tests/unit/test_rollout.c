@@ -241,7 +241,8 @@ static const char *const names[N_STREAMS] = {"healthy.example", "chronic.example
 	" \"defaults\": {\"dns\": \"d\", \"web\": \"w\", \"mode\": \"none\", \"max_age\": "        \
 	"86400,\n"                                                                                 \
 	"   \"tlsrpt\": {\"rua\": [\"mailto:r@example.net\"]}},\n"                                 \
-	" \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\"},\n"              \
+	" \"providers\": {\"d\": {\"plugin\": \"zonefile\", \"directory\": \"z\", \"create\": "    \
+	"true},\n"                                                                                 \
 	"               \"w\": {\"plugin\": \"local\", \"root\": \"r\"}},\n"                       \
 	" \"domains\": [\n"                                                                        \
 	"  {\"name\": \"healthy.example\", \"mx\": [\"mx1.healthy.example\"]},\n"                  \

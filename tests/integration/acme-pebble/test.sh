@@ -319,7 +319,7 @@ curl -sf -X POST -d "{\"host\": \"$ID8.\", \"target\": \"edge.msp.example.\"}" \
 	"http://127.0.0.1:$CTMGMT/set-cname" || notok "challtestsrv sets the CNAME of $ID8"
 cp "$SC/trust.pem" "$SI/trust.pem"
 cat >"$SI/inventory.json" <<EOF
-{"version": 1, "providers": {"msp": {"plugin": "zonefile", "directory": "zones"}},
+{"version": 1, "providers": {"msp": {"plugin": "zonefile", "directory": "zones", "create": true}},
  "hosted": {"zone": "sts.msp.example", "dns": "msp", "edge": "edge.msp.example",
   "acme": {"directory": "$DIRURL",
    "contact": ["mailto:hostmaster@example.com", "mailto:security@example.com"],

@@ -134,7 +134,7 @@ python3 - "$C/inventory.json" "$U" >"$U/inventory.json" <<'EOF'
 import json, sys
 inv = json.load(open(sys.argv[1]))
 u = sys.argv[2]
-inv["providers"] = {"z": {"plugin": "zonefile", "directory": u + "/zones"},
+inv["providers"] = {"z": {"plugin": "zonefile", "directory": u + "/zones", "create": True},
                     "w": {"plugin": "local", "root": u + "/www"}}
 inv["defaults"].update({"dns": "z", "web": "w"})
 print(json.dumps(inv, indent=2))

@@ -45,7 +45,7 @@ cat >inv.json <<EOF2
  "defaults": {"dns": "d", "web": "w", "mode": "testing", "max_age": 86400,
    "tlsrpt": {"rua": ["mailto:tlsrpt@example.net"]},
    "rollout": {"min_days_in_testing": 7, "window_days": 7}},
- "providers": {"d": {"plugin": "zonefile", "directory": "z"},
+ "providers": {"d": {"plugin": "zonefile", "directory": "z", "create": true},
                "w": {"plugin": "local", "root": "r"}},
  "reports": {"sources": [{"source": "reports/google", "trusted": true, "name": "google-archive"},
                          {"source": "reports/microsoft", "trusted": true, "name": "microsoft-archive"}]},
