@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "cli_scope.h"
 #include "cli_netopts.h"
 #include "commands.h"
 #include "sts_buf.h"
@@ -18,7 +19,7 @@
 static const char *const check_usage[] = {
     "stsctl check [OPTIONS] DOMAIN...",
     "stsctl check [OPTIONS] --file FILE",
-    "stsctl check [OPTIONS] --inventory FILE [DOMAIN...]",
+    "stsctl check [OPTIONS] --inventory FILE [--tenant NAME]... [DOMAIN...]",
     "",
     "Audit live MTA-STS and TLS-RPT deployments as sending MTAs see them: the",
     "_mta-sts record, the policy over HTTPS, every MX against the policy and over",
@@ -27,6 +28,8 @@ static const char *const check_usage[] = {
     "    --json                 print the report as JSON",
     "    --inventory FILE       compare with the inventory; without DOMAIN, check",
     "                           every domain in it",
+    "    --tenant NAME          with --inventory: check this tenant's domains",
+    "                           (repeatable; with DOMAIN: both)",
     "    -f, --file FILE        read domains from FILE, one per line ('-': stdin)",
     "    --concurrency N        check N domains at a time (default 10, at most 512)",
     "    --resolver IP[:PORT]   send DNS queries to this server, not resolv.conf's",
@@ -62,6 +65,7 @@ struct check_args {
 	struct netopts net;
 	struct namelist names;
 	bool no_smtp;
+	struct cli_scope scope; /* --tenant */
 };
 
 static int opt_file(struct cli_ctx *ctx, void *field, const char *value)
@@ -81,6 +85,7 @@ static int opt_warn_days(struct cli_ctx *ctx, void *field, const char *value)
 static const struct cli_opt check_opts[] = {
     CLI_JSON,
     CLI_INVENTORY(0),
+    CLI_TENANT(struct check_args, scope),
     CLI_CALLBACK("file", 'f', struct check_args, names, opt_file),
     CLI_BOOL("no-smtp", 0, struct check_args, no_smtp),
     CLI_CALLBACK("warn-days", 0, struct check_args, net, opt_warn_days),
@@ -128,10 +133,15 @@ static int run(struct cli_ctx *ctx)
 	struct sts_check_report rep = {0};
 	int rc = EXIT_OK;
 	a->net.check.no_smtp = a->no_smtp;
+	if ((rc = cli_scope_resolve(ctx, &a->scope)) != EXIT_OK)
+		return rc;
 	if (ctx->inv) {
-		size_t given = a->names.n;
-		for (size_t i = 0; !given && i < ctx->inv->n_domains; i++)
-			if ((rc = namelist_add(&a->names, ctx->inv->domains[i].name, check_usage)))
+		/* without DOMAIN every domain, with --tenant (also) the tenants' */
+		bool all = a->names.n == 0 && !a->scope.active;
+		for (size_t i = 0; i < ctx->inv->n_domains; i++)
+			if ((all || (a->scope.active &&
+				     cli_scope_has(&a->scope, ctx->inv->domains[i].name))) &&
+			    (rc = namelist_add(&a->names, ctx->inv->domains[i].name, check_usage)))
 				return rc;
 		a->net.check.inventory = ctx->inv;
 	}
@@ -155,6 +165,7 @@ static void release(struct cli_ctx *ctx)
 {
 	struct check_args *a = ctx->args;
 	namelist_release(&a->names);
+	cli_scope_release(&a->scope);
 }
 
 CLI_COMMAND(check, .args_size = sizeof(struct check_args), .max_args = -1, .prepare = prepare,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_scope.h"
 #include "commands.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
@@ -15,7 +16,7 @@
 /* docs/stsctl-report.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const report_usage[] = {
     "stsctl report [--domain D] [--since DATE] [--format text|json|csv|html] [--json] "
-    "[--output FILE] [--inventory FILE] [--state PATH]",
+    "[--output FILE] [--inventory FILE] [--tenant NAME]... [--state PATH]",
     "",
     "Summarise the stored TLS reports per policy domain: sessions and success",
     "ratio, failures by result type, by reporting organisation, by receiving MX",
@@ -32,6 +33,8 @@ static const char *const report_usage[] = {
     "                        instead of standard output",
     "      --authenticated   only authenticated reports (signed or trusted source)",
     "  -i, --inventory FILE  also list the inventory's domains without reports",
+    "      --tenant NAME     only this tenant's domains (repeatable; needs",
+    "                        --inventory)",
     "      --state PATH      state database (default ./stsctl.db)",
     "  -h, --help            show this help",
     "",
@@ -53,6 +56,7 @@ struct report_args {
 	enum sts_report_format format;
 	bool format_set;
 	bool auth;
+	struct cli_scope scope; /* --tenant */
 };
 
 static int opt_format(struct cli_ctx *ctx, void *field, const char *value)
@@ -74,9 +78,33 @@ static const struct cli_opt report_opts[] = {
     CLI_JSON,
     CLI_STRING("output", 'o', struct report_args, output),
     CLI_INVENTORY('i'),
+    CLI_TENANT(struct report_args, scope),
     CLI_STATE,
     CLI_END,
 };
+
+static bool in_scope(void *ud, const char *domain)
+{
+	return cli_scope_has(ud, domain);
+}
+
+/* Only the reports (of the evidence list) about a domain of the scope. */
+static void reports_keep(json_t *reports, const struct cli_scope *s)
+{
+	for (size_t i = json_array_size(reports); s->active && i-- > 0;) {
+		const char *d =
+		    json_string_value(json_object_get(json_array_get(reports, i), "domains"));
+		bool keep = false;
+		char name[256];
+		for (size_t n; d && *d && !keep; d += n + (d[n] == ' ')) {
+			n = strcspn(d, " ");
+			snprintf(name, sizeof(name), "%.*s", (int)n, d);
+			keep = n && n < sizeof(name) && cli_scope_has(s, name);
+		}
+		if (!keep)
+			json_array_remove(reports, i);
+	}
+}
 
 /* the summary plus every report with whether it counts as evidence, and why not */
 static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
@@ -87,6 +115,8 @@ static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
 	int r = doc ? sts_report_evidence_json(c->db, q, c->conf->reporters, c->conf->evidence_all,
 					       &reports, &truncated)
 		    : STS_ENOMEM;
+	if (r == STS_OK)
+		reports_keep(reports, &((const struct report_args *)c->args)->scope);
 	if (r == STS_OK &&
 	    (json_object_set_new(doc, "reports", reports) < 0 ||
 	     (truncated && json_object_set_new(doc, "reports_truncated", json_true()) < 0)))
@@ -105,7 +135,7 @@ static int write_json(const struct cli_ctx *c, const struct sts_report_query *q,
 
 static int run(struct cli_ctx *ctx)
 {
-	const struct report_args *a = ctx->args;
+	struct report_args *a = ctx->args;
 	struct sts_report *rep = NULL;
 	struct sts_buf buf, *out = a->output ? &buf : NULL;
 	enum sts_report_format format = ctx->json ? STS_REPORT_JSON : a->format;
@@ -133,6 +163,8 @@ static int run(struct cli_ctx *ctx)
 	    .until = a->until ? until : NULL,
 	    .authenticated_only = a->auth,
 	};
+	if ((rc = cli_scope_resolve(ctx, &a->scope)) != EXIT_OK)
+		goto out;
 	int r = sts_report_build(ctx->db, &q, &rep);
 	if (r < 0) {
 		cli_db_error(ctx, r);
@@ -141,9 +173,11 @@ static int run(struct cli_ctx *ctx)
 	}
 	for (size_t i = 0; ctx->inv && i < ctx->inv->n_domains && r == STS_OK; i++) {
 		const char *name = ctx->inv->domains[i].name;
-		if (!a->domain || strcmp(a->domain, name) == 0)
+		if ((!a->domain || strcmp(a->domain, name) == 0) && cli_scope_has(&a->scope, name))
 			r = sts_report_add_domain(rep, name);
 	}
+	if (r == STS_OK)
+		sts_report_keep(rep, in_scope, &a->scope);
 	if (r == STS_OK && format == STS_REPORT_JSON)
 		r = write_json(ctx, &q, rep, out);
 	else if (r == STS_OK)
@@ -162,4 +196,9 @@ out:
 	return rc;
 }
 
-CLI_COMMAND(report, .args_size = sizeof(struct report_args));
+static void release(struct cli_ctx *ctx)
+{
+	cli_scope_release(&((struct report_args *)ctx->args)->scope);
+}
+
+CLI_COMMAND(report, .args_size = sizeof(struct report_args), .release = release);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_scope.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
@@ -16,13 +17,14 @@
 
 /* docs/stsctl-status.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const status_usage[] = {
-    "stsctl status INVENTORY [--json] [--now RFC3339] [--state PATH]",
+    "stsctl status INVENTORY [--json] [--tenant NAME]... [--now RFC3339] [--state PATH]",
     "",
     "Show each domain's rollout stage and since when, its report health over the",
     "window, what blocks its promotion, and the earliest possible promotion",
     "(docs/rollout.md). Reads the state database only: no live check, no change.",
     "",
     "      --json            print {\"domains\":[...],\"hosted\":{...}} as JSON",
+    "      --tenant NAME     only this tenant's domains (repeatable)",
     "      --now RFC3339     as if at this time",
     "      --state PATH      state database (default ./stsctl.db)",
     "  -h, --help            show this help",
@@ -89,22 +91,36 @@ static int print_text(json_t *doc)
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
-static const struct cli_opt status_opts[] = {
-    CLI_JSON,
-    CLI_NOW,
-    CLI_STATE,
-    CLI_END,
+struct status_args {
+	struct cli_scope scope; /* --tenant */
 };
+
+static const struct cli_opt status_opts[] = {
+    CLI_JSON, CLI_TENANT(struct status_args, scope), CLI_NOW, CLI_STATE, CLI_END,
+};
+
+/* Only the domains of the scope (--tenant) stay in doc's "domains". */
+static void keep_scope(json_t *doc, const struct cli_scope *s)
+{
+	json_t *a = json_object_get(doc, "domains");
+	for (size_t i = json_array_size(a); s->active && i-- > 0;)
+		if (!cli_scope_has(s, str(json_array_get(a, i), "domain")))
+			json_array_remove(a, i);
+}
 
 static int run(struct cli_ctx *ctx)
 {
+	struct status_args *a = ctx->args;
 	json_t *doc = NULL;
-	int rc = EXIT_OK;
+	int rc = cli_scope_resolve(ctx, &a->scope);
+	if (rc != EXIT_OK)
+		return rc;
 	int r = sts_watch_status(ctx->inv, ctx->db, sts_watch_all_reports(ctx->inv), &doc);
 	if (r < 0) {
 		sts_log_errno(r, "cannot compute the status");
 		return EXIT_INTERNAL;
 	}
+	keep_scope(doc, &a->scope);
 	json_t *hosted = NULL; /* the hosted service: serve's heartbeats, the certificates */
 	if (ctx->json && sts_hosted_status_json(ctx->db, &hosted) == STS_OK)
 		json_object_set_new(doc, "hosted", hosted);
@@ -116,4 +132,10 @@ static int run(struct cli_ctx *ctx)
 	return rc;
 }
 
-CLI_COMMAND(status, CLI_ONE_ARG("INVENTORY"));
+static void release(struct cli_ctx *ctx)
+{
+	cli_scope_release(&((struct status_args *)ctx->args)->scope);
+}
+
+CLI_COMMAND(status, CLI_ONE_ARG("INVENTORY"), .args_size = sizeof(struct status_args),
+	    .release = release);

@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cli.h"
+#include "cli_scope.h"
 #include "commands.h"
 #include "sts_apply.h"
 #include "sts_check.h"
@@ -28,7 +29,7 @@
 /* docs/stsctl-watch.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const watch_usage[] = {
     "stsctl watch INVENTORY [--once] [--dry-run] [--json] [--now RFC3339] [--state PATH]",
-    "             [--resolver IP[:PORT]] [--concurrency N]",
+    "             [--resolver IP[:PORT]] [--concurrency N] [--tenant NAME]...",
     "",
     "Walk each domain from none to testing to enforce when the evidence says it",
     "is safe, and back to testing on a failure spike or a failed MX check",
@@ -45,6 +46,7 @@ static const char *const watch_usage[] = {
     "      --resolver IP[:PORT]",
     "                        DNS server of the live checks, not resolv.conf's",
     "      --concurrency N   run N live checks at a time (default 10, at most 512)",
+    "      --tenant NAME     only this tenant's domains (repeatable)",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 the cycle ran (or the daemon stopped on SIGTERM/SIGINT); 1 a",
@@ -71,7 +73,8 @@ static bool stderr_is_journal(void)
 struct watch_args {
 	bool once, dry_run;
 	const char *resolver;
-	unsigned concurrency; /* live checks at a time; 0: the default */
+	unsigned concurrency;	/* live checks at a time; 0: the default */
+	struct cli_scope scope; /* --tenant: resolved again each cycle */
 };
 
 struct watch_ctx {
@@ -211,6 +214,11 @@ static int ingest(struct watch_ctx *w)
 	return r;
 }
 
+static bool in_scope(void *ud, const char *domain)
+{
+	return cli_scope_has(ud, domain);
+}
+
 static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 {
 	struct sts_watch_conf wc;
@@ -225,12 +233,20 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 		return EXIT_FAIL;
 	const struct sts_watch_ops ops = {
 	    .check = op_check, .apply = op_apply, .tick = op_tick, .ud = w};
+	/* the tenants' domains in the inventory as it is now (reloads) */
+	struct cli_scope scope = {.tenants = a->scope.tenants};
+	int rc = cli_scope_resolve(w->c, &scope);
+	if (rc != EXIT_OK)
+		return rc;
 	const struct sts_watch_opts o = {.dry_run = dry_run,
 					 .all_reports = sts_watch_all_reports(w->c->inv),
 					 .check_every = wc.check_interval,
 					 .concurrency = a->concurrency,
-					 .ops = &ops};
+					 .ops = &ops,
+					 .in_scope = scope.active ? in_scope : NULL,
+					 .scope_ud = &scope};
 	int r = sts_watch_cycle(w->c->inv, w->c->db, &o, &res);
+	cli_scope_release(&scope);
 	if (r < 0) {
 		if (r == STS_EDB)
 			cli_db_error(w->c, r);
@@ -245,7 +261,7 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 	}
 	sts_log_debug("cycle: %zu domains, %zu changed, %zu failed, %zu live checks", res.n,
 		      res.n_changed, res.n_failed, res.n_checks);
-	int rc = res.n_failed ? EXIT_FAIL : EXIT_OK;
+	rc = res.n_failed ? EXIT_FAIL : EXIT_OK;
 	if (json && cli_json_print(sts_watch_result_json(&res)) < 0)
 		rc = EXIT_USAGE;
 	sts_watch_result_release(&res);
@@ -355,6 +371,7 @@ static const struct cli_opt watch_opts[] = {
     CLI_STRING("resolver", 0, struct watch_args, resolver),
     CLI_UINT("concurrency", 0, struct watch_args, concurrency, 1, STS_WATCH_CONCURRENCY_MAX,
 	     "invalid concurrency '%s' (%lu to %lu)"),
+    CLI_TENANT(struct watch_args, scope),
     CLI_END,
 };
 

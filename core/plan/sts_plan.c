@@ -92,6 +92,7 @@ STS_API void sts_plan_domain_release(struct sts_plan_domain *d)
 	free(d->resolve);
 	free(d->errmsg);
 	free(d->hosted_txt);
+	free(d->tenant);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -92,6 +92,19 @@ STS_API void sts_report_free(struct sts_report *r)
 	free(r);
 }
 
+STS_API void sts_report_keep(struct sts_report *r, bool (*keep)(void *ud, const char *domain),
+			     void *ud)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_domains; i++) {
+		if (keep(ud, r->domains[i].domain))
+			r->domains[k++] = r->domains[i];
+		else
+			domain_release(&r->domains[i]);
+	}
+	r->n_domains = k;
+}
+
 /*
  * The element of *pv (*n of size sz) whose name, the char * at name_off,
  * is name; else a new zeroed one with a copy of name. NULL without memory.

@@ -88,6 +88,10 @@ STS_API void sts_report_free(struct sts_report *r);
  */
 STS_API int sts_report_add_domain(struct sts_report *r, const char *domain);
 
+/* Keep only the domains keep() says yes to (`stsctl report --tenant`), in order. */
+STS_API void sts_report_keep(struct sts_report *r, bool (*keep)(void *ud, const char *domain),
+			     void *ud);
+
 enum sts_report_format {
 	STS_REPORT_TEXT,
 	STS_REPORT_JSON,

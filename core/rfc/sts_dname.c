@@ -73,6 +73,24 @@ STS_API int sts_dname_normalize(const char *in, unsigned flags, char **ret, cons
 	return out ? STS_OK : STS_ENOMEM;
 }
 
+STS_API int sts_dname_to_unicode(const char *name, char **ret)
+{
+	char *u = NULL;
+	int rc = idn2_to_unicode_8z8z(name, &u, 0);
+	if (rc == IDN2_MALLOC)
+		return STS_ENOMEM;
+	if (rc != IDN2_OK) {
+		idn2_free(u);
+		return STS_EINVALID;
+	}
+	char *out = strdup(u);
+	idn2_free(u);
+	if (!out)
+		return STS_ENOMEM;
+	*ret = out;
+	return STS_OK;
+}
+
 static bool is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -64,6 +64,13 @@ enum sts_dname_problem {
  */
 STS_API int sts_dname_normalize(const char *in, unsigned flags, char **ret, const char **reterr);
 
+/*
+ * The U-label form of NAME (A-labels converted back, libidn2), for messages
+ * that show both spellings: *ret is malloc'd. STS_EINVALID when NAME has an
+ * A-label that is not valid punycode; STS_ENOMEM.
+ */
+STS_API int sts_dname_to_unicode(const char *name, char **ret);
+
 /* Label syntax of NAME (already normalized, no root dot): letters, digits
  * and '-' (and '_' or "*." per flags), labels 1..63 octets, 253 in all;
  * the first problem found, scanning from the left. */

@@ -378,7 +378,8 @@ static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
 	for (size_t i = 0; r == STS_OK && i < n; i++) {
 		struct sts_rollout_state st;
 		bool found = false;
-		if (sts_inventory_find(inv, names[i]))
+		if (sts_inventory_find(inv, names[i]) ||
+		    (o->in_scope && !o->in_scope(o->scope_ud, names[i])))
 			continue;
 		if ((r = sts_rollout_reader_state(rd, names[i], &st, &found)) < 0 || !found ||
 		    st.stage == STS_STAGE_REMOVED)
@@ -428,7 +429,8 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	sts_rollout_reader_set_reporters(rd, list);
 	struct batch b = {0};
 	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
-		r = one_domain(&inv->domains[i], db, rd, o, now, ret, &b);
+		if (!o->in_scope || o->in_scope(o->scope_ud, inv->domains[i].name))
+			r = one_domain(&inv->domains[i], db, rd, o, now, ret, &b);
 	if (r == STS_OK)
 		r = flush_batch(&b, db, rd, o, now, ret);
 	free(b.v);

@@ -48,6 +48,10 @@ struct sts_watch_opts {
 	int64_t check_every;  /* seconds between checks of a domain; 0 = 86400 */
 	unsigned concurrency; /* live checks at a time; 0 = STS_WATCH_DEFAULT_CONCURRENCY */
 	const struct sts_watch_ops *ops;
+	/* appended (issue 17, --tenant): only the domains in_scope says yes to
+	 * (of the inventory, and of those that left it); NULL: every domain */
+	bool (*in_scope)(void *ud, const char *domain);
+	void *scope_ud;
 };
 
 struct sts_watch_decision {

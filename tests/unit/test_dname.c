@@ -59,6 +59,23 @@ static void test_normalize_invalid(void **state)
 	}
 }
 
+/* the U-label form, for messages that name a domain both ways */
+static void test_to_unicode(void **state)
+{
+	(void)state;
+	char *u = NULL;
+	assert_int_equal(sts_dname_to_unicode("xn--bcher-kva.example", &u), STS_OK);
+	assert_string_equal(u, "b\xc3\xbc"
+			       "cher.example");
+	free(u);
+	assert_int_equal(sts_dname_to_unicode("mail.example.com", &u), STS_OK);
+	assert_string_equal(u, "mail.example.com");
+	free(u);
+	u = (char *)"untouched";
+	assert_int_equal(sts_dname_to_unicode("xn--zz-.example", &u), STS_EINVALID);
+	assert_string_equal(u, "untouched");
+}
+
 static void test_check(void **state)
 {
 	(void)state;
@@ -162,7 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_normalize), cmocka_unit_test(test_normalize_invalid),
 	    cmocka_unit_test(test_check),     cmocka_unit_test(test_eq_zone),
-	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_threads),   cmocka_unit_test(test_to_unicode),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);

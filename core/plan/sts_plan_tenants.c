@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* The tenant of each managed domain (sts_plan_tenants.h): one table, filled by apply. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sts_err.h"
+#include "sts_plan_tenants.h"
+
+/* Version 1 takes the tenants of the rows there are from their last applied spec. */
+static const struct sts_db_migration migrations[] = {
+    {1, "CREATE TABLE managed_tenants ("
+	" domain TEXT PRIMARY KEY, tenant TEXT NOT NULL);"
+	"INSERT INTO managed_tenants (domain, tenant)"
+	" SELECT domain, json_extract(spec, '$.tenant') FROM managed_domains"
+	" WHERE json_valid(spec) AND json_type(spec, '$.tenant') = 'text';"},
+};
+
+STS_API int sts_plan_schema(struct sts_db *db)
+{
+	if (sts_db_is_readonly(db))
+		return STS_OK;
+	return sts_db_migrate(db, STS_PLAN_COMPONENT, migrations,
+			      sizeof(migrations) / sizeof(migrations[0]));
+}
+
+STS_API int sts_plan_tenant_set(struct sts_db *db, const char *domain, const char *tenant)
+{
+	if (!tenant)
+		return sts_db_execf(db, "DELETE FROM managed_tenants WHERE domain = ?", "t",
+				    domain);
+	return sts_db_execf(db,
+			    "INSERT INTO managed_tenants (domain, tenant) VALUES (?, ?)"
+			    " ON CONFLICT (domain) DO UPDATE SET tenant = excluded.tenant",
+			    "tt", domain, tenant);
+}
+
+static void tenant_release(void *elem)
+{
+	struct sts_plan_tenant *t = elem;
+	free(t->domain);
+	free(t->tenant);
+}
+
+static int tenant_row(sqlite3_stmt *st, void *elem)
+{
+	struct sts_plan_tenant *t = elem;
+	const char *d = (const char *)sqlite3_column_text(st, 0);
+	const char *n = (const char *)sqlite3_column_text(st, 1);
+	t->domain = d ? strdup(d) : NULL;
+	t->tenant = n ? strdup(n) : NULL;
+	return t->domain && t->tenant ? STS_OK : STS_ENOMEM;
+}
+
+#define SPEC_TENANT                                                                                \
+	"CASE WHEN json_valid(m.spec) AND json_type(m.spec, '$.tenant') = 'text'"                  \
+	" THEN json_extract(m.spec, '$.tenant') END"
+
+STS_API int sts_plan_tenants_load(struct sts_db *db, struct sts_plan_tenant **ret, size_t *ret_n)
+{
+	int v = 0;
+	int r = sts_db_schema_version(db, STS_PLAN_COMPONENT, &v);
+	if (r < 0)
+		return r;
+	struct sts_db_rows q = {
+	    .sql = v >= 1 ? "SELECT m.domain, COALESCE(t.tenant, " SPEC_TENANT ") AS tn"
+			    " FROM managed_domains m LEFT JOIN managed_tenants t USING (domain)"
+			    " WHERE tn IS NOT NULL ORDER BY m.domain"
+			  : "SELECT m.domain, " SPEC_TENANT " AS tn FROM managed_domains m"
+			    " WHERE tn IS NOT NULL ORDER BY m.domain",
+	    .size = sizeof(struct sts_plan_tenant),
+	    .row = tenant_row,
+	    .release = tenant_release,
+	    .what = "read the tenants of the managed domains",
+	};
+	*ret = NULL;
+	*ret_n = 0;
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
+
+STS_API void sts_plan_tenants_free(struct sts_plan_tenant *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		tenant_release(&v[i]);
+	free(v);
+}
