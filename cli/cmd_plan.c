@@ -12,8 +12,8 @@
 
 /* docs/stsctl-plan.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const plan_usage[] = {
-    "stsctl plan INVENTORY [--json] [--detailed-exitcode] [--target DOMAIN]... "
-    "[--tenant NAME]... [--out FILE] [--state PATH] [--concurrency N] [--progress=WHEN]",
+    "stsctl plan INVENTORY [--json] [--detailed-exitcode] [--target DOMAIN]... [--out FILE] "
+    "[--state PATH] [--concurrency N] [--progress=WHEN]",
     "",
     "Read what is published through the provider plugins, compare it with",
     "the inventory, and show per domain what 'stsctl apply' would change.",
@@ -22,9 +22,7 @@ static const char *const plan_usage[] = {
     "      --json               print {\"changes\":[...]} instead of text",
     "      --detailed-exitcode  exit 0 without changes, 2 with changes, 1 on",
     "                           any error (usage errors included)",
-    "  -t, --target DOMAIN      plan only this domain (repeatable; U-labels too)",
-    "      --tenant NAME        plan only this tenant's domains, with the removals",
-    "                           of those it had (repeatable; with -t: both)",
+    "  -t, --target DOMAIN      plan only this domain (repeatable)",
     "  -o, --out FILE           save the plan for 'stsctl apply FILE'",
     "      --state PATH         state database (default ./stsctl.db)",
     "      --concurrency N      provider reads in flight (default 8)",
@@ -41,7 +39,7 @@ static const char *const plan_usage[] = {
 };
 
 struct plan_args {
-	struct cli_scope scope; /* --tenant, -t */
+	struct cli_list targets;
 	const char *out;
 	bool detailed;
 	unsigned conc;
@@ -54,8 +52,7 @@ static const struct cli_opt plan_opts[] = {
      .type = CLI_OPT_BOOL,
      .off = offsetof(struct plan_args, detailed),
      .flags = CLI_OPT_ERRORS_FAIL},
-    CLI_TARGET(struct plan_args, scope),
-    CLI_TENANT(struct plan_args, scope),
+    CLI_LIST("target", 't', struct plan_args, targets),
     CLI_STRING("out", 'o', struct plan_args, out),
     CLI_STATE,
     CLI_UINT("concurrency", 0, struct plan_args, conc, 1, 256,
@@ -66,10 +63,10 @@ static const struct cli_opt plan_opts[] = {
 
 static int run(struct cli_ctx *ctx)
 {
-	struct plan_args *a = ctx->args;
+	const struct plan_args *a = ctx->args;
 	struct sts_plan *p = NULL;
 	bool changes = false;
-	int rc = cli_plan_build(ctx, &a->scope, a->conc, false, a->progress, &p);
+	int rc = cli_plan_build(ctx, a->targets.v, a->targets.n, a->conc, false, a->progress, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (ctx->json ? cli_json_print(sts_plan_to_json(p)) < 0 : cli_plan_print(p) < 0) {
@@ -86,10 +83,12 @@ static int run(struct cli_ctx *ctx)
 		sts_log_info("plan saved to '%s': run 'stsctl apply %s'", a->out, a->out);
 	}
 	for (size_t i = 0; ctx->json && i < p->n_domains; i++) /* the text output shows them */
-		if (p->domains[i].err < 0)
+		if (p->domains[i].err < 0 && !p->domains[i].down)
 			sts_log_err("%s: %s", p->domains[i].name,
 				    p->domains[i].errmsg ? p->domains[i].errmsg
 							 : sts_strerror(p->domains[i].err));
+	if (ctx->json)
+		cli_down_print(p->down, p->n_down, "planned");
 	if (sts_plan_removal_excessive(p))
 		sts_log_warn("this plan starts removing %zu of %zu managed domains: apply "
 			     "refuses it without --allow-removal",

@@ -12,7 +12,6 @@
 #include "sts_apply.h"
 #include "sts_err.h"
 #include "sts_plan_hosted.h"
-#include "sts_plan_tenants.h"
 #include "sts_plugin.h"
 #include "sts_policy.h"
 
@@ -488,9 +487,6 @@ static int book(struct run *R, struct dstate *s)
 		return r;
 	if (d->spec || !d->managed)
 		r = sts_db_domain_upsert(R->db, d->name, d->spec);
-	/* its tenant, from the inventory applied (a removed domain keeps its own) */
-	if (r == STS_OK && d->in_inventory)
-		r = sts_plan_tenant_set(R->db, d->name, d->tenant);
 	if (r < 0 || s->failed)
 		return r;
 	switch (d->phase) {
@@ -507,8 +503,6 @@ static int book(struct run *R, struct dstate *s)
 		break;
 	case STS_PHASE_REMOVE_DELETE:
 		r = sts_db_domain_forget(R->db, d->name);
-		if (r == STS_OK)
-			r = sts_plan_tenant_set(R->db, d->name, NULL);
 		break;
 	case STS_PHASE_GONE:
 		break;
@@ -572,6 +566,7 @@ STS_API void sts_apply_result_release(struct sts_apply_result *r)
 		free(r->failures[i].message);
 	}
 	free(r->failures);
+	sts_plan_down_free(r->down, r->n_down);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -635,8 +630,6 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 	pthread_mutex_init(&R.mu, NULL);
 	if ((r = prepare(&R)) < 0)
 		goto out;
-	if (db && (r = sts_plan_schema(db)) < 0) /* the tenants book() records */
-		goto out;
 	bool https = false;
 	for (size_t i = 0; i < R.n_order; i++)
 		https = https || plan->domains[R.order[i]].verify_https;
@@ -664,6 +657,7 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 	for (size_t i = 0; i < plan->n_domains && r == STS_OK; i++) {
 		const struct sts_plan_domain *d = &plan->domains[i];
 		struct dstate *s = &R.ds[i];
+		size_t nf = ret->n_failures;
 		if (d->err < 0) {
 			ret->n_failed++;
 			r = add_failure(ret, d->name, "plan", d->err, d->errmsg);
@@ -678,7 +672,11 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 			ret->n_unchanged++;
 		}
 		ret->n_changes += s->n_done;
+		if (r == STS_OK && ret->n_failures > nf) /* its provider may be down */
+			r = sts_plan_down_add(&ret->down, &ret->n_down, io, d,
+					      &ret->failures[nf].down);
 	}
+	sts_plan_down_sort(ret->down, ret->n_down);
 	if (r == STS_OK && db)
 		r = sts_db_run_end(db, R.run, ret->n_failed ? "failed" : "ok", ret->n_changed,
 				   ret->n_failed);

@@ -52,6 +52,9 @@ struct sts_apply_failure {
 	char *step;    /* where it failed ("plan" for domains the plan could not handle) */
 	int err;       /* sts_err */
 	char *message; /* lowercase, or NULL */
+	/* appended (issue 17): the provider that was down (reported once for
+	 * all its domains: sts_apply_result.down), pointing into the plan; or NULL */
+	const char *down;
 };
 
 struct sts_apply_result {
@@ -64,6 +67,10 @@ struct sts_apply_result {
 	struct sts_apply_failure *failures; /* sorted by domain */
 	size_t n_failures;
 	size_t n_changes_failed; /* changes of failed domains that were not applied */
+	/* appended (issue 17): the providers that were down, by name, with
+	 * their failed domains (whose failures' down is set) */
+	struct sts_plan_down *down;
+	size_t n_down;
 };
 
 STS_API void sts_apply_result_release(struct sts_apply_result *r);

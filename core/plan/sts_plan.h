@@ -49,6 +49,10 @@ struct sts_io_ops {
 	 * as long as the io), or STS_EUNSUPPORTED when its plugin cannot list */
 	int (*dns_zones)(void *ud, const char *provider, char *const **ret, size_t *ret_n,
 			 char **reterr);
+	/* optional: 1 when the provider is down for the rest of the run (it could
+	 * not be opened, its breaker opened, it refused the credentials), with
+	 * why (malloc'd, may be NULL); 0 when it is not; STS_ENOMEM */
+	int (*down)(void *ud, const char *provider, char **ret_why);
 };
 
 /* reterr: a malloc'd detail for the failing call, or NULL. All calls may
@@ -62,8 +66,17 @@ struct sts_plugin_host;
 /*
  * Provider access through the plugins: each provider instance of inv is
  * opened on first use (thread-safe). Open failures are remembered and
- * returned for every later call, with the diag text in reterr.
+ * returned for every later call, with the diag text in reterr. A provider
+ * that cannot be reached (STS_ENET, STS_ETIMEOUT, STS_ETLS, STS_EAGAIN after
+ * the host's retries) STS_IO_DOWN_AFTER calls in a row, or that refuses
+ * the credentials (STS_EAUTH) once, is down for the rest of the run: its
+ * circuit breaker stays open (STS_IO_DOWN_MS) and every later call fails at
+ * once with the same error and text, without reaching the server.
  */
+#define STS_IO_DOWN_AFTER 2
+/* How long down lasts: a plan or apply run; a daemon (watch) that keeps the
+ * io tries the provider again after it. */
+#define STS_IO_DOWN_MS 300000
 STS_API int sts_io_plugins_new(struct sts_plugin_host *host, const struct sts_inventory *inv,
 			       struct sts_io **ret);
 STS_API void sts_io_plugins_free(struct sts_io *io);
@@ -156,9 +169,16 @@ struct sts_plan_domain {
 	char label[27];	   /* STS_HOSTED_LABEL_LEN + 1: stored, or computed */
 	bool label_stored; /* false: computed by the plan, allocated by apply */
 	char *hosted_txt;  /* "<label>._mta-sts.<hosted zone>."; NULL unless hosted */
-	/* appended (issue 17, scopes): the inventory's tenant, or for a domain
-	 * taken out of it the one of its last apply; NULL: none. apply records it. */
-	char *tenant;
+	/* appended (issue 17): the provider (d->dns or d->web) that was down
+	 * when this domain failed (reported once per provider), or NULL */
+	const char *down;
+};
+
+/* The domains of a plan whose provider was down, one entry per provider. */
+struct sts_plan_down {
+	const char *provider; /* points into the plan's domains */
+	char *why;	      /* the io's reason (owned), or NULL */
+	size_t n_domains;
 };
 
 struct sts_plan {
@@ -173,9 +193,10 @@ struct sts_plan {
 	size_t n_managed;	 /* domains the DB managed before this plan */
 	size_t n_removal_starts; /* managed domains this plan starts removing */
 	char fingerprint[65];	 /* over every domain's fingerprint and changes */
-	/* appended (issue 17, scopes): managed domains being removed (taken out
-	 * of the inventory, or absent) that the targets left out of this plan */
-	size_t n_removals_unscoped;
+	/* appended (issue 17): the providers that were down, by name, with
+	 * their failed domains (each such domain's down is set) */
+	struct sts_plan_down *down;
+	size_t n_down;
 };
 
 #define STS_PLAN_FORMAT 1
@@ -191,7 +212,7 @@ struct sts_plan {
 #define STS_PLAN_READ_ZONE_MIN 8
 
 struct sts_plan_opts {
-	const char *const *targets; /* only these domains (A- or U-labels); NULL: all */
+	const char *const *targets; /* only these domains; NULL: all */
 	size_t n_targets;
 	unsigned concurrency; /* reads in flight; 0 = 8 */
 	bool for_apply;	      /* also build each domain's spec for the state DB */
@@ -199,9 +220,6 @@ struct sts_plan_opts {
 	sts_progress_fn *progress;
 	void *progress_ud;
 	/* rollout stage per domain later; STS_MODE_INVALID = inventory's mode */
-	/* appended (issue 17, scopes): the targets are the scope even when there
-	 * are none (a tenant without domains): nothing is planned then */
-	bool scoped;
 };
 
 /*
@@ -224,6 +242,9 @@ STS_API bool sts_plan_removal_excessive(const struct sts_plan *p);
 STS_API json_t *sts_plan_to_json(const struct sts_plan *p);
 /* Human form: "+"/"-"/"~" lines per domain and a summary line. */
 STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *out);
+/* "provider pdns-b: 101 domains not planned: WHY\n" (what: "planned", "applied") */
+STS_API int sts_plan_down_line(const struct sts_plan_down *d, const char *what,
+			       struct sts_buf *out);
 /* "3 to create, 1 to update, 0 to delete, 2 errors" */
 STS_API int sts_plan_summary(const struct sts_plan *p, struct sts_buf *out);
 
@@ -264,6 +285,11 @@ STS_API int sts_limits_set_rate(struct sts_limits *l, const char *name, unsigned
 /* Waits for a free slot (and the rate), then holds it until sts_limits_release. */
 STS_API void sts_limits_acquire(struct sts_limits *l, const char *name);
 STS_API void sts_limits_release(struct sts_limits *l, const char *name);
+/* Holds a slot when one is free (true), without waiting; then call
+ * sts_limits_pace before the call and sts_limits_release after it. */
+STS_API bool sts_limits_try_acquire(struct sts_limits *l, const char *name);
+/* Waits for the provider's rate (sts_limits_set_rate); no slot taken. */
+STS_API void sts_limits_pace(struct sts_limits *l, const char *name);
 
 /*
  * Register a provider in l with what the io says it can take: a DNS
@@ -271,6 +297,16 @@ STS_API void sts_limits_release(struct sts_limits *l, const char *name);
  */
 STS_API int sts_limits_set_dns(struct sts_limits *l, const struct sts_io *io, const char *dns);
 STS_API int sts_limits_set_web(struct sts_limits *l, const struct sts_io *io, const char *web);
+
+/*
+ * When d's DNS or web provider is down (io's down op), count d in the
+ * entry of that provider in v[0..n) (added when new) and set
+ * *ret_provider to its name (d's own string); else NULL. STS_ENOMEM.
+ */
+STS_API int sts_plan_down_add(struct sts_plan_down **v, size_t *n, const struct sts_io *io,
+			      const struct sts_plan_domain *d, const char **ret_provider);
+STS_API void sts_plan_down_sort(struct sts_plan_down *v, size_t n); /* by provider */
+STS_API void sts_plan_down_free(struct sts_plan_down *v, size_t n);
 
 /* sha256 hex of a file's bytes. */
 STS_API int sts_file_sha256(const char *path, char ret[65]);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Building the plan: desired state per domain, reads of the actual state, fingerprints. */
+/* Building the plan: desired state per domain, reads of the actual state,
+ * fingerprints. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,10 @@
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_plan_hosted.h"
-#include "sts_rollout.h"
 #include "sts_plugin.h"
 #include "sts_render.h"
 #include "sts_reporters.h"
+#include "sts_rollout.h"
 
 #define STS_PREFIX "v=STSv1"
 
@@ -56,6 +57,20 @@ struct builder {
 	pthread_mutex_t mu;
 	unsigned *left;
 	size_t done, failed;
+	/* the tasks per provider; a worker takes the next task of a provider
+	 * with a free slot (or down), so none waits on one provider while
+	 * another has work and room (qmu, qcv: signalled after every task) */
+	struct queue *q;
+	size_t n_q, q_next;
+	bool q_init;
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+};
+
+struct queue {
+	const char *provider; /* its limit's name; NULL: the task takes its own slots */
+	size_t *v;	      /* task indexes, in order */
+	size_t n, next;
 };
 
 static int json_str_set(json_t *o, const char *k, const char *v)
@@ -118,7 +133,8 @@ static char **json_strv(const json_t *a, size_t *ret_n)
 	return v;
 }
 
-/* A removed domain as the last apply knew it (strings borrowed from w->prev). */
+/* A removed domain as the last apply knew it (strings borrowed from w->prev).
+ */
 static int domain_from_spec(struct work *w, const char *name)
 {
 	struct sts_domain *t = &w->tmp;
@@ -154,7 +170,8 @@ static int domain_from_spec(struct work *w, const char *name)
 	return STS_OK;
 }
 
-/* verify.https / ca_file / resolve: domain (-> tenant -> defaults), then the web provider. */
+/* verify.https / ca_file / resolve: domain (-> tenant -> defaults), then the
+ * web provider. */
 static int verify_conf(struct builder *b, struct sts_plan_domain *d, const struct sts_domain *dom)
 {
 	const json_t *chain[2] = {dom->verify, NULL};
@@ -192,7 +209,8 @@ static int verify_conf(struct builder *b, struct sts_plan_domain *d, const struc
 	return STS_OK;
 }
 
-/* Policy host records named by the web provider: "address" (IPs) and/or "cname". */
+/* Policy host records named by the web provider: "address" (IPs) and/or
+ * "cname". */
 static int host_records(struct builder *b, const struct sts_domain *dom, struct sts_rrsets *want)
 {
 	const struct sts_provider *prov =
@@ -309,62 +327,34 @@ static void lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-/*
- * Normalised targets, as the inventory stores names (sts_dname: A-labels,
- * lower case, no trailing dot); one that does not convert stays as given,
- * lowered (it is then unknown).
- */
+/* Normalised targets: lower case, no trailing dot. */
 static int norm_targets(const struct sts_plan_opts *o, char ***ret)
 {
 	size_t n = o ? o->n_targets : 0;
 	char **v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return STS_ENOMEM;
-	*ret = v; /* the caller frees v, also on failure */
 	for (size_t i = 0; i < n; i++) {
-		int r = sts_dname_normalize(o->targets[i], 0, &v[i], NULL);
-		if (r == STS_ENOMEM)
-			return r;
-		if (r < 0 && !(v[i] = strdup(o->targets[i])))
-			return STS_ENOMEM;
+		v[i] = strdup(o->targets[i]);
+		if (!v[i])
+			return STS_ENOMEM; /* caller frees v */
 		lower(v[i]);
 		size_t k = strlen(v[i]);
 		if (k > 1 && v[i][k - 1] == '.')
 			v[i][k - 1] = '\0';
 	}
+	*ret = v;
 	return STS_OK;
 }
 
-/* "unknown domain 'bücher.example' (xn--bcher-kva.example)": both spellings */
-static void unknown_target(struct sts_diags *diags, const char *input, const char *name)
-{
-	char *u = NULL;
-	const char *a = input, *b = NULL;
-	if (!sts_dname_eq(input, name))
-		b = name;
-	else if (sts_dname_to_unicode(name, &u) == STS_OK && strcmp(u, name) != 0)
-		a = name, b = u;
-	if (b)
-		sts_diags_error(
-		    diags, NULL,
-		    "unknown domain '%s' (%s): not in the inventory nor in the state DB", a, b);
-	else
-		sts_diags_error(diags, NULL,
-				"unknown domain '%s': not in the inventory nor in the state DB", a);
-	free(u);
-}
-
-static int str_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* t sorted: is name one of them? Without targets every domain is, unless scoped. */
-static bool targeted(char *const *t, size_t n, bool scoped, const char *name)
+static bool targeted(char *const *t, size_t n, const char *name)
 {
 	if (n == 0)
-		return !scoped;
-	return bsearch(&name, t, n, sizeof(*t), str_cmp) != NULL;
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i], name) == 0)
+			return true;
+	return false;
 }
 
 static int db_cmp(const void *key, const void *elem)
@@ -446,8 +436,6 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	}
 	dom = w->dom;
 	d->hosting = dom->hosting;
-	if (dom->tenant && !(d->tenant = strdup(dom->tenant)))
-		return STS_ENOMEM;
 	if (!(d->zone = strdup(dom->zone ? dom->zone : dom->name)) ||
 	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
 	    (dom->web && !(d->web = strdup(dom->web))))
@@ -572,10 +560,8 @@ static void read_zone(struct builder *b, const struct task *t)
 	struct sts_dns_caps caps = {0};
 	bool whole = t->n >= STS_PLAN_READ_ZONE_MIN && b->io->ops->dns_caps &&
 		     b->io->ops->dns_caps(b->io->ud, d0->dns, &caps) == STS_OK && caps.read_zone;
-	sts_limits_acquire(b->lim, d0->dns);
 	r = b->io->ops->dns_read(b->io->ud, d0->dns, d0->zone, whole ? NULL : names,
 				 whole ? 0 : t->n * 3, &got, &err);
-	sts_limits_release(b->lim, d0->dns);
 	if (r == STS_ENOENT)
 		r = STS_OK; /* no zone yet: nothing published */
 	for (size_t i = 0; r == STS_OK && i < got.n; i++) {
@@ -608,9 +594,7 @@ static void read_web(struct builder *b, struct sts_plan_domain *d)
 	struct sts_buf buf;
 	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
 	sts_buf_init(&buf, STS_CAP_POLICY);
-	sts_limits_acquire(b->lim, d->web);
 	int r = b->io->ops->web_get(b->io->ud, d->web, host, &buf, &err);
-	sts_limits_release(b->lim, d->web);
 	if (r == STS_OK) {
 		d->actual.have_policy = true;
 		d->actual.policy = sts_buf_steal(&buf);
@@ -626,7 +610,8 @@ static void read_web(struct builder *b, struct sts_plan_domain *d)
 	sts_buf_release(&buf);
 }
 
-/* Domain i had one read more, or none (left 0): done when it has no read left. */
+/* Domain i had one read more, or none (left 0): done when it has no read left.
+ */
 static void domain_read(struct builder *b, size_t i)
 {
 	if (b->left[i] && --b->left[i])
@@ -635,16 +620,70 @@ static void domain_read(struct builder *b, size_t i)
 	b->failed += b->p->domains[i].err < 0;
 }
 
+static bool provider_down(const struct builder *b, const char *provider)
+{
+	char *why = NULL;
+	bool down = b->io->ops->down && b->io->ops->down(b->io->ud, provider, &why) == 1;
+	free(why);
+	return down;
+}
+
+/*
+ * The next task to run: of the providers in turn, the first with a task
+ * left and a free slot (held on return: *ret_slot), or that is down (its
+ * reads fail at once, no slot needed). Waits only when every provider
+ * with tasks left is busy.
+ */
+static size_t take_task(struct builder *b, const char **ret_slot)
+{
+	size_t t = SIZE_MAX;
+	*ret_slot = NULL;
+	pthread_mutex_lock(&b->qmu);
+	while (t == SIZE_MAX) {
+		bool left = false;
+		for (size_t k = 0; k < b->n_q && t == SIZE_MAX; k++) {
+			struct queue *q = &b->q[(b->q_next + k) % b->n_q];
+			if (q->next == q->n)
+				continue;
+			left = true;
+			bool down = q->provider && provider_down(b, q->provider);
+			if (q->provider && !down && !sts_limits_try_acquire(b->lim, q->provider))
+				continue;
+			*ret_slot = q->provider && !down ? q->provider : NULL;
+			t = q->v[q->next++];
+			b->q_next = (b->q_next + k + 1) % b->n_q;
+		}
+		if (!left)
+			break; /* cannot happen: the pool runs exactly n_tasks */
+		if (t == SIZE_MAX)
+			pthread_cond_wait(&b->qcv, &b->qmu);
+	}
+	pthread_mutex_unlock(&b->qmu);
+	return t;
+}
+
 static void run_task(void *ud, size_t i)
 {
 	struct builder *b = ud;
-	const struct task *t = &b->tasks[i];
+	const char *slot;
+	(void)i;
+	size_t ti = take_task(b, &slot);
+	if (ti == SIZE_MAX)
+		return;
+	const struct task *t = &b->tasks[ti];
+	if (slot)
+		sts_limits_pace(b->lim, slot);
 	if (t->web && b->p->domains[t->first].hosting == STS_HOSTING_HOSTED)
 		sts_plan_hosted_read(b->db, b->io, b->lim, &b->p->domains[t->first]);
 	else if (t->web)
 		read_web(b, &b->p->domains[t->first]);
 	else
 		read_zone(b, t);
+	if (slot)
+		sts_limits_release(b->lim, slot);
+	pthread_mutex_lock(&b->qmu);
+	pthread_cond_broadcast(&b->qcv);
+	pthread_mutex_unlock(&b->qmu);
 	if (!b->opts || !b->opts->progress)
 		return;
 	pthread_mutex_lock(&b->mu);
@@ -652,6 +691,43 @@ static void run_task(void *ud, size_t i)
 		domain_read(b, t->web ? t->first : b->order[t->first + k]);
 	b->opts->progress(b->opts->progress_ud, b->done, b->p->n_domains, b->failed);
 	pthread_mutex_unlock(&b->mu);
+}
+
+/* The provider whose slot task ti holds: its limit's name, or NULL (hosted). */
+static const char *task_provider(const struct builder *b, size_t ti)
+{
+	const struct task *t = &b->tasks[ti];
+	const struct sts_plan_domain *d = &b->p->domains[t->web ? t->first : b->order[t->first]];
+	if (t->web && d->hosting == STS_HOSTING_HOSTED)
+		return NULL;
+	return t->web && d->web ? d->web : d->dns;
+}
+
+/* Queue every task under its provider. */
+static int queues_make(struct builder *b)
+{
+	if (!(b->q = calloc(b->n_tasks + 1, sizeof(*b->q))))
+		return STS_ENOMEM;
+	for (size_t ti = 0; ti < b->n_tasks; ti++) {
+		const char *pr = task_provider(b, ti);
+		size_t k = 0;
+		while (k < b->n_q &&
+		       !(b->q[k].provider == pr ||
+			 (pr && b->q[k].provider && strcmp(b->q[k].provider, pr) == 0)))
+			k++;
+		struct queue *q = &b->q[k];
+		if (k == b->n_q) {
+			b->n_q++;
+			q->provider = pr;
+			if (!(q->v = calloc(b->n_tasks, sizeof(*q->v))))
+				return STS_ENOMEM;
+		}
+		q->v[q->n++] = ti;
+	}
+	pthread_mutex_init(&b->qmu, NULL);
+	pthread_cond_init(&b->qcv, NULL);
+	b->q_init = true;
+	return STS_OK;
 }
 
 /* Count the reads of each domain; report the domains that have none. */
@@ -705,7 +781,7 @@ static int read_actual(struct builder *b, unsigned threads)
 				: sts_limits_set_dns(b->lim, b->io, d->dns)) < 0)
 			return r;
 	}
-	if ((r = progress_start(b)) < 0)
+	if ((r = progress_start(b)) < 0 || (r = queues_make(b)) < 0)
 		return r;
 	return sts_pool_run(b->n_tasks, threads, run_task, b);
 }
@@ -846,6 +922,7 @@ STS_API void sts_plan_free(struct sts_plan *p)
 	if (!p)
 		return;
 	STS_ARRAY_FREE(p->domains, p->n_domains, sts_plan_domain_release);
+	sts_plan_down_free(p->down, p->n_down);
 	free(p->inventory_path);
 	free(p);
 }
@@ -860,6 +937,20 @@ static int inv_name_cmp(const void *x, const void *y)
 {
 	return strcmp((*(const struct sts_domain *const *)x)->name,
 		      (*(const struct sts_domain *const *)y)->name);
+}
+
+/* Failed domains whose DNS or web provider is down: reported once per provider.
+ */
+static int mark_down(struct builder *b)
+{
+	struct sts_plan *p = b->p;
+	int r = STS_OK;
+	for (size_t i = 0; i < p->n_domains && r == STS_OK; i++)
+		if (p->domains[i].err < 0 && p->domains[i].err != STS_ENOMEM)
+			r = sts_plan_down_add(&p->down, &p->n_down, b->io, &p->domains[i],
+					      &p->domains[i].down);
+	sts_plan_down_sort(p->down, p->n_down);
+	return r;
 }
 
 STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
@@ -912,20 +1003,23 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 			targets[i] = a;
 		}
 		if (!td && !(n_mv && bsearch(targets[i], mv, n_mv, sizeof(*mv), db_cmp))) {
-			unknown_target(diags, opts->targets[i], targets[i]);
+			sts_diags_error(diags, NULL,
+					"unknown domain '%s': not in the inventory "
+					"nor in the state DB",
+					targets[i]);
 			r = STS_ENOENT;
 		}
 	}
 	if (r < 0)
 		goto out;
-	qsort(targets, n_targets, sizeof(*targets), str_cmp);
 	p->domains = calloc(inv->n_domains + n_mv + 1, sizeof(*p->domains));
 	b.w = calloc(inv->n_domains + n_mv + 1, sizeof(*b.w));
 	if (!p->domains || !b.w) {
 		r = STS_ENOMEM;
 		goto out;
 	}
-	/* in name order from the start: the inventory sorted, merged with the DB's list */
+	/* in name order from the start: the inventory sorted, merged with the DB's
+	 * list */
 	const struct sts_domain **iv = calloc(inv->n_domains + 1, sizeof(*iv));
 	if (!iv) {
 		r = STS_ENOMEM;
@@ -943,16 +1037,16 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		const char *name = dom ? dom->name : dbd->domain;
 		i += c <= 0;
 		k += c >= 0;
-		if (targeted(targets, n_targets, opts && opts->scoped, name))
+		if (targeted(targets, n_targets, name))
 			r = add_domain(&b, dom, dbd, name, opts && opts->for_apply);
-		else if (dbd && (!dom || dom->state == STS_STATE_ABSENT))
-			p->n_removals_unscoped++; /* "N removals outside the scope not shown" */
 	}
 	free(iv);
 	if (r < 0)
 		goto out;
 	r = read_actual(&b, opts && opts->concurrency ? opts->concurrency : 8);
 	if (r < 0)
+		goto out;
+	if ((r = mark_down(&b)) < 0)
 		goto out;
 	for (size_t i = 0; i < p->n_domains; i++) {
 		struct sts_plan_domain *d = &p->domains[i];
@@ -991,6 +1085,13 @@ out:
 	sts_rollout_modes_free(b.modes);
 	free(b.order);
 	free(b.tasks);
+	for (size_t k = 0; k < b.n_q; k++)
+		free(b.q[k].v);
+	free(b.q);
+	if (b.q_init) {
+		pthread_mutex_destroy(&b.qmu);
+		pthread_cond_destroy(&b.qcv);
+	}
 	if (b.left)
 		pthread_mutex_destroy(&b.mu);
 	free(b.left);

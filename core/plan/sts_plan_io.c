@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "sts_breaker.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_plan.h"
@@ -123,6 +124,27 @@ STS_API void sts_limits_acquire(struct sts_limits *l, const char *name)
 		sts_ratelimit_acquire(rate, -1);
 }
 
+STS_API bool sts_limits_try_acquire(struct sts_limits *l, const char *name)
+{
+	pthread_mutex_lock(&l->mu);
+	struct limit *x = limit_find(l, name);
+	bool ok = !x || x->held < x->limit;
+	if (x && ok)
+		x->held++;
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+STS_API void sts_limits_pace(struct sts_limits *l, const char *name)
+{
+	pthread_mutex_lock(&l->mu);
+	struct limit *x = limit_find(l, name);
+	struct sts_ratelimit *rate = x ? x->rate : NULL;
+	pthread_mutex_unlock(&l->mu);
+	if (rate)
+		sts_ratelimit_acquire(rate, -1);
+}
+
 STS_API void sts_limits_release(struct sts_limits *l, const char *name)
 {
 	pthread_mutex_lock(&l->mu);
@@ -131,6 +153,58 @@ STS_API void sts_limits_release(struct sts_limits *l, const char *name)
 		x->held--;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- providers that were down ---- */
+
+STS_API int sts_plan_down_add(struct sts_plan_down **v, size_t *n, const struct sts_io *io,
+			      const struct sts_plan_domain *d, const char **ret_provider)
+{
+	const char *const cand[] = {d->dns, d->web};
+	*ret_provider = NULL;
+	for (size_t c = 0; c < 2 && io->ops->down; c++) {
+		size_t k = 0;
+		while (cand[c] && k < *n && strcmp((*v)[k].provider, cand[c]) != 0)
+			k++;
+		if (cand[c] && k < *n) {
+			(*v)[k].n_domains++;
+			*ret_provider = (*v)[k].provider;
+			return STS_OK;
+		}
+		char *why = NULL;
+		int r = cand[c] ? io->ops->down(io->ud, cand[c], &why) : 0;
+		if (r <= 0)
+			continue;
+		struct sts_plan_down *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+		if (!nv) {
+			free(why);
+			return STS_ENOMEM;
+		}
+		*v = nv;
+		nv[(*n)++] = (struct sts_plan_down){cand[c], why, 1};
+		*ret_provider = cand[c];
+		return STS_OK;
+	}
+	return STS_OK;
+}
+
+static int down_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct sts_plan_down *)x)->provider,
+		      ((const struct sts_plan_down *)y)->provider);
+}
+
+STS_API void sts_plan_down_sort(struct sts_plan_down *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), down_cmp);
+}
+
+STS_API void sts_plan_down_free(struct sts_plan_down *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].why);
+	free(v);
 }
 
 /* ---- sha256 of a file ---- */
@@ -164,6 +238,12 @@ struct prov {
 	char *zones_errmsg;
 	char **zones;
 	size_t n_zones;
+	/* down for the rest of the run (io->mu): its breaker opened, or it
+	 * refused the credentials; every later call fails at once with why */
+	struct sts_breaker *breaker;
+	bool down;
+	int down_err;
+	char *down_why;
 };
 
 struct plugin_io {
@@ -183,14 +263,19 @@ static char *dupmsg(const char *fmt, const char *a, const char *b)
 	return s;
 }
 
+static struct prov *prov_find(struct plugin_io *io, const char *name)
+{
+	for (size_t i = 0; i < io->n; i++)
+		if (strcmp(io->provs[i].p->name, name) == 0)
+			return &io->provs[i];
+	return NULL;
+}
+
 /* The open plugin for provider name; opened once, errors remembered. */
 static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin **ret,
 		      char **reterr)
 {
-	struct prov *pv = NULL;
-	for (size_t i = 0; i < io->n; i++)
-		if (strcmp(io->provs[i].p->name, name) == 0)
-			pv = &io->provs[i];
+	struct prov *pv = prov_find(io, name);
 	if (!pv) {
 		if (reterr)
 			*reterr =
@@ -220,15 +305,61 @@ static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin 
 		}
 		sts_diags_release(&d);
 	}
-	pthread_mutex_unlock(&io->mu);
-	if (pv->err < 0) {
-		if (reterr && pv->errmsg)
-			*reterr = strdup(pv->errmsg);
-		/* never STS_ENOENT here: that would read as "nothing published" */
-		return pv->err == STS_ENOMEM || pv->err == STS_EABI ? pv->err : STS_EPLUGIN;
+	if (pv->down && sts_breaker_state(pv->breaker) != STS_BREAKER_OPEN) {
+		pv->down = false; /* STS_IO_DOWN_MS passed (a daemon): try it again */
+		free(pv->down_why);
+		pv->down_why = NULL;
 	}
+	int r = pv->err < 0 ? pv->err : pv->down ? pv->down_err : STS_OK;
+	if (r < 0 && reterr) {
+		const char *why = pv->err < 0 ? pv->errmsg : pv->down_why;
+		*reterr = why ? strdup(why) : NULL;
+	}
+	pthread_mutex_unlock(&io->mu);
+	if (pv->err < 0) /* never STS_ENOENT here: that would read as "nothing published" */
+		return pv->err == STS_ENOMEM || pv->err == STS_EABI ? pv->err : STS_EPLUGIN;
+	if (r < 0)
+		return r;
 	*ret = pv->h;
 	return STS_OK;
+}
+
+/* No answer after the host's retries (or the plugin's breaker is open). */
+static bool unreachable(int r)
+{
+	return r == STS_ENET || r == STS_ETIMEOUT || r == STS_ETLS || r == STS_EAGAIN;
+}
+
+/*
+ * After a call to provider name: count it on the provider's breaker. The
+ * provider is down for the rest of the run when the breaker opens
+ * (STS_IO_DOWN_AFTER unreachable calls in a row) or at once when it refused
+ * the credentials; why is the call's own text.
+ */
+static int note(struct plugin_io *io, const char *name, int r, const char *why)
+{
+	struct prov *pv = prov_find(io, name);
+	if (!pv || r == STS_ENOMEM)
+		return r;
+	pthread_mutex_lock(&io->mu);
+	if (!pv->breaker) {
+		struct sts_breaker_opts o = {.failures = STS_IO_DOWN_AFTER,
+					     .cooldown_ms = STS_IO_DOWN_MS};
+		if (sts_breaker_new(&o, NULL, &pv->breaker) < 0)
+			pv->breaker = NULL;
+	}
+	if (pv->breaker && !pv->down) {
+		sts_breaker_done(pv->breaker, !unreachable(r));
+		for (unsigned i = 0; r == STS_EAUTH && i < STS_IO_DOWN_AFTER; i++)
+			sts_breaker_done(pv->breaker, false); /* refused credentials: open now */
+		if (sts_breaker_state(pv->breaker) == STS_BREAKER_OPEN) {
+			pv->down = true;
+			pv->down_err = r;
+			pv->down_why = why ? strdup(why) : NULL;
+		}
+	}
+	pthread_mutex_unlock(&io->mu);
+	return r;
 }
 
 /* The plugin's text for a failed call, except for a plain "not there". */
@@ -248,7 +379,7 @@ static int io_dns_read(void *ud, const char *provider, const char *zone, const c
 	if (r < 0)
 		return r;
 	r = sts_plugin_dns_read(p, zone, names, n, ret, reterr);
-	return r;
+	return note(ud, provider, r, reterr ? *reterr : NULL);
 }
 
 static int io_dns_apply(void *ud, const char *provider, const char *zone,
@@ -259,7 +390,7 @@ static int io_dns_apply(void *ud, const char *provider, const char *zone,
 	if (r < 0)
 		return r;
 	r = sts_plugin_dns_apply(p, zone, changes, n, reterr);
-	return r;
+	return note(ud, provider, r, reterr ? *reterr : NULL);
 }
 
 static int io_dns_caps(void *ud, const char *provider, struct sts_dns_caps *ret)
@@ -281,6 +412,7 @@ static int io_web_get(void *ud, const char *provider, const char *host, struct s
 		return r;
 	char *msg = NULL;
 	r = sts_plugin_web_get(p, host, ret, &msg);
+	note(ud, provider, r, msg);
 	keep_err(r, msg, reterr);
 	return r;
 }
@@ -293,7 +425,7 @@ static int io_web_put(void *ud, const char *provider, const char *host, const vo
 	if (r < 0)
 		return r;
 	r = sts_plugin_web_put(p, host, data, len, reterr);
-	return r;
+	return note(ud, provider, r, reterr ? *reterr : NULL);
 }
 
 static int io_web_del(void *ud, const char *provider, const char *host, char **reterr)
@@ -304,6 +436,7 @@ static int io_web_del(void *ud, const char *provider, const char *host, char **r
 		return r;
 	char *msg = NULL;
 	r = sts_plugin_web_del(p, host, &msg);
+	note(ud, provider, r, msg);
 	keep_err(r, msg, reterr);
 	return r;
 }
@@ -347,7 +480,28 @@ static int io_dns_zones(void *ud, const char *provider, char *const **ret, size_
 	return r;
 }
 
+static int io_down(void *ud, const char *provider, char **ret_why)
+{
+	struct plugin_io *io = ud;
+	struct prov *pv = prov_find(io, provider);
+	int r = 0;
+	*ret_why = NULL;
+	if (!pv)
+		return 0;
+	pthread_mutex_lock(&io->mu);
+	bool down = pv->down && sts_breaker_state(pv->breaker) == STS_BREAKER_OPEN;
+	const char *why = pv->tried && pv->err < 0 ? pv->errmsg : down ? pv->down_why : NULL;
+	if ((pv->tried && pv->err < 0) || down) {
+		r = 1;
+		if (why && !(*ret_why = strdup(why)))
+			r = STS_ENOMEM;
+	}
+	pthread_mutex_unlock(&io->mu);
+	return r;
+}
+
 static const struct sts_io_ops plugin_ops = {
+    .down = io_down,
     .dns_zones = io_dns_zones,
     .dns_read = io_dns_read,
     .dns_apply = io_dns_apply,
@@ -394,6 +548,8 @@ STS_API void sts_io_plugins_free(struct sts_io *x)
 		for (size_t k = 0; k < pv->n_zones; k++)
 			free(pv->zones[k]);
 		free(pv->zones);
+		sts_breaker_free(pv->breaker);
+		free(pv->down_why);
 	}
 	free(io->provs);
 	pthread_mutex_destroy(&io->mu);

@@ -86,10 +86,24 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 		goto fail;
 	}
 	errors = NULL;
-	json_t *removal = json_pack("{s:I, s:I, s:b, s:I}", "managed", (json_int_t)p->n_managed,
+	json_t *down = json_array(); /* one entry per provider that was down */
+	if (!down || json_object_set_new(doc, "providers_down", down) < 0)
+		goto fail;
+	for (size_t i = 0; i < p->n_down; i++) {
+		json_t *names = json_array();
+		for (size_t k = 0; names && k < p->n_domains; k++)
+			if (p->domains[k].down == p->down[i].provider &&
+			    json_array_append_new(names, json_string(p->domains[k].name)) < 0)
+				goto fail;
+		if (json_array_append_new(
+			down, json_pack("{s:s, s:I, s:s?, s:o}", "provider", p->down[i].provider,
+					"n_domains", (json_int_t)p->down[i].n_domains, "message",
+					p->down[i].why, "domains", names)) < 0)
+			goto fail;
+	}
+	json_t *removal = json_pack("{s:I, s:I, s:b}", "managed", (json_int_t)p->n_managed,
 				    "starts", (json_int_t)p->n_removal_starts,
-				    "needs_allow_removal", sts_plan_removal_excessive(p),
-				    "outside_scope", (json_int_t)p->n_removals_unscoped);
+				    "needs_allow_removal", sts_plan_removal_excessive(p));
 	if (!removal || json_object_set_new(doc, "removal", removal) < 0)
 		goto fail;
 	/* domains under rollout: the stage published and the inventory's mode */
@@ -192,6 +206,13 @@ STS_API int sts_plan_summary(const struct sts_plan *p, struct sts_buf *out)
 	return r;
 }
 
+STS_API int sts_plan_down_line(const struct sts_plan_down *d, const char *what, struct sts_buf *o)
+{
+	return sts_buf_printf(o, "provider %s: %zu %s not %s: %s\n", d->provider, d->n_domains,
+			      d->n_domains == 1 ? "domain" : "domains", what,
+			      d->why ? d->why : "down");
+}
+
 STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 {
 	int r = STS_OK;
@@ -199,8 +220,8 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 	for (size_t i = 0; i < p->n_domains && r == STS_OK; i++) {
 		const struct sts_plan_domain *d = &p->domains[i];
 		bool start = d->phase == STS_PHASE_REMOVE_START && d->err == STS_OK;
-		if (!d->n_changes && d->err == STS_OK && !is_waiting(d) && !start)
-			continue;
+		if ((!d->n_changes && d->err == STS_OK && !is_waiting(d) && !start) || d->down)
+			continue; /* a provider that was down: one line for all, below */
 		r = sts_buf_printf(o, "%s", d->name);
 		if (r == STS_OK && d->phase != STS_PHASE_PRESENT)
 			r = sts_buf_printf(o, " (%s)", sts_phase_name(d->phase));
@@ -258,15 +279,14 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			    left, when);
 		}
 	}
+	for (size_t i = 0; i < p->n_down && r == STS_OK; i++)
+		r = sts_plan_down_line(&p->down[i], "planned", o);
 	if (r == STS_OK && sts_plan_removal_excessive(p))
 		r = sts_buf_printf(
 		    o,
 		    "! this plan starts removing %zu of %zu managed domains (more than "
 		    "%d%%): apply needs --allow-removal\n",
 		    p->n_removal_starts, p->n_managed, STS_PLAN_REMOVAL_SHARE);
-	if (r == STS_OK && p->n_removals_unscoped)
-		r = sts_buf_printf(o, "%zu removal%s outside the scope not shown\n",
-				   p->n_removals_unscoped, p->n_removals_unscoped == 1 ? "" : "s");
 	if (r == STS_OK)
 		r = sts_plan_summary(p, o);
 	if (r == STS_OK)

@@ -239,8 +239,12 @@ static int host_secret(struct sts_plugin *p, const char *ref, struct sts_secret 
 {
 	const char *why = NULL;
 	int r = sts_secret_resolve(ref, host_basedir(p), ret, &why);
+	/* the reference names the variable or file (never the value) */
+	const char *unused;
+	bool named = ref && sts_secret_check(ref, &unused) == STS_OK;
 	if (r < 0)
-		sts_plugin_call_set(call, "cannot resolve secret: %s", why ? why : sts_strerror(r));
+		sts_plugin_call_set(call, "cannot resolve secret %s%s: %s", named ? ref : "",
+				    named ? "" : "reference", why ? why : sts_strerror(r));
 	return r;
 }
 
