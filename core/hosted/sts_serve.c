@@ -137,6 +137,7 @@ static void conn_free(struct conn *c)
 		return;
 	c->s->open--;
 	peer_put(c->s, c->peer);
+	sts_serve_ent_put(c->ent);
 	if (c->timer)
 		event_free(c->timer);
 	free(c);
@@ -345,6 +346,12 @@ static void on_request(struct evhttp_request *req, void *ud)
 	if (!host_matches(req, c->host)) {
 		s->c.misdirected++;
 		reply(req, 421, "Misdirected Request", "text/plain", "misdirected request\n", 20);
+		return;
+	}
+	if (c->ent && !c->ent->stale) { /* the policy read with the certificate */
+		count_host(s, c->host, true);
+		s->c.ok++;
+		reply(req, 200, "OK", "text/plain", c->ent->body, c->ent->body_len);
 		return;
 	}
 	if (sts_hosted_policy_get(s->o.db, c->host, &p, &found) < 0) {
@@ -590,6 +597,9 @@ STS_API int sts_serve_start(const struct sts_serve_opts *o, struct sts_serve **r
 		goto err;
 	}
 	SSL_CTX_set_client_hello_cb(s->dflt, sts_serve_client_hello, s);
+	/* NULL: each key is read with a decoder of its own, as PEM_read_bio_PrivateKey does */
+	s->dec = OSSL_DECODER_CTX_new_for_pkey(&s->dec_out, "PEM", NULL, NULL,
+					       OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
 	if (!(s->base = event_base_new()) || !(s->http = evhttp_new(s->base))) {
 		r = sts_fail(reterr, STS_ENOMEM, "cannot set up the event loop");
 		goto err;

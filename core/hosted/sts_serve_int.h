@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <openssl/decoder.h>
 #include <openssl/ssl.h>
 
 #include "sts_serve.h"
@@ -18,12 +19,31 @@
 #define PEER_BUCKETS  4096u
 #define MAX_TOKEN_LEN 256
 
+/*
+ * A hosted name as served: its certificate, parsed once, and its policy. Held
+ * by the cache and by each connection handshaken with it (refs), so a flush
+ * or an eviction never frees what a connection still answers from; a flushed
+ * entry is stale, and a request on it reads the store again.
+ */
 struct cache_ent {
 	char *host;
-	SSL_CTX *ctx;
+	X509 *leaf;
+	STACK_OF(X509) * chain; /* the rest of the chain, shared with the intern table */
+	EVP_PKEY *key;
+	unsigned char *body; /* the policy's exact bytes */
+	size_t body_len;
 	time_t not_after;
+	unsigned refs;
+	bool stale;		       /* no longer in the cache */
 	struct cache_ent *prev, *next; /* LRU list, most recent first */
 	struct cache_ent *hnext;       /* hash chain */
+};
+
+/* a parsed chain certificate (an intermediate or root), shared by the names it issued */
+#define INTERN_MAX 64
+struct intern {
+	char *pem;
+	X509 *x;
 };
 
 struct peer {
@@ -42,6 +62,7 @@ struct conn {
 	bool handshaken; /* the TLS handshake is done */
 	bool challenge;	 /* an acme-tls/1 handshake: closed right after */
 	bool close_now;
+	struct cache_ent *ent;	 /* what the handshake chose; a reference */
 	char host[HOST_MAX + 1]; /* the SNI name served on it */
 };
 
@@ -86,6 +107,10 @@ struct sts_serve {
 	struct cache_ent *lru_head, *lru_tail;
 	int64_t generation;
 	unsigned ticks;
+	struct intern interned[INTERN_MAX];
+	size_t n_interned;
+	OSSL_DECODER_CTX *dec; /* made once: OpenSSL 3.0 builds one per PEM key read */
+	EVP_PKEY *dec_out;
 
 	/* connections */
 	struct peer *peers[PEER_BUCKETS];
@@ -120,6 +145,8 @@ SSL_CTX *sts_serve_ctx_new(void);
 /* SSL_CTX_set_client_hello_cb of the default context (arg: the struct sts_serve) */
 int sts_serve_client_hello(SSL *ssl, int *al, void *arg);
 void sts_serve_cache_flush(struct sts_serve *s);
+/* drop a connection's (or the cache's) reference */
+void sts_serve_ent_put(struct cache_ent *e);
 /* the cache and the TLS-ALPN-01 challenges, at stop */
 void sts_serve_tls_release(struct sts_serve *s);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -22,9 +23,14 @@
 
 /* ---- the certificate cache ---- */
 
-static void ent_free(struct cache_ent *e)
+void sts_serve_ent_put(struct cache_ent *e)
 {
-	SSL_CTX_free(e->ctx);
+	if (!e || --e->refs > 0)
+		return;
+	X509_free(e->leaf);
+	sk_X509_pop_free(e->chain, X509_free);
+	EVP_PKEY_free(e->key);
+	free(e->body);
 	free(e->host);
 	free(e);
 }
@@ -47,13 +53,18 @@ static void cache_unlink(struct sts_serve *s, struct cache_ent *e)
 	s->n_cached--;
 }
 
+/* out of the cache: connections holding it answer from the store from now on */
+static void cache_drop(struct sts_serve *s, struct cache_ent *e)
+{
+	cache_unlink(s, e);
+	e->stale = true;
+	sts_serve_ent_put(e);
+}
+
 void sts_serve_cache_flush(struct sts_serve *s)
 {
-	while (s->lru_head) {
-		struct cache_ent *e = s->lru_head;
-		cache_unlink(s, e);
-		ent_free(e);
-	}
+	while (s->lru_head)
+		cache_drop(s, s->lru_head);
 }
 
 static void lru_front(struct sts_serve *s, struct cache_ent *e)
@@ -105,62 +116,145 @@ SSL_CTX *sts_serve_ctx_new(void)
 	return ctx;
 }
 
-/* A context with this chain (leaf first) and key; NULL with *why set. */
-static SSL_CTX *ctx_from_pem(const char *chain, const char *key, time_t *ret_not_after,
-			     const char **why)
+/*
+ * A chain certificate: parsed once and shared when s has seen the same PEM
+ * block before (the few intermediates that issue every hosted name), else
+ * parsed. A new reference, or NULL.
+ */
+static X509 *chain_cert(struct sts_serve *s, const char *pem, size_t len)
 {
-	SSL_CTX *ctx = NULL;
-	BIO *b = NULL;
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	bool ok = false;
-
-	*why = "out of memory";
-	if (!(ctx = sts_serve_ctx_new()) || !(b = BIO_new_mem_buf(chain, -1)))
-		goto out;
-	*why = "the certificate does not parse";
-	if (!(x = PEM_read_bio_X509(b, NULL, NULL, NULL)) || SSL_CTX_use_certificate(ctx, x) != 1)
-		goto out;
-	if (ret_not_after) {
-		struct tm tm;
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-			goto out;
-		*ret_not_after = timegm(&tm);
-	}
-	for (X509 *ca; (ca = PEM_read_bio_X509(b, NULL, NULL, NULL));)
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto out;
-		}
-	ERR_clear_error(); /* the end of the chain */
-	BIO_free(b);
-	*why = "the key does not parse";
-	if (!(b = BIO_new_mem_buf(key, -1)) ||
-	    !(k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) ||
-	    SSL_CTX_use_PrivateKey(ctx, k) != 1)
-		goto out;
-	*why = "the key does not match the certificate";
-	if (SSL_CTX_check_private_key(ctx) != 1)
-		goto out;
-	*why = "the certificate is not valid now";
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0 ||
-	    X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-		goto out;
-	ok = true;
-out:
-	ERR_clear_error();
-	BIO_free(b);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	if (!ok) {
-		SSL_CTX_free(ctx);
+	BIO *b;
+	X509 *x;
+	for (size_t i = 0; s && i < s->n_interned; i++)
+		if (strlen(s->interned[i].pem) == len && memcmp(s->interned[i].pem, pem, len) == 0)
+			return X509_up_ref(s->interned[i].x) == 1 ? s->interned[i].x : NULL;
+	if (!(b = BIO_new_mem_buf(pem, (int)len)))
 		return NULL;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x && s && s->n_interned < INTERN_MAX && X509_up_ref(x) == 1) {
+		struct intern *in = &s->interned[s->n_interned];
+		if ((in->pem = strndup(pem, len))) {
+			in->x = x;
+			s->n_interned++;
+		} else {
+			X509_free(x);
+		}
 	}
+	return x;
+}
+
+/* the next PEM block of chain from *p on: its start and length; false at the end */
+static bool next_block(const char **p, const char **start, size_t *len)
+{
+	static const char end[] = "-----END CERTIFICATE-----";
+	const char *b = strstr(*p, "-----BEGIN CERTIFICATE-----"), *e;
+	if (!b || !(e = strstr(b, end)))
+		return false;
+	*start = b;
+	*len = (size_t)(e - b) + strlen(end);
+	*p = b + *len;
+	return true;
+}
+
+static EVP_PKEY *read_key(struct sts_serve *s, const char *pem)
+{
+	EVP_PKEY *k = NULL;
+	BIO *b;
+	if (s && s->dec) {
+		const unsigned char *p = (const unsigned char *)pem;
+		size_t l = strlen(pem);
+		s->dec_out = NULL;
+		if (OSSL_DECODER_from_data(s->dec, &p, &l) == 1)
+			k = s->dec_out;
+		else
+			EVP_PKEY_free(s->dec_out);
+		s->dec_out = NULL;
+		return k;
+	}
+	if ((b = BIO_new_mem_buf(pem, -1)))
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return k;
+}
+
+/*
+ * Parse a chain (leaf first) and its key into e (leaf, chain, key,
+ * not_after); s (NULL from other threads) shares the chain certificates and
+ * the key decoder. false with *why set.
+ */
+static bool parse_cert(struct sts_serve *s, const char *chain, const char *key, struct cache_ent *e,
+		       const char **why)
+{
+	const char *p = chain, *blk;
+	size_t len;
+	struct tm tm;
+	BIO *b = NULL;
+
+	*why = "the certificate does not parse";
+	if (!next_block(&p, &blk, &len) || !(b = BIO_new_mem_buf(blk, (int)len)) ||
+	    !(e->leaf = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		goto err;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(e->leaf), &tm) != 1)
+		goto err;
+	e->not_after = timegm(&tm);
+	*why = "out of memory";
+	if (!(e->chain = sk_X509_new_null()))
+		goto err;
+	*why = "the certificate does not parse";
+	while (next_block(&p, &blk, &len)) {
+		X509 *x = chain_cert(s, blk, len);
+		if (!x || !sk_X509_push(e->chain, x)) {
+			X509_free(x);
+			goto err;
+		}
+	}
+	*why = "the key does not parse";
+	if (!(e->key = read_key(s, key)))
+		goto err;
+	*why = "the key does not match the certificate";
+	if (X509_check_private_key(e->leaf, e->key) != 1)
+		goto err;
+	*why = "the certificate is not valid now";
+	if (X509_cmp_current_time(X509_get0_notBefore(e->leaf)) > 0 ||
+	    X509_cmp_current_time(X509_get0_notAfter(e->leaf)) < 0)
+		goto err;
+	BIO_free(b);
+	ERR_clear_error();
+	return true;
+err:
+	BIO_free(b);
+	ERR_clear_error();
+	X509_free(e->leaf);
+	sk_X509_pop_free(e->chain, X509_free);
+	EVP_PKEY_free(e->key);
+	e->leaf = NULL, e->chain = NULL, e->key = NULL;
+	return false;
+}
+
+/* A context with this chain (leaf first) and key (a TLS-ALPN-01 challenge's); NULL with *why set.
+ */
+static SSL_CTX *ctx_from_pem(const char *chain, const char *key, const char **why)
+{
+	struct cache_ent e = {0};
+	SSL_CTX *ctx;
+	if (!parse_cert(NULL, chain, key, &e, why))
+		return NULL;
+	*why = "out of memory";
+	if ((ctx = sts_serve_ctx_new()) &&
+	    SSL_CTX_use_cert_and_key(ctx, e.leaf, e.key, e.chain, 1) != 1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	X509_free(e.leaf);
+	sk_X509_pop_free(e.chain, X509_free);
+	EVP_PKEY_free(e.key);
 	return ctx;
 }
 
-/* The context of a hosted name from the cache or the store; NULL: refuse the name. */
-static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
+/* A hosted name from the cache or the store, with a reference for the caller; NULL: refuse it. */
+static struct cache_ent *cache_get(struct sts_serve *s, const char *host)
 {
 	unsigned h = sts_serve_hash(host, strlen(host));
 	struct cache_ent *e = s->buckets[h % s->n_buckets];
@@ -168,16 +262,13 @@ static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
 	struct sts_hosted_cert cert;
 	bool found = false;
 	const char *why = NULL;
-	time_t not_after = 0;
-	SSL_CTX *ctx;
 
 	while (e && strcmp(e->host, host) != 0)
 		e = e->hnext;
 	if (e && e->not_after < time(NULL)) {
 		sts_serve_log(s, STS_SERVE_WARN,
 			      "serve: the certificate of '%s' expired, reading it again", host);
-		cache_unlink(s, e);
-		ent_free(e);
+		cache_drop(s, e);
 		e = NULL;
 	}
 	if (e) {
@@ -188,7 +279,8 @@ static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
 			s->buckets[h % s->n_buckets] = e;
 			lru_front(s, e);
 		}
-		return e->ctx;
+		e->refs++;
+		return e;
 	}
 	if (sts_hosted_policy_get(s->o.db, host, &p, &found) < 0) {
 		sts_serve_log(s, STS_SERVE_ERR, "serve: cannot read the policy of '%s': %s", host,
@@ -200,11 +292,20 @@ static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
 			      host);
 		return NULL;
 	}
+	if (!(e = calloc(1, sizeof(*e))) || !(e->host = strdup(host))) {
+		free(e);
+		sts_hosted_policy_release(&p);
+		return NULL;
+	}
+	e->refs = 1;
+	e->body = p.body; /* taken over */
+	e->body_len = p.body_len;
+	p.body = NULL;
 	sts_hosted_policy_release(&p);
 	if (sts_hosted_cert_get(s->o.db, host, &cert, &found) < 0) {
 		sts_serve_log(s, STS_SERVE_ERR, "serve: cannot read the certificate of '%s': %s",
 			      host, sts_db_errmsg(s->o.db));
-		return NULL;
+		goto refuse;
 	}
 	if (!found || !cert.chain_pem || !cert.key_pem) {
 		sts_serve_log(s, STS_SERVE_INFO,
@@ -212,33 +313,27 @@ static SSL_CTX *cache_get(struct sts_serve *s, const char *host)
 			      host);
 		if (found)
 			sts_hosted_cert_release(&cert);
-		return NULL;
+		goto refuse;
 	}
-	ctx = ctx_from_pem(cert.chain_pem, cert.key_pem, &not_after, &why);
-	sts_hosted_cert_release(&cert);
-	if (!ctx) {
+	if (!parse_cert(s, cert.chain_pem, cert.key_pem, e, &why)) {
+		sts_hosted_cert_release(&cert);
 		sts_serve_log(s, STS_SERVE_WARN,
 			      "serve: certificate of '%s' unusable (%s), handshake refused", host,
 			      why);
-		return NULL;
+		goto refuse;
 	}
-	if (!(e = calloc(1, sizeof(*e))) || !(e->host = strdup(host))) {
-		free(e);
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	e->ctx = ctx;
-	e->not_after = not_after;
-	if (s->n_cached >= s->o.cache) {
-		struct cache_ent *old = s->lru_tail;
-		cache_unlink(s, old);
-		ent_free(old);
-	}
+	sts_hosted_cert_release(&cert);
+	if (s->n_cached >= s->o.cache)
+		cache_drop(s, s->lru_tail);
 	e->hnext = s->buckets[h % s->n_buckets];
 	s->buckets[h % s->n_buckets] = e;
 	lru_front(s, e);
 	s->n_cached++;
-	return ctx;
+	e->refs++; /* the caller's */
+	return e;
+refuse:
+	sts_serve_ent_put(e);
+	return NULL;
 }
 
 /* ---- the ClientHello: SNI and ALPN decide the certificate ---- */
@@ -283,7 +378,7 @@ int sts_serve_client_hello(SSL *ssl, int *al, void *arg)
 	struct sts_serve *s = arg;
 	struct conn *c = SSL_get_ex_data(ssl, sts_serve_conn_idx);
 	char host[HOST_MAX + 1];
-	SSL_CTX *ctx = NULL;
+	struct cache_ent *e;
 
 	if (!c)
 		goto refuse;
@@ -313,9 +408,15 @@ int sts_serve_client_hello(SSL *ssl, int *al, void *arg)
 			return SSL_CLIENT_HELLO_SUCCESS;
 		}
 	}
-	if (!(ctx = cache_get(s, host)))
+	if (!(e = cache_get(s, host)))
 		goto refuse;
-	SSL_set_SSL_CTX(ssl, ctx);
+	if (SSL_use_cert_and_key(ssl, e->leaf, e->key, e->chain, 1) != 1) {
+		sts_serve_ent_put(e);
+		ERR_clear_error();
+		goto refuse;
+	}
+	sts_serve_ent_put(c->ent); /* a second ClientHello (HelloRetryRequest) */
+	c->ent = e;
 	snprintf(c->host, sizeof(c->host), "%s", host);
 	return SSL_CLIENT_HELLO_SUCCESS;
 refuse:
@@ -336,7 +437,7 @@ STS_API int sts_serve_alpn_challenge_set(struct sts_serve *s, const char *host,
 
 	if (!host || !sts_serve_norm_host(host, strlen(host), norm) || !cert_pem || !key_pem)
 		return STS_EINVAL;
-	if (!(ctx = ctx_from_pem(cert_pem, key_pem, NULL, &why)))
+	if (!(ctx = ctx_from_pem(cert_pem, key_pem, &why)))
 		return STS_EINVAL;
 	pthread_mutex_lock(&s->mu);
 	for (a = s->alpn; a && strcmp(a->host, norm) != 0; a = a->next)
@@ -380,6 +481,13 @@ void sts_serve_tls_release(struct sts_serve *s)
 {
 	if (s->buckets)
 		sts_serve_cache_flush(s);
+	for (size_t i = 0; i < s->n_interned; i++) {
+		X509_free(s->interned[i].x);
+		free(s->interned[i].pem);
+	}
+	s->n_interned = 0;
+	OSSL_DECODER_CTX_free(s->dec);
+	s->dec = NULL;
 	while (s->alpn) {
 		struct alpn_chal *a = s->alpn;
 		s->alpn = a->next;
