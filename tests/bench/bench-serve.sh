@@ -20,6 +20,12 @@
 # (serve first, then nginx first, ...); the ratio is serve/nginx in fetches/s
 # per round, then the median.
 #
+# Both servers are started by the client (its first mode), timed from exec to
+# their first right answer: nginx reads every certificate then, serve none.
+# Round 0 is serve's first contact with each name (it reads and parses the
+# certificate then): checked and shown apart, not in the ratio. serve runs
+# with --cache SERVE_CACHE (default N: every name stays parsed, as in nginx).
+#
 # Same conditions: nginx has WORKERS worker processes, serve WORKERS event
 # loops (--threads, when serve has it; else 1 and WORKERS=1); both under
 # `nice -n $NICE`, TLS 1.2 and 1.3 with OpenSSL's default groups and TLS 1.3
@@ -56,6 +62,7 @@ CERT_CACHE=${CERT_CACHE:-/tmp/stsctl-bench-serve-certs}
 NS_S=bsv-srv NS_C=bsv-cli V_S=bsv-s V_C=bsv-c
 A_S=10.237.15.1 A_C=10.237.15.2
 SERVE_PORT=8443
+SERVE_CACHE=${SERVE_CACHE:-$N}
 export LC_ALL=C
 
 die() { echo "bench-serve: $*" >&2; exit 1; }
@@ -70,9 +77,18 @@ elif [ "$WORKERS" != 1 ]; then
 fi
 
 PIDS=()
+stop() { # PID...: SIGTERM, then up to 30 s for each to exit (they are not our children)
+	local p t
+	for p in "$@"; do kill "$p" 2>/dev/null || true; done
+	for p in "$@"; do
+		for t in $(seq 1 300); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+}
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop "${PIDS[@]}"
 	ip netns del "$NS_C" 2>/dev/null || true
 	ip netns del "$NS_S" 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$W"
@@ -171,27 +187,23 @@ http {
 }
 EOF
 chmod -R a+rX "$W"
-ip netns exec "$NS_S" nice -n "$NICE" nginx -p "$W/ngx" -c "$W/ngx/nginx.conf" &
-PIDS+=($!)
-NGINX_PID=$!
 
-# ---- serve ----
-ip netns exec "$NS_S" nice -n "$NICE" "$STSCTL" serve --listen "$A_S:$SERVE_PORT" \
-	--state "$W/state.db" "${THREADS_OPT[@]}" >"$W/serve.out" 2>"$W/serve.log" &
-PIDS+=($!)
-SERVE_PID=$!
-
-# both up: one fetch each (the first name), bounded in time
-for t in $(seq 1 600); do
-	if ip netns exec "$NS_C" "$CLIENT" fetch "$A_S" 443 "$CERTS/ca.pem" "$W/tree" 1 1 >/dev/null 2>&1 &&
-		ip netns exec "$NS_C" "$CLIENT" fetch "$A_S" "$SERVE_PORT" "$CERTS/ca.pem" "$W/tree" 1 1 >/dev/null 2>&1; then
-		break
-	fi
-	kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(tail -3 "$W/ngx/error.log")"
-	kill -0 "$SERVE_PID" 2>/dev/null || die "serve exited: $(tail -3 "$W/serve.log")"
-	[ "$t" = 600 ] && die "the servers did not answer within 60 s"
-	sleep 0.1
-done
+# ---- both servers, each timed from exec to its first right answer ----
+# (started by the client's first mode, in the server namespace, over its loopback)
+start_server() { # NAME PORT CMD...: "MS PID"
+	local name=$1 port=$2
+	shift 2
+	ip netns exec "$NS_S" "$CLIENT" first 127.0.0.1 "$port" "$CERTS/ca.pem" "$W/tree" 0 600 \
+		nice -n "$NICE" "$@" || die "$name answered no fetch within 600 s"
+}
+out=$(start_server nginx 443 nginx -p "$W/ngx" -c "$W/ngx/nginx.conf") || exit 1
+read -r NGINX_MS NGINX_PID <<<"$out"
+PIDS+=("$NGINX_PID")
+out=$(start_server serve "$SERVE_PORT" "$STSCTL" serve --listen "0.0.0.0:$SERVE_PORT" \
+	--state "$W/state.db" --cache "$SERVE_CACHE" "${THREADS_OPT[@]}") || exit 1
+read -r SERVE_MS SERVE_PID <<<"$out"
+PIDS+=("$SERVE_PID")
+echo "bench-serve: start-up to the first fetch with $N names: nginx $NGINX_MS ms, serve $SERVE_MS ms"
 
 # ---- the rounds ----
 echo "bench-serve: N=$N CONC=$CONC ROUNDS=$ROUNDS WORKERS=$WORKERS nice=$NICE load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -206,6 +218,10 @@ run() { # ROUND NAME PORT
 	printf '%-6s %-6s %8s %9s %8s  %s\n' "$1" "$2" "$ok" "$secs" "$rate" "$tls"
 	echo "$1 $2 $rate" >>"$W/rates"
 }
+# round 0: serve's first contact with each name (it reads and parses each
+# certificate now, nginx did at start): checked and shown, not in the ratio
+run 0 serve "$SERVE_PORT"
+run 0 nginx 443
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		run "$r" serve "$SERVE_PORT"
@@ -231,8 +247,7 @@ MASTER=$(cat "$W/ngx/nginx.pid")
 read -r S_RSS S_PSS <<<"$(rss_of "$SERVE_PID")"
 # shellcheck disable=SC2046 # one pid a word
 read -r N_RSS N_PSS <<<"$(rss_of "$MASTER" $(pgrep -P "$MASTER"))"
-kill "$SERVE_PID" "$NGINX_PID"
-wait "$SERVE_PID" "$NGINX_PID" 2>/dev/null || true
+stop "$SERVE_PID" "$NGINX_PID"
 PIDS=()
 # the heartbeat serve writes as it stops
 CACHED=$(python3 -c "import json,sqlite3,sys;print(json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT counters FROM serve_instances ORDER BY heartbeat DESC').fetchone()[0]).get('cached_certificates'))" "$W/state.db" 2>/dev/null || echo '?')
@@ -245,16 +260,18 @@ startup() { # DB: "MS RSS_kB" of one start
 	out=$(ip netns exec "$NS_S" nice -n "$NICE" "$CLIENT" first 127.0.0.1 "$SERVE_PORT" "$CERTS/ca.pem" "$W/tree" 0 30 \
 		"$STSCTL" serve --listen "127.0.0.1:$SERVE_PORT" --state "$1" "${THREADS_OPT[@]}") ||
 		die "serve with $(basename "$1") answered no fetch within 30 s"
+	[ -n "$out" ] || exit 1
 	read -r ms pid <<<"$out"
 	rss=$(kb "/proc/$pid/status" VmRSS)
-	kill "$pid"
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	stop "$pid"
 	echo "$ms $rss"
 }
 : >"$W/start"
 for _ in $(seq 1 "$START_REPEAT"); do
-	echo "big $(startup "$W/start.db")" >>"$W/start"
-	echo "small $(startup "$W/small.db")" >>"$W/start"
+	out=$(startup "$W/start.db") || exit 1
+	echo "big $out" >>"$W/start"
+	out=$(startup "$W/small.db") || exit 1
+	echo "small $out" >>"$W/start"
 done
 
 # ---- figures and goals ----
@@ -267,6 +284,7 @@ by = {}
 for line in open(rates):
     r, name, rate = line.split()
     by.setdefault(r, {})[name] = float(rate)
+cold = by.pop("0")
 ratios = [v["serve"] / v["nginx"] for v in by.values()]
 serve = statistics.median(v["serve"] for v in by.values())
 nginx = statistics.median(v["nginx"] for v in by.values())
@@ -277,6 +295,8 @@ for line in open(start):
     st[k].append((float(ms), int(rss)))
 big_ms = max(m for m, _ in st["big"])
 print()
+print(f"round 0 (serve's first contact with each name): serve {cold['serve']:.0f}/s, "
+      f"nginx {cold['nginx']:.0f}/s; serve/nginx {cold['serve'] / cold['nginx']:.2f}")
 print(f"fetches/s (median of {len(by)} rounds): serve {serve:.0f}, nginx {nginx:.0f}; "
       f"serve/nginx {ratio:.2f} (rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
 print(f"memory after the rounds: serve VmRSS {s_rss / 1024:.1f} MiB, Pss {s_pss / 1024:.1f} MiB "
