@@ -202,19 +202,24 @@ int cli_opt_now(struct cli_ctx *ctx, void *field, const char *value)
 	return EXIT_OK;
 }
 
-int cli_plan_build(struct cli_ctx *ctx, const char *const *targets, size_t n_targets,
-		   unsigned concurrency, bool for_apply, int progress, struct sts_plan **ret)
+int cli_plan_build(struct cli_ctx *ctx, struct cli_scope *scope, unsigned concurrency,
+		   bool for_apply, int progress, struct sts_plan **ret)
 {
 	struct sts_diags diags;
+	int rc = cli_scope_resolve(ctx, scope);
+	if (rc != EXIT_OK)
+		return rc;
 	cli_progress_start(progress, "plan", "domains", 0);
-	struct sts_plan_opts po = {.targets = targets,
-				   .n_targets = n_targets,
+	struct sts_plan_opts po = {.targets = (const char *const *)scope->names,
+				   .n_targets = scope->n,
+				   .scoped = scope->active,
 				   .concurrency = concurrency,
 				   .for_apply = for_apply,
 				   .progress = cli_progress_fn()};
 	sts_diags_init(&diags);
 	int r = sts_plan_build(ctx->inv, ctx->db, ctx->io, &po, ret, &diags);
 	cli_progress_end();
+	cli_scope_release(scope);
 	cli_print_diags(&diags);
 	sts_diags_release(&diags);
 	if (r == STS_ENOENT)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli_opts.h"
+#include "cli_scope.h"
 #include "sts_db.h"
 #include "sts_ingest.h"
 #include "sts_inventory.h"
@@ -115,10 +116,11 @@ int cli_opt_now(struct cli_ctx *ctx, void *field, const char *value);
 		.name = "now", .type = CLI_OPT_CALLBACK, .cb = cli_opt_now                         \
 	}
 
-/* Build a plan of the targets through ctx's plugins (diags printed), its
- * progress shown as progress (enum cli_progress_mode) says; EXIT_OK or an exit code. */
-int cli_plan_build(struct cli_ctx *ctx, const char *const *targets, size_t n_targets,
-		   unsigned concurrency, bool for_apply, int progress, struct sts_plan **ret);
+/* Build a plan of the scope (--tenant, -t: cli_scope.h, resolved here) through
+ * ctx's plugins (diags printed), its progress shown as progress (enum
+ * cli_progress_mode) says; EXIT_OK or an exit code. */
+int cli_plan_build(struct cli_ctx *ctx, struct cli_scope *scope, unsigned concurrency,
+		   bool for_apply, int progress, struct sts_plan **ret);
 
 /* Print the human plan to stdout; -1 on a write error (logged). */
 int cli_plan_print(const struct sts_plan *p);

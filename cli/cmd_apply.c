@@ -15,8 +15,8 @@
 
 /* docs/stsctl-apply.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const apply_usage[] = {
-    "stsctl apply INVENTORY|PLANFILE [--yes] [--json] [--target DOMAIN]... [--concurrency N] "
-    "[--state PATH] [--allow-removal] [--progress=WHEN]",
+    "stsctl apply INVENTORY|PLANFILE [--yes] [--json] [--target DOMAIN]... [--tenant NAME]... "
+    "[--concurrency N] [--state PATH] [--allow-removal] [--progress=WHEN]",
     "",
     "Publish what the inventory says, in the safe order per domain: the policy",
     "file, read back (and fetched over HTTPS when verify.https is on), then the",
@@ -28,7 +28,11 @@ static const char *const apply_usage[] = {
     "                        is not a terminal)",
     "      --json            print the plan and what was applied or failed as one",
     "                        JSON object instead of the text plan",
-    "  -t, --target DOMAIN   apply only this domain (repeatable; not with a plan file)",
+    "  -t, --target DOMAIN   apply only this domain (repeatable; U-labels too; not",
+    "                        with a plan file)",
+    "      --tenant NAME     apply only this tenant's domains, with the removals of",
+    "                        those it had (repeatable; with -t: both; not with a",
+    "                        plan file)",
     "      --concurrency N   zones in flight (default 4), within each provider's limit",
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
     "      --allow-removal   allow starting the removal of more than 10% of the",
@@ -173,7 +177,7 @@ static int print_json(const struct sts_plan *p, const struct sts_apply_result *r
 }
 
 struct apply_args {
-	struct cli_list targets;
+	struct cli_scope scope; /* --tenant, -t */
 	unsigned conc;
 	int progress; /* enum cli_progress_mode */
 	bool yes;
@@ -184,7 +188,8 @@ struct apply_args {
 static const struct cli_opt apply_opts[] = {
     CLI_BOOL("yes", 'y', struct apply_args, yes),
     CLI_JSON,
-    CLI_LIST("target", 't', struct apply_args, targets),
+    CLI_TARGET(struct apply_args, scope),
+    CLI_TENANT(struct apply_args, scope),
     CLI_UINT("concurrency", 0, struct apply_args, conc, 1, 256,
 	     "--concurrency needs a number from %2$lu to %3$lu, not '%1$s'"),
     CLI_STATE,
@@ -200,8 +205,8 @@ static int prepare(struct cli_ctx *ctx)
 	char *err = NULL;
 	if (!sts_plan_file_detect(ctx->inventory_path))
 		return EXIT_OK;
-	if (a->targets.n) {
-		sts_log_err("--target cannot be used with a plan file");
+	if (a->scope.targets.n || a->scope.tenants.n) {
+		sts_log_err("--target and --tenant cannot be used with a plan file");
 		return EXIT_USAGE;
 	}
 	int r = sts_plan_file_load(ctx->inventory_path, &a->pf, &err);
@@ -221,13 +226,14 @@ static int run(struct cli_ctx *ctx)
 	struct sts_plan_file *pf = a->pf;
 	struct sts_apply_result res = {0};
 	struct hooks h = {0};
-	const char *const *targets = pf ? (const char *const *)pf->targets : a->targets.v;
-	size_t n_targets = pf ? pf->n_targets : a->targets.n;
+	/* a plan file: the domains it planned */
+	struct cli_scope planned = {
+	    .targets = {(const char **)(pf ? pf->targets : NULL), pf ? pf->n_targets : 0}};
 	char *err = NULL;
 	int rc, r;
 
-	rc = cli_plan_build(ctx, targets, n_targets, a->conc ? a->conc * 2 : 0, true, a->progress,
-			    &p);
+	rc = cli_plan_build(ctx, pf ? &planned : &a->scope, a->conc ? a->conc * 2 : 0, true,
+			    a->progress, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (pf && (r = sts_plan_file_check(pf, p, &err)) < 0) {

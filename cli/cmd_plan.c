@@ -12,8 +12,8 @@
 
 /* docs/stsctl-plan.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const plan_usage[] = {
-    "stsctl plan INVENTORY [--json] [--detailed-exitcode] [--target DOMAIN]... [--out FILE] "
-    "[--state PATH] [--concurrency N] [--progress=WHEN]",
+    "stsctl plan INVENTORY [--json] [--detailed-exitcode] [--target DOMAIN]... "
+    "[--tenant NAME]... [--out FILE] [--state PATH] [--concurrency N] [--progress=WHEN]",
     "",
     "Read what is published through the provider plugins, compare it with",
     "the inventory, and show per domain what 'stsctl apply' would change.",
@@ -22,7 +22,9 @@ static const char *const plan_usage[] = {
     "      --json               print {\"changes\":[...]} instead of text",
     "      --detailed-exitcode  exit 0 without changes, 2 with changes, 1 on",
     "                           any error (usage errors included)",
-    "  -t, --target DOMAIN      plan only this domain (repeatable)",
+    "  -t, --target DOMAIN      plan only this domain (repeatable; U-labels too)",
+    "      --tenant NAME        plan only this tenant's domains, with the removals",
+    "                           of those it had (repeatable; with -t: both)",
     "  -o, --out FILE           save the plan for 'stsctl apply FILE'",
     "      --state PATH         state database (default ./stsctl.db)",
     "      --concurrency N      provider reads in flight (default 8)",
@@ -39,7 +41,7 @@ static const char *const plan_usage[] = {
 };
 
 struct plan_args {
-	struct cli_list targets;
+	struct cli_scope scope; /* --tenant, -t */
 	const char *out;
 	bool detailed;
 	unsigned conc;
@@ -52,7 +54,8 @@ static const struct cli_opt plan_opts[] = {
      .type = CLI_OPT_BOOL,
      .off = offsetof(struct plan_args, detailed),
      .flags = CLI_OPT_ERRORS_FAIL},
-    CLI_LIST("target", 't', struct plan_args, targets),
+    CLI_TARGET(struct plan_args, scope),
+    CLI_TENANT(struct plan_args, scope),
     CLI_STRING("out", 'o', struct plan_args, out),
     CLI_STATE,
     CLI_UINT("concurrency", 0, struct plan_args, conc, 1, 256,
@@ -63,10 +66,10 @@ static const struct cli_opt plan_opts[] = {
 
 static int run(struct cli_ctx *ctx)
 {
-	const struct plan_args *a = ctx->args;
+	struct plan_args *a = ctx->args;
 	struct sts_plan *p = NULL;
 	bool changes = false;
-	int rc = cli_plan_build(ctx, a->targets.v, a->targets.n, a->conc, false, a->progress, &p);
+	int rc = cli_plan_build(ctx, &a->scope, a->conc, false, a->progress, &p);
 	if (rc != EXIT_OK)
 		goto out;
 	if (ctx->json ? cli_json_print(sts_plan_to_json(p)) < 0 : cli_plan_print(p) < 0) {

@@ -12,6 +12,7 @@
 #include "sts_apply.h"
 #include "sts_err.h"
 #include "sts_plan_hosted.h"
+#include "sts_plan_tenants.h"
 #include "sts_plugin.h"
 #include "sts_policy.h"
 
@@ -487,6 +488,9 @@ static int book(struct run *R, struct dstate *s)
 		return r;
 	if (d->spec || !d->managed)
 		r = sts_db_domain_upsert(R->db, d->name, d->spec);
+	/* its tenant, from the inventory applied (a removed domain keeps its own) */
+	if (r == STS_OK && d->in_inventory)
+		r = sts_plan_tenant_set(R->db, d->name, d->tenant);
 	if (r < 0 || s->failed)
 		return r;
 	switch (d->phase) {
@@ -503,6 +507,8 @@ static int book(struct run *R, struct dstate *s)
 		break;
 	case STS_PHASE_REMOVE_DELETE:
 		r = sts_db_domain_forget(R->db, d->name);
+		if (r == STS_OK)
+			r = sts_plan_tenant_set(R->db, d->name, NULL);
 		break;
 	case STS_PHASE_GONE:
 		break;
@@ -629,6 +635,8 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 		return STS_EREFUSED;
 	pthread_mutex_init(&R.mu, NULL);
 	if ((r = prepare(&R)) < 0)
+		goto out;
+	if (db && (r = sts_plan_schema(db)) < 0) /* the tenants book() records */
 		goto out;
 	bool https = false;
 	for (size_t i = 0; i < R.n_order; i++)

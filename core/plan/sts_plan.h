@@ -169,6 +169,9 @@ struct sts_plan_domain {
 	char label[27];	   /* STS_HOSTED_LABEL_LEN + 1: stored, or computed */
 	bool label_stored; /* false: computed by the plan, allocated by apply */
 	char *hosted_txt;  /* "<label>._mta-sts.<hosted zone>."; NULL unless hosted */
+	/* appended (issue 17, scopes): the inventory's tenant, or for a domain
+	 * taken out of it the one of its last apply; NULL: none. apply records it. */
+	char *tenant;
 	/* appended (issue 17): the provider (d->dns or d->web) that was down
 	 * when this domain failed (reported once per provider), or NULL */
 	const char *down;
@@ -193,6 +196,9 @@ struct sts_plan {
 	size_t n_managed;	 /* domains the DB managed before this plan */
 	size_t n_removal_starts; /* managed domains this plan starts removing */
 	char fingerprint[65];	 /* over every domain's fingerprint and changes */
+	/* appended (issue 17, scopes): managed domains being removed (taken out
+	 * of the inventory, or absent) that the targets left out of this plan */
+	size_t n_removals_unscoped;
 	/* appended (issue 17): the providers that were down, by name, with
 	 * their failed domains (each such domain's down is set) */
 	struct sts_plan_down *down;
@@ -212,7 +218,7 @@ struct sts_plan {
 #define STS_PLAN_READ_ZONE_MIN 8
 
 struct sts_plan_opts {
-	const char *const *targets; /* only these domains; NULL: all */
+	const char *const *targets; /* only these domains (A- or U-labels); NULL: all */
 	size_t n_targets;
 	unsigned concurrency; /* reads in flight; 0 = 8 */
 	bool for_apply;	      /* also build each domain's spec for the state DB */
@@ -220,6 +226,9 @@ struct sts_plan_opts {
 	sts_progress_fn *progress;
 	void *progress_ud;
 	/* rollout stage per domain later; STS_MODE_INVALID = inventory's mode */
+	/* appended (issue 17, scopes): the targets are the scope even when there
+	 * are none (a tenant without domains): nothing is planned then */
+	bool scoped;
 };
 
 /*

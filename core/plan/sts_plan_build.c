@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Building the plan: desired state per domain, reads of the actual state,
- * fingerprints. */
+/* Building the plan: desired state per domain, reads of the actual state, fingerprints. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +14,10 @@
 #include "sts_err.h"
 #include "sts_plan.h"
 #include "sts_plan_hosted.h"
+#include "sts_rollout.h"
 #include "sts_plugin.h"
 #include "sts_render.h"
 #include "sts_reporters.h"
-#include "sts_rollout.h"
 
 #define STS_PREFIX "v=STSv1"
 
@@ -133,8 +132,7 @@ static char **json_strv(const json_t *a, size_t *ret_n)
 	return v;
 }
 
-/* A removed domain as the last apply knew it (strings borrowed from w->prev).
- */
+/* A removed domain as the last apply knew it (strings borrowed from w->prev). */
 static int domain_from_spec(struct work *w, const char *name)
 {
 	struct sts_domain *t = &w->tmp;
@@ -170,8 +168,7 @@ static int domain_from_spec(struct work *w, const char *name)
 	return STS_OK;
 }
 
-/* verify.https / ca_file / resolve: domain (-> tenant -> defaults), then the
- * web provider. */
+/* verify.https / ca_file / resolve: domain (-> tenant -> defaults), then the web provider. */
 static int verify_conf(struct builder *b, struct sts_plan_domain *d, const struct sts_domain *dom)
 {
 	const json_t *chain[2] = {dom->verify, NULL};
@@ -209,8 +206,7 @@ static int verify_conf(struct builder *b, struct sts_plan_domain *d, const struc
 	return STS_OK;
 }
 
-/* Policy host records named by the web provider: "address" (IPs) and/or
- * "cname". */
+/* Policy host records named by the web provider: "address" (IPs) and/or "cname". */
 static int host_records(struct builder *b, const struct sts_domain *dom, struct sts_rrsets *want)
 {
 	const struct sts_provider *prov =
@@ -327,34 +323,62 @@ static void lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-/* Normalised targets: lower case, no trailing dot. */
+/*
+ * Normalised targets, as the inventory stores names (sts_dname: A-labels,
+ * lower case, no trailing dot); one that does not convert stays as given,
+ * lowered (it is then unknown).
+ */
 static int norm_targets(const struct sts_plan_opts *o, char ***ret)
 {
 	size_t n = o ? o->n_targets : 0;
 	char **v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return STS_ENOMEM;
+	*ret = v; /* the caller frees v, also on failure */
 	for (size_t i = 0; i < n; i++) {
-		v[i] = strdup(o->targets[i]);
-		if (!v[i])
-			return STS_ENOMEM; /* caller frees v */
+		int r = sts_dname_normalize(o->targets[i], 0, &v[i], NULL);
+		if (r == STS_ENOMEM)
+			return r;
+		if (r < 0 && !(v[i] = strdup(o->targets[i])))
+			return STS_ENOMEM;
 		lower(v[i]);
 		size_t k = strlen(v[i]);
 		if (k > 1 && v[i][k - 1] == '.')
 			v[i][k - 1] = '\0';
 	}
-	*ret = v;
 	return STS_OK;
 }
 
-static bool targeted(char *const *t, size_t n, const char *name)
+/* "unknown domain 'bücher.example' (xn--bcher-kva.example)": both spellings */
+static void unknown_target(struct sts_diags *diags, const char *input, const char *name)
+{
+	char *u = NULL;
+	const char *a = input, *b = NULL;
+	if (!sts_dname_eq(input, name))
+		b = name;
+	else if (sts_dname_to_unicode(name, &u) == STS_OK && strcmp(u, name) != 0)
+		a = name, b = u;
+	if (b)
+		sts_diags_error(
+		    diags, NULL,
+		    "unknown domain '%s' (%s): not in the inventory nor in the state DB", a, b);
+	else
+		sts_diags_error(diags, NULL,
+				"unknown domain '%s': not in the inventory nor in the state DB", a);
+	free(u);
+}
+
+static int str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* t sorted: is name one of them? Without targets every domain is, unless scoped. */
+static bool targeted(char *const *t, size_t n, bool scoped, const char *name)
 {
 	if (n == 0)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i], name) == 0)
-			return true;
-	return false;
+		return !scoped;
+	return bsearch(&name, t, n, sizeof(*t), str_cmp) != NULL;
 }
 
 static int db_cmp(const void *key, const void *elem)
@@ -436,6 +460,8 @@ static int add_domain(struct builder *b, const struct sts_domain *dom,
 	}
 	dom = w->dom;
 	d->hosting = dom->hosting;
+	if (dom->tenant && !(d->tenant = strdup(dom->tenant)))
+		return STS_ENOMEM;
 	if (!(d->zone = strdup(dom->zone ? dom->zone : dom->name)) ||
 	    (dom->dns && !(d->dns = strdup(dom->dns))) ||
 	    (dom->web && !(d->web = strdup(dom->web))))
@@ -610,8 +636,7 @@ static void read_web(struct builder *b, struct sts_plan_domain *d)
 	sts_buf_release(&buf);
 }
 
-/* Domain i had one read more, or none (left 0): done when it has no read left.
- */
+/* Domain i had one read more, or none (left 0): done when it has no read left. */
 static void domain_read(struct builder *b, size_t i)
 {
 	if (b->left[i] && --b->left[i])
@@ -1003,23 +1028,20 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 			targets[i] = a;
 		}
 		if (!td && !(n_mv && bsearch(targets[i], mv, n_mv, sizeof(*mv), db_cmp))) {
-			sts_diags_error(diags, NULL,
-					"unknown domain '%s': not in the inventory "
-					"nor in the state DB",
-					targets[i]);
+			unknown_target(diags, opts->targets[i], targets[i]);
 			r = STS_ENOENT;
 		}
 	}
 	if (r < 0)
 		goto out;
+	qsort(targets, n_targets, sizeof(*targets), str_cmp);
 	p->domains = calloc(inv->n_domains + n_mv + 1, sizeof(*p->domains));
 	b.w = calloc(inv->n_domains + n_mv + 1, sizeof(*b.w));
 	if (!p->domains || !b.w) {
 		r = STS_ENOMEM;
 		goto out;
 	}
-	/* in name order from the start: the inventory sorted, merged with the DB's
-	 * list */
+	/* in name order from the start: the inventory sorted, merged with the DB's list */
 	const struct sts_domain **iv = calloc(inv->n_domains + 1, sizeof(*iv));
 	if (!iv) {
 		r = STS_ENOMEM;
@@ -1037,8 +1059,10 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		const char *name = dom ? dom->name : dbd->domain;
 		i += c <= 0;
 		k += c >= 0;
-		if (targeted(targets, n_targets, name))
+		if (targeted(targets, n_targets, opts && opts->scoped, name))
 			r = add_domain(&b, dom, dbd, name, opts && opts->for_apply);
+		else if (dbd && (!dom || dom->state == STS_STATE_ABSENT))
+			p->n_removals_unscoped++; /* "N removals outside the scope not shown" */
 	}
 	free(iv);
 	if (r < 0)
