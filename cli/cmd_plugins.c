@@ -175,40 +175,6 @@ static void probe_log(void *ud, enum sts_plugin_log_level level, const char *pre
 		sts_log_debug("[%s] %s", prefix, msg);
 }
 
-/* The diags of a failed open, as one line. */
-static char *diags_text(const struct sts_diags *d)
-{
-	struct sts_buf b;
-	sts_buf_init(&b, 16u * 1024u);
-	for (size_t i = 0; i < d->n; i++)
-		sts_buf_printf(&b, "%s%s", i ? "; " : "", d->v[i].message);
-	return sts_buf_steal(&b);
-}
-
-/* Probe one provider instance: its result word and, unless ok, the text. */
-static const char *probe_one(struct sts_plugin_host *h, const struct sts_inventory *inv,
-			     const struct sts_provider *prov, char **ret_text)
-{
-	struct sts_diags d;
-	struct sts_plugin *p = NULL;
-	sts_diags_init(&d);
-	*ret_text = NULL;
-	int r = sts_plugin_open_provider(h, inv, prov, &p, &d);
-	if (r < 0) {
-		*ret_text = diags_text(&d);
-		sts_diags_release(&d);
-		return "error";
-	}
-	sts_diags_release(&d);
-	r = sts_plugin_probe(p, ret_text);
-	sts_plugin_close(p);
-	if (r == STS_EUNSUPPORTED && !*ret_text)
-		return "unsupported";
-	if (r < 0 && !*ret_text)
-		*ret_text = strdup(sts_strerror(r));
-	return r < 0 ? "error" : "ok";
-}
-
 /* --probe: the inventory was loaded by the setup (cli_ctx.c), like every command's */
 static int probe(const struct sts_inventory *inv, const char *path, bool json)
 {
@@ -226,7 +192,7 @@ static int probe(const struct sts_inventory *inv, const char *path, bool json)
 	for (size_t i = 0; i < inv->n_providers; i++) {
 		const struct sts_provider *prov = &inv->providers[i];
 		char *text = NULL;
-		const char *res = probe_one(h, inv, prov, &text);
+		const char *res = sts_plugin_probe_provider(h, inv, prov, &text);
 		if (strcmp(res, "error") == 0)
 			rc = EXIT_FAIL;
 		if (list)

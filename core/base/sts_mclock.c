@@ -26,3 +26,14 @@ STS_API void sts_mclock_sleep_ns(const struct sts_mclock *c, long long ns)
 	while (nanosleep(&t, &t) != 0 && errno == EINTR)
 		;
 }
+
+STS_API void sts_deadline_after_ms(long ms, struct timespec *ret)
+{
+	clock_gettime(CLOCK_REALTIME, ret);
+	ret->tv_sec += ms / 1000;
+	ret->tv_nsec += (ms % 1000) * 1000000L;
+	if (ret->tv_nsec >= 1000000000L) {
+		ret->tv_sec++;
+		ret->tv_nsec -= 1000000000L;
+	}
+}

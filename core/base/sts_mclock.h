@@ -2,6 +2,8 @@
 #ifndef STS_MCLOCK_H
 #define STS_MCLOCK_H
 
+#include <time.h>
+
 #include "sts_api.h"
 
 /*
@@ -29,5 +31,8 @@ struct sts_mclock {
 STS_API long long sts_mclock_now_ns(const struct sts_mclock *c);
 /* Sleep ns (nothing when ns <= 0) on c (real nanosleep when c or c->sleep_ns is NULL). */
 STS_API void sts_mclock_sleep_ns(const struct sts_mclock *c, long long ns);
+
+/* CLOCK_REALTIME ms from now: the deadline of a pthread_cond_timedwait. */
+STS_API void sts_deadline_after_ms(long ms, struct timespec *ret);
 
 #endif

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "sts_err.h"
+#include "sts_mclock.h"
 #include "sts_pool.h"
 
 struct pool {
@@ -39,13 +40,7 @@ static void wait_ticking(struct pool *p, const struct sts_pool_opts *o)
 	pthread_mutex_lock(&p->mu);
 	while (p->done < p->n) {
 		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_sec += ms / 1000;
-		t.tv_nsec += (ms % 1000) * 1000000L;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
-		}
+		sts_deadline_after_ms(ms, &t);
 		pthread_cond_timedwait(&p->cv, &p->mu, &t);
 		pthread_mutex_unlock(&p->mu);
 		o->tick(o->tick_ud);

@@ -103,6 +103,25 @@ static void parse_providers(struct vctx *c, const struct sts_jval *v)
 		}
 		pr->settings = json_object_get(settings, m->key);
 		pos_of(c, m->val.off, &pr->line, &pr->col);
+		if (m->val.type == STS_JOBJECT && m->val.u.o.n) {
+			struct sts_provider_key *k =
+			    sts_arena_alloc(&c->priv->arena, m->val.u.o.n * sizeof(*k));
+			if (!k) {
+				sts_inv_oom(c, STS_ENOMEM);
+				return;
+			}
+			for (uint32_t j = 0; j < m->val.u.o.n; j++) {
+				const struct sts_jmember *km = &m->val.u.o.m[j];
+				if (!(k[j].key = sts_arena_strndup(&c->priv->arena, km->key,
+								   km->key_len))) {
+					sts_inv_oom(c, STS_ENOMEM);
+					return;
+				}
+				pos_of(c, km->val.off, &k[j].line, &k[j].col);
+			}
+			pr->keys = k;
+			pr->n_keys = m->val.u.o.n;
+		}
 		sts_inv_strmap_find(&c->priv->providers, pr->name, true,
 				    (uint32_t)inv->n_providers++);
 	}
@@ -437,8 +456,10 @@ static int set_paths(struct sts_inventory *inv, const char *path)
 	return inv->path && inv->dir ? STS_OK : STS_ENOMEM;
 }
 
+/* partial: on STS_EINVALID, *ret is still set (validate reads its providers) */
 static int inventory_parse(const char *text, size_t len, const char *path,
-			   struct sts_inventory **ret, size_t *ret_n, struct sts_diags *diags)
+			   struct sts_inventory **ret, size_t *ret_n, bool partial,
+			   struct sts_diags *diags)
 {
 	if (!text)
 		text = "";
@@ -494,7 +515,7 @@ static int inventory_parse(const char *text, size_t len, const char *path,
 out:
 	sts_jdoc_release(&doc);
 	sts_jlines_release(&c.lines);
-	if (r == STS_OK && ret)
+	if ((r == STS_OK || (partial && r == STS_EINVALID && c.err == STS_OK)) && ret)
 		*ret = c.inv;
 	else
 		sts_inventory_free(c.inv);
@@ -504,23 +525,23 @@ out:
 STS_API int sts_inventory_parse(const char *text, size_t len, const char *path,
 				struct sts_inventory **ret, struct sts_diags *diags)
 {
-	return inventory_parse(text, len, path, ret, NULL, diags);
+	return inventory_parse(text, len, path, ret, NULL, false, diags);
 }
 
 STS_API int sts_inventory_validate_text(const char *text, size_t len, const char *path,
 					size_t *ret_n_domains, struct sts_diags *diags)
 {
-	return inventory_parse(text, len, path, NULL, ret_n_domains, diags);
+	return inventory_parse(text, len, path, NULL, ret_n_domains, false, diags);
 }
 
-static int load(const char *path, struct sts_inventory **ret, size_t *ret_n,
+static int load(const char *path, struct sts_inventory **ret, size_t *ret_n, bool partial,
 		struct sts_diags *diags)
 {
 	struct sts_buf b;
 	sts_buf_init(&b, STS_CAP_INVENTORY);
 	int r = sts_buf_read_file(&b, path);
 	if (r == STS_OK)
-		r = inventory_parse(sts_buf_str(&b), b.len, path, ret, ret_n, diags);
+		r = inventory_parse(sts_buf_str(&b), b.len, path, ret, ret_n, partial, diags);
 	sts_buf_release(&b);
 	return r;
 }
@@ -528,14 +549,20 @@ static int load(const char *path, struct sts_inventory **ret, size_t *ret_n,
 STS_API int sts_inventory_load(const char *path, struct sts_inventory **ret,
 			       struct sts_diags *diags)
 {
-	return load(path, ret, NULL, diags);
+	return load(path, ret, NULL, false, diags);
+}
+
+STS_API int sts_inventory_load_counted(const char *path, struct sts_inventory **ret,
+				       size_t *ret_n_domains, struct sts_diags *diags)
+{
+	return load(path, ret, ret_n_domains, true, diags);
 }
 
 STS_API int sts_inventory_validate(const char *path, size_t *ret_n_domains, struct sts_diags *diags)
 {
 	if (ret_n_domains)
 		*ret_n_domains = 0;
-	return load(path, NULL, ret_n_domains, diags);
+	return load(path, NULL, ret_n_domains, false, diags);
 }
 
 STS_API void sts_inventory_free(struct sts_inventory *inv)

@@ -44,11 +44,21 @@ enum sts_domain_state {
 /* A named provider instance: "providers": {"NAME": {"plugin": ..., ...}} */
 struct sts_inventory_priv;
 
+/* Where one key of a provider's settings is: the position of its value. */
+struct sts_provider_key {
+	const char *key;
+	unsigned line, col;
+};
+
 struct sts_provider {
 	char *name;
 	char *plugin;
 	json_t *settings; /* the whole object, borrowed from the inventory root */
 	unsigned line, col;
+	/* appended (issue 17): each key's value position, in file order, for
+	 * diagnostics at the offending setting (sts_plugin_validate_provider) */
+	const struct sts_provider_key *keys;
+	size_t n_keys;
 };
 
 struct sts_tenant {
@@ -165,6 +175,13 @@ STS_API const char *sts_suggest(const char *word, const char *const *cands, size
  */
 STS_API int sts_inventory_validate(const char *path, size_t *ret_n_domains,
 				   struct sts_diags *diags);
+/*
+ * sts_inventory_load for validate: also counts the domains, valid or not,
+ * and on STS_EINVALID still sets *ret to what could be read (its providers
+ * for the plugin checks); use such an inventory for nothing else.
+ */
+STS_API int sts_inventory_load_counted(const char *path, struct sts_inventory **ret,
+				       size_t *ret_n_domains, struct sts_diags *diags);
 STS_API int sts_inventory_validate_text(const char *text, size_t len, const char *path,
 					size_t *ret_n_domains, struct sts_diags *diags);
 

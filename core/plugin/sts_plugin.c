@@ -528,6 +528,7 @@ STS_API int sts_plugin_scan(struct sts_plugin_host *h, struct sts_plugin_info **
 
 static int open_with(struct sts_plugin_host *h, const char *instance, const json_t *settings,
 		     const char *basedir, const char *file, unsigned line, unsigned col,
+		     const struct sts_inventory *inv, const struct sts_provider *prov,
 		     struct sts_plugin **ret, struct sts_diags *diags)
 {
 	const struct sts_plugin_api *api = NULL;
@@ -547,7 +548,9 @@ static int open_with(struct sts_plugin_host *h, const char *instance, const json
 	r = sts_plugin_find(h, json_string_value(pj), &api, diags);
 	if (r < 0)
 		return r;
-	r = sts_plugin_validate_at(api, instance, settings, basedir, file, line, col, &eff, diags);
+	r = prov ? sts_plugin_validate_provider(api, inv, prov, basedir, &eff, diags)
+		 : sts_plugin_validate_at(api, instance, settings, basedir, file, line, col, &eff,
+					  diags);
 	if (r < 0)
 		return r;
 	p = calloc(1, sizeof(*p));
@@ -591,7 +594,7 @@ out:
 STS_API int sts_plugin_open(struct sts_plugin_host *h, const char *instance, const json_t *settings,
 			    struct sts_plugin **ret, struct sts_diags *diags)
 {
-	return open_with(h, instance, settings, h->basedir, NULL, 0, 0, ret, diags);
+	return open_with(h, instance, settings, h->basedir, NULL, 0, 0, NULL, NULL, ret, diags);
 }
 
 STS_API int sts_plugin_open_provider(struct sts_plugin_host *h, const struct sts_inventory *inv,
@@ -600,7 +603,7 @@ STS_API int sts_plugin_open_provider(struct sts_plugin_host *h, const struct sts
 {
 	const char *base = inv && inv->dir ? inv->dir : h->basedir;
 	return open_with(h, prov->name, prov->settings, base, inv ? inv->path : NULL, prov->line,
-			 prov->col, ret, diags);
+			 prov->col, inv, prov, ret, diags);
 }
 
 STS_API void sts_plugin_close(struct sts_plugin *p)

@@ -120,6 +120,48 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 				   unsigned line, unsigned col, json_t **ret,
 				   struct sts_diags *diags);
 
+/* The same for an inventory provider: each diag at the position of the
+ * setting's value (prov->keys), else of the provider. */
+STS_API int sts_plugin_validate_provider(const struct sts_plugin_api *api,
+					 const struct sts_inventory *inv,
+					 const struct sts_provider *prov, const char *basedir,
+					 json_t **ret, struct sts_diags *diags);
+
+/*
+ * validate (docs/stsctl-validate.md): every provider of inv against the
+ * plugins h finds. A plugin that is not there is an error at the value of
+ * providers.NAME.plugin (with "did you mean" among the usable plugins);
+ * the settings go through sts_plugin_validate_provider (positions of the
+ * settings). With secrets, every secret setting's reference is resolved
+ * and one that does not is an error naming the variable or file (never the
+ * value). Returns STS_OK (diags may hold errors) or STS_ENOMEM.
+ */
+STS_API int sts_plugin_check_inventory(struct sts_plugin_host *h, const struct sts_inventory *inv,
+				       bool secrets, struct sts_diags *diags);
+
+/*
+ * Open one provider of inv and run its probe: "ok", "unsupported" (no
+ * probe op) or "error", with *ret_text (malloc'd, NULL for ok) saying why.
+ */
+STS_API const char *sts_plugin_probe_provider(struct sts_plugin_host *h,
+					      const struct sts_inventory *inv,
+					      const struct sts_provider *prov, char **ret_text);
+
+/*
+ * Open each provider of inv and run its probe, all at once, giving up on
+ * those not done within timeout_ms. results[i] (inv->n_providers entries,
+ * caller's) gets "ok", "unsupported", "error" or "timeout" and, except for
+ * ok, a malloc'd text (free it). When a probe timed out its thread still
+ * runs: the host must then not be freed (the process exits soon).
+ * STS_OK, STS_ETIMEOUT (some timed out), STS_ENOMEM.
+ */
+struct sts_probe_result {
+	const char *result;
+	char *text;
+};
+STS_API int sts_plugin_probe_inventory(struct sts_plugin_host *h, const struct sts_inventory *inv,
+				       long timeout_ms, struct sts_probe_result *results);
+
 /* ---- instances ---- */
 
 /*

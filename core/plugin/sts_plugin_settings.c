@@ -94,6 +94,7 @@ struct vctx {
 	unsigned line, col;
 	struct sts_diags *diags;
 	int r;
+	const struct sts_provider *prov; /* positions of its keys, or NULL */
 };
 
 static void verr(struct vctx *v, const char *key, const char *fmt, ...) STS_PRINTF(3, 4);
@@ -113,8 +114,13 @@ static void verr(struct vctx *v, const char *key, const char *fmt, ...)
 		v->r = STS_ENOMEM;
 		return;
 	}
-	if (sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, v->line, v->col, path, "%s",
-			  msg) < 0)
+	unsigned line = v->line, col = v->col; /* the key's value, else the provider */
+	for (size_t i = 0; key && v->prov && i < v->prov->n_keys; i++)
+		if (strcmp(v->prov->keys[i].key, key) == 0) {
+			line = v->prov->keys[i].line;
+			col = v->prov->keys[i].col;
+		}
+	if (sts_diags_add(v->diags, STS_SEV_ERROR, NULL, v->file, line, col, path, "%s", msg) < 0)
 		v->r = STS_ENOMEM;
 	else if (v->r == STS_OK)
 		v->r = STS_EINVALID;
@@ -129,6 +135,16 @@ static const struct sts_plugin_setting *schema_find(const struct sts_plugin_sett
 		if (strcmp((*s)->key, key) == 0)
 			return *s;
 	return NULL;
+}
+
+/* The schema key closest to a misspelt one, or NULL. */
+static const char *suggest_key(const struct sts_plugin_setting *const *schema, const char *key)
+{
+	const char *keys[64];
+	size_t n = 0;
+	for (; schema && *schema && n < 64; schema++)
+		keys[n++] = (*schema)->key;
+	return sts_suggest(key, keys, n);
 }
 
 /* The default of s as JSON, or NULL (ENOMEM or unparsable). */
@@ -291,13 +307,16 @@ static void check_value(struct vctx *v, const struct sts_plugin_setting *s, json
 		v->r = STS_ENOMEM;
 }
 
-STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char *instance,
-				   const json_t *settings, const char *basedir, const char *file,
-				   unsigned line, unsigned col, json_t **ret,
-				   struct sts_diags *diags)
+static int validate(const struct sts_plugin_api *api, const char *instance, const json_t *settings,
+		    const char *basedir, const char *file, unsigned line, unsigned col,
+		    const struct sts_provider *prov, json_t **ret, struct sts_diags *diags)
 {
-	struct vctx vc = {
-	    .instance = instance, .file = file, .line = line, .col = col, .diags = diags};
+	struct vctx vc = {.instance = instance,
+			  .file = file,
+			  .line = line,
+			  .col = col,
+			  .diags = diags,
+			  .prov = prov};
 	struct vctx *v = &vc;
 	json_t *out = json_object();
 	const char *key;
@@ -322,8 +341,11 @@ STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char 
 				verr(v, key, "'insecure_http' must be true or false");
 			continue;
 		}
-		if (!schema_find(api->schema, key))
-			verr(v, key, "unknown setting '%s' for plugin '%s'", key, api->name);
+		if (!schema_find(api->schema, key)) {
+			const char *hint = suggest_key(api->schema, key);
+			verr(v, key, "unknown setting '%s' for plugin '%s'%s%s%s", key, api->name,
+			     hint ? ": did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		}
 	}
 	/* an API key never travels in clear by accident: http:// only to loopback */
 	bool insecure = json_is_true(json_object_get(settings, "insecure_http"));
@@ -372,6 +394,23 @@ out:
 	}
 	*ret = out;
 	return STS_OK;
+}
+
+STS_API int sts_plugin_validate_at(const struct sts_plugin_api *api, const char *instance,
+				   const json_t *settings, const char *basedir, const char *file,
+				   unsigned line, unsigned col, json_t **ret,
+				   struct sts_diags *diags)
+{
+	return validate(api, instance, settings, basedir, file, line, col, NULL, ret, diags);
+}
+
+STS_API int sts_plugin_validate_provider(const struct sts_plugin_api *api,
+					 const struct sts_inventory *inv,
+					 const struct sts_provider *prov, const char *basedir,
+					 json_t **ret, struct sts_diags *diags)
+{
+	return validate(api, prov->name, prov->settings, basedir, inv ? inv->path : NULL,
+			prov->line, prov->col, prov, ret, diags);
 }
 
 STS_API int sts_plugin_validate(const struct sts_plugin_api *api, const char *instance,

@@ -46,9 +46,9 @@ rc, out, err = run("validate", broken)
 lines = err.splitlines()
 positions = [tuple(int(x) for x in l.split(":")[1:3]) for l in lines]
 check("invalid: exit 1", rc == 1, f"rc={rc}")
-check("invalid: summary", out == f"{broken}: 21 domains, 30 errors, 1 warning\n", repr(out))
-check("invalid: 32 diagnostics sorted by position",
-      len(lines) == 32 and positions == sorted(positions) and
+check("invalid: summary", out == f"{broken}: 21 domains, 32 errors, 1 warning\n", repr(out))
+check("invalid: 34 diagnostics sorted by position",
+      len(lines) == 34 and positions == sorted(positions) and
       all(l.startswith(broken + ":") for l in lines), err)
 check("invalid: format FILE:LINE:COL: error: PATH: message",
       f"{broken}:17:35: error: domains[1].mx[0]: [B7] invalid mx pattern '192.0.2.25': "
@@ -61,7 +61,7 @@ try:
 except ValueError as e:
     doc = {"error": str(e)}
 check("--json: exit 1, shape", rc == 1 and err == "" and doc.get("valid") is False and
-      doc.get("domains") == 21 and len(doc.get("errors", [])) == 30 and
+      doc.get("domains") == 21 and len(doc.get("errors", [])) == 32 and
       len(doc.get("warnings", [])) == 1 and len(doc.get("info", [])) == 1, out + err)
 first = (doc.get("errors") or [{}])[0]
 check("--json: error fields", first == {
