@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_scope.h"
 #include "commands.h"
+#include "sts_dname.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 #include "sts_report.h"
@@ -140,6 +141,7 @@ static int run(struct cli_ctx *ctx)
 	struct sts_buf buf, *out = a->output ? &buf : NULL;
 	enum sts_report_format format = ctx->json ? STS_REPORT_JSON : a->format;
 	char since[11], until[11];
+	char *dom = NULL; /* --domain as the state stores names (sts_dname: U-labels too) */
 	int rc = EXIT_OK;
 	int64_t now = sts_db_now(ctx->db);
 	sts_buf_init(&buf, STS_CAP_INVENTORY);
@@ -165,6 +167,11 @@ static int run(struct cli_ctx *ctx)
 	};
 	if ((rc = cli_scope_resolve(ctx, &a->scope)) != EXIT_OK)
 		goto out;
+	if (a->domain && sts_dname_normalize(a->domain, 0, &dom, NULL) == STS_ENOMEM) {
+		rc = EXIT_INTERNAL;
+		goto out;
+	}
+	q.domain = dom ? dom : a->domain;
 	int r = sts_report_build(ctx->db, &q, &rep);
 	if (r < 0) {
 		cli_db_error(ctx, r);
@@ -173,7 +180,7 @@ static int run(struct cli_ctx *ctx)
 	}
 	for (size_t i = 0; ctx->inv && i < ctx->inv->n_domains && r == STS_OK; i++) {
 		const char *name = ctx->inv->domains[i].name;
-		if ((!a->domain || strcmp(a->domain, name) == 0) && cli_scope_has(&a->scope, name))
+		if ((!q.domain || strcmp(q.domain, name) == 0) && cli_scope_has(&a->scope, name))
 			r = sts_report_add_domain(rep, name);
 	}
 	if (r == STS_OK)
@@ -191,6 +198,7 @@ static int run(struct cli_ctx *ctx)
 		rc = r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 	}
 out:
+	free(dom);
 	sts_buf_release(&buf);
 	sts_report_free(rep);
 	return rc;

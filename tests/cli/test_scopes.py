@@ -202,6 +202,9 @@ with tempfile.TemporaryDirectory(prefix="stsctl-scopes-") as tmp:
     names = names_in(res[1], "domains", "domain")
     report(res[0] == 0 and names == {"a1.example", A}, "report --tenant acme: its domains",
            f"{names!r}\n{show(*res)}")
+    res = run(tmp, "report", "--state", st, "-i", inv2, "-d", U.upper(), "--format", "json")
+    report(res[0] == 0 and names_in(res[1], "domains", "domain") == {A},
+           f"report -d {U.upper()}: the domain as stored, {A}", show(*res))
     res = run(tmp, "report", "--state", st, "--tenant", "acme")
     report(res[0] == 2 and "--tenant needs the inventory" in res[2],
            "report --tenant without --inventory: usage error", show(*res))
