@@ -17,11 +17,13 @@
 
 /* docs/stsctl-status.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const status_usage[] = {
-    "stsctl status INVENTORY [--json] [--tenant NAME]... [--now RFC3339] [--state PATH]",
+    "stsctl status [INVENTORY] [--json] [--tenant NAME]... [--now RFC3339] [--state PATH]",
     "",
     "Show each domain's rollout stage and since when, its report health over the",
     "window, what blocks its promotion, and the earliest possible promotion",
     "(docs/rollout.md). Reads the state database only: no live check, no change.",
+    "The hosted service's instances and certificates follow; without INVENTORY",
+    "only they are shown (a state without them: INVENTORY is missing).",
     "",
     "      --json            print {\"domains\":[...],\"hosted\":{...}} as JSON",
     "      --tenant NAME     only this tenant's domains (repeatable)",
@@ -37,6 +39,39 @@ static const char *str(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "-";
+}
+
+/* The hosted part: serve's instances, then each host's certificate (times RFC 3339). */
+static void print_hosted(json_t *hosted, struct sts_buf *e1, struct sts_buf *e2)
+{
+	json_t *v, *c;
+	size_t i;
+	json_array_foreach(json_object_get(hosted, "serve"), i, v)
+	{
+		printf("serve %s on %s: started %s, heartbeat %s\n",
+		       sts_escape_str(e1, str(v, "instance")), sts_escape_str(e2, str(v, "listen")),
+		       str(v, "started"), str(v, "heartbeat"));
+	}
+	json_array_foreach(json_object_get(hosted, "hosts"), i, v)
+	{
+		printf("%s: ", sts_escape_str(e1, str(v, "host")));
+		if (!json_is_object(c = json_object_get(v, "certificate"))) {
+			printf("no certificate yet\n");
+			continue;
+		}
+		if (json_is_true(json_object_get(c, "issued")))
+			printf("certificate valid until %s", str(c, "not_after"));
+		else
+			printf("no certificate");
+		if (json_is_string(json_object_get(c, "last_error")))
+			printf(", last error: %s (%lld failures, next attempt %s)",
+			       sts_escape_str(e2, str(c, "last_error")),
+			       (long long)json_integer_value(json_object_get(c, "failures")),
+			       str(c, "next_attempt"));
+		else if (json_is_string(json_object_get(c, "next_attempt")))
+			printf(", renewal from %s", str(c, "next_attempt"));
+		printf("\n");
+	}
 }
 
 /*
@@ -86,6 +121,7 @@ static int print_text(json_t *doc)
 			printf("  next promotion: %s at the earliest\n",
 			       str(d, "next_promotion_at"));
 	}
+	print_hosted(json_object_get(doc, "hosted"), &e1, &e2);
 	sts_buf_release(&e1);
 	sts_buf_release(&e2);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
@@ -108,10 +144,45 @@ static void keep_scope(json_t *doc, const struct cli_scope *s)
 			json_array_remove(a, i);
 }
 
+/* Does the hosted part hold anything (an instance or a host)? */
+static bool hosted_rows(json_t *hosted)
+{
+	return json_array_size(json_object_get(hosted, "serve")) ||
+	       json_array_size(json_object_get(hosted, "hosts"));
+}
+
+/* Without INVENTORY: the hosted part alone, when the state has one. */
+static int hosted_only(struct cli_ctx *ctx)
+{
+	json_t *hosted = NULL;
+	int r = sts_hosted_status_json(ctx->db, &hosted);
+	if (r < 0) {
+		sts_log_errno(r, "cannot read the hosted service");
+		return EXIT_INTERNAL;
+	}
+	if (!hosted_rows(hosted)) {
+		json_decref(hosted);
+		return cli_usage_error(status_usage,
+				       "missing INVENTORY (the state '%s' has no "
+				       "hosted service)",
+				       ctx->state_path);
+	}
+	json_t *doc = json_pack("{s:o}", "hosted", hosted);
+	int rc = EXIT_OK;
+	if (!doc || (ctx->json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0)) {
+		sts_log_err("cannot write the status");
+		rc = EXIT_USAGE;
+	}
+	json_decref(doc);
+	return rc;
+}
+
 static int run(struct cli_ctx *ctx)
 {
 	struct status_args *a = ctx->args;
 	json_t *doc = NULL;
+	if (!ctx->inv)
+		return hosted_only(ctx);
 	int rc = cli_scope_resolve(ctx, &a->scope);
 	if (rc != EXIT_OK)
 		return rc;
@@ -122,7 +193,7 @@ static int run(struct cli_ctx *ctx)
 	}
 	keep_scope(doc, &a->scope);
 	json_t *hosted = NULL; /* the hosted service: serve's heartbeats, the certificates */
-	if (ctx->json && sts_hosted_status_json(ctx->db, &hosted) == STS_OK)
+	if (sts_hosted_status_json(ctx->db, &hosted) == STS_OK)
 		json_object_set_new(doc, "hosted", hosted);
 	if (ctx->json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc) < 0) {
 		sts_log_err("cannot write the status");
@@ -137,5 +208,5 @@ static void release(struct cli_ctx *ctx)
 	cli_scope_release(&((struct status_args *)ctx->args)->scope);
 }
 
-CLI_COMMAND(status, CLI_ONE_ARG("INVENTORY"), .args_size = sizeof(struct status_args),
-	    .release = release);
+CLI_COMMAND(status, .min_args = 0, .max_args = 1, .arg_name = "INVENTORY",
+	    .args_size = sizeof(struct status_args), .release = release);

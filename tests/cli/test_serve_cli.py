@@ -24,6 +24,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -480,6 +481,28 @@ def watch_certs():
         _, ev = cycle()
         report(sorted(ev) == ["mta-sts.fail.example"], "a failure after a recovery is posted",
                str(ev))
+        # status without INVENTORY: the hosted part alone, times in RFC 3339
+        st = subprocess.run([STSCTL, "status", "--state", db], capture_output=True, text=True,
+                            timeout=30)
+        lines = {ln.split(":")[0]: ln for ln in st.stdout.splitlines()}
+        ok = lines.get("mta-sts.ok.example", "")
+        report(st.returncode == 0 and re.search(r"valid until 20\d\d-\d\d-\d\dT[\d:]+Z", ok) and
+               "last error: rateLimited (1 failures" in lines.get("mta-sts.fail.example", ""),
+               "status without INVENTORY: each certificate, valid until (RFC 3339), last error",
+               st.stdout + st.stderr)
+        sj = subprocess.run([STSCTL, "status", "--json", "--state", db], capture_output=True,
+                            text=True, timeout=30)
+        hosts = {h["host"]: h for h in json.loads(sj.stdout or "{}").get("hosted", {})
+                 .get("hosts", [])} if sj.returncode == 0 else {}
+        na = (hosts.get("mta-sts.ok.example", {}).get("certificate") or {}).get("not_after")
+        report(isinstance(na, str) and na.endswith("Z") and len(hosts) == 3,
+               "status --json without INVENTORY: the hosted part, not_after in RFC 3339",
+               sj.stdout[:300] + sj.stderr)
+        st = subprocess.run([STSCTL, "status", "--state", f"{d}/none.db"], capture_output=True,
+                            text=True, timeout=30)
+        report(st.returncode == 2 and "missing INVENTORY" in st.stderr,
+               "status without INVENTORY on a state without a hosted service: exit 2",
+               f"{st.returncode} {st.stderr}")
         hook.shutdown()
         hook.server_close()
 
