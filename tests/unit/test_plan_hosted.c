@@ -27,6 +27,8 @@ struct fake {
 	struct sts_db *db;	   /* what "serve" serves */
 	const char *serve_instead; /* serve this body instead of the stored one */
 	unsigned fetches;
+	char *cached;	   /* serve this body for the next n_cached fetches: */
+	unsigned n_cached; /* serve's cache before its once-a-second check */
 };
 
 static int f_dns_read(void *ud, const char *prov, const char *zone, const char *const *names,
@@ -106,6 +108,10 @@ static int f_fetch(void *ud, const struct sts_plan_domain *d, struct sts_buf *re
 	assert_true(d->verify_https);
 	if (f->serve_instead)
 		return sts_buf_puts(ret, f->serve_instead);
+	if (f->n_cached) {
+		f->n_cached--;
+		return sts_buf_puts(ret, f->cached);
+	}
 	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
 	int r = sts_hosted_policy_get(f->db, host, &hp, &found);
 	if (r == STS_OK && !found)
@@ -124,13 +130,16 @@ static int f_fetch(void *ud, const struct sts_plan_domain *d, struct sts_buf *re
 	"               \"d\": {\"plugin\": \"zonefile\", \"directory\": \"y\", \"create\": "      \
 	"true}},\n"
 
-static const char INV[] =
-    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
-	     "\"edge.msp.example\",\n"
-	     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
-	     " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
-	     "\"hosting\": \"hosted\", \"dns\": \"d\",\n"
-	     "  \"tlsrpt\": {\"rua\": [\"mailto:r@h.example\"]}}]}\n";
+/* the MSP's hosted section, and an inventory of one hosted domain h.example */
+#define INV_HOSTED                                                                                 \
+	INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "       \
+		 "\"edge.msp.example\",\n"                                                         \
+		 "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
+#define INV_H(extra)                                                                               \
+	INV_HOSTED " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "         \
+		   "\"hosting\": \"hosted\", \"dns\": \"d\"" extra "}]}\n"
+
+static const char INV[] = INV_H(",\n  \"tlsrpt\": {\"rua\": [\"mailto:r@h.example\"]}");
 
 struct env {
 	struct sts_inventory *inv;
@@ -320,17 +329,46 @@ static void test_verify_failure(void **state)
 	env_release(&e);
 }
 
+/* serve answers from its cache for up to a second after a write: apply
+ * fetches again while the previous policy is served, then publishes */
+static void test_verify_waits_for_serve(void **state)
+{
+	(void)state;
+	static const char testing[] = INV_H(", \"mode\": \"testing\"");
+	struct env e;
+	struct sts_apply_result res;
+	applied_then(&e, testing);
+	struct sts_hosted_policy hp = {0};
+	bool found = false;
+	assert_int_equal(sts_hosted_policy_get(e.db, "mta-sts.h.example", &hp, &found), STS_OK);
+	assert_true(found);
+	e.f.cached = strndup((const char *)hp.body, hp.body_len);
+	sts_hosted_policy_release(&hp);
+	e.f.n_cached = 3;
+	e.f.fetches = 0;
+	e.f.applies = 0;
+	struct sts_plan *p = plan(&e);
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	assert_int_equal(e.f.fetches, 4); /* three times the cached body, then the new one */
+	assert_int_equal(e.f.applies, 1);
+	const struct sts_rrset *rr = txt_at(&e);
+	assert_non_null(rr);
+	char want[64];
+	snprintf(want, sizeof(want), "v=STSv1; id=%s;", p->domains[0].id);
+	assert_string_equal(rr->values[0], want);
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	free(e.f.cached);
+	env_release(&e);
+}
+
 /* leaving (RFC 8461 §8.3): mode none with a new id into the store and the
  * TXT, a wait of the largest max_age served, then the TXT and the policy go */
 static void test_removal(void **state)
 {
 	(void)state;
-	static const char absent[] =
-	    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
-		     "\"edge.msp.example\",\n"
-		     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
-		     " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "
-		     "\"hosting\": \"hosted\", \"dns\": \"d\", \"state\": \"absent\"}]}\n";
+	static const char absent[] = INV_H(", \"state\": \"absent\"");
 	struct env e;
 	struct sts_apply_result res;
 	applied_then(&e, absent);
@@ -385,11 +423,8 @@ static void test_removed_from_inventory(void **state)
 {
 	(void)state;
 	static const char none[] =
-	    INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "
-		     "\"edge.msp.example\",\n"
-		     "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"
-		     " \"domains\": [{\"name\": \"g.example\", \"mx\": [\"mx.g.example\"], "
-		     "\"hosting\": \"hosted\"}]}\n";
+	    INV_HOSTED " \"domains\": [{\"name\": \"g.example\", "
+		       "\"mx\": [\"mx.g.example\"], \"hosting\": \"hosted\"}]}\n";
 	struct env e;
 	applied_then(&e, none);
 	struct sts_plan *p = plan(&e);
@@ -416,6 +451,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plan_apply),
 	    cmocka_unit_test(test_verify_failure),
+	    cmocka_unit_test(test_verify_waits_for_serve),
 	    cmocka_unit_test(test_removal),
 	    cmocka_unit_test(test_removed_from_inventory),
 	};
