@@ -8,7 +8,8 @@ with a policy but no certificate are refused with the unrecognized_name
 alert and no certificate; TLS 1.1 is refused; acme-tls/1 gets the challenge
 certificate only for the name it is set for (test hook) and the connection
 is closed after the handshake; HTTP-01 on the plain listener; a policy and
-a certificate written while serve runs are served within 1.5 s; the
+a certificate written while serve runs are served within 1.5 s (the policy
+also on a connection handshaken before the change); the
 per-client connection limit, the handshake deadline and the header cap;
 the heartbeat row with its counters; server names with control bytes
 (a raw ClientHello) refused and never logged raw; an inventory's
@@ -247,6 +248,7 @@ def main():
 
             # changes within 1.5 s, without a restart
             new = POLICY[A].replace(b"enforce", b"testing")
+            held = tls(port, client_ctx(d), A)  # handshaken before the change
             put_policy(db, A, new)
             t0, got = time.monotonic(), None
             while time.monotonic() - t0 < 1.5:
@@ -255,6 +257,9 @@ def main():
                     break
                 time.sleep(0.1)
             report(got == new, "a new policy served within 1.5 s", repr(got))
+            got = request(held, host=A)[2]
+            report(got == new, "a connection handshaken before the change gets the new policy",
+                   repr(got))
             put_cert(db, d, A, "a2")
             want = ssl.PEM_cert_to_DER_cert(read(f"{d}/a2.pem"))
             t0, cert = time.monotonic(), None
