@@ -18,6 +18,8 @@ enum cli_exit {
 	EXIT_LOCKED = 3,    /* the state lock is held by another stsctl */
 	EXIT_STALE = 4,	    /* a saved plan no longer matches the published state */
 	EXIT_INTERNAL = 70, /* internal error (EX_SOFTWARE): a bug, please report */
+	EXIT_SIGINT = 130,  /* apply stopped by SIGINT after the zones in flight (128 + 2) */
+	EXIT_SIGTERM = 143, /* apply stopped by SIGTERM after the zones in flight (128 + 15) */
 };
 
 /* Global options (main.c). */

@@ -91,7 +91,9 @@ static int open_state(struct cli_ctx *ctx)
 	int r;
 	if ((ctx->flags & CMD_LOCK) && (r = sts_lock_acquire(ctx->state_path, &ctx->lock)) < 0)
 		return cli_lock_error(r, ctx->state_path);
-	r = sts_db_open(ctx->state_path, ctx->flags & CMD_STATE_RW ? 0 : STS_DB_READONLY,
+	r = sts_db_open(ctx->state_path,
+			(ctx->flags & CMD_STATE_RW ? 0 : STS_DB_READONLY) |
+			    (ctx->state_init ? STS_DB_INIT : 0),
 			&ctx->clock, &ctx->db, &err);
 	if (r < 0) {
 		sts_log_err("%s", err ? err : sts_strerror(r));

@@ -77,6 +77,7 @@ struct cli_ctx {
 	bool json;
 	const char *inventory_path; /* --inventory, or the first argument */
 	const char *state_path;	    /* --state; the default after the setup */
+	bool state_init;	    /* an empty state file may become a new state (apply --init) */
 
 	/* set up by cli_ctx_setup() as flags say */
 	struct sts_inventory *inv;    /* NULL without an inventory */

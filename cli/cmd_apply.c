@@ -2,13 +2,16 @@
 /* stsctl apply: publish policies and records in the safe order, or apply a saved plan. */
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cli_progress.h"
+#include "cli_runs.h"
 #include "commands.h"
 #include "sts_apply.h"
 #include "sts_err.h"
@@ -16,7 +19,7 @@
 /* docs/stsctl-apply.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const apply_usage[] = {
     "stsctl apply INVENTORY|PLANFILE [--yes] [--json] [--target DOMAIN]... [--tenant NAME]... "
-    "[--concurrency N] [--state PATH] [--allow-removal] [--progress=WHEN]",
+    "[--concurrency N] [--state PATH] [--init] [--allow-removal] [--progress=WHEN]",
     "",
     "Publish what the inventory says, in the safe order per domain: the policy",
     "file, read back (and fetched over HTTPS when verify.https is on), then the",
@@ -35,6 +38,8 @@ static const char *const apply_usage[] = {
     "                        plan file)",
     "      --concurrency N   zones in flight (default 4), within each provider's limit",
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
+    "      --init            start a new state in PATH when it is an empty file (a",
+    "                        missing one is created anyway; a damaged one is refused)",
     "      --allow-removal   allow starting the removal of more than 10% of the",
     "                        managed domains",
     "      --progress=WHEN   progress on standard error: auto (default: a live line",
@@ -44,8 +49,9 @@ static const char *const apply_usage[] = {
     "",
     "Exit status: 0 every domain applied; 1 a domain failed (the others were",
     "applied), the inventory is invalid, or a safety rule refused; 2 usage error",
-    "or not confirmed; 3 the state is locked by another stsctl; 4 the saved plan",
-    "is stale.",
+    "or not confirmed, or the state is damaged or empty; 3 the state is locked by",
+    "another stsctl; 4 the saved plan is stale; 130/143 stopped by SIGINT/SIGTERM",
+    "after the zones in flight (the run is recorded interrupted; apply again).",
     NULL,
 };
 
@@ -62,6 +68,7 @@ struct hooks {
 	long seen;
 	pthread_mutex_t mu;
 	bool armed;
+	long delay_ms; /* STSCTL_TEST_ZONE_DELAY_MS: sleep after each zone's commit */
 #endif
 	char unused; /* never empty, in a release build too */
 };
@@ -70,6 +77,12 @@ struct hooks {
 static void on_step(void *ud, const char *step, const char *domain)
 {
 	struct hooks *h = ud;
+	if (h->delay_ms > 0 && strcmp(step, "db-commit") == 0) {
+		/* a slow provider, for the SIGINT test; a signal cuts no sleep short */
+		struct timespec ts = {h->delay_ms / 1000, (h->delay_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0)
+			;
+	}
 	if (!h->armed || strcmp(step, h->step) != 0)
 		return;
 	pthread_mutex_lock(&h->mu);
@@ -85,8 +98,10 @@ static void on_step(void *ud, const char *step, const char *domain)
 static void arm_crash(struct hooks *h, struct sts_apply_opts *o)
 {
 	const char *e = getenv("STSCTL_TEST_CRASH_AFTER");
+	const char *delay = getenv("STSCTL_TEST_ZONE_DELAY_MS");
 	pthread_mutex_init(&h->mu, NULL);
 	o->step_hook = on_step;
+	h->delay_ms = delay ? strtol(delay, NULL, 10) : 0;
 	if (!e || !*e)
 		return;
 	const char *colon = strchr(e, ':');
@@ -107,6 +122,40 @@ static void arm_crash(struct hooks *h, struct sts_apply_opts *o)
 	(void)o;
 }
 #endif
+
+/* ---- SIGINT/SIGTERM: no zone starts after it, the zones in flight finish ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static bool stop_requested(void *ud)
+{
+	(void)ud;
+	return stop_signal != 0;
+}
+
+/* SA_RESETHAND: a second signal ends the process at once; SA_RESTART: I/O
+ * in flight is not cut short. old[] gets the previous handlers. */
+static void catch_stop(struct sigaction old[2])
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void release_stop(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+}
 
 /* ---- confirmation ---- */
 
@@ -182,6 +231,7 @@ struct apply_args {
 	int progress; /* enum cli_progress_mode */
 	bool yes;
 	bool allow_removal;
+	bool init;
 	struct sts_plan_file *pf; /* the argument is a plan file */
 };
 
@@ -193,6 +243,7 @@ static const struct cli_opt apply_opts[] = {
     CLI_UINT("concurrency", 0, struct apply_args, conc, 1, 256,
 	     "--concurrency needs a number from %2$lu to %3$lu, not '%1$s'"),
     CLI_STATE,
+    CLI_BOOL("init", 0, struct apply_args, init),
     CLI_BOOL("allow-removal", 0, struct apply_args, allow_removal),
     CLI_PROGRESS(struct apply_args, progress),
     CLI_END,
@@ -203,6 +254,7 @@ static int prepare(struct cli_ctx *ctx)
 {
 	struct apply_args *a = ctx->args;
 	char *err = NULL;
+	ctx->state_init = a->init;
 	if (!sts_plan_file_detect(ctx->inventory_path))
 		return EXIT_OK;
 	if (a->scope.targets.n || a->scope.tenants.n) {
@@ -230,8 +282,10 @@ static int run(struct cli_ctx *ctx)
 	struct cli_scope planned = {
 	    .targets = {(const char **)(pf ? pf->targets : NULL), pf ? pf->n_targets : 0}};
 	char *err = NULL;
+	struct sigaction old[2];
 	int rc, r;
 
+	cli_runs_report(ctx, true); /* a crash left a run "running": it was interrupted */
 	rc = cli_plan_build(ctx, pf ? &planned : &a->scope, a->conc ? a->conc * 2 : 0, true,
 			    a->progress, &p);
 	if (rc != EXIT_OK)
@@ -260,9 +314,12 @@ static int run(struct cli_ctx *ctx)
 	    .allow_removal = a->allow_removal,
 	    .progress = cli_progress_fn(),
 	    .ud = &h,
+	    .stop = stop_requested,
 	};
 	arm_crash(&h, &o);
+	catch_stop(old);
 	r = sts_apply_run(p, ctx->db, ctx->io, &o, &res);
+	release_stop(old);
 	cli_progress_end();
 	if (r == STS_EDB)
 		cli_db_error(ctx, r);
@@ -274,6 +331,12 @@ static int run(struct cli_ctx *ctx)
 		rc = EXIT_FAIL;
 	if (ctx->json && (r == STS_OK || r == STS_EDB) && print_json(p, &res) < 0 && rc == EXIT_OK)
 		rc = EXIT_USAGE;
+	if (stop_signal) {
+		sts_log_err("stopped by %s after the zones in flight: %zu domains not started; "
+			    "the run is recorded interrupted: apply again to finish",
+			    stop_signal == SIGINT ? "SIGINT" : "SIGTERM", res.n_not_started);
+		rc = stop_signal == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
+	}
 out:
 	free(err);
 	sts_apply_result_release(&res);

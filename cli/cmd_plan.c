@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_progress.h"
+#include "cli_runs.h"
 #include "commands.h"
 #include "sts_err.h"
 
@@ -69,6 +70,7 @@ static int run(struct cli_ctx *ctx)
 	struct plan_args *a = ctx->args;
 	struct sts_plan *p = NULL;
 	bool changes = false;
+	cli_runs_report(ctx, false); /* a run a crash left "running" */
 	int rc = cli_plan_build(ctx, &a->scope, a->conc, false, a->progress, &p);
 	if (rc != EXIT_OK)
 		goto out;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_runs.h"
 #include "cli_scope.h"
 #include "commands.h"
 #include "sts_buf.h"
@@ -186,6 +187,7 @@ static int run(struct cli_ctx *ctx)
 	int rc = cli_scope_resolve(ctx, &a->scope);
 	if (rc != EXIT_OK)
 		return rc;
+	cli_runs_report(ctx, false); /* a run a crash left "running" */
 	int r = sts_watch_status(ctx->inv, ctx->db, sts_watch_all_reports(ctx->inv), &doc);
 	if (r < 0) {
 		sts_log_errno(r, "cannot compute the status");

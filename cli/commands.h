@@ -40,6 +40,7 @@ extern const struct cli_cmd_def receive_cmd;
 extern const struct cli_cmd_def serve_cmd;
 extern const struct cli_cmd_def report_cmd;
 extern const struct cli_cmd_def prune_cmd;
+extern const struct cli_cmd_def state_cmd;
 extern const struct cli_cmd_def status_cmd;
 extern const struct cli_cmd_def watch_cmd;
 extern const struct cli_cmd_def plugins_cmd;

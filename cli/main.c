@@ -66,6 +66,7 @@ static const struct cli_cmd cmds[] = {
     {"report", &report_cmd, NEED_REPORTS | CMD_STATE_RO, "summarise the stored TLS reports"},
     {"serve", &serve_cmd, NEED_INV_ARG | NEED_WRITER,
      "serve the policies of hosted domains over HTTPS"},
+    {"state", &state_cmd, 0, "check the state database, or back it up online"},
     {"status", &status_cmd, NEED_INV_ARG | CMD_STATE_RO,
      "show rollout stages, health and what blocks promotion"},
     {"validate", &validate_cmd, CMD_INVENTORY_ARG, "validate an inventory"},

@@ -25,6 +25,7 @@ struct sts_db {
 	pthread_mutex_t mu; /* recursive: held from begin to commit */
 	char err[256];
 	bool readonly;
+	bool damaged; /* SQLite reported corruption, or "not a database" */
 };
 
 /* The core schema; docs/state.md describes it. Append only. */
@@ -81,8 +82,17 @@ static void unlock(struct sts_db *db)
 	pthread_mutex_unlock(&db->mu);
 }
 
+/* Corruption and "not a database" mark the DB damaged (the open refuses it). */
+static void note_damage(struct sts_db *db, int rc)
+{
+	rc &= 0xff;
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+		db->damaged = true;
+}
+
 static int fail(struct sts_db *db, const char *what)
 {
+	note_damage(db, sqlite3_errcode(db->h));
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, sqlite3_errmsg(db->h));
 	return STS_EDB;
 }
@@ -90,7 +100,9 @@ static int fail(struct sts_db *db, const char *what)
 static int exec(struct sts_db *db, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		note_damage(db, rc);
 		snprintf(db->err, sizeof(db->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
 		return STS_EDB;
@@ -242,6 +254,73 @@ static int set_err(char **reterr, const char *fmt, const char *a, const char *b)
 	return STS_EDB;
 }
 
+/* The core tables of version 1; a DB that records version 1 has them all. */
+static const char *const core_tables[] = {"runs", "journal", "served_policies", "managed_domains"};
+
+/*
+ * A DB with tables but without the core's schema version, or recording it
+ * without the core tables, lost part of its schema: damaged (or not a
+ * stsctl state). Reading the schema also makes SQLite check the header.
+ */
+static int check_shape(struct sts_db *db)
+{
+	sqlite3_stmt *st;
+	int r = prepare(db,
+			"SELECT count(*), sum(name = 'schema_version'), sum(name IN"
+			" ('runs', 'journal', 'served_policies', 'managed_domains'))"
+			" FROM sqlite_master WHERE type = 'table'",
+			&st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	int n = sqlite3_column_int(st, 0), has_sv = sqlite3_column_int(st, 1),
+	    n_core = sqlite3_column_int(st, 2);
+	if (rc != SQLITE_ROW) {
+		r = fail(db, "read the schema");
+		sqlite3_finalize(st);
+		return r;
+	}
+	sqlite3_finalize(st);
+	if (n == 0 || (n == 1 && has_sv))
+		return STS_OK; /* a new database */
+	int core = 0;
+	if (has_sv && (r = schema_version_locked(db, "core", &core)) < 0)
+		return r;
+	size_t want = core >= 1 ? sizeof(core_tables) / sizeof(core_tables[0]) : 0;
+	if (core == 0 || (size_t)n_core != want) {
+		db->damaged = true;
+		snprintf(db->err, sizeof(db->err), "%s",
+			 core == 0 ? "it has tables but no core schema version (not a stsctl "
+				     "state, or its schema was lost)"
+				   : "core tables are missing from its schema");
+		return STS_EDB;
+	}
+	return STS_OK;
+}
+
+/* PRAGMA quick_check(1): "ok", or the first problem (a damaged page). */
+static int quick_check(struct sts_db *db)
+{
+	sqlite3_stmt *st;
+	int r = prepare(db, "PRAGMA quick_check(1)", &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (rc != SQLITE_ROW)
+		r = fail(db, "quick_check");
+	else if (!res || strcmp(res, "ok") != 0) {
+		db->damaged = true;
+		snprintf(db->err, sizeof(db->err), "quick_check: %s", res ? res : "no result");
+		for (char *c = db->err; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		r = STS_EDB;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
 			struct sts_db **ret, char **reterr)
 {
@@ -264,6 +343,17 @@ STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock
 		goto fail;
 	}
 	const char *open_path = path;
+	struct stat fst = {0};
+	if (strcmp(path, ":memory:") != 0 && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) &&
+	    fst.st_size == 0 && !(flags & STS_DB_INIT)) {
+		/* never recreated silently: its history (the removal wait) would be lost */
+		r = sts_fail(reterr, STS_EDB,
+			     "state database '%s' is empty (0 bytes): restore a backup"
+			     " (docs/state.md, Recovery); to start a new state, remove the"
+			     " file or run 'stsctl apply --init'",
+			     path);
+		goto fail;
+	}
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	bool memory = strcmp(path, ":memory:") == 0;
 	if (flags & STS_DB_READONLY) {
@@ -302,6 +392,10 @@ STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock
 		goto fail_db;
 	if (exec(db, "PRAGMA foreign_keys = ON") < 0)
 		goto fail_db;
+	if (!memory &&
+	    (check_shape(db) < 0 ||
+	     (fst.st_size > 0 && fst.st_size <= STS_DB_QUICK_CHECK_MAX && quick_check(db) < 0)))
+		goto fail_db;
 	if (!db->readonly && exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
 				      " component TEXT PRIMARY KEY, version INTEGER NOT NULL)") < 0)
 		goto fail_db;
@@ -312,7 +406,13 @@ STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock
 	*ret = db;
 	return STS_OK;
 fail_db:
-	r = set_err(reterr, "state database '%s': %s", path, db->err);
+	if (db->damaged)
+		r = set_err(reterr,
+			    "state database '%s' is damaged: %s; restore a backup (docs/state.md,"
+			    " Recovery), and see what is wrong with 'stsctl state check'",
+			    path, db->err);
+	else
+		r = set_err(reterr, "state database '%s': %s", path, db->err);
 fail:
 	sts_db_close(db);
 	return r;
@@ -415,6 +515,64 @@ STS_API int sts_db_run_end(struct sts_db *db, int64_t run, const char *status, s
 			    " WHERE id = ?",
 			    "itiii", (int64_t)sts_db_now(db), status, (int64_t)n_ok,
 			    (int64_t)n_failed, run);
+}
+
+static void run_release(void *pv)
+{
+	free(((struct sts_db_run *)pv)->command);
+}
+
+static int run_row(sqlite3_stmt *st, void *pv)
+{
+	struct sts_db_run *run = pv;
+	run->id = sqlite3_column_int64(st, 0);
+	run->command = col_dup(st, 1);
+	run->started = sqlite3_column_int64(st, 2);
+	return run->command ? STS_OK : STS_ENOMEM;
+}
+
+STS_API int sts_db_runs_unfinished(struct sts_db *db, struct sts_db_run **ret, size_t *ret_n)
+{
+	const struct sts_db_rows q = {
+	    .sql = "SELECT id, command, started FROM runs WHERE status = 'running' ORDER BY id",
+	    .size = sizeof(**ret),
+	    .row = run_row,
+	    .release = run_release,
+	    .what = "read runs",
+	};
+	return sts_db_read_rows(db, &q, ret, ret_n);
+}
+
+STS_API int sts_db_runs_interrupt(struct sts_db *db, struct sts_db_run **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	int r = sts_db_begin(db);
+	if (r < 0)
+		return r;
+	r = sts_db_runs_unfinished(db, ret, ret_n);
+	if (r == STS_OK && *ret_n)
+		r = sts_db_execf(db,
+				 "UPDATE runs SET status = 'interrupted', finished = ?"
+				 " WHERE status = 'running'",
+				 "i", (int64_t)sts_db_now(db));
+	if (r == STS_OK)
+		r = sts_db_commit(db);
+	else
+		sts_db_rollback(db);
+	if (r < 0) {
+		sts_db_runs_free(*ret, *ret_n);
+		*ret = NULL;
+		*ret_n = 0;
+	}
+	return r;
+}
+
+STS_API void sts_db_runs_free(struct sts_db_run *v, size_t n)
+{
+	if (!v)
+		return;
+	STS_ARRAY_FREE(v, n, run_release);
 }
 
 STS_API int sts_db_journal_add(struct sts_db *db, int64_t run, const char *domain, const char *step,
@@ -803,6 +961,29 @@ STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret)
 	l->fd = fd;
 	*ret = l;
 out:
+	free(path);
+	return r;
+}
+
+STS_API int sts_lock_held(const char *db_path, bool *ret)
+{
+	char *path = sts_lock_path_for(db_path);
+	if (!path)
+		return STS_ENOMEM;
+	int r = STS_OK;
+	*ret = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = errno == ENOENT ? STS_OK : -errno;
+	} else {
+		if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				*ret = true;
+			else
+				r = -errno;
+		}
+		close(fd); /* drops the shared probe */
+	}
 	free(path);
 	return r;
 }

@@ -31,6 +31,8 @@ struct sts_clock {
 STS_API time_t sts_clock_now(const struct sts_clock *c);
 
 #define STS_DB_DEFAULT_PATH "stsctl.db"
+/* Opening a DB file up to this size runs PRAGMA quick_check (it reads every page). */
+#define STS_DB_QUICK_CHECK_MAX (64LL << 20)
 /* RFC 8461 §3.2 upper bound: the removal wait without any history. */
 #define STS_DB_NO_HISTORY_WAIT 31557600LL
 
@@ -39,11 +41,17 @@ struct sts_db;
 enum sts_db_flags {
 	STS_DB_READONLY = 1u << 0, /* never create or migrate; a missing file is an
 				      empty in-memory DB (plan on a fresh checkout) */
+	STS_DB_INIT = 1u << 1,	   /* an existing empty (0-byte) file may become a new DB */
 };
 
 /*
  * Open (creating it when missing) and migrate the core schema. path ":memory:"
  * gives a private in-memory DB. clock is copied (NULL: wall clock).
+ * A state is never silently recreated: an existing empty file (without
+ * STS_DB_INIT), a file that is not a database, and a damaged one (SQLite
+ * reports corruption, PRAGMA quick_check finds a problem in a file of up
+ * to STS_DB_QUICK_CHECK_MAX, or the core tables exist without their
+ * schema version) are refused with STS_EDB and a message that says so.
  * Returns STS_OK, STS_EDB (sts_db_errmsg() of *ret is not available then:
  * reterr, when not NULL, gets a malloc'd message to free()), STS_ENOMEM.
  */
@@ -86,9 +94,24 @@ STS_API int sts_db_rollback(struct sts_db *db);
 
 /* ---- apply journal ---- */
 STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *ret_run);
-/* status: "ok", "failed", "refused", "aborted" */
+/* status: "ok", "failed", "refused", "aborted", "interrupted" */
 STS_API int sts_db_run_end(struct sts_db *db, int64_t run, const char *status, size_t n_ok,
 			   size_t n_failed);
+/* A run that did not finish (its status is still "running"). */
+struct sts_db_run {
+	int64_t id;
+	char *command;
+	int64_t started;
+};
+/* The runs still "running", oldest first (*ret NULL without any). */
+STS_API int sts_db_runs_unfinished(struct sts_db *db, struct sts_db_run **ret, size_t *ret_n);
+/*
+ * Mark every run still "running" as "interrupted" (finished = now); call
+ * it holding the state lock, when no other run can be live. The runs
+ * marked are returned as by sts_db_runs_unfinished().
+ */
+STS_API int sts_db_runs_interrupt(struct sts_db *db, struct sts_db_run **ret, size_t *ret_n);
+STS_API void sts_db_runs_free(struct sts_db_run *v, size_t n);
 /* step: "policy-put", "policy-verify", "dns", ...; status: "ok", "failed", "skipped" */
 STS_API int sts_db_journal_add(struct sts_db *db, int64_t run, const char *domain, const char *step,
 			       const char *status, const char *detail);
@@ -206,5 +229,11 @@ STS_API char *sts_lock_path_for(const char *db_path);
  */
 STS_API int sts_lock_acquire(const char *db_path, struct sts_lock **ret);
 STS_API void sts_lock_release(struct sts_lock *l);
+/*
+ * Does a live process hold the lock of db_path? Probed with a shared
+ * flock on the lock file, never created; false when it does not exist.
+ * Not meaningful for the caller's own lock.
+ */
+STS_API int sts_lock_held(const char *db_path, bool *ret);
 
 #endif

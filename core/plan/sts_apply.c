@@ -29,7 +29,8 @@ struct dstate {
 	const char *fail_step;
 	int err;
 	char *msg;
-	bool verified; /* the desired policy was read back (and fetched) in place */
+	bool verified;	  /* the desired policy was read back (and fetched) in place */
+	bool not_started; /* its zone was not started: the run was stopped */
 	bool policy_written;
 	size_t n_done; /* changes applied */
 	struct jrec *j;
@@ -55,6 +56,7 @@ struct run {
 	pthread_mutex_t mu;
 	size_t done, total, failed; /* domains with work: done, of them failed */
 	int fatal;		    /* STS_EDB / STS_ENOMEM: stop publishing */
+	bool stopped;		    /* opts->stop said stop: no further zone starts */
 };
 
 static const struct sts_apply_opts no_opts;
@@ -545,10 +547,25 @@ static void book_step(struct run *R, const size_t *idx, size_t n, bool via_order
 
 /* ---- one zone ---- */
 
+/* Should this zone be left alone (the run was told to stop)? */
+static bool stop_before(struct run *R, const struct group *g)
+{
+	pthread_mutex_lock(&R->mu);
+	if (!R->stopped && R->o->stop && R->o->stop(R->o->ud))
+		R->stopped = true;
+	bool stop = R->stopped;
+	pthread_mutex_unlock(&R->mu);
+	for (size_t k = 0; stop && k < g->n; k++)
+		R->ds[R->order[g->first + k]].not_started = true;
+	return stop;
+}
+
 static void run_group(void *ud, size_t gi)
 {
 	struct run *R = ud;
 	const struct group *g = &R->groups[gi];
+	if (stop_before(R, g))
+		return;
 	if (!fatal(R))
 		dns_step(R, g, true, "dns-host");
 	for (size_t k = 0; k < g->n && !fatal(R); k++)
@@ -672,7 +689,7 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 	for (size_t i = 0; i < plan->n_domains; i++)
 		if (!has_work(&plan->domains[i]))
 			rest[n_rest++] = i;
-	if (!fatal(&R))
+	if (!fatal(&R) && !R.stopped)
 		book_step(&R, rest, n_rest, false);
 	free(rest);
 	for (size_t i = 0; i < plan->n_domains && r == STS_OK; i++) {
@@ -682,6 +699,8 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 		if (d->err < 0) {
 			ret->n_failed++;
 			r = add_failure(ret, d->name, "plan", d->err, d->errmsg);
+		} else if (s->not_started) {
+			ret->n_not_started++;
 		} else if (s->failed) {
 			ret->n_failed++;
 			ret->n_changes_failed +=
@@ -698,9 +717,13 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 					      &ret->failures[nf].down);
 	}
 	sts_plan_down_sort(ret->down, ret->n_down);
+	ret->interrupted = ret->n_not_started > 0;
 	if (r == STS_OK && db)
-		r = sts_db_run_end(db, R.run, ret->n_failed ? "failed" : "ok", ret->n_changed,
-				   ret->n_failed);
+		r = sts_db_run_end(db, R.run,
+				   ret->interrupted ? "interrupted"
+				   : ret->n_failed  ? "failed"
+						    : "ok",
+				   ret->n_changed, ret->n_failed);
 	if (r == STS_OK && R.fatal < 0)
 		r = R.fatal;
 out:

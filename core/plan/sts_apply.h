@@ -45,6 +45,12 @@ struct sts_apply_opts {
 	/* HTTPS fetch for verify.https; NULL: sts_https_fetch_policy(). */
 	int (*https_fetch)(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret,
 			   char **reterr);
+	/*
+	 * Asked before each zone starts (SIGINT/SIGTERM in the CLI): true
+	 * starts no further zone; the zones in flight finish, so no zone is
+	 * left half applied, and the run is recorded "interrupted". NULL: never.
+	 */
+	bool (*stop)(void *ud);
 };
 
 struct sts_apply_failure {
@@ -71,6 +77,9 @@ struct sts_apply_result {
 	 * their failed domains (whose failures' down is set) */
 	struct sts_plan_down *down;
 	size_t n_down;
+	/* appended (issue 17): opts->stop said stop while zones were left */
+	bool interrupted;
+	size_t n_not_started; /* domains with changes in the zones left */
 };
 
 STS_API void sts_apply_result_release(struct sts_apply_result *r);

@@ -563,6 +563,68 @@ static void test_clock(void **state)
 	assert_int_equal(sts_clock_now(&c), 42);
 }
 
+/* An empty file is never silently made a new state; STS_DB_INIT makes it one. */
+static void test_empty_refused(void **state)
+{
+	struct fixture *f = *state;
+	char p[200], *err = NULL;
+	struct sts_db *db = NULL;
+	snprintf(p, sizeof(p), "%s/empty.db", f->dir);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(sts_db_open(p, 0, NULL, &db, &err), STS_EDB);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "is empty"));
+	free(err);
+	err = NULL;
+	assert_int_equal(sts_db_open(p, STS_DB_READONLY, NULL, &db, &err), STS_EDB);
+	free(err);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(sts_db_open(p, STS_DB_INIT, NULL, &db, NULL), STS_OK);
+	sts_db_close(db);
+	assert_int_equal(count(p, "SELECT count(*) FROM runs"), 0);
+}
+
+/* Runs left "running": listed, then marked interrupted; the lock probe. */
+static void test_runs_interrupted(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a, b;
+	struct sts_db_run *v = NULL;
+	size_t n = 0;
+	bool held = true;
+	assert_int_equal(sts_db_run_begin(f->db, "apply", &a), STS_OK);
+	assert_int_equal(sts_db_run_end(f->db, a, "ok", 1, 0), STS_OK);
+	assert_int_equal(sts_db_run_begin(f->db, "apply", &b), STS_OK);
+	assert_int_equal(sts_db_runs_unfinished(f->db, &v, &n), STS_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, b);
+	assert_string_equal(v[0].command, "apply");
+	assert_int_equal(v[0].started, 1700000000);
+	sts_db_runs_free(v, n);
+	assert_int_equal(sts_db_runs_interrupt(f->db, &v, &n), STS_OK);
+	assert_int_equal(n, 1);
+	sts_db_runs_free(v, n);
+	assert_int_equal(count(f->path, "SELECT count(*) FROM runs WHERE status = 'interrupted'"),
+			 1);
+	assert_int_equal(sts_db_runs_unfinished(f->db, &v, &n), STS_OK);
+	assert_int_equal(n, 0);
+	assert_null(v);
+
+	assert_int_equal(sts_lock_held(f->path, &held), STS_OK);
+	assert_false(held); /* no lock file yet */
+	struct sts_lock *l = NULL;
+	assert_int_equal(sts_lock_acquire(f->path, &l), STS_OK);
+	assert_int_equal(sts_lock_held(f->path, &held), STS_OK);
+	assert_true(held);
+	sts_lock_release(l);
+	assert_int_equal(sts_lock_held(f->path, &held), STS_OK);
+	assert_false(held);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +639,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_db_modes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runs_interrupted, setup, teardown),
 	    cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
