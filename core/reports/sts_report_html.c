@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTML summary: one self-contained page (inline CSS, no script, no
- * external resource) with, per domain, the totals, an inline SVG chart of
- * the daily successful and failed sessions, and the failure breakdowns.
+ * external resource). It opens with an overview table, one row per domain
+ * worst first (sessions, failure ratio, worst result type, trend), then per
+ * domain the totals, an inline SVG chart of the daily successful and failed
+ * sessions, and the failure breakdowns. Every table has a header row.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -175,13 +178,149 @@ static void table(struct rpt_out *o, const char *title, const struct sts_report_
 {
 	if (!n)
 		return;
-	rpt_out(o, "<table><caption>failures by %s</caption>\n", title);
+	rpt_out(o,
+		"<table><caption>failures by %s</caption>\n<thead><tr><th scope=\"col\">%s</th>"
+		"<th scope=\"col\">failed sessions</th></tr></thead>\n<tbody>\n",
+		title, title);
 	for (size_t i = 0; i < n; i++) {
 		rpt_out(o, "<tr><td>");
 		esc(o, v[i].key);
 		rpt_out(o, "</td><td class=\"n\">%" PRId64 "</td></tr>\n", v[i].sessions);
 	}
-	rpt_out(o, "</table>\n");
+	rpt_out(o, "</tbody></table>\n");
+}
+
+/*
+ * The overview. The trend compares the last half of the report's span with
+ * the half before it, both of equal length: the span runs from --since (or
+ * the first day any domain has data) to --until (or the last such day); of
+ * an odd number of days the middle one is left out. A domain's trend is
+ * "worse" or "better" when its failure ratio differs by at least one
+ * percentage point between the two halves, "steady" otherwise, and "-" when
+ * either half has no sessions or the span is a single day.
+ */
+struct span {
+	time_t first, last; /* days (UTC midnight); 0 = no span */
+};
+
+struct overview_row {
+	const struct sts_report_domain *d;
+	double fail;	      /* failure ratio, -1 without sessions */
+	double before, after; /* failure ratios of the two halves, -1 without sessions */
+};
+
+static double fail_ratio(int64_t ok, int64_t bad)
+{
+	double r = rpt_ratio(ok, bad);
+	return r < 0 ? -1.0 : 1.0 - r;
+}
+
+static struct span report_span(const struct sts_report *r)
+{
+	struct span s = {r->since[0] ? day_time(r->since) : 0,
+			 r->until[0] ? day_time(r->until) : 0};
+	for (size_t i = 0; i < r->n_domains; i++) {
+		const struct sts_report_domain *d = &r->domains[i];
+		if (!d->n_days)
+			continue;
+		time_t a = day_time(d->days[0].date), b = day_time(d->days[d->n_days - 1].date);
+		if (!r->since[0] && a && (!s.first || a < s.first))
+			s.first = a;
+		if (!r->until[0] && b > s.last)
+			s.last = b;
+	}
+	if (!s.first || s.last < s.first)
+		s.first = s.last = 0;
+	return s;
+}
+
+/* the failure ratios of d over the first and the last half of the span */
+static void halves(const struct sts_report_domain *d, struct span s, struct overview_row *row)
+{
+	int64_t half = (int64_t)(s.last - s.first) / 86400 + 1;
+	int64_t ok[2] = {0, 0}, bad[2] = {0, 0};
+	half /= 2;
+	row->before = row->after = -1.0;
+	if (!s.first || half < 1)
+		return;
+	for (size_t j = 0; j < d->n_days; j++) {
+		time_t t = day_time(d->days[j].date);
+		int k = t >= s.first && t < s.first + half * 86400 ? 0
+			: t > s.last - half * 86400 && t <= s.last ? 1
+								   : -1;
+		if (k >= 0) {
+			ok[k] += d->days[j].successful;
+			bad[k] += d->days[j].failed;
+		}
+	}
+	row->before = fail_ratio(ok[0], bad[0]);
+	row->after = fail_ratio(ok[1], bad[1]);
+}
+
+/* worst first: failure ratio, then failed sessions, then name; no sessions last */
+static int worst_first(const void *a, const void *b)
+{
+	const struct overview_row *x = a, *y = b;
+	if (x->fail != y->fail)
+		return x->fail > y->fail ? -1 : 1;
+	if (x->d->failed != y->d->failed)
+		return x->d->failed > y->d->failed ? -1 : 1;
+	return strcmp(x->d->domain, y->d->domain);
+}
+
+static const char *trend(const struct overview_row *row)
+{
+	if (row->before < 0 || row->after < 0)
+		return "-";
+	if (row->after >= row->before + 0.01)
+		return "worse";
+	if (row->after <= row->before - 0.01)
+		return "better";
+	return "steady";
+}
+
+static void overview(struct rpt_out *o, const struct sts_report *r)
+{
+	struct overview_row *rows = calloc(r->n_domains ? r->n_domains : 1, sizeof(*rows));
+	struct span s = report_span(r);
+	if (!rows) {
+		rpt_out(o, "<p class=\"fail\">overview: out of memory</p>\n");
+		return;
+	}
+	for (size_t i = 0; i < r->n_domains; i++) {
+		rows[i].d = &r->domains[i];
+		rows[i].fail = fail_ratio(r->domains[i].successful, r->domains[i].failed);
+		halves(&r->domains[i], s, &rows[i]);
+	}
+	qsort(rows, r->n_domains, sizeof(*rows), worst_first);
+	rpt_out(o, "<table id=\"overview\" class=\"overview\"><caption>overview, worst "
+		   "first (trend: the last half of the period against the half before "
+		   "it)</caption>\n<thead><tr><th scope=\"col\">domain</th><th "
+		   "scope=\"col\">sessions</th><th scope=\"col\">failure ratio</th><th "
+		   "scope=\"col\">worst result type</th><th "
+		   "scope=\"col\">trend</th></tr></thead>\n<tbody>\n");
+	for (size_t i = 0; i < r->n_domains; i++) {
+		const struct sts_report_domain *d = rows[i].d;
+		rpt_out(o, "<tr data-domain=\"");
+		esc(o, d->domain);
+		rpt_out(o, "\"><td>");
+		esc(o, d->domain[0] ? d->domain : "(no policy domain)");
+		rpt_out(o, "</td><td class=\"n\">%" PRId64 "</td>", d->successful + d->failed);
+		if (rows[i].fail >= 0)
+			rpt_out(o, "<td class=\"n%s\">%.2f%%</td>", d->failed ? " fail" : "",
+				rows[i].fail * 100.0);
+		else
+			rpt_out(o, "<td class=\"n\">-</td>");
+		rpt_out(o, "<td>");
+		esc(o, d->n_by_result_type ? d->by_result_type[0].key : "-");
+		rpt_out(o, "</td><td class=\"trend\">%s", trend(&rows[i]));
+		if (rows[i].before >= 0 && rows[i].after >= 0)
+			rpt_out(o, " (%.2f%% &rarr; %.2f%%)", rows[i].before * 100.0,
+				rows[i].after * 100.0);
+		rpt_out(o, "</td></tr>\n");
+	}
+	rpt_out(o, "</tbody></table>\n");
+	free(rows);
 }
 
 void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
@@ -194,7 +333,8 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 		   "table{border-collapse:collapse;margin:.5em 2em .5em 0;display:inline-table;"
 		   "vertical-align:top}\n"
 		   "caption{text-align:left;font-weight:bold}\n"
-		   "td{border-bottom:1px solid #eee;padding:2px 8px}td.n{text-align:right}\n"
+		   "td,th{border-bottom:1px solid #eee;padding:2px 8px}td.n{text-align:right}\n"
+		   "th{text-align:left;border-bottom:1px solid #999}\n"
 		   ".ok{color:" OK_COLOR "}.fail{color:" FAIL_COLOR "}\n"
 		   "</style></head>\n<body>\n<h1>TLS-RPT summary</h1>\n<p class=\"scope\">");
 	if (r->since[0] || r->until[0]) {
@@ -209,6 +349,7 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 		rpt_out(o, "; <span class=\"fail\">%" PRId64 " input%s in the quarantine</span>",
 			r->quarantined, r->quarantined == 1 ? "" : "s");
 	rpt_out(o, "</p>\n");
+	overview(o, r);
 	for (size_t i = 0; i < r->n_domains; i++) {
 		const struct sts_report_domain *d = &r->domains[i];
 		double ratio = rpt_ratio(d->successful, d->failed);
@@ -227,7 +368,10 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 		chart(o, d);
 		table(o, "result type", d->by_result_type, d->n_by_result_type);
 		if (d->n_by_org) {
-			rpt_out(o, "<table><caption>by organization</caption>\n");
+			rpt_out(o, "<table><caption>by organization</caption>\n<thead><tr><th "
+				   "scope=\"col\">organization</th><th "
+				   "scope=\"col\">successful</th><th scope=\"col\">failed</th></tr>"
+				   "</thead>\n<tbody>\n");
 			for (size_t j = 0; j < d->n_by_org; j++) {
 				rpt_out(o, "<tr><td>");
 				esc(o, d->by_org[j].name[0] ? d->by_org[j].name : "(unnamed)");
@@ -236,7 +380,7 @@ void rpt_write_html(struct rpt_out *o, const struct sts_report *r)
 					"</td><td class=\"n fail\">%" PRId64 "</td></tr>\n",
 					d->by_org[j].successful, d->by_org[j].failed);
 			}
-			rpt_out(o, "</table>\n");
+			rpt_out(o, "</tbody></table>\n");
 		}
 		table(o, "receiving MX", d->by_mx, d->n_by_mx);
 		table(o, "sending MTA IP", d->by_ip, d->n_by_ip);
