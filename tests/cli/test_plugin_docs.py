@@ -41,7 +41,11 @@ def main():
     made = sorted(f for f in os.listdir(out) if f.endswith(".md"))
     tree = sorted(f for f in os.listdir(DOCS) if f.endswith(".md")) if os.path.isdir(DOCS) else []
     names = sorted(p["name"] + ".md" for p in plugins)
-    report(made == names and tree == names,
+    # a page beyond the built plugins only for a plugin of the source tree this
+    # build left out (sftp without libssh2: -Dsftp=auto)
+    extra = [f for f in tree if f not in names and
+             not os.path.isdir(os.path.join(ROOT, "plugins", f[:-3]))]
+    report(made == names and set(names) <= set(tree) and not extra,
            "one docs/plugins/<name>.md per plugin, no other",
            f"plugins {names}\ngenerated {made}\nin the tree {tree}\n({FIX})")
     differ = [f for f in names if f in tree and f in made and
