@@ -257,6 +257,15 @@ static void print_long(json_t *d, struct sts_buf *e1, struct sts_buf *e2)
 	json_t *h = json_object_get(d, "health");
 	printf("%s: %s since %s (target %s)\n", sts_escape_str(e1, str(d, "domain")),
 	       str(d, "stage"), str(d, "since"), str(d, "target"));
+	/* the operator's controls (docs/rollout.md, "Start and ceiling") */
+	if (json_is_string(json_object_get(d, "held")))
+		printf("  held: %s\n", sts_escape_str(e2, str(d, "held")));
+	if (json_is_string(json_object_get(d, "brake")))
+		printf("  inventory brake: held at %s until the inventory mode is raised\n",
+		       str(d, "brake"));
+	json_t *pub = json_object_get(d, "published");
+	if (pub)
+		printf("  published: %s (%s)\n", str(pub, "mode"), str(pub, "why"));
 	printf("  health: ");
 	print_sessions(h);
 	printf(" in %lld days, %lld reporting organisations\n",

@@ -81,7 +81,42 @@ struct watch_ctx {
 	struct cli_ctx *c;
 	struct sts_check_opts check;
 	bool watchdog; /* daemon under a systemd watchdog: ping around slow steps */
+	/* the inventory's file as last read: re-read when it changed (never a
+	 * stale inventory over an operator's brake, docs/stsctl-watch.md) */
+	struct timespec inv_mtime;
+	off_t inv_size;
+	char inv_hash[65];
+	bool stale; /* it changed during a cycle: an apply was refused, cycle again */
 };
+
+/* Remember the inventory's file as it is now (after it was read). */
+static void inventory_stamp(struct watch_ctx *w)
+{
+	struct stat st;
+	if (stat(w->c->inv->path, &st) < 0)
+		return;
+	w->inv_mtime = st.st_mtim;
+	w->inv_size = st.st_size;
+	sts_file_sha256(w->c->inv->path, w->inv_hash);
+}
+
+/* Did the inventory's file change since it was read (mtime and size, then its hash)? */
+static bool inventory_changed(struct watch_ctx *w)
+{
+	struct stat st;
+	char hash[65] = "";
+	if (stat(w->c->inv->path, &st) < 0)
+		return false; /* gone or unreadable: kept, the reload would fail too */
+	if (st.st_mtim.tv_sec == w->inv_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == w->inv_mtime.tv_nsec && st.st_size == w->inv_size)
+		return false;
+	sts_file_sha256(w->c->inv->path, hash);
+	if (strcmp(hash, w->inv_hash) != 0)
+		return true;
+	w->inv_mtime = st.st_mtim; /* touched, same content */
+	w->inv_size = st.st_size;
+	return false;
+}
 
 /* While live checks run on other threads (about every second). */
 static void op_tick(void *ud)
@@ -110,6 +145,13 @@ static int op_apply(void *ud, const struct sts_domain *d, enum sts_mode mode, ch
 	(void)mode; /* the plan takes it from the pending stage in the DB */
 	if (w->watchdog)
 		sd_notify(0, "WATCHDOG=1");
+	if (w->stale || inventory_changed(w)) {
+		/* never a promotion or apply from an inventory that is no longer the file's */
+		w->stale = true;
+		*reterr = strdup("the inventory changed during the cycle: not applied, the next "
+				 "cycle reads it again");
+		return STS_ESTALE;
+	}
 	sts_diags_init(&diags);
 	struct sts_watch_run run = {
 	    .inv = w->c->inv, .db = w->c->db, .io = w->c->io, .diags = &diags};
@@ -262,9 +304,31 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 	sts_log_debug("cycle: %zu domains, %zu changed, %zu failed, %zu live checks", res.n,
 		      res.n_changed, res.n_failed, res.n_checks);
 	rc = res.n_failed ? EXIT_FAIL : EXIT_OK;
-	if (json && cli_json_print(sts_watch_result_json(&res)) < 0)
+	if (json && !w->stale && cli_json_print(sts_watch_result_json(&res)) < 0)
 		rc = EXIT_USAGE;
 	sts_watch_result_release(&res);
+	return rc;
+}
+
+static int reload(struct watch_ctx *w);
+
+/*
+ * A cycle with the inventory as its file is now: re-read first when it
+ * changed, and once more when it changed during the cycle (an apply was
+ * refused then), at most STALE_RERUNS times.
+ */
+#define STALE_RERUNS 3
+static int fresh_cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
+{
+	int rc = EXIT_OK;
+	for (int n = 0; n <= STALE_RERUNS; n++) {
+		if (inventory_changed(w) && reload(w) < 0)
+			return EXIT_FAIL;
+		w->stale = false;
+		rc = cycle(w, a, json); /* its JSON only when not stale */
+		if (!w->stale)
+			return rc;
+	}
 	return rc;
 }
 
@@ -296,6 +360,7 @@ static int reload(struct watch_ctx *w)
 	sts_inventory_free(w->c->inv);
 	w->c->inv = inv;
 	w->c->io = io;
+	inventory_stamp(w);
 	sts_log_info("reloaded inventory '%s': %zu domains", inv->path, inv->n_domains);
 	return STS_OK;
 }
@@ -323,6 +388,12 @@ static int daemon_loop(struct watch_ctx *w, const struct watch_args *a)
 		    0)
 			wc.interval = STS_WATCH_DEFAULT_INTERVAL;
 		int64_t wait = wc.interval;
+#ifdef STS_TEST_HOOKS
+		/* tests run the daemon's cycles seconds apart (watch.interval is 60 s at least) */
+		const char *ti = getenv("STSCTL_TEST_WATCH_INTERVAL");
+		if (ti && atoi(ti) > 0)
+			wait = atoi(ti);
+#endif
 		int r = sts_lock_acquire(w->c->state_path, &w->c->lock);
 		if (r == STS_ELOCKED) {
 			sts_log_warn("state is locked by another stsctl: cycle postponed by 60s");
@@ -332,7 +403,7 @@ static int daemon_loop(struct watch_ctx *w, const struct watch_args *a)
 			rc = cli_exit_for(r);
 			break;
 		} else {
-			rc = cycle(w, a, false);
+			rc = fresh_cycle(w, a, false);
 			sts_lock_release(w->c->lock);
 			w->c->lock = NULL;
 			if (rc != EXIT_OK && rc != EXIT_FAIL)
@@ -347,6 +418,8 @@ static int daemon_loop(struct watch_ctx *w, const struct watch_args *a)
 				sd_notify(0, "WATCHDOG=1");
 			unsigned step =
 			    watchdog && wd_usec / 2000000 < 5 ? (unsigned)(wd_usec / 2000000) : 5;
+			if (wait > 0 && (int64_t)step > wait)
+				step = (unsigned)wait; /* a test's interval, shorter than a step */
 			sleep(step ? step : 1);
 		}
 		if (got_hup && !got_stop) {
@@ -407,8 +480,9 @@ static int run(struct cli_ctx *ctx)
 	const struct watch_args *a = ctx->args;
 	struct watch_ctx w = {.c = ctx};
 	w.check.resolver = a->resolver;
+	inventory_stamp(&w);
 	if (a->once)
-		return cycle(&w, a, ctx->json);
+		return fresh_cycle(&w, a, ctx->json);
 	sts_lock_release(ctx->lock);
 	ctx->lock = NULL;
 	return daemon_loop(&w, a);

@@ -43,6 +43,7 @@ extern const struct cli_cmd_def prune_cmd;
 extern const struct cli_cmd_def state_cmd;
 extern const struct cli_cmd_def status_cmd;
 extern const struct cli_cmd_def watch_cmd;
+extern const struct cli_cmd_def rollout_cmd;
 extern const struct cli_cmd_def plugins_cmd;
 extern const struct cli_cmd_def completion_cmd;
 

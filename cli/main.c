@@ -63,6 +63,8 @@ static const struct cli_cmd cmds[] = {
      "run the HTTPS receiver for TLS reports"},
     {"render", &render_cmd, NEED_INV_ARG | CMD_STATE_RO,
      "render policies, DNS records and web configs"},
+    {"rollout", &rollout_cmd, NEED_INV_OPT | NEED_WRITER,
+     "hold, release or set the rollout stage of domains"},
     {"report", &report_cmd, NEED_REPORTS | CMD_STATE_RO, "summarise the stored TLS reports"},
     {"serve", &serve_cmd, NEED_INV_ARG | NEED_WRITER,
      "serve the policies of hosted domains over HTTPS"},

@@ -514,6 +514,10 @@ static int book(struct run *R, struct dstate *s)
 			r = sts_db_domain_removal_cancel(R->db, d->name);
 		if (r == STS_OK && d->n_changes)
 			r = sts_db_domain_applied(R->db, d->name);
+		/* the inventory mode seen, the brake, an operator demotion (docs/rollout.md) */
+		if (r == STS_OK && d->under_rollout &&
+		    (d->rollout.store || d->rollout.demote_to != STS_STAGE_INVALID))
+			r = sts_rollout_record_mode(R->db, d->name, d->inventory_mode, &d->rollout);
 		break;
 	case STS_PHASE_REMOVE_START:
 		r = sts_db_domain_removal_start(R->db, d->name);
@@ -665,6 +669,12 @@ STS_API int sts_apply_run(const struct sts_plan *plan, struct sts_db *db, const 
 		return STS_EREFUSED;
 	pthread_mutex_init(&R.mu, NULL);
 	if ((r = prepare(&R)) < 0)
+		goto out;
+	/* what book() records for domains under rollout needs the rollout schema's latest */
+	bool rollout = false;
+	for (size_t i = 0; i < plan->n_domains; i++)
+		rollout = rollout || plan->domains[i].under_rollout;
+	if (db && rollout && (r = sts_rollout_schema(db)) < 0)
 		goto out;
 	if (db && (r = sts_plan_schema(db)) < 0) /* the tenants book() records */
 		goto out;

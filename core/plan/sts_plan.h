@@ -17,6 +17,7 @@
 #include "sts_policy.h"
 #include "sts_pool.h"
 #include "sts_progress.h"
+#include "sts_rollout.h"
 
 /*
  * Plan: desired state (render of every inventory domain, plus the domains
@@ -169,6 +170,11 @@ struct sts_plan_domain {
 	char label[27];	   /* STS_HOSTED_LABEL_LEN + 1: stored, or computed */
 	bool label_stored; /* false: computed by the plan, allocated by apply */
 	char *hosted_txt;  /* "<label>._mta-sts.<hosted zone>."; NULL unless hosted */
+	/* appended (issue 17): why mode is what it is (docs/rollout.md, "Start and
+	 * ceiling"), the stage's mode before the operator's controls, and what
+	 * apply records for a domain under rollout (sts_rollout_record_mode) */
+	struct sts_rollout_mode rollout;
+	enum sts_mode stage_mode;
 	/* appended (issue 17, scopes): the inventory's tenant, or for a domain
 	 * taken out of it the one of its last apply; NULL: none. apply records it. */
 	char *tenant;

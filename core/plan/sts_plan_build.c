@@ -272,8 +272,19 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 	const char *why = NULL;
 	enum sts_mode ov = d->phase == STS_PHASE_PRESENT ? STS_MODE_INVALID : STS_MODE_NONE;
 	d->inventory_mode = w->dom->mode;
-	if (ov == STS_MODE_INVALID && (ov = sts_rollout_modes_get(b->modes, d->name)) >= 0)
-		d->under_rollout = true;
+	if (ov == STS_MODE_INVALID) {
+		/* the stage, under the operator's controls (docs/rollout.md) */
+		const struct sts_rollout_state *st = sts_rollout_modes_find(b->modes, d->name);
+		struct sts_rollout_settings s;
+		d->under_rollout = st != NULL;
+		d->stage_mode =
+		    st ? sts_stage_mode(st->pending != STS_STAGE_INVALID ? st->pending : st->stage)
+		       : w->dom->mode;
+		if (sts_rollout_domain_settings(w->dom, &s, &why) < 0)
+			s.target = STS_STAGE_ENFORCE; /* validate reported it */
+		sts_rollout_mode_of(st, w->dom->mode, s.target, &d->rollout);
+		ov = d->rollout.mode;
+	}
 	memset(&rd, 0, sizeof(rd));
 	int r = sts_render_domain_why(w->dom, ov, &rd, &why);
 	if (r == STS_ENOMEM)

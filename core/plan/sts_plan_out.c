@@ -115,10 +115,11 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 			continue;
 		if (!ro && (!(ro = json_array()) || json_object_set_new(doc, "rollout", ro) < 0))
 			goto fail;
-		if (json_array_append_new(ro,
-					  json_pack("{s:s, s:s, s:s?}", "domain", d->name, "stage",
-						    sts_mode_name(d->mode), "inventory_mode",
-						    sts_mode_name(d->inventory_mode))) < 0)
+		if (json_array_append_new(
+			ro, json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "domain", d->name, "stage",
+				      sts_mode_name(d->mode), "inventory_mode",
+				      sts_mode_name(d->inventory_mode), "stage_mode",
+				      sts_mode_name(d->stage_mode), "why", d->rollout.why)) < 0)
 			goto fail;
 	}
 	return doc;
@@ -228,8 +229,13 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			r = sts_buf_printf(o, " (%s)", sts_phase_name(d->phase));
 		if (r == STS_OK)
 			r = sts_buf_puts(o, "\n");
-		if (r == STS_OK && d->under_rollout && d->mode != d->inventory_mode &&
-		    sts_mode_name(d->mode))
+		if (r == STS_OK && d->rollout.why && d->mode != d->stage_mode &&
+		    sts_mode_name(d->mode) && sts_mode_name(d->stage_mode))
+			r = sts_buf_printf(o, "  mode: %s -> %s (%s)\n",
+					   sts_mode_name(d->stage_mode), sts_mode_name(d->mode),
+					   d->rollout.why);
+		else if (r == STS_OK && d->under_rollout && d->mode != d->inventory_mode &&
+			 sts_mode_name(d->mode))
 			r = sts_buf_printf(o, "  rollout stage: %s (inventory mode: %s)\n",
 					   sts_mode_name(d->mode),
 					   sts_mode_name(d->inventory_mode));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sts_err.h"
+#include "sts_inventory.h"
 #include "sts_rollout.h"
 
 #define DAY 86400LL
@@ -279,4 +280,80 @@ STS_API void sts_rollout_evaluate(const struct sts_rollout_settings *s, enum sts
 	memset(d, 0, sizeof(*d));
 	d->from = d->to = stage;
 	evaluate(s, stage, since, now, ev, check, d);
+}
+
+/* ---- start and ceiling: the operator's controls ---- */
+
+static enum sts_stage stage_of(enum sts_mode m)
+{
+	switch (m) {
+	case STS_MODE_NONE:
+		return STS_STAGE_NONE;
+	case STS_MODE_ENFORCE:
+		return STS_STAGE_ENFORCE;
+	default:
+		return STS_STAGE_TESTING;
+	}
+}
+
+static enum sts_stage ceiling(enum sts_stage target)
+{
+	return target >= STS_STAGE_NONE && target <= STS_STAGE_ENFORCE ? target : STS_STAGE_ENFORCE;
+}
+
+STS_API enum sts_stage sts_rollout_start_stage(enum sts_mode inv, enum sts_stage target)
+{
+	enum sts_stage s = inv == STS_MODE_NONE ? STS_STAGE_NONE : STS_STAGE_TESTING;
+	return s > ceiling(target) ? ceiling(target) : s;
+}
+
+STS_API void sts_rollout_mode_of(const struct sts_rollout_state *st, enum sts_mode inv,
+				 enum sts_stage target, struct sts_rollout_mode *ret)
+{
+	enum sts_stage cap = ceiling(target), at;
+	memset(ret, 0, sizeof(*ret));
+	ret->demote_to = STS_STAGE_INVALID;
+	if (!st) {
+		at = stage_of(inv);
+		ret->why = "inventory mode";
+	} else {
+		enum sts_stage cur = st->pending != STS_STAGE_INVALID ? st->pending : st->stage;
+		ret->why = "rollout stage";
+		if (cur < STS_STAGE_NONE || cur > STS_STAGE_ENFORCE) {
+			ret->mode = sts_stage_mode(cur); /* removed: plan/apply take it down */
+			return;
+		}
+		bool known = st->inventory_mode != STS_MODE_INVALID && inv != STS_MODE_INVALID;
+		ret->brake = (known && inv < st->inventory_mode) ||
+			     (st->brake && !(known && inv > st->inventory_mode));
+		ret->store = st->inventory_mode != inv || ret->brake != st->brake;
+		at = cur;
+		if (ret->brake && stage_of(inv) < at) {
+			at = stage_of(inv);
+			ret->why = "inventory brake";
+		}
+		if (at > cap) {
+			at = cap;
+			ret->why = "rollout.target";
+		}
+		if (at < cur)
+			ret->demote_to = at;
+		ret->mode = sts_stage_mode(at);
+		return;
+	}
+	if (at > cap) {
+		at = cap;
+		ret->why = "rollout.target";
+	}
+	ret->mode = sts_stage_mode(at);
+}
+
+STS_API int sts_rollout_domain_settings(const struct sts_domain *dom,
+					struct sts_rollout_settings *ret, const char **reterr)
+{
+	if (dom->rollout_settings) {
+		*ret = *dom->rollout_settings;
+		return STS_OK;
+	}
+	return sts_rollout_settings_from_json(dom->rollout, ret, reterr);
 }

@@ -125,7 +125,58 @@ struct sts_rollout_state {
 	int64_t since;
 	enum sts_stage pending; /* STS_STAGE_INVALID when no transition is in flight */
 	int64_t last_check;	/* 0: never */
+	/* appended (schema 2): the operator's controls */
+	enum sts_mode inventory_mode; /* the inventory mode last seen; STS_MODE_INVALID unknown */
+	bool brake;		      /* the inventory mode was lowered: held at it until raised */
+	bool held;		      /* stsctl rollout hold: no promotion */
+	char hold_reason[200];
 };
+
+/*
+ * The mode plan and apply publish for one domain (docs/rollout.md, "Start
+ * and ceiling"), pure. st: its rollout state, NULL when it is not under
+ * rollout; inv: its inventory mode now; target: its rollout.target. The
+ * published mode is the stage (its pending stage while a transition is in
+ * flight; the inventory mode when not under rollout), never above target,
+ * and never above inv once inv was lowered below the mode last seen (the
+ * inventory brake, which holds until inv is raised again).
+ */
+struct sts_rollout_mode {
+	enum sts_mode mode;	  /* to publish */
+	const char *why;	  /* "rollout stage", "inventory mode", "inventory brake",
+				     "rollout.target" */
+	enum sts_stage demote_to; /* the stage apply records as an operator demotion;
+				     STS_STAGE_INVALID: none */
+	bool brake;		  /* the brake holds (to be stored) */
+	bool store;		  /* the inventory mode seen or the brake changed: store them */
+};
+STS_API void sts_rollout_mode_of(const struct sts_rollout_state *st, enum sts_mode inv,
+				 enum sts_stage target, struct sts_rollout_mode *ret);
+/* The stage a domain starts at when it comes under rollout: its inventory
+ * mode, never above testing (enforce is earned) nor above target. */
+STS_API enum sts_stage sts_rollout_start_stage(enum sts_mode inv, enum sts_stage target);
+/* A domain's rollout settings as the inventory parsed them (a domain made by
+ * hand, without rollout_settings: parsed here); STS_EINVALID with *reterr. */
+struct sts_domain;
+STS_API int sts_rollout_domain_settings(const struct sts_domain *dom,
+					struct sts_rollout_settings *ret, const char **reterr);
+
+/*
+ * What plan and apply decided for a domain under rollout, recorded in one
+ * write (inside the caller's transaction, no transaction of its own):
+ * the inventory mode seen and the brake; when m->demote_to is a stage, the
+ * stage becomes it (a transition in flight is dropped) with a history row
+ * "operator demotion: ..." (why says which control).
+ */
+STS_API int sts_rollout_record_mode(struct sts_db *db, const char *domain, enum sts_mode inv,
+				    const struct sts_rollout_mode *m);
+
+/* stsctl rollout hold/release (held with reason, recorded in the history). */
+STS_API int sts_rollout_hold(struct sts_db *db, const char *domain, bool held, const char *reason);
+/* stsctl rollout set: the stage becomes `to` now (a transition in flight is
+ * dropped), recorded in the history with reason. */
+STS_API int sts_rollout_set(struct sts_db *db, const char *domain, enum sts_stage to,
+			    const char *reason);
 
 /* *ret_found false when the domain is not under rollout yet. */
 STS_API int sts_rollout_get(struct sts_db *db, const char *domain, struct sts_rollout_state *ret,
@@ -168,6 +219,10 @@ struct sts_rollout_modes;
 STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes **ret);
 /* STS_MODE_INVALID when the domain is not under rollout (m may be NULL). */
 STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, const char *domain);
+/* The domain's state (stage: its pending stage while one is in flight); NULL when
+ * it is not under rollout (m may be NULL). Borrowed from m. */
+STS_API const struct sts_rollout_state *sts_rollout_modes_find(const struct sts_rollout_modes *m,
+							       const char *domain);
 STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m);
 
 /*

@@ -27,7 +27,31 @@ static const struct sts_db_migration migrations[] = {
 	" from_stage TEXT NOT NULL, to_stage TEXT NOT NULL,"
 	" reason TEXT NOT NULL, evidence TEXT NOT NULL);"
 	"CREATE INDEX rollout_transitions_domain ON rollout_transitions(domain, id);"},
+    /* the operator's controls (docs/rollout.md, "Start and ceiling") */
+    {2, "ALTER TABLE rollout_state ADD COLUMN inventory_mode TEXT;"
+	"ALTER TABLE rollout_state ADD COLUMN brake INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rollout_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rollout_state ADD COLUMN hold_reason TEXT;"},
 };
+
+/* The state columns, of schema 2 and of schema 1 (a read-only DB not migrated yet). */
+#define STATE_COLS_2 "stage, since, pending, last_check, inventory_mode, brake, held, hold_reason"
+#define STATE_COLS_1 "stage, since, pending, last_check, NULL, 0, 0, NULL"
+
+/* A row of STATE_COLS_* from column `first` on. */
+static void state_row(sqlite3_stmt *st, int first, struct sts_rollout_state *ret)
+{
+	const char *hr = (const char *)sqlite3_column_text(st, first + 7);
+	ret->stage = sts_stage_from_string((const char *)sqlite3_column_text(st, first));
+	ret->since = sqlite3_column_int64(st, first + 1);
+	ret->pending = sts_stage_from_string((const char *)sqlite3_column_text(st, first + 2));
+	ret->last_check = sqlite3_column_int64(st, first + 3);
+	const char *im = (const char *)sqlite3_column_text(st, first + 4);
+	ret->inventory_mode = im ? sts_mode_from_string(im) : STS_MODE_INVALID;
+	ret->brake = sqlite3_column_int(st, first + 5) != 0;
+	ret->held = sqlite3_column_int(st, first + 6) != 0;
+	snprintf(ret->hold_reason, sizeof(ret->hold_reason), "%s", hr ? hr : "");
+}
 
 STS_API int sts_rollout_schema(struct sts_db *db)
 {
@@ -93,8 +117,9 @@ STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader 
 	}
 	r->reporters = r->own_list;
 	sts_db_hold(db);
-	r->state = prep(db, "SELECT stage, since, pending, last_check FROM rollout_state"
-			    " WHERE domain = ?");
+	r->state = prep(db, "SELECT " STATE_COLS_2 " FROM rollout_state WHERE domain = ?");
+	if (!r->state)
+		r->state = prep(db, "SELECT " STATE_COLS_1 " FROM rollout_state WHERE domain = ?");
 	r->policies = prep(db, "SELECT text FROM served_policies WHERE domain = ?");
 	/* which rows count is decided per reporter (the allow-list is not in the DB) */
 	r->daily = prep(db, "SELECT organization, policy_digest, sum(reports), sum(successful),"
@@ -140,10 +165,7 @@ STS_API int sts_rollout_reader_state(struct sts_rollout_reader *rd, const char *
 	if (rc == SQLITE_ROW) {
 		memset(ret, 0, sizeof(*ret));
 		snprintf(ret->domain, sizeof(ret->domain), "%s", domain);
-		ret->stage = sts_stage_from_string((const char *)sqlite3_column_text(st, 0));
-		ret->since = sqlite3_column_int64(st, 1);
-		ret->pending = sts_stage_from_string((const char *)sqlite3_column_text(st, 2));
-		ret->last_check = sqlite3_column_int64(st, 3);
+		state_row(st, 0, ret);
 	} else if (rc != SQLITE_DONE)
 		r = STS_EDB;
 	sqlite3_reset(st);
@@ -302,7 +324,7 @@ STS_API void sts_rollout_history_free(struct sts_rollout_transition *v, size_t n
 
 struct mode_entry {
 	char *domain;
-	enum sts_mode mode;
+	struct sts_rollout_state st; /* stage: coalesce(pending, stage) */
 };
 
 struct sts_rollout_modes {
@@ -313,7 +335,9 @@ struct sts_rollout_modes {
 static int mode_row(sqlite3_stmt *st, void *elem)
 {
 	struct mode_entry *e = elem;
-	e->mode = sts_stage_mode(sts_stage_from_string((const char *)sqlite3_column_text(st, 1)));
+	state_row(st, 1, &e->st);
+	snprintf(e->st.domain, sizeof(e->st.domain), "%s",
+		 (const char *)sqlite3_column_text(st, 0));
 	e->domain = strdup((const char *)sqlite3_column_text(st, 0));
 	return e->domain ? STS_OK : STS_ENOMEM;
 }
@@ -325,8 +349,8 @@ static void mode_release(void *elem)
 
 STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes **ret)
 {
-	static const struct sts_db_rows q = {
-	    .sql = "SELECT domain, coalesce(pending, stage) FROM rollout_state ORDER BY domain",
+	struct sts_db_rows q = {
+	    .sql = "SELECT domain, " STATE_COLS_2 " FROM rollout_state ORDER BY domain",
 	    .size = sizeof(struct mode_entry),
 	    .row = mode_row,
 	    .release = mode_release,
@@ -337,6 +361,11 @@ STS_API int sts_rollout_modes_load(struct sts_db *db, struct sts_rollout_modes *
 	if (!m)
 		return STS_ENOMEM;
 	int r = sts_db_read_rows(db, &q, &m->v, &m->n);
+	if (r < 0 || !m->n) {
+		/* schema 1 (read-only, not migrated yet): no operator controls */
+		q.sql = "SELECT domain, " STATE_COLS_1 " FROM rollout_state ORDER BY domain";
+		r = sts_db_read_rows(db, &q, &m->v, &m->n);
+	}
 	if (r < 0) {
 		free(m);
 		return r;
@@ -350,12 +379,21 @@ static int mode_cmp(const void *k, const void *e)
 	return strcmp(k, ((const struct mode_entry *)e)->domain);
 }
 
-STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, const char *domain)
+STS_API const struct sts_rollout_state *sts_rollout_modes_find(const struct sts_rollout_modes *m,
+							       const char *domain)
 {
 	if (!m || !m->n)
-		return STS_MODE_INVALID;
+		return NULL;
 	const struct mode_entry *e = bsearch(domain, m->v, m->n, sizeof(*m->v), mode_cmp);
-	return e ? e->mode : STS_MODE_INVALID;
+	return e ? &e->st : NULL;
+}
+
+STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, const char *domain)
+{
+	const struct sts_rollout_state *st = sts_rollout_modes_find(m, domain);
+	if (!st)
+		return STS_MODE_INVALID;
+	return sts_stage_mode(st->pending != STS_STAGE_INVALID ? st->pending : st->stage);
 }
 
 STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m)
@@ -366,6 +404,116 @@ STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m)
 		free(m->v[i].domain);
 	free(m->v);
 	free(m);
+}
+
+/* ---- the operator's controls ---- */
+
+/* A history row of domain from its current stage (or the one in flight) to `to`. */
+static int history_row(struct sts_db *db, const char *domain, const char *to, const char *reason)
+{
+	return sts_db_execf(db,
+			    "INSERT INTO rollout_transitions (domain, time, from_stage, to_stage,"
+			    " reason, evidence) SELECT domain, ?, coalesce(pending, stage), ?, ?,"
+			    " 'null' FROM rollout_state WHERE domain = ?",
+			    "ittt", (int64_t)sts_db_now(db), to, reason, domain);
+}
+
+/* The stage becomes `to` now; a transition in flight is dropped. */
+static int force_stage(struct sts_db *db, const char *domain, enum sts_stage to)
+{
+	return sts_db_execf(db,
+			    "UPDATE rollout_state SET stage = ?, since = ?, pending = NULL,"
+			    " pending_reason = NULL, pending_evidence = NULL, pending_at = NULL"
+			    " WHERE domain = ?",
+			    "tit", sts_stage_name(to), (int64_t)sts_db_now(db), domain);
+}
+
+STS_API int sts_rollout_record_mode(struct sts_db *db, const char *domain, enum sts_mode inv,
+				    const struct sts_rollout_mode *m)
+{
+	int r = sts_db_execf(
+	    db, "UPDATE rollout_state SET inventory_mode = ?, brake = ? WHERE domain = ?", "tit",
+	    sts_mode_name(inv), (int64_t)m->brake, domain);
+	if (r < 0 || m->demote_to == STS_STAGE_INVALID)
+		return r;
+	char reason[160];
+	snprintf(reason, sizeof(reason), "operator demotion (%s): %s %s", m->why,
+		 strcmp(m->why, "rollout.target") == 0 ? "rollout.target is"
+						       : "the inventory mode was lowered to",
+		 sts_stage_name(m->demote_to));
+	if ((r = history_row(db, domain, sts_stage_name(m->demote_to), reason)) == STS_OK)
+		r = force_stage(db, domain, m->demote_to);
+	return r;
+}
+
+/* Run f in a transaction; STS_ENOENT when the domain is not under rollout. */
+static int in_txn(struct sts_db *db, const char *domain,
+		  int (*f)(struct sts_db *, const char *, const void *), const void *arg)
+{
+	struct sts_rollout_state st;
+	bool found = false;
+	int r = sts_rollout_get(db, domain, &st, &found);
+	if (r < 0)
+		return r;
+	if (!found)
+		return STS_ENOENT;
+	if ((r = sts_db_begin(db)) < 0)
+		return r;
+	if ((r = f(db, domain, arg)) == STS_OK)
+		return sts_db_commit(db);
+	sts_db_rollback(db);
+	return r;
+}
+
+struct hold_arg {
+	bool held;
+	const char *reason;
+};
+
+static int do_hold(struct sts_db *db, const char *domain, const void *arg)
+{
+	const struct hold_arg *h = arg;
+	char why[240];
+	snprintf(why, sizeof(why), "%s by the operator%s%s", h->held ? "held" : "released",
+		 h->reason ? ": " : "", h->reason ? h->reason : "");
+	int r =
+	    sts_db_execf(db, "UPDATE rollout_state SET held = ?, hold_reason = ? WHERE domain = ?",
+			 "itt", (int64_t)h->held, h->held ? why : NULL, domain);
+	return r == STS_OK ? sts_db_execf(db,
+					  "INSERT INTO rollout_transitions (domain, time,"
+					  " from_stage, to_stage, reason, evidence) SELECT domain,"
+					  " ?, stage, stage, ?, 'null' FROM rollout_state"
+					  " WHERE domain = ?",
+					  "itt", (int64_t)sts_db_now(db), why, domain)
+			   : r;
+}
+
+STS_API int sts_rollout_hold(struct sts_db *db, const char *domain, bool held, const char *reason)
+{
+	const struct hold_arg h = {held, reason};
+	return in_txn(db, domain, do_hold, &h);
+}
+
+struct set_arg {
+	enum sts_stage to;
+	const char *reason;
+};
+
+static int do_set(struct sts_db *db, const char *domain, const void *arg)
+{
+	const struct set_arg *a = arg;
+	char why[240];
+	snprintf(why, sizeof(why), "set by the operator%s%s", a->reason ? ": " : "",
+		 a->reason ? a->reason : "");
+	int r = history_row(db, domain, sts_stage_name(a->to), why);
+	return r == STS_OK ? force_stage(db, domain, a->to) : r;
+}
+
+STS_API int sts_rollout_set(struct sts_db *db, const char *domain, enum sts_stage to,
+			    const char *reason)
+{
+	const struct set_arg a = {to, reason};
+	return in_txn(db, domain, do_set, &a);
 }
 
 /* ---- evidence from the report aggregates ---- */

@@ -57,10 +57,18 @@ static struct sts_watch_decision *add(struct sts_watch_result *r, const char *do
 	return d;
 }
 
-static enum sts_stage start_stage(const struct sts_domain *d)
+/* The stage a domain comes under rollout at: its inventory mode, never above
+ * testing nor its target (enforce is earned: docs/rollout.md). */
+static enum sts_stage start_stage(const struct sts_domain *d, const struct sts_rollout_settings *s)
 {
 	if (d->state == STS_STATE_ABSENT)
 		return STS_STAGE_REMOVED;
+	return sts_rollout_start_stage(d->mode, s->target);
+}
+
+/* The stage of the inventory's mode (a domain not under rollout). */
+static enum sts_stage inventory_stage(const struct sts_domain *d)
+{
 	switch (d->mode) {
 	case STS_MODE_TESTING:
 		return STS_STAGE_TESTING;
@@ -77,9 +85,12 @@ static void hook(const struct sts_watch_opts *o, const char *step, const char *d
 		o->ops->step_hook(o->ops->ud, step, domain);
 }
 
-/* Apply the pending stage and complete the transition; on failure abort it. */
-static int carry_out(struct sts_db *db, const struct sts_domain *dom, enum sts_stage to,
-		     const struct sts_watch_opts *o, struct sts_watch_decision *d)
+/*
+ * Publish dom at stage to through the apply operation: STS_OK (applied, or
+ * failed with d->err and d->error set: 1), or a fatal STS_ENOMEM/STS_EDB.
+ */
+static int apply_to(const struct sts_domain *dom, enum sts_stage to, const struct sts_watch_opts *o,
+		    struct sts_watch_decision *d)
 {
 	char *msg = NULL;
 	int r = STS_OK;
@@ -93,10 +104,23 @@ static int carry_out(struct sts_db *db, const struct sts_domain *dom, enum sts_s
 	if (r < 0) {
 		d->err = r;
 		d->error = msg ? msg : strdup(sts_strerror(r));
+		return 1;
+	}
+	free(msg);
+	return STS_OK;
+}
+
+/* Apply the pending stage and complete the transition; on failure abort it. */
+static int carry_out(struct sts_db *db, const struct sts_domain *dom, enum sts_stage to,
+		     const struct sts_watch_opts *o, struct sts_watch_decision *d)
+{
+	int r = apply_to(dom, to, o, d);
+	if (r < 0)
+		return r;
+	if (r > 0) {
 		d->to = d->from;
 		return sts_rollout_abort(db, dom->name);
 	}
-	free(msg);
 	r = sts_rollout_complete(db, dom->name);
 	hook(o, "complete", dom->name);
 	return r;
@@ -194,16 +218,76 @@ static int flush_batch(struct batch *b, struct sts_db *db, struct sts_rollout_re
 	return r;
 }
 
-/* The domain's rollout settings as the inventory parsed them (a domain
- * made by hand, without rollout_settings: parsed here). */
-static int domain_settings(const struct sts_domain *dom, struct sts_rollout_settings *ret,
-			   const char **reterr)
+#define domain_settings sts_rollout_domain_settings
+
+/*
+ * The operator's controls (docs/rollout.md, "Start and ceiling"): the
+ * inventory mode seen and the brake are stored; a lowered inventory mode or
+ * target demotes at once (through the apply path). *ret_done: a decision
+ * was made for the domain this cycle.
+ */
+static int operator_controls(const struct sts_domain *dom, struct sts_db *db,
+			     struct sts_rollout_reader *rd, const struct sts_watch_opts *o,
+			     struct sts_rollout_settings *s, struct sts_rollout_state *st,
+			     struct sts_watch_result *res, bool *ret_done)
 {
-	if (dom->rollout_settings) {
-		*ret = *dom->rollout_settings;
+	struct sts_rollout_mode m;
+	struct sts_watch_decision *d;
+	int r = STS_OK;
+	*ret_done = false;
+	sts_rollout_mode_of(st, dom->mode, s->target, &m);
+	if (!m.store && m.demote_to == STS_STAGE_INVALID && !m.brake && !st->held)
 		return STS_OK;
+	if (m.store || m.demote_to != STS_STAGE_INVALID) {
+		struct sts_rollout_mode only_seen = m;
+		only_seen.demote_to = STS_STAGE_INVALID;
+		sts_rollout_reader_pause(rd);
+		if (!o->dry_run &&
+		    (r = sts_rollout_record_mode(db, dom->name, dom->mode, &only_seen)) < 0)
+			return r;
+		st->inventory_mode = dom->mode;
+		st->brake = m.brake;
 	}
-	return sts_rollout_settings_from_json(dom->rollout, ret, reterr);
+	enum sts_stage inv = inventory_stage(dom);
+	if (m.demote_to != STS_STAGE_INVALID) {
+		char why[160];
+		snprintf(why, sizeof(why), "operator demotion (%s): %s %s", m.why,
+			 strcmp(m.why, "rollout.target") == 0 ? "rollout.target is"
+							      : "the inventory mode was lowered to",
+			 sts_stage_name(m.demote_to));
+		*ret_done = true;
+		if (!(d = add(res, dom->name, st->stage, m.demote_to, why)))
+			return STS_ENOMEM;
+		res->n_changed++;
+		if (o->dry_run)
+			return STS_OK;
+		if ((r = sts_rollout_begin(db, dom->name, m.demote_to, why, "null")) < 0)
+			return r;
+		hook(o, "begin", dom->name);
+		r = carry_out(db, dom, m.demote_to, o, d);
+		res->n_failed += d->err != 0;
+		return r;
+	}
+	if (m.brake && inv < s->target)
+		s->target = inv; /* the brake is the ceiling until the mode is raised */
+	if (m.brake && st->stage >= inv) {
+		*ret_done = true;
+		char why[200];
+		snprintf(
+		    why, sizeof(why),
+		    "held: the inventory mode was lowered to %s (inventory brake); raise it to "
+		    "resume",
+		    sts_mode_name(dom->mode));
+		return add(res, dom->name, st->stage, st->stage, why) ? STS_OK : STS_ENOMEM;
+	}
+	if (st->held && st->stage != STS_STAGE_ENFORCE) {
+		*ret_done = true;
+		char why[260];
+		snprintf(why, sizeof(why), "held: %s (stsctl rollout release resumes)",
+			 st->hold_reason[0] ? st->hold_reason : "held by the operator");
+		return add(res, dom->name, st->stage, st->stage, why) ? STS_OK : STS_ENOMEM;
+	}
+	return STS_OK;
 }
 
 static int one_domain(const struct sts_domain *dom, struct sts_db *db,
@@ -230,7 +314,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 	}
 	if (dom->hosting == STS_HOSTING_DELEGATED && dom->state != STS_STATE_ABSENT) {
 		/* the provider serves the policy: its mode is not ours to move */
-		enum sts_stage at = start_stage(dom);
+		enum sts_stage at = inventory_stage(dom);
 		return add(res, dom->name, at, at, "not under rollout: delegated hosting")
 			   ? STS_OK
 			   : STS_ENOMEM;
@@ -243,17 +327,36 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		sts_rollout_reader_pause(rd);
 	if (!found) {
 		memset(&st, 0, sizeof(st));
-		st.stage = start_stage(dom);
+		st.stage = start_stage(dom, &s);
 		st.since = now;
 		st.pending = STS_STAGE_INVALID;
+		st.inventory_mode = dom->mode;
+		const struct sts_rollout_mode seen = {.demote_to = STS_STAGE_INVALID};
+		bool below = st.stage != STS_STAGE_REMOVED && sts_stage_mode(st.stage) < dom->mode;
+		char started[160];
+		snprintf(started, sizeof(started), "rollout started at %s%s",
+			 sts_stage_name(st.stage),
+			 below ? " (below the inventory mode: enforce is earned through the gates)"
+			       : " (the inventory's mode)");
 		if (!o->dry_run &&
-		    (r = sts_rollout_start(db, dom->name, st.stage,
-					   "rollout started at the inventory's mode")) < 0)
+		    ((r = sts_rollout_start(db, dom->name, st.stage, started)) < 0 ||
+		     (r = sts_rollout_record_mode(db, dom->name, dom->mode, &seen)) < 0))
 			return r;
+		if (below) {
+			/* apply may have published the inventory's mode before: publish the start
+			 */
+			if (!(d = add(res, dom->name, inventory_stage(dom), st.stage, started)))
+				return STS_ENOMEM;
+			res->n_changed++;
+			r = o->dry_run ? STS_OK : apply_to(dom, st.stage, o, d);
+			r = r > 0 ? STS_OK : r; /* failed: told in d */
+			res->n_failed += d->err != 0;
+			return r;
+		}
 	}
 	if (st.stage == STS_STAGE_REMOVED && dom->state != STS_STATE_ABSENT) {
 		/* back in the inventory: starts again from its mode */
-		enum sts_stage to = start_stage(dom);
+		enum sts_stage to = start_stage(dom, &s);
 		if (!(d = add(res, dom->name, st.stage, to, "back in the inventory")))
 			return STS_ENOMEM;
 		if (!o->dry_run &&
@@ -287,6 +390,9 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		return r < 0 ? r : STS_OK;
 	}
 
+	bool done = false;
+	if ((r = operator_controls(dom, db, rd, o, &s, &st, res, &done)) < 0 || done)
+		return r;
 	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
 	if ((r = sts_rollout_reader_evidence(rd, dom->name, window, now, o->all_reports, &ev)) < 0)
 		return r;
@@ -503,9 +609,12 @@ static json_t *status_fields(const struct sts_domain *dom, struct sts_rollout_re
 		return json_pack("{s:s,s:s}", "domain", dom->name, "error", why);
 	if (sts_rollout_reader_state(rd, dom->name, &st, &found) < 0 || !found) {
 		memset(&st, 0, sizeof(st));
-		st.stage = start_stage(dom);
+		st.stage = start_stage(dom, &s);
 		st.since = now;
+		st.inventory_mode = STS_MODE_INVALID;
 	}
+	struct sts_rollout_mode m;
+	sts_rollout_mode_of(found ? &st : NULL, dom->mode, s.target, &m);
 	int window = st.stage == STS_STAGE_ENFORCE ? s.demote_window_days : s.window_days;
 	if (sts_rollout_reader_evidence(rd, dom->name, window, now, all, &ev) < 0)
 		memset(&ev, 0, sizeof(ev));
@@ -535,10 +644,22 @@ static json_t *status_fields(const struct sts_domain *dom, struct sts_rollout_re
 		sts_watch_time(dec.next_promotion_at, next);
 		np = json_string(next);
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "domain", dom->name, "stage",
-			 sts_stage_name(st.stage), "since", since, "target",
-			 sts_stage_name(s.target), "health", health_json(&ev), "blocking",
-			 bl ? bl : json_array(), "next_promotion_at", np);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "domain", dom->name, "stage",
+			      sts_stage_name(st.stage), "since", since, "target",
+			      sts_stage_name(s.target), "health", health_json(&ev), "blocking",
+			      bl ? bl : json_array(), "next_promotion_at", np);
+	/* the operator's controls: a hold (stsctl rollout hold), the inventory brake */
+	if (o && found && st.held)
+		json_object_set_new(
+		    o, "held",
+		    json_string(st.hold_reason[0] ? st.hold_reason : "held by the operator"));
+	if (o && found && m.brake)
+		json_object_set_new(o, "brake", json_string(sts_mode_name(dom->mode)));
+	if (o && m.mode != sts_stage_mode(st.stage))
+		json_object_set_new(
+		    o, "published",
+		    json_pack("{s:s?,s:s}", "mode", sts_mode_name(m.mode), "why", m.why));
+	return o;
 }
 
 static json_t *status_one(const struct sts_domain *dom, struct sts_rollout_reader *rd, bool all,
