@@ -5,7 +5,8 @@ Pages (built from docs/ by pandoc and docs/man.lua): stsctl(1), one
 stsctl-CMD(1) per docs/stsctl-CMD.md, stsctl-inventory(5) and
 stsctl-plugin(7), and no other. Each renders with
 `MANWIDTH=80 man --warnings -l PAGE` without a warning, except a table
-wider than the line, and only for the tables listed in WIDE_TABLES; each has
+wider than the line, and only for the tables listed in WIDE_TABLES, and a
+table row that falls on a page break (any page, after any edit); each has
 a NAME line lexgrog(1) (whatis, apropos) can read, and no link target left
 as a docs/ file name where a page exists.
 
@@ -122,6 +123,15 @@ def check_page(path, name):
     while i < len(lines):
         line = lines[i]
         m = re.search(r"warning: file '[^']*', around line (\d+):$", line)
+        if "table text block will not fit on one page" in line or (
+                m and i + 1 < len(lines) and
+                "table text block will not fit on one page" in lines[i + 1]):
+            # where a table row falls relative to a page break depends only on
+            # the text above it: any edit of a page may move a row onto a
+            # break; the page still renders whole (debian/stsctl.lintian-overrides
+            # accepts the same message for the same reason)
+            i += 2 if m else 1
+            continue
         if m and i + 1 < len(lines) and "table wider than line width" in lines[i + 1]:
             i += 1
         else:
