@@ -119,10 +119,13 @@ class Env:
 
     def history(self, domain):
         db = sqlite3.connect(self.state)
-        rows = db.execute("SELECT from_stage, to_stage, reason FROM rollout_transitions"
-                          " WHERE domain = ? ORDER BY id", (domain,)).fetchall()
-        db.close()
-        return rows
+        try:
+            return db.execute("SELECT from_stage, to_stage, reason FROM rollout_transitions"
+                              " WHERE domain = ? ORDER BY id", (domain,)).fetchall()
+        except sqlite3.OperationalError:  # no rollout tables: nobody under rollout
+            return []
+        finally:
+            db.close()
 
     def status(self):
         """status --json: {domain: its entry}, {} when it fails."""
@@ -131,9 +134,13 @@ class Env:
 
     def stage(self, domain):
         db = sqlite3.connect(self.state)
-        row = db.execute("SELECT coalesce(pending, stage) FROM rollout_state WHERE domain = ?",
-                         (domain,)).fetchone()
-        db.close()
+        try:
+            row = db.execute("SELECT coalesce(pending, stage) FROM rollout_state"
+                             " WHERE domain = ?", (domain,)).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            db.close()
         return row[0] if row else None
 
 
