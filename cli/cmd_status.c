@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_scope.h"
+#include "cli_runs.h"
 #include "commands.h"
 #include "sts_buf.h"
 #include "sts_err.h"
@@ -394,6 +395,7 @@ static int run(struct cli_ctx *ctx)
 	int rc = cli_scope_resolve(ctx, &a->scope);
 	if (rc != EXIT_OK)
 		return rc;
+	cli_runs_report(ctx, false); /* a run a crash left "running" */
 	int r = sts_watch_status(ctx->inv, ctx->db, sts_watch_all_reports(ctx->inv), &doc);
 	if (r < 0) {
 		sts_log_errno(r, "cannot compute the status");
