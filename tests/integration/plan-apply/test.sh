@@ -349,7 +349,7 @@ import json, sys
 doms = [{"name": f"d{i}.z{i % 10}.test", "zone": f"z{i % 10}.test", "mx": [f"mx.z{i % 10}.test"]} for i in range(400)]
 inv = {"version": 1, "defaults": {"dns": "zones", "web": "www", "mode": "testing", "max_age": 86400,
        "tlsrpt": {"rua": ["mailto:r@example.com"]}},
-       "providers": {"zones": {"plugin": "zonefile", "directory": "zones", "create": true}, "www": {"plugin": "local", "root": "www"}},
+       "providers": {"zones": {"plugin": "zonefile", "directory": "zones", "create": True}, "www": {"plugin": "local", "root": "www"}},
        "domains": doms}
 json.dump(inv, open(sys.argv[1], "w"))
 PY
@@ -456,7 +456,7 @@ p, ca, port = sys.argv[1:]
 good = {"https": True, "ca_file": ca, "resolve": f"127.0.0.1:{port}"}
 bad = dict(good, ca_file="/etc/ssl/certs/ca-certificates.crt")
 inv = {"version": 1, "defaults": {"dns": "zones", "web": "www", "mode": "enforce"},
-       "providers": {"zones": {"plugin": "zonefile", "directory": "zones", "create": true}, "www": {"plugin": "local", "root": "www"}},
+       "providers": {"zones": {"plugin": "zonefile", "directory": "zones", "create": True}, "www": {"plugin": "local", "root": "www"}},
        "domains": [{"name": "good.pa.test", "mx": ["mx.pa.test"], "verify": good},
                    {"name": "badca.pa.test", "mx": ["mx.pa.test"], "verify": bad},
                    {"name": "missing.pa.test", "mx": ["mx.pa.test"], "verify": good}]}
