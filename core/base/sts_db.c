@@ -17,6 +17,7 @@
 #include "sts_db.h"
 #include "sts_buf.h"
 #include "sts_err.h"
+#include "sts_fsutil.h"
 
 struct sts_db {
 	sqlite3 *h;
@@ -321,6 +322,57 @@ static int quick_check(struct sts_db *db)
 	return r;
 }
 
+/*
+ * A new state file, whole or not at all: SQLite writes its first page only
+ * with the first table, so a crash between creating the file and that write
+ * would leave an empty file (refused by the next run). The file is made
+ * under a temporary name with one table, synced, and linked into place
+ * (link: an existing state, made meanwhile by another stsctl, is kept); a
+ * crash leaves at most PATH.new.PID behind.
+ */
+static int create_new(const char *path, char **reterr)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return sts_fail(reterr, STS_EINVAL, "state database path too long: '%s'", path);
+	(void)unlink(tmp); /* a leftover of a crashed process with our pid */
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sts_fail(reterr, -errno, "cannot create state database '%s': %s", path,
+				strerror(errno));
+	if (fchmod(fd, 0600) < 0)
+		(void)0; /* 0600 & ~umask is 0600 or less: private either way */
+	close(fd);
+	sqlite3 *h = NULL;
+	char *msg = NULL;
+	int r = STS_OK;
+	if (sqlite3_open_v2(tmp, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_exec(h,
+			 "PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS schema_version ("
+			 " component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+			 NULL, NULL, &msg) != SQLITE_OK)
+		r = sts_fail(reterr, STS_EDB, "cannot create state database '%s': %s", path,
+			     msg ? msg
+			     : h ? sqlite3_errmsg(h)
+				 : "out of memory");
+	sqlite3_free(msg);
+	if (h && sqlite3_close(h) != SQLITE_OK && r == STS_OK)
+		r = sts_fail(reterr, STS_EDB, "cannot create state database '%s'", path);
+	if (r == STS_OK && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (fsync(fd) < 0)
+			r = sts_fail(reterr, -errno, "cannot sync '%s': %s", tmp, strerror(errno));
+		close(fd);
+	}
+	if (r == STS_OK && link(tmp, path) < 0 && errno != EEXIST)
+		r = sts_fail(reterr, -errno, "cannot create state database '%s': %s", path,
+			     strerror(errno));
+	(void)unlink(tmp);
+	if (r == STS_OK)
+		(void)sts_syncfs_path(path); /* the new name is on disk */
+	return r;
+}
+
 STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
 			struct sts_db **ret, char **reterr)
 {
@@ -368,15 +420,12 @@ STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock
 	/*
 	 * Created 0600 whatever the umask: it holds report contents and the
 	 * quarantine. SQLite gives -wal and -shm the mode of the database file.
+	 * A new state appears whole or not at all (create_new), so an empty
+	 * file at path is never one of ours and stays refused above.
 	 */
-	if (!memory && !db->readonly) {
-		int fd = open(open_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			if (fchmod(fd, 0600) < 0)
-				(void)0; /* 0600 & ~umask is 0600 or less: private either way */
-			close(fd);
-		}
-	}
+	if (!memory && !db->readonly && access(open_path, F_OK) != 0 && errno == ENOENT &&
+	    (r = create_new(open_path, reterr)) < 0)
+		goto fail;
 	if (sqlite3_open_v2(open_path, &db->h, oflags, NULL) != SQLITE_OK) {
 		r = set_err(reterr, "cannot open state database '%s': %s", path,
 			    db->h ? sqlite3_errmsg(db->h) : "out of memory");
