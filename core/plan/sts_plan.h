@@ -188,6 +188,9 @@ struct sts_plan_down {
 	const char *provider; /* points into the plan's domains */
 	char *why;	      /* the io's reason (owned), or NULL */
 	size_t n_domains;
+	/* appended: the first domains (in plan order), named in the line; they
+	 * point into the plan's domains */
+	const char *first[3];
 };
 
 struct sts_plan {

@@ -167,6 +167,8 @@ STS_API int sts_plan_down_add(struct sts_plan_down **v, size_t *n, const struct 
 		while (cand[c] && k < *n && strcmp((*v)[k].provider, cand[c]) != 0)
 			k++;
 		if (cand[c] && k < *n) {
+			if ((*v)[k].n_domains < 3)
+				(*v)[k].first[(*v)[k].n_domains] = d->name;
 			(*v)[k].n_domains++;
 			*ret_provider = (*v)[k].provider;
 			return STS_OK;
@@ -181,7 +183,7 @@ STS_API int sts_plan_down_add(struct sts_plan_down **v, size_t *n, const struct 
 			return STS_ENOMEM;
 		}
 		*v = nv;
-		nv[(*n)++] = (struct sts_plan_down){cand[c], why, 1};
+		nv[(*n)++] = (struct sts_plan_down){cand[c], why, 1, {d->name, NULL, NULL}};
 		*ret_provider = cand[c];
 		return STS_OK;
 	}

@@ -210,9 +210,15 @@ STS_API int sts_plan_summary(const struct sts_plan *p, struct sts_buf *out)
 
 STS_API int sts_plan_down_line(const struct sts_plan_down *d, const char *what, struct sts_buf *o)
 {
-	return sts_buf_printf(o, "provider %s: %zu %s not %s: %s\n", d->provider, d->n_domains,
-			      d->n_domains == 1 ? "domain" : "domains", what,
-			      d->why ? d->why : "down");
+	int r = sts_buf_printf(o, "provider %s: %zu %s not %s: %s [", d->provider, d->n_domains,
+			       d->n_domains == 1 ? "domain" : "domains", what,
+			       d->why ? d->why : "down");
+	/* the first domains by name, so that a single failed one is named */
+	for (size_t i = 0; i < 3 && d->first[i] && r == STS_OK; i++)
+		r = sts_buf_printf(o, "%s%s", i ? ", " : "", d->first[i]);
+	if (r == STS_OK && d->n_domains > 3)
+		r = sts_buf_printf(o, " and %zu more", d->n_domains - 3);
+	return r == STS_OK ? sts_buf_printf(o, "]\n") : r;
 }
 
 STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
