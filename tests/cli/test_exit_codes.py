@@ -119,6 +119,11 @@ if STSCTL:
         if value not in PROVOKE:
             report(True, f"# SKIP {name} = {value}: no provocation in this test yet")
             continue
+        if value == 70 and os.environ.get("STS_SANITIZED"):
+            # ASan reserves terabytes of address space at start: under RLIMIT_AS
+            # it aborts before main; the unsanitized run of this test provokes 70
+            report(True, f"# SKIP {name} = {value}: RLIMIT_AS and ASan do not mix")
+            continue
         what, how = PROVOKE[value]
         rc, out, err = how(tmp)
         report(rc == value, f"{name} = {value}: {what}", f"exit {rc}, stderr {err[:400]!r}")
