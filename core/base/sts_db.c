@@ -255,8 +255,9 @@ static int set_err(char **reterr, const char *fmt, const char *a, const char *b)
 	return STS_EDB;
 }
 
-/* The core tables of version 1; a DB that records version 1 has them all. */
-static const char *const core_tables[] = {"runs", "journal", "served_policies", "managed_domains"};
+/* The number of core tables of version 1, named in check_shape's query; a DB
+ * that records version 1 has them all. */
+enum { CORE_TABLES_V1 = 4 };
 
 /*
  * A DB with tables but without the core's schema version, or recording it
@@ -287,7 +288,7 @@ static int check_shape(struct sts_db *db)
 	int core = 0;
 	if (has_sv && (r = schema_version_locked(db, "core", &core)) < 0)
 		return r;
-	size_t want = core >= 1 ? sizeof(core_tables) / sizeof(core_tables[0]) : 0;
+	size_t want = core >= 1 ? CORE_TABLES_V1 : 0;
 	if (core == 0 || (size_t)n_core != want) {
 		db->damaged = true;
 		snprintf(db->err, sizeof(db->err), "%s",
