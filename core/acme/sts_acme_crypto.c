@@ -308,6 +308,7 @@ int sts_acme_alpn_cert(const char *identifier, const char *keyauth, char **ret_c
 	int r = STS_ENOMEM;
 	char *cert = NULL, *key = NULL;
 	BIGNUM *bn = NULL;
+	time_t now = time(NULL); /* one reading: both dates from the same second */
 	if (!k || !x || !nm || !san || !id ||
 	    EVP_Digest(keyauth, strlen(keyauth), serial, NULL, EVP_md5(), NULL) != 1)
 		goto out;
@@ -318,8 +319,8 @@ int sts_acme_alpn_cert(const char *identifier, const char *keyauth, char **ret_c
 	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)identifier,
 				       -1, -1, 0) != 1 ||
 	    X509_set_subject_name(x, nm) != 1 || X509_set_issuer_name(x, nm) != 1 ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(x), 7 * 86400) || X509_set_pubkey(x, k) != 1 ||
+	    !X509_time_adj(X509_getm_notBefore(x), -3600, &now) ||
+	    !X509_time_adj(X509_getm_notAfter(x), 7 * 86400, &now) || X509_set_pubkey(x, k) != 1 ||
 	    X509_add_ext(x, san, -1) != 1 || X509_add_ext(x, id, -1) != 1 ||
 	    X509_sign(x, k, EVP_sha256()) <= 0)
 		goto out;
