@@ -10,11 +10,8 @@
 
 static void say(const struct sts_db_run *run, const char *what)
 {
-	char t[32] = "?";
-	time_t s = (time_t)run->started;
-	struct tm tm;
-	if (gmtime_r(&s, &tm))
-		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char t[32];
+	sts_time_rfc3339(run->started, t);
 	sts_log_warn("run %lld (%s, started %s) did not finish: interrupted (a crash or kill); %s",
 		     (long long)run->id, run->command, t, what);
 }

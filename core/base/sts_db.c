@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -482,6 +483,14 @@ STS_API void sts_db_close(struct sts_db *db)
 STS_API const char *sts_db_errmsg(const struct sts_db *db)
 {
 	return db->err;
+}
+
+STS_API void sts_time_rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "?");
 }
 
 STS_API time_t sts_db_now(const struct sts_db *db)

@@ -29,6 +29,8 @@ struct sts_clock {
 
 /* c may be NULL (wall clock). */
 STS_API time_t sts_clock_now(const struct sts_clock *c);
+/* t (Unix seconds) as RFC 3339 in UTC, "2026-12-07T18:00:00Z": how stsctl writes times */
+STS_API void sts_time_rfc3339(int64_t t, char out[32]);
 
 #define STS_DB_DEFAULT_PATH "stsctl.db"
 /* Opening a DB file up to this size runs PRAGMA quick_check (it reads every page). */

@@ -639,10 +639,9 @@ static json_t *str_or_null(const char *s)
 static json_t *time_or_null(int64_t t)
 {
 	char out[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!t || !gmtime_r(&tt, &tm) || !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!t)
 		return json_null();
+	sts_time_rfc3339(t, out);
 	return json_string(out);
 }
 

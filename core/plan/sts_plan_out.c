@@ -150,14 +150,6 @@ static void fmt_left(int64_t s, char *out, size_t n)
 		snprintf(out, n, "%lldm %llds", m, (long long)(s % 60));
 }
 
-static void fmt_time(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Policy lines that are only in a (prefix '-') or only in b ('+'). */
 static int policy_lines(struct sts_buf *o, const char *a, const char *b)
 {
@@ -284,7 +276,7 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 			       "and policy go once the largest max_age served has passed\n");
 		if (r == STS_OK && is_waiting(d)) {
 			fmt_left(d->removal_deadline - p->now, left, sizeof(left));
-			fmt_time(d->removal_deadline, when, sizeof(when));
+			sts_time_rfc3339(d->removal_deadline, when);
 			r = sts_buf_printf(
 			    o,
 			    "  ! removal waits %s more (until %s) before records and "

@@ -15,14 +15,6 @@
 #include "sts_reporters.h"
 #include "sts_watch.h"
 
-STS_API void sts_watch_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 STS_API void sts_watch_result_release(struct sts_watch_result *r)
 {
 	if (!r)
@@ -634,14 +626,14 @@ static json_t *status_fields(const struct sts_domain *dom, struct sts_rollout_re
 		    bl, json_pack("{s:s,s:s}", "gate", b->gate, "message",
 				  only_check ? "a live check runs at the next cycle" : b->message));
 	}
-	sts_watch_time(st.since, since);
+	sts_time_rfc3339(st.since, since);
 	bool reports_block = false;
 	for (size_t i = 0; i < dec.n_blocking; i++)
 		reports_block = reports_block || (strcmp(dec.blocking[i].gate, "min-days") != 0 &&
 						  strcmp(dec.blocking[i].gate, "live-check") != 0);
 	json_t *np = json_null();
 	if (dec.next_promotion_at && !reports_block) {
-		sts_watch_time(dec.next_promotion_at, next);
+		sts_time_rfc3339(dec.next_promotion_at, next);
 		np = json_string(next);
 	}
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "domain", dom->name, "stage",

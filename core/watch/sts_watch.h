@@ -110,7 +110,4 @@ STS_API int sts_watch_check_domain(const struct sts_domain *d, const struct sts_
 STS_API int sts_watch_notify(const char *url, const char *ca_file, const json_t *doc,
 			     char **reterr);
 
-/* RFC 3339 UTC ("2026-11-29T06:00:00Z") of t. */
-STS_API void sts_watch_time(int64_t t, char out[32]);
-
 #endif

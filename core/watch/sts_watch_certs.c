@@ -34,7 +34,7 @@ static json_t *event(const struct sts_hosted_alert *a, const char *cond)
 	char t[32];
 	json_t *na = json_null();
 	if (a->has_cert && a->not_after) {
-		sts_watch_time(a->not_after, t);
+		sts_time_rfc3339(a->not_after, t);
 		na = json_string(t);
 	}
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:I}", "type", "hosted.certificate", "host",
@@ -71,7 +71,7 @@ int sts_watch_cert_events(struct sts_db *db, int64_t now, int64_t warn_days, jso
 	sts_hosted_alerts_free(v, n);
 	if (r == STS_OK && json_array_size(events)) {
 		char t[32];
-		sts_watch_time(now, t);
+		sts_time_rfc3339(now, t);
 		if (!(*ret = json_pack("{s:s,s:s,s:O}", "source", "stsctl watch", "time", t,
 				       "events", events)))
 			r = STS_ENOMEM;

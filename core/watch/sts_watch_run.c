@@ -106,7 +106,7 @@ json_t *sts_watch_webhook_doc(const struct sts_watch_result *res, int64_t now, s
 	}
 	json_decref(doc);
 	*ret_n = json_array_size(keep);
-	sts_watch_time(now, when);
+	sts_time_rfc3339(now, when);
 	return json_pack("{s:s,s:s,s:o}", "source", "stsctl watch", "time", when, "decisions",
 			 keep);
 }
