@@ -30,8 +30,9 @@ static const char *const render_usage[] = {
     "  -d, --domain NAME   render only this domain (repeatable); a zone file",
     "                      still covers every domain of its zone",
     "      --state PATH    the state DB (default ./stsctl.db, read only; a missing",
-    "                      file means no domain is under rollout): a domain under",
-    "                      rollout renders the mode of its stage, as apply does",
+    "                      file means no domain is under rollout): every domain",
+    "                      renders the mode apply would publish, never above its",
+    "                      rollout.target",
     "      --web-root DIR  nginx serves DIR/<policy-host> (default /var/www/mta-sts)",
     "      --cert-dir DIR  nginx reads DIR/<policy-host>/fullchain.pem and",
     "                      privkey.pem (default /etc/ssl/mta-sts)",
@@ -64,9 +65,21 @@ static const struct cli_opt render_opts[] = {
     CLI_END,
 };
 
+struct modes {
+	const struct sts_inventory *inv;
+	struct sts_rollout_modes *stages;
+};
+
+/* What plan and apply publish: the stage under rollout.target and the brake. */
 static enum sts_mode stage_mode(const char *domain, void *ud)
 {
-	return sts_rollout_modes_get(ud, domain);
+	const struct modes *m = ud;
+	const struct sts_domain *dom = sts_inventory_find(m->inv, domain);
+	struct sts_rollout_mode rm;
+	if (!dom)
+		return STS_MODE_INVALID;
+	sts_rollout_domain_mode(m->stages, dom, &rm);
+	return rm.mode;
 }
 
 static int write_stdout(const char *p, size_t n, void *ud)
@@ -79,19 +92,19 @@ static int run(struct cli_ctx *ctx)
 {
 	const struct render_args *a = ctx->args;
 	struct sts_diags diags;
-	struct sts_rollout_modes *stages = NULL;
+	struct modes modes = {.inv = ctx->inv};
 	struct sts_render_opts ro = {.only = a->only.n ? a->only.v : NULL,
 				     .n_only = a->only.n,
 				     .web_root = a->web_root,
 				     .cert_dir = a->cert_dir,
 				     .mode_of = stage_mode};
-	int r = sts_rollout_modes_load(ctx->db, &stages);
+	int r = sts_rollout_modes_load(ctx->db, &modes.stages);
 	if (r < 0) {
 		sts_log_err("cannot read the rollout stages from '%s': %s", ctx->state_path,
 			    sts_db_errmsg(ctx->db));
 		return EXIT_USAGE;
 	}
-	ro.mode_ud = stages;
+	ro.mode_ud = &modes;
 	sts_diags_init(&diags);
 	if (ctx->json) {
 		r = sts_render_json(ctx->inv, &ro, write_stdout, NULL, &diags);
@@ -113,7 +126,7 @@ static int run(struct cli_ctx *ctx)
 		else if (diags.n_errors == 0)
 			sts_log_errno(r, "cannot render into '%s'", a->outdir);
 	}
-	sts_rollout_modes_free(stages);
+	sts_rollout_modes_free(modes.stages);
 	sts_diags_release(&diags);
 	return cli_exit_for(r);
 }

@@ -274,15 +274,12 @@ static int desire(struct builder *b, struct sts_plan_domain *d, struct work *w)
 	d->inventory_mode = w->dom->mode;
 	if (ov == STS_MODE_INVALID) {
 		/* the stage, under the operator's controls (docs/rollout.md) */
-		const struct sts_rollout_state *st = sts_rollout_modes_find(b->modes, d->name);
-		struct sts_rollout_settings s;
+		const struct sts_rollout_state *st =
+		    sts_rollout_domain_mode(b->modes, w->dom, &d->rollout);
 		d->under_rollout = st != NULL;
 		d->stage_mode =
 		    st ? sts_stage_mode(st->pending != STS_STAGE_INVALID ? st->pending : st->stage)
 		       : w->dom->mode;
-		if (sts_rollout_domain_settings(w->dom, &s, &why) < 0)
-			s.target = STS_STAGE_ENFORCE; /* validate reported it */
-		sts_rollout_mode_of(st, w->dom->mode, s.target, &d->rollout);
 		ov = d->rollout.mode;
 	}
 	memset(&rd, 0, sizeof(rd));

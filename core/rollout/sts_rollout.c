@@ -357,3 +357,16 @@ STS_API int sts_rollout_domain_settings(const struct sts_domain *dom,
 	}
 	return sts_rollout_settings_from_json(dom->rollout, ret, reterr);
 }
+
+STS_API const struct sts_rollout_state *sts_rollout_domain_mode(const struct sts_rollout_modes *m,
+								const struct sts_domain *dom,
+								struct sts_rollout_mode *ret)
+{
+	const struct sts_rollout_state *st = sts_rollout_modes_find(m, dom->name);
+	struct sts_rollout_settings s;
+	const char *why = NULL;
+	if (sts_rollout_domain_settings(dom, &s, &why) < 0)
+		s.target = STS_STAGE_ENFORCE; /* validate reported it */
+	sts_rollout_mode_of(st, dom->mode, s.target, ret);
+	return st;
+}

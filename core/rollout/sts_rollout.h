@@ -224,6 +224,15 @@ STS_API enum sts_mode sts_rollout_modes_get(const struct sts_rollout_modes *m, c
 STS_API const struct sts_rollout_state *sts_rollout_modes_find(const struct sts_rollout_modes *m,
 							       const char *domain);
 STS_API void sts_rollout_modes_free(struct sts_rollout_modes *m);
+/*
+ * The mode plan, apply and render publish for dom (present): its state in m
+ * (not under rollout when m has none; m may be NULL) under its
+ * rollout.target and the inventory brake (sts_rollout_mode_of). Returns its
+ * state, borrowed from m, or NULL when it is not under rollout.
+ */
+STS_API const struct sts_rollout_state *sts_rollout_domain_mode(const struct sts_rollout_modes *m,
+								const struct sts_domain *dom,
+								struct sts_rollout_mode *ret);
 
 /*
  * Fill ev from the report aggregates of the state DB (sts_ingest.h

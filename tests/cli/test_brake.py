@@ -21,7 +21,10 @@ through the zonefile and local providers, one subtest per rule:
 5. rollout: `stsctl rollout hold|release|set` recorded with their reasons,
    status shows the hold, set enforce refused by the gates without --force,
    set above the target refused.
-TAP on stdout. Usage: test_brake.py STSCTL [HOOKS]
+6. render: `stsctl render` writes the mode apply would publish: never above
+   rollout.target, the stage of a domain under rollout, the inventory brake;
+   without a state, the inventory mode capped by the target.
+TAP on stdout. Usage: test_brake.py STSCTL [HOOKS]; BRAKE_ONLY=NAME runs one subtest.
 """
 import json
 import os
@@ -342,8 +345,56 @@ def test_rollout_cmd(top):
     step("rollout", rc == 2, "no domain and no tenant: usage error", f"exit {rc}: {err}")
 
 
+def rendered(top, domain):
+    """The mode of a policy file stsctl render -o wrote under top."""
+    try:
+        with open(os.path.join(top, "mta-sts." + domain, ".well-known", "mta-sts.txt")) as f:
+            return next((x.split(":", 1)[1].strip() for x in f if x.startswith("mode:")), None)
+    except OSError:
+        return None
+
+
+def test_render(top):
+    """render writes what apply would publish: target, stage and brake."""
+    e = Env(top)
+    e.write([dom("n.example", "enforce", rollout={"target": "none"}),
+             dom("s.example", "enforce"), dom("k.example", "enforce")])
+    rc, out, err = e.apply()
+    if not step("render", rc == 0, "first apply", err):
+        return
+    e.under_rollout([("s.example", "testing"), ("k.example", "enforce")])
+    rc, out, err = e.apply()  # records the inventory mode seen (enforce)
+    if not step("render", rc == 0, "apply under rollout", err):
+        return
+    e.write([dom("n.example", "enforce", rollout={"target": "none"}),
+             dom("s.example", "enforce"), dom("k.example", "none")])
+    rc, out, err = e.run("render", e.inv, "-o", "out", "--state", e.state)
+    got = {d: rendered(os.path.join(top, "out"), d)
+           for d in ("n.example", "s.example", "k.example")}
+    step("render", rc == 0 and got["n.example"] == "none",
+         "target none, mode enforce: render writes mode none", f"exit {rc}: {got} {err}")
+    step("render", got["s.example"] == "testing",
+         "a domain in stage testing (mode enforce): render writes testing", repr(got))
+    step("render", got["k.example"] == "none",
+         "a domain in enforce whose mode was lowered to none: render writes none", repr(got))
+    rc, out, err = e.plan()
+    step("render", rc in (0, 1) and "mode: enforce -> none (inventory brake)" in out,
+         "the plan publishes the same (none, inventory brake)", out + err)
+    rc, out, err = e.run("render", e.inv, "--json", "--state", e.state)
+    modes = {d["domain"]: d["policy"]["mode"] for d in json.loads(out or "{}")["domains"]}
+    step("render", modes == {"n.example": "none", "s.example": "testing",
+                             "k.example": "none"}, "render --json says the same", repr(modes))
+    rc, out, err = e.run("render", e.inv, "--json", "--state", "missing.db")
+    modes = {d["domain"]: d["policy"]["mode"] for d in json.loads(out or "{}")["domains"]}
+    step("render", modes.get("n.example") == "none" and modes.get("s.example") == "enforce",
+         "without a state: the inventory mode, never above rollout.target", repr(modes))
+
+
 for name, fn in [("target", test_target), ("start", test_start), ("brake", test_brake),
-                 ("watch-reread", test_watch_reread), ("rollout", test_rollout_cmd)]:
+                 ("watch-reread", test_watch_reread), ("rollout", test_rollout_cmd),
+                 ("render", test_render)]:
+    if os.environ.get("BRAKE_ONLY", name) != name:
+        continue
     with tempfile.TemporaryDirectory(prefix=f"stsctl-brake-{name}-") as top:
         fn(top)
 done()
