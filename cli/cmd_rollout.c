@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_netopts.h"
 #include "commands.h"
 #include "sts_err.h"
 #include "sts_rollout.h"
@@ -14,26 +15,32 @@
 /* docs/stsctl-rollout.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const rollout_usage[] = {
     "stsctl rollout hold|release|set STAGE [DOMAIN]... [--tenant NAME]... [--inventory FILE]",
-    "               [--reason TEXT] [--force] [--json] [--state PATH]",
+    "               [--reason TEXT] [--force] [--resolver IP[:PORT]] [--json]",
+    "               [--state PATH]",
     "",
     "Pause or resume the promotion of domains, or force their stage, without",
     "editing the inventory (docs/rollout.md). Each change is recorded in the",
     "rollout history with the reason given. 'hold' stops every promotion (a",
     "demotion still happens) until 'release'; 'set' makes STAGE (none, testing",
     "or enforce) the stage now, never above the domain's rollout.target, and",
-    "the next 'stsctl apply' publishes it.",
+    "the next 'stsctl apply' publishes it. 'set enforce' runs the promotion",
+    "gates and the live check watch runs before a promotion.",
     "",
     "      --tenant NAME     every domain of this tenant (repeatable; needs",
     "                        --inventory)",
     "  -i, --inventory FILE  the inventory (needed by set and --tenant)",
     "      --reason TEXT     why, recorded in the rollout history",
-    "      --force           set enforce although a promotion gate fails",
+    "      --force           set enforce although a promotion gate or the live",
+    "                        check fails (recorded with the reason)",
+    "      --resolver IP[:PORT]",
+    "                        DNS server of the live check, not resolv.conf's",
     "      --json            print {\"domains\":[...]} as JSON",
     "      --state PATH      state database (default ./stsctl.db); the lock is PATH.lock",
     "  -h, --help            show this help",
     "",
     "Exit status: 0 every domain changed; 1 a domain is unknown, not under",
-    "rollout, above its target or refused by the gates (the others changed);",
+    "rollout, above its target or refused by the gates or the live check (the",
+    "others changed);",
     "2 usage error; 3 the state is locked by another stsctl.",
     NULL,
 };
@@ -41,6 +48,7 @@ static const char *const rollout_usage[] = {
 struct rollout_args {
 	struct cli_list tenants;
 	const char *reason;
+	const char *resolver;
 	bool force;
 };
 
@@ -49,6 +57,7 @@ static const struct cli_opt rollout_opts[] = {
     CLI_INVENTORY('i'),
     CLI_STRING("reason", 0, struct rollout_args, reason),
     CLI_BOOL("force", 0, struct rollout_args, force),
+    CLI_CALLBACK("resolver", 0, struct rollout_args, resolver, netopt_resolver),
     CLI_JSON,
     CLI_STATE,
     CLI_END,
@@ -63,26 +72,43 @@ struct job {
 	json_t *out; /* the domains' results */
 };
 
-/* Why `set enforce` is refused: the promotion gates other than the live check. */
+/*
+ * Why `set enforce` is refused: the promotion gates, as watch evaluates them
+ * before a promotion; once the others pass, the live check watch runs then
+ * (sts_watch_check_domain), with --resolver.
+ */
 static int gates_refuse(struct cli_ctx *ctx, const struct sts_domain *dom,
 			const struct sts_rollout_settings *s, const struct sts_rollout_state *st,
 			char *why, size_t n)
 {
+	const struct rollout_args *a = ctx->args;
 	struct sts_rollout_evidence ev;
 	struct sts_rollout_decision dec;
 	int64_t now = sts_db_now(ctx->db);
+	int64_t since = st && st->stage == STS_STAGE_TESTING ? st->since : now;
 	int r = sts_rollout_evidence_read(ctx->db, dom->name, s->window_days, now,
 					  sts_watch_all_reports(ctx->inv), &ev);
 	if (r < 0)
 		return r;
-	sts_rollout_evaluate(s, STS_STAGE_TESTING,
-			     st && st->stage == STS_STAGE_TESTING ? st->since : now, now, &ev, NULL,
-			     &dec);
+	sts_rollout_evaluate(s, STS_STAGE_TESTING, since, now, &ev, NULL, &dec);
+	if (dec.needs_check) {
+		struct sts_check_opts co = {.resolver = a->resolver, .inventory = ctx->inv};
+		struct sts_rollout_check check;
+		sts_rollout_check_init(&check);
+		if ((r = sts_watch_check_domain(dom, &co, now, &check)) < 0) {
+			snprintf(why, n, "live-check: the live check did not run: %s",
+				 sts_strerror(r));
+			return 1;
+		}
+		sts_rollout_evaluate(s, STS_STAGE_TESTING, since, now, &ev, &check, &dec);
+	}
 	size_t k = 0;
 	why[0] = '\0';
 	for (size_t i = 0; i < dec.n_blocking; i++) {
 		const struct sts_rollout_block *b = &dec.blocking[i];
-		if (strcmp(b->gate, "live-check") == 0 || strcmp(b->gate, "target") == 0)
+		if (strcmp(b->gate, "target") == 0 ||
+		    (strcmp(b->gate, "live-check") == 0 &&
+		     strcmp(b->message, "no live check yet") == 0))
 			continue;
 		k += (size_t)snprintf(why + k, k < n ? n - k : 0, "%s%s: %s", k ? "; " : "",
 				      b->gate, b->message);
@@ -152,7 +178,17 @@ static int one(struct cli_ctx *ctx, struct job *j, const char *name, char *msg, 
 				return EXIT_FAIL;
 			}
 		}
-		r = sts_rollout_set(ctx->db, name, j->stage, j->a->reason);
+		char forced[300];
+		const char *reason = j->a->reason;
+		if (j->stage == STS_STAGE_ENFORCE && j->a->force &&
+		    (!found || st.stage != STS_STAGE_ENFORCE)) {
+			/* the history says the gates and the live check were skipped */
+			snprintf(forced, sizeof(forced),
+				 "%s%s--force, gates and live check not run", reason ? reason : "",
+				 reason ? "; " : "");
+			reason = forced;
+		}
+		r = sts_rollout_set(ctx->db, name, j->stage, reason);
 		snprintf(msg, n, "set to %s", sts_stage_name(j->stage));
 		break;
 	}

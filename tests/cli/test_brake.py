@@ -24,6 +24,9 @@ through the zonefile and local providers, one subtest per rule:
 6. render: `stsctl render` writes the mode apply would publish: never above
    rollout.target, the stage of a domain under rollout, the inventory brake;
    without a state, the inventory mode capped by the target.
+7. rollout-live: `rollout set enforce` on a domain whose other gates pass
+   runs the live check (every name fails to resolve: --resolver 127.0.0.1:9)
+   and is refused with its reason; --force sets it, recorded as forced.
 TAP on stdout. Usage: test_brake.py STSCTL [HOOKS]; BRAKE_ONLY=NAME runs one subtest.
 """
 import json
@@ -64,7 +67,7 @@ class Env:
         os.makedirs(os.path.join(top, "zones"))
         os.makedirs(os.path.join(top, "www"))
 
-    def write(self, domains, defaults=None):
+    def write(self, domains, defaults=None, **top):
         d = {"dns": "zones", "web": "www", "max_age": 86400, "ttl": 300}
         d.update(defaults or {})
         inv = {"version": 1, "defaults": d,
@@ -72,6 +75,7 @@ class Env:
                              "www": {"plugin": "local", "root": "www"}},
                "tenants": {"t1": {}},
                "domains": domains}
+        inv.update(top)
         with open(self.inv, "w") as f:
             json.dump(inv, f)
         for x in domains:  # each zone file exists, with its SOA
@@ -390,9 +394,53 @@ def test_render(top):
          "without a state: the inventory mode, never above rollout.target", repr(modes))
 
 
+def test_rollout_live(top):
+    """set enforce runs the live check once the other gates pass; --force skips it."""
+    e = Env(top)
+    easy = {"min_days_in_testing": 0, "min_sessions": 1, "min_reporting_orgs": 1}
+    e.write([dom("a.example", "testing", rollout=easy)], reports={"evidence": "all"})
+    rc, out, err = e.apply()
+    if not step("rollout-live", rc == 0, "first apply (testing)", err):
+        return
+    with open(os.path.join(top, "www", "mta-sts.a.example", ".well-known",
+                           "mta-sts.txt")) as f:
+        policy = [x for x in f.read().splitlines() if x]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    os.makedirs(os.path.join(top, "in"))
+    with open(os.path.join(top, "in", "r1.json"), "w") as f:
+        json.dump({"organization-name": "R", "report-id": "r1",
+                   "contact-info": "tlsrpt@reporter.example",
+                   "date-range": {"start-datetime": day + "T00:00:00Z",
+                                  "end-datetime": day + "T23:59:59Z"},
+                   "policies": [{"policy": {"policy-type": "sts", "policy-string": policy,
+                                            "policy-domain": "a.example"},
+                                 "summary": {"total-successful-session-count": 500,
+                                             "total-failure-session-count": 0}}]}, f)
+    rc, out, err = e.run("ingest", "--state", e.state, "-i", e.inv, "in")
+    if not step("rollout-live", rc == 0, "ingest a report that passes the gates", err):
+        return
+    # the MX (and everything else) cannot resolve: nothing answers on 127.0.0.1:9
+    rc, out, err = e.run("rollout", "set", "enforce", "a.example", "-i", e.inv, "--state",
+                         e.state, "--resolver", "127.0.0.1:9", "--reason", "trial")
+    step("rollout-live", rc == 1 and "refused" in err and "live-check" in err,
+         "set enforce is refused by a failing live check, with its reason (exit 1)",
+         f"exit {rc}: {out}{err}")
+    step("rollout-live", e.stage("a.example") != "enforce", "and the stage is not enforce",
+         f"stage {e.stage('a.example')}")
+    rc, out, err = e.run("rollout", "set", "enforce", "a.example", "-i", e.inv, "--state",
+                         e.state, "--resolver", "127.0.0.1:9", "--reason", "trial",
+                         "--force")
+    step("rollout-live", rc == 0 and e.stage("a.example") == "enforce",
+         "--force sets it", f"exit {rc}: {out}{err}; stage {e.stage('a.example')}")
+    h = e.history("a.example")
+    step("rollout-live", any(t == "enforce" and "trial" in r and "--force" in r
+                             for _, t, r in h),
+         "recorded with the reason, and that it was forced", repr(h))
+
+
 for name, fn in [("target", test_target), ("start", test_start), ("brake", test_brake),
                  ("watch-reread", test_watch_reread), ("rollout", test_rollout_cmd),
-                 ("render", test_render)]:
+                 ("render", test_render), ("rollout-live", test_rollout_live)]:
     if os.environ.get("BRAKE_ONLY", name) != name:
         continue
     with tempfile.TemporaryDirectory(prefix=f"stsctl-brake-{name}-") as top:
