@@ -177,15 +177,27 @@ static int confirm(const struct sts_plan *p, bool yes)
 	return EXIT_OK;
 }
 
+/* ", N providers down (a, b)" of the summary line: down at plan time or during the run */
+static void print_down(const struct sts_apply_result *res)
+{
+	if (res->n_down)
+		fprintf(stderr, ", %zu %s down (", res->n_down,
+			res->n_down == 1 ? "provider" : "providers");
+	for (size_t i = 0; i < res->n_down; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", res->down[i].provider);
+	fputs(res->n_down ? ")\n" : "\n", stderr);
+}
+
 static void print_summary(const struct sts_apply_result *res)
 {
-	if (res->n_failed) /* changes of failed domains count as failed, not changed */
+	if (res->n_failed) { /* changes of failed domains count as failed, not changed */
 		fprintf(stderr,
 			"Apply: %zu domains changed, %zu changes failed, %zu changes applied, %zu "
-			"unchanged, %zu failed\n",
+			"unchanged, %zu failed",
 			res->n_changed, res->n_changes_failed, res->n_changes, res->n_unchanged,
 			res->n_failed);
-	else if (cli_verbosity >= 1)
+		print_down(res);
+	} else if (cli_verbosity >= 1)
 		fprintf(stderr,
 			"Apply: %zu domains changed (%zu changes), %zu unchanged, %zu failed\n",
 			res->n_changed, res->n_changes, res->n_unchanged, res->n_failed);
@@ -196,6 +208,51 @@ static void print_summary(const struct sts_apply_result *res)
 				f->message ? f->message : sts_strerror(f->err));
 	}
 	cli_down_print(res->down, res->n_down, "applied");
+}
+
+/* The provider's entry in a providers_down array, or its size when there is none. */
+static size_t down_index(const json_t *v, const char *provider)
+{
+	size_t k = 0;
+	for (; k < json_array_size(v); k++) {
+		const char *x =
+		    json_string_value(json_object_get(json_array_get(v, k), "provider"));
+		if (x && strcmp(x, provider) == 0)
+			break;
+	}
+	return k;
+}
+
+/*
+ * The plan's providers_down, completed with the run's: a provider that went
+ * down during apply (its circuit breaker opened) with every domain it failed.
+ */
+static int add_down(json_t *doc, const struct sts_apply_result *res)
+{
+	json_t *v = json_object_get(doc, "providers_down");
+	if (!json_is_array(v))
+		return -1;
+	for (size_t i = 0; i < res->n_down; i++) {
+		const struct sts_plan_down *d = &res->down[i];
+		json_t *names = json_array(), *e;
+		for (size_t k = 0; names && k < res->n_failures; k++) {
+			const struct sts_apply_failure *f = &res->failures[k];
+			if (f->down && strcmp(f->down, d->provider) == 0 &&
+			    json_array_append_new(names, json_string(f->domain)) < 0) {
+				json_decref(names);
+				names = NULL;
+			}
+		}
+		if (!names ||
+		    !(e = json_pack("{s:s, s:I, s:s?, s:o}", "provider", d->provider, "n_domains",
+				    (json_int_t)d->n_domains, "message", d->why, "domains", names)))
+			return -1;
+		size_t k = down_index(v, d->provider);
+		if ((k < json_array_size(v) ? json_array_set_new(v, k, e)
+					    : json_array_append_new(v, e)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* --json: the plan as 'stsctl plan --json' prints it, plus "applied" (docs/stsctl-apply.md) */
@@ -218,7 +275,8 @@ static int print_json(const struct sts_plan *p, const struct sts_apply_result *r
 		      (json_int_t)res->n_unchanged, "domains_failed", (json_int_t)res->n_failed,
 		      "changes_applied", (json_int_t)res->n_changes, "changes_failed",
 		      (json_int_t)res->n_changes_failed, "failures", failures);
-	if (!doc || !applied || json_object_set_new(doc, "applied", applied) < 0) {
+	if (!doc || !applied || json_object_set_new(doc, "applied", applied) < 0 ||
+	    add_down(doc, res) < 0) {
 		json_decref(doc);
 		return cli_json_print(NULL);
 	}

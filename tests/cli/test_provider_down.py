@@ -7,9 +7,13 @@ every query and never answers (40 zones; it counts the queries). plan must
 finish in seconds, with the good provider's plan complete, one line per dead
 provider ("provider X: 40 domains not planned: ...") instead of 40 errors,
 the same in --json (providers_down), and a number of queries to the
-blackhole bounded per provider, not per zone. TAP on stdout.
+blackhole bounded per provider, not per zone. Then a provider that goes down
+during apply (a loopback PowerDNS that answers the plan's reads and dies at
+the first PATCH): apply --json lists it in providers_down, and the summary
+says so on its line. TAP on stdout.
 Usage: test_provider_down.py STSCTL
 """
+import http.server
 import json
 import os
 import socket
@@ -50,6 +54,75 @@ class Blackhole:
         self.stop = True
         self.t.join()
         self.sock.close()
+
+
+class DyingPdns:
+    """A PowerDNS API on 127.0.0.1 that answers GET of a zone (empty) and
+    closes its socket for good at the first PATCH: down during apply."""
+
+    def __init__(self):
+        owner = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                zone = self.path.rsplit("/", 1)[-1]
+                body = json.dumps({"name": zone, "rrsets": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PATCH(self):
+                owner.dead = True
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        self.dead = False
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.srv.timeout = 0.1
+        self.port = self.srv.server_address[1]
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.dead:
+            self.srv.handle_request()
+        self.srv.server_close()  # from now on: connection refused
+
+    def close(self):
+        self.dead = True
+        self.t.join()
+
+
+def apply_dying(tmp, res):
+    """apply --json against a PowerDNS that dies at its first PATCH: res["apply"]
+    = (exit status, stdout, stderr, whether it died)."""
+    top = os.path.join(tmp, "dying")
+    os.makedirs(os.path.join(top, "www"))
+    pdns = DyingPdns()
+    try:
+        inv = {"version": 1,
+               "defaults": {"mx": ["mx1.mail.example"], "web": "www", "dns": "pdns-d"},
+               "providers": {"www": {"plugin": "local", "root": "www"},
+                             "pdns-d": {"plugin": "powerdns", "api_key": "${env:VA_PDNS_KEY}",
+                                        "url": f"http://127.0.0.1:{pdns.port}",
+                                        "timeout": 1, "retries": 0}},
+               "domains": [{"name": f"d{i}.example"} for i in range(6)]}
+        with open(os.path.join(top, "inventory.json"), "w") as f:
+            json.dump(inv, f)
+        env = dict(os.environ, VA_PDNS_KEY="k")
+        p = subprocess.run([STSCTL, "apply", "inventory.json", "--yes", "--json", "--state",
+                            "s.db", "--progress=never"], capture_output=True, text=True,
+                           timeout=WAIT, cwd=top, env=env, stdin=subprocess.DEVNULL)
+        res["apply"] = (p.returncode, p.stdout, p.stderr, pdns.dead)
+    finally:
+        pdns.close()
 
 
 def closed_port():
@@ -107,10 +180,12 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         inv = inventory(tmp, closed_port(), hole.port)
         # the text and the --json run at once (two state files): half the wall time
+        # and the apply against a provider that dies during it, at the same time
         runs = {}
         threads = [threading.Thread(target=lambda k=k, x=x: runs.__setitem__(k, plan(
             tmp, inv, "--state", os.path.join(tmp, f"{k}.db"), *x)))
             for k, x in (("text", ()), ("json", ("--json",)))]
+        threads.append(threading.Thread(target=apply_dying, args=(tmp, runs)))
         for t in threads:
             t.start()
         for t in threads:
@@ -154,4 +229,17 @@ with tempfile.TemporaryDirectory() as tmp:
                "--json: the good provider's changes are all there", f"{len(good)} changes")
     finally:
         hole.close()
+
+    rc, out, err, died = runs.get("apply", (None, "", "no apply", False))
+    doc = json.loads(out) if out.startswith("{") else {}
+    down = {d["provider"]: d for d in doc.get("providers_down", [])}
+    report(died and rc == 1 and "pdns-d" in down and down["pdns-d"]["n_domains"] == 6
+           and len(down["pdns-d"]["domains"]) == 6 and down["pdns-d"]["message"],
+           "apply --json: a provider down during apply is in providers_down with its domains",
+           f"rc={rc} died={died} providers_down={doc.get('providers_down')!r} {err[-400:]}")
+    summary = [x for x in err.splitlines() if x.startswith("Apply: ")]
+    report(len(summary) == 1 and summary[0].endswith(", 1 provider down (pdns-d)"),
+           "apply: the summary line says which provider went down", err[-600:])
+    lines = [x for x in err.splitlines() if "provider pdns-d: 6 domains not applied" in x]
+    report(len(lines) == 1, "apply: one line for the provider that went down", err[-600:])
 done()
