@@ -294,9 +294,19 @@ static int get_plugin(struct plugin_io *io, const char *name, struct sts_plugin 
 			struct sts_buf b;
 			sts_buf_init(&b, 4096);
 			for (size_t i = 0; i < d.n; i++) {
+				const struct sts_diag *x = &d.v[i];
 				if (i)
 					sts_buf_puts(&b, "; ");
-				sts_buf_puts(&b, d.v[i].message);
+				/* where: the setting's position and path (providers.NAME.KEY) */
+				if (x->file && x->line)
+					sts_buf_printf(&b, "%s:%u:", x->file, x->line);
+				if (x->file && x->line && x->col)
+					sts_buf_printf(&b, "%u:", x->col);
+				if (x->file && x->line)
+					sts_buf_puts(&b, " ");
+				if (x->path)
+					sts_buf_printf(&b, "%s: ", x->path);
+				sts_buf_puts(&b, x->message);
 			}
 			if (b.len)
 				pv->errmsg = strdup(sts_buf_str(&b)); /* names the provider */

@@ -363,7 +363,7 @@ static int validate(const struct sts_plugin_api *api, const char *instance, cons
 		val = json_object_get(settings, s->key);
 		if (!val || json_is_null(val)) {
 			if (s->required) {
-				verr(v, NULL, "missing required setting '%s' for plugin '%s'",
+				verr(v, s->key, "missing required setting '%s' for plugin '%s'",
 				     s->key, api->name);
 				continue;
 			}

@@ -71,9 +71,10 @@ with tempfile.TemporaryDirectory() as tmp:
         "unknown plugin 'powerdsn': did you mean 'powerdns'?")
     has(pos(BROKEN, '"zones": {"plugin"', '"zones"}'), "providers.zones.directroy",
         "unknown setting 'directroy' for plugin 'zonefile': did you mean 'directory'?")
-    has(pos(BROKEN, '"ns":', '{"plugin"'), "providers.ns",
+    # a missing key: its full path, at the provider's object
+    has(pos(BROKEN, '"ns":', '{"plugin"'), "providers.ns.key_name",
         "missing required setting 'key_name' for plugin 'rfc2136'")
-    has(pos(BROKEN, '"ns":', '{"plugin"'), "providers.ns",
+    has(pos(BROKEN, '"ns":', '{"plugin"'), "providers.ns.key_secret",
         "missing required setting 'key_secret' for plugin 'rfc2136'")
     has(pos(BROKEN, '"pdns-clear"', '"hunter2-clear"'), "providers.pdns-clear.api_key",
         "setting 'api_key': not a secret reference: write ${env:NAME} or ${file:PATH}")
@@ -90,13 +91,30 @@ with tempfile.TemporaryDirectory() as tmp:
     doc = json.loads(out) if out.startswith("{") else {}
     paths = sorted({e["path"] for e in doc.get("errors", [])})
     report(rc == 1 and doc.get("valid") is False and paths == [
-        "providers.ns", "providers.pdns-clear.api_key", "providers.pdns-env.api_key",
-        "providers.pdns-typo.plugin", "providers.zones", "providers.zones.directroy"],
+        "providers.ns.key_name", "providers.ns.key_secret", "providers.pdns-clear.api_key",
+        "providers.pdns-env.api_key", "providers.pdns-typo.plugin",
+        "providers.zones.directory", "providers.zones.directroy"],
         "--json carries the same errors with their paths", f"rc={rc} {paths}")
     typo = [e for e in doc.get("errors", []) if e["path"] == "providers.pdns-typo.plugin"]
     want = pos(BROKEN, '"pdns-typo"', '"powerdsn"').split(":")
     report(typo and [str(typo[0]["line"]), str(typo[0]["column"])] == want,
            "--json: line and column of the value", repr(typo))
+
+    # ---- plan names the missing key with its path too ----
+    ns_inv = os.path.join(tmp, "ns.json")
+    ns_text = ('{"version": 1,\n "defaults": {"mx": ["mx1.mail.example"], "web": "www", '
+               '"dns": "ns"},\n "providers": {"www": {"plugin": "local", "root": "www"},\n'
+               '  "ns": {"plugin": "rfc2136", "server": "127.0.0.1", "key_name": "k"}},\n'
+               ' "domains": [{"name": "a.example"}]}\n')
+    with open(ns_inv, "w") as f:
+        f.write(ns_text)
+    rc, out, err = run("plan", "--state", os.path.join(tmp, "ns.db"), ns_inv, cwd=tmp)
+    at = pos(ns_text, '"ns":', '{"plugin"')
+    want = (f"{ns_inv}:{at}: providers.ns.key_secret: "
+            "missing required setting 'key_secret' for plugin 'rfc2136'")
+    report(rc == 1 and want in out + err,
+           "plan: rfc2136 without key_secret: providers.ns.key_secret at the provider",
+           f"rc={rc} want {want!r} in:\n{out}{err}")
 
     # ---- plan with an unset secret: one line naming the variable and the provider ----
     plan_inv = os.path.join(tmp, "plan.json")

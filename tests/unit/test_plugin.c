@@ -590,7 +590,7 @@ static void test_validate_errors(void **state)
 	assert_null(out);
 	assert_true(
 	    diags_have(&d, "unknown setting 'zonee' for plugin 'fakedns'", "providers.fd.zonee"));
-	assert_true(diags_have(&d, "missing required setting 'zone'", "providers.fd"));
+	assert_true(diags_have(&d, "missing required setting 'zone'", "providers.fd.zone"));
 	assert_true(diags_have(&d, "setting 'count' must be an integer", "providers.fd.count"));
 	assert_true(diags_have(&d, "setting 'flag' must be true or false", "providers.fd.flag"));
 	assert_true(diags_have(&d, "setting 'dir' must be a non-empty path", "providers.fd.dir"));
