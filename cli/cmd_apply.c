@@ -41,7 +41,7 @@ static const char *const apply_usage[] = {
     "      --init            start a new state in PATH when it is an empty file (a",
     "                        missing one is created anyway; a damaged one is refused)",
     "      --allow-removal   allow starting the removal of more than 10% of the",
-    "                        managed domains",
+    "                        managed domains (of the scope, with -t/--tenant)",
     "      --progress=WHEN   progress on standard error: auto (default: a live line",
     "                        on a terminal, else a line every 10 s; none with -q),",
     "                        always (the live line) or never",
@@ -358,9 +358,11 @@ static int run(struct cli_ctx *ctx)
 		goto out;
 	}
 	if (sts_plan_removal_excessive(p) && !a->allow_removal) {
-		sts_log_err("refusing to start removing %zu of %zu managed domains (more than "
+		sts_log_err("refusing to start removing %zu of %zu managed domains%s (more than "
 			    "%d%%): check the inventory, or pass --allow-removal",
-			    p->n_removal_starts, p->n_managed, STS_PLAN_REMOVAL_SHARE);
+			    p->n_removal_starts, p->n_managed_scope,
+			    p->n_managed_scope < p->n_managed ? " in its scope" : "",
+			    STS_PLAN_REMOVAL_SHARE);
 		rc = EXIT_FAIL;
 		goto out;
 	}

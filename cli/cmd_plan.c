@@ -95,9 +95,10 @@ static int run(struct cli_ctx *ctx)
 	if (ctx->json)
 		cli_down_print(p->down, p->n_down, "planned");
 	if (sts_plan_removal_excessive(p))
-		sts_log_warn("this plan starts removing %zu of %zu managed domains: apply "
+		sts_log_warn("this plan starts removing %zu of %zu managed domains%s: apply "
 			     "refuses it without --allow-removal",
-			     p->n_removal_starts, p->n_managed);
+			     p->n_removal_starts, p->n_managed_scope,
+			     p->n_managed_scope < p->n_managed ? " in its scope" : "");
 	if (p->n_errors)
 		rc = EXIT_FAIL;
 	changes = p->n_changes > 0;

@@ -212,10 +212,15 @@ struct sts_plan {
 	 * their failed domains (each such domain's down is set) */
 	struct sts_plan_down *down;
 	size_t n_down;
+	/* appended (issue 17, scopes): the managed domains within the scope
+	 * (n_managed when the plan is not scoped); the removal rule's base
+	 * (0: n_managed, for a plan made without this field) */
+	size_t n_managed_scope;
 };
 
 #define STS_PLAN_FORMAT 1
-/* Starting the removal of more than this share of the managed domains needs --allow-removal. */
+/* Starting the removal of more than this share of the managed domains (of the
+ * scope) needs --allow-removal. */
 #define STS_PLAN_REMOVAL_SHARE 10
 /*
  * The plan reads a zone whole (sts_dns_caps.read_zone) when it wants the
@@ -252,7 +257,8 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 			   struct sts_plan **ret, struct sts_diags *diags);
 STS_API void sts_plan_free(struct sts_plan *p);
 
-/* Does the plan start removing more than STS_PLAN_REMOVAL_SHARE % of the managed domains? */
+/* Does the plan start removing more than STS_PLAN_REMOVAL_SHARE % of the managed domains
+ * within its scope (n_managed_scope: all of them when it is not scoped)? */
 STS_API bool sts_plan_removal_excessive(const struct sts_plan *p);
 
 /* {"changes":[{"domain","object","action","before","after",...}], "pending":[...], "errors":[...]}

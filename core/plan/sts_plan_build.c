@@ -962,8 +962,10 @@ STS_API void sts_plan_free(struct sts_plan *p)
 
 STS_API bool sts_plan_removal_excessive(const struct sts_plan *p)
 {
-	return p->n_removal_starts > 0 &&
-	       p->n_removal_starts * 100 > p->n_managed * STS_PLAN_REMOVAL_SHARE;
+	/* 0: a plan made without the field (it cannot start removals in an
+	 * empty scope), the whole of n_managed */
+	size_t base = p->n_managed_scope ? p->n_managed_scope : p->n_managed;
+	return p->n_removal_starts > 0 && p->n_removal_starts * 100 > base * STS_PLAN_REMOVAL_SHARE;
 }
 
 static int inv_name_cmp(const void *x, const void *y)
@@ -1067,9 +1069,10 @@ STS_API int sts_plan_build(const struct sts_inventory *inv, struct sts_db *db,
 		const char *name = dom ? dom->name : dbd->domain;
 		i += c <= 0;
 		k += c >= 0;
-		if (targeted(targets, n_targets, opts && opts->scoped, name))
+		if (targeted(targets, n_targets, opts && opts->scoped, name)) {
+			p->n_managed_scope += dbd != NULL; /* the removal rule's base */
 			r = add_domain(&b, dom, dbd, name, opts && opts->for_apply);
-		else if (dbd && (!dom || dom->state == STS_STATE_ABSENT))
+		} else if (dbd && (!dom || dom->state == STS_STATE_ABSENT))
 			p->n_removals_unscoped++; /* "N removals outside the scope not shown" */
 	}
 	free(iv);

@@ -101,10 +101,11 @@ STS_API json_t *sts_plan_to_json(const struct sts_plan *p)
 					p->down[i].why, "domains", names)) < 0)
 			goto fail;
 	}
-	json_t *removal = json_pack("{s:I, s:I, s:b, s:I}", "managed", (json_int_t)p->n_managed,
-				    "starts", (json_int_t)p->n_removal_starts,
-				    "needs_allow_removal", sts_plan_removal_excessive(p),
-				    "outside_scope", (json_int_t)p->n_removals_unscoped);
+	json_t *removal = json_pack(
+	    "{s:I, s:I, s:I, s:b, s:I}", "managed", (json_int_t)p->n_managed, "managed_in_scope",
+	    (json_int_t)p->n_managed_scope, "starts", (json_int_t)p->n_removal_starts,
+	    "needs_allow_removal", sts_plan_removal_excessive(p), "outside_scope",
+	    (json_int_t)p->n_removals_unscoped);
 	if (!removal || json_object_set_new(doc, "removal", removal) < 0)
 		goto fail;
 	/* domains under rollout: the stage published and the inventory's mode */
@@ -289,9 +290,11 @@ STS_API int sts_plan_format(const struct sts_plan *p, struct sts_buf *o)
 	if (r == STS_OK && sts_plan_removal_excessive(p))
 		r = sts_buf_printf(
 		    o,
-		    "! this plan starts removing %zu of %zu managed domains (more than "
+		    "! this plan starts removing %zu of %zu managed domains%s (more than "
 		    "%d%%): apply needs --allow-removal\n",
-		    p->n_removal_starts, p->n_managed, STS_PLAN_REMOVAL_SHARE);
+		    p->n_removal_starts, p->n_managed_scope,
+		    p->n_managed_scope < p->n_managed ? " in its scope" : "",
+		    STS_PLAN_REMOVAL_SHARE);
 	if (r == STS_OK && p->n_removals_unscoped)
 		r = sts_buf_printf(o, "%zu removal%s outside the scope not shown\n",
 				   p->n_removals_unscoped, p->n_removals_unscoped == 1 ? "" : "s");

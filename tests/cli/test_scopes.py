@@ -2,7 +2,8 @@
 """One tenant at a time (issue 17, finding 4): --tenant on plan, apply, check,
 status, report and watch; -t with U-labels; a scoped plan shows the removals
 inside its scope (the state records each managed domain's tenant) and counts
-the ones outside it. Offline: the zonefile and local plugins in a temporary
+the ones outside it, and its removals are weighed against the managed domains
+of the scope (the 10% rule). Offline: the zonefile and local plugins in a temporary
 directory; check and watch only ever ask a closed port of 127.0.0.1. TAP.
 Usage: test_scopes.py STSCTL
 """
@@ -222,5 +223,47 @@ with tempfile.TemporaryDirectory(prefix="stsctl-scopes-") as tmp:
            and names >= {"a1.example"},
            "watch --once --tenant acme: decisions for its domains only",
            f"{names!r}\n{show(*res)}")
+
+# -- the 10% removal rule of a scoped plan counts within its scope --
+with tempfile.TemporaryDirectory(prefix="stsctl-scopes-share-") as tmp:
+    os.makedirs(os.path.join(tmp, "zones"))
+    os.makedirs(os.path.join(tmp, "www"))
+    doms = [(f"{t[0]}{i}.example", t) for t in ("acme", "initech") for i in range(10)]
+    for d, _ in doms:
+        with open(os.path.join(tmp, "zones", f"{d}.zone"), "w", encoding="ascii") as f:
+            f.write(f"$ORIGIN {d}.\n@ 3600 IN SOA ns1 host 1 7200 3600 1209600 3600\n")
+
+    def inventory(name, drop=()):
+        inv = {"version": 1,
+               "defaults": {"dns": "zones", "web": "www", "mx": ["mx.mail.example"]},
+               "providers": {"zones": {"plugin": "zonefile", "directory": "zones"},
+                             "www": {"plugin": "local", "root": "www"}},
+               "tenants": {"acme": {}, "initech": {}},
+               "domains": [{"name": d, "tenant": t} for d, t in doms if d not in drop]}
+        with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+            json.dump(inv, f)
+        return name
+
+    st = os.path.join(tmp, "st.db")
+    res = run(tmp, "apply", "--yes", "--state", st, inventory("full.json"))
+    report(res[0] == 0, "setup: apply publishes 2 tenants of 10 domains", show(*res))
+    less = inventory("less.json", drop=("a0.example", "a1.example"))  # 2 of acme's 10
+    res = run(tmp, "plan", "--state", st, "--tenant", "acme", "--json", less)
+    rem = (json.loads(res[1]) if res[1].startswith("{") else {}).get("removal", {})
+    report(rem.get("managed") == 20 and rem.get("managed_in_scope") == 10
+           and rem.get("starts") == 2 and rem.get("needs_allow_removal") is True,
+           "plan --tenant acme --json: 2 removals of 10 managed in the scope need "
+           "--allow-removal", f"{rem!r}\n{show(*res)}")
+    res = run(tmp, "apply", "--yes", "--state", st, "--tenant", "acme", less)
+    report(res[0] == 1 and "refusing to start removing 2 of 10 managed domains in its scope"
+           in res[2], "apply --tenant acme: removing 2 of its 10 (20%) is refused",
+           show(*res))
+    with sqlite3.connect(st) as db:
+        started = db.execute("SELECT count(*) FROM managed_domains"
+                             " WHERE removal_started IS NOT NULL").fetchone()[0]
+    report(started == 0, "... and no removal started", f"{started} started")
+    res = run(tmp, "apply", "--yes", "--state", st, less)
+    report(res[0] == 0, "apply without a scope: 2 of 20 (10%, not more) is allowed as before",
+           show(*res))
 
 done()

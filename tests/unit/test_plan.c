@@ -474,6 +474,13 @@ static void test_removal_share(void **state)
 	p.n_managed = 3;
 	p.n_removal_starts = 1;
 	assert_true(sts_plan_removal_excessive(&p));
+	/* a scoped plan: against the managed domains of its scope */
+	p.n_managed = 20;
+	p.n_managed_scope = 10;
+	p.n_removal_starts = 2;
+	assert_true(sts_plan_removal_excessive(&p));
+	p.n_managed_scope = 20;
+	assert_false(sts_plan_removal_excessive(&p));
 }
 
 static void test_plan_file(void **state)
