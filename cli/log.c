@@ -55,50 +55,41 @@ static void vlog(const char *level, int err, const char *fmt, va_list ap)
 	free(msg);
 }
 
+/* The body of a logger with a format and "...": the message at this level. */
+#define VLOG(level, err)                                                                           \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		vlog(level, err, fmt, ap);                                                         \
+		va_end(ap);                                                                        \
+	} while (0)
+
 void sts_log_err(const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("error: ", 0, fmt, ap);
-	va_end(ap);
+	VLOG("error: ", 0);
 }
 
 void sts_log_errno(int err, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("error: ", err ? err : -1, fmt, ap);
-	va_end(ap);
+	VLOG("error: ", err ? err : -1);
 }
 
 void sts_log_warn(const char *fmt, ...)
 {
-	if (cli_verbosity < 1)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("warning: ", 0, fmt, ap);
-	va_end(ap);
+	if (cli_verbosity >= 1)
+		VLOG("warning: ", 0);
 }
 
 void sts_log_info(const char *fmt, ...)
 {
-	if (cli_verbosity < 1)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("", 0, fmt, ap);
-	va_end(ap);
+	if (cli_verbosity >= 1)
+		VLOG("", 0);
 }
 
 void sts_log_debug(const char *fmt, ...)
 {
-	if (cli_verbosity < 2)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("debug: ", 0, fmt, ap);
-	va_end(ap);
+	if (cli_verbosity >= 2)
+		VLOG("debug: ", 0);
 }
 
 void cli_print_diags(const struct sts_diags *d)
