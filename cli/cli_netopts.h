@@ -37,6 +37,22 @@ int netopt_seconds(struct cli_ctx *ctx, void *field, const char *value);
 	    CLI_STRING("helo", 0, T, field.check.helo), CLI_PROGRESS(T, field.progress),           \
 	    CLI_SET_INT("no-progress", 0, T, field.progress, CLI_PROGRESS_NEVER)
 
+/* Their lines in a usage array (check and onboard: docs/stsctl-check.md, stsctl-onboard.md). */
+#define NETOPTS_USAGE_CONNECT                                                                      \
+	"    --concurrency N        check N domains at a time (default 10, at most 512)",          \
+	    "    --resolver IP[:PORT]   send DNS queries to this server, not resolv.conf's",       \
+	    "    --ca-file FILE         trust anchors for the policy and MX certificates",         \
+	    "    --smtp-port PORT       probe MX hosts on PORT instead of 25",                     \
+	    "    --https-port PORT      fetch policies from PORT instead of 443",                  \
+	    "    --timeout SECONDS      per connection (default 15)",                              \
+	    "    --dns-timeout SECONDS  per DNS lookup (default 5)"
+#define NETOPTS_USAGE_PROGRESS                                                                     \
+	"    --progress=WHEN        progress on standard error: auto (default: a live",            \
+	    "                           line on a terminal, else a line every 10 s; none",         \
+	    "                           with -q), always (the live line) or never",                \
+	    "    --progress, --no-progress",                                                       \
+	    "                           the old spelling of always and never"
+
 /* "SECONDS" (0 < s <= 3600) in milliseconds; 0 or -1. */
 int cli_parse_seconds(const char *arg, long *ret_ms);
 
