@@ -37,6 +37,24 @@ static char *str_dup(const json_t *o, const char *k)
 	return s ? strdup(s) : NULL;
 }
 
+/*
+ * Member k of j as an array of at most ACME_MAX_ITEMS items in *ret_a, and
+ * in *ret_v (a T **: copied, not cast) a zeroed array of as many elements
+ * of size bytes, NULL when empty; STS_EPARSE, STS_ENOMEM.
+ */
+static int array_of(const json_t *j, const char *k, size_t size, json_t **ret_a, void *ret_v)
+{
+	json_t *a = json_object_get(j, k);
+	void *v = NULL;
+	*ret_a = a;
+	if (!json_is_array(a) || json_array_size(a) > ACME_MAX_ITEMS)
+		return STS_EPARSE;
+	if (json_array_size(a) && !(v = calloc(json_array_size(a), size)))
+		return STS_ENOMEM;
+	memcpy(ret_v, &v, sizeof(v));
+	return STS_OK;
+}
+
 void sts_acme_problem_release(struct sts_acme_problem *p)
 {
 	if (!p)
@@ -118,17 +136,13 @@ int sts_acme_authz_parse(const char *body, size_t len, struct sts_acme_authz *re
 	if (!j)
 		return STS_EPARSE;
 	int r = STS_EPARSE;
-	json_t *chal = json_object_get(j, "challenges"), *c;
+	json_t *chal, *c;
 	ret->status = str_dup(j, "status");
 	ret->identifier = str_dup(json_object_get(j, "identifier"), "value");
-	if (!ret->status || !ret->identifier || !json_is_array(chal) ||
-	    json_array_size(chal) > ACME_MAX_ITEMS)
+	if (!ret->status || !ret->identifier ||
+	    (r = array_of(j, "challenges", sizeof *ret->chal, &chal, &ret->chal)) < 0)
 		goto out;
-	if (json_array_size(chal) &&
-	    !(ret->chal = calloc(json_array_size(chal), sizeof *ret->chal))) {
-		r = STS_ENOMEM;
-		goto out;
-	}
+	r = STS_EPARSE;
 	size_t i;
 	json_array_foreach(chal, i, c)
 	{
@@ -179,17 +193,14 @@ int sts_acme_order_parse(const char *body, size_t len, struct sts_acme_order *re
 	if (!j)
 		return STS_EPARSE;
 	int r = STS_EPARSE;
-	json_t *az = json_object_get(j, "authorizations"), *a, *e;
+	json_t *az, *a, *e;
 	ret->status = str_dup(j, "status");
 	ret->finalize = str_dup(j, "finalize");
 	ret->certificate = str_dup(j, "certificate");
-	if (!ret->status || !ret->finalize || !json_is_array(az) ||
-	    json_array_size(az) > ACME_MAX_ITEMS)
+	if (!ret->status || !ret->finalize ||
+	    (r = array_of(j, "authorizations", sizeof(char *), &az, &ret->authz)) < 0)
 		goto out;
-	if (json_array_size(az) && !(ret->authz = calloc(json_array_size(az), sizeof(char *)))) {
-		r = STS_ENOMEM;
-		goto out;
-	}
+	r = STS_EPARSE;
 	size_t i;
 	json_array_foreach(az, i, a)
 	{
