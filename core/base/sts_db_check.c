@@ -16,6 +16,7 @@
 #include "sts_db.h"
 #include "sts_db_check.h"
 #include "sts_err.h"
+#include "sts_fsutil.h"
 
 /* at most this many rows of integrity_check are reported */
 #define CHECK_MAX_ROWS 20
@@ -291,16 +292,6 @@ out:
 
 /* ---- backup ---- */
 
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : STS_OK;
-	close(fd);
-	return r;
-}
-
 /* The copy itself: src (read-only) -> the temporary file tmp, then checked. */
 static int copy_db(const char *path, const char *tmp, char **reterr)
 {
@@ -380,12 +371,12 @@ STS_API int sts_db_backup(const char *path, const char *dest, char **reterr)
 	}
 	close(fd);
 	r = copy_db(path, tmp, reterr);
-	if (r == STS_OK && (r = fsync_path(tmp, O_RDONLY)) < 0)
+	if (r == STS_OK && (r = sts_fsync_path(tmp, O_RDONLY)) < 0)
 		sts_fail(reterr, r, "cannot sync '%s': %s", tmp, strerror(-r));
 	if (r == STS_OK && rename(tmp, dest) < 0)
 		r = sts_fail(reterr, -errno, "cannot rename to '%s': %s", dest, strerror(errno));
 	if (r == STS_OK)
-		fsync_path(dir, O_RDONLY | O_DIRECTORY); /* the rename survives a power cut */
+		sts_fsync_path(dir, O_RDONLY | O_DIRECTORY); /* the rename survives a power cut */
 	else
 		unlink(tmp);
 out:

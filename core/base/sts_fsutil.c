@@ -209,12 +209,23 @@ STS_API bool sts_file_equals(const char *path, const void *data, size_t len)
 	return eq;
 }
 
-STS_API int sts_syncfs_path(const char *path)
+/* sync (fsync or syncfs) on path opened with flags */
+static int sync_path(const char *path, int flags, int (*do_sync)(int))
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int r = syncfs(fd) < 0 ? -errno : STS_OK;
+	int r = do_sync(fd) < 0 ? -errno : STS_OK;
 	close(fd);
 	return r;
+}
+
+STS_API int sts_syncfs_path(const char *path)
+{
+	return sync_path(path, O_RDONLY, syncfs);
+}
+
+STS_API int sts_fsync_path(const char *path, int flags)
+{
+	return sync_path(path, flags, fsync);
 }

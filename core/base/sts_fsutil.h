@@ -32,5 +32,7 @@ STS_API bool sts_file_equals(const char *path, const void *data, size_t len);
 
 /* syncfs() on the filesystem holding path. */
 STS_API int sts_syncfs_path(const char *path);
+/* fsync() on path opened with flags (O_RDONLY; a directory: | O_DIRECTORY). */
+STS_API int sts_fsync_path(const char *path, int flags);
 
 #endif
