@@ -107,6 +107,7 @@ static int zone_path(struct sts_plugin *p, const char *zone, char **ret, char **
 			*s = (char)(*s + 32);
 	const char *t = strstr(zf->file, "{zone}");
 	if (asprintf(ret, "%s/%.*s%s%s", zf->dir, (int)(t - zf->file), zf->file, apex, t + 6) < 0) {
+		*ret = NULL;
 		free(apex);
 		return STS_PLUGIN_ENOMEM;
 	}
@@ -189,6 +190,21 @@ static bool missing_ok(struct sts_plugin *p, const char *path, struct sts_plugin
 	return zf->create;
 }
 
+/* The zone's file path, apex and text (zone_path, slurp): STS_PLUGIN_ENOENT
+ * when the file does not exist but may be created (missing_ok), EINVALID
+ * when it may not. What is set is the caller's to free, on failure too. */
+static int load_zone(struct sts_plugin *p, const char *zone, char **path, char **apex, char **text,
+		     size_t *len, mode_t *mode, struct sts_plugin_call *call)
+{
+	int r = zone_path(p, zone, path, apex, call);
+	if (r < 0)
+		return r;
+	r = slurp(*path, text, len, mode, call);
+	if (r == STS_PLUGIN_ENOENT && !missing_ok(p, *path, call))
+		r = STS_PLUGIN_EINVALID;
+	return r;
+}
+
 static int zonefile_read(struct sts_plugin *p, const char *zone, const char *const *names, size_t n,
 			 struct sts_rrsets *ret, struct sts_plugin_call *call)
 {
@@ -196,14 +212,7 @@ static int zonefile_read(struct sts_plugin *p, const char *zone, const char *con
 	size_t len = 0;
 	mode_t mode;
 	struct zf_zone z = {0};
-	int r = zone_path(p, zone, &path, &apex, call);
-	if (r < 0)
-		return r;
-	r = slurp(path, &text, &len, &mode, call);
-	if (r == STS_PLUGIN_ENOENT && !missing_ok(p, path, call)) {
-		r = STS_PLUGIN_EINVALID;
-		goto out;
-	}
+	int r = load_zone(p, zone, &path, &apex, &text, &len, &mode, call);
 	if (r == STS_PLUGIN_ENOENT) {
 		r = STS_PLUGIN_OK; /* no file yet: an empty fragment, created by apply() */
 		goto out;
@@ -245,14 +254,7 @@ static int zonefile_apply(struct sts_plugin *p, const char *zone,
 	struct zf_str out = {0};
 	char err[512] = "";
 	bool changed = false;
-	int r = zone_path(p, zone, &path, &apex, call);
-	if (r < 0)
-		return r;
-	r = slurp(path, &text, &len, &mode, call);
-	if (r == STS_PLUGIN_ENOENT && !missing_ok(p, path, call)) {
-		r = STS_PLUGIN_EINVALID;
-		goto out;
-	}
+	int r = load_zone(p, zone, &path, &apex, &text, &len, &mode, call);
 	if (r == STS_PLUGIN_ENOENT) {
 		mode = 0644;
 		if (asprintf(&text,
