@@ -48,16 +48,8 @@ static int txt_value(struct sts_plugin *p, const char *content, char **ret, size
 		*ret = strdup(content);
 		return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 	}
-	char *v = NULL;
-	size_t len = 0;
-	int r = sts_plugin_txt_unquote(p, s, strlen(s), &v, &len);
-	if (r < 0) {
-		sts_plugin_error(call, "unreadable TXT content '%s'", content);
-		return r;
-	}
-	*ret = plg_own(p, v, len);
-	*ret_len = len;
-	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+	/* the codec skips the blanks before the first string */
+	return plg_txt_value(p, content, "content", ret, ret_len, call);
 }
 
 int cf_record_value(struct sts_plugin *p, const json_t *rec, char **ret, size_t *ret_len,

@@ -229,6 +229,21 @@ int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
 }
 
+int plg_txt_value(struct sts_plugin *p, const char *text, const char *what, char **ret,
+		  size_t *ret_len, struct sts_plugin_call *call)
+{
+	char *v = NULL;
+	size_t len = 0;
+	int r = sts_plugin_txt_unquote(p, text, strlen(text), &v, &len);
+	if (r < 0) {
+		sts_plugin_error(call, "unreadable TXT %s '%s'", what, text);
+		return r;
+	}
+	*ret = plg_own(p, v, len);
+	*ret_len = len;
+	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
 char *plg_escape(const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -196,6 +196,12 @@ char *plg_own(struct sts_plugin *p, char *host_str, size_t len);
 /* sts_plugin_name_normalize(name, flags) as a malloc'd string in *ret. */
 int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret);
 
+/* The TXT text (quoted strings) unquoted by the host's codec: a malloc'd copy
+ * of *ret_len octets in *ret; text it cannot read is the error "unreadable
+ * TXT WHAT 'TEXT'" in call. */
+int plg_txt_value(struct sts_plugin *p, const char *text, const char *what, char **ret,
+		  size_t *ret_len, struct sts_plugin_call *call);
+
 /* s percent-encoded for a URL path segment or query value: RFC 3986's
  * unreserved characters and those of keep (NULL: none) as they are; free(),
  * NULL without memory. */

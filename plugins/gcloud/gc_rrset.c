@@ -20,16 +20,11 @@
 static int rrdata_value(struct sts_plugin *p, const char *type, const char *rrdata, char **ret,
 			size_t *ret_len, struct sts_plugin_call *call)
 {
-	char *v = NULL;
 	size_t len = strlen(rrdata);
 	int r;
-	if (strcmp(type, "TXT") == 0) {
-		if ((r = sts_plugin_txt_unquote(p, rrdata, len, &v, &len)) < 0) {
-			sts_plugin_error(call, "unreadable TXT rrdata '%s'", rrdata);
-			return r;
-		}
-		*ret = plg_own(p, v, len);
-	} else if (strcmp(type, "CNAME") == 0) {
+	if (strcmp(type, "TXT") == 0)
+		return plg_txt_value(p, rrdata, "rrdata", ret, ret_len, call);
+	if (strcmp(type, "CNAME") == 0) {
 		if ((r = plg_norm(p, rrdata, STS_NAME_DOT, ret)) < 0)
 			return r;
 		len = strlen(*ret);

@@ -130,22 +130,9 @@ static int r53_load(struct sts_plugin *p, const json_t *settings, struct sts_plu
 static int engine_value(struct sts_plugin *p, const char *type, const char *raw, char **ret,
 			size_t *ret_len, struct sts_plugin_call *call)
 {
-	if (strcmp(type, "TXT") == 0) {
-		char *v = NULL;
-		size_t len = 0;
-		int r = sts_plugin_txt_unquote(p, raw, strlen(raw), &v, &len);
-		if (r < 0) {
-			sts_plugin_error(call, "unreadable TXT value '%s'", raw);
-			return r;
-		}
-		*ret = malloc(len + 1);
-		if (*ret) {
-			memcpy(*ret, v, len);
-			(*ret)[len] = '\0';
-		}
-		*ret_len = len;
-		sts_plugin_free(p, v);
-	} else if (strcmp(type, "CNAME") == 0) {
+	if (strcmp(type, "TXT") == 0)
+		return plg_txt_value(p, raw, "value", ret, ret_len, call);
+	if (strcmp(type, "CNAME") == 0) {
 		*ret = r53_name(p, raw);
 		*ret_len = *ret ? strlen(*ret) : 0;
 	} else {
