@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plg_rest.h"
 
@@ -242,6 +243,14 @@ int plg_txt_value(struct sts_plugin *p, const char *text, const char *what, char
 	*ret = plg_own(p, v, len);
 	*ret_len = len;
 	return *ret ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
+}
+
+bool plg_name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
 }
 
 char *plg_escape(const char *s, const char *keep)

@@ -202,6 +202,9 @@ int plg_norm(struct sts_plugin *p, const char *name, unsigned flags, char **ret)
 int plg_txt_value(struct sts_plugin *p, const char *text, const char *what, char **ret,
 		  size_t *ret_len, struct sts_plugin_call *call);
 
+/* Whether name is one of the n names, in any case. */
+bool plg_name_in(const char *name, const char *const *names, size_t n);
+
 /* s percent-encoded for a URL path segment or query value: RFC 3986's
  * unreserved characters and those of keep (NULL: none) as they are; free(),
  * NULL without memory. */

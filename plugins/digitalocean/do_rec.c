@@ -86,14 +86,6 @@ static int owner_of(struct sts_plugin *p, const char *zone, const json_t *rec, c
 	return r;
 }
 
-static bool wanted(const char *owner, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(owner, names[i]) == 0)
-			return true;
-	return false;
-}
-
 int do_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 		  const char *const *names, size_t n, struct sts_rrsets *ret,
 		  struct sts_plugin_call *call)
@@ -108,7 +100,7 @@ int do_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 		size_t len = 0;
 		if ((r = owner_of(p, zone, rec, &owner, &type, call)) < 0)
 			break;
-		if (!wanted(owner, names, n)) {
+		if (!plg_name_in(owner, names, n)) {
 			free(owner);
 			continue;
 		}

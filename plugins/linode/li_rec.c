@@ -106,10 +106,7 @@ int li_rec_rrsets(struct sts_plugin *p, const char *zone, const json_t *recs,
 		struct li_rec lr = {0};
 		if ((r = li_rec_parse(p, zone, rec, &lr, call)) < 0)
 			break;
-		bool asked = false;
-		for (size_t k = 0; k < n && !asked; k++)
-			asked = strcasecmp(lr.owner, names[k]) == 0;
-		if (asked) {
+		if (plg_name_in(lr.owner, names, n)) {
 			char *v = NULL;
 			size_t len = 0;
 			r = li_rec_value(p, rec, &v, &len, call);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "plg_rest.h"
 #include "r53.h"
 
 #define API	       "/2013-04-01"
@@ -296,14 +297,6 @@ char *r53_name(struct sts_plugin *p, const char *listed)
 	return out;
 }
 
-static bool wanted(const char *name, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	return false;
-}
-
 /* Move the rrsets of page at one of the n names to ret; *other: one at another name. */
 static int take(struct sts_plugin *p, struct r53_rrsets *page, const char *const *names, size_t n,
 		struct r53_rrsets *ret, bool *other)
@@ -312,7 +305,7 @@ static int take(struct sts_plugin *p, struct r53_rrsets *page, const char *const
 		char *name = r53_name(p, page->v[i].name);
 		if (!name)
 			return STS_PLUGIN_ENOMEM;
-		bool keep = wanted(name, names, n);
+		bool keep = plg_name_in(name, names, n);
 		free(name);
 		if (!keep) {
 			*other = true;
