@@ -183,6 +183,41 @@ void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *
 	sts_plugin_ctx_set(p, NULL);
 }
 
+int plg_list_pages(struct sts_plugin *p, const char *path, const char *key, unsigned max_pages,
+		   plg_next_page *next, json_t **ret, struct sts_plugin_call *call)
+{
+	json_t *all = json_array();
+	char *url = NULL;
+	int r = all ? next(p, path, 1, NULL, &url) : STS_PLUGIN_ENOMEM;
+	for (unsigned page = 1; r == STS_PLUGIN_OK && url; page++) {
+		if (page > max_pages) {
+			sts_plugin_error(call, "more than %u pages of %s", max_pages, key);
+			r = STS_PLUGIN_ETOOLARGE;
+			break;
+		}
+		struct sts_plugin_rest_resp resp;
+		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
+		free(url);
+		url = NULL;
+		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
+		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
+			sts_plugin_error(call, "an answer without a '%s' list", key);
+			r = STS_PLUGIN_EPARSE;
+		}
+		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
+			r = STS_PLUGIN_ENOMEM;
+		if (r == STS_PLUGIN_OK && json_array_size(items) > 0)
+			r = next(p, path, page + 1, resp.json, &url);
+		sts_plugin_rest_release(p, &resp);
+	}
+	free(url);
+	if (r < 0)
+		json_decref(all);
+	else
+		*ret = all;
+	return r;
+}
+
 int plg_zones_add(struct sts_plugin *p, int r, json_t *items, const char *key,
 		  struct sts_zone_list *ret)
 {

@@ -141,6 +141,21 @@ int plg_rest_call(struct sts_plugin *p, const char *method, const char *path, co
 int plg_rest_send(struct sts_plugin *p, const char *method, const char *path, const json_t *body,
 		  struct sts_plugin_call *call);
 
+/* The path of page (from 1) of a listing at path, from the answer to the page
+ * before (prev; NULL for the first) in *ret; NULL there: no more pages. */
+typedef int plg_next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
+			  char **ret);
+
+/*
+ * The items of array key of every page of the listing at path, in *ret (a
+ * new array): each page a GET (plg_rest_call) of the path next makes,
+ * until next makes none or a page is empty. A listing of more than
+ * max_pages pages is STS_PLUGIN_ETOOLARGE ("more than MAX pages of KEY"),
+ * an answer without the array STS_PLUGIN_EPARSE.
+ */
+int plg_list_pages(struct sts_plugin *p, const char *path, const char *key, unsigned max_pages,
+		   plg_next_page *next, json_t **ret, struct sts_plugin_call *call);
+
 /* The string member key of each item of the array items added to ret while
  * r is STS_PLUGIN_OK (items without it skipped); items is released. Returns
  * r or the first failure. */

@@ -52,47 +52,22 @@ PLG_REST_PLUGIN(dio, .conf = {
 
 /* ---- requests ---- */
 
-/*
- * The items of array `key` of every page of the listing at path (which may
- * hold a query already), in *ret: pages follow while the answer names a
- * links.pages.next.
- */
-static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
-		    struct sts_plugin_call *call)
+/* The path of a listing's page: pages follow while the answer before names a
+ * links.pages.next (plg_list_pages); path may hold a query already. */
+static int next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
+		     char **ret)
 {
 	const struct plg_rest *c = sts_plugin_ctx_get(p);
-	json_t *all = json_array();
-	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	bool more = true;
-	for (unsigned page = 1; r == STS_PLUGIN_OK && more; page++) {
-		char *url = NULL;
-		struct sts_plugin_rest_resp resp;
-		if (page > MAX_PAGES) {
-			sts_plugin_error(call, "more than %d pages of %s", MAX_PAGES, key);
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		if (asprintf(&url, "%s%cpage=%u&per_page=%u", path, strchr(path, '?') ? '&' : '?',
-			     page, c->page_size) < 0)
-			return json_decref(all), STS_PLUGIN_ENOMEM;
-		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
-		free(url);
-		json_t *items = json_object_get(resp.json, key);
-		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
-			sts_plugin_error(call, "an answer without a '%s' list", key);
-			r = STS_PLUGIN_EPARSE;
-		}
-		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
-			r = STS_PLUGIN_ENOMEM;
-		const json_t *pages = json_object_get(json_object_get(resp.json, "links"), "pages");
-		more = json_is_string(json_object_get(pages, "next")) && json_array_size(items) > 0;
-		sts_plugin_rest_release(p, &resp);
+	const json_t *pages = json_object_get(json_object_get(prev, "links"), "pages");
+	*ret = NULL;
+	if (prev && !json_is_string(json_object_get(pages, "next")))
+		return STS_PLUGIN_OK;
+	if (asprintf(ret, "%s%cpage=%u&per_page=%u", path, strchr(path, '?') ? '&' : '?', page,
+		     c->page_size) < 0) {
+		*ret = NULL;
+		return STS_PLUGIN_ENOMEM;
 	}
-	if (r < 0)
-		json_decref(all);
-	else
-		*ret = all;
-	return r;
+	return STS_PLUGIN_OK;
 }
 
 /* "/domains/ZONE/records" (zone in the API's spelling), malloc'd. */
@@ -126,7 +101,7 @@ static int list_records(struct sts_plugin *p, const char *zone, const char *name
 		path = q;
 	}
 	if (r == STS_PLUGIN_OK)
-		r = list_all(p, path, "domain_records", ret, call);
+		r = plg_list_pages(p, path, "domain_records", MAX_PAGES, next_page, ret, call);
 	if (r == STS_PLUGIN_ENOENT)
 		sts_plugin_error(call, "domain '%s' is not in this DigitalOcean account", zone);
 	if (fqdn)
@@ -309,7 +284,7 @@ static int dio_apply(struct sts_plugin *p, const char *zone,
 static int dio_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
 {
 	json_t *domains = NULL;
-	int r = list_all(p, "/domains", "domains", &domains, call);
+	int r = plg_list_pages(p, "/domains", "domains", MAX_PAGES, next_page, &domains, call);
 	return plg_zones_add(p, r, domains, "name", ret);
 }
 

@@ -52,59 +52,29 @@ PLG_REST_PLUGIN(vultr, .conf = {
 
 /* ---- requests ---- */
 
-/* The items `key` of every page of the listing at path, following
- * meta.links.next (an opaque cursor) until it is empty. */
-static int list_all(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
-		    struct sts_plugin_call *call)
+/* The path of a listing's page: the answer before names the next one in
+ * meta.links.next (an opaque cursor), empty after the last
+ * (plg_list_pages). */
+static int next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
+		     char **ret)
 {
 	const struct plg_rest *c = sts_plugin_ctx_get(p);
-	json_t *all = json_array();
-	char *cursor = NULL;
-	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	for (unsigned page = 0; r == STS_PLUGIN_OK; page++) {
-		char *url = NULL, *enc = NULL;
-		if (page == MAX_PAGES) {
-			sts_plugin_error(call, "more than %d pages of %s", MAX_PAGES, key);
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		if (cursor && !(enc = plg_escape(cursor, NULL))) {
-			r = STS_PLUGIN_ENOMEM;
-			break;
-		}
-		if (asprintf(&url, "%s?per_page=%u%s%s", path, c->page_size, enc ? "&cursor=" : "",
-			     enc ? enc : "") < 0) {
-			free(enc);
-			r = STS_PLUGIN_ENOMEM;
-			break;
-		}
-		free(enc);
-		struct sts_plugin_rest_resp resp;
-		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
-		free(url);
-		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
-		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
-			sts_plugin_error(call, "an answer without a '%s' list", key);
-			r = STS_PLUGIN_EPARSE;
-		}
-		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
-			r = STS_PLUGIN_ENOMEM;
-		const char *next = json_string_value(json_object_get(
-		    json_object_get(json_object_get(resp.json, "meta"), "links"), "next"));
-		free(cursor);
-		cursor = NULL;
-		if (r == STS_PLUGIN_OK && next && *next && json_array_size(items) > 0 &&
-		    !(cursor = strdup(next)))
-			r = STS_PLUGIN_ENOMEM;
-		sts_plugin_rest_release(p, &resp);
-		if (!cursor)
-			break;
+	const char *next = json_string_value(
+	    json_object_get(json_object_get(json_object_get(prev, "meta"), "links"), "next"));
+	char *enc = NULL;
+	(void)page; /* the cursor says which */
+	*ret = NULL;
+	if (prev && (!next || !*next))
+		return STS_PLUGIN_OK;
+	if (prev && !(enc = plg_escape(next, NULL)))
+		return STS_PLUGIN_ENOMEM;
+	int r = STS_PLUGIN_OK;
+	if (asprintf(ret, "%s?per_page=%u%s%s", path, c->page_size, enc ? "&cursor=" : "",
+		     enc ? enc : "") < 0) {
+		*ret = NULL;
+		r = STS_PLUGIN_ENOMEM;
 	}
-	free(cursor);
-	if (r < 0)
-		json_decref(all);
-	else
-		*ret = all;
+	free(enc);
 	return r;
 }
 
@@ -116,7 +86,7 @@ static int zone_records(struct sts_plugin *p, const char *zone, struct vultr_rec
 	json_t *recs = NULL;
 	if (asprintf(&path, "/domains/%s/records", zone) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = list_all(p, path, "records", &recs, call);
+	int r = plg_list_pages(p, path, "records", MAX_PAGES, next_page, &recs, call);
 	free(path);
 	if (r == STS_PLUGIN_ENOENT)
 		sts_plugin_error(call, "domain '%s' is not in this Vultr account", zone);
@@ -236,7 +206,7 @@ static int vultr_zones(struct sts_plugin *p, struct sts_zone_list *ret,
 		       struct sts_plugin_call *call)
 {
 	json_t *domains = NULL;
-	int r = list_all(p, "/domains", "domains", &domains, call);
+	int r = plg_list_pages(p, "/domains", "domains", MAX_PAGES, next_page, &domains, call);
 	return plg_zones_add(p, r, domains, "domain", ret);
 }
 
