@@ -16,8 +16,8 @@ stsctl's `completion bash|zsh`) in DATADIR/bash-completion/completions/stsctl
 and DATADIR/zsh/vendor-completions/_stsctl; the units of `watch` (Type=notify)
 and `receive` in lib/systemd/system, running the installed stsctl as the
 user stsctl in /var/lib/stsctl, which `systemd-analyze verify` accepts;
-lib/sysusers.d/stsctl.conf and lib/tmpfiles.d/stsctl.conf; docs/*.md and
-examples/ in DATADIR/doc/stsctl.
+lib/sysusers.d/stsctl.conf and lib/tmpfiles.d/stsctl.conf; docs/*.md,
+docs/plugins/*.md (in plugins/) and examples/ in DATADIR/doc/stsctl.
 
 TAP on stdout. Usage:
   test_man.py STSCTL BUILD_ROOT SOURCE_ROOT PREFIX BINDIR DATADIR MANDIR
@@ -241,11 +241,15 @@ def check_install(pages):
         docdir = os.path.join(DATADIR, "doc", "stsctl")
         missing = [f for f in os.listdir(DOCS) if f.endswith(".md")
                    and not os.path.isfile(under(D, os.path.join(docdir, f)))]
+        missing += ["plugins/" + f for f in os.listdir(os.path.join(DOCS, "plugins"))
+                    if f.endswith(".md")
+                    and not os.path.isfile(under(D, os.path.join(docdir, "plugins", f)))]
         for f in ("quickstart.json", "single-domain.json", "msp.json",
                   "plugin-skeleton/skeleton.c", "plugin-skeleton/meson.build"):
             if not os.path.isfile(under(D, os.path.join(docdir, "examples", f))):
                 missing.append("examples/" + f)
-        report(not missing, f"installed: docs/*.md and examples/ in {docdir}",
+        report(not missing,
+               f"installed: docs/*.md, docs/plugins/*.md and examples/ in {docdir}",
                "missing: " + ", ".join(missing))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
