@@ -80,6 +80,14 @@ void sts_inv_oom(struct vctx *c, int r)
 		c->err = r;
 }
 
+char *sts_inv_text_copy(struct vctx *c, const struct sts_jval *v)
+{
+	char *s = sts_arena_strndup(&c->priv->arena, v->u.s.p, v->u.s.len);
+	if (!s)
+		sts_inv_oom(c, STS_ENOMEM);
+	return s;
+}
+
 /* p: the value's path context; or raw: a path already formatted */
 static void vdiag(struct vctx *c, enum sts_severity sev, const char *rule, const struct pctx *p,
 		  const char *raw, uint32_t off, const char *fmt, va_list ap)
@@ -521,10 +529,7 @@ static char *rua_elem(struct vctx *c, const struct pctx *p, const struct sts_jva
 		ERR(c, p, e->off, "invalid rua URI '%s': %s", sts_inv_quote(q, e->u.s.p), why);
 		return NULL;
 	}
-	char *s = sts_arena_strndup(&c->priv->arena, e->u.s.p, e->u.s.len);
-	if (!s)
-		sts_inv_oom(c, STS_ENOMEM);
-	return s;
+	return sts_inv_text_copy(c, e);
 }
 
 static bool parse_tlsrpt(struct vctx *c, const struct pctx *p, const struct sts_jval *v,

@@ -25,14 +25,6 @@ static bool https_url_ok(const char *u)
 	return true;
 }
 
-static char *text_copy(struct vctx *c, const struct sts_jval *v)
-{
-	char *s = sts_arena_strndup(&c->priv->arena, v->u.s.p, v->u.s.len);
-	if (!s)
-		sts_inv_oom(c, STS_ENOMEM);
-	return s;
-}
-
 static void parse_contact(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			  struct sts_hosted_conf *h)
 {
@@ -58,7 +50,7 @@ static void parse_contact(struct vctx *c, const struct pctx *p, const struct sts
 			    sts_inv_quote(q, e->u.s.p));
 			continue;
 		}
-		if ((h->acme_contact[h->n_acme_contact] = text_copy(c, e)))
+		if ((h->acme_contact[h->n_acme_contact] = sts_inv_text_copy(c, e)))
 			h->n_acme_contact++;
 	}
 	h->acme_contact[h->n_acme_contact] = NULL;
@@ -79,7 +71,7 @@ static void parse_acme(struct vctx *c, const struct pctx *p, const struct sts_jv
 		if (strcmp(m->key, "directory") == 0 &&
 		    sts_inv_want(c, &mp, &m->val, STS_JSTRING)) {
 			if (https_url_ok(m->val.u.s.p))
-				h->acme_directory = text_copy(c, &m->val);
+				h->acme_directory = sts_inv_text_copy(c, &m->val);
 			else
 				ERR(c, &mp, m->val.off,
 				    "invalid ACME directory '%s': an https:// URL",
@@ -88,7 +80,7 @@ static void parse_acme(struct vctx *c, const struct pctx *p, const struct sts_jv
 			parse_contact(c, &mp, &m->val, h);
 		} else if (strcmp(m->key, "ca_file") == 0 &&
 			   sts_inv_secret_value(c, &mp, &m->val, true)) {
-			h->acme_ca_file = text_copy(c, &m->val);
+			h->acme_ca_file = sts_inv_text_copy(c, &m->val);
 		}
 	}
 }
@@ -147,7 +139,7 @@ void sts_inv_parse_hosted(struct vctx *c, const struct pctx *p, const struct sts
 		    "certificates of mta-sts.DOMAIN");
 	const struct sts_jval *listen = sts_jobj_get(v, "listen");
 	if (listen && sts_inv_listen_value(c, &lp, listen))
-		h->listen = text_copy(c, listen);
+		h->listen = sts_inv_text_copy(c, listen);
 	if (c->n_errors == before)
 		c->inv->hosted = h;
 }

@@ -109,6 +109,8 @@ struct vctx {
 extern const struct pctx sts_inv_root;
 
 void sts_inv_oom(struct vctx *c, int r);
+/* a string value copied into the arena; NULL (STS_ENOMEM noted) when out of memory */
+char *sts_inv_text_copy(struct vctx *c, const struct sts_jval *v);
 void sts_inv_diag(struct vctx *c, enum sts_severity sev, const char *rule, const struct pctx *p,
 		  uint32_t off, const char *fmt, ...) STS_PRINTF(6, 7);
 /* an error at a path already formatted */
