@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "az.h"
+#include "plg_rest.h"
 
 /* The record types the plugin reads; write = it can also make their records. */
 static const struct az_type {
@@ -203,10 +204,7 @@ int az_rrset_add(struct sts_plugin *p, const char *zone, const json_t *rs, const
 		if (r == STS_PLUGIN_EPARSE)
 			sts_plugin_error(call, "an unreadable %s record in record set '%s'",
 					 t->type, rel);
-		if (r == STS_PLUGIN_OK)
-			r = sts_plugin_rrset_add_value(p, rr, v, len);
-		free(v);
-		if (r < 0)
+		if ((r = plg_rrset_take(p, rr, r, v, len)) < 0)
 			break;
 	}
 out:

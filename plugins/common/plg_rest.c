@@ -317,6 +317,14 @@ int plg_rrset_put(struct sts_plugin *p, struct sts_rrsets *ret, const char *owne
 	return sts_plugin_rrset_add_value(p, rr, v, len);
 }
 
+int plg_rrset_take(struct sts_plugin *p, struct sts_rrset *rr, int r, char *v, size_t len)
+{
+	if (r == STS_PLUGIN_OK)
+		r = sts_plugin_rrset_add_value(p, rr, v, len);
+	free(v);
+	return r;
+}
+
 size_t plg_keep_value(const struct sts_rrset *rs, size_t nv, bool *kept, const char *v, size_t len)
 {
 	size_t k;

@@ -230,6 +230,11 @@ char *plg_escape(const char *s, const char *keep);
 int plg_rrset_put(struct sts_plugin *p, struct sts_rrsets *ret, const char *owner, const char *type,
 		  uint32_t ttl, const char *v, size_t len);
 
+/* The malloc'd value v of len octets added to rr while r is STS_PLUGIN_OK
+ * (the result of the call that made v); v is freed either way. Returns r or
+ * the failure of the add. */
+int plg_rrset_take(struct sts_plugin *p, struct sts_rrset *rr, int r, char *v, size_t len);
+
 /* Of the first nv values of rs, the index of one not kept yet that is the
  * len octets v, now marked in kept; nv when there is none (the record that
  * holds v is stale). */

@@ -140,10 +140,7 @@ static int add_rrset(struct sts_plugin *p, const json_t *rs, const char *const *
 			return STS_PLUGIN_EPARSE;
 		}
 		r = rrdata_value(p, type, json_string_value(d), &v, &len, call);
-		if (r == STS_PLUGIN_OK)
-			r = sts_plugin_rrset_add_value(p, rr, v, len);
-		free(v);
-		if (r < 0)
+		if ((r = plg_rrset_take(p, rr, r, v, len)) < 0)
 			return r;
 	}
 	return STS_PLUGIN_OK;

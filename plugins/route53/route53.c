@@ -182,10 +182,7 @@ static int add_rrset(struct sts_plugin *p, const struct r53_rrset *s, struct sts
 		char *v = NULL;
 		size_t len = 0;
 		int r = engine_value(p, s->type, s->values[i], &v, &len, call);
-		if (r == STS_PLUGIN_OK)
-			r = sts_plugin_rrset_add_value(p, rr, v, len);
-		free(v);
-		if (r < 0)
+		if ((r = plg_rrset_take(p, rr, r, v, len)) < 0)
 			return r;
 	}
 	return STS_PLUGIN_OK;
