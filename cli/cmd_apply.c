@@ -138,6 +138,14 @@ static bool stop_requested(void *ud)
 	return stop_signal != 0;
 }
 
+/* "waiting for serve's certificate for mta-sts.D (up to N s)" */
+static void on_note(void *ud, const char *domain, const char *text)
+{
+	(void)ud;
+	(void)domain;
+	sts_log_info("%s", text);
+}
+
 /* SA_RESETHAND: a second signal ends the process at once; SA_RESTART: I/O
  * in flight is not cut short. old[] gets the previous handlers. */
 static void catch_stop(struct sigaction old[2])
@@ -375,6 +383,7 @@ static int run(struct cli_ctx *ctx)
 	    .progress = cli_progress_fn(),
 	    .ud = &h,
 	    .stop = stop_requested,
+	    .note = on_note,
 	};
 	arm_crash(&h, &o);
 	catch_stop(old);

@@ -230,6 +230,9 @@ static void *acme_main(void *ud)
 			gen = now_gen;
 		/* a pass stopped by the store or the account: again within a minute */
 		next = time(NULL) + (r < 0 && t->interval > 60 ? 60 : t->interval);
+		/* a host due before that (a retry after a failure): then */
+		if (r == STS_OK && rep.next && rep.next < next)
+			next = rep.next;
 	} while (!acme_wait(t, 1));
 	return NULL;
 }

@@ -214,6 +214,35 @@ static int due(const struct sts_serve_acme_opts *o, struct sts_acme **a, struct 
 	return r;
 }
 
+/* when host (its row c, if found) is due next */
+static long long due_at(const struct sts_hosted_cert *c, bool found, const char *host,
+			long long now)
+{
+	struct sts_acme_renew_in in = {
+	    .now = now,
+	    .not_before = found && c->chain_pem ? c->not_before : 0,
+	    .not_after = found && c->chain_pem ? c->not_after : 0,
+	    .failures = found ? (unsigned)c->failures : 0,
+	    .last_failure = found ? c->last_attempt : 0,
+	    .retry_after = found && (c->failures || c->last_error) ? c->next_attempt : 0,
+	    .seed = seed_of(host)};
+	return sts_acme_renew_at(&in);
+}
+
+/* the host's next due time after this pass (its row as the pass left it) */
+static int due_next(const struct sts_serve_acme_opts *o, const char *host, long long now,
+		    long long *next)
+{
+	struct sts_hosted_cert c = {0};
+	bool found = false;
+	int r = sts_hosted_cert_get(o->db, host, &c, &found);
+	long long at = due_at(&c, found, host, now);
+	if (r == STS_OK && (!*next || at < *next))
+		*next = at;
+	sts_hosted_cert_release(&c);
+	return r;
+}
+
 int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 			struct sts_serve_acme_report *ret)
 {
@@ -236,16 +265,14 @@ int sts_serve_acme_pass(const struct sts_serve_acme_opts *o, long long now,
 		bool found = false;
 		if ((r = sts_hosted_cert_get(o->db, hosts[i].host, &c, &found)) < 0)
 			break;
-		struct sts_acme_renew_in in = {
-		    .now = now,
-		    .not_before = found && c.chain_pem ? c.not_before : 0,
-		    .not_after = found && c.chain_pem ? c.not_after : 0,
-		    .failures = found ? (unsigned)c.failures : 0,
-		    .last_failure = found ? c.last_attempt : 0,
-		    .retry_after = found && (c.failures || c.last_error) ? c.next_attempt : 0,
-		    .seed = seed_of(hosts[i].host)};
-		if (sts_acme_renew_at(&in) <= now && ret->due++ < max)
+		long long at = due_at(&c, found, hosts[i].host, now);
+		if (at <= now && ret->due++ < max) {
 			r = due(o, &a, &res, hosts[i].host, &c, now, ret);
+			if (r == STS_OK)
+				r = due_next(o, hosts[i].host, now, &ret->next);
+		} else if (!ret->next || at < ret->next) { /* over max_orders: at <= now */
+			ret->next = at;
+		}
 		sts_hosted_cert_release(&c);
 	}
 	sts_resolver_free(res);

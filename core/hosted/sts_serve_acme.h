@@ -51,6 +51,9 @@ struct sts_serve_acme_opts {
 
 struct sts_serve_acme_report {
 	unsigned hosts, due, issued, failed;
+	/* appended: when the next host is due (a retry after a failure, a
+	 * renewal; now when hosts were left for the next pass); 0: none */
+	long long next;
 };
 
 /*

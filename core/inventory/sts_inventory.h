@@ -108,6 +108,8 @@ struct sts_domain {
  * or as written, owned by the inventory.
  */
 #define STS_HOSTED_DEFAULT_LISTEN ":443"
+#define STS_HOSTED_CERT_WAIT	  120 /* certificate_wait: Let's Encrypt's usual issuance fits */
+#define STS_HOSTED_CERT_WAIT_MAX  3600
 
 struct sts_hosted_conf {
 	char *zone;	      /* the MSP zone: <label>._mta-sts.<zone> holds the TXT */
@@ -119,6 +121,9 @@ struct sts_hosted_conf {
 	char *acme_ca_file; /* a path or ${file:..}, or NULL (system store) */
 	const char *listen; /* serve's HTTPS address, STS_HOSTED_DEFAULT_LISTEN */
 	unsigned line, col;
+	/* appended: how long apply waits for serve's first certificate of a
+	 * new customer (seconds, 0..STS_HOSTED_CERT_WAIT_MAX) */
+	unsigned certificate_wait;
 };
 
 struct sts_inventory {

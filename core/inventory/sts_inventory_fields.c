@@ -327,6 +327,12 @@ static bool int_in_range(struct vctx *c, const struct pctx *p, const struct sts_
 	return true;
 }
 
+bool sts_inv_int_in_range(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			  long long lo, long long hi, const char *what)
+{
+	return int_in_range(c, p, v, lo, hi, what);
+}
+
 /* ---- names ---- */
 
 /*

@@ -11,7 +11,8 @@
 #include "sts_err.h"
 #include "sts_inventory_int.h"
 
-static const char *const hosted_keys[] = {"zone", "dns", "edge", "acme", "listen"};
+static const char *const hosted_keys[] = {"zone", "dns",    "edge",
+					  "acme", "listen", "certificate_wait"};
 static const char *const acme_keys[] = {"directory", "contact", "ca_file"};
 
 /* "https://HOST[...]": a host, no blanks or control characters */
@@ -124,6 +125,7 @@ void sts_inv_parse_hosted(struct vctx *c, const struct pctx *p, const struct sts
 	}
 	memset(h, 0, sizeof(*h));
 	h->listen = STS_HOSTED_DEFAULT_LISTEN;
+	h->certificate_wait = STS_HOSTED_CERT_WAIT;
 	size_t before = c->n_errors;
 	if (sts_inv_object_keys(c, p, v, hosted_keys, N_OF(hosted_keys)) < 0)
 		return;
@@ -140,6 +142,11 @@ void sts_inv_parse_hosted(struct vctx *c, const struct pctx *p, const struct sts
 	const struct sts_jval *listen = sts_jobj_get(v, "listen");
 	if (listen && sts_inv_listen_value(c, &lp, listen))
 		h->listen = sts_inv_text_copy(c, listen);
+	const struct sts_jval *wait = sts_jobj_get(v, "certificate_wait");
+	struct pctx wp = {p, "certificate_wait", 0};
+	if (wait &&
+	    sts_inv_int_in_range(c, &wp, wait, 0, STS_HOSTED_CERT_WAIT_MAX, "certificate_wait"))
+		h->certificate_wait = (unsigned)wait->u.i;
 	if (c->n_errors == before)
 		c->inv->hosted = h;
 }

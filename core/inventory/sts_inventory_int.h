@@ -147,6 +147,9 @@ void sts_inv_parse_layer(struct vctx *c, const struct pctx *p, const struct sts_
  * unknown keys (each reported) */
 int sts_inv_object_keys(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
 			const char *const *keys, size_t n);
+/* an integer in lo..hi, else reported ("WHAT N is out of range") */
+bool sts_inv_int_in_range(struct vctx *c, const struct pctx *p, const struct sts_jval *v,
+			  long long lo, long long hi, const char *what);
 /* a host name value normalised into the arena (underscore: '_' allowed);
  * NULL after reporting */
 char *sts_inv_host_value(struct vctx *c, const struct pctx *p, const struct sts_jval *v,

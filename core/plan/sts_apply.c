@@ -340,6 +340,13 @@ static void verify_policy(struct run *R, struct dstate *s, const char *host)
 	 * second (stsctl-serve.md): a hosted policy just written may still be
 	 * served as it was for that long, so while the previous body is served
 	 * it is fetched again, for up to HOSTED_SETTLE_MS */
+	/* a new hosted customer: serve orders its certificate once the policy
+	 * is in the store; wait for it (hosted.certificate_wait) */
+	if (d->hosted_txt && d->verify_https &&
+	    (r = sts_apply_hosted_cert_wait(R->db, d, R->o->note, R->o->ud, &err)) < 0) {
+		fail(s, "policy-verify", r, "%s", err ? err : sts_strerror(r));
+		goto out;
+	}
 	long long t0 = sts_mclock_now_ns(NULL);
 	while (d->verify_https) {
 		sts_buf_reset(&buf);

@@ -51,6 +51,12 @@ struct sts_apply_opts {
 	 * left half applied, and the run is recorded "interrupted". NULL: never.
 	 */
 	bool (*stop)(void *ud);
+	/*
+	 * appended (issue 15): a line of progress for one domain, e.g.
+	 * "waiting for serve's certificate for mta-sts.D (up to 120 s)";
+	 * called from the zone's thread. NULL: none.
+	 */
+	void (*note)(void *ud, const char *domain, const char *text);
 };
 
 struct sts_apply_failure {

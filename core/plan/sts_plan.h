@@ -181,6 +181,9 @@ struct sts_plan_domain {
 	/* appended (issue 17): the provider (d->dns or d->web) that was down
 	 * when this domain failed (reported once per provider), or NULL */
 	const char *down;
+	/* appended (issue 15): hosted, seconds apply waits for serve's first
+	 * certificate of mta-sts.D before the HTTPS check (hosted.certificate_wait) */
+	unsigned hosted_cert_wait;
 };
 
 /* The domains of a plan whose provider was down, one entry per provider. */

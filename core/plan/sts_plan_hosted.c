@@ -7,6 +7,7 @@
 #include "sts_err.h"
 #include "sts_hosted_label.h"
 #include "sts_hosted_store.h"
+#include "sts_mclock.h"
 #include "sts_plan_hosted.h"
 
 STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db *db,
@@ -40,6 +41,7 @@ STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db
 		return STS_OK;
 	}
 	d->label_stored = found;
+	d->hosted_cert_wait = h->certificate_wait;
 	if (asprintf(&d->hosted_txt, "%s._mta-sts.%s.", d->label, d->zone) < 0) {
 		d->hosted_txt = NULL;
 		return STS_ENOMEM;
@@ -160,4 +162,79 @@ STS_API int sts_apply_hosted_get(struct sts_db *db, const struct sts_plan_domain
 		r = found ? sts_buf_append(ret, hp.body, hp.body_len) : STS_ENOENT;
 	sts_hosted_policy_release(&hp);
 	return r;
+}
+
+#define CERT_POLL_MS 200
+
+/* why the wait for c (found: a row) ends without a certificate */
+static int cert_wait_error(const char *host, const struct sts_plan_domain *d,
+			   const struct sts_hosted_cert *c, bool found, bool later, char **reterr)
+{
+	char at[32];
+	int n;
+	if (!found || !c->last_error)
+		n = asprintf(reterr,
+			     "no certificate for %s after %u s: serve has not tried to get one "
+			     "(is stsctl serve running, with ACME, on this state?)",
+			     host, d->hosted_cert_wait);
+	else if (later) {
+		sts_time_rfc3339(c->next_attempt, at);
+		n = asprintf(reterr,
+			     "no certificate for %s: serve's last attempt failed: %s; its next "
+			     "attempt (%s) is after hosted.certificate_wait (%u s): apply again "
+			     "then",
+			     host, c->last_error, at, d->hosted_cert_wait);
+	} else
+		n = asprintf(reterr,
+			     "no certificate for %s after %u s: serve's last attempt "
+			     "failed: %s",
+			     host, d->hosted_cert_wait, c->last_error);
+	if (n < 0) {
+		*reterr = NULL;
+		return STS_ENOMEM;
+	}
+	return STS_ETIMEOUT;
+}
+
+STS_API int sts_apply_hosted_cert_wait(struct sts_db *db, const struct sts_plan_domain *d,
+				       void (*note)(void *ud, const char *domain, const char *text),
+				       void *ud, char **reterr)
+{
+	char host[300], text[400];
+	*reterr = NULL;
+	if (!db)
+		return STS_EINVAL;
+	snprintf(host, sizeof(host), "mta-sts.%s", d->name);
+	long long t0 = sts_mclock_now_ns(NULL), limit = d->hosted_cert_wait * STS_NS_PER_S;
+	for (bool told = false;; told = true) {
+		struct sts_hosted_cert c = {0};
+		bool found = false;
+		int r = sts_hosted_cert_get(db, host, &c, &found);
+		if (r == STS_OK && (!found || !c.chain_pem)) {
+			long long left = limit - (sts_mclock_now_ns(NULL) - t0);
+			/* serve tries again only after the wait: no use waiting */
+			bool later = found && c.last_error &&
+				     c.next_attempt > sts_db_now(db) + left / STS_NS_PER_S;
+			if (left <= 0 || later)
+				r = cert_wait_error(host, d, &c, found, later, reterr);
+			else if (!told && note) {
+				snprintf(text, sizeof(text),
+					 "waiting for serve's certificate for %s (up to %u s)",
+					 host, d->hosted_cert_wait);
+				note(ud, d->name, text);
+			}
+			if (r == STS_OK)
+				sts_mclock_sleep_ns(NULL, left < CERT_POLL_MS * STS_NS_PER_MS
+							      ? left
+							      : CERT_POLL_MS * STS_NS_PER_MS);
+		} else if (r == STS_OK) {
+			sts_hosted_cert_release(&c);
+			return STS_OK;
+		}
+		sts_hosted_cert_release(&c);
+		if (r == STS_EDB && !(*reterr = strdup(sts_db_errmsg(db))))
+			r = STS_ENOMEM;
+		if (r < 0)
+			return r;
+	}
 }

@@ -49,6 +49,19 @@ STS_API int sts_apply_hosted_put(struct sts_db *db, const struct sts_plan_domain
 /* apply: remove d's policy from the store (RFC 8461 §8.3, the last step). */
 STS_API int sts_apply_hosted_delete(struct sts_db *db, const struct sts_plan_domain *d);
 
+/*
+ * apply, before the HTTPS check of hosted D: serve orders the certificate
+ * of mta-sts.D once D's policy is in the store (docs/hosted.md, "Publishing"),
+ * so a new customer's certificate may not exist yet. Wait for it in the
+ * store, at most d->hosted_cert_wait seconds; note (may be NULL) is called
+ * once when a wait starts. STS_OK when it is there; STS_ETIMEOUT when the
+ * wait ran out or serve's next attempt comes after it, with *reterr
+ * (malloc'd) naming the certificate's last error; STS_EDB, STS_ENOMEM.
+ */
+STS_API int sts_apply_hosted_cert_wait(struct sts_db *db, const struct sts_plan_domain *d,
+				       void (*note)(void *ud, const char *domain, const char *text),
+				       void *ud, char **reterr);
+
 /* apply: the stored policy of d (STS_ENOENT when none) into ret. */
 STS_API int sts_apply_hosted_get(struct sts_db *db, const struct sts_plan_domain *d,
 				 struct sts_buf *ret);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,12 @@ static void env_init(struct env *e, const char *inv)
 	e->io = (struct sts_io){&fake_ops, &e->f};
 	assert_int_equal(sts_hosted_label("h.example", e->label), STS_OK);
 	snprintf(e->txt, sizeof(e->txt), "%s._mta-sts.sts.msp.example.", e->label);
+	/* serve holds the certificate of mta-sts.h.example (the wait for it:
+	 * test_cert_wait_*) */
+	assert_int_equal(sts_hosted_schema(e->db), STS_OK);
+	assert_int_equal(sts_hosted_cert_put(e->db, "mta-sts.h.example", "chain", "key", e->now,
+					     e->now + 86400 * 90, 0),
+			 STS_OK);
 }
 
 static void env_release(struct env *e)
@@ -445,6 +452,165 @@ static void test_removed_from_inventory(void **state)
 	env_release(&e);
 }
 
+/* ---- a new customer: apply waits for serve's first certificate ---- */
+
+#define INV_WAIT(w)                                                                                \
+	INV_HEAD " \"hosted\": {\"zone\": \"sts.msp.example\", \"dns\": \"msp\", \"edge\": "       \
+		 "\"edge.msp.example\", \"certificate_wait\": " w ",\n"                            \
+		 "  \"acme\": {\"directory\": \"https://127.0.0.1/dir\"}},\n"                      \
+		 " \"domains\": [{\"name\": \"h.example\", \"mx\": [\"mx.h.example\"], "           \
+		 "\"hosting\": \"hosted\"}]}\n"
+
+struct serve_later {
+	struct env *e;
+	unsigned ms; /* the certificate appears this much later */
+	pthread_t th;
+	unsigned notes;
+	char note[200];
+};
+
+static void *issue_later(void *ud)
+{
+	struct serve_later *s = ud;
+	struct timespec ts = {s->ms / 1000, (long)(s->ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	assert_int_equal(sts_hosted_cert_put(s->e->db, "mta-sts.h.example", "chain", "key",
+					     s->e->now, s->e->now + 86400 * 90, 0),
+			 STS_OK);
+	return NULL;
+}
+
+static void on_note(void *ud, const char *domain, const char *text)
+{
+	struct serve_later *s = ud;
+	assert_string_equal(domain, "h.example");
+	s->notes++;
+	snprintf(s->note, sizeof(s->note), "%s", text);
+}
+
+static int f_fetch_later(void *ud, const struct sts_plan_domain *d, struct sts_buf *ret, char **err)
+{
+	struct serve_later *s = ud;
+	return f_fetch(&s->e->f, d, ret, err);
+}
+
+/*
+ * A run of INV_WAIT(wait) without a certificate: it is written ms later
+ * (0: never) and, with error, a failure is recorded first whose next
+ * attempt is next_in seconds later. The elapsed ms in *took.
+ */
+static void run_waiting(struct env *e, struct serve_later *s, const char *inv, unsigned ms,
+			const char *error, long long next_in, struct sts_apply_result *res,
+			long long *took)
+{
+	env_init(e, inv);
+	assert_int_equal(sts_hosted_cert_delete(e->db, "mta-sts.h.example"), STS_OK);
+	if (error)
+		assert_int_equal(
+		    sts_hosted_cert_failure(e->db, "mta-sts.h.example", error, e->now + next_in),
+		    STS_OK);
+	*s = (struct serve_later){.e = e, .ms = ms};
+	struct sts_plan *p = plan(e);
+	struct sts_apply_opts o = {
+	    .https_fetch = f_fetch_later, .note = on_note, .ud = s, .concurrency = 1};
+	struct timespec t0, t1;
+	if (ms)
+		assert_int_equal(pthread_create(&s->th, NULL, issue_later, s), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sts_apply_run(p, e->db, &e->io, &o, res), STS_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms)
+		pthread_join(s->th, NULL);
+	sts_plan_free(p);
+}
+
+/* serve installs the certificate 600 ms after the policy went into the
+ * store: one apply waits for it, verifies and publishes the TXT */
+static void test_cert_wait_appears(void **state)
+{
+	(void)state;
+	struct env e;
+	struct serve_later s;
+	struct sts_apply_result res;
+	long long took;
+	run_waiting(&e, &s, INV_WAIT("5"), 600, NULL, 0, &res, &took);
+	assert_int_equal(res.n_failed, 0);
+	assert_int_equal(res.n_changed, 1);
+	assert_true(took >= 600 && took < 5000);
+	assert_int_equal(s.notes, 1);
+	assert_string_equal(s.note,
+			    "waiting for serve's certificate for mta-sts.h.example (up to 5 s)");
+	assert_int_equal(e.f.fetches, 1);
+	assert_non_null(txt_at(&e));
+	sts_apply_result_release(&res);
+	env_release(&e);
+}
+
+/* it never comes: the domain fails when the wait runs out, naming the
+ * store's last error, and nothing is published */
+static void test_cert_wait_timeout(void **state)
+{
+	(void)state;
+	struct env e;
+	struct serve_later s;
+	struct sts_apply_result res;
+	long long took;
+	run_waiting(&e, &s, INV_WAIT("1"), 0,
+		    "not delegated: mta-sts.h.example does not point at edge.msp.example", 0, &res,
+		    &took);
+	assert_int_equal(res.n_failed, 1);
+	assert_string_equal(res.failures[0].step, "policy-verify");
+	assert_int_equal(res.failures[0].err, STS_ETIMEOUT);
+	assert_non_null(strstr(res.failures[0].message,
+			       "no certificate for mta-sts.h.example after 1 s: serve's last "
+			       "attempt failed: not delegated: mta-sts.h.example does not point"));
+	assert_true(took >= 1000 && took < 3000);
+	assert_int_equal(s.notes, 1);
+	assert_int_equal(e.f.fetches, 0);
+	assert_null(txt_at(&e));
+	sts_apply_result_release(&res);
+	env_release(&e);
+
+	/* serve never tried: says so */
+	run_waiting(&e, &s, INV_WAIT("1"), 0, NULL, 0, &res, &took);
+	assert_int_equal(res.n_failed, 1);
+	assert_non_null(strstr(res.failures[0].message, "serve has not tried to get one"));
+	sts_apply_result_release(&res);
+	env_release(&e);
+}
+
+/* serve's next attempt comes after the wait: no use waiting, the domain
+ * fails at once; a rerun once it has the certificate publishes */
+static void test_cert_wait_later(void **state)
+{
+	(void)state;
+	struct env e;
+	struct serve_later s;
+	struct sts_apply_result res;
+	long long took;
+	run_waiting(&e, &s, INV_WAIT("5"), 0, "urn:ietf:params:acme:error:rateLimited", 3600, &res,
+		    &took);
+	assert_int_equal(res.n_failed, 1);
+	assert_non_null(strstr(res.failures[0].message, "rateLimited; its next attempt ("));
+	assert_non_null(strstr(res.failures[0].message, "is after hosted.certificate_wait (5 s)"));
+	assert_true(took < 1000);
+	assert_int_equal(s.notes, 0);
+	sts_apply_result_release(&res);
+
+	/* the rerun continues: serve got it since */
+	assert_int_equal(sts_hosted_cert_put(e.db, "mta-sts.h.example", "chain", "key", e.now,
+					     e.now + 86400 * 90, 0),
+			 STS_OK);
+	struct sts_plan *p = plan(&e);
+	apply(&e, p, &res);
+	assert_int_equal(res.n_failed, 0);
+	assert_non_null(txt_at(&e));
+	sts_apply_result_release(&res);
+	sts_plan_free(p);
+	env_release(&e);
+}
+
 int main(void)
 {
 	cmocka_set_message_output(CM_OUTPUT_TAP);
@@ -454,6 +620,9 @@ int main(void)
 	    cmocka_unit_test(test_verify_waits_for_serve),
 	    cmocka_unit_test(test_removal),
 	    cmocka_unit_test(test_removed_from_inventory),
+	    cmocka_unit_test(test_cert_wait_appears),
+	    cmocka_unit_test(test_cert_wait_timeout),
+	    cmocka_unit_test(test_cert_wait_later),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

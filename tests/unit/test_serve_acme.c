@@ -78,10 +78,13 @@ static void test_dns_failure_is_not_undelegated(void **state)
 	expect_cert(db, "mta-sts.nx.example",
 		    "not delegated: mta-sts.nx.example does not point at edge.msp.example", 1,
 		    now_v + 60);
+	/* serve's next pass: the earliest next attempt, not its hourly interval */
+	assert_int_equal(rep.next, now_v + 60);
 
 	/* the next attempt is honoured: nothing due before it, the DNS failures again after */
 	assert_int_equal(sts_serve_acme_pass(&o, now_v + 30, &rep), STS_OK);
 	assert_int_equal(rep.due, 0);
+	assert_int_equal(rep.next, now_v + 60);
 	now_v += STS_SERVE_ACME_DNS_RETRY;
 	assert_int_equal(sts_serve_acme_pass(&o, now_v, &rep), STS_OK);
 	assert_int_equal(rep.due, 3);
