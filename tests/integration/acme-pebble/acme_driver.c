@@ -11,7 +11,7 @@
  *   acme_driver --dir URL --ca FILE --account KEYFILE --ident NAME
  *               --challenge tls-alpn-01|http-01 --tls-port N --http-port N
  *               [--wrong] [--bad-nonce N] [--out DIR] [--resume] [--serve DB]
- *               [--policy-only]
+ *               [--policy-only] [--at-next]
  *
  * Prints "kid <url>", then "issued <challenge> <not_before> <not_after>"
  * (and DIR/chain.pem, DIR/key.pem) or "error <message>" with exit 1, and
@@ -241,9 +241,12 @@ static void print_pass(const char *what, int r, const struct sts_serve_acme_repo
  * hosted store holding one policy for ident: the first issues, the second
  * finds nothing due. The stored chain goes to DIR/chain.pem. With
  * --policy-only, only the policy is stored ("policy stored"), for
- * `stsctl serve --acme-directory` to issue.
+ * `stsctl serve --acme-directory` to issue. After the first pass, "order
+ * URL|-": the interrupted order the store keeps for the next pass. With
+ * --at-next, the first pass runs 5 s after the stored next attempt of a
+ * failed one (as serve's next pass would, without waiting for it).
  */
-static bool policy_only;
+static bool policy_only, at_next;
 static int serve_mode(const char *path, const char *dir, const char *ca, const char *ident,
 		      const char *chal, int tls_port, int http_port, const char *out)
 {
@@ -282,10 +285,24 @@ static int serve_mode(const char *path, const char *dir, const char *ca, const c
 					 .prefs = prefs,
 					 .acme = &ao};
 	struct sts_serve_acme_report rep;
-	int r = sts_serve_acme_pass(&po, time(NULL), &rep);
-	print_pass("pass1", r, &rep);
 	struct sts_hosted_cert c = {0};
 	bool found = false;
+	long long now = time(NULL);
+	/* --at-next: the first pass as serve's next one, just after the stored
+	 * next attempt (the backoff counts from the failure's write, up to a
+	 * second after the pass's start) */
+	if (at_next && sts_hosted_cert_get(db, ident, &c, &found) == STS_OK && found &&
+	    c.next_attempt > now)
+		now = c.next_attempt + 5;
+	sts_hosted_cert_release(&c);
+	int r = sts_serve_acme_pass(&po, now, &rep);
+	print_pass("pass1", r, &rep);
+	struct sts_hosted_order ord = {0};
+	found = false;
+	if (sts_hosted_order_get(db, ident, &ord, &found) == STS_OK)
+		printf("order %s\n", found && ord.url ? ord.url : "-");
+	sts_hosted_order_release(&ord);
+	found = false;
 	if (sts_hosted_cert_get(db, ident, &c, &found) == STS_OK && found && c.chain_pem) {
 		printf("stored %lld %lld next %lld\n", (long long)c.not_before,
 		       (long long)c.not_after, (long long)c.next_attempt);
@@ -315,13 +332,12 @@ int main(int argc, char **argv)
 	int tls_port = 0, http_port = 0, bad_nonce = 0;
 	bool resume = false;
 	const char *serve_db = NULL;
-	static const struct option opts[] = {{"dir", 1, 0, 'd'},	 {"ca", 1, 0, 'c'},
-					     {"account", 1, 0, 'a'},	 {"ident", 1, 0, 'i'},
-					     {"challenge", 1, 0, 'C'},	 {"tls-port", 1, 0, 't'},
-					     {"http-port", 1, 0, 'h'},	 {"wrong", 0, 0, 'w'},
-					     {"bad-nonce", 1, 0, 'n'},	 {"out", 1, 0, 'o'},
-					     {"resume", 0, 0, 'r'},	 {"serve", 1, 0, 's'},
-					     {"policy-only", 0, 0, 'P'}, {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"dir", 1, 0, 'd'},		{"ca", 1, 0, 'c'},	  {"account", 1, 0, 'a'},
+	    {"ident", 1, 0, 'i'},	{"challenge", 1, 0, 'C'}, {"tls-port", 1, 0, 't'},
+	    {"http-port", 1, 0, 'h'},	{"wrong", 0, 0, 'w'},	  {"bad-nonce", 1, 0, 'n'},
+	    {"out", 1, 0, 'o'},		{"resume", 0, 0, 'r'},	  {"serve", 1, 0, 's'},
+	    {"policy-only", 0, 0, 'P'}, {"at-next", 0, 0, 'N'},	  {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -363,6 +379,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			policy_only = true;
+			break;
+		case 'N':
+			at_next = true;
 			break;
 		default:
 			return 2;

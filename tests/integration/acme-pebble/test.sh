@@ -51,11 +51,11 @@ stop_all() {
 }
 trap 'stop_all; [ -n "${ACME_KEEP:-}" ] || rm -rf "$W"' EXIT
 
-# ten free loopback ports: API, management, DNS, challtestsrv management,
-# tls-alpn-01 and http-01 responders, four fault proxies
-read -r API MGMT DNS CTMGMT TLS HTTP FP1 FP2 FP3 FP4 < <(python3 - <<'EOF'
+# eleven free loopback ports: API, management, DNS, challtestsrv management,
+# tls-alpn-01 and http-01 responders, five fault proxies
+read -r API MGMT DNS CTMGMT TLS HTTP FP1 FP2 FP3 FP4 FP5 < <(python3 - <<'EOF'
 import socket
-ss = [socket.socket() for _ in range(10)]
+ss = [socket.socket() for _ in range(11)]
 for s in ss:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])
@@ -175,7 +175,8 @@ proxy "$FP1" p429 "POST:/order-plz:1:429:120"
 proxy "$FP2" p503 "POST:/finalize-order/:1:503"
 proxy "$FP3" pdrop "POST:/finalize-order/:1:drop"
 proxy "$FP4" pserve "POST:/order-plz:1:429:120"
-for p in "$FP1" "$FP2" "$FP3" "$FP4"; do
+proxy "$FP5" presume "POST:/finalize-order/:1:503"
+for p in "$FP1" "$FP2" "$FP3" "$FP4" "$FP5"; do
 	answers "$p" || notok "fault proxy on :$p starts"
 done
 ID5=mta-sts.faults.example.com
@@ -237,6 +238,33 @@ check "serve pass with 429: next attempt after Retry-After (run $now..$after, ne
 	test "${next:-0}" -ge $((now + 119)) -a "${next:-0}" -le $((after + 121))
 check "serve pass with 429: the next pass waits" \
 	grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-429/stdout"
+
+# an order interrupted in one serve pass is finished by the next pass, in
+# another process (the order URL and its CSR key kept in hosted_certs,
+# schema v3): the first pass gets a 503 on finalize (not forwarded: the
+# order stays "ready" at Pebble); the next pass, at the stored next attempt,
+# finalizes THE SAME order: no second newOrder, the stored order URL's
+# finalize forwarded, a chain that verifies
+ID10=mta-sts.serve-resume.example.com
+DIRURL=https://127.0.0.1:$FP5/dir driver "$W/sr1" --serve "$W/sr.db" --ident "$ID10" \
+	--challenge http-01 || show "$W/sr1"
+check "interrupted pass: 503 on finalize, recorded as a failure" \
+	grep -q '^pass1 success hosts=1 due=1 issued=0 failed=1$' "$W/sr1/stdout"
+ourl=$(sed -n 's/^order \(https:.*\)/\1/p' "$W/sr1/stdout")
+oid=${ourl##*/}
+check "interrupted pass: the order is kept in the store (${ourl:-none})" test -n "$oid"
+check "interrupted pass: the pass after it, before the next attempt, leaves it alone" \
+	grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/sr1/stdout"
+DIRURL=https://127.0.0.1:$FP5/dir driver "$W/sr2" --serve "$W/sr.db" --ident "$ID10" \
+	--challenge http-01 --at-next || show "$W/sr2"
+sed 's/^/# proxy: /' "$W/presume.log" | grep -v 'nonce-plz'
+check "next pass (another process): issued, the kept order cleared" \
+	grep -qz 'pass1 success hosts=1 due=1 issued=1 failed=0.order -' "$W/sr2/stdout"
+check "both passes: one newOrder in all" test "$(grep -c '^POST /order-plz ' "$W/presume.log")" = 1
+check "next pass: THE SAME order finalized (${oid:-none}: 503, then forwarded)" \
+	test "$(grep "^POST /finalize-order/${oid:-none} " "$W/presume.log" | cut -d' ' -f3 |
+		tr '\n' ' ')" = "503 200 "
+check "next pass: its chain verifies for $ID10 against Pebble's root" verifies "$W/sr2" "$ID10"
 
 # `stsctl serve --acme-directory` on Pebble's tlsPort: its renewal thread
 # issues at start for a hosted policy without a certificate (tls-alpn-01
