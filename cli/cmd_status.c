@@ -13,6 +13,7 @@
 #include "sts_err.h"
 #include "sts_escape.h"
 #include "sts_hosted_store.h"
+#include "sts_plan_tenants.h"
 #include "sts_watch.h"
 #include "sts_watch_run.h"
 
@@ -26,7 +27,8 @@ static const char *const status_usage[] = {
     "when, its report health over the window and what blocks its promotion",
     "(docs/rollout.md). Reads the state database only: no live check, no change.",
     "The hosted service's instances and certificates follow; without INVENTORY",
-    "only they are shown (a state without them: INVENTORY is missing).",
+    "only they are shown (a state without them: INVENTORY is missing), and",
+    "--tenant keeps the hosts of the domains the state records for it.",
     "",
     "      --long            every domain in detail: health, failures, each gate,",
     "                        the earliest possible promotion",
@@ -359,8 +361,52 @@ static bool hosted_rows(json_t *hosted)
 	       json_array_size(json_object_get(hosted, "hosts"));
 }
 
+/*
+ * --tenant without INVENTORY: only the hosts of the domains the state records
+ * for those tenants (managed_tenants, written by apply; a host without a
+ * policy counts as its name's domain); serve's instances
+ * serve every tenant and stay. A tenant the state does not record: EXIT_USAGE.
+ */
+static int hosted_tenants(struct cli_ctx *ctx, const struct cli_list *tenants, json_t *hosted)
+{
+	struct sts_plan_tenant *rec = NULL;
+	size_t n = 0;
+	int rc = EXIT_OK, r = sts_plan_tenants_load(ctx->db, &rec, &n);
+	if (r < 0) {
+		cli_db_error(ctx, r);
+		return r == STS_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+	}
+	for (size_t t = 0; t < tenants->n; t++) {
+		bool known = false;
+		for (size_t i = 0; !known && i < n; i++)
+			known = strcmp(rec[i].tenant, tenants->v[t]) == 0;
+		if (!known) {
+			sts_log_err("unknown tenant '%s': no domain of the state '%s' has it",
+				    tenants->v[t], ctx->state_path);
+			rc = EXIT_USAGE;
+		}
+	}
+	json_t *hosts = json_object_get(hosted, "hosts");
+	for (size_t h = json_array_size(hosts); rc == EXIT_OK && h-- > 0;) {
+		/* a certificate without a policy: the domain of its host name */
+		json_t *o = json_array_get(hosts, h);
+		const char *d = json_string_value(json_object_get(o, "domain"));
+		if (!d && strncmp(str(o, "host"), "mta-sts.", 8) == 0)
+			d = str(o, "host") + 8;
+		bool keep = false;
+		for (size_t i = 0; d && !keep && i < n; i++)
+			for (size_t t = 0; !keep && t < tenants->n; t++)
+				keep = strcmp(rec[i].domain, d) == 0 &&
+				       strcmp(rec[i].tenant, tenants->v[t]) == 0;
+		if (!keep)
+			json_array_remove(hosts, h);
+	}
+	sts_plan_tenants_free(rec, n);
+	return rc;
+}
+
 /* Without INVENTORY: the hosted part alone, when the state has one. */
-static int hosted_only(struct cli_ctx *ctx)
+static int hosted_only(struct cli_ctx *ctx, const struct cli_list *tenants)
 {
 	json_t *hosted = NULL;
 	int r = sts_hosted_status_json(ctx->db, &hosted);
@@ -375,8 +421,12 @@ static int hosted_only(struct cli_ctx *ctx)
 				       "hosted service)",
 				       ctx->state_path);
 	}
+	int rc = tenants->n ? hosted_tenants(ctx, tenants, hosted) : EXIT_OK;
+	if (rc != EXIT_OK) {
+		json_decref(hosted);
+		return rc;
+	}
 	json_t *doc = json_pack("{s:o}", "hosted", hosted);
-	int rc = EXIT_OK;
 	if (!doc ||
 	    (ctx->json ? cli_json_print(json_incref(doc)) < 0 : print_text(doc, false) < 0)) {
 		sts_log_err("cannot write the status");
@@ -391,7 +441,7 @@ static int run(struct cli_ctx *ctx)
 	struct status_args *a = ctx->args;
 	json_t *doc = NULL;
 	if (!ctx->inv)
-		return hosted_only(ctx);
+		return hosted_only(ctx, &a->scope.tenants);
 	int rc = cli_scope_resolve(ctx, &a->scope);
 	if (rc != EXIT_OK)
 		return rc;

@@ -503,6 +503,30 @@ def watch_certs():
         report(isinstance(na, str) and na.endswith("Z") and len(hosts) == 3,
                "status --json without INVENTORY: the hosted part, not_after in RFC 3339",
                sj.stdout[:300] + sj.stderr)
+        # --tenant without INVENTORY: the hosts of the domains the state records for it
+        with sqlite3.connect(db, timeout=10) as c:
+            c.executemany("INSERT INTO managed_domains (domain, first_seen, spec)"
+                          " VALUES (?, 0, ?)", [("ok.example", '{"tenant": "acme"}'),
+                                                ("fail.example", '{"tenant": "initech"}')])
+        sj = subprocess.run([STSCTL, "status", "--json", "--tenant", "acme", "--state", db],
+                            capture_output=True, text=True, timeout=30)
+        got = [h["host"] for h in json.loads(sj.stdout or "{}").get("hosted", {})
+               .get("hosts", [])] if sj.returncode == 0 else None
+        report(got == ["mta-sts.ok.example"],
+               "status --tenant without INVENTORY: only that tenant's hosts (state's tenants)",
+               f"{got} {sj.stderr}")
+        st = subprocess.run([STSCTL, "status", "--tenant", "acme", "--tenant", "initech",
+                             "--state", db], capture_output=True, text=True, timeout=30)
+        shown = sorted(ln.split(":")[0] for ln in st.stdout.splitlines()
+                       if ln.startswith("mta-sts."))
+        report(st.returncode == 0 and shown == ["mta-sts.fail.example", "mta-sts.ok.example"],
+               "status --tenant twice without INVENTORY: both tenants' hosts", st.stdout + st.stderr)
+        st = subprocess.run([STSCTL, "status", "--tenant", "nobody", "--state", db],
+                            capture_output=True, text=True, timeout=30)
+        report(st.returncode == 2 and
+               "unknown tenant 'nobody': no domain of the state" in st.stderr and not st.stdout,
+               "status --tenant without INVENTORY: a tenant the state does not record: exit 2",
+               f"{st.returncode} {st.stdout} {st.stderr}")
         st = subprocess.run([STSCTL, "status", "--state", f"{d}/none.db"], capture_output=True,
                             text=True, timeout=30)
         report(st.returncode == 2 and "missing INVENTORY" in st.stderr,
