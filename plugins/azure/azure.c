@@ -201,42 +201,27 @@ static const char *next_path(const json_t *answer)
 	return path && strncmp(path, "/subscriptions/", 15) == 0 ? path : NULL;
 }
 
-/* Every page of the listing at path: the items of each answer's "value", in *ret. */
-static int list_all(struct sts_plugin *p, const char *path, json_t **ret,
+/* The path of a listing's page: the first at path, then the answer's
+ * nextLink (next_path), which may follow an empty page (plg_list_pages). */
+static int next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
+		     char **ret)
+{
+	(void)p;
+	(void)page;
+	const char *next = prev ? next_path(prev) : path;
+	*ret = next ? strdup(next) : NULL;
+	return next && !*ret ? STS_PLUGIN_ENOMEM : STS_PLUGIN_OK;
+}
+
+static int get_page(struct sts_plugin *p, const char *path, struct sts_plugin_rest_resp *resp,
 		    struct sts_plugin_call *call)
 {
-	json_t *all = json_array();
-	char *url = strdup(path);
-	int r = all && url ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	for (unsigned page = 1; r == STS_PLUGIN_OK && url; page++) {
-		if (page > MAX_PAGES) {
-			sts_plugin_error(call, "more than %d pages in a listing", MAX_PAGES);
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		struct sts_plugin_rest_resp resp;
-		r = request(p, "GET", url, NULL, NULL, &resp, call);
-		json_t *items = r < 0 ? NULL : json_object_get(resp.json, "value");
-		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
-			sts_plugin_error(call, "a listing without a 'value' array");
-			r = STS_PLUGIN_EPARSE;
-		}
-		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
-			r = STS_PLUGIN_ENOMEM;
-		const char *next = r < 0 ? NULL : next_path(resp.json);
-		free(url);
-		url = next ? strdup(next) : NULL;
-		if (next && !url)
-			r = STS_PLUGIN_ENOMEM;
-		sts_plugin_rest_release(p, &resp);
-	}
-	free(url);
-	if (r < 0)
-		json_decref(all);
-	else
-		*ret = all;
-	return r;
+	return request(p, "GET", path, NULL, NULL, resp, call);
 }
+
+/* Every page of a listing: the items of each answer's "value". */
+static const struct plg_pager pager = {
+    .max_pages = MAX_PAGES, .next = next_page, .get = get_page, .past_empty = true};
 
 /* "{rg}/{zone}{rest}?api-version=..{query}" */
 static char *zone_path(const struct az *c, const char *zone, const char *rest, const char *query)
@@ -258,7 +243,7 @@ static int list_sets(struct sts_plugin *p, const char *zone, json_t **ret,
 	snprintf(top, sizeof(top), "&$top=%u", c->page_size);
 	if (!(path = zone_path(c, zone, "/recordsets", top)))
 		return STS_PLUGIN_ENOMEM;
-	int r = list_all(p, path, ret, call);
+	int r = plg_list_pages(p, &pager, path, "value", ret, call);
 	free(path);
 	return r;
 }
@@ -462,7 +447,7 @@ static int az_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_
 	    0)
 		return STS_PLUGIN_ENOMEM;
 	json_t *zones = NULL;
-	int r = list_all(p, path, &zones, call);
+	int r = plg_list_pages(p, &pager, path, "value", &zones, call);
 	r = plg_zones_add(p, r, zones, "name", ret);
 	free(path);
 	return r;

@@ -183,20 +183,21 @@ void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *
 	sts_plugin_ctx_set(p, NULL);
 }
 
-int plg_list_pages(struct sts_plugin *p, const char *path, const char *key, unsigned max_pages,
-		   plg_next_page *next, json_t **ret, struct sts_plugin_call *call)
+int plg_list_pages(struct sts_plugin *p, const struct plg_pager *pg, const char *path,
+		   const char *key, json_t **ret, struct sts_plugin_call *call)
 {
 	json_t *all = json_array();
 	char *url = NULL;
-	int r = all ? next(p, path, 1, NULL, &url) : STS_PLUGIN_ENOMEM;
+	int r = all ? pg->next(p, path, 1, NULL, &url) : STS_PLUGIN_ENOMEM;
 	for (unsigned page = 1; r == STS_PLUGIN_OK && url; page++) {
-		if (page > max_pages) {
-			sts_plugin_error(call, "more than %u pages of %s", max_pages, key);
+		if (page > pg->max_pages) {
+			sts_plugin_error(call, "more than %u pages of %s", pg->max_pages, key);
 			r = STS_PLUGIN_ETOOLARGE;
 			break;
 		}
 		struct sts_plugin_rest_resp resp;
-		r = plg_rest_call(p, "GET", url, NULL, &resp, call);
+		r = pg->get ? pg->get(p, url, &resp, call)
+			    : plg_rest_call(p, "GET", url, NULL, &resp, call);
 		free(url);
 		url = NULL;
 		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
@@ -206,8 +207,8 @@ int plg_list_pages(struct sts_plugin *p, const char *path, const char *key, unsi
 		}
 		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
 			r = STS_PLUGIN_ENOMEM;
-		if (r == STS_PLUGIN_OK && json_array_size(items) > 0)
-			r = next(p, path, page + 1, resp.json, &url);
+		if (r == STS_PLUGIN_OK && (pg->past_empty || json_array_size(items) > 0))
+			r = pg->next(p, path, page + 1, resp.json, &url);
 		sts_plugin_rest_release(p, &resp);
 	}
 	free(url);

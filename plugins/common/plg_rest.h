@@ -146,15 +146,25 @@ int plg_rest_send(struct sts_plugin *p, const char *method, const char *path, co
 typedef int plg_next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
 			  char **ret);
 
+/* How a provider pages its listings, for plg_list_pages. */
+struct plg_pager {
+	unsigned max_pages; /* more is STS_PLUGIN_ETOOLARGE */
+	plg_next_page *next;
+	/* the GET of one page; NULL: plg_rest_call's */
+	int (*get)(struct sts_plugin *p, const char *path, struct sts_plugin_rest_resp *resp,
+		   struct sts_plugin_call *call);
+	bool past_empty; /* an empty page may have a next one: ask next */
+};
+
 /*
  * The items of array key of every page of the listing at path, in *ret (a
- * new array): each page a GET (plg_rest_call) of the path next makes,
- * until next makes none or a page is empty. A listing of more than
- * max_pages pages is STS_PLUGIN_ETOOLARGE ("more than MAX pages of KEY"),
- * an answer without the array STS_PLUGIN_EPARSE.
+ * new array): each page a GET of the path pg->next makes, until it makes
+ * none or (unless pg->past_empty) a page is empty. A listing of more than
+ * pg->max_pages pages is STS_PLUGIN_ETOOLARGE ("more than MAX pages of
+ * KEY"), an answer without the array STS_PLUGIN_EPARSE.
  */
-int plg_list_pages(struct sts_plugin *p, const char *path, const char *key, unsigned max_pages,
-		   plg_next_page *next, json_t **ret, struct sts_plugin_call *call);
+int plg_list_pages(struct sts_plugin *p, const struct plg_pager *pg, const char *path,
+		   const char *key, json_t **ret, struct sts_plugin_call *call);
 
 /* The string member key of each item of the array items added to ret while
  * r is STS_PLUGIN_OK (items without it skipped); items is released. Returns

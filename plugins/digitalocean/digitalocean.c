@@ -70,6 +70,8 @@ static int next_page(struct sts_plugin *p, const char *path, unsigned page, cons
 	return STS_PLUGIN_OK;
 }
 
+static const struct plg_pager pager = {.max_pages = MAX_PAGES, .next = next_page};
+
 /* "/domains/ZONE/records" (zone in the API's spelling), malloc'd. */
 static int records_path(struct sts_plugin *p, const char *zone, char **ret)
 {
@@ -101,7 +103,7 @@ static int list_records(struct sts_plugin *p, const char *zone, const char *name
 		path = q;
 	}
 	if (r == STS_PLUGIN_OK)
-		r = plg_list_pages(p, path, "domain_records", MAX_PAGES, next_page, ret, call);
+		r = plg_list_pages(p, &pager, path, "domain_records", ret, call);
 	if (r == STS_PLUGIN_ENOENT)
 		sts_plugin_error(call, "domain '%s' is not in this DigitalOcean account", zone);
 	if (fqdn)
@@ -284,7 +286,7 @@ static int dio_apply(struct sts_plugin *p, const char *zone,
 static int dio_zones(struct sts_plugin *p, struct sts_zone_list *ret, struct sts_plugin_call *call)
 {
 	json_t *domains = NULL;
-	int r = plg_list_pages(p, "/domains", "domains", MAX_PAGES, next_page, &domains, call);
+	int r = plg_list_pages(p, &pager, "/domains", "domains", &domains, call);
 	return plg_zones_add(p, r, domains, "name", ret);
 }
 

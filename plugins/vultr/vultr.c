@@ -78,6 +78,8 @@ static int next_page(struct sts_plugin *p, const char *path, unsigned page, cons
 	return r;
 }
 
+static const struct plg_pager pager = {.max_pages = MAX_PAGES, .next = next_page};
+
 /* Every record of zone, in the engine's form (vultr_rec.h). */
 static int zone_records(struct sts_plugin *p, const char *zone, struct vultr_recs *ret,
 			struct sts_plugin_call *call)
@@ -86,7 +88,7 @@ static int zone_records(struct sts_plugin *p, const char *zone, struct vultr_rec
 	json_t *recs = NULL;
 	if (asprintf(&path, "/domains/%s/records", zone) < 0)
 		return STS_PLUGIN_ENOMEM;
-	int r = plg_list_pages(p, path, "records", MAX_PAGES, next_page, &recs, call);
+	int r = plg_list_pages(p, &pager, path, "records", &recs, call);
 	free(path);
 	if (r == STS_PLUGIN_ENOENT)
 		sts_plugin_error(call, "domain '%s' is not in this Vultr account", zone);
@@ -206,7 +208,7 @@ static int vultr_zones(struct sts_plugin *p, struct sts_zone_list *ret,
 		       struct sts_plugin_call *call)
 {
 	json_t *domains = NULL;
-	int r = plg_list_pages(p, "/domains", "domains", MAX_PAGES, next_page, &domains, call);
+	int r = plg_list_pages(p, &pager, "/domains", "domains", &domains, call);
 	return plg_zones_add(p, r, domains, "domain", ret);
 }
 
