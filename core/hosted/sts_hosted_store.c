@@ -74,6 +74,21 @@ static void free_key(char *pem)
 	}
 }
 
+/* a BLOB column's bytes, NUL-terminated for convenience; NULL when out of memory */
+static unsigned char *blob_dup(sqlite3_stmt *st, int i, size_t *ret_len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	unsigned char *d = malloc(n + 1);
+	if (d) {
+		if (n)
+			memcpy(d, b, n);
+		d[n] = 0;
+		*ret_len = n;
+	}
+	return d;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
@@ -141,18 +156,10 @@ static int policy_row(sqlite3_stmt *st, void *elem)
 {
 	struct sts_hosted_policy *p = elem;
 	bool oom = false;
-	const void *b = sqlite3_column_blob(st, 2);
-	int n = sqlite3_column_bytes(st, 2);
 
 	p->host = col_dup(st, 0, &oom);
 	p->domain = col_dup(st, 1, &oom);
-	p->body = malloc((size_t)n + 1);
-	if (p->body) {
-		if (n > 0)
-			memcpy(p->body, b, (size_t)n);
-		p->body[n] = 0;
-		p->body_len = (size_t)n;
-	}
+	p->body = blob_dup(st, 2, &p->body_len);
 	p->policy_id = col_dup(st, 3, &oom);
 	snprintf(p->sha256, sizeof(p->sha256), "%s",
 		 sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
@@ -217,6 +224,86 @@ STS_API int sts_hosted_policy_get(struct sts_db *db, const char *host,
 STS_API int sts_hosted_policy_delete(struct sts_db *db, const char *host)
 {
 	return sts_db_execf(db, "DELETE FROM hosted_policies WHERE host = ?", "t", host);
+}
+
+/* ---- serve's lookup ---- */
+
+struct sts_hosted_lookup {
+	struct sts_db *db;
+	sqlite3_stmt *st; /* prepared on the first get (the tables may come later) */
+};
+
+STS_API int sts_hosted_lookup_new(struct sts_db *db, struct sts_hosted_lookup **ret)
+{
+	struct sts_hosted_lookup *l;
+	if (!db)
+		return STS_EINVAL;
+	if (!(l = calloc(1, sizeof(*l))))
+		return STS_ENOMEM;
+	l->db = db;
+	*ret = l;
+	return STS_OK;
+}
+
+STS_API void sts_hosted_lookup_free(struct sts_hosted_lookup *l)
+{
+	if (!l)
+		return;
+	sts_db_hold(l->db);
+	sqlite3_finalize(l->st);
+	sts_db_unhold(l->db);
+	free(l);
+}
+
+STS_API int sts_hosted_lookup_get(struct sts_hosted_lookup *l, const char *host,
+				  struct sts_hosted_served *ret, bool *ret_found)
+{
+	static const char sql[] = "SELECT p.body, c.chain_pem, c.key_pem FROM hosted_policies p"
+				  " LEFT JOIN hosted_certs c ON c.host = p.host WHERE p.host = ?1";
+	struct sts_hosted_served v = {0};
+	bool oom = false;
+	int rc, r = STS_EDB;
+
+	*ret_found = false;
+	if (!l || !host)
+		return STS_EINVAL;
+	sts_db_hold(l->db);
+	if (!l->st && sqlite3_prepare_v3(sts_db_handle(l->db), sql, -1, SQLITE_PREPARE_PERSISTENT,
+					 &l->st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(l->st, 1, host, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(l->st)) == SQLITE_ROW) {
+		v.body = blob_dup(l->st, 0, &v.body_len);
+		v.chain_pem = col_dup(l->st, 1, &oom);
+		v.key_pem = col_dup(l->st, 2, &oom);
+		if (oom || !v.body) {
+			sts_hosted_served_release(&v);
+			r = STS_ENOMEM;
+			goto out;
+		}
+		*ret = v;
+		*ret_found = true;
+		r = STS_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = STS_OK;
+	}
+out:
+	if (l->st) { /* no read transaction left open between two handshakes */
+		sqlite3_reset(l->st);
+		sqlite3_clear_bindings(l->st);
+	}
+	sts_db_unhold(l->db);
+	return r;
+}
+
+STS_API void sts_hosted_served_release(struct sts_hosted_served *s)
+{
+	if (!s)
+		return;
+	free(s->body);
+	free(s->chain_pem);
+	free_key(s->key_pem);
+	memset(s, 0, sizeof(*s));
 }
 
 /* ---- certificates ---- */

@@ -57,6 +57,28 @@ STS_API int sts_hosted_policy_get(struct sts_db *db, const char *host,
 STS_API int sts_hosted_policy_delete(struct sts_db *db, const char *host);
 STS_API void sts_hosted_policy_release(struct sts_hosted_policy *p);
 
+/*
+ * ---- what serve reads for a name, one query (its first handshake) ----
+ * A lookup keeps its prepared statement for the many reads of one thread
+ * (serve's loop): the policy's bytes and the certificate's chain and key of
+ * host in one query, without preparing SQL again each time. It holds no
+ * read transaction between calls. Free it before the DB is closed.
+ */
+struct sts_hosted_lookup;
+struct sts_hosted_served {
+	unsigned char *body; /* the policy's exact bytes (NUL-terminated for convenience) */
+	size_t body_len;
+	char *chain_pem; /* NULL: no certificate issued yet */
+	char *key_pem;	 /* a secret: wiped by sts_hosted_served_release */
+};
+
+STS_API int sts_hosted_lookup_new(struct sts_db *db, struct sts_hosted_lookup **ret);
+STS_API void sts_hosted_lookup_free(struct sts_hosted_lookup *l);
+/* *ret_found false: host has no policy (a certificate alone is not served). */
+STS_API int sts_hosted_lookup_get(struct sts_hosted_lookup *l, const char *host,
+				  struct sts_hosted_served *ret, bool *ret_found);
+STS_API void sts_hosted_served_release(struct sts_hosted_served *s);
+
 /* ---- certificates ---- */
 struct sts_hosted_cert {
 	char *host;

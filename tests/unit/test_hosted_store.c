@@ -2,7 +2,7 @@
 /*
  * The hosted store: policies (exact bytes, sha256, max_age_ever), the
  * certificates and their failures, the host list, the ACME account, the
- * serve heartbeat and the change generation.
+ * serve heartbeat, the change generation and serve's lookup.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,6 +184,72 @@ static void test_cert(void **state)
 	g0 = gen(db);
 	assert_int_equal(sts_hosted_cert_delete(db, "mta-sts.a.example"), STS_OK);
 	assert_true(gen(db) > g0);
+}
+
+/* serve's lookup: one prepared query, reused; no transaction left open between calls */
+static void test_lookup(void **state)
+{
+	struct sts_db *db = *state;
+	struct sts_hosted_lookup *l = NULL;
+	struct sts_hosted_served v;
+	bool found = true;
+
+	assert_int_equal(sts_hosted_lookup_new(db, &l), STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_OK);
+	assert_false(found);
+	/* a certificate alone is not served */
+	assert_int_equal(sts_hosted_cert_put(db, "mta-sts.a.example", "CHAIN", "KEY", 10, 20, 15),
+			 STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_OK);
+	assert_false(found);
+	/* a policy without a certificate yet (bytes with a NUL kept) */
+	assert_int_equal(
+	    sts_hosted_policy_put(db, "mta-sts.b.example", "b.example", "p\0q", 3, "i", 86400),
+	    STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.b.example", &v, &found), STS_OK);
+	assert_true(found);
+	assert_int_equal(v.body_len, 3);
+	assert_memory_equal(v.body, "p\0q", 3);
+	assert_null(v.chain_pem);
+	assert_null(v.key_pem);
+	sts_hosted_served_release(&v);
+	/* both; a write between two reads is seen by the next */
+	assert_int_equal(
+	    sts_hosted_policy_put(db, "mta-sts.a.example", "a.example", "pol", 3, "i", 86400),
+	    STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_OK);
+	assert_true(found);
+	assert_string_equal((char *)v.body, "pol");
+	assert_string_equal(v.chain_pem, "CHAIN");
+	assert_string_equal(v.key_pem, "KEY");
+	sts_hosted_served_release(&v);
+	assert_int_equal(sts_hosted_cert_put(db, "mta-sts.a.example", "CHAIN2", "KEY2", 10, 20, 15),
+			 STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_OK);
+	assert_string_equal(v.chain_pem, "CHAIN2");
+	assert_string_equal(v.key_pem, "KEY2");
+	sts_hosted_served_release(&v);
+	assert_int_equal(sts_hosted_policy_delete(db, "mta-sts.a.example"), STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_OK);
+	assert_false(found);
+	sts_hosted_lookup_free(l);
+	sts_hosted_lookup_free(NULL);
+}
+
+/* without the hosted tables: an error, not a crash, and the lookup still frees */
+static void test_lookup_no_schema(void **state)
+{
+	struct sts_db *db = NULL;
+	struct sts_hosted_lookup *l = NULL;
+	struct sts_hosted_served v;
+	bool found = true;
+	(void)state;
+	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(sts_hosted_lookup_new(db, &l), STS_OK);
+	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_EDB);
+	assert_false(found);
+	sts_hosted_lookup_free(l);
+	sts_db_close(db);
 }
 
 static void test_account(void **state)
@@ -368,6 +434,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+	    cmocka_unit_test(test_lookup_no_schema),
 	    cmocka_unit_test_setup_teardown(test_account, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
