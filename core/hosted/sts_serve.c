@@ -598,8 +598,11 @@ STS_API int sts_serve_start(const struct sts_serve_opts *o, struct sts_serve **r
 	}
 	SSL_CTX_set_client_hello_cb(s->dflt, sts_serve_client_hello, s);
 	/* NULL: each key is read with a decoder of its own, as PEM_read_bio_PrivateKey does */
-	s->dec = OSSL_DECODER_CTX_new_for_pkey(&s->dec_out, "PEM", NULL, NULL,
-					       OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
+	s->dec = sts_serve_key_decoder(&s->dec_out);
+	if (sts_hosted_lookup_new(o->db, &s->lookup) < 0) {
+		r = sts_fail(reterr, STS_ENOMEM, "out of memory");
+		goto err;
+	}
 	if (!(s->base = event_base_new()) || !(s->http = evhttp_new(s->base))) {
 		r = sts_fail(reterr, STS_ENOMEM, "cannot set up the event loop");
 		goto err;

@@ -12,6 +12,7 @@
 #include <openssl/decoder.h>
 #include <openssl/ssl.h>
 
+#include "sts_hosted_store.h"
 #include "sts_serve.h"
 
 #define ACME_ALPN     "acme-tls/1"
@@ -109,8 +110,10 @@ struct sts_serve {
 	unsigned ticks;
 	struct intern interned[INTERN_MAX];
 	size_t n_interned;
-	OSSL_DECODER_CTX *dec; /* made once: OpenSSL 3.0 builds one per PEM key read */
+	/* made once: OpenSSL 3.0 builds a decoder per PEM key read (d2i_PrivateKey too) */
+	OSSL_DECODER_CTX *dec;
 	EVP_PKEY *dec_out;
+	struct sts_hosted_lookup *lookup; /* a name's policy, chain and key: one prepared query */
 
 	/* connections */
 	struct peer *peers[PEER_BUCKETS];
@@ -142,6 +145,17 @@ bool sts_serve_count_peer(struct sts_serve *s, struct conn *c);
 
 /* sts_serve_tls.c */
 SSL_CTX *sts_serve_ctx_new(void);
+/*
+ * The DER decoder of private keys that sts_serve_key_read() reuses (any key
+ * type and structure, its key written to *out); NULL on failure.
+ */
+OSSL_DECODER_CTX *sts_serve_key_decoder(EVP_PKEY **out);
+/*
+ * A PEM private key: its base64 decoded here, the DER through dec (and out,
+ * from sts_serve_key_decoder), or with a decoder of its own when dec is
+ * NULL or cannot read it. A new key, or NULL.
+ */
+EVP_PKEY *sts_serve_key_read(OSSL_DECODER_CTX *dec, EVP_PKEY **out, const char *pem);
 /* SSL_CTX_set_client_hello_cb of the default context (arg: the struct sts_serve) */
 int sts_serve_client_hello(SSL *ssl, int *al, void *arg);
 void sts_serve_cache_flush(struct sts_serve *s);
