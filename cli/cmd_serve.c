@@ -54,7 +54,7 @@ static const char *const serve_usage[] = {
     "      --handshake-timeout S  TLS handshake deadline (default 10)",
     "      --request-timeout S  absolute deadline of a connection (default 30)",
     "      --max-header BYTES  request line and headers (default 8192)",
-    "      --cache N         parsed certificates kept (default 1024)",
+    "      --cache N         hosted names kept parsed (default 16384)",
     "      --acme-directory URL  obtain and renew the certificates from this ACME",
     "                        directory (default hosted.acme.directory; without",
     "                        one, no ACME runs)",

@@ -37,12 +37,12 @@
 #define STS_SERVE_LISTEN	    "[::]:443"
 #define STS_SERVE_MAX_CONNECTIONS   4096u
 #define STS_SERVE_PER_IP_CONNS	    64u
-#define STS_SERVE_HANDSHAKE_TIMEOUT 10u	  /* seconds */
-#define STS_SERVE_REQUEST_TIMEOUT   30u	  /* seconds, absolute, from accept */
-#define STS_SERVE_MAX_HEADER	    8192u /* bytes of the request line and headers */
-#define STS_SERVE_CACHE		    1024u /* parsed certificates kept */
-#define STS_SERVE_HEARTBEAT	    5u	  /* seconds */
-#define STS_SERVE_TOP_HOSTS	    256u  /* hosts counted one by one in the heartbeat */
+#define STS_SERVE_HANDSHAKE_TIMEOUT 10u	   /* seconds */
+#define STS_SERVE_REQUEST_TIMEOUT   30u	   /* seconds, absolute, from accept */
+#define STS_SERVE_MAX_HEADER	    8192u  /* bytes of the request line and headers */
+#define STS_SERVE_CACHE		    16384u /* names kept parsed (about 7 KiB each) */
+#define STS_SERVE_HEARTBEAT	    5u	   /* seconds */
+#define STS_SERVE_TOP_HOSTS	    256u   /* hosts counted one by one in the heartbeat */
 
 #define STS_SERVE_POLICY_PATH "/.well-known/mta-sts.txt"
 #define STS_SERVE_ACME_PATH   "/.well-known/acme-challenge/"
