@@ -11,7 +11,7 @@
  *   acme_driver --dir URL --ca FILE --account KEYFILE --ident NAME
  *               --challenge tls-alpn-01|http-01 --tls-port N --http-port N
  *               [--wrong] [--bad-nonce N] [--out DIR] [--resume] [--serve DB]
- *               [--policy-only] [--at-next]
+ *               [--policy-only] [--at-next] [--at T]
  *
  * Prints "kid <url>", then "issued <challenge> <not_before> <not_after>"
  * (and DIR/chain.pem, DIR/key.pem) or "error <message>" with exit 1, and
@@ -244,9 +244,13 @@ static void print_pass(const char *what, int r, const struct sts_serve_acme_repo
  * `stsctl serve --acme-directory` to issue. After the first pass, "order
  * URL|-": the interrupted order the store keeps for the next pass. With
  * --at-next, the first pass runs 5 s after the stored next attempt of a
- * failed one (as serve's next pass would, without waiting for it).
+ * failed one (as serve's next pass would, without waiting for it). With
+ * --at T, the first pass runs at Unix time T (renewal, expiry: the pass
+ * takes its clock as an argument, no waiting); the second one at the real
+ * time as always.
  */
 static bool policy_only, at_next;
+static long long at_time;
 static int serve_mode(const char *path, const char *dir, const char *ca, const char *ident,
 		      const char *chal, int tls_port, int http_port, const char *out)
 {
@@ -295,6 +299,8 @@ static int serve_mode(const char *path, const char *dir, const char *ca, const c
 	    c.next_attempt > now)
 		now = c.next_attempt + 5;
 	sts_hosted_cert_release(&c);
+	if (at_time)
+		now = at_time;
 	int r = sts_serve_acme_pass(&po, now, &rep);
 	print_pass("pass1", r, &rep);
 	struct sts_hosted_order ord = {0};
@@ -332,12 +338,14 @@ int main(int argc, char **argv)
 	int tls_port = 0, http_port = 0, bad_nonce = 0;
 	bool resume = false;
 	const char *serve_db = NULL;
-	static const struct option opts[] = {
-	    {"dir", 1, 0, 'd'},		{"ca", 1, 0, 'c'},	  {"account", 1, 0, 'a'},
-	    {"ident", 1, 0, 'i'},	{"challenge", 1, 0, 'C'}, {"tls-port", 1, 0, 't'},
-	    {"http-port", 1, 0, 'h'},	{"wrong", 0, 0, 'w'},	  {"bad-nonce", 1, 0, 'n'},
-	    {"out", 1, 0, 'o'},		{"resume", 0, 0, 'r'},	  {"serve", 1, 0, 's'},
-	    {"policy-only", 0, 0, 'P'}, {"at-next", 0, 0, 'N'},	  {0, 0, 0, 0}};
+	static const struct option opts[] = {{"dir", 1, 0, 'd'},	 {"ca", 1, 0, 'c'},
+					     {"account", 1, 0, 'a'},	 {"ident", 1, 0, 'i'},
+					     {"challenge", 1, 0, 'C'},	 {"tls-port", 1, 0, 't'},
+					     {"http-port", 1, 0, 'h'},	 {"wrong", 0, 0, 'w'},
+					     {"bad-nonce", 1, 0, 'n'},	 {"out", 1, 0, 'o'},
+					     {"resume", 0, 0, 'r'},	 {"serve", 1, 0, 's'},
+					     {"policy-only", 0, 0, 'P'}, {"at-next", 0, 0, 'N'},
+					     {"at", 1, 0, 'T'},		 {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -382,6 +390,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			at_next = true;
+			break;
+		case 'T':
+			at_time = strtoll(optarg, NULL, 10);
 			break;
 		default:
 			return 2;

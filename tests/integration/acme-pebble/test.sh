@@ -13,7 +13,10 @@
 #   carried by the badNonce retries; `stsctl serve --acme-directory`
 #   issuing at start for a policy without a certificate and serving it;
 #   `stsctl serve INVENTORY` doing the same with its address and ACME
-#   account from the inventory's hosted section, no --acme-* option.
+#   account from the inventory's hosted section, no --acme-* option;
+#   serve's renewal pass (acme_driver --serve, its clock given by --at)
+#   renewing past two thirds of the lifetime and not just before, and
+#   issuing again a certificate deleted from the store or expired.
 # A missing pebble or pebble-challtestsrv is a failure, not a skip
 # (tests/integration/harness/packages-test.txt installs them).
 set -u
@@ -223,6 +226,44 @@ for c in tls-alpn-01 http-01; do
 	check "serve pass ($c): the stored chain verifies for $ID6" verifies "$W/s-$c" "$ID6"
 	check "serve pass ($c): a second pass finds nothing due" \
 		grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/s-$c/stdout"
+done
+
+# renewal, deletion, expiry, on the store the http-01 serve pass above
+# filled (the pass's clock given by --at, no waiting): a pass just before
+# the stored next attempt (two thirds of the lifetime, earlier by a jitter
+# of at most a thirtieth) finds nothing due; one past two thirds renews
+# (a new serial); a certificate deleted from the store, or one whose
+# not_after has passed, is issued again, each chain verifying
+IDR=mta-sts.serve-http.example.com
+DBR=$W/s-http-01.db
+serial() { openssl x509 -noout -serial -in "$1/chain.pem" 2>/dev/null; }
+read -r nb na due < <(sed -n 's/^stored \([0-9]*\) \([0-9]*\) next \([0-9]*\)$/\1 \2 \3/p' \
+	"$W/s-http-01/stdout")
+life=$((${na:-0} - ${nb:-0}))
+two3=$((${nb:-0} + life * 2 / 3))
+check "renewal: due at two thirds of the lifetime less the jitter ($nb..$na, due ${due:-none})" \
+	test "$life" -gt 0 -a "${due:-0}" -ge $((two3 - life / 30 - 1)) -a "${due:-0}" -le $((two3 + 1))
+driver "$W/rn0" --serve "$DBR" --ident "$IDR" --challenge http-01 --at $((${due:-0} - 1)) ||
+	show "$W/rn0"
+check "renewal: a pass 1 s before the due time finds nothing due" \
+	grep -q '^pass1 success hosts=1 due=0 issued=0 failed=0$' "$W/rn0/stdout"
+prev=$(serial "$W/s-http-01")
+for t in renew:$((two3 + 1)) deleted: expired:$((${na:-0} + 1)); do
+	what=${t%%:*}
+	at=${t#*:}
+	[ "$what" != deleted ] || python3 -c 'import sqlite3,sys
+d = sqlite3.connect(sys.argv[1]); d.execute("DELETE FROM hosted_certs WHERE host=?", (sys.argv[2],))
+d.commit()' "$DBR" "$IDR" || notok "deleted: the row of $IDR deleted"
+	driver "$W/rn-$what" --serve "$DBR" --ident "$IDR" --challenge http-01 ${at:+--at "$at"} ||
+		show "$W/rn-$what"
+	check "$what: the pass${at:+ at $at} finds the host due and issues it again" \
+		grep -q '^pass1 success hosts=1 due=1 issued=1 failed=0$' "$W/rn-$what/stdout"
+	cur=$(serial "$W/rn-$what")
+	check "$what: a new certificate ($prev, now ${cur:-none})" test -n "$cur" -a "$cur" != "$prev"
+	check "$what: its chain verifies for $IDR against Pebble's root" verifies "$W/rn-$what" "$IDR"
+	check "$what: the pass after it finds nothing due" \
+		grep -q '^pass2 success hosts=1 due=0 issued=0 failed=0$' "$W/rn-$what/stdout"
+	prev=$cur
 done
 
 # a failed pass (429 + Retry-After: 120) is recorded with its next attempt,
