@@ -183,6 +183,25 @@ void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *
 	sts_plugin_ctx_set(p, NULL);
 }
 
+int plg_cursor_page(const char *path, const char *size_key, unsigned size, const char *cursor_key,
+		    bool after, const char *cursor, char **ret)
+{
+	char *enc = NULL;
+	*ret = NULL;
+	if (after && (!cursor || !*cursor))
+		return STS_PLUGIN_OK;
+	if (after && !(enc = plg_escape(cursor, NULL)))
+		return STS_PLUGIN_ENOMEM;
+	int r = STS_PLUGIN_OK;
+	if (asprintf(ret, "%s%c%s=%u%s%s%s%s", path, strchr(path, '?') ? '&' : '?', size_key, size,
+		     enc ? "&" : "", enc ? cursor_key : "", enc ? "=" : "", enc ? enc : "") < 0) {
+		*ret = NULL;
+		r = STS_PLUGIN_ENOMEM;
+	}
+	free(enc);
+	return r;
+}
+
 int plg_list_pages(struct sts_plugin *p, const struct plg_pager *pg, const char *path,
 		   const char *key, json_t **ret, struct sts_plugin_call *call)
 {
@@ -201,11 +220,11 @@ int plg_list_pages(struct sts_plugin *p, const struct plg_pager *pg, const char 
 		free(url);
 		url = NULL;
 		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
-		if (r == STS_PLUGIN_OK && !json_is_array(items)) {
+		if (r == STS_PLUGIN_OK && !json_is_array(items) && (items || !pg->may_omit)) {
 			sts_plugin_error(call, "an answer without a '%s' list", key);
 			r = STS_PLUGIN_EPARSE;
 		}
-		if (r == STS_PLUGIN_OK && json_array_extend(all, items) < 0)
+		if (r == STS_PLUGIN_OK && items && json_array_extend(all, items) < 0)
 			r = STS_PLUGIN_ENOMEM;
 		if (r == STS_PLUGIN_OK && (pg->past_empty || json_array_size(items) > 0))
 			r = pg->next(p, path, page + 1, resp.json, &url);

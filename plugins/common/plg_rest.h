@@ -146,6 +146,13 @@ int plg_rest_send(struct sts_plugin *p, const char *method, const char *path, co
 typedef int plg_next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
 			  char **ret);
 
+/* For the plg_next_page of a listing paged by cursor: path (with '?' or '&')
+ * and "SIZE_KEY=size", then, for a page after the first (after), the
+ * answer's cursor percent-encoded as "&CURSOR_KEY=...", in *ret; NULL there
+ * after a page whose answer names none (cursor NULL or ""). */
+int plg_cursor_page(const char *path, const char *size_key, unsigned size, const char *cursor_key,
+		    bool after, const char *cursor, char **ret);
+
 /* How a provider pages its listings, for plg_list_pages. */
 struct plg_pager {
 	unsigned max_pages; /* more is STS_PLUGIN_ETOOLARGE */
@@ -154,6 +161,7 @@ struct plg_pager {
 	int (*get)(struct sts_plugin *p, const char *path, struct sts_plugin_rest_resp *resp,
 		   struct sts_plugin_call *call);
 	bool past_empty; /* an empty page may have a next one: ask next */
+	bool may_omit;	 /* an answer may leave an empty array out */
 };
 
 /*
@@ -161,7 +169,8 @@ struct plg_pager {
  * new array): each page a GET of the path pg->next makes, until it makes
  * none or (unless pg->past_empty) a page is empty. A listing of more than
  * pg->max_pages pages is STS_PLUGIN_ETOOLARGE ("more than MAX pages of
- * KEY"), an answer without the array STS_PLUGIN_EPARSE.
+ * KEY"), an answer without the array (unless pg->may_omit) or with another
+ * type there STS_PLUGIN_EPARSE.
  */
 int plg_list_pages(struct sts_plugin *p, const struct plg_pager *pg, const char *path,
 		   const char *key, json_t **ret, struct sts_plugin_call *call);

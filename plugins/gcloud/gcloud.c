@@ -119,51 +119,34 @@ int gc_request(struct sts_plugin *p, const char *method, const char *path, const
 	return r;
 }
 
+/* The path of a listing's page: the answer before names the next one's
+ * nextPageToken, none after the last (plg_list_pages). */
+static int next_page(struct sts_plugin *p, const char *path, unsigned page, const json_t *prev,
+		     char **ret)
+{
+	const struct gc *c = sts_plugin_ctx_get(p);
+	(void)page;
+	return plg_cursor_page(path, "maxResults", c->page_size, "pageToken", prev != NULL,
+			       json_string_value(json_object_get(prev, "nextPageToken")), ret);
+}
+
+static int get_page(struct sts_plugin *p, const char *path, struct sts_plugin_rest_resp *resp,
+		    struct sts_plugin_call *call)
+{
+	return gc_request(p, "GET", path, NULL, true, resp, call);
+}
+
+/* The API leaves out an empty list, and a page may be empty with a token. */
+static const struct plg_pager pager = {.max_pages = GC_MAX_PAGES,
+				       .next = next_page,
+				       .get = get_page,
+				       .past_empty = true,
+				       .may_omit = true};
+
 int gc_list(struct sts_plugin *p, const char *path, const char *key, json_t **ret,
 	    struct sts_plugin_call *call)
 {
-	const struct gc *c = sts_plugin_ctx_get(p);
-	json_t *all = json_array();
-	char *token = NULL; /* the next page's, escaped */
-	int r = all ? STS_PLUGIN_OK : STS_PLUGIN_ENOMEM;
-	char sep = strchr(path, '?') ? '&' : '?';
-	for (unsigned page = 1; r == STS_PLUGIN_OK; page++) {
-		char *url;
-		if (page > GC_MAX_PAGES) {
-			sts_plugin_error(call, "more than %d pages of %s", GC_MAX_PAGES, key);
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		if (asprintf(&url, "%s%cmaxResults=%u%s%s", path, sep, c->page_size,
-			     token ? "&pageToken=" : "", token ? token : "") < 0) {
-			r = STS_PLUGIN_ENOMEM;
-			break;
-		}
-		struct sts_plugin_rest_resp resp;
-		r = gc_request(p, "GET", url, NULL, true, &resp, call);
-		free(url);
-		free(token);
-		token = NULL;
-		json_t *items = r < 0 ? NULL : json_object_get(resp.json, key);
-		const char *next = json_string_value(json_object_get(resp.json, "nextPageToken"));
-		if (r == STS_PLUGIN_OK && items && !json_is_array(items)) {
-			sts_plugin_error(call, "an answer whose '%s' is not a list", key);
-			r = STS_PLUGIN_EPARSE;
-		}
-		if (r == STS_PLUGIN_OK && items && json_array_extend(all, items) < 0)
-			r = STS_PLUGIN_ENOMEM;
-		if (r == STS_PLUGIN_OK && next && *next && !(token = plg_escape(next, NULL)))
-			r = STS_PLUGIN_ENOMEM;
-		sts_plugin_rest_release(p, &resp);
-		if (!token)
-			break;
-	}
-	free(token);
-	if (r < 0)
-		json_decref(all);
-	else
-		*ret = all;
-	return r;
+	return plg_list_pages(p, &pager, path, key, ret, call);
 }
 
 /* The credentials buy a token and the project's zones can be listed. */

@@ -61,21 +61,8 @@ static int next_page(struct sts_plugin *p, const char *path, unsigned page, cons
 	const struct plg_rest *c = sts_plugin_ctx_get(p);
 	const char *next = json_string_value(
 	    json_object_get(json_object_get(json_object_get(prev, "meta"), "links"), "next"));
-	char *enc = NULL;
 	(void)page; /* the cursor says which */
-	*ret = NULL;
-	if (prev && (!next || !*next))
-		return STS_PLUGIN_OK;
-	if (prev && !(enc = plg_escape(next, NULL)))
-		return STS_PLUGIN_ENOMEM;
-	int r = STS_PLUGIN_OK;
-	if (asprintf(ret, "%s?per_page=%u%s%s", path, c->page_size, enc ? "&cursor=" : "",
-		     enc ? enc : "") < 0) {
-		*ret = NULL;
-		r = STS_PLUGIN_ENOMEM;
-	}
-	free(enc);
-	return r;
+	return plg_cursor_page(path, "per_page", c->page_size, "cursor", prev != NULL, next, ret);
 }
 
 static const struct plg_pager pager = {.max_pages = MAX_PAGES, .next = next_page};
