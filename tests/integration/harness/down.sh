@@ -67,6 +67,27 @@ rmdir /etc/netns 2>/dev/null || true
 # would meet busy ports or stale state, so this is a failure. Checked while
 # the lock is still held: once it is released, the next run's servers may
 # start from the same folder.
+# A server's children (nginx workers, dovecot and postfix helpers) may
+# outlive their master by a moment: wait for them (bounded, 3 s), then
+# kill what is still there, naming it. Only what survives SIGKILL counts.
+stragglers() {
+	local p
+	for p in $(pgrep -f -- "$T/" 2>/dev/null); do
+		[ "$p" = $$ ] || [ ! -r "/proc/$p/cmdline" ] || echo "$p"
+	done
+}
+for i in $(seq 30); do
+	s=$(stragglers)
+	[ -z "$s" ] && break
+	if [ "$i" = 20 ]; then
+		for p in $s; do
+			say "killing straggler $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-100)"
+			kill -KILL "$p" 2>/dev/null
+		done
+	fi
+	sleep 0.1
+done
+
 left=()
 for s in "${started[@]}"; do
 	kill -0 "${s#*=}" 2>/dev/null && left+=("$s")
