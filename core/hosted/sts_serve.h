@@ -17,8 +17,10 @@
  *   the exact stored bytes; another path 404; another method 405; a body
  *   413; a Host header naming another host than the SNI name 421.
  * - TLS 1.2 and 1.3 only. The certificate is chosen per SNI name in the
- *   ClientHello callback from the store (sts_hosted_store.h), parsed once
- *   into a bounded LRU cache of SSL_CTX. A name without a policy, without
+ *   ClientHello callback: on a name's first handshake one prepared query
+ *   (sts_hosted_lookup) reads its policy, chain and key, parsed once into
+ *   a bounded LRU cache (leaf, shared intermediates, key, policy bytes; no
+ *   SSL_CTX per name). A name without a policy, without
  *   a valid certificate, or no SNI at all: the handshake is refused with
  *   the unrecognized_name alert; no certificate is ever sent for it.
  * - TLS-ALPN-01 (RFC 8737): sts_serve_alpn_challenge_set().
@@ -27,8 +29,8 @@
  *   connection is closed at accept, before TLS), a handshake deadline, an
  *   absolute deadline per connection, a cap on the request header size.
  * - The store's generation is read once a second; when it moved, cached
- *   certificates are dropped and read again on the next handshake
- *   (policies are read from the store for each request).
+ *   cached entries are dropped and read again on the next handshake; a
+ *   request answers with the policy of the entry its handshake took.
  * - A heartbeat with counters is written to serve_instances every
  *   heartbeat_s seconds.
  */
