@@ -112,46 +112,150 @@ static int exec(struct sts_db *db, const char *sql)
 	return STS_OK;
 }
 
-static int prepare(struct sts_db *db, const char *sql, sqlite3_stmt **st)
+/* ---- statements (over SQLite) ---- */
+
+struct sts_db_stmt {
+	struct sts_db *db;
+	sqlite3_stmt *st;
+};
+
+STS_API int sts_db_prepare(struct sts_db *db, const char *sql, struct sts_db_stmt **ret)
 {
-	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
+	struct sts_db_stmt *st = calloc(1, sizeof(*st));
+	if (!st)
+		return STS_ENOMEM;
+	st->db = db;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st->st, NULL) != SQLITE_OK) {
+		free(st);
 		return fail(db, "prepare");
+	}
+	*ret = st;
 	return STS_OK;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+static int bound(struct sts_db_stmt *st, int rc)
 {
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	return rc == SQLITE_OK ? STS_OK : fail(st->db, "bind");
 }
 
-/* Run a statement that returns no rows. */
-static int step_done(struct sts_db *db, sqlite3_stmt *st)
+STS_API int sts_db_bind_text(struct sts_db_stmt *st, int i, const char *s)
 {
-	int rc = sqlite3_step(st);
-	int r = rc == SQLITE_DONE ? STS_OK : fail(db, "step");
-	sqlite3_finalize(st);
+	if (!s)
+		return sts_db_bind_null(st, i);
+	return bound(st, sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT));
+}
+
+STS_API int sts_db_bind_int(struct sts_db_stmt *st, int i, int64_t v)
+{
+	return bound(st, sqlite3_bind_int64(st->st, i, v));
+}
+
+STS_API int sts_db_bind_blob(struct sts_db_stmt *st, int i, const void *p, size_t n)
+{
+	return bound(st, sqlite3_bind_blob64(st->st, i, p ? p : "", n, SQLITE_TRANSIENT));
+}
+
+STS_API int sts_db_bind_null(struct sts_db_stmt *st, int i)
+{
+	return bound(st, sqlite3_bind_null(st->st, i));
+}
+
+STS_API int sts_db_step(struct sts_db_stmt *st)
+{
+	int rc = sqlite3_step(st->st);
+	if (rc == SQLITE_ROW)
+		return STS_DB_ROW;
+	if (rc == SQLITE_DONE)
+		return STS_DB_DONE;
+	return fail(st->db, "step");
+}
+
+STS_API const char *sts_db_col_text(struct sts_db_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st->st, i);
+}
+
+STS_API int64_t sts_db_col_int(struct sts_db_stmt *st, int i)
+{
+	return sqlite3_column_int64(st->st, i);
+}
+
+STS_API const void *sts_db_col_blob(struct sts_db_stmt *st, int i, size_t *ret_n)
+{
+	const void *p = sqlite3_column_blob(st->st, i);
+	*ret_n = (size_t)sqlite3_column_bytes(st->st, i);
+	return p;
+}
+
+STS_API bool sts_db_col_null(struct sts_db_stmt *st, int i)
+{
+	return sqlite3_column_type(st->st, i) == SQLITE_NULL;
+}
+
+STS_API int64_t sts_db_changes(struct sts_db_stmt *st)
+{
+	return sqlite3_changes64(st->db->h);
+}
+
+STS_API void sts_db_reset(struct sts_db_stmt *st)
+{
+	sqlite3_reset(st->st);
+}
+
+STS_API void sts_db_finalize(struct sts_db_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_finalize(st->st);
+	free(st);
+}
+
+STS_API int sts_db_has_table(struct sts_db *db, const char *name, bool *ret)
+{
+	struct sts_db_stmt *st;
+	lock(db);
+	int r = sts_db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+			       &st);
+	if (r == STS_OK) {
+		r = sts_db_bind_text(st, 1, name);
+		if (r == STS_OK)
+			r = sts_db_step(st);
+		if (r >= 0) {
+			*ret = r == STS_DB_ROW;
+			r = STS_OK;
+		}
+		sts_db_finalize(st);
+	}
+	unlock(db);
+	return r;
+}
+
+/* Run a statement that returns no rows, and finalize it. */
+static int step_done(struct sts_db_stmt *st)
+{
+	int r = sts_db_step(st);
+	if (r == STS_DB_ROW)
+		r = fail(st->db, "step");
+	sts_db_finalize(st);
 	return r;
 }
 
 STS_API int sts_db_execf(struct sts_db *db, const char *sql, const char *binds, ...)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	lock(db);
-	int r = prepare(db, sql, &st);
+	int r = sts_db_prepare(db, sql, &st);
 	if (r == STS_OK) {
 		va_list ap;
 		va_start(ap, binds);
 		for (int i = 0; binds[i]; i++) {
 			if (binds[i] == 't')
-				bind_text(st, i + 1, va_arg(ap, const char *));
+				sts_db_bind_text(st, i + 1, va_arg(ap, const char *));
 			else
-				sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+				sts_db_bind_int(st, i + 1, va_arg(ap, int64_t));
 		}
 		va_end(ap);
-		r = step_done(db, st);
+		r = step_done(st);
 	}
 	unlock(db);
 	return r;
@@ -165,19 +269,19 @@ static char *col_dup(sqlite3_stmt *st, int i)
 
 static int schema_version_locked(struct sts_db *db, const char *component, int *ret)
 {
-	sqlite3_stmt *st;
-	int r = prepare(db, "SELECT version FROM schema_version WHERE component = ?", &st);
+	struct sts_db_stmt *st;
+	int r = sts_db_prepare(db, "SELECT version FROM schema_version WHERE component = ?", &st);
 	if (r < 0)
 		return r;
-	bind_text(st, 1, component);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int(st, 0);
-	else if (rc == SQLITE_DONE)
+	sts_db_bind_text(st, 1, component);
+	int rc = sts_db_step(st);
+	if (rc == STS_DB_ROW)
+		*ret = (int)sts_db_col_int(st, 0);
+	else if (rc == STS_DB_DONE)
 		*ret = 0;
 	else
 		r = fail(db, "read schema version");
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	return r;
 }
 
@@ -222,16 +326,16 @@ STS_API int sts_db_migrate(struct sts_db *db, const char *component,
 			goto out;
 		r = exec(db, m[i].sql);
 		if (r == STS_OK) {
-			sqlite3_stmt *st;
-			r = prepare(
+			struct sts_db_stmt *st;
+			r = sts_db_prepare(
 			    db,
 			    "INSERT INTO schema_version (component, version) VALUES (?, ?)"
 			    " ON CONFLICT (component) DO UPDATE SET version = excluded.version",
 			    &st);
 			if (r == STS_OK) {
-				bind_text(st, 1, component);
-				sqlite3_bind_int(st, 2, m[i].version);
-				r = step_done(db, st);
+				sts_db_bind_text(st, 1, component);
+				sts_db_bind_int(st, 2, m[i].version);
+				r = step_done(st);
 			}
 		}
 		if (r < 0) {
@@ -267,23 +371,23 @@ enum { CORE_TABLES_V1 = 4 };
  */
 static int check_shape(struct sts_db *db)
 {
-	sqlite3_stmt *st;
-	int r = prepare(db,
-			"SELECT count(*), sum(name = 'schema_version'), sum(name IN"
-			" ('runs', 'journal', 'served_policies', 'managed_domains'))"
-			" FROM sqlite_master WHERE type = 'table'",
-			&st);
+	struct sts_db_stmt *st;
+	int r = sts_db_prepare(db,
+			       "SELECT count(*), sum(name = 'schema_version'), sum(name IN"
+			       " ('runs', 'journal', 'served_policies', 'managed_domains'))"
+			       " FROM sqlite_master WHERE type = 'table'",
+			       &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	int n = sqlite3_column_int(st, 0), has_sv = sqlite3_column_int(st, 1),
-	    n_core = sqlite3_column_int(st, 2);
-	if (rc != SQLITE_ROW) {
+	int rc = sts_db_step(st);
+	int n = (int)sts_db_col_int(st, 0), has_sv = (int)sts_db_col_int(st, 1),
+	    n_core = (int)sts_db_col_int(st, 2);
+	if (rc != STS_DB_ROW) {
 		r = fail(db, "read the schema");
-		sqlite3_finalize(st);
+		sts_db_finalize(st);
 		return r;
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	if (n == 0 || (n == 1 && has_sv))
 		return STS_OK; /* a new database */
 	int core = 0;
@@ -304,13 +408,13 @@ static int check_shape(struct sts_db *db)
 /* PRAGMA quick_check(1): "ok", or the first problem (a damaged page). */
 static int quick_check(struct sts_db *db)
 {
-	sqlite3_stmt *st;
-	int r = prepare(db, "PRAGMA quick_check(1)", &st);
+	struct sts_db_stmt *st;
+	int r = sts_db_prepare(db, "PRAGMA quick_check(1)", &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (rc != SQLITE_ROW)
+	int rc = sts_db_step(st);
+	const char *res = rc == STS_DB_ROW ? sts_db_col_text(st, 0) : NULL;
+	if (rc != STS_DB_ROW)
 		r = fail(db, "quick_check");
 	else if (!res || strcmp(res, "ok") != 0) {
 		db->damaged = true;
@@ -320,7 +424,7 @@ static int quick_check(struct sts_db *db)
 				*c = ' ';
 		r = STS_EDB;
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	return r;
 }
 
@@ -552,13 +656,13 @@ STS_API int sts_db_rollback(struct sts_db *db)
 
 STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *ret_run)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	lock(db);
-	int r = prepare(db, "INSERT INTO runs (command, started) VALUES (?, ?)", &st);
+	int r = sts_db_prepare(db, "INSERT INTO runs (command, started) VALUES (?, ?)", &st);
 	if (r == STS_OK) {
-		bind_text(st, 1, command);
-		sqlite3_bind_int64(st, 2, sts_db_now(db));
-		r = step_done(db, st);
+		sts_db_bind_text(st, 1, command);
+		sts_db_bind_int(st, 2, sts_db_now(db));
+		r = step_done(st);
 		if (r == STS_OK)
 			*ret_run = sqlite3_last_insert_rowid(db->h);
 	}
@@ -709,19 +813,20 @@ STS_API int sts_db_policy_seen(struct sts_db *db, const char *domain, const char
 STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long long *ret,
 				  bool *ret_found)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	lock(db);
-	int r = prepare(db, "SELECT max(max_age) FROM served_policies WHERE domain = ?", &st);
+	int r =
+	    sts_db_prepare(db, "SELECT max(max_age) FROM served_policies WHERE domain = ?", &st);
 	if (r == STS_OK) {
-		bind_text(st, 1, domain);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			bool found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+		sts_db_bind_text(st, 1, domain);
+		if (sts_db_step(st) == STS_DB_ROW) {
+			bool found = !sts_db_col_null(st, 0);
 			*ret_found = found;
-			*ret = found ? sqlite3_column_int64(st, 0) : 0;
+			*ret = found ? sts_db_col_int(st, 0) : 0;
 		} else {
 			r = fail(db, "read served policies");
 		}
-		sqlite3_finalize(st);
+		sts_db_finalize(st);
 	}
 	unlock(db);
 	return r;
@@ -730,11 +835,11 @@ STS_API int sts_db_policy_max_age(struct sts_db *db, const char *domain, long lo
 STS_API int sts_db_read_rows(struct sts_db *db, const struct sts_db_rows *q, void *ret,
 			     size_t *ret_n)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	char *v = NULL;
 	size_t n = 0, cap = 0, size = q->size;
 	lock(db);
-	int r = prepare(db, q->sql, &st);
+	int r = sts_db_prepare(db, q->sql, &st);
 	if (r < 0) {
 		if (q->optional)
 			r = STS_OK; /* no such table (yet): no rows */
@@ -742,22 +847,22 @@ STS_API int sts_db_read_rows(struct sts_db *db, const struct sts_db_rows *q, voi
 	}
 	const char *key = q->key;
 	if (key)
-		bind_text(st, 1, key);
+		sts_db_bind_text(st, 1, key);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
 		if (sts_array_grow(&v, n, &cap, size, 16) < 0) {
 			r = STS_ENOMEM;
 			break;
 		}
 		void *e = v + n++ * size;
 		memset(e, 0, size);
-		r = q->row(st, e);
+		r = q->row(st->st, e);
 		if (r < 0)
 			break;
 	}
-	if (r == STS_OK && rc != SQLITE_DONE)
+	if (r == STS_OK && rc != STS_DB_DONE)
 		r = fail(db, q->what);
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 out:
 	unlock(db);
 	if (r < 0) {
@@ -913,30 +1018,30 @@ STS_API int sts_db_domains_list(struct sts_db *db, struct sts_db_domain **ret, s
 STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_db_domain *ret,
 			      bool *ret_found)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	char sql[256];
 	snprintf(sql, sizeof(sql), "%s WHERE domain = ?", domain_cols);
 	lock(db);
-	int r = prepare(db, sql, &st);
+	int r = sts_db_prepare(db, sql, &st);
 	if (r < 0)
 		goto out;
-	bind_text(st, 1, domain);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	sts_db_bind_text(st, 1, domain);
+	int rc = sts_db_step(st);
+	if (rc == STS_DB_ROW) {
 		struct sts_db_domain d = {0};
-		r = domain_row(st, &d);
+		r = domain_row(st->st, &d);
 		if (r < 0) {
 			sts_db_domain_release(&d);
 		} else {
 			*ret = d;
 			*ret_found = true;
 		}
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == STS_DB_DONE) {
 		*ret_found = false;
 	} else {
 		r = fail(db, "read managed domain");
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 out:
 	unlock(db);
 	return r;

@@ -193,6 +193,38 @@ STS_API int sts_db_removal_deadline(struct sts_db *db, const char *domain, int64
 struct sqlite3;
 STS_API struct sqlite3 *sts_db_handle(struct sts_db *db);
 
+/*
+ * Prepared statements, meant to be the same for every storage engine:
+ * use them only between sts_db_hold() and sts_db_unhold(), or inside
+ * sts_db_begin() ... sts_db_commit(). Placeholders are `?` and `?N`;
+ * parameters and columns count from 1 and 0 as in SQLite.
+ */
+struct sts_db_stmt;
+enum { STS_DB_DONE = 0, STS_DB_ROW = 1 };
+
+/* STS_OK, or STS_EDB with sts_db_errmsg() "prepare: ..." */
+STS_API int sts_db_prepare(struct sts_db *db, const char *sql, struct sts_db_stmt **ret);
+/* Binds copy the value; a NULL text binds NULL. STS_OK or STS_EDB. */
+STS_API int sts_db_bind_text(struct sts_db_stmt *st, int i, const char *s);
+STS_API int sts_db_bind_int(struct sts_db_stmt *st, int i, int64_t v);
+STS_API int sts_db_bind_blob(struct sts_db_stmt *st, int i, const void *p, size_t n);
+STS_API int sts_db_bind_null(struct sts_db_stmt *st, int i);
+/* STS_DB_ROW, STS_DB_DONE, or STS_EDB with sts_db_errmsg() "step: ..." */
+STS_API int sts_db_step(struct sts_db_stmt *st);
+/* Columns of the current row. A NULL text/blob is NULL, a NULL int 0. */
+STS_API const char *sts_db_col_text(struct sts_db_stmt *st, int i);
+STS_API int64_t sts_db_col_int(struct sts_db_stmt *st, int i);
+STS_API const void *sts_db_col_blob(struct sts_db_stmt *st, int i, size_t *ret_n);
+STS_API bool sts_db_col_null(struct sts_db_stmt *st, int i);
+/* Rows changed by the last INSERT/UPDATE/DELETE run on this DB. */
+STS_API int64_t sts_db_changes(struct sts_db_stmt *st);
+/* Ready to step again; the bindings are kept. */
+STS_API void sts_db_reset(struct sts_db_stmt *st);
+/* st may be NULL. */
+STS_API void sts_db_finalize(struct sts_db_stmt *st);
+/* Does table name exist? Takes the lock itself. */
+STS_API int sts_db_has_table(struct sts_db *db, const char *name, bool *ret);
+
 /* A query whose rows become an array (sts_db_read_rows). */
 struct sqlite3_stmt;
 struct sts_db_rows {

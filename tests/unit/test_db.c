@@ -625,6 +625,91 @@ static void test_runs_interrupted(void **state)
 	assert_false(held);
 }
 
+/* The statement API: each type round-trips through bind, step and column. */
+static void test_stmt_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct sts_db *db = f->db;
+	struct sts_db_stmt *st;
+	assert_int_equal(sts_db_execf(db, "CREATE TABLE t (a TEXT, b INTEGER, c BLOB, d TEXT)", ""),
+			 STS_OK);
+	const unsigned char bytes[] = {0, 1, 0xff, 'x', 0};
+	sts_db_hold(db);
+	assert_int_equal(sts_db_prepare(db, "INSERT INTO t VALUES (?, ?, ?, ?4)", &st), STS_OK);
+	assert_int_equal(sts_db_bind_text(st, 1, "h\xc3\xa9llo"), STS_OK);
+	assert_int_equal(sts_db_bind_int(st, 2, INT64_MIN + 1), STS_OK);
+	assert_int_equal(sts_db_bind_blob(st, 3, bytes, sizeof(bytes)), STS_OK);
+	assert_int_equal(sts_db_bind_null(st, 4), STS_OK);
+	assert_int_equal(sts_db_step(st), STS_DB_DONE);
+	assert_int_equal(sts_db_changes(st), 1);
+	/* reset keeps the bindings: a second row, then NULLs of each type */
+	sts_db_reset(st);
+	assert_int_equal(sts_db_bind_int(st, 2, 42), STS_OK);
+	assert_int_equal(sts_db_step(st), STS_DB_DONE);
+	sts_db_reset(st);
+	assert_int_equal(sts_db_bind_text(st, 1, NULL), STS_OK);
+	assert_int_equal(sts_db_bind_null(st, 2), STS_OK);
+	assert_int_equal(sts_db_bind_blob(st, 3, NULL, 0), STS_OK);
+	assert_int_equal(sts_db_bind_text(st, 4, ""), STS_OK);
+	assert_int_equal(sts_db_step(st), STS_DB_DONE);
+	sts_db_reset(st);
+	assert_int_equal(sts_db_bind_int(st, 9, 1), STS_EDB); /* no such parameter */
+	assert_non_null(strstr(sts_db_errmsg(db), "bind: "));
+	sts_db_finalize(st);
+
+	assert_int_equal(sts_db_prepare(db, "SELECT a, b, c, d FROM t ORDER BY rowid", &st),
+			 STS_OK);
+	size_t n = 99;
+	assert_int_equal(sts_db_step(st), STS_DB_ROW);
+	assert_string_equal(sts_db_col_text(st, 0), "h\xc3\xa9llo");
+	assert_true(sts_db_col_int(st, 1) == INT64_MIN + 1);
+	const unsigned char *b = sts_db_col_blob(st, 2, &n);
+	assert_int_equal(n, sizeof(bytes));
+	assert_memory_equal(b, bytes, sizeof(bytes));
+	assert_true(sts_db_col_null(st, 3));
+	assert_null(sts_db_col_text(st, 3));
+	assert_false(sts_db_col_null(st, 0));
+	assert_int_equal(sts_db_step(st), STS_DB_ROW);
+	assert_int_equal(sts_db_col_int(st, 1), 42);
+	assert_string_equal(sts_db_col_text(st, 0), "h\xc3\xa9llo");
+	assert_int_equal(sts_db_step(st), STS_DB_ROW);
+	assert_true(sts_db_col_null(st, 0));
+	assert_null(sts_db_col_text(st, 0));
+	assert_true(sts_db_col_null(st, 1));
+	assert_int_equal(sts_db_col_int(st, 1), 0);
+	assert_false(sts_db_col_null(st, 2)); /* an empty blob is not NULL */
+	sts_db_col_blob(st, 2, &n);
+	assert_int_equal(n, 0);
+	assert_string_equal(sts_db_col_text(st, 3), "");
+	assert_int_equal(sts_db_step(st), STS_DB_DONE);
+	sts_db_finalize(st);
+	sts_db_finalize(NULL);
+
+	/* errors: a statement that does not prepare, a constraint at step */
+	assert_int_equal(sts_db_prepare(db, "SELECT * FROM nowhere", &st), STS_EDB);
+	assert_non_null(strstr(sts_db_errmsg(db), "prepare: no such table"));
+	assert_int_equal(sts_db_execf(db, "CREATE TABLE u (k TEXT PRIMARY KEY)", ""), STS_OK);
+	assert_int_equal(sts_db_prepare(db, "INSERT INTO u VALUES (?1), (?1)", &st), STS_OK);
+	sts_db_bind_text(st, 1, "k");
+	assert_int_equal(sts_db_step(st), STS_EDB);
+	assert_non_null(strstr(sts_db_errmsg(db), "step: UNIQUE constraint failed"));
+	sts_db_finalize(st);
+	sts_db_unhold(db);
+}
+
+static void test_has_table(void **state)
+{
+	struct fixture *f = *state;
+	bool has = true;
+	assert_int_equal(sts_db_has_table(f->db, "no_such_table", &has), STS_OK);
+	assert_false(has);
+	assert_int_equal(sts_db_has_table(f->db, "runs", &has), STS_OK);
+	assert_true(has);
+	assert_int_equal(sts_db_execf(f->db, "CREATE VIEW v AS SELECT 1", ""), STS_OK);
+	assert_int_equal(sts_db_has_table(f->db, "v", &has), STS_OK);
+	assert_false(has); /* a view is not a table */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +726,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_empty_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runs_interrupted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stmt_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_has_table, setup, teardown),
 	    cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
