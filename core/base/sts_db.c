@@ -261,10 +261,10 @@ STS_API int sts_db_execf(struct sts_db *db, const char *sql, const char *binds, 
 	return r;
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(struct sts_db_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? strdup((const char *)s) : NULL;
+	const char *s = sts_db_col_text(st, i);
+	return s ? strdup(s) : NULL;
 }
 
 static int schema_version_locked(struct sts_db *db, const char *component, int *ret)
@@ -685,12 +685,12 @@ static void run_release(void *pv)
 	free(((struct sts_db_run *)pv)->command);
 }
 
-static int run_row(sqlite3_stmt *st, void *pv)
+static int run_row(struct sts_db_stmt *st, void *pv)
 {
 	struct sts_db_run *run = pv;
-	run->id = sqlite3_column_int64(st, 0);
+	run->id = sts_db_col_int(st, 0);
 	run->command = col_dup(st, 1);
-	run->started = sqlite3_column_int64(st, 2);
+	run->started = sts_db_col_int(st, 2);
 	return run->command ? STS_OK : STS_ENOMEM;
 }
 
@@ -856,7 +856,7 @@ STS_API int sts_db_read_rows(struct sts_db *db, const struct sts_db_rows *q, voi
 		}
 		void *e = v + n++ * size;
 		memset(e, 0, size);
-		r = q->row(st->st, e);
+		r = q->row(st, e);
 		if (r < 0)
 			break;
 	}
@@ -893,7 +893,7 @@ STS_API void sts_db_policies_free(struct sts_db_policy *v, size_t n)
 	STS_ARRAY_FREE(v, n, policy_release);
 }
 
-static int policy_row(sqlite3_stmt *st, void *pv)
+static int policy_row(struct sts_db_stmt *st, void *pv)
 {
 	struct sts_db_policy *p = pv;
 	p->domain = col_dup(st, 0);
@@ -901,10 +901,10 @@ static int policy_row(sqlite3_stmt *st, void *pv)
 	p->sha256 = col_dup(st, 2);
 	p->text = col_dup(st, 3);
 	p->mode = col_dup(st, 4);
-	p->max_age = sqlite3_column_int64(st, 5);
-	p->first_served = sqlite3_column_int64(st, 6);
-	p->last_served = sqlite3_column_int64(st, 7);
-	p->current = sqlite3_column_int(st, 8) != 0;
+	p->max_age = sts_db_col_int(st, 5);
+	p->first_served = sts_db_col_int(st, 6);
+	p->last_served = sts_db_col_int(st, 7);
+	p->current = sts_db_col_int(st, 8) != 0;
 	if (!p->domain || !p->policy_id || !p->sha256 || !p->text || !p->mode)
 		return STS_ENOMEM;
 	return STS_OK;
@@ -983,15 +983,15 @@ static const char domain_cols[] =
     "SELECT domain, first_seen, coalesce(last_applied, 0), coalesce(removal_started, 0),"
     " spec FROM managed_domains";
 
-static int domain_row(sqlite3_stmt *st, void *pv)
+static int domain_row(struct sts_db_stmt *st, void *pv)
 {
 	struct sts_db_domain *d = pv;
 	d->domain = col_dup(st, 0);
-	d->first_seen = sqlite3_column_int64(st, 1);
-	d->last_applied = sqlite3_column_int64(st, 2);
-	d->removal_started = sqlite3_column_int64(st, 3);
+	d->first_seen = sts_db_col_int(st, 1);
+	d->last_applied = sts_db_col_int(st, 2);
+	d->removal_started = sts_db_col_int(st, 3);
 	d->spec = col_dup(st, 4);
-	if (!d->domain || (!d->spec && sqlite3_column_type(st, 4) != SQLITE_NULL))
+	if (!d->domain || (!d->spec && !sts_db_col_null(st, 4)))
 		return STS_ENOMEM;
 	return STS_OK;
 }
@@ -1029,7 +1029,7 @@ STS_API int sts_db_domain_get(struct sts_db *db, const char *domain, struct sts_
 	int rc = sts_db_step(st);
 	if (rc == STS_DB_ROW) {
 		struct sts_db_domain d = {0};
-		r = domain_row(st->st, &d);
+		r = domain_row(st, &d);
 		if (r < 0) {
 			sts_db_domain_release(&d);
 		} else {

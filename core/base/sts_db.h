@@ -226,13 +226,12 @@ STS_API void sts_db_finalize(struct sts_db_stmt *st);
 STS_API int sts_db_has_table(struct sts_db *db, const char *name, bool *ret);
 
 /* A query whose rows become an array (sts_db_read_rows). */
-struct sqlite3_stmt;
 struct sts_db_rows {
 	const char *sql;
 	const char *key; /* bound as ?1 when not NULL */
 	size_t size;	 /* of one element */
 	/* fill elem (zeroed) from the row: STS_OK or a negative sts_err */
-	int (*row)(struct sqlite3_stmt *st, void *elem);
+	int (*row)(struct sts_db_stmt *st, void *elem);
 	void (*release)(void *elem); /* what row() left in elem, on a failure */
 	const char *what;	     /* names the read in sts_db_errmsg() */
 	bool optional;		     /* a statement that does not prepare (no table yet): no rows */

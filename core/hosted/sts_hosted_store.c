@@ -75,10 +75,10 @@ static void free_key(char *pem)
 }
 
 /* a BLOB column's bytes, NUL-terminated for convenience; NULL when out of memory */
-static unsigned char *blob_dup(sqlite3_stmt *st, int i, size_t *ret_len)
+static unsigned char *blob_dup(struct sts_db_stmt *st, int i, size_t *ret_len)
 {
-	const void *b = sqlite3_column_blob(st, i);
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	size_t n = 0;
+	const void *b = sts_db_col_blob(st, i, &n);
 	unsigned char *d = malloc(n + 1);
 	if (d) {
 		if (n)
@@ -89,9 +89,9 @@ static unsigned char *blob_dup(sqlite3_stmt *st, int i, size_t *ret_len)
 	return d;
 }
 
-static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
+static char *col_dup(struct sts_db_stmt *st, int i, bool *oom)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = sts_db_col_text(st, i);
 	char *d;
 	if (!s)
 		return NULL;
@@ -152,7 +152,7 @@ STS_API int sts_hosted_policy_put(struct sts_db *db, const char *host, const cha
 	return r;
 }
 
-static int policy_row(sqlite3_stmt *st, void *elem)
+static int policy_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_policy *p = elem;
 	bool oom = false;
@@ -162,10 +162,10 @@ static int policy_row(sqlite3_stmt *st, void *elem)
 	p->body = blob_dup(st, 2, &p->body_len);
 	p->policy_id = col_dup(st, 3, &oom);
 	snprintf(p->sha256, sizeof(p->sha256), "%s",
-		 sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
-	p->max_age = sqlite3_column_int64(st, 5);
-	p->max_age_ever = sqlite3_column_int64(st, 6);
-	p->updated = sqlite3_column_int64(st, 7);
+		 sts_db_col_text(st, 4) ? sts_db_col_text(st, 4) : "");
+	p->max_age = sts_db_col_int(st, 5);
+	p->max_age_ever = sts_db_col_int(st, 6);
+	p->updated = sts_db_col_int(st, 7);
 	return oom || !p->body ? STS_ENOMEM : STS_OK;
 }
 
@@ -230,7 +230,7 @@ STS_API int sts_hosted_policy_delete(struct sts_db *db, const char *host)
 
 struct sts_hosted_lookup {
 	struct sts_db *db;
-	sqlite3_stmt *st; /* prepared on the first get (the tables may come later) */
+	struct sts_db_stmt *st; /* prepared on the first get (the tables may come later) */
 };
 
 STS_API int sts_hosted_lookup_new(struct sts_db *db, struct sts_hosted_lookup **ret)
@@ -250,7 +250,7 @@ STS_API void sts_hosted_lookup_free(struct sts_hosted_lookup *l)
 	if (!l)
 		return;
 	sts_db_hold(l->db);
-	sqlite3_finalize(l->st);
+	sts_db_finalize(l->st);
 	sts_db_unhold(l->db);
 	free(l);
 }
@@ -268,11 +268,10 @@ STS_API int sts_hosted_lookup_get(struct sts_hosted_lookup *l, const char *host,
 	if (!l || !host)
 		return STS_EINVAL;
 	sts_db_hold(l->db);
-	if (!l->st && sqlite3_prepare_v3(sts_db_handle(l->db), sql, -1, SQLITE_PREPARE_PERSISTENT,
-					 &l->st, NULL) != SQLITE_OK)
+	if (!l->st && sts_db_prepare(l->db, sql, &l->st) != STS_OK)
 		goto out;
-	sqlite3_bind_text(l->st, 1, host, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(l->st)) == SQLITE_ROW) {
+	sts_db_bind_text(l->st, 1, host);
+	if ((rc = sts_db_step(l->st)) == STS_DB_ROW) {
 		v.body = blob_dup(l->st, 0, &v.body_len);
 		v.chain_pem = col_dup(l->st, 1, &oom);
 		v.key_pem = col_dup(l->st, 2, &oom);
@@ -284,14 +283,12 @@ STS_API int sts_hosted_lookup_get(struct sts_hosted_lookup *l, const char *host,
 		*ret = v;
 		*ret_found = true;
 		r = STS_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == STS_DB_DONE) {
 		r = STS_OK;
 	}
 out:
-	if (l->st) { /* no read transaction left open between two handshakes */
-		sqlite3_reset(l->st);
-		sqlite3_clear_bindings(l->st);
-	}
+	if (l->st) /* no read transaction left open between two handshakes */
+		sts_db_reset(l->st);
 	sts_db_unhold(l->db);
 	return r;
 }
@@ -358,20 +355,20 @@ STS_API int sts_hosted_cert_retry(struct sts_db *db, const char *host, const cha
 	return cert_failed(db, host, error, next_attempt, 0);
 }
 
-static int cert_row(sqlite3_stmt *st, void *elem)
+static int cert_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_cert *c = elem;
 	bool oom = false;
 	c->host = col_dup(st, 0, &oom);
 	c->chain_pem = col_dup(st, 1, &oom);
 	c->key_pem = col_dup(st, 2, &oom);
-	c->not_before = sqlite3_column_int64(st, 3);
-	c->not_after = sqlite3_column_int64(st, 4);
-	c->updated = sqlite3_column_int64(st, 5);
+	c->not_before = sts_db_col_int(st, 3);
+	c->not_after = sts_db_col_int(st, 4);
+	c->updated = sts_db_col_int(st, 5);
 	c->last_error = col_dup(st, 6, &oom);
-	c->last_attempt = sqlite3_column_int64(st, 7);
-	c->next_attempt = sqlite3_column_int64(st, 8);
-	c->failures = sqlite3_column_int64(st, 9);
+	c->last_attempt = sts_db_col_int(st, 7);
+	c->next_attempt = sts_db_col_int(st, 8);
+	c->failures = sts_db_col_int(st, 9);
 	return oom ? STS_ENOMEM : STS_OK;
 }
 
@@ -425,13 +422,13 @@ STS_API int sts_hosted_order_put(struct sts_db *db, const char *host, const char
 			    "ttti", host, order_url, key_pem, order_url ? expires : (int64_t)0);
 }
 
-static int order_row(sqlite3_stmt *st, void *elem)
+static int order_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_order *o = elem;
 	bool oom = false;
 	o->url = col_dup(st, 0, &oom);
 	o->key_pem = col_dup(st, 1, &oom);
-	o->expires = sqlite3_column_int64(st, 2);
+	o->expires = sts_db_col_int(st, 2);
 	return oom ? STS_ENOMEM : STS_OK;
 }
 
@@ -466,18 +463,18 @@ STS_API int sts_hosted_order_get(struct sts_db *db, const char *host, struct sts
 
 /* ---- hosts ---- */
 
-static int host_row(sqlite3_stmt *st, void *elem)
+static int host_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_host *h = elem;
 	bool oom = false;
 	h->host = col_dup(st, 0, &oom);
 	h->domain = col_dup(st, 1, &oom);
-	h->max_age_ever = sqlite3_column_int64(st, 2);
-	h->has_cert = sqlite3_column_int(st, 3) != 0;
-	h->not_after = sqlite3_column_int64(st, 4);
+	h->max_age_ever = sts_db_col_int(st, 2);
+	h->has_cert = sts_db_col_int(st, 3) != 0;
+	h->not_after = sts_db_col_int(st, 4);
 	h->last_error = col_dup(st, 5, &oom);
-	h->next_attempt = sqlite3_column_int64(st, 6);
-	h->failures = sqlite3_column_int64(st, 7);
+	h->next_attempt = sts_db_col_int(st, 6);
+	h->failures = sts_db_col_int(st, 7);
 	return oom ? STS_ENOMEM : STS_OK;
 }
 
@@ -513,16 +510,16 @@ STS_API void sts_hosted_hosts_free(struct sts_hosted_host *v, size_t n)
 
 /* ---- the watcher's certificate alerts ---- */
 
-static int alert_row(sqlite3_stmt *st, void *elem)
+static int alert_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_alert *a = elem;
 	bool oom = false;
 	a->host = col_dup(st, 0, &oom);
 	a->domain = col_dup(st, 1, &oom);
-	a->has_cert = sqlite3_column_int(st, 2) != 0;
-	a->not_after = sqlite3_column_int64(st, 3);
+	a->has_cert = sts_db_col_int(st, 2) != 0;
+	a->not_after = sts_db_col_int(st, 3);
 	a->last_error = col_dup(st, 4, &oom);
-	a->failures = sqlite3_column_int64(st, 5);
+	a->failures = sts_db_col_int(st, 5);
 	a->alerted = col_dup(st, 6, &oom);
 	return oom ? STS_ENOMEM : STS_OK;
 }
@@ -576,7 +573,7 @@ STS_API int sts_hosted_account_put(struct sts_db *db, const char *directory, con
 			    "tttti", directory, key_pem, kid, contact, (int64_t)sts_db_now(db));
 }
 
-static int account_row(sqlite3_stmt *st, void *elem)
+static int account_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_hosted_account *a = elem;
 	bool oom = false;
@@ -584,7 +581,7 @@ static int account_row(sqlite3_stmt *st, void *elem)
 	a->key_pem = col_dup(st, 1, &oom);
 	a->kid = col_dup(st, 2, &oom);
 	a->contact = col_dup(st, 3, &oom);
-	a->created = sqlite3_column_int64(st, 4);
+	a->created = sts_db_col_int(st, 4);
 	return oom ? STS_ENOMEM : STS_OK;
 }
 
@@ -636,16 +633,16 @@ STS_API int sts_hosted_heartbeat(struct sts_db *db, const struct sts_serve_insta
 			    (int64_t)sts_db_now(db), i->counters);
 }
 
-static int instance_row(sqlite3_stmt *st, void *elem)
+static int instance_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_serve_instance *i = elem;
 	bool oom = false;
 	i->instance = col_dup(st, 0, &oom);
 	i->hostname = col_dup(st, 1, &oom);
-	i->pid = sqlite3_column_int64(st, 2);
+	i->pid = sts_db_col_int(st, 2);
 	i->listen = col_dup(st, 3, &oom);
-	i->started = sqlite3_column_int64(st, 4);
-	i->heartbeat = sqlite3_column_int64(st, 5);
+	i->started = sts_db_col_int(st, 4);
+	i->heartbeat = sts_db_col_int(st, 5);
 	i->counters = col_dup(st, 6, &oom);
 	return oom ? STS_ENOMEM : STS_OK;
 }
@@ -685,9 +682,9 @@ STS_API int sts_hosted_instances_prune(struct sts_db *db, int64_t before)
 
 /* ---- the generation ---- */
 
-static int gen_row(sqlite3_stmt *st, void *elem)
+static int gen_row(struct sts_db_stmt *st, void *elem)
 {
-	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+	*(int64_t *)elem = sts_db_col_int(st, 0);
 	return STS_OK;
 }
 

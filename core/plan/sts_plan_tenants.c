@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sts_err.h"
 #include "sts_plan_tenants.h"
 
@@ -43,11 +41,11 @@ static void tenant_release(void *elem)
 	free(t->tenant);
 }
 
-static int tenant_row(sqlite3_stmt *st, void *elem)
+static int tenant_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_plan_tenant *t = elem;
-	const char *d = (const char *)sqlite3_column_text(st, 0);
-	const char *n = (const char *)sqlite3_column_text(st, 1);
+	const char *d = sts_db_col_text(st, 0);
+	const char *n = sts_db_col_text(st, 1);
 	t->domain = d ? strdup(d) : NULL;
 	t->tenant = n ? strdup(n) : NULL;
 	return t->domain && t->tenant ? STS_OK : STS_ENOMEM;

@@ -39,17 +39,17 @@ static const struct sts_db_migration migrations[] = {
 #define STATE_COLS_1 "stage, since, pending, last_check, NULL, 0, 0, NULL"
 
 /* A row of STATE_COLS_* from column `first` on. */
-static void state_row(sqlite3_stmt *st, int first, struct sts_rollout_state *ret)
+static void state_row(struct sts_db_stmt *st, int first, struct sts_rollout_state *ret)
 {
-	const char *hr = (const char *)sqlite3_column_text(st, first + 7);
-	ret->stage = sts_stage_from_string((const char *)sqlite3_column_text(st, first));
-	ret->since = sqlite3_column_int64(st, first + 1);
-	ret->pending = sts_stage_from_string((const char *)sqlite3_column_text(st, first + 2));
-	ret->last_check = sqlite3_column_int64(st, first + 3);
-	const char *im = (const char *)sqlite3_column_text(st, first + 4);
+	const char *hr = sts_db_col_text(st, first + 7);
+	ret->stage = sts_stage_from_string(sts_db_col_text(st, first));
+	ret->since = sts_db_col_int(st, first + 1);
+	ret->pending = sts_stage_from_string(sts_db_col_text(st, first + 2));
+	ret->last_check = sts_db_col_int(st, first + 3);
+	const char *im = sts_db_col_text(st, first + 4);
 	ret->inventory_mode = im ? sts_mode_from_string(im) : STS_MODE_INVALID;
-	ret->brake = sqlite3_column_int(st, first + 5) != 0;
-	ret->held = sqlite3_column_int(st, first + 6) != 0;
+	ret->brake = sts_db_col_int(st, first + 5) != 0;
+	ret->held = sts_db_col_int(st, first + 6) != 0;
 	snprintf(ret->hold_reason, sizeof(ret->hold_reason), "%s", hr ? hr : "");
 }
 
@@ -59,9 +59,9 @@ STS_API int sts_rollout_schema(struct sts_db *db)
 			      sizeof(migrations) / sizeof(migrations[0]));
 }
 
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
+static void col_text(struct sts_db_stmt *st, int i, char *out, size_t n)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = sts_db_col_text(st, i);
 	snprintf(out, n, "%s", s ? s : "");
 }
 
@@ -69,7 +69,8 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
 
 struct sts_rollout_reader {
 	struct sts_db *db;
-	sqlite3_stmt *state, *policies, *daily, *failures; /* NULL: table missing */
+	struct sts_db_stmt *state;		   /* NULL: table missing */
+	sqlite3_stmt *policies, *daily, *failures; /* NULL: table missing */
 	bool in_txn; /* one read transaction over many domains (no lock per statement) */
 	const struct sts_reporters *reporters; /* the allow-list; own_list by default */
 	struct sts_reporters *own_list;
@@ -117,9 +118,11 @@ STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader 
 	}
 	r->reporters = r->own_list;
 	sts_db_hold(db);
-	r->state = prep(db, "SELECT " STATE_COLS_2 " FROM rollout_state WHERE domain = ?");
-	if (!r->state)
-		r->state = prep(db, "SELECT " STATE_COLS_1 " FROM rollout_state WHERE domain = ?");
+	if (sts_db_prepare(db, "SELECT " STATE_COLS_2 " FROM rollout_state WHERE domain = ?",
+			   &r->state) < 0 &&
+	    sts_db_prepare(db, "SELECT " STATE_COLS_1 " FROM rollout_state WHERE domain = ?",
+			   &r->state) < 0)
+		r->state = NULL;
 	r->policies = prep(db, "SELECT text FROM served_policies WHERE domain = ?");
 	/* which rows count is decided per reporter (the allow-list is not in the DB) */
 	r->daily = prep(db, "SELECT organization, policy_digest, sum(reports), sum(successful),"
@@ -140,7 +143,7 @@ STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
 	if (!r)
 		return;
 	sts_rollout_reader_pause(r);
-	sqlite3_finalize(r->state);
+	sts_db_finalize(r->state);
 	sqlite3_finalize(r->policies);
 	sqlite3_finalize(r->daily);
 	sqlite3_finalize(r->failures);
@@ -151,7 +154,7 @@ STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
 STS_API int sts_rollout_reader_state(struct sts_rollout_reader *rd, const char *domain,
 				     struct sts_rollout_state *ret, bool *ret_found)
 {
-	sqlite3_stmt *st = rd->state;
+	struct sts_db_stmt *st = rd->state;
 	int r = STS_OK, rc;
 
 	*ret_found = false;
@@ -159,17 +162,16 @@ STS_API int sts_rollout_reader_state(struct sts_rollout_reader *rd, const char *
 		return STS_EDB; /* no rollout schema */
 	sts_db_hold(rd->db);
 	reader_txn(rd);
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*ret_found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW) {
+	sts_db_bind_text(st, 1, domain);
+	rc = sts_db_step(st);
+	*ret_found = rc == STS_DB_ROW;
+	if (rc == STS_DB_ROW) {
 		memset(ret, 0, sizeof(*ret));
 		snprintf(ret->domain, sizeof(ret->domain), "%s", domain);
 		state_row(st, 0, ret);
-	} else if (rc != SQLITE_DONE)
+	} else if (rc != STS_DB_DONE)
 		r = STS_EDB;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	sts_db_reset(st);
 	sts_db_unhold(rd->db);
 	return r;
 }
@@ -257,10 +259,10 @@ STS_API int sts_rollout_checked(struct sts_db *db, const char *domain, int64_t a
 			    at, domain);
 }
 
-static int domain_row(sqlite3_stmt *st, void *elem)
+static int domain_row(struct sts_db_stmt *st, void *elem)
 {
 	char **d = elem;
-	*d = strdup((const char *)sqlite3_column_text(st, 0));
+	*d = strdup(sts_db_col_text(st, 0));
 	return *d ? STS_OK : STS_ENOMEM;
 }
 
@@ -282,14 +284,14 @@ STS_API int sts_rollout_domains(struct sts_db *db, char ***ret, size_t *ret_n)
 	return sts_db_read_rows(db, &q, ret, ret_n);
 }
 
-static int transition_row(sqlite3_stmt *st, void *elem)
+static int transition_row(struct sts_db_stmt *st, void *elem)
 {
 	struct sts_rollout_transition *t = elem;
-	t->time = sqlite3_column_int64(st, 0);
+	t->time = sts_db_col_int(st, 0);
 	col_text(st, 1, t->from, sizeof(t->from));
 	col_text(st, 2, t->to, sizeof(t->to));
-	t->reason = strdup((const char *)sqlite3_column_text(st, 3));
-	t->evidence = strdup((const char *)sqlite3_column_text(st, 4));
+	t->reason = strdup(sts_db_col_text(st, 3));
+	t->evidence = strdup(sts_db_col_text(st, 4));
 	return t->reason && t->evidence ? STS_OK : STS_ENOMEM;
 }
 
@@ -332,13 +334,12 @@ struct sts_rollout_modes {
 	size_t n;
 };
 
-static int mode_row(sqlite3_stmt *st, void *elem)
+static int mode_row(struct sts_db_stmt *st, void *elem)
 {
 	struct mode_entry *e = elem;
 	state_row(st, 1, &e->st);
-	snprintf(e->st.domain, sizeof(e->st.domain), "%s",
-		 (const char *)sqlite3_column_text(st, 0));
-	e->domain = strdup((const char *)sqlite3_column_text(st, 0));
+	snprintf(e->st.domain, sizeof(e->st.domain), "%s", sts_db_col_text(st, 0));
+	e->domain = strdup(sts_db_col_text(st, 0));
 	return e->domain ? STS_OK : STS_ENOMEM;
 }
 
