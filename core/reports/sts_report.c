@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_escape.h"
@@ -185,40 +183,40 @@ static void where(const struct sts_report_query *q, char *out, size_t n)
 		 q->authenticated_only ? " AND authenticated = 1" : "");
 }
 
-void rpt_bind_query(sqlite3_stmt *st, const struct sts_report_query *q)
+void rpt_bind_query(struct sts_db_stmt *st, const struct sts_report_query *q)
 {
 	if (q->domain)
-		sqlite3_bind_text(st, 1, q->domain, -1, SQLITE_STATIC);
+		sts_db_bind_text(st, 1, q->domain);
 	if (q->since)
-		sqlite3_bind_text(st, 2, q->since, -1, SQLITE_STATIC);
+		sts_db_bind_text(st, 2, q->since);
 	if (q->until)
-		sqlite3_bind_text(st, 3, q->until, -1, SQLITE_STATIC);
+		sts_db_bind_text(st, 3, q->until);
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct sts_db_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? (const char *)s : "";
+	const char *s = sts_db_col_text(st, i);
+	return s ? s : "";
 }
 
 /* Run "SELECT cols FROM table WHERE ... tail" and hand each row to row(). */
-static int each_row(sqlite3 *h, const struct sts_report_query *q, const char *head,
-		    const char *tail, int (*row)(sqlite3_stmt *st, struct sts_report *r),
+static int each_row(struct sts_db *db, const struct sts_report_query *q, const char *head,
+		    const char *tail, int (*row)(struct sts_db_stmt *st, struct sts_report *r),
 		    struct sts_report *r)
 {
 	char sql[640], w[160];
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	where(q, w, sizeof(w));
 	snprintf(sql, sizeof(sql), "%s%s%s", head, w, tail);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sts_db_prepare(db, sql, &st) != STS_OK)
 		return STS_EDB;
 	rpt_bind_query(st, q);
 	int rc, r2 = STS_OK;
-	while (r2 == STS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (r2 == STS_OK && (rc = sts_db_step(st)) == STS_DB_ROW)
 		r2 = row(st, r);
-	if (r2 == STS_OK && rc != SQLITE_DONE)
+	if (r2 == STS_OK && rc != STS_DB_DONE)
 		r2 = STS_EDB;
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	return r2;
 }
 
@@ -229,18 +227,18 @@ static struct sts_report_org *org_for(struct sts_report_domain *d, const char *n
 }
 
 /* domain, day, organization, authenticated, reports, successful, failed */
-static int daily_row(sqlite3_stmt *st, struct sts_report *r)
+static int daily_row(struct sts_db_stmt *st, struct sts_report *r)
 {
 	struct sts_report_domain *d = domain_for(r, col(st, 0));
 	if (!d)
 		return STS_ENOMEM;
 	const char *day = col(st, 1);
-	int64_t rep = sqlite3_column_int64(st, 4), ok = sqlite3_column_int64(st, 5),
-		bad = sqlite3_column_int64(st, 6);
+	int64_t rep = sts_db_col_int(st, 4), ok = sts_db_col_int(st, 5),
+		bad = sts_db_col_int(st, 6);
 	d->reports += rep;
 	d->successful += ok;
 	d->failed += bad;
-	if (sqlite3_column_int(st, 3)) {
+	if (sts_db_col_int(st, 3)) {
 		d->auth_reports += rep;
 		d->auth_successful += ok;
 		d->auth_failed += bad;
@@ -263,12 +261,12 @@ static int daily_row(sqlite3_stmt *st, struct sts_report *r)
 }
 
 /* domain, result_type, receiving_mx, sending_ip, sessions */
-static int failure_row(sqlite3_stmt *st, struct sts_report *r)
+static int failure_row(struct sts_db_stmt *st, struct sts_report *r)
 {
 	struct sts_report_domain *d = domain_for(r, col(st, 0));
 	if (!d)
 		return STS_ENOMEM;
-	int64_t n = sqlite3_column_int64(st, 4);
+	int64_t n = sts_db_col_int(st, 4);
 	const char *rt = col(st, 1), *mx = col(st, 2), *ip = col(st, 3);
 	int r2 = add_count(&d->by_result_type, &d->n_by_result_type, *rt ? rt : "(none)", n);
 	if (r2 == STS_OK)
@@ -298,29 +296,27 @@ STS_API int sts_report_build(struct sts_db *db, const struct sts_report_query *q
 	int rc = sts_db_schema_version(db, STS_INGEST_COMPONENT, &version);
 	if (rc == STS_OK && version > 0) {
 		sts_db_hold(db);
-		sqlite3 *h = sts_db_handle(db);
 		/* one read transaction: both queries see the same state */
-		sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
-		rc = each_row(h, q,
+		(void)sts_db_execf(db, "BEGIN", "");
+		rc = each_row(db, q,
 			      "SELECT domain, day, organization, authenticated, sum(reports),"
 			      " sum(successful), sum(failed) FROM tlsrpt_daily",
 			      " GROUP BY domain, day, organization, authenticated"
 			      " ORDER BY domain, day",
 			      daily_row, r);
 		if (rc == STS_OK)
-			rc = each_row(h, q,
+			rc = each_row(db, q,
 				      "SELECT domain, result_type, receiving_mx, sending_ip,"
 				      " sum(sessions) FROM tlsrpt_failures",
 				      " GROUP BY domain, result_type, receiving_mx, sending_ip",
 				      failure_row, r);
-		sqlite3_stmt *st = NULL;
+		struct sts_db_stmt *st = NULL;
 		if (rc == STS_OK &&
-		    sqlite3_prepare_v2(h, "SELECT count(*) FROM tlsrpt_quarantine", -1, &st,
-				       NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			r->quarantined = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+		    sts_db_prepare(db, "SELECT count(*) FROM tlsrpt_quarantine", &st) == STS_OK &&
+		    sts_db_step(st) == STS_DB_ROW)
+			r->quarantined = sts_db_col_int(st, 0);
+		sts_db_finalize(st);
+		(void)sts_db_execf(db, "COMMIT", "");
 		sts_db_unhold(db);
 	}
 	if (rc < 0) {

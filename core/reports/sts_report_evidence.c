@@ -9,33 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_report_evidence.h"
 #include "sts_report_int.h"
 
-static json_t *text_or_null(sqlite3_stmt *st, int i)
+static json_t *text_or_null(struct sts_db_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = sts_db_col_text(st, i);
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *one(sqlite3_stmt *st, const struct sts_reporters *l, bool all)
+static json_t *one(struct sts_db_stmt *st, const struct sts_reporters *l, bool all)
 {
-	bool auth = sqlite3_column_int(st, 6) != 0, pending = sqlite3_column_int(st, 7) != 0;
-	const char *reporter = (const char *)sqlite3_column_text(st, 3);
-	const char *reason = (const char *)sqlite3_column_text(st, 8);
+	bool auth = sts_db_col_int(st, 6) != 0, pending = sts_db_col_int(st, 7) != 0;
+	const char *reporter = sts_db_col_text(st, 3);
+	const char *reason = sts_db_col_text(st, 8);
 	char *why = NULL;
 	bool ev = sts_ingest_evidence(l, all, auth, pending, reporter, reason, &why);
-	json_t *o =
-	    json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b}", "id",
-		      (json_int_t)sqlite3_column_int64(st, 0), "organization", text_or_null(st, 1),
-		      "report_id", text_or_null(st, 2), "reporter", text_or_null(st, 3), "day",
-		      text_or_null(st, 4), "domains", text_or_null(st, 5), "channel",
-		      text_or_null(st, 9), "authenticated", auth, "pending", pending, "auth_reason",
-		      text_or_null(st, 8), "evidence", ev);
+	json_t *o = json_pack(
+	    "{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b}", "id",
+	    (json_int_t)sts_db_col_int(st, 0), "organization", text_or_null(st, 1), "report_id",
+	    text_or_null(st, 2), "reporter", text_or_null(st, 3), "day", text_or_null(st, 4),
+	    "domains", text_or_null(st, 5), "channel", text_or_null(st, 9), "authenticated", auth,
+	    "pending", pending, "auth_reason", text_or_null(st, 8), "evidence", ev);
 	if (o && !ev && json_object_set_new(o, "why", json_string(why ? why : "")) < 0) {
 		json_decref(o);
 		o = NULL;
@@ -49,7 +46,7 @@ STS_API int sts_report_evidence_json(struct sts_db *db, const struct sts_report_
 				     bool *ret_truncated)
 {
 	char sql[768];
-	sqlite3_stmt *st = NULL;
+	struct sts_db_stmt *st = NULL;
 	int r = STS_OK, rc;
 	size_t n = 0;
 	json_t *a = json_array();
@@ -65,13 +62,13 @@ STS_API int sts_report_evidence_json(struct sts_db *db, const struct sts_report_
 		 q->authenticated_only ? " AND authenticated = 1" : "",
 		 STS_REPORT_EVIDENCE_MAX + 1);
 	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sts_db_prepare(db, sql, &st) != STS_OK) {
 		sts_db_unhold(db);
 		*ret = a; /* no report tables (or an older schema): nothing to list */
 		return STS_OK;
 	}
 	rpt_bind_query(st, q);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
 		if (++n > STS_REPORT_EVIDENCE_MAX) {
 			*ret_truncated = true;
 			break;
@@ -82,9 +79,9 @@ STS_API int sts_report_evidence_json(struct sts_db *db, const struct sts_report_
 			break;
 		}
 	}
-	if (r == STS_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (r == STS_OK && rc != STS_DB_ROW && rc != STS_DB_DONE)
 		r = STS_EDB;
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	sts_db_unhold(db);
 	if (r < 0) {
 		json_decref(a);

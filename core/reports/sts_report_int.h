@@ -3,10 +3,10 @@
 #define STS_REPORT_INT_H
 
 /* Internal to core/reports/sts_report*.c: the chunked output, the query. */
-#include <sqlite3.h>
-
 #include "sts_buf.h"
 #include "sts_report.h"
+
+struct sts_db_stmt;
 
 struct rpt_out {
 	struct sts_buf b; /* flushed to w every 64 KiB */
@@ -21,6 +21,6 @@ int rpt_flush(struct rpt_out *o);
 double rpt_ratio(int64_t ok, int64_t bad);
 void rpt_write_html(struct rpt_out *o, const struct sts_report *r);
 /* q's domain, since and until, those set, as ?1, ?2 and ?3 */
-void rpt_bind_query(sqlite3_stmt *st, const struct sts_report_query *q);
+void rpt_bind_query(struct sts_db_stmt *st, const struct sts_report_query *q);
 
 #endif
