@@ -97,9 +97,9 @@ struct sts_ingest {
 	bool src_trusted;     /* the configured source being read has "trusted": true */
 	const char *src_name; /* its name (the reporter it stands for) */
 	size_t batch_n, batch_max;
-	sqlite3_stmt *ins_report, *ins_raw, *sel_dup, *sel_dup_org, *upd_auth, *ins_quar, *sel_quar;
-	sqlite3_stmt *upd_raw, *ins_pending, *del_pending;
-	sqlite3_stmt *up_daily, *up_fail;
+	struct sts_db_stmt *ins_report, *ins_raw, *sel_dup, *sel_dup_org, *upd_auth, *ins_quar;
+	struct sts_db_stmt *sel_quar, *upd_raw, *ins_pending, *del_pending;
+	struct sts_db_stmt *up_daily, *up_fail;
 	struct agg_map daily, fail;
 	struct ing_paths ren; /* Maildir renames waiting for the commit */
 	char err[512];

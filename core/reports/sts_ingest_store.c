@@ -191,9 +191,8 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 	sts_db_hold(ing->db);
 	int r = STS_OK;
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]) && r == STS_OK; i++) {
-		sqlite3_stmt **st = (sqlite3_stmt **)((char *)ing + s[i].off);
-		if (sqlite3_prepare_v3(ing->h, s[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
-		    SQLITE_OK)
+		struct sts_db_stmt **st = (struct sts_db_stmt **)((char *)ing + s[i].off);
+		if (sts_db_prepare(ing->db, s[i].sql, st) != STS_OK)
 			r = db_fail(ing, "prepare");
 	}
 	sts_db_unhold(ing->db);
@@ -202,19 +201,21 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 
 void ing_stmts_finalize(struct sts_ingest *ing)
 {
-	sqlite3_stmt *v[] = {ing->ins_report, ing->ins_raw,	ing->sel_dup,	 ing->sel_dup_org,
-			     ing->upd_auth,   ing->ins_quar,	ing->up_daily,	 ing->up_fail,
-			     ing->upd_raw,    ing->ins_pending, ing->del_pending};
+	struct sts_db_stmt *v[] = {ing->ins_report,  ing->ins_raw,    ing->sel_dup,
+				   ing->sel_dup_org, ing->upd_auth,   ing->ins_quar,
+				   ing->up_daily,    ing->up_fail,    ing->upd_raw,
+				   ing->ins_pending, ing->del_pending};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		sqlite3_finalize(v[i]);
+		sts_db_finalize(v[i]);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+/* bytes, or NULL when p is NULL (sts_db_bind_blob binds an empty blob then) */
+static void bind_blob(struct sts_db_stmt *st, int i, const void *p, size_t n)
 {
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	if (p)
+		sts_db_bind_blob(st, i, p, n);
 	else
-		sqlite3_bind_null(st, i);
+		sts_db_bind_null(st, i);
 }
 
 /* ---- policy digest ---- */
@@ -416,7 +417,7 @@ static size_t split_key(char *key, char **f, size_t max)
 	return n;
 }
 
-static int agg_flush(struct sts_ingest *ing, struct agg_map *m, sqlite3_stmt *st, size_t nf,
+static int agg_flush(struct sts_ingest *ing, struct agg_map *m, struct sts_db_stmt *st, size_t nf,
 		     const char *cleanup)
 {
 	int r = STS_OK;
@@ -427,22 +428,21 @@ static int agg_flush(struct sts_ingest *ing, struct agg_map *m, sqlite3_stmt *st
 		char *f[10];
 		if (split_key(e->key, f, nf) != nf)
 			continue;
-		sqlite3_reset(st);
+		sts_db_reset(st);
 		for (size_t j = 0; j < nf; j++)
 			if (j == 5)
-				sqlite3_bind_int(st, 6, f[5][0] == '1');
+				sts_db_bind_int(st, 6, f[5][0] == '1');
 			else
-				bind_text(st, (int)j + 1, f[j]);
-		sqlite3_bind_int64(st, (int)nf + 1, e->reports);
-		sqlite3_bind_int64(st, (int)nf + 2, e->a);
+				sts_db_bind_text(st, (int)j + 1, f[j]);
+		sts_db_bind_int(st, (int)nf + 1, e->reports);
+		sts_db_bind_int(st, (int)nf + 2, e->a);
 		if (nf == 7)
-			sqlite3_bind_int64(st, (int)nf + 3, e->b);
-		if (sqlite3_step(st) != SQLITE_DONE)
+			sts_db_bind_int(st, (int)nf + 3, e->b);
+		if (sts_db_step(st) != STS_DB_DONE)
 			r = db_fail(ing, "aggregate");
-		sqlite3_reset(st);
+		sts_db_reset(st);
 	}
-	if (r == STS_OK && m->negative &&
-	    sqlite3_exec(ing->h, cleanup, NULL, NULL, NULL) != SQLITE_OK)
+	if (r == STS_OK && m->negative && sts_db_execf(ing->db, cleanup, "") != STS_OK)
 		r = db_fail(ing, "aggregate cleanup");
 	ing_agg_release(m);
 	return r;
@@ -529,28 +529,25 @@ static void emit(struct sts_ingest *ing, const struct ing_prep *p, const struct 
 static int store_quarantine(struct sts_ingest *ing, const struct ing_prep *p,
 			    const struct ing_part *pt, int64_t *ret_row)
 {
-	sqlite3_stmt *st = ing->ins_quar;
+	struct sts_db_stmt *st = ing->ins_quar;
 	int64_t now = sts_db_now(ing->db);
-	sqlite3_reset(st);
-	bind_text(st, 1, pt->qkey);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, now);
-	bind_text(st, 4, sts_ingest_channel_name(p->ch));
-	bind_text(st, 5, p->source);
-	bind_text(st, 6, pt->qreason);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)pt->qsize);
-	bind_text(st, 8, pt->qdata ? pt->qformat : NULL);
-	if (pt->qdata)
-		sqlite3_bind_blob(st, 9, pt->qdata, (int)pt->qlen, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 9);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_row = sqlite3_column_int64(st, 0);
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STS_OK : db_fail(ing, "quarantine");
+	sts_db_reset(st);
+	sts_db_bind_text(st, 1, pt->qkey);
+	sts_db_bind_int(st, 2, now);
+	sts_db_bind_int(st, 3, now);
+	sts_db_bind_text(st, 4, sts_ingest_channel_name(p->ch));
+	sts_db_bind_text(st, 5, p->source);
+	sts_db_bind_text(st, 6, pt->qreason);
+	sts_db_bind_int(st, 7, (int64_t)pt->qsize);
+	sts_db_bind_text(st, 8, pt->qdata ? pt->qformat : NULL);
+	bind_blob(st, 9, pt->qdata, pt->qlen);
+	int rc = sts_db_step(st);
+	if (rc == STS_DB_ROW)
+		*ret_row = sts_db_col_int(st, 0);
+	while (rc == STS_DB_ROW)
+		rc = sts_db_step(st);
+	sts_db_reset(st);
+	return rc == STS_DB_DONE ? STS_OK : db_fail(ing, "quarantine");
 }
 
 /*
@@ -618,54 +615,53 @@ static int copy_rank(const struct sts_ingest *ing, bool auth, bool pending, cons
 	return pending ? 1 : 0;
 }
 
-static void bind_report(sqlite3_stmt *st, struct sts_ingest *ing, const struct ing_prep *p,
+static void bind_report(struct sts_db_stmt *st, struct sts_ingest *ing, const struct ing_prep *p,
 			const struct ing_part *pt, const char *key, const char *org_key,
 			const char *day, const char *doms, int64_t succ, int64_t failed)
 {
 	const struct sts_tlsrpt_report *rep = pt->rep;
-	sqlite3_reset(st);
+	sts_db_reset(st);
 	if (key)
-		bind_text(st, 1, key);
-	bind_text(st, 2, rep->organization);
-	bind_text(st, 3, rep->report_id);
-	bind_text(st, 4, rep->contact_info);
-	sqlite3_bind_int64(st, 5, rep->start);
-	sqlite3_bind_int64(st, 6, rep->end);
-	bind_text(st, 7, day);
-	bind_text(st, 8, doms);
-	sqlite3_bind_int64(st, 9, sts_db_now(ing->db));
-	bind_text(st, 10, sts_ingest_channel_name(p->ch));
-	bind_text(st, 11, p->source);
-	sqlite3_bind_int(st, 12, p->authenticated);
-	bind_text(st, 13, p->auth_reason);
-	sqlite3_bind_int64(st, 14, succ);
-	sqlite3_bind_int64(st, 15, failed);
-	bind_text(st, 16, pt->warnings ? pt->warnings : "");
-	sqlite3_bind_int64(st, 17, (sqlite3_int64)pt->gz_len);
-	bind_text(st, 18, p->authenticated ? p->identity : NULL);
-	sqlite3_bind_int(st, 19, p->pending);
-	bind_text(st, 20, p->domain_hint);
-	bind_text(st, 21, org_key);
+		sts_db_bind_text(st, 1, key);
+	sts_db_bind_text(st, 2, rep->organization);
+	sts_db_bind_text(st, 3, rep->report_id);
+	sts_db_bind_text(st, 4, rep->contact_info);
+	sts_db_bind_int(st, 5, rep->start);
+	sts_db_bind_int(st, 6, rep->end);
+	sts_db_bind_text(st, 7, day);
+	sts_db_bind_text(st, 8, doms);
+	sts_db_bind_int(st, 9, sts_db_now(ing->db));
+	sts_db_bind_text(st, 10, sts_ingest_channel_name(p->ch));
+	sts_db_bind_text(st, 11, p->source);
+	sts_db_bind_int(st, 12, p->authenticated);
+	sts_db_bind_text(st, 13, p->auth_reason);
+	sts_db_bind_int(st, 14, succ);
+	sts_db_bind_int(st, 15, failed);
+	sts_db_bind_text(st, 16, pt->warnings ? pt->warnings : "");
+	sts_db_bind_int(st, 17, (int64_t)pt->gz_len);
+	sts_db_bind_text(st, 18, p->authenticated ? p->identity : NULL);
+	sts_db_bind_int(st, 19, p->pending);
+	sts_db_bind_text(st, 20, p->domain_hint);
+	sts_db_bind_text(st, 21, org_key);
 }
 
-static int step_done(struct sts_ingest *ing, sqlite3_stmt *st, const char *what)
+static int step_done(struct sts_ingest *ing, struct sts_db_stmt *st, const char *what)
 {
-	int r = sqlite3_step(st) == SQLITE_DONE ? STS_OK : db_fail(ing, what);
-	sqlite3_reset(st);
+	int r = sts_db_step(st) == STS_DB_DONE ? STS_OK : db_fail(ing, what);
+	sts_db_reset(st);
 	return r;
 }
 
 /* the message of a pending report, kept to verify it again */
 static int keep_pending(struct sts_ingest *ing, const struct ing_prep *p, int64_t row)
 {
-	sqlite3_stmt *st = p->pending ? ing->ins_pending : ing->del_pending;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, row);
+	struct sts_db_stmt *st = p->pending ? ing->ins_pending : ing->del_pending;
+	sts_db_reset(st);
+	sts_db_bind_int(st, 1, row);
 	if (p->pending) {
-		bind_text(st, 2, sts_ingest_channel_name(p->ch));
-		bind_text(st, 3, p->source);
-		sqlite3_bind_blob(st, 4, p->msg_gz ? (const void *)p->msg_gz : "",
-				  (int)p->msg_gz_len, SQLITE_STATIC);
+		sts_db_bind_text(st, 2, sts_ingest_channel_name(p->ch));
+		sts_db_bind_text(st, 3, p->source);
+		sts_db_bind_blob(st, 4, p->msg_gz, p->msg_gz_len);
 	}
 	return step_done(ing, st, "pending report");
 }
@@ -685,9 +681,9 @@ static void stored_copy_release(struct stored_copy *c)
 	sts_tlsrpt_report_free(c->rep);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i, int *r)
+static char *col_dup(struct sts_db_stmt *st, int i, int *r)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	const char *t = sts_db_col_text(st, i);
 	char *s = t ? strdup(t) : NULL;
 	if (t && !s)
 		*r = STS_ENOMEM;
@@ -704,37 +700,37 @@ static char *col_dup(sqlite3_stmt *st, int i, int *r)
 static int read_stored(struct sts_ingest *ing, const char *key, const char *org_key,
 		       const char *reporter, struct stored_copy *c)
 {
-	sqlite3_stmt *st = reporter ? ing->sel_dup : ing->sel_dup_org;
+	struct sts_db_stmt *st = reporter ? ing->sel_dup : ing->sel_dup_org;
 	int r = STS_OK;
 	memset(c, 0, sizeof(*c));
-	sqlite3_reset(st);
-	bind_text(st, 1, reporter ? key : org_key);
+	sts_db_reset(st);
+	sts_db_bind_text(st, 1, reporter ? key : org_key);
 	if (!reporter)
-		bind_text(st, 2, NULL);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && reporter) {
-		sqlite3_reset(st);
+		sts_db_bind_text(st, 2, NULL);
+	int rc = sts_db_step(st);
+	if (rc != STS_DB_ROW && reporter) {
+		sts_db_reset(st);
 		st = ing->sel_dup_org;
-		sqlite3_reset(st);
-		bind_text(st, 1, org_key);
-		bind_text(st, 2, reporter);
-		rc = sqlite3_step(st);
+		sts_db_reset(st);
+		sts_db_bind_text(st, 1, org_key);
+		sts_db_bind_text(st, 2, reporter);
+		rc = sts_db_step(st);
 	}
-	if (rc == SQLITE_ROW) {
-		c->row = sqlite3_column_int64(st, 0);
-		c->auth = sqlite3_column_int(st, 1) != 0;
-		c->pending = sqlite3_column_int(st, 2) != 0;
+	if (rc == STS_DB_ROW) {
+		c->row = sts_db_col_int(st, 0);
+		c->auth = sts_db_col_int(st, 1) != 0;
+		c->pending = sts_db_col_int(st, 2) != 0;
 		c->reporter = col_dup(st, 3, &r);
 		c->day = col_dup(st, 4, &r);
 		c->hint = col_dup(st, 5, &r);
-		const void *gz = sqlite3_column_blob(st, 6);
-		int n = sqlite3_column_bytes(st, 6);
+		size_t n;
+		const void *gz = sts_db_col_blob(st, 6, &n);
 		if (gz && n > 0 &&
 		    sts_tlsrpt_parse_blob(gz, (size_t)n, &c->rep, NULL) == STS_ENOMEM)
 			r = STS_ENOMEM;
-	} else if (rc != SQLITE_DONE)
+	} else if (rc != STS_DB_DONE)
 		r = db_fail(ing, "find report");
-	sqlite3_reset(st);
+	sts_db_reset(st);
 	return r;
 }
 
@@ -768,20 +764,20 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	const char *k = keyed_by ? key.data : okey.data;
 	if ((r = read_stored(ing, k, okey.data, keyed_by, &old)) < 0)
 		goto out;
-	sqlite3_stmt *st = ing->ins_report;
+	struct sts_db_stmt *st = ing->ins_report;
 	if (!old.row) {
 		bind_report(st, ing, p, pt, k, okey.data, day, sts_buf_str(&doms), succ, failed);
-		if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(ing->h) != 1) {
+		if (sts_db_step(st) != STS_DB_DONE || sts_db_changes(st) != 1) {
 			r = db_fail(ing, "store report");
 			goto out;
 		}
-		sqlite3_reset(st);
+		sts_db_reset(st);
 		*ret_row = sqlite3_last_insert_rowid(ing->h);
 		*oc = STS_INGEST_STORED;
 		st = ing->ins_raw;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, *ret_row);
-		sqlite3_bind_blob(st, 2, pt->gz, (int)pt->gz_len, SQLITE_STATIC);
+		sts_db_reset(st);
+		sts_db_bind_int(st, 1, *ret_row);
+		bind_blob(st, 2, pt->gz, pt->gz_len);
 		r = step_done(ing, st, "store raw report");
 		if (r == STS_OK && p->pending)
 			r = keep_pending(ing, p, *ret_row);
@@ -808,14 +804,14 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 		goto out;
 	st = ing->upd_auth;
 	bind_report(st, ing, p, pt, NULL, okey.data, day, sts_buf_str(&doms), succ, failed);
-	sqlite3_bind_int64(st, 1, old.row);
-	bind_text(st, 22, keyed_by ? key.data : NULL); /* now its reporter's */
+	sts_db_bind_int(st, 1, old.row);
+	sts_db_bind_text(st, 22, keyed_by ? key.data : NULL); /* now its reporter's */
 	if ((r = step_done(ing, st, "replace report")) < 0)
 		goto out;
 	st = ing->upd_raw;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, old.row);
-	sqlite3_bind_blob(st, 2, pt->gz, (int)pt->gz_len, SQLITE_STATIC);
+	sts_db_reset(st);
+	sts_db_bind_int(st, 1, old.row);
+	bind_blob(st, 2, pt->gz, pt->gz_len);
 	if ((r = step_done(ing, st, "replace raw report")) < 0)
 		goto out;
 	if (p->pending || old.pending)
@@ -1024,25 +1020,25 @@ static char *hint_of(const struct sts_tlsrpt_report *rep, const char *domains)
 	return NULL;
 }
 
-static int ids_of(sqlite3 *h, const char *sql, int64_t **ret, size_t *ret_n)
+static int ids_of(struct sts_db *db, const char *sql, int64_t **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	int64_t *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sts_db_prepare(db, sql, &st) != STS_OK)
 		return STS_EDB;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
 		if (sts_array_grow(&v, n, &cap, sizeof(*v), 256) < 0) {
-			rc = SQLITE_NOMEM;
+			rc = STS_ENOMEM;
 			break;
 		}
-		v[n++] = sqlite3_column_int64(st, 0);
+		v[n++] = sts_db_col_int(st, 0);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	sts_db_finalize(st);
+	if (rc != STS_DB_DONE) {
 		free(v);
-		return rc == SQLITE_NOMEM ? STS_ENOMEM : STS_EDB;
+		return rc == STS_ENOMEM ? STS_ENOMEM : STS_EDB;
 	}
 	*ret = v;
 	*ret_n = n;
@@ -1050,28 +1046,29 @@ static int ids_of(sqlite3 *h, const char *sql, int64_t **ret, size_t *ret_n)
 }
 
 /* one older report: its reporter from its signature result, its counts moved to it */
-static int rederive_one(struct sts_ingest *ing, sqlite3_stmt *sel, sqlite3_stmt *upd, int64_t id)
+static int rederive_one(struct sts_ingest *ing, struct sts_db_stmt *sel, struct sts_db_stmt *upd,
+			int64_t id)
 {
 	int r = STS_OK;
 	char *signer = NULL, *reporter = NULL, *day = NULL, *hint = NULL;
 	struct sts_tlsrpt_report *rep = NULL;
-	sqlite3_reset(sel);
-	sqlite3_bind_int64(sel, 1, id);
-	if (sqlite3_step(sel) != SQLITE_ROW) {
-		sqlite3_reset(sel);
+	sts_db_reset(sel);
+	sts_db_bind_int(sel, 1, id);
+	if (sts_db_step(sel) != STS_DB_ROW) {
+		sts_db_reset(sel);
 		return STS_OK;
 	}
-	bool auth = sqlite3_column_int(sel, 0) != 0;
+	bool auth = sts_db_col_int(sel, 0) != 0;
 	if (auth)
-		signer = signer_of((const char *)sqlite3_column_text(sel, 1));
+		signer = signer_of(sts_db_col_text(sel, 1));
 	day = col_dup(sel, 2, &r);
-	const void *gz = sqlite3_column_blob(sel, 4);
-	int n = sqlite3_column_bytes(sel, 4);
+	size_t n;
+	const void *gz = sts_db_col_blob(sel, 4, &n);
 	if (gz && n > 0 && sts_tlsrpt_parse_blob(gz, (size_t)n, &rep, NULL) == STS_ENOMEM)
 		r = STS_ENOMEM;
 	if (rep)
-		hint = hint_of(rep, (const char *)sqlite3_column_text(sel, 3));
-	sqlite3_reset(sel);
+		hint = hint_of(rep, sts_db_col_text(sel, 3));
+	sts_db_reset(sel);
 	if (r == STS_OK && signer && rep && day)
 		r = sts_reporters_orgdomain(signer, &reporter) == STS_ENOMEM ? STS_ENOMEM : STS_OK;
 	/* attributed only when its counts can be moved: else it stops counting */
@@ -1081,10 +1078,10 @@ static int rederive_one(struct sts_ingest *ing, sqlite3_stmt *sel, sqlite3_stmt 
 			r = agg_report(ing, rep, day, hint, true, reporter, 1);
 	}
 	if (r == STS_OK) {
-		sqlite3_reset(upd);
-		bind_text(upd, 1, reporter);
-		bind_text(upd, 2, hint);
-		sqlite3_bind_int64(upd, 3, id);
+		sts_db_reset(upd);
+		sts_db_bind_text(upd, 1, reporter);
+		sts_db_bind_text(upd, 2, hint);
+		sts_db_bind_int(upd, 3, id);
 		r = step_done(ing, upd, "re-derive reporter");
 	}
 	free(signer);
@@ -1098,29 +1095,28 @@ static int rederive_one(struct sts_ingest *ing, sqlite3_stmt *sel, sqlite3_stmt 
 int ing_rederive(struct sts_db *db)
 {
 	struct sts_ingest ing;
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct sts_db_stmt *sel = NULL, *upd = NULL;
 	int64_t *ids = NULL;
 	size_t n = 0;
 	memset(&ing, 0, sizeof(ing));
 	ing.db = db;
 	ing.h = sts_db_handle(db);
 	sts_db_hold(db);
-	int r = ids_of(ing.h, "SELECT id FROM tlsrpt_reports WHERE identity_v = 0", &ids, &n);
+	int r = ids_of(db, "SELECT id FROM tlsrpt_reports WHERE identity_v = 0", &ids, &n);
 	sts_db_unhold(db);
 	if (r < 0 || n == 0)
 		goto out;
 	if ((r = ing_stmts_prepare(&ing)) < 0)
 		goto out;
 	sts_db_hold(db);
-	if (sqlite3_prepare_v2(
-		ing.h,
-		"SELECT authenticated, auth_reason, day, domains, gz FROM tlsrpt_reports"
-		" LEFT JOIN tlsrpt_raw ON report = id WHERE id = ?",
-		-1, &sel, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ing.h,
-			       "UPDATE tlsrpt_reports SET reporter = ?, domain_hint = ?,"
-			       " identity_v = 1 WHERE id = ?",
-			       -1, &upd, NULL) != SQLITE_OK)
+	if (sts_db_prepare(db,
+			   "SELECT authenticated, auth_reason, day, domains, gz FROM tlsrpt_reports"
+			   " LEFT JOIN tlsrpt_raw ON report = id WHERE id = ?",
+			   &sel) != STS_OK ||
+	    sts_db_prepare(db,
+			   "UPDATE tlsrpt_reports SET reporter = ?, domain_hint = ?,"
+			   " identity_v = 1 WHERE id = ?",
+			   &upd) != STS_OK)
 		r = db_fail(&ing, "re-derive reporters");
 	sts_db_unhold(db);
 	if (r == STS_OK)
@@ -1132,8 +1128,8 @@ int ing_rederive(struct sts_db *db)
 	else
 		ing_rollback(&ing);
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	sts_db_finalize(sel);
+	sts_db_finalize(upd);
 	ing_stmts_finalize(&ing);
 	free(ids);
 	return r;
@@ -1149,7 +1145,7 @@ static enum sts_ingest_channel channel_of(const char *name)
 }
 
 /* verify one pending report's message again; *still: it stays pending */
-static int recheck_one(struct sts_ingest *ing, sqlite3_stmt *sel, int64_t id, bool *still)
+static int recheck_one(struct sts_ingest *ing, struct sts_db_stmt *sel, int64_t id, bool *still)
 {
 	struct ing_prep p;
 	char *msg = NULL, *source = NULL;
@@ -1159,19 +1155,19 @@ static int recheck_one(struct sts_ingest *ing, sqlite3_stmt *sel, int64_t id, bo
 	enum sts_ingest_channel ch = STS_CH_EML;
 	*still = false;
 	memset(&p, 0, sizeof(p));
-	sqlite3_reset(sel);
-	sqlite3_bind_int64(sel, 1, id);
-	if (sqlite3_step(sel) == SQLITE_ROW) {
-		ch = channel_of((const char *)sqlite3_column_text(sel, 0));
+	sts_db_reset(sel);
+	sts_db_bind_int(sel, 1, id);
+	if (sts_db_step(sel) == STS_DB_ROW) {
+		ch = channel_of(sts_db_col_text(sel, 0));
 		source = col_dup(sel, 1, &r);
-		pending = sqlite3_column_int(sel, 3) != 0;
-		const void *gz = sqlite3_column_blob(sel, 2);
-		int n = sqlite3_column_bytes(sel, 2);
+		pending = sts_db_col_int(sel, 3) != 0;
+		size_t n;
+		const void *gz = sts_db_col_blob(sel, 2, &n);
 		if (pending && gz && n > 0 &&
 		    sts_gzip_inflate(gz, (size_t)n, ING_MSG_CAP, &msg, &len, NULL) == STS_ENOMEM)
 			r = STS_ENOMEM;
 	}
-	sqlite3_reset(sel);
+	sts_db_reset(sel);
 	if (r == STS_OK && pending && msg)
 		r = ing_prep_message(ing, msg, len, ch, source, &p);
 	if (r < 0)
@@ -1187,24 +1183,23 @@ static int recheck_one(struct sts_ingest *ing, sqlite3_stmt *sel, int64_t id, bo
 		r = ing_store(ing, &p, &oc); /* the better copy replaces the pending one */
 	}
 	/* a permanent verdict (or nothing left to verify): no longer pending */
-	sqlite3_stmt *st = NULL;
+	struct sts_db_stmt *st = NULL;
 	if (r == STS_OK &&
-	    sqlite3_prepare_v2(
-		ing->h,
-		"UPDATE tlsrpt_reports SET pending = 0,"
-		" auth_reason = coalesce(?, auth_reason) WHERE id = ? AND pending = 1",
-		-1, &st, NULL) == SQLITE_OK) {
-		bind_text(st, 1, p.authenticated ? NULL : p.auth_reason);
-		sqlite3_bind_int64(st, 2, id);
+	    sts_db_prepare(ing->db,
+			   "UPDATE tlsrpt_reports SET pending = 0,"
+			   " auth_reason = coalesce(?, auth_reason) WHERE id = ? AND pending = 1",
+			   &st) == STS_OK) {
+		sts_db_bind_text(st, 1, p.authenticated ? NULL : p.auth_reason);
+		sts_db_bind_int(st, 2, id);
 		r = step_done(ing, st, "pending report");
 	} else if (r == STS_OK) {
 		r = db_fail(ing, "pending report");
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	if (r == STS_OK) {
 		st = ing->del_pending;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, id);
+		sts_db_reset(st);
+		sts_db_bind_int(st, 1, id);
 		r = step_done(ing, st, "pending report");
 	}
 out:
@@ -1222,25 +1217,25 @@ out:
  */
 static int expire_pending(struct sts_ingest *ing)
 {
-	sqlite3_stmt *st = NULL;
+	struct sts_db_stmt *st = NULL;
 	int r = begin(ing);
 	if (r == STS_OK &&
-	    sqlite3_prepare_v2(ing->h,
-			       "UPDATE tlsrpt_reports SET pending = 0, auth_reason = auth_reason ||"
-			       " '; still no key after ' || ?2 || ' days: not authenticated'"
-			       " WHERE pending = 1 AND received < ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	    sts_db_prepare(ing->db,
+			   "UPDATE tlsrpt_reports SET pending = 0, auth_reason = auth_reason ||"
+			   " '; still no key after ' || ?2 || ' days: not authenticated'"
+			   " WHERE pending = 1 AND received < ?1",
+			   &st) != STS_OK)
 		r = db_fail(ing, "expire pending reports");
 	if (r == STS_OK) {
-		sqlite3_bind_int64(st, 1, sts_db_now(ing->db) - STS_PENDING_MAX_DAYS * 86400LL);
-		sqlite3_bind_int(st, 2, STS_PENDING_MAX_DAYS);
+		sts_db_bind_int(st, 1, sts_db_now(ing->db) - STS_PENDING_MAX_DAYS * 86400LL);
+		sts_db_bind_int(st, 2, STS_PENDING_MAX_DAYS);
 		r = step_done(ing, st, "expire pending reports");
 	}
-	sqlite3_finalize(st);
-	if (r == STS_OK && sqlite3_exec(ing->h,
+	sts_db_finalize(st);
+	if (r == STS_OK && sts_db_execf(ing->db,
 					"DELETE FROM tlsrpt_pending WHERE report IN"
 					" (SELECT id FROM tlsrpt_reports WHERE pending = 0)",
-					NULL, NULL, NULL) != SQLITE_OK)
+					"") != STS_OK)
 		r = db_fail(ing, "expire pending reports");
 	return r;
 }
@@ -1256,7 +1251,7 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
-	sqlite3_stmt *sel = NULL;
+	struct sts_db_stmt *sel = NULL;
 	double t0 = mono_s();
 	int r = expire_pending(ing);
 	if (r == STS_OK)
@@ -1267,12 +1262,12 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 	char sql[96];
 	snprintf(sql, sizeof(sql), "SELECT report FROM tlsrpt_pending ORDER BY report LIMIT %d",
 		 STS_PENDING_PER_RUN);
-	r = ids_of(ing->h, sql, &ids, &n);
+	r = ids_of(ing->db, sql, &ids, &n);
 	if (r == STS_OK && n &&
-	    sqlite3_prepare_v2(ing->h,
-			       "SELECT p.channel, p.source, p.msg, r.pending FROM tlsrpt_pending p"
-			       " JOIN tlsrpt_reports r ON r.id = p.report WHERE p.report = ?",
-			       -1, &sel, NULL) != SQLITE_OK)
+	    sts_db_prepare(ing->db,
+			   "SELECT p.channel, p.source, p.msg, r.pending FROM tlsrpt_pending p"
+			   " JOIN tlsrpt_reports r ON r.id = p.report WHERE p.report = ?",
+			   &sel) != STS_OK)
 		r = db_fail(ing, "pending reports");
 	sts_db_unhold(ing->db);
 	/* DKIM alone decides: no source vouches for a message read back from the DB */
@@ -1286,7 +1281,7 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 	}
 	ing->o.trusted_files = trusted_files;
 	ing->src_trusted = src_trusted;
-	sqlite3_finalize(sel);
+	sts_db_finalize(sel);
 	free(ids);
 	if (r == STS_OK)
 		r = ing_commit(ing);
@@ -1297,7 +1292,7 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 		int64_t *left = NULL;
 		size_t k = 0;
 		sts_db_hold(ing->db);
-		r = ids_of(ing->h, "SELECT report FROM tlsrpt_pending", &left, &k);
+		r = ids_of(ing->db, "SELECT report FROM tlsrpt_pending", &left, &k);
 		sts_db_unhold(ing->db);
 		free(left);
 		*ret_n = k;
@@ -1310,23 +1305,22 @@ STS_API int sts_ingest_recheck_pending(struct sts_ingest *ing, size_t *ret_n)
 static int count_or_delete(struct sts_db *db, const char *count_sql, const char *del_sql,
 			   int64_t arg_i, const char *arg_s, bool dry_run, size_t *ret)
 {
-	sqlite3 *h = sts_db_handle(db);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(h, dry_run ? count_sql : del_sql, -1, &st, NULL) != SQLITE_OK)
+	struct sts_db_stmt *st;
+	if (sts_db_prepare(db, dry_run ? count_sql : del_sql, &st) != STS_OK)
 		return STS_EDB;
 	if (arg_s)
-		sqlite3_bind_text(st, 1, arg_s, -1, SQLITE_STATIC);
+		sts_db_bind_text(st, 1, arg_s);
 	else
-		sqlite3_bind_int64(st, 1, arg_i);
-	int rc = sqlite3_step(st);
-	if (dry_run && rc == SQLITE_ROW)
-		*ret = (size_t)sqlite3_column_int64(st, 0);
-	else if (!dry_run && rc == SQLITE_DONE)
-		*ret = (size_t)sqlite3_changes(h);
+		sts_db_bind_int(st, 1, arg_i);
+	int rc = sts_db_step(st);
+	if (dry_run && rc == STS_DB_ROW)
+		*ret = (size_t)sts_db_col_int(st, 0);
+	else if (!dry_run && rc == STS_DB_DONE)
+		*ret = (size_t)sts_db_changes(st);
 	else
-		rc = SQLITE_ERROR;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ERROR ? STS_EDB : STS_OK;
+		rc = STS_EDB;
+	sts_db_finalize(st);
+	return rc == STS_EDB ? STS_EDB : STS_OK;
 }
 
 STS_API int sts_ingest_prune(struct sts_db *db, const struct sts_ingest_retention *keep,
@@ -1396,7 +1390,7 @@ STS_API int sts_ingest_recheck_db(struct sts_db *db, const json_t *reports, cons
 	size_t n = 0;
 	/* nothing pending (the usual case): no DKIM library, no resolver */
 	sts_db_hold(db);
-	int r = ids_of(sts_db_handle(db), "SELECT report FROM tlsrpt_pending LIMIT 1", &ids, &n);
+	int r = ids_of(db, "SELECT report FROM tlsrpt_pending LIMIT 1", &ids, &n);
 	sts_db_unhold(db);
 	free(ids);
 	if (r < 0 || n == 0) {
