@@ -10,8 +10,9 @@
 #  1. installs every package the build and the tests need, and mailauth
 #     (tests/integration/harness/install.sh; idempotent)
 #  2. builds build/ with -Dtests=enabled -Dman=enabled and runs `meson test`: the unit, fuzz,
-#     cli, integration and conformance suites. The integration servers are
-#     started by the testbed-up test and left up for step 3
+#     cli, integration, conformance and pg suites (pg: the unit tests of the
+#     state on a throwaway PostgreSQL 15 each, tests/pg/). The integration
+#     servers are started by the testbed-up test and left up for step 3
 #  3. builds build-asan/ (-Db_sanitize=address,undefined) and runs the unit,
 #     fuzz and cli suites there, then once more, one test at a time, the cli
 #     suite and the integration cases that feed stsctl hostile or foreign
@@ -103,7 +104,7 @@ fi
 
 # 2. main build
 main_suites=unit,fuzz,cli
-[ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration,conformance
+[ "$local_only" = 1 ] || main_suites=unit,fuzz,cli,integration,conformance,pg
 phase "build $B and run the ${main_suites//,/, } suites"
 have_lock=0
 if build "$B" -Dtests=enabled -Dtest_hooks=true -Dman=enabled; then
@@ -122,7 +123,8 @@ if build "$B" -Dtests=enabled -Dtest_hooks=true -Dman=enabled; then
 			mtest "$B" testlog --no-suite fresh --no-suite package --no-suite teardown
 		else # never start servers without the lock: another run owns the ports
 			broken "integration suite (testbed lock '$STS_TB_LOCK' busy)"
-			mtest "$B" testlog --suite unit --suite fuzz --suite cli
+			# the pg suite's clusters are private (own directory and port)
+			mtest "$B" testlog --suite unit --suite fuzz --suite cli --suite pg
 		fi
 	fi
 	ran "$B" "$B" "$B/meson-logs/testlog.json" "suite:$main_suites!teardown,fresh"
