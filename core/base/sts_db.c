@@ -32,39 +32,41 @@ struct sts_db {
 
 /* The core schema; docs/state.md describes it. Append only. */
 static const struct sts_db_migration core_migrations[] = {
-    {1, "CREATE TABLE runs ("
-	" id INTEGER PRIMARY KEY,"
-	" command TEXT NOT NULL,"
-	" started INTEGER NOT NULL,"
-	" finished INTEGER,"
-	" status TEXT NOT NULL DEFAULT 'running',"
-	" n_ok INTEGER, n_failed INTEGER);"
-	"CREATE TABLE journal ("
-	" id INTEGER PRIMARY KEY,"
-	" run_id INTEGER NOT NULL REFERENCES runs(id),"
-	" time INTEGER NOT NULL,"
-	" domain TEXT NOT NULL,"
-	" step TEXT NOT NULL,"
-	" status TEXT NOT NULL,"
-	" detail TEXT);"
-	"CREATE INDEX journal_domain ON journal(domain, id);"
-	"CREATE TABLE served_policies ("
-	" domain TEXT NOT NULL,"
-	" sha256 TEXT NOT NULL,"
-	" policy_id TEXT NOT NULL,"
-	" text TEXT NOT NULL,"
-	" mode TEXT NOT NULL,"
-	" max_age INTEGER NOT NULL,"
-	" first_served INTEGER NOT NULL,"
-	" last_served INTEGER NOT NULL,"
-	" current INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (domain, sha256));"
-	"CREATE TABLE managed_domains ("
-	" domain TEXT PRIMARY KEY,"
-	" first_seen INTEGER NOT NULL,"
-	" last_applied INTEGER,"
-	" removal_started INTEGER,"
-	" spec TEXT);"},
+    {1,
+     "CREATE TABLE runs ("
+     " id INTEGER PRIMARY KEY,"
+     " command TEXT NOT NULL,"
+     " started INTEGER NOT NULL,"
+     " finished INTEGER,"
+     " status TEXT NOT NULL DEFAULT 'running',"
+     " n_ok INTEGER, n_failed INTEGER);"
+     "CREATE TABLE journal ("
+     " id INTEGER PRIMARY KEY,"
+     " run_id INTEGER NOT NULL REFERENCES runs(id),"
+     " time INTEGER NOT NULL,"
+     " domain TEXT NOT NULL,"
+     " step TEXT NOT NULL,"
+     " status TEXT NOT NULL,"
+     " detail TEXT);"
+     "CREATE INDEX journal_domain ON journal(domain, id);"
+     "CREATE TABLE served_policies ("
+     " domain TEXT NOT NULL,"
+     " sha256 TEXT NOT NULL,"
+     " policy_id TEXT NOT NULL,"
+     " text TEXT NOT NULL,"
+     " mode TEXT NOT NULL,"
+     " max_age INTEGER NOT NULL,"
+     " first_served INTEGER NOT NULL,"
+     " last_served INTEGER NOT NULL,"
+     " current INTEGER NOT NULL DEFAULT 0,"
+     " PRIMARY KEY (domain, sha256));"
+     "CREATE TABLE managed_domains ("
+     " domain TEXT PRIMARY KEY,"
+     " first_seen INTEGER NOT NULL,"
+     " last_applied INTEGER,"
+     " removal_started INTEGER,"
+     " spec TEXT);",
+     NULL},
 };
 
 STS_API time_t sts_clock_now(const struct sts_clock *c)
@@ -479,12 +481,28 @@ static int create_new(const char *path, char **reterr)
 	return r;
 }
 
+STS_API bool sts_db_location_is_url(const char *location)
+{
+	return location && (strncmp(location, "postgresql://", 13) == 0 ||
+			    strncmp(location, "postgres://", 11) == 0);
+}
+
 STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
 			struct sts_db **ret, char **reterr)
 {
+	return sts_db_open_url(path, NULL, flags, clock, ret, reterr);
+}
+
+STS_API int sts_db_open_url(const char *location, const char *password, unsigned flags,
+			    const struct sts_clock *clock, struct sts_db **ret, char **reterr)
+{
 	int r;
+	const char *path = location;
 	if (reterr)
 		*reterr = NULL;
+	(void)password;
+	if (sts_db_location_is_url(location))
+		return sts_fail(reterr, STS_EUNSUPPORTED, "PostgreSQL state: not built in");
 	struct sts_db *db = calloc(1, sizeof(*db));
 	if (!db)
 		return STS_ENOMEM;

@@ -59,6 +59,17 @@ enum sts_db_flags {
  */
 STS_API int sts_db_open(const char *path, unsigned flags, const struct sts_clock *clock,
 			struct sts_db **ret, char **reterr);
+/*
+ * Open the state named by location: a path (SQLite, exactly as sts_db_open)
+ * or a URL starting "postgresql://" or "postgres://" (PostgreSQL; password
+ * may be NULL, then libpq's passfile applies). A URL is never taken for a
+ * file name: without the PostgreSQL backend in this build it gives
+ * STS_EUNSUPPORTED and "PostgreSQL state: not built in".
+ */
+STS_API int sts_db_open_url(const char *location, const char *password, unsigned flags,
+			    const struct sts_clock *clock, struct sts_db **ret, char **reterr);
+/* Does location name a PostgreSQL state (a postgresql:// or postgres:// URL)? */
+STS_API bool sts_db_location_is_url(const char *location);
 STS_API void sts_db_close(struct sts_db *db);
 
 /* The last SQLite error text of this DB ("" if none); valid until the next call. */
@@ -70,6 +81,8 @@ STS_API const char *sts_db_path(const struct sts_db *db);
 struct sts_db_migration {
 	int version; /* 1, 2, 3 ... strictly increasing */
 	const char *sql;
+	/* the same step for PostgreSQL; NULL: sql works on both engines */
+	const char *pg;
 };
 
 /*

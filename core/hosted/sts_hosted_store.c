@@ -24,39 +24,43 @@
 #define BUMP " BEGIN UPDATE hosted_generation SET gen = gen + 1 WHERE id = 1; END;"
 
 static const struct sts_db_migration migrations[] = {
-    {1, "CREATE TABLE hosted_domains ("
-	" domain TEXT PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
-	" since INTEGER NOT NULL, leaving_since INTEGER);"
-	"CREATE TABLE hosted_policies ("
-	" host TEXT PRIMARY KEY, domain TEXT NOT NULL, body BLOB NOT NULL,"
-	" policy_id TEXT NOT NULL, sha256 TEXT NOT NULL, max_age INTEGER NOT NULL,"
-	" max_age_ever INTEGER NOT NULL, updated INTEGER NOT NULL);"
-	"CREATE TABLE hosted_certs ("
-	" host TEXT PRIMARY KEY, chain_pem TEXT, key_pem TEXT, not_before INTEGER,"
-	" not_after INTEGER, updated INTEGER NOT NULL, last_error TEXT,"
-	" last_attempt INTEGER, next_attempt INTEGER, failures INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE hosted_acme_account ("
-	" directory TEXT PRIMARY KEY, key_pem TEXT NOT NULL, kid TEXT, contact TEXT,"
-	" created INTEGER NOT NULL);"
-	"CREATE TABLE serve_instances ("
-	" instance TEXT PRIMARY KEY, hostname TEXT, pid INTEGER, listen TEXT,"
-	" started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, counters TEXT);"
-	"CREATE TABLE hosted_generation ("
-	" id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
-	"INSERT INTO hosted_generation (id, gen) VALUES (1, 0);"
-	"CREATE TRIGGER hosted_policies_ins AFTER INSERT ON hosted_policies" BUMP
-	"CREATE TRIGGER hosted_policies_upd AFTER UPDATE ON hosted_policies" BUMP
-	"CREATE TRIGGER hosted_policies_del AFTER DELETE ON hosted_policies" BUMP
-	"CREATE TRIGGER hosted_certs_ins AFTER INSERT ON hosted_certs"
-	" WHEN NEW.chain_pem IS NOT NULL" BUMP
-	"CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" BUMP
-	"CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP},
+    {1,
+     "CREATE TABLE hosted_domains ("
+     " domain TEXT PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
+     " since INTEGER NOT NULL, leaving_since INTEGER);"
+     "CREATE TABLE hosted_policies ("
+     " host TEXT PRIMARY KEY, domain TEXT NOT NULL, body BLOB NOT NULL,"
+     " policy_id TEXT NOT NULL, sha256 TEXT NOT NULL, max_age INTEGER NOT NULL,"
+     " max_age_ever INTEGER NOT NULL, updated INTEGER NOT NULL);"
+     "CREATE TABLE hosted_certs ("
+     " host TEXT PRIMARY KEY, chain_pem TEXT, key_pem TEXT, not_before INTEGER,"
+     " not_after INTEGER, updated INTEGER NOT NULL, last_error TEXT,"
+     " last_attempt INTEGER, next_attempt INTEGER, failures INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE hosted_acme_account ("
+     " directory TEXT PRIMARY KEY, key_pem TEXT NOT NULL, kid TEXT, contact TEXT,"
+     " created INTEGER NOT NULL);"
+     "CREATE TABLE serve_instances ("
+     " instance TEXT PRIMARY KEY, hostname TEXT, pid INTEGER, listen TEXT,"
+     " started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, counters TEXT);"
+     "CREATE TABLE hosted_generation ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
+     "INSERT INTO hosted_generation (id, gen) VALUES (1, 0);"
+     "CREATE TRIGGER hosted_policies_ins AFTER INSERT ON hosted_policies" BUMP
+     "CREATE TRIGGER hosted_policies_upd AFTER UPDATE ON hosted_policies" BUMP
+     "CREATE TRIGGER hosted_policies_del AFTER DELETE ON hosted_policies" BUMP
+     "CREATE TRIGGER hosted_certs_ins AFTER INSERT ON hosted_certs"
+     " WHEN NEW.chain_pem IS NOT NULL" BUMP
+     "CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" BUMP
+     "CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP,
+     NULL},
     /* the watcher's memory of the certificate condition it last posted */
-    {2, "ALTER TABLE hosted_certs ADD COLUMN alerted TEXT;"},
+    {2, "ALTER TABLE hosted_certs ADD COLUMN alerted TEXT;", NULL},
     /* an interrupted ACME order, resumed by the next renewal pass */
-    {3, "ALTER TABLE hosted_certs ADD COLUMN order_url TEXT;"
-	"ALTER TABLE hosted_certs ADD COLUMN order_key_pem TEXT;"
-	"ALTER TABLE hosted_certs ADD COLUMN order_expires INTEGER;"},
+    {3,
+     "ALTER TABLE hosted_certs ADD COLUMN order_url TEXT;"
+     "ALTER TABLE hosted_certs ADD COLUMN order_key_pem TEXT;"
+     "ALTER TABLE hosted_certs ADD COLUMN order_expires INTEGER;",
+     NULL},
 };
 
 STS_API int sts_hosted_schema(struct sts_db *db)

@@ -8,11 +8,13 @@
 
 /* Version 1 takes the tenants of the rows there are from their last applied spec. */
 static const struct sts_db_migration migrations[] = {
-    {1, "CREATE TABLE managed_tenants ("
-	" domain TEXT PRIMARY KEY, tenant TEXT NOT NULL);"
-	"INSERT INTO managed_tenants (domain, tenant)"
-	" SELECT domain, json_extract(spec, '$.tenant') FROM managed_domains"
-	" WHERE json_valid(spec) AND json_type(spec, '$.tenant') = 'text';"},
+    {1,
+     "CREATE TABLE managed_tenants ("
+     " domain TEXT PRIMARY KEY, tenant TEXT NOT NULL);"
+     "INSERT INTO managed_tenants (domain, tenant)"
+     " SELECT domain, json_extract(spec, '$.tenant') FROM managed_domains"
+     " WHERE json_valid(spec) AND json_type(spec, '$.tenant') = 'text';",
+     NULL},
 };
 
 STS_API int sts_plan_schema(struct sts_db *db)

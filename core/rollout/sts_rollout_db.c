@@ -18,20 +18,24 @@
 #include "sts_rollout.h"
 
 static const struct sts_db_migration migrations[] = {
-    {1, "CREATE TABLE rollout_state ("
-	" domain TEXT PRIMARY KEY, stage TEXT NOT NULL, since INTEGER NOT NULL,"
-	" pending TEXT, pending_reason TEXT, pending_evidence TEXT, pending_at INTEGER,"
-	" last_check INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE rollout_transitions ("
-	" id INTEGER PRIMARY KEY, domain TEXT NOT NULL, time INTEGER NOT NULL,"
-	" from_stage TEXT NOT NULL, to_stage TEXT NOT NULL,"
-	" reason TEXT NOT NULL, evidence TEXT NOT NULL);"
-	"CREATE INDEX rollout_transitions_domain ON rollout_transitions(domain, id);"},
+    {1,
+     "CREATE TABLE rollout_state ("
+     " domain TEXT PRIMARY KEY, stage TEXT NOT NULL, since INTEGER NOT NULL,"
+     " pending TEXT, pending_reason TEXT, pending_evidence TEXT, pending_at INTEGER,"
+     " last_check INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE rollout_transitions ("
+     " id INTEGER PRIMARY KEY, domain TEXT NOT NULL, time INTEGER NOT NULL,"
+     " from_stage TEXT NOT NULL, to_stage TEXT NOT NULL,"
+     " reason TEXT NOT NULL, evidence TEXT NOT NULL);"
+     "CREATE INDEX rollout_transitions_domain ON rollout_transitions(domain, id);",
+     NULL},
     /* the operator's controls (docs/rollout.md, "Start and ceiling") */
-    {2, "ALTER TABLE rollout_state ADD COLUMN inventory_mode TEXT;"
-	"ALTER TABLE rollout_state ADD COLUMN brake INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE rollout_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE rollout_state ADD COLUMN hold_reason TEXT;"},
+    {2,
+     "ALTER TABLE rollout_state ADD COLUMN inventory_mode TEXT;"
+     "ALTER TABLE rollout_state ADD COLUMN brake INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE rollout_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE rollout_state ADD COLUMN hold_reason TEXT;",
+     NULL},
 };
 
 /* The state columns, of schema 2 and of schema 1 (a read-only DB not migrated yet). */

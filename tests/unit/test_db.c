@@ -129,8 +129,8 @@ static void test_migrations(void **state)
 {
 	struct fixture *f = *state;
 	static const struct sts_db_migration m[] = {
-	    {1, "CREATE TABLE reports (id INTEGER PRIMARY KEY, org TEXT)"},
-	    {2, "ALTER TABLE reports ADD COLUMN sessions INTEGER"},
+	    {1, "CREATE TABLE reports (id INTEGER PRIMARY KEY, org TEXT)", NULL},
+	    {2, "ALTER TABLE reports ADD COLUMN sessions INTEGER", NULL},
 	};
 	int v = 0;
 	assert_int_equal(sts_db_migrate(f->db, "reports", m, 1), STS_OK);
@@ -148,8 +148,8 @@ static void test_migrations(void **state)
 
 	/* a failing step rolls back entirely and the version stays */
 	static const struct sts_db_migration bad[] = {
-	    {1, "CREATE TABLE rollout (d TEXT)"},
-	    {2, "CREATE TABLE rollout_x (d TEXT); SELECT * FROM no_such_table"},
+	    {1, "CREATE TABLE rollout (d TEXT)", NULL},
+	    {2, "CREATE TABLE rollout_x (d TEXT); SELECT * FROM no_such_table", NULL},
 	};
 	assert_int_equal(sts_db_migrate(f->db, "rollout", bad, 2), STS_EDB);
 	assert_int_equal(sts_db_schema_version(f->db, "rollout", &v), STS_OK);
@@ -697,6 +697,45 @@ static void test_stmt_roundtrip(void **state)
 	sts_db_unhold(db);
 }
 
+/* A URL names a PostgreSQL state: never a file, refused while not built in. */
+static void test_location_url(void **state)
+{
+	struct fixture *f = *state;
+	assert_true(sts_db_location_is_url("postgresql://db.example/stsctl"));
+	assert_true(
+	    sts_db_location_is_url("postgres://db.example:5433/stsctl?sslmode=verify-full"));
+	assert_false(sts_db_location_is_url("stsctl.db"));
+	assert_false(sts_db_location_is_url("./postgresql://x"));
+	assert_false(sts_db_location_is_url("postgresql:x"));
+	assert_false(sts_db_location_is_url(NULL));
+
+	/* run inside the temp dir: a URL taken for a path would create "postgresql:" */
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	struct sts_db *db = NULL;
+	char *err = NULL;
+	int r = sts_db_open_url("postgresql://127.0.0.1:1/stsctl", NULL, 0, NULL, &db, &err);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_not_equal(r, STS_OK);
+	assert_null(db);
+	assert_non_null(err);
+	if (r == STS_EUNSUPPORTED)
+		assert_string_equal(err, "PostgreSQL state: not built in");
+	else
+		assert_int_equal(r, STS_EDB);
+	free(err);
+	char p[256];
+	snprintf(p, sizeof(p), "%s/postgresql:", f->dir);
+	assert_int_not_equal(access(p, F_OK), 0);
+
+	/* a path through sts_db_open_url is sts_db_open */
+	snprintf(p, sizeof(p), "%s/other.db", f->dir);
+	assert_int_equal(sts_db_open_url(p, NULL, 0, NULL, &db, NULL), STS_OK);
+	sts_db_close(db);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
 static void test_has_table(void **state)
 {
 	struct fixture *f = *state;
@@ -728,6 +767,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_runs_interrupted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stmt_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_has_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_location_url, setup, teardown),
 	    cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
