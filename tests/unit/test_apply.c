@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "state_fixture.h"
 #include "sts_apply.h"
 #include "sts_err.h"
 #include "sts_plan.h"
@@ -338,7 +339,7 @@ static void test_fresh_order(void **state)
 	(void)state;
 	struct fake *f = fake_new();
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("apply", ":memory:", 0, NULL, &db, NULL), STS_OK);
 	struct sts_plan *p = plan_new(2);
 	plan_domain(&p->domains[p->n_domains++], f, "a.example", "example", STS_PHASE_PRESENT,
 		    POL("enforce"), "ida");
@@ -411,7 +412,7 @@ static void test_verify_failure(void **state)
 	(void)state;
 	struct fake *f = fake_new();
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("apply", ":memory:", 0, NULL, &db, NULL), STS_OK);
 	f->corrupt_get = "mta-sts.b.example";
 	struct sts_plan *p = plan_new(2);
 	plan_domain(&p->domains[p->n_domains++], f, "a.example", "example", STS_PHASE_PRESENT,
@@ -604,7 +605,7 @@ static void test_removal_bookkeeping(void **state)
 	struct fake_clock fc = {1700000000};
 	struct sts_clock clock = {clock_now, &fc};
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, &clock, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("apply", ":memory:", 0, &clock, &db, NULL), STS_OK);
 	struct sts_io io = fake_io(f);
 	struct sts_apply_result res;
 	/* published and managed */

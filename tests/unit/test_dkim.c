@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "fake_net.h"
+#include "state_fixture.h"
 #include "sts_buf.h"
 #include "sts_db.h"
 #include "sts_dkim.h"
@@ -457,7 +458,7 @@ static void test_ingest_authenticated(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(db_path, sizeof(db_path), "%s/s.db", dir);
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(db_path, 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("dkim", db_path, 0, NULL, &db, NULL), STS_OK);
 	json_t *j = json_pack("{s:{s:b,s:{s:s}}}", "dkim", "dns", 0, "keys",
 			      "sel._domainkey.reporter.example", key_rec);
 	struct sts_ingest_conf *conf = NULL;
@@ -570,7 +571,7 @@ static void ev_open(struct evdb *e, bool keys, const char *resolver)
 	assert_non_null(mkdtemp(e->dir));
 	char path[96];
 	snprintf(path, sizeof(path), "%s/s.db", e->dir);
-	assert_int_equal(sts_db_open(path, 0, NULL, &e->db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("dkim", path, 0, NULL, &e->db, NULL), STS_OK);
 	assert_int_equal(sts_db_policy_served(e->db, "example.net", "p1",
 					      "version: STSv1\nmode: testing\nmx: "
 					      "mx.example.net\nmax_age: 86400\n",

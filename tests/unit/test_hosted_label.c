@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "state_fixture.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_hosted_label.h"
@@ -48,7 +49,8 @@ static void test_vectors(void **state)
 static struct sts_db *open_db(void)
 {
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("hosted_label", ":memory:", 0, NULL, &db, NULL),
+			 STS_OK);
 	assert_int_equal(sts_hosted_schema(db), STS_OK);
 	return db;
 }
@@ -118,7 +120,8 @@ static void test_no_table(void **state)
 	struct sts_db *db = NULL;
 	char label[STS_HOSTED_LABEL_LEN + 1];
 	bool found = true;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("hosted_label", ":memory:", 0, NULL, &db, NULL),
+			 STS_OK);
 	assert_int_equal(sts_hosted_label_get(db, "example.com", label, &found), STS_OK);
 	assert_false(found);
 	assert_int_equal(sts_hosted_label_alloc(db, "example.com", 1, label, NULL), STS_EDB);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "state_fixture.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
@@ -32,7 +33,7 @@ static const struct sts_clock fake_clock = {fake_now, NULL};
 static int setup(void **state)
 {
 	struct sts_db *db = NULL;
-	if (sts_db_open(":memory:", 0, &fake_clock, &db, NULL) != STS_OK)
+	if (state_fixture_open("hosted_store", ":memory:", 0, &fake_clock, &db, NULL) != STS_OK)
 		return -1;
 	if (sts_hosted_schema(db) != STS_OK) {
 		sts_db_close(db);
@@ -244,7 +245,8 @@ static void test_lookup_no_schema(void **state)
 	struct sts_hosted_served v;
 	bool found = true;
 	(void)state;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("hosted_store", ":memory:", 0, NULL, &db, NULL),
+			 STS_OK);
 	assert_int_equal(sts_hosted_lookup_new(db, &l), STS_OK);
 	assert_int_equal(sts_hosted_lookup_get(l, "mta-sts.a.example", &v, &found), STS_EDB);
 	assert_false(found);
@@ -347,7 +349,8 @@ static void test_no_schema(void **state)
 	size_t n = 9;
 	int64_t g = -1;
 	(void)state;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("hosted_store", ":memory:", 0, NULL, &db, NULL),
+			 STS_OK);
 	assert_int_equal(sts_hosted_generation(db, &g), STS_OK);
 	assert_int_equal(g, 0);
 	assert_int_equal(sts_hosted_instances(db, &v, &n), STS_OK);

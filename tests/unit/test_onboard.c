@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_net.h"
+#include "state_fixture.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_onboard.h"
@@ -244,7 +245,7 @@ static void test_hosted(void **state)
 	sts_diags_init(&d);
 	assert_int_equal(sts_inventory_parse(inv_h, strlen(inv_h), "inv", &inv, &d), STS_OK);
 	sts_diags_release(&d);
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("onboard", ":memory:", 0, NULL, &db, NULL), STS_OK);
 	assert_int_equal(sts_hosted_schema(db), STS_OK);
 	const char *const names[] = {"ok.test", "else.test", "txt.test", "none.test", "new.test"};
 	struct sts_onboard_hosted ob;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "state_fixture.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_inventory.h"
@@ -620,7 +621,7 @@ static void test_hosted_not_self(void **state)
 	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "inv.json", &inv, &dg),
 			 STS_OK);
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, NULL, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("plan", ":memory:", 0, NULL, &db, NULL), STS_OK);
 	struct pfake f = {0};
 	sts_rrsets_init(&f.dns);
 	struct sts_io io = {&pf_ops, &f};
@@ -650,7 +651,7 @@ static void test_build(void **state)
 	time_t now = 1700000000;
 	struct sts_clock clk = {pf_now, &now};
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, &clk, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("plan", ":memory:", 0, &clk, &db, NULL), STS_OK);
 	struct pfake f = {0};
 	sts_rrsets_init(&f.dns);
 	struct sts_io io = {&pf_ops, &f};
@@ -822,7 +823,7 @@ static void test_read_zone(void **state)
 	time_t now = 1700000000;
 	struct sts_clock clk = {pf_now, &now};
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, &clk, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("plan", ":memory:", 0, &clk, &db, NULL), STS_OK);
 
 	/* STS_PLAN_READ_ZONE_MIN domains: one whole read */
 	struct sts_inventory *inv = zone_inv(STS_PLAN_READ_ZONE_MIN);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "state_fixture.h"
 #include "sts_apply.h"
 #include "sts_err.h"
 #include "sts_hosted_label.h"
@@ -167,7 +168,8 @@ static void env_init(struct env *e, const char *inv)
 			 STS_OK);
 	e->now = 1700000000;
 	e->clock = (struct sts_clock){env_now, &e->now};
-	assert_int_equal(sts_db_open(":memory:", 0, &e->clock, &e->db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("plan_hosted", ":memory:", 0, &e->clock, &e->db, NULL),
+			 STS_OK);
 	sts_rrsets_init(&e->f.dns);
 	e->f.db = e->db;
 	e->io = (struct sts_io){&fake_ops, &e->f};

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "state_fixture.h"
 #include "sts_check.h"
 #include "sts_db.h"
 #include "sts_err.h"
@@ -513,7 +514,7 @@ static void sim_open(struct sim *sm, const char *path)
 	assert_int_equal(sts_inventory_parse(SIM_INV, strlen(SIM_INV), "inv.json", &sm->inv, &dg),
 			 STS_OK);
 	sts_diags_release(&dg);
-	assert_int_equal(sts_db_open(path, 0, &clock_sim, &sm->db, &err), STS_OK);
+	assert_int_equal(state_fixture_open("rollout", path, 0, &clock_sim, &sm->db, &err), STS_OK);
 	assert_int_equal(sts_ingest_schema(sm->db), STS_OK);
 }
 
@@ -660,8 +661,10 @@ static void crash_at(const char *step)
 	struct sim sm;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.db", dir);
+	char *loc = state_fixture_location("rollout", path); /* opened three times */
+	assert_non_null(loc);
 
-	sim_open(&sm, path);
+	sim_open(&sm, loc);
 	for (int day = 0; day < 14; day++) {
 		struct sts_watch_result res;
 		sim_now = START + day * DAY + CYCLE_OFFSET;
@@ -678,7 +681,7 @@ static void crash_at(const char *step)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct sts_watch_result res;
-		sim_open(&sm, path);
+		sim_open(&sm, loc);
 		sm.crash_step = step;
 		sim_cycle(&sm, &res);
 		_exit(3); /* the crash did not happen */
@@ -688,7 +691,8 @@ static void crash_at(const char *step)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
 
-	sim_open(&sm, path);
+	sim_open(&sm, loc);
+	free(loc);
 	struct sts_rollout_state rs;
 	bool found = false;
 	assert_int_equal(sts_rollout_get(sm.db, "healthy.example", &rs, &found), STS_OK);
@@ -925,7 +929,8 @@ static void test_delegated(void **state)
 	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
 			 STS_OK);
 	sts_diags_release(&dg);
-	assert_int_equal(sts_db_open(":memory:", 0, &clock_sim, &db, &err), STS_OK);
+	assert_int_equal(state_fixture_open("rollout", ":memory:", 0, &clock_sim, &db, &err),
+			 STS_OK);
 	const struct sts_watch_ops ops = {sim_check, NULL, NULL, NULL, NULL};
 	const struct sts_watch_opts o = {.ops = &ops};
 	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
@@ -1005,7 +1010,8 @@ static void test_concurrent_checks(void **state)
 	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
 			 STS_OK);
 	sts_diags_release(&dg);
-	assert_int_equal(sts_db_open(":memory:", 0, &clock_sim, &db, &err), STS_OK);
+	assert_int_equal(state_fixture_open("rollout", ":memory:", 0, &clock_sim, &db, &err),
+			 STS_OK);
 	assert_int_equal(sts_ingest_schema(db), STS_OK);
 	sim_now = START;
 	const struct sts_watch_ops ops = {.check = slow_check, .tick = slow_tick, .ud = &sl};

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_net.h"
+#include "state_fixture.h"
 #include "sts_db.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
@@ -49,7 +50,8 @@ static void test_dns_failure_is_not_undelegated(void **state)
 	struct fake_dns *s =
 	    fake_dns_start_opts(zone, false, "mta-sts.drop.example", "mta-sts.broken.example");
 	struct sts_db *db = NULL;
-	assert_int_equal(sts_db_open(":memory:", 0, &fake_clock, &db, NULL), STS_OK);
+	assert_int_equal(state_fixture_open("serve_acme", ":memory:", 0, &fake_clock, &db, NULL),
+			 STS_OK);
 	assert_int_equal(sts_hosted_schema(db), STS_OK);
 	static const char *const hosts[] = {"mta-sts.drop.example", "mta-sts.broken.example",
 					    "mta-sts.nx.example"};

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "state_fixture.h"
 #include "sts_buf.h"
 #include "sts_db.h"
 #include "sts_err.h"
@@ -131,7 +132,7 @@ TFX int tdb_open(struct tdb *t, const char *name)
 	t->now = 1780272000; /* 2026-06-01 */
 	t->clock.now = tdb_now;
 	t->clock.ud = &t->now;
-	return sts_db_open(t->db_path, 0, &t->clock, &t->db, NULL) == STS_OK ? 0 : -1;
+	return state_fixture_open(name, t->db_path, 0, &t->clock, &t->db, NULL) == STS_OK ? 0 : -1;
 }
 
 TFX int tdb_close(struct tdb *t)
