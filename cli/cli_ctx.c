@@ -8,6 +8,8 @@
 #include "cli_ctx.h"
 #include "cli_progress.h"
 #include "sts_err.h"
+#include "sts_inventory_state.h"
+#include "sts_secret.h"
 
 static time_t fixed_clock(void *ud)
 {
@@ -85,16 +87,83 @@ static int reports_conf(struct cli_ctx *ctx)
 	return EXIT_OK;
 }
 
+/*
+ * Where the state lives (docs/state.md): --state, else STSCTL_STATE (set and
+ * not empty), else the inventory's state.url (a relative path relative to
+ * the inventory's directory; its password with it), else ./stsctl.db. A
+ * value with a password in it is refused and never printed.
+ */
+static int state_location(struct cli_ctx *ctx)
+{
+	const json_t *sec = ctx->inv ? json_object_get(ctx->inv->root, "state") : NULL;
+	const char *url = json_string_value(json_object_get(sec, "url"));
+	const char *env = getenv("STSCTL_STATE"), *why;
+	if (ctx->state_path)
+		ctx->state_from = "--state";
+	else if (env && *env) {
+		ctx->state_path = env;
+		ctx->state_from = "STSCTL_STATE";
+	} else if (url) { /* validated with the inventory */
+		ctx->state_from = "inventory";
+		ctx->state_password = json_string_value(json_object_get(sec, "password"));
+		ctx->state_path = url;
+		if (url[0] != '/' && !sts_db_location_is_url(url) &&
+		    strcmp(ctx->inv->dir, ".") != 0) {
+			if (asprintf(&ctx->state_owned, "%s/%s", ctx->inv->dir, url) < 0) {
+				ctx->state_owned = NULL;
+				sts_log_err("out of memory");
+				return EXIT_INTERNAL;
+			}
+			ctx->state_path = ctx->state_owned;
+		}
+	} else {
+		ctx->state_path = STS_DB_DEFAULT_PATH;
+		ctx->state_from = "default";
+	}
+	if ((why = sts_state_location_problem(ctx->state_path))) {
+		sts_log_err("%s: %s", ctx->state_from, why);
+		return EXIT_USAGE;
+	}
+	ctx->state_url = sts_db_location_is_url(ctx->state_path);
+	return EXIT_OK;
+}
+
+static int open_url(struct cli_ctx *ctx, unsigned flags, char **err)
+{
+	struct sts_secret *pw = NULL;
+	const char *why = NULL;
+	int r;
+	if (ctx->state_password &&
+	    (r = sts_secret_resolve(ctx->state_password, ctx->inv->dir, &pw, &why)) < 0) {
+		if (r == STS_ENOMEM)
+			return r;
+		/* the reference names the variable or the file, never the value */
+		sts_log_err("inventory '%s': state.password: secret %s does not resolve: %s",
+			    ctx->inventory_path, ctx->state_password, why ? why : sts_strerror(r));
+		return STS_ESECRET;
+	}
+	r = sts_db_open_url(ctx->state_path, pw ? sts_secret_value(pw) : NULL, flags, &ctx->clock,
+			    &ctx->db, err);
+	sts_secret_free(pw);
+	return r;
+}
+
+/* No lock file for a URL: PostgreSQL serialises the writers itself. */
 static int open_state(struct cli_ctx *ctx)
 {
 	char *err = NULL;
+	unsigned flags =
+	    (ctx->flags & CMD_STATE_RW ? 0 : STS_DB_READONLY) | (ctx->state_init ? STS_DB_INIT : 0);
 	int r;
-	if ((ctx->flags & CMD_LOCK) && (r = sts_lock_acquire(ctx->state_path, &ctx->lock)) < 0)
+	if (!ctx->state_url && (ctx->flags & CMD_LOCK) &&
+	    (r = sts_lock_acquire(ctx->state_path, &ctx->lock)) < 0)
 		return cli_lock_error(r, ctx->state_path);
-	r = sts_db_open(ctx->state_path,
-			(ctx->flags & CMD_STATE_RW ? 0 : STS_DB_READONLY) |
-			    (ctx->state_init ? STS_DB_INIT : 0),
-			&ctx->clock, &ctx->db, &err);
+	if (ctx->state_url)
+		r = open_url(ctx, flags, &err);
+	else
+		r = sts_db_open(ctx->state_path, flags, &ctx->clock, &ctx->db, &err);
+	if (r == STS_ESECRET)
+		return EXIT_USAGE; /* logged */
 	if (r < 0) {
 		sts_log_err("%s", err ? err : sts_strerror(r));
 		free(err);
@@ -137,13 +206,13 @@ int cli_ctx_setup(struct cli_ctx *ctx)
 {
 	unsigned f = ctx->flags;
 	int rc = EXIT_OK;
-	if (!ctx->state_path)
-		ctx->state_path = STS_DB_DEFAULT_PATH;
 	test_hook_now(ctx);
 	if ((f & CMD_LOAD_INVENTORY) && ctx->inventory_path)
 		rc = cli_inventory_load(ctx->inventory_path, &ctx->inv);
 	if (rc == EXIT_OK && (f & CMD_REPORTS_CONF))
 		rc = reports_conf(ctx);
+	if (rc == EXIT_OK && (f & (CMD_STATE_RO | CMD_STATE_RW | CMD_STATE_NAME)))
+		rc = state_location(ctx);
 	if (rc == EXIT_OK && (f & (CMD_STATE_RO | CMD_STATE_RW)))
 		rc = open_state(ctx);
 	if (rc == EXIT_OK && (f & CMD_PLUGINS))
@@ -160,6 +229,8 @@ void cli_ctx_release(struct cli_ctx *ctx)
 	sts_lock_release(ctx->hold);
 	sts_ingest_conf_free(ctx->conf);
 	sts_inventory_free(ctx->inv);
+	free(ctx->state_owned);
+	ctx->state_owned = NULL;
 	ctx->io = NULL;
 	ctx->host = NULL;
 	ctx->db = NULL;

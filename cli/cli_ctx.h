@@ -31,6 +31,7 @@
 #define CMD_STATE_RW	   (1u << 6) /* open the state DB read-write (and migrate it) */
 #define CMD_LOCK	   (1u << 7) /* hold the state lock PATH.lock */
 #define CMD_PLUGINS	   (1u << 8) /* the provider plugins of the inventory */
+#define CMD_STATE_NAME	   (1u << 9) /* where the state lives, not opened (stsctl state) */
 
 struct cli_ctx;
 
@@ -76,8 +77,15 @@ struct cli_ctx {
 	/* common options */
 	bool json;
 	const char *inventory_path; /* --inventory, or the first argument */
-	const char *state_path;	    /* --state; the default after the setup */
+	const char *state_path;	    /* --state; where the state lives after the setup */
 	bool state_init;	    /* an empty state file may become a new state (apply --init) */
+
+	/* where the state lives (cli_ctx_setup(), docs/state.md): state_path came from
+	 * state_from ("--state", "STSCTL_STATE", "inventory", "default") */
+	const char *state_from;
+	bool state_url;		    /* state_path is a postgresql:// URL: no lock file */
+	const char *state_password; /* the inventory's state.password reference, or NULL */
+	char *state_owned;	    /* state_path when the setup built it */
 
 	/* set up by cli_ctx_setup() as flags say */
 	struct sts_inventory *inv;    /* NULL without an inventory */

@@ -15,8 +15,8 @@
 
 /* docs/stsctl-state.md's SYNOPSIS block must equal this (tests/cli/help_docs.py). */
 static const char *const state_usage[] = {
-    "stsctl state check [--json] [--state PATH]",
-    "stsctl state backup FILE [--state PATH]",
+    "stsctl state check [--json] [--state PATH] [--inventory FILE]",
+    "stsctl state backup FILE [--state PATH] [--inventory FILE]",
     "",
     "check: read the state database without trusting it: SQLite's quick_check",
     "and integrity_check, each component's schema version against this stsctl,",
@@ -26,21 +26,26 @@ static const char *const state_usage[] = {
     "backup: copy the state database to FILE through SQLite's online backup",
     "API, consistent while apply, watch or serve write it; the copy is checked,",
     "synced and renamed into place, so FILE is the old file or the new copy.",
+    "A PostgreSQL state is backed up with pg_dump: backup prints the command.",
     "",
-    "      --json        check: print the findings as JSON",
-    "      --state PATH  state database (default ./stsctl.db)",
-    "  -h, --help        show this help",
+    "      --json            check: print the findings as JSON",
+    "      --state PATH      state database or postgresql:// URL (default:",
+    "                        STSCTL_STATE, the inventory's state.url, ./stsctl.db)",
+    "  -i, --inventory FILE  the inventory whose \"state\" section names the state",
+    "  -h, --help            show this help",
     "",
     "Exit status: 0 the state is sound (check; notes allowed) or the backup is",
     "written; 1 check found rows that disagree; 2 usage error, no state, or a",
     "damaged or unusable state (corrupt, not a database, empty, a schema newer",
-    "than this stsctl), or FILE cannot be written.",
+    "than this stsctl), or FILE cannot be written (and for a PostgreSQL state:",
+    "check is not supported there yet; backup printed the pg_dump command).",
     NULL,
 };
 
 static const struct cli_opt state_opts[] = {
     CLI_JSON,
     CLI_STATE,
+    CLI_INVENTORY('i'),
     CLI_END,
 };
 
@@ -92,6 +97,10 @@ static int print_findings(const struct cli_ctx *ctx, const struct sts_db_finding
 
 static int check(struct cli_ctx *ctx)
 {
+	if (ctx->state_url) {
+		sts_log_err("state check: not supported on PostgreSQL yet: '%s'", ctx->state_path);
+		return EXIT_USAGE;
+	}
 	struct sts_db_component known[] = {
 	    {"core", 0},
 	    {STS_INGEST_COMPONENT, 0},
@@ -127,9 +136,38 @@ static int check(struct cli_ctx *ctx)
 	return rc;
 }
 
+/* s in single quotes for a POSIX shell ('\'' for a quote) */
+static void print_quoted(const char *s)
+{
+	putchar('\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	putchar('\'');
+}
+
+/* PostgreSQL: pg_dump makes the consistent copy; FILE is not written (exit 2). */
+static int backup_url(struct cli_ctx *ctx, const char *dest)
+{
+	fputs("pg_dump --format=custom --file=", stdout);
+	print_quoted(dest);
+	putchar(' ');
+	print_quoted(ctx->state_path);
+	putchar('\n');
+	sts_log_err("state backup: a PostgreSQL state is backed up with pg_dump, not by stsctl: "
+		    "'%s' is not written; run the command above (it reads the password from "
+		    "libpq's password file, ~/.pgpass or PGPASSFILE)",
+		    dest);
+	return EXIT_USAGE;
+}
+
 static int backup(struct cli_ctx *ctx, const char *dest)
 {
 	char *err = NULL;
+	if (ctx->state_url)
+		return backup_url(ctx, dest);
 	int r = sts_db_backup(ctx->state_path, dest, &err);
 	if (r < 0) {
 		sts_log_err("%s", err ? err : sts_strerror(r));

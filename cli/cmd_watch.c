@@ -462,10 +462,16 @@ static int prepare(struct cli_ctx *ctx)
 		cli_log_journal = true;
 	if (a->dry_run)
 		ctx->flags = (ctx->flags & ~(CMD_STATE_RW | CMD_LOCK)) | CMD_STATE_RO;
-	if (a->once)
+	return EXIT_OK;
+}
+
+/* after the setup, which says where the state lives (--state, STSCTL_STATE, the inventory) */
+static int hold_watch_lock(struct cli_ctx *ctx)
+{
+	if (ctx->state_url) /* no lock file named after a URL */
 		return EXIT_OK;
 	char *ip = NULL;
-	const char *sp = ctx->state_path ? ctx->state_path : STS_DB_DEFAULT_PATH;
+	const char *sp = ctx->state_path;
 	int r = asprintf(&ip, "%s.watch", sp) < 0 ? STS_ENOMEM : sts_lock_acquire(ip, &ctx->hold);
 	if (r == STS_ELOCKED)
 		sts_log_err("another stsctl watch runs on this state: '%s.lock'", ip);
@@ -483,6 +489,9 @@ static int run(struct cli_ctx *ctx)
 	inventory_stamp(&w);
 	if (a->once)
 		return fresh_cycle(&w, a, ctx->json);
+	int rc = hold_watch_lock(ctx);
+	if (rc != EXIT_OK)
+		return rc;
 	sts_lock_release(ctx->lock);
 	ctx->lock = NULL;
 	return daemon_loop(&w, a);

@@ -15,8 +15,8 @@
 #include "sts_secret.h"
 #include "sts_inv_watch.h"
 
-static const char *const root_keys[] = {"version", "defaults", "providers", "tenants",
-					"domains", "reports",  "watch",	    "hosted"};
+static const char *const root_keys[] = {"version", "defaults", "providers", "tenants", "domains",
+					"reports", "watch",    "hosted",    "state"};
 static const char *const state_names[] = {"present", "absent"};
 
 /* ---- providers and tenants ---- */
@@ -370,7 +370,17 @@ static void parse_domains(struct vctx *c, const struct sts_jval *v)
 
 /* ---- the whole inventory ---- */
 
-enum { S_VERSION, S_DEFAULTS, S_PROVIDERS, S_TENANTS, S_DOMAINS, S_REPORTS, S_WATCH, S_HOSTED };
+enum {
+	S_VERSION,
+	S_DEFAULTS,
+	S_PROVIDERS,
+	S_TENANTS,
+	S_DOMAINS,
+	S_REPORTS,
+	S_WATCH,
+	S_HOSTED,
+	S_STATE
+};
 
 static void parse_root(struct vctx *c, const struct sts_jval *root)
 {
@@ -440,6 +450,10 @@ static void parse_root(struct vctx *c, const struct sts_jval *root)
 		} else if (sec[k])
 			sts_inv_want(c, &sp, sec[k],
 				     STS_JOBJECT); /* contents: validated by their modules */
+	}
+	if (sec[S_STATE]) { /* core/inventory/sts_inventory_state.c */
+		struct pctx sp = {&sts_inv_root, "state", 0};
+		sts_inv_parse_state(c, &sp, sec[S_STATE]);
 	}
 	if (sec[S_DOMAINS])
 		parse_domains(c, sec[S_DOMAINS]);

@@ -163,5 +163,7 @@ bool sts_inv_secret_value(struct vctx *c, const struct pctx *p, const struct sts
 void sts_inv_parse_hosted(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
 /* the top-level "reports" section (core/inventory/sts_inventory_reports.c) */
 void sts_inv_parse_reports(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
+/* the top-level "state" section (core/inventory/sts_inventory_state.c) */
+void sts_inv_parse_state(struct vctx *c, const struct pctx *p, const struct sts_jval *v);
 
 #endif
