@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+import ptyrun
 from tap import done, report
 
 STSCTL, ROOT, HOOKS = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3] == "true"
@@ -43,17 +44,8 @@ def setup(d, n=N):
 
 
 def under_pty(d, args):
-    """stsctl ARGS with stderr on a pseudo-terminal (script(1)), stdout to a file:
-    (rc, what the terminal got, stdout)."""
-    cmd = " ".join([STSCTL] + args) + " >out.txt"
-    p = subprocess.run(["script", "-q", "-e", "-c", cmd, "typescript"], cwd=d,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=60)
-    with open(os.path.join(d, "typescript"), "rb") as f:
-        tty = f.read().decode("utf-8", "replace")
-    with open(os.path.join(d, "out.txt"), encoding="utf-8") as f:
-        out = f.read()
-    return p.returncode, tty, out
+    """stsctl ARGS with stderr on a pseudo-terminal: (rc, what the terminal got, stdout)."""
+    return ptyrun.under_pty(STSCTL, d, args)
 
 
 def plain(d, args, env=None):
