@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_ingest.h"
@@ -73,19 +71,21 @@ static void col_text(struct sts_db_stmt *st, int i, char *out, size_t n)
 
 struct sts_rollout_reader {
 	struct sts_db *db;
-	struct sts_db_stmt *state;		   /* NULL: table missing */
-	sqlite3_stmt *policies, *daily, *failures; /* NULL: table missing */
+	struct sts_db_stmt *state;			 /* NULL: table missing */
+	struct sts_db_stmt *policies, *daily, *failures; /* NULL: table missing */
 	bool in_txn; /* one read transaction over many domains (no lock per statement) */
 	const struct sts_reporters *reporters; /* the allow-list; own_list by default */
 	struct sts_reporters *own_list;
 };
 
-/* Under sts_db_hold: open the read transaction unless one is open. */
+/*
+ * Under sts_db_hold: open the read transaction unless one is open. A BEGIN
+ * that fails is one inside a transaction already open on this DB (SQLite
+ * refuses to nest): the reader then reads in that one and does not end it.
+ */
 static void reader_txn(struct sts_rollout_reader *rd)
 {
-	sqlite3 *h = sts_db_handle(rd->db);
-	if (!rd->in_txn && sqlite3_get_autocommit(h) &&
-	    sqlite3_exec(h, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK)
+	if (!rd->in_txn && sts_db_execf(rd->db, "BEGIN", "") == STS_OK)
 		rd->in_txn = true;
 }
 
@@ -94,20 +94,16 @@ STS_API void sts_rollout_reader_pause(struct sts_rollout_reader *rd)
 	if (!rd || !rd->in_txn)
 		return;
 	sts_db_hold(rd->db);
-	sqlite3_exec(sts_db_handle(rd->db), "COMMIT", NULL, NULL, NULL);
+	sts_db_execf(rd->db, "COMMIT", "");
 	rd->in_txn = false;
 	sts_db_unhold(rd->db);
 }
 
-static sqlite3_stmt *prep(struct sts_db *db, const char *sql)
+/* A statement of the reader; NULL when it does not prepare (no such table yet). */
+static struct sts_db_stmt *prep(struct sts_db *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(sts_db_handle(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
+	struct sts_db_stmt *st = NULL;
+	return sts_db_prepare(db, sql, &st) == STS_OK ? st : NULL;
 }
 
 STS_API int sts_rollout_reader_new(struct sts_db *db, struct sts_rollout_reader **ret)
@@ -148,9 +144,9 @@ STS_API void sts_rollout_reader_free(struct sts_rollout_reader *r)
 		return;
 	sts_rollout_reader_pause(r);
 	sts_db_finalize(r->state);
-	sqlite3_finalize(r->policies);
-	sqlite3_finalize(r->daily);
-	sqlite3_finalize(r->failures);
+	sts_db_finalize(r->policies);
+	sts_db_finalize(r->daily);
+	sts_db_finalize(r->failures);
 	sts_reporters_free(r->own_list);
 	free(r);
 }
@@ -529,18 +525,18 @@ STS_API int sts_rollout_set(struct sts_db *db, const char *domain, enum sts_stag
 static int served_digests(struct sts_rollout_reader *rd, const char *domain, char (*d)[17],
 			  size_t *ret_n)
 {
-	sqlite3_stmt *st = rd->policies;
+	struct sts_db_stmt *st = rd->policies;
 	size_t n = 0;
 	int rc;
 	if (!st)
 		return STS_EDB;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
+	sts_db_bind_text(st, 1, domain);
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
+		const char *t = sts_db_col_text(st, 0);
 		char *lines[64], *save = NULL, *text = strdup(t ? t : "");
 		size_t k = 0;
 		if (!text) {
-			sqlite3_reset(st);
+			sts_db_reset(st);
 			return STS_ENOMEM;
 		}
 		for (char *l = strtok_r(text, "\r\n", &save); l && k < 64;
@@ -550,9 +546,9 @@ static int served_digests(struct sts_rollout_reader *rd, const char *domain, cha
 		n += n < MAX_SERVED;
 		free(text);
 	}
-	sqlite3_reset(st);
+	sts_db_reset(st);
 	*ret_n = n;
-	return rc == SQLITE_DONE ? STS_OK : STS_EDB;
+	return rc == STS_DB_DONE ? STS_OK : STS_EDB;
 }
 
 static bool digest_in(char (*d)[17], size_t n, const char *x)
@@ -624,7 +620,7 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 	size_t n_dig = 0, n_orgs = 0;
 	time_t t = (time_t)(now - (int64_t)window_days * 86400);
 	struct tm tm;
-	sqlite3_stmt *st;
+	struct sts_db_stmt *st;
 	int r = STS_OK, rc;
 
 	memset(ret, 0, sizeof(*ret));
@@ -639,22 +635,22 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 	if ((r = served_digests(rd, domain, dig, &n_dig)) < 0 || !n_dig)
 		goto out;
 	st = rd->daily;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *org = (const char *)sqlite3_column_text(st, 0);
-		const char *rep = (const char *)sqlite3_column_text(st, 6);
+	sts_db_bind_text(st, 1, domain);
+	sts_db_bind_text(st, 2, first);
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
+		const char *org = sts_db_col_text(st, 0);
+		const char *rep = sts_db_col_text(st, 6);
 		char *why = NULL;
-		if (!digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+		if (!digest_in(dig, n_dig, sts_db_col_text(st, 1)))
 			continue;
-		if (!row_counts(rd, all_reports, sqlite3_column_int(st, 5) != 0, rep, org, ident,
+		if (!row_counts(rd, all_reports, sts_db_col_int(st, 5) != 0, rep, org, ident,
 				sizeof(ident), &why)) {
-			add_ignored(ret, why, sqlite3_column_int64(st, 2));
+			add_ignored(ret, why, sts_db_col_int(st, 2));
 			continue;
 		}
-		ret->reports += sqlite3_column_int64(st, 2);
-		ret->successes += sqlite3_column_int64(st, 3);
-		ret->failures += sqlite3_column_int64(st, 4);
+		ret->reports += sts_db_col_int(st, 2);
+		ret->successes += sts_db_col_int(st, 3);
+		ret->failures += sts_db_col_int(st, 4);
 		/* distinct reporters: who signed (or the trusted source), never the name */
 		bool seen = false;
 		for (size_t i = 0; i < n_orgs && !seen; i++)
@@ -665,29 +661,27 @@ STS_API int sts_rollout_reader_evidence(struct sts_rollout_reader *rd, const cha
 			ret->reporting_orgs++; /* past 64: counted, no longer told apart */
 	}
 	ret->reporting_orgs += n_orgs;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	sts_db_reset(st);
+	if (rc != STS_DB_DONE) {
 		r = STS_EDB;
 		goto out;
 	}
 	st = rd->failures;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sts_db_bind_text(st, 1, domain);
+	sts_db_bind_text(st, 2, first);
+	while ((rc = sts_db_step(st)) == STS_DB_ROW) {
 		char *why = NULL;
-		if (!digest_in(dig, n_dig, (const char *)sqlite3_column_text(st, 1)))
+		if (!digest_in(dig, n_dig, sts_db_col_text(st, 1)))
 			continue;
-		bool counts = row_counts(rd, all_reports, sqlite3_column_int(st, 3) != 0,
-					 (const char *)sqlite3_column_text(st, 4), NULL, ident,
-					 sizeof(ident), &why);
+		bool counts = row_counts(rd, all_reports, sts_db_col_int(st, 3) != 0,
+					 sts_db_col_text(st, 4), NULL, ident, sizeof(ident), &why);
 		free(why);
 		if (counts)
-			sts_rollout_evidence_add_failure(ret,
-							 (const char *)sqlite3_column_text(st, 0),
-							 sqlite3_column_int64(st, 2));
+			sts_rollout_evidence_add_failure(ret, sts_db_col_text(st, 0),
+							 sts_db_col_int(st, 2));
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	sts_db_reset(st);
+	if (rc != STS_DB_DONE)
 		r = STS_EDB;
 out:
 	sts_db_unhold(rd->db);
