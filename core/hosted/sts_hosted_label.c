@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "sts_dname.h"
 #include "sts_err.h"
@@ -77,35 +76,32 @@ STS_API int sts_hosted_label(const char *domain, char out[STS_HOSTED_LABEL_LEN +
 }
 
 /* One text column of the first row of sql bound to arg, under the hold. */
-static int select_text(sqlite3 *h, const char *sql, const char *arg, char *ret, size_t cap,
+static int select_text(struct sts_db *db, const char *sql, const char *arg, char *ret, size_t cap,
 		       bool *ret_found)
 {
-	sqlite3_stmt *st = NULL;
+	struct sts_db_stmt *st = NULL;
 	*ret_found = false;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sts_db_prepare(db, sql, &st) != STS_OK)
 		return STS_EDB;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st), r = STS_OK;
-	if (rc == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
+	sts_db_bind_text(st, 1, arg);
+	int rc = sts_db_step(st), r = STS_OK;
+	if (rc == STS_DB_ROW) {
+		const char *s = sts_db_col_text(st, 0);
 		if (s && strlen(s) < cap) {
 			memcpy(ret, s, strlen(s) + 1);
 			*ret_found = true;
 		}
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != STS_DB_DONE) {
 		r = STS_EDB;
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	return r;
 }
 
-static bool table_exists(sqlite3 *h)
+static bool table_exists(struct sts_db *db)
 {
-	char name[32];
 	bool found = false;
-	return select_text(h, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
-			   "hosted_domains", name, sizeof(name), &found) == STS_OK &&
-	       found;
+	return sts_db_has_table(db, "hosted_domains", &found) == STS_OK && found;
 }
 
 STS_API int sts_hosted_label_get(struct sts_db *db, const char *domain,
@@ -117,9 +113,8 @@ STS_API int sts_hosted_label_get(struct sts_db *db, const char *domain,
 	if (r < 0)
 		return r;
 	sts_db_hold(db);
-	sqlite3 *h = sts_db_handle(db);
-	if (table_exists(h))
-		r = select_text(h, "SELECT label FROM hosted_domains WHERE domain = ?", a, ret,
+	if (table_exists(db))
+		r = select_text(db, "SELECT label FROM hosted_domains WHERE domain = ?", a, ret,
 				STS_HOSTED_LABEL_LEN + 1, ret_found);
 	sts_db_unhold(db);
 	free(a);
@@ -136,8 +131,7 @@ STS_API int sts_hosted_label_alloc(struct sts_db *db, const char *domain, int64_
 		return r;
 	if ((r = sts_db_begin(db)) < 0)
 		goto out;
-	sqlite3 *h = sts_db_handle(db);
-	r = select_text(h, "SELECT label FROM hosted_domains WHERE domain = ?", a, label,
+	r = select_text(db, "SELECT label FROM hosted_domains WHERE domain = ?", a, label,
 			sizeof(label), &found);
 	for (unsigned n = 0; r == STS_OK && !found; n++) {
 		if (n > STS_HOSTED_LABEL_TRIES) {
@@ -147,7 +141,7 @@ STS_API int sts_hosted_label_alloc(struct sts_db *db, const char *domain, int64_
 		if ((r = sts_hosted_label_nth(a, n, label)) < 0)
 			break;
 		bool taken = false;
-		r = select_text(h, "SELECT domain FROM hosted_domains WHERE label = ?", label,
+		r = select_text(db, "SELECT domain FROM hosted_domains WHERE label = ?", label,
 				owner, sizeof(owner), &taken);
 		if (r < 0 || taken)
 			continue;

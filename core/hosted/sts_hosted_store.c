@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "sts_buf.h"
 #include "sts_diag_json.h"
@@ -131,7 +130,7 @@ STS_API int sts_hosted_policy_put(struct sts_db *db, const char *host, const cha
 	    " max_age_ever = CASE WHEN hosted_policies.max_age_ever > excluded.max_age"
 	    " THEN hosted_policies.max_age_ever ELSE excluded.max_age END";
 	char hex[65];
-	sqlite3_stmt *st = NULL;
+	struct sts_db_stmt *st = NULL;
 	int r = STS_EDB;
 
 	if (!host || !*host || !domain || !*domain || !body || !policy_id || max_age < 0 ||
@@ -140,18 +139,18 @@ STS_API int sts_hosted_policy_put(struct sts_db *db, const char *host, const cha
 	if (!sha256_hex(body, body_len, hex))
 		return STS_ENOMEM;
 	sts_db_hold(db);
-	if (sqlite3_prepare_v2(sts_db_handle(db), sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, body, (int)body_len, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, policy_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, max_age);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)sts_db_now(db));
-		if (sqlite3_step(st) == SQLITE_DONE)
+	if (sts_db_prepare(db, sql, &st) == STS_OK) {
+		sts_db_bind_text(st, 1, host);
+		sts_db_bind_text(st, 2, domain);
+		sts_db_bind_blob(st, 3, body, body_len);
+		sts_db_bind_text(st, 4, policy_id);
+		sts_db_bind_text(st, 5, hex);
+		sts_db_bind_int(st, 6, max_age);
+		sts_db_bind_int(st, 7, (int64_t)sts_db_now(db));
+		if (sts_db_step(st) == STS_DB_DONE)
 			r = STS_OK;
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
 	sts_db_unhold(db);
 	return r;
 }
