@@ -545,7 +545,6 @@ STS_API int sts_ingest_new(struct sts_db *db, const struct sts_ingest_opts *o,
 	if (!ing)
 		return STS_ENOMEM;
 	ing->db = db;
-	ing->h = sts_db_handle(db);
 	if (o)
 		ing->o = *o;
 	ing->batch_max = ing->o.batch ? ing->o.batch : ING_DEFAULT_BATCH;
@@ -569,9 +568,7 @@ STS_API int sts_ingest_new(struct sts_db *db, const struct sts_ingest_opts *o,
 		goto fail;
 	/* the dedup index and the aggregates grow with every report: keep their
 	 * pages in memory while ingesting */
-	sts_db_hold(db);
-	sqlite3_exec(ing->h, "PRAGMA cache_size = -" ING_CACHE_KIB, NULL, NULL, NULL);
-	sts_db_unhold(db);
+	ing_tune(ing, "PRAGMA cache_size = -" ING_CACHE_KIB);
 	*ret = ing;
 	return STS_OK;
 fail:

@@ -10,7 +10,6 @@
  *    the batch transaction of the one writer.
  */
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "sts_ingest.h"
 #include "sts_mime.h"
@@ -87,7 +86,6 @@ void ing_paths_release(struct ing_paths *l);
 
 struct sts_ingest {
 	struct sts_db *db;
-	sqlite3 *h;
 	struct sts_ingest_opts o;
 	struct sts_ingest_conf *own_conf; /* defaults when o.conf was NULL */
 	const struct sts_ingest_conf *conf;
@@ -126,6 +124,12 @@ int ing_prep_oversize(enum sts_ingest_channel ch, const char *source, size_t siz
 const char *ing_diag_reason(const struct sts_diags *d, const char *what);
 int ing_gzip(const void *in, size_t len, unsigned char **ret, size_t *ret_len);
 void ing_set_err(struct sts_ingest *ing, const char *fmt, ...) STS_PRINTF(2, 3);
+/*
+ * A setting that only tunes SQLite (a PRAGMA; a row it returns is ignored,
+ * as is a failure). Until the state layer has a call of its own for it
+ * (asked for: sts_db_tune), ingest states the setting here.
+ */
+void ing_tune(struct sts_ingest *ing, const char *pragma);
 void ing_source_error(struct sts_ingest *ing, const char *source, int err, const char *fmt, ...)
     STS_PRINTF(4, 5);
 

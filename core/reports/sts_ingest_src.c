@@ -146,10 +146,9 @@ static void bulk_sync(struct sts_ingest *ing, bool bulk)
 	sts_db_hold(ing->db);
 	/* and fewer checkpoints: each one syncs the WAL and the DB (25000 pages:
 	 * the WAL grows to about 100 MB between them) */
-	sqlite3_exec(ing->h,
-		     bulk ? "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 25000"
-			  : "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000",
-		     NULL, NULL, NULL);
+	ing_tune(ing, bulk ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+	ing_tune(ing,
+		 bulk ? "PRAGMA wal_autocheckpoint = 25000" : "PRAGMA wal_autocheckpoint = 1000");
 	sts_db_unhold(ing->db);
 }
 

@@ -137,10 +137,28 @@ STS_API int sts_ingest_schema(struct sts_db *db)
 	return r;
 }
 
+/* "WHAT: the engine's message": without the statement call that sts_db_errmsg() names */
 static int db_fail(struct sts_ingest *ing, const char *what)
 {
-	ing_set_err(ing, "%s: %s", what, sqlite3_errmsg(ing->h));
+	static const char *const calls[] = {"prepare: ", "bind: ", "step: "};
+	const char *m = sts_db_errmsg(ing->db);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (strncmp(m, calls[i], strlen(calls[i])) == 0) {
+			m += strlen(calls[i]);
+			break;
+		}
+	ing_set_err(ing, "%s: %s", what, m);
 	return STS_EDB;
+}
+
+void ing_tune(struct sts_ingest *ing, const char *pragma)
+{
+	struct sts_db_stmt *st = NULL;
+	sts_db_hold(ing->db);
+	if (sts_db_prepare(ing->db, pragma, &st) == STS_OK)
+		(void)sts_db_step(st);
+	sts_db_finalize(st);
+	sts_db_unhold(ing->db);
 }
 
 int ing_stmts_prepare(struct sts_ingest *ing)
@@ -154,7 +172,7 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 	     " start, end, day, domains, received, channel, source, authenticated, auth_reason,"
 	     " successful, failed, warnings, raw_size, reporter, pending, domain_hint,"
 	     " org_key, identity_v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
-	     " ON CONFLICT (dedup_key) DO NOTHING"},
+	     " ON CONFLICT (dedup_key) DO NOTHING RETURNING id"},
 	    {offsetof(struct sts_ingest, ins_raw),
 	     "INSERT INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
 	    {offsetof(struct sts_ingest, sel_dup),
@@ -773,12 +791,17 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	struct sts_db_stmt *st = ing->ins_report;
 	if (!old.row) {
 		bind_report(st, ing, p, pt, k, okey.data, day, sts_buf_str(&doms), succ, failed);
-		if (sts_db_step(st) != STS_DB_DONE || sts_db_changes(st) != 1) {
+		/* one row: its id; none: the key is taken (a conflict, DO NOTHING) */
+		if (sts_db_step(st) != STS_DB_ROW) {
+			r = db_fail(ing, "store report");
+			goto out;
+		}
+		*ret_row = sts_db_col_int(st, 0);
+		if (sts_db_step(st) != STS_DB_DONE) {
 			r = db_fail(ing, "store report");
 			goto out;
 		}
 		sts_db_reset(st);
-		*ret_row = sqlite3_last_insert_rowid(ing->h);
 		*oc = STS_INGEST_STORED;
 		st = ing->ins_raw;
 		sts_db_reset(st);
@@ -856,20 +879,20 @@ STS_API int sts_ingest_quota_used(struct sts_db *db, long long *ret_n, long long
 {
 	static const char q[] =
 	    "SELECT n + (SELECT count(*) FROM tlsrpt_quarantine),"
-	    "       b + (SELECT total(size) FROM tlsrpt_quarantine)"
-	    "         + (SELECT total(length(msg)) FROM tlsrpt_pending)"
-	    " FROM (SELECT count(*) AS n, total(raw_size) AS b FROM tlsrpt_reports"
-	    "       WHERE authenticated = 0)";
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(sts_db_handle(db), q, -1, &st, NULL) != SQLITE_OK)
-		return STS_EDB;
+	    "       b + (SELECT COALESCE(SUM(size), 0) FROM tlsrpt_quarantine)"
+	    "         + (SELECT COALESCE(SUM(length(msg)), 0) FROM tlsrpt_pending)"
+	    " FROM (SELECT count(*) AS n, COALESCE(SUM(raw_size), 0) AS b FROM tlsrpt_reports"
+	    "       WHERE authenticated = 0) AS u";
+	struct sts_db_stmt *st = NULL;
 	int r = STS_EDB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*ret_n = sqlite3_column_int64(st, 0);
-		*ret_bytes = (long long)sqlite3_column_double(st, 1);
+	sts_db_hold(db);
+	if (sts_db_prepare(db, q, &st) == STS_OK && sts_db_step(st) == STS_DB_ROW) {
+		*ret_n = sts_db_col_int(st, 0);
+		*ret_bytes = sts_db_col_int(st, 1);
 		r = STS_OK;
 	}
-	sqlite3_finalize(st);
+	sts_db_finalize(st);
+	sts_db_unhold(db);
 	return r;
 }
 
@@ -1106,7 +1129,6 @@ int ing_rederive(struct sts_db *db)
 	size_t n = 0;
 	memset(&ing, 0, sizeof(ing));
 	ing.db = db;
-	ing.h = sts_db_handle(db);
 	sts_db_hold(db);
 	int r = ids_of(db, "SELECT id FROM tlsrpt_reports WHERE identity_v = 0", &ids, &n);
 	sts_db_unhold(db);
