@@ -19,6 +19,10 @@ docs/state.md, Where the state lives). TAP.
    (exit 2, FILE not written), state check says it is not supported yet;
    an unresolvable state.password names the reference, a resolved one is
    never printed.
+6. Which URL forms carry a password: user:pass@ (a "@" in the password too),
+   an empty password, password= in any case, a bare password parameter; and
+   which do not: no user info, IPv6, a socket directory, passwordfile=, "@"
+   after the path or inside a parameter value.
 
 Usage: test_state_location.py STSCTL
 """
@@ -155,6 +159,27 @@ def passwords(d):
                f"rc={rc} {out} {err}")
 
 
+def url_forms(d):
+    """Which URLs carry a password (sts_state_location_problem), through --state."""
+    refused = ["postgresql://u:%s@h/db" % PW, "postgres://u:@h/db",
+               "postgresql://u:p%s@ss@h/db" % PW, "POSTGRESQL://u:%s@h/db" % PW,
+               "postgresql://h/db?password=%s" % PW, "postgresql://h/db?sslmode=require&PASSWORD=x",
+               "postgresql://h/db?password"]
+    accepted = ["postgresql://u@h/db", "postgresql://[::1]:5432/db", "postgres:///db",
+                "postgresql:///db?host=/run/postgresql", "postgresql://h/db?passwordfile=x",
+                "postgresql://h/a:b@c", "postgresql://u@h/db?application_name=a:b@c"]
+    for url in refused:
+        rc, out, err = run(d, ["state", "check", "--state", url])
+        want = "not a path or a postgresql://" if url.startswith("POSTGRESQL") else \
+            "a password in the URL is refused"
+        report(rc == 2 and want in err and PW not in out + err, f"refused: {url.replace(PW, 'PW')}",
+               f"rc={rc} {err}")
+    for url in accepted:
+        rc, out, err = run(d, ["state", "check", "--state", url])
+        report(rc == 2 and "not supported on PostgreSQL yet" in err, f"accepted: {url}",
+               f"rc={rc} {err}")
+
+
 def section(d):
     cases = [
         ({"url": "postgresql://db.example/sts", "password": PW}, '"' + PW,
@@ -217,7 +242,7 @@ def url_state(d):
            "a resolved state.password is never printed", f"rc={rc} {out} {err}")
 
 
-for part in (precedence, passwords, section, no_state_commands, url_state):
+for part in (precedence, passwords, url_forms, section, no_state_commands, url_state):
     with tempfile.TemporaryDirectory() as tmp:
         part(tmp)
 done()
