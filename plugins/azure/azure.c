@@ -477,12 +477,7 @@ static void az_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = 4; /* zones at once: the token cache is shared under a lock */
 }
 
-STS_PLUGIN_DNS_OPS(az_dns, az_read, az_apply, az_caps, az_zones);
-
-STS_PLUGIN_API(azure, STS_PLUGIN_DNS,
-	       .description = "Azure DNS (Azure Resource Manager, Microsoft Entra ID client "
-			      "credentials)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS,
-	       .schema = az_schema, .load = az_load, .unload = az_unload, .probe = az_probe,
-	       .dns = &az_dns);
+PLG_DNS_API(azure, az,
+	    "Azure DNS (Azure Resource Manager, Microsoft Entra ID client "
+	    "credentials)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS);

@@ -449,10 +449,6 @@ static void cf_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_batch = c ? c->batch_limit / 2 : 100;
 }
 
-STS_PLUGIN_DNS_OPS(cf_dns, cf_read, cf_apply, cf_caps, cf_zones);
-
-STS_PLUGIN_API(cloudflare, STS_PLUGIN_DNS, .description = "Cloudflare DNS (API v4, API token)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS | STS_PLUGIN_CAP_BATCH,
-	       .schema = cf_schema, .load = cf_load, .unload = cf_unload, .probe = cf_probe,
-	       .dns = &cf_dns);
+PLG_DNS_API(cloudflare, cf, "Cloudflare DNS (API v4, API token)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS |
+		STS_PLUGIN_CAP_BATCH);

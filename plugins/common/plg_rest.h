@@ -221,6 +221,21 @@ void plg_rest_plugin_unload(struct sts_plugin *p, const struct plg_rest_plugin *
 	}                                                                                          \
 	static const struct plg_rest_plugin PREFIX##_plugin = {__VA_ARGS__}
 
+/*
+ * PLG_DNS_API(NAME, PREFIX, DESCRIPTION, CAPABILITIES): the plugin's
+ * sts_plugin_api for the DNS provider NAME, made of the functions named
+ * after PREFIX: PREFIX_schema, PREFIX_load, PREFIX_unload, PREFIX_probe and
+ * the operations (PREFIX_dns) PREFIX_read, PREFIX_apply, PREFIX_caps and
+ * PREFIX_zones.
+ */
+#define PLG_DNS_API(NAME, PREFIX, DESCRIPTION, CAPABILITIES)                                       \
+	STS_PLUGIN_DNS_OPS(PREFIX##_dns, PREFIX##_read, PREFIX##_apply, PREFIX##_caps,             \
+			   PREFIX##_zones);                                                        \
+	STS_PLUGIN_API(NAME, STS_PLUGIN_DNS, .description = DESCRIPTION,                           \
+		       .capabilities = CAPABILITIES, .schema = PREFIX##_schema,                    \
+		       .load = PREFIX##_load, .unload = PREFIX##_unload, .probe = PREFIX##_probe,  \
+		       .dns = &PREFIX##_dns)
+
 /* ---- host-made strings ---- */
 
 /* The host-allocated host_str of len octets as a malloc'd copy (NULL:

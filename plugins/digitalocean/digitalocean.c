@@ -303,10 +303,5 @@ static void dio_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = 1;
 }
 
-STS_PLUGIN_DNS_OPS(dio_dns, dio_read, dio_apply, dio_caps, dio_zones);
-
-STS_PLUGIN_API(digitalocean, STS_PLUGIN_DNS, .description = "DigitalOcean DNS (API v2)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS,
-	       .schema = dio_schema, .load = dio_load, .unload = dio_unload, .probe = dio_probe,
-	       .dns = &dio_dns);
+PLG_DNS_API(digitalocean, dio, "DigitalOcean DNS (API v2)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS);

@@ -172,10 +172,6 @@ static void gc_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 		ret->read_zone = true; /* one listing, paged (gc_read) */
 }
 
-STS_PLUGIN_DNS_OPS(gc_dns, gc_read, gc_apply, gc_caps, gc_zones);
-
-STS_PLUGIN_API(gcloud, STS_PLUGIN_DNS, .description = "Google Cloud DNS (API v1, service account)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS | STS_PLUGIN_CAP_BATCH,
-	       .schema = gc_schema, .load = gc_load, .unload = gc_unload, .probe = gc_probe,
-	       .dns = &gc_dns);
+PLG_DNS_API(gcloud, gc, "Google Cloud DNS (API v1, service account)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS |
+		STS_PLUGIN_CAP_BATCH);

@@ -367,10 +367,5 @@ static void lin_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	}
 }
 
-STS_PLUGIN_DNS_OPS(lin_dns, lin_read, lin_apply, lin_caps, lin_zones);
-
-STS_PLUGIN_API(linode, STS_PLUGIN_DNS, .description = "Linode DNS Manager (API v4)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS,
-	       .schema = lin_schema, .load = lin_load, .unload = lin_unload, .probe = lin_probe,
-	       .dns = &lin_dns);
+PLG_DNS_API(linode, lin, "Linode DNS Manager (API v4)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS);

@@ -401,9 +401,5 @@ static void ovh_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 		ret->read_zone = true;
 }
 
-STS_PLUGIN_DNS_OPS(ovh_dns, ovh_read, ovh_apply, ovh_caps, ovh_zones);
-
-STS_PLUGIN_API(ovh, STS_PLUGIN_DNS, .description = "OVHcloud DNS zones (API /1.0)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_CREDENTIALS,
-	       .schema = ovh_schema, .load = ovh_load, .unload = ovh_unload, .probe = ovh_probe,
-	       .dns = &ovh_dns);
+PLG_DNS_API(ovh, ovh, "OVHcloud DNS zones (API /1.0)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_CREDENTIALS);

@@ -410,10 +410,6 @@ static void r53_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_batch = MAX_BATCH;
 }
 
-STS_PLUGIN_DNS_OPS(r53_dns, r53_read, r53_apply, r53_caps, r53_zones);
-
-STS_PLUGIN_API(route53, STS_PLUGIN_DNS, .description = "Amazon Route 53 (REST/XML API, SigV4)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS | STS_PLUGIN_CAP_BATCH,
-	       .schema = r53_schema, .load = r53_load, .unload = r53_unload, .probe = r53_probe,
-	       .dns = &r53_dns);
+PLG_DNS_API(route53, r53, "Amazon Route 53 (REST/XML API, SigV4)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS |
+		STS_PLUGIN_CAP_BATCH);

@@ -215,10 +215,5 @@ static void vultr_caps(struct sts_plugin *p, struct sts_dns_caps *ret)
 	ret->max_concurrency = 1;
 }
 
-STS_PLUGIN_DNS_OPS(vultr_dns, vultr_read, vultr_apply, vultr_caps, vultr_zones);
-
-STS_PLUGIN_API(vultr, STS_PLUGIN_DNS, .description = "Vultr DNS (API v2)",
-	       .capabilities = STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING |
-			       STS_PLUGIN_CAP_CREDENTIALS,
-	       .schema = vultr_schema, .load = vultr_load, .unload = vultr_unload,
-	       .probe = vultr_probe, .dns = &vultr_dns);
+PLG_DNS_API(vultr, vultr, "Vultr DNS (API v2)",
+	    STS_PLUGIN_CAP_HTTP | STS_PLUGIN_CAP_PAGING | STS_PLUGIN_CAP_CREDENTIALS);
