@@ -59,6 +59,45 @@ static bool is_true(const xmlNode *n, const char *name)
 	return yes;
 }
 
+/* The root element of the answer when it is named name, else NULL with
+ * *doc freed; xmlFreeDoc(*doc) after a root. */
+static xmlNode *root_of(const char *xml, size_t len, const char *name, xmlDocPtr *doc)
+{
+	*doc = parse(xml, len);
+	xmlNode *root = *doc ? xmlDocGetRootElement(*doc) : NULL;
+	if (is(root, name))
+		return root;
+	xmlFreeDoc(*doc);
+	*doc = NULL;
+	return NULL;
+}
+
+/*
+ * The elements item of the element list under root appended to the array
+ * *v of *n items of size octets, each zeroed and then filled by one; an
+ * item one failed on still counts (it is released with the list). Stops at
+ * the first error.
+ */
+static int items_of(const xmlNode *root, const char *list, const char *item, size_t size,
+		    int (*one)(const xmlNode *, void *), void **v, size_t *n)
+{
+	const xmlNode *l = child(root, list);
+	int r = STS_PLUGIN_OK;
+	for (xmlNode *c = l ? l->children : NULL; c && r == STS_PLUGIN_OK; c = c->next) {
+		if (!is(c, item))
+			continue;
+		if (*n >= MAX_ITEMS)
+			return STS_PLUGIN_ETOOLARGE;
+		char *grown = realloc(*v, (*n + 1) * size);
+		if (!grown)
+			return STS_PLUGIN_ENOMEM;
+		*v = grown;
+		memset(grown + *n * size, 0, size);
+		r = one(c, grown + (*n)++ * size);
+	}
+	return r;
+}
+
 static void rrset_release(struct r53_rrset *s)
 {
 	free(s->name);
@@ -103,8 +142,9 @@ static int values_of(const xmlNode *rrs, struct r53_rrset *s)
 	return STS_PLUGIN_OK;
 }
 
-static int rrset_of(const xmlNode *rrs, struct r53_rrset *s)
+static int rrset_of(const xmlNode *rrs, void *item)
 {
+	struct r53_rrset *s = item;
 	bool oom = false;
 	s->name = text(rrs, "Name", &oom);
 	s->type = text(rrs, "Type", &oom);
@@ -126,31 +166,14 @@ static int rrset_of(const xmlNode *rrs, struct r53_rrset *s)
 
 int r53_parse_rrsets(const char *xml, size_t len, struct r53_rrsets *ret)
 {
-	xmlDocPtr doc = parse(xml, len);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!is(root, "ListResourceRecordSetsResponse")) {
-		xmlFreeDoc(doc);
+	xmlDocPtr doc;
+	xmlNode *root = root_of(xml, len, "ListResourceRecordSetsResponse", &doc);
+	if (!root)
 		return STS_PLUGIN_EPARSE;
-	}
-	int r = STS_PLUGIN_OK;
-	const xmlNode *sets = child(root, "ResourceRecordSets");
-	for (xmlNode *c = sets ? sets->children : NULL; c && r == STS_PLUGIN_OK; c = c->next) {
-		if (!is(c, "ResourceRecordSet"))
-			continue;
-		if (ret->n >= MAX_ITEMS) {
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		struct r53_rrset *v = realloc(ret->v, (ret->n + 1) * sizeof(*v));
-		if (!v) {
-			r = STS_PLUGIN_ENOMEM;
-			break;
-		}
-		ret->v = v;
-		memset(&v[ret->n], 0, sizeof(*v));
-		r = rrset_of(c, &v[ret->n]);
-		ret->n++; /* released with the list even when half filled */
-	}
+	void *v = ret->v;
+	int r = items_of(root, "ResourceRecordSets", "ResourceRecordSet", sizeof(*ret->v), rrset_of,
+			 &v, &ret->n);
+	ret->v = v;
 	bool oom = false;
 	free(ret->next_name);
 	free(ret->next_type);
@@ -178,8 +201,9 @@ void r53_zones_release(struct r53_zones *l)
 	}
 }
 
-static int zone_of(const xmlNode *hz, struct r53_zone *z)
+static int zone_of(const xmlNode *hz, void *item)
 {
+	struct r53_zone *z = item;
 	bool oom = false;
 	char *id = text(hz, "Id", &oom);
 	z->name = text(hz, "Name", &oom);
@@ -200,31 +224,13 @@ static int zone_of(const xmlNode *hz, struct r53_zone *z)
 
 int r53_parse_zones(const char *xml, size_t len, struct r53_zones *ret)
 {
-	xmlDocPtr doc = parse(xml, len);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!is(root, "ListHostedZonesResponse")) {
-		xmlFreeDoc(doc);
+	xmlDocPtr doc;
+	xmlNode *root = root_of(xml, len, "ListHostedZonesResponse", &doc);
+	if (!root)
 		return STS_PLUGIN_EPARSE;
-	}
-	int r = STS_PLUGIN_OK;
-	const xmlNode *zones = child(root, "HostedZones");
-	for (xmlNode *c = zones ? zones->children : NULL; c && r == STS_PLUGIN_OK; c = c->next) {
-		if (!is(c, "HostedZone"))
-			continue;
-		if (ret->n >= MAX_ITEMS) {
-			r = STS_PLUGIN_ETOOLARGE;
-			break;
-		}
-		struct r53_zone *v = realloc(ret->v, (ret->n + 1) * sizeof(*v));
-		if (!v) {
-			r = STS_PLUGIN_ENOMEM;
-			break;
-		}
-		ret->v = v;
-		memset(&v[ret->n], 0, sizeof(*v));
-		r = zone_of(c, &v[ret->n]);
-		ret->n++;
-	}
+	void *v = ret->v;
+	int r = items_of(root, "HostedZones", "HostedZone", sizeof(*ret->v), zone_of, &v, &ret->n);
+	ret->v = v;
 	bool oom = false;
 	free(ret->next_marker);
 	ret->truncated = is_true(root, "IsTruncated");
