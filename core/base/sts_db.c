@@ -13,22 +13,15 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "sts_db.h"
+#include "sts_db_int.h"
 #include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_fsutil.h"
 
-struct sts_db {
-	sqlite3 *h;
-	char *path;
-	struct sts_clock clock;
-	pthread_mutex_t mu; /* recursive: held from begin to commit */
-	char err[256];
-	bool readonly;
-	bool damaged; /* SQLite reported corruption, or "not a database" */
-};
+/* the PostgreSQL engine is not part of this build */
+const struct sts_db_engine *const sts_db_pg_engine = NULL;
 
 /* The core schema; docs/state.md describes it. Append only. */
 static const struct sts_db_migration core_migrations[] = {
@@ -86,148 +79,112 @@ static void unlock(struct sts_db *db)
 	pthread_mutex_unlock(&db->mu);
 }
 
-/* Corruption and "not a database" mark the DB damaged (the open refuses it). */
-static void note_damage(struct sts_db *db, int rc)
+STS_API const char *sts_db_errmsg(const struct sts_db *db)
 {
-	rc &= 0xff;
-	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
-		db->damaged = true;
+	return db->err;
+}
+
+int sts_db_fail(struct sts_db *db, const char *what)
+{
+	snprintf(db->err, sizeof(db->err), "%s: %s", what, db->eng->errmsg(db));
+	return STS_EDB;
 }
 
 static int fail(struct sts_db *db, const char *what)
 {
-	note_damage(db, sqlite3_errcode(db->h));
-	snprintf(db->err, sizeof(db->err), "%s: %s", what, sqlite3_errmsg(db->h));
-	return STS_EDB;
+	return sts_db_fail(db, what);
 }
 
 static int exec(struct sts_db *db, const char *sql)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		note_damage(db, rc);
-		snprintf(db->err, sizeof(db->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
-		sqlite3_free(msg);
-		return STS_EDB;
-	}
-	return STS_OK;
+	return db->eng->exec(db, sql);
 }
 
-/* ---- statements (over SQLite) ---- */
+static int tx_begin(struct sts_db *db);
+static int tx_commit(struct sts_db *db);
+static int tx_rollback(struct sts_db *db);
 
-struct sts_db_stmt {
-	struct sts_db *db;
-	sqlite3_stmt *st;
-};
+/* ---- statements (over the engine) ---- */
 
 STS_API int sts_db_prepare(struct sts_db *db, const char *sql, struct sts_db_stmt **ret)
 {
-	struct sts_db_stmt *st = calloc(1, sizeof(*st));
-	if (!st)
-		return STS_ENOMEM;
-	st->db = db;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st->st, NULL) != SQLITE_OK) {
-		free(st);
-		return fail(db, "prepare");
-	}
-	*ret = st;
-	return STS_OK;
+	int r = db->eng->prepare(db, sql, ret);
+	return r == STS_EDB ? fail(db, "prepare") : r;
 }
 
-static int bound(struct sts_db_stmt *st, int rc)
+static int bound(struct sts_db_stmt *st, int r)
 {
-	return rc == SQLITE_OK ? STS_OK : fail(st->db, "bind");
+	return r == STS_EDB ? fail(st->db, "bind") : r;
 }
 
 STS_API int sts_db_bind_text(struct sts_db_stmt *st, int i, const char *s)
 {
 	if (!s)
 		return sts_db_bind_null(st, i);
-	return bound(st, sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT));
+	return bound(st, st->db->eng->bind_text(st, i, s));
 }
 
 STS_API int sts_db_bind_int(struct sts_db_stmt *st, int i, int64_t v)
 {
-	return bound(st, sqlite3_bind_int64(st->st, i, v));
+	return bound(st, st->db->eng->bind_int(st, i, v));
 }
 
 STS_API int sts_db_bind_blob(struct sts_db_stmt *st, int i, const void *p, size_t n)
 {
-	return bound(st, sqlite3_bind_blob64(st->st, i, p ? p : "", n, SQLITE_TRANSIENT));
+	return bound(st, st->db->eng->bind_blob(st, i, p, n));
 }
 
 STS_API int sts_db_bind_null(struct sts_db_stmt *st, int i)
 {
-	return bound(st, sqlite3_bind_null(st->st, i));
+	return bound(st, st->db->eng->bind_null(st, i));
 }
 
 STS_API int sts_db_step(struct sts_db_stmt *st)
 {
-	int rc = sqlite3_step(st->st);
-	if (rc == SQLITE_ROW)
-		return STS_DB_ROW;
-	if (rc == SQLITE_DONE)
-		return STS_DB_DONE;
-	return fail(st->db, "step");
+	int r = st->db->eng->step(st);
+	return r == STS_EDB ? fail(st->db, "step") : r;
 }
 
 STS_API const char *sts_db_col_text(struct sts_db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st->st, i);
+	return st->db->eng->col_text(st, i);
 }
 
 STS_API int64_t sts_db_col_int(struct sts_db_stmt *st, int i)
 {
-	return sqlite3_column_int64(st->st, i);
+	return st->db->eng->col_int(st, i);
 }
 
 STS_API const void *sts_db_col_blob(struct sts_db_stmt *st, int i, size_t *ret_n)
 {
-	const void *p = sqlite3_column_blob(st->st, i);
-	*ret_n = (size_t)sqlite3_column_bytes(st->st, i);
-	return p;
+	return st->db->eng->col_blob(st, i, ret_n);
 }
 
 STS_API bool sts_db_col_null(struct sts_db_stmt *st, int i)
 {
-	return sqlite3_column_type(st->st, i) == SQLITE_NULL;
+	return st->db->eng->col_null(st, i);
 }
 
 STS_API int64_t sts_db_changes(struct sts_db_stmt *st)
 {
-	return sqlite3_changes64(st->db->h);
+	return st->db->eng->changes(st);
 }
 
 STS_API void sts_db_reset(struct sts_db_stmt *st)
 {
-	sqlite3_reset(st->st);
+	st->db->eng->reset(st);
 }
 
 STS_API void sts_db_finalize(struct sts_db_stmt *st)
 {
-	if (!st)
-		return;
-	sqlite3_finalize(st->st);
-	free(st);
+	if (st)
+		st->db->eng->finalize(st);
 }
 
 STS_API int sts_db_has_table(struct sts_db *db, const char *name, bool *ret)
 {
-	struct sts_db_stmt *st;
 	lock(db);
-	int r = sts_db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-			       &st);
-	if (r == STS_OK) {
-		r = sts_db_bind_text(st, 1, name);
-		if (r == STS_OK)
-			r = sts_db_step(st);
-		if (r >= 0) {
-			*ret = r == STS_DB_ROW;
-			r = STS_OK;
-		}
-		sts_db_finalize(st);
-	}
+	int r = db->eng->has_table(db, name, ret);
 	unlock(db);
 	return r;
 }
@@ -269,7 +226,7 @@ static char *col_dup(struct sts_db_stmt *st, int i)
 	return s ? strdup(s) : NULL;
 }
 
-static int schema_version_locked(struct sts_db *db, const char *component, int *ret)
+int sts_db_schema_version_locked(struct sts_db *db, const char *component, int *ret)
 {
 	struct sts_db_stmt *st;
 	int r = sts_db_prepare(db, "SELECT version FROM schema_version WHERE component = ?", &st);
@@ -290,7 +247,7 @@ static int schema_version_locked(struct sts_db *db, const char *component, int *
 STS_API int sts_db_schema_version(struct sts_db *db, const char *component, int *ret)
 {
 	lock(db);
-	int r = schema_version_locked(db, component, ret);
+	int r = sts_db_schema_version_locked(db, component, ret);
 	unlock(db);
 	return r;
 }
@@ -301,7 +258,7 @@ STS_API int sts_db_migrate(struct sts_db *db, const char *component,
 	int cur = 0;
 	int r;
 	lock(db);
-	r = schema_version_locked(db, component, &cur);
+	r = sts_db_schema_version_locked(db, component, &cur);
 	if (r < 0)
 		goto out;
 	int last = n ? m[n - 1].version : 0;
@@ -323,10 +280,10 @@ STS_API int sts_db_migrate(struct sts_db *db, const char *component,
 	for (size_t i = 0; i < n; i++) {
 		if (m[i].version <= cur)
 			continue;
-		r = exec(db, "BEGIN IMMEDIATE");
+		r = tx_begin(db);
 		if (r < 0)
 			goto out;
-		r = exec(db, m[i].sql);
+		r = exec(db, db->eng == sts_db_pg_engine && m[i].pg ? m[i].pg : m[i].sql);
 		if (r == STS_OK) {
 			struct sts_db_stmt *st;
 			r = sts_db_prepare(
@@ -341,10 +298,10 @@ STS_API int sts_db_migrate(struct sts_db *db, const char *component,
 			}
 		}
 		if (r < 0) {
-			exec(db, "ROLLBACK");
+			tx_rollback(db);
 			goto out;
 		}
-		r = exec(db, "COMMIT");
+		r = tx_commit(db);
 		if (r < 0)
 			goto out;
 		cur = m[i].version;
@@ -355,130 +312,11 @@ out:
 	return r;
 }
 
-static int set_err(char **reterr, const char *fmt, const char *a, const char *b)
+int sts_db_set_err(char **reterr, const char *fmt, const char *a, const char *b)
 {
 	if (reterr && asprintf(reterr, fmt, a, b) < 0)
 		*reterr = NULL;
 	return STS_EDB;
-}
-
-/* The number of core tables of version 1, named in check_shape's query; a DB
- * that records version 1 has them all. */
-enum { CORE_TABLES_V1 = 4 };
-
-/*
- * A DB with tables but without the core's schema version, or recording it
- * without the core tables, lost part of its schema: damaged (or not a
- * stsctl state). Reading the schema also makes SQLite check the header.
- */
-static int check_shape(struct sts_db *db)
-{
-	struct sts_db_stmt *st;
-	int r = sts_db_prepare(db,
-			       "SELECT count(*), sum(name = 'schema_version'), sum(name IN"
-			       " ('runs', 'journal', 'served_policies', 'managed_domains'))"
-			       " FROM sqlite_master WHERE type = 'table'",
-			       &st);
-	if (r < 0)
-		return r;
-	int rc = sts_db_step(st);
-	int n = (int)sts_db_col_int(st, 0), has_sv = (int)sts_db_col_int(st, 1),
-	    n_core = (int)sts_db_col_int(st, 2);
-	if (rc != STS_DB_ROW) {
-		r = fail(db, "read the schema");
-		sts_db_finalize(st);
-		return r;
-	}
-	sts_db_finalize(st);
-	if (n == 0 || (n == 1 && has_sv))
-		return STS_OK; /* a new database */
-	int core = 0;
-	if (has_sv && (r = schema_version_locked(db, "core", &core)) < 0)
-		return r;
-	size_t want = core >= 1 ? CORE_TABLES_V1 : 0;
-	if (core == 0 || (size_t)n_core != want) {
-		db->damaged = true;
-		snprintf(db->err, sizeof(db->err), "%s",
-			 core == 0 ? "it has tables but no core schema version (not a stsctl "
-				     "state, or its schema was lost)"
-				   : "core tables are missing from its schema");
-		return STS_EDB;
-	}
-	return STS_OK;
-}
-
-/* PRAGMA quick_check(1): "ok", or the first problem (a damaged page). */
-static int quick_check(struct sts_db *db)
-{
-	struct sts_db_stmt *st;
-	int r = sts_db_prepare(db, "PRAGMA quick_check(1)", &st);
-	if (r < 0)
-		return r;
-	int rc = sts_db_step(st);
-	const char *res = rc == STS_DB_ROW ? sts_db_col_text(st, 0) : NULL;
-	if (rc != STS_DB_ROW)
-		r = fail(db, "quick_check");
-	else if (!res || strcmp(res, "ok") != 0) {
-		db->damaged = true;
-		snprintf(db->err, sizeof(db->err), "quick_check: %s", res ? res : "no result");
-		for (char *c = db->err; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
-		r = STS_EDB;
-	}
-	sts_db_finalize(st);
-	return r;
-}
-
-/*
- * A new state file, whole or not at all: SQLite writes its first page only
- * with the first table, so a crash between creating the file and that write
- * would leave an empty file (refused by the next run). The file is made
- * under a temporary name with one table, synced, and linked into place
- * (link: an existing state, made meanwhile by another stsctl, is kept); a
- * crash leaves at most PATH.new.PID behind.
- */
-static int create_new(const char *path, char **reterr)
-{
-	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= sizeof(tmp))
-		return sts_fail(reterr, STS_EINVAL, "state database path too long: '%s'", path);
-	(void)unlink(tmp); /* a leftover of a crashed process with our pid */
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sts_fail(reterr, -errno, "cannot create state database '%s': %s", path,
-				strerror(errno));
-	if (fchmod(fd, 0600) < 0)
-		(void)0; /* 0600 & ~umask is 0600 or less: private either way */
-	close(fd);
-	sqlite3 *h = NULL;
-	char *msg = NULL;
-	int r = STS_OK;
-	if (sqlite3_open_v2(tmp, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_exec(h,
-			 "PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS schema_version ("
-			 " component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
-			 NULL, NULL, &msg) != SQLITE_OK)
-		r = sts_fail(reterr, STS_EDB, "cannot create state database '%s': %s", path,
-			     msg ? msg
-			     : h ? sqlite3_errmsg(h)
-				 : "out of memory");
-	sqlite3_free(msg);
-	if (h && sqlite3_close(h) != SQLITE_OK && r == STS_OK)
-		r = sts_fail(reterr, STS_EDB, "cannot create state database '%s'", path);
-	if (r == STS_OK && (fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (fsync(fd) < 0)
-			r = sts_fail(reterr, -errno, "cannot sync '%s': %s", tmp, strerror(errno));
-		close(fd);
-	}
-	if (r == STS_OK && link(tmp, path) < 0 && errno != EEXIST)
-		r = sts_fail(reterr, -errno, "cannot create state database '%s': %s", path,
-			     strerror(errno));
-	(void)unlink(tmp);
-	if (r == STS_OK)
-		(void)sts_syncfs_path(path); /* the new name is on disk */
-	return r;
 }
 
 STS_API bool sts_db_location_is_url(const char *location)
@@ -500,9 +338,12 @@ STS_API int sts_db_open_url(const char *location, const char *password, unsigned
 	const char *path = location;
 	if (reterr)
 		*reterr = NULL;
-	(void)password;
-	if (sts_db_location_is_url(location))
-		return sts_fail(reterr, STS_EUNSUPPORTED, "PostgreSQL state: not built in");
+	const struct sts_db_engine *eng = &sts_db_sqlite_engine;
+	if (sts_db_location_is_url(location)) {
+		eng = sts_db_pg_engine;
+		if (!eng)
+			return sts_fail(reterr, STS_EUNSUPPORTED, "PostgreSQL state: not built in");
+	}
 	struct sts_db *db = calloc(1, sizeof(*db));
 	if (!db)
 		return STS_ENOMEM;
@@ -518,56 +359,11 @@ STS_API int sts_db_open_url(const char *location, const char *password, unsigned
 		r = STS_ENOMEM;
 		goto fail;
 	}
-	const char *open_path = path;
-	struct stat fst = {0};
-	if (strcmp(path, ":memory:") != 0 && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) &&
-	    fst.st_size == 0 && !(flags & STS_DB_INIT)) {
-		/* never recreated silently: its history (the removal wait) would be lost */
-		r = sts_fail(reterr, STS_EDB,
-			     "state database '%s' is empty (0 bytes): restore a backup"
-			     " (docs/state.md, Recovery); to start a new state, remove the"
-			     " file or run 'stsctl apply --init'",
-			     path);
+	db->eng = eng;
+	r = eng->open(db, location, password, flags, reterr);
+	if (r < 0)
 		goto fail;
-	}
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	bool memory = strcmp(path, ":memory:") == 0;
-	if (flags & STS_DB_READONLY) {
-		if (!memory && access(path, F_OK) != 0) {
-			open_path = ":memory:"; /* nothing recorded yet: an empty state */
-			memory = true;
-		} else if (!memory) {
-			oflags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
-			db->readonly = true;
-		}
-	}
-	/*
-	 * Created 0600 whatever the umask: it holds report contents and the
-	 * quarantine. SQLite gives -wal and -shm the mode of the database file.
-	 * A new state appears whole or not at all (create_new), so an empty
-	 * file at path is never one of ours and stays refused above.
-	 */
-	if (!memory && !db->readonly && access(open_path, F_OK) != 0 && errno == ENOENT &&
-	    (r = create_new(open_path, reterr)) < 0)
-		goto fail;
-	if (sqlite3_open_v2(open_path, &db->h, oflags, NULL) != SQLITE_OK) {
-		r = set_err(reterr, "cannot open state database '%s': %s", path,
-			    db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(db->h, 10000);
-	sqlite3_extended_result_codes(db->h, 1);
-	/* WAL: readers (plan, check) never block the writer; FULL: a served
-	 * policy is on disk before its TXT id is published. */
-	if (!db->readonly && !memory &&
-	    (exec(db, "PRAGMA journal_mode = WAL") < 0 ||
-	     exec(db, "PRAGMA synchronous = FULL") < 0))
-		goto fail_db;
-	if (exec(db, "PRAGMA foreign_keys = ON") < 0)
-		goto fail_db;
-	if (!memory &&
-	    (check_shape(db) < 0 ||
-	     (fst.st_size > 0 && fst.st_size <= STS_DB_QUICK_CHECK_MAX && quick_check(db) < 0)))
+	if (eng->ready(db) < 0)
 		goto fail_db;
 	if (!db->readonly && exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
 				      " component TEXT PRIMARY KEY, version INTEGER NOT NULL)") < 0)
@@ -580,12 +376,13 @@ STS_API int sts_db_open_url(const char *location, const char *password, unsigned
 	return STS_OK;
 fail_db:
 	if (db->damaged)
-		r = set_err(reterr,
-			    "state database '%s' is damaged: %s; restore a backup (docs/state.md,"
-			    " Recovery), and see what is wrong with 'stsctl state check'",
-			    path, db->err);
+		r = sts_db_set_err(
+		    reterr,
+		    "state database '%s' is damaged: %s; restore a backup (docs/state.md,"
+		    " Recovery), and see what is wrong with 'stsctl state check'",
+		    path, db->err);
 	else
-		r = set_err(reterr, "state database '%s': %s", path, db->err);
+		r = sts_db_set_err(reterr, "state database '%s': %s", path, db->err);
 fail:
 	sts_db_close(db);
 	return r;
@@ -595,16 +392,11 @@ STS_API void sts_db_close(struct sts_db *db)
 {
 	if (!db)
 		return;
-	if (db->h)
-		sqlite3_close(db->h);
+	if (db->eng)
+		db->eng->close(db);
 	pthread_mutex_destroy(&db->mu);
 	free(db->path);
 	free(db);
-}
-
-STS_API const char *sts_db_errmsg(const struct sts_db *db)
-{
-	return db->err;
 }
 
 STS_API void sts_time_rfc3339(int64_t t, char out[32])
@@ -625,11 +417,6 @@ STS_API const char *sts_db_path(const struct sts_db *db)
 	return db->path;
 }
 
-STS_API struct sqlite3 *sts_db_handle(struct sts_db *db)
-{
-	return db->h;
-}
-
 STS_API void sts_db_hold(struct sts_db *db)
 {
 	lock(db);
@@ -645,10 +432,34 @@ STS_API bool sts_db_is_readonly(const struct sts_db *db)
 	return db->readonly;
 }
 
+/* The transaction functions without the lock (sts_db_migrate holds it). */
+static int tx_begin(struct sts_db *db)
+{
+	int r = db->eng->begin(db);
+	db->in_tx = r == STS_OK;
+	return r;
+}
+
+static int tx_commit(struct sts_db *db)
+{
+	int r = db->eng->commit(db);
+	if (r < 0)
+		db->eng->rollback(db);
+	db->in_tx = false;
+	return r;
+}
+
+static int tx_rollback(struct sts_db *db)
+{
+	int r = db->eng->rollback(db);
+	db->in_tx = false;
+	return r;
+}
+
 STS_API int sts_db_begin(struct sts_db *db)
 {
 	lock(db);
-	int r = exec(db, "BEGIN IMMEDIATE");
+	int r = tx_begin(db);
 	if (r < 0)
 		unlock(db);
 	return r;
@@ -656,16 +467,14 @@ STS_API int sts_db_begin(struct sts_db *db)
 
 STS_API int sts_db_commit(struct sts_db *db)
 {
-	int r = exec(db, "COMMIT");
-	if (r < 0)
-		exec(db, "ROLLBACK");
+	int r = tx_commit(db);
 	unlock(db);
 	return r;
 }
 
 STS_API int sts_db_rollback(struct sts_db *db)
 {
-	int r = exec(db, "ROLLBACK");
+	int r = tx_rollback(db);
 	unlock(db);
 	return r;
 }
@@ -676,13 +485,21 @@ STS_API int sts_db_run_begin(struct sts_db *db, const char *command, int64_t *re
 {
 	struct sts_db_stmt *st;
 	lock(db);
-	int r = sts_db_prepare(db, "INSERT INTO runs (command, started) VALUES (?, ?)", &st);
+	int r = sts_db_prepare(db, "INSERT INTO runs (command, started) VALUES (?, ?) RETURNING id",
+			       &st);
 	if (r == STS_OK) {
 		sts_db_bind_text(st, 1, command);
 		sts_db_bind_int(st, 2, sts_db_now(db));
-		r = step_done(st);
-		if (r == STS_OK)
-			*ret_run = sqlite3_last_insert_rowid(db->h);
+		r = sts_db_step(st);
+		if (r == STS_DB_ROW) {
+			*ret_run = sts_db_col_int(st, 0);
+			r = sts_db_step(st);
+		} else if (r == STS_DB_DONE) {
+			r = fail(db, "step");
+		}
+		if (r == STS_DB_DONE)
+			r = STS_OK;
+		sts_db_finalize(st);
 	}
 	unlock(db);
 	return r;
