@@ -10,7 +10,8 @@
 #     TCP is refused, a client that trusts another CA is refused; the owner
 #     killed with SIGKILL: the watchdog stops the server and removes the dir
 #  3. with-cluster.sh: CMD sees STSCTL_TEST_STATE/STSCTL_TEST_PG_ADMIN, its
-#     exit status comes back, the cluster is gone afterwards
+#     exit status comes back with the server's errors, the cluster is gone
+#     afterwards
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 C=$HERE/cluster.sh
@@ -130,10 +131,13 @@ fi
 out=$("$HERE/with-cluster.sh" bash -c '
 	echo "state=$STSCTL_TEST_STATE admin=$STSCTL_TEST_PG_ADMIN dir=$STSCTL_TEST_PG_DIR"
 	psql "$STSCTL_TEST_STATE" -XAtqc "select 42" || exit 9
+	psql "$STSCTL_TEST_STATE" -XAtqc "select no_such_column_here" 2>/dev/null
 	exit 7' 2>&1)
 rc=$?
 check "with-cluster.sh returns CMD's exit status (7: $rc)" test "$rc" = 7
 check "CMD connects to STSCTL_TEST_STATE" grep -qx 42 <<<"$out"
+check "CMD failed: the server's error and its statement are shown" \
+	grep -q 'STATEMENT:  select no_such_column_here' <<<"$out"
 wdir=$(sed -n 's/.* dir=//p' <<<"$out")
 state=$(sed -n 's/^state=\([^ ]*\) .*/\1/p' <<<"$out")
 check "STSCTL_TEST_STATE is a postgresql:// URL ($state), STSCTL_TEST_PG_ADMIN the same" \

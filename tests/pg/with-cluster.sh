@@ -9,7 +9,8 @@
 #   STSCTL_TEST_PG_ADMIN  the same URL: a superuser that may CREATE DATABASE
 #   STSCTL_TEST_PG_DIR    the cluster's directory (socket, server.log)
 # A cluster that cannot start, or does not stop, fails the run (exit 1): it is
-# never a skip. meson runs the pg suite through this script.
+# never a skip. When CMD fails, the server's last ERROR/FATAL lines and their
+# statements go to stderr. meson runs the pg suite through this script.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 tls=()
@@ -36,6 +37,11 @@ url=$("$HERE/cluster.sh" url "$dir") || { stop; exit 1; }
 export STSCTL_TEST_STATE=$url STSCTL_TEST_PG_ADMIN=$url STSCTL_TEST_PG_DIR=$dir
 "$@"
 rc=$?
+if [ "$rc" != 0 ] && [ -f "$dir/server.log" ]; then
+	# what the server refused, with the statement (meson keeps stderr in its log)
+	echo "with-cluster.sh: CMD exited $rc; the server's last errors ($dir/server.log):" >&2
+	grep -E '(ERROR|FATAL|PANIC|STATEMENT): ' "$dir/server.log" | tail -n 40 | cut -c1-400 >&2
+fi
 trap - INT TERM HUP
 if ! stop && [ "$rc" = 0 ]; then
 	rc=1
