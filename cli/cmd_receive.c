@@ -182,9 +182,7 @@ static int serve(struct cli_ctx *c, const char *listen)
 out:
 	sts_receiver_store_release(&store);
 	sts_ingest_free(ing);
-	free(cert);
-	free(key);
-	free(err);
+	STS_FREE_ALL(cert, key, err);
 	return rc;
 }
 

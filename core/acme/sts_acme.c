@@ -78,12 +78,7 @@ void sts_acme_free(struct sts_acme *a)
 		return;
 	sts_http_free(a->http);
 	EVP_PKEY_free(a->key);
-	free(a->directory_url);
-	free(a->ca_file);
-	free(a->user_agent);
-	free(a->thumb);
-	free(a->kid);
-	free(a->nonce);
+	STS_FREE_ALL(a->directory_url, a->ca_file, a->user_agent, a->thumb, a->kid, a->nonce);
 	sts_acme_directory_release(&a->dir);
 	free(a);
 }
@@ -567,11 +562,7 @@ chal_out:
 		explicit_bzero(key, strlen(key));
 		free(key);
 	}
-	free(cert);
-	free(keyauth);
-	free(type);
-	free(token);
-	free(curl);
+	STS_FREE_ALL(cert, keyauth, type, token, curl);
 out:
 	sts_acme_authz_release(&z);
 	return r;

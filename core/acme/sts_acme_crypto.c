@@ -18,6 +18,7 @@
 
 #include "sts_acme.h"
 #include "sts_acme_int.h"
+#include "sts_buf.h"
 #include "sts_err.h"
 
 char *sts_acme_b64url(const void *p, size_t n)
@@ -220,11 +221,7 @@ int sts_acme_jws_key(EVP_PKEY *k, const char *kid, const char *nonce, const char
 		if (!*ret_json)
 			r = STS_ENOMEM;
 	}
-	free(ph);
-	free(p64);
-	free(b64);
-	free(input);
-	free(s64);
+	STS_FREE_ALL(ph, p64, b64, input, s64);
 	return r;
 }
 

@@ -89,10 +89,7 @@ void sts_acme_directory_release(struct sts_acme_directory *d)
 {
 	if (!d)
 		return;
-	free(d->new_nonce);
-	free(d->new_account);
-	free(d->new_order);
-	free(d->terms_of_service);
+	STS_FREE_ALL(d->new_nonce, d->new_account, d->new_order, d->terms_of_service);
 	memset(d, 0, sizeof *d);
 }
 
@@ -119,12 +116,8 @@ void sts_acme_authz_release(struct sts_acme_authz *z)
 		return;
 	free(z->status);
 	free(z->identifier);
-	for (size_t i = 0; i < z->n_chal; i++) {
-		free(z->chal[i].type);
-		free(z->chal[i].url);
-		free(z->chal[i].token);
-		free(z->chal[i].status);
-	}
+	for (size_t i = 0; i < z->n_chal; i++)
+		STS_FREE_ALL(z->chal[i].type, z->chal[i].url, z->chal[i].token, z->chal[i].status);
 	free(z->chal);
 	sts_acme_problem_release(&z->error);
 	memset(z, 0, sizeof *z);
@@ -179,9 +172,7 @@ void sts_acme_order_release(struct sts_acme_order *o)
 {
 	if (!o)
 		return;
-	free(o->status);
-	free(o->finalize);
-	free(o->certificate);
+	STS_FREE_ALL(o->status, o->finalize, o->certificate);
 	sts_strv_free(o->authz, o->n_authz);
 	sts_acme_problem_release(&o->error);
 	memset(o, 0, sizeof *o);

@@ -190,3 +190,9 @@ STS_API void sts_strv_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+STS_API void sts_free_all(void *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}

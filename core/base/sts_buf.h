@@ -51,6 +51,11 @@ STS_API int sts_buf_read_file(struct sts_buf *b, const char *path);
 STS_API int sts_array_grow(void *pv, size_t n, size_t *cap, size_t size, size_t first);
 /* Free n strings and the array; v may be NULL (n is then ignored). */
 STS_API void sts_strv_free(char **v, size_t n);
+/* free() each pointer given, in order: the members of a struct that are
+ * its own in one call, STS_FREE_ALL(x->a, x->b, x->c). */
+#define STS_FREE_ALL(...)                                                                          \
+	sts_free_all((void *[]){__VA_ARGS__}, sizeof((void *[]){__VA_ARGS__}) / sizeof(void *))
+STS_API void sts_free_all(void *const *v, size_t n);
 /* Release each of the n elements of the array v with release(&v[i]), then
  * free v: the one loop of every destructor of a struct that owns an array. */
 #define STS_ARRAY_FREE(v, n, release)                                                              \

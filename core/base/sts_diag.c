@@ -15,10 +15,7 @@ STS_API void sts_diags_init(struct sts_diags *d)
 
 static void diag_release(struct sts_diag *x)
 {
-	free(x->rule);
-	free(x->file);
-	free(x->path);
-	free(x->message);
+	STS_FREE_ALL(x->rule, x->file, x->path, x->message);
 }
 
 STS_API void sts_diags_release(struct sts_diags *d)

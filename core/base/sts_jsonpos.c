@@ -713,9 +713,7 @@ STS_API int sts_jdoc_parse(const char *text, size_t len, struct sts_jdoc *doc,
 		r = step(&p);
 	if (r == STS_EPARSE && reterr)
 		reterr->path = error_path(&p);
-	free(p.scratch);
-	free(p.frames);
-	free(p.slots);
+	STS_FREE_ALL(p.scratch, p.frames, p.slots);
 	if (p.c_locale != (locale_t)0)
 		freelocale(p.c_locale);
 	return r;

@@ -307,10 +307,7 @@ STS_API void sts_tmpl_free(struct sts_tmpl *t)
 {
 	if (!t)
 		return;
-	free(t->name);
-	free(t->src);
-	free(t->v);
-	free(t);
+	STS_FREE_ALL(t->name, t->src, t->v, t);
 }
 
 STS_API int sts_tmpl_parse(const char *text, size_t len, const char *name, struct sts_tmpl **ret,

@@ -194,22 +194,13 @@ out:
 
 static void mx_release(struct sts_check_mx *m)
 {
-	free(m->host);
-	free(m->address);
-	free(m->error);
-	free(m->cert_error);
+	STS_FREE_ALL(m->host, m->address, m->error, m->cert_error);
 }
 
 static void domain_release(struct sts_check_domain *d)
 {
-	free(d->domain);
-	free(d->txt_cname);
-	free(d->txt);
-	free(d->id);
-	free(d->policy_host);
-	free(d->content_type);
-	free(d->location);
-	free(d->policy_text);
+	STS_FREE_ALL(d->domain, d->txt_cname, d->txt, d->id, d->policy_host, d->content_type,
+		     d->location, d->policy_text);
 	sts_policy_release(&d->policy);
 	STS_ARRAY_FREE(d->mx, d->n_mx, mx_release);
 	free(d->tlsrpt);

@@ -74,9 +74,7 @@ STS_API int sts_hosted_rec_eval(struct sts_hosted_rec *rec, const struct sts_dns
 
 STS_API void sts_hosted_rec_release(struct sts_hosted_rec *rec)
 {
-	free(rec->name);
-	free(rec->target);
-	free(rec->found);
+	STS_FREE_ALL(rec->name, rec->target, rec->found);
 	memset(rec, 0, sizeof(*rec));
 }
 

@@ -114,9 +114,7 @@ void check_mx_cache_free(struct check_run *run)
 			struct check_mx_probe *next = p->next;
 			for (size_t i = 0; i < p->n_addrs; i++)
 				free(p->addrs[i]);
-			free(p->addrs);
-			free(p->host);
-			free(p);
+			STS_FREE_ALL(p->addrs, p->host, p);
 			p = next;
 		}
 	}

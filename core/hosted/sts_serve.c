@@ -41,6 +41,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_serve.h"
@@ -717,17 +718,11 @@ STS_API void sts_serve_stop(struct sts_serve *s)
 	while (s->tokens) {
 		struct http_chal *t = s->tokens;
 		s->tokens = t->next;
-		free(t->token);
-		free(t->keyauth);
-		free(t);
+		STS_FREE_ALL(t->token, t->keyauth, t);
 	}
 	for (size_t i = 0; s->hosts && i < s->n_hosts; i++)
 		free(s->hosts[i].host);
-	free(s->hosts);
-	free(s->buckets);
-	free(s->instance);
-	free(s->listen);
-	free(s->hostname);
+	STS_FREE_ALL(s->hosts, s->buckets, s->instance, s->listen, s->hostname);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -768,9 +763,7 @@ STS_API void sts_serve_http_challenge_clear(struct sts_serve *s, const char *tok
 		if (strcmp((*pp)->token, token) == 0) {
 			struct http_chal *t = *pp;
 			*pp = t->next;
-			free(t->token);
-			free(t->keyauth);
-			free(t);
+			STS_FREE_ALL(t->token, t->keyauth, t);
 			break;
 		}
 	pthread_mutex_unlock(&s->mu);

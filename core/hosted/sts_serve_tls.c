@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "sts_buf.h"
 #include "sts_err.h"
 #include "sts_hosted_store.h"
 #include "sts_serve.h"
@@ -30,9 +31,7 @@ void sts_serve_ent_put(struct cache_ent *e)
 	X509_free(e->leaf);
 	sk_X509_pop_free(e->chain, X509_free);
 	EVP_PKEY_free(e->key);
-	free(e->body);
-	free(e->host);
-	free(e);
+	STS_FREE_ALL(e->body, e->host, e);
 }
 
 static void cache_unlink(struct sts_serve *s, struct cache_ent *e)

@@ -128,9 +128,7 @@ STS_API void sts_http_free(struct sts_http *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	X509_STORE_free(h->store);
-	free(h->ca_file);
-	free(h->user_agent);
-	free(h);
+	STS_FREE_ALL(h->ca_file, h->user_agent, h);
 }
 
 static void headers_clear(struct sts_http_resp *r)

@@ -77,10 +77,7 @@ STS_API void sts_dns_query_release(struct sts_dns_query *q)
 	if (!q)
 		return;
 	answers_clear(q);
-	free(q->canonical);
-	free(q->cname);
-	free(q->error);
-	free(q->next_);
+	STS_FREE_ALL(q->canonical, q->cname, q->error, q->next_);
 	const char *name = q->name;
 	enum sts_dns_type type = q->type;
 	sts_dns_query_init(q, name, type);

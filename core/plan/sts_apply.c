@@ -607,11 +607,8 @@ STS_API void sts_apply_result_release(struct sts_apply_result *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_failures; i++) {
-		free(r->failures[i].domain);
-		free(r->failures[i].step);
-		free(r->failures[i].message);
-	}
+	for (size_t i = 0; i < r->n_failures; i++)
+		STS_FREE_ALL(r->failures[i].domain, r->failures[i].step, r->failures[i].message);
 	free(r->failures);
 	sts_plan_down_free(r->down, r->n_down);
 	memset(r, 0, sizeof(*r));
@@ -750,9 +747,7 @@ out:
 			free(R.ds[i].j[k].detail);
 		free(R.ds[i].j);
 	}
-	free(R.ds);
-	free(R.order);
-	free(R.groups);
+	STS_FREE_ALL(R.ds, R.order, R.groups);
 	sts_limits_free(R.lim);
 	pthread_mutex_destroy(&R.mu);
 	if (r < 0 && r != STS_EDB)

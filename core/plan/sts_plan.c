@@ -70,29 +70,17 @@ STS_API bool sts_txt_has_prefix(const char *s, const char *prefix)
 
 static void change_release(struct sts_change *c)
 {
-	free(c->name);
-	free(c->type);
-	free(c->before);
-	free(c->after);
+	STS_FREE_ALL(c->name, c->type, c->before, c->after);
 	sts_rrset_release(&c->rc.rrset);
 }
 
 STS_API void sts_plan_domain_release(struct sts_plan_domain *d)
 {
-	free(d->name);
-	free(d->zone);
-	free(d->dns);
-	free(d->web);
-	free(d->policy_text);
+	STS_FREE_ALL(d->name, d->zone, d->dns, d->web, d->policy_text);
 	STS_ARRAY_FREE(d->changes, d->n_changes, change_release);
 	free(d->actual.policy);
 	sts_rrsets_release(&d->actual.rr);
-	free(d->spec);
-	free(d->ca_file);
-	free(d->resolve);
-	free(d->errmsg);
-	free(d->hosted_txt);
-	free(d->tenant);
+	STS_FREE_ALL(d->spec, d->ca_file, d->resolve, d->errmsg, d->hosted_txt, d->tenant);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -21,9 +21,7 @@ STS_API int sts_plan_hosted_setup(const struct sts_inventory *inv, struct sts_db
 				     d->name);
 		return STS_OK;
 	}
-	free(d->zone);
-	free(d->dns);
-	free(d->web);
+	STS_FREE_ALL(d->zone, d->dns, d->web);
 	d->web = NULL;
 	d->dns = strdup(h->dns);
 	d->zone = strdup(h->zone);

@@ -130,9 +130,7 @@ STS_API void sts_plugin_host_free(struct sts_plugin_host *h)
 	}
 	free(h->mods);
 	sts_strv_free(h->path, h->n_path);
-	free(h->ca_file);
-	free(h->basedir);
-	free(h);
+	STS_FREE_ALL(h->ca_file, h->basedir, h);
 }
 
 STS_API void sts_plugin_host_set_log(struct sts_plugin_host *h, sts_plugin_log_fn fn,
@@ -466,11 +464,8 @@ static int list_dir(const char *dir, char ***ret, size_t *ret_n)
 
 STS_API void sts_plugin_infos_free(struct sts_plugin_info *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].path);
-		free(v[i].reason);
-	}
+	for (size_t i = 0; i < n; i++)
+		STS_FREE_ALL(v[i].name, v[i].path, v[i].reason);
 	free(v);
 }
 
@@ -614,10 +609,7 @@ STS_API void sts_plugin_close(struct sts_plugin *p)
 		p->api->unload(p);
 	sts_plugin_http_pool_release(p);
 	pthread_mutex_destroy(&p->http.lock);
-	free(p->instance);
-	free(p->prefix);
-	free(p->basedir);
-	free(p);
+	STS_FREE_ALL(p->instance, p->prefix, p->basedir, p);
 }
 
 STS_API const struct sts_plugin_api *sts_plugin_api_of(const struct sts_plugin *p)

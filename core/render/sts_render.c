@@ -168,15 +168,9 @@ STS_API void sts_rendered_release(struct sts_rendered *r)
 {
 	if (!r)
 		return;
-	free(r->domain);
-	free(r->zone);
-	free(r->policy_host);
-	free(r->policy_text);
-	for (size_t i = 0; i < r->n_records; i++) {
-		free(r->records[i].name);
-		free(r->records[i].type);
-		free(r->records[i].value);
-	}
+	STS_FREE_ALL(r->domain, r->zone, r->policy_host, r->policy_text);
+	for (size_t i = 0; i < r->n_records; i++)
+		STS_FREE_ALL(r->records[i].name, r->records[i].type, r->records[i].value);
 	free(r->records);
 	sts_strv_free(r->mx, r->n_mx);
 	memset(r, 0, sizeof(*r));
@@ -475,9 +469,7 @@ int sts_render_nginx_tmpl(const struct sts_tmpl *t, const struct sts_rendered *x
 	if (vars)
 		r = sts_tmpl_render(t, vars, out, NULL);
 	json_decref(vars);
-	free(cert);
-	free(key);
-	free(root);
+	STS_FREE_ALL(cert, key, root);
 	return r;
 }
 

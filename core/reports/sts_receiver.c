@@ -617,10 +617,7 @@ STS_API void sts_receiver_stop(struct sts_receiver *r)
 	}
 	if (r->key)
 		explicit_bzero(r->key, strlen(r->key));
-	free(r->key);
-	free(r->cert);
-	free(r->path);
-	free(r->ips);
+	STS_FREE_ALL(r->key, r->cert, r->path, r->ips);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->log_mu);

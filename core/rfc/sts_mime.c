@@ -368,23 +368,12 @@ STS_API void sts_mime_reports_free(struct sts_mime_reports *r)
 {
 	if (!r)
 		return;
-	free(r->report_domain);
-	free(r->report_submitter);
-	free(r->subject);
-	free(r->subject_domain);
-	free(r->subject_submitter);
-	free(r->subject_report_id);
-	free(r->from);
-	free(r->message_id);
-	free(r->raw_headers);
-	for (size_t i = 0; i < r->n_blobs; i++) {
-		free(r->blobs[i].media_type);
-		free(r->blobs[i].filename);
-		free(r->blobs[i].data);
-	}
-	free(r->blobs);
-	free(r->warnings);
-	free(r);
+	STS_FREE_ALL(r->report_domain, r->report_submitter, r->subject, r->subject_domain,
+		     r->subject_submitter, r->subject_report_id, r->from, r->message_id,
+		     r->raw_headers);
+	for (size_t i = 0; i < r->n_blobs; i++)
+		STS_FREE_ALL(r->blobs[i].media_type, r->blobs[i].filename, r->blobs[i].data);
+	STS_FREE_ALL(r->blobs, r->warnings, r);
 }
 
 STS_API int sts_mime_extract_reports(const void *msg, size_t len, struct sts_mime_reports **ret,

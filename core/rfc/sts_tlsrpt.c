@@ -728,9 +728,7 @@ static int parse_policy_entry(struct sts_tlsrpt_ctx *c, json_t *obj, const char 
 				"total-failure-session-count %lld, failed-session-count sum %lld",
 				(long long)p->failure_count, (long long)p->failure_detail_sum);
 out:
-	free(pp);
-	free(sp);
-	free(dp);
+	STS_FREE_ALL(pp, sp, dp);
 	for (int i = 0; i < 4; i++)
 		free(fp[i]);
 	return r;

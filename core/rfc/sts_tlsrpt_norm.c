@@ -328,13 +328,9 @@ void sts_tlsrpt_policy_release(struct sts_tlsrpt_policy *p)
 	sts_strv_free(p->mx_host, p->n_mx_host);
 	for (size_t i = 0; i < p->n_failures; i++) {
 		struct sts_tlsrpt_failure *f = &p->failures[i];
-		free(f->result_type);
-		free(f->sending_mta_ip);
-		free(f->receiving_mx_hostname);
-		free(f->receiving_mx_helo);
-		free(f->receiving_ip);
-		free(f->additional_information);
-		free(f->failure_reason_code);
+		STS_FREE_ALL(f->result_type, f->sending_mta_ip, f->receiving_mx_hostname,
+			     f->receiving_mx_helo, f->receiving_ip, f->additional_information,
+			     f->failure_reason_code);
 	}
 	free(p->failures);
 	memset(p, 0, sizeof(*p));
@@ -344,11 +340,7 @@ STS_API void sts_tlsrpt_report_free(struct sts_tlsrpt_report *r)
 {
 	if (!r)
 		return;
-	free(r->organization);
-	free(r->contact_info);
-	free(r->report_id);
-	free(r->start_raw);
-	free(r->end_raw);
+	STS_FREE_ALL(r->organization, r->contact_info, r->report_id, r->start_raw, r->end_raw);
 	STS_ARRAY_FREE(r->policies, r->n_policies, sts_tlsrpt_policy_release);
 	for (size_t i = 0; i < r->n_warnings; i++)
 		free(r->warnings[i].path);

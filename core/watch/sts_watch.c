@@ -19,11 +19,8 @@ STS_API void sts_watch_result_release(struct sts_watch_result *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->decisions[i].domain);
-		free(r->decisions[i].reason);
-		free(r->decisions[i].error);
-	}
+	for (size_t i = 0; i < r->n; i++)
+		STS_FREE_ALL(r->decisions[i].domain, r->decisions[i].reason, r->decisions[i].error);
 	free(r->decisions);
 	memset(r, 0, sizeof(*r));
 }

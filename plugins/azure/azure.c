@@ -85,14 +85,8 @@ static void az_unload(struct sts_plugin *p)
 		sts_plugin_limiter_free(p, c->writes);
 	if (c->breaker)
 		sts_plugin_breaker_free(p, c->breaker);
-	free(c->base);
-	free(c->login);
-	free(c->tenant);
-	free(c->client_id);
-	free(c->secret_ref);
-	free(c->scope);
-	free(c->rg_path);
-	free(c);
+	PLG_FREE_ALL(c->base, c->login, c->tenant, c->client_id, c->secret_ref, c->scope,
+		     c->rg_path, c);
 	sts_plugin_ctx_set(p, NULL);
 }
 
@@ -307,9 +301,7 @@ static int get_set(struct sts_plugin *p, const char *zone, const char *type, con
 		}
 		sts_plugin_rest_release(p, &resp);
 	}
-	free(path);
-	free(rest);
-	free(r_esc);
+	PLG_FREE_ALL(path, rest, r_esc);
 	return r;
 }
 
@@ -371,10 +363,7 @@ static int write_set(struct sts_plugin *p, const char *zone, const struct sts_rr
 		cond = NULL;
 	}
 	json_decref(body);
-	free(cond);
-	free(path);
-	free(rest);
-	free(r_esc);
+	PLG_FREE_ALL(cond, path, rest, r_esc);
 	return r;
 }
 

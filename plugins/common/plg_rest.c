@@ -34,6 +34,12 @@ void plg_wipe_free(char *s)
 	}
 }
 
+void plg_free_all(void *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}
+
 int plg_secret_line(struct sts_plugin *p, const char *ref, unsigned flags, const char *what,
 		    char **ret, struct sts_plugin_call *call)
 {

@@ -78,6 +78,11 @@ int plg_secret_line(struct sts_plugin *p, const char *ref, unsigned flags, const
 /* explicit_bzero of the string s, then free; NULL does nothing. */
 void plg_wipe_free(char *s);
 
+/* free() each pointer given, in order (the plugins' STS_FREE_ALL). */
+#define PLG_FREE_ALL(...)                                                                          \
+	plg_free_all((void *[]){__VA_ARGS__}, sizeof((void *[]){__VA_ARGS__}) / sizeof(void *))
+void plg_free_all(void *const *v, size_t n);
+
 /* ---- an HTTP API client ---- */
 
 struct plg_rest {

@@ -91,11 +91,7 @@ int gc_jwt(void *pkey, const char *kid, const char *iss, const char *aud, time_t
 out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(md);
-	free(sig);
-	free(sig64);
-	free(input);
-	free(h);
-	free(c);
+	PLG_FREE_ALL(sig, sig64, input, h, c);
 	json_decref(head);
 	json_decref(claims);
 	return r;
@@ -165,9 +161,7 @@ int gc_auth_init(struct sts_plugin *p, struct gc_auth *a, const char *ref, const
 void gc_auth_release(struct gc_auth *a)
 {
 	EVP_PKEY_free(a->pkey);
-	free(a->email);
-	free(a->key_id);
-	free(a->token_url);
+	PLG_FREE_ALL(a->email, a->key_id, a->token_url);
 	plg_wipe_free(a->header);
 	pthread_mutex_destroy(&a->lock);
 	memset(a, 0, sizeof(*a));

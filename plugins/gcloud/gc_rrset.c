@@ -73,9 +73,7 @@ static int zone_name(struct sts_plugin *p, const char *zone, char **ret,
 	if (r == STS_PLUGIN_OK && !(*ret = plg_escape(found, NULL)))
 		r = STS_PLUGIN_ENOMEM;
 	json_decref(zones);
-	free(path);
-	free(esc);
-	free(apex);
+	PLG_FREE_ALL(path, esc, apex);
 	return r;
 }
 

@@ -87,9 +87,7 @@ int ovh_rec_parse(struct sts_plugin *p, const char *zone, const json_t *rec, str
 
 void ovh_rec_release(struct ovh_rec *r)
 {
-	free(r->name);
-	free(r->type);
-	free(r->value);
+	PLG_FREE_ALL(r->name, r->type, r->value);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -157,9 +157,7 @@ int ovh_call(struct sts_plugin *p, const char *method, const char *path, const j
 		r = auth_error(resp, rest(p, method, path, body, idempotent, c->consumer, headers,
 					  resp, call));
 	}
-	free(sig);
-	free(ts);
-	free(text);
+	PLG_FREE_ALL(sig, ts, text);
 	return r;
 }
 

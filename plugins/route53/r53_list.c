@@ -157,11 +157,7 @@ int r53_request(struct sts_plugin *p, const char *method, const char *path, cons
 	}
 	sts_plugin_http_release(p, &resp);
 out:
-	free(tok);
-	free(xdate);
-	free(host);
-	free(url);
-	free(auth);
+	PLG_FREE_ALL(tok, xdate, host, url, auth);
 	return r;
 }
 

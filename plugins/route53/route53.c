@@ -67,9 +67,7 @@ static void r53_unload(struct sts_plugin *p)
 	free(c->cache_id);
 	if (c->locked_ok)
 		pthread_mutex_destroy(&c->lock);
-	free(c->host);
-	free(c->base);
-	free(c);
+	PLG_FREE_ALL(c->host, c->base, c);
 	sts_plugin_ctx_set(p, NULL);
 }
 
@@ -378,9 +376,7 @@ static int r53_apply(struct sts_plugin *p, const char *zone,
 		r = batch_send(p, path, &b, call);
 	free(b.xml);
 	r53_rrsets_release(&l);
-	free(path);
-	free(zid);
-	free(names);
+	PLG_FREE_ALL(path, zid, names);
 	return r;
 }
 

@@ -85,12 +85,8 @@ int vultr_recs_parse(struct sts_plugin *p, const char *zone, const json_t *list,
 
 void vultr_recs_free(struct vultr_recs *recs)
 {
-	for (size_t i = 0; recs->v && i < recs->n; i++) {
-		free(recs->v[i].id);
-		free(recs->v[i].name);
-		free(recs->v[i].type);
-		free(recs->v[i].value);
-	}
+	for (size_t i = 0; recs->v && i < recs->n; i++)
+		PLG_FREE_ALL(recs->v[i].id, recs->v[i].name, recs->v[i].type, recs->v[i].value);
 	free(recs->v);
 	recs->v = NULL;
 	recs->n = 0;
