@@ -19,8 +19,10 @@
 
 /* The generation is bumped by triggers; a failure record does not change
  * what serve serves, so only a new chain or key bumps it for certificates.
- * The SQL is plain (ON CONFLICT, CASE, row triggers) for PostgreSQL later. */
-#define BUMP " BEGIN UPDATE hosted_generation SET gen = gen + 1 WHERE id = 1; END;"
+ * SQLite's triggers hold the UPDATE; PostgreSQL's call one function. */
+#define BUMP	" BEGIN UPDATE hosted_generation SET gen = gen + 1 WHERE id = 1; END;"
+#define PG_BUMP " FOR EACH ROW EXECUTE FUNCTION hosted_bump();"
+#define C	" COLLATE \"C\""
 
 static const struct sts_db_migration migrations[] = {
     {1,
@@ -51,7 +53,35 @@ static const struct sts_db_migration migrations[] = {
      " WHEN NEW.chain_pem IS NOT NULL" BUMP
      "CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" BUMP
      "CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" BUMP,
-     NULL},
+     "CREATE TABLE hosted_domains ("
+     " domain TEXT" C " PRIMARY KEY, label TEXT" C " NOT NULL UNIQUE,"
+     " since BIGINT NOT NULL, leaving_since BIGINT);"
+     "CREATE TABLE hosted_policies ("
+     " host TEXT" C " PRIMARY KEY, domain TEXT" C " NOT NULL, body BYTEA NOT NULL,"
+     " policy_id TEXT" C " NOT NULL, sha256 TEXT" C " NOT NULL, max_age BIGINT NOT NULL,"
+     " max_age_ever BIGINT NOT NULL, updated BIGINT NOT NULL);"
+     "CREATE TABLE hosted_certs ("
+     " host TEXT" C " PRIMARY KEY, chain_pem TEXT, key_pem TEXT, not_before BIGINT,"
+     " not_after BIGINT, updated BIGINT NOT NULL, last_error TEXT,"
+     " last_attempt BIGINT, next_attempt BIGINT, failures BIGINT NOT NULL DEFAULT 0);"
+     "CREATE TABLE hosted_acme_account ("
+     " directory TEXT" C " PRIMARY KEY, key_pem TEXT NOT NULL, kid TEXT, contact TEXT,"
+     " created BIGINT NOT NULL);"
+     "CREATE TABLE serve_instances ("
+     " instance TEXT" C " PRIMARY KEY, hostname TEXT, pid BIGINT, listen TEXT,"
+     " started BIGINT NOT NULL, heartbeat BIGINT NOT NULL, counters TEXT);"
+     "CREATE TABLE hosted_generation ("
+     " id BIGINT PRIMARY KEY CHECK (id = 1), gen BIGINT NOT NULL);"
+     "INSERT INTO hosted_generation (id, gen) VALUES (1, 0);"
+     "CREATE FUNCTION hosted_bump() RETURNS trigger LANGUAGE plpgsql AS"
+     " 'BEGIN UPDATE hosted_generation SET gen = gen + 1 WHERE id = 1; RETURN NULL; END';"
+     "CREATE TRIGGER hosted_policies_ins AFTER INSERT ON hosted_policies" PG_BUMP
+     "CREATE TRIGGER hosted_policies_upd AFTER UPDATE ON hosted_policies" PG_BUMP
+     "CREATE TRIGGER hosted_policies_del AFTER DELETE ON hosted_policies" PG_BUMP
+     "CREATE TRIGGER hosted_certs_ins AFTER INSERT ON hosted_certs"
+     " FOR EACH ROW WHEN (NEW.chain_pem IS NOT NULL) EXECUTE FUNCTION hosted_bump();"
+     "CREATE TRIGGER hosted_certs_upd AFTER UPDATE OF chain_pem, key_pem ON hosted_certs" PG_BUMP
+     "CREATE TRIGGER hosted_certs_del AFTER DELETE ON hosted_certs" PG_BUMP},
     /* the watcher's memory of the certificate condition it last posted */
     {2, "ALTER TABLE hosted_certs ADD COLUMN alerted TEXT;", NULL},
     /* an interrupted ACME order, resumed by the next renewal pass */
@@ -59,8 +89,12 @@ static const struct sts_db_migration migrations[] = {
      "ALTER TABLE hosted_certs ADD COLUMN order_url TEXT;"
      "ALTER TABLE hosted_certs ADD COLUMN order_key_pem TEXT;"
      "ALTER TABLE hosted_certs ADD COLUMN order_expires INTEGER;",
-     NULL},
+     "ALTER TABLE hosted_certs ADD COLUMN order_url TEXT;"
+     "ALTER TABLE hosted_certs ADD COLUMN order_key_pem TEXT;"
+     "ALTER TABLE hosted_certs ADD COLUMN order_expires BIGINT;"},
 };
+
+#undef C
 
 STS_API int sts_hosted_schema(struct sts_db *db)
 {
@@ -492,7 +526,8 @@ static void host_release(void *elem)
 STS_API int sts_hosted_hosts(struct sts_db *db, struct sts_hosted_host **ret, size_t *ret_n)
 {
 	const struct sts_db_rows q = {
-	    .sql = "SELECT h.host, p.domain, p.max_age_ever, c.chain_pem IS NOT NULL,"
+	    .sql = "SELECT h.host, p.domain, p.max_age_ever,"
+		   " CASE WHEN c.chain_pem IS NOT NULL THEN 1 ELSE 0 END,"
 		   " c.not_after, c.last_error, c.next_attempt, c.failures"
 		   " FROM (SELECT host FROM hosted_policies UNION SELECT host FROM hosted_certs) h"
 		   " LEFT JOIN hosted_policies p ON p.host = h.host"
@@ -539,7 +574,8 @@ static void alert_release(void *elem)
 STS_API int sts_hosted_alerts(struct sts_db *db, struct sts_hosted_alert **ret, size_t *ret_n)
 {
 	const struct sts_db_rows q = {
-	    .sql = "SELECT c.host, p.domain, c.chain_pem IS NOT NULL, c.not_after, c.last_error,"
+	    .sql = "SELECT c.host, p.domain, CASE WHEN c.chain_pem IS NOT NULL THEN 1 ELSE 0 END,"
+		   " c.not_after, c.last_error,"
 		   " c.failures, c.alerted FROM hosted_certs c"
 		   " LEFT JOIN hosted_policies p ON p.host = c.host ORDER BY c.host",
 	    .size = sizeof(**ret),
