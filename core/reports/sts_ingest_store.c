@@ -271,7 +271,7 @@ int ing_stmts_prepare(struct sts_ingest *ing)
 	     " auth_reason,"
 	     " successful, failed, warnings, raw_size, reporter, pending, domain_hint,"
 	     " org_key, identity_v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
-	     " ON CONFLICT (dedup_key) DO NOTHING RETURNING id"},
+	     " ON CONFLICT (dedup_key) DO NOTHING"},
 	    {offsetof(struct sts_ingest, ins_raw),
 	     "INSERT INTO tlsrpt_raw (report, gz) VALUES (?, ?)"},
 	    {offsetof(struct sts_ingest, sel_dup),
@@ -902,16 +902,22 @@ static int store_report(struct sts_ingest *ing, const struct ing_prep *p, const 
 	struct sts_db_stmt *st = ing->ins_report;
 	if (!old.row) {
 		bind_report(st, ing, p, pt, k, okey.data, day, sts_buf_str(&doms), succ, failed);
-		/* one row: its id; none: the key is taken (a conflict, DO NOTHING) */
+		if (sts_db_step(st) != STS_DB_DONE || sts_db_changes(st) != 1) {
+			r = db_fail(ing, "store report");
+			goto out;
+		}
+		sts_db_reset(st);
+		/* its id, by its key (RETURNING id costs SQLite a statement journal
+		 * per insert: 10% more CPU for an ingest of 20,000 reports) */
+		st = ing->sel_dup;
+		sts_db_reset(st);
+		sts_db_bind_text(st, 1, k);
 		if (sts_db_step(st) != STS_DB_ROW) {
+			sts_db_reset(st);
 			r = db_fail(ing, "store report");
 			goto out;
 		}
 		*ret_row = sts_db_col_int(st, 0);
-		if (sts_db_step(st) != STS_DB_DONE) {
-			r = db_fail(ing, "store report");
-			goto out;
-		}
 		sts_db_reset(st);
 		*oc = STS_INGEST_STORED;
 		st = ing->ins_raw;
