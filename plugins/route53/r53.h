@@ -71,8 +71,6 @@ struct r53_sign {
 
 /* "AWS4-HMAC-SHA256 Credential=..." into auth (malloc'd), X-Amz-Date into date[17]. */
 int r53_sigv4(const struct r53_sign *s, char **ret_auth, char date[17]);
-/* s with every octet outside A-Z a-z 0-9 - _ . ~ (and '/' when keep_slash) as %XX; malloc'd. */
-char *r53_uri_encode(const char *s, bool keep_slash);
 
 /* r53_list.c / route53.c: the instance and its requests. */
 struct r53 {

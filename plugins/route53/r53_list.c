@@ -168,7 +168,7 @@ int r53_list_zones(struct sts_plugin *p, struct r53_zones *ret, struct sts_plugi
 	char *marker = NULL;
 	int r = STS_PLUGIN_OK;
 	for (unsigned page = 0; r == STS_PLUGIN_OK; page++) {
-		char *q = NULL, *enc = marker ? r53_uri_encode(marker, false) : NULL, *body = NULL;
+		char *q = NULL, *enc = marker ? plg_escape(marker, NULL) : NULL, *body = NULL;
 		size_t len = 0;
 		if (page >= MAX_PAGES) {
 			sts_plugin_error(call, "more than %d pages of hosted zones", MAX_PAGES);
@@ -330,8 +330,8 @@ static int list_from(struct sts_plugin *p, const char *path, const char *start,
 	char *next_name = start ? strdup(start) : NULL, *next_type = NULL;
 	int r = start && !next_name ? STS_PLUGIN_ENOMEM : STS_PLUGIN_OK;
 	for (unsigned page = 0; r == STS_PLUGIN_OK; page++) {
-		char *q = NULL, *en = next_name ? r53_uri_encode(next_name, false) : NULL;
-		char *et = next_type ? r53_uri_encode(next_type, false) : NULL, *body = NULL;
+		char *q = NULL, *en = next_name ? plg_escape(next_name, NULL) : NULL;
+		char *et = next_type ? plg_escape(next_type, NULL) : NULL, *body = NULL;
 		size_t len = 0;
 		if (page >= MAX_PAGES) {
 			sts_plugin_error(call, "more than %d pages of resource record sets",

@@ -14,31 +14,11 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "plg_rest.h"
 #include "r53.h"
 
 #define REGION	"us-east-1"
 #define SERVICE "route53"
-
-char *r53_uri_encode(const char *s, bool keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~' ||
-		    (keep_slash && *c == '/')) {
-			*o++ = (char)*c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*c >> 4];
-			*o++ = hex[*c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
 
 static void to_hex(const unsigned char *d, size_t n, char *out)
 {
@@ -73,7 +53,7 @@ int r53_sigv4(const struct r53_sign *s, char **ret_auth, char date[17])
 	memcpy(day, date, 8);
 	day[8] = '\0';
 	sha256_hex(s->body ? s->body : "", s->body ? s->body_len : 0, payload);
-	char *path = r53_uri_encode(s->path, true), *creq = NULL, *sts = NULL, *key = NULL;
+	char *path = plg_escape(s->path, "/"), *creq = NULL, *sts = NULL, *key = NULL;
 	const char *signed_hdrs =
 	    s->token ? "host;x-amz-date;x-amz-security-token" : "host;x-amz-date";
 	int r = STS_PLUGIN_ENOMEM;
