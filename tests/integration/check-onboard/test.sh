@@ -6,7 +6,8 @@
 # into an existing file (other bytes kept, atomic, idempotent), each accepted
 # by `stsctl validate`. Then stsctl check --inventory: no drift once the
 # rendered state is served exactly, and drift-id, -policy, -mode, -tlsrpt
-# findings when it is not.
+# findings when it is not. Both draw their progress line with
+# --progress=always, and it ends at N/N (100%) (issue 16 item 6).
 . "$STS_SOURCE_ROOT/tests/integration/harness/tb.sh"
 . "$STS_SOURCE_ROOT/tests/integration/check-lib/lib.sh"
 Z=chkob.test
@@ -130,6 +131,13 @@ tb_expect_eq "a second run changes nothing" "$sum" "$(sha256sum <"$W/inv.json")"
 out=$(tb_ns_cli "$STSCTL" onboard "${NET[@]}" --inventory "$W/inv.json" --dry-run --tenant globex "nomx.$Z" "fresh.$Z" 2>/dev/null)
 tb_expect "--dry-run prints the inventory" '"name": "existing.example"' "$out"
 tb_expect_eq "--dry-run writes nothing" "$sum" "$(sha256sum <"$W/inv.json")"
+# the progress line (cli/cli_progress.c): redrawn after \r, the last one drawn
+# is the end state
+last_progress() { tr '\r' '\n' <"$1" | grep -a ' domains (' | tail -n 1; }
+tb_ns_cli "$STSCTL" onboard "${NET[@]}" --progress=always "nomx.$Z" "fresh.$Z" "twomx.$Z" \
+	>/dev/null 2>"$W/progress.err"
+tb_expect "onboard --progress=always: the line ends at 3/3 (100%)" "onboard [====================] 3/3 domains (100%)" \
+	"$(last_progress "$W/progress.err")"
 tb_ns_cli "$STSCTL" onboard "${NET[@]}" --inventory "$W/inv.json" --tenant initech "fresh.$Z" >/dev/null 2>"$W/err"
 tb_expect_eq "an undefined tenant exits 2" 2 "$?"
 tb_expect "and says so" "tenant 'initech' is not defined in" "$(cat "$W/err")"
@@ -177,5 +185,10 @@ out=$(tb_ns_cli "$STSCTL" check "${NET[@]}" --no-smtp --dns-timeout 2 --inventor
 for d in existing.example "fresh.$Z" "enforced.$Z" "twomx.$Z"; do
 	tb_expect "check --inventory alone checks $d" "$d: " "$out"
 done
+n=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["domains"]))' "$W/inv.json")
+tb_ns_cli "$STSCTL" check "${NET[@]}" --no-smtp --dns-timeout 2 --progress=always --inventory "$W/inv.json" \
+	>/dev/null 2>"$W/progress.err"
+tb_expect "check --progress=always: the line ends at $n/$n (100%)" "check [====================] $n/$n domains (100%)" \
+	"$(last_progress "$W/progress.err")"
 
 tb_done
