@@ -49,7 +49,9 @@ root_base() {
 		log=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap 2>&1) ||
 			bail "installing mmdebstrap" "$log"
 	fi
-	if [ -s "$BASE" ] && [ -z "$(find "$BASE" -mtime +"$MAX_AGE" 2>/dev/null)" ]; then
+	# a directory there is what mmdebstrap made before --format=tar: made anew
+	[ -d "$BASE" ] && rm -rf --one-file-system "$BASE"
+	if [ -f "$BASE" ] && [ -s "$BASE" ] && [ -z "$(find "$BASE" -mtime +"$MAX_AGE" 2>/dev/null)" ]; then
 		ok "base root: cached $BASE ($(du -h "$BASE" | cut -f1), $(date -r "$BASE" -u +%FT%TZ))"
 		return
 	fi
@@ -58,10 +60,12 @@ root_base() {
 		[ -s "$f" ] && grep -q '^[^#]*\(debian\|Types:\)' "$f" && { sources=("$f"); break; }
 	done
 	t0=$SECONDS
-	log=$(mmdebstrap --variant=apt --include=ca-certificates,git bookworm "$BASE.tmp" "${sources[@]}" 2>&1)
+	# --format=tar: mmdebstrap takes the format from the name, and .tmp is a directory
+	rm -rf --one-file-system "$BASE.tmp"
+	log=$(mmdebstrap --variant=apt --format=tar --include=ca-certificates,git bookworm "$BASE.tmp" "${sources[@]}" 2>&1)
 	rc=$?
-	if [ "$rc" != 0 ] || [ ! -s "$BASE.tmp" ]; then
-		rm -f "$BASE.tmp"
+	if [ "$rc" != 0 ] || [ ! -f "$BASE.tmp" ] || [ ! -s "$BASE.tmp" ]; then
+		rm -rf --one-file-system "$BASE.tmp"
 		bail "base root: mmdebstrap failed (exit $rc; is the archive reachable?)" "$(tail -n 30 <<<"$log")"
 	fi
 	mv -f "$BASE.tmp" "$BASE"

@@ -4,27 +4,37 @@
 #
 #   tests/package/run.sh
 #
-#  1. copies the checkout's tracked files (as they are in the work tree) and
-#     builds the binary packages with `dpkg-buildpackage -us -uc -b`
-#     (debian/rules: the man pages, no test hooks, the unit suite only);
+#  1. copies the checkout's tracked files (as they are in the work tree),
+#     adds a debian/changelog entry VERSION+pkgcheck1 to the copy (a version
+#     meson.build does not have, so that --version shows it comes from the
+#     changelog) and builds the binary packages with
+#     `dpkg-buildpackage -us -uc -b` (debian/rules: the man pages, no test
+#     hooks; DEB_BUILD_OPTIONS=nocheck, see STS_PACKAGE_CHECK below);
 #  2. runs lintian on them: no error, no warning that debian/*lintian-overrides
 #     does not list with its reason;
-#  3. installs stsctl_*.deb with `apt-get install ./stsctl_*.deb` into a
-#     pristine root: the cached `mmdebstrap --variant=apt` tarball of the
-#     fresh-machine check (tests/fresh/root.sh), before any build dependency,
-#     so a missing runtime Depends shows;
+#  3. installs stsctl_*.deb with `apt-get install --no-install-recommends
+#     ./stsctl_*.deb` into a pristine root: the cached `mmdebstrap
+#     --variant=apt` tarball of the fresh-machine check (tests/fresh/root.sh),
+#     before any build dependency, and without the two packages that check
+#     adds to it (ca-certificates and git: purged first), so a missing
+#     runtime Depends shows; ca-certificates must come with the package;
 #  4. there: `stsctl --version`; `stsctl plugins` lists every plugin of
 #     plugins/ from the installed directory; the system user `stsctl` and
 #     /var/lib/stsctl (0700, its own); the quickstart applies as that user in
 #     /var/lib/stsctl; the test hooks are not in the binary and
 #     STSCTL_TEST_NOW changes nothing; `man stsctl-apply` renders; bash
 #     completion is installed and completes; `systemd-analyze verify`
-#     accepts every unit; `apt-get remove` leaves only the state and the
-#     conffiles, `apt-get purge` leaves the state (docs/stsctl.md says so).
+#     accepts every unit; stsctl-plugin-dev installs, `pkg-config --cflags
+#     stsctl-plugin` works and its includedir has <stsctl/plugin.h>;
+#     the package has no conffile (docs/stsctl.md FILES); `apt-get remove`
+#     leaves nothing of `dpkg -L stsctl` but the state and directories other
+#     packages own; `apt-get purge` leaves the state (docs/stsctl.md).
 #
 # TAP; exit 0 only when every check passed. Logs in $STS_FRESH_CACHE/logs/
-# (package-*.log). STS_FRESH_KEEP=1 keeps the root; STS_PACKAGE_DEBS=DIR
+# (package-*.log). STS_FRESH_KEEP=1 keeps the root and the packages; STS_PACKAGE_DEBS=DIR
 # skips the build and takes the packages in DIR (while working on step 4).
+# STS_PACKAGE_CHECK=1 builds without DEB_BUILD_OPTIONS=nocheck, so that
+# debian/rules' override_dh_auto_test (the unit suite) runs too.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/fresh/root.sh"
@@ -34,7 +44,11 @@ rm -f "$LOGS"/package-*.log
 
 # ---- 1. build (STS_PACKAGE_DEBS=DIR: take the packages already built there)
 W=$(mktemp -d "${STS_FRESH_WORK:-/var/tmp}/stsctl-pkgbuild.XXXXXX") || bail "mktemp"
-trap '_root_cleanup; rm -rf "$W"' EXIT
+pkg_cleanup() {
+	_root_cleanup
+	if [ "${STS_FRESH_KEEP:-0}" = 1 ]; then echo "# packages kept: $W"; else rm -rf "$W"; fi
+}
+trap pkg_cleanup EXIT
 if [ -n "${STS_PACKAGE_DEBS:-}" ]; then
 	cp "$STS_PACKAGE_DEBS"/*.deb "$STS_PACKAGE_DEBS"/*.changes "$STS_PACKAGE_DEBS"/*.buildinfo "$W/" ||
 		bail "no packages in STS_PACKAGE_DEBS=$STS_PACKAGE_DEBS"
@@ -43,14 +57,32 @@ else
 	mkdir -p "$W/src"
 	(cd "$ROOT" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$W/src" ||
 		bail "copying the checkout's files"
+	# a version of the package's own, not meson.build's: --version must show it
+	v=$(cd "$W/src" && dpkg-parsechangelog -SVersion)+pkgcheck1
+	{ printf 'stsctl (%s) unstable; urgency=medium\n\n' "$v"
+	  printf '  * Built by tests/package/run.sh (not a release).\n\n'
+	  printf ' -- stsctl developers <stsctl@example.org>  %s\n\n' "$(date -R)"
+	  cat "$ROOT/debian/changelog"; } >"$W/src/debian/changelog" || bail "adding the changelog entry $v"
+	opts="nocheck parallel=$(nproc)"
+	[ "${STS_PACKAGE_CHECK:-0}" = 1 ] && opts="parallel=$(nproc)"
 	t0=$SECONDS
-	(cd "$W/src" && dpkg-checkbuilddeps && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
+	(cd "$W/src" && dpkg-checkbuilddeps && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -us -uc -b) \
 		>"$LOGS/package-build.log" 2>&1
 	rc=$?
 	if [ "$rc" = 0 ]; then
-		ok "dpkg-buildpackage -us -uc -b in $((SECONDS - t0)) s: $(cd "$W" && echo *.deb)"
+		ok "dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=\"$opts\") in $((SECONDS - t0)) s: $(cd "$W" && echo *.deb)"
 	else
 		bail "dpkg-buildpackage -us -uc -b (exit $rc)" "$(tail -n 40 "$LOGS/package-build.log")"
+	fi
+	if [ "${STS_PACKAGE_CHECK:-0}" = 1 ]; then
+		# debian/rules' override_dh_auto_test: `meson test --suite unit`, and it passed
+		units=$(sed -n 's/^Ok: *\([0-9]*\) *$/\1/p' "$LOGS/package-build.log" | tail -n 1)
+		if grep -q -- '--suite unit' "$LOGS/package-build.log" && [ "${units:-0}" -gt 0 ] &&
+			! grep -q -- '--suite \(integration\|fresh\|package\|conformance\)' "$LOGS/package-build.log"; then
+			ok "override_dh_auto_test ran the unit suite only: $units tests passed"
+		else
+			notok "override_dh_auto_test ran the unit suite only" "$(grep -n -- 'meson test\|^Ok:\|^Fail:' "$LOGS/package-build.log")"
+		fi
 	fi
 fi
 debs=$(cd "$W" && ls stsctl_*.deb stsctl-plugin-dev_*.deb 2>/dev/null | wc -l)
@@ -69,9 +101,15 @@ fi
 
 # ---- 3. a pristine root, the package
 root_make package
-cp "$W"/stsctl_*.deb "$R/tmp/" || bail "copying the package into $R"
+trap pkg_cleanup EXIT # root_make set its own
+cp "$W"/stsctl_*.deb "$W"/stsctl-plugin-dev_*.deb "$R/tmp/" || bail "copying the packages into $R"
+# root_base adds ca-certificates and git for the fresh-machine check (its
+# clone); without them the root is what `mmdebstrap --variant=apt` makes
+inside / 'apt-get purge -y -qq --autoremove ca-certificates git && ! dpkg -s ca-certificates' \
+	>"$LOGS/package-purge-base.log" 2>&1 ||
+	bail "purging ca-certificates and git from the base root" "$(tail -n 20 "$LOGS/package-purge-base.log")"
 t0=$SECONDS
-inside /tmp 'apt-get update -qq && apt-get install -y -qq --no-install-recommends ./stsctl_*.deb' \
+inside /tmp 'apt-get update -qq && apt-get install -y -qq --no-install-recommends ./stsctl_[0-9]*.deb' \
 	>"$LOGS/package-install.log" 2>&1
 rc=$?
 [ "$rc" = 0 ] && ok "apt-get install ./stsctl_*.deb in a pristine root in $((SECONDS - t0)) s" ||
@@ -88,8 +126,12 @@ check() { # check NAME SCRIPT [WANT-REGEX]: SCRIPT exits 0 (and its output match
 		notok "$1" "exit $rc: $(head -n 20 <<<"$out")"
 	fi
 }
-version=$(sed -n '1s/^stsctl (\([^)]*\)).*/\1/p' "$ROOT/debian/changelog")
-check "stsctl --version: the package's version" 'stsctl --version' "^stsctl ${version//./\\.}\$"
+# every HTTPS fetch (policies, REST providers, webhooks, ACME) verifies
+# against the system's store: a Depends, not a Recommends
+check "ca-certificates came with the package: /etc/ssl/certs/ca-certificates.crt" \
+	'dpkg -s ca-certificates | grep -q "^Status: install ok installed" && test -s /etc/ssl/certs/ca-certificates.crt'
+version=$(dpkg-deb -f "$(ls "$W"/stsctl_[0-9]*.deb)" Version)
+check "stsctl --version: the package's version, $version" 'stsctl --version' "^stsctl $(sed 's/[.+]/\\&/g' <<<"$version")\$"
 plugins=$(cd "$ROOT/plugins" && for d in */; do [ -f "$d/meson.build" ] && [ ! -e "$d/.wip" ] && echo "${d%/}"; done)
 got=$(inside /tmp 'stsctl plugins --json' 2>&1 | python3 -c 'import json, sys
 doc = json.load(sys.stdin)
@@ -130,13 +172,40 @@ if [ -n "$units" ]; then
 else
 	notok "the package installs its systemd units"
 fi
+# (--cflags prints nothing for /usr/include, a directory the compiler searches anyway)
+check "stsctl-plugin-dev installs; pkg-config --cflags stsctl-plugin works; <stsctl/plugin.h> is in its includedir" \
+	'apt-get install -y -qq --no-install-recommends ./stsctl-plugin-dev_*.deb >/dev/null &&
+	 pkg-config --cflags stsctl-plugin >/dev/null && inc=$(pkg-config --variable=includedir stsctl-plugin) &&
+	 test -s "$inc/stsctl/plugin.h" && grep -q STS_PLUGIN_ABI "$inc/stsctl/plugin.h" && echo "header: $inc/stsctl/plugin.h"' \
+	'^header: /usr/include/stsctl/plugin\.h$'
+check "stsctl-plugin-dev: pkg-config --variable=plugindir stsctl-plugin is where stsctl loads plugins from" \
+	'd=$(pkg-config --variable=plugindir stsctl-plugin) && echo "$d" && ls "$d"/*.so >/dev/null' '^/usr/lib/[^/]+/stsctl/plugins-2$'
+# No conffile: docs/stsctl.md FILES says so (the inventory in /etc/stsctl is
+# the user's). One added later is allowed to stay after remove below, and
+# this check asks for the docs to say so.
 conf=$(inside /tmp 'dpkg-query -W -f "\${Conffiles}" stsctl' | awk 'NF {print $1}')
+[ -z "$conf" ] && ok "the package ships no conffile (docs/stsctl.md FILES)" ||
+	notok "the package ships no conffile (docs/stsctl.md FILES): say in docs/stsctl.md what remove and purge do with them" "$conf"
+# remove: of what `dpkg -L stsctl` listed, only the state, the conffiles and
+# directories another package owns may be left
+inside /tmp 'dpkg -L stsctl' >"$W/files-before" 2>&1 || notok "dpkg -L stsctl" "$(cat "$W/files-before")"
 check "apt-get remove: the binary and plugins go, the state stays" \
 	'apt-get remove -y -qq stsctl >/dev/null && ! test -e /usr/bin/stsctl && ! ls /usr/lib/*/stsctl/plugins-2/*.so 2>/dev/null &&
 	 test -s /var/lib/stsctl/stsctl.db'
-for c in $conf; do
-	check "apt-get remove keeps the conffile $c" "test -e $c"
-done
+cp "$W/files-before" "$R/tmp/files-before"
+left=$(inside /tmp 'conf="'"$(echo $conf)"'"
+	while read -r f; do
+		[ "$f" != /. ] || continue
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		case " $conf " in *" $f "*) continue;; esac
+		case $f in /var/lib/stsctl | /var/lib/stsctl/*) continue;; esac
+		if [ -d "$f" ] && [ ! -L "$f" ] && dpkg -S "$f" 2>/dev/null | grep -qv "^stsctl:"; then continue; fi
+		echo "$f"
+	done <files-before' 2>&1)
+total=$(grep -c . "$W/files-before")
+[ -z "$left" ] && [ "$total" -gt 10 ] &&
+	ok "apt-get remove: nothing of the $total paths of dpkg -L stsctl is left but directories other packages own" ||
+	notok "apt-get remove leaves only the state and the conffiles ($total paths listed before)" "left: $left"
 # apt-get purge needs the package installed (apt knows a local .deb only then)
 check "apt-get purge: the state is kept (docs/stsctl.md)" \
 	'apt-get install -y -qq --no-install-recommends ./stsctl_*.deb >/dev/null && apt-get purge -y -qq stsctl >/dev/null &&
