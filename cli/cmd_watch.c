@@ -169,12 +169,17 @@ static void log_decisions(const struct sts_watch_result *res, bool dry_run)
 		if (d->err)
 			sts_log_err("%s: transition failed, stays %s: %s", d->domain,
 				    from ? from : "?", d->error ? d->error : sts_strerror(d->err));
+		else if (d->held)
+			sts_log_info("%s: skipped, held by another watcher", d->domain);
 		else if (d->changed)
 			sts_log_info("%s: %s%s -> %s: %s", d->domain, dry_run ? "would move " : "",
 				     from ? from : "?", to ? to : "?", d->reason);
 		else
 			sts_log_debug("%s: %s: %s", d->domain, from ? from : "?", d->reason);
 	}
+	if (res->n_held)
+		sts_log_info("%zu domains held by another watcher, skipped this cycle",
+			     res->n_held);
 }
 
 static void notify(const struct sts_watch_conf *wc, const struct sts_watch_result *res, time_t now)
@@ -301,8 +306,9 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 		notify(&wc, &res, (time_t)sts_db_now(w->c->db));
 		notify_certs(w->c, &wc);
 	}
-	sts_log_debug("cycle: %zu domains, %zu changed, %zu failed, %zu live checks", res.n,
-		      res.n_changed, res.n_failed, res.n_checks);
+	sts_log_debug("cycle: %zu domains, %zu changed, %zu failed, %zu live checks, %zu held by "
+		      "another watcher",
+		      res.n, res.n_changed, res.n_failed, res.n_checks, res.n_held);
 	rc = res.n_failed ? EXIT_FAIL : EXIT_OK;
 	if (json && !w->stale && cli_json_print(sts_watch_result_json(&res)) < 0)
 		rc = EXIT_USAGE;

@@ -11,6 +11,7 @@
 
 #include "sts_err.h"
 #include "sts_ingest.h"
+#include "sts_lease.h"
 #include "sts_pool.h"
 #include "sts_reporters.h"
 #include "sts_watch.h"
@@ -74,6 +75,158 @@ static void hook(const struct sts_watch_opts *o, const char *step, const char *d
 		o->ops->step_hook(o->ops->ud, step, domain);
 }
 
+/* ---- leases (issue 18): a domain is worked on by one watcher at a time ---- */
+
+#define HELD_REASON "held by another watcher"
+
+struct held_lease {
+	char name[300]; /* "watch:<domain>" */
+	int64_t fence;
+};
+
+/* A cycle's options as the caller gave them, and the leases it holds. */
+struct cycle {
+	struct sts_watch_opts o; /* first: the functions below get &c->o */
+	struct sts_db *db;
+	bool leases; /* not with dry_run nor on a read-only state */
+	const char *holder;
+	int64_t ttl;
+	struct held_lease *held; /* a batch of deferred domains + the current one */
+	size_t n_held, cap;
+};
+
+static struct cycle *cycle_of(const struct sts_watch_opts *o)
+{
+	return (struct cycle *)(void *)o;
+}
+
+static struct held_lease *lease_find(struct cycle *c, const char *domain)
+{
+	char name[300];
+	snprintf(name, sizeof(name), "watch:%s", domain);
+	for (size_t i = 0; i < c->n_held; i++)
+		if (strcmp(c->held[i].name, name) == 0)
+			return &c->held[i];
+	return NULL;
+}
+
+/* Claim domain's lease: *ret_ok false when another watcher holds it. */
+static int lease_claim(const struct sts_watch_opts *o, const char *domain, bool *ret_ok)
+{
+	struct cycle *c = cycle_of(o);
+	*ret_ok = true;
+	if (!c->leases)
+		return STS_OK;
+	if (c->n_held == c->cap)
+		return STS_ENOMEM; /* more than a batch: a bug */
+	struct held_lease *l = &c->held[c->n_held];
+	snprintf(l->name, sizeof(l->name), "watch:%s", domain);
+	int r = sts_lease_claim(c->db, l->name, c->holder, c->ttl, &l->fence, ret_ok);
+	if (r == STS_OK && *ret_ok)
+		c->n_held++;
+	return r;
+}
+
+/* The lease this cycle holds for domain; NULL: none (*ret_ok false). */
+static struct held_lease *held_of(const struct sts_watch_opts *o, const char *domain, bool *ret_ok)
+{
+	struct cycle *c = cycle_of(o);
+	struct held_lease *l = c->leases ? lease_find(c, domain) : NULL;
+	*ret_ok = !c->leases || l;
+	return l;
+}
+
+/*
+ * Before a transition is recorded: renew the lease (a new fence, a new
+ * expiry for the apply). *ret_ok false: it expired and another watcher has
+ * it now, nothing may be written for the domain.
+ */
+static int lease_renew(const struct sts_watch_opts *o, const char *domain, bool *ret_ok)
+{
+	struct cycle *c = cycle_of(o);
+	struct held_lease *l = held_of(o, domain, ret_ok);
+	return l ? sts_lease_claim(c->db, l->name, c->holder, c->ttl, &l->fence, ret_ok) : STS_OK;
+}
+
+/* The fencing check right before a write: still ours, not expired. */
+static int lease_valid(const struct sts_watch_opts *o, const char *domain, bool *ret_ok)
+{
+	struct cycle *c = cycle_of(o);
+	struct held_lease *l = held_of(o, domain, ret_ok);
+	return l ? sts_lease_valid(c->db, l->name, c->holder, l->fence, ret_ok) : STS_OK;
+}
+
+/* Release the leases held, except those of the domains still in the batch. */
+static int lease_release_done(const struct sts_watch_opts *o, const struct sts_domain *const *keep,
+			      size_t n_keep)
+{
+	struct cycle *c = cycle_of(o);
+	int r = STS_OK;
+	size_t j = 0;
+	for (size_t i = 0; i < c->n_held; i++) {
+		struct held_lease *l = &c->held[i];
+		bool kept = false;
+		for (size_t k = 0; k < n_keep && !kept; k++)
+			kept = strcmp(l->name + 6, keep[k]->name) == 0;
+		if (kept) {
+			c->held[j++] = *l;
+			continue;
+		}
+		bool ok = false;
+		int rr = sts_lease_release(c->db, l->name, c->holder, l->fence, &ok);
+		if (rr < 0 && r == STS_OK)
+			r = rr;
+	}
+	c->n_held = j;
+	return r;
+}
+
+/* The decision of a domain another watcher holds: skipped, its stage as last read. */
+static int add_held(struct sts_watch_result *res, struct sts_rollout_reader *rd, const char *domain,
+		    enum sts_stage fallback)
+{
+	struct sts_rollout_state st;
+	bool found = false;
+	if (sts_rollout_reader_state(rd, domain, &st, &found) < 0 || !found)
+		st.stage = fallback;
+	struct sts_watch_decision *d = add(res, domain, st.stage, st.stage, HELD_REASON);
+	if (!d)
+		return STS_ENOMEM;
+	d->held = true;
+	res->n_held++;
+	return STS_OK;
+}
+
+/* The lease was lost before a write: nothing recorded, the stage is kept. */
+static int lease_lost(struct sts_watch_decision *d, const char *what)
+{
+	d->to = d->from;
+	d->err = STS_ELOCKED;
+	free(d->error);
+	d->error = strdup(what);
+	return d->error ? STS_OK : STS_ENOMEM;
+}
+
+/*
+ * sts_rollout_begin() under the domain's lease: 1 when the lease was lost
+ * (d says so, nothing written).
+ */
+static int begin_leased(struct sts_db *db, const struct sts_watch_opts *o, const char *domain,
+			enum sts_stage to, const char *reason, const char *evidence,
+			struct sts_watch_decision *d)
+{
+	bool ok = false;
+	int r = lease_renew(o, domain, &ok);
+	if (r < 0)
+		return r;
+	if (!ok)
+		return (r = lease_lost(d, "lease lost to another watcher: transition not "
+					  "recorded")) < 0
+			   ? r
+			   : 1;
+	return sts_rollout_begin(db, domain, to, reason, evidence);
+}
+
 /*
  * Publish dom at stage to through the apply operation: STS_OK (applied, or
  * failed with d->err and d->error set: 1), or a fatal STS_ENOMEM/STS_EDB.
@@ -106,6 +259,11 @@ static int carry_out(struct sts_db *db, const struct sts_domain *dom, enum sts_s
 	int r = apply_to(dom, to, o, d);
 	if (r < 0)
 		return r;
+	bool ok = false;
+	if ((r == STS_OK || r > 0) && lease_valid(o, dom->name, &ok) == STS_OK && !ok)
+		/* the transition stays in flight: the watcher holding the domain resumes it */
+		return lease_lost(d, "lease lost to another watcher during the apply: the "
+				     "transition is left for it to finish");
 	if (r > 0) {
 		d->to = d->from;
 		return sts_rollout_abort(db, dom->name);
@@ -250,8 +408,10 @@ static int operator_controls(const struct sts_domain *dom, struct sts_db *db,
 		res->n_changed++;
 		if (o->dry_run)
 			return STS_OK;
-		if ((r = sts_rollout_begin(db, dom->name, m.demote_to, why, "null")) < 0)
-			return r;
+		if ((r = begin_leased(db, o, dom->name, m.demote_to, why, "null", d)) != 0) {
+			res->n_failed += d->err != 0;
+			return r < 0 ? r : STS_OK;
+		}
 		hook(o, "begin", dom->name);
 		r = carry_out(db, dom, m.demote_to, o, d);
 		res->n_failed += d->err != 0;
@@ -308,6 +468,11 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 			   ? STS_OK
 			   : STS_ENOMEM;
 	}
+	bool mine = false;
+	if ((r = lease_claim(o, dom->name, &mine)) < 0)
+		return r;
+	if (!mine) /* another watcher works on it: skipped, not failed */
+		return add_held(res, rd, dom->name, inventory_stage(dom));
 	if ((r = sts_rollout_reader_state(rd, dom->name, &st, &found)) < 0 && !o->dry_run)
 		return r;
 	bool quiet = found && st.pending == STS_STAGE_INVALID && st.stage != STS_STAGE_REMOVED &&
@@ -327,6 +492,11 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 			 sts_stage_name(st.stage),
 			 below ? " (below the inventory mode: enforce is earned through the gates)"
 			       : " (the inventory's mode)");
+		bool ok = false;
+		if ((r = lease_valid(o, dom->name, &ok)) < 0)
+			return r;
+		if (!ok)
+			return add_held(res, rd, dom->name, inventory_stage(dom));
 		if (!o->dry_run &&
 		    ((r = sts_rollout_start(db, dom->name, st.stage, started)) < 0 ||
 		     (r = sts_rollout_record_mode(db, dom->name, dom->mode, &seen)) < 0))
@@ -349,7 +519,7 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 		if (!(d = add(res, dom->name, st.stage, to, "back in the inventory")))
 			return STS_ENOMEM;
 		if (!o->dry_run &&
-		    (r = sts_rollout_begin(db, dom->name, to, d->reason, "null")) == 0)
+		    (r = begin_leased(db, o, dom->name, to, d->reason, "null", d)) == 0)
 			r = carry_out(db, dom, to, o, d);
 		res->n_changed += d->to != d->from;
 		res->n_failed += d->err != 0;
@@ -372,10 +542,11 @@ static int one_domain(const struct sts_domain *dom, struct sts_db *db,
 										  : STS_ENOMEM;
 		if (!(d = add(res, dom->name, st.stage, STS_STAGE_REMOVED, "state absent")))
 			return STS_ENOMEM;
-		if (!o->dry_run && (r = sts_rollout_begin(db, dom->name, STS_STAGE_REMOVED,
-							  d->reason, "null")) == 0)
+		if (!o->dry_run && (r = begin_leased(db, o, dom->name, STS_STAGE_REMOVED, d->reason,
+						     "null", d)) == 0)
 			r = carry_out(db, dom, STS_STAGE_REMOVED, o, d);
-		res->n_changed++;
+		res->n_changed += d->to != d->from;
+		res->n_failed += d->err != 0;
 		return r < 0 ? r : STS_OK;
 	}
 
@@ -450,10 +621,12 @@ static int conclude(const struct sts_domain *dom, struct sts_db *db, struct sts_
 	json_decref(evj);
 	if (!evs)
 		return STS_ENOMEM;
-	r = sts_rollout_begin(db, dom->name, dec->to, dec->reason, evs);
+	r = begin_leased(db, o, dom->name, dec->to, dec->reason, evs, d);
 	free(evs);
-	if (r < 0)
-		return r;
+	if (r != 0) {
+		res->n_failed += d->err != 0;
+		return r < 0 ? r : STS_OK;
+	}
 	hook(o, "begin", dom->name);
 	if ((r = carry_out(db, dom, dec->to, o, d)) < 0)
 		return r;
@@ -479,17 +652,28 @@ static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
 		if ((r = sts_rollout_reader_state(rd, names[i], &st, &found)) < 0 || !found ||
 		    st.stage == STS_STAGE_REMOVED)
 			continue;
+		bool mine = false;
+		if ((r = lease_claim(o, names[i], &mine)) < 0)
+			break;
+		if (!mine) {
+			r = add_held(res, rd, names[i], st.stage);
+			continue;
+		}
 		struct sts_watch_decision *d =
 		    add(res, names[i], st.stage, STS_STAGE_REMOVED, "no longer in the inventory");
 		if (!d) {
 			r = STS_ENOMEM;
 			break;
 		}
-		res->n_changed++;
 		sts_rollout_reader_pause(rd);
-		if (!o->dry_run && (r = sts_rollout_begin(db, names[i], STS_STAGE_REMOVED,
-							  d->reason, "null")) == 0)
+		if (!o->dry_run && (r = begin_leased(db, o, names[i], STS_STAGE_REMOVED, d->reason,
+						     "null", d)) == 0)
 			r = sts_rollout_complete(db, names[i]);
+		r = r > 0 ? STS_OK : r; /* lease lost: told in d */
+		res->n_changed += d->to != d->from;
+		res->n_failed += d->err != 0;
+		int rr = lease_release_done(o, NULL, 0);
+		r = r < 0 ? r : rr;
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -497,15 +681,46 @@ static int removed_ones(const struct sts_inventory *inv, struct sts_db *db,
 	return r;
 }
 
+/* The domains of the batch, whose leases stay held until it is concluded. */
+static int release_unbatched(const struct sts_watch_opts *o, const struct batch *b)
+{
+	const struct sts_domain **keep = b->n ? calloc(b->n, sizeof(*keep)) : NULL;
+	if (b->n && !keep)
+		return STS_ENOMEM;
+	for (size_t i = 0; i < b->n; i++)
+		keep[i] = b->v[i].dom;
+	int r = lease_release_done(o, keep, b->n);
+	free(keep);
+	return r;
+}
+
 STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
-			    const struct sts_watch_opts *o, struct sts_watch_result *ret)
+			    const struct sts_watch_opts *opts, struct sts_watch_result *ret)
 {
 	int64_t now = sts_db_now(db);
 	int r = STS_OK;
+	struct cycle *c = calloc(1, sizeof(*c));
+	if (!c)
+		return STS_ENOMEM;
+	c->o = *opts;
+	c->db = db;
+	c->leases = !opts->dry_run && !sts_db_is_readonly(db);
+	c->holder = opts->lease_holder ? opts->lease_holder : sts_lease_holder_id();
+	c->ttl = opts->lease_ttl > 0 ? opts->lease_ttl : STS_WATCH_LEASE_TTL;
+	const struct sts_watch_opts *o = &c->o;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!sts_db_is_readonly(db) && (r = sts_rollout_schema(db)) < 0)
+	c->cap = concurrency(o) * BATCH_PER_THREAD + 1;
+	if (!(c->held = calloc(c->cap, sizeof(*c->held)))) {
+		free(c);
+		return STS_ENOMEM;
+	}
+	if (!sts_db_is_readonly(db) &&
+	    ((r = sts_rollout_schema(db)) < 0 || (c->leases && (r = sts_lease_schema(db)) < 0))) {
+		free(c->held);
+		free(c);
 		return r;
+	}
 	/* reports stored by an older stsctl get their reporter identities first, and
 	 * reports a temporary DKIM failure left pending are verified again */
 	const json_t *reports = json_object_get(inv->root, "reports");
@@ -514,25 +729,37 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 	     (r = sts_ingest_recheck_db(db, reports, inv->dir, NULL)) < 0))
 		return r;
 	struct sts_reporters *list = NULL;
-	if ((r = sts_reporters_from_json(reports, &list)) < 0)
+	if ((r = sts_reporters_from_json(reports, &list)) < 0) {
+		free(c->held);
+		free(c);
 		return r;
+	}
 	struct sts_rollout_reader *rd = NULL;
 	if ((r = sts_rollout_reader_new(db, &rd)) < 0) {
 		sts_reporters_free(list);
+		free(c->held);
+		free(c);
 		return r;
 	}
 	sts_rollout_reader_set_reporters(rd, list);
 	struct batch b = {0};
 	for (size_t i = 0; i < inv->n_domains && r == STS_OK; i++)
-		if (!o->in_scope || o->in_scope(o->scope_ud, inv->domains[i].name))
+		if (!o->in_scope || o->in_scope(o->scope_ud, inv->domains[i].name)) {
 			r = one_domain(&inv->domains[i], db, rd, o, now, ret, &b);
+			if (r == STS_OK)
+				r = release_unbatched(o, &b);
+		}
 	if (r == STS_OK)
 		r = flush_batch(&b, db, rd, o, now, ret);
 	free(b.v);
+	int rr = lease_release_done(o, NULL, 0); /* also after a failure */
+	r = r < 0 ? r : rr;
 	if (r == STS_OK)
 		r = removed_ones(inv, db, rd, o, ret);
 	sts_rollout_reader_free(rd);
 	sts_reporters_free(list);
+	free(c->held);
+	free(c);
 	if (r < 0)
 		sts_watch_result_release(ret);
 	return r;
@@ -548,12 +775,18 @@ STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r)
 				      "reason", d->reason);
 		if (o && d->error)
 			json_object_set_new(o, "error", json_string(d->error));
+		if (o && d->held)
+			json_object_set_new(o, "held", json_true());
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;
 		}
 	}
-	return a ? json_pack("{s:o}", "decisions", a) : NULL;
+	json_t *doc = a ? json_pack("{s:o}", "decisions", a) : NULL;
+	if (doc && r->n_held)
+		json_object_set_new(doc, "held_by_another_watcher",
+				    json_integer((json_int_t)r->n_held));
+	return doc;
 }
 
 /* ---- status ---- */

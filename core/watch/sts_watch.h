@@ -52,7 +52,19 @@ struct sts_watch_opts {
 	 * (of the inventory, and of those that left it); NULL: every domain */
 	bool (*in_scope)(void *ud, const char *domain);
 	void *scope_ud;
+	/* appended (issue 18): the leases "watch:<domain>" a cycle claims (not with
+	 * dry_run); NULL: sts_lease_holder_id(). lease_ttl 0: STS_WATCH_LEASE_TTL */
+	const char *lease_holder;
+	int64_t lease_ttl;
 };
+
+/*
+ * How long a domain's lease lasts, in seconds: twice the longest a cycle
+ * holds one (a batch's live checks, BATCH_PER_THREAD = 4 rounds of at most
+ * 120 s + a 15 s probe, then the apply, about 60 s: 600 s), and never under
+ * 5 minutes. It is renewed before each transition is recorded.
+ */
+#define STS_WATCH_LEASE_TTL 1200
 
 struct sts_watch_decision {
 	char *domain;
@@ -61,12 +73,14 @@ struct sts_watch_decision {
 	bool changed; /* a transition was carried out (or would be, with dry_run) */
 	int err;      /* STS_OK, or why the transition failed (the stage is kept) */
 	char *error;  /* message, or NULL */
+	bool held;    /* skipped: another watcher holds the domain's lease */
 };
 
 struct sts_watch_result {
 	struct sts_watch_decision *decisions; /* in inventory order, then removed ones */
 	size_t n;
 	size_t n_changed, n_failed, n_checks;
+	size_t n_held; /* domains skipped: held by another watcher */
 };
 
 STS_API void sts_watch_result_release(struct sts_watch_result *r);
@@ -78,7 +92,11 @@ STS_API void sts_watch_result_release(struct sts_watch_result *r);
 STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 			    const struct sts_watch_opts *o, struct sts_watch_result *ret);
 
-/* {"decisions":[{"domain","from","to","reason"}, ...]} (+ "error" when failed) */
+/*
+ * {"decisions":[{"domain","from","to","reason"}, ...]} (+ "error" when failed,
+ * "held": true for a domain another watcher holds), and
+ * "held_by_another_watcher": n_held when it is not 0.
+ */
 STS_API json_t *sts_watch_result_json(const struct sts_watch_result *r);
 
 /*

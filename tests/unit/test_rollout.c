@@ -27,6 +27,7 @@
 #include "sts_err.h"
 #include "sts_ingest.h"
 #include "sts_inventory.h"
+#include "sts_lease.h"
 #include "sts_render.h"
 #include "sts_rollout.h"
 #include "sts_watch.h"
@@ -912,6 +913,18 @@ static void test_check_convert(void **state)
 	assert_int_equal(d.to, STS_STAGE_ENFORCE);
 }
 
+/* Parse inventory text and open a fresh state for it. */
+static void inv_db_open(const char *text, struct sts_inventory **inv, struct sts_db **db)
+{
+	struct sts_diags dg;
+	char *err = NULL;
+	sts_diags_init(&dg);
+	assert_int_equal(sts_inventory_parse(text, strlen(text), "i.json", inv, &dg), STS_OK);
+	sts_diags_release(&dg);
+	assert_int_equal(state_fixture_open("rollout", ":memory:", 0, &clock_sim, db, &err),
+			 STS_OK);
+}
+
 /* Delegated hosting: the provider picks the mode, nothing is under rollout. */
 static void test_delegated(void **state)
 {
@@ -920,17 +933,10 @@ static void test_delegated(void **state)
 	    "{\"version\": 1, \"domains\": [{\"name\": \"d.example\", \"mx\": [\"mx.d.example\"],"
 	    " \"hosting\": {\"delegate\": {\"sts\": \"_mta-sts.p.example.\"}}}]}";
 	struct sts_inventory *inv = NULL;
-	struct sts_diags dg;
 	struct sts_db *db = NULL;
 	struct sts_watch_result res;
 	json_t *st = NULL;
-	char *err = NULL;
-	sts_diags_init(&dg);
-	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
-			 STS_OK);
-	sts_diags_release(&dg);
-	assert_int_equal(state_fixture_open("rollout", ":memory:", 0, &clock_sim, &db, &err),
-			 STS_OK);
+	inv_db_open(inv_text, &inv, &db);
 	const struct sts_watch_ops ops = {sim_check, NULL, NULL, NULL, NULL};
 	const struct sts_watch_opts o = {.ops = &ops};
 	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
@@ -1001,17 +1007,10 @@ static void test_concurrent_checks(void **state)
 					i ? "," : "", i, i);
 	snprintf(inv_text + off, sizeof(inv_text) - off, "]}");
 	struct sts_inventory *inv = NULL;
-	struct sts_diags dg;
 	struct sts_db *db = NULL;
 	struct sts_watch_result res;
-	char *err = NULL;
 	struct slow sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	sts_diags_init(&dg);
-	assert_int_equal(sts_inventory_parse(inv_text, strlen(inv_text), "i.json", &inv, &dg),
-			 STS_OK);
-	sts_diags_release(&dg);
-	assert_int_equal(state_fixture_open("rollout", ":memory:", 0, &clock_sim, &db, &err),
-			 STS_OK);
+	inv_db_open(inv_text, &inv, &db);
 	assert_int_equal(sts_ingest_schema(db), STS_OK);
 	sim_now = START;
 	const struct sts_watch_ops ops = {.check = slow_check, .tick = slow_tick, .ud = &sl};
@@ -1048,6 +1047,98 @@ static void test_concurrent_checks(void **state)
 	sts_inventory_free(inv);
 }
 
+/* ---- leases (issue 18): a domain another watcher holds is skipped ---- */
+
+static int pass_check(void *ud, const struct sts_domain *d, struct sts_rollout_check *c)
+{
+	(void)ud;
+	(void)d;
+	sts_rollout_check_init(c);
+	c->ran = true;
+	c->policy_ok = c->txt_ok = c->tlsrpt_ok = c->ph_cert_ok = c->mx_ok = true;
+	c->ph_days_left = c->mx_min_days_left = 80;
+	return STS_OK;
+}
+
+static void test_lease_held(void **state)
+{
+	(void)state;
+	static const char inv_text[] =
+	    "{\"version\": 1, \"domains\": ["
+	    "{\"name\": \"d00.example\", \"mode\": \"none\", \"mx\": [\"mx.d00.example\"]},"
+	    "{\"name\": \"d01.example\", \"mode\": \"none\", \"mx\": [\"mx.d01.example\"]}]}";
+	struct sts_inventory *inv = NULL;
+	struct sts_db *db = NULL;
+	struct sts_watch_result res;
+	struct sts_rollout_state st;
+	bool found = true, ok = false;
+	int64_t fence = 0;
+	inv_db_open(inv_text, &inv, &db);
+	assert_int_equal(sts_ingest_schema(db), STS_OK);
+	assert_int_equal(sts_lease_schema(db), STS_OK);
+	sim_now = START;
+	/* another watcher works on d01 for the next 10 minutes */
+	assert_int_equal(sts_lease_claim(db, "watch:d01.example", "other", 600, &fence, &ok),
+			 STS_OK);
+	assert_true(ok);
+	const struct sts_watch_ops ops = {.check = pass_check};
+	const struct sts_watch_opts o = {.ops = &ops, .lease_holder = "me"};
+	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
+	assert_int_equal(res.n, 2);
+	assert_int_equal(res.n_held, 1);
+	assert_int_equal(res.n_failed, 0);
+	assert_int_equal(res.n_changed, 1);
+	assert_string_equal(res.decisions[0].domain, "d00.example");
+	assert_int_equal(res.decisions[0].to, STS_STAGE_TESTING);
+	assert_false(res.decisions[0].held);
+	assert_string_equal(res.decisions[1].domain, "d01.example");
+	assert_true(res.decisions[1].held);
+	assert_false(res.decisions[1].changed);
+	assert_int_equal(res.decisions[1].from, STS_STAGE_NONE);
+	assert_int_equal(res.decisions[1].to, STS_STAGE_NONE);
+	assert_string_equal(res.decisions[1].reason, "held by another watcher");
+	json_t *j = sts_watch_result_json(&res);
+	assert_int_equal(json_integer_value(json_object_get(j, "held_by_another_watcher")), 1);
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(j, "decisions"), 1), "held")));
+	assert_null(json_object_get(json_array_get(json_object_get(j, "decisions"), 0), "held"));
+	json_decref(j);
+	sts_watch_result_release(&res);
+	/* nothing was written for d01; d00's lease was released after its work */
+	assert_int_equal(sts_rollout_get(db, "d01.example", &st, &found), STS_OK);
+	assert_false(found);
+	assert_int_equal(sts_rollout_get(db, "d00.example", &st, &found), STS_OK);
+	assert_true(found);
+	assert_int_equal(st.stage, STS_STAGE_TESTING);
+	assert_int_equal(sts_lease_claim(db, "watch:d00.example", "other", 600, &fence, &ok),
+			 STS_OK);
+	assert_true(ok);
+	assert_int_equal(fence, 1); /* a new lease: the watcher's was gone */
+	assert_int_equal(sts_lease_release(db, "watch:d00.example", "other", 1, &ok), STS_OK);
+	assert_true(ok);
+
+	/* the other watcher died: after the expiry, the next cycle does d01 */
+	sim_now += 601;
+	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
+	assert_int_equal(res.n_held, 0);
+	assert_int_equal(res.n, 2);
+	assert_false(res.decisions[1].held);
+	assert_int_equal(res.decisions[1].to, STS_STAGE_TESTING);
+	sts_watch_result_release(&res);
+	assert_int_equal(sts_rollout_get(db, "d01.example", &st, &found), STS_OK);
+	assert_true(found);
+	assert_int_equal(st.stage, STS_STAGE_TESTING);
+	/* its stale fence is refused; nobody holds d01 after the cycle */
+	assert_int_equal(sts_lease_valid(db, "watch:d01.example", "other", 1, &ok), STS_OK);
+	assert_false(ok);
+	assert_int_equal(sts_lease_claim(db, "watch:d01.example", "other", 600, &fence, &ok),
+			 STS_OK);
+	assert_true(ok);
+	assert_int_equal(fence, 1);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1062,6 +1153,7 @@ int main(void)
 	    cmocka_unit_test(test_check_convert),
 	    cmocka_unit_test(test_delegated),
 	    cmocka_unit_test(test_concurrent_checks),
+	    cmocka_unit_test(test_lease_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
