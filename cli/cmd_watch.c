@@ -291,7 +291,8 @@ static int cycle(struct watch_ctx *w, const struct watch_args *a, bool json)
 					 .concurrency = a->concurrency,
 					 .ops = &ops,
 					 .in_scope = scope.active ? in_scope : NULL,
-					 .scope_ud = &scope};
+					 .scope_ud = &scope,
+					 .leases = sts_db_location_is_url(sts_db_path(w->c->db))};
 	int r = sts_watch_cycle(w->c->inv, w->c->db, &o, &res);
 	cli_scope_release(&scope);
 	if (r < 0) {

@@ -704,7 +704,7 @@ STS_API int sts_watch_cycle(const struct sts_inventory *inv, struct sts_db *db,
 		return STS_ENOMEM;
 	c->o = *opts;
 	c->db = db;
-	c->leases = !opts->dry_run && !sts_db_is_readonly(db);
+	c->leases = opts->leases && !opts->dry_run && !sts_db_is_readonly(db);
 	c->holder = opts->lease_holder ? opts->lease_holder : sts_lease_holder_id();
 	c->ttl = opts->lease_ttl > 0 ? opts->lease_ttl : STS_WATCH_LEASE_TTL;
 	const struct sts_watch_opts *o = &c->o;

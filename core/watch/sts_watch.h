@@ -56,6 +56,11 @@ struct sts_watch_opts {
 	 * dry_run); NULL: sts_lease_holder_id(). lease_ttl 0: STS_WATCH_LEASE_TTL */
 	const char *lease_holder;
 	int64_t lease_ttl;
+	/* appended (issue 18): claim the leases at all. The caller sets it for a
+	 * state several watchers may share (a PostgreSQL state); a SQLite state is
+	 * one watcher's at a time (PATH.watch.lock), where a lease protects nothing
+	 * and costs two writes per domain */
+	bool leases;
 };
 
 /*

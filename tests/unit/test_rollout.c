@@ -1082,7 +1082,7 @@ static void test_lease_held(void **state)
 			 STS_OK);
 	assert_true(ok);
 	const struct sts_watch_ops ops = {.check = pass_check};
-	const struct sts_watch_opts o = {.ops = &ops, .lease_holder = "me"};
+	const struct sts_watch_opts o = {.ops = &ops, .lease_holder = "me", .leases = true};
 	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
 	assert_int_equal(res.n, 2);
 	assert_int_equal(res.n_held, 1);
@@ -1139,6 +1139,36 @@ static void test_lease_held(void **state)
 	sts_inventory_free(inv);
 }
 
+/*
+ * Without .leases (a SQLite state: one watcher at a time) a cycle claims
+ * nothing: not even the leases table is made.
+ */
+static void test_no_leases_unless_shared(void **state)
+{
+	(void)state;
+	const char *inv_text = "{\"version\": 1, \"domains\": ["
+			       "{\"name\": \"d00.example\", \"mode\": \"none\", "
+			       "\"mx\": [\"mx.d00.example\"]}]}";
+	struct sts_inventory *inv = NULL;
+	struct sts_db *db = NULL;
+	struct sts_watch_result res;
+	bool has = true;
+	inv_db_open(inv_text, &inv, &db);
+	assert_int_equal(sts_ingest_schema(db), STS_OK);
+	sim_now = START;
+	const struct sts_watch_ops ops = {.check = pass_check};
+	const struct sts_watch_opts o = {.ops = &ops};
+	assert_int_equal(sts_watch_cycle(inv, db, &o, &res), STS_OK);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(res.n_held, 0);
+	assert_int_equal(res.decisions[0].to, STS_STAGE_TESTING);
+	sts_watch_result_release(&res);
+	assert_int_equal(sts_db_has_table(db, "leases", &has), STS_OK);
+	assert_false(has);
+	sts_db_close(db);
+	sts_inventory_free(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1154,6 +1184,7 @@ int main(void)
 	    cmocka_unit_test(test_delegated),
 	    cmocka_unit_test(test_concurrent_checks),
 	    cmocka_unit_test(test_lease_held),
+	    cmocka_unit_test(test_no_leases_unless_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
