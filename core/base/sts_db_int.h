@@ -82,6 +82,8 @@ extern const struct sts_db_engine *const sts_db_pg_engine;
 int sts_db_fail(struct sts_db *db, const char *what);
 /* malloc'd message into *reterr (when reterr is not NULL); returns STS_EDB. */
 int sts_db_set_err(char **reterr, const char *fmt, const char *a, const char *b);
+/* Does sql (one parameter: name) return a row? For the engines' has_table. */
+int sts_db_query_exists(struct sts_db *db, const char *sql, const char *name, bool *ret);
 /* The schema version of component, the lock held. */
 int sts_db_schema_version_locked(struct sts_db *db, const char *component, int *ret);
 

@@ -160,20 +160,8 @@ static void lite_finalize(struct sts_db_stmt *st)
 
 static int lite_has_table(struct sts_db *db, const char *name, bool *ret)
 {
-	struct sts_db_stmt *st;
-	int r = sts_db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-			       &st);
-	if (r == STS_OK) {
-		r = sts_db_bind_text(st, 1, name);
-		if (r == STS_OK)
-			r = sts_db_step(st);
-		if (r >= 0) {
-			*ret = r == STS_DB_ROW;
-			r = STS_OK;
-		}
-		sts_db_finalize(st);
-	}
-	return r;
+	return sts_db_query_exists(
+	    db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name, ret);
 }
 
 static int lite_begin(struct sts_db *db)

@@ -19,6 +19,7 @@
 
 #include "sts_db.h"
 #include "sts_err.h"
+#include "state_fixture.h"
 
 struct fake_clock {
 	time_t t;
@@ -32,6 +33,7 @@ static time_t fake_now(void *ud)
 struct fixture {
 	char dir[64];
 	char path[128];
+	char *loc; /* the state opened: path, or a PostgreSQL URL (STSCTL_TEST_STATE) */
 	struct fake_clock fc;
 	struct sts_clock clock;
 	struct sts_db *db;
@@ -49,7 +51,8 @@ static int setup(void **state)
 	f->fc.t = 1700000000;
 	f->clock.now = fake_now;
 	f->clock.ud = &f->fc;
-	if (sts_db_open(f->path, 0, &f->clock, &f->db, NULL) != STS_OK)
+	f->loc = state_fixture_location("db", f->path);
+	if (!f->loc || sts_db_open_url(f->loc, NULL, 0, &f->clock, &f->db, NULL) != STS_OK)
 		return -1;
 	*state = f;
 	return 0;
@@ -63,13 +66,35 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		return -1;
+	free(f->loc);
 	free(f);
 	return 0;
+}
+
+/* Count rows on a connection of its own (PostgreSQL: what was committed). */
+static long long count_url(const char *url, const char *sql)
+{
+	struct sts_db *db;
+	struct sts_db_stmt *st;
+	long long n = -1;
+	if (sts_db_open_url(url, NULL, 0, NULL, &db, NULL) != STS_OK)
+		return -2;
+	sts_db_hold(db);
+	if (sts_db_prepare(db, sql, &st) == STS_OK) {
+		if (sts_db_step(st) == STS_DB_ROW)
+			n = sts_db_col_int(st, 0);
+		sts_db_finalize(st);
+	}
+	sts_db_unhold(db);
+	sts_db_close(db);
+	return n;
 }
 
 /* Count rows with a raw SQLite connection: checks what is really on disk. */
 static long long count(const char *path, const char *sql)
 {
+	if (sts_db_location_is_url(path))
+		return count_url(path, sql);
 	sqlite3 *h;
 	sqlite3_stmt *st;
 	long long n = -1;
@@ -173,19 +198,19 @@ static void test_journal(void **state)
 	assert_int_equal(sts_db_commit(f->db), STS_OK);
 	f->fc.t += 5;
 	assert_int_equal(sts_db_run_end(f->db, run, "failed", 0, 1), STS_OK);
-	assert_int_equal(count(f->path, "SELECT count(*) FROM journal WHERE domain = 'a.example'"),
+	assert_int_equal(count(f->loc, "SELECT count(*) FROM journal WHERE domain = 'a.example'"),
 			 2);
-	assert_int_equal(count(f->path, "SELECT count(*) FROM journal WHERE status = 'failed'"
-					" AND detail = 'mismatch'"),
+	assert_int_equal(count(f->loc, "SELECT count(*) FROM journal WHERE status = 'failed'"
+				       " AND detail = 'mismatch'"),
 			 1);
-	assert_int_equal(count(f->path, "SELECT finished - started FROM runs"), 5);
-	assert_int_equal(count(f->path, "SELECT n_failed FROM runs WHERE status = 'failed'"), 1);
+	assert_int_equal(count(f->loc, "SELECT finished - started FROM runs"), 5);
+	assert_int_equal(count(f->loc, "SELECT n_failed FROM runs WHERE status = 'failed'"), 1);
 
 	/* a rolled back transaction leaves nothing */
 	assert_int_equal(sts_db_begin(f->db), STS_OK);
 	assert_int_equal(sts_db_journal_add(f->db, run, "b.example", "dns", "ok", NULL), STS_OK);
 	assert_int_equal(sts_db_rollback(f->db), STS_OK);
-	assert_int_equal(count(f->path, "SELECT count(*) FROM journal WHERE domain = 'b.example'"),
+	assert_int_equal(count(f->loc, "SELECT count(*) FROM journal WHERE domain = 'b.example'"),
 			 0);
 }
 
@@ -237,7 +262,7 @@ static void test_served_policies(void **state)
 	assert_string_equal(h[2].policy_id, "old");
 	assert_false(h[2].current);
 	sts_db_policies_free(h, n);
-	assert_int_equal(count(f->path, "SELECT count(*) FROM served_policies WHERE current = 1"),
+	assert_int_equal(count(f->loc, "SELECT count(*) FROM served_policies WHERE current = 1"),
 			 2);
 }
 
@@ -368,6 +393,7 @@ static void test_lock(void **state)
 		sts_lock_release(c);
 		free(lp);
 		sts_db_close(f->db);
+		free(f->loc);
 		free(f);
 		_exit(r == STS_ELOCKED ? 0 : 1);
 	}
@@ -608,7 +634,7 @@ static void test_runs_interrupted(void **state)
 	assert_int_equal(sts_db_runs_interrupt(f->db, &v, &n), STS_OK);
 	assert_int_equal(n, 1);
 	sts_db_runs_free(v, n);
-	assert_int_equal(count(f->path, "SELECT count(*) FROM runs WHERE status = 'interrupted'"),
+	assert_int_equal(count(f->loc, "SELECT count(*) FROM runs WHERE status = 'interrupted'"),
 			 1);
 	assert_int_equal(sts_db_runs_unfinished(f->db, &v, &n), STS_OK);
 	assert_int_equal(n, 0);
@@ -631,7 +657,12 @@ static void test_stmt_roundtrip(void **state)
 	struct fixture *f = *state;
 	struct sts_db *db = f->db;
 	struct sts_db_stmt *st;
-	assert_int_equal(sts_db_execf(db, "CREATE TABLE t (a TEXT, b INTEGER, c BLOB, d TEXT)", ""),
+	bool pg = sts_db_location_is_url(f->loc);
+	assert_int_equal(sts_db_execf(db,
+				      pg ? "CREATE TABLE t (a TEXT, b BIGINT, c BYTEA, d TEXT,"
+					   " rowid BIGINT GENERATED ALWAYS AS IDENTITY)"
+					 : "CREATE TABLE t (a TEXT, b INTEGER, c BLOB, d TEXT)",
+				      ""),
 			 STS_OK);
 	const unsigned char bytes[] = {0, 1, 0xff, 'x', 0};
 	sts_db_hold(db);
@@ -687,14 +718,31 @@ static void test_stmt_roundtrip(void **state)
 
 	/* errors: a statement that does not prepare, a constraint at step */
 	assert_int_equal(sts_db_prepare(db, "SELECT * FROM nowhere", &st), STS_EDB);
-	assert_non_null(strstr(sts_db_errmsg(db), "prepare: no such table"));
+	assert_non_null(
+	    strstr(sts_db_errmsg(db),
+		   pg ? "prepare: relation \"nowhere\" does not exist" : "prepare: no such table"));
 	assert_int_equal(sts_db_execf(db, "CREATE TABLE u (k TEXT PRIMARY KEY)", ""), STS_OK);
 	assert_int_equal(sts_db_prepare(db, "INSERT INTO u VALUES (?1), (?1)", &st), STS_OK);
 	sts_db_bind_text(st, 1, "k");
 	assert_int_equal(sts_db_step(st), STS_EDB);
-	assert_non_null(strstr(sts_db_errmsg(db), "step: UNIQUE constraint failed"));
+	assert_non_null(strstr(sts_db_errmsg(db), pg ? "step: duplicate key value violates unique"
+						     : "step: UNIQUE constraint failed"));
 	sts_db_finalize(st);
 	sts_db_unhold(db);
+}
+
+/* Opening url fails with want, a message with text (when not NULL), never "hunter2". */
+static void open_refused(const char *url, const char *password, int want, const char *text)
+{
+	struct sts_db *db = NULL;
+	char *err = NULL;
+	assert_int_equal(sts_db_open_url(url, password, 0, NULL, &db, &err), want);
+	assert_null(db);
+	assert_non_null(err);
+	if (text)
+		assert_non_null(strstr(err, text));
+	assert_null(strstr(err, "hunter2"));
+	free(err);
 }
 
 /* A URL names a PostgreSQL state: never a file, refused while not built in. */
@@ -720,10 +768,23 @@ static void test_location_url(void **state)
 	assert_int_not_equal(r, STS_OK);
 	assert_null(db);
 	assert_non_null(err);
-	if (r == STS_EUNSUPPORTED)
+	if (r == STS_EUNSUPPORTED) {
 		assert_string_equal(err, "PostgreSQL state: not built in");
-	else
+	} else {
+		/* built in: the server that could not be reached, by host and port */
 		assert_int_equal(r, STS_EDB);
+		assert_non_null(
+		    strstr(err, "cannot connect to the PostgreSQL state at 127.0.0.1:1/stsctl: "));
+		free(err);
+		/* a password given as a parameter is never in a message */
+		open_refused("postgresql://sts@127.0.0.1:1/stsctl", "hunter2", STS_EDB, NULL);
+		/* a URL with a password is refused, before any connection */
+		open_refused("postgresql://sts:hunter2@127.0.0.1:1/stsctl", NULL, STS_EINVAL,
+			     "must not contain a password");
+		open_refused("postgres://127.0.0.1:1/stsctl?password=hunter2", NULL, STS_EINVAL,
+			     "must not contain a password");
+		err = NULL;
+	}
 	free(err);
 	char p[256];
 	snprintf(p, sizeof(p), "%s/postgresql:", f->dir);
@@ -744,7 +805,7 @@ static void test_has_table(void **state)
 	assert_false(has);
 	assert_int_equal(sts_db_has_table(f->db, "runs", &has), STS_OK);
 	assert_true(has);
-	assert_int_equal(sts_db_execf(f->db, "CREATE VIEW v AS SELECT 1", ""), STS_OK);
+	assert_int_equal(sts_db_execf(f->db, "CREATE VIEW v AS SELECT 1 AS one", ""), STS_OK);
 	assert_int_equal(sts_db_has_table(f->db, "v", &has), STS_OK);
 	assert_false(has); /* a view is not a table */
 }
@@ -770,5 +831,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_location_url, setup, teardown),
 	    cmocka_unit_test(test_clock),
 	};
+	/* on PostgreSQL (STSCTL_TEST_STATE): the tests that are not about SQLite's file */
+	static const char *const on_pg[] = {
+	    "test_journal",	     "test_served_policies", "test_domains_and_removal",
+	    "test_runs_interrupted", "test_stmt_roundtrip",  "test_has_table",
+	    "test_location_url",
+	};
+	if (state_fixture_pg()) {
+		struct CMUnitTest pg_tests[sizeof(on_pg) / sizeof(on_pg[0])];
+		size_t n = 0;
+		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			for (size_t j = 0; j < sizeof(on_pg) / sizeof(on_pg[0]); j++)
+				if (strcmp(tests[i].name, on_pg[j]) == 0)
+					pg_tests[n++] = tests[i];
+		return _cmocka_run_group_tests("db-pg", pg_tests, n, NULL, NULL);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
