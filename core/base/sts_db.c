@@ -490,23 +490,23 @@ STS_API bool sts_db_is_readonly(const struct sts_db *db)
 /* The transaction functions without the lock (sts_db_migrate holds it). */
 static int tx_begin(struct sts_db *db)
 {
-	int r = db->eng->begin(db);
+	int r = db->eng->exec(db, db->eng->begin_sql);
 	db->in_tx = r == STS_OK;
 	return r;
 }
 
 static int tx_commit(struct sts_db *db)
 {
-	int r = db->eng->commit(db);
+	int r = db->eng->exec(db, "COMMIT");
 	if (r < 0)
-		db->eng->rollback(db);
+		db->eng->exec(db, "ROLLBACK");
 	db->in_tx = false;
 	return r;
 }
 
 static int tx_rollback(struct sts_db *db)
 {
-	int r = db->eng->rollback(db);
+	int r = db->eng->exec(db, "ROLLBACK");
 	db->in_tx = false;
 	return r;
 }

@@ -67,9 +67,9 @@ struct sts_db_engine {
 	void (*reset)(struct sts_db_stmt *st);
 	void (*finalize)(struct sts_db_stmt *st);
 	int (*has_table)(struct sts_db *db, const char *name, bool *ret);
-	int (*begin)(struct sts_db *db);
-	int (*commit)(struct sts_db *db);
-	int (*rollback)(struct sts_db *db);
+	/* the statement that opens a write transaction; COMMIT and ROLLBACK
+	 * are the same on every engine and run through exec */
+	const char *begin_sql;
 	/* the engine's last error text ("" if none) */
 	const char *(*errmsg)(struct sts_db *db);
 };

@@ -464,21 +464,6 @@ static int pg_has_table(struct sts_db *db, const char *name, bool *ret)
 				   name, ret);
 }
 
-static int pg_begin(struct sts_db *db)
-{
-	return pg_exec(db, "BEGIN");
-}
-
-static int pg_commit(struct sts_db *db)
-{
-	return pg_exec(db, "COMMIT");
-}
-
-static int pg_rollback(struct sts_db *db)
-{
-	return pg_exec(db, "ROLLBACK");
-}
-
 static const char *pg_errmsg(struct sts_db *db)
 {
 	return P(db)->err;
@@ -504,9 +489,7 @@ static const struct sts_db_engine pg_engine = {
     .reset = pg_reset,
     .finalize = pg_finalize,
     .has_table = pg_has_table,
-    .begin = pg_begin,
-    .commit = pg_commit,
-    .rollback = pg_rollback,
+    .begin_sql = "BEGIN",
     .errmsg = pg_errmsg,
 };
 

@@ -164,21 +164,6 @@ static int lite_has_table(struct sts_db *db, const char *name, bool *ret)
 	    db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name, ret);
 }
 
-static int lite_begin(struct sts_db *db)
-{
-	return lite_exec(db, "BEGIN IMMEDIATE");
-}
-
-static int lite_commit(struct sts_db *db)
-{
-	return lite_exec(db, "COMMIT");
-}
-
-static int lite_rollback(struct sts_db *db)
-{
-	return lite_exec(db, "ROLLBACK");
-}
-
 static const char *lite_errmsg(struct sts_db *db)
 {
 	return sqlite3_errmsg(H(db));
@@ -402,9 +387,7 @@ const struct sts_db_engine sts_db_sqlite_engine = {
     .reset = lite_reset,
     .finalize = lite_finalize,
     .has_table = lite_has_table,
-    .begin = lite_begin,
-    .commit = lite_commit,
-    .rollback = lite_rollback,
+    .begin_sql = "BEGIN IMMEDIATE",
     .errmsg = lite_errmsg,
 };
 
